@@ -1,0 +1,132 @@
+"""The Python API's entry points: find, check and compile a standard.
+
+`load` takes a path to a `.sbm` file or the id of an installed standard
+(`bank.branch`), runs the whole pipeline (parse, resolve imports and bases,
+check, compile) and returns a `CompiledStandard`. `check` does the same without
+raising, for tools that want every diagnostic. Compiled standards are cached by
+file contents, so loading the same standard twice in a process costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from .checker import check as check_flat
+from .diagnostics import CompileError, Diagnostic, Diagnostics
+from .functions import FunctionRegistry
+from .loader import Loader, StandardProvider
+from .model import StandardModel
+from .standard import CompiledStandard
+
+_cache: dict[tuple[str, str, bool], CompiledStandard] = {}
+_cache_lock = threading.Lock()
+
+
+@attrs.frozen
+class CheckReport:
+    """Everything `sbm check` needs: the model (if it checked) and every diagnostic."""
+
+    model: StandardModel | None
+    diagnostics: tuple[Diagnostic, ...]
+    sources: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None and not any(d.severity == "error" for d in self.diagnostics)
+
+
+def _providers() -> list[StandardProvider]:
+    try:
+        from .plugins import standard_provider
+    except ImportError:  # the plugin layer is optional for the core
+        return []
+    return [standard_provider]
+
+
+def _functions() -> FunctionRegistry | None:
+    try:
+        from .plugins import function_registry
+    except ImportError:
+        return None
+    return function_registry()
+
+
+def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) -> Path:
+    """A file path for a path or an installed standard's id."""
+    path = Path(id_or_path)
+    if path.suffix == ".sbm" or path.exists():
+        if not path.is_file():
+            raise FileNotFoundError(f"no standard file at {path}")
+        return path
+    loader = Loader(search_path, _providers())
+    known = loader.known_standards()
+    if str(id_or_path) in known:
+        return known[str(id_or_path)]
+    from .diagnostics import did_you_mean
+
+    hint = did_you_mean(str(id_or_path), known)
+    raise FileNotFoundError(
+        f"no standard `{id_or_path}`: not a file and not an installed standard's id"
+        + (f"; did you mean `{hint}`?" if hint else "")
+    )
+
+
+def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) -> CheckReport:
+    """Parse, resolve and check a standard; never raises for problems in the standard."""
+    path = resolve_path(id_or_path, search_path)
+    loader = Loader(search_path, _providers())
+    try:
+        flat = loader.flatten_file(path)
+        model, diagnostics = check_flat(flat, _functions())
+    except CompileError as err:
+        return CheckReport(None, tuple(err.diagnostics), {**loader.sources, **err.sources})
+    return CheckReport(model, tuple(diagnostics), loader.sources)
+
+
+def compile_model(model: StandardModel, allow_unknown: bool = False,
+                  warnings: Iterable[Diagnostic] = ()) -> CompiledStandard:
+    return CompiledStandard(model, warnings, _functions(), allow_unknown=allow_unknown)
+
+
+def load(
+    id_or_path: str | os.PathLike[str],
+    *,
+    search_path: Iterable[Path] = (),
+    allow_unknown: bool = False,
+) -> CompiledStandard:
+    """Load, check and compile a standard; raise `CompileError` if it has errors."""
+    search_path = tuple(search_path)
+    path = resolve_path(id_or_path, search_path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    key = (str(path.resolve()), digest, allow_unknown)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    report = check(path, search_path)
+    if not report.ok or report.model is None:
+        raise CompileError(report.diagnostics, report.sources)
+    warnings = [d for d in report.diagnostics if d.severity == "warning"]
+    compiled = compile_model(report.model, allow_unknown, warnings)
+    with _cache_lock:
+        _cache[key] = compiled
+    return compiled
+
+
+def loads(text: str, file: str = "<string>", *, allow_unknown: bool = False) -> CompiledStandard:
+    """Compile a standard from text (imports resolve against the working directory)."""
+    loader = Loader((), _providers())
+    path = Path(file)
+    from .parser import parse
+
+    loader.sources[file] = text
+    loader._modules[path.resolve()] = parse(text, file)
+    flat = loader.flatten_file(path, root=Path.cwd())
+    model, diagnostics = check_flat(flat, _functions())
+    return compile_model(model, allow_unknown, [d for d in Diagnostics(diagnostics).warnings])

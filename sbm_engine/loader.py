@@ -1,0 +1,319 @@
+"""Files to one flat namespace: `import`, `extends` and `drop`, confined to a root.
+
+A standard is assembled in layers: the base it `extends`, then each file it
+`import`s, then its own declarations; a later layer's declaration replaces an
+earlier one of the same name (keeping its place, and its section for an item),
+and `drop NAME` removes one. Two declarations of one name in the same file are an
+error. Imports are resolved beside the importing file, then in the standards
+library; a path that leaves the root folder (through `..`, an absolute path or a
+symbolic link) is refused, so a standard can never read files it was not given.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import nodes as n
+from .diagnostics import CompileError, Diagnostics, did_you_mean
+from .parser import parse
+from .resources import library_root
+
+_HEADER = re.compile(r"^\s*standard\s+([\w.]+)", re.MULTILINE | re.UNICODE)
+
+#: Extra places to find standards by name: providers return {id: path}. Plugins add one.
+StandardProvider = Callable[[], dict[str, Path]]
+
+
+@attrs.define
+class Decl:
+    """One declaration in the flat namespace and where it came from."""
+
+    kind: str  # scale, field, item, section, coefficient, rollup
+    node: Any
+    section: str | None = None  # for items: the section that holds it
+
+
+@attrs.define
+class Flat:
+    """A standard with its layers merged, ready for the checker."""
+
+    standard: n.Standard
+    file: str
+    title: str | None
+    version: str | None
+    industry: str | None
+    decls: dict[str, Decl]
+    targets: dict[str, n.Target]
+    bands: dict[str, n.Bands]
+    examples: list[n.Example]
+    sources: dict[str, str]
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+class Loader:
+    """Loads standards from files or ids; one instance caches parsed files."""
+
+    def __init__(
+        self,
+        search_path: Iterable[Path] = (),
+        providers: Iterable[StandardProvider] = (),
+    ) -> None:
+        self.search_path = [Path(p) for p in search_path]
+        env = os.environ.get("SBM_PATH")
+        if env:
+            self.search_path += [Path(p) for p in env.split(os.pathsep) if p]
+        self.providers = list(providers)
+        self.sources: dict[str, str] = {}
+        self._modules: dict[Path, n.Module] = {}
+
+    # -- finding files ------------------------------------------------------------------
+
+    def known_standards(self, extra_dirs: Iterable[Path] = ()) -> dict[str, Path]:
+        """Every standard findable by id: packs first, then the library and search path."""
+        found: dict[str, Path] = {}
+        for provider in self.providers:
+            for sid, path in provider().items():
+                found.setdefault(sid, Path(path))
+        for folder in [*extra_dirs, library_root(), *self.search_path]:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*.sbm")):
+                try:
+                    head = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue
+                for match in _HEADER.finditer(head):
+                    found.setdefault(match.group(1), path)
+        return found
+
+    def module(self, path: Path) -> n.Module:
+        key = path.resolve()
+        if key not in self._modules:
+            text = path.read_text(encoding="utf-8")
+            display = _display(path)
+            self.sources[display] = text
+            self._modules[key] = parse(text, display)
+        return self._modules[key]
+
+    # -- assembling ---------------------------------------------------------------------
+
+    def flatten_file(self, path: Path, root: Path | None = None) -> Flat:
+        """Load the standard in `path` with everything it extends and imports."""
+        diagnostics = Diagnostics()
+        path = Path(path)
+        root = root or path.resolve().parent
+        try:
+            flat = self._flatten(path, root, diagnostics, stack=())
+        except CompileError as err:  # a parse error somewhere below
+            err.sources.update(self.sources)
+            raise
+        if diagnostics.has_errors or flat is None:
+            raise CompileError(diagnostics, self.sources)
+        flat.sources = self.sources
+        return flat
+
+    def _root_for(self, path: Path, default: Path) -> Path:
+        lib = library_root()
+        return lib if _is_within(path, lib) else default
+
+    def _flatten(
+        self, path: Path, root: Path, diagnostics: Diagnostics, stack: tuple[Path, ...]
+    ) -> Flat | None:
+        module = self.module(path)
+        if len(module.standards) != 1:
+            diagnostics.error(
+                "E0105",
+                f"a file must declare exactly one standard, found {len(module.standards)}",
+                n.Span(module.path, 1, 1, 1, 2),
+                help="put each standard in a file of its own",
+            )
+            if not module.standards:
+                return None
+        std = module.standards[0]
+        here = (*stack, path.resolve())
+        ns: dict[str, Decl] = {}
+        targets: dict[str, n.Target] = {}
+        bands: dict[str, n.Bands] = {}
+        version = industry = None
+
+        def absorb(layer: Flat) -> None:
+            nonlocal version, industry
+            for name, decl in layer.decls.items():
+                _put(ns, name, decl)
+            targets.update(layer.targets)
+            bands.update(layer.bands)
+            version = layer.version or version
+            industry = layer.industry or industry
+
+        if std.extends:
+            base = self._resolve_extends(std, path, root, diagnostics, here)
+            if base is not None:
+                absorb(base)
+        imports = [*module.imports, *(m for m in std.members if isinstance(m, n.Import))]
+        for imp in imports:
+            target = self._resolve_import(imp, path, root, diagnostics, here)
+            if target is not None:
+                layer = self._flatten(target, self._root_for(target, root), diagnostics, here)
+                if layer is not None:
+                    absorb(layer)
+
+        own: dict[str, n.Span] = {}
+        examples: list[n.Example] = []
+
+        def declare(name: str, decl: Decl, span: n.Span) -> None:
+            if name in own:
+                diagnostics.error(
+                    "E0101",
+                    f"`{name}` is declared twice",
+                    span,
+                    label="second declaration",
+                    notes=(f"first declared at {own[name]}",),
+                    help="items, sections, coefficients, scales, fields and rollups share "
+                    "one namespace; rename one of them",
+                )
+                return
+            own[name] = span
+            _put(ns, name, decl)
+
+        for member in std.members:
+            match member:
+                case n.Version(value=v):
+                    version = v
+                case n.Industry(value=v):
+                    industry = v
+                case n.Scale() | n.Field() | n.Coefficient() | n.Rollup():
+                    kind = type(member).__name__.lower()
+                    declare(member.name, Decl(kind, member), member.name_span)
+                case n.Item():
+                    declare(member.name, Decl("item", member, None), member.name_span)
+                case n.Section():
+                    # Replacing a section replaces its content: its old items go.
+                    for name in [k for k, d in ns.items() if d.kind == "item" and d.section == member.name]:
+                        del ns[name]
+                    declare(member.name, Decl("section", member), member.name_span)
+                    for item in member.items:
+                        declare(item.name, Decl("item", item, member.name), item.name_span)
+                case n.Target():
+                    targets[member.coefficient] = member
+                case n.Bands():
+                    bands[member.coefficient] = member
+                case n.Example():
+                    examples.append(member)
+                case n.Drop(name=name):
+                    self._drop(ns, name, member.span, diagnostics)
+                case n.Import():
+                    pass
+        return Flat(std, module.path, std.title, version, industry, ns, targets, bands, examples, {})
+
+    def _drop(self, ns: dict[str, Decl], name: str, span: n.Span, diagnostics: Diagnostics) -> None:
+        decl = ns.get(name)
+        if decl is None:
+            hint = did_you_mean(name, ns)
+            diagnostics.error(
+                "E0605",
+                f"cannot drop `{name}`: the base declares no such name",
+                span,
+                label="not declared in the base",
+                help=f"did you mean `{hint}`?" if hint else "check the base standard's names",
+            )
+            return
+        del ns[name]
+        if decl.kind == "section":
+            for other in [k for k, d in ns.items() if d.kind == "item" and d.section == name]:
+                del ns[other]
+
+    def _resolve_import(
+        self, imp: n.Import, path: Path, root: Path, diagnostics: Diagnostics, stack: tuple[Path, ...]
+    ) -> Path | None:
+        rel = Path(imp.path)
+        candidates = [path.parent / rel, library_root() / rel]
+        for candidate in candidates:
+            if candidate.is_file():
+                allowed = root if candidate == candidates[0] else library_root()
+                if rel.is_absolute() or not _is_within(candidate, allowed):
+                    diagnostics.error(
+                        "E0602",
+                        f'import "{imp.path}" leaves the root folder {_display(root)}',
+                        imp.span,
+                        label="outside the root",
+                        help="a standard may import only files inside its own folder "
+                        "or the standards library",
+                    )
+                    return None
+                if candidate.resolve() in stack:
+                    chain = " -> ".join(_display(p) for p in (*stack, candidate.resolve()))
+                    diagnostics.error(
+                        "E0603",
+                        "import cycle",
+                        imp.span,
+                        label="imports a file that imports this one",
+                        notes=(chain,),
+                        help="move what both files need into a third file",
+                    )
+                    return None
+                return candidate
+        diagnostics.error(
+            "E0601",
+            f'imported file "{imp.path}" not found',
+            imp.span,
+            label="no such file",
+            help=f"looked in {_display(path.parent)} and the standards library",
+        )
+        return None
+
+    def _resolve_extends(
+        self, std: n.Standard, path: Path, root: Path, diagnostics: Diagnostics, stack: tuple[Path, ...]
+    ) -> Flat | None:
+        assert std.extends is not None
+        known = self.known_standards(extra_dirs=[root])
+        base_path = known.get(std.extends)
+        if base_path is None:
+            hint = did_you_mean(std.extends, known)
+            diagnostics.error(
+                "E0604",
+                f"unknown base standard `{std.extends}`",
+                std.extends_span,
+                label="not found among installed packs, the library or the search path",
+                help=f"did you mean `{hint}`?" if hint else "install the pack that ships it, "
+                "or add its folder to SBM_PATH",
+            )
+            return None
+        if base_path.resolve() in stack:
+            diagnostics.error(
+                "E0603",
+                f"`{std.name}` extends itself through `{std.extends}`",
+                std.extends_span,
+                label="cycle",
+                help="a standard cannot be its own base",
+            )
+            return None
+        return self._flatten(base_path, base_path.resolve().parent, diagnostics, stack)
+
+
+def _put(ns: dict[str, Decl], name: str, decl: Decl) -> None:
+    """Insert or replace, keeping the old place; a replaced item keeps its section."""
+    old = ns.get(name)
+    if old is not None and decl.kind == "item" and old.kind == "item" and decl.section is None:
+        decl = Decl("item", decl.node, old.section)
+    ns[name] = decl
+
+
+def _display(path: Path) -> str:
+    """A path as shown in diagnostics: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

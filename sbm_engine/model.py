@@ -1,0 +1,219 @@
+"""The checked standard: every name resolved, every type known, in evaluation order.
+
+The checker turns syntax (`nodes`) into this model and the backends (the per-visit
+Python compiler and the vectorized batch compiler) compile from it, so the two
+can never disagree about what a name means. Expressions here are `Bound` trees:
+one small node type whose `op` says what it computes, with selections already
+expanded to the items (and weights) they stand for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from .nodes import NOWHERE, Span
+
+Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any"]
+
+#: Visit attributes every record may carry (`visit.id` reads `visit_id`).
+BUILTIN_FIELDS: dict[str, str] = {
+    "id": "visit_id",
+    "point": "point",
+    "specialist": "specialist",
+    "region": "region",
+    "date": "date",
+    "scenario": "scenario",
+    "shopper": "shopper",
+    "submitted": "submitted",
+}
+
+
+@attrs.frozen
+class Bound:
+    """A resolved, typed expression node.
+
+    `op` is one of: const, item, section, coef, answer, value, field, neg, arith,
+    cmp, and, or, not, if, call, rollup_ref, visits, agg (rollup avg/share/total).
+    `data` holds the operator, constant, name or function details; `args` the operands.
+    """
+
+    op: str
+    args: tuple[Bound, ...] = ()
+    data: Any = None
+    type: Type = "num"
+    labels: frozenset[str] | None = None
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def walk(self) -> Any:
+        yield self
+        for a in self.args:
+            yield from a.walk()
+
+
+@attrs.frozen
+class SelectedItem:
+    """One item inside a selection, with what a weighted mean needs to know of it."""
+
+    name: str
+    weight: float
+    bonus: bool
+
+
+@attrs.frozen
+class ScaleEntryModel:
+    label: str  # canonical label as written
+    score: float
+    aliases: tuple[str, ...]
+    numeric: float | None  # the label's number for numeric labels
+
+
+@attrs.frozen
+class ScaleModel:
+    name: str
+    entries: tuple[ScaleEntryModel, ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    @property
+    def numeric(self) -> bool:
+        """All labels are numbers: `answer(x)` then gives a number."""
+        return bool(self.entries) and all(e.numeric is not None for e in self.entries)
+
+    def labels(self) -> frozenset[str]:
+        return frozenset(e.label for e in self.entries)
+
+
+@attrs.frozen
+class ItemModel:
+    name: str
+    question: str
+    kind: Literal["scale", "number", "text"]
+    scale: ScaleModel | None
+    low: float | None
+    high: float | None
+    weight: float
+    tags: tuple[str, ...]
+    presence: Literal["required", "optional"] | None
+    critical: bool
+    bonus: bool
+    section: str | None
+    when: Bound | None  # own condition
+    section_when: Bound | None  # the section's condition
+    score: Bound | None
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+    when_text: str | None = None
+    score_text: str | None = None
+
+    @property
+    def scored(self) -> bool:
+        if self.kind == "text":
+            return False
+        if self.kind == "number":
+            return self.score is not None or (self.low is not None and self.high is not None)
+        return True
+
+
+@attrs.frozen
+class SectionModel:
+    name: str
+    title: str | None
+    weight: float
+    when: Bound | None
+    items: tuple[str, ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+    when_text: str | None = None
+
+
+@attrs.frozen
+class CoefficientModel:
+    name: str
+    title: str | None
+    expr: Bound
+    text: str  # the formula as written, for explain and export
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class RollupTerm:
+    """One `avg(X)`, `share(C)` or `total(X)` inside a rollup formula: a per-visit value."""
+
+    key: str  # e.g. "nps.1": the rollup's name and the term's position
+    kind: Literal["avg", "share", "total"]
+    expr: Bound
+
+
+@attrs.frozen
+class RollupModel:
+    name: str
+    title: str | None
+    expr: Bound  # over `agg` nodes whose data is the term key
+    terms: tuple[RollupTerm, ...]
+    text: str
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class FieldModel:
+    name: str
+    title: str | None
+    values: tuple[str, ...] | None
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class BandsModel:
+    coefficient: str
+    bands: tuple[tuple[str, float | None], ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def band_of(self, value: float | None) -> str | None:
+        if value is None:
+            return None
+        for label, threshold in self.bands:
+            if threshold is None or value >= threshold:
+                return label
+        return None
+
+
+@attrs.frozen
+class ExampleModel:
+    name: str
+    visit: dict[str, Any]
+    answers: dict[str, Any]
+    expects: tuple[tuple[Bound, str], ...]  # expression and its source text
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@attrs.frozen
+class StandardModel:
+    """A standard ready to compile: flat, resolved, ordered."""
+
+    name: str
+    title: str | None
+    version: str | None
+    industry: str | None
+    file: str
+    scales: dict[str, ScaleModel]
+    fields: dict[str, FieldModel]
+    items: tuple[ItemModel, ...]  # declaration order
+    sections: tuple[SectionModel, ...]
+    coefficients: tuple[CoefficientModel, ...]  # declaration order
+    order: tuple[tuple[str, str], ...]  # ("item"|"section"|"coef", name) in evaluation order
+    rollups: tuple[RollupModel, ...]
+    targets: dict[str, float]
+    bands: dict[str, BandsModel]
+    examples: tuple[ExampleModel, ...]
+    sources: dict[str, str] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def item(self, name: str) -> ItemModel:
+        return self._items_by_name[name]
+
+    @property
+    def _items_by_name(self) -> dict[str, ItemModel]:
+        return {i.name: i for i in self.items}
+
+    @property
+    def visit_fields(self) -> tuple[str, ...]:
+        """Top-level keys of a record: built-in visit attributes and declared fields."""
+        return (*BUILTIN_FIELDS.values(), *self.fields)

@@ -1,0 +1,362 @@
+"""The syntax tree of a `.sbm` file.
+
+Nodes are frozen attrs classes with tuples for children, so a tree is a value: two
+parses of the same text compare equal, and `sbm fmt` can assert that formatting
+did not change the tree. Every node carries the `Span` it was read from, excluded
+from equality (`eq=False`) so that layout never changes what a tree *is*.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+import attrs
+
+
+@attrs.frozen(order=True)
+class Span:
+    """Where a node was read: 1-based line and column, end exclusive, and offsets."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int = 0
+    end: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+NOWHERE = Span("<built-in>", 0, 0, 0, 0)
+
+
+def _span() -> attrs.Attribute:  # type: ignore[type-arg]
+    return attrs.field(default=NOWHERE, eq=False, repr=False, kw_only=True)
+
+
+# ---- expressions --------------------------------------------------------------
+
+
+@attrs.frozen
+class Number:
+    value: float
+    text: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class String:
+    value: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Name:
+    """A bare identifier: an item, section, coefficient, rollup or a label literal."""
+
+    name: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Attribute:
+    """`visit.FIELD`: the only dotted access the language has."""
+
+    owner: str
+    name: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Negate:
+    operand: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Binary:
+    op: Literal["+", "-", "*", "/"]
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Compare:
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class BoolOp:
+    op: Literal["and", "or"]
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Not:
+    operand: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class If:
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Selection:
+    """`items`, `sections`, `tagged T` or `in SECTION` as a function argument."""
+
+    kind: Literal["items", "sections", "tagged", "in"]
+    name: str | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class Weighted:
+    """`EXPR: WEIGHT` inside `weighted_mean(...)`."""
+
+    expr: Expr
+    weight: Expr
+    span: Span = _span()
+
+
+@attrs.frozen
+class Call:
+    function: str
+    args: tuple[Argument, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Expr: TypeAlias = Number | String | Name | Attribute | Negate | Binary | Compare | BoolOp | Not | If | Call
+Argument: TypeAlias = Expr | Selection | Weighted
+
+
+# ---- declarations -------------------------------------------------------------
+
+
+@attrs.frozen
+class Label:
+    """A scale label, an alias, a field value or an example answer."""
+
+    value: str
+    kind: Literal["name", "number", "string"]
+    span: Span = _span()
+
+
+@attrs.frozen
+class ScaleEntry:
+    label: Label
+    score: Number
+    aliases: tuple[Label, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
+class Scale:
+    name: str
+    entries: tuple[ScaleEntry, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class ScaleAnswer:
+    scale: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class InlineScaleAnswer:
+    entries: tuple[ScaleEntry, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class NumberAnswer:
+    low: Number | None = None
+    high: Number | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class TextAnswer:
+    span: Span = _span()
+
+
+AnswerType: TypeAlias = ScaleAnswer | InlineScaleAnswer | NumberAnswer | TextAnswer
+
+
+@attrs.frozen
+class Item:
+    name: str
+    question: str
+    answer: AnswerType
+    weight: Number | None = None
+    tags: tuple[str, ...] = ()
+    presence: Literal["required", "optional"] | None = None
+    critical: bool = False
+    bonus: bool = False
+    when: Expr | None = None
+    score: Expr | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Section:
+    name: str
+    title: str | None
+    items: tuple[Item, ...]
+    weight: Number | None = None
+    when: Expr | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Coefficient:
+    name: str
+    title: str | None
+    expr: Expr
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Rollup:
+    name: str
+    title: str | None
+    expr: Expr
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Field:
+    name: str
+    title: str | None
+    values: tuple[Label, ...] | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Target:
+    coefficient: str
+    value: Number
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Band:
+    label: str
+    threshold: Number | None
+    span: Span = _span()
+
+
+@attrs.frozen
+class Bands:
+    coefficient: str
+    bands: tuple[Band, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
+class Assignment:
+    name: str
+    value: Label
+    span: Span = _span()
+
+
+@attrs.frozen
+class Example:
+    name: str
+    visit: tuple[Assignment, ...] = ()
+    answers: tuple[Assignment, ...] = ()
+    expects: tuple[Expr, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
+class Drop:
+    name: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Import:
+    path: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Version:
+    value: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Industry:
+    value: str
+    span: Span = _span()
+
+
+Member: TypeAlias = (
+    Import
+    | Version
+    | Industry
+    | Scale
+    | Section
+    | Item
+    | Coefficient
+    | Field
+    | Rollup
+    | Target
+    | Bands
+    | Example
+    | Drop
+)
+
+
+@attrs.frozen
+class Standard:
+    name: str
+    title: str | None
+    extends: str | None
+    members: tuple[Member, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+    extends_span: Span = _span()
+
+
+@attrs.frozen
+class Comment:
+    """A `#` comment; kept apart from the tree so it never changes equality."""
+
+    text: str
+    span: Span
+
+
+@attrs.frozen
+class Module:
+    """One parsed file: its imports and standards, plus its comments for `fmt`."""
+
+    path: str
+    imports: tuple[Import, ...]
+    standards: tuple[Standard, ...]
+    comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)
+    source: str = attrs.field(default="", eq=False, repr=False)

@@ -1,0 +1,593 @@
+"""Text to syntax tree: the lark grammar in `grammar/sbm.lark`, and a transformer to `nodes`.
+
+The parser is built once per process (LALR tables are cached by lark in memory) and
+is safe to share between threads because each `parse` call gets its own state.
+A syntax error becomes a `Diagnostic` with the position, what was found, what
+could come there, and a hint for the mistakes methodologists make most.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import nodes as n
+from .diagnostics import CompileError, Diagnostic, Diagnostics
+from .resources import grammar_text
+
+KEYWORDS = frozenset(
+    """standard extends import version industry drop scale alias section weight when item
+    answer number text tags required optional critical bonus score coefficient rollup field
+    one of target bands example expect if then else and or not items sections tagged in""".split()
+)
+
+_lock = threading.Lock()
+
+
+@cache
+def _parser() -> Lark:
+    with _lock:
+        return Lark(
+            grammar_text(),
+            parser="lalr",
+            propagate_positions=True,
+            maybe_placeholders=True,
+            cache=False,
+        )
+
+
+def _span(file: str, meta: Any) -> n.Span:
+    if getattr(meta, "empty", False):
+        return n.Span(file, 0, 0, 0, 0)
+    return n.Span(
+        file, meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos
+    )
+
+
+def _unescape(token: str) -> str:
+    body = token[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            out.append(escapes.get(body[i + 1], body[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+class _ToNodes(Transformer[Token, Any]):
+    """Builds `nodes` from the lark tree; collects misuse it can see locally."""
+
+    def __init__(self, file: str, diagnostics: Diagnostics) -> None:
+        super().__init__()
+        self.file = file
+        self.diagnostics = diagnostics
+
+    def sp(self, meta: Any) -> n.Span:
+        return _span(self.file, meta)
+
+    def tok(self, token: Token) -> n.Span:
+        return _span(self.file, token)
+
+    # -- file and standard ---------------------------------------------------------
+
+    @v_args(meta=True)
+    def start(self, meta: Any, children: list[Any]) -> n.Module:
+        imports = tuple(c for c in children if isinstance(c, n.Import))
+        standards = tuple(c for c in children if isinstance(c, n.Standard))
+        return n.Module(self.file, imports, standards)
+
+    @v_args(meta=True)
+    def import_stmt(self, meta: Any, children: list[Token]) -> n.Import:
+        return n.Import(_unescape(children[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def dotted_name(self, meta: Any, children: list[Token]) -> tuple[str, n.Span]:
+        return ".".join(str(c) for c in children), self.sp(meta)
+
+    @v_args(meta=True)
+    def standard(self, meta: Any, children: list[Any]) -> n.Standard:
+        (name, name_span), title, extends, *members = children
+        ext_name, ext_span = extends if extends else (None, n.NOWHERE)
+        return n.Standard(
+            name,
+            _unescape(title) if title else None,
+            ext_name,
+            tuple(members),
+            span=self.sp(meta),
+            name_span=name_span,
+            extends_span=ext_span,
+        )
+
+    @v_args(meta=True)
+    def version(self, meta: Any, children: list[Token]) -> n.Version:
+        return n.Version(_unescape(children[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def industry(self, meta: Any, children: list[Token]) -> n.Industry:
+        return n.Industry(_unescape(children[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def drop(self, meta: Any, children: list[Token]) -> n.Drop:
+        return n.Drop(str(children[0]), span=self.sp(meta))
+
+    # -- scales --------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def label_name(self, meta: Any, children: list[Token]) -> n.Label:
+        return n.Label(str(children[0]), "name", span=self.tok(children[0]))
+
+    @v_args(meta=True)
+    def label_number(self, meta: Any, children: list[Token]) -> n.Label:
+        return n.Label(str(children[0]), "number", span=self.tok(children[0]))
+
+    @v_args(meta=True)
+    def label_string(self, meta: Any, children: list[Token]) -> n.Label:
+        return n.Label(_unescape(children[0]), "string", span=self.tok(children[0]))
+
+    @v_args(meta=True)
+    def negative_number(self, meta: Any, children: list[Token]) -> n.Label:
+        return n.Label("-" + str(children[0]), "number", span=self.sp(meta))
+
+    @v_args(meta=True)
+    def signed_number(self, meta: Any, children: list[Any]) -> n.Number:
+        sign, number = children
+        text = ("-" if sign else "") + str(number)
+        return n.Number(float(text), text, span=self.sp(meta))
+
+    @v_args(meta=True)
+    def alias(self, meta: Any, children: list[n.Label]) -> tuple[n.Label, ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def scale_entry(self, meta: Any, children: list[Any]) -> n.ScaleEntry:
+        label, score, aliases = children
+        return n.ScaleEntry(label, score, aliases or (), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def scale_body(self, meta: Any, children: list[Any]) -> tuple[tuple[n.ScaleEntry, ...], n.Span]:
+        return tuple(c for c in children if c is not None), self.sp(meta)
+
+    @v_args(meta=True)
+    def scale(self, meta: Any, children: list[Any]) -> n.Scale:
+        name, (entries, _) = children
+        return n.Scale(str(name), entries, span=self.sp(meta), name_span=self.tok(name))
+
+    # -- answers and options -----------------------------------------------------------
+
+    @v_args(meta=True)
+    def answer_scale(self, meta: Any, children: list[Token]) -> n.ScaleAnswer:
+        return n.ScaleAnswer(str(children[0]), span=self.tok(children[0]))
+
+    @v_args(meta=True)
+    def answer_inline(self, meta: Any, children: list[Any]) -> n.InlineScaleAnswer:
+        entries, span = children[0]
+        return n.InlineScaleAnswer(entries, span=span)
+
+    @v_args(meta=True)
+    def answer_number(self, meta: Any, children: list[Any]) -> n.NumberAnswer:
+        low, high = children
+        return n.NumberAnswer(low, high, span=self.sp(meta))
+
+    @v_args(meta=True)
+    def answer_text(self, meta: Any, children: list[Any]) -> n.TextAnswer:
+        return n.TextAnswer(span=self.sp(meta))
+
+    @v_args(meta=True)
+    def weight_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("weight", c[0], self.sp(meta))
+
+    @v_args(meta=True)
+    def when_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("when", c[0], self.sp(meta))
+
+    @v_args(meta=True)
+    def tags_opt(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("tags", tuple(str(t) for t in c), self.sp(meta))
+
+    @v_args(meta=True)
+    def required_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("presence", "required", self.sp(meta))
+
+    @v_args(meta=True)
+    def optional_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("presence", "optional", self.sp(meta))
+
+    @v_args(meta=True)
+    def critical_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("critical", True, self.sp(meta))
+
+    @v_args(meta=True)
+    def bonus_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("bonus", True, self.sp(meta))
+
+    @v_args(meta=True)
+    def score_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("score", c[0], self.sp(meta))
+
+    def _options(self, options: list[tuple[str, Any, n.Span]], owner: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value, span in options:
+            if key in found:
+                if key == "presence" and found[key] != value:
+                    self.diagnostics.error(
+                        "E0104",
+                        f"`{owner}` is declared both required and optional",
+                        span,
+                        label="conflicts with the earlier option",
+                        help="an item is either `required` (N/A is an error) or "
+                        "`optional` (a missing answer is N/A), not both",
+                    )
+                else:
+                    word = value if key == "presence" else key
+                    self.diagnostics.error(
+                        "E0102",
+                        f"`{word}` is given twice for `{owner}`",
+                        span,
+                        label="second occurrence",
+                        help="remove one of them",
+                    )
+                continue
+            found[key] = value
+        return found
+
+    @v_args(meta=True)
+    def item(self, meta: Any, children: list[Any]) -> n.Item:
+        name, question, answer, *options = children
+        opts = self._options(options, str(name))
+        return n.Item(
+            str(name),
+            _unescape(question),
+            answer,
+            weight=opts.get("weight"),
+            tags=opts.get("tags", ()),
+            presence=opts.get("presence"),
+            critical=opts.get("critical", False),
+            bonus=opts.get("bonus", False),
+            when=opts.get("when"),
+            score=opts.get("score"),
+            span=self.sp(meta),
+            name_span=self.tok(name),
+        )
+
+    @v_args(meta=True)
+    def section(self, meta: Any, children: list[Any]) -> n.Section:
+        name, title, *rest = children
+        options = [c for c in rest if isinstance(c, tuple)]
+        items = tuple(c for c in rest if isinstance(c, n.Item))
+        opts = self._options(options, str(name))
+        return n.Section(
+            str(name),
+            _unescape(title) if title else None,
+            items,
+            weight=opts.get("weight"),
+            when=opts.get("when"),
+            span=self.sp(meta),
+            name_span=self.tok(name),
+        )
+
+    # -- formulas and outcomes ------------------------------------------------------------
+
+    @v_args(meta=True)
+    def coefficient(self, meta: Any, children: list[Any]) -> n.Coefficient:
+        name, title, expr = children
+        return n.Coefficient(
+            str(name),
+            _unescape(title) if title else None,
+            expr,
+            span=self.sp(meta),
+            name_span=self.tok(name),
+        )
+
+    @v_args(meta=True)
+    def rollup(self, meta: Any, children: list[Any]) -> n.Rollup:
+        name, title, expr = children
+        return n.Rollup(
+            str(name),
+            _unescape(title) if title else None,
+            expr,
+            span=self.sp(meta),
+            name_span=self.tok(name),
+        )
+
+    def field_values(self, children: list[Any]) -> tuple[n.Label, ...]:
+        return tuple(c for c in children if c is not None)
+
+    @v_args(meta=True)
+    def field(self, meta: Any, children: list[Any]) -> n.Field:
+        name, title, values = children
+        return n.Field(
+            str(name),
+            _unescape(title) if title else None,
+            values,
+            span=self.sp(meta),
+            name_span=self.tok(name),
+        )
+
+    @v_args(meta=True)
+    def target(self, meta: Any, children: list[Any]) -> n.Target:
+        name, value = children
+        return n.Target(str(name), value, span=self.sp(meta), name_span=self.tok(name))
+
+    @v_args(meta=True)
+    def band_threshold(self, meta: Any, children: list[Any]) -> n.Band:
+        return n.Band(str(children[0]), children[1], span=self.sp(meta))
+
+    @v_args(meta=True)
+    def band_rest(self, meta: Any, children: list[Any]) -> n.Band:
+        return n.Band(str(children[0]), None, span=self.sp(meta))
+
+    @v_args(meta=True)
+    def bands(self, meta: Any, children: list[Any]) -> n.Bands:
+        name, *entries = children
+        return n.Bands(
+            str(name),
+            tuple(e for e in entries if e is not None),
+            span=self.sp(meta),
+            name_span=self.tok(name),
+        )
+
+    # -- examples --------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def assignment(self, meta: Any, children: list[Any]) -> n.Assignment:
+        return n.Assignment(str(children[0]), children[1], span=self.sp(meta))
+
+    @v_args(meta=True)
+    def example_block(self, meta: Any, children: list[Any]) -> tuple[str, Any, n.Span]:
+        name = children[0]
+        assignments = tuple(c for c in children[1:] if c is not None)
+        return (str(name), assignments, self.tok(name))
+
+    @v_args(meta=True)
+    def expect(self, meta: Any, children: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("expect", children[0], self.sp(meta))
+
+    @v_args(meta=True)
+    def example(self, meta: Any, children: list[Any]) -> n.Example:
+        title, *parts = children
+        visit: tuple[n.Assignment, ...] = ()
+        answers: tuple[n.Assignment, ...] = ()
+        expects: list[n.Expr] = []
+        for kind, value, span in parts:
+            if kind == "expect":
+                expects.append(value)
+            elif kind == "visit":
+                visit += value
+            elif kind == "answers":
+                answers += value
+            else:
+                self.diagnostics.error(
+                    "E0803",
+                    f"unknown block `{kind}` in an example",
+                    span,
+                    label="expected `visit` or `answers`",
+                    help="an example holds `visit { field = value }`, "
+                    "`answers { item = answer }` and `expect CONDITION` lines",
+                )
+        return n.Example(_unescape(title), visit, answers, tuple(expects), span=self.sp(meta))
+
+    # -- expressions -------------------------------------------------------------------
+
+    @v_args(meta=True)
+    def number(self, meta: Any, c: list[Token]) -> n.Number:
+        return n.Number(float(c[0]), str(c[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def string(self, meta: Any, c: list[Token]) -> n.String:
+        return n.String(_unescape(c[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def name(self, meta: Any, c: list[Token]) -> n.Name:
+        return n.Name(str(c[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def attribute(self, meta: Any, c: list[Token]) -> n.Attribute:
+        return n.Attribute(str(c[0]), str(c[1]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def call(self, meta: Any, c: list[Any]) -> n.Call:
+        name, args = c
+        return n.Call(str(name), tuple(args or ()), span=self.sp(meta), name_span=self.tok(name))
+
+    def arguments(self, c: list[Any]) -> list[Any]:
+        return [a for a in c if a is not None]
+
+    @v_args(meta=True)
+    def weighted_argument(self, meta: Any, c: list[Any]) -> n.Weighted:
+        return n.Weighted(c[0], c[1], span=self.sp(meta))
+
+    @v_args(meta=True)
+    def select_items(self, meta: Any, c: list[Any]) -> n.Selection:
+        return n.Selection("items", span=self.sp(meta))
+
+    @v_args(meta=True)
+    def select_sections(self, meta: Any, c: list[Any]) -> n.Selection:
+        return n.Selection("sections", span=self.sp(meta))
+
+    @v_args(meta=True)
+    def select_tagged(self, meta: Any, c: list[Token]) -> n.Selection:
+        return n.Selection("tagged", str(c[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def select_in(self, meta: Any, c: list[Token]) -> n.Selection:
+        return n.Selection("in", str(c[0]), span=self.sp(meta))
+
+    @v_args(meta=True)
+    def negate(self, meta: Any, c: list[Any]) -> n.Expr:
+        operand = c[0]
+        if isinstance(operand, n.Number):  # fold literals so `-1` prints back as written
+            return n.Number(-operand.value, "-" + operand.text, span=self.sp(meta))
+        return n.Negate(operand, span=self.sp(meta))
+
+    @v_args(meta=True)
+    def binary(self, meta: Any, c: list[Any]) -> n.Binary:
+        return n.Binary(str(c[1]), c[0], c[2], span=self.sp(meta))  # type: ignore[arg-type]
+
+    @v_args(meta=True)
+    def compare(self, meta: Any, c: list[Any]) -> n.Compare:
+        return n.Compare(str(c[1]), c[0], c[2], span=self.sp(meta))  # type: ignore[arg-type]
+
+    @v_args(meta=True)
+    def or_expr(self, meta: Any, c: list[Any]) -> n.BoolOp:
+        return n.BoolOp("or", c[0], c[1], span=self.sp(meta))
+
+    @v_args(meta=True)
+    def and_expr(self, meta: Any, c: list[Any]) -> n.BoolOp:
+        return n.BoolOp("and", c[0], c[1], span=self.sp(meta))
+
+    @v_args(meta=True)
+    def not_expr(self, meta: Any, c: list[Any]) -> n.Not:
+        return n.Not(c[0], span=self.sp(meta))
+
+    @v_args(meta=True)
+    def if_expr(self, meta: Any, c: list[Any]) -> n.If:
+        return n.If(c[0], c[1], c[2], span=self.sp(meta))
+
+
+# ---- syntax errors -------------------------------------------------------------------
+
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": 'a string in double quotes ("…")',
+    "NUMBER": "a number",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "NEG": "`-`",
+    "$END": "the end of the file",
+}
+
+
+def _describe_terminal(parser: Lark, name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        pattern = parser.get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"`{pattern.value}`" if pattern.type == "str" else name
+
+
+def _expected_text(parser: Lark, expected: set[str]) -> str:
+    words = sorted({_describe_terminal(parser, e) for e in expected})
+    if len(words) > 8:
+        words = [*words[:8], "…"]
+    return ", ".join(words)
+
+
+def _syntax_diagnostic(parser: Lark, file: str, err: UnexpectedInput) -> Diagnostic:
+    line, column = max(err.line, 1), max(err.column, 1)
+    if isinstance(err, UnexpectedEOF):
+        span = n.Span(file, line, column, line, column + 1)
+        return Diagnostic(
+            "E0003",
+            "the file ends in the middle of a declaration",
+            span,
+            label="unexpected end of file",
+            help=f"expected {_expected_text(parser, set(err.expected))}; is a `}}` missing?",
+        )
+    if isinstance(err, UnexpectedCharacters):
+        span = n.Span(file, line, column, line, column + 1)
+        char = err.char
+        hint = "remove it or put it inside a string"
+        if char == "'":
+            hint = 'strings use double quotes: "…"'
+        elif char in "≥≤":
+            hint = "write `>=` or `<=`"
+        return Diagnostic("E0002", f"unexpected character `{char}`", span, label="here", help=hint)
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    if tok.type == "$END":
+        span = n.Span(file, line, column, line, column + 1)
+        return Diagnostic(
+            "E0003",
+            "the file ends in the middle of a declaration",
+            span,
+            label="unexpected end of file",
+            help=f"expected {_expected_text(parser, set(err.expected))}; is a `}}` missing?",
+        )
+    text = str(tok)
+    end_col = (tok.end_column or column + len(text)) if tok.end_line == tok.line else column + 1
+    span = n.Span(file, line, column, line, end_col, tok.start_pos or 0, tok.end_pos or 0)
+    expected = set(err.expected)
+    help_text = f"expected {_expected_text(parser, expected)}"
+    message = f"unexpected `{text}`"
+    if text in KEYWORDS and "NAME" in expected:
+        return Diagnostic(
+            "E0103",
+            f"`{text}` is a reserved word and cannot be used as a name here",
+            span,
+            label="reserved word",
+            help=f"choose another name, for example `{text}_1`",
+        )
+    if "STRING" in expected and tok.type == "NAME" and len(expected) <= 2:
+        help_text = 'expected the title in double quotes, e.g. "Поприветствовал клиента"'
+    elif tok.type == "NAME" and text == "visit" and "DOT" in expected:
+        help_text = "`visit` alone names a coefficient; write `visit.FIELD` for a visit attribute"
+    return Diagnostic("E0001", message, span, label="not expected here", help=help_text)
+
+
+def parse(source: str, file: str = "<string>") -> n.Module:
+    """Parse `.sbm` text into a `Module`; raise `CompileError` with diagnostics on failure."""
+    parser = _parser()
+    diagnostics = Diagnostics()
+    try:
+        tree = parser.parse(source)
+    except UnexpectedInput as err:
+        diagnostics.add(_syntax_diagnostic(parser, file, err))
+        raise CompileError(diagnostics, {file: source}) from None
+    module = _ToNodes(file, diagnostics).transform(tree)
+    if diagnostics.has_errors:
+        raise CompileError(diagnostics, {file: source})
+    return n.Module(
+        file,
+        module.imports,
+        module.standards,
+        comments=tuple(_comments(source, file)),
+        source=source,
+    )
+
+
+def _comments(source: str, file: str) -> list[n.Comment]:
+    """Every `#` comment outside strings, with its position (the grammar ignores them)."""
+    out: list[n.Comment] = []
+    line, col, i = 1, 1, 0
+    in_string = False
+    while i < len(source):
+        ch = source[i]
+        if in_string:
+            if ch == "\\":
+                i += 2
+                col += 2
+                continue
+            if ch == '"' or ch == "\n":
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "#":
+            j = source.find("\n", i)
+            j = len(source) if j == -1 else j
+            text = source[i:j].rstrip()
+            out.append(n.Comment(text, n.Span(file, line, col, line, col + len(text), i, i + len(text))))
+            col += j - i
+            i = j
+            continue
+        if ch == "\n":
+            line += 1
+            col = 1
+        else:
+            col += 1
+        i += 1
+    return out

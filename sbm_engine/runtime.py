@@ -1,0 +1,225 @@
+"""What compiled standards call at run time: answer parsing and the slow paths.
+
+Generated code handles the common case inline (a label found in a dict, a number
+in range); everything unusual — N/A tokens, missing answers, aliases written in
+another case, numbers given as text, out-of-range values — comes here, where the
+rules of the language are written once. `EXPORTED` is the whole interface the
+generated module sees, like Jinja2's `runtime.exported`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .diagnostics import did_you_mean
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+#: Answers meaning "not applicable", matched ignoring case and surrounding spaces.
+NA_TOKENS = frozenset({"na", "n/a", "н/п"})
+
+
+def label_key(value: Any) -> str:
+    """How labels are matched: case-insensitive, surrounding spaces ignored."""
+    return str(value).strip().casefold()
+
+
+def number_of(value: Any) -> float | None:
+    """A finite number from an int, float or numeric text ("5", " 4.5 ", "4,5"); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".", 1) if value.count(",") == 1 and "." not in value else value.strip()
+        try:
+            f = float(text)
+        except ValueError:
+            return None
+        if text.lower() in ("nan", "inf", "-inf", "infinity", "+inf", "-infinity", "+infinity"):
+            return None
+        return f if math.isfinite(f) else None
+    return None
+
+
+def is_na(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().casefold() in NA_TOKENS)
+
+
+@attrs.frozen
+class VisitError:
+    """Why a visit was rejected, for one item (or `visit_id`, or a field)."""
+
+    item: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"item": self.item, "code": self.code, "message": self.message}
+
+
+@attrs.frozen
+class VisitWarning:
+    item: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"item": self.item, "message": self.message}
+
+
+@attrs.frozen
+class ItemInfo:
+    """What the slow paths need to know of an item."""
+
+    name: str
+    presence: str | None  # "required", "optional" or None
+    low: float | None = None
+    high: float | None = None
+    labels: tuple[str, ...] = ()  # canonical labels in order
+    scores: tuple[float, ...] = ()
+    lookup: dict[str, int] = attrs.field(factory=dict)  # label_key(label or alias) -> index
+    numeric: dict[float, int] = attrs.field(factory=dict)  # numeric label -> index
+
+
+def fast_table(info: ItemInfo, value: Callable[[int], Any]) -> dict[Any, Any]:
+    """Raw answers that can be looked up directly, mapped to `value(index)`.
+
+    Holds the labels and aliases as written, their lower and upper case, and for
+    numeric labels the int and float numbers, so that most answers never reach
+    the slow path.
+    """
+    table: dict[Any, Any] = {}
+    for key, index in info.lookup.items():
+        table.setdefault(key, value(index))
+    for i, label in enumerate(info.labels):
+        for variant in (label, label.lower(), label.upper(), label.capitalize()):
+            table.setdefault(variant, value(i))
+    for num, index in info.numeric.items():
+        table.setdefault(num, value(index))  # 5 and 5.0 hash alike
+        if num.is_integer():
+            table.setdefault(str(int(num)), value(index))
+    return table
+
+
+def _missing_or_na(info: ItemInfo, answer: Any, errs: list[VisitError]) -> bool:
+    """Handle a missing or N/A answer; True when the answer was one of them."""
+    if answer is MISSING or (isinstance(answer, str) and answer.strip() == ""):
+        if info.presence != "optional":
+            errs.append(VisitError(info.name, "missing",
+                                   f"no answer for `{info.name}`, which applies to this visit "
+                                   "(mark it `optional` to allow this)"))
+        return True
+    if is_na(answer):
+        if info.presence == "required":
+            errs.append(VisitError(info.name, "na_not_allowed",
+                                   f"`{info.name}` is required and cannot be N/A"))
+        return True
+    return False
+
+
+def scale_index(info: ItemInfo, answer: Any, errs: list[VisitError]) -> int | None:
+    """The scale entry an answer names, or None for N/A; records an error when invalid."""
+    if _missing_or_na(info, answer, errs):
+        return None
+    if isinstance(answer, str | int | float) and not isinstance(answer, bool):
+        index = info.lookup.get(label_key(answer))
+        if index is not None:
+            return index
+        num = number_of(answer)
+        if num is not None and num in info.numeric:
+            return info.numeric[num]
+    shown = ", ".join(info.labels)
+    hint = did_you_mean(str(answer), info.labels) if isinstance(answer, str) else None
+    errs.append(VisitError(info.name, "not_in_scale",
+                           f"answer {_show(answer)} is not on the scale of `{info.name}` "
+                           f"({shown})" + (f"; did you mean `{hint}`?" if hint else "")))
+    return None
+
+
+def scale_score(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float | None:
+    index = scale_index(info, answer, errs)
+    return None if index is None else info.scores[index]
+
+
+def scale_label(info: ItemInfo, answer: Any, errs: list[VisitError]) -> Any:
+    """The canonical label (its number, for numeric scales) without recording errors twice."""
+    index = scale_index(info, answer, [])
+    return None if index is None else info.labels[index]
+
+
+def number_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float | None:
+    """A number item's answer as a number, checked against its range; None for N/A."""
+    if _missing_or_na(info, answer, errs):
+        return None
+    num = number_of(answer)
+    if num is None:
+        errs.append(VisitError(info.name, "not_a_number",
+                               f"answer {_show(answer)} to `{info.name}` is not a number"))
+        return None
+    return check_range(info, num, errs)
+
+
+def check_range(info: ItemInfo, num: float, errs: list[VisitError]) -> float | None:
+    if info.low is not None and info.high is not None and not info.low <= num <= info.high:
+        errs.append(VisitError(info.name, "out_of_range",
+                               f"answer {_num(num)} to `{info.name}` is outside "
+                               f"{_num(info.low)}..{_num(info.high)}"))
+        return None
+    return num
+
+
+def text_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> Any:
+    if _missing_or_na(info, answer, errs):
+        return None
+    return answer
+
+
+def score_out_of_range(name: str, score: Any, where: str, errs: list[VisitError]) -> None:
+    errs.append(VisitError(name, "score_out_of_range",
+                           f"the score formula of `{name}` ({where}) gave {_show(score)}, "
+                           "outside [0, 1]"))
+
+
+def answered(answer: Any) -> bool:
+    """An answer that says something (not missing, blank or N/A): worth a warning if ignored."""
+    return answer is not MISSING and not is_na(answer) and not (
+        isinstance(answer, str) and answer.strip() == ""
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):
+        return _num(value)
+    return repr(value) if not isinstance(value, bool) else str(value).lower()
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+EXPORTED = {
+    "MISSING": MISSING,
+    "scale_score": scale_score,
+    "scale_label": scale_label,
+    "number_answer": number_answer,
+    "check_range": check_range,
+    "text_answer": text_answer,
+    "score_out_of_range": score_out_of_range,
+    "answered": answered,
+    "VisitWarning": VisitWarning,
+}

@@ -1,0 +1,220 @@
+"""A compiled standard: the object integrators hold and score visits with.
+
+`CompiledStandard.score(record)` validates one visit record and either scores it
+(`ScoredVisit`) or rejects it with every error found (`RejectedVisit`); it never
+raises for bad data. `score_many` adds the batch rule that a `visit_id` seen
+before is rejected. Instances are immutable after construction and the generated
+evaluator keeps no state, so one standard can serve many threads.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from .compiler import PythonCompiler
+from .diagnostics import Diagnostic, did_you_mean
+from .functions import FunctionRegistry
+from .model import BUILTIN_FIELDS, StandardModel
+from .nodes import Span
+from .results import RejectedVisit, ScoredVisit, VisitOutcome
+from .runtime import VisitError, VisitWarning, label_key
+
+_VISIT_KEYS = frozenset(BUILTIN_FIELDS.values()) | {"answers"}
+
+
+class CompiledStandard:
+    """A standard compiled for scoring; see the module docstring."""
+
+    def __init__(
+        self,
+        model: StandardModel,
+        warnings: Iterable[Diagnostic] = (),
+        functions: FunctionRegistry | None = None,
+        allow_unknown: bool = False,
+    ) -> None:
+        self.model = model
+        self.warnings = tuple(warnings)
+        self.allow_unknown = allow_unknown
+        self.functions = functions
+        filename = f"<sbm {model.name}>"
+        compiler = PythonCompiler(model, functions)
+        self._evaluate, self.python_source, self._line_map = compiler.build(filename)
+        self._filename = filename
+        self.item_names = tuple(i.name for i in model.items)
+        self.section_names = tuple(s.name for s in model.sections)
+        self.coefficient_names = tuple(c.name for c in model.coefficients)
+        self._known_answers = frozenset(self.item_names)
+        self.term_keys = tuple(t.key for r in model.rollups for t in r.terms)
+        self._targets = [(c, self.coefficient_names.index(c), t) for c, t in model.targets.items()]
+        self._bands = [(c, self.coefficient_names.index(c), b) for c, b in model.bands.items()]
+        self._choice_fields = {
+            f.name: {label_key(v): v for v in f.values}
+            for f in model.fields.values()
+            if f.values is not None
+        }
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.model.name
+
+    @property
+    def version(self) -> str | None:
+        return self.model.version
+
+    def __repr__(self) -> str:
+        return f"<CompiledStandard {self.id} {self.version or ''}>".replace(" >", ">")
+
+    # -- scoring ----------------------------------------------------------------------------------
+
+    def score(self, record: Mapping[str, Any], source: str | None = None) -> VisitOutcome:
+        """Score one visit record (the JSONL input shape); never raises for bad data."""
+        if not isinstance(record, Mapping):
+            return RejectedVisit(None, source, (VisitError("visit_id", "not_an_object",
+                                 "a visit record must be an object"),), record)
+        visit_id = record.get("visit_id")
+        errs: list[VisitError] = []
+        if visit_id is None or (isinstance(visit_id, str) and not visit_id.strip()):
+            errs.append(VisitError("visit_id", "missing_visit_id", "the record has no visit_id"))
+        answers = record.get("answers")
+        if answers is None:
+            answers = {}
+        if not isinstance(answers, Mapping):
+            errs.append(VisitError("answers", "not_an_object", "`answers` must be an object"))
+            return RejectedVisit(visit_id, source, tuple(errs), record)
+        if not self.allow_unknown and not self._known_answers.issuperset(answers):
+            for key in answers:
+                if key not in self._known_answers:
+                    hint = did_you_mean(str(key), self.item_names)
+                    errs.append(VisitError(str(key), "unknown_item",
+                                           f"`{key}` is not an item of {self.id}"
+                                           + (f"; did you mean `{hint}`?" if hint else "")))
+        visit = record
+        if self._choice_fields:
+            visit = self._check_fields(record, errs)
+        warns: list[VisitWarning] = []
+        try:
+            items, sections, coefs, critical, terms = self._evaluate(answers, visit, errs, warns)
+        except ArithmeticError as exc:
+            errs.append(self._runtime_error(exc))
+            return RejectedVisit(visit_id, source, tuple(errs), record)
+        if errs:
+            return RejectedVisit(visit_id, source, tuple(errs), record)
+        return self._result(record, source, items, sections, coefs, critical, terms, warns)
+
+    def _result(
+        self,
+        record: Mapping[str, Any],
+        source: str | None,
+        items: tuple[Any, ...],
+        sections: tuple[Any, ...],
+        coefs: tuple[Any, ...],
+        critical: list[str],
+        terms: tuple[Any, ...],
+        warns: list[VisitWarning],
+    ) -> ScoredVisit:
+        gaps = {c: (None if coefs[i] is None else coefs[i] - t) for c, i, t in self._targets}
+        bands = {c: b.band_of(coefs[i]) for c, i, b in self._bands}
+        get = record.get
+        return ScoredVisit(
+            get("visit_id"),
+            self.model.name,
+            self.model.version,
+            get("point"),
+            get("specialist"),
+            get("region"),
+            get("date"),
+            get("scenario"),
+            dict(zip(self.coefficient_names, coefs, strict=True)),
+            dict(zip(self.section_names, sections, strict=True)),
+            dict(zip(self.item_names, items, strict=True)),
+            bands,
+            gaps,
+            tuple(critical),
+            tuple(warns),
+            dict(zip(self.term_keys, terms, strict=True)),
+            source,
+        )
+
+    def _check_fields(self, record: Mapping[str, Any], errs: list[VisitError]) -> Mapping[str, Any]:
+        fixed = dict(record)
+        for name, choices in self._choice_fields.items():
+            value = record.get(name)
+            if value is None:
+                continue
+            canonical = choices.get(label_key(value))
+            if canonical is None:
+                hint = did_you_mean(str(value), choices.values())
+                errs.append(VisitError(name, "bad_field",
+                                       f"`{name}` is {value!r}, not one of "
+                                       f"{', '.join(choices.values())}"
+                                       + (f"; did you mean `{hint}`?" if hint else "")))
+            else:
+                fixed[name] = canonical
+        return fixed
+
+    def _runtime_error(self, exc: BaseException) -> VisitError:
+        """Map a failure inside generated code back to the `.sbm` construct that caused it."""
+        span: Span | None = None
+        what = "a formula"
+        for frame, lineno in traceback.walk_tb(sys.exc_info()[2]):
+            if frame.f_code.co_filename == self._filename:
+                index = lineno - 1
+                if 0 <= index < len(self._line_map):
+                    span, what = self._line_map[index]
+        where = f" ({span.file}:{span.line})" if span and span.line else ""
+        reason = "division by zero" if isinstance(exc, ZeroDivisionError) else str(exc)
+        name = what.split("`")[1] if "`" in what else "visit_id"
+        return VisitError(name, "formula_error", f"{reason} in {what}{where}")
+
+    def score_many(
+        self, records: Iterable[Mapping[str, Any]], sources: Iterable[str | None] | None = None
+    ) -> Iterator[VisitOutcome]:
+        """Score a stream of records; a `visit_id` already seen in the stream is rejected."""
+        seen: set[Any] = set()
+        source_iter = iter(sources) if sources is not None else None
+        for record in records:
+            source = next(source_iter, None) if source_iter is not None else None
+            outcome = self.score(record, source)
+            vid = record.get("visit_id") if isinstance(record, Mapping) else None
+            key = _hashable_id(vid)
+            if key is not None and key in seen:
+                dup = VisitError("visit_id", "duplicate_visit",
+                                 f"visit_id {vid!r} appears earlier in this batch")
+                errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
+                yield RejectedVisit(vid, source, errors, record)
+                continue
+            if key is not None:
+                seen.add(key)
+            yield outcome
+
+    def rollup(self, results: Iterable[Any], by: str) -> dict[str, Any]:
+        """Aggregate scored visits (objects or their dicts) `by` point, specialist, region
+        or network: the roll-up contract of the product spec."""
+        from .rollup import rollup
+
+        return rollup(self.model, results, by)
+
+    # -- examples ---------------------------------------------------------------------------------
+
+    def run_examples(self) -> list[ExampleOutcome]:
+        from .examples import run_examples
+
+        return run_examples(self)
+
+
+def _hashable_id(vid: Any) -> Any:
+    if vid is None:
+        return None
+    try:
+        hash(vid)
+    except TypeError:
+        return repr(vid)
+    return vid
+
+
+from .examples import ExampleOutcome  # noqa: E402  (examples imports this module's type only)
