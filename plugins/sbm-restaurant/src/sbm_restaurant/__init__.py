@@ -1,0 +1,1 @@
+"""SBM industry pack for restaurants: standards, readers and sample data for food service."""
