@@ -175,22 +175,25 @@ class CompiledStandard:
         self, records: Iterable[Mapping[str, Any]], sources: Iterable[str | None] | None = None
     ) -> Iterator[VisitOutcome]:
         """Score a stream of records; a `visit_id` already seen in the stream is rejected."""
-        seen: set[Any] = set()
+        session = self.session()
         source_iter = iter(sources) if sources is not None else None
         for record in records:
             source = next(source_iter, None) if source_iter is not None else None
-            outcome = self.score(record, source)
-            vid = record.get("visit_id") if isinstance(record, Mapping) else None
-            key = _hashable_id(vid)
-            if key is not None and key in seen:
-                dup = VisitError("visit_id", "duplicate_visit",
-                                 f"visit_id {vid!r} appears earlier in this batch")
-                errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
-                yield RejectedVisit(vid, source, errors, record)
-                continue
-            if key is not None:
-                seen.add(key)
-            yield outcome
+            yield session.score(record, source)
+
+    def result_template(self) -> dict[str, Any]:
+        """A scored visit's shape with every key and no values: fixes table columns."""
+        none = dict.fromkeys
+        return ScoredVisit(
+            None, self.model.name, self.model.version, None, None, None, None, None,
+            none(self.coefficient_names), none(self.section_names), none(self.item_names),
+            none(c for c, _, _ in self._bands), none(c for c, _, _ in self._targets),
+            (), (), none(self.term_keys),
+        ).to_dict()
+
+    def session(self) -> ScoringSession:
+        """A stateful scorer for one batch: remembers visit_ids to reject duplicates."""
+        return ScoringSession(self)
 
     def rollup(self, results: Iterable[Any], by: str) -> dict[str, Any]:
         """Aggregate scored visits (objects or their dicts) `by` point, specialist, region
@@ -205,6 +208,36 @@ class CompiledStandard:
         from .examples import run_examples
 
         return run_examples(self)
+
+
+class ScoringSession:
+    """Scores the visits of one batch in order, rejecting a `visit_id` seen before.
+
+    Readers that could not make a record of some input (bad JSON, a row that does
+    not fit the header) pass it to `unreadable`, so it too ends in the rejects.
+    """
+
+    def __init__(self, standard: CompiledStandard) -> None:
+        self.standard = standard
+        self.seen: set[Any] = set()
+
+    def score(self, record: Any, source: str | None = None) -> VisitOutcome:
+        outcome = self.standard.score(record, source)
+        vid = record.get("visit_id") if isinstance(record, Mapping) else None
+        key = _hashable_id(vid)
+        if key is None:
+            return outcome
+        if key in self.seen:
+            dup = VisitError("visit_id", "duplicate_visit",
+                             f"visit_id {vid!r} appears earlier in this batch")
+            errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
+            return RejectedVisit(vid, source, errors, record)
+        self.seen.add(key)
+        return outcome
+
+    @staticmethod
+    def unreadable(raw: Any, source: str | None, reason: str) -> RejectedVisit:
+        return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
 
 
 def _hashable_id(vid: Any) -> Any:

@@ -1,0 +1,74 @@
+"""The `sbm` command line: one module per command, loaded only when it runs.
+
+`sbm --help` imports click and nothing else of weight, so it starts fast; each
+command's module imports the engine when the command is invoked.
+
+Exit status (product spec): 0 all went well; 1 some visits were rejected or a
+check failed; 2 nothing could be done (bad standard, unreadable input, bad usage).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from .. import __version__
+
+#: command name -> (module, function, one-line help shown by `sbm --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": ("check", "check", "Parse and check standards and run their examples."),
+    "test": ("check", "test", "Run the examples in standards: ends with `N passed, N failed`."),
+    "fmt": ("fmt", "fmt", "Format standards in the canonical layout."),
+    "score": ("score", "score", "Score a batch of visits against a standard."),
+    "rollup": ("rollup", "rollup", "Aggregate scored visits by point, specialist, region or network."),
+    "explain": ("explain", "explain", "Show every step of one visit's scoring."),
+    "export": ("export", "export", "Export a standard's questionnaire as JSON, TOML or JSON Schema."),
+    "new": ("scaffold", "new", "Start a new standard that extends an existing one."),
+    "diff": ("scaffold", "diff", "List what changed between two versions of a standard."),
+    "plugins": ("plugins", "plugins", "List installed packs: versions, hooks and standards."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  sbm check standards/branch.sbm
+  sbm score bank.branch wave.csv -o scored.parquet --rejects rejects.jsonl
+  sbm rollup scored.jsonl --by point
+  sbm explain branch.sbm wave.jsonl --visit v042
+
+\b
+Exit status: 0 all went well; 1 visits rejected or a check failed;
+2 nothing could be done (bad standard, unreadable input, bad usage).
+Shell completion (bash): eval "$(_SBM_COMPLETE=bash_source sbm)"
+""",
+)
+@click.version_option(__version__, prog_name="sbm")
+def cli() -> None:
+    """SBM engine: service standards as code, scored exactly."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="sbm")
