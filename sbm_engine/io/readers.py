@@ -1,0 +1,390 @@
+"""Streaming readers of visit files: JSONL, CSV/TSV, XLSX and Parquet.
+
+Why streaming: a wave can hold millions of visits; every reader yields one
+`SourceRecord` at a time and never holds the file (the csv module over a text
+stream, openpyxl in read-only mode, Parquet batch by batch).
+
+Why records and not exceptions: a line that cannot be read (bad JSON, a row that
+does not fit the header) must still reach the rejects file with its source, so it
+is yielded with ``record=None`` and ``error`` set. Only problems with the file as a
+whole (unknown format, unreadable, undetectable encoding) raise `InputError`.
+
+Readers are looked up by file extension in `READERS`; plugins add formats with
+`register_reader`. A reader is called as ``fn(path, options)`` and returns an
+iterator of `SourceRecord`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+from typing import IO, Any, Final
+
+import attrs
+
+from sbm_engine.io._deps import require
+from sbm_engine.io.detect import CsvDialect, detect_dialect, number_parser
+from sbm_engine.io.errors import InputError
+from sbm_engine.io.records import SourceRecord, TableLayout, is_empty, jsonable
+
+__all__ = [
+    "PARQUET_BATCH_ROWS",
+    "READERS",
+    "ReadOptions",
+    "Reader",
+    "parse_json_line",
+    "read_csv",
+    "read_jsonl",
+    "read_parquet",
+    "read_visits",
+    "read_xlsx",
+    "register_reader",
+]
+
+PARQUET_BATCH_ROWS: Final = 65536
+
+
+@attrs.frozen
+class ReadOptions:
+    """What the caller told us about an input file; None means "detect it"."""
+
+    visit_fields: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    sheet: str | None = None
+
+
+Reader = Callable[[Path, ReadOptions], Iterator[SourceRecord]]
+
+READERS: dict[str, Reader] = {}
+
+
+def _normalize_extension(ext: str) -> str:
+    ext = ext.lower()
+    return ext if ext.startswith(".") else "." + ext
+
+
+def register_reader(ext: str, fn: Reader) -> None:
+    """Make `read_visits` read files ending in `ext` (".csv" or "csv") with `fn`."""
+    READERS[_normalize_extension(ext)] = fn
+
+
+def read_visits(
+    path: str | os.PathLike[str],
+    *,
+    visit_fields: Collection[str] = (),
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    sheet: str | None = None,
+) -> Iterator[SourceRecord]:
+    """Read the visits of one file, choosing the reader by the file's extension.
+
+    Raises InputError at once for an unknown extension, a missing or unreadable
+    file and (for CSV) an undetectable dialect; a file that breaks off in the
+    middle raises InputError while iterating. `visit_fields` names the declared
+    visit fields that tabular columns may hold besides the built-in ones.
+    """
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        supported = ", ".join(sorted(READERS))
+        raise InputError(
+            f"{path}: unknown input format {path.suffix or '(no extension)'!r}; "
+            f"supported: {supported}"
+        )
+    _check_readable(path)
+    options = ReadOptions(
+        visit_fields=visit_fields,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal,
+        sheet=sheet,
+    )
+    return reader(path, options)
+
+
+def _check_readable(path: Path) -> None:
+    if path.is_dir():
+        raise InputError(f"cannot read {path}: it is a directory")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+# JSONL ---------------------------------------------------------------------------
+
+
+class _JsonProblem(ValueError):
+    """A well-formed line that JSON Lines still does not allow."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not valid JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JsonProblem(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json_line(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The object on one JSONL line, or (None, why) for bad JSON or a non-object."""
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except _JsonProblem as exc:
+        return None, f"invalid JSON: {exc}"
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        return None, f"invalid JSON: {exc}"
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
+    if not isinstance(value, dict):
+        return None, f"expected a JSON object, got {_json_kind(value)}"
+    return value, None
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def read_jsonl(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+    """One visit per line; blank lines are skipped, bad lines become error records.
+
+    Lines are decoded one by one (UTF-8 unless told), so a line with broken bytes
+    is one rejected record rather than the end of the run; a UTF-8 BOM is ignored.
+    """
+    encoding = options.encoding or "utf-8"
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError as exc:
+        raise InputError(f"{path}: unknown encoding {encoding!r}") from exc
+    if codec.name.startswith(("utf-16", "utf-32")):
+        return _jsonl_text_lines(path, encoding)
+    return _jsonl_byte_lines(path, encoding)
+
+
+def _jsonl_byte_lines(path: Path, encoding: str) -> Iterator[SourceRecord]:
+    with _open_binary(path) as stream:
+        for number, line in enumerate(_lines(path, stream), start=1):
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
+            try:
+                text = line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                text = line.decode(encoding, errors="replace").rstrip("\r\n")
+                error = f"line is not valid {encoding}: {exc.reason} at byte {exc.start}"
+                yield SourceRecord(f"{path}:{number}", None, text, error)
+                continue
+            yield from _jsonl_record(path, number, text)
+
+
+def _jsonl_text_lines(path: Path, encoding: str) -> Iterator[SourceRecord]:
+    try:
+        with open(path, encoding=encoding, newline="") as stream:
+            for number, line in enumerate(stream, start=1):
+                yield from _jsonl_record(path, number, line.removeprefix("\ufeff"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {path} as {encoding}: {exc.reason}") from exc
+
+
+def _jsonl_record(path: Path, number: int, text: str) -> Iterator[SourceRecord]:
+    text = text.rstrip("\r\n")
+    if text.strip() == "":
+        return
+    record, error = parse_json_line(text)
+    yield SourceRecord(f"{path}:{number}", record, text, error)
+
+
+def _lines(path: Path, stream: IO[bytes]) -> Iterator[bytes]:
+    try:
+        yield from stream
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+# CSV -----------------------------------------------------------------------------
+
+
+def read_csv(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+    """One visit per row after the header; the dialect is detected now, rows read later.
+
+    Rows that are empty (no cells or only empty cells) are skipped; a row whose
+    cell count differs from the header's is an error record. Quoted cells may span
+    lines: the source is the line where the row starts.
+    """
+    delimiter = options.delimiter
+    if delimiter is None and path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+    dialect = detect_dialect(
+        path, encoding=options.encoding, delimiter=delimiter, decimal=options.decimal
+    )
+    return _csv_records(path, dialect, options.visit_fields)
+
+
+def _csv_records(
+    path: Path, dialect: CsvDialect, visit_fields: Collection[str]
+) -> Iterator[SourceRecord]:
+    line = 1
+    try:
+        with open(path, encoding=dialect.encoding, newline="") as stream:
+            rows = csv.reader(stream, delimiter=dialect.delimiter, quotechar='"')
+            header = _csv_header(rows)
+            if header is None:
+                return
+            try:
+                layout = TableLayout(header, visit_fields, number_parser(dialect.decimal))
+            except ValueError as exc:
+                raise InputError(f"{path}: bad header: {exc}") from exc
+            line = rows.line_num + 1
+            for cells in rows:
+                start, line = line, rows.line_num + 1
+                if all(cell == "" for cell in cells):
+                    continue
+                yield _csv_record(f"{path}:{start}", layout, cells)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"cannot read {path} as {dialect.encoding} near line {line}: {exc.reason}; "
+            f"pass the right --encoding (a Russian Excel export is usually --encoding cp1251)"
+        ) from exc
+    except csv.Error as exc:
+        raise InputError(f"{path}:{line}: cannot parse CSV: {exc}") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _csv_header(rows: Iterator[list[str]]) -> list[str] | None:
+    for cells in rows:
+        if cells:
+            cells[0] = cells[0].removeprefix("\ufeff")
+            return cells
+    return None
+
+
+def _csv_record(source: str, layout: TableLayout, cells: list[str]) -> SourceRecord:
+    if len(cells) != len(layout):
+        error = f"row has {len(cells)} cells, header has {len(layout)}"
+        return SourceRecord(source, None, list(cells), error)
+    record, error = layout.to_record(cells)
+    return SourceRecord(source, record, layout.raw(cells), error)
+
+
+# XLSX ----------------------------------------------------------------------------
+
+
+def read_xlsx(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+    """One visit per row of the first sheet (or `options.sheet`); header in row 1.
+
+    Formulas give their cached values; numbers stay numbers, dates become ISO text
+    (a date without a time as ``2026-11-02``). Empty rows are skipped.
+    """
+    openpyxl = require("openpyxl", "excel", InputError, f"reading {path.name}")
+    return _xlsx_records(openpyxl, path, options)
+
+
+def _xlsx_records(openpyxl: Any, path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise InputError(f"cannot read {path} as an Excel workbook: {exc}") from exc
+    try:
+        sheet = _xlsx_sheet(workbook, path, options.sheet)
+        sheet.reset_dimensions()  # trust the cells, not the stored dimension
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            return
+        try:
+            layout = TableLayout(header, options.visit_fields)
+        except ValueError as exc:
+            raise InputError(f"{path}: sheet {sheet.title!r}: bad header: {exc}") from exc
+        for number, values in enumerate(rows, start=2):
+            cells = [_excel_cell(value) for value in values]
+            if all(is_empty(cell) for cell in cells):
+                continue
+            record, error = layout.to_record(cells)
+            source = f"{path}:{sheet.title}:{number}"
+            yield SourceRecord(source, record, layout.raw(cells), error)
+    finally:
+        workbook.close()
+
+
+def _xlsx_sheet(workbook: Any, path: Path, name: str | None) -> Any:
+    if name is None:
+        return workbook.worksheets[0]
+    if name not in workbook.sheetnames:
+        names = ", ".join(repr(sheet) for sheet in workbook.sheetnames)
+        raise InputError(f"{path}: no sheet {name!r}; the sheets are {names}")
+    return workbook[name]
+
+
+def _excel_cell(value: Any) -> Any:
+    """Excel has no date type, only date-times: midnight means a plain date."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
+        return value.date().isoformat()
+    return jsonable(value)
+
+
+# Parquet -------------------------------------------------------------------------
+
+
+def read_parquet(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+    """One visit per row, read in batches of PARQUET_BATCH_ROWS; nulls are absent keys.
+
+    A struct or map column named ``answers`` supplies answers as well.
+    """
+    parquet = require("pyarrow.parquet", "arrow", InputError, f"reading {path.name}")
+    return _parquet_records(parquet, path, options)
+
+
+def _parquet_records(parquet: Any, path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+    import pyarrow
+
+    try:
+        source = parquet.ParquetFile(path)
+    except (OSError, pyarrow.ArrowException) as exc:
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
+    with source:
+        try:
+            layout = TableLayout(source.schema_arrow.names, options.visit_fields)
+        except ValueError as exc:
+            raise InputError(f"{path}: bad columns: {exc}") from exc
+        number = 0
+        try:
+            for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                columns = [column.to_pylist() for column in batch.columns]
+                for cells in zip(*columns, strict=True):
+                    number += 1
+                    record, error = layout.to_record(cells)
+                    yield SourceRecord(f"{path}:{number}", record, layout.raw(cells), error)
+        except (OSError, pyarrow.ArrowException) as exc:
+            raise InputError(f"cannot read {path} after row {number}: {exc}") from exc
+
+
+register_reader(".jsonl", read_jsonl)
+register_reader(".ndjson", read_jsonl)
+register_reader(".csv", read_csv)
+register_reader(".tsv", read_csv)
+register_reader(".xlsx", read_xlsx)
+register_reader(".parquet", read_parquet)

@@ -1,0 +1,563 @@
+"""Atomic, deterministic writers of result and reject files: JSONL, CSV, XLSX, Parquet.
+
+Why atomic: the product promises that output files appear whole or not at all.
+Every writer writes to a hidden temporary file in the target's directory and,
+when its ``with`` block ends cleanly, flushes, fsyncs and renames it over the
+target (``os.replace`` is atomic on one file system). If the block raises, the
+temporary file is deleted and an existing target is left untouched.
+
+Why deterministic: results are compared across runs and machines, so the same
+records always give byte-identical files (no timestamps in XLSX, fixed key order,
+floats as Python's shortest repr).
+
+Tabular formats flatten nested dicts with dots (``coefficients.visit``) and write
+lists (``critical``, ``warnings``) as compact JSON text; see `flatten`. Writers are
+looked up by extension in `WRITERS`; plugins add formats with `register_writer`.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, ClassVar, Final, Self
+
+from sbm_engine.io._deps import require
+from sbm_engine.io.errors import OutputError
+
+__all__ = [
+    "PARQUET_CHUNK_ROWS",
+    "WRITERS",
+    "CsvWriter",
+    "JsonlWriter",
+    "ParquetWriter",
+    "Writer",
+    "XlsxWriter",
+    "flatten",
+    "open_writer",
+    "register_writer",
+]
+
+PARQUET_CHUNK_ROWS: Final = 65536
+XLSX_MAX_ROWS: Final = 1_048_576
+
+
+def _current_umask() -> int:
+    # Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK: Final = _current_umask()
+
+
+def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One level of keys: nested dicts joined with dots, lists as compact JSON text.
+
+    ``{"coefficients": {"visit": 0.5}, "critical": ["card"]}`` becomes
+    ``{"coefficients.visit": 0.5, "critical": '["card"]'}``; key order is kept.
+    """
+    flat: dict[str, Any] = {}
+    _flatten_into(flat, record, "")
+    return flat
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _flatten_into(flat: dict[str, Any], mapping: Mapping[Any, Any], prefix: str) -> None:
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if type(value) in _SCALARS:
+            flat[name] = value
+        elif isinstance(value, Mapping):
+            _flatten_into(flat, value, name + ".")
+        elif isinstance(value, list | tuple):
+            flat[name] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            flat[name] = value
+
+
+def _cell_text(value: Any) -> str:
+    """A flat value as CSV text, spelled like JSON spells it (None is an empty cell)."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class Writer(abc.ABC):
+    """Base of the atomic writers: a context manager over a temporary file.
+
+    Subclasses implement `_begin` (the temporary file is open), `_write` (one
+    record) and `_finish` (everything must be in the file when it returns).
+    """
+
+    extension: ClassVar[str] = ""
+
+    def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
+        self.path = Path(path)
+        self.columns: tuple[str, ...] | None = None if columns is None else tuple(columns)
+        self.count = 0
+        self._temp: Any = None
+        self._state = "new"
+
+    # context manager -----------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        if self._state != "new":
+            raise RuntimeError(f"the writer of {self.path} can be entered only once")
+        directory = self.path.parent
+        if not directory.is_dir():
+            raise OutputError(f"cannot write {self.path}: no directory {str(directory)!r}")
+        try:
+            self._temp = tempfile.NamedTemporaryFile(
+                dir=directory, delete=False, prefix=f".{self.path.name}.", suffix=".tmp"
+            )
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self._state = "open"
+        try:
+            self._begin(self._temp.file)
+        except BaseException:
+            self.abort()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    # records -------------------------------------------------------------------
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Write one record (a dict in the output contract's nested shape)."""
+        if self._state != "open":
+            raise RuntimeError(f"the writer of {self.path} is not open; use it in a with block")
+        self._write(record)
+        self.count += 1
+
+    def write_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Write every record of an iterable; returns how many were written."""
+        written = 0
+        for record in records:
+            self.write(record)
+            written += 1
+        return written
+
+    # ending --------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Finish the file and move it onto the target; on any failure, leave no trace."""
+        if self._state != "open":
+            raise RuntimeError(f"the writer of {self.path} is not open")
+        try:
+            self._finish()
+            stream = self._temp.file
+            stream.flush()
+            if hasattr(os, "fchmod"):  # not on Windows
+                os.fchmod(stream.fileno(), self._target_mode())
+            os.fsync(stream.fileno())
+            self._temp.close()
+            os.replace(self._temp.name, self.path)
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+            raise
+        self._state = "done"
+        _fsync_directory(self.path.parent)
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target, if any, is left as it was."""
+        if self._state != "open":
+            return
+        self._state = "done"
+        with contextlib.suppress(Exception):
+            self._discard()
+        with contextlib.suppress(OSError):
+            self._temp.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._temp.name)
+
+    def _target_mode(self) -> int:
+        try:
+            return self.path.stat().st_mode & 0o7777
+        except OSError:
+            return 0o666 & ~_UMASK
+
+    # format hooks --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _begin(self, stream: IO[bytes]) -> None: ...
+
+    @abc.abstractmethod
+    def _write(self, record: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def _finish(self) -> None: ...
+
+    def _discard(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release what the format holds after a failure (the temporary file goes anyway)."""
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable where the platform allows it."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+class JsonlWriter(Writer):
+    """One JSON object per line, UTF-8, keys in the record's order."""
+
+    extension = ".jsonl"
+
+    def _begin(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        try:
+            line = _json_line(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: escape it, stay valid UTF-8
+            line = _json_line(record, ensure_ascii=True).encode("ascii")
+        self._stream.write(line)
+
+    def _finish(self) -> None:
+        pass
+
+
+def _json_line(record: Mapping[str, Any], *, ensure_ascii: bool) -> str:
+    try:
+        text = json.dumps(
+            record, ensure_ascii=ensure_ascii, separators=(", ", ": "), allow_nan=False
+        )
+    except ValueError as exc:
+        raise OutputError(f"cannot write a record as JSON: {exc}") from exc
+    return text + "\n"
+
+
+class _TableWriter(Writer):
+    """Shared by the tabular formats: a fixed header and flat rows that must fit it.
+
+    Subclasses implement `_open_table` (set up, nothing written yet) and may extend
+    `_start_table`, called once the header is known (at once when `columns` is
+    given, else with the first record or at the end).
+    """
+
+    def _begin(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._header: tuple[str, ...] | None = self.columns
+        self._index: frozenset[str] | None = None
+        self._open_table()
+        if self._header is not None:
+            self._start_table(self._header)
+
+    @abc.abstractmethod
+    def _open_table(self) -> None: ...
+
+    def _row(self, record: Mapping[str, Any]) -> list[Any]:
+        flat = flatten(record)
+        if self._header is None:
+            self._header = tuple(flat)
+        if self._index is None:
+            self._start_table(self._header)
+        assert self._index is not None
+        extra = [key for key in flat if key not in self._index]
+        if extra:
+            raise OutputError(
+                f"cannot write {self.path}: record {self.count + 1} has columns not in the "
+                f"header: {', '.join(extra)}"
+            )
+        return [flat.get(name) for name in self._header]
+
+    def _start_table(self, header: tuple[str, ...]) -> None:
+        self._index = frozenset(header)
+
+    def _ensure_started(self) -> None:
+        if self._index is None:
+            self._header = self._header or ()
+            self._start_table(self._header)
+
+
+class CsvWriter(_TableWriter):
+    """UTF-8 without BOM, comma-separated, a header line, JSON spelling of values.
+
+    Lines end in CRLF as RFC 4180 says: with that terminator the csv module quotes
+    every cell holding a CR or LF, so such text survives the round trip.
+    """
+
+    extension = ".csv"
+
+    def _open_table(self) -> None:
+        self._text = io.TextIOWrapper(self._stream, encoding="utf-8", newline="")
+        self._csv = csv.writer(self._text, lineterminator="\r\n")
+
+    def _start_table(self, header: tuple[str, ...]) -> None:
+        super()._start_table(header)
+        if header:
+            self._csv.writerow(header)
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        self._csv.writerow([_cell_text(value) for value in self._row(record)])
+
+    def _finish(self) -> None:
+        self._ensure_started()
+        self._text.flush()
+        self._text.detach()
+
+    def _discard(self) -> None:
+        text = getattr(self, "_text", None)
+        if text is not None:
+            text.detach()  # so that collecting it later does not touch the closed file
+
+
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FIXED_TIME: Final = dt.datetime(2000, 1, 1)  # naive: Excel stores UTC without a zone
+_ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_XLSX_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+class XlsxWriter(_TableWriter):
+    """One sheet named after the file, a header row, then one row per record.
+
+    Written with openpyxl in write-only mode; the zip is then rewritten with fixed
+    timestamps so that the bytes depend on the records only. Text that starts with
+    ``=`` stays text (never a formula); characters XML cannot hold become U+FFFD.
+    """
+
+    extension = ".xlsx"
+
+    def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
+        super().__init__(path, columns)
+        self._openpyxl = require("openpyxl", "excel", OutputError, f"writing {self.path.name}")
+
+    def _open_table(self) -> None:
+        self._book = self._openpyxl.Workbook(write_only=True)
+        self._book.properties.created = _FIXED_TIME
+        self._sheet = self._book.create_sheet(_sheet_title(self.path))
+
+    def _start_table(self, header: tuple[str, ...]) -> None:
+        super()._start_table(header)
+        if header:
+            self._sheet.append([self._cell(name) for name in header])
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        if self.count + 2 > XLSX_MAX_ROWS:
+            raise OutputError(f"cannot write {self.path}: more rows than Excel allows")
+        self._sheet.append([self._cell(value) for value in self._row(record)])
+
+    def _cell(self, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return repr(value)
+        if not isinstance(value, str):
+            return value
+        value = _ILLEGAL_XML.sub("\ufffd", value)
+        if value.startswith("="):
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    def _finish(self) -> None:
+        self._ensure_started()
+        with tempfile.TemporaryFile(dir=self.path.parent) as scratch:
+            self._book.save(scratch)
+            scratch.seek(0)
+            _rezip_fixed(scratch, self._stream)
+
+    def _discard(self) -> None:
+        sheet = getattr(self, "_sheet", None)
+        if sheet is None:
+            return
+        sheet.close()  # ends openpyxl's row generator and its scratch file cleanly
+        writer = getattr(sheet, "_writer", None)
+        if writer is not None:
+            writer.cleanup()
+
+
+def _sheet_title(path: Path) -> str:
+    title = _XLSX_SHEET_BAD.sub("_", path.stem).strip("'")[:31]
+    return title or "Sheet1"
+
+
+_CORE_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _rezip_fixed(source: IO[bytes], target: IO[bytes]) -> None:
+    """Copy a zip entry by entry with fixed timestamps (and a fixed modified date)."""
+    stamp = _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with (
+        zipfile.ZipFile(source) as old,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for entry in old.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            info.create_system = 3
+            if entry.filename == "docProps/core.xml":
+                data = _CORE_MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", old.read(entry))
+                new.writestr(info, data)
+                continue
+            with old.open(entry) as src, new.open(info, "w", force_zip64=True) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+
+class ParquetWriter(_TableWriter):
+    """Flat columns, buffered in chunks of PARQUET_CHUNK_ROWS rows.
+
+    Column types come from the first chunk: numbers are float64, booleans bool,
+    anything else (or a mix) string; a column empty in the whole first chunk is
+    float64. All columns are nullable. Later numbers in a string column are written
+    as their JSON text; later text in a number column is an OutputError.
+    """
+
+    extension = ".parquet"
+
+    def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
+        super().__init__(path, columns)
+        self._pq = require("pyarrow.parquet", "arrow", OutputError, f"writing {self.path.name}")
+        import pyarrow
+
+        self._pa = pyarrow
+
+    def _open_table(self) -> None:
+        self._rows: list[list[Any]] = []
+        self._writer: Any = None
+        self._kinds: list[str] = []
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        self._rows.append(self._row(record))
+        if len(self._rows) >= PARQUET_CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._ensure_started()
+        header = self._header or ()
+        if self._writer is None:
+            self._kinds = [_column_kind(row[i] for row in self._rows) for i in range(len(header))]
+            pairs = zip(header, self._kinds, strict=True)
+            schema = self._pa.schema([(name, _ARROW_TYPES[kind](self._pa)) for name, kind in pairs])
+            self._writer = self._pq.ParquetWriter(self._stream, schema)
+        if self._rows:
+            arrays = [
+                self._array(name, kind, [row[i] for row in self._rows])
+                for i, (name, kind) in enumerate(zip(header, self._kinds, strict=True))
+            ]
+            table = self._pa.Table.from_arrays(arrays, schema=self._writer.schema)
+            self._writer.write_table(table)
+        self._rows = []
+
+    def _array(self, name: str, kind: str, values: list[Any]) -> Any:
+        if kind == "string":
+            values = [None if value is None else _cell_text(value) for value in values]
+        else:
+            for value in values:
+                if value is not None and _value_kind(value) != kind:
+                    raise OutputError(
+                        f"cannot write {self.path}: column {name!r} holds {kind} values "
+                        f"(from the first rows) but a record has {value!r}"
+                    )
+            if kind == "float64":
+                values = [None if value is None else float(value) for value in values]
+        return self._pa.array(values, type=_ARROW_TYPES[kind](self._pa))
+
+    def _finish(self) -> None:
+        self._flush()
+        self._writer.close()
+
+    def _discard(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.close()
+
+
+_ARROW_TYPES: Final = {
+    "float64": lambda pa: pa.float64(),
+    "bool": lambda pa: pa.bool_(),
+    "string": lambda pa: pa.string(),
+}
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "float64"
+    return "string"
+
+
+def _column_kind(values: Iterable[Any]) -> str:
+    kinds = {_value_kind(value) for value in values if value is not None}
+    if not kinds:
+        return "float64"
+    return kinds.pop() if len(kinds) == 1 else "string"
+
+
+WRITERS: dict[str, type[Writer]] = {}
+
+
+def register_writer(ext: str, cls: type[Writer]) -> None:
+    """Make `open_writer` write files ending in `ext` (".csv" or "csv") with `cls`."""
+    ext = ext.lower()
+    WRITERS[ext if ext.startswith(".") else "." + ext] = cls
+
+
+def open_writer(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> Writer:
+    """An atomic writer for `path`, chosen by its extension; use it as a context manager.
+
+    `columns` fixes the header of tabular formats (flattened names); by default it
+    is the flattened keys of the first record. Raises OutputError for an unknown
+    extension or a missing optional dependency.
+    """
+    path = Path(path)
+    cls = WRITERS.get(path.suffix.lower())
+    if cls is None:
+        supported = ", ".join(sorted(WRITERS))
+        raise OutputError(
+            f"{path}: unknown output format {path.suffix or '(no extension)'!r}; "
+            f"supported: {supported}"
+        )
+    return cls(path, columns=columns)
+
+
+register_writer(".jsonl", JsonlWriter)
+register_writer(".ndjson", JsonlWriter)
+register_writer(".csv", CsvWriter)
+register_writer(".xlsx", XlsxWriter)
+register_writer(".parquet", ParquetWriter)
