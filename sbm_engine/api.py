@@ -89,8 +89,9 @@ def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) 
     return CheckReport(model, tuple(diagnostics), loader.sources)
 
 
-def compile_model(model: StandardModel, allow_unknown: bool = False,
-                  warnings: Iterable[Diagnostic] = ()) -> CompiledStandard:
+def compile_model(
+    model: StandardModel, allow_unknown: bool = False, warnings: Iterable[Diagnostic] = ()
+) -> CompiledStandard:
     return CompiledStandard(model, warnings, _functions(), allow_unknown=allow_unknown)
 
 

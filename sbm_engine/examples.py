@@ -33,7 +33,11 @@ def run_examples(std: CompiledStandard) -> list[ExampleOutcome]:
     interp = Interpreter(model, std.functions, approx=True)
     out = []
     for ex in model.examples:
-        record: dict[str, Any] = {"visit_id": f"example: {ex.name}", **ex.visit, "answers": ex.answers}
+        record: dict[str, Any] = {
+            "visit_id": f"example: {ex.name}",
+            **ex.visit,
+            "answers": ex.answers,
+        }
         outcome = std.score(record)
         failures: list[str] = []
         if not outcome.ok:

@@ -41,8 +41,9 @@ class Env:
 
 
 class Interpreter:
-    def __init__(self, model: StandardModel, functions: FunctionRegistry | None = None,
-                 approx: bool = False) -> None:
+    def __init__(
+        self, model: StandardModel, functions: FunctionRegistry | None = None, approx: bool = False
+    ) -> None:
         self.m = model
         self.functions = functions
         self.approx = approx
@@ -50,10 +51,14 @@ class Interpreter:
 
     # -- expressions ----------------------------------------------------------------------------
 
-    def eval(self, b: Bound, env: Env) -> Any:  # noqa: C901 - one case per operation
+    def eval(self, b: Bound, env: Env) -> Any:
         op = b.op
         if op == "const":
-            return float(b.data) if isinstance(b.data, int) and not isinstance(b.data, bool) else b.data
+            return (
+                float(b.data)
+                if isinstance(b.data, int) and not isinstance(b.data, bool)
+                else b.data
+            )
         if op == "item":
             return env.items.get(b.data)
         if op == "answer":
@@ -103,7 +108,7 @@ class Interpreter:
             return self.call(b, env)
         raise AssertionError(f"cannot evaluate {op} per visit")
 
-    def call(self, b: Bound, env: Env) -> Any:  # noqa: C901
+    def call(self, b: Bound, env: Env) -> Any:
         fn, payload = b.data
         if fn == "weighted_mean":
             kind, sel = payload
@@ -122,11 +127,17 @@ class Interpreter:
             present = [(env.items[x.name], x) for x in sel if env.items.get(x.name) is not None]
             earned = sum(x.weight * s for s, x in present)
             possible = sum(x.weight for _, x in present if not x.bonus)
-            return {"earned": earned, "possible": possible, "lost": possible - earned,
-                    "count": float(len(present))}[fn] + 0.0
+            return {
+                "earned": earned,
+                "possible": possible,
+                "lost": possible - earned,
+                "count": float(len(present)),
+            }[fn] + 0.0
         if fn in ("mean_sel", "min_sel", "max_sel", "sum_sel"):
             kind, sel = payload
-            values = [env.items.get(x.name) if kind == "items" else env.sections.get(x[0]) for x in sel]
+            values = [
+                env.items.get(x.name) if kind == "items" else env.sections.get(x[0]) for x in sel
+            ]
             values = [v for v in values if v is not None]
             agg = fn[:-4]
             if agg == "sum":
@@ -138,7 +149,9 @@ class Interpreter:
             values = [self.eval(a, env) for a in b.args]
             if any(v is None for v in values):
                 return None
-            return {"mean": lambda v: sum(v) / len(v), "min": min, "max": max, "sum": sum}[fn](values)
+            return {"mean": lambda v: sum(v) / len(v), "min": min, "max": max, "sum": sum}[fn](
+                values
+            )
         if fn == "clamp":
             x, lo, hi = (self.eval(a, env) for a in b.args)
             return None if x is None or lo is None or hi is None else min(max(x, lo), hi)
@@ -164,7 +177,9 @@ class Interpreter:
 
     # -- a whole visit ---------------------------------------------------------------------------
 
-    def visit(self, record: Mapping[str, Any]) -> tuple[Env, list[VisitError], list[VisitWarning], list[str]]:
+    def visit(
+        self, record: Mapping[str, Any]
+    ) -> tuple[Env, list[VisitError], list[VisitWarning], list[str]]:
         """Score one record the slow, obvious way (answer keys and fields are not checked)."""
         env = Env(record)
         answers = record.get("answers") or {}
@@ -177,7 +192,11 @@ class Interpreter:
             elif kind == "section":
                 sec = next(s for s in self.m.sections if s.name == name)
                 env.sections[name] = _wmean(
-                    [(env.items[i], items[i].weight, items[i].bonus) for i in sec.items if items[i].scored]
+                    [
+                        (env.items[i], items[i].weight, items[i].bonus)
+                        for i in sec.items
+                        if items[i].scored
+                    ]
                 )
             else:
                 coef = next(c for c in self.m.coefficients if c.name == name)
@@ -185,11 +204,15 @@ class Interpreter:
         critical = [i.name for i in self.m.items if i.critical and env.items.get(i.name) == 0]
         return env, errs, warns, critical
 
-    def _item(self, it: ItemModel, answers: Mapping[str, Any], env: Env,
-              errs: list[VisitError], warns: list[VisitWarning]) -> None:
-        applies = all(
-            bool(self.eval(c, env)) for c in (it.section_when, it.when) if c is not None
-        )
+    def _item(
+        self,
+        it: ItemModel,
+        answers: Mapping[str, Any],
+        env: Env,
+        errs: list[VisitError],
+        warns: list[VisitWarning],
+    ) -> None:
+        applies = all(bool(self.eval(c, env)) for c in (it.section_when, it.when) if c is not None)
         raw = answers.get(it.name, MISSING)
         env.items[it.name] = env.answers[it.name] = None
         if not applies:

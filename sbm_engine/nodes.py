@@ -139,7 +139,9 @@ class Call:
     name_span: Span = _span()
 
 
-Expr: TypeAlias = Number | String | Name | Attribute | Negate | Binary | Compare | BoolOp | Not | If | Call
+Expr: TypeAlias = (
+    Number | String | Name | Attribute | Negate | Binary | Compare | BoolOp | Not | If | Call
+)
 Argument: TypeAlias = Expr | Selection | Weighted
 
 

@@ -127,8 +127,12 @@ class Rollup:
 
     def report(self) -> dict[str, Any]:
         keys = sorted(self.groups, key=lambda k: (k is None, str(k)))
-        return {"by": self.by, "standard": self.m.name, "version": self.m.version,
-                "groups": [self._group(k, self.groups[k]) for k in keys]}
+        return {
+            "by": self.by,
+            "standard": self.m.name,
+            "version": self.m.version,
+            "groups": [self._group(k, self.groups[k]) for k in keys],
+        }
 
     def _group(self, key: Any, g: _Group) -> dict[str, Any]:
         coefficients = {}

@@ -44,7 +44,11 @@ def number_of(value: Any) -> float | None:
         f = float(value)
         return f if math.isfinite(f) else None
     if isinstance(value, str):
-        text = value.strip().replace(",", ".", 1) if value.count(",") == 1 and "." not in value else value.strip()
+        text = (
+            value.strip().replace(",", ".", 1)
+            if value.count(",") == 1 and "." not in value
+            else value.strip()
+        )
         try:
             f = float(text)
         except ValueError:
@@ -118,14 +122,22 @@ def _missing_or_na(info: ItemInfo, answer: Any, errs: list[VisitError]) -> bool:
     """Handle a missing or N/A answer; True when the answer was one of them."""
     if answer is MISSING or (isinstance(answer, str) and answer.strip() == ""):
         if info.presence != "optional":
-            errs.append(VisitError(info.name, "missing",
-                                   f"no answer for `{info.name}`, which applies to this visit "
-                                   "(mark it `optional` to allow this)"))
+            errs.append(
+                VisitError(
+                    info.name,
+                    "missing",
+                    f"no answer for `{info.name}`, which applies to this visit "
+                    "(mark it `optional` to allow this)",
+                )
+            )
         return True
     if is_na(answer):
         if info.presence == "required":
-            errs.append(VisitError(info.name, "na_not_allowed",
-                                   f"`{info.name}` is required and cannot be N/A"))
+            errs.append(
+                VisitError(
+                    info.name, "na_not_allowed", f"`{info.name}` is required and cannot be N/A"
+                )
+            )
         return True
     return False
 
@@ -143,9 +155,14 @@ def scale_index(info: ItemInfo, answer: Any, errs: list[VisitError]) -> int | No
             return info.numeric[num]
     shown = ", ".join(info.labels)
     hint = did_you_mean(str(answer), info.labels) if isinstance(answer, str) else None
-    errs.append(VisitError(info.name, "not_in_scale",
-                           f"answer {_show(answer)} is not on the scale of `{info.name}` "
-                           f"({shown})" + (f"; did you mean `{hint}`?" if hint else "")))
+    errs.append(
+        VisitError(
+            info.name,
+            "not_in_scale",
+            f"answer {_show(answer)} is not on the scale of `{info.name}` "
+            f"({shown})" + (f"; did you mean `{hint}`?" if hint else ""),
+        )
+    )
     return None
 
 
@@ -166,17 +183,27 @@ def number_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float 
         return None
     num = number_of(answer)
     if num is None:
-        errs.append(VisitError(info.name, "not_a_number",
-                               f"answer {_show(answer)} to `{info.name}` is not a number"))
+        errs.append(
+            VisitError(
+                info.name,
+                "not_a_number",
+                f"answer {_show(answer)} to `{info.name}` is not a number",
+            )
+        )
         return None
     return check_range(info, num, errs)
 
 
 def check_range(info: ItemInfo, num: float, errs: list[VisitError]) -> float | None:
     if info.low is not None and info.high is not None and not info.low <= num <= info.high:
-        errs.append(VisitError(info.name, "out_of_range",
-                               f"answer {_num(num)} to `{info.name}` is outside "
-                               f"{_num(info.low)}..{_num(info.high)}"))
+        errs.append(
+            VisitError(
+                info.name,
+                "out_of_range",
+                f"answer {_num(num)} to `{info.name}` is outside "
+                f"{_num(info.low)}..{_num(info.high)}",
+            )
+        )
         return None
     return num
 
@@ -188,15 +215,21 @@ def text_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> Any:
 
 
 def score_out_of_range(name: str, score: Any, where: str, errs: list[VisitError]) -> None:
-    errs.append(VisitError(name, "score_out_of_range",
-                           f"the score formula of `{name}` ({where}) gave {_show(score)}, "
-                           "outside [0, 1]"))
+    errs.append(
+        VisitError(
+            name,
+            "score_out_of_range",
+            f"the score formula of `{name}` ({where}) gave {_show(score)}, outside [0, 1]",
+        )
+    )
 
 
 def answered(answer: Any) -> bool:
     """An answer that says something (not missing, blank or N/A): worth a warning if ignored."""
-    return answer is not MISSING and not is_na(answer) and not (
-        isinstance(answer, str) and answer.strip() == ""
+    return (
+        answer is not MISSING
+        and not is_na(answer)
+        and not (isinstance(answer, str) and answer.strip() == "")
     )
 
 

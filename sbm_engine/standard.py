@@ -74,8 +74,12 @@ class CompiledStandard:
     def score(self, record: Mapping[str, Any], source: str | None = None) -> VisitOutcome:
         """Score one visit record (the JSONL input shape); never raises for bad data."""
         if not isinstance(record, Mapping):
-            return RejectedVisit(None, source, (VisitError("visit_id", "not_an_object",
-                                 "a visit record must be an object"),), record)
+            return RejectedVisit(
+                None,
+                source,
+                (VisitError("visit_id", "not_an_object", "a visit record must be an object"),),
+                record,
+            )
         visit_id = record.get("visit_id")
         errs: list[VisitError] = []
         if visit_id is None or (isinstance(visit_id, str) and not visit_id.strip()):
@@ -90,9 +94,14 @@ class CompiledStandard:
             for key in answers:
                 if key not in self._known_answers:
                     hint = did_you_mean(str(key), self.item_names)
-                    errs.append(VisitError(str(key), "unknown_item",
-                                           f"`{key}` is not an item of {self.id}"
-                                           + (f"; did you mean `{hint}`?" if hint else "")))
+                    errs.append(
+                        VisitError(
+                            str(key),
+                            "unknown_item",
+                            f"`{key}` is not an item of {self.id}"
+                            + (f"; did you mean `{hint}`?" if hint else ""),
+                        )
+                    )
         visit = record
         if self._choice_fields:
             visit = self._check_fields(record, errs)
@@ -149,10 +158,15 @@ class CompiledStandard:
             canonical = choices.get(label_key(value))
             if canonical is None:
                 hint = did_you_mean(str(value), choices.values())
-                errs.append(VisitError(name, "bad_field",
-                                       f"`{name}` is {value!r}, not one of "
-                                       f"{', '.join(choices.values())}"
-                                       + (f"; did you mean `{hint}`?" if hint else "")))
+                errs.append(
+                    VisitError(
+                        name,
+                        "bad_field",
+                        f"`{name}` is {value!r}, not one of "
+                        f"{', '.join(choices.values())}"
+                        + (f"; did you mean `{hint}`?" if hint else ""),
+                    )
+                )
             else:
                 fixed[name] = canonical
         return fixed
@@ -185,10 +199,22 @@ class CompiledStandard:
         """A scored visit's shape with every key and no values: fixes table columns."""
         none = dict.fromkeys
         return ScoredVisit(
-            None, self.model.name, self.model.version, None, None, None, None, None,
-            none(self.coefficient_names), none(self.section_names), none(self.item_names),
-            none(c for c, _, _ in self._bands), none(c for c, _, _ in self._targets),
-            (), (), none(self.term_keys),
+            None,
+            self.model.name,
+            self.model.version,
+            None,
+            None,
+            None,
+            None,
+            None,
+            none(self.coefficient_names),
+            none(self.section_names),
+            none(self.item_names),
+            none(c for c, _, _ in self._bands),
+            none(c for c, _, _ in self._targets),
+            (),
+            (),
+            none(self.term_keys),
         ).to_dict()
 
     def session(self) -> ScoringSession:
@@ -228,8 +254,9 @@ class ScoringSession:
         if key is None:
             return outcome
         if key in self.seen:
-            dup = VisitError("visit_id", "duplicate_visit",
-                             f"visit_id {vid!r} appears earlier in this batch")
+            dup = VisitError(
+                "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
+            )
             errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
             return RejectedVisit(vid, source, errors, record)
         self.seen.add(key)

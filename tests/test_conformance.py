@@ -1,4 +1,4 @@
-"""The spec's conformance cases (tests/conformance/, copied unchanged): the definition of correct."""
+"""The spec's conformance cases (tests/conformance/, copied unchanged): what correct means."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ TOL = 1e-9
 
 
 def _lines(name: str) -> list[dict]:
-    return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line]
+    return [
+        json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -84,15 +84,19 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
     errors = sum(d.severity == "error" for r in results for d in r.get("diagnostics", ()))
     warnings = sum(d.severity == "warning" for r in results for d in r.get("diagnostics", ()))
     if fmt == "json":
-        echo_json([
-            {"target": r["target"], "error": r["missing"]} if "missing" in r else {
-                "target": r["target"],
-                "standard": r["standard"],
-                "ok": not any(d.severity == "error" for d in r["diagnostics"]),
-                "diagnostics": [d.to_json() for d in sorted(r["diagnostics"], key=_pos)],
-            }
-            for r in results
-        ])
+        echo_json(
+            [
+                {"target": r["target"], "error": r["missing"]}
+                if "missing" in r
+                else {
+                    "target": r["target"],
+                    "standard": r["standard"],
+                    "ok": not any(d.severity == "error" for d in r["diagnostics"]),
+                    "diagnostics": [d.to_json() for d in sorted(r["diagnostics"], key=_pos)],
+                }
+                for r in results
+            ]
+        )
     else:
         color = use_color()
         for r in results:
@@ -101,8 +105,14 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
             elif r["diagnostics"]:
                 click.echo(render_all(r["diagnostics"], r["sources"], color=color), err=True)
                 click.echo(err=True)
-        ok = len(results) - len(missing) - sum(
-            any(d.severity == "error" for d in r["diagnostics"]) for r in results if "missing" not in r
+        ok = (
+            len(results)
+            - len(missing)
+            - sum(
+                any(d.severity == "error" for d in r["diagnostics"])
+                for r in results
+                if "missing" not in r
+            )
         )
         click.echo(
             f"checked {len(results)} standard{'s' * (len(results) != 1)}: {ok} ok, "
@@ -151,8 +161,16 @@ def test(files: tuple[str, ...], fmt: str) -> None:
             broken = True
             continue
         for o in compile_model(report.model).run_examples():
-            rows.append({"standard": report.model.name, "file": o.span.file, "line": o.span.line,
-                         "example": o.name, "passed": o.passed, "failures": list(o.failures)})
+            rows.append(
+                {
+                    "standard": report.model.name,
+                    "file": o.span.file,
+                    "line": o.span.line,
+                    "example": o.name,
+                    "passed": o.passed,
+                    "failures": list(o.failures),
+                }
+            )
             if o.passed:
                 passed += 1
             else:

@@ -31,7 +31,9 @@ class Progress:
                 self._rich = None
             else:
                 self._rich = RichProgress(
-                    SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    SpinnerColumn(),
+                    TextColumn("{task.description}"),
+                    TimeElapsedColumn(),
                     transient=True,
                 )
                 self._rich.__enter__()
@@ -50,8 +52,10 @@ class Progress:
             return
         self._last = now
         rate = self.read / max(now - self.start, 1e-9)
-        text = (f"{self.label}: read {self.read:,}, scored {self.scored:,}, "
-                f"rejected {self.rejected:,} ({rate:,.0f}/s)")
+        text = (
+            f"{self.label}: read {self.read:,}, scored {self.scored:,}, "
+            f"rejected {self.rejected:,} ({rate:,.0f}/s)"
+        )
         if self._rich is not None:
             self._rich.update(self._task, description=text)
         else:
@@ -62,8 +66,9 @@ class Progress:
     def seconds(self) -> float:
         return time.perf_counter() - self.start
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._rich is not None:
             self._rich.__exit__(et, ev, tb)
         elif self.enabled and self.read:

@@ -24,8 +24,9 @@ def result_columns(std: Any) -> list[str]:
     return list(flatten(std.result_template()).keys())
 
 
-def read_options(encoding: str | None, delimiter: str | None, decimal: str | None,
-                 sheet: str | None) -> dict[str, Any]:
+def read_options(
+    encoding: str | None, delimiter: str | None, decimal: str | None, sheet: str | None
+) -> dict[str, Any]:
     if delimiter == "\\t":
         delimiter = "\t"
     return {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "sheet": sheet}
@@ -34,21 +35,44 @@ def read_options(encoding: str | None, delimiter: str | None, decimal: str | Non
 @click.command()
 @click.argument("standard")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Scored visits: .jsonl, .csv, .xlsx or .parquet.")
-@click.option("--rejects", type=click.Path(dir_okay=False),
-              help="Rejected visits (JSONL). Default: OUTPUT's name with .rejects.jsonl.")
-@click.option("--allow-unknown", is_flag=True, help="Ignore answer keys the standard does not know.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Scored visits: .jsonl, .csv, .xlsx or .parquet.",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False),
+    help="Rejected visits (JSONL). Default: OUTPUT's name with .rejects.jsonl.",
+)
+@click.option(
+    "--allow-unknown", is_flag=True, help="Ignore answer keys the standard does not know."
+)
 @click.option("--encoding", help="CSV encoding, e.g. cp1251 or utf-8-sig (default: detect).")
 @click.option("--delimiter", help="CSV separator: ';' ',' or '\\t' (default: detect).")
-@click.option("--decimal", type=click.Choice([".", ","]), help="CSV decimal mark (default: detect).")
+@click.option(
+    "--decimal", type=click.Choice([".", ","]), help="CSV decimal mark (default: detect)."
+)
 @click.option("--sheet", help="XLSX sheet to read (default: the first).")
-@click.option("--progress/--no-progress", default=None,
-              help="Show progress (default: on a terminal only).")
+@click.option(
+    "--progress/--no-progress", default=None, help="Show progress (default: on a terminal only)."
+)
 @format_option
-def score(standard: str, inputs: tuple[str, ...], output: str, rejects: str | None,
-          allow_unknown: bool, encoding: str | None, delimiter: str | None,
-          decimal: str | None, sheet: str | None, progress: bool | None, fmt: str) -> None:
+def score(
+    standard: str,
+    inputs: tuple[str, ...],
+    output: str,
+    rejects: str | None,
+    allow_unknown: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    decimal: str | None,
+    sheet: str | None,
+    progress: bool | None,
+    fmt: str,
+) -> None:
     """Score visits from INPUT files against STANDARD (a .sbm path or an installed id).
 
     Every input record ends in exactly one place: OUTPUT when it scores, the rejects
@@ -76,9 +100,11 @@ def score(standard: str, inputs: tuple[str, ...], output: str, rejects: str | No
     fields = std.model.visit_fields
     session = std.session()
     try:
-        with Progress(progress) as bar, \
-                open_writer(out_path, columns=result_columns(std)) as out, \
-                open_writer(rejects_path) as bad:
+        with (
+            Progress(progress) as bar,
+            open_writer(out_path, columns=result_columns(std)) as out,
+            open_writer(rejects_path) as bad,
+        ):
             for path in inputs:
                 for rec in read_visits(path, visit_fields=fields, **options):
                     if rec.record is None:

@@ -1,0 +1,51 @@
+"""`sbm explain`: one visit's scoring, step by step."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import EXIT_OK, EXIT_REJECTED, echo_json, fail, format_option, load_standard
+
+
+@click.command()
+@click.argument("standard")
+@click.argument("input_file", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
+@click.option("--visit", "visit_id", required=True, help="The visit_id to explain.")
+@click.option("--show-python", is_flag=True, help="Also print the Python the standard compiled to.")
+@format_option
+def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fmt: str) -> None:
+    """Show how one visit of INPUT was scored against STANDARD.
+
+    Every item (answer, applicability, score, weight), every section and
+    coefficient with its formula and the values that went in, N/A exclusions,
+    critical failures, bands and gaps: the view a supervisor shows in a dispute.
+
+    \b
+    Examples:
+      sbm explain branch.sbm wave.jsonl --visit v042
+      sbm explain bank.branch wave.csv --visit 17 --format json
+    """
+    from ..explain import explain as explain_visit
+    from ..explain import render
+    from ..io import InputError, read_visits
+
+    std = load_standard(standard)
+    try:
+        for rec in read_visits(input_file, visit_fields=std.model.visit_fields):
+            if rec.record is not None and str(rec.record.get("visit_id")) == visit_id:
+                break
+        else:
+            fail(f"no visit with visit_id {visit_id!r} in {input_file}")
+    except InputError as err:
+        fail(str(err))
+    exp = explain_visit(std, rec.record)
+    exp["source"] = rec.source
+    if fmt == "json":
+        echo_json(exp)
+    else:
+        click.echo(f"{rec.source}: " + render(exp))
+    if show_python:
+        click.echo("\n# ---- compiled Python ----\n" + std.python_source)
+    sys.exit(EXIT_OK if exp["status"] == "scored" else EXIT_REJECTED)

@@ -1,0 +1,95 @@
+"""`sbm new` and `sbm diff`: starting a standard from a pack, and reviewing a new version."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .common import EXIT_OK, EXIT_REJECTED, fail, format_option, load_standard, write_text_atomic
+
+_ID = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*$")
+
+TEMPLATE = """# {id}: based on {base}.
+# Redeclare an item, section or coefficient to change it; `drop NAME` removes one.
+# Check with `sbm check {file}`; run the examples with `sbm test {file}`.
+standard {id} "{title}" extends {base} {{
+    version "0.1"
+
+    # item greeted "Поприветствовал клиента" answer yes_no weight 3 tags compliance
+    # drop smile
+
+    example "a flawless visit" {{
+        answers {{ }}
+        expect visit >= 0
+    }}
+}}
+"""
+
+
+@click.command()
+@click.argument("standard_id", metavar="ID")
+@click.option(
+    "--extends", "base", required=True, help="The installed or library standard to build on."
+)
+@click.option("--title", default=None, help="The new standard's title.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="File to create (default: ID with dots as underscores, .sbm).",
+)
+def new(standard_id: str, base: str, title: str | None, output: str | None) -> None:
+    """Create a standard ID that extends BASE, ready to edit.
+
+    \b
+    Examples:
+      sbm new acme.branch --extends bank.branch
+      sbm new salon.express --extends salon.visit -o express.sbm
+    """
+    from ..api import _providers
+    from ..diagnostics import did_you_mean
+    from ..loader import Loader
+
+    if not _ID.match(standard_id):
+        fail(f"{standard_id!r} is not a standard id: use names like `acme.branch`")
+    known = Loader((), _providers()).known_standards(extra_dirs=[Path.cwd()])
+    if base not in known:
+        hint = did_you_mean(base, known)
+        fail(f"unknown base standard {base!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+    path = Path(output or standard_id.replace(".", "_") + ".sbm")
+    if path.exists():
+        fail(f"{path} already exists")
+    base_std = load_standard(base)
+    text = TEMPLATE.format(
+        id=standard_id, base=base, file=path, title=title or (base_std.model.title or standard_id)
+    )
+    write_text_atomic(path, text)
+    click.echo(f"created {path} (extends {base}); edit it, then `sbm check {path}`", err=True)
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new")
+@format_option
+def diff(old: str, new: str, fmt: str) -> None:
+    """List items, sections, coefficients, targets and bands added, removed or changed
+    (weights, scales, formulas, conditions) between OLD and NEW. Exit 1 if any changed.
+
+    \b
+    Examples:
+      sbm diff branch_2026_1.sbm branch_2026_2.sbm
+      sbm diff bank.branch acme_branch.sbm --format json
+    """
+    from ..compare import diff as diff_models
+    from ..compare import has_changes, render
+
+    result = diff_models(load_standard(old).model, load_standard(new).model)
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render(result))
+    sys.exit(EXIT_REJECTED if has_changes(result) else EXIT_OK)

@@ -1,0 +1,246 @@
+"""Every step of one visit's scoring, for disputes: what a supervisor shows a specialist.
+
+The explanation is built from the compiled result (the figures that count) and
+the reference interpreter (which items applied, what each answer was read as), and
+it names, for every section and coefficient, the formula and each value that went
+in, with N/A exclusions and critical failures spelled out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .interpret import Interpreter
+from .model import Bound
+from .runtime import MISSING, is_na
+
+if TYPE_CHECKING:
+    from .standard import CompiledStandard
+
+
+def explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready account of how `record` was scored (or why it was rejected)."""
+    model = std.model
+    outcome = std.score(record)
+    interp = Interpreter(model, std.functions)
+    env, _, _, _ = interp.visit(record)
+    answers = record.get("answers") or {}
+    out: dict[str, Any] = {
+        "visit_id": record.get("visit_id"),
+        "standard": model.name,
+        "version": model.version,
+        "status": "scored" if outcome.ok else "rejected",
+    }
+    if not outcome.ok:
+        out["errors"] = [e.to_dict() for e in outcome.errors]  # type: ignore[union-attr]
+        return out
+    scores = dict(outcome.items)  # type: ignore[union-attr]
+    items = []
+    for it in model.items:
+        raw = answers.get(it.name, MISSING)
+        conds = [c for c in (it.section_when, it.when) if c is not None]
+        applies = all(interp.eval(c, env) for c in conds)
+        if not applies:
+            note = "does not apply: " + " and ".join(
+                t for t in (_section_when(model, it.section), it.when_text) if t
+            )
+        elif raw is MISSING:
+            note = "no answer (optional): N/A"
+        elif is_na(raw):
+            note = "answered N/A"
+        elif not it.scored:
+            note = "not scored"
+        else:
+            note = ""
+        items.append(
+            {
+                "item": it.name,
+                "question": it.question,
+                "section": it.section,
+                "answer": None if raw is MISSING else raw,
+                "read_as": env.answers.get(it.name),
+                "applies": applies,
+                "score": scores.get(it.name),
+                "weight": it.weight,
+                "tags": list(it.tags),
+                "critical": it.critical,
+                "bonus": it.bonus,
+                "note": note,
+                "formula": it.score_text,
+            }
+        )
+    by_item = {i["item"]: i for i in items}
+    sections = []
+    for sec in model.sections:
+        terms = [
+            _term(by_item[name])
+            for name in sec.items
+            if by_item[name]["score"] is not None or model.item(name).scored
+        ]
+        sections.append(
+            {
+                "section": sec.name,
+                "title": sec.title,
+                "weight": sec.weight,
+                "score": outcome.sections[sec.name],  # type: ignore[union-attr]
+                "terms": terms,
+            }
+        )
+    coefficients = []
+    for c in model.coefficients:
+        coefficients.append(
+            {
+                "coefficient": c.name,
+                "title": c.title,
+                "formula": c.text,
+                "value": outcome.coefficients[c.name],  # type: ignore[union-attr]
+                "inputs": _inputs(c.expr, outcome, by_item),
+                "band": outcome.bands.get(c.name),  # type: ignore[union-attr]
+                "target": model.targets.get(c.name),
+                "gap": outcome.gaps.get(c.name),  # type: ignore[union-attr]
+            }
+        )
+    out.update(
+        {
+            "items": items,
+            "sections": sections,
+            "coefficients": coefficients,
+            "critical": list(outcome.critical),  # type: ignore[union-attr]
+            "warnings": [w.to_dict() for w in outcome.warnings],  # type: ignore[union-attr]
+        }
+    )
+    return out
+
+
+def _section_when(model: Any, section: str | None) -> str | None:
+    if section is None:
+        return None
+    return next((s.when_text for s in model.sections if s.name == section), None)
+
+
+def _term(item: dict[str, Any]) -> dict[str, Any]:
+    excluded = item["score"] is None
+    return {
+        "item": item["item"],
+        "score": item["score"],
+        "weight": item["weight"],
+        "bonus": item["bonus"],
+        "excluded": excluded,
+        "why": item["note"] if excluded else None,
+    }
+
+
+def _inputs(expr: Bound, outcome: Any, by_item: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The values a formula read: selected items with weights, or the names it uses."""
+    seen: dict[str, dict[str, Any]] = {}
+    for node in expr.walk():
+        if node.op == "call" and node.data[0] == "weighted_mean" and node.data[1][0] == "sections":
+            for name, _ in node.data[1][1]:
+                seen.setdefault(
+                    f"section:{name}", {"section": name, "score": outcome.sections[name]}
+                )
+        elif (
+            node.op == "call"
+            and isinstance(node.data[1], tuple)
+            and node.data[1]
+            and node.data[1][0] == "items"
+        ):
+            for sel in node.data[1][1]:
+                seen.setdefault(sel.name, _term(by_item[sel.name]))
+        elif node.op == "call" and node.data[0] == "critical_failed":
+            for name in node.data[1]:
+                seen.setdefault(
+                    name,
+                    {
+                        "item": name,
+                        "score": by_item[name]["score"],
+                        "critical": True,
+                        "failed": by_item[name]["score"] == 0,
+                    },
+                )
+        elif node.op == "item":
+            seen.setdefault(node.data, _term(by_item[node.data]))
+        elif node.op == "section":
+            seen.setdefault(
+                f"section:{node.data}", {"section": node.data, "score": outcome.sections[node.data]}
+            )
+        elif node.op == "coef":
+            seen.setdefault(
+                f"coef:{node.data}",
+                {"coefficient": node.data, "value": outcome.coefficients[node.data]},
+            )
+        elif node.op == "answer":
+            seen.setdefault(
+                f"answer:{node.data}",
+                {"answer_of": node.data, "value": by_item[node.data]["read_as"]},
+            )
+        elif node.op == "field":
+            seen.setdefault(f"field:{node.data}", {"field": node.data})
+    return list(seen.values())
+
+
+def render(exp: dict[str, Any]) -> str:
+    """The terminal view of `explain`."""
+
+    def num(x: Any) -> str:
+        if x is None:
+            return "N/A"
+        return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+    lines = [f"visit {exp['visit_id']} — {exp['standard']} {exp.get('version') or ''}".rstrip()]
+    if exp["status"] == "rejected":
+        lines.append("REJECTED:")
+        lines += [f"  {e['item']}: {e['code']}: {e['message']}" for e in exp["errors"]]
+        return "\n".join(lines)
+    lines.append("\nItems:")
+    for it in exp["items"]:
+        flags = "".join([" critical" if it["critical"] else "", " bonus" if it["bonus"] else ""])
+        ans = "—" if it["answer"] is None else repr(it["answer"])
+        lines.append(
+            f"  {it['item']:<20} answer {ans:<10} score {num(it['score']):<6} "
+            f"weight {num(it['weight'])}{flags}" + (f"  [{it['note']}]" if it["note"] else "")
+        )
+        if it["formula"] and it["score"] is not None:
+            lines.append(f"  {'':<20} score = {it['formula']}")
+    lines.append("\nSections:")
+    for sec in exp["sections"]:
+        used = [t for t in sec["terms"] if not t["excluded"]]
+        num_s = " + ".join(f"{num(t['weight'])}×{num(t['score'])}" for t in used)
+        den_s = " + ".join(num(t["weight"]) for t in used if not t["bonus"])
+        lines.append(
+            f"  {sec['section']} = ({num_s or '0'}) / ({den_s or '0'}) = {num(sec['score'])}"
+            f"   (section weight {num(sec['weight'])})"
+        )
+        for t in sec["terms"]:
+            if t["excluded"]:
+                lines.append(f"      {t['item']} excluded: {t['why'] or 'N/A'}")
+    lines.append("\nCoefficients:")
+    for c in exp["coefficients"]:
+        extra = []
+        if c["band"] is not None:
+            extra.append(f"band {c['band']}")
+        if c["target"] is not None:
+            extra.append(f"target {num(c['target'])}, gap {num(c['gap'])}")
+        lines.append(f"  {c['coefficient']} = {c['formula']}")
+        lines.append(f"      = {num(c['value'])}" + (f"   ({'; '.join(extra)})" if extra else ""))
+        parts = []
+        for i in c["inputs"]:
+            if "item" in i:
+                tag = " excluded (N/A)" if i.get("excluded") else ""
+                if i.get("critical"):
+                    tag = " FAILED" if i.get("failed") else " ok"
+                parts.append(f"{i['item']}={num(i['score'])}{tag}")
+            elif "section" in i:
+                parts.append(f"{i['section']}={num(i['score'])}")
+            elif "coefficient" in i:
+                parts.append(f"{i['coefficient']}={num(i['value'])}")
+            elif "answer_of" in i:
+                parts.append(f"answer({i['answer_of']})={i['value']!r}")
+        if parts:
+            lines.append("      from " + ", ".join(parts))
+    if exp["critical"]:
+        lines.append("\nCritical failures: " + ", ".join(exp["critical"]))
+    for w in exp["warnings"]:
+        lines.append(f"\nwarning: {w['item']}: {w['message']}")
+    return "\n".join(lines)
