@@ -1,19 +1,8 @@
-"""Shared helpers of the I/O tests.
-
-Why the sys.path line: the tests must run from a plain checkout
-(`.venv/bin/pytest tests/io`) even when the package is not installed.
-"""
+"""Shared helpers of the I/O tests."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture

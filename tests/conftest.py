@@ -1,0 +1,29 @@
+"""Test-wide settings: hypothesis profiles.
+
+- `ci`: derandomized and bounded, so CI is deterministic and fast (chosen when CI is set).
+- `dev` (default): hypothesis' usual randomness, a few more examples.
+- `long`: for fuzzing by hand: `HYPOTHESIS_PROFILE=long pytest -k property`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile(
+    "long",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
