@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -24,7 +25,7 @@ from .loader import Loader, StandardProvider
 from .model import StandardModel
 from .standard import CompiledStandard
 
-_cache: dict[tuple[str, str, bool], CompiledStandard] = {}
+_cache: dict[tuple[str, str, bool, int], CompiledStandard] = {}
 _cache_lock = threading.Lock()
 
 
@@ -89,10 +90,29 @@ def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) 
     return CheckReport(model, tuple(diagnostics), loader.sources)
 
 
+def _validators(model: StandardModel) -> list[Any]:
+    try:
+        from .plugins import visit_validators
+    except ImportError:
+        return []
+    return visit_validators(model)
+
+
+def _generation() -> int:
+    """Changes whenever the set of plugins does, so cached standards are not reused across."""
+    try:
+        from .plugins import generation
+    except ImportError:
+        return 0
+    return generation()
+
+
 def compile_model(
     model: StandardModel, allow_unknown: bool = False, warnings: Iterable[Diagnostic] = ()
 ) -> CompiledStandard:
-    return CompiledStandard(model, warnings, _functions(), allow_unknown=allow_unknown)
+    return CompiledStandard(
+        model, warnings, _functions(), allow_unknown=allow_unknown, validators=_validators(model)
+    )
 
 
 def load(
@@ -105,7 +125,7 @@ def load(
     search_path = tuple(search_path)
     path = resolve_path(id_or_path, search_path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    key = (str(path.resolve()), digest, allow_unknown)
+    key = (str(path.resolve()), digest, allow_unknown, _generation())
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:

@@ -83,6 +83,9 @@ class Rollup:
         self.term_kinds = {t.key: t.kind for r in model.rollups for t in r.terms}
 
     def add(self, result: Any) -> None:
+        """Add one scored visit; rejected ones (`ok` false) carry no figures and are skipped."""
+        if not getattr(result, "ok", True):
+            return
         record = result if isinstance(result, Mapping) else result.to_dict()
         field = LEVELS[self.by]
         key = "network" if field is None else record.get(field)

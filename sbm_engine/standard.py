@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .compiler import PythonCompiler
@@ -34,8 +34,10 @@ class CompiledStandard:
         warnings: Iterable[Diagnostic] = (),
         functions: FunctionRegistry | None = None,
         allow_unknown: bool = False,
+        validators: Iterable[Callable[[Mapping[str, Any]], Iterable[VisitError]]] = (),
     ) -> None:
         self.model = model
+        self.validators = tuple(validators)
         self.warnings = tuple(warnings)
         self.allow_unknown = allow_unknown
         self.functions = functions
@@ -102,6 +104,8 @@ class CompiledStandard:
                             + (f"; did you mean `{hint}`?" if hint else ""),
                         )
                     )
+        for validate in self.validators:
+            errs.extend(validate(record))
         visit = record
         if self._choice_fields:
             visit = self._check_fields(record, errs)

@@ -1,0 +1,74 @@
+"""`sbm fmt`: one canonical layout, like black: check, diff, or rewrite in place."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    standard_paths,
+    use_color,
+    write_text_atomic,
+)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change."
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of writing.")
+def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Format standards (files or folders) in the canonical layout.
+
+    Comments stay where they were. Every run checks, like black, that the formatted
+    text means exactly what the original meant (the same syntax tree) and that a
+    second pass changes nothing; a file that fails that check is left untouched.
+
+    \b
+    Examples:
+      sbm fmt branch.sbm
+      sbm fmt standards/ --check
+      sbm fmt branch.sbm --diff
+    """
+    from ..diagnostics import CompileError
+    from ..formatter import FormatError, format_file, unified_diff
+
+    changed = failed = 0
+    paths = standard_paths(files)
+    for path in paths:
+        try:
+            old, new = format_file(path)
+        except CompileError as err:
+            click.echo(err.render(color=use_color()), err=True)
+            failed += 1
+            continue
+        except FormatError as err:
+            click.echo(f"error: {path}: {err}", err=True)
+            failed += 1
+            continue
+        if old == new:
+            continue
+        changed += 1
+        if show_diff:
+            click.echo(unified_diff(old, new, str(path)), nl=False)
+        elif check_only:
+            click.echo(f"would reformat {path}", err=True)
+        else:
+            write_text_atomic(Path(path), new)
+            click.echo(f"reformatted {path}", err=True)
+    verb = "would be reformatted" if (check_only or show_diff) else "reformatted"
+    unchanged = len(paths) - changed - failed
+    click.echo(
+        f"{changed} file{'s' * (changed != 1)} {verb}, {unchanged} unchanged"
+        + (f", {failed} failed" if failed else ""),
+        err=True,
+    )
+    if failed:
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_REJECTED if changed and (check_only or show_diff) else EXIT_OK)
