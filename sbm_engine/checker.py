@@ -10,17 +10,18 @@ just the first.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostics, did_you_mean
+from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .functions import FunctionRegistry, default_registry
 from .loader import Decl, Flat
 from .model import (
     BUILTIN_FIELDS,
-    Bound,
     BandsModel,
+    Bound,
     CoefficientModel,
     ExampleModel,
     FieldModel,
@@ -34,6 +35,9 @@ from .model import (
     StandardModel,
 )
 from .runtime import label_key, number_of
+
+if TYPE_CHECKING:
+    from .standard import CompiledStandard
 
 #: Names with a meaning of their own in formulas; they cannot be declared.
 RESERVED = frozenset({"value", "critical_failed", "visits", "na"})
@@ -57,7 +61,7 @@ class Checker:
     def __init__(self, flat: Flat, functions: FunctionRegistry | None = None) -> None:
         self.flat = flat
         self.functions = functions or default_registry()
-        self.d = Diagnostics()
+        self.d = Diagnostics(flat.diagnostics)
         self.decls = flat.decls
         self.scales: dict[str, ScaleModel] = {}
         self.fields: dict[str, FieldModel] = {}
@@ -65,6 +69,7 @@ class Checker:
         self.sections: dict[str, SectionModel] = {}
         self.tags: set[str] = set()
         self.used_scales: set[str] = set()
+        self.used_tags: set[str] = set()
         self.rollup_names = {k for k, d in self.decls.items() if d.kind == "rollup"}
 
     # -- entry point -----------------------------------------------------------------------
@@ -83,9 +88,7 @@ class Checker:
                 self.tags.update(decl.node.tags)
         # Items first without formulas (their shape), then with formulas bound.
         shapes = {
-            name: self._item_shape(decl)
-            for name, decl in self.decls.items()
-            if decl.kind == "item"
+            name: self._item_shape(decl) for name, decl in self.decls.items() if decl.kind == "item"
         }
         self.items = {k: v for k, v in shapes.items() if v is not None}
         section_when: dict[str, Bound | None] = {}
@@ -99,7 +102,12 @@ class Checker:
                     k for k, d in self.decls.items() if d.kind == "item" and d.section == name
                 )
                 self.sections[name] = SectionModel(
-                    name, sec.title, weight, when, members, span=sec.name_span,
+                    name,
+                    sec.title,
+                    weight,
+                    when,
+                    members,
+                    span=sec.name_span,
                     when_text=self._text(sec.when),
                 )
         for name, item in list(self.items.items()):
@@ -108,7 +116,7 @@ class Checker:
             ctx_when = _Context("when", item=item, owner=name)
             when = self._bind_condition(node.when, ctx_when)
             score = None
-            if node.score is not None:
+            if node.score is not None and item.kind != "text":  # text: E0104 already
                 score = self._bind_num(node.score, _Context("score", item=item, owner=name))
                 self._range_warning(node.score, score, item)
             self.items[name] = _evolve_item(
@@ -124,8 +132,13 @@ class Checker:
             if decl.kind == "coefficient":
                 expr = self._bind_num(decl.node.expr, _Context("coefficient", owner=name))
                 coefficients.append(
-                    CoefficientModel(name, decl.node.title, expr, self._text(decl.node.expr) or "",
-                                     span=decl.node.name_span)
+                    CoefficientModel(
+                        name,
+                        decl.node.title,
+                        expr,
+                        self._text(decl.node.expr) or "",
+                        span=decl.node.name_span,
+                    )
                 )
         coef_names = {c.name for c in coefficients}
         rollups = [self._rollup(d.node) for d in self.decls.values() if d.kind == "rollup"]
@@ -141,6 +154,7 @@ class Checker:
         examples = [self._example(e) for e in flat.examples]
         order = self._order(coefficients)
         self._unused_scales()
+        self._unused_tags()
         items = tuple(self.items[k] for k in self.decls if k in self.items)
         model = StandardModel(
             name=flat.standard.name,
@@ -168,7 +182,7 @@ class Checker:
         if name in RESERVED:
             self.d.error(
                 "E0103",
-                f"`{name}` is reserved and cannot name a {decl.kind}",
+                f"`{name}` is reserved and cannot name {_a(decl.kind)}",
                 decl.node.name_span,
                 label="reserved",
                 help=f"choose another name, for example `{name}_1`",
@@ -203,7 +217,9 @@ class Checker:
                 seen.setdefault(key, label.span)
             numeric = number_of(entry.label.value) if entry.label.kind == "number" else None
             out.append(
-                ScaleEntryModel(entry.label.value, score, tuple(a.value for a in entry.aliases), numeric)
+                ScaleEntryModel(
+                    entry.label.value, score, tuple(a.value for a in entry.aliases), numeric
+                )
             )
         if not entries:
             self.d.error("E0504", "a scale needs at least one label", span, label="empty scale")
@@ -249,8 +265,11 @@ class Checker:
             if scale is None:
                 scale_names = [k for k, d in self.decls.items() if d.kind == "scale"]
                 if answer.scale in scale_names:
-                    scale = self._scale(answer.scale, self.decls[answer.scale].node.entries,
-                                        self.decls[answer.scale].node.span)
+                    scale = self._scale(
+                        answer.scale,
+                        self.decls[answer.scale].node.entries,
+                        self.decls[answer.scale].node.span,
+                    )
                 else:
                     hint = did_you_mean(answer.scale, scale_names)
                     self.d.error(
@@ -258,8 +277,10 @@ class Checker:
                         f"unknown scale `{answer.scale}`",
                         answer.span,
                         label="no scale of this name",
-                        help=f"did you mean `{hint}`?" if hint else
-                        "declare it with `scale NAME { label = score, … }` or use `number`/`text`",
+                        help=f"did you mean `{hint}`?"
+                        if hint
+                        else "declare it with `scale NAME { label = score, … }` "
+                        "or use `number`/`text`",
                     )
                     return None
             self.used_scales.add(answer.scale)
@@ -277,17 +298,14 @@ class Checker:
                         answer.span,
                         label="low must be below high",
                         help=f"write `number {answer.high.text}..{answer.low.text}`"
-                        if low > high else "widen the range",
+                        if low > high
+                        else "widen the range",
                     )
                     high = low + 1
         else:
             kind = "text"
         weight = self._weight(node.weight, f"item `{node.name}`")
-        if node.critical and kind == "text":
-            self.d.error(
-                "E0104", f"text item `{node.name}` cannot be critical", node.name_span,
-                label="never scored", help="a critical item must have a score that can be 0",
-            )
+        self._unscored_options(node, kind, low is not None)
         return ItemModel(
             name=node.name,
             question=node.question,
@@ -306,6 +324,43 @@ class Checker:
             score=None,
             span=node.name_span,
         )
+
+    def _unscored_options(self, node: n.Item, kind: str, ranged: bool) -> None:
+        """Options that only mean something for a scored item, given to one never scored."""
+        if kind == "text" and node.score is not None:
+            self.d.error(
+                "E0104",
+                f"text item `{node.name}` has a `score =` formula",
+                node.score.span,
+                label="a text answer is never scored",
+                help="give the item a scale or `number LO..HI` to score it, or remove the formula",
+            )
+        if kind == "scale" or (kind == "number" and (ranged or node.score is not None)):
+            return
+        what = "a text item" if kind == "text" else "a number item without a range or a formula"
+        fix = (
+            "a text answer is never scored"
+            if kind == "text"
+            else "give it a range (`number 0..10`) or a `score =` formula"
+        )
+        for option, present, span in (
+            ("critical", node.critical, node.name_span),
+            ("bonus", node.bonus, node.name_span),
+            (
+                "weight",
+                node.weight is not None,
+                node.weight.span if node.weight else node.name_span,
+            ),
+        ):
+            if present:
+                self.d.error(
+                    "E0104",
+                    f"`{node.name}` is {what}, never scored: it cannot be `{option}`",
+                    span,
+                    label="never scored",
+                    help=f"`{option}` only means something for a scored item; {fix}, "
+                    f"or remove `{option}`",
+                )
 
     def _known_coefficient(self, name: str, span: n.Span, coefs: set[str]) -> bool:
         if name in coefs:
@@ -327,13 +382,20 @@ class Checker:
         for i, band in enumerate(node.bands):
             last = i == len(node.bands) - 1
             if band.label in seen:
-                self.d.error("E0101", f"band `{band.label}` is declared twice", band.span,
-                             label="second declaration", help="each band label must be unique")
+                self.d.error(
+                    "E0101",
+                    f"band `{band.label}` is declared twice",
+                    band.span,
+                    label="second declaration",
+                    help="each band label must be unique",
+                )
             seen.add(band.label)
             if band.threshold is None and not last:
                 self.d.error(
-                    "E0506", f"band `{band.label}` has no threshold but is not the last",
-                    band.span, label="only the last band takes the rest",
+                    "E0506",
+                    f"band `{band.label}` has no threshold but is not the last",
+                    band.span,
+                    label="only the last band takes the rest",
                     help=f"give it a threshold: `{band.label} >= X`",
                 )
             if (
@@ -364,11 +426,57 @@ class Checker:
         return BandsModel(node.coefficient, tuple(bands), span=node.span)
 
     def _unused_scales(self) -> None:
-        for name, scale in self.scales.items():
+        if not any(d.kind == "item" for d in self.decls.values()):
+            return  # a file of shared scales, made to be imported
+        for name in self.scales:
             if name not in self.used_scales and self.decls[name].node.span.file == self.flat.file:
-                self.d.warn("W0702", f"scale `{name}` is declared but no item uses it",
-                            self.decls[name].node.name_span, label="unused",
-                            help="remove it or use it in `answer`")
+                self.d.warn(
+                    "W0702",
+                    f"scale `{name}` is declared but no item uses it",
+                    self.decls[name].node.name_span,
+                    label="unused",
+                    help="remove it or use it in `answer`",
+                )
+
+    def _unused_tags(self) -> None:
+        """A tag no selection uses, spelt like one that is used: most likely a typo."""
+        reported: set[str] = set()
+        for decl in self.decls.values():
+            if decl.kind != "item" or decl.node.span.file != self.flat.file:
+                continue
+            for tag in decl.node.tags:
+                if tag in self.used_tags or tag in reported:
+                    continue
+                hint = did_you_mean(tag, self.used_tags)
+                if hint is None:
+                    continue  # a tag for reports and exports only
+                reported.add(tag)
+                self.d.warn(
+                    "W0703",
+                    f"no selection uses tag `{tag}`, but `tagged {hint}` is used",
+                    self._tag_span(decl.node, tag),
+                    label="used by no selection",
+                    help=f"did you mean `{hint}`? As written, `{decl.node.name}` counts in no "
+                    f"`tagged {hint}` selection",
+                )
+
+    def _tag_span(self, item: n.Item, tag: str) -> n.Span:
+        """Where `tag` is written among an item's `tags` (the item's name if not found)."""
+        span = item.span
+        src = self.flat.sources.get(span.file)
+        if src is None or span.end <= span.start:
+            return item.name_span
+        text = src[span.start : span.end]
+        opt = re.search(r"\btags\b", text)
+        found = (
+            re.compile(rf"(?<!\w){re.escape(tag)}(?!\w)").search(text, opt.end()) if opt else None
+        )
+        if found is None:
+            return item.name_span
+        start = span.start + found.start()
+        line = src.count("\n", 0, start) + 1
+        column = start - (src.rfind("\n", 0, start) + 1) + 1
+        return n.Span(span.file, line, column, line, column + len(tag), start, start + len(tag))
 
     # -- expressions -----------------------------------------------------------------------
 
@@ -405,31 +513,48 @@ class Checker:
             "label": "an answer label",
             "sel": "a selection",
         }[got]
-        help_text = {
-            ("num", "bool"): "compare it to make a condition, e.g. `x >= 0.5`",
-            ("bool", "num"): "turn a condition into a number with `if … then 1 else 0`",
+        help_text = {  # (wanted, found)
+            ("bool", "num"): "compare it to make a condition, e.g. `x >= 0.5`",
+            ("num", "bool"): "turn a condition into a number with `if … then 1 else 0`",
+            ("num", "label"): "`answer(x)` gives the answer's label; the item's name alone "
+            "gives its score, a number",
             ("label", "num"): "an item's name gives its score; `answer(x)` gives its label",
-            ("sel", "num"): "a selection needs a function around it, e.g. `weighted_mean(tagged x)`",
+            ("num", "str"): "a visit attribute is text; compare it with a string, "
+            'e.g. `if visit.scenario == "deposit" then 1 else 0`',
         }.get((want, got), f"this needs {what}")
-        code = "E0303" if got == "sel" else "E0301"
-        self.d.error(code, f"expected {what}, found {desc}", expr.span,
-                     label=f"this is {desc}", help=help_text)
+        self.d.error(
+            "E0301",
+            f"expected {what}, found {desc}",
+            expr.span,
+            label=f"this is {desc}",
+            help=help_text,
+        )
         return Bound("const", data=None, type=want, span=expr.span)  # type: ignore[arg-type]
 
     def _unknown_name(self, expr: Any) -> None:
         name = expr.name if isinstance(expr, n.Name) else str(expr)
-        candidates = [k for k, d in self.decls.items() if d.kind in ("item", "section", "coefficient")]
+        candidates = [
+            k for k, d in self.decls.items() if d.kind in ("item", "section", "coefficient")
+        ]
         hint = did_you_mean(name, [*candidates, "critical_failed"])
+        if hint:
+            help_text = f"did you mean `{hint}`?"
+        elif name == "visit":
+            help_text = (
+                "`visit` alone is an ordinary name, and nothing is called so here; "
+                "write `visit.FIELD` for a visit attribute, e.g. `visit.scenario`"
+            )
+        else:
+            help_text = "declare it as an item, a section or a coefficient"
         self.d.error(
             "E0201",
             f"unknown name `{name}`",
             expr.span,
             label=f"not declared in `{self.flat.standard.name}`",
-            help=f"did you mean `{hint}`?" if hint else
-            "declare it as an item, a section or a coefficient",
+            help=help_text,
         )
 
-    def bind(self, expr: Any, ctx: _Context) -> Bound:  # noqa: C901 - one dispatch per node kind
+    def bind(self, expr: Any, ctx: _Context) -> Bound:
         sp = expr.span
         match expr:
             case n.Number(value=v):
@@ -468,10 +593,25 @@ class Checker:
                 return Bound("if", (cond, then, other), type=typ, labels=then.labels, span=sp)  # type: ignore[arg-type]
             case n.Call():
                 return self._bind_call(expr, ctx)
-            case n.Selection() | n.Weighted():
-                self.d.error("E0306", "a selection or weighted term can only be a function argument",
-                             sp, label="not allowed here",
-                             help="write it inside `weighted_mean(…)` or another function")
+            case n.Selection():
+                self.d.error(
+                    "E0303",
+                    "a selection where a value is needed",
+                    sp,
+                    label="a selection, not a value",
+                    help="a selection needs a function around it, e.g. "
+                    "`weighted_mean(tagged x)`, `count(in SECTION)`",
+                )
+                return Bound("const", data=None, type="num", span=sp)
+            case n.Weighted():
+                self.d.error(
+                    "E0306",
+                    "a weighted term `EXPR: WEIGHT` outside `weighted_mean(…)`",
+                    sp,
+                    label="not allowed here",
+                    help="only `weighted_mean(x: 0.4, y: 0.6)` takes weights; "
+                    "other functions take plain values",
+                )
                 return Bound("const", data=None, type="num", span=sp)
         raise AssertionError(f"unexpected node {expr!r}")
 
@@ -480,12 +620,20 @@ class Checker:
         if name == "value":
             if ctx.kind == "score" and ctx.item is not None:
                 item = ctx.item
-                typ = "num" if item.kind == "number" or (item.scale and item.scale.numeric) else (
-                    "label" if item.kind == "scale" else "str")
+                typ = (
+                    "num"
+                    if item.kind == "number" or (item.scale and item.scale.numeric)
+                    else ("label" if item.kind == "scale" else "str")
+                )
                 labels = item.scale.labels() if item.scale else None
                 return Bound("value", data=item.name, type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
-            self.d.error("E0305", "`value` is only defined inside an item's `score =` formula", sp,
-                         label="no answer here", help="use `answer(ITEM)` to read an item's answer")
+            self.d.error(
+                "E0305",
+                "`value` is only defined inside an item's `score =` formula",
+                sp,
+                label="no answer here",
+                help="use `answer(ITEM)` to read an item's answer",
+            )
             return Bound("const", data=None, type="any", span=sp)
         if name == "critical_failed":
             self._not_in_rollup(expr, ctx)
@@ -500,42 +648,63 @@ class Checker:
         if decl is None:
             return Bound("const", data=name, type="labellit", span=sp)
         if ctx.kind == "rollup" and decl.kind in ("item", "section", "coefficient"):
-            self.d.error("E0306", f"`{name}` is a per-visit value; a rollup needs it aggregated",
-                         sp, label="per visit", help=f"write `avg({name})`")
+            self.d.error(
+                "E0306",
+                f"`{name}` is a per-visit value; a rollup needs it aggregated",
+                sp,
+                label="per visit",
+                help=f"write `avg({name})`",
+            )
             return Bound("const", data=None, type="num", span=sp)
         if decl.kind == "item":
             item = self.items.get(name)
             if item is None:
                 return Bound("const", data=None, type="num", span=sp)
             if not item.scored:
-                self.d.error("E0304", f"item `{name}` has no score", sp,
-                             label="unscored item",
-                             help=f"use `answer({name})` for its answer, or give it a range "
-                             "or a `score =` formula")
+                self.d.error(
+                    "E0304",
+                    f"item `{name}` has no score",
+                    sp,
+                    label="unscored item",
+                    help=f"use `answer({name})` for its answer, or give it a range "
+                    "or a `score =` formula",
+                )
                 return Bound("const", data=None, type="num", span=sp)
             return Bound("item", data=name, type="num", span=sp)
         if decl.kind == "section":
             return Bound("section", data=name, type="num", span=sp)
         if decl.kind == "coefficient":
             return Bound("coef", data=name, type="num", span=sp)
-        self.d.error("E0301", f"`{name}` is a {decl.kind}, not a value", sp,
-                     label=f"a {decl.kind}",
-                     help="formulas use items, sections and coefficients"
-                     + (", and rollups inside rollups" if decl.kind == "rollup" else ""))
+        self.d.error(
+            "E0301",
+            f"`{name}` is a {decl.kind}, not a value",
+            sp,
+            label=f"a {decl.kind}",
+            help="formulas use items, sections and coefficients"
+            + (", and rollups inside rollups" if decl.kind == "rollup" else ""),
+        )
         return Bound("const", data=None, type="any", span=sp)
 
     def _not_in_rollup(self, expr: Any, ctx: _Context) -> None:
         if ctx.kind == "rollup":
-            self.d.error("E0306", "a per-visit value in a rollup formula needs aggregating",
-                         expr.span, label="per visit",
-                         help="wrap it in `avg(…)`, `share(…)` or `total(…)`")
+            self.d.error(
+                "E0306",
+                "a per-visit value in a rollup formula needs aggregating",
+                expr.span,
+                label="per visit",
+                help="wrap it in `avg(…)`, `share(…)` or `total(…)`",
+            )
 
     def _bind_attribute(self, owner: str, name: str, expr: n.Attribute, ctx: _Context) -> Bound:
         sp = expr.span
         if owner != "visit":
-            self.d.error("E0201", f"unknown name `{owner}.{name}`", sp,
-                         label="only `visit.FIELD` has a dot",
-                         help="write `visit.FIELD` for a visit attribute")
+            self.d.error(
+                "E0201",
+                f"unknown name `{owner}.{name}`",
+                sp,
+                label="only `visit.FIELD` has a dot",
+                help="write `visit.FIELD` for a visit attribute",
+            )
             return Bound("const", data=None, type="any", span=sp)
         self._not_in_rollup(expr, ctx)
         if name in BUILTIN_FIELDS:
@@ -543,10 +712,13 @@ class Checker:
         field = self.fields.get(name)
         if field is None:
             hint = did_you_mean(name, [*BUILTIN_FIELDS, *self.fields])
-            self.d.error("E0205", f"unknown visit field `{name}`", sp,
-                         label="not a visit attribute",
-                         help=f"did you mean `visit.{hint}`?" if hint else
-                         f"declare it: `field {name} \"…\"`")
+            self.d.error(
+                "E0205",
+                f"unknown visit field `{name}`",
+                sp,
+                label="not a visit attribute",
+                help=f"did you mean `visit.{hint}`?" if hint else f'declare it: `field {name} "…"`',
+            )
             return Bound("const", data=None, type="any", span=sp)
         labels = frozenset(field.values) if field.values else None
         return Bound("field", data=name, type="str", labels=labels, span=sp)
@@ -555,7 +727,10 @@ class Checker:
         sp = expr.span
         lhs = self.bind(expr.left, ctx)
         rhs = self.bind(expr.right, ctx)
-        lhs, rhs = self._resolve_literal(lhs, rhs, expr.right), self._resolve_literal(rhs, lhs, expr.left)
+        lhs, rhs = (
+            self._resolve_literal(lhs, rhs, expr.right),
+            self._resolve_literal(rhs, lhs, expr.left),
+        )
         # _resolve_literal(a, other): turns `a` into a literal of `other`'s type when it can.
         lt, rt = lhs.type, rhs.type
         if lt == "any" or rt == "any":
@@ -563,41 +738,75 @@ class Checker:
         kinds = {lt, rt}
         if kinds <= {"num"} or kinds <= {"bool"} or kinds <= {"str"} or kinds == {"label"}:
             if "bool" in kinds and expr.op not in ("==", "!="):
-                self.d.error("E0301", f"conditions cannot be ordered with `{expr.op}`", sp,
-                             label="needs numbers", help="use `==` or `!=` between conditions")
+                self.d.error(
+                    "E0301",
+                    f"conditions cannot be ordered with `{expr.op}`",
+                    sp,
+                    label="needs numbers",
+                    help="use `==` or `!=` between conditions",
+                )
             if "label" in kinds and expr.op not in ("==", "!="):
-                self.d.error("E0301", f"answer labels cannot be ordered with `{expr.op}`", sp,
-                             label="labels have no order",
-                             help="compare the item's score instead, e.g. `item >= 0.5`")
+                self.d.error(
+                    "E0301",
+                    f"answer labels cannot be ordered with `{expr.op}`",
+                    sp,
+                    label="labels have no order",
+                    help="compare the item's score instead, e.g. `item >= 0.5`",
+                )
             return Bound("cmp", (lhs, rhs), data=expr.op, type="bool", span=sp)
-        self.d.error("E0301", f"cannot compare {_type_words(lt)} with {_type_words(rt)}", sp,
-                     label="mismatched sides", help=_compare_help(lt, rt))
+        self.d.error(
+            "E0301",
+            f"cannot compare {_type_words(lt)} with {_type_words(rt)}",
+            sp,
+            label="mismatched sides",
+            help=_compare_help(lt, rt),
+        )
         return Bound("cmp", (lhs, rhs), data=expr.op, type="bool", span=sp)
 
     def _resolve_literal(self, side: Bound, other: Bound, other_expr: Any) -> Bound:
         """A bare name or a literal on one side of a comparison, read in the other's terms."""
-        if other.type in ("label", "str") and side.type in ("labellit", "str", "num") and (
-            side.op == "const"
+        if (
+            other.type in ("label", "str")
+            and side.type in ("labellit", "str", "num")
+            and (side.op == "const")
         ):
             value = side.data
             if other.labels is not None:
-                match = _match_label(value, other.labels)
+                match = _match_label(value, other.labels) or self._match_alias(value, other)
                 if match is None:
                     shown = "`" + "`, `".join(sorted(other.labels)) + "`"
                     hint = did_you_mean(str(value), other.labels)
-                    self.d.error("E0207", f"`{value}` is not one of the labels here", side.span,
-                                 label="unknown label",
-                                 help=f"did you mean `{hint}`?" if hint else f"the labels are {shown}")
+                    self.d.error(
+                        "E0207",
+                        f"`{value}` is not one of the labels here",
+                        side.span,
+                        label="unknown label",
+                        help=f"did you mean `{hint}`?" if hint else f"the labels are {shown}",
+                    )
                     return Bound("const", data=str(value), type=other.type, span=side.span)
-                return Bound("const", data=match, type=other.type, labels=other.labels, span=side.span)
+                return Bound(
+                    "const", data=match, type=other.type, labels=other.labels, span=side.span
+                )
             if side.type == "labellit" or other.type == "str":
                 return Bound("const", data=_plain(value), type=other.type, span=side.span)
         if side.type == "labellit":
-            self._unknown_name(n.Name(str(side.data), span=side.span))
+            if other.type != "any":  # `any` comes from an error already reported
+                self._unknown_name(n.Name(str(side.data), span=side.span))
             return Bound("const", data=None, type="any", span=side.span)
         return side
 
-    def _bind_call(self, expr: n.Call, ctx: _Context) -> Bound:  # noqa: C901
+    def _match_alias(self, value: Any, other: Bound) -> str | None:
+        """The canonical label an alias stands for, when `other` reads an item's answer."""
+        item = self.items.get(other.data) if other.op in ("answer", "value") else None
+        if item is None or item.scale is None:
+            return None
+        key = label_key(_plain(value))
+        for entry in item.scale.entries:
+            if any(label_key(a) == key for a in entry.aliases):
+                return entry.label
+        return None
+
+    def _bind_call(self, expr: n.Call, ctx: _Context) -> Bound:
         sp = expr.span
         fn = expr.function
         args = expr.args
@@ -606,17 +815,26 @@ class Checker:
             hi = lo if hi is None else hi
             if not lo <= len(args) <= hi:
                 want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi < 99 else f"at least {lo}"
-                self.d.error("E0302", f"`{fn}` takes {want} argument{'s' * (hi != 1)}, "
-                             f"got {len(args)}", sp, label="wrong number of arguments",
-                             help=f"see `{fn}` in the language reference")
+                self.d.error(
+                    "E0302",
+                    f"`{fn}` takes {want} argument{'s' * (hi != 1)}, got {len(args)}",
+                    sp,
+                    label="wrong number of arguments",
+                    help=f"see `{fn}` in the language reference",
+                )
                 return False
             return True
 
         bad = Bound("const", data=None, type="num", span=sp)
         if fn in ROLLUP_FUNCS:
             if ctx.kind != "rollup":
-                self.d.error("E0306", f"`{fn}(…)` exists only in `rollup` formulas", sp,
-                             label="group function", help="per visit, use the value itself")
+                self.d.error(
+                    "E0306",
+                    f"`{fn}(…)` exists only in `rollup` formulas",
+                    sp,
+                    label="group function",
+                    help="per visit, use the value itself",
+                )
                 return bad
             if not arity(1):
                 return bad
@@ -634,8 +852,11 @@ class Checker:
             item = self._item_arg(args[0], fn)
             if item is None:
                 return bad
-            typ = "num" if item.kind == "number" or (item.scale and item.scale.numeric) else (
-                "label" if item.kind == "scale" else "str")
+            typ = (
+                "num"
+                if item.kind == "number" or (item.scale and item.scale.numeric)
+                else ("label" if item.kind == "scale" else "str")
+            )
             labels = item.scale.labels() if item.scale and typ == "label" else None
             return Bound("answer", data=item.name, type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
         if fn == "failed":
@@ -652,12 +873,23 @@ class Checker:
                 return Bound("const", data=None, type="any", span=sp)
             bands = self.flat.bands.get(coef)
             if bands is None:
-                self.d.error("E0208", f"coefficient `{coef}` has no bands", args[0].span,
-                             label="no `bands` for it", help=f"declare `bands {coef} {{ … }}`")
+                self.d.error(
+                    "E0208",
+                    f"coefficient `{coef}` has no bands",
+                    args[0].span,
+                    label="no `bands` for it",
+                    help=f"declare `bands {coef} {{ … }}`",
+                )
                 return Bound("const", data=None, type="any", span=sp)
             labels = frozenset(b.label for b in bands.bands)
-            return Bound("call", (Bound("coef", data=coef, span=args[0].span),),
-                         data=("band", coef), type="label", labels=labels, span=sp)
+            return Bound(
+                "call",
+                (Bound("coef", data=coef, span=args[0].span),),
+                data=("band", coef),
+                type="label",
+                labels=labels,
+                span=sp,
+            )
         if fn == "weighted_mean":
             self._not_in_rollup(expr, ctx)
             if not arity(1, 999):
@@ -668,8 +900,13 @@ class Checker:
             terms = []
             for a in args:
                 if isinstance(a, n.Selection):
-                    self.d.error("E0301", "a selection cannot be mixed with weighted terms",
-                                 a.span, label="selection", help="use one form or the other")
+                    self.d.error(
+                        "E0301",
+                        "a selection cannot be mixed with weighted terms",
+                        a.span,
+                        label="selection",
+                        help="use one form or the other",
+                    )
                     continue
                 expr_, weight = (a.expr, a.weight) if isinstance(a, n.Weighted) else (a, None)
                 w = 1.0
@@ -677,12 +914,21 @@ class Checker:
                     if isinstance(weight, n.Number):
                         w = self._weight(weight, "a weighted term")
                     else:
-                        self.d.error("E0301", "a term's weight must be a number written out",
-                                     weight.span, label="not a constant",
-                                     help="weights are fixed by the standard, e.g. `x: 0.4`")
+                        self.d.error(
+                            "E0301",
+                            "a term's weight must be a number written out",
+                            weight.span,
+                            label="not a constant",
+                            help="weights are fixed by the standard, e.g. `x: 0.4`",
+                        )
                 terms.append((self._bind_num(expr_, ctx), w))
-            return Bound("call", tuple(t for t, _ in terms),
-                         data=("weighted_terms", tuple(w for _, w in terms)), type="num", span=sp)
+            return Bound(
+                "call",
+                tuple(t for t, _ in terms),
+                data=("weighted_terms", tuple(w for _, w in terms)),
+                type="num",
+                span=sp,
+            )
         if fn in AGGREGATE_FUNCS:
             if not arity(1, 999):
                 return bad
@@ -692,27 +938,44 @@ class Checker:
                 return Bound("call", data=(fn + "_sel", sel), type="num", span=sp)
             bound = tuple(self._bind_num(a, ctx) for a in args if not isinstance(a, n.Selection))
             if len(bound) != len(args):
-                self.d.error("E0301", f"`{fn}` takes either selections or values, not both", sp,
-                             label="mixed arguments", help="split it in two calls")
+                self.d.error(
+                    "E0301",
+                    f"`{fn}` takes either selections or values, not both",
+                    sp,
+                    label="mixed arguments",
+                    help="split it in two calls",
+                )
             return Bound("call", bound, data=(fn, None), type="num", span=sp)
         if fn in SELECTION_FUNCS:
             self._not_in_rollup(expr, ctx)
+            fail = Bound(
+                "const", data=None, type="bool" if fn == "critical_failed" else "num", span=sp
+            )
             if not arity(1, 999):
-                return bad
+                return fail
             for a in args:
                 if not isinstance(a, n.Selection):
-                    self.d.error("E0301", f"`{fn}` takes selections (`items`, `tagged T`, "
-                                 "`in SECTION`)", a.span, label="not a selection",
-                                 help=f"e.g. `{fn}(tagged compliance)`")
-                    return bad
+                    self.d.error(
+                        "E0301",
+                        f"`{fn}` takes selections (`items`, `tagged T`, `in SECTION`)",
+                        a.span,
+                        label="not a selection",
+                        help=f"e.g. `{fn}(tagged compliance)`",
+                    )
+                    return fail
             sel = self._selection(args, fn)
-            if fn == "critical_failed":
-                crit = tuple(i.name for i in sel[1] if self.items[i.name].critical) if sel[0] == "items" else ()
-                return Bound("call", data=("critical_failed", crit), type="bool", span=sp)
             if sel[0] == "sections" and fn != "count":
-                self.d.error("E0301", f"`{fn}` works on items, not sections", sp,
-                             label="sections", help=f"use `{fn}(items)` or `{fn}(in SECTION)`")
-                return bad
+                self.d.error(
+                    "E0301",
+                    f"`{fn}` works on items, not sections",
+                    sp,
+                    label="sections",
+                    help=f"use `{fn}(items)` or `{fn}(in SECTION)`",
+                )
+                return fail
+            if fn == "critical_failed":
+                crit = tuple(i.name for i in sel[1] if self.items[i.name].critical)
+                return Bound("call", data=("critical_failed", crit), type="bool", span=sp)
             return Bound("call", data=(fn, sel), type="num", span=sp)
         if fn == "clamp":
             if not arity(3):
@@ -724,7 +987,10 @@ class Checker:
                 return bad
             bound_list = [self.bind(a, ctx) for a in args]
             typ = next((b.type for b in bound_list if b.type not in ("labellit", "any")), "num")
-            bound = tuple(self._expect_type(b, typ, a, _type_words(typ)) for b, a in zip(bound_list, args, strict=True))
+            bound = tuple(
+                self._expect_type(b, typ, a, _type_words(typ))
+                for b, a in zip(bound_list, args, strict=True)
+            )
             return Bound("call", bound, data=("coalesce", None), type=typ, span=sp)  # type: ignore[arg-type]
         if fn == "is_na":
             if not arity(1):
@@ -742,13 +1008,36 @@ class Checker:
                 for a, t in zip(args, spec.params, strict=True)
             )
             return Bound("call", bound, data=("plugin", fn), type=spec.returns, span=sp)  # type: ignore[arg-type]
-        known = ["weighted_mean", "mean", "min", "max", "sum", "count", "earned", "possible",
-                 "lost", "failed", "clamp", "coalesce", "is_na", "band", "critical_failed",
-                 "answer", *ROLLUP_FUNCS, *self.functions.names()]
+        known = [
+            "weighted_mean",
+            "mean",
+            "min",
+            "max",
+            "sum",
+            "count",
+            "earned",
+            "possible",
+            "lost",
+            "failed",
+            "clamp",
+            "coalesce",
+            "is_na",
+            "band",
+            "critical_failed",
+            "answer",
+            *ROLLUP_FUNCS,
+            *self.functions.names(),
+        ]
         hint = did_you_mean(fn, known)
-        self.d.error("E0206", f"unknown function `{fn}`", expr.name_span, label="no such function",
-                     help=f"did you mean `{hint}`?" if hint else
-                     "the built-in functions are listed in the language reference")
+        self.d.error(
+            "E0206",
+            f"unknown function `{fn}`",
+            expr.name_span,
+            label="no such function",
+            help=f"did you mean `{hint}`?"
+            if hint
+            else "the built-in functions are listed in the language reference",
+        )
         return bad
 
     def _name_arg(self, arg: Any, kind: str) -> str | None:
@@ -758,11 +1047,21 @@ class Checker:
             candidates = [k for k, d in self.decls.items() if d.kind == kind]
             hint = did_you_mean(arg.name, candidates)
             code = {"item": "E0209", "coefficient": "E0208"}.get(kind, "E0201")
-            self.d.error(code, f"unknown {kind} `{arg.name}`", arg.span, label=f"not a {kind}",
-                         help=f"did you mean `{hint}`?" if hint else f"this needs the name of a {kind}")
+            self.d.error(
+                code,
+                f"unknown {kind} `{arg.name}`",
+                arg.span,
+                label=f"not {_a(kind)}",
+                help=f"did you mean `{hint}`?" if hint else f"this needs the name of {_a(kind)}",
+            )
             return None
-        self.d.error("E0301", f"expected the name of a {kind}", arg.span, label=f"not a {kind} name",
-                     help=f"write the {kind}'s name alone")
+        self.d.error(
+            "E0301",
+            f"expected the name of {_a(kind)}",
+            arg.span,
+            label=f"not {_a(kind)} name",
+            help=f"write the {kind}'s name alone",
+        )
         return None
 
     def _item_arg(self, arg: Any, fn: str, scored: bool = False) -> ItemModel | None:
@@ -771,8 +1070,13 @@ class Checker:
             return None
         item = self.items.get(name)
         if item is not None and scored and not item.scored:
-            self.d.error("E0304", f"`{fn}({name})` needs a scored item", arg.span,
-                         label="unscored item", help="give the item a scale, a range or a formula")
+            self.d.error(
+                "E0304",
+                f"`{fn}({name})` needs a scored item",
+                arg.span,
+                label="unscored item",
+                help="give the item a scale, a range or a formula",
+            )
             return None
         return item
 
@@ -781,8 +1085,13 @@ class Checker:
         args = list(args)
         if any(a.kind == "sections" for a in args):
             if len(args) > 1:
-                self.d.error("E0301", "`sections` cannot be combined with other selections",
-                             args[1].span, label="extra selection", help="use `sections` alone")
+                self.d.error(
+                    "E0301",
+                    "`sections` cannot be combined with other selections",
+                    args[1].span,
+                    label="extra selection",
+                    help="use `sections` alone",
+                )
             secs = tuple((s.name, s.weight) for s in self.sections.values() if s.weight > 0)
             return ("sections", secs)
         chosen: dict[str, SelectedItem] = {}
@@ -791,18 +1100,26 @@ class Checker:
                 names = list(self.items)
             elif a.kind == "tagged":
                 names = [k for k, i in self.items.items() if a.name in i.tags]
+                self.used_tags.add(a.name or "")
                 if a.name not in self.tags:
                     hint = did_you_mean(a.name or "", self.tags)
-                    self.d.error("E0203", f"no item is tagged `{a.name}`", a.span,
-                                 label="unknown tag",
-                                 help=f"did you mean `{hint}`?" if hint else
-                                 "tag items with `tags NAME`")
+                    self.d.error(
+                        "E0203",
+                        f"no item is tagged `{a.name}`",
+                        a.span,
+                        label="unknown tag",
+                        help=f"did you mean `{hint}`?" if hint else "tag items with `tags NAME`",
+                    )
             else:
                 if a.name not in self.sections:
                     hint = did_you_mean(a.name or "", self.sections)
-                    self.d.error("E0204", f"unknown section `{a.name}`", a.span,
-                                 label="no section of this name",
-                                 help=f"did you mean `{hint}`?" if hint else "declare the section")
+                    self.d.error(
+                        "E0204",
+                        f"unknown section `{a.name}`",
+                        a.span,
+                        label="no section of this name",
+                        help=f"did you mean `{hint}`?" if hint else "declare the section",
+                    )
                 names = [k for k, i in self.items.items() if i.section == a.name]
             for name in names:
                 item = self.items[name]
@@ -814,8 +1131,14 @@ class Checker:
     def _rollup(self, node: n.Rollup) -> RollupModel | None:
         self._terms: list[RollupTerm] = []
         expr = self._bind_num(node.expr, _Context("rollup", owner=node.name))
-        return RollupModel(node.name, node.title, expr, tuple(self._terms),
-                           self._text(node.expr) or "", span=node.name_span)
+        return RollupModel(
+            node.name,
+            node.title,
+            expr,
+            tuple(self._terms),
+            self._text(node.expr) or "",
+            span=node.name_span,
+        )
 
     def _example(self, node: n.Example) -> ExampleModel | None:
         expects = []
@@ -828,11 +1151,37 @@ class Checker:
             key = BUILTIN_FIELDS.get(a.name, a.name)
             if a.name not in BUILTIN_FIELDS and a.name not in self.fields:
                 hint = did_you_mean(a.name, [*BUILTIN_FIELDS, *self.fields])
-                self.d.error("E0205", f"unknown visit field `{a.name}`", a.span,
-                             label="not a visit attribute",
-                             help=f"did you mean `{hint}`?" if hint else "declare it with `field`")
+                self.d.error(
+                    "E0205",
+                    f"unknown visit field `{a.name}`",
+                    a.span,
+                    label="not a visit attribute",
+                    help=f"did you mean `{hint}`?" if hint else "declare it with `field`",
+                )
             visit[key] = _label_value(a.value)
-        answers = {a.name: _label_value(a.value) for a in node.answers}
+        answers = {}
+        item_names = [k for k, d in self.decls.items() if d.kind == "item"]
+        for a in node.answers:
+            if a.name not in item_names:
+                hint = did_you_mean(a.name, item_names)
+                self.d.error(
+                    "E0209",
+                    f'unknown item `{a.name}` in the answers of example "{node.name}"',
+                    a.span,
+                    label="not an item",
+                    help=f"did you mean `{hint}`?"
+                    if hint
+                    else "answers are given to items by name",
+                )
+            elif a.name in answers:
+                self.d.error(
+                    "E0101",
+                    f'`{a.name}` is answered twice in example "{node.name}"',
+                    a.span,
+                    label="second answer",
+                    help="remove one of them",
+                )
+            answers[a.name] = _label_value(a.value)
         return ExampleModel(node.name, visit, answers, tuple(expects), span=node.span)
 
     # -- dependencies ------------------------------------------------------------------------
@@ -864,11 +1213,15 @@ class Checker:
                 return
             if st == 1:
                 if not reported:
-                    cycle = path[path.index(node):] + [node]
+                    cycle = [*path[path.index(node) :], node]
                     chain = " -> ".join(name for _, name in cycle)
-                    self.d.error("E0401", f"cycle between formulas: {chain}", spans[node],
-                                 label="depends on itself",
-                                 help="break the cycle: one of these must not use the others")
+                    self.d.error(
+                        "E0401",
+                        f"cycle between formulas: {chain}",
+                        spans[node],
+                        label="depends on itself",
+                        help="break the cycle: one of these must not use the others",
+                    )
                     reported = True
                 return
             state[node] = 1
@@ -885,12 +1238,17 @@ class Checker:
     # -- warnings --------------------------------------------------------------------------
 
     def _range_warning(self, expr: n.Expr, bound: Bound, item: ItemModel) -> None:
-        lo, hi = _interval(bound, item)
+        """W0701 when interval arithmetic shows the formula reaches outside [0, 1]."""
+        interval = _interval(bound, item, self.items)
+        if interval is None or interval is _EMPTY:
+            return  # unknown (a plugin, a coefficient) or always N/A: nothing is proven
+        lo, hi = interval
         if lo < -1e-12 or hi > 1 + 1e-12:
+            worst = lo if lo < -1e-12 else hi
+            reach = "is unbounded" if math.isinf(worst) else f"can give {_fmt(worst)}"
             self.d.warn(
                 "W0701",
-                f"the score formula of `{item.name}` can give {_fmt(lo if lo < 0 else hi)}, "
-                "outside [0, 1]",
+                f"the score formula of `{item.name}` {reach}, outside [0, 1]",
                 expr.span,
                 label=f"ranges over [{_fmt(lo)}, {_fmt(hi)}]",
                 help="a visit whose score leaves [0, 1] is rejected; wrap it in "
@@ -922,60 +1280,147 @@ def _deps(expr: Bound) -> set[tuple[str, str]]:
                 out.update(("item", i) for i in payload)
             elif fn == "failed" and payload:
                 out.add(("item", payload))
-            elif isinstance(payload, tuple) and len(payload) == 2 and payload[0] in ("items", "sections"):
+            elif (
+                isinstance(payload, tuple)
+                and len(payload) == 2
+                and payload[0] in ("items", "sections")
+            ):
                 kind = "item" if payload[0] == "items" else "section"
                 out.update((kind, x.name if kind == "item" else x[0]) for x in payload[1])
     return out
 
 
-def _interval(b: Bound, item: ItemModel) -> tuple[float, float]:
-    """A sound range of a numeric expression, for the W0701 warning."""
+Interval = tuple[float, float]
+#: The "interval" of an expression that is always N/A (it never leaves [0, 1]).
+_EMPTY: Interval = (math.inf, -math.inf)
+
+
+def _answer_range(item: ItemModel | None) -> Interval | None:
+    """The numbers an item's answer can be, or None when it is not a number."""
+    if item is None:
+        return None
+    if item.kind == "number":
+        if item.low is not None and item.high is not None:
+            return (item.low, item.high)
+        return (-math.inf, math.inf)
+    if item.scale is not None and item.scale.numeric:
+        nums = [e.numeric for e in item.scale.entries if e.numeric is not None]
+        return (min(nums), max(nums))
+    return None
+
+
+def _hull(intervals: list[Interval | None]) -> Interval | None:
+    """The smallest interval holding all of them (N/A ones ignored); None if one is unknown."""
+    if any(i is None for i in intervals):
+        return None
+    known = [i for i in intervals if i is not _EMPTY]
+    if not known:
+        return _EMPTY
+    return (min(i[0] for i in known), max(i[1] for i in known))  # type: ignore[index]
+
+
+def _interval(b: Bound, item: ItemModel, items: dict[str, ItemModel]) -> Interval | None:
+    """The range of a numeric expression inside `item`'s score formula, for W0701.
+
+    Sound where it answers: the expression never leaves the interval. None means
+    unknown (a coefficient, a plugin, a division by something that may be 0), so no
+    warning is given; `_EMPTY` means the expression is always N/A.
+    """
     op = b.op
+
+    def sub(x: Bound) -> Interval | None:
+        return _interval(x, item, items)
+
     if op == "const":
         v = b.data
-        return (v, v) if isinstance(v, int | float) else (0.0, 1.0)
-    if op == "value" or (op == "answer" and b.data == item.name):
-        if item.kind == "number" and item.low is not None and item.high is not None:
-            return (item.low, item.high)
-        if item.scale and item.scale.numeric:
-            nums = [e.numeric for e in item.scale.entries if e.numeric is not None]
-            return (min(nums), max(nums))
-        return (-math.inf, math.inf)
-    if op == "neg":
-        lo, hi = _interval(b.args[0], item)
-        return (-hi, -lo)
-    if op == "arith":
-        (a, b_), (c, d) = _interval(b.args[0], item), _interval(b.args[1], item)
-        if b.data == "+":
-            return (a + c, b_ + d)
-        if b.data == "-":
-            return (a - d, b_ - c)
-        if b.data == "*":
-            prods = [x * y for x in (a, b_) for y in (c, d) if not (math.isinf(x) or math.isinf(y)) or (x and y)]
-            return (min(prods), max(prods)) if prods else (-math.inf, math.inf)
-        if c > 0 or d < 0:
-            quots = [x / y for x in (a, b_) for y in (c, d) if y]
-            return (min(quots), max(quots))
-        return (-math.inf, math.inf)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return (float(v), float(v))
+        return _EMPTY if v is None else None
+    if op == "value":
+        return _answer_range(item)
+    if op == "answer":
+        return _answer_range(item if b.data == item.name else items.get(b.data))
+    if op == "item":
+        return (0.0, 1.0)
+    if op in ("neg", "arith") or (
+        op == "call" and b.data[0] in ("min", "max", "mean", "sum", "clamp")
+    ):
+        args = [sub(a) for a in b.args]
+        if any(a is None for a in args):
+            return None
+        if any(a is _EMPTY for a in args):
+            return _EMPTY  # N/A propagates
+        return _combine(b, args)  # type: ignore[arg-type]
     if op == "if":
-        (a, b_), (c, d) = _interval(b.args[1], item), _interval(b.args[2], item)
-        return (min(a, c), max(b_, d))
-    if op == "call" and b.data[0] == "clamp":
-        lo = _interval(b.args[1], item)[0]
-        hi = _interval(b.args[2], item)[1]
-        return (lo, hi)
-    if op == "call" and b.data[0] in ("min", "max", "mean", "coalesce") and b.args:
-        ivs = [_interval(a, item) for a in b.args]
-        if b.data[0] == "min":
-            return (min(i[0] for i in ivs), min(i[1] for i in ivs))
-        if b.data[0] == "max":
-            return (max(i[0] for i in ivs), max(i[1] for i in ivs))
-        return (min(i[0] for i in ivs), max(i[1] for i in ivs))
-    if op in ("item", "section") or (op == "call" and b.data[0] in ("weighted_mean", "mean_sel", "min_sel", "max_sel")):
-        return (0.0, 1.0)
-    if op == "coef":
-        return (0.0, 1.0)
-    return (-math.inf, math.inf) if op in ("answer", "call") else (0.0, 1.0)
+        return _hull([sub(b.args[1]), sub(b.args[2])])
+    if op == "call":
+        fn, payload = b.data
+        if fn == "coalesce":
+            return _hull([sub(a) for a in b.args])
+        if fn == "weighted_terms":
+            return _hull([sub(a) for a in b.args])
+        if (
+            fn
+            in (
+                "weighted_mean",
+                "mean_sel",
+                "min_sel",
+                "max_sel",
+                "earned",
+                "possible",
+                "lost",
+                "count",
+                "sum_sel",
+            )
+            and payload[0] == "items"
+        ):
+            sel: tuple[SelectedItem, ...] = payload[1]
+            if fn == "count" or fn == "sum_sel":
+                return (0.0, float(len(sel)))
+            full = sum(x.weight for x in sel if not x.bonus)
+            extra = sum(x.weight for x in sel if x.bonus)
+            return {
+                "earned": (0.0, full + extra),
+                "possible": (0.0, full),
+                "lost": (-extra, full),
+            }.get(fn, (0.0, 1.0) if not extra or fn in ("min_sel", "max_sel") else (0.0, math.inf))
+        if fn == "count":
+            return (0.0, float(len(payload[1])))
+    return None
+
+
+def _combine(b: Bound, args: list[Interval]) -> Interval | None:
+    """Interval arithmetic for one operation on known, non-N/A operands."""
+    fn = b.data[0] if b.op == "call" else b.data
+    if b.op == "neg":
+        lo, hi = args[0]
+        return (-hi, -lo)
+    if fn == "clamp":
+        (xl, xh), (ll, lh), (hl, hh) = args
+        return (min(max(xl, ll), hl), min(max(xh, lh), hh))
+    if fn in ("min", "max", "mean", "sum"):
+        if fn == "min":
+            return (min(a[0] for a in args), min(a[1] for a in args))
+        if fn == "max":
+            return (max(a[0] for a in args), max(a[1] for a in args))
+        if fn == "sum":
+            return (sum(a[0] for a in args), sum(a[1] for a in args))
+        return (min(a[0] for a in args), max(a[1] for a in args))
+    (a, b_), (c, d) = args
+    if fn == "+":
+        return (a + c, b_ + d)
+    if fn == "-":
+        return (a - d, b_ - c)
+    if fn == "/":
+        if c <= 0 <= d:
+            return None  # may divide by zero: a formula error at run time, not a range
+        args = [(a, b_), (1 / d, 1 / c)]
+    (a, b_), (c, d) = args
+    products = [x * y for x in (a, b_) for y in (c, d) if not (x == 0 or y == 0)] or [0.0]
+    if any(x == 0 for x in (a, b_, c, d)):
+        products.append(0.0)
+    products = [0.0 if math.isnan(p) else p for p in products]
+    return (min(products), max(products))
 
 
 def _fmt(x: float) -> str:
@@ -984,9 +1429,21 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _a(noun: str) -> str:
+    """`an item`, `a section`: the noun with its article."""
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def _type_words(t: str) -> str:
-    return {"num": "a number", "bool": "a condition", "str": "a text", "label": "an answer label",
-            "sel": "a selection", "labellit": "a name", "any": "a value"}[t]
+    return {
+        "num": "a number",
+        "bool": "a condition",
+        "str": "a text",
+        "label": "an answer label",
+        "sel": "a selection",
+        "labellit": "a name",
+        "any": "a value",
+    }[t]
 
 
 def _compare_help(a: str, b: str) -> str:
@@ -1023,7 +1480,90 @@ def _label_value(label: n.Label) -> Any:
     return label.value
 
 
-def check(flat: Flat, functions: FunctionRegistry | None = None) -> tuple[StandardModel, Diagnostics]:
+def example_diagnostics(std: CompiledStandard) -> list[Diagnostic]:
+    """Run a compiled standard's `example` blocks and report each failure as a diagnostic.
+
+    E0802 when the example's answers are rejected (one per error: an answer off the
+    scale, a required item left N/A …), E0801 for each `expect` that does not hold,
+    pointing at the expectation and showing the values it read. `sbm check` adds
+    these to the checker's own diagnostics.
+    """
+    from .interpret import Env, Interpreter
+
+    model = std.model
+    interp = Interpreter(model, std.functions, approx=True)
+    out: list[Diagnostic] = []
+    for ex in model.examples:
+        record: dict[str, Any] = {
+            "visit_id": f"example: {ex.name}",
+            **ex.visit,
+            "answers": ex.answers,
+        }
+        outcome = std.score(record)
+        if not outcome.ok:
+            for err in outcome.errors:  # type: ignore[union-attr]
+                out.append(
+                    Diagnostic(
+                        "E0802",
+                        f'the answers of example "{ex.name}" are rejected: {err.message}',
+                        ex.span,
+                        label=f"`{err.item}`: {err.code}",
+                        help="fix the example's answers "
+                        "(or the standard, if they should be accepted)",
+                    )
+                )
+            continue
+        answers = interp.visit(record)[0].answers
+        env = Env(
+            record,
+            items=dict(outcome.items),
+            answers=answers,  # type: ignore[union-attr]
+            sections=dict(outcome.sections),  # type: ignore[union-attr]
+            coefs=dict(outcome.coefficients),
+        )  # type: ignore[union-attr]
+        for bound, text in ex.expects:
+            got = interp.eval(bound, env)
+            if got is True:
+                continue
+            seen = _expect_values(bound, env, interp)
+            out.append(
+                Diagnostic(
+                    "E0801",
+                    f'example "{ex.name}": expected `{text}`',
+                    bound.span,
+                    label="is N/A" if got is None else "does not hold",
+                    notes=(f"computed: {seen}",) if seen else (),
+                    help="fix the standard, or the example if the standard is right",
+                )
+            )
+    return out
+
+
+def _expect_values(b: Bound, env: Any, interp: Any) -> str:
+    """`visit = 0.94, band(visit) = good`: the values an expectation read."""
+    shown: dict[str, Any] = {}
+    for node in b.walk():
+        if node.op in ("item", "section", "coef"):
+            shown.setdefault(node.data, interp.eval(node, env))
+        elif node.op == "answer":
+            shown.setdefault(f"answer({node.data})", interp.eval(node, env))
+        elif node.op == "call" and node.data[0] in ("band", "critical_failed"):
+            key = f"band({node.data[1]})" if node.data[0] == "band" else "critical_failed"
+            shown.setdefault(key, interp.eval(node, env))
+
+    def show(v: Any) -> str:
+        if v is None:
+            return "N/A"
+        if isinstance(v, bool):
+            return str(v).lower()
+        return f"{v:.10g}" if isinstance(v, float) else str(v)
+
+    return ", ".join(f"{k} = {show(v)}" for k, v in shown.items())
+
+
+def check(
+    flat: Flat, functions: FunctionRegistry | None = None
+) -> tuple[StandardModel, Diagnostics]:
     """Check a flat standard; raise `CompileError` if any error was found."""
     checker = Checker(flat, functions)
     model = checker.check()

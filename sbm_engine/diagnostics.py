@@ -25,12 +25,12 @@ CODES: dict[str, str] = {
     "E0001": "unexpected token",
     "E0002": "unexpected character",
     "E0003": "unexpected end of file",
-    "E0004": "misplaced construct",
+    "E0004": "declaration or statement in the wrong place",
     # declarations
     "E0101": "duplicate declaration",
     "E0102": "option given twice",
     "E0103": "reserved word used as a name",
-    "E0104": "conflicting options",
+    "E0104": "conflicting or meaningless options",
     "E0105": "a file must declare exactly one standard",
     # names
     "E0201": "unknown name",
@@ -55,7 +55,7 @@ CODES: dict[str, str] = {
     "E0501": "weight must be greater than 0",
     "E0502": "scale score outside [0, 1]",
     "E0503": "band thresholds not strictly decreasing",
-    "E0504": "empty or reversed number range",
+    "E0504": "empty scale, or empty or reversed number range",
     "E0505": "label declared twice in a scale",
     "E0506": "bands need a final catch-all label",
     "E0507": "target or bands given twice for a coefficient",
@@ -192,11 +192,10 @@ def render(d: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
     lines = [header]
     span = d.span
     text = sources.get(span.file)
-    if span.line <= 0:
-        lines.append(f"  --> {span.file}")
-    else:
-        lines.append(f"  --> {span.file}:{span.line}:{span.column}")
+    # The gutter is as wide as the line number, and the arrow lines up with it.
     gutter = " " * len(str(max(span.line, 1)))
+    where = f"{span.file}:{span.line}:{span.column}" if span.line > 0 else span.file
+    lines.append(paint(f"{gutter}-->", "blue") + f" {where}")
     if text is not None and span.line > 0:
         source_lines = text.splitlines()
         if span.line <= len(source_lines):

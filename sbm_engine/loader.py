@@ -20,11 +20,15 @@ from typing import Any
 import attrs
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostics, did_you_mean
+from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .parser import parse
 from .resources import library_root
 
 _HEADER = re.compile(r"^\s*standard\s+([\w.]+)", re.MULTILINE | re.UNICODE)
+
+#: Codes after which the namespace is too incomplete to check: files that could not
+#: be found or read. Any other loader error is passed on to the checker's report.
+FATAL = frozenset({"E0105", "E0601", "E0602", "E0603", "E0604"})
 
 #: Extra places to find standards by name: providers return {id: path}. Plugins add one.
 StandardProvider = Callable[[], dict[str, Path]]
@@ -53,6 +57,9 @@ class Flat:
     bands: dict[str, n.Bands]
     examples: list[n.Example]
     sources: dict[str, str]
+    #: Problems the loader found but could work around (a duplicate, a bad `drop`);
+    #: the checker reports them with its own, so a file's errors come all at once.
+    diagnostics: list[Diagnostic] = attrs.Factory(list)
 
 
 def _is_within(path: Path, root: Path) -> bool:
@@ -111,18 +118,24 @@ class Loader:
     # -- assembling ---------------------------------------------------------------------
 
     def flatten_file(self, path: Path, root: Path | None = None) -> Flat:
-        """Load the standard in `path` with everything it extends and imports."""
+        """Load the standard in `path` with everything it extends and imports.
+
+        Raises `CompileError` when a file cannot be found, read or parsed, or an
+        import or base cannot be resolved; other problems travel in
+        `Flat.diagnostics` for the checker to report along with its own.
+        """
         diagnostics = Diagnostics()
         path = Path(path)
-        root = root or path.resolve().parent
+        root = (root or path.resolve().parent).resolve()
         try:
             flat = self._flatten(path, root, diagnostics, stack=())
         except CompileError as err:  # a parse error somewhere below
             err.sources.update(self.sources)
             raise
-        if diagnostics.has_errors or flat is None:
+        if flat is None or any(d.code in FATAL for d in diagnostics.errors):
             raise CompileError(diagnostics, self.sources)
         flat.sources = self.sources
+        flat.diagnostics = list(diagnostics)
         return flat
 
     def _root_for(self, path: Path, default: Path) -> Path:
@@ -137,8 +150,12 @@ class Loader:
             diagnostics.error(
                 "E0105",
                 f"a file must declare exactly one standard, found {len(module.standards)}",
-                n.Span(module.path, 1, 1, 1, 2),
-                help="put each standard in a file of its own",
+                module.standards[1].span
+                if len(module.standards) > 1
+                else n.Span(module.path, 1, 1, 1, 2),
+                label="a second standard" if module.standards else None,
+                help="put each standard in a file of its own; a file of shared scales "
+                "still declares one standard around them",
             )
             if not module.standards:
                 return None
@@ -158,19 +175,27 @@ class Loader:
             version = layer.version or version
             industry = layer.industry or industry
 
+        inherits = False
         if std.extends:
+            inherits = True
             base = self._resolve_extends(std, path, root, diagnostics, here)
             if base is not None:
                 absorb(base)
         imports = [*module.imports, *(m for m in std.members if isinstance(m, n.Import))]
         for imp in imports:
+            inherits = True
             target = self._resolve_import(imp, path, root, diagnostics, here)
             if target is not None:
                 layer = self._flatten(target, self._root_for(target, root), diagnostics, here)
                 if layer is not None:
                     absorb(layer)
 
-        own: dict[str, n.Span] = {}
+        # This file's own declarations: one namespace, each name once.
+        own: dict[str, Decl] = {}
+        own_spans: dict[str, n.Span] = {}
+        own_targets: dict[str, n.Target] = {}
+        own_bands: dict[str, n.Bands] = {}
+        drops: list[n.Drop] = []
         examples: list[n.Example] = []
 
         def declare(name: str, decl: Decl, span: n.Span) -> None:
@@ -180,13 +205,27 @@ class Loader:
                     f"`{name}` is declared twice",
                     span,
                     label="second declaration",
-                    notes=(f"first declared at {own[name]}",),
+                    notes=(f"first declared at {own_spans[name]}",),
                     help="items, sections, coefficients, scales, fields and rollups share "
                     "one namespace; rename one of them",
                 )
                 return
-            own[name] = span
-            _put(ns, name, decl)
+            own[name] = decl
+            own_spans[name] = span
+
+        def once(kind: str, table: dict[str, Any], node: n.Target | n.Bands) -> None:
+            first = table.get(node.coefficient)
+            if first is not None:
+                diagnostics.error(
+                    "E0507",
+                    f"`{kind} {node.coefficient}` is given twice",
+                    node.span,
+                    label="second one",
+                    notes=(f"first given at {first.span}",),
+                    help=f"a coefficient has at most one `{kind}`; remove one of them",
+                )
+                return
+            table[node.coefficient] = node
 
         for member in std.members:
             match member:
@@ -200,82 +239,175 @@ class Loader:
                 case n.Item():
                     declare(member.name, Decl("item", member, None), member.name_span)
                 case n.Section():
-                    # Replacing a section replaces its content: its old items go.
-                    for name in [k for k, d in ns.items() if d.kind == "item" and d.section == member.name]:
-                        del ns[name]
                     declare(member.name, Decl("section", member), member.name_span)
                     for item in member.items:
                         declare(item.name, Decl("item", item, member.name), item.name_span)
                 case n.Target():
-                    targets[member.coefficient] = member
+                    once("target", own_targets, member)
                 case n.Bands():
-                    bands[member.coefficient] = member
+                    once("bands", own_bands, member)
                 case n.Example():
                     examples.append(member)
-                case n.Drop(name=name):
-                    self._drop(ns, name, member.span, diagnostics)
+                case n.Drop():
+                    drops.append(member)
                 case n.Import():
                     pass
-        return Flat(std, module.path, std.title, version, industry, ns, targets, bands, examples, {})
 
-    def _drop(self, ns: dict[str, Decl], name: str, span: n.Span, diagnostics: Diagnostics) -> None:
-        decl = ns.get(name)
-        if decl is None:
-            hint = did_you_mean(name, ns)
+        # `drop` removes inherited declarations, never this file's own.
+        dropped: set[str] = set()
+        for drop in drops:
+            if self._drop(ns, drop, inherits, own, dropped, diagnostics):
+                targets.pop(drop.name, None)
+                bands.pop(drop.name, None)
+        # An item redeclared alone keeps the section it had in the base ...
+        for name, decl in own.items():
+            old = ns.get(name)
+            if (
+                decl.kind == "item"
+                and decl.section is None
+                and old is not None
+                and old.kind == "item"
+            ):
+                own[name] = Decl("item", decl.node, old.section)
+        # ... and a redeclared section replaces its content: its inherited items go.
+        replaced = {name for name, decl in own.items() if decl.kind == "section"}
+        for name in [k for k, d in ns.items() if d.kind == "item" and d.section in replaced]:
+            if name not in own:
+                del ns[name]
+        for name, decl in own.items():
+            ns[name] = decl  # a replaced name keeps its place
+        targets.update(own_targets)
+        bands.update(own_bands)
+        return Flat(
+            std, module.path, std.title, version, industry, ns, targets, bands, examples, {}
+        )
+
+    def _drop(
+        self,
+        ns: dict[str, Decl],
+        drop: n.Drop,
+        inherits: bool,
+        own: dict[str, Decl],
+        dropped: set[str],
+        diagnostics: Diagnostics,
+    ) -> bool:
+        """Apply one `drop` to the inherited namespace; report it and return False if it cannot."""
+        name = drop.name
+        if not inherits:
+            diagnostics.error(
+                "E0004",
+                f"`drop {name}` in a standard that inherits nothing",
+                drop.span,
+                label="nothing to drop",
+                help="`drop` removes a declaration inherited through `extends` or `import`; "
+                "to remove one of this file's own declarations, delete it",
+            )
+            return False
+        if name in own:
             diagnostics.error(
                 "E0605",
-                f"cannot drop `{name}`: the base declares no such name",
-                span,
-                label="not declared in the base",
-                help=f"did you mean `{hint}`?" if hint else "check the base standard's names",
+                f"cannot drop `{name}`: it is declared in this file",
+                drop.span,
+                label="declared here, not inherited",
+                help="redeclaring an inherited name already replaces it; remove the `drop` "
+                "or the declaration",
             )
-            return
+            return False
+        decl = ns.get(name)
+        if decl is None:
+            if name in dropped:
+                message, hint = f"`{name}` is dropped twice", "remove the second `drop`"
+            else:
+                close = did_you_mean(name, ns)
+                message = f"cannot drop `{name}`: nothing inherited has this name"
+                hint = f"did you mean `{close}`?" if close else "check the base standard's names"
+            diagnostics.error("E0605", message, drop.span, label="not inherited", help=hint)
+            return False
         del ns[name]
+        dropped.add(name)
         if decl.kind == "section":
             for other in [k for k, d in ns.items() if d.kind == "item" and d.section == name]:
                 del ns[other]
+        return True
 
     def _resolve_import(
-        self, imp: n.Import, path: Path, root: Path, diagnostics: Diagnostics, stack: tuple[Path, ...]
+        self,
+        imp: n.Import,
+        path: Path,
+        root: Path,
+        diagnostics: Diagnostics,
+        stack: tuple[Path, ...],
     ) -> Path | None:
+        """The file an import names, beside the importer or in the library, inside its root.
+
+        Confinement is decided before the file system is asked whether the file
+        exists, so an import cannot even probe for files outside the root.
+        """
         rel = Path(imp.path)
-        candidates = [path.parent / rel, library_root() / rel]
-        for candidate in candidates:
-            if candidate.is_file():
-                allowed = root if candidate == candidates[0] else library_root()
-                if rel.is_absolute() or not _is_within(candidate, allowed):
-                    diagnostics.error(
-                        "E0602",
-                        f'import "{imp.path}" leaves the root folder {_display(root)}',
-                        imp.span,
-                        label="outside the root",
-                        help="a standard may import only files inside its own folder "
-                        "or the standards library",
-                    )
-                    return None
-                if candidate.resolve() in stack:
-                    chain = " -> ".join(_display(p) for p in (*stack, candidate.resolve()))
-                    diagnostics.error(
-                        "E0603",
-                        "import cycle",
-                        imp.span,
-                        label="imports a file that imports this one",
-                        notes=(chain,),
-                        help="move what both files need into a third file",
-                    )
-                    return None
-                return candidate
-        diagnostics.error(
-            "E0601",
-            f'imported file "{imp.path}" not found',
-            imp.span,
-            label="no such file",
-            help=f"looked in {_display(path.parent)} and the standards library",
-        )
-        return None
+
+        def refuse(message: str, label: str) -> None:
+            diagnostics.error(
+                "E0602",
+                message,
+                imp.span,
+                label=label,
+                help=f"a standard may import only files inside its root folder "
+                f"({_display(root)}) or the standards library, by a relative path",
+            )
+
+        if rel.is_absolute() or rel.drive or rel.root:
+            refuse(f'import "{imp.path}" uses an absolute path', "absolute path")
+            return None
+        here = path.resolve().parent
+        beside = here / rel
+        if not _lexically_within(beside, root):
+            refuse(
+                f'import "{imp.path}" leaves the root folder {_display(root)}', "outside the root"
+            )
+            return None
+        if not _is_within(beside, root):
+            refuse(
+                f'import "{imp.path}" leads outside the root folder {_display(root)} '
+                "through a symbolic link",
+                "a link to outside the root",
+            )
+            return None
+        candidate: Path | None = beside if beside.is_file() else None
+        if candidate is None:
+            lib = library_root()
+            in_lib = lib / rel
+            if _lexically_within(in_lib, lib) and _is_within(in_lib, lib) and in_lib.is_file():
+                candidate = in_lib
+        if candidate is None:
+            diagnostics.error(
+                "E0601",
+                f'imported file "{imp.path}" not found',
+                imp.span,
+                label="no such file",
+                help=f"looked in {_display(here)} and the standards library",
+            )
+            return None
+        resolved = candidate.resolve()
+        if resolved in stack:
+            chain = " -> ".join(_display(p) for p in (*stack, resolved))
+            diagnostics.error(
+                "E0603",
+                "import cycle",
+                imp.span,
+                label="imports a file that imports this one",
+                notes=(chain,),
+                help="move what both files need into a third file",
+            )
+            return None
+        return resolved
 
     def _resolve_extends(
-        self, std: n.Standard, path: Path, root: Path, diagnostics: Diagnostics, stack: tuple[Path, ...]
+        self,
+        std: n.Standard,
+        path: Path,
+        root: Path,
+        diagnostics: Diagnostics,
+        stack: tuple[Path, ...],
     ) -> Flat | None:
         assert std.extends is not None
         known = self.known_standards(extra_dirs=[root])
@@ -287,8 +419,9 @@ class Loader:
                 f"unknown base standard `{std.extends}`",
                 std.extends_span,
                 label="not found among installed packs, the library or the search path",
-                help=f"did you mean `{hint}`?" if hint else "install the pack that ships it, "
-                "or add its folder to SBM_PATH",
+                help=f"did you mean `{hint}`?"
+                if hint
+                else "install the pack that ships it, or add its folder to SBM_PATH",
             )
             return None
         if base_path.resolve() in stack:
@@ -309,6 +442,12 @@ def _put(ns: dict[str, Decl], name: str, decl: Decl) -> None:
     if old is not None and decl.kind == "item" and old.kind == "item" and decl.section is None:
         decl = Decl("item", decl.node, old.section)
     ns[name] = decl
+
+
+def _lexically_within(path: Path, root: Path) -> bool:
+    """`path` stays inside `root` once `..` is folded away (links are not followed)."""
+    folded = Path(os.path.normpath(path))
+    return folded == root or root in folded.parents
 
 
 def _display(path: Path) -> str:

@@ -20,9 +20,69 @@ from .diagnostics import CompileError, Diagnostic, Diagnostics
 from .resources import grammar_text
 
 KEYWORDS = frozenset(
-    """standard extends import version industry drop scale alias section weight when item
-    answer number text tags required optional critical bonus score coefficient rollup field
-    one of target bands example expect if then else and or not items sections tagged in""".split()
+    [
+        "standard",
+        "extends",
+        "import",
+        "version",
+        "industry",
+        "drop",
+        "scale",
+        "alias",
+        "section",
+        "weight",
+        "when",
+        "item",
+        "answer",
+        "number",
+        "text",
+        "tags",
+        "required",
+        "optional",
+        "critical",
+        "bonus",
+        "score",
+        "coefficient",
+        "rollup",
+        "field",
+        "one",
+        "of",
+        "target",
+        "bands",
+        "example",
+        "expect",
+        "if",
+        "then",
+        "else",
+        "and",
+        "or",
+        "not",
+        "items",
+        "sections",
+        "tagged",
+        "in",
+    ]
+)
+
+#: Keywords that open a declaration or statement: out of place, they get E0004.
+DECLARATION_KEYWORDS = frozenset(
+    [
+        "standard",
+        "import",
+        "version",
+        "industry",
+        "drop",
+        "scale",
+        "section",
+        "item",
+        "coefficient",
+        "rollup",
+        "field",
+        "target",
+        "bands",
+        "example",
+        "expect",
+    ]
 )
 
 _lock = threading.Lock()
@@ -76,6 +136,19 @@ class _ToNodes(Transformer[Token, Any]):
 
     def sp(self, meta: Any) -> n.Span:
         return _span(self.file, meta)
+
+    def declared(self, token: Token, kind: str) -> str:
+        """A declared name; keywords are reserved (the contextual lexer would let them by)."""
+        name = str(token)
+        if name in KEYWORDS:
+            self.diagnostics.error(
+                "E0103",
+                f"`{name}` is a reserved word and cannot name {kind}",
+                self.tok(token),
+                label="reserved word",
+                help=f"choose another name, for example `{name}_1`",
+            )
+        return name
 
     def tok(self, token: Token) -> n.Span:
         return _span(self.file, token)
@@ -162,7 +235,9 @@ class _ToNodes(Transformer[Token, Any]):
     @v_args(meta=True)
     def scale(self, meta: Any, children: list[Any]) -> n.Scale:
         name, (entries, _) = children
-        return n.Scale(str(name), entries, span=self.sp(meta), name_span=self.tok(name))
+        return n.Scale(
+            self.declared(name, "a scale"), entries, span=self.sp(meta), name_span=self.tok(name)
+        )
 
     # -- answers and options -----------------------------------------------------------
 
@@ -247,7 +322,7 @@ class _ToNodes(Transformer[Token, Any]):
         name, question, answer, *options = children
         opts = self._options(options, str(name))
         return n.Item(
-            str(name),
+            self.declared(name, "an item"),
             _unescape(question),
             answer,
             weight=opts.get("weight"),
@@ -268,7 +343,7 @@ class _ToNodes(Transformer[Token, Any]):
         items = tuple(c for c in rest if isinstance(c, n.Item))
         opts = self._options(options, str(name))
         return n.Section(
-            str(name),
+            self.declared(name, "a section"),
             _unescape(title) if title else None,
             items,
             weight=opts.get("weight"),
@@ -283,7 +358,7 @@ class _ToNodes(Transformer[Token, Any]):
     def coefficient(self, meta: Any, children: list[Any]) -> n.Coefficient:
         name, title, expr = children
         return n.Coefficient(
-            str(name),
+            self.declared(name, "a coefficient"),
             _unescape(title) if title else None,
             expr,
             span=self.sp(meta),
@@ -294,7 +369,7 @@ class _ToNodes(Transformer[Token, Any]):
     def rollup(self, meta: Any, children: list[Any]) -> n.Rollup:
         name, title, expr = children
         return n.Rollup(
-            str(name),
+            self.declared(name, "a rollup"),
             _unescape(title) if title else None,
             expr,
             span=self.sp(meta),
@@ -308,7 +383,7 @@ class _ToNodes(Transformer[Token, Any]):
     def field(self, meta: Any, children: list[Any]) -> n.Field:
         name, title, values = children
         return n.Field(
-            str(name),
+            self.declared(name, "a field"),
             _unescape(title) if title else None,
             values,
             span=self.sp(meta),
@@ -487,41 +562,105 @@ def _expected_text(parser: Lark, expected: set[str]) -> str:
     return ", ".join(words)
 
 
-def _syntax_diagnostic(parser: Lark, file: str, err: UnexpectedInput) -> Diagnostic:
-    line, column = max(err.line, 1), max(err.column, 1)
-    if isinstance(err, UnexpectedEOF):
-        span = n.Span(file, line, column, line, column + 1)
+#: Hints for characters methodologists type by habit (word processors, other languages).
+_CHARACTER_HINTS = {
+    "'": 'strings use double quotes: "…"',
+    "«": 'strings use straight double quotes: "…", not «…»',
+    "»": 'strings use straight double quotes: "…", not «…»',
+    "“": 'strings use straight double quotes: "…", not “…”',
+    "”": 'strings use straight double quotes: "…", not “…”',
+    "„": 'strings use straight double quotes: "…"',
+    "≥": "write `>=`",
+    "≤": "write `<=`",
+    "≠": "write `!=`",
+    "&": "write `and`",
+    "|": "write `or`",
+    "!": "write `not` (or `!=` to compare)",
+    "%": "write a share as a number between 0 and 1, e.g. `0.85` for 85%",
+    ";": "declarations need no `;`: put each on its own line",
+    "[": "lists use braces `{ … }`",
+    "]": "lists use braces `{ … }`",
+}
+
+
+def _misplaced(text: str, expected: set[str], span: n.Span) -> Diagnostic | None:
+    """E0004 for a declaration keyword where declarations of its kind cannot stand."""
+    if text not in DECLARATION_KEYWORDS:
+        return None
+    if expected <= {"IMPORT", "STANDARD", "$END"}:
         return Diagnostic(
-            "E0003",
-            "the file ends in the middle of a declaration",
+            "E0004",
+            f"`{text}` outside a standard",
             span,
-            label="unexpected end of file",
-            help=f"expected {_expected_text(parser, set(err.expected))}; is a `}}` missing?",
+            label="not inside `standard NAME { … }`",
+            help='every declaration goes inside the file\'s `standard NAME "title" { … }` '
+            "block; is its `}` too early?",
         )
+    if "ITEM" in expected and "SECTION" not in expected:
+        nested = text == "section"
+        message = "sections cannot be nested" if nested else f"`{text}` inside a section"
+        return Diagnostic(
+            "E0004",
+            message,
+            span,
+            label="a section holds only items",
+            help="close the section with `}` before this line; is the `}` of the section "
+            "above missing?",
+        )
+    if text == "standard":
+        return Diagnostic(
+            "E0004",
+            "a standard inside a standard",
+            span,
+            label="one standard per file",
+            help="put it in a file of its own and reuse it with `extends` or `import`; "
+            "or is a `}` missing above?",
+        )
+    if text == "expect" and "SECTION" in expected:
+        return Diagnostic(
+            "E0004",
+            "`expect` outside an example",
+            span,
+            label='not inside `example "…" { … }`',
+            help='write expectations inside an example: `example "name" { answers { … } '
+            "expect CONDITION }`",
+        )
+    return None
+
+
+def _syntax_diagnostic(
+    parser: Lark, file: str, err: UnexpectedInput, source: str = ""
+) -> Diagnostic:
+    line, column = max(err.line, 1), max(err.column, 1)
+    if isinstance(err, UnexpectedEOF) or (
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    ):
+        return _end_of_file(parser, file, err, source)
     if isinstance(err, UnexpectedCharacters):
         span = n.Span(file, line, column, line, column + 1)
         char = err.char
-        hint = "remove it or put it inside a string"
-        if char == "'":
-            hint = 'strings use double quotes: "…"'
-        elif char in "≥≤":
-            hint = "write `>=` or `<=`"
+        if char == '"':
+            end = source.find("\n", err.pos_in_stream) if source else -1
+            end_col = column + ((end if end != -1 else len(source)) - err.pos_in_stream)
+            return Diagnostic(
+                "E0002",
+                "unterminated string",
+                n.Span(file, line, column, line, max(end_col, column + 1)),
+                label='no closing `"` on this line',
+                help='close the string with `"`; a string cannot span lines (write \\n for '
+                'a line break) and a `"` inside it is written `\\"`',
+            )
+        hint = _CHARACTER_HINTS.get(char, "remove it or put it inside a string")
         return Diagnostic("E0002", f"unexpected character `{char}`", span, label="here", help=hint)
     assert isinstance(err, UnexpectedToken)
     tok = err.token
-    if tok.type == "$END":
-        span = n.Span(file, line, column, line, column + 1)
-        return Diagnostic(
-            "E0003",
-            "the file ends in the middle of a declaration",
-            span,
-            label="unexpected end of file",
-            help=f"expected {_expected_text(parser, set(err.expected))}; is a `}}` missing?",
-        )
     text = str(tok)
     end_col = (tok.end_column or column + len(text)) if tok.end_line == tok.line else column + 1
     span = n.Span(file, line, column, line, end_col, tok.start_pos or 0, tok.end_pos or 0)
     expected = set(err.expected)
+    misplaced = _misplaced(text, expected, span) if tok.type == text.upper() else None
+    if misplaced is not None:
+        return misplaced
     help_text = f"expected {_expected_text(parser, expected)}"
     message = f"unexpected `{text}`"
     if text in KEYWORDS and "NAME" in expected:
@@ -532,11 +671,71 @@ def _syntax_diagnostic(parser: Lark, file: str, err: UnexpectedInput) -> Diagnos
             label="reserved word",
             help=f"choose another name, for example `{text}_1`",
         )
-    if "STRING" in expected and tok.type == "NAME" and len(expected) <= 2:
+    if text == "=" and "COMP_OP" in expected:
+        help_text = "to compare, write `==`"
+    elif text == "=" and expected <= {"NUMBER", "NEG"}:
+        help_text = "write the number without `=`, e.g. `weight 2`"
+    elif "STRING" in expected and tok.type == "NAME" and len(expected) <= 2:
         help_text = 'expected the title in double quotes, e.g. "Поприветствовал клиента"'
-    elif tok.type == "NAME" and text == "visit" and "DOT" in expected:
-        help_text = "`visit` alone names a coefficient; write `visit.FIELD` for a visit attribute"
     return Diagnostic("E0001", message, span, label="not expected here", help=help_text)
+
+
+def _end_of_file(parser: Lark, file: str, err: UnexpectedInput, source: str) -> Diagnostic:
+    """E0003, pointing just after the last thing written, and at the `{` left open."""
+    last = source.rstrip()
+    line = last.count("\n") + 1
+    column = len(last) - (last.rfind("\n") + 1) + 1
+    expected = set(getattr(err, "expected", ()) or ())
+    notes: tuple[str, ...] = ()
+    opened = _unclosed_brace(source)
+    if opened is not None:
+        notes = (f"the `{{` at {file}:{opened[0]}:{opened[1]} is never closed",)
+    hint = f"expected {_expected_text(parser, expected)}" if expected else "the file is cut short"
+    if "RBRACE" in expected:
+        hint += "; is a `}` missing?"
+    return Diagnostic(
+        "E0003",
+        "the file ends in the middle of a declaration",
+        n.Span(file, line, column, line, column + 1),
+        label="unexpected end of file",
+        notes=notes,
+        help=hint,
+    )
+
+
+def _unclosed_brace(source: str) -> tuple[int, int] | None:
+    """Line and column of the innermost `{` never closed (strings and comments skipped)."""
+    stack: list[tuple[int, int]] = []
+    line, col, i = 1, 1, 0
+    in_string = False
+    while i < len(source):
+        ch = source[i]
+        if in_string:
+            if ch == "\\":
+                i += 2
+                col += 2
+                continue
+            if ch in '"\n':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "#":
+            j = source.find("\n", i)
+            j = len(source) if j == -1 else j
+            col += j - i
+            i = j
+            continue
+        elif ch == "{":
+            stack.append((line, col))
+        elif ch == "}" and stack:
+            stack.pop()
+        if ch == "\n":
+            line += 1
+            col = 1
+        else:
+            col += 1
+        i += 1
+    return stack[-1] if stack else None
 
 
 def parse(source: str, file: str = "<string>") -> n.Module:
@@ -546,7 +745,7 @@ def parse(source: str, file: str = "<string>") -> n.Module:
     try:
         tree = parser.parse(source)
     except UnexpectedInput as err:
-        diagnostics.add(_syntax_diagnostic(parser, file, err))
+        diagnostics.add(_syntax_diagnostic(parser, file, err, source))
         raise CompileError(diagnostics, {file: source}) from None
     module = _ToNodes(file, diagnostics).transform(tree)
     if diagnostics.has_errors:
@@ -580,7 +779,9 @@ def _comments(source: str, file: str) -> list[n.Comment]:
             j = source.find("\n", i)
             j = len(source) if j == -1 else j
             text = source[i:j].rstrip()
-            out.append(n.Comment(text, n.Span(file, line, col, line, col + len(text), i, i + len(text))))
+            out.append(
+                n.Comment(text, n.Span(file, line, col, line, col + len(text), i, i + len(text)))
+            )
             col += j - i
             i = j
             continue
