@@ -149,15 +149,19 @@ class PythonCompiler:
             else:
                 self.emit_coefficient(name)
         self.emit_critical()
+        self.emit_outcomes()
         self.emit_rollup_terms()
         items = ", ".join(self.item_var(it.name) for it in m.items)
         secs = ", ".join(f"q{i}" for i in range(len(m.sections)))
         coefs = ", ".join(f"c{i}" for i in range(len(m.coefficients)))
         terms = ", ".join(f"r{i}" for i in range(self.n_terms))
+        bands = ", ".join(f"b{i}" for i in range(len(m.bands)))
+        gaps = ", ".join(f"g{i}" for i in range(len(m.targets)))
         e.span = (NOWHERE, "")
         e.line(
-            f"return ({items}{',' if items else ''}), ({secs}{',' if secs else ''}), "
-            f"({coefs}{',' if coefs else ''}), critical, ({terms}{',' if terms else ''})"
+            "return "
+            + ", ".join(f"({x}{',' if x else ''})" for x in (items, secs, coefs, bands, gaps))
+            + f", critical, ({terms}{',' if terms else ''})"
         )
         body = e.lines[body_start:]
         spans = e.line_spans[body_start:]
@@ -318,6 +322,25 @@ class PythonCompiler:
             if it.critical:
                 with e.block(f"if {self.item_var(it.name)} == 0:"):
                     e.line(f"critical.append({self.const('K', it.name)})")
+
+    def band_expr(self, atom: str, coefficient: str) -> str:
+        """`label if x >= t1 else label2 if x >= t2 else … rest`, for a non-N/A `atom`."""
+        expr = "None"
+        for label, threshold in reversed(self.m.bands[coefficient].bands):
+            k = self.const("K", label)
+            expr = k if threshold is None else f"{k} if {atom} >= {threshold!r} else {expr}"
+        return expr
+
+    def emit_outcomes(self) -> None:
+        """Bands and gaps of coefficients, in the order of `model.bands` and `model.targets`."""
+        e = self.e
+        e.span = (NOWHERE, "bands and gaps")
+        for i, coef in enumerate(self.m.bands):
+            c = f"c{self.coef_idx[coef]}"
+            e.line(f"b{i} = None if {c} is None else ({self.band_expr(c, coef)})")
+        for i, (coef, target) in enumerate(self.m.targets.items()):
+            c = f"c{self.coef_idx[coef]}"
+            e.line(f"g{i} = None if {c} is None else {c} - {float(target)!r}")
 
     def emit_rollup_terms(self) -> None:
         self.n_terms = 0
@@ -515,12 +538,7 @@ class PythonCompiler:
             return t
         if fn == "band":
             c = self.ex(b.args[0])
-            bands = self.m.bands[payload].bands
-            expr = "None"
-            for label, threshold in reversed(bands):
-                k = self.const("K", label)
-                expr = k if threshold is None else f"{k} if {c} >= {threshold!r} else {expr}"
-            e.line(f"{t} = None if {c} is None else ({expr})")
+            e.line(f"{t} = None if {c} is None else ({self.band_expr(c, payload)})")
             return t
         if fn == "plugin":
             spec = self.functions.get(payload)

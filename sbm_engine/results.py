@@ -9,23 +9,55 @@ those formulas aggregate, so a results file can be rolled up on its own).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import attrs
 
 from .runtime import VisitError, VisitWarning
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+class Row(Mapping[str, Any]):
+    """An immutable mapping over a shared key index and a tuple of values.
+
+    Every result of a standard shares one index per kind (items, sections, …), so
+    building a result costs a tuple, not a dict per visit.
+    """
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: tuple[Any, ...]) -> None:
+        self._index = index
+        self._values = values
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, Any]) -> Row:
+        return cls({k: i for i, k in enumerate(mapping)}, tuple(mapping.values()))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._index[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return repr(dict(zip(self._index, self._values, strict=True)))
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._index), self._values))
 
 
-def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+_EMPTY = Row({}, ())
 
 
-@attrs.frozen
-class ScoredVisit:
+class ScoredVisit(NamedTuple):
+    """A scored visit. Immutable (a named tuple of immutable parts) and cheap to build:
+    the per-visit path makes millions of them. The mappings are `Row`s, or any
+    mapping a caller passes when building one by hand."""
+
     visit_id: Any
     standard: str
     version: str | None
@@ -34,17 +66,17 @@ class ScoredVisit:
     region: Any
     date: Any
     scenario: Any
-    coefficients: Mapping[str, float | None] = attrs.field(converter=_frozen_map)
-    sections: Mapping[str, float | None] = attrs.field(converter=_frozen_map)
-    items: Mapping[str, float | None] = attrs.field(converter=_frozen_map)
-    bands: Mapping[str, str | None] = attrs.field(converter=_frozen_map)
-    gaps: Mapping[str, float | None] = attrs.field(converter=_frozen_map)
+    coefficients: Mapping[str, float | None]
+    sections: Mapping[str, float | None]
+    items: Mapping[str, float | None]
+    bands: Mapping[str, str | None]
+    gaps: Mapping[str, float | None]
     critical: tuple[str, ...] = ()
     warnings: tuple[VisitWarning, ...] = ()
-    rollup_inputs: Mapping[str, Any] = attrs.field(default=_EMPTY, converter=_frozen_map)
-    source: str | None = attrs.field(default=None, eq=False)
+    rollup_inputs: Mapping[str, Any] = _EMPTY
+    source: str | None = None
 
-    ok = True
+    ok = True  # a class attribute, not a field: results and rejects share `.ok`
 
     @property
     def critical_failed(self) -> bool:

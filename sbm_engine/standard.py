@@ -19,7 +19,7 @@ from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
 from .model import BUILTIN_FIELDS, StandardModel
 from .nodes import Span
-from .results import RejectedVisit, ScoredVisit, VisitOutcome
+from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from .runtime import VisitError, VisitWarning, label_key
 
 _VISIT_KEYS = frozenset(BUILTIN_FIELDS.values()) | {"answers"}
@@ -52,6 +52,16 @@ class CompiledStandard:
         self.term_keys = tuple(t.key for r in model.rollups for t in r.terms)
         self._targets = [(c, self.coefficient_names.index(c), t) for c, t in model.targets.items()]
         self._bands = [(c, self.coefficient_names.index(c), b) for c, b in model.bands.items()]
+
+        def index(names: Iterable[str]) -> dict[str, int]:
+            return {name: i for i, name in enumerate(names)}
+
+        self._item_index = index(self.item_names)
+        self._section_index = index(self.section_names)
+        self._coef_index = index(self.coefficient_names)
+        self._term_index = index(self.term_keys)
+        self._band_index = index(c for c, _, _ in self._bands)
+        self._gap_index = index(c for c, _, _ in self._targets)
         self._choice_fields = {
             f.name: {label_key(v): v for v in f.values}
             for f in model.fields.values()
@@ -111,27 +121,14 @@ class CompiledStandard:
             visit = self._check_fields(record, errs)
         warns: list[VisitWarning] = []
         try:
-            items, sections, coefs, critical, terms = self._evaluate(answers, visit, errs, warns)
+            items, sections, coefs, bands, gaps, critical, terms = self._evaluate(
+                answers, visit, errs, warns
+            )
         except ArithmeticError as exc:
             errs.append(self._runtime_error(exc))
             return RejectedVisit(visit_id, source, tuple(errs), record)
         if errs:
             return RejectedVisit(visit_id, source, tuple(errs), record)
-        return self._result(record, source, items, sections, coefs, critical, terms, warns)
-
-    def _result(
-        self,
-        record: Mapping[str, Any],
-        source: str | None,
-        items: tuple[Any, ...],
-        sections: tuple[Any, ...],
-        coefs: tuple[Any, ...],
-        critical: list[str],
-        terms: tuple[Any, ...],
-        warns: list[VisitWarning],
-    ) -> ScoredVisit:
-        gaps = {c: (None if coefs[i] is None else coefs[i] - t) for c, i, t in self._targets}
-        bands = {c: b.band_of(coefs[i]) for c, i, b in self._bands}
         get = record.get
         return ScoredVisit(
             get("visit_id"),
@@ -142,14 +139,14 @@ class CompiledStandard:
             get("region"),
             get("date"),
             get("scenario"),
-            dict(zip(self.coefficient_names, coefs, strict=True)),
-            dict(zip(self.section_names, sections, strict=True)),
-            dict(zip(self.item_names, items, strict=True)),
-            bands,
-            gaps,
+            Row(self._coef_index, coefs),
+            Row(self._section_index, sections),
+            Row(self._item_index, items),
+            Row(self._band_index, bands),
+            Row(self._gap_index, gaps),
             tuple(critical),
             tuple(warns),
-            dict(zip(self.term_keys, terms, strict=True)),
+            Row(self._term_index, terms),
             source,
         )
 
