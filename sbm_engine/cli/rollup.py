@@ -22,6 +22,8 @@ def unflatten(row: dict[str, Any]) -> dict[str, Any]:
     for key, value in flat.items():
         head, _, rest = key.partition(".")
         if rest and head in _NESTED:
+            if isinstance(value, str) and value in ("true", "false"):  # CSV has no booleans
+                value = value == "true"
             out.setdefault(head, {})[rest] = value
         elif key in ("critical", "warnings") and isinstance(value, str):
             out[key] = json.loads(value) if value else []
