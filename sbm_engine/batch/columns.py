@@ -1,0 +1,436 @@
+"""Answer columns to arrays: each distinct raw answer resolved once, then spread.
+
+Why this way: the rules for reading an answer (labels and aliases in any case,
+numeric labels matching 5, "5" and 5.0, the N/A tokens, missing answers, ranges)
+are written once, in `runtime`, and the per-visit code applies them through a
+fast lookup table with a slow path behind it. Here every column is dictionary
+encoded, each distinct raw value goes through exactly that table-then-slow-path
+sequence (and is cached per item), and the per-value results are spread over the
+rows with fancy indexing. A column of a million "yes"/"no"/"na" costs three calls
+of the runtime and one `take`.
+
+Conventions for raw columns:
+
+* a Python sequence holds values as in JSON records: `runtime.MISSING` for an
+  absent key, None for JSON null (an N/A token);
+* a pyarrow or numpy array is read as a table cell by cell is: null, NaN and the
+  empty string are an empty cell, i.e. a missing answer; other cells are made
+  JSON-like first (`tabular_cell`), as the tabular readers do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..compiler import item_info
+from ..model import ItemModel
+from ..runtime import (
+    MISSING,
+    VisitError,
+    answered,
+    fast_table,
+    label_key,
+    number_answer,
+    scale_index,
+    text_answer,
+)
+from .values import NAN, Cat, Unhashable, encode_objects, value_key
+
+#: A numeric column: values as floats, the missing mask, rows for the per-visit path.
+Numbers = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+#: Integers beyond this lose precision as floats; such answers go to the per-visit path.
+EXACT_INT = 2**53
+
+
+# -- cells as the tabular readers see them ---------------------------------------------------
+
+
+def is_empty(value: Any) -> bool:
+    """An empty cell (None, "" or NaN): the key is absent, as in `sbm_engine.io.records`."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    return isinstance(value, float) and math.isnan(value)
+
+
+def jsonable(value: Any) -> Any:
+    """A cell as JSON would carry it (dates as ISO text, Decimals as numbers...).
+
+    Mirrors `sbm_engine.io.records.jsonable`, so that scoring a table directly
+    and scoring the records the Parquet reader makes of it agree.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def field_text(value: Any) -> str:
+    """A visit-field cell as text (123 and 123.0 become "123"), as the readers do."""
+    value = jsonable(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def tabular_cell(value: Any) -> Any:
+    """A table cell as an answer: MISSING when empty, else its JSON-like value."""
+    return MISSING if is_empty(value) else jsonable(value)
+
+
+# -- raw columns ---------------------------------------------------------------------------
+
+
+class Source:
+    """One raw input column, read a chunk of rows at a time."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        """Codes into distinct raw values (answers as the per-visit code would see them)."""
+        raise NotImplementedError
+
+    def numbers(self, start: int, stop: int) -> Numbers | None:
+        """For numeric columns: (values as float, missing mask, rows to send to the
+        per-visit path or None); None when the column is not numeric."""
+        return None
+
+
+class ListSource(Source):
+    """Python values as in JSON records (MISSING for an absent key, None for null)."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        part = self.values if start == 0 and stop == len(self.values) else self.values[start:stop]
+        return encode_objects(part)
+
+
+class ConstSource(Source):
+    """The same value on every row (a column absent from a table: all missing)."""
+
+    def __init__(self, value: Any, n: int) -> None:
+        self.value = value
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        return np.zeros(stop - start, dtype=np.intp), [self.value]
+
+
+class ArrowSource(Source):
+    """A pyarrow Array or ChunkedArray, read with table-cell semantics."""
+
+    def __init__(self, array: Any) -> None:
+        import pyarrow as pa
+
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+        self.array = array
+        t = array.type
+        if pa.types.is_dictionary(t):
+            self.kind = "dictionary"
+        elif pa.types.is_integer(t):
+            self.kind = "int"
+        elif pa.types.is_floating(t):
+            self.kind = "float"
+        else:
+            self.kind = "other"
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        part = self.array.slice(start, stop - start)
+        if self.kind == "other" and not _encodable(part.type):
+            return encode_objects(tabular_cell(v) for v in part.to_pylist())
+        enc = part if self.kind == "dictionary" else part.dictionary_encode()
+        distinct = [tabular_cell(v) for v in enc.dictionary.to_pylist()]
+        distinct.append(MISSING)  # nulls
+        codes = enc.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.intp, copy=False), distinct
+
+    def numbers(self, start: int, stop: int) -> Numbers | None:
+        if self.kind not in ("int", "float"):
+            return None
+        return numeric_parts(self.array.slice(start, stop - start).to_numpy(zero_copy_only=False))
+
+
+class NumpySource(Source):
+    """A numpy array: numeric dtypes with NaN as an empty cell, others cell by cell."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        return encode_objects(tabular_cell(v) for v in self.array[start:stop].tolist())
+
+    def numbers(self, start: int, stop: int) -> Numbers | None:
+        if self.array.dtype.kind not in "iuf":
+            return None
+        return numeric_parts(self.array[start:stop])
+
+
+def numeric_parts(x: np.ndarray) -> Numbers:
+    odd = None
+    if x.dtype.kind in "iu":
+        big = np.abs(x.astype(float)) > EXACT_INT
+        odd = big if big.any() else None
+    x = x.astype(float, copy=False)
+    return x, np.isnan(x), odd
+
+
+def _encodable(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t)
+        or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_null(t)
+    )
+
+
+def as_source(column: Any, n: int | None = None) -> Source:
+    """Wrap a raw column: a Source, a pyarrow array, a numpy array or a sequence."""
+    if isinstance(column, Source):
+        return column
+    if isinstance(column, np.ndarray):
+        return NumpySource(column) if column.dtype.kind in "iuf" else ListSource(column.tolist())
+    mod = type(column).__module__
+    if mod.startswith("pyarrow"):
+        return ArrowSource(column)
+    if isinstance(column, Sequence) and not isinstance(column, str):
+        return ListSource(column)
+    raise TypeError(f"cannot read a column from {type(column).__name__}")
+
+
+# -- decoding answers ------------------------------------------------------------------------
+
+
+class Decoded:
+    """One item's answers over a chunk, as the per-visit code would have read them.
+
+    `score` (scale items; NaN for N/A or invalid), `value` (what `answer(x)` and
+    `value` read: floats, or a Cat of labels or texts; None when nobody reads
+    it), `error` (an invalid answer, if the item applies), `answered` (an answer
+    that says something, for the not-applicable warning) and `odd` (rows the
+    per-visit path must score whatever happens). Masks are None when all-false.
+    """
+
+    __slots__ = ("answered", "error", "odd", "score", "value")
+
+    def __init__(self, score: Any, value: Any, error: Any, answered: Any, odd: Any) -> None:
+        self.score = score
+        self.value = value
+        self.error = error
+        self.answered = answered
+        self.odd = odd
+
+
+class ItemDecoder:
+    """Reads one item's raw answers exactly as the generated per-visit code does."""
+
+    def __init__(self, item: ItemModel, needs_value: bool, needs_answered: bool) -> None:
+        self.item = item
+        self.info = item_info(item)
+        self.needs_value = needs_value
+        self.needs_answered = needs_answered
+        self.kind = item.kind
+        self.table = fast_table(self.info, lambda k: k) if item.kind == "scale" else {}
+        self.cache: dict[Any, tuple[float, int, Any, bool, bool, bool]] = {}
+        self.numeric_scale = bool(item.scale is not None and item.scale.numeric)
+        scale = item.scale
+        self.scores = [e.score for e in scale.entries] if scale else []
+        if scale is not None and self.numeric_scale:
+            self.label_values: list[Any] = [float(e.numeric) for e in scale.entries]  # type: ignore[arg-type]
+        else:
+            self.label_values = [e.label for e in scale.entries] if scale else []
+
+    # one distinct raw value ------------------------------------------------------------------
+
+    def resolve(self, raw: Any) -> tuple[float, int, Any, bool, bool, bool]:
+        """(score, scale index, value, error, answered, odd) of one raw answer, cached."""
+        try:
+            key = value_key(raw)
+        except TypeError:
+            return self._resolve(raw)
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = self.cache[key] = self._resolve(raw)
+        return hit
+
+    def _resolve(self, raw: Any) -> tuple[float, int, Any, bool, bool, bool]:
+        if isinstance(raw, Unhashable):
+            raw = raw.value
+        errs: list[VisitError] = []
+        said = answered(raw)
+        odd = False
+        try:
+            hash(raw)
+        except TypeError:
+            odd = True
+        if self.kind == "scale":
+            try:
+                index: int | None = self.table[raw]
+            except (KeyError, TypeError):
+                index = scale_index(self.info, raw, errs)
+            if index is None:
+                return (NAN, -1, None, bool(errs), said, odd)
+            return (self.scores[index], index, None, False, said, odd)
+        if self.kind == "number":
+            info = self.info
+            fast = type(raw) is int or type(raw) is float
+            if fast and info.low is not None and info.high is not None:
+                fast = info.low <= raw <= info.high
+            elif fast:
+                fast = raw - raw == 0
+            value = raw if fast else number_answer(info, raw, errs)
+            if value is None:
+                return (NAN, -1, None, bool(errs), said, odd)
+            if isinstance(value, int) and abs(value) > EXACT_INT:
+                odd = True
+                value = math.copysign(math.inf, value)
+            return (NAN, -1, float(value), bool(errs), said, odd)
+        value = text_answer(self.info, raw, errs)
+        return (NAN, -1, value, bool(errs), said, odd)
+
+    # a chunk ------------------------------------------------------------------------------------
+
+    def decode(self, source: Source, start: int, stop: int) -> Decoded:
+        if self.kind == "number":
+            parts = source.numbers(start, stop)
+            if parts is not None:
+                return self._numbers(*parts)
+        codes, distinct = source.encoded(start, stop)
+        return self._distinct(codes, distinct)
+
+    def _distinct(self, codes: np.ndarray, distinct: list[Any]) -> Decoded:
+        rows = [self.resolve(v) for v in distinct]
+        error = _mask([r[3] for r in rows], codes)
+        said = _mask([r[4] for r in rows], codes) if self.needs_answered else None
+        odd = _mask([r[5] for r in rows], codes)
+        score: Any = None
+        value: Any = None
+        if self.kind == "scale":
+            score = np.array([r[0] for r in rows], dtype=float)[codes]
+            if self.needs_value:
+                index = np.array([r[1] for r in rows], dtype=np.intp)[codes]
+                if self.numeric_scale:
+                    lut = np.array([*self.label_values, NAN], dtype=float)
+                    value = lut[index]
+                else:
+                    value = Cat(index, self.label_values)
+        elif self.kind == "number":
+            value = np.array([r[2] for r in rows], dtype=float)[codes]
+        elif self.needs_value:
+            value = _text_cat(rows, codes)
+        return Decoded(score, value, error, said, odd)
+
+    def _numbers(self, x: np.ndarray, missing: np.ndarray, odd: np.ndarray | None) -> Decoded:
+        info = self.info
+        if info.low is not None and info.high is not None:
+            ok = (x >= info.low) & (x <= info.high)
+        else:
+            ok = np.isfinite(x)
+        value = np.where(ok, x, NAN)
+        bad = ~ok & ~missing
+        if info.presence != "optional":
+            bad |= missing
+        error = bad if bad.any() else None
+        said = ~missing if self.needs_answered else None
+        return Decoded(None, value, error, said, odd)
+
+
+def _mask(per_value: list[bool], codes: np.ndarray) -> np.ndarray | None:
+    if not any(per_value):
+        return None
+    return np.array(per_value, dtype=bool)[codes]
+
+
+def _text_cat(rows: list[tuple[float, int, Any, bool, bool, bool]], codes: np.ndarray) -> Cat:
+    """Text answers as a Cat: distinct answers are already distinct values."""
+    values: list[Any] = []
+    lut = np.empty(len(rows) + 1, dtype=np.intp)
+    seen: dict[Any, int] = {}
+    for i, r in enumerate(rows):
+        v = r[2]
+        if v is None:
+            lut[i] = -1
+            continue
+        try:
+            key: Any = value_key(v)
+        except TypeError:
+            key = ("unhashable", id(v))
+        code = seen.get(key)
+        if code is None:
+            code = seen[key] = len(values)
+            values.append(v)
+        lut[i] = code
+    lut[-1] = -1
+    return Cat(lut[codes], values)
+
+
+# -- visit fields ------------------------------------------------------------------------------
+
+
+class FieldDecoder:
+    """Reads one visit attribute; for `field NAME one of {…}` checks and canonicalizes it."""
+
+    def __init__(self, choices: Mapping[str, Any] | None) -> None:
+        self.choices = choices
+
+    def decode(self, source: Source, start: int, stop: int) -> tuple[Cat, np.ndarray | None]:
+        """The field as a Cat, and rows with a value outside the choices (or unhashable)."""
+        codes, distinct = source.encoded(start, stop)
+        values: list[Any] = []
+        lut = np.empty(len(distinct) + 1, dtype=np.intp)
+        bad: list[bool] = []
+        for i, raw in enumerate(distinct):
+            v = None if raw is MISSING else raw
+            is_bad = isinstance(v, Unhashable)
+            if v is not None and self.choices is not None and not is_bad:
+                canonical = self.choices.get(label_key(v))
+                is_bad = canonical is None
+                v = canonical
+            bad.append(is_bad)
+            if v is None or is_bad:
+                lut[i] = -1
+            else:
+                lut[i] = len(values)
+                values.append(v)
+        lut[-1] = -1
+        return Cat(lut[codes], values), _mask(bad, codes)

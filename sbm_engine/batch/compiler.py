@@ -1,0 +1,734 @@
+"""Checked standard to numpy: each `Bound` tree becomes a closure over whole columns.
+
+Why closures and not generated source: a batch operation costs microseconds of
+Python and milliseconds of numpy, so the dispatch overhead does not matter and a
+closure tree is the simplest faithful transcription of `compiler.py`'s cases.
+
+The one subtlety is *where* the per-visit code would have run an expression.
+It evaluates an item's `score =` only for visits where the item applies and was
+answered, one branch of an `if`, the right side of `and`/`or` only when the left
+does not decide. Here every expression runs on every row of the chunk, with an
+`active` mask saying which rows the per-visit code would really have run it for;
+a failure (division by zero, a score outside [0, 1], a NaN that is not N/A, an
+invalid answer to an item that applies) marks only those rows as *suspect*. A
+suspect row is never trusted: the evaluator re-scores it with the per-visit code,
+which produces the same rejection (or, if nothing was wrong after all, the same
+result). Sums are accumulated in the same order as the per-visit code, so the
+two backends agree to the last bit, bands included.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..functions import FunctionRegistry, FunctionSpec, default_registry
+from ..model import Bound, ItemModel, SelectedItem, StandardModel
+from ..runtime import label_key
+from .columns import FieldDecoder, ItemDecoder, Source
+from .values import (
+    COMPARE,
+    NAN,
+    Cat,
+    as_cat,
+    cat_binary,
+    cat_coalesce,
+    cat_where,
+    full,
+    k_and,
+    k_not,
+    k_or,
+    to_float,
+    truthy,
+)
+
+Active = np.ndarray | None  # rows the per-visit code would evaluate; None: all rows
+Expr = Callable[["Env", Active], Any]
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+}
+_NP_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+_TEXT_TYPES = ("str", "label")
+
+
+def _and(active: Active, mask: Any) -> Any:
+    if active is None:
+        return mask
+    return active & mask
+
+
+class Env:
+    """Values of one chunk of rows while its standard is evaluated."""
+
+    def __init__(self, m: int, sources: Mapping[str, Source], fields: Mapping[str, Source],
+                 start: int, stop: int) -> None:
+        self.m = m
+        self.start = start
+        self.stop = stop
+        self.sources = sources
+        self.field_sources = fields
+        self.suspect = np.zeros(m, dtype=bool)
+        self.items: dict[str, np.ndarray] = {}
+        self.values: dict[str, Any] = {}
+        self.sections: dict[str, np.ndarray] = {}
+        self.coefs: dict[str, np.ndarray] = {}
+        self.fields: dict[str, Cat] = {}
+        self.section_when: dict[str, Any] = {}
+        self.warn: dict[str, np.ndarray] = {}
+        self._zero: dict[tuple[str, str], np.ndarray] = {}
+        self._valid: dict[tuple[str, str], np.ndarray] = {}
+
+    def mark(self, mask: Any, active: Active = None) -> None:
+        """Rows the per-visit path must score (where `active`)."""
+        if mask is None:
+            return
+        if np.ndim(mask) == 0:
+            if mask:
+                self.suspect |= True if active is None else active
+            return
+        self.suspect |= mask if active is None else (mask & active)
+
+    def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""
+        key = (kind, name)
+        z = self._zero.get(key)
+        if z is None:
+            x = self.items[name] if kind == "item" else self.sections[name]
+            na = np.isnan(x)
+            z = self._zero[key] = np.where(na, 0.0, x)
+            self._valid[key] = np.logical_not(na).astype(float)
+        return z, self._valid[key]
+
+
+class ChunkResult:
+    """What one chunk evaluated to (arrays of the chunk's length)."""
+
+    __slots__ = ("coefs", "critical", "items", "sections", "suspect", "terms", "warn")
+
+    def __init__(self, env: Env, critical: dict[str, np.ndarray],
+                 terms: dict[str, np.ndarray]) -> None:
+        self.items = env.items
+        self.sections = env.sections
+        self.coefs = env.coefs
+        self.warn = env.warn
+        self.suspect = env.suspect
+        self.critical = critical
+        self.terms = terms
+
+
+class BatchCompiler:
+    """Compiles a `StandardModel` into a plan that evaluates chunks of rows."""
+
+    def __init__(self, model: StandardModel, functions: FunctionRegistry | None = None) -> None:
+        self.m = model
+        self.functions = functions or default_registry()
+        self.items: dict[str, ItemModel] = {it.name: it for it in model.items}
+        self.sections = {s.name: s for s in model.sections}
+        self.coefs = {c.name: c for c in model.coefficients}
+        self.fields_used: set[str] = set()
+        self.fallbacks: set[str] = set()
+        read = self._read_by_answer()
+        self.decoders = {
+            it.name: ItemDecoder(it, it.name in read, conditional(it)) for it in model.items
+        }
+        self.steps: list[Callable[[Env], None]] = []
+        for kind, name in model.order:
+            if kind == "item":
+                self.steps.append(self._item_step(self.items[name]))
+            elif kind == "section":
+                self.steps.append(self._section_step(name))
+            else:
+                self.steps.append(self._coef_step(name))
+        self.critical = tuple(it.name for it in model.items if it.critical)
+        self.term_exprs = [
+            (t.key, t.expr.type == "bool", self.expr(t.expr))
+            for r in model.rollups
+            for t in r.terms
+        ]
+        choice = {
+            f.name: {label_key(v): v for v in f.values}
+            for f in model.fields.values()
+            if f.values is not None
+        }
+        self.field_decoders = {
+            name: FieldDecoder(choice.get(name)) for name in sorted(self.fields_used | set(choice))
+        }
+        for name in sorted(self.fallbacks):
+            warnings.warn(
+                f"function `{name}` has no batch form; the batch evaluator calls its scalar "
+                "form once per visit, which is slow",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _read_by_answer(self) -> set[str]:
+        exprs = [
+            b for it in self.m.items for b in (it.when, it.section_when, it.score) if b is not None
+        ]
+        exprs += [c.expr for c in self.m.coefficients]
+        exprs += [t.expr for r in self.m.rollups for t in r.terms]
+        return {n.data for b in exprs for n in b.walk() if n.op in ("answer", "value")}
+
+    # -- running --------------------------------------------------------------------------------
+
+    def run(self, sources: Mapping[str, Source], fields: Mapping[str, Source],
+            start: int, stop: int) -> ChunkResult:
+        """Evaluate rows [start, stop) of the given columns."""
+        env = Env(stop - start, sources, fields, start, stop)
+        with np.errstate(all="ignore"):
+            for name, decoder in self.field_decoders.items():
+                src = fields.get(name)
+                if src is None:
+                    env.fields[name] = Cat.constant(None, env.m)
+                    continue
+                cat, bad = decoder.decode(src, start, stop)
+                env.fields[name] = cat
+                env.mark(bad)
+            for step in self.steps:
+                step(env)
+            critical = {name: env.items[name] == 0.0 for name in self.critical}
+            terms = {}
+            for key, _is_bool, f in self.term_exprs:
+                terms[key] = full(self._num(f(env, None), env), env.m)
+            for arr in (*env.coefs.values(), *terms.values()):
+                env.mark(np.isinf(arr))
+        return ChunkResult(env, critical, terms)
+
+    # -- items, sections, coefficients ----------------------------------------------------------
+
+    def _item_step(self, it: ItemModel) -> Callable[[Env], None]:
+        name = it.name
+        decoder = self.decoders[name]
+        sec = it.section
+        sec_when = self.expr(it.section_when) if it.section_when is not None else None
+        own_when = self.expr(it.when) if it.when is not None else None
+        formula = self.expr(it.score) if it.score is not None else None
+        linear = (
+            it.kind == "number" and it.score is None and it.low is not None and it.high is not None
+        )
+        low = it.low or 0.0
+        span = (it.high - it.low) if linear else 1.0  # type: ignore[operator]
+
+        def step(env: Env) -> None:
+            m = env.m
+            app: Any = None
+            if sec_when is not None:
+                assert sec is not None
+                w = env.section_when.get(sec)
+                if w is None:
+                    w = env.section_when[sec] = truthy(sec_when(env, None))
+                app = w
+            if own_when is not None:
+                t = truthy(own_when(env, None))
+                app = t if app is None else (app & t)
+            if app is not None and np.ndim(app) == 0:
+                app = None if app else np.zeros(m, dtype=bool)
+            source = env.sources.get(name)
+            if source is None:
+                raise KeyError(name)
+            dec = decoder.decode(source, env.start, env.stop)
+            env.mark(dec.error, app)
+            env.mark(dec.odd)
+            value = dec.value
+            env.values[name] = value
+            if it.kind == "scale":
+                s = dec.score
+                if formula is not None:
+                    s = self._formula(env, formula, _and(app, ~np.isnan(s)))
+            elif it.kind == "number":
+                if formula is not None:
+                    s = self._formula(env, formula, _and(app, ~np.isnan(value)))
+                elif linear:
+                    s = (value - low) / span
+                    if span == 0:
+                        env.mark(~np.isnan(value), app)
+                else:
+                    s = np.full(m, NAN)
+            else:
+                s = np.full(m, NAN)
+            if app is not None:
+                s = np.where(app, s, NAN)
+                if isinstance(value, Cat):
+                    value = Cat(np.where(app, value.codes, -1), value.values)
+                elif value is not None:
+                    value = np.where(app, value, NAN)
+                env.values[name] = value
+                if dec.answered is not None:
+                    env.warn[name] = dec.answered & ~app
+            env.items[name] = s
+
+        return step
+
+    def _formula(self, env: Env, formula: Expr, active: Any) -> np.ndarray:
+        """An item's `score =` where it runs, checked to lie in [0, 1]."""
+        f = full(self._num(formula(env, active), env), env.m)
+        outside = (f < 0.0) | (f > 1.0)
+        env.mark(outside, active)
+        return np.where(active, f, NAN)
+
+    def _section_step(self, name: str) -> Callable[[Env], None]:
+        sec = self.sections[name]
+        selected = tuple(
+            SelectedItem(i, self.items[i].weight, self.items[i].bonus)
+            for i in sec.items
+            if self.items[i].scored
+        )
+
+        def step(env: Env) -> None:
+            num, den = self._weighted_items(env, selected, None)
+            env.sections[name] = _mean(num, den)
+
+        return step
+
+    def _coef_step(self, name: str) -> Callable[[Env], None]:
+        f = self.expr(self.coefs[name].expr)
+
+        def step(env: Env) -> None:
+            env.coefs[name] = full(self._num(f(env, None), env), env.m)
+
+        return step
+
+    # -- weighted sums (same order of additions as the per-visit code) --------------------------
+
+    def _accumulate(self, env: Env, terms: list[tuple[np.ndarray, np.ndarray, float, bool]],
+                    active: Active) -> tuple[np.ndarray, np.ndarray]:
+        m = env.m
+        num = np.zeros(m)
+        den = np.zeros(m)
+        tmp = np.empty(m)
+        for z, valid, w, bonus in terms:
+            if w == 1.0:
+                num += z
+            else:
+                np.multiply(z, w, out=tmp)
+                num += tmp
+            if not bonus:
+                if w == 1.0:
+                    den += valid
+                else:
+                    np.multiply(valid, w, out=tmp)
+                    den += tmp
+        bad = ~np.isfinite(num)
+        if bad.any():
+            env.mark(bad, active)
+        return num, den
+
+    def _weighted_items(self, env: Env, sel: tuple[SelectedItem, ...],
+                        active: Active) -> tuple[np.ndarray, np.ndarray]:
+        terms = []
+        for x in sel:
+            z, valid = env.zero_filled("item", x.name)
+            terms.append((z, valid, float(x.weight), x.bonus))
+        return self._accumulate(env, terms, active)
+
+    def _weighted_sections(self, env: Env, sel: tuple[tuple[str, float], ...],
+                           active: Active) -> tuple[np.ndarray, np.ndarray]:
+        terms = []
+        for name, w in sel:
+            z, valid = env.zero_filled("section", name)
+            terms.append((z, valid, float(w), False))
+        return self._accumulate(env, terms, active)
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def expr(self, b: Bound) -> Expr:
+        op = b.op
+        if op == "const":
+            v = b.data
+            if isinstance(v, str) or b.type in _TEXT_TYPES:
+                return lambda env, act: Cat.constant(v, env.m)
+            c = to_float(v)
+            return lambda env, act: c
+        if op == "item":
+            name = b.data
+            return lambda env, act: env.items[name]
+        if op in ("answer", "value"):
+            name = b.data
+            return lambda env, act: env.values[name]
+        if op == "section":
+            name = b.data
+            return lambda env, act: env.sections[name]
+        if op == "coef":
+            name = b.data
+            return lambda env, act: env.coefs[name]
+        if op == "field":
+            name = b.data
+            self.fields_used.add(name)
+            return lambda env, act: env.fields[name]
+        if op == "neg":
+            fx = self.expr(b.args[0])
+            return lambda env, act: np.negative(self._num(fx(env, act), env))
+        if op == "arith":
+            return self._arith(b)
+        if op == "cmp":
+            return self._cmp(b)
+        if op == "not":
+            fx = self.expr(b.args[0])
+            return lambda env, act: k_not(self._num(fx(env, act), env))
+        if op in ("and", "or"):
+            return self._logic(b)
+        if op == "if":
+            return self._if(b)
+        if op == "call":
+            return self._call(b)
+        raise AssertionError(f"cannot compile {op} for the batch backend")
+
+    def _num(self, x: Any, env: Env) -> Any:
+        """A float array or scalar (a text where a number is wanted would be a checker bug)."""
+        if isinstance(x, Cat):
+            raise TypeError("a text value where a number was expected")
+        return x
+
+    def _arith(self, b: Bound) -> Expr:
+        fx, fy = self.expr(b.args[0]), self.expr(b.args[1])
+        ufunc = _ARITH[b.data]
+        divide = b.data == "/"
+
+        def run(env: Env, act: Active) -> Any:
+            x = self._num(fx(env, act), env)
+            y = self._num(fy(env, act), env)
+            r = ufunc(x, y)
+            if divide:
+                env.mark(np.equal(y, 0.0) & ~np.isnan(x), act)
+            odd = ~np.isfinite(r)
+            if np.any(odd):
+                env.mark(odd & ~(np.isnan(x) | np.isnan(y)), act)
+            return r
+
+        return run
+
+    def _cmp(self, b: Bound) -> Expr:
+        fx, fy = self.expr(b.args[0]), self.expr(b.args[1])
+        npop = _NP_COMPARE[b.data]
+        pyop = COMPARE[b.data]
+
+        def run(env: Env, act: Active) -> Any:
+            x, y = fx(env, act), fy(env, act)
+            if isinstance(x, Cat) or isinstance(y, Cat):
+                a, c = as_cat(x, env.m), as_cat(y, env.m)
+                results, index, bad = cat_binary(pyop, a, c)
+                env.mark(bad, act)
+                lut = np.array([to_float(r) for r in results], dtype=float)
+                return lut[index]
+            if np.ndim(x) == 0 and np.ndim(y) == 0:
+                return NAN if x != x or y != y else float(pyop(x, y))
+            na = np.isnan(x) | np.isnan(y)
+            return np.where(na, NAN, npop(x, y).astype(float))
+
+        return run
+
+    def _logic(self, b: Bound) -> Expr:
+        fx, fy = self.expr(b.args[0]), self.expr(b.args[1])
+        is_and = b.op == "and"
+        stop = 0.0 if is_and else 1.0
+        combine = k_and if is_and else k_or
+
+        def run(env: Env, act: Active) -> Any:
+            x = self._num(fx(env, act), env)
+            go = np.not_equal(x, stop)  # the right side runs unless the left decides
+            if np.ndim(go) == 0:
+                if not go:
+                    return stop
+                return combine(x, self._num(fy(env, act), env))
+            y = self._num(fy(env, _and(act, go)), env)
+            return combine(x, y)
+
+        return run
+
+    def _if(self, b: Bound) -> Expr:
+        fc, fa, fb = (self.expr(a) for a in b.args)
+        text = b.type in _TEXT_TYPES
+
+        def skip(env: Env) -> Any:
+            return Cat.constant(None, env.m) if text else NAN
+
+        def run(env: Env, act: Active) -> Any:
+            t = truthy(self._num(fc(env, act), env))
+            if np.ndim(t) == 0:
+                return fa(env, act) if t else fb(env, act)
+            act_a = _and(act, t)
+            act_b = _and(act, ~t)
+            a = fa(env, act_a) if act_a.any() else skip(env)
+            c = fb(env, act_b) if act_b.any() else skip(env)
+            if isinstance(a, Cat) or isinstance(c, Cat):
+                return cat_where(t, as_cat(a, env.m), as_cat(c, env.m))
+            return np.where(t, a, c)
+
+        return run
+
+    # -- functions ---------------------------------------------------------------------------
+
+    def _call(self, b: Bound) -> Expr:
+        fn, payload = b.data
+        args = [self.expr(a) for a in b.args]
+        if fn in ("weighted_mean", "earned", "possible", "lost"):
+            kind, sel = payload
+
+            def weighted(env: Env, act: Active) -> Any:
+                if kind == "sections":
+                    num, den = self._weighted_sections(env, sel, act)
+                else:
+                    num, den = self._weighted_items(env, sel, act)
+                if fn == "weighted_mean":
+                    return _mean(num, den)
+                return num if fn == "earned" else den if fn == "possible" else den - num
+
+            return weighted
+        if fn == "weighted_terms":
+            weights = [float(w) for w in payload]
+
+            def terms(env: Env, act: Active) -> Any:
+                parts = []
+                for f, w in zip(args, weights, strict=True):
+                    x = full(self._num(f(env, act), env), env.m)
+                    na = np.isnan(x)
+                    parts.append((np.where(na, 0.0, x), np.logical_not(na).astype(float), w, False))
+                num, den = self._accumulate(env, parts, act)
+                return _mean(num, den)
+
+            return terms
+        if fn == "count":
+            kind, sel = payload
+
+            def count(env: Env, act: Active) -> Any:
+                total = np.zeros(env.m)
+                for x in sel:
+                    _, valid = (env.zero_filled("item", x.name) if kind == "items"
+                                else env.zero_filled("section", x[0]))
+                    total += valid
+                return total
+
+            return count
+        if fn in ("mean_sel", "min_sel", "max_sel", "sum_sel"):
+            kind, sel = payload
+            agg = fn[:-4]
+
+            def over(env: Env, act: Active) -> Any:
+                cols = [env.items[x.name] if kind == "items" else env.sections[x[0]] for x in sel]
+                return _aggregate(agg, cols, env.m)
+
+            return over
+        if fn in ("mean", "min", "max", "sum"):
+
+            def explicit(env: Env, act: Active) -> Any:
+                vals = [self._num(f(env, act), env) for f in args]
+                if fn == "min":
+                    return _fold(np.minimum, vals)
+                if fn == "max":
+                    return _fold(np.maximum, vals)
+                total = vals[0]
+                for v in vals[1:]:
+                    total = np.add(total, v)
+                return total / float(len(vals)) if fn == "mean" else total
+
+            return explicit
+        if fn == "clamp":
+            fx, flo, fhi = args
+
+            def clamp(env: Env, act: Active) -> Any:
+                x, lo, hi = (self._num(f(env, act), env) for f in (fx, flo, fhi))
+                return np.minimum(np.maximum(x, lo), hi)
+
+            return clamp
+        if fn == "coalesce":
+            text = b.type in _TEXT_TYPES
+
+            def coalesce(env: Env, act: Active) -> Any:
+                vals = [f(env, act) for f in args]
+                if text or any(isinstance(v, Cat) for v in vals):
+                    out = as_cat(vals[0], env.m)
+                    for v in vals[1:]:
+                        out = cat_coalesce(out, as_cat(v, env.m))
+                    return out
+                out = vals[0]
+                for v in vals[1:]:
+                    out = np.where(np.isnan(out), v, out)
+                return out
+
+            return coalesce
+        if fn == "is_na":
+            fx = args[0]
+
+            def is_na(env: Env, act: Active) -> Any:
+                x = fx(env, act)
+                if isinstance(x, Cat):
+                    return x.is_na().astype(float)
+                return np.isnan(x).astype(float) if np.ndim(x) else float(np.isnan(x))
+
+            return is_na
+        if fn == "failed":
+            name = payload
+            if not name:
+                return lambda env, act: 0.0
+            return lambda env, act: (env.items[name] == 0.0).astype(float)
+        if fn == "critical_failed":
+            names = tuple(payload)
+            if not names:
+                return lambda env, act: 0.0
+
+            def critical(env: Env, act: Active) -> Any:
+                out = env.items[names[0]] == 0.0
+                for nm in names[1:]:
+                    out = out | (env.items[nm] == 0.0)
+                return out.astype(float)
+
+            return critical
+        if fn == "band":
+            bands = self.m.bands[payload].bands
+            labels = [label for label, _ in bands]
+            fx = args[0]
+
+            def band(env: Env, act: Active) -> Any:
+                c = full(self._num(fx(env, act), env), env.m)
+                return Cat(band_codes(c, bands), labels)
+
+            return band
+        if fn == "plugin":
+            spec = self.functions.get(payload)
+            assert spec is not None, f"unknown function {payload}"
+            if spec.batch is None:
+                self.fallbacks.add(spec.name)
+            return self._plugin(spec, args, b)
+        raise AssertionError(f"unknown function {fn}")
+
+    def _plugin(self, spec: FunctionSpec, args: list[Expr], b: Bound) -> Expr:
+        param_types = [a.type for a in b.args]
+
+        def run(env: Env, act: Active) -> Any:
+            vals = [f(env, act) for f in args]
+            na = np.zeros(env.m, dtype=bool)
+            for v in vals:
+                na |= v.is_na() if isinstance(v, Cat) else np.broadcast_to(np.isnan(v), (env.m,))
+            result = None
+            if spec.batch is not None:
+                arrays = [_plugin_arg(v, t, env.m) for v, t in zip(vals, param_types, strict=True)]
+                try:
+                    result = _plugin_result(spec.batch(*arrays), spec.returns, env.m)
+                except Exception:  # fall back to the scalar form, row by row
+                    result = None
+            if result is None:
+                result = self._plugin_rows(spec, vals, param_types, na, env, act)
+            if not spec.na_aware:
+                if isinstance(result, Cat):
+                    result = Cat(np.where(na, -1, result.codes), result.values)
+                else:
+                    result = np.where(na, NAN, result)
+            if not isinstance(result, Cat):
+                env.mark(np.isinf(result), act)
+            return result
+
+        return run
+
+    def _plugin_rows(self, spec: FunctionSpec, vals: list[Any], types: list[str], na: np.ndarray,
+                     env: Env, act: Active) -> Any:
+        """The scalar form, called for each row the per-visit code would call it for."""
+        rows = np.ones(env.m, dtype=bool) if act is None else act.copy()
+        if not spec.na_aware:
+            rows &= ~na
+        columns = [_python_values(v, t, env.m) for v, t in zip(vals, types, strict=True)]
+        out: list[Any] = [None] * env.m
+        failed = np.zeros(env.m, dtype=bool)
+        for i in np.flatnonzero(rows).tolist():
+            try:
+                out[i] = spec.scalar(*(col[i] for col in columns))
+            except Exception:  # the per-visit path will meet (and report) the same failure
+                failed[i] = True
+        env.mark(failed)
+        if spec.returns == "str":
+            return Cat.from_objects(out)
+        result = np.array([to_float(v) if not isinstance(v, float) or v == v else NAN for v in out])
+        odd = np.array([isinstance(v, float) and v != v for v in out], dtype=bool)
+        env.mark(odd)
+        return result
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def conditional(it: ItemModel) -> bool:
+    """The item has a `when` (its own or its section's), so it may not apply."""
+    return it.when is not None or it.section_when is not None
+
+
+def _mean(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(num.shape, NAN)
+    np.divide(num, den, out=out, where=den != 0.0)
+    return out
+
+
+def _fold(ufunc: Any, vals: list[Any]) -> Any:
+    out = vals[0]
+    for v in vals[1:]:
+        out = ufunc(out, v)
+    return out
+
+
+def _aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
+    """mean/min/max/sum over a selection, skipping N/A (the per-visit list comprehension)."""
+    if agg in ("min", "max"):
+        out = np.full(m, NAN)
+        pick = np.fmin if agg == "min" else np.fmax
+        for c in cols:
+            out = pick(out, c)
+        return out
+    total = np.zeros(m)
+    count = np.zeros(m)
+    for c in cols:
+        na = np.isnan(c)
+        total += np.where(na, 0.0, c)
+        count += ~na
+    if agg == "sum":
+        return total
+    return _mean(total, count)
+
+
+def band_codes(c: np.ndarray, bands: tuple[tuple[str, float | None], ...]) -> np.ndarray:
+    """Index of the first band whose threshold `c` reaches; -1 for N/A."""
+    codes = np.full(c.shape, len(bands) - 1, dtype=np.intp)
+    for i in range(len(bands) - 1, -1, -1):
+        threshold = bands[i][1]
+        if threshold is None:
+            codes[:] = i
+        else:
+            codes = np.where(c >= threshold, i, codes)
+    codes[np.isnan(c)] = -1
+    return codes
+
+
+def _plugin_arg(v: Any, typ: str, m: int) -> np.ndarray:
+    if isinstance(v, Cat):
+        return v.objects()
+    return np.array(np.broadcast_to(np.asarray(v, dtype=float), (m,)))
+
+
+def _plugin_result(r: Any, returns: str, m: int) -> Any:
+    if returns == "str":
+        return Cat.from_objects(np.broadcast_to(np.asarray(r, dtype=object), (m,)).tolist())
+    arr = np.asarray(r)
+    if arr.dtype == object:
+        arr = np.array([to_float(x) for x in np.broadcast_to(arr, (m,)).tolist()])
+    return np.array(np.broadcast_to(arr.astype(float), (m,)))
+
+
+def _python_values(v: Any, typ: str, m: int) -> list[Any]:
+    """A column as the per-visit code would pass it: None for N/A, bools for conditions."""
+    if isinstance(v, Cat):
+        return v.objects().tolist()
+    arr = np.broadcast_to(np.asarray(v, dtype=float), (m,)).tolist()
+    if typ == "bool":
+        return [None if x != x else x == 1.0 for x in arr]
+    return [None if x != x else x for x in arr]

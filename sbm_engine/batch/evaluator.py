@@ -1,0 +1,403 @@
+"""`BatchEvaluator`: a compiled standard's visits scored a chunk of rows at a time.
+
+Why chunks: a chunk of a few ten thousand rows keeps every intermediate array in
+the CPU cache and bounds memory, whatever the size of the wave. Why a suspect
+mask: the vectorized code vouches only for rows it understood completely; every
+other row (an invalid answer, a division by zero, a missing `visit_id`, an
+unknown answer key, a value of an unexpected type) is scored by the per-visit
+`CompiledStandard.score`, so rejections carry exactly the per-visit errors and
+nothing is ever scored differently by the two backends.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from ..results import RejectedVisit, ScoredVisit, VisitOutcome
+from ..runtime import MISSING, VisitError, VisitWarning
+from .columns import ConstSource, ListSource, Source, as_source
+from .compiler import BatchCompiler, ChunkResult, band_codes, conditional
+
+if TYPE_CHECKING:
+    from ..standard import CompiledStandard
+    from .table import ScoredTable
+
+#: Rows per chunk: large enough to amortize Python overhead, small enough for the cache.
+CHUNK = 1 << 15
+
+
+@attrs.frozen(eq=False)
+class BatchResult:
+    """Whole-column results of `BatchEvaluator.evaluate_columns`.
+
+    Floats are float64 arrays with NaN for N/A; `bands` holds, per coefficient,
+    the index of the band label in `band_labels` (-1 for N/A); `critical` and
+    `warnings` are boolean masks per item (failed critical item; answered but not
+    applicable); conditions among `rollup_inputs` (see `rollup_bool`) are 1.0,
+    0.0 or NaN. Rows where `suspect` is True were not vouched for by the
+    vectorized code: their values are meaningless and must be taken from
+    `CompiledStandard.score` (which rejects most of them).
+    """
+
+    n: int
+    items: dict[str, np.ndarray]
+    sections: dict[str, np.ndarray]
+    coefficients: dict[str, np.ndarray]
+    bands: dict[str, np.ndarray]
+    band_labels: dict[str, tuple[str, ...]]
+    gaps: dict[str, np.ndarray]
+    critical: dict[str, np.ndarray]
+    warnings: dict[str, np.ndarray]
+    rollup_inputs: dict[str, np.ndarray]
+    rollup_bool: frozenset[str]
+    suspect: np.ndarray
+
+    def band_values(self, coefficient: str) -> np.ndarray:
+        """The band labels of a coefficient as an object array (None for N/A)."""
+        labels = np.array([*self.band_labels[coefficient], None], dtype=object)
+        return labels[self.bands[coefficient]]
+
+
+class BatchEvaluator:
+    """Scores batches of visits of one `CompiledStandard` with numpy.
+
+    Thread-safe: the compiled plan is immutable; the per-item caches of resolved
+    raw answers only ever gain entries whose values do not depend on the thread.
+    """
+
+    def __init__(self, standard: CompiledStandard, chunk_size: int = CHUNK) -> None:
+        self.standard = standard
+        self.model = standard.model
+        self.chunk_size = max(1, int(chunk_size))
+        self.plan = BatchCompiler(standard.model, standard.functions)
+        m = self.model
+        self.item_names = tuple(it.name for it in m.items)
+        self.section_names = tuple(s.name for s in m.sections)
+        self.coef_names = tuple(c.name for c in m.coefficients)
+        self.term_keys = tuple(t.key for r in m.rollups for t in r.terms)
+        self.bool_terms = frozenset(
+            t.key for r in m.rollups for t in r.terms if t.expr.type == "bool"
+        )
+        self.targets = tuple(m.targets.items())
+        self.bands = tuple((c, b.bands) for c, b in m.bands.items())
+        self.allow_unknown = bool(getattr(standard, "allow_unknown", False))
+        self.known = frozenset(self.item_names)
+        items = {it.name: it for it in m.items}
+        self.warn_messages = {
+            name: f"`{name}` was answered but does not apply to this visit"
+            + (f" (condition: {items[name].when_text})" if items[name].when_text else "")
+            + "; the answer is ignored"
+            for kind, name in m.order
+            if kind == "item"
+        }
+        self.warn_order = tuple(
+            name for kind, name in m.order
+            if kind == "item" and conditional(items[name])
+        )
+
+    # -- columns in, columns out ----------------------------------------------------------------
+
+    def evaluate_columns(
+        self,
+        answers: Mapping[str, Any],
+        visit: Mapping[str, Any] | None = None,
+        *,
+        n: int | None = None,
+    ) -> BatchResult:
+        """Evaluate whole columns: `answers` maps item names to raw answer columns,
+        `visit` maps record keys (`visit_id`, `scenario`, declared fields) to columns.
+
+        A column is a Python sequence (JSON semantics: `runtime.MISSING` for an
+        absent answer, None for null, i.e. N/A), a pyarrow array or a numpy array
+        (table semantics: null, NaN and "" are an empty cell, i.e. a missing
+        answer). An answer column whose name is not an item makes the rows where
+        it holds something suspect (an unknown answer), unless the standard was
+        loaded with `allow_unknown`.
+        """
+        visit = visit or {}
+        sources = {k: as_source(v) for k, v in answers.items()}
+        fields = {k: as_source(v) for k, v in visit.items()}
+        n = _length(n, [*sources.values(), *fields.values()])
+        sources, extra = self._answer_sources(sources, n)
+        out = _Output(self, n)
+        for start in range(0, n, self.chunk_size):
+            stop = min(n, start + self.chunk_size)
+            res = self.plan.run(sources, fields, start, stop)
+            suspect = res.suspect
+            suspect |= self._suspect_fields(fields, start, stop)
+            for src in extra:
+                suspect |= _present(src, start, stop)
+            out.put(start, stop, res)
+        return out.result()
+
+    def _answer_sources(
+        self, sources: dict[str, Source], n: int
+    ) -> tuple[dict[str, Source], list[Source]]:
+        extra = [] if self.allow_unknown else [s for k, s in sources.items() if k not in self.known]
+        full = {name: sources.get(name) or ConstSource(MISSING, n) for name in self.item_names}
+        return full, extra
+
+    def _suspect_fields(self, fields: Mapping[str, Source], start: int, stop: int) -> np.ndarray:
+        """Rows without a usable visit_id (the per-visit path rejects them)."""
+        src = fields.get("visit_id")
+        if src is None:
+            return np.ones(stop - start, dtype=bool)
+        codes, distinct = src.encoded(start, stop)
+        bad = [
+            v is MISSING or v is None or (isinstance(v, str) and not v.strip()) for v in distinct
+        ]
+        return np.array(bad, dtype=bool)[codes]
+
+    # -- records in, outcomes out ---------------------------------------------------------------
+
+    def score_records(
+        self, records: Iterable[Mapping[str, Any]], sources: Iterable[str | None] | None = None
+    ) -> list[VisitOutcome]:
+        """Exactly `list(standard.score_many(records, sources))`, computed column-wise."""
+        records = list(records)
+        srcs = list(sources) if sources is not None else [None] * len(records)
+        if len(srcs) < len(records):
+            srcs += [None] * (len(records) - len(srcs))
+        outcomes: list[VisitOutcome] = []
+        for start in range(0, len(records), self.chunk_size):
+            chunk = records[start : start + self.chunk_size]
+            outcomes += self._score_chunk(chunk, srcs[start : start + len(chunk)])
+        return _reject_duplicates(records, srcs, outcomes)
+
+    def _score_chunk(
+        self, records: Sequence[Any], sources: Sequence[str | None]
+    ) -> list[VisitOutcome]:
+        std = self.standard
+        rows: list[int] = []
+        answers: list[Mapping[str, Any]] = []
+        unknown: list[bool] = []
+        known = self.known
+        for i, r in enumerate(records):
+            if not isinstance(r, Mapping):
+                continue
+            a = r.get("answers")
+            if a is None:
+                a = {}
+            if not isinstance(a, Mapping):
+                continue
+            rows.append(i)
+            answers.append(a)
+            unknown.append(not self.allow_unknown and not known.issuperset(a))
+        out: list[Any] = [None] * len(records)
+        if rows:
+            kept = [records[i] for i in rows]
+            cols = {
+                name: ListSource([a.get(name, MISSING) for a in answers])
+                for name in self.item_names
+            }
+            fields = {
+                key: ListSource([r.get(key) for r in kept])
+                for key in {*self.plan.field_decoders, "visit_id"}
+            }
+            res = self.plan.run(cols, fields, 0, len(rows))
+            suspect = res.suspect | self._suspect_fields(fields, 0, len(rows))
+            suspect |= np.array(unknown, dtype=bool)
+            built = self._outcomes(res, kept, [sources[i] for i in rows], suspect)
+            for i, o in zip(rows, built, strict=True):
+                out[i] = o
+        for i, o in enumerate(out):
+            if o is None:
+                out[i] = std.score(records[i], sources[i])
+        return out
+
+    def _outcomes(self, res: ChunkResult, records: list[Mapping[str, Any]],
+                  sources: list[str | None], suspect: np.ndarray) -> list[VisitOutcome]:
+        """ScoredVisit objects for trusted rows, the per-visit outcome for suspect ones."""
+        std = self.standard
+        m = len(records)
+        items = _rows([res.items[k] for k in self.item_names], m)
+        sections = _rows([res.sections[k] for k in self.section_names], m)
+        coef_arrays = [res.coefs[k] for k in self.coef_names]
+        coefs = _rows(coef_arrays, m)
+        gaps = _rows([res.coefs[c] - t for c, t in self.targets], m)
+        band_cols = []
+        for c, bands in self.bands:
+            labels = np.array([*(label for label, _ in bands), None], dtype=object)
+            band_cols.append(labels[band_codes(res.coefs[c], bands)].tolist())
+        terms = _term_rows(res.terms, self.term_keys, self.bool_terms, m)
+        crit_names = list(res.critical)
+        crit_any = _any(list(res.critical.values()), m)
+        warn_names = [k for k in self.warn_order if k in res.warn]
+        warn_any = _any([res.warn[k] for k in warn_names], m)
+        name, version = self.model.name, self.model.version
+        target_names = [c for c, _ in self.targets]
+        band_names = [c for c, _ in self.bands]
+        out: list[VisitOutcome] = []
+        for i, rec in enumerate(records):
+            if suspect[i]:
+                out.append(std.score(rec, sources[i]))
+                continue
+            critical: tuple[str, ...] = ()
+            if crit_any[i]:
+                critical = tuple(k for k in crit_names if res.critical[k][i])
+            warns: tuple[VisitWarning, ...] = ()
+            if warn_any[i]:
+                warns = tuple(
+                    VisitWarning(k, self.warn_messages[k]) for k in warn_names if res.warn[k][i]
+                )
+            get = rec.get
+            out.append(ScoredVisit(
+                get("visit_id"), name, version, get("point"), get("specialist"), get("region"),
+                get("date"), get("scenario"),
+                dict(zip(self.coef_names, coefs[i], strict=True)),
+                dict(zip(self.section_names, sections[i], strict=True)),
+                dict(zip(self.item_names, items[i], strict=True)),
+                {c: col[i] for c, col in zip(band_names, band_cols, strict=True)},
+                dict(zip(target_names, gaps[i], strict=True)),
+                critical,
+                warns,
+                dict(zip(self.term_keys, terms[i], strict=True)),
+                sources[i],
+            ))
+        return out
+
+    # -- tables ------------------------------------------------------------------------------------
+
+    def score_table(self, table: Any, source: str | None = None) -> ScoredTable:
+        """Score a pyarrow Table (one visit per row); see `sbm_engine.batch.table`."""
+        from .table import score_table
+
+        return score_table(self, table, source)
+
+
+class _Output:
+    """Whole-column result arrays, filled chunk by chunk (column-major: one column per name)."""
+
+    def __init__(self, ev: BatchEvaluator, n: int) -> None:
+        self.ev = ev
+        self.n = n
+
+        def block(names: Sequence[str], dtype: Any = float) -> dict[str, np.ndarray]:
+            mat = np.empty((n, len(names)), dtype=dtype, order="F")
+            return {k: mat[:, j] for j, k in enumerate(names)}
+
+        self.items = block(ev.item_names)
+        self.sections = block(ev.section_names)
+        self.coefs = block(ev.coef_names)
+        self.terms = block(ev.term_keys)
+        self.critical = block(ev.plan.critical, bool)
+        self.warn = block(ev.warn_order, bool)
+        for arr in self.warn.values():
+            arr[:] = False
+        self.suspect = np.zeros(n, dtype=bool)
+
+    def put(self, start: int, stop: int, res: ChunkResult) -> None:
+        for target, part in ((self.items, res.items), (self.sections, res.sections),
+                             (self.coefs, res.coefs), (self.terms, res.terms),
+                             (self.critical, res.critical), (self.warn, res.warn)):
+            for k, arr in part.items():
+                target[k][start:stop] = arr
+        self.suspect[start:stop] = res.suspect
+
+    def result(self) -> BatchResult:
+        ev = self.ev
+        bands = {c: band_codes(self.coefs[c], b) for c, b in ev.bands}
+        labels = {c: tuple(label for label, _ in b) for c, b in ev.bands}
+        gaps = {c: self.coefs[c] - t for c, t in ev.targets}
+        return BatchResult(
+            self.n, self.items, self.sections, self.coefs, bands, labels, gaps, self.critical,
+            self.warn, self.terms, ev.bool_terms, self.suspect,
+        )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _length(n: int | None, sources: list[Source]) -> int:
+    lengths = {len(s) for s in sources if not isinstance(s, ConstSource)}
+    if n is not None:
+        lengths.add(n)
+    if len(lengths) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+    if not lengths:
+        raise ValueError("no columns: pass n= for a batch without answers")
+    return lengths.pop()
+
+
+def _present(src: Source, start: int, stop: int) -> np.ndarray:
+    codes, distinct = src.encoded(start, stop)
+    return np.array([v is not MISSING for v in distinct], dtype=bool)[codes]
+
+
+def _rows(cols: list[np.ndarray], m: int) -> list[list[Any]]:
+    """Per-row lists of Python floats, None for N/A."""
+    if not cols:
+        return [[] for _ in range(m)]
+    mat = np.stack(cols, axis=1)
+    obj = mat.astype(object)
+    obj[np.isnan(mat)] = None
+    return obj.tolist()
+
+
+def _term_rows(terms: dict[str, np.ndarray], keys: Sequence[str], bools: frozenset[str],
+               m: int) -> list[list[Any]]:
+    if not keys:
+        return [[] for _ in range(m)]
+    cols = []
+    for k in keys:
+        arr = terms[k]
+        obj = arr.astype(bool).astype(object) if k in bools else arr.astype(object)
+        obj[np.isnan(arr)] = None
+        cols.append(obj)
+    return np.stack(cols, axis=1).tolist()
+
+
+def _any(masks: list[np.ndarray], m: int) -> np.ndarray:
+    out = np.zeros(m, dtype=bool)
+    for mask in masks:
+        out |= mask
+    return out
+
+
+def _hashable_id(vid: Any) -> Any:
+    if vid is None:
+        return None
+    try:
+        hash(vid)
+    except TypeError:
+        return repr(vid)
+    return vid
+
+
+def _reject_duplicates(records: Sequence[Any], sources: Sequence[str | None],
+                       outcomes: list[VisitOutcome]) -> list[VisitOutcome]:
+    """The batch rule of `CompiledStandard.score_many`: a visit_id seen before is rejected."""
+    seen: set[Any] = set()
+    out: list[VisitOutcome] = []
+    for record, source, outcome in zip(records, sources, outcomes, strict=True):
+        vid = record.get("visit_id") if isinstance(record, Mapping) else None
+        key = _hashable_id(vid)
+        if key is not None and key in seen:
+            dup = VisitError("visit_id", "duplicate_visit",
+                             f"visit_id {vid!r} appears earlier in this batch")
+            errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
+            out.append(RejectedVisit(vid, source, errors, record))
+            continue
+        if key is not None:
+            seen.add(key)
+        out.append(outcome)
+    return out
+
+
+_evaluators: weakref.WeakKeyDictionary[Any, BatchEvaluator] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def evaluator_for(standard: CompiledStandard) -> BatchEvaluator:
+    """The (cached) batch evaluator of a compiled standard."""
+    with _lock:
+        ev = _evaluators.get(standard)
+        if ev is None:
+            ev = _evaluators[standard] = BatchEvaluator(standard)
+    return ev

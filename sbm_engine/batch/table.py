@@ -1,0 +1,313 @@
+"""Arrow tables in, Arrow tables out: the vectorized path end to end.
+
+Why here and not in `sbm_engine.io`: the readers turn a table into one record per
+row, which is exactly the per-row cost the batch backend exists to avoid. This
+module reads the table's columns directly, with the same layout rules as the
+tabular readers (visit-field columns at the top level, every other column, or
+`answers.ITEM`, an answer; an empty cell is an absent key), and writes the results
+flattened as the output writers flatten a scored visit (`coefficients.visit`,
+`items.greeted`, …, `critical` and `warnings` as compact JSON text). Scoring a
+table here gives the same results as reading it with the Parquet reader and
+calling `score_many` on the records.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from ..model import BUILTIN_FIELDS
+from ..results import RejectedVisit, ScoredVisit
+from ..runtime import MISSING, VisitError
+from .columns import ArrowSource, Source, field_text, is_empty, jsonable
+from .evaluator import BatchEvaluator, evaluator_for
+
+if TYPE_CHECKING:
+    from ..standard import CompiledStandard
+
+_VISIT_OUT = ("visit_id", "point", "specialist", "region", "date", "scenario")
+
+
+class ScoredTable(NamedTuple):
+    """`scored`: one row per scored visit, flattened output columns; `rejects`: one row
+    per rejected visit with `row` (0-based input row), `visit_id`, `source`, `errors`
+    and `record` (JSON text)."""
+
+    scored: Any
+    rejects: Any
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _FieldTextSource(Source):
+    """A visit-field column as the readers make it: text (`field_text`), empty cells absent."""
+
+    def __init__(self, inner: ArrowSource) -> None:
+        self.inner = inner
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        codes, distinct = self.inner.encoded(start, stop)
+        return codes, [v if v is MISSING else field_text(v) for v in distinct]
+
+
+class _Layout:
+    """Where each column of the table goes (the tabular readers' `TableLayout` rules)."""
+
+    def __init__(self, ev: BatchEvaluator, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        fields = {*BUILTIN_FIELDS.values(), *ev.model.fields}
+        self.fields: dict[str, Source] = {}
+        self.answers: dict[str, Source] = {}
+        self.field_columns: dict[str, str] = {}
+        self.answer_columns: dict[str, Any] = {}  # key -> (column name, child index or None)
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            key = name.strip()
+            if key == "":
+                raise ValueError("a column without a name cannot be scored")
+            if key in fields:
+                self._claim(self.field_columns, key, name)
+                self.fields[key] = _FieldTextSource(ArrowSource(column))
+            elif key == "answers" and pa.types.is_struct(column.type):
+                for child in column.type:
+                    values = pc.struct_field(column, child.name)
+                    self._claim(self.answer_columns, child.name, (name, child.name))
+                    self.answers[child.name] = ArrowSource(values)
+            else:
+                item = key[len("answers."):] if key.startswith("answers.") else key
+                self._claim(self.answer_columns, item, (name, None))
+                self.answers[item] = ArrowSource(column)
+
+    @staticmethod
+    def _claim(taken: dict[str, Any], key: str, what: Any) -> None:
+        if key in taken:
+            raise ValueError(f"columns {taken[key]!r} and {what!r} both give {key!r}")
+        taken[key] = what
+
+    def record(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The canonical record of one row, as `sbm_engine.io.records.TableLayout` builds it."""
+        record: dict[str, Any] = {}
+        answers: dict[str, Any] = {}
+        for key, column in self.field_columns.items():
+            cell = row.get(column)
+            if not is_empty(cell):
+                record[key] = field_text(cell)
+        for key, (column, child) in self.answer_columns.items():
+            cell = row.get(column)
+            if child is not None:
+                cell = None if cell is None else cell.get(child)
+            if not is_empty(cell):
+                answers[key] = jsonable(cell)
+        record["answers"] = answers
+        return record
+
+
+def score_table(
+    standard: CompiledStandard | BatchEvaluator, table: Any, source: str | None = None
+) -> ScoredTable:
+    """Score a pyarrow Table, one visit per row; `source` names it in the rejects
+    (`source:ROW`, rows counted from 1 as the Parquet reader does)."""
+    import pyarrow as pa
+
+    ev = standard if isinstance(standard, BatchEvaluator) else evaluator_for(standard)
+    layout = _Layout(ev, table)
+    n = table.num_rows
+    res = ev.evaluate_columns(layout.answers, layout.fields, n=n)
+    ids = _texts(layout, "visit_id", n)
+    dup = _duplicates(ids)
+    # Rows scored per visit: the suspect ones, and duplicates (whose errors come first).
+    redo = np.flatnonzero(res.suspect | dup).tolist()
+    per_visit: dict[int, tuple[dict[str, Any], Any]] = {}
+    if redo:
+        rows = table.take(pa.array(redo, type=pa.int64())).to_pylist()
+        for i, row in zip(redo, rows, strict=True):
+            record = layout.record(row)
+            outcome = ev.standard.score(record, _source(source, i)) if res.suspect[i] else None
+            per_visit[i] = (record, outcome)
+    rejected: dict[int, RejectedVisit] = {}
+    for i, (record, outcome) in per_visit.items():
+        if dup[i]:
+            vid = record.get("visit_id")
+            d = VisitError("visit_id", "duplicate_visit",
+                           f"visit_id {vid!r} appears earlier in this batch")
+            errors = (d, *outcome.errors) if isinstance(outcome, RejectedVisit) else (d,)
+            rejected[i] = RejectedVisit(vid, _source(source, i), errors, record)
+        elif isinstance(outcome, RejectedVisit):
+            rejected[i] = outcome
+    keep = np.ones(n, dtype=bool)
+    keep[list(rejected)] = False
+    fixed = {i: o for i, (_, o) in per_visit.items() if isinstance(o, ScoredVisit) and keep[i]}
+    scored = _scored_table(ev, res, layout, n, fixed, keep)
+    return ScoredTable(scored, _rejects_table(rejected))
+
+
+def _source(source: str | None, i: int) -> str | None:
+    return None if source is None else f"{source}:{i + 1}"
+
+
+class _Text:
+    """A text output column as codes into values (-1: null), patched row by row."""
+
+    def __init__(self, codes: np.ndarray, values: list[Any]) -> None:
+        self.codes = codes
+        self.values = values
+        self._index: dict[Any, int] | None = None
+
+    def set(self, i: int, value: Any) -> None:
+        if value is None:
+            self.codes[i] = -1
+            return
+        if self._index is None:
+            self._index = {v: k for k, v in enumerate(self.values)}
+        k = self._index.get(value)
+        if k is None:
+            k = self._index[value] = len(self.values)
+            self.values.append(value)
+        self.codes[i] = k
+
+    def arrow(self, keep: np.ndarray) -> Any:
+        import pyarrow as pa
+
+        codes = self.codes[keep]
+        indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+        dictionary = pa.array(self.values, type=pa.string())
+        return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+
+
+def _texts(layout: _Layout, key: str, n: int) -> _Text:
+    """A visit-field column as field texts, equal texts sharing one code."""
+    src = layout.fields.get(key)
+    if src is None:
+        return _Text(np.full(n, -1, dtype=np.intp), [])
+    codes, distinct = src.encoded(0, n)
+    index: dict[str, int] = {}
+    lut = np.empty(len(distinct) + 1, dtype=np.intp)
+    for j, v in enumerate(distinct):
+        lut[j] = -1 if v is MISSING else index.setdefault(v, len(index))
+    lut[-1] = -1
+    return _Text(lut[codes], list(index))
+
+
+def _duplicates(ids: _Text) -> np.ndarray:
+    """Rows whose visit_id appeared on an earlier row."""
+    codes = ids.codes
+    dup = np.zeros(codes.shape, dtype=bool)
+    present = codes >= 0
+    if present.any():
+        _, first = np.unique(codes, return_index=True)
+        firsts = np.zeros(codes.shape, dtype=bool)
+        firsts[first] = True
+        dup = present & ~firsts
+    return dup
+
+
+def _scored_table(ev: BatchEvaluator, res: Any, layout: _Layout, n: int,
+                  fixed: dict[int, ScoredVisit], keep: np.ndarray) -> Any:
+    """The flattened output columns (in `ScoredVisit.to_dict()` order) of the kept rows.
+
+    `fixed` holds the rows the per-visit path scored; their values replace the
+    vectorized ones."""
+    import pyarrow as pa
+
+    cols: dict[str, Any] = {}
+    kept = int(keep.sum())
+
+    def floats(values: np.ndarray, pick: Any) -> Any:
+        arr = values[keep] if not fixed else values.copy()
+        if fixed:
+            for i, o in fixed.items():
+                v = pick(o)
+                arr[i] = np.nan if v is None else v
+            arr = arr[keep]
+        return pa.array(arr, mask=np.isnan(arr), type=pa.float64())
+
+    def texts(col: _Text, pick: Any) -> Any:
+        for i, o in fixed.items():
+            col.set(i, pick(o))
+        return col.arrow(keep)
+
+    for key in ("visit_id", "standard", "version", *_VISIT_OUT[1:]):
+        if key == "standard":
+            cols[key] = pa.array([ev.model.name] * kept, type=pa.string())
+        elif key == "version":
+            cols[key] = pa.array([ev.model.version] * kept, type=pa.string())
+        else:
+            cols[key] = texts(_texts(layout, key, n), lambda o, k=key: getattr(o, k))
+    for group, names, arrays in (
+        ("coefficients", ev.coef_names, res.coefficients),
+        ("sections", ev.section_names, res.sections),
+        ("items", ev.item_names, res.items),
+    ):
+        for name in names:
+            cols[f"{group}.{name}"] = floats(
+                arrays[name], lambda o, g=group, k=name: getattr(o, g)[k]
+            )
+    for c, _bands in ev.bands:
+        col = _Text(res.bands[c].copy(), list(res.band_labels[c]))
+        cols[f"bands.{c}"] = texts(col, lambda o, k=c: o.bands[k])
+    for c, _ in ev.targets:
+        cols[f"gaps.{c}"] = floats(res.gaps[c], lambda o, k=c: o.gaps[k])
+    cols["critical"] = texts(_json_masks(res.critical, n, lambda k: k),
+                             lambda o: _json(list(o.critical)))
+    cols["warnings"] = texts(
+        _json_masks(res.warnings, n, lambda k: {"item": k, "message": ev.warn_messages[k]}),
+        lambda o: _json([w.to_dict() for w in o.warnings]),
+    )
+    for key in ev.term_keys:
+        name = f"rollup_inputs.{key}"
+        if key in ev.bool_terms:
+            vals = res.rollup_inputs[key].copy()
+            for i, o in fixed.items():
+                v = o.rollup_inputs.get(key)
+                vals[i] = np.nan if v is None else float(v)
+            vals = vals[keep]
+            cols[name] = pa.array(vals == 1.0, mask=np.isnan(vals), type=pa.bool_())
+        else:
+            cols[name] = floats(res.rollup_inputs[key], lambda o, k=key: o.rollup_inputs.get(k))
+    return pa.table(cols)
+
+
+def _json_masks(masks: dict[str, np.ndarray], n: int, entry: Any) -> _Text:
+    """Per row, the JSON list of the names whose mask is set (in the masks' order)."""
+    names = list(masks)
+    codes = np.zeros(n, dtype=np.intp)
+    values = ["[]"]
+    if not names:
+        return _Text(codes, values)
+    stacked = np.stack([masks[k] for k in names], axis=1)
+    rows = np.flatnonzero(stacked.any(axis=1))
+    if rows.size == 0:
+        return _Text(codes, values)
+    packed = np.packbits(stacked[rows], axis=1)
+    uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
+    for bits in uniq:
+        flags = np.unpackbits(bits)[: len(names)].tolist()
+        values.append(_json([entry(k) for k, f in zip(names, flags, strict=True) if f]))
+    codes[rows] = inverse.reshape(-1) + 1
+    return _Text(codes, values)
+
+
+def _rejects_table(rejected: dict[int, RejectedVisit]) -> Any:
+    import pyarrow as pa
+
+    rows = sorted(rejected)
+    return pa.table({
+        "row": pa.array(rows, type=pa.int64()),
+        "visit_id": pa.array([_text(rejected[i].visit_id) for i in rows], type=pa.string()),
+        "source": pa.array([rejected[i].source for i in rows], type=pa.string()),
+        "errors": pa.array([_json([e.to_dict() for e in rejected[i].errors]) for i in rows],
+                           type=pa.string()),
+        "record": pa.array([_json(jsonable(rejected[i].record)) for i in rows], type=pa.string()),
+    })
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None else field_text(v)
