@@ -1,0 +1,19 @@
+"""Every hotel test sees exactly this pack and the engine's built-in plugin."""
+
+from __future__ import annotations
+
+import pytest
+from sbm_hotel import plugin
+
+NAME = "hotel"  # the entry point's name in pyproject.toml
+STANDARD = "hotel.stay"
+
+
+@pytest.fixture(autouse=True)
+def only_this_pack(sbm_plugin_manager):
+    return sbm_plugin_manager(**{NAME: plugin})
+
+
+@pytest.fixture
+def stay(sbm_standard):
+    return sbm_standard(STANDARD)
