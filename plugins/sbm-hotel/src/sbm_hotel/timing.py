@@ -32,9 +32,9 @@ Rules shared by all three, in both forms:
 Scalar forms take one value per argument (``str``, ``datetime.datetime``,
 ``numpy.datetime64`` or ``None``). Batch forms take numpy arrays, either
 ``datetime64`` (NaT for N/A) or object/string arrays (``None``/NaN for N/A), and
-return ``float64`` arrays with NaN for N/A; a condition is 1.0 (true), 0.0 (false) or
-NaN, the way the batch backend holds conditions. Scalar and batch forms compute the same
-microsecond arithmetic, so they agree exactly.
+return ``float64`` arrays with NaN for N/A (numbers) or object arrays of
+``True``/``False``/``None`` (conditions), as ``docs/plugins.md`` asks. Scalar and batch
+forms compute the same microsecond arithmetic, so they agree exactly.
 """
 
 from __future__ import annotations
@@ -214,12 +214,15 @@ def minutes_late_batch(due: Any, actual: Any) -> np.ndarray:
 
 
 def room_ready_batch(due: Any, ready_at: Any) -> np.ndarray:
-    """Conditions the way the batch backend holds them: 1.0 true, 0.0 false, NaN N/A."""
+    """An object array of True/False, None for N/A (the contract for `"bool"` results)."""
     import numpy as np
 
     a, na_a = _as_micros(due)
     b, na_b = _as_micros(ready_at)
-    return np.where(na_a | na_b, np.nan, (b <= a).astype("float64"))
+    out = np.empty(a.shape, dtype=object)
+    out[...] = (b <= a).tolist()
+    out[na_a | na_b] = None
+    return out
 
 
 FUNCTIONS: dict[str, tuple[tuple[str, ...], str, Callable[..., Any], Callable[..., Any], str]] = {
@@ -244,9 +247,9 @@ TIMESTAMP_FUNCTIONS = frozenset(FUNCTIONS)
 _DURATIONS = frozenset({"minutes_between"})
 
 
-def function_specs(plugin: str = "sbm-hotel") -> list[FunctionSpec]:
+def function_specs() -> list[FunctionSpec]:
     return [
-        FunctionSpec(name, params, returns, scalar, batch, doc=doc, plugin=plugin)  # type: ignore[arg-type]
+        FunctionSpec(name, params, returns, scalar, batch, doc=doc)  # type: ignore[arg-type]
         for name, (params, returns, scalar, batch, doc) in FUNCTIONS.items()
     ]
 
