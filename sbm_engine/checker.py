@@ -259,6 +259,7 @@ class Checker:
         low = high = None
         kind: Any
         answer = node.answer
+        weight = self._weight(node.weight, f"item `{node.name}`")
         if isinstance(answer, n.ScaleAnswer):
             kind = "scale"
             scale = self.scales.get(answer.scale)
@@ -304,7 +305,6 @@ class Checker:
                     high = low + 1
         else:
             kind = "text"
-        weight = self._weight(node.weight, f"item `{node.name}`")
         self._unscored_options(node, kind, low is not None)
         return ItemModel(
             name=node.name,
@@ -447,7 +447,7 @@ class Checker:
             for tag in decl.node.tags:
                 if tag in self.used_tags or tag in reported:
                     continue
-                hint = did_you_mean(tag, self.used_tags)
+                hint = did_you_mean(tag, self.used_tags & self.tags)
                 if hint is None:
                     continue  # a tag for reports and exports only
                 reported.add(tag)

@@ -352,7 +352,7 @@ class Loader:
                 imp.span,
                 label=label,
                 help=f"a standard may import only files inside its root folder "
-                f"({_display(root)}) or the standards library, by a relative path",
+                f"({_folder(root)}) or the standards library, by a relative path",
             )
 
         if rel.is_absolute() or rel.drive or rel.root:
@@ -362,12 +362,12 @@ class Loader:
         beside = here / rel
         if not _lexically_within(beside, root):
             refuse(
-                f'import "{imp.path}" leaves the root folder {_display(root)}', "outside the root"
+                f'import "{imp.path}" leaves the root folder {_folder(root)}', "outside the root"
             )
             return None
         if not _is_within(beside, root):
             refuse(
-                f'import "{imp.path}" leads outside the root folder {_display(root)} '
+                f'import "{imp.path}" leads outside the root folder {_folder(root)} '
                 "through a symbolic link",
                 "a link to outside the root",
             )
@@ -384,7 +384,7 @@ class Loader:
                 f'imported file "{imp.path}" not found',
                 imp.span,
                 label="no such file",
-                help=f"looked in {_display(here)} and the standards library",
+                help=f"looked in {_folder(here)} and the standards library",
             )
             return None
         resolved = candidate.resolve()
@@ -448,6 +448,12 @@ def _lexically_within(path: Path, root: Path) -> bool:
     """`path` stays inside `root` once `..` is folded away (links are not followed)."""
     folded = Path(os.path.normpath(path))
     return folded == root or root in folded.parents
+
+
+def _folder(path: Path) -> str:
+    """A folder as shown in diagnostics, with a trailing slash: `./`, `packs/bank/`."""
+    shown = _display(path)
+    return shown if shown.endswith(("/", "\\")) else shown + "/"
 
 
 def _display(path: Path) -> str:

@@ -16,7 +16,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostic, Diagnostics
+from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .resources import grammar_text
 
 KEYWORDS = frozenset(
@@ -448,7 +448,9 @@ class _ToNodes(Transformer[Token, Any]):
                     f"unknown block `{kind}` in an example",
                     span,
                     label="expected `visit` or `answers`",
-                    help="an example holds `visit { field = value }`, "
+                    help=f"did you mean `{hint}`?"
+                    if (hint := did_you_mean(kind, ("visit", "answers")))
+                    else "an example holds `visit { field = value }`, "
                     "`answers { item = answer }` and `expect CONDITION` lines",
                 )
         return n.Example(_unescape(title), visit, answers, tuple(expects), span=self.sp(meta))
