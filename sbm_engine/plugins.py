@@ -21,7 +21,8 @@ Discovery: the built-in plugin (`sbm_engine.builtin_plugin`) is registered first
 like any other, then every entry point of the group `sbm`. Two environment
 variables, read when the manager is built:
 
-- `SBM_DISABLE_PLUGINS=bank,salon` blocks plugins by name (the entry-point name);
+- `SBM_DISABLE_PLUGINS=bank,salon` blocks plugins by name (the entry-point name;
+  `*` for every installed pack);
 - `SBM_TRACE=1` writes every hook call and its result to stderr.
 
 The manager and the tables are built once per process (thread-safe) and cached;
@@ -143,9 +144,19 @@ def hook_names() -> list[str]:
 
 
 def disabled_plugins(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The plugin names listed in SBM_DISABLE_PLUGINS (comma-separated)."""
+    """The plugin names listed in SBM_DISABLE_PLUGINS (comma-separated).
+
+    `*` stands for every installed pack (every entry point of the group `sbm`),
+    not the built-in plugin: a run, or a test suite, that must not depend on what
+    happens to be installed.
+    """
     env = os.environ if environ is None else environ
-    return [name.strip() for name in env.get("SBM_DISABLE_PLUGINS", "").split(",") if name.strip()]
+    names = [name.strip() for name in env.get("SBM_DISABLE_PLUGINS", "").split(",")]
+    out: list[str] = []
+    for name in names:
+        expanded = [ep.name for ep, _ in _entry_points()] if name == "*" else [name]
+        out.extend(n for n in expanded if n and n not in out)
+    return out
 
 
 def trace_enabled(environ: Mapping[str, str] | None = None) -> bool:
@@ -766,11 +777,13 @@ def _describe(state: _Active) -> list[dict[str, Any]]:
         row["readers"] = sorted(ext for ext, (_, owner) in reader_table.items() if owner == name)
         row["writers"] = sorted(ext for ext, (_, owner) in writer_table.items() if owner == name)
         rows.append(row)
+    rows.sort(key=lambda row: row["disabled"])  # stable: active ones first, as registered
     return rows
 
 
 def describe_plugins() -> list[dict[str, Any]]:
-    """One dict per plugin, built-in first, for `sbm plugins [--format json]`.
+    """One dict per plugin, built-in first and disabled ones last, for
+    `sbm plugins [--format json]`.
 
     Keys: `name` (registration / entry-point name), `distribution` and `version`
     (None for a plugin registered directly, not installed), `module`, `disabled`
