@@ -1,0 +1,218 @@
+"""`queue_minutes`: scalar and batch forms agree, N/A stays N/A, bad values never raise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import attrs
+import pytest
+from sbm_bank import STANDARDS, queueing
+from sbm_bank.queueing import (
+    MAX_MINUTES,
+    parse_timestamp,
+    queue_minutes,
+    queue_minutes_batch,
+    scenario_values,
+    timestamp_pairs,
+    validators_for,
+)
+
+from sbm_engine.hookspecs import hookimpl
+
+np = pytest.importorskip("numpy")
+
+# (issued, called, expected minutes or None for N/A)
+CASES = [
+    ("2026-03-14T10:00:00", "2026-03-14T10:06:00", 6.0),
+    ("2026-03-14T10:00:00", "2026-03-14T10:01:30", 1.5),
+    ("2026-03-14 10:00", "2026-03-14 10:00", 0.0),
+    ("2026-03-14T10:00:00.250000", "2026-03-14T10:00:01", 0.75 / 60),
+    ("2026-03-14T10:00:00+03:00", "2026-03-14T07:20:00+00:00", 20.0),
+    ("2026-03-14T23:55:00", "2026-03-15T00:10:00", 15.0),
+    (" 2026-03-14T10:00:00 ", "2026-03-14T10:12:00", 12.0),
+    ("2026-03-14T08:00:00", "2026-03-14T20:00:00", float(MAX_MINUTES)),
+    # N/A: missing, blank, N/A tokens
+    (None, "2026-03-14T10:06:00", None),
+    ("2026-03-14T10:00:00", None, None),
+    ("", "2026-03-14T10:06:00", None),
+    ("н/п", "2026-03-14T10:06:00", None),
+    ("2026-03-14T10:00:00", "N/A", None),
+    # values the validator rejects: N/A here, never an exception
+    ("14.03.2026 10:00", "2026-03-14T10:06:00", None),
+    ("2026-03-14", "2026-03-14T10:06:00", None),
+    ("2026-03-14T10:06:00", "2026-03-14T10:00:00", None),
+    ("2026-03-14T10:00:00+03:00", "2026-03-14T10:06:00", None),
+    ("2026-03-14T08:00:00", "2026-03-14T20:00:01", None),
+    ("вчера", "сегодня", None),
+]
+
+
+@pytest.mark.parametrize(("issued", "called", "expected"), CASES)
+def test_scalar(issued, called, expected):
+    got = queue_minutes(issued, called)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_batch_agrees_with_scalar_on_object_arrays():
+    issued = np.array([c[0] for c in CASES], dtype=object)
+    called = np.array([c[1] for c in CASES], dtype=object)
+    out = queue_minutes_batch(issued, called)
+    assert out.dtype == np.float64
+    assert out.shape == (len(CASES),)
+    for (i, c, _), got in zip(CASES, out.tolist(), strict=True):
+        want = queue_minutes(i, c)
+        if want is None:
+            assert math.isnan(got), (i, c)
+        else:
+            assert got == want  # exactly: both divide integer microseconds once
+
+
+def test_batch_takes_datetime64_with_nat():
+    issued = np.array(["2026-03-14T10:00:00", "NaT", "2026-03-14T10:00:00"], dtype="datetime64[s]")
+    called = np.array(["2026-03-14T10:07:30", "2026-03-14T10:00:00", "NaT"], dtype="datetime64[ms]")
+    out = queue_minutes_batch(issued, called)
+    assert out[0] == 7.5
+    assert math.isnan(out[1]) and math.isnan(out[2])
+    # the scalar form takes numpy scalars as well
+    assert queue_minutes(issued[0], called[0]) == 7.5
+    assert queue_minutes(issued[1], called[0]) is None
+
+
+def test_batch_of_nan_floats_is_all_na():
+    out = queue_minutes_batch(np.array([np.nan, np.nan]), np.array([np.nan, np.nan]))
+    assert np.isnan(out).all()
+
+
+def test_batch_mixes_texts_and_nan():
+    issued = np.array(["2026-03-14T10:00:00", np.nan], dtype=object)
+    called = np.array(["2026-03-14T10:03:00", "2026-03-14T10:03:00"], dtype=object)
+    out = queue_minutes_batch(issued, called)
+    assert out[0] == 3 and math.isnan(out[1])
+
+
+def test_scalar_takes_datetime_objects():
+    a = dt.datetime(2026, 3, 14, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    b = dt.datetime(2026, 3, 14, 7, 5, tzinfo=dt.UTC)
+    assert queue_minutes(a, b) == 5
+    assert queue_minutes(dt.datetime(2026, 3, 14, 10), dt.datetime(2026, 3, 14, 10, 2)) == 2
+
+
+def test_parse_timestamp():
+    assert parse_timestamp("2026-03-14T10:00:00+03:00") == dt.datetime(2026, 3, 14, 7, 0)
+    assert parse_timestamp("n/a") is None
+    with pytest.raises(queueing.TimestampError, match="without a time of day"):
+        parse_timestamp("2026-03-14")
+    with pytest.raises(queueing.TimestampError, match="not an ISO 8601"):
+        parse_timestamp("10:00")
+    with pytest.raises(queueing.TimestampError):
+        parse_timestamp(dt.date(2026, 3, 14))
+    with pytest.raises(queueing.TimestampError):
+        parse_timestamp(42)
+
+
+def test_the_spec(only_this_pack):
+    from sbm_engine.plugins import function_registry
+
+    spec = function_registry().get("queue_minutes")
+    assert spec is not None
+    assert spec.params == ("str", "str") and spec.returns == "num"
+    assert spec.batch is queue_minutes_batch and spec.scalar is queue_minutes
+    assert spec.plugin == "bank"
+    assert not spec.na_aware
+
+
+class _SpyPack:
+    """The bank pack with a batch form that records its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    @hookimpl
+    def sbm_standards(self):
+        return [STANDARDS]
+
+    @hookimpl
+    def sbm_functions(self):
+        def spy(issued, called):
+            self.calls.append(len(issued))
+            return queue_minutes_batch(issued, called)
+
+        return [attrs.evolve(spec, batch=spy) for spec in queueing.function_specs()]
+
+    @hookimpl
+    def sbm_visit_validators(self, standard):
+        return validators_for(standard)
+
+
+def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standard):
+    pytest.importorskip("sbm_engine.batch")
+    from sbm_engine.batch import BatchEvaluator
+
+    from .test_bank_branch import flawless
+
+    spy = _SpyPack()
+    sbm_plugin_manager(bank=spy)
+    branch = sbm_standard("bank.branch")
+    records = []
+    for k, (issued, called) in enumerate([("2026-03-14T10:00:00", "2026-03-14T10:12:00"),
+                                          (None, None),
+                                          ("2026-03-14T10:00:00+05:00", "2026-03-14 05:03:00Z")]):
+        r = flawless()
+        r["visit_id"] = f"b{k}"
+        r["ticket_issued"], r["called"] = issued, called
+        if k == 0:
+            r["answers"]["wait_apology"] = "yes"
+        records.append(r)
+    batch = BatchEvaluator(branch).score_records(records)
+    scalar = list(branch.score_many(records))
+    assert spy.calls and all(n == len(records) for n in spy.calls)
+    assert [o.to_dict() for o in batch] == [o.to_dict() for o in scalar]
+    assert [o.coefficients["queue_time"] for o in scalar] == [12, 4, 3]
+
+
+# -- validators ------------------------------------------------------------------------------
+
+
+def test_validators_follow_the_standard(branch, sbm_standard):
+    assert timestamp_pairs(branch.model) == (("ticket_issued", "called"),)
+    assert scenario_values(branch.model) == ("вклад", "кредит", "карта")
+    assert len(validators_for(branch.model)) == 2
+    plain = sbm_standard(text="""
+    standard t.plain "Без очереди" {
+        industry "bank"
+        item ok "Да?" answer { yes = 1, no = 0 }
+        coefficient c = ok
+        example "x" { answers { ok = yes } expect c == 1 }
+    }
+    """)
+    assert validators_for(plain.model) == []
+
+
+def test_validator_messages_name_the_field_and_the_format(branch):
+    (validate, _) = validators_for(branch.model)
+    errors = validate({"ticket_issued": "14.03.2026 10:05", "called": "2026-03-14T10:15:00"})
+    assert [(e.item, e.code) for e in errors] == [("ticket_issued", "bad_timestamp")]
+    assert "14.03.2026 10:05" in errors[0].message and "ISO 8601" in errors[0].message
+    errors = validate({"ticket_issued": "2026-03-14T10:05:00+03:00",
+                       "called": "2026-03-14T10:15:00"})
+    assert [(e.item, e.code) for e in errors] == [("called", "bad_timestamp")]
+    assert "UTC offset" in errors[0].message
+    errors = validate({"ticket_issued": "2026-03-14T10:05:00", "called": "2026-03-14T10:00:00"})
+    assert [(e.item, e.code) for e in errors] == [("called", "timestamp_order")]
+    errors = validate({"ticket_issued": "2026-03-13T10:05:00", "called": "2026-03-14T10:00:00"})
+    assert [(e.item, e.code) for e in errors] == [("called", "implausible_wait")]
+    assert validate({"ticket_issued": "2026-03-14T10:05:00"}) == []
+    assert validate({}) == []
+
+
+def test_scenario_validator_suggests_the_closest(branch):
+    (_, validate) = validators_for(branch.model)
+    assert validate({"scenario": "кредит"}) == []
+    (err,) = validate({"scenario": "кредиты"})
+    assert err.code == "bad_scenario" and 'did you mean "кредит"' in err.message
+    (err,) = validate({"scenario": "  "})
+    assert err.code == "missing_scenario"
