@@ -235,6 +235,27 @@ class Checker:
                 label="built in",
                 help="built-in attributes: " + ", ".join(BUILTIN_FIELDS),
             )
+        seen: dict[str, n.Span] = {}
+        for label in node.values or ():
+            key = label_key(label.value)
+            if key in seen:
+                self.d.error(
+                    "E0505",
+                    f"value `{label.value}` appears twice in field `{node.name}`",
+                    label.span,
+                    label="already listed",
+                    notes=(f"first listed at {seen[key]}",),
+                    help="values are matched ignoring case and spaces; list each once",
+                )
+            seen.setdefault(key, label.span)
+        if node.values is not None and not node.values:
+            self.d.error(
+                "E0504",
+                f"field `{node.name}` allows no value",
+                node.name_span,
+                label="empty `one of { }`",
+                help="list the values it may take, or drop `one of` to allow any",
+            )
         return FieldModel(node.name, node.title, values, span=node.name_span)
 
     def _weight(self, number: n.Number | None, owner: str, allow_zero: bool = False) -> float:
@@ -585,12 +606,14 @@ class Checker:
                 cond = self._bind_condition(c, ctx)
                 then = self.bind(a, ctx)
                 other = self.bind(b, ctx)
-                typ = then.type if then.type != "any" else other.type
-                if typ == "labellit" and other.type == "labellit":
-                    self._unknown_name(a)
-                    typ = "num"
+                known = [t.type for t in (then, other) if t.type not in ("any", "labellit")]
+                typ = known[0] if known else "any"
+                if typ == "any" and "labellit" in (then.type, other.type):
+                    typ = "num"  # a bare unknown name on both sides (or beside `na`)
+                then = self._expect_type(then, typ, a, _type_words(typ))
                 other = self._expect_type(other, typ, b, _type_words(typ))
-                return Bound("if", (cond, then, other), type=typ, labels=then.labels, span=sp)  # type: ignore[arg-type]
+                labels = then.labels or other.labels
+                return Bound("if", (cond, then, other), type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
             case n.Call():
                 return self._bind_call(expr, ctx)
             case n.Selection():
@@ -634,6 +657,8 @@ class Checker:
                 label="no answer here",
                 help="use `answer(ITEM)` to read an item's answer",
             )
+            return Bound("const", data=None, type="any", span=sp)
+        if name == "na":  # the N/A literal: `if value > 60 then na else …`
             return Bound("const", data=None, type="any", span=sp)
         if name == "critical_failed":
             self._not_in_rollup(expr, ctx)
@@ -725,6 +750,17 @@ class Checker:
 
     def _bind_compare(self, expr: n.Compare, ctx: _Context) -> Bound:
         sp = expr.span
+        for side, other in ((expr.left, expr.right), (expr.right, expr.left)):
+            if isinstance(side, n.Name) and side.name == "na":
+                self.d.error(
+                    "E0301",
+                    "a comparison with `na` is always N/A",
+                    sp,
+                    label="never true",
+                    help="to ask whether a value is N/A, write "
+                    f"`is_na({self._text(other) or 'x'})`",
+                )
+                return Bound("const", data=None, type="bool", span=sp)
         lhs = self.bind(expr.left, ctx)
         rhs = self.bind(expr.right, ctx)
         lhs, rhs = (

@@ -55,8 +55,8 @@ CODES: dict[str, str] = {
     "E0501": "weight must be greater than 0",
     "E0502": "scale score outside [0, 1]",
     "E0503": "band thresholds not strictly decreasing",
-    "E0504": "empty scale, or empty or reversed number range",
-    "E0505": "label declared twice in a scale",
+    "E0504": "empty scale or field values, or empty or reversed number range",
+    "E0505": "label declared twice in a scale, or value twice in a field",
     "E0506": "bands need a final catch-all label",
     "E0507": "target or bands given twice for a coefficient",
     # reuse

@@ -67,7 +67,7 @@ def one(report: CheckReport, code: str) -> Diagnostic:
     return found[0]
 
 
-# ---- one-file cases ---------------------------------------------------------------------
+# ---- one-file cases -------------------------------------------------------------------------
 
 #: Lines 1-7 of every case; the case's own lines start at line 8.
 PRE = """standard demo.t "T" {
@@ -371,7 +371,7 @@ def test_code(tmp_path: Path, case: Case) -> None:
     assert report.ok is (d.severity == "warning")
 
 
-# ---- more ways to reach a code ------------------------------------------------------------
+# ---- more ways to reach a code --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -624,7 +624,7 @@ def test_one_standard_per_file(tmp_path: Path, source: str, line: int, message: 
     assert (d.span.line, d.span.column, d.message) == (line, 1, message)
 
 
-# ---- imports, bases and drops (several files) ---------------------------------------------
+# ---- imports, bases and drops (several files) -----------------------------------------------
 
 BASE = """standard demo.base "База" {
     import "scales.sbm"
@@ -781,7 +781,7 @@ def test_errors_in_a_base_are_reported_in_the_base_file(root: Path) -> None:
     assert [(d.code, d.span.file) for d in report.diagnostics] == [("E0201", "base.sbm")]
 
 
-# ---- examples -----------------------------------------------------------------------------
+# ---- examples -------------------------------------------------------------------------------
 
 EXAMPLES = (
     PRE
@@ -832,7 +832,7 @@ def test_passing_examples_give_no_diagnostics() -> None:
     assert example_diagnostics(std) == []
 
 
-# ---- all at once, sorted, capped, rendered ------------------------------------------------
+# ---- all at once, sorted, capped, rendered --------------------------------------------------
 
 MANY = """standard demo.branch "Отделение" {
     scale yes_no { yes = 1, no = 0 }
@@ -987,7 +987,7 @@ def test_json_is_sorted_and_keeps_notes(tmp_path: Path) -> None:
     assert data[0]["notes"] == ["first declared at t.sbm:3:10"]
 
 
-# ---- completeness -------------------------------------------------------------------------
+# ---- completeness ---------------------------------------------------------------------------
 
 
 def test_every_code_has_a_test() -> None:
