@@ -1,0 +1,316 @@
+"""A seeded sample wave for `restaurant.service`: realistic visits for demos, tests, training.
+
+    from sbm_restaurant.sample import generate, generate_wave
+    records = generate(n=300, seed=2026)          # list of JSONL-shaped visit records
+    wave = generate_wave(n=300, seed=2026)        # the same records, plus which are bad
+
+The wave covers a restaurant chain of eight restaurants in five cities, four or five
+waiters per restaurant, the three scenarios (business lunch, dinner, dinner with a
+child), and an allergen question in about a quarter of the visits. Each restaurant and
+waiter has its own level: serving times, upselling, the kitchen's consistency and the
+hygiene findings differ the way they do in a real wave. N/A answers occur where
+evaluators give them (no starter was ordered, the guest did not rate the visit).
+Critical failures (a red hygiene finding, no fiscal receipt, a wrong allergen answer)
+hit about one visit in ten.
+
+Exactly :data:`BAD_RECORDS` records (4) are deliberately broken, one of each kind;
+`Wave.bad` maps their `visit_id` to the reason:
+
+* ``unknown_item`` — an answer under a misspelt key (``s_main_tme``);
+* ``out_of_range`` — a main course served after 240 minutes (the range is 0..180);
+* ``missing_required`` — no answer for the critical item ``p_receipt``;
+* ``duplicate_visit`` — a record repeating the `visit_id` of the record before it: the
+  first is scored, the repeat rejected (the batch rule of `score_many` and `sbm score`).
+
+The same `n` and `seed` give the same records on every platform (`random.Random`
+only). Run ``sbm-restaurant-sample -n 300 --seed 2026 -o wave.jsonl`` (or
+``python -m sbm_restaurant.sample``) to write a wave as JSONL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BAD_RECORDS", "DEFAULT_SEED", "Wave", "generate", "generate_wave", "main"]
+
+DEFAULT_SEED = 2026
+#: How many records of every generated wave are deliberately invalid.
+BAD_RECORDS = 4
+
+# (region, point, level): level shifts the restaurant's pass probabilities and speed.
+RESTAURANTS: tuple[tuple[str, str, float], ...] = (
+    ("Москва", "MSK-ARBAT", 0.0),
+    ("Москва", "MSK-PATRIKI", 0.05),
+    ("Москва", "MSK-CITY", -0.04),
+    ("Санкт-Петербург", "SPB-RUBINSHTEYNA", 0.03),
+    ("Санкт-Петербург", "SPB-PETROGRADKA", -0.08),
+    ("Новосибирск", "NSK-LENINA", -0.02),
+    ("Краснодар", "KRR-KRASNAYA", 0.01),
+    ("Нижний Новгород", "NNV-POKROVKA", -0.05),
+)
+
+_FIRST = ("Анна", "Мария", "Виктория", "Ксения", "Елизавета", "Алёна", "Софья", "Вера",
+          "Иван", "Егор", "Тимур", "Роман", "Артём", "Глеб", "Марк", "Данила")
+_LAST_F = ("Иванова", "Петрова", "Сидорова", "Фёдорова", "Орлова", "Белова", "Зайцева",
+           "Григорьева", "Титова", "Комарова")
+_LAST_M = ("Иванов", "Петров", "Сидоров", "Фёдоров", "Орлов", "Белов", "Зайцев",
+           "Григорьев", "Титов", "Комаров")
+
+_SCENARIOS = (("lunch", 0.40), ("dinner", 0.45), ("family", 0.15))
+
+_COMMENTS = (
+    "Официант отлично знает меню, посоветовал вино к стейку.",
+    "Горячее ждали почти 40 минут, официант не предупредил.",
+    "В санузле не было бумажных полотенец.",
+    "Бизнес-ланч подали быстро, но суп был едва тёплый.",
+    "Очень уютно, приятная музыка, вернёмся с друзьями.",
+    "Счёт принесли только после второй просьбы.",
+)
+
+Ctx = dict[str, Any]
+
+
+def _always(ctx: Ctx) -> bool:
+    return True
+
+
+# item → (kind, base probability of meeting the standard, who drives it, applies when).
+# kind: "yn" yes/no, "ynp" yes/partly/no, "g5" grade 1–5; driver: "staff" (the waiter and
+# the restaurant) or "point" (the restaurant only). Conditions mirror the `when` clauses.
+ITEMS: dict[str, tuple[str, float, str, Callable[[Ctx], bool]]] = {
+    "g_greet": ("yn", 0.88, "staff", _always),
+    "g_booking": ("yn", 0.90, "point", _always),
+    "g_escort": ("yn", 0.80, "point", _always),
+    "g_coat": ("yn", 0.65, "point", _always),
+    "g_menu": ("yn", 0.90, "staff", _always),
+    "g_kids": ("yn", 0.55, "staff", lambda ctx: ctx["scenario"] == "family"),
+    "m_intro": ("yn", 0.80, "staff", _always),
+    "m_specials": ("yn", 0.55, "staff", _always),
+    "m_knowledge": ("g5", 0.60, "staff", _always),
+    "m_recommend": ("g5", 0.50, "staff", _always),
+    "m_allergens": ("yn", 0.90, "staff", lambda ctx: ctx["allergen_test"] == "yes"),
+    "m_menu_state": ("yn", 0.93, "point", _always),
+    "o_repeat": ("yn", 0.75, "staff", _always),
+    "o_upsell": ("yn", 0.45, "staff", _always),
+    "o_warn": ("ynp", 0.55, "staff", _always),
+    "o_accuracy": ("yn", 0.95, "staff", _always),
+    "s_sequence": ("yn", 0.90, "point", _always),
+    "s_presentation": ("g5", 0.60, "staff", _always),
+    "s_check_back": ("yn", 0.65, "staff", _always),
+    "s_clearing": ("yn", 0.75, "staff", _always),
+    "s_attention": ("g5", 0.65, "staff", _always),
+    "s_dessert": ("yn", 0.55, "staff", lambda ctx: ctx["scenario"] != "lunch"),
+    "k_appearance": ("g5", 0.75, "point", _always),
+    "k_taste": ("g5", 0.70, "point", _always),
+    "k_doneness": ("yn", 0.90, "point", _always),
+    "k_portion": ("yn", 0.93, "point", _always),
+    "k_drinks": ("g5", 0.75, "point", _always),
+    "p_bill_time": ("yn", 0.85, "staff", _always),
+    "p_bill_correct": ("yn", 0.95, "staff", _always),
+    "p_payment": ("yn", 0.95, "point", _always),
+    "p_receipt": ("yn", 0.985, "staff", _always),
+    "p_tips": ("yn", 0.95, "staff", _always),
+    "p_farewell": ("yn", 0.85, "staff", _always),
+    "h_table": ("g5", 0.75, "point", _always),
+    "h_hall": ("g5", 0.75, "point", _always),
+    "h_comfort": ("g5", 0.70, "point", _always),
+    "h_restroom": ("g5", 0.65, "point", _always),
+    "y_bare_hands": ("yn", 0.985, "point", _always),
+    "y_spoiled": ("yn", 0.995, "point", _always),
+    "y_temperature": ("yn", 0.98, "point", _always),
+    "y_handwash": ("yn", 0.985, "point", _always),
+    "y_pests": ("yn", 0.997, "point", _always),
+    "y_staff": ("yn", 0.93, "point", _always),
+    "y_tableware": ("yn", 0.90, "point", _always),
+    "y_display": ("yn", 0.90, "point", _always),
+    "y_cleaning_log": ("yn", 0.85, "point", _always),
+}
+
+_REQUIRED = frozenset({"m_allergens", "p_receipt", "y_bare_hands", "y_spoiled",
+                       "y_temperature", "y_handwash", "y_pests"})
+# Items evaluators leave N/A now and then, and how often.
+_NA_RATE = {"g_coat": 0.15, "g_booking": 0.03, "h_comfort": 0.02, "p_tips": 0.03}
+
+
+@dataclass(frozen=True)
+class Wave:
+    """A generated wave: the records, and the deliberately bad ones by `visit_id`."""
+
+    records: list[dict[str, Any]]
+    bad: dict[str, str]
+
+
+def _pick(rng: random.Random, table: tuple[tuple[Any, float], ...]) -> Any:
+    r = rng.random()
+    acc = 0.0
+    for value, weight in table:
+        acc += weight
+        if r < acc:
+            return value
+    return table[-1][0]
+
+
+def _grade(rng: random.Random, p: float) -> int:
+    """A 1–5 grade: 5 with probability p, otherwise mostly 4 and 3, rarely 2 or 1."""
+    if rng.random() < p:
+        return 5
+    return _pick(rng, ((4, 0.55), (3, 0.30), (2, 0.10), (1, 0.05)))
+
+
+def _minutes(rng: random.Random, median: float, spread: float, cap: float) -> int:
+    return max(1, min(int(cap), round(rng.lognormvariate(0, spread) * median)))
+
+
+def _waiters(rng: random.Random) -> list[tuple[str, str, float]]:
+    """(point, waiter, level) for four or five waiters per restaurant."""
+    out = []
+    used: set[str] = set()
+    for _region, point, _level in RESTAURANTS:
+        for _ in range(rng.choice((4, 5))):
+            while True:
+                first = rng.choice(_FIRST)
+                last = rng.choice(_LAST_F if _FIRST.index(first) < 8 else _LAST_M)
+                name = f"{last} {first}"
+                if name not in used:
+                    used.add(name)
+                    break
+            out.append((point, name, rng.gauss(0.0, 0.07)))
+    return out
+
+
+def _visit(rng: random.Random, number: int, waiters: list[tuple[str, str, float]]) -> dict:
+    point, waiter, waiter_level = rng.choice(waiters)
+    region, _point, level = next(r for r in RESTAURANTS if r[1] == point)
+    scenario = _pick(rng, _SCENARIOS)
+    allergen_test = "yes" if rng.random() < 0.25 else "no"
+    day = dt.date(2026, 3, 1) + dt.timedelta(days=rng.randrange(31))
+    hour = rng.choice((12, 13, 14)) if scenario == "lunch" else rng.choice((18, 19, 20, 21))
+    submitted = dt.datetime.combine(day, dt.time(hour, 0)) + dt.timedelta(
+        hours=rng.randrange(3, 30), minutes=rng.randrange(60))
+    ctx = {"scenario": scenario, "allergen_test": allergen_test}
+
+    answers: dict[str, Any] = {}
+    for item, (kind, base, driver, applies) in ITEMS.items():
+        if not applies(ctx):
+            continue
+        if item not in _REQUIRED and rng.random() < _NA_RATE.get(item, 0.0):
+            answers[item] = "н/п"
+            continue
+        shift = level + (waiter_level if driver == "staff" else 0.0)
+        if item in _REQUIRED:
+            shift /= 6  # safety and the receipt depend little on the day's crew
+        p = min(max(base + shift, 0.02), 0.999)
+        if kind == "yn":
+            answers[item] = "yes" if rng.random() < p else "no"
+        elif kind == "ynp":
+            r = rng.random()
+            answers[item] = "yes" if r < p else "partly" if r < p + (1 - p) * 0.5 else "no"
+        else:
+            answers[item] = _grade(rng, p)
+
+    # Serving times, by the evaluator's watch: faster in good restaurants and at lunch.
+    speed = 1 - 2 * level
+    answers["s_drinks_time"] = _minutes(rng, 4.5 * speed, 0.4, 120)
+    r = rng.random()
+    if r < 0.15:
+        answers["s_starter_time"] = "н/п"  # no starter ordered, said so
+    elif r < 0.70:
+        answers["s_starter_time"] = _minutes(rng, 11 * speed, 0.35, 180)
+    # else: left empty, which the optional item reads as N/A
+    main_median = 13 if scenario == "lunch" else 21
+    answers["s_main_time"] = _minutes(rng, main_median * speed, 0.35, 180)
+
+    mood = 8.4 + 12 * level + 8 * waiter_level
+    if rng.random() < 0.9:
+        answers["guest_rating"] = int(min(10, max(1, round(rng.gauss(mood, 1.4)))))
+    if rng.random() < 0.85:
+        answers["recommend"] = int(min(10, max(0, round(rng.gauss(mood - 0.3, 1.9)))))
+    if rng.random() < 0.3:
+        answers["comment"] = rng.choice(_COMMENTS)
+
+    return {
+        "visit_id": f"RS-2603-{number:04d}",
+        "point": point,
+        "specialist": waiter,
+        "region": region,
+        "date": day.isoformat(),
+        "scenario": scenario,
+        "shopper": f"SH-{rng.randrange(1, 61):03d}",
+        "submitted": submitted.strftime("%Y-%m-%dT%H:%M:%S") + "+03:00",
+        "allergen_test": allergen_test,
+        "answers": answers,
+    }
+
+
+_BAD_KINDS = ("unknown_item", "out_of_range", "missing_required", "duplicate_visit")
+
+
+def _spoil(records: list[dict[str, Any]], index: int, kind: str) -> None:
+    answers = records[index]["answers"]
+    if kind == "unknown_item":
+        answers["s_main_tme"] = answers.pop("s_main_time")
+    elif kind == "out_of_range":
+        answers["s_main_time"] = 240
+    elif kind == "missing_required":
+        del answers["p_receipt"]
+    elif kind == "duplicate_visit":
+        records[index]["visit_id"] = records[index - 1]["visit_id"]
+    else:  # pragma: no cover
+        raise ValueError(kind)
+
+
+def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
+    """`n` visit records (n ≥ 5), of which :data:`BAD_RECORDS` are deliberately invalid.
+
+    For the duplicate, `bad` names the repeated `visit_id` (the repeat is rejected,
+    the first record with that id is scored).
+    """
+    if n < BAD_RECORDS + 1:
+        raise ValueError(f"a wave needs at least {BAD_RECORDS + 1} visits, got {n}")
+    rng = random.Random(seed)
+    waiters = _waiters(rng)
+    records = [_visit(rng, i + 1, waiters) for i in range(n)]
+    # Spoil four of the records 1..n-1. The duplicate takes the first of them, so the record
+    # whose id it repeats (the one before) is a good one and is scored.
+    chosen = sorted(rng.sample(range(1, n), BAD_RECORDS))
+    kinds = ("duplicate_visit", *(k for k in _BAD_KINDS if k != "duplicate_visit"))
+    bad: dict[str, str] = {}
+    for kind, index in zip(kinds, chosen, strict=True):
+        _spoil(records, index, kind)
+        bad[records[index]["visit_id"]] = kind
+    return Wave(records, bad)
+
+
+def generate(n: int = 300, seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
+    """`n` visit records for `restaurant.service`; :data:`BAD_RECORDS` of them are invalid."""
+    return generate_wave(n, seed).records
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sbm-restaurant-sample", description="Write a sample wave for restaurant.service.")
+    parser.add_argument("-n", type=int, default=300, help="number of visits (default 300)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument("-o", "--output", help="JSONL file to write (default: stdout)")
+    args = parser.parse_args(argv)
+    wave = generate_wave(args.n, args.seed)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in wave.records)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(lines)
+    else:
+        sys.stdout.write(lines)
+    print(f"{len(wave.records)} visits, {len(wave.bad)} deliberately invalid: "
+          + ", ".join(f"{vid} ({kind})" for vid, kind in wave.bad.items()), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
