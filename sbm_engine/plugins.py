@@ -143,18 +143,22 @@ def hook_names() -> list[str]:
     return sorted(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), marker))
 
 
-def disabled_plugins(environ: Mapping[str, str] | None = None) -> list[str]:
+def disabled_plugins(environ: Mapping[str, str] | None = None, *,
+                     expand: bool = True) -> list[str]:
     """The plugin names listed in SBM_DISABLE_PLUGINS (comma-separated).
 
     `*` stands for every installed pack (every entry point of the group `sbm`),
     not the built-in plugin: a run, or a test suite, that must not depend on what
-    happens to be installed.
+    happens to be installed. With `expand=False` it is left out instead.
     """
     env = os.environ if environ is None else environ
     names = [name.strip() for name in env.get("SBM_DISABLE_PLUGINS", "").split(",")]
     out: list[str] = []
     for name in names:
-        expanded = [ep.name for ep, _ in _entry_points()] if name == "*" else [name]
+        if name == "*":
+            expanded = [ep.name for ep, _ in _entry_points()] if expand else []
+        else:
+            expanded = [name]
         out.extend(n for n in expanded if n and n not in out)
     return out
 
@@ -188,7 +192,12 @@ def make_plugin_manager(
     env = os.environ if environ is None else environ
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    for name in disabled_plugins(env):
+    blocked = disabled_plugins(env, expand=entrypoints)
+    if not entrypoints:  # isolated: only the plugins being registered can be blocked
+        given = {*named, *(pm.get_canonical_name(p) for p in plugins)}
+        given |= {BUILTIN_NAME} if builtin else set()
+        blocked = [name for name in blocked if name in given]
+    for name in blocked:
         pm.set_blocked(name)
     if trace_enabled(env):
         pm.trace.root.setwriter(_stderr_write)

@@ -581,6 +581,13 @@ def test_disable_plugins_can_block_the_builtin_plugin() -> None:
         assert plugins.readers() == {}
 
 
+def test_isolated_managers_ignore_disabled_names_they_do_not_hold() -> None:
+    pm = plugins.make_plugin_manager(entrypoints=False, acme=make_plugin(),
+                                     environ={"SBM_DISABLE_PLUGINS": "*,bank,acme"})
+    assert [name for name, _ in pm.list_name_plugin()] == ["acme", "builtin"]
+    assert pm.is_blocked("acme") and not pm.is_blocked("bank")
+
+
 def test_disabled_plugins_parsing() -> None:
     assert plugins.disabled_plugins({"SBM_DISABLE_PLUGINS": "bank,salon"}) == ["bank", "salon"]
     assert plugins.disabled_plugins({"SBM_DISABLE_PLUGINS": " bank,,bank "}) == ["bank"]
@@ -886,7 +893,8 @@ def test_the_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None:
             assert sbm_engine.load("acme.visit").id == "acme.visit"
             assert [n for n, _ in pm.list_name_plugin()] == ["builtin", "acme"]
     """)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
+    with using_plugins():  # in-process: the inner session shares our plugin state
+        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=5)
 
 
@@ -915,7 +923,8 @@ def test_fixture_failures_are_readable(pytester: pytest.Pytester, tmp_path: Path
         def test_unknown_id(sbm_standard):
             sbm_standard("acme.nothing")
     """)
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    with using_plugins():
+        result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=4)
     out = result.stdout.str()
     assert "standard broken.sbm does not compile:" in out
