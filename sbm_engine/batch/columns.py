@@ -15,13 +15,13 @@ Conventions for raw columns:
   absent key, None for JSON null (an N/A token);
 * a pyarrow or numpy array is read as a table cell by cell is: null, NaN and the
   empty string are an empty cell, i.e. a missing answer; other cells are made
-  JSON-like first (`tabular_cell`), as the tabular readers do.
+  JSON-like first (`tabular_cell`), with the tabular readers' own functions
+  (`sbm_engine.io.records`), so a table scored here and the records the Parquet
+  reader makes of it agree.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler import item_info
+from ..io.records import is_empty, jsonable
 from ..model import ItemModel
 from ..runtime import (
     MISSING,
@@ -50,52 +51,6 @@ EXACT_INT = 2**53
 
 
 # -- cells as the tabular readers see them ---------------------------------------------------
-
-
-def is_empty(value: Any) -> bool:
-    """An empty cell (None, "" or NaN): the key is absent, as in `sbm_engine.io.records`."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value == ""
-    return isinstance(value, float) and math.isnan(value)
-
-
-def jsonable(value: Any) -> Any:
-    """A cell as JSON would carry it (dates as ISO text, Decimals as numbers...).
-
-    Mirrors `sbm_engine.io.records.jsonable`, so that scoring a table directly
-    and scoring the records the Parquet reader makes of it agree.
-    """
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def field_text(value: Any) -> str:
-    """A visit-field cell as text (123 and 123.0 become "123"), as the readers do."""
-    value = jsonable(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def tabular_cell(value: Any) -> Any:

@@ -710,9 +710,16 @@ def band_codes(c: np.ndarray, bands: tuple[tuple[str, float | None], ...]) -> np
 
 
 def _plugin_arg(v: Any, typ: str, m: int) -> np.ndarray:
+    """An argument as docs/plugins.md promises: float64 with NaN for numbers, object
+    arrays with None for texts and conditions (True/False)."""
     if isinstance(v, Cat):
         return v.objects()
-    return np.array(np.broadcast_to(np.asarray(v, dtype=float), (m,)))
+    arr = np.array(np.broadcast_to(np.asarray(v, dtype=float), (m,)))
+    if typ == "bool":
+        out = np.empty(m, dtype=object)
+        out[:] = [None if x != x else x == 1.0 for x in arr.tolist()]
+        return out
+    return arr
 
 
 def _plugin_result(r: Any, returns: str, m: int) -> Any:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..results import RejectedVisit, ScoredVisit, VisitOutcome
+from ..results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from ..runtime import MISSING, VisitError, VisitWarning
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, ChunkResult, band_codes, conditional
@@ -87,6 +87,18 @@ class BatchEvaluator:
         self.targets = tuple(m.targets.items())
         self.bands = tuple((c, b.bands) for c, b in m.bands.items())
         self.allow_unknown = bool(getattr(standard, "allow_unknown", False))
+        self.validators = tuple(getattr(standard, "validators", ()))
+        self.index = {
+            kind: {k: i for i, k in enumerate(names)}
+            for kind, names in (
+                ("items", self.item_names),
+                ("sections", self.section_names),
+                ("coefficients", self.coef_names),
+                ("bands", [c for c, _ in self.bands]),
+                ("gaps", [c for c, _ in self.targets]),
+                ("terms", self.term_keys),
+            )
+        }
         self.known = frozenset(self.item_names)
         items = {it.name: it for it in m.items}
         self.warn_messages = {
@@ -188,7 +200,10 @@ class BatchEvaluator:
                 continue
             rows.append(i)
             answers.append(a)
-            unknown.append(not self.allow_unknown and not known.issuperset(a))
+            unknown.append(
+                (not self.allow_unknown and not known.issuperset(a))
+                or any(any(True for _ in validate(r)) for validate in self.validators)
+            )
         out: list[Any] = [None] * len(records)
         if rows:
             kept = [records[i] for i in rows]
@@ -218,21 +233,22 @@ class BatchEvaluator:
         m = len(records)
         items = _rows([res.items[k] for k in self.item_names], m)
         sections = _rows([res.sections[k] for k in self.section_names], m)
-        coef_arrays = [res.coefs[k] for k in self.coef_names]
-        coefs = _rows(coef_arrays, m)
-        gaps = _rows([res.coefs[c] - t for c, t in self.targets], m)
+        coefs = _rows([res.coefs[k] for k in self.coef_names], m)
+        gaps = _rows([res.coefs[c] - float(t) for c, t in self.targets], m)
         band_cols = []
         for c, bands in self.bands:
             labels = np.array([*(label for label, _ in bands), None], dtype=object)
-            band_cols.append(labels[band_codes(res.coefs[c], bands)].tolist())
+            band_cols.append(labels[band_codes(res.coefs[c], bands)])
+        bands_rows = (
+            list(map(tuple, np.stack(band_cols, axis=1).tolist())) if band_cols else [()] * m
+        )
         terms = _term_rows(res.terms, self.term_keys, self.bool_terms, m)
+        idx = self.index
         crit_names = list(res.critical)
         crit_any = _any(list(res.critical.values()), m)
         warn_names = [k for k in self.warn_order if k in res.warn]
         warn_any = _any([res.warn[k] for k in warn_names], m)
         name, version = self.model.name, self.model.version
-        target_names = [c for c, _ in self.targets]
-        band_names = [c for c, _ in self.bands]
         out: list[VisitOutcome] = []
         for i, rec in enumerate(records):
             if suspect[i]:
@@ -250,14 +266,14 @@ class BatchEvaluator:
             out.append(ScoredVisit(
                 get("visit_id"), name, version, get("point"), get("specialist"), get("region"),
                 get("date"), get("scenario"),
-                dict(zip(self.coef_names, coefs[i], strict=True)),
-                dict(zip(self.section_names, sections[i], strict=True)),
-                dict(zip(self.item_names, items[i], strict=True)),
-                {c: col[i] for c, col in zip(band_names, band_cols, strict=True)},
-                dict(zip(target_names, gaps[i], strict=True)),
+                Row(idx["coefficients"], coefs[i]),
+                Row(idx["sections"], sections[i]),
+                Row(idx["items"], items[i]),
+                Row(idx["bands"], bands_rows[i]),
+                Row(idx["gaps"], gaps[i]),
                 critical,
                 warns,
-                dict(zip(self.term_keys, terms[i], strict=True)),
+                Row(idx["terms"], terms[i]),
                 sources[i],
             ))
         return out
@@ -330,27 +346,27 @@ def _present(src: Source, start: int, stop: int) -> np.ndarray:
     return np.array([v is not MISSING for v in distinct], dtype=bool)[codes]
 
 
-def _rows(cols: list[np.ndarray], m: int) -> list[list[Any]]:
-    """Per-row lists of Python floats, None for N/A."""
+def _rows(cols: list[np.ndarray], m: int) -> list[tuple[Any, ...]]:
+    """Per-row tuples of Python floats, None for N/A."""
     if not cols:
-        return [[] for _ in range(m)]
+        return [()] * m
     mat = np.stack(cols, axis=1)
     obj = mat.astype(object)
     obj[np.isnan(mat)] = None
-    return obj.tolist()
+    return list(map(tuple, obj.tolist()))
 
 
 def _term_rows(terms: dict[str, np.ndarray], keys: Sequence[str], bools: frozenset[str],
-               m: int) -> list[list[Any]]:
+               m: int) -> list[tuple[Any, ...]]:
     if not keys:
-        return [[] for _ in range(m)]
+        return [()] * m
     cols = []
     for k in keys:
         arr = terms[k]
         obj = arr.astype(bool).astype(object) if k in bools else arr.astype(object)
         obj[np.isnan(arr)] = None
         cols.append(obj)
-    return np.stack(cols, axis=1).tolist()
+    return list(map(tuple, np.stack(cols, axis=1).tolist()))
 
 
 def _any(masks: list[np.ndarray], m: int) -> np.ndarray:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..io.records import field_text, is_empty, jsonable
 from ..model import BUILTIN_FIELDS
 from ..results import RejectedVisit, ScoredVisit
 from ..runtime import MISSING, VisitError
-from .columns import ArrowSource, Source, field_text, is_empty, jsonable
+from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, evaluator_for
 
 if TYPE_CHECKING:
@@ -121,16 +122,22 @@ def score_table(
     layout = _Layout(ev, table)
     n = table.num_rows
     res = ev.evaluate_columns(layout.answers, layout.fields, n=n)
+    suspect = res.suspect.copy()
+    if ev.validators:  # plugin validators see records: build them (slow, but only then)
+        for i, row in enumerate(table.to_pylist()):
+            record = layout.record(row)
+            if any(True for validate in ev.validators for _ in validate(record)):
+                suspect[i] = True
     ids = _texts(layout, "visit_id", n)
     dup = _duplicates(ids)
     # Rows scored per visit: the suspect ones, and duplicates (whose errors come first).
-    redo = np.flatnonzero(res.suspect | dup).tolist()
+    redo = np.flatnonzero(suspect | dup).tolist()
     per_visit: dict[int, tuple[dict[str, Any], Any]] = {}
     if redo:
         rows = table.take(pa.array(redo, type=pa.int64())).to_pylist()
         for i, row in zip(redo, rows, strict=True):
             record = layout.record(row)
-            outcome = ev.standard.score(record, _source(source, i)) if res.suspect[i] else None
+            outcome = ev.standard.score(record, _source(source, i)) if suspect[i] else None
             per_visit[i] = (record, outcome)
     rejected: dict[int, RejectedVisit] = {}
     for i, (record, outcome) in per_visit.items():

@@ -1,0 +1,511 @@
+"""Hypothesis strategies: random but valid `.sbm` standards, and visits to score with them.
+
+Why: the two backends (per-visit Python, batch numpy) and the reference
+interpreter must agree on *every* standard, not only on the conformance case.
+These strategies write standards the checker accepts, using every construct
+whose semantics can differ between implementations (scales with aliases and
+numeric labels, number ranges, `score =` formulas, `when` conditions on visit
+fields and on other items, sections with weights including 0, tags, `critical`,
+`bonus`, `required`/`optional`, coefficients over selections and weighted terms,
+`if`/`critical_failed`, `clamp`/`min`/`max`/`coalesce`, bands, targets, rollup
+terms), and visits that mix valid answers with every kind of bad one (N/A tokens,
+nulls, missing keys, unknown labels, out-of-range and non-numeric numbers, odd
+types, unknown answer keys, missing or duplicate visit ids).
+
+Usage::
+
+    from strategies import standards, visits
+
+    @given(data=st.data())
+    def test_something(data):
+        spec = data.draw(standards())
+        std = sbm_engine.loads(spec.text)
+        records = data.draw(visits(spec))
+
+Self-contained: only hypothesis and the standard library. Names never collide
+with keywords or with each other (items `i0…`, sections `s0…`, coefficients
+`c0…`, tags `t0…`, band labels `top`, `mid`, `bottom`), so every drawn text
+checks without errors (it may carry warnings, e.g. W0701 for a formula that can
+leave [0, 1], which then rejects the visits where it does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+#: Scale labels written as identifiers (never keywords, reserved words or declared names).
+WORDS = ("yes", "no", "good", "bad", "maybe", "high", "low", "full", "part")
+#: Aliases, written as strings; some in Cyrillic, some differing only by case.
+ALIASES = ("да", "нет", "Y", "N", "ok", "плохо", "+", "-", "так себе", "Good job")
+#: Scores a scale may give (exactly representable and not).
+SCORES = (0.0, 0.25, 0.5, 0.75, 1.0, 0.1, 0.3, 0.7, 0.2)
+NA_TOKENS = ("na", "N/A", " н/п ", "NA", None)
+SCENARIOS = ("a", "b")
+CHANNELS = ("web", "phone")
+BANDS = ("top", "mid", "bottom")
+
+
+@dataclass
+class ScaleSpec:
+    """A scale: entries are (label as written in the file, score, aliases, number or None)."""
+
+    name: str | None  # None for an inline scale
+    entries: list[tuple[str, float, tuple[str, ...], float | None]]
+
+    @property
+    def numeric(self) -> bool:
+        return all(num is not None for *_, num in self.entries)
+
+    def text(self) -> str:
+        parts = []
+        for label, score, aliases, _ in self.entries:
+            alias = (" alias " + " ".join(_quote(a) for a in aliases)) if aliases else ""
+            parts.append(f"{label} = {_num(score)}{alias}")
+        return "{ " + ", ".join(parts) + " }"
+
+    def label_value(self, k: int) -> str:
+        """The label as a comparison literal in a formula."""
+        label, *_ = self.entries[k]
+        return label
+
+
+@dataclass
+class ItemSpec:
+    name: str
+    kind: str  # "scale", "number", "text"
+    scale: ScaleSpec | None = None
+    low: float | None = None
+    high: float | None = None
+    formula: str | None = None
+    section: str | None = None
+    options: list[str] = field(default_factory=list)
+
+    @property
+    def scored(self) -> bool:
+        if self.kind == "scale":
+            return True
+        if self.kind == "number":
+            return self.formula is not None or self.low is not None
+        return False
+
+    def text(self) -> str:
+        if self.kind == "scale":
+            assert self.scale is not None
+            answer = self.scale.name or self.scale.text()
+        elif self.kind == "number":
+            rng = f" {_num(self.low)}..{_num(self.high)}" if self.low is not None else ""
+            answer = "number" + rng
+        else:
+            answer = "text"
+        opts = " ".join(self.options)
+        score = f" score = {self.formula}" if self.formula else ""
+        return f'item {self.name} "Вопрос {self.name}" answer {answer} {opts}{score}'
+
+
+@dataclass
+class StandardSpec:
+    """A drawn standard: its text and what visits need to know to answer it."""
+
+    text: str
+    items: list[ItemSpec]
+    channel: bool  # a declared `field channel … one of { web, phone }`
+
+
+def _num(x: float | None) -> str:
+    assert x is not None
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- scales -------------------------------------------------------------------------------------
+
+
+@st.composite
+def scales(draw: st.DrawFn, name: str | None) -> ScaleSpec:
+    kind = draw(st.sampled_from(["words", "numbers", "strings", "mixed"]))
+    size = draw(st.integers(1, 4))
+    used: set[str] = set()
+    entries: list[tuple[str, float, tuple[str, ...], float | None]] = []
+    if kind == "numbers":
+        nums = draw(st.lists(st.sampled_from([0, 1, 2, 3, 4, 5, 10, 0.5, 1.5]),
+                             min_size=size, max_size=size, unique=True))
+        labels = [(_num(n), float(n)) for n in nums]
+    elif kind == "strings":
+        words = draw(st.lists(st.sampled_from(["очень хорошо", "Так себе", "never", "1 раз"]),
+                              min_size=size, max_size=size, unique=True))
+        labels = [(_quote(w), None) for w in words]
+    else:
+        words = draw(st.lists(st.sampled_from(WORDS), min_size=size, max_size=size, unique=True))
+        labels = [(w, None) for w in words]
+        if kind == "mixed":
+            labels.append(("7", 7.0))
+    for label, _ in labels:
+        used.add(label.strip('"').casefold())
+    for label, num in labels:
+        score = draw(st.sampled_from(SCORES))
+        aliases: list[str] = []
+        for alias in draw(st.lists(st.sampled_from(ALIASES), max_size=2, unique=True)):
+            if alias.strip().casefold() not in used:
+                used.add(alias.strip().casefold())
+                aliases.append(alias)
+        entries.append((label, score, tuple(aliases), num if kind == "numbers" else None))
+    if kind == "mixed":
+        entries = [(lbl, s, a, None) for lbl, s, a, _ in entries]
+    return ScaleSpec(name, entries)
+
+
+# -- expressions --------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """What an expression may refer to without creating a cycle."""
+
+    items: list[ItemSpec]  # items it may read (earlier ones)
+    sections: list[str] = field(default_factory=list)
+    coefs: list[str] = field(default_factory=list)
+    banded: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    value: ItemSpec | None = None  # inside this item's `score =`
+    coefficient: bool = False  # whole-visit context: selections and critical_failed allowed
+    channel: bool = False
+
+
+CONSTS = ("0", "1", "0.5", "2", "0.25", "3", "10")
+
+
+def _scored(ctx: Ctx) -> list[str]:
+    return [it.name for it in ctx.items if it.scored]
+
+
+@st.composite
+def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
+    leaves: list[str] = list(CONSTS)
+    leaves += _scored(ctx) * 2
+    leaves += [f"answer({it.name})" for it in ctx.items if _numeric_answer(it)]
+    if ctx.value is not None and _numeric_answer(ctx.value):
+        leaves += ["value"] * 3
+    if ctx.coefficient:
+        leaves += ctx.sections + ctx.coefs * 2
+    if depth <= 0:
+        return draw(st.sampled_from(leaves))
+    choices = ["leaf", "leaf", "arith", "if", "clamp", "minmax", "coalesce", "neg"]
+    if ctx.coefficient:
+        choices += ["selection", "selection", "terms"]
+    choice = draw(st.sampled_from(choices))
+    sub = num_exprs(ctx, depth - 1)
+    if choice == "leaf":
+        return draw(st.sampled_from(leaves))
+    if choice == "arith":
+        op = draw(st.sampled_from(["+", "-", "*", "/"]))
+        return f"({draw(sub)} {op} {draw(sub)})"
+    if choice == "if":
+        return f"(if {draw(conditions(ctx, depth - 1))} then {draw(sub)} else {draw(sub)})"
+    if choice == "clamp":
+        return f"clamp({draw(sub)}, 0, 1)"
+    if choice == "minmax":
+        fn = draw(st.sampled_from(["min", "max", "mean", "sum"]))
+        args = draw(st.lists(sub, min_size=1, max_size=3))
+        return f"{fn}({', '.join(args)})"
+    if choice == "coalesce":
+        return f"coalesce({draw(sub)}, {draw(sub)})"
+    if choice == "neg":
+        return f"(-{draw(sub)})"
+    if choice == "terms":
+        args = draw(st.lists(st.tuples(sub, st.sampled_from(["0.4", "0.3", "1", "2"])),
+                             min_size=1, max_size=3))
+        return "weighted_mean(" + ", ".join(f"{e}: {w}" for e, w in args) + ")"
+    fn = draw(st.sampled_from(["weighted_mean", "earned", "possible", "lost", "count", "mean",
+                               "min", "max", "sum"]))
+    sels = ["items"] + [f"tagged {t}" for t in ctx.tags] + [f"in {s}" for s in ctx.sections]
+    if fn in ("weighted_mean", "count", "mean", "min", "max", "sum"):
+        sels.append("sections")
+    sel = draw(st.sampled_from(sels))
+    if sel != "sections" and draw(st.booleans()):
+        extra = draw(st.sampled_from([s for s in sels if s != "sections"]))
+        return f"{fn}({sel}, {extra})"
+    return f"{fn}({sel})"
+
+
+def _numeric_answer(it: ItemSpec) -> bool:
+    return it.kind == "number" or (it.kind == "scale" and it.scale is not None and it.scale.numeric)
+
+
+def _label_answer(it: ItemSpec) -> bool:
+    return it.kind == "scale" and it.scale is not None and not it.scale.numeric
+
+
+@st.composite
+def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
+    choices = ["cmp", "cmp", "scenario", "is_na"]
+    if _scored(ctx):
+        choices.append("failed")
+    if any(_label_answer(it) for it in ctx.items) or (ctx.value and _label_answer(ctx.value)):
+        choices += ["label", "label"]
+    if ctx.channel:
+        choices.append("channel")
+    if ctx.coefficient:
+        choices.append("critical")
+        if ctx.banded:
+            choices.append("band")
+    if depth > 0:
+        choices += ["not", "andor"]
+    choice = draw(st.sampled_from(choices))
+    sub_num = num_exprs(ctx, max(depth - 1, 0))
+    if choice == "cmp":
+        op = draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!="]))
+        return f"{draw(sub_num)} {op} {draw(st.sampled_from(CONSTS))}"
+    if choice == "scenario":
+        op = draw(st.sampled_from(["==", "!="]))
+        return f'visit.scenario {op} "{draw(st.sampled_from(SCENARIOS))}"'
+    if choice == "channel":
+        return f"visit.channel == {draw(st.sampled_from(CHANNELS))}"
+    if choice == "is_na":
+        return f"is_na({draw(sub_num)})"
+    if choice == "failed":
+        return f"failed({draw(st.sampled_from(_scored(ctx)))})"
+    if choice == "label":
+        options = [it for it in ctx.items if _label_answer(it)]
+        if ctx.value is not None and _label_answer(ctx.value):
+            options.append(ctx.value)
+        it = draw(st.sampled_from(options))
+        assert it.scale is not None
+        label = it.scale.label_value(draw(st.integers(0, len(it.scale.entries) - 1)))
+        subject = "value" if it is ctx.value else f"answer({it.name})"
+        return f"{subject} {draw(st.sampled_from(['==', '!=']))} {label}"
+    if choice == "critical":
+        if ctx.tags and draw(st.booleans()):
+            return f"critical_failed(tagged {draw(st.sampled_from(ctx.tags))})"
+        return "critical_failed"
+    if choice == "band":
+        coef = draw(st.sampled_from(sorted(ctx.banded)))
+        return f"band({coef}) == {draw(st.sampled_from(ctx.banded[coef]))}"
+    if choice == "not":
+        return f"not ({draw(conditions(ctx, depth - 1))})"
+    op = draw(st.sampled_from(["and", "or"]))
+    return f"({draw(conditions(ctx, depth - 1))}) {op} ({draw(conditions(ctx, depth - 1))})"
+
+
+@st.composite
+def formulas(draw: st.DrawFn, it: ItemSpec, ctx: Ctx) -> str:
+    """A `score =` formula, mostly inside [0, 1] (sometimes not: such visits are rejected)."""
+    kind = draw(st.integers(0, 9))
+    if it.kind == "number" and it.low is not None and kind < 4:
+        lo, hi = it.low, it.high
+        assert hi is not None
+        cut = draw(st.sampled_from([lo, (lo + hi) / 2, hi, lo + (hi - lo) / 3]))
+        return (f"if value <= {_num(cut)} then 1 else if value <= {_num(hi)} then 0.5 else 0")
+    if it.kind == "number" and it.low is not None and kind < 6:
+        return f"clamp((value - {_num(it.low)}) / {_num(it.high - it.low)}, 0, 1)"  # type: ignore[operator]
+    if it.kind == "scale" and _label_answer(it) and kind < 5:
+        assert it.scale is not None
+        label = it.scale.label_value(draw(st.integers(0, len(it.scale.entries) - 1)))
+        return f"if value == {label} then 1 else {draw(st.sampled_from(['0', '0.5']))}"
+    inner = draw(num_exprs(ctx, 2))
+    if kind < 9:
+        return f"clamp({inner}, 0, 1)"
+    return inner
+
+
+# -- standards ------------------------------------------------------------------------------
+
+
+@st.composite
+def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
+    """A random valid standard (see the module docstring)."""
+    lines = ["standard gen.test \"Случайный стандарт\" {", '    version "1"']
+    n_scales = draw(st.integers(0, 2))
+    named = [draw(scales(f"sc{i}")) for i in range(n_scales)]
+    for sc in named:
+        lines.append(f"    scale {sc.name} {sc.text()}")
+    channel = draw(st.booleans())
+    if channel:
+        lines.append('    field channel "Канал" one of { web, phone }')
+    sections = [f"s{i}" for i in range(draw(st.integers(0, 3)))]
+    tags_pool = ["t0", "t1", "t2"]
+    items: list[ItemSpec] = []
+    used_tags: set[str] = set()
+    for i in range(draw(st.integers(1, max_items))):
+        name = f"i{i}"
+        kind = draw(st.sampled_from(["scale", "scale", "scale", "number", "number", "text"]))
+        it = ItemSpec(name, kind)
+        if kind == "scale":
+            if named and draw(st.booleans()):
+                it.scale = draw(st.sampled_from(named))
+            else:
+                it.scale = draw(scales(None))
+        elif kind == "number" and draw(st.integers(0, 4)) > 0:
+            it.low = float(draw(st.sampled_from([0, 1, -5, 0.5])))
+            it.high = it.low + float(draw(st.sampled_from([1, 4, 10, 240, 2.5])))
+        it.section = draw(st.sampled_from([None, *sections])) if sections else None
+        ctx = Ctx(items=list(items), value=it, channel=channel)
+        if kind == "number" and (it.low is None or draw(st.integers(0, 2)) == 0):
+            if it.low is not None or draw(st.booleans()):
+                it.formula = draw(formulas(it, ctx))
+        elif kind == "scale" and draw(st.integers(0, 5)) == 0:
+            it.formula = draw(formulas(it, ctx))
+        opts = []
+        if it.scored and draw(st.booleans()):
+            opts.append(f"weight {draw(st.sampled_from(['1', '2', '3', '0.5']))}")
+        tags = draw(st.lists(st.sampled_from(tags_pool), max_size=2, unique=True))
+        if tags and it.scored:
+            used_tags.update(tags)
+            opts.append("tags " + " ".join(tags))
+        presence = draw(st.sampled_from(["", "", "required", "optional", "optional"]))
+        if presence:
+            opts.append(presence)
+        if it.scored and draw(st.integers(0, 4)) == 0:
+            opts.append("critical")
+        if it.scored and draw(st.integers(0, 7)) == 0:
+            opts.append("bonus")
+        if draw(st.integers(0, 3)) == 0:
+            opts.append("when " + draw(conditions(Ctx(items=list(items), channel=channel), 1)))
+        it.options = opts
+        items.append(it)
+    by_section: dict[str | None, list[ItemSpec]] = {}
+    for it in items:
+        by_section.setdefault(it.section, []).append(it)
+    for s in sections:
+        opts = ""
+        if draw(st.booleans()):
+            opts += f" weight {draw(st.sampled_from(['0', '1', '2', '0.5']))}"
+        if draw(st.integers(0, 3)) == 0:
+            opts += f' when visit.scenario == "{draw(st.sampled_from(SCENARIOS))}"'
+        lines.append(f'    section {s} "Этап {s}"{opts} {{')
+        for it in by_section.get(s, []):
+            lines.append("        " + it.text())
+        lines.append("    }")
+    for it in by_section.get(None, []):
+        lines.append("    " + it.text())
+    coefs: list[str] = []
+    banded: dict[str, tuple[str, ...]] = {}
+    for k in range(draw(st.integers(1, 5))):
+        ctx = Ctx(items=items, sections=sections, coefs=list(coefs), banded=dict(banded),
+                  tags=sorted(used_tags), coefficient=True, channel=channel)
+        shape = draw(st.integers(0, 5))
+        if shape == 0 and coefs:
+            others = draw(st.lists(st.sampled_from(coefs), min_size=1, max_size=3, unique=True))
+            expr = "if critical_failed then 0 else weighted_mean(" + ", ".join(
+                f"{c}: {draw(st.sampled_from(['0.4', '0.3', '0.2', '1']))}" for c in others
+            ) + ")"
+        elif shape == 1 and used_tags:
+            expr = f"weighted_mean(tagged {draw(st.sampled_from(sorted(used_tags)))})"
+        elif shape == 2:
+            expr = "weighted_mean(sections)" if sections else "weighted_mean(items)"
+        else:
+            expr = draw(num_exprs(ctx, 3))
+        name = f"c{k}"
+        lines.append(f'    coefficient {name} "Коэффициент {k}" = {expr}')
+        coefs.append(name)
+        if draw(st.booleans()):
+            hi = draw(st.sampled_from([0.9, 0.8, 0.75]))
+            lo = draw(st.sampled_from([0.5, 0.6, 0.25]))
+            lines.append(f"    bands {name} {{ top >= {hi}, mid >= {lo}, bottom }}")
+            banded[name] = BANDS
+        if draw(st.booleans()):
+            lines.append(f"    target {name} {draw(st.sampled_from(['0.85', '0.5', '1']))}")
+    if draw(st.booleans()):
+        ctx = Ctx(items=items, sections=sections, coefs=coefs, tags=sorted(used_tags),
+                  coefficient=True, channel=channel)
+        cond = draw(conditions(ctx, 1))
+        lines.append(f"    rollup r0 = 100 * share({cond}) + avg({draw(num_exprs(ctx, 1))})")
+    lines.append("}")
+    return StandardSpec("\n".join(lines) + "\n", items, channel)
+
+
+# -- visits ------------------------------------------------------------------------------------
+
+
+@st.composite
+def answers_for(draw: st.DrawFn, it: ItemSpec) -> Any:
+    """One raw answer (or `ABSENT`) for an item: mostly valid, sometimes every kind of bad."""
+    roll = draw(st.integers(0, 99))
+    if roll < 8:
+        return draw(st.sampled_from(NA_TOKENS))
+    if roll < 12:
+        return ABSENT
+    if roll < 16:
+        return draw(st.sampled_from(["zzz", "", "  ", True, [1], 1e400 * 0, "yes!", -7, 99999]))
+    if it.kind == "scale":
+        assert it.scale is not None
+        label, _score, aliases, num = draw(st.sampled_from(it.scale.entries))
+        plain = label.strip('"')
+        if num is not None:
+            return draw(st.sampled_from([num, int(num) if num.is_integer() else num, plain,
+                                         f" {plain} ", float(num)]))
+        variants = [plain, plain.upper(), f"  {plain} ", plain.capitalize(), *aliases]
+        return draw(st.sampled_from(variants))
+    if it.kind == "number":
+        if it.low is None:
+            return draw(st.one_of(st.integers(-100, 100), st.floats(-1e6, 1e6),
+                                  st.sampled_from(["3", "4,5", " 7.25 ", "abc"])))
+        lo, hi = it.low, it.high
+        assert hi is not None
+        if roll < 22:
+            return draw(st.sampled_from([lo - 1, hi + 0.5, f"{hi + 1}", "n", float("inf")]))
+        if roll < 30:
+            return draw(st.sampled_from([str(_num(lo)), f" {_num(hi)} ", _num((lo + hi) / 2)
+                                         .replace(".", ","), lo, hi]))
+        value = draw(st.floats(lo, hi, allow_nan=False))
+        if draw(st.booleans()) and float(round(value)) >= lo and round(value) <= hi:
+            return round(value)
+        return value
+    return draw(st.sampled_from(["свободный текст", "", 5, "na", "ok"]))
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: Marks an answer left out of the record (a missing key).
+ABSENT: Any = _Absent()
+
+
+@st.composite
+def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
+    roll = draw(st.integers(0, 99))
+    if roll == 0:
+        return draw(st.sampled_from([["not", "a", "record"], {"visit_id": f"v{index}",
+                                                              "answers": [1, 2]}]))
+    record: dict[str, Any] = {}
+    vid_roll = draw(st.integers(0, 49))
+    if vid_roll == 0:
+        pass  # no visit_id at all
+    elif vid_roll == 1:
+        record["visit_id"] = draw(st.sampled_from([None, "", "   "]))
+    elif vid_roll == 2:
+        record["visit_id"] = "v0"  # likely a duplicate
+    else:
+        record["visit_id"] = f"v{index}"
+    record["point"] = draw(st.sampled_from(["P1", "P2"]))
+    scenario = draw(st.sampled_from([*SCENARIOS, *SCENARIOS, "A", None, " a", 1, "c"]))
+    if scenario is not None or draw(st.booleans()):
+        record["scenario"] = scenario
+    if spec.channel:
+        channel = draw(st.sampled_from([*CHANNELS, *CHANNELS, "WEB", " phone", "mail", None]))
+        if channel is not None:
+            record["channel"] = channel
+    answers: dict[str, Any] = {}
+    for it in spec.items:
+        value = draw(answers_for(it))
+        if value is not ABSENT:
+            answers[it.name] = value
+    if draw(st.integers(0, 29)) == 0:
+        answers[draw(st.sampled_from(["zz", "i99", "I0"]))] = "yes"
+    if draw(st.integers(0, 29)) or answers:
+        record["answers"] = answers
+    return record
+
+
+@st.composite
+def visits(draw: st.DrawFn, spec: StandardSpec, max_size: int = 25) -> list[Any]:
+    """A batch of visit records (JSON shape) for a drawn standard."""
+    n = draw(st.integers(1, max_size))
+    return [draw(visit_records(spec, i)) for i in range(n)]

@@ -1,0 +1,417 @@
+"""The batch (numpy) backend against the per-visit backend: same outcomes, always.
+
+Differential tests: the conformance visits, then random valid standards and
+random visits (tests/strategies.py), scored through `CompiledStandard.score_many`
+and through `BatchEvaluator.score_records` / `score_table`; every coefficient,
+section, item, band, gap, critical list, warning, rollup input and rejection
+(same items, codes and messages) must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("numpy")
+pa = pytest.importorskip("pyarrow")
+
+import numpy as np  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import sbm_engine  # noqa: E402
+from sbm_engine.batch import BatchEvaluator, score_table  # noqa: E402
+from sbm_engine.io.records import TableLayout  # noqa: E402
+from sbm_engine.results import RejectedVisit, ScoredVisit  # noqa: E402
+from sbm_engine.runtime import MISSING  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from strategies import standards, visits  # noqa: E402
+
+HERE = Path(__file__).parent / "conformance"
+TOL = 1e-12
+
+
+def _lines(name: str) -> list[dict[str, Any]]:
+    text = (HERE / name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def demo() -> sbm_engine.CompiledStandard:
+    return sbm_engine.load(HERE / "demo_branch.sbm")
+
+
+@pytest.fixture(scope="module")
+def bare_demo() -> sbm_engine.CompiledStandard:
+    """The demo without plugins (installed packs may add validators for bank standards)."""
+    from sbm_engine.api import check
+    from sbm_engine.standard import CompiledStandard
+
+    report = check(HERE / "demo_branch.sbm")
+    return CompiledStandard(report.model)
+
+
+# -- comparing outcomes ------------------------------------------------------------------------
+
+
+def _close(x: Any, y: Any) -> bool:
+    if x is None or y is None or isinstance(x, bool | str) or isinstance(y, bool | str):
+        return (x == y and type(x) is type(y)) or (x is None and y is None)
+    return math.isclose(x, y, rel_tol=TOL, abs_tol=TOL)
+
+
+def _same_map(a: Any, b: Any, what: str) -> None:
+    assert list(a) == list(b), f"{what}: keys differ"
+    for k in a:
+        assert _close(a[k], b[k]), f"{what}.{k}: per-visit {a[k]!r}, batch {b[k]!r}"
+
+
+def assert_same(want: Any, got: Any) -> None:
+    """`got` (batch) is the outcome `want` (per visit) within 1e-12."""
+    assert type(want) is type(got), f"per-visit {want!r}\nbatch {got!r}"
+    if isinstance(want, RejectedVisit):
+        assert want.errors == got.errors
+        assert want.visit_id == got.visit_id and want.source == got.source
+        assert want.record == got.record
+        return
+    assert isinstance(want, ScoredVisit)
+    for key in ("visit_id", "standard", "version", "point", "specialist", "region", "date",
+                "scenario", "critical", "warnings", "source"):
+        assert getattr(want, key) == getattr(got, key), key
+    for key in ("coefficients", "sections", "items", "bands", "gaps", "rollup_inputs"):
+        _same_map(getattr(want, key), getattr(got, key), key)
+
+
+def assert_all_same(want: list[Any], got: list[Any]) -> None:
+    assert len(want) == len(got)
+    for i, (a, b) in enumerate(zip(want, got, strict=True)):
+        try:
+            assert_same(a, b)
+        except AssertionError as exc:
+            raise AssertionError(f"record {i}: {exc}") from exc
+
+
+# -- conformance -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 15])
+def test_conformance_visits_agree(demo, chunk):
+    records = _lines("demo_visits.jsonl")
+    sources = [f"demo_visits.jsonl:{i + 1}" for i in range(len(records))]
+    want = list(demo.score_many(records, sources))
+    got = BatchEvaluator(demo, chunk_size=chunk).score_records(records, sources)
+    assert_all_same(want, got)
+
+
+def test_conformance_expected_figures_through_the_batch(bare_demo):
+    got = BatchEvaluator(bare_demo).score_records(_lines("demo_visits.jsonl"))
+    for outcome, want in zip(got, _lines("demo_expected.jsonl"), strict=True):
+        if want["status"] == "rejected":
+            assert {e.item for e in outcome.errors} == set(want["errors_on"])
+            continue
+        for key, value in want["coefficients"].items():
+            assert _close(outcome.coefficients[key], value) or abs(
+                outcome.coefficients[key] - value) <= 1e-9
+        assert dict(outcome.bands) == want["band"]
+        assert sorted(w.item for w in outcome.warnings) == sorted(want["warnings_on"])
+
+
+def _demo_table(records: list[dict[str, Any]]) -> Any:
+    """The demo visits as a table the way a CSV reader would type them (all text)."""
+    rows = []
+    for r in records:
+        row = {k: v for k, v in r.items() if k != "answers"}
+        row.update({k: None if v is None else str(v) for k, v in r["answers"].items()})
+        rows.append(row)
+    return pa.Table.from_pylist(rows)
+
+
+def _reader_records(std: Any, table: Any) -> list[dict[str, Any]]:
+    """What the tabular readers make of a table: the reference input for `score_table`."""
+    layout = TableLayout(table.column_names, std.model.fields)
+    out = []
+    for row in table.to_pylist():
+        record, error = layout.to_record(list(row.values()))
+        assert error is None
+        out.append(record)
+    return out
+
+
+def _flat_expected(std: Any, outcomes: list[Any]) -> tuple[list[dict], list[dict]]:
+    from sbm_engine.io.writers import flatten
+
+    scored = [flatten(o.to_dict()) for o in outcomes if o.ok]
+    rejects = [o for o in outcomes if not o.ok]
+    return scored, rejects
+
+
+def assert_table_matches(std: Any, table: Any, source: str = "t.parquet") -> None:
+    records = _reader_records(std, table)
+    sources = [f"{source}:{i + 1}" for i in range(len(records))]
+    want_scored, want_rejects = _flat_expected(std, list(std.score_many(records, sources)))
+    got = score_table(std, table, source)
+    got_scored = got.scored.to_pylist()
+    assert len(got_scored) == len(want_scored)
+    for w, g in zip(want_scored, got_scored, strict=True):
+        assert list(w) == list(g)
+        for k in w:
+            assert _close(w[k], g[k]), f"{k}: reader path {w[k]!r}, table path {g[k]!r}"
+    rejects = got.rejects.to_pylist()
+    assert [r["visit_id"] for r in rejects] == [
+        None if o.visit_id is None else str(o.visit_id) for o in want_rejects
+    ]
+    for r, o in zip(rejects, want_rejects, strict=True):
+        assert json.loads(r["errors"]) == [e.to_dict() for e in o.errors]
+        assert r["source"] == o.source
+        assert json.loads(r["record"]) == o.record
+
+
+def test_conformance_table(demo):
+    assert_table_matches(demo, _demo_table(_lines("demo_visits.jsonl")))
+
+
+def test_table_columns_follow_the_output_contract(demo):
+    got = score_table(demo, _demo_table(_lines("demo_visits.jsonl")))
+    first = got.scored.to_pylist()[0]
+    from sbm_engine.io.writers import flatten
+
+    want = flatten(demo.score(_lines("demo_visits.jsonl")[0]).to_dict())
+    assert list(first) == list(want)
+    assert got.rejects.column_names == ["row", "visit_id", "source", "errors", "record"]
+    rejected = [i for i, o in enumerate(demo.score_many(_lines("demo_visits.jsonl"))) if not o.ok]
+    assert got.rejects.column("row").to_pylist() == rejected
+
+
+# -- random standards and visits ----------------------------------------------------------------
+
+SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _load(text: str) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sbm_engine.loads(text, "gen.sbm")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_random_standards_and_visits_agree(data):
+    spec = data.draw(standards())
+    std = _load(spec.text)
+    records = data.draw(visits(spec))
+    chunk = data.draw(st.sampled_from([1, 4, 1 << 15]))
+    want = list(std.score_many(records))
+    got = BatchEvaluator(std, chunk_size=chunk).score_records(records)
+    assert_all_same(want, got)
+
+
+def _tabular(records: list[Any], items: list[str]) -> Any:
+    """Records as a text table (a CSV read as strings): every cell str or null."""
+    rows = []
+    for r in records:
+        if not isinstance(r, dict) or not isinstance(r.get("answers", {}), dict):
+            continue
+        row: dict[str, Any] = {}
+        for key in ("visit_id", "point", "scenario", "channel"):
+            v = r.get(key)
+            row[key] = None if v is None else str(v)
+        answers = r.get("answers") or {}
+        for name in items:
+            v = answers.get(name)
+            row[name] = None if v is None else (v if isinstance(v, str) else json.dumps(v))
+        rows.append(row)
+    if not rows:
+        return None
+    return pa.Table.from_pylist(rows)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_random_tables_agree_with_the_reader_path(data):
+    spec = data.draw(standards())
+    std = _load(spec.text)
+    records = data.draw(visits(spec))
+    table = _tabular(records, [it.name for it in spec.items])
+    if table is not None:
+        assert_table_matches(std, table)
+
+
+# -- columns API ------------------------------------------------------------------------------
+
+
+def test_evaluate_columns_numpy_and_lists(bare_demo):
+    demo = bare_demo
+    ev = BatchEvaluator(demo)
+    n = 4
+    answers = {
+        "greeted": ["yes", "no", "да", "na"],
+        "smile": pa.array(["yes", None, "YES", "no"]),
+        "wait": np.array([2.0, 7.0, 12.0, 3.0]),
+        "questions": [5, "4", 3.0, 1],
+        "card": ["yes", "no", MISSING, "yes"],
+        "secrecy": ["yes", "yes", "yes", "no"],
+        "clean": [5, 4, 3, None],
+        "overall": [10, None, 9, MISSING],
+    }
+    visit = {"visit_id": [f"v{i}" for i in range(n)], "scenario": ["deposit", "loan", "loan", "x"]}
+    res = ev.evaluate_columns(answers, visit)
+    # row 1: `smile` null in an Arrow column is a missing answer: rejected per visit
+    assert res.suspect.tolist() == [False, True, False, False]
+    records = []
+    for i in range(n):
+        ans = {}
+        for k, col in answers.items():
+            v = col[i].as_py() if isinstance(col, pa.Array) else col[i]
+            if isinstance(col, np.ndarray):
+                v = float(v)
+            if v is not MISSING and not (isinstance(col, pa.Array) and v is None):
+                ans[k] = v
+        records.append({"visit_id": f"v{i}", "scenario": visit["scenario"][i], "answers": ans})
+    for i, rec in enumerate(records):
+        want = demo.score(rec)
+        if res.suspect[i]:
+            assert not want.ok
+            continue
+        for name, value in want.coefficients.items():
+            got = res.coefficients[name][i]
+            assert (value is None and np.isnan(got)) or _close(value, float(got))
+        assert res.band_values("visit")[i] == want.bands["visit"]
+        assert bool(res.critical["secrecy"][i]) == ("secrecy" in want.critical)
+        assert bool(res.warnings["card"][i]) == any(w.item == "card" for w in want.warnings)
+
+
+def test_unknown_columns_make_rows_suspect(bare_demo):
+    ev = BatchEvaluator(bare_demo)
+    res = ev.evaluate_columns(
+        {"greeted": ["yes", "yes"], "gretted": [MISSING, "yes"]},
+        {"visit_id": ["a", "b"]},
+    )
+    assert res.suspect.tolist() == [True, True]  # both miss required answers; b also unknown
+    records = [{"visit_id": "a", "answers": {"greeted": "yes"}},
+               {"visit_id": "b", "answers": {"greeted": "yes", "gretted": "yes"}}]
+    got = ev.score_records(records)
+    assert "unknown_item" in {e.code for e in got[1].errors}
+
+
+# -- plugin functions ---------------------------------------------------------------------------
+
+
+PLUGIN_STD = """
+standard plug.test {
+    scale yn { yes = 1, no = 0 }
+    item a "A" answer number 0..10
+    item b "B" answer yn optional
+    coefficient c1 = clamp(half(answer(a)), 0, 1)
+    coefficient c2 = if both(answer(a) >= 5, b >= 1) then 1 else 0
+    coefficient c3 = coalesce(half(c1), 0.25)
+}
+"""
+
+
+def _plugin_standard(monkeypatch: Any, batch: bool) -> Any:
+    from sbm_engine import api
+    from sbm_engine.functions import FunctionRegistry, FunctionSpec
+
+    calls: dict[str, int] = {"half": 0, "half_batch": 0}
+
+    def half(x: float) -> float | None:
+        calls["half"] += 1
+        return None if x > 9 else x / 2
+
+    def half_batch(x: Any) -> Any:
+        calls["half_batch"] += 1
+        x = np.asarray(x, dtype=float)
+        return np.where(x > 9, np.nan, x / 2)
+
+    def both(x: bool | None, y: bool | None) -> bool | None:
+        return None if x is None or y is None else (x and y)
+
+    registry = FunctionRegistry([
+        FunctionSpec("half", ("num",), "num", half, half_batch if batch else None),
+        FunctionSpec("both", ("bool", "bool"), "bool", both, None, na_aware=True),
+    ])
+    monkeypatch.setattr(api, "_functions", lambda: registry)
+    return api.loads(PLUGIN_STD, "plug.sbm"), calls
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_plugin_functions_agree(monkeypatch, batch):
+    std, calls = _plugin_standard(monkeypatch, batch)
+    records = [
+        {"visit_id": f"v{i}", "answers": {"a": a, "b": b}}
+        for i, (a, b) in enumerate([(1, "yes"), (6, "no"), (10, "yes"), (7, None), (0, "yes")])
+    ]
+    want = list(std.score_many(records))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ev = BatchEvaluator(std)
+    fallbacks = [w for w in caught if "no batch form" in str(w.message)]
+    assert {str(w.message).split("`")[1] for w in fallbacks} == (
+        {"both"} if batch else {"half", "both"}
+    )
+    assert len(fallbacks) == len({str(w.message) for w in fallbacks})  # once per function
+    calls["half"] = calls["half_batch"] = 0
+    assert_all_same(want, ev.score_records(records))
+    if batch:
+        assert calls["half_batch"] >= 1 and calls["half"] == 0
+
+
+# -- odd inputs ----------------------------------------------------------------------------------
+
+
+def test_odd_values_go_to_the_per_visit_path(demo):
+    records = [
+        {"visit_id": "v1", "scenario": "deposit", "answers": {
+            "greeted": True, "smile": ["yes"], "wait": 2**60, "questions": 5, "card": "yes",
+            "secrecy": "yes", "clean": 5}},
+        {"visit_id": "v2", "scenario": ["deposit"], "answers": {
+            "greeted": "yes", "smile": "yes", "wait": float("nan"), "questions": 5,
+            "card": {"x": 1}, "secrecy": "yes", "clean": 5, "overall": "4,5"}},
+        "not a record",
+        {"visit_id": "v3", "answers": "oops"},
+        {"visit_id": {"unhashable": 1}, "answers": {}},
+        {"visit_id": {"unhashable": 1}, "answers": {}},
+    ]
+    assert_all_same(list(demo.score_many(records)), BatchEvaluator(demo).score_records(records))
+
+
+def test_division_by_zero_only_where_the_branch_runs():
+    std = _load("""
+standard div.test {
+    scale yn { yes = 1, no = 0 }
+    item a "A" answer yn
+    item b "B" answer yn
+    coefficient safe = if b == 0 then 0 else a / b
+    coefficient lazy = if (b > 0) and (a / b > 0.5) then 1 else 0
+    coefficient risky = a / b
+}
+""")
+    records = [{"visit_id": f"v{i}", "answers": {"a": a, "b": b}}
+               for i, (a, b) in enumerate([("yes", "yes"), ("yes", "no"), ("no", "no")])]
+    want = list(std.score_many(records))
+    got = BatchEvaluator(std).score_records(records)
+    assert_all_same(want, got)
+    assert [o.ok for o in got] == [True, False, False]
+    assert got[1].errors[0].code == "formula_error"
+
+
+def test_numpy_missing_gives_a_clear_error():
+    code = (
+        "import sys; sys.modules['numpy'] = None\n"
+        "try:\n    import sbm_engine.batch\nexcept ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'sbm-engine[fast]'" in out.stdout
