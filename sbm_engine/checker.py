@@ -142,6 +142,7 @@ class Checker:
                 )
         coef_names = {c.name for c in coefficients}
         rollups = [self._rollup(d.node) for d in self.decls.values() if d.kind == "rollup"]
+        self._rollup_cycles([r for r in rollups if r is not None])
         targets = {}
         for coef, t in flat.targets.items():
             if self._known_coefficient(coef, t.name_span, coef_names):
@@ -1271,6 +1272,34 @@ class Checker:
             visit(node, [])
         return tuple(order)
 
+    def _rollup_cycles(self, rollups: list[RollupModel]) -> None:
+        """E0401 for rollups that refer to each other in a circle (one report per cycle)."""
+        deps = {r.name: [b.data for b in r.expr.walk() if b.op == "rollup_ref"] for r in rollups}
+        spans = {r.name: r.span for r in rollups}
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                chain = " -> ".join([*path[path.index(name) :], name])
+                self.d.error(
+                    "E0401",
+                    f"cycle between rollups: {chain}",
+                    spans[name],
+                    label="depends on itself",
+                    help="break the cycle: one of these must not use the others",
+                )
+                return
+            state[name] = 1
+            for dep in deps.get(name, []):
+                if dep in deps:
+                    visit(dep, [*path, name])
+            state[name] = 2
+
+        for name in deps:
+            visit(name, [])
+
     # -- warnings --------------------------------------------------------------------------
 
     def _range_warning(self, expr: n.Expr, bound: Bound, item: ItemModel) -> None:
@@ -1329,6 +1358,7 @@ def _deps(expr: Bound) -> set[tuple[str, str]]:
 Interval = tuple[float, float]
 #: The "interval" of an expression that is always N/A (it never leaves [0, 1]).
 _EMPTY: Interval = (math.inf, -math.inf)
+_UNSET: Interval = (math.nan, math.nan)  # "not given": the item's own answer range
 
 
 def _answer_range(item: ItemModel | None) -> Interval | None:
@@ -1355,27 +1385,36 @@ def _hull(intervals: list[Interval | None]) -> Interval | None:
     return (min(i[0] for i in known), max(i[1] for i in known))  # type: ignore[index]
 
 
-def _interval(b: Bound, item: ItemModel, items: dict[str, ItemModel]) -> Interval | None:
+def _interval(
+    b: Bound, item: ItemModel, items: dict[str, ItemModel], own: Interval | None = _UNSET
+) -> Interval | None:
     """The range of a numeric expression inside `item`'s score formula, for W0701.
 
     Sound where it answers: the expression never leaves the interval. None means
     unknown (a coefficient, a plugin, a division by something that may be 0), so no
-    warning is given; `_EMPTY` means the expression is always N/A.
+    warning is given; `_EMPTY` means the expression is always N/A. `own` is the
+    range of the item's own answer, narrowed inside `if` branches by conditions
+    such as `value <= 10`.
     """
     op = b.op
+    if own is _UNSET:
+        own = _answer_range(item)
 
-    def sub(x: Bound) -> Interval | None:
-        return _interval(x, item, items)
+    def sub(x: Bound, narrowed: Interval | None = own) -> Interval | None:
+        return _interval(x, item, items, narrowed)
+
+    def is_own(x: Bound) -> bool:
+        return x.op == "value" or (x.op == "answer" and x.data == item.name)
 
     if op == "const":
         v = b.data
         if isinstance(v, int | float) and not isinstance(v, bool):
             return (float(v), float(v))
         return _EMPTY if v is None else None
-    if op == "value":
-        return _answer_range(item)
+    if is_own(b):
+        return own
     if op == "answer":
-        return _answer_range(item if b.data == item.name else items.get(b.data))
+        return _answer_range(items.get(b.data))
     if op == "item":
         return (0.0, 1.0)
     if op in ("neg", "arith") or (
@@ -1388,7 +1427,12 @@ def _interval(b: Bound, item: ItemModel, items: dict[str, ItemModel]) -> Interva
             return _EMPTY  # N/A propagates
         return _combine(b, args)  # type: ignore[arg-type]
     if op == "if":
-        return _hull([sub(b.args[1]), sub(b.args[2])])
+        then_range, else_range = _narrow(b.args[0], own, is_own)
+        branches = [
+            _EMPTY if r is not None and r[0] > r[1] else sub(x, r)
+            for x, r in ((b.args[1], then_range), (b.args[2], else_range))
+        ]
+        return _hull(branches)
     if op == "call":
         fn, payload = b.data
         if fn == "coalesce":
@@ -1423,6 +1467,48 @@ def _interval(b: Bound, item: ItemModel, items: dict[str, ItemModel]) -> Interva
         if fn == "count":
             return (0.0, float(len(payload[1])))
     return None
+
+
+def _narrow(
+    cond: Bound, own: Interval | None, is_own: Any
+) -> tuple[Interval | None, Interval | None]:
+    """The item's answer range where `cond` holds and where it does not.
+
+    Understands comparisons of the answer with a number, `and`, `or` and `not`;
+    anything else narrows nothing. Bounds are kept closed, which is sound.
+    """
+    if own is None:
+        return None, None
+    lo, hi = own
+    if cond.op == "not":
+        then_range, else_range = _narrow(cond.args[0], own, is_own)
+        return else_range, then_range
+    if cond.op in ("and", "or"):
+        if cond.op == "and":
+            first, _ = _narrow(cond.args[0], own, is_own)
+            both, _ = _narrow(cond.args[1], first, is_own)
+            return both, own
+        _, first = _narrow(cond.args[0], own, is_own)
+        _, neither = _narrow(cond.args[1], first, is_own)
+        return own, neither
+    if cond.op != "cmp":
+        return own, own
+    left, right = cond.args
+    op = cond.data
+    if is_own(right) and left.op == "const":
+        left, right = right, left
+        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+    if not (is_own(left) and right.op == "const" and isinstance(right.data, int | float)):
+        return own, own
+    k = float(right.data)
+    below, above = (lo, min(hi, k)), (max(lo, k), hi)
+    if op in ("<", "<="):
+        return below, above
+    if op in (">", ">="):
+        return above, below
+    if op == "==":
+        return ((k, k) if lo <= k <= hi else _EMPTY), own
+    return own, ((k, k) if lo <= k <= hi else _EMPTY)
 
 
 def _combine(b: Bound, args: list[Interval]) -> Interval | None:

@@ -673,7 +673,9 @@ def _syntax_diagnostic(
             label="reserved word",
             help=f"choose another name, for example `{text}_1`",
         )
-    if text == "=" and "COMP_OP" in expected:
+    if text == "." and tok.type != "NAME":
+        help_text = "write numbers with a digit before the point, e.g. `0.5`"
+    elif text == "=" and "COMP_OP" in expected:
         help_text = "to compare, write `==`"
     elif text == "=" and expected <= {"NUMBER", "NEG"}:
         help_text = "write the number without `=`, e.g. `weight 2`"

@@ -995,7 +995,80 @@ def test_every_code_has_a_test() -> None:
     assert tested == set(CODES), f"untested: {set(CODES) - tested}, unknown: {tested - set(CODES)}"
 
 
+DOC = ROOT / "docs" / "language.md"
+
+
+@attrs.frozen
+class DocBlock:
+    """A fenced block of docs/language.md and the diagnostic section it stands in."""
+
+    code: str | None  # the `### E0201` section it is in, if any
+    lang: str
+    text: str
+    line: int
+
+
+def doc_blocks() -> list[DocBlock]:
+    blocks: list[DocBlock] = []
+    code: str | None = None
+    lang: str | None = None
+    body: list[str] = []
+    start = 0
+    for number, line in enumerate(DOC.read_text(encoding="utf-8").splitlines(), 1):
+        if lang is not None:
+            if line.startswith("```"):
+                blocks.append(DocBlock(code, lang, "\n".join(body) + "\n", start))
+                lang = None
+            else:
+                body.append(line)
+        elif line.startswith("```"):
+            lang, body, start = line[3:].strip(), [], number
+        elif line.startswith("#"):
+            heading = line.lstrip("#").strip()
+            code = heading if heading in CODES else None
+    return blocks
+
+
+SBM_BLOCKS = [b for b in doc_blocks() if b.lang == "sbm"]
+
+
 def test_every_code_is_documented() -> None:
-    docs = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    docs = DOC.read_text(encoding="utf-8")
     missing = [code for code in CODES if f"### {code}" not in docs]
     assert not missing, f"not documented in docs/language.md: {missing}"
+    examples = {b.code for b in SBM_BLOCKS}
+    undemonstrated = [code for code in CODES if code not in examples and code != "E0603"]
+    assert not undemonstrated, f"no example in docs/language.md for {undemonstrated}"
+
+
+@pytest.mark.parametrize("block", SBM_BLOCKS, ids=[f"line{b.line}" for b in SBM_BLOCKS])
+def test_documented_examples_do_what_the_reference_says(tmp_path: Path, block: DocBlock) -> None:
+    """Complete files check cleanly and pass their examples; a diagnostic's example gives it."""
+    report = check(write(tmp_path, "example.sbm", block.text))
+    found = set(codes(report))
+    if report.ok and report.model is not None:
+        std = sbm_engine.api.compile_model(report.model)
+        found |= {d.code for d in example_diagnostics(std)}
+    assert found == ({block.code} if block.code else set()), render_all(
+        report.diagnostics, report.sources
+    )
+
+
+def test_the_documented_rendering_is_the_real_one(tmp_path: Path) -> None:
+    blocks = doc_blocks()
+    index = next(i for i, b in enumerate(blocks) if b.lang == "text" and "error[E0201]" in b.text)
+    source = blocks[index - 1]
+    report = check(write(tmp_path, "demo_branch.sbm", source.text))
+    assert render_all(report.diagnostics, report.sources) + "\n" == blocks[index].text
+
+
+def test_the_documented_reserved_words_are_the_real_ones() -> None:
+    from sbm_engine.checker import RESERVED
+    from sbm_engine.parser import KEYWORDS
+
+    docs = DOC.read_text(encoding="utf-8")
+    section = docs[docs.index("## Reserved words") : docs.index("## Visit outcomes")]
+    listed = next(b for b in doc_blocks() if b.lang == "text" and "coefficient" in b.text)
+    assert listed.text.split() == sorted(KEYWORDS)
+    for name in RESERVED:
+        assert f"`{name}`" in section

@@ -609,6 +609,40 @@ def test_division_by_zero_rejects_the_visit_naming_the_line() -> None:
     assert out.errors[0].message == "division by zero in coefficient `ratio` (sem.sbm:5)"
 
 
+@pytest.mark.parametrize(
+    ("record", "code"),
+    [
+        ({"answers": {"a": "yes"}}, "missing_visit_id"),
+        ({"visit_id": " ", "answers": {"a": "yes"}}, "missing_visit_id"),
+        ({"visit_id": "v1", "answers": ["yes"]}, "not_an_object"),
+        ("not a record", "not_an_object"),
+        ({"visit_id": "v1", "answers": {"a": "yes", "greted": "yes"}}, "unknown_item"),
+    ],
+)
+def test_record_level_rejections(record: Any, code: str) -> None:
+    std = standard('    item a "A" answer yes_no')
+    out = std.score(record)
+    assert isinstance(out, RejectedVisit)
+    assert code in [e.code for e in out.errors]
+
+
+def test_unknown_answer_keys_get_a_did_you_mean_or_are_allowed() -> None:
+    text = f'standard sem.t {{\n    {YES_NO}\n    item greeted "G" answer yes_no\n}}\n'
+    out = sbm_engine.loads(text).score({"visit_id": 1, "answers": {"greeted": "yes", "greted": 1}})
+    assert isinstance(out, RejectedVisit)
+    assert out.errors[0].message.endswith("did you mean `greeted`?")
+    lenient = sbm_engine.loads(text, allow_unknown=True)
+    assert score(lenient, {"greeted": "yes", "greted": 1}).items["greeted"] == 1
+
+
+def test_a_visit_id_seen_before_in_a_batch_is_rejected() -> None:
+    std = standard('    item a "A" answer yes_no')
+    records = [{"visit_id": i, "answers": {"a": "yes"}} for i in ("v1", "v2", "v1")]
+    outcomes = list(std.score_many(records))
+    assert [o.ok for o in outcomes] == [True, True, False]
+    assert [e.code for e in outcomes[2].errors] == ["duplicate_visit"]  # type: ignore[union-attr]
+
+
 # ---- visit fields ---------------------------------------------------------------------------
 
 
