@@ -1,0 +1,114 @@
+"""The sample wave: deterministic, realistic, rejected exactly where it is meant to be."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+
+import pytest
+from sbm_salon import sample
+
+
+@pytest.fixture(scope="module")
+def wave():
+    return sample.generate(300, seed=2026)
+
+
+@pytest.fixture
+def outcomes(salon, wave):
+    return list(salon.score_many(wave))
+
+
+def test_deterministic():
+    a = json.dumps(sample.generate(120, seed=5), ensure_ascii=False)
+    assert a == json.dumps(sample.generate(120, seed=5), ensure_ascii=False)
+    assert a != json.dumps(sample.generate(120, seed=6), ensure_ascii=False)
+
+
+def test_shape(wave):
+    assert isinstance(wave, list) and len(wave) == 300
+    assert len({r["visit_id"] for r in wave}) == 300
+    assert len({r["region"] for r in wave}) == 3
+    assert len({r["point"] for r in wave}) == 8
+    assert len({r["specialist"] for r in wave}) >= 24
+    scenarios = Counter(r["scenario"] for r in wave)
+    assert set(scenarios) >= {"стрижка", "окрашивание", "маникюр"}
+    assert scenarios["стрижка"] > scenarios["маникюр"] > scenarios["окрашивание"] > 40
+    channels = Counter(r["channel"] for r in wave)
+    assert channels["телефон"] > channels["онлайн"] > 90
+    # a master does either hair or nails, never both
+    kinds: dict[str, set[bool]] = {}
+    for r in wave:
+        if r["visit_id"] in wave.defects:
+            continue
+        kinds.setdefault(r["specialist"], set()).add(r["scenario"] == "маникюр")
+    assert all(len(k) == 1 for k in kinds.values())
+    na = sum(1 for r in wave for v in r["answers"].values() if v == "н/п")
+    assert na > 40
+    assert sum(1 for r in wave if "appointment_at" in r) > 200
+    assert sum(1 for r in wave if "appointment_at" not in r) > 20
+    assert len({r["date"] for r in wave}) >= 20
+
+
+def test_known_number_of_bad_records(wave):
+    assert wave.expected_rejects == sample.bad_count(300) == 6
+    assert len(wave.bad_visit_ids) == 6
+    assert sorted(wave.defects.values()) == sorted(d for d, _ in sample.DEFECTS)
+    assert sample.generate(49, seed=1).expected_rejects == 0
+    assert sample.generate(1000, seed=1).expected_rejects == 20
+
+
+def test_exactly_the_bad_records_are_rejected(wave, outcomes):
+    rejected = {o.visit_id: o for o in outcomes if not o.ok}
+    assert len(rejected) == wave.expected_rejects
+    assert set(rejected) == set(wave.bad_visit_ids)
+    codes = dict(sample.DEFECTS)
+    for vid, defect in wave.defects.items():
+        assert codes[defect] in {e.code for e in rejected[vid].errors}, (vid, defect)
+
+
+def test_scored_visits_carry_no_warnings(outcomes):
+    assert all(not o.warnings for o in outcomes if o.ok)
+
+
+def test_realistic_levels(outcomes):
+    ok = [o for o in outcomes if o.ok]
+    visit = statistics.mean(o.coefficients["visit"] for o in ok)
+    assert 0.6 < visit < 0.85  # below the target of 0.85, as real networks are
+    crit = sum(1 for o in ok if o.critical) / len(ok)
+    assert 0.02 < crit < 0.15
+    bands = Counter(o.bands["visit"] for o in ok)
+    assert set(bands) == {"excellent", "good", "fair", "poor"}
+    delays = [o.coefficients["delay_minutes"] for o in ok]
+    assert statistics.median(delays) < 5
+    assert 0.08 < sum(d > 15 for d in delays) / len(delays) < 0.3
+
+
+def test_rollup_by_point(salon, outcomes):
+    report = salon.rollup([o for o in outcomes if o.ok], "point")
+    groups = {g["key"]: g for g in report["groups"]}
+    assert len(groups) == 8
+    for g in groups.values():
+        assert g["coefficients"]["visit"]["n"] == g["visits"]
+        assert g["growth_zones"]
+        assert g["rollups"]["nps"] is not None
+        assert 0 <= g["rollups"]["late_share"] <= 1
+        assert 0 <= g["rollups"]["rebooking_rate"] <= 1
+
+
+def test_the_batch_evaluator_agrees(salon, wave, outcomes):
+    pytest.importorskip("numpy")
+    from sbm_engine.batch import BatchEvaluator
+
+    batch = BatchEvaluator(salon).score_records(list(wave))
+    assert [o.to_dict() for o in batch] == [o.to_dict() for o in outcomes]
+
+
+def test_command_line(tmp_path, capsys):
+    out = tmp_path / "wave.jsonl"
+    assert sample.main(["-n", "100", "--seed", "7", "-o", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 100
+    assert json.loads(lines[0]) == sample.generate(100, seed=7)[0]
+    assert "2 bad on purpose" in capsys.readouterr().err
