@@ -643,6 +643,21 @@ def test_a_visit_id_seen_before_in_a_batch_is_rejected() -> None:
     assert [e.code for e in outcomes[2].errors] == ["duplicate_visit"]  # type: ignore[union-attr]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="rollup.py: a ZeroDivisionError in a rollup formula "
+    "escapes CompiledStandard.rollup and stops the whole roll-up; catch "
+    "ArithmeticError per formula in _RollupEval.rollup and report N/A for it",
+)
+def test_division_by_zero_in_a_rollup_formula_gives_na_for_that_rollup() -> None:
+    std = standard("""    item a "A" answer number 0..10
+    rollup ratio = avg(answer(a)) / total(answer(a))
+    rollup mean_a = avg(answer(a))""")
+    results = list(std.score_many([{"visit_id": "v1", "answers": {"a": 0}}]))
+    group = std.rollup(results, "network")["groups"][0]
+    assert group["rollups"] == {"ratio": None, "mean_a": 0.0}
+
+
 # ---- visit fields ---------------------------------------------------------------------------
 
 
