@@ -415,3 +415,14 @@ def test_numpy_missing_gives_a_clear_error():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'sbm-engine[fast]'" in out.stdout
+
+
+def test_encoding_keeps_equal_numbers_of_other_types_apart():
+    from sbm_engine.batch.values import encode_objects
+
+    codes, distinct = encode_objects([1, 1.0, True, "1", 1, None, MISSING, [1]])
+    assert len(distinct) == 7  # 1, 1.0, True, "1", None, MISSING, the list
+    assert codes[0] == codes[4]
+    assert len({codes[0], codes[1], codes[2], codes[3]}) == 4
+    codes, distinct = encode_objects(["yes", 5, "na", 5, None])  # one numeric type: fast path
+    assert codes.tolist()[1] == codes.tolist()[3] and len(distinct) == 4

@@ -76,6 +76,14 @@ class Source:
         per-visit path or None); None when the column is not numeric."""
         return None
 
+    def blank(self, start: int, stop: int) -> np.ndarray:
+        """Rows without a usable value: missing, None or a whitespace-only text
+        (what `CompiledStandard.score` calls a missing visit_id)."""
+        codes, distinct = self.encoded(start, stop)
+        bad = [v is MISSING or v is None or (isinstance(v, str) and not v.strip())
+               for v in distinct]
+        return np.array(bad, dtype=bool)[codes]
+
 
 class ListSource(Source):
     """Python values as in JSON records (MISSING for an absent key, None for null)."""
@@ -115,6 +123,8 @@ class ArrowSource(Source):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         self.array = array
         t = array.type
+        value_type = t.value_type if pa.types.is_dictionary(t) else t
+        self.text = pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
         if pa.types.is_dictionary(t):
             self.kind = "dictionary"
         elif pa.types.is_integer(t):
@@ -132,15 +142,39 @@ class ArrowSource(Source):
         if self.kind == "other" and not _encodable(part.type):
             return encode_objects(tabular_cell(v) for v in part.to_pylist())
         enc = part if self.kind == "dictionary" else part.dictionary_encode()
-        distinct = [tabular_cell(v) for v in enc.dictionary.to_pylist()]
+        if self.text:  # texts are their own JSON value; only "" is an empty cell
+            distinct: list[Any] = enc.dictionary.to_pylist()
+            if "" in distinct:  # at most once: dictionary values are distinct
+                distinct[distinct.index("")] = MISSING
+        else:
+            distinct = [tabular_cell(v) for v in enc.dictionary.to_pylist()]
         distinct.append(MISSING)  # nulls
-        codes = enc.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
+        indices = enc.indices
+        if indices.null_count:
+            indices = indices.fill_null(len(distinct) - 1)
+        codes = indices.to_numpy(zero_copy_only=False)
         return codes.astype(np.intp, copy=False), distinct
 
     def numbers(self, start: int, stop: int) -> Numbers | None:
         if self.kind not in ("int", "float"):
             return None
         return numeric_parts(self.array.slice(start, stop - start).to_numpy(zero_copy_only=False))
+
+    def blank(self, start: int, stop: int) -> np.ndarray:
+        if not self.text or self.kind == "dictionary":
+            return super().blank(start, stop)
+        import pyarrow.compute as pc
+
+        # A text with a character that Python does not count as whitespace is not
+        # blank; only the other rows (nulls, "", "  ", odd spaces) are checked one by one.
+        part = self.array.slice(start, stop - start)
+        solid = pc.match_substring_regex(part, _NOT_SPACE).fill_null(False)
+        candidates = np.flatnonzero(~solid.to_numpy(zero_copy_only=False))
+        out = np.zeros(stop - start, dtype=bool)
+        if candidates.size:
+            values = part.take(candidates).to_pylist()
+            out[candidates] = [v is None or not v.strip() for v in values]
+        return out
 
 
 class NumpySource(Source):
@@ -159,6 +193,10 @@ class NumpySource(Source):
         if self.array.dtype.kind not in "iuf":
             return None
         return numeric_parts(self.array[start:stop])
+
+
+#: A character Python's `str.strip` keeps (RE2 syntax), for the fast blank check.
+_NOT_SPACE = "[^" + "".join(f"\\x{{{c:x}}}" for c in range(0x3001) if chr(c).isspace()) + "]"
 
 
 def numeric_parts(x: np.ndarray) -> Numbers:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -160,11 +161,7 @@ class BatchEvaluator:
         src = fields.get("visit_id")
         if src is None:
             return np.ones(stop - start, dtype=bool)
-        codes, distinct = src.encoded(start, stop)
-        bad = [
-            v is MISSING or v is None or (isinstance(v, str) and not v.strip()) for v in distinct
-        ]
-        return np.array(bad, dtype=bool)[codes]
+        return src.blank(start, stop)
 
     # -- records in, outcomes out ---------------------------------------------------------------
 
@@ -207,10 +204,7 @@ class BatchEvaluator:
         out: list[Any] = [None] * len(records)
         if rows:
             kept = [records[i] for i in rows]
-            cols = {
-                name: ListSource([a.get(name, MISSING) for a in answers])
-                for name in self.item_names
-            }
+            cols = {name: ListSource(_column(answers, name)) for name in self.item_names}
             fields = {
                 key: ListSource([r.get(key) for r in kept])
                 for key in {*self.plan.field_decoders, "visit_id"}
@@ -286,6 +280,16 @@ class BatchEvaluator:
 
         return score_table(self, table, source)
 
+    def evaluate_table(self, table: Any) -> BatchResult:
+        """`evaluate_columns` on a pyarrow Table laid out as the tabular readers expect
+        (visit-field columns, one column per item or `answers.ITEM`): whole-column
+        arrays, without building result rows. Suspect rows still need
+        `score_table` (or `CompiledStandard.score`) for their outcome."""
+        from .table import table_columns
+
+        answers, fields = table_columns(self, table)
+        return self.evaluate_columns(answers, fields, n=table.num_rows)
+
 
 class _Output:
     """Whole-column result arrays, filled chunk by chunk (column-major: one column per name)."""
@@ -341,6 +345,13 @@ def _length(n: int | None, sources: list[Source]) -> int:
     return lengths.pop()
 
 
+def _column(answers: list[Mapping[str, Any]], name: str) -> list[Any]:
+    """One answer of every record (MISSING where absent), in a C loop for plain dicts."""
+    if all(type(a) is dict for a in answers):
+        return list(map(dict.get, answers, repeat(name), repeat(MISSING)))  # type: ignore[arg-type]
+    return [a.get(name, MISSING) for a in answers]
+
+
 def _present(src: Source, start: int, stop: int) -> np.ndarray:
     codes, distinct = src.encoded(start, stop)
     return np.array([v is not MISSING for v in distinct], dtype=bool)[codes]
@@ -350,10 +361,14 @@ def _rows(cols: list[np.ndarray], m: int) -> list[tuple[Any, ...]]:
     """Per-row tuples of Python floats, None for N/A."""
     if not cols:
         return [()] * m
-    mat = np.stack(cols, axis=1)
-    obj = mat.astype(object)
-    obj[np.isnan(mat)] = None
-    return list(map(tuple, obj.tolist()))
+    lists = []
+    for col in cols:
+        obj = col.astype(object)
+        na = np.isnan(col)
+        if na.any():
+            obj[na] = None
+        lists.append(obj.tolist())
+    return list(zip(*lists, strict=True))
 
 
 def _term_rows(terms: dict[str, np.ndarray], keys: Sequence[str], bools: frozenset[str],

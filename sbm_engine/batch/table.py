@@ -55,7 +55,14 @@ class _FieldTextSource(Source):
 
     def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
         codes, distinct = self.inner.encoded(start, stop)
+        if self.inner.text:  # field_text of a text is the text
+            return codes, distinct
         return codes, [v if v is MISSING else field_text(v) for v in distinct]
+
+    def blank(self, start: int, stop: int) -> np.ndarray:
+        if self.inner.text:
+            return self.inner.blank(start, stop)
+        return super().blank(start, stop)
 
 
 class _Layout:
@@ -109,6 +116,12 @@ class _Layout:
                 answers[key] = jsonable(cell)
         record["answers"] = answers
         return record
+
+
+def table_columns(ev: BatchEvaluator, table: Any) -> tuple[dict[str, Source], dict[str, Source]]:
+    """A table's answer and visit-field columns, keyed as `evaluate_columns` wants them."""
+    layout = _Layout(ev, table)
+    return layout.answers, layout.fields
 
 
 def score_table(
@@ -195,6 +208,16 @@ def _texts(layout: _Layout, key: str, n: int) -> _Text:
     if src is None:
         return _Text(np.full(n, -1, dtype=np.intp), [])
     codes, distinct = src.encoded(0, n)
+    if isinstance(src, _FieldTextSource) and src.inner.text:  # distinct texts already
+        lut = np.arange(len(distinct) + 1, dtype=np.intp)
+        present = [v for v in distinct if v is not MISSING]
+        if len(present) != len(distinct):
+            j = 0
+            for k, v in enumerate(distinct):
+                lut[k] = -1 if v is MISSING else j
+                j += v is not MISSING
+        lut[-1] = -1
+        return _Text(lut[codes], present)
     index: dict[str, int] = {}
     lut = np.empty(len(distinct) + 1, dtype=np.intp)
     for j, v in enumerate(distinct):

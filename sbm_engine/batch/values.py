@@ -53,12 +53,29 @@ def value_key(value: Any) -> Any:
     return key
 
 
+_NUMERIC_TYPES = (bool, int, float, complex)
+
+
 def encode_objects(values: Iterable[Any]) -> tuple[np.ndarray, list[Any]]:
     """Dictionary-encode Python objects: codes into a list of distinct values.
 
     Unhashable values each get their own slot, wrapped in `Unhashable`, so callers
     can treat them as the oddities they are.
     """
+    if not isinstance(values, list):
+        values = list(values)
+    # Fast path, all in C loops: plain values as keys. Safe unless two numeric types
+    # meet (Python's `==` merges 1, 1.0 and True, which answers must keep apart).
+    types = set(map(type, values))
+    if sum(1 for t in types if issubclass(t, _NUMERIC_TYPES)) <= 1:
+        try:
+            distinct = list(set(values))
+        except TypeError:  # an unhashable value: the careful loop below
+            pass
+        else:
+            index = {v: i for i, v in enumerate(distinct)}
+            codes = np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
+            return codes, distinct
     table: dict[Any, int] = {}
     distinct: list[Any] = []
     codes: list[int] = []
