@@ -343,7 +343,9 @@ class Checker:
             section=decl.section,
             when=None,
             section_when=None,
-            score=None,
+            # A placeholder until formulas are bound: whether the item is scored must be
+            # known before any formula that reads it is bound, wherever it is declared.
+            score=_PENDING if node.score is not None else None,
             span=node.name_span,
         )
 
@@ -1322,6 +1324,9 @@ class Checker:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+_PENDING = Bound("const", data=None)
 
 
 def _evolve_item(item: ItemModel, **changes: Any) -> ItemModel:

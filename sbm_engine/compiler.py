@@ -359,7 +359,10 @@ class PythonCompiler:
         if op == "const":
             v = b.data
             if v is None or isinstance(v, bool):
-                return repr(v)
+                # a name, not a literal: `x is None` on a literal is a SyntaxWarning
+                t = self.fresh()
+                e.line(f"{t} = {v!r}")
+                return t
             if isinstance(v, int | float):
                 return repr(float(v))
             return self.const("K", v)
@@ -474,6 +477,10 @@ class PythonCompiler:
             e.line(f"{num} = {den} = 0.0")
             for arg, w in zip(b.args, payload, strict=True):
                 x = self.ex(arg)
+                if not _may_be_none(x):
+                    e.line(f"{num} += {float(w)!r} * {x}")
+                    e.line(f"{den} += {float(w)!r}")
+                    continue
                 with e.block(f"if {x} is not None:"):
                     e.line(f"{num} += {float(w)!r} * {x}")
                     e.line(f"{den} += {float(w)!r}")
@@ -527,7 +534,7 @@ class PythonCompiler:
             return t
         if fn == "is_na":
             x = self.ex(b.args[0])
-            e.line(f"{t} = {x} is None")
+            e.line(f"{t} = {x} is None" if _may_be_none(x) else f"{t} = False")
             return t
         if fn == "failed":
             e.line(f"{t} = {self.item_var(payload)} == 0" if payload else f"{t} = False")
@@ -569,8 +576,7 @@ def _label_value(it: ItemModel, k: int) -> Any:
 
 
 def _may_be_none(atom: str) -> bool:
-    if atom in ("None",):
-        return True
+    """False for numeric literals and string constants (`K…`); True for every variable."""
     try:
         float(atom)
         return False

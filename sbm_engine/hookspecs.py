@@ -78,7 +78,8 @@ def sbm_visit_validators(standard: StandardModel) -> Iterable[Validator]:
     """Extra checks of each visit record for `standard`, run before scoring.
 
     Called once when a standard is compiled; return validators only for the
-    standards (or industries) the pack knows, e.g. `if standard.industry == "bank"`.
+    standards the pack knows, e.g. `if standard.name.startswith("bank.")` (checking
+    the industry instead would also reject other authors' bank standards).
     Each validator receives the record as read and returns `VisitError`s; any
     error rejects the visit, with the others the engine found.
     """

@@ -181,7 +181,11 @@ class Interpreter:
         self, record: Mapping[str, Any]
     ) -> tuple[Env, list[VisitError], list[VisitWarning], list[str]]:
         """Score one record the slow, obvious way (answer keys and fields are not checked)."""
-        env = Env(record)
+        visit = dict(record)
+        for f in self.m.fields.values():
+            if f.values is not None and record.get(f.name) is not None:
+                visit[f.name] = f.canonical(record[f.name]) or record[f.name]
+        env = Env(visit)
         answers = record.get("answers") or {}
         errs: list[VisitError] = []
         warns: list[VisitWarning] = []

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from .nodes import NOWHERE, Span
+from .runtime import label_key
 
 Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any"]
 
@@ -159,6 +160,14 @@ class FieldModel:
     title: str | None
     values: tuple[str, ...] | None
     span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def canonical(self, value: Any) -> str | None:
+        """The declared value `value` names (matched like labels: case and spaces
+        ignored), or None when it names none. Every backend reads fields through this."""
+        if self.values is None:
+            return None
+        key = label_key(value)
+        return next((v for v in self.values if label_key(v) == key), None)
 
 
 @attrs.frozen

@@ -20,7 +20,7 @@ from .functions import FunctionRegistry
 from .model import BUILTIN_FIELDS, StandardModel
 from .nodes import Span
 from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome
-from .runtime import VisitError, VisitWarning, label_key
+from .runtime import VisitError, VisitWarning
 
 _VISIT_KEYS = frozenset(BUILTIN_FIELDS.values()) | {"answers"}
 
@@ -62,11 +62,7 @@ class CompiledStandard:
         self._term_index = index(self.term_keys)
         self._band_index = index(c for c, _, _ in self._bands)
         self._gap_index = index(c for c, _, _ in self._targets)
-        self._choice_fields = {
-            f.name: {label_key(v): v for v in f.values}
-            for f in model.fields.values()
-            if f.values is not None
-        }
+        self._choice_fields = [f for f in model.fields.values() if f.values is not None]
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -151,25 +147,26 @@ class CompiledStandard:
         )
 
     def _check_fields(self, record: Mapping[str, Any], errs: list[VisitError]) -> Mapping[str, Any]:
+        """Declared `one of` fields, read as their canonical value or rejected."""
         fixed = dict(record)
-        for name, choices in self._choice_fields.items():
-            value = record.get(name)
+        for field in self._choice_fields:
+            value = record.get(field.name)
             if value is None:
                 continue
-            canonical = choices.get(label_key(value))
+            canonical = field.canonical(value)
             if canonical is None:
-                hint = did_you_mean(str(value), choices.values())
+                values = field.values or ()
+                hint = did_you_mean(str(value), values)
                 errs.append(
                     VisitError(
-                        name,
+                        field.name,
                         "bad_field",
-                        f"`{name}` is {value!r}, not one of "
-                        f"{', '.join(choices.values())}"
+                        f"`{field.name}` is {value!r}, not one of {', '.join(values)}"
                         + (f"; did you mean `{hint}`?" if hint else ""),
                     )
                 )
             else:
-                fixed[name] = canonical
+                fixed[field.name] = canonical
         return fixed
 
     def _runtime_error(self, exc: BaseException) -> VisitError:

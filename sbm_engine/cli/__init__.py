@@ -10,6 +10,7 @@ check failed; 2 nothing could be done (bad standard, unreadable input, bad usage
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import click
@@ -79,4 +80,12 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return cli.main(args=argv, prog_name="sbm")
+    try:
+        return cli.main(args=argv, prog_name="sbm")
+    except Exception as exc:  # a broken pack is "nothing could be done": exit 2, no traceback
+        from ..plugins import PluginError
+
+        if isinstance(exc, PluginError):
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        raise

@@ -70,6 +70,15 @@ def _normalize_extension(ext: str) -> str:
     return ext if ext.startswith(".") else "." + ext
 
 
+def _all_readers() -> dict[str, Reader]:
+    """Built-in readers plus those packs add through `sbm_readers` (a pack's override wins)."""
+    try:
+        from sbm_engine.plugins import io_readers
+    except ImportError:
+        return READERS
+    return {**READERS, **io_readers()}
+
+
 def register_reader(ext: str, fn: Reader) -> None:
     """Make `read_visits` read files ending in `ext` (".csv" or "csv") with `fn`."""
     READERS[_normalize_extension(ext)] = fn
@@ -92,9 +101,10 @@ def read_visits(
     visit fields that tabular columns may hold besides the built-in ones.
     """
     path = Path(path)
-    reader = READERS.get(path.suffix.lower())
+    readers = _all_readers()
+    reader = readers.get(path.suffix.lower())
     if reader is None:
-        supported = ", ".join(sorted(READERS))
+        supported = ", ".join(sorted(readers))
         raise InputError(
             f"{path}: unknown input format {path.suffix or '(no extension)'!r}; "
             f"supported: {supported}"

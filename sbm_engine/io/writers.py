@@ -538,6 +538,15 @@ def register_writer(ext: str, cls: type[Writer]) -> None:
     WRITERS[ext if ext.startswith(".") else "." + ext] = cls
 
 
+def _all_writers() -> dict[str, type[Writer]]:
+    """Built-in writers plus those packs add through `sbm_writers`."""
+    try:
+        from sbm_engine.plugins import writers
+    except ImportError:
+        return WRITERS
+    return {**WRITERS, **writers()}
+
+
 def open_writer(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> Writer:
     """An atomic writer for `path`, chosen by its extension; use it as a context manager.
 
@@ -546,9 +555,10 @@ def open_writer(path: str | os.PathLike[str], *, columns: Sequence[str] | None =
     extension or a missing optional dependency.
     """
     path = Path(path)
-    cls = WRITERS.get(path.suffix.lower())
+    writers = _all_writers()
+    cls = writers.get(path.suffix.lower())
     if cls is None:
-        supported = ", ".join(sorted(WRITERS))
+        supported = ", ".join(sorted(writers))
         raise OutputError(
             f"{path}: unknown output format {path.suffix or '(no extension)'!r}; "
             f"supported: {supported}"
