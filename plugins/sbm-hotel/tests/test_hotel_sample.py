@@ -96,3 +96,11 @@ def test_main_writes_jsonl(tmp_path, capsys):
 def test_too_small_a_wave():
     with pytest.raises(ValueError):
         sample.generate(3)
+
+
+def test_the_batch_backend_agrees_with_the_per_visit_one(stay, wave, outcomes):
+    """The numpy backend calls the batch forms of the timing functions: same results."""
+    pytest.importorskip("numpy")
+    batch = pytest.importorskip("sbm_engine.batch")
+    fast = batch.BatchEvaluator(stay).score_records(wave.records)
+    assert [o.to_dict() for o in fast] == [o.to_dict() for o in outcomes]

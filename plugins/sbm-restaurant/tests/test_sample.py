@@ -101,3 +101,11 @@ def test_small_waves():
     assert len(sample.generate_wave(5, seed=1).bad) == 4
     with pytest.raises(ValueError):
         sample.generate(4)
+
+
+def test_the_batch_backend_agrees_with_the_per_visit_one(sbm_standard, wave, outcomes):
+    """The numpy backend calls the batch forms of the penalty functions: same results."""
+    pytest.importorskip("numpy")
+    batch = pytest.importorskip("sbm_engine.batch")
+    fast = batch.BatchEvaluator(sbm_standard("restaurant.service")).score_records(wave.records)
+    assert [o.to_dict() for o in fast] == [o.to_dict() for o in outcomes]
