@@ -62,7 +62,7 @@ CODES: dict[str, str] = {
     # reuse
     "E0601": "imported file not found",
     "E0602": "import leaves the standard's root folder",
-    "E0603": "import cycle",
+    "E0603": "import cycle, or a standard that extends itself",
     "E0604": "unknown base standard",
     "E0605": "drop of an unknown name",
     # examples
@@ -72,7 +72,7 @@ CODES: dict[str, str] = {
     # warnings
     "W0701": "formula can leave [0, 1]",
     "W0702": "scale declared but never used",
-    "W0703": "tag used by no selection",
+    "W0703": "tag used by no selection, spelt like one that is",
 }
 
 
