@@ -204,9 +204,32 @@ def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
     result = std.score(flawless())
     assert result.ok
     assert result.coefficients["visit"] == pytest.approx(1.0)
+    # the timestamp check follows `queue_minutes` into the derived standard ...
     record = flawless()
-    record["scenario"] = "ипотека"  # the pack's validators follow the derived standard
-    assert not std.score(record).ok
+    record["called"] = "14.03.2026 10:04"
+    assert [e.code for e in std.score(record).errors] == ["bad_timestamp"]
+    # ... the scenario check stays with the pack's own standards: another author may
+    # well score scenarios no item names
+    record = flawless()
+    record["scenario"] = "ипотека"
+    result = std.score(record)
+    assert result.ok
+    assert result.items["dep_rate"] is None
+    assert [w.item for w in result.warnings][:1] == ["dep_rate"]
+
+
+def test_other_bank_standards_keep_their_scenarios(sbm_score):
+    """The engine's conformance standard (industry "bank") names only "deposit"; its
+    "loan" visits must still be scored with the bank pack installed."""
+    conformance = Path(__file__).resolve().parents[3] / "tests" / "conformance"
+    if not (conformance / "demo_branch.sbm").is_file():
+        pytest.skip("not in the engine's source tree")
+    result = sbm_score(conformance / "demo_branch.sbm", {
+        "visit_id": "v02", "scenario": "loan",
+        "answers": {"greeted": "yes", "smile": "no", "wait": 7, "questions": 3, "card": "yes",
+                    "secrecy": "yes", "clean": 4, "overall": 8},
+    })
+    assert result.ok, result
 
 
 def test_the_entry_point_names_the_plugin_module():

@@ -190,6 +190,16 @@ def test_validators_follow_the_standard(branch, sbm_standard):
     }
     """)
     assert validators_for(plain.model) == []
+    # a bank standard of another author: its scenarios are its own business
+    other = sbm_standard(text="""
+    standard acme.branch "Другой банк" {
+        industry "bank"
+        item card "Предложил карту" answer { yes = 1, no = 0 } when visit.scenario == "deposit"
+        coefficient c = card
+        example "x" { visit { scenario = "deposit" } answers { card = yes } expect c == 1 }
+    }
+    """)
+    assert validators_for(other.model) == []
 
 
 def test_validator_messages_name_the_field_and_the_format(branch):

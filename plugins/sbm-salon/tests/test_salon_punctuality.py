@@ -169,6 +169,15 @@ def test_validators_follow_the_standard(salon, sbm_standard):
     }
     """)
     assert validators_for(plain.model) == []
+    other = sbm_standard(text="""
+    standard acme.salon "Другой салон" {
+        industry "beauty"
+        item gloves "Перчатки" answer { yes = 1, no = 0 } when visit.scenario == "маникюр"
+        coefficient c = gloves
+        example "x" { visit { scenario = "маникюр" } answers { gloves = yes } expect c == 1 }
+    }
+    """)
+    assert validators_for(other.model) == []
 
 
 def test_validator_messages(salon):

@@ -34,6 +34,6 @@ def sbm_visit_validators(
     standard: StandardModel,
 ) -> Iterable[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
     """Reject visits with unreadable or inconsistent queue timestamps (any standard that
-    uses `queue_minutes`) and, for bank standards, visits whose scenario matches none
-    of the scenarios the standard's conditions name."""
+    uses `queue_minutes`) and, for the pack's own standards (`bank.…`), visits whose
+    scenario matches none of the scenarios the standard's conditions name."""
     return validators_for(standard)

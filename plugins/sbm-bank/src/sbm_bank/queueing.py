@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_MINUTES",
+    "OWN_PREFIX",
     "TimestampError",
     "function_specs",
     "parse_timestamp",
@@ -63,6 +64,9 @@ __all__ = [
     "timestamp_pairs",
     "validators_for",
 ]
+
+#: The ids of this pack's own standards start with this.
+OWN_PREFIX = "bank."
 
 #: The longest wait taken as real: a branch's working day. Longer means the two
 #: timestamps belong to different days or different tickets.
@@ -356,15 +360,18 @@ def validators_for(model: StandardModel) -> list[Callable[[Mapping[str, Any]], l
 
     - timestamps: for any standard (this pack's or another) that passes visit fields
       to `queue_minutes`;
-    - scenario: for bank standards (`industry "bank"`) whose formulas compare
+    - scenario: for this pack's own standards (ids `bank.…`) whose formulas compare
       `visit.scenario` with texts: the scenario must be one of them, since with any
-      other value every scenario item would silently be N/A.
+      other value every product item would silently be N/A. Not for other authors'
+      standards, even bank ones: there a scenario no item names may well be legitimate
+      (the engine's own conformance case scores "loan" visits against a standard that
+      names only "deposit").
     """
     out: list[Callable[[Mapping[str, Any]], list[VisitError]]] = []
     pairs = timestamp_pairs(model)
     if pairs:
         out.append(make_timestamp_validator(pairs))
-    if model.industry == "bank":
+    if model.name.startswith(OWN_PREFIX):
         values = scenario_values(model)
         if values:
             out.append(make_scenario_validator(values))

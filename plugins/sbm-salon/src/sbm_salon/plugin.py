@@ -33,7 +33,8 @@ def sbm_functions() -> Iterable[FunctionSpec]:
 def sbm_visit_validators(
     standard: StandardModel,
 ) -> Iterable[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
-    """Reject visits with unreadable or inconsistent appointment times (any standard that
-    uses `appointment_delay`) and, for beauty standards, visits missing the scenario or
-    booking channel the items depend on, or with a scenario the standard does not know."""
+    """Reject visits with unreadable or inconsistent appointment times (any standard
+    that uses `appointment_delay`) and, for the pack's own standards (`salon.…`),
+    visits missing the scenario or booking channel the items depend on, or with a
+    scenario the standard does not know."""
     return validators_for(standard)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_HOURS",
+    "OWN_PREFIX",
     "TimestampError",
     "appointment_delay",
     "appointment_delay_batch",
@@ -62,6 +63,9 @@ __all__ = [
     "timestamp_pairs",
     "validators_for",
 ]
+
+#: The ids of this pack's own standards start with this.
+OWN_PREFIX = "salon."
 
 #: The two moments of one visit cannot be further apart than this (either way).
 MAX_HOURS = 12
@@ -334,17 +338,18 @@ def validators_for(model: StandardModel) -> list[Callable[[Mapping[str, Any]], l
 
     - appointment times: for any standard that passes visit fields to
       `appointment_delay`;
-    - choices: for beauty standards (`industry "beauty"`), every visit field the
+    - choices: for this pack's own standards (ids `salon.…`), every visit field the
       formulas compare with texts (here `scenario` and `channel`) must be given, and
       `scenario` must be one of those texts: with any other value the items that
       depend on it would silently be N/A. Declared `one of` fields are already
       checked by the engine for their values; only their presence is checked here.
+      Not for other authors' standards, where a value no item names may be legitimate.
     """
     out: list[Callable[[Mapping[str, Any]], list[VisitError]]] = []
     pairs = timestamp_pairs(model)
     if pairs:
         out.append(make_timestamp_validator(pairs))
-    if model.industry == "beauty":
+    if model.name.startswith(OWN_PREFIX):
         fields = choice_fields(model)
         if fields:
             with_values = [name for name, f in model.fields.items() if f.values is not None]
