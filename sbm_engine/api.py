@@ -25,7 +25,9 @@ from .loader import Loader, StandardProvider
 from .model import StandardModel
 from .standard import CompiledStandard
 
-_cache: dict[tuple[str, str, bool, int], CompiledStandard] = {}
+#: (file, allow_unknown, plugin generation) -> the compiled standard and the digests of
+#: every file it was built from; an entry is used only while none of them changed.
+_cache: dict[tuple[str, bool, int], tuple[CompiledStandard, dict[Path, str | None]]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -36,6 +38,7 @@ class CheckReport:
     model: StandardModel | None
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, str]
+    files: tuple[Path, ...] = ()  # every file read: the standard, its bases and imports
 
     @property
     def ok(self) -> bool:
@@ -87,7 +90,7 @@ def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) 
         model, diagnostics = check_flat(flat, _functions())
     except CompileError as err:
         return CheckReport(None, tuple(err.diagnostics), {**loader.sources, **err.sources})
-    return CheckReport(model, tuple(diagnostics), loader.sources)
+    return CheckReport(model, tuple(diagnostics), loader.sources, tuple(loader.files()))
 
 
 def _validators(model: StandardModel) -> list[Any]:
@@ -124,20 +127,26 @@ def load(
     """Load, check and compile a standard; raise `CompileError` if it has errors."""
     search_path = tuple(search_path)
     path = resolve_path(id_or_path, search_path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    key = (str(path.resolve()), digest, allow_unknown, _generation())
+    key = (str(path.resolve()), allow_unknown, _generation())
     with _cache_lock:
         cached = _cache.get(key)
-    if cached is not None:
-        return cached
+    if cached is not None and all(_digest(f) == d for f, d in cached[1].items()):
+        return cached[0]
     report = check(path, search_path)
     if not report.ok or report.model is None:
         raise CompileError(report.diagnostics, report.sources)
     warnings = [d for d in report.diagnostics if d.severity == "warning"]
     compiled = compile_model(report.model, allow_unknown, warnings)
     with _cache_lock:
-        _cache[key] = compiled
+        _cache[key] = (compiled, {f: _digest(f) for f in report.files})
     return compiled
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def loads(text: str, file: str = "<string>", *, allow_unknown: bool = False) -> CompiledStandard:

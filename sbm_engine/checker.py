@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
+from .diagnostics import CompileError, Diagnostics, did_you_mean
 from .functions import FunctionRegistry, default_registry
 from .loader import Decl, Flat
 from .model import (
@@ -37,7 +37,7 @@ from .model import (
 from .runtime import label_key, number_of
 
 if TYPE_CHECKING:
-    from .standard import CompiledStandard
+    pass
 
 #: Names with a meaning of their own in formulas; they cannot be declared.
 RESERVED = frozenset({"value", "critical_failed", "visits", "na"})
@@ -1605,87 +1605,6 @@ def _label_value(label: n.Label) -> Any:
         f = float(label.value)
         return int(f) if f.is_integer() and "." not in label.value else f
     return label.value
-
-
-def example_diagnostics(std: CompiledStandard) -> list[Diagnostic]:
-    """Run a compiled standard's `example` blocks and report each failure as a diagnostic.
-
-    E0802 when the example's answers are rejected (one per error: an answer off the
-    scale, a required item left N/A …), E0801 for each `expect` that does not hold,
-    pointing at the expectation and showing the values it read. `sbm check` adds
-    these to the checker's own diagnostics.
-    """
-    from .interpret import Env, Interpreter
-
-    model = std.model
-    interp = Interpreter(model, std.functions, approx=True)
-    out: list[Diagnostic] = []
-    for ex in model.examples:
-        record: dict[str, Any] = {
-            "visit_id": f"example: {ex.name}",
-            **ex.visit,
-            "answers": ex.answers,
-        }
-        outcome = std.score(record)
-        if not outcome.ok:
-            for err in outcome.errors:  # type: ignore[union-attr]
-                out.append(
-                    Diagnostic(
-                        "E0802",
-                        f'the answers of example "{ex.name}" are rejected: {err.message}',
-                        ex.span,
-                        label=f"`{err.item}`: {err.code}",
-                        help="fix the example's answers "
-                        "(or the standard, if they should be accepted)",
-                    )
-                )
-            continue
-        answers = interp.visit(record)[0].answers
-        env = Env(
-            record,
-            items=dict(outcome.items),
-            answers=answers,  # type: ignore[union-attr]
-            sections=dict(outcome.sections),  # type: ignore[union-attr]
-            coefs=dict(outcome.coefficients),
-        )  # type: ignore[union-attr]
-        for bound, text in ex.expects:
-            got = interp.eval(bound, env)
-            if got is True:
-                continue
-            seen = _expect_values(bound, env, interp)
-            out.append(
-                Diagnostic(
-                    "E0801",
-                    f'example "{ex.name}": expected `{text}`',
-                    bound.span,
-                    label="is N/A" if got is None else "does not hold",
-                    notes=(f"computed: {seen}",) if seen else (),
-                    help="fix the standard, or the example if the standard is right",
-                )
-            )
-    return out
-
-
-def _expect_values(b: Bound, env: Any, interp: Any) -> str:
-    """`visit = 0.94, band(visit) = good`: the values an expectation read."""
-    shown: dict[str, Any] = {}
-    for node in b.walk():
-        if node.op in ("item", "section", "coef"):
-            shown.setdefault(node.data, interp.eval(node, env))
-        elif node.op == "answer":
-            shown.setdefault(f"answer({node.data})", interp.eval(node, env))
-        elif node.op == "call" and node.data[0] in ("band", "critical_failed"):
-            key = f"band({node.data[1]})" if node.data[0] == "band" else "critical_failed"
-            shown.setdefault(key, interp.eval(node, env))
-
-    def show(v: Any) -> str:
-        if v is None:
-            return "N/A"
-        if isinstance(v, bool):
-            return str(v).lower()
-        return f"{v:.10g}" if isinstance(v, float) else str(v)
-
-    return ", ".join(f"{k} = {show(v)}" for k, v in shown.items())
 
 
 def check(

@@ -203,11 +203,18 @@ class PythonCompiler:
             conds.append(var)
         if it.when is not None:
             e.span = (it.span, f"the condition of item `{it.name}`")
-            conds.append(self.ex(it.when))
+            if conds:  # the item's own condition is read only where its section applies
+                applies = self.fresh()
+                e.line(f"{applies} = {conds[0]}")
+                with e.block(f"if {applies}:"):
+                    e.line(f"{applies} = {self.ex(it.when)}")
+                conds = [applies]
+            else:
+                conds.append(self.ex(it.when))
             e.span = (it.span, f"item `{it.name}`")
         key = self.const("K", it.name)
         if conds:
-            with e.block(f"if {' and '.join(conds)}:"):
+            with e.block(f"if {conds[0]}:"):
                 self.emit_answer(it, i, key)
             with e.block("else:"):
                 e.line(f"s{i} = v{i} = None")
@@ -232,8 +239,11 @@ class PythonCompiler:
                 pairs = [
                     (info_obj.scores[k], _label_value(it, k)) for k in range(len(info_obj.scores))
                 ]
-                table = self.const("P", fast_table(info_obj, lambda k: pairs[k]))
+                table_obj = fast_table(info_obj, lambda k: pairs[k])
+                table = self.const("P", table_obj)
                 with e.block("try:"):
+                    if _bool_collides(table_obj):
+                        e.line("if type(a) is bool: raise KeyError")
                     e.line(f"s{i}, v{i} = {table}[a]")
                 with e.block("except (KeyError, TypeError):"):
                     e.line(f"s{i} = scale_score({info}, a, errs)")
@@ -241,8 +251,11 @@ class PythonCompiler:
                     if it.scale is not None and it.scale.numeric:
                         e.line(f"v{i} = None if v{i} is None else float(v{i})")
             else:
-                table = self.const("T", fast_table(info_obj, lambda k: info_obj.scores[k]))
+                table_obj = fast_table(info_obj, lambda k: info_obj.scores[k])
+                table = self.const("T", table_obj)
                 with e.block("try:"):
+                    if _bool_collides(table_obj):
+                        e.line("if type(a) is bool: raise KeyError")
                     e.line(f"s{i} = {table}[a]")
                 with e.block("except (KeyError, TypeError):"):
                     e.line(f"s{i} = scale_score({info}, a, errs)")
@@ -255,7 +268,7 @@ class PythonCompiler:
             else:
                 fast = "(type(a) is int or type(a) is float) and a - a == 0"
             with e.block(f"if {fast}:"):
-                e.line(f"v{i} = a")
+                e.line(f"v{i} = a + 0.0")  # a float, as on every other path
             with e.block("else:"):
                 e.line(f"v{i} = number_answer({info}, a, errs)")
             if it.score is not None:
@@ -569,6 +582,11 @@ class PythonCompiler:
         return namespace["evaluate"], source, self.line_map
 
 
+def _bool_collides(table: dict[Any, Any]) -> bool:
+    """True when JSON `true`/`false` would hit a numeric label (True == 1 as a dict key)."""
+    return any(type(k) in (int, float) and k in (0, 1) for k in table)
+
+
 def _label_value(it: ItemModel, k: int) -> Any:
     assert it.scale is not None
     entry = it.scale.entries[k]
@@ -603,6 +621,7 @@ _SAFE_BUILTINS = {
     "float": float,
     "type": type,
     "int": int,
+    "bool": bool,
     "KeyError": KeyError,
     "TypeError": TypeError,
 }

@@ -2,8 +2,10 @@
 
 Each example is scored by the compiled standard exactly as a real visit would be;
 its `expect` lines are then evaluated against the result, numbers comparing within
-1e-9. A failing expectation reports the values it looked at, so a methodologist
-sees at once what the standard actually computed.
+1e-9. Failures are diagnostics like any other: E0802 for each error of answers the
+standard rejects, E0801 for each expectation that does not hold, pointing at the
+expectation and showing the values it read, so a methodologist sees at once what
+the standard actually computed.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .diagnostics import Diagnostic
 from .interpret import Env, Interpreter
-from .model import Bound
+from .model import Bound, ExampleModel
 from .nodes import Span
 
 if TYPE_CHECKING:
@@ -23,39 +26,69 @@ if TYPE_CHECKING:
 @attrs.frozen
 class ExampleOutcome:
     name: str
-    passed: bool
-    failures: tuple[str, ...]
+    failures: tuple[Diagnostic, ...]
     span: Span
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def messages(self) -> list[str]:
+        """One line per failure, for terminals: the message and what was computed."""
+        return [" ".join([d.message, *(f"({n})" for n in d.notes)]) for d in self.failures]
 
 
 def run_examples(std: CompiledStandard) -> list[ExampleOutcome]:
-    model = std.model
-    interp = Interpreter(model, std.functions, approx=True)
-    out = []
-    for ex in model.examples:
-        record: dict[str, Any] = {
-            "visit_id": f"example: {ex.name}",
-            **ex.visit,
-            "answers": ex.answers,
-        }
-        outcome = std.score(record)
-        failures: list[str] = []
-        if not outcome.ok:
-            for err in outcome.errors:  # type: ignore[union-attr]
-                failures.append(f"the example's answers were rejected: {err.item}: {err.message}")
-        else:
-            env, _, _, _ = interp.visit(record)
-            env = Env(
-                record,
-                items=dict(outcome.items),  # type: ignore[union-attr]
-                answers=env.answers,
-                sections=dict(outcome.sections),  # type: ignore[union-attr]
-                coefs=dict(outcome.coefficients),  # type: ignore[union-attr]
+    interp = Interpreter(std.model, std.functions, approx=True)
+    return [
+        ExampleOutcome(ex.name, tuple(_failures(std, interp, ex)), ex.span)
+        for ex in std.model.examples
+    ]
+
+
+def example_diagnostics(std: CompiledStandard) -> list[Diagnostic]:
+    """Every failure of every example of `std`, as diagnostics (`sbm check` adds them)."""
+    return [d for outcome in run_examples(std) for d in outcome.failures]
+
+
+def _failures(std: CompiledStandard, interp: Interpreter, ex: ExampleModel) -> list[Diagnostic]:
+    record: dict[str, Any] = {"visit_id": f"example: {ex.name}", **ex.visit, "answers": ex.answers}
+    outcome = std.score(record)
+    if not outcome.ok:
+        return [
+            Diagnostic(
+                "E0802",
+                f'the answers of example "{ex.name}" are rejected: {err.message}',
+                ex.span,
+                label=f"`{err.item}`: {err.code}",
+                help="fix the example's answers (or the standard, if they should be accepted)",
             )
-            for bound, text in ex.expects:
-                if interp.eval(bound, env) is not True:
-                    failures.append(f"expected `{text}`, but {_values(bound, env, interp)}")
-        out.append(ExampleOutcome(ex.name, not failures, tuple(failures), ex.span))
+            for err in outcome.errors  # type: ignore[union-attr]
+        ]
+    env = Env(
+        record,
+        items=dict(outcome.items),  # type: ignore[union-attr]
+        answers=interp.visit(record)[0].answers,
+        sections=dict(outcome.sections),  # type: ignore[union-attr]
+        coefs=dict(outcome.coefficients),  # type: ignore[union-attr]
+    )
+    out = []
+    for bound, text in ex.expects:
+        got = interp.eval(bound, env)
+        if got is True:
+            continue
+        seen = _values(bound, env, interp)
+        out.append(
+            Diagnostic(
+                "E0801",
+                f'example "{ex.name}": expected `{text}`',
+                bound.span,
+                label="is N/A" if got is None else "does not hold",
+                notes=(f"computed: {seen}",) if seen else (),
+                help="fix the standard, or the example if the standard is right",
+            )
+        )
     return out
 
 
@@ -70,8 +103,6 @@ def _values(b: Bound, env: Env, interp: Interpreter) -> str:
         elif node.op == "call" and node.data[0] in ("band", "critical_failed"):
             key = f"band({node.data[1]})" if node.data[0] == "band" else "critical_failed"
             shown.setdefault(key, interp.eval(node, env))
-    if not shown:
-        return "it does not hold"
     return ", ".join(f"{k} = {_show(v)}" for k, v in shown.items())
 
 
@@ -80,4 +111,4 @@ def _show(v: Any) -> str:
         return "N/A"
     if isinstance(v, bool):
         return str(v).lower()
-    return repr(v) if isinstance(v, float) else str(v)
+    return f"{v:.10g}" if isinstance(v, float) else str(v)

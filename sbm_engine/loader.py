@@ -106,6 +106,10 @@ class Loader:
                     found.setdefault(match.group(1), path)
         return found
 
+    def files(self) -> list[Path]:
+        """Every file this loader has read (resolved paths)."""
+        return list(self._modules)
+
     def module(self, path: Path) -> n.Module:
         key = path.resolve()
         if key not in self._modules:

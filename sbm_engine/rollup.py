@@ -187,7 +187,10 @@ class _RollupEval(Interpreter):
             if name in stack:
                 return None
             self._stack = (*stack, name)
-            self.values[name] = self.eval(self.by_name[name].expr, Env({}))
+            try:
+                self.values[name] = self.eval(self.by_name[name].expr, Env({}))
+            except ArithmeticError:  # e.g. a share that is 0 in a denominator: N/A here
+                self.values[name] = None
         return self.values[name]
 
     def eval(self, b: Bound, env: Env) -> Any:

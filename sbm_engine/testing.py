@@ -117,7 +117,7 @@ def _example_report(std: CompiledStandard, failed: list[ExampleOutcome]) -> str:
     for outcome in failed:
         where = f"{outcome.span.file}:{outcome.span.line}" if outcome.span else "?"
         lines.append(f'  example "{outcome.name}" ({where}):')
-        lines.extend(f"    - {failure}" for failure in outcome.failures)
+        lines.extend(f"    - {message}" for message in outcome.messages)
     return "\n".join(lines)
 
 

@@ -931,7 +931,7 @@ def test_fixture_failures_are_readable(pytester: pytest.Pytester, tmp_path: Path
     assert "broken.sbm:2:" in out and "yes_nope" in out
     assert "1 example(s) of acme.visit failed:" in out
     assert 'example "greeted" (failing.sbm:' in out
-    assert "expected `visit == 0.5`, but visit = 1" in out
+    assert "expected `visit == 0.5` (computed: visit = 1)" in out
     assert "acme.none has 0 example(s), expected at least 1" in out
     assert "no standard `acme.nothing`" in out
     assert "Traceback" not in out  # failures, not errors with engine tracebacks

@@ -2,9 +2,6 @@
 
 Each test states a rule of the language reference (docs/language.md, after the
 spec's "Semantics" section) and checks it on the smallest standard that shows it.
-Tests marked xfail(strict=True) document a known deviation whose fix belongs to a
-module outside the language core (compiler, runtime, standard): they start to pass,
-and fail as "XPASS", when it is fixed.
 """
 
 from __future__ import annotations
@@ -94,12 +91,6 @@ def test_numbers_off_a_numeric_scale_are_rejected(labels, answer: Any) -> None:
     assert [(e.item, e.code) for e in out.errors] == [("q", "not_in_scale")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler.py: the fast path looks answers up in a dict "
-    "where True == 1, so JSON true reaches numeric label 1 while the slow path "
-    "(runtime.scale_index) rejects booleans; exclude bool from the fast path",
-)
 def test_a_boolean_is_not_a_numeric_label() -> None:
     std = standard('    item b "B" answer { 0 = 0, 1 = 1 }')
     out = reject(std, {"b": True})
@@ -240,13 +231,6 @@ def test_conditions_may_read_coefficients_declared_anywhere() -> None:
     assert out.items["b"] is None and [w.item for w in out.warnings] == ["b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler.py evaluates an item's own `when` even when its "
-    "section's `when` is false, so an error there (here a division by zero) "
-    "rejects a visit the item does not apply to; the reference interpreter stops "
-    "at the section. Evaluate the item's condition only inside `if <section when>`",
-)
 def test_an_item_condition_is_not_evaluated_when_its_section_does_not_apply() -> None:
     std = standard("""    item n "N" answer number 0..10
     section s "S" when visit.scenario == "x" {
@@ -643,12 +627,6 @@ def test_a_visit_id_seen_before_in_a_batch_is_rejected() -> None:
     assert [e.code for e in outcomes[2].errors] == ["duplicate_visit"]  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rollup.py: a ZeroDivisionError in a rollup formula "
-    "escapes CompiledStandard.rollup and stops the whole roll-up; catch "
-    "ArithmeticError per formula in _RollupEval.rollup and report N/A for it",
-)
 def test_division_by_zero_in_a_rollup_formula_gives_na_for_that_rollup() -> None:
     std = standard("""    item a "A" answer number 0..10
     rollup ratio = avg(answer(a)) / total(answer(a))

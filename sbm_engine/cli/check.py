@@ -19,25 +19,6 @@ def _targets(args: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _example_diagnostics(compiled: Any) -> tuple[list[Any], list[Any]]:
-    from ..diagnostics import Diagnostic
-
-    outcomes = compiled.run_examples()
-    failed = [
-        Diagnostic(
-            "E0801",
-            f"example `{o.name}` failed",
-            o.span,
-            label="this example",
-            notes=o.failures,
-            help="fix the standard, or the example if the standard is right",
-        )
-        for o in outcomes
-        if not o.passed
-    ]
-    return outcomes, failed
-
-
 def _check_one(target: str, run_examples: bool) -> dict[str, Any]:
     from ..api import check as check_standard
     from ..api import compile_model
@@ -49,9 +30,8 @@ def _check_one(target: str, run_examples: bool) -> dict[str, Any]:
     diagnostics = list(report.diagnostics)
     examples: list[Any] = []
     if report.ok and run_examples and report.model is not None:
-        compiled = compile_model(report.model)
-        examples, failed = _example_diagnostics(compiled)
-        diagnostics += failed
+        examples = compile_model(report.model).run_examples()
+        diagnostics += [d for o in examples for d in o.failures]
     return {
         "target": target,
         "standard": report.model.name if report.model else None,
@@ -168,7 +148,7 @@ def test(files: tuple[str, ...], fmt: str) -> None:
                     "line": o.span.line,
                     "example": o.name,
                     "passed": o.passed,
-                    "failures": list(o.failures),
+                    "failures": o.messages,
                 }
             )
             if o.passed:
@@ -178,8 +158,8 @@ def test(files: tuple[str, ...], fmt: str) -> None:
             if fmt == "text":
                 mark = "PASS" if o.passed else "FAIL"
                 click.echo(f"{mark} {report.model.name}: {o.name} ({o.span.file}:{o.span.line})")
-                for f in o.failures:
-                    click.echo(f"     {f}")
+                for message in o.messages:
+                    click.echo(f"     {message}")
     if fmt == "json":
         echo_json({"examples": rows, "passed": passed, "failed": failed})
     else:

@@ -1,0 +1,94 @@
+"""The Python API of product.md: load, score, score_many, rollup; frozen, typed results."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import sbm_engine
+
+DEMO = Path(__file__).parent / "conformance" / "demo_branch.sbm"
+VISITS = [json.loads(x) for x in (DEMO.parent / "demo_visits.jsonl").read_text().splitlines()]
+CONTRACT = [
+    "visit_id",
+    "standard",
+    "version",
+    "point",
+    "specialist",
+    "region",
+    "date",
+    "scenario",
+    "coefficients",
+    "sections",
+    "items",
+    "bands",
+    "gaps",
+    "critical",
+    "warnings",
+]
+
+
+def test_a_scored_visit_serializes_to_the_output_contract_in_order() -> None:
+    out = sbm_engine.load(DEMO).score(VISITS[0])
+    assert out.ok
+    d = out.to_dict()
+    assert list(d)[: len(CONTRACT)] == CONTRACT
+    assert set(d) - set(CONTRACT) <= {"rollup_inputs"}
+    json.dumps(d)  # plain JSON types only
+
+
+def test_a_rejected_visit_serializes_to_the_rejects_contract() -> None:
+    out = sbm_engine.load(DEMO).score(VISITS[4], source="wave.jsonl:5")
+    assert not out.ok
+    assert list(out.to_dict()) == ["visit_id", "source", "errors", "record"]
+    assert out.to_dict()["errors"][0] == {
+        "item": "greeted",
+        "code": "missing",
+        "message": out.errors[0].message,
+    }
+
+
+def test_results_are_immutable() -> None:
+    out = sbm_engine.load(DEMO).score(VISITS[0])
+    with pytest.raises(AttributeError):
+        out.visit_id = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        out.coefficients["visit"] = 0.0  # type: ignore[index]
+
+
+def test_a_standard_is_reloaded_when_a_file_it_imports_changes(tmp_path: Path) -> None:
+    (tmp_path / "scales.sbm").write_text("standard lib.s { scale yn { yes = 1, no = 0 } }\n")
+    main = tmp_path / "main.sbm"
+    main.write_text(
+        'standard m { import "scales.sbm"\n item a "A" answer yn\n coefficient c = a }\n'
+    )
+    first = sbm_engine.load(main)
+    assert sbm_engine.load(main) is first  # unchanged files: the cached compile
+    (tmp_path / "scales.sbm").write_text("standard lib.s { scale yn { yes = 1, no = 0.5 } }\n")
+    again = sbm_engine.load(main)
+    assert again is not first
+    assert again.score({"visit_id": 1, "answers": {"a": "no"}}).coefficients["c"] == 0.5
+
+
+def test_one_standard_scores_the_same_from_many_threads() -> None:
+    std = sbm_engine.load(DEMO)
+    want = [o.to_dict() for o in map(std.score, VISITS * 50)]
+    with ThreadPoolExecutor(4) as pool:
+        got = [o.to_dict() for o in pool.map(std.score, VISITS * 50)]
+    assert got == want
+
+
+def test_unknown_answer_keys_can_be_allowed() -> None:
+    record = {**VISITS[0], "answers": {**VISITS[0]["answers"], "extra": 1}}
+    assert not sbm_engine.load(DEMO).score(record).ok
+    assert sbm_engine.load(DEMO, allow_unknown=True).score(record).ok
+
+
+def test_the_generated_python_is_readable_and_names_no_user_text() -> None:
+    src = sbm_engine.load(DEMO).python_source
+    assert "def evaluate(answers, visit, errs, warns):" in src
+    code = "\n".join(line.split("#")[0] for line in src.splitlines())
+    assert "greeted" not in code and "deposit" not in code  # only in comments
