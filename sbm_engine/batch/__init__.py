@@ -11,6 +11,7 @@ per-visit path row by row, so the two agree on every visit, rejections included.
     batch = BatchEvaluator(standard)            # a CompiledStandard
     outcomes = batch.score_records(records)     # == list(standard.score_many(records))
     scored, rejects = batch.score_table(table)  # pyarrow in, pyarrow out
+    # or, with a cached evaluator per standard: score_table(standard, table)
 
 numpy is an optional dependency (`pip install 'sbm-engine[fast]'`); pyarrow is
 needed only for `score_table` and Arrow columns (`sbm-engine[arrow]`).
@@ -26,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without numpy
         "install it with: pip install 'sbm-engine[fast]'"
     ) from exc
 
-from .evaluator import BatchEvaluator, BatchResult
-from .table import score_table
+from .evaluator import BatchEvaluator, BatchResult, evaluator_for
+from .table import ScoredTable, score_table
 
-__all__ = ["BatchEvaluator", "BatchResult", "score_table"]
+__all__ = ["BatchEvaluator", "BatchResult", "ScoredTable", "evaluator_for", "score_table"]

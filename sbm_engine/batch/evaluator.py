@@ -131,7 +131,9 @@ class BatchEvaluator:
         (table semantics: null, NaN and "" are an empty cell, i.e. a missing
         answer). An answer column whose name is not an item makes the rows where
         it holds something suspect (an unknown answer), unless the standard was
-        loaded with `allow_unknown`.
+        loaded with `allow_unknown`. A row without a usable `visit_id` is suspect
+        too. Plugin visit validators need whole records and are not run here;
+        `score_records` and `score_table` run them.
         """
         visit = visit or {}
         sources = {k: as_source(v) for k, v in answers.items()}

@@ -265,10 +265,9 @@ def _scored_table(ev: BatchEvaluator, res: Any, layout: _Layout, n: int,
         return col.arrow(keep)
 
     for key in ("visit_id", "standard", "version", *_VISIT_OUT[1:]):
-        if key == "standard":
-            cols[key] = pa.array([ev.model.name] * kept, type=pa.string())
-        elif key == "version":
-            cols[key] = pa.array([ev.model.version] * kept, type=pa.string())
+        if key in ("standard", "version"):
+            value = ev.model.name if key == "standard" else ev.model.version
+            cols[key] = pa.repeat(pa.scalar(value, type=pa.string()), kept)
         else:
             cols[key] = texts(_texts(layout, key, n), lambda o, k=key: getattr(o, k))
     for group, names, arrays in (
