@@ -59,6 +59,28 @@ def read_options(
 @click.option(
     "--progress/--no-progress", default=None, help="Show progress (default: on a terminal only)."
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "batch", "python"]),
+    default="auto",
+    show_default=True,
+    help="batch: chunked Arrow path (Parquet/CSV in); python: one record at a time; "
+    "auto: batch when every input is .parquet/.csv/.tsv and pyarrow+numpy are installed.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes for the batch engine (output identical to --jobs 1).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=65536,
+    show_default=True,
+    help="Rows per chunk of the batch engine (output identical for any size).",
+)
 @format_option
 def score(
     standard: str,
@@ -71,6 +93,9 @@ def score(
     decimal: str | None,
     sheet: str | None,
     progress: bool | None,
+    engine: str,
+    jobs: int,
+    chunk_size: int,
     fmt: str,
 ) -> None:
     """Score visits from INPUT files against STANDARD (a .sbm path or an installed id).
@@ -86,8 +111,6 @@ def score(
       sbm score bank.branch wave.csv -o scored.parquet --rejects bad.jsonl
       sbm score branch.sbm wave_excel.csv --encoding cp1251 --delimiter ';' -o out.xlsx
     """
-    from ..io import InputError, OutputError, open_writer, read_visits
-
     std = load_standard(standard, allow_unknown=allow_unknown)
     out_path = Path(output)
     rejects_path = Path(rejects) if rejects else default_rejects(out_path)
@@ -97,6 +120,54 @@ def score(
         if not Path(p).is_file():
             fail(f"cannot read {p}: no such file")
     options = read_options(encoding, delimiter, decimal, sheet)
+    bar = None
+    if engine != "python":
+        bar = _score_batch(
+            std,
+            standard,
+            allow_unknown,
+            inputs,
+            out_path,
+            rejects_path,
+            options,
+            progress,
+            engine,
+            jobs,
+            chunk_size,
+        )
+    if bar is None:
+        bar = _score_records(std, inputs, out_path, rejects_path, options, progress)
+    summary = {
+        "read": bar.read,
+        "scored": bar.scored,
+        "rejected": bar.rejected,
+        "seconds": round(bar.seconds, 3),
+        "output": str(out_path),
+        "rejects": str(rejects_path),
+    }
+    if fmt == "json":
+        echo_json(summary)
+    else:
+        click.echo(
+            f"read {bar.read:,}, scored {bar.scored:,}, rejected {bar.rejected:,} "
+            f"in {bar.seconds:.2f} s -> {out_path}"
+            + (f"; rejects -> {rejects_path}" if bar.rejected else ""),
+            err=True,
+        )
+    sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
+
+
+def _score_records(
+    std: Any,
+    inputs: tuple[str, ...],
+    out_path: Path,
+    rejects_path: Path,
+    options: dict[str, Any],
+    progress: bool | None,
+) -> Progress:
+    """The record path: every visit read, scored and written one at a time (any format)."""
+    from ..io import InputError, OutputError, open_writer, read_visits
+
     fields = std.model.visit_fields
     session = std.session()
     try:
@@ -119,21 +190,48 @@ def score(
                         bar.update(0, 1)
     except (InputError, OutputError) as err:
         fail(str(err))
-    summary = {
-        "read": bar.read,
-        "scored": bar.scored,
-        "rejected": bar.rejected,
-        "seconds": round(bar.seconds, 3),
-        "output": str(out_path),
-        "rejects": str(rejects_path),
-    }
-    if fmt == "json":
-        echo_json(summary)
-    else:
-        click.echo(
-            f"read {bar.read:,}, scored {bar.scored:,}, rejected {bar.rejected:,} "
-            f"in {bar.seconds:.2f} s -> {out_path}"
-            + (f"; rejects -> {rejects_path}" if bar.rejected else ""),
-            err=True,
-        )
-    sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
+    return bar
+
+
+def _score_batch(
+    std: Any,
+    standard: str,
+    allow_unknown: bool,
+    inputs: tuple[str, ...],
+    out_path: Path,
+    rejects_path: Path,
+    options: dict[str, Any],
+    progress: bool | None,
+    engine: str,
+    jobs: int,
+    chunk_size: int,
+) -> Progress | None:
+    """The chunked Arrow path (`fastpath`); None when the record path must score instead
+    (`--engine auto` on files it cannot read exactly; `--engine batch` then fails)."""
+    from ..io import InputError, OutputError
+    from . import fastpath
+
+    reason = fastpath.why_not(inputs, out_path, options.get("sheet"))
+    if reason is None:
+        job = fastpath.Job(standard, allow_unknown)
+        try:
+            with Progress(progress) as bar:
+                fastpath.run(
+                    std,
+                    job,
+                    inputs,
+                    out_path,
+                    rejects_path,
+                    options,
+                    bar,
+                    chunk_rows=chunk_size,
+                    jobs=jobs,
+                )
+            return bar
+        except fastpath.Unsupported as exc:
+            reason = str(exc)
+        except (InputError, OutputError) as err:
+            fail(str(err))
+    if engine == "batch":
+        fail(f"the batch engine cannot score this: {reason}; use --engine python")
+    return None

@@ -1,0 +1,959 @@
+"""The chunked Arrow path of `sbm score`: Parquet and CSV waves scored a chunk at a time.
+
+Why a second path: the record path reads, scores and writes one visit at a time,
+which costs tens of microseconds of interpreter per visit; a wave of a million
+visits wants whole columns. This path reads record batches (Parquet
+`iter_batches`, CSV `open_csv`), scores each with the vectorized backend
+(`sbm_engine.batch.score_table`) and writes Arrow tables, so memory is bounded by
+the chunk size (plus 8 bytes per visit_id seen, for duplicates) and not by the wave.
+
+It keeps the record path's contract exactly, which is what most of this module is
+about:
+
+* CSV cells are read as text and converted with the record path's own
+  `number_parser` (per distinct value, then spread), so `5` is 5, `4,5` is 4.5,
+  `na` and `N/A` stay text and an empty cell is a missing answer;
+* duplicates across chunks: `score_table` sees one chunk, so the ids seen so far
+  are kept as sorted 64-bit hashes; a hash hit is confirmed against the real ids
+  (a re-read of the visit_id column) before a row is moved to the rejects;
+* sources of rejects: Parquet `file:ROW`; CSV `file:LINE`, assuming one line per
+  row unless the file says otherwise (quoted line breaks, blank lines, rows that
+  do not fit the header), in which case the lines are recomputed with `csv.reader`;
+* output bytes do not depend on the chunk size or on `--jobs` (fixed Parquet row
+  groups, results written in input order).
+
+Anything this path cannot read exactly raises `Unsupported`, and the command falls
+back to the record path (outputs are temporary files until the end, so nothing
+half-written is left).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import IO, Any, Final
+
+import attrs
+
+#: Default rows per chunk: large enough to amortize per-chunk overhead, small enough
+#: that a chunk's intermediate arrays stay well under 100 MB.
+CHUNK_ROWS: Final = 65536
+#: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
+ROW_GROUP: Final = 65536
+#: Rows per write of CSV/JSONL output (only a buffering size; the bytes do not depend on it).
+TEXT_WRITE: Final = 65536
+_INPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".tsv"})
+_OUTPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".jsonl", ".ndjson", ".xlsx"})
+_DUP_CODE: Final = "duplicate_visit"
+
+
+class Unsupported(Exception):
+    """This input or output cannot be handled exactly here: use the record path."""
+
+
+# -- choosing the path -------------------------------------------------------------------------
+
+
+def arrow_available() -> bool:
+    """pyarrow (with parquet and csv) and numpy importable."""
+    try:
+        import numpy  # noqa: F401
+        import pyarrow
+        import pyarrow.csv
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def why_not(inputs: Sequence[str], output: Path, sheet: str | None) -> str | None:
+    """Why the Arrow path cannot run these files (None: it can)."""
+    if not arrow_available():
+        return "pyarrow and numpy are needed (pip install 'sbm-engine[arrow,fast]')"
+    from ..io import readers, writers
+
+    plugin_readers = readers._all_readers()
+    plugin_writers = writers._all_writers()
+    for p in inputs:
+        suffix = Path(p).suffix.lower()
+        if suffix not in _INPUT_SUFFIXES:
+            return f"{p}: only .parquet, .csv and .tsv inputs"
+        if plugin_readers.get(suffix) is not readers.READERS.get(suffix):
+            return f"{p}: a plugin reads {suffix} files"
+    suffix = output.suffix.lower()
+    if suffix not in _OUTPUT_SUFFIXES:
+        return f"{output}: unknown output format"
+    if plugin_writers.get(suffix) is not writers.WRITERS.get(suffix):
+        return f"{output}: a plugin writes {suffix} files"
+    if sheet is not None:
+        return "--sheet is for XLSX inputs"
+    return None
+
+
+# -- settings shared with the workers ------------------------------------------------------------
+
+
+@attrs.frozen
+class Job:
+    """What a worker needs to load the standard once: its id or path and the options."""
+
+    standard: str
+    allow_unknown: bool
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(job: Job) -> None:
+    from ..api import load
+
+    _WORKER["std"] = load(job.standard, allow_unknown=job.allow_unknown)
+
+
+def _worker_score(payload: tuple[bytes, str | None]) -> tuple[bytes, list[dict[str, Any]]]:
+    """Score one chunk in a worker: IPC bytes in, IPC bytes and rejects out."""
+    import pyarrow as pa
+
+    data, decimal = payload
+    batch = pa.ipc.open_stream(data).read_all()
+    scored, rejects = score_chunk(_WORKER["std"], batch, decimal)
+    return _to_ipc(scored), rejects
+
+
+def _to_ipc(table: Any) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+# -- scoring one chunk ---------------------------------------------------------------------------
+
+
+def score_chunk(std: Any, table: Any, decimal: str | None) -> tuple[Any, list[dict[str, Any]]]:
+    """Score one chunk: the scored table (with a `__row` column, the chunk row of each
+    scored visit) and the rejects as dicts with `row` (chunk row), `visit_id`, `errors`
+    and `record` (parsed from `score_table`'s JSON text).
+
+    `decimal` is None for Parquet (cells are typed already) and the CSV decimal mark
+    for CSV, whose all-text cells are converted here as the record path converts them
+    and whose all-empty rows are skipped as the record path skips them."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ..batch import score_table
+
+    rows = np.arange(table.num_rows, dtype=np.int64)
+    if decimal is not None:
+        table, rows = _csv_cells(std, table, decimal)
+    result = score_table(std, table)
+    rejected = result.rejects
+    rejects = []
+    bad = np.zeros(table.num_rows, dtype=bool)
+    if rejected.num_rows:
+        chunk_rows = rejected.column("row").to_numpy()
+        bad[chunk_rows] = True
+        for r, vid, errors, record in zip(
+            rows[chunk_rows].tolist(),
+            rejected.column("visit_id").to_pylist(),
+            rejected.column("errors").to_pylist(),
+            rejected.column("record").to_pylist(),
+            strict=True,
+        ):
+            rejects.append(
+                {
+                    "row": r,
+                    "visit_id": vid,
+                    "errors": json.loads(errors),
+                    "record": json.loads(record),
+                }
+            )
+    scored = result.scored.append_column("__row", pa.array(rows[~bad], type=pa.int64()))
+    return scored, rejects
+
+
+def _csv_cells(std: Any, table: Any, decimal: str) -> tuple[Any, Any]:
+    """CSV text cells as the record path reads them: answers through `number_parser`
+    (each distinct text converted once), visit fields as text; all-empty rows dropped."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..io.detect import number_parser
+
+    fields = _field_names(std)
+    convert = number_parser(decimal)
+    n = table.num_rows
+    empty = np.ones(n, dtype=bool)
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if column.null_count < n:
+            empty &= column.is_null().to_numpy(zero_copy_only=False)
+        if name.strip() in fields:
+            columns.append(column)
+            continue
+        columns.append(_converted(column, convert, pc, pa))
+    rows = np.arange(n, dtype=np.int64)
+    out = pa.table(columns, names=table.column_names)
+    if empty.any():
+        rows = np.flatnonzero(~empty)
+        out = out.take(pa.array(rows, type=pa.int64()))
+    return out, rows
+
+
+def _converted(column: Any, convert: Any, pc: Any, pa: Any) -> Any:
+    """A text column with numbers as numbers: a dictionary of the converted distinct
+    values (a dense union when texts and numbers mix, as `4` and `na` do)."""
+    enc = pc.dictionary_encode(column)
+    distinct = enc.dictionary.to_pylist()
+    values = [convert(v) for v in distinct]
+    kinds = {type(v) for v in values}
+    if kinds <= {str}:
+        return column
+    for v in values:
+        if type(v) is int and not -(2**63) <= v < 2**63:
+            raise Unsupported(f"an integer answer with {len(str(v))} digits")
+    order = (str, int, float)
+    arrays = {str: pa.string(), int: pa.int64(), float: pa.float64()}
+    if len(kinds) == 1:
+        (kind,) = kinds
+        dictionary = pa.array(values, type=arrays[kind])
+    else:
+        present = [k for k in order if k in kinds]
+        tag = {k: i for i, k in enumerate(present)}
+        children = {k: [v for v in values if type(v) is k] for k in present}
+        seen = dict.fromkeys(present, 0)
+        types, offsets = [], []
+        for v in values:
+            k = type(v)
+            types.append(tag[k])
+            offsets.append(seen[k])
+            seen[k] += 1
+        dictionary = pa.UnionArray.from_dense(
+            pa.array(types, type=pa.int8()),
+            pa.array(offsets, type=pa.int32()),
+            [pa.array(children[k], type=arrays[k]) for k in present],
+        )
+    return pa.DictionaryArray.from_arrays(enc.indices, dictionary)
+
+
+def _field_names(std: Any) -> frozenset[str]:
+    from ..io.records import VISIT_FIELDS
+
+    return frozenset(VISIT_FIELDS) | frozenset(std.model.visit_fields)
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+
+
+@attrs.define
+class Chunk:
+    """One chunk of one input file, and where its rows are."""
+
+    file: int  # index into the inputs
+    start: int  # reader row of its first row in the file (0-based)
+    table: Any  # pyarrow Table as read (CSV: all text)
+
+
+@attrs.define
+class InputFile:
+    """One input file and what is needed to read it again (for ids) and to place rows."""
+
+    index: int
+    path: Path
+    kind: str  # "parquet" or "csv"
+    header: list[str]
+    encoding: str = "utf8"
+    delimiter: str = ","
+    decimal: str = "."
+    rows: int = 0  # reader rows so far (CSV: including all-empty rows)
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    def visit_id_column(self) -> str | None:
+        for name in self.header:
+            if name.strip() == "visit_id":
+                return name
+        return None
+
+
+def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> InputFile:
+    """Check an input's header the way the record path does (same InputError)."""
+    from ..io import InputError
+    from ..io.records import TableLayout
+
+    if path.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.ParquetFile(path).schema_arrow.names
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
+        try:
+            TableLayout(names, std.model.visit_fields)
+        except ValueError as exc:
+            raise InputError(f"{path}: bad columns: {exc}") from exc
+        _check_layout(names, path)
+        return InputFile(index, path, "parquet", list(names))
+    from ..io.detect import detect_dialect
+
+    delimiter = options.get("delimiter")
+    if delimiter is None and path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+    dialect = detect_dialect(
+        path, encoding=options.get("encoding"), delimiter=delimiter, decimal=options.get("decimal")
+    )
+    header = _csv_header(path, dialect.encoding, dialect.delimiter)
+    if header is None:
+        raise Unsupported(f"{path}: no header")
+    try:
+        TableLayout(header, std.model.visit_fields)
+    except ValueError as exc:
+        raise InputError(f"{path}: bad header: {exc}") from exc
+    _check_layout(header, path)
+    return InputFile(
+        index, path, "csv", header, dialect.encoding, dialect.delimiter, dialect.decimal
+    )
+
+
+def _check_layout(names: Sequence[str], path: Path) -> None:
+    stripped = [str(n).strip() for n in names]
+    if "" in stripped:
+        raise Unsupported(f"{path}: a column without a name")
+    if "answers" in stripped:
+        raise Unsupported(f"{path}: an `answers` column")
+    if len(set(names)) != len(names):
+        raise Unsupported(f"{path}: repeated column names")
+
+
+def _csv_header(path: Path, encoding: str, delimiter: str) -> list[str] | None:
+    from ..io import InputError
+
+    try:
+        with open(path, encoding=encoding, newline="") as stream:
+            for cells in csv.reader(stream, delimiter=delimiter, quotechar='"'):
+                if cells:
+                    cells[0] = cells[0].removeprefix("\ufeff")
+                    return cells
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    return None
+
+
+def _arrow_encoding(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    if name in ("utf-8", "utf-8-sig"):
+        return "utf8"  # Arrow's own UTF-8 reader; it skips a byte-order mark
+    if name.startswith(("utf-16", "utf-32")):
+        raise Unsupported(f"{encoding} input")
+    return encoding
+
+
+def _csv_reader(f: InputFile, chunk_rows: int, columns: list[str] | None = None) -> Any:
+    """A streaming pyarrow CSV reader with the record path's cell semantics: every
+    column text, only an empty cell null, no booleans, rows that do not fit skipped
+    (they are found again, with their lines, by `csv_lines`)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    block = 1 << 20
+    read = pcsv.ReadOptions(
+        encoding=_arrow_encoding(f.encoding),
+        block_size=block,
+        use_threads=False,
+        column_names=f.header,
+        skip_rows=_header_lines(f),
+    )
+    parse = pcsv.ParseOptions(
+        delimiter=f.delimiter,
+        quote_char='"',
+        double_quote=True,
+        newlines_in_values=True,
+        ignore_empty_lines=True,
+        invalid_row_handler=_skip_row,
+    )
+    convert = pcsv.ConvertOptions(
+        column_types={name: pa.string() for name in f.header},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        true_values=[],
+        false_values=[],
+        include_columns=columns,
+    )
+    return pcsv.open_csv(f.path, read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _skip_row(row: Any) -> str:
+    return "skip"
+
+
+def _header_lines(f: InputFile) -> int:
+    """Physical lines up to and including the header (leading blank lines, a header
+    with quoted line breaks)."""
+    with open(f.path, encoding=f.encoding, newline="") as stream:
+        rows = csv.reader(stream, delimiter=f.delimiter, quotechar='"')
+        for cells in rows:
+            if cells:
+                return rows.line_num
+    return 0
+
+
+def iter_chunks(f: InputFile, chunk_rows: int) -> Iterator[Chunk]:
+    """The chunks of one file, exactly `chunk_rows` rows each (the last may be short)."""
+    import pyarrow as pa
+
+    from ..io import InputError
+
+    try:
+        if f.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            strings = []
+            pf = pq.ParquetFile(f.path)
+            for field in pf.schema_arrow:
+                if pa.types.is_string(field.type):
+                    strings.append(field.name)
+            source = pq.ParquetFile(f.path, read_dictionary=strings).iter_batches(
+                batch_size=chunk_rows
+            )
+        else:
+            source = _csv_reader(f, chunk_rows)
+        pending: list[Any] = []
+        held = 0
+        for batch in source:
+            if batch.num_rows == 0:
+                continue
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= chunk_rows:
+                table = pa.Table.from_batches(pending)
+                yield _chunk(f, table.slice(0, chunk_rows))
+                rest = table.slice(chunk_rows)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held:
+            yield _chunk(f, pa.Table.from_batches(pending))
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"cannot read {f.path} after row {f.rows}: {exc}") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {f.path}: {exc}") from exc
+
+
+def _chunk(f: InputFile, table: Any) -> Chunk:
+    import pyarrow as pa
+
+    table = pa.Table.from_arrays(
+        [c.combine_chunks() if c.num_chunks != 1 else c for c in table.columns],
+        names=table.column_names,
+    )
+    chunk = Chunk(f.index, f.rows, table)
+    f.rows += table.num_rows
+    return chunk
+
+
+# -- duplicates across chunks ------------------------------------------------------------------
+
+
+class SeenIds:
+    """The visit_ids of earlier chunks as a sorted int64 array of hashes (8 bytes a visit).
+
+    A hash hit is only a candidate: `confirm` re-reads the visit_id column of the rows
+    before the chunk and keeps the ids that really occur there."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.hashes = np.empty(0, dtype=np.int64)
+
+    @staticmethod
+    def hash_all(ids: Sequence[str]) -> Any:
+        import numpy as np
+
+        return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+
+    def hits(self, ids: Sequence[str]) -> set[str]:
+        import numpy as np
+
+        if not ids or not self.hashes.size:
+            return set()
+        h = self.hash_all(ids)
+        pos = np.searchsorted(self.hashes, h)
+        pos[pos == self.hashes.size] = self.hashes.size - 1
+        hit = self.hashes[pos] == h
+        return {ids[i] for i in np.flatnonzero(hit).tolist()}
+
+    def add(self, ids: Sequence[str]) -> None:
+        import numpy as np
+
+        if ids:
+            new = np.unique(self.hash_all(ids))
+            self.hashes = np.union1d(self.hashes, new)
+
+
+def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) -> set[str]:
+    """Which candidate ids occur in the rows before `chunk` (the visit_id columns are
+    read again; only when a hash hit, so rarely)."""
+    from ..io.records import field_text, is_empty
+
+    found: set[str] = set()
+    for f in files[: chunk.file + 1]:
+        upto = chunk.start if f.index == chunk.file else None
+        column = f.visit_id_column()
+        if column is None or upto == 0:
+            continue
+        seen = 0
+        for values in _id_batches(f, column):
+            if upto is not None:
+                values = values[: upto - seen]
+            seen += len(values)
+            for v in values:
+                if not is_empty(v) and field_text(v) in candidates:
+                    found.add(field_text(v))
+            if upto is not None and seen >= upto:
+                break
+    return found
+
+
+def _id_batches(f: InputFile, column: str) -> Iterator[list[Any]]:
+    if f.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(f.path).iter_batches(batch_size=CHUNK_ROWS, columns=[column]):
+            yield batch.column(0).to_pylist()
+    else:
+        for batch in _csv_reader(f, CHUNK_ROWS, [column]):
+            yield batch.column(0).to_pylist()
+
+
+# -- CSV lines ---------------------------------------------------------------------------------------
+
+
+def count_newlines(path: Path) -> tuple[int, bool]:
+    """Newline bytes in a file, and whether it ends with one."""
+    count, last = 0, b""
+    with open(path, "rb") as stream:
+        while block := stream.read(1 << 24):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count, last == b"\n"
+
+
+@attrs.define
+class CsvLines:
+    """Where the rows of a CSV file start, as `csv.reader` counts lines."""
+
+    lines: list[int]  # line of each row pyarrow reads (all-empty rows included)
+    misfits: list[tuple[int, list[str]]]  # (line, cells) of rows that do not fit the header
+
+
+def csv_lines(f: InputFile) -> CsvLines:
+    """One `csv.reader` pass: the starting line of every row (the record path's numbers)."""
+    width = len(f.header)
+    lines: list[int] = []
+    misfits: list[tuple[int, list[str]]] = []
+    with open(f.path, encoding=f.encoding, newline="") as stream:
+        rows = csv.reader(stream, delimiter=f.delimiter, quotechar='"')
+        started = False
+        line = 1
+        for cells in rows:
+            start, line = line, rows.line_num + 1
+            if not started:
+                started = bool(cells)
+                continue
+            if not cells:
+                continue
+            if len(cells) == width:
+                lines.append(start)
+            elif not all(c == "" for c in cells):
+                misfits.append((start, list(cells)))
+    return CsvLines(lines, misfits)
+
+
+def simple_lines(f: InputFile) -> bool:
+    """True when every row is one line right after a one-line header: then row k is
+    line k + 2. Checked by counting newlines against the rows read."""
+    if codecs.lookup(f.encoding).name.startswith(("utf-16", "utf-32")):
+        return False
+    count, final = count_newlines(f.path)
+    lines = count + (0 if final else 1)
+    return _header_lines(f) == 1 and lines == f.rows + 1
+
+
+# -- outputs ---------------------------------------------------------------------------------------
+
+
+def _writer_base() -> type:
+    from ..io.writers import Writer
+
+    return Writer
+
+
+class TableOutput:
+    """Scored tables in, one atomic output file out; bytes independent of chunking.
+
+    Parquet: `pyarrow.parquet.ParquetWriter`, row groups of exactly ROW_GROUP rows.
+    CSV: `pyarrow.csv.CSVWriter`. JSONL and XLSX: the record writers of
+    `sbm_engine.io`, fed nested records rebuilt from the flat columns (slow, exact)."""
+
+    def __init__(self, path: Path, columns: list[str], template: dict[str, Any]) -> None:
+        from ..io import open_writer
+        from ..io.writers import Writer
+
+        self.path = path
+        self.columns = columns
+        self.template = template
+        self.kind = path.suffix.lower().lstrip(".")
+        self.count = 0
+        self._pending: list[Any] = []
+        self._held = 0
+        self._arrow: Any = None
+        if self.kind in ("parquet", "csv"):
+            self._file: Writer = _ArrowFile(path)
+        else:
+            self._file = open_writer(path, columns=columns)
+
+    def __enter__(self) -> TableOutput:
+        self._file.__enter__()
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
+        if et is None:
+            try:
+                self._flush(final=True)
+                if self._arrow is not None:
+                    self._arrow.close()
+            except BaseException:
+                self._file.abort()
+                raise
+        elif self._arrow is not None:
+            try:
+                self._arrow.close()
+            except Exception:
+                pass
+        self._file.__exit__(et, ev, tb)
+
+    def write(self, table: Any) -> None:
+        if table.column_names != self.columns:
+            raise RuntimeError(
+                "the batch backend's columns differ from the standard's result columns"
+            )
+        if table.num_rows == 0 and self._arrow is not None:
+            return
+        self._pending.append(table)
+        self._held += table.num_rows
+        self.count += table.num_rows
+        self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        import pyarrow as pa
+
+        size = ROW_GROUP if self.kind == "parquet" else TEXT_WRITE
+        if not self._pending or (self._held < size and not final):
+            return
+        table = pa.concat_tables(self._pending)
+        offset = 0
+        while table.num_rows - offset >= size or (final and offset < table.num_rows):
+            part = table.slice(offset, size)
+            self._emit(part.combine_chunks())
+            offset += part.num_rows
+        if final and table.num_rows == 0:
+            self._emit(table)
+        rest = table.slice(offset)
+        self._pending = [rest] if rest.num_rows else []
+        self._held = rest.num_rows
+
+    def _emit(self, table: Any) -> None:
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            if self._arrow is None:
+                self._arrow = pq.ParquetWriter(self._file.stream, table.schema)
+            if table.num_rows:
+                self._arrow.write_table(table, row_group_size=ROW_GROUP)
+        elif self.kind == "csv":
+            import pyarrow.csv as pcsv
+
+            if self._arrow is None:
+                options = pcsv.WriteOptions(include_header=True, quoting_style="needed")
+                self._arrow = pcsv.CSVWriter(self._file.stream, table.schema, write_options=options)
+            if table.num_rows:
+                self._arrow.write_table(table)
+        else:
+            for row in table.to_pylist():
+                self._file.write(nest(row, self.template))
+
+
+class _ArrowFile(_writer_base()):  # type: ignore[misc]
+    """The atomic temporary file of `sbm_engine.io.writers.Writer`, for Arrow's writers."""
+
+    def _begin(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def _write(self, record: Any) -> None:  # pragma: no cover - tables go to Arrow writers
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        self.stream.flush()
+
+
+def nest(flat: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """A flat output row back in the scored-visit shape (`ScoredVisit.to_dict`)."""
+    out: dict[str, Any] = {}
+    for key, shape in template.items():
+        if isinstance(shape, dict):
+            out[key] = {name: flat.get(f"{key}.{name}") for name in shape}
+        elif key in ("critical", "warnings"):
+            text = flat.get(key)
+            out[key] = json.loads(text) if text else []
+        else:
+            out[key] = flat.get(key)
+    return out
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+@attrs.define
+class Counts:
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+
+
+def run(
+    std: Any,
+    job: Job,
+    inputs: Sequence[str],
+    out_path: Path,
+    rejects_path: Path,
+    options: dict[str, Any],
+    bar: Any,
+    chunk_rows: int = CHUNK_ROWS,
+    jobs: int = 1,
+) -> Counts:
+    """Score every input into `out_path` and `rejects_path`; raise `Unsupported` before
+    anything is renamed into place when the record path must do it instead."""
+    from ..cli.score import result_columns
+    from ..io import open_writer
+
+    columns = result_columns(std)
+    template = std.result_template()
+    files = [open_input(i, Path(p), std, options) for i, p in enumerate(inputs)]
+    seen = SeenIds()
+    rejects: list[tuple[int, int, dict[str, Any]]] = []  # (file, row, reject)
+    counts = Counts()
+    pool = _pool(job, jobs) if jobs > 1 else None
+    try:
+        with TableOutput(out_path, columns, template) as out:
+            for chunk, (scored, chunk_rejects) in _scored_chunks(
+                std, files, chunk_rows, pool, jobs
+            ):
+                f = files[chunk.file]
+                scored, moved = _move_duplicates(std, files, chunk, scored, chunk_rejects, seen)
+                rows = scored.column("__row")
+                out.write(scored.drop_columns(["__row"]))
+                del rows
+                for r in [*chunk_rejects, *moved]:
+                    rejects.append((chunk.file, chunk.start + r.pop("row"), r))
+                n_bad = len(chunk_rejects) + len(moved)
+                counts.scored += scored.num_rows
+                counts.rejected += n_bad
+                counts.read += scored.num_rows + n_bad
+                bar.update(scored.num_rows, n_bad)
+                del f
+            misfits = _finish_sources(files, rejects)
+            counts.rejected += len(misfits)
+            counts.read += len(misfits)
+            bar.update(0, len(misfits))
+            rejects += misfits
+            rejects.sort(key=lambda r: (r[0], r[1]))
+            with open_writer(rejects_path) as bad:
+                for _, _, r in rejects:
+                    bad.write(
+                        {
+                            "visit_id": r["visit_id"],
+                            "source": r["source"],
+                            "errors": r["errors"],
+                            "record": r["record"],
+                        }
+                    )
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return counts
+
+
+def _pool(job: Job, jobs: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_worker_init,
+        initargs=(job,),
+    )
+
+
+def _scored_chunks(
+    std: Any,
+    files: Sequence[InputFile],
+    chunk_rows: int,
+    pool: ProcessPoolExecutor | None,
+    jobs: int,
+) -> Iterator[tuple[Chunk, tuple[Any, list[dict[str, Any]]]]]:
+    """Every chunk with its scoring, in input order (in workers when there is a pool,
+    at most 2 × jobs chunks in flight so memory stays bounded)."""
+    chunks = (c for f in files for c in iter_chunks(f, chunk_rows))
+    if pool is None:
+        for c in chunks:
+            yield c, score_chunk(std, c.table, _decimal(files[c.file]))
+        return
+    import pyarrow as pa
+
+    window: deque[tuple[Chunk, Future[Any]]] = deque()
+    for c in chunks:
+        payload = (_to_ipc(c.table), _decimal(files[c.file]))
+        window.append((c, pool.submit(_worker_score, payload)))
+        if len(window) >= 2 * jobs:
+            done, fut = window.popleft()
+            data, rej = fut.result()
+            yield done, (pa.ipc.open_stream(data).read_all(), rej)
+    while window:
+        done, fut = window.popleft()
+        data, rej = fut.result()
+        yield done, (pa.ipc.open_stream(data).read_all(), rej)
+
+
+def _decimal(f: InputFile) -> str | None:
+    return f.decimal if f.kind == "csv" else None
+
+
+def _move_duplicates(
+    std: Any,
+    files: Sequence[InputFile],
+    chunk: Chunk,
+    scored: Any,
+    chunk_rejects: list[dict[str, Any]],
+    seen: SeenIds,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Apply `ScoringSession`'s rule across chunks: a visit_id that appeared in an
+    earlier chunk is rejected (the duplicate error first), the first stays scored."""
+    import numpy as np
+    import pyarrow as pa
+
+    ids = scored.column("visit_id").to_pylist()
+    reject_ids = [r["visit_id"] for r in chunk_rejects if r["visit_id"] is not None]
+    candidates = seen.hits(ids) | seen.hits(reject_ids)
+    earlier = earlier_ids(files, chunk, candidates) if candidates else set()
+    moved: list[dict[str, Any]] = []
+    if earlier:
+        for r in chunk_rejects:
+            vid = r["visit_id"]
+            if vid in earlier and not (r["errors"] and r["errors"][0]["code"] == _DUP_CODE):
+                r["errors"].insert(0, _dup_error(vid))
+        keep = np.array([v not in earlier for v in ids], dtype=bool)
+        if not keep.all():
+            rows = scored.column("__row").to_numpy()[~keep]
+            records = _records(std, files[chunk.file], chunk.table, rows)
+            for r, record in zip(rows.tolist(), records, strict=True):
+                vid = record.get("visit_id")
+                moved.append(
+                    {"row": r, "visit_id": vid, "errors": [_dup_error(vid)], "record": record}
+                )
+            scored = scored.filter(pa.array(keep))
+    seen.add(ids + reject_ids)
+    return scored, moved
+
+
+def _dup_error(vid: Any) -> dict[str, str]:
+    return {
+        "item": "visit_id",
+        "code": _DUP_CODE,
+        "message": f"visit_id {vid!r} appears earlier in this batch",
+    }
+
+
+def _records(std: Any, f: InputFile, table: Any, rows: Any) -> list[dict[str, Any]]:
+    """The canonical records of some rows, made exactly as the record path makes them."""
+    import pyarrow as pa
+
+    from ..io.detect import number_parser
+    from ..io.records import TableLayout, jsonable
+
+    convert = number_parser(f.decimal) if f.kind == "csv" else jsonable
+    layout = TableLayout(f.header, std.model.visit_fields, convert)
+    picked = table.take(pa.array(rows, type=pa.int64()))
+    columns = [c.to_pylist() for c in picked.columns]
+    out = []
+    for cells in zip(*columns, strict=True):
+        record, _ = layout.to_record(cells)
+        out.append(jsonable(record))
+    return out
+
+
+def _finish_sources(
+    files: Sequence[InputFile], rejects: list[tuple[int, int, dict[str, Any]]]
+) -> list[tuple[int, int, dict[str, Any]]]:
+    """Give every reject its `source`; return the CSV rows that did not fit the header
+    (unreadable records, as the record path rejects them)."""
+    from ..standard import ScoringSession
+
+    by_file: dict[int, list[dict[str, Any]]] = {}
+    positions: dict[int, list[int]] = {}
+    for file, row, r in rejects:
+        by_file.setdefault(file, []).append(r)
+        positions.setdefault(file, []).append(row)
+    misfits: list[tuple[int, int, dict[str, Any]]] = []
+    for f in files:
+        found = by_file.get(f.index, [])
+        rows = positions.get(f.index, [])
+        if f.kind == "parquet":
+            for r, row in zip(found, rows, strict=True):
+                r["source"] = f"{f.label}:{row + 1}"
+            continue
+        if simple_lines(f):
+            for r, row in zip(found, rows, strict=True):
+                r["source"] = f"{f.label}:{row + 2}"
+            continue
+        lines = csv_lines(f)
+        if len(lines.lines) != f.rows:
+            raise Unsupported(f"{f.path}: pyarrow and csv.reader split the rows differently")
+        for r, row in zip(found, rows, strict=True):
+            r["source"] = f"{f.label}:{lines.lines[row]}"
+        width = len(f.header)
+        for line, cells in lines.misfits:
+            source = f"{f.label}:{line}"
+            out = ScoringSession.unreadable(
+                cells, source, f"row has {len(cells)} cells, header has {width}"
+            ).to_dict()
+            # sort key: just before the row read after it (rows are ordered by line here)
+            misfits.append((f.index, _row_before(lines.lines, line), out))
+    # CSV rejects must be ordered by line: rewrite their sort key as the line.
+    for i, (file, row, r) in enumerate(rejects):
+        if files[file].kind == "csv":
+            rejects[i] = (file, int(r["source"].rsplit(":", 1)[1]), r)
+    return [(file, int(r["source"].rsplit(":", 1)[1]), r) for file, _, r in misfits]
+
+
+def _row_before(lines: list[int], line: int) -> int:
+    import bisect
+
+    return bisect.bisect_left(lines, line)
+
+
+def env_jobs(jobs: int) -> int:
+    """At least one job, at most the CPUs there are."""
+    return max(1, min(int(jobs), os.cpu_count() or 1))
