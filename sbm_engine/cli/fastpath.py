@@ -30,6 +30,7 @@ half-written is left).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import json
 import os
@@ -537,7 +538,7 @@ def _id_batches(f: InputFile, column: str) -> Iterator[list[Any]]:
             yield batch.column(0).to_pylist()
 
 
-# -- CSV lines ---------------------------------------------------------------------------------------
+# -- CSV lines ------------------------------------------------------------
 
 
 def count_newlines(path: Path) -> tuple[int, bool]:
@@ -638,10 +639,8 @@ class TableOutput:
                 self._file.abort()
                 raise
         elif self._arrow is not None:
-            try:
+            with contextlib.suppress(Exception):  # the file is dropped anyway
                 self._arrow.close()
-            except Exception:
-                pass
         self._file.__exit__(et, ev, tb)
 
     def write(self, table: Any) -> None:
@@ -683,16 +682,83 @@ class TableOutput:
             if table.num_rows:
                 self._arrow.write_table(table, row_group_size=ROW_GROUP)
         elif self.kind == "csv":
-            import pyarrow.csv as pcsv
-
             if self._arrow is None:
-                options = pcsv.WriteOptions(include_header=True, quoting_style="needed")
-                self._arrow = pcsv.CSVWriter(self._file.stream, table.schema, write_options=options)
+                self._arrow = _Closed()
+                self._file.stream.write(csv_text([[_quote(n) for n in table.column_names]]))
             if table.num_rows:
-                self._arrow.write_table(table)
+                self._file.stream.write(csv_table(table))
         else:
             for row in table.to_pylist():
                 self._file.write(nest(row, self.template))
+
+
+class _Closed:
+    """Nothing to close (the CSV text goes straight to the temporary file)."""
+
+    def close(self) -> None:
+        pass
+
+
+def _quote(text: str) -> str:
+    """A cell as `csv.writer` (QUOTE_MINIMAL, CRLF lines) writes it."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_text(rows: list[list[str]]) -> bytes:
+    return "".join(",".join(r) + "\r\n" for r in rows).encode("utf-8")
+
+
+def csv_table(table: Any) -> bytes:
+    """Rows as the record path's CSV writer spells them (`writers._cell_text`: floats as
+    Python's repr, booleans true/false, None empty; quoted only when needed), built
+    column-wise with Arrow compute instead of `csv.writer` row by row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [
+        _cell_texts(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c, pa, pc)
+        for c in table.columns
+    ]
+    lines = pc.binary_join_element_wise(*columns, ",") if len(columns) > 1 else columns[0]
+    return ("\r\n".join(lines.to_pylist()) + "\r\n").encode("utf-8")
+
+
+def _cell_texts(column: Any, pa: Any, pc: Any) -> Any:
+    import numpy as np
+
+    t = column.type
+    if pa.types.is_floating(t):
+        values = column.to_numpy(zero_copy_only=False)
+        text = pc.cast(column, pa.string())
+        # Arrow writes 1.0 as "1"; Python's repr "1.0". Add ".0" to plain integers, and
+        # let Python spell the rare values where the two may choose different notations.
+        plain = pc.match_substring_regex(text, r"^-?[0-9]+$")
+        text = pc.if_else(plain, pc.binary_join_element_wise(text, ".0", ""), text)
+        with np.errstate(invalid="ignore"):
+            odd = (
+                ~np.isfinite(values)
+                | (np.abs(values) >= 1e15)
+                | ((values != 0) & (np.abs(values) < 1e-4))
+            )
+        odd &= ~np.isnan(values) | ~column.is_null().to_numpy(zero_copy_only=False)
+        if odd.any():
+            listed = text.to_pylist()
+            for i in np.flatnonzero(odd).tolist():
+                listed[i] = repr(float(values[i]))
+            text = pa.array(listed, type=pa.string())
+    elif pa.types.is_boolean(t):
+        text = pc.if_else(column, "true", "false")
+    else:
+        text = pc.cast(column, pa.string())
+        needs = pc.match_substring_regex(text, '[,"\r\n]')
+        if pc.any(needs).as_py():
+            quoted = pc.binary_join_element_wise(
+                '"', pc.replace_substring(text, '"', '""'), '"', ""
+            )
+            text = pc.if_else(needs, quoted, text)
+    return pc.fill_null(text, "")
 
 
 class _ArrowFile(_writer_base()):  # type: ignore[misc]
@@ -760,11 +826,8 @@ def run(
             for chunk, (scored, chunk_rejects) in _scored_chunks(
                 std, files, chunk_rows, pool, jobs
             ):
-                f = files[chunk.file]
                 scored, moved = _move_duplicates(std, files, chunk, scored, chunk_rejects, seen)
-                rows = scored.column("__row")
                 out.write(scored.drop_columns(["__row"]))
-                del rows
                 for r in [*chunk_rejects, *moved]:
                     rejects.append((chunk.file, chunk.start + r.pop("row"), r))
                 n_bad = len(chunk_rejects) + len(moved)
@@ -772,7 +835,6 @@ def run(
                 counts.rejected += n_bad
                 counts.read += scored.num_rows + n_bad
                 bar.update(scored.num_rows, n_bad)
-                del f
             misfits = _finish_sources(files, rejects)
             counts.rejected += len(misfits)
             counts.read += len(misfits)
@@ -942,7 +1004,7 @@ def _finish_sources(
             # sort key: just before the row read after it (rows are ordered by line here)
             misfits.append((f.index, _row_before(lines.lines, line), out))
     # CSV rejects must be ordered by line: rewrite their sort key as the line.
-    for i, (file, row, r) in enumerate(rejects):
+    for i, (file, _row, r) in enumerate(rejects):
         if files[file].kind == "csv":
             rejects[i] = (file, int(r["source"].rsplit(":", 1)[1]), r)
     return [(file, int(r["source"].rsplit(":", 1)[1]), r) for file, _, r in misfits]
