@@ -468,15 +468,20 @@ def _chunk(f: InputFile, table: Any) -> Chunk:
 
 
 class SeenIds:
-    """The visit_ids of earlier chunks as a sorted int64 array of hashes (8 bytes a visit).
+    """The visit_ids of earlier chunks as sorted int64 hashes: 8 bytes a visit.
 
-    A hash hit is only a candidate: `confirm` re-reads the visit_id column of the rows
-    before the chunk and keeps the ids that really occur there."""
+    The hashes are kept as a few sorted runs of geometrically growing sizes (a
+    log-structured merge), so adding a chunk costs amortized O(chunk log n) instead
+    of re-sorting everything seen, and a look-up is one binary search per run. A hash
+    hit is only a candidate: `earlier_ids` confirms it against the real ids. Python's
+    string hash is per process, which is enough: only the main process keeps this."""
 
     def __init__(self) -> None:
-        import numpy as np
+        self.runs: list[Any] = []
 
-        self.hashes = np.empty(0, dtype=np.int64)
+    @property
+    def nbytes(self) -> int:
+        return sum(r.nbytes for r in self.runs)
 
     @staticmethod
     def hash_all(ids: Sequence[str]) -> Any:
@@ -487,20 +492,25 @@ class SeenIds:
     def hits(self, ids: Sequence[str]) -> set[str]:
         import numpy as np
 
-        if not ids or not self.hashes.size:
+        if not ids or not self.runs:
             return set()
         h = self.hash_all(ids)
-        pos = np.searchsorted(self.hashes, h)
-        pos[pos == self.hashes.size] = self.hashes.size - 1
-        hit = self.hashes[pos] == h
+        hit = np.zeros(h.size, dtype=bool)
+        for run in self.runs:
+            pos = np.searchsorted(run, h)
+            pos[pos == run.size] = run.size - 1
+            hit |= run[pos] == h
         return {ids[i] for i in np.flatnonzero(hit).tolist()}
 
     def add(self, ids: Sequence[str]) -> None:
         import numpy as np
 
-        if ids:
-            new = np.unique(self.hash_all(ids))
-            self.hashes = np.union1d(self.hashes, new)
+        if not ids:
+            return
+        self.runs.append(np.sort(self.hash_all(ids)))
+        while len(self.runs) > 1 and self.runs[-2].size <= 2 * self.runs[-1].size:
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
 
 def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) -> set[str]:
