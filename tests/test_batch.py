@@ -426,3 +426,17 @@ def test_encoding_keeps_equal_numbers_of_other_types_apart():
     assert len({codes[0], codes[1], codes[2], codes[3]}) == 4
     codes, distinct = encode_objects(["yes", 5, "na", 5, None])  # one numeric type: fast path
     assert codes.tolist()[1] == codes.tolist()[3] and len(distinct) == 4
+
+
+def test_score_rows_explains_suspect_rows(bare_demo):
+    ev = BatchEvaluator(bare_demo)
+    answers = {"greeted": ["yes", "maybe"], "smile": ["yes", "yes"], "wait": [2, 400],
+               "questions": [5, 5], "card": ["yes", "yes"], "secrecy": ["yes", "na"],
+               "clean": [5, 5]}
+    visit = {"visit_id": ["a", "b"], "scenario": ["deposit", "deposit"]}
+    res = ev.evaluate_columns(answers, visit)
+    assert res.suspect.tolist() == [False, True]
+    (outcome,) = ev.score_rows(answers, visit, np.flatnonzero(res.suspect).tolist())
+    assert {(e.item, e.code) for e in outcome.errors} == {
+        ("greeted", "not_in_scale"), ("wait", "out_of_range"), ("secrecy", "na_not_allowed")}
+    assert ev.score_rows(answers, visit, [0])[0].ok

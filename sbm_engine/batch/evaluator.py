@@ -24,6 +24,7 @@ from ..results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from ..runtime import MISSING, VisitError, VisitWarning
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, ChunkResult, band_codes, conditional
+from .values import Unhashable
 
 if TYPE_CHECKING:
     from ..standard import CompiledStandard
@@ -150,6 +151,31 @@ class BatchEvaluator:
                 suspect |= _present(src, start, stop)
             out.put(start, stop, res)
         return out.result()
+
+    def score_rows(
+        self,
+        answers: Mapping[str, Any],
+        visit: Mapping[str, Any] | None,
+        rows: Iterable[int],
+    ) -> list[VisitOutcome]:
+        """The per-visit outcome of some rows of columns (typically the suspect ones of
+        `evaluate_columns`): each row becomes a record and goes through
+        `CompiledStandard.score`, so a rejection lists exactly its per-visit errors."""
+        sources = {k: as_source(v) for k, v in answers.items()}
+        fields = {k: as_source(v) for k, v in (visit or {}).items()}
+        out = []
+        for i in rows:
+            record: dict[str, Any] = {}
+            for key, src in fields.items():
+                value = _cell(src, i)
+                if value is not MISSING:
+                    record[key] = value
+            record["answers"] = {
+                key: value for key, src in sources.items()
+                if (value := _cell(src, i)) is not MISSING
+            }
+            out.append(self.standard.score(record))
+        return out
 
     def _answer_sources(
         self, sources: dict[str, Source], n: int
@@ -352,6 +378,13 @@ def _column(answers: list[Mapping[str, Any]], name: str) -> list[Any]:
     if all(type(a) is dict for a in answers):
         return list(map(dict.get, answers, repeat(name), repeat(MISSING)))  # type: ignore[arg-type]
     return [a.get(name, MISSING) for a in answers]
+
+
+def _cell(src: Source, i: int) -> Any:
+    """The raw value of row i of a column (MISSING for an absent answer)."""
+    codes, distinct = src.encoded(i, i + 1)
+    value = distinct[int(codes[0])]
+    return value.value if isinstance(value, Unhashable) else value
 
 
 def _present(src: Source, start: int, stop: int) -> np.ndarray:
