@@ -9,6 +9,7 @@ expanded to the items (and weights) they stand for.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import attrs
@@ -226,3 +227,22 @@ class StandardModel:
     def visit_fields(self) -> tuple[str, ...]:
         """Top-level keys of a record: built-in visit attributes and declared fields."""
         return (*BUILTIN_FIELDS.values(), *self.fields)
+
+
+def expressions(model: StandardModel) -> Iterator[Bound]:
+    """Every expression of a standard: conditions, scores, coefficients and rollup terms.
+
+    For packs that look for what a standard uses (`Bound.walk()` visits each node).
+    """
+    for item in model.items:
+        for b in (item.when, item.section_when, item.score):
+            if b is not None:
+                yield b
+    for section in model.sections:
+        if section.when is not None:
+            yield section.when
+    for coef in model.coefficients:
+        yield coef.expr
+    for rollup in model.rollups:
+        for term in rollup.terms:
+            yield term.expr

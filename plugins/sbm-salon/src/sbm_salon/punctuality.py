@@ -29,27 +29,32 @@ Unusual values, decided once, here:
   returns N/A for them, since a formula must never raise, but a rejected visit is
   never scored.
 
-Scalar form: ``str``, ``datetime.datetime``, ``numpy.datetime64`` or ``None``.
-Batch form: numpy arrays, ``datetime64`` (NaT for N/A) or object arrays of texts
-(``None``/NaN for N/A), returning ``float64`` with NaN for N/A. Both compute in
-integer microseconds with one final division, so they agree exactly.
+Parsing, the arithmetic and the checks common to all timestamps come from
+:mod:`sbm_engine.timestamps`; the salon's own rules (0 when early, the
+:data:`MAX_HOURS` limit) are here. Scalar form: ``str``, ``datetime.datetime``,
+``numpy.datetime64`` or ``None``. Batch form: numpy arrays, ``datetime64`` (NaT for
+N/A) or object arrays of texts (``None``/NaN for N/A), returning ``float64`` with NaN
+for N/A. Both agree exactly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from sbm_engine import timestamps
 from sbm_engine.diagnostics import did_you_mean
 from sbm_engine.functions import FunctionSpec
+from sbm_engine.model import expressions
 from sbm_engine.runtime import NA_TOKENS, VisitError
+from sbm_engine.timestamps import TimestampError, TimestampPair, parse_timestamp
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from sbm_engine.model import Bound, StandardModel
+    from sbm_engine.model import StandardModel
 
 __all__ = [
     "MAX_HOURS",
@@ -70,69 +75,11 @@ OWN_PREFIX = "salon."
 #: The two moments of one visit cannot be further apart than this (either way).
 MAX_HOURS = 12
 
-_MICROS_PER_MINUTE = 60_000_000
-_MAX_MICROS = MAX_HOURS * 60 * _MICROS_PER_MINUTE
-_EPOCH = dt.datetime(1970, 1, 1)
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMAT = "an ISO 8601 date and time, e.g. 2026-04-10T12:00:00 or 2026-04-10T12:00:00+03:00"
-
-
-class TimestampError(ValueError):
-    """A value that is present but is not an ISO 8601 date and time of day."""
-
 
 def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:  # NaN from a table
-        return True
     if isinstance(value, str):
-        text = value.strip()
-        return not text or text.casefold() in NA_TOKENS
-    return False
-
-
-def _parse(value: Any) -> tuple[dt.datetime, bool] | None:
-    """(naive datetime, in UTC if the value had an offset; whether it had one), None for N/A."""
-    if _blank(value):
-        return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        raise TimestampError(f"{value.isoformat()!r} is a date without a time of day")
-    elif type(value).__name__ == "datetime64":
-        import numpy as np
-
-        if np.isnat(value):
-            return None
-        micros = int(value.astype("datetime64[us]").astype("int64"))
-        return _EPOCH + dt.timedelta(microseconds=micros), False
-    elif isinstance(value, str):
-        text = value.strip()
-        if _DATE_ONLY.match(text):
-            raise TimestampError(f"{text!r} is a date without a time of day; expected {_FORMAT}")
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise TimestampError(f"{text!r} is not {_FORMAT}") from None
-    else:
-        raise TimestampError(f"{value!r} is not {_FORMAT}")
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(dt.UTC).replace(tzinfo=None), True
-    return parsed, False
-
-
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """A naive datetime (UTC when the value carried an offset), None for N/A.
-
-    Raises `TimestampError` for a value that is present but not a date and time.
-    """
-    parsed = _parse(value)
-    return None if parsed is None else parsed[0]
-
-
-def _to_micros(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+        return value.strip().casefold() in {"", *NA_TOKENS}
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # -- the function ----------------------------------------------------------------------------
@@ -144,56 +91,18 @@ def appointment_delay(appointment: Any, started: Any) -> float | None:
     Values the validator rejects (unreadable, mixed offsets, more than `MAX_HOURS`
     apart) also give None here, so a formula never raises.
     """
-    try:
-        a, b = _parse(appointment), _parse(started)
-    except TimestampError:
+    minutes = timestamps.minutes_between(appointment, started)
+    if minutes is None or abs(minutes) > MAX_HOURS * 60:
         return None
-    if a is None or b is None or a[1] != b[1]:
-        return None
-    delta = _to_micros(b[0]) - _to_micros(a[0])
-    if abs(delta) > _MAX_MICROS:
-        return None
-    return max(delta, 0) / _MICROS_PER_MINUTE
-
-
-def _column(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """int64 microseconds, whether each had an offset, and the N/A mask, for an array."""
-    import numpy as np
-
-    arr = np.asarray(values)
-    if arr.dtype.kind == "M":
-        na = np.isnat(arr)
-        micros = np.where(na, 0, arr.astype("datetime64[us]").astype("int64"))
-        return micros, np.zeros(arr.shape, dtype=bool), na
-    if arr.dtype.kind in "fiub":  # no text at all: a column of NaN (all N/A)
-        none = np.zeros(arr.shape, dtype=bool)
-        return np.zeros(arr.shape, dtype="int64"), none, np.ones(arr.shape, dtype=bool)
-    micros, offset, na = [], [], []
-    for value in arr.ravel().tolist():
-        try:
-            parsed = _parse(value)
-        except TimestampError:
-            parsed = None
-        micros.append(0 if parsed is None else _to_micros(parsed[0]))
-        offset.append(False if parsed is None else parsed[1])
-        na.append(parsed is None)
-    return (
-        np.array(micros, dtype="int64").reshape(arr.shape),
-        np.array(offset, dtype=bool).reshape(arr.shape),
-        np.array(na, dtype=bool).reshape(arr.shape),
-    )
+    return max(minutes, 0.0)
 
 
 def appointment_delay_batch(appointment: Any, started: Any) -> np.ndarray:
     """`appointment_delay` over arrays: float64 minutes, NaN for N/A (same rules, same values)."""
     import numpy as np
 
-    a, off_a, na_a = _column(appointment)
-    b, off_b, na_b = _column(started)
-    delta = b - a
-    bad = na_a | na_b | (off_a != off_b) | (np.abs(delta) > _MAX_MICROS)
-    out = np.maximum(delta, 0) / _MICROS_PER_MINUTE
-    return np.where(bad, np.nan, out)
+    minutes = timestamps.minutes_between_batch(appointment, started)
+    return np.where(np.abs(minutes) > MAX_HOURS * 60, np.nan, np.maximum(minutes, 0.0))
 
 
 def function_specs(plugin: str = "salon") -> list[FunctionSpec]:
@@ -215,31 +124,12 @@ def function_specs(plugin: str = "salon") -> list[FunctionSpec]:
 # -- the visit validators -------------------------------------------------------------------
 
 
-def _roots(model: StandardModel) -> Iterator[Bound]:
-    for item in model.items:
-        for b in (item.when, item.section_when, item.score):
-            if b is not None:
-                yield b
-    for section in model.sections:
-        if section.when is not None:
-            yield section.when
-    for coef in model.coefficients:
-        yield coef.expr
-    for rollup in model.rollups:
-        for term in rollup.terms:
-            yield term.expr
-
-
 def timestamp_pairs(model: StandardModel) -> tuple[tuple[str, str], ...]:
     """The (appointment, started) record keys `appointment_delay` reads in `model`."""
-    pairs: dict[tuple[str, str], None] = {}
-    for root in _roots(model):
-        for node in root.walk():
-            if node.op == "call" and node.data == ("plugin", "appointment_delay"):
-                keys = [a.data if a.op == "field" else "" for a in node.args]
-                if len(keys) == 2:
-                    pairs.setdefault((keys[0], keys[1]))
-    return tuple(pairs)
+    pairs = (
+        args for _, args in timestamps.field_calls(model, ["appointment_delay"]) if len(args) == 2
+    )
+    return tuple(dict.fromkeys((a, b) for a, b in pairs))
 
 
 def choice_fields(model: StandardModel) -> dict[str, tuple[str, ...]]:
@@ -249,7 +139,7 @@ def choice_fields(model: StandardModel) -> dict[str, tuple[str, ...]]:
     fields whose value decides which items apply.
     """
     found: dict[str, dict[str, None]] = {}
-    for root in _roots(model):
+    for root in expressions(model):
         for node in root.walk():
             if node.op != "cmp" or len(node.args) != 2:
                 continue
@@ -264,45 +154,20 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else repr(str(value))
 
 
-def make_timestamp_validator(
-    pairs: Iterable[tuple[str, str]],
-) -> Callable[[Mapping[str, Any]], list[VisitError]]:
-    pairs = tuple(pairs)
-    keys = tuple(dict.fromkeys(k for pair in pairs for k in pair if k))
-
-    def validate_appointment_times(record: Mapping[str, Any]) -> list[VisitError]:
-        errors: list[VisitError] = []
-        parsed: dict[str, tuple[dt.datetime, bool] | None] = {}
-        for key in keys:
-            try:
-                parsed[key] = _parse(record.get(key))
-            except TimestampError as exc:
-                errors.append(VisitError(key, "bad_timestamp", f"visit field `{key}`: {exc}"))
-        for first, second in pairs:
-            if first not in parsed or second not in parsed:
-                continue  # unreadable (reported above) or not a visit field
-            a, b = parsed[first], parsed[second]
-            if a is None or b is None:
-                continue  # N/A: the shopper's measurement is used
-            if a[1] != b[1]:
-                with_, without = (first, second) if a[1] else (second, first)
-                errors.append(VisitError(
-                    second, "bad_timestamp",
-                    f"`{with_}` has a UTC offset and `{without}` has none: give both with an "
-                    "offset or both without, or the delay is off by hours",
-                ))
-                continue
-            hours = abs((b[0] - a[0]) / dt.timedelta(hours=1))
-            if hours > MAX_HOURS:
-                errors.append(VisitError(
-                    second, "implausible_delay",
-                    f"`{first}` ({_show(record.get(first))}) and `{second}` "
-                    f"({_show(record.get(second))}) are {hours:.1f} hours apart, more than "
-                    f"{MAX_HOURS} h: check the date of either",
-                ))
-        return errors
-
-    return validate_appointment_times
+def _check_delay(pair: TimestampPair, record: Mapping[str, Any]) -> list[VisitError]:
+    first, second = pair.first, pair.second
+    hours = abs((pair.end - pair.start) / dt.timedelta(hours=1))
+    if hours > MAX_HOURS:
+        return [
+            VisitError(
+                second,
+                "implausible_delay",
+                f"`{first}` ({_show(record.get(first))}) and `{second}` "
+                f"({_show(record.get(second))}) are {hours:.1f} hours apart, more than "
+                f"{MAX_HOURS} h: check the date of either",
+            )
+        ]
+    return []
 
 
 def make_choice_validator(
@@ -317,23 +182,31 @@ def make_choice_validator(
             shown = ", ".join(f'"{v}"' for v in values)
             value = record.get(key)
             if _blank(value):
-                errors.append(VisitError(
-                    key, f"missing_{key}",
-                    f"the visit has no `{key}`; which items apply depends on it ({shown})",
-                ))
+                errors.append(
+                    VisitError(
+                        key,
+                        f"missing_{key}",
+                        f"the visit has no `{key}`; which items apply depends on it ({shown})",
+                    )
+                )
             elif key not in engine and value not in values:
                 hint = did_you_mean(str(value), values)
-                errors.append(VisitError(
-                    key, f"bad_{key}",
-                    f"`{key}` {_show(value)} is not one of {shown}"
-                    + (f'; did you mean "{hint}"?' if hint else ""),
-                ))
+                errors.append(
+                    VisitError(
+                        key,
+                        f"bad_{key}",
+                        f"`{key}` {_show(value)} is not one of {shown}"
+                        + (f'; did you mean "{hint}"?' if hint else ""),
+                    )
+                )
         return errors
 
     return validate_choices
 
 
-def validators_for(model: StandardModel) -> list[Callable[[Mapping[str, Any]], list[VisitError]]]:
+def validators_for(
+    model: StandardModel,
+) -> list[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
     """The pack's checks for `model`.
 
     - appointment times: for any standard that passes visit fields to
@@ -345,10 +218,10 @@ def validators_for(model: StandardModel) -> list[Callable[[Mapping[str, Any]], l
       checked by the engine for their values; only their presence is checked here.
       Not for other authors' standards, where a value no item names may be legitimate.
     """
-    out: list[Callable[[Mapping[str, Any]], list[VisitError]]] = []
+    out: list[Callable[[Mapping[str, Any]], Iterable[VisitError]]] = []
     pairs = timestamp_pairs(model)
     if pairs:
-        out.append(make_timestamp_validator(pairs))
+        out.append(timestamps.timestamp_validator(pairs=pairs, check=_check_delay))
     if model.name.startswith(OWN_PREFIX):
         fields = choice_fields(model)
         if fields:

@@ -1,0 +1,263 @@
+"""ISO 8601 timestamps in visit fields: parsing, minutes between two, and a visit validator.
+
+For pack authors whose functions measure time from visit fields (a queue ticket and
+the call to the window, an appointment and the start of the procedure). The rules,
+the same for every pack that uses this module:
+
+* **N/A**: ``None``, an empty text, an N/A token (``na``, ``n/a``, ``н/п``), NaN and
+  NaT are N/A: :func:`parse_timestamp` gives ``None``, the minutes give N/A.
+* **Errors**: a value that is present but is not a date *and* time of day (a date
+  alone, ``14:05``, ``14.03.2026 14:05``, a number) raises :class:`TimestampError`
+  in :func:`parse_timestamp`. The arithmetic turns it into N/A, since a formula must
+  never raise; :func:`timestamp_validator` rejects the visit, naming the field.
+* **Offsets**: a value with a UTC offset is converted to UTC (and made naive); one
+  without is taken as written (local time). Two values of one pair, one with an
+  offset and one without, would differ by the offset: the minutes are N/A and the
+  validator rejects the visit.
+
+Values may be ``str``, ``datetime.datetime``, ``numpy.datetime64`` (never with an
+offset) or ``None``. :func:`minutes_between` and :func:`minutes_between_batch`
+compute with integer microseconds and one final division, so they agree exactly;
+numpy is imported only by the batch form and for ``datetime64`` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .runtime import NA_TOKENS, VisitError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .hookspecs import Validator
+    from .model import StandardModel
+
+__all__ = [
+    "TimestampError",
+    "TimestampPair",
+    "field_calls",
+    "minutes_between",
+    "minutes_between_batch",
+    "parse_timestamp",
+    "timestamp_validator",
+]
+
+_MICROS_PER_MINUTE = 60_000_000
+_EPOCH = dt.datetime(1970, 1, 1)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FORMAT = "an ISO 8601 date and time, e.g. 2026-03-14T10:05:00 or 2026-03-14T10:05:00+03:00"
+
+
+class TimestampError(ValueError):
+    """A value that is present but is not an ISO 8601 date and time of day."""
+
+
+def _blank(value: Any) -> bool:
+    """N/A: None, NaN, NaT, an empty text or an N/A token."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        text = value.strip()
+        return not text or text.casefold() in NA_TOKENS
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, dt.datetime):
+        return value != value  # pandas.NaT
+    if type(value).__name__ == "datetime64":
+        import numpy as np
+
+        return bool(np.isnat(value))
+    return False
+
+
+def _parse(value: Any) -> tuple[dt.datetime, bool] | None:
+    """(naive datetime, in UTC if the value had an offset; whether it had one), None for N/A."""
+    if _blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        raise TimestampError(f"{value.isoformat()!r} is a date without a time of day")
+    elif type(value).__name__ == "datetime64":
+        micros = int(value.astype("datetime64[us]").astype("int64"))
+        return _EPOCH + dt.timedelta(microseconds=micros), False
+    elif isinstance(value, str):
+        text = value.strip()
+        if _DATE_ONLY.match(text):
+            raise TimestampError(f"{text!r} is a date without a time of day; expected {_FORMAT}")
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise TimestampError(f"{text!r} is not {_FORMAT}") from None
+    else:
+        raise TimestampError(f"{value!r} is not {_FORMAT}")
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(dt.UTC).replace(tzinfo=None), True
+    return parsed, False
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """A naive datetime (converted to UTC when the value carried an offset), None for N/A.
+
+    Raises `TimestampError` for a value that is present but not a date and time of day.
+    """
+    parsed = _parse(value)
+    return None if parsed is None else parsed[0]
+
+
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def minutes_between(start: Any, end: Any) -> float | None:
+    """Minutes from `start` to `end`, fractions kept (negative when `end` is earlier).
+
+    None (N/A) when either is N/A or unreadable, or when one has a UTC offset and the
+    other has none; never raises.
+    """
+    try:
+        a, b = _parse(start), _parse(end)
+    except TimestampError:
+        return None
+    if a is None or b is None or a[1] != b[1]:
+        return None
+    return (_micros(b[0]) - _micros(a[0])) / _MICROS_PER_MINUTE
+
+
+def _column(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int64 microseconds, whether each had an offset, and the N/A mask, for an array."""
+    import numpy as np
+
+    arr = np.asarray(values)
+    if arr.dtype.kind == "M":
+        na = np.isnat(arr)
+        micros = np.where(na, 0, arr.astype("datetime64[us]").astype("int64"))
+        return micros, np.zeros(arr.shape, dtype=bool), na
+    if arr.dtype.kind in "fiub":  # no text at all: a column of NaN (all N/A)
+        none = np.zeros(arr.shape, dtype=bool)
+        return np.zeros(arr.shape, dtype="int64"), none, np.ones(arr.shape, dtype=bool)
+    micros, offset, na = [], [], []
+    for value in arr.ravel().tolist():
+        try:
+            parsed = _parse(value)
+        except TimestampError:
+            parsed = None
+        micros.append(0 if parsed is None else _micros(parsed[0]))
+        offset.append(False if parsed is None else parsed[1])
+        na.append(parsed is None)
+    return (
+        np.array(micros, dtype="int64").reshape(arr.shape),
+        np.array(offset, dtype=bool).reshape(arr.shape),
+        np.array(na, dtype=bool).reshape(arr.shape),
+    )
+
+
+def minutes_between_batch(starts: Any, ends: Any) -> np.ndarray:
+    """`minutes_between` over arrays: float64 minutes, NaN for N/A, the same value per row.
+
+    Takes ``datetime64`` arrays (NaT for N/A), object or string arrays of the values
+    `parse_timestamp` takes (None/NaN for N/A), or float arrays (a column of NaN).
+    """
+    import numpy as np
+
+    a, off_a, na_a = _column(starts)
+    b, off_b, na_b = _column(ends)
+    out = (b - a) / _MICROS_PER_MINUTE
+    return np.where(na_a | na_b | (off_a != off_b), np.nan, out)
+
+
+# -- the visit validator ---------------------------------------------------------------------
+
+
+class TimestampPair(NamedTuple):
+    """Two visit fields of one measurement, both present, readable and comparable."""
+
+    first: str
+    second: str
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def minutes(self) -> float:
+        """Minutes from `start` to `end` (negative when `end` is earlier)."""
+        return (self.end - self.start) / dt.timedelta(minutes=1)
+
+
+def timestamp_validator(
+    fields: Sequence[str] = (),
+    *,
+    pairs: Iterable[tuple[str, str]] = (),
+    check: Callable[[TimestampPair, Mapping[str, Any]], Iterable[VisitError]] | None = None,
+) -> Validator:
+    """A visit validator for timestamp fields, for the `sbm_visit_validators` hook.
+
+    Each of `fields`, and each field of `pairs`, that is present must be a date and
+    time: otherwise a ``bad_timestamp`` error on that field. For each (first, second)
+    of `pairs` whose two fields are both readable and not N/A, one with a UTC offset
+    and one without is a ``bad_timestamp`` error on `second`; otherwise
+    `check(pair, record)` (if given) returns the pack's own errors for the pair, e.g.
+    an order or a maximum. N/A is never an error. Empty names (an argument that is not
+    a visit field, see `field_calls`) are ignored.
+    """
+    pair_keys = tuple(dict.fromkeys((a, b) for a, b in pairs if a and b))
+    keys = tuple(dict.fromkeys(k for k in (*fields, *(k for p in pair_keys for k in p)) if k))
+
+    def validate_timestamps(record: Mapping[str, Any]) -> list[VisitError]:
+        errors: list[VisitError] = []
+        parsed: dict[str, tuple[dt.datetime, bool] | None] = {}
+        for key in keys:
+            try:
+                parsed[key] = _parse(record.get(key))
+            except TimestampError as exc:
+                errors.append(VisitError(key, "bad_timestamp", f"visit field `{key}`: {exc}"))
+        for first, second in pair_keys:
+            if first not in parsed or second not in parsed:
+                continue  # unreadable: reported above
+            a, b = parsed[first], parsed[second]
+            if a is None or b is None:
+                continue  # N/A: nothing to compare
+            if a[1] != b[1]:
+                with_, without = (first, second) if a[1] else (second, first)
+                errors.append(
+                    VisitError(
+                        second,
+                        "bad_timestamp",
+                        f"`{with_}` has a UTC offset and `{without}` has none: give both with an "
+                        "offset or both without, or the difference is off by hours",
+                    )
+                )
+            elif check is not None:
+                errors.extend(check(TimestampPair(first, second, a[0], b[0]), record))
+        return errors
+
+    return validate_timestamps
+
+
+# -- finding the fields a standard passes to a pack's functions ------------------------------
+
+
+def field_calls(
+    model: StandardModel, functions: Iterable[str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The calls of the named plugin functions in `model`, as (function, argument keys).
+
+    An argument that is a visit field (``visit.ticket_issued``) gives its record key;
+    any other argument gives ``""``. Each distinct call once, in order of first use.
+    """
+    from .model import expressions
+
+    names = frozenset(functions)
+    calls: dict[tuple[str, tuple[str, ...]], None] = {}
+    for root in expressions(model):
+        for node in root.walk():
+            if node.op == "call" and isinstance(node.data, tuple) and len(node.data) == 2:
+                kind, fn = node.data
+                if kind == "plugin" and fn in names:
+                    args = tuple(a.data if a.op == "field" else "" for a in node.args)
+                    calls.setdefault((fn, args))
+    return tuple(calls)
