@@ -152,8 +152,10 @@ def score_numpy(table: Any, crit: Sequence[wl.Criterion] | None = None) -> dict[
     scores = np.empty((n, k), order="F")
     bad = np.zeros(n, dtype=bool)
     deposit = table.column("scenario").to_numpy(zero_copy_only=False) == "deposit"
-    labels = {"yes_no": {"yes": 1.0, "no": 0.0, "na": np.nan},
-              "grade5": {"1": 0.0, "2": 0.25, "3": 0.5, "4": 0.75, "5": 1.0, "na": np.nan}}
+    labels = {
+        "yes_no": {"yes": 1.0, "no": 0.0, "na": np.nan},
+        "grade5": {"1": 0.0, "2": 0.25, "3": 0.5, "4": 0.75, "5": 1.0, "na": np.nan},
+    }
     for j, c in enumerate(crit):
         col = table.column(c.name)
         if c.kind == "number":
@@ -226,8 +228,10 @@ def score_numpy(table: Any, crit: Sequence[wl.Criterion] | None = None) -> dict[
         "band": band,
         "gap": visit - wl.TARGET,
         "critical": failed,
-        "nps": (np.where(np.isnan(rating), np.nan, rating >= 9),
-                np.where(np.isnan(rating), np.nan, rating <= 6)),
+        "nps": (
+            np.where(np.isnan(rating), np.nan, rating >= 9),
+            np.where(np.isnan(rating), np.nan, rating <= 6),
+        ),
         "rejected": bad,
     }
 
@@ -283,6 +287,9 @@ def verify(std: Any, n: int = 10_000) -> None:
             k = int(hand_np["band"][i])
             assert o.bands["visit"] == (None if k < 0 else band_labels[k])
         assert list(o.critical) == p["critical"]
-        assert list(o.critical) == [c.name for j, c in enumerate(
-            [c for c in crit if c.critical]) if hand_np["critical"][i, j]]
+        assert list(o.critical) == [
+            c.name
+            for j, c in enumerate([c for c in crit if c.critical])
+            if hand_np["critical"][i, j]
+        ]
         assert (o.rollup_inputs["nps.1"], o.rollup_inputs["nps.2"]) == p["nps"]

@@ -147,12 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {k:<28} {median * 1000:8.1f} ms")
     verdict = "met" if t_loads < 0.5 else "NOT met"
     print(f"target: loads < 500 ms (CPU time): {verdict}")
-    args.out.write_text(json.dumps({
-        "items": n_items,
-        "median_s": {k: v[0] for k, v in results.items()},
-        "runs_s": {k: v[1] for k, v in results.items()},
-        "target_s": 0.5,
-    }, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(
+        json.dumps(
+            {
+                "items": n_items,
+                "median_s": {k: v[0] for k, v in results.items()},
+                "runs_s": {k: v[1] for k, v in results.items()},
+                "target_s": 0.5,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return 0
 
 

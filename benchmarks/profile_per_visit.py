@@ -79,9 +79,7 @@ def main() -> int:
     }
     hand = baselines.python_scorer()
     known = std._known_answers
-    na_share = sum(
-        1 for a, _ in pairs for v in a.values() if isinstance(v, str) and v == "na"
-    ) / n
+    na_share = sum(1 for a, _ in pairs for v in a.values() if isinstance(v, str) and v == "na") / n
     # The same evaluator with N/A spellings in the fast tables of items accepting N/A.
     g = dict(full.__globals__)
     info = None
@@ -96,17 +94,20 @@ def main() -> int:
     ns = dict(g)
     exec(compile(std.python_source, "<na-fast>", "exec"), ns)
     fast_na = ns["evaluate"]
-    t = interleaved({
-        "score": lambda: [std.score(r) for r in records],
-        "hand": lambda: [hand(r) for r in records],
-        "evaluate": _discard(full, pairs),
-        "evaluate kept": lambda: [full(a, r, [], []) for a, r in pairs],
-        "items": _discard(parts["items"], pairs),
-        "items+sections": _discard(parts["items+sections"], pairs),
-        "items+sections+coefficients": _discard(parts["items+sections+coefficients"], pairs),
-        "unknown": lambda: [known.issuperset(a) for a, _ in pairs],
-        "evaluate na-fast": _discard(fast_na, pairs),
-    }, n)
+    t = interleaved(
+        {
+            "score": lambda: [std.score(r) for r in records],
+            "hand": lambda: [hand(r) for r in records],
+            "evaluate": _discard(full, pairs),
+            "evaluate kept": lambda: [full(a, r, [], []) for a, r in pairs],
+            "items": _discard(parts["items"], pairs),
+            "items+sections": _discard(parts["items+sections"], pairs),
+            "items+sections+coefficients": _discard(parts["items+sections+coefficients"], pairs),
+            "unknown": lambda: [known.issuperset(a) for a, _ in pairs],
+            "evaluate na-fast": _discard(fast_na, pairs),
+        },
+        n,
+    )
     t_score, t_hand, t_eval, t_unknown = t["score"], t["hand"], t["evaluate"], t["unknown"]
     t_parts = {k: t[k] for k in parts}
     t_eval_na = t["evaluate na-fast"]
@@ -134,8 +135,10 @@ def main() -> int:
     print(f"{n} visits, {na_share:.1f} N/A answers per visit; CPU microseconds per visit:")
     for label, value in rows:
         print(f"  {label:<62} {value:7.1f}")
-    print(f"  engine / hand: {t_score / t_hand:.2f}; with N/A in fast tables: "
-          f"{t_score_na / t_hand:.2f}")
+    print(
+        f"  engine / hand: {t_score / t_hand:.2f}; with N/A in fast tables: "
+        f"{t_score_na / t_hand:.2f}"
+    )
     return 0
 
 

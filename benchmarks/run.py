@@ -201,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="*", help="wave sizes (default 10000 1000000)")
     p.add_argument("--reps", type=int, default=5, help="repetitions at 10,000 visits")
     p.add_argument("--big-reps", type=int, default=3, help="repetitions of the batch methods at 1M")
-    p.add_argument("--big-visit-reps", type=int, default=1,
-                   help="repetitions of the per-visit methods at 1M")
+    p.add_argument(
+        "--big-visit-reps", type=int, default=1, help="repetitions of the per-visit methods at 1M"
+    )
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--out", type=Path, default=HERE / "results.json")
     args = p.parse_args(argv)
@@ -232,12 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         m = entry["methods"]
         entry["ratios"] = {
             "engine batch / hand numpy": m["engine batch"]["cpu_s"] / m["hand numpy"]["cpu_s"],
-            "engine score_table / hand numpy":
-                m["engine score_table"]["cpu_s"] / m["hand numpy"]["cpu_s"],
-            "engine per-visit / hand Python":
-                m["engine per-visit"]["cpu_s"] / m["hand Python"]["cpu_s"],
-            "engine per-visit / engine batch":
-                m["engine per-visit"]["cpu_s"] / m["engine batch"]["cpu_s"],
+            "engine score_table / hand numpy": m["engine score_table"]["cpu_s"]
+            / m["hand numpy"]["cpu_s"],
+            "engine per-visit / hand Python": m["engine per-visit"]["cpu_s"]
+            / m["hand Python"]["cpu_s"],
+            "engine per-visit / engine batch": m["engine per-visit"]["cpu_s"]
+            / m["engine batch"]["cpu_s"],
         }
         entry["loadavg_end"] = os.getloadavg()
         results["sizes"][str(n)] = entry
@@ -259,14 +260,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def format_table(rows: list[tuple[int, str, dict[str, Any]]]) -> str:
-    head = (f"{'visits':>10}  {'method':<22} {'CPU s':>9} {'wall s':>9} {'us/visit':>9} "
-            f"{'peak MB':>8}")
+    head = (
+        f"{'visits':>10}  {'method':<22} {'CPU s':>9} {'wall s':>9} {'us/visit':>9} {'peak MB':>8}"
+    )
     lines = [head, "-" * len(head)]
     for n, name, v in rows:
         mem = v["peak_rss_bytes"]
         mem_s = "-" if mem is None else f"{mem / 2**20:.0f}"
-        lines.append(f"{n:>10,}  {name:<22} {v['cpu_s']:>9.3f} {v['wall_s']:>9.3f} "
-                     f"{v['us_per_visit']:>9.2f} {mem_s:>8}")
+        lines.append(
+            f"{n:>10,}  {name:<22} {v['cpu_s']:>9.3f} {v['wall_s']:>9.3f} "
+            f"{v['us_per_visit']:>9.2f} {mem_s:>8}"
+        )
     return "\n".join(lines)
 
 

@@ -76,8 +76,16 @@ def criteria(seed: int = 2026) -> tuple[Criterion, ...]:
     """The 100 criteria, deterministic for a seed."""
     rng = np.random.default_rng(seed)
     out: list[Criterion] = []
-    number_slots = {("greeting", 2), ("needs", 5), ("presentation", 7), ("objections", 3),
-                    ("closing", 9), ("documents", 4), ("farewell", 6), ("premises", 1)}
+    number_slots = {
+        ("greeting", 2),
+        ("needs", 5),
+        ("presentation", 7),
+        ("objections", 3),
+        ("closing", 9),
+        ("documents", 4),
+        ("farewell", 6),
+        ("premises", 1),
+    }
     critical_slots = {("documents", 0), ("needs", 11)}
     deposit_slots = {("needs", 8), ("presentation", 2), ("presentation", 10), ("closing", 4)}
     for s, _title, _w, size in SECTIONS:
@@ -200,8 +208,9 @@ def columns(
             p_na = 0.0 if c.critical else 0.1
             codes = np.where(u < p_na, 2, np.where(u < p_na + p_no, 1, 0)).astype(np.int8)
         elif c.kind == "grade5":
-            g = rng.choice(np.array([1, 2, 3, 4, 5], dtype=np.int8), size=n,
-                           p=[0.05, 0.1, 0.2, 0.3, 0.35])
+            g = rng.choice(
+                np.array([1, 2, 3, 4, 5], dtype=np.int8), size=n, p=[0.05, 0.1, 0.2, 0.3, 0.35]
+            )
             codes = np.where(u < 0.1, 0, g).astype(np.int8)
         else:
             high = c.limits[0]  # type: ignore[index]
@@ -241,8 +250,9 @@ def table(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> Any:
         "point": pa.array(np.char.add("P", cols.point.astype(str)).astype(object)),
         "specialist": pa.array(np.char.add("S", cols.specialist.astype(str)).astype(object)),
         "region": pa.array(np.char.add("R", cols.region.astype(str)).astype(object)),
-        "date": pa.array(np.char.add("2026-11-", np.char.zfill(cols.date.astype(str), 2))
-                         .astype(object)),
+        "date": pa.array(
+            np.char.add("2026-11-", np.char.zfill(cols.date.astype(str), 2)).astype(object)
+        ),
         "scenario": pa.array(np.where(cols.scenario, "deposit", "loan").astype(object)),
     }
     for c in crit:
@@ -255,8 +265,9 @@ def table(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> Any:
         values = lut[np.where(absent, 0, codes)]
         data[c.name] = pa.array(values, mask=absent, type=pa.string())
     rating = cols.answers["rating"]
-    data["rating"] = pa.array(np.nan_to_num(rating).astype(np.int64), mask=np.isnan(rating),
-                              type=pa.int64())
+    data["rating"] = pa.array(
+        np.nan_to_num(rating).astype(np.int64), mask=np.isnan(rating), type=pa.int64()
+    )
     assert all(len(v) == n for v in data.values())
     return pa.table(data)
 
@@ -280,15 +291,17 @@ def records(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> list[di
     scen = cols.scenario.tolist()
     for i in range(cols.n):
         answers = {name: vals[i] for name, vals in answer_cols if vals[i] is not None}
-        out.append({
-            "visit_id": f"v{int(cols.visit_id[i]):07d}",
-            "point": f"P{int(cols.point[i])}",
-            "specialist": f"S{int(cols.specialist[i])}",
-            "region": f"R{int(cols.region[i])}",
-            "date": f"2026-11-{int(cols.date[i]):02d}",
-            "scenario": "deposit" if scen[i] else "loan",
-            "answers": answers,
-        })
+        out.append(
+            {
+                "visit_id": f"v{int(cols.visit_id[i]):07d}",
+                "point": f"P{int(cols.point[i])}",
+                "specialist": f"S{int(cols.specialist[i])}",
+                "region": f"R{int(cols.region[i])}",
+                "date": f"2026-11-{int(cols.date[i]):02d}",
+                "scenario": "deposit" if scen[i] else "loan",
+                "answers": answers,
+            }
+        )
     return out
 
 

@@ -133,12 +133,24 @@ def scales(draw: st.DrawFn, name: str | None) -> ScaleSpec:
     used: set[str] = set()
     entries: list[tuple[str, float, tuple[str, ...], float | None]] = []
     if kind == "numbers":
-        nums = draw(st.lists(st.sampled_from([0, 1, 2, 3, 4, 5, 10, 0.5, 1.5]),
-                             min_size=size, max_size=size, unique=True))
+        nums = draw(
+            st.lists(
+                st.sampled_from([0, 1, 2, 3, 4, 5, 10, 0.5, 1.5]),
+                min_size=size,
+                max_size=size,
+                unique=True,
+            )
+        )
         labels = [(_num(n), float(n)) for n in nums]
     elif kind == "strings":
-        words = draw(st.lists(st.sampled_from(["очень хорошо", "Так себе", "never", "1 раз"]),
-                              min_size=size, max_size=size, unique=True))
+        words = draw(
+            st.lists(
+                st.sampled_from(["очень хорошо", "Так себе", "never", "1 раз"]),
+                min_size=size,
+                max_size=size,
+                unique=True,
+            )
+        )
         labels = [(_quote(w), None) for w in words]
     else:
         words = draw(st.lists(st.sampled_from(WORDS), min_size=size, max_size=size, unique=True))
@@ -218,11 +230,17 @@ def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
     if choice == "neg":
         return f"(-{draw(sub)})"
     if choice == "terms":
-        args = draw(st.lists(st.tuples(sub, st.sampled_from(["0.4", "0.3", "1", "2"])),
-                             min_size=1, max_size=3))
+        args = draw(
+            st.lists(
+                st.tuples(sub, st.sampled_from(["0.4", "0.3", "1", "2"])), min_size=1, max_size=3
+            )
+        )
         return "weighted_mean(" + ", ".join(f"{e}: {w}" for e, w in args) + ")"
-    fn = draw(st.sampled_from(["weighted_mean", "earned", "possible", "lost", "count", "mean",
-                               "min", "max", "sum"]))
+    fn = draw(
+        st.sampled_from(
+            ["weighted_mean", "earned", "possible", "lost", "count", "mean", "min", "max", "sum"]
+        )
+    )
     sels = ["items"] + [f"tagged {t}" for t in ctx.tags] + [f"in {s}" for s in ctx.sections]
     if fn in ("weighted_mean", "count", "mean", "min", "max", "sum"):
         sels.append("sections")
@@ -300,7 +318,7 @@ def formulas(draw: st.DrawFn, it: ItemSpec, ctx: Ctx) -> str:
         lo, hi = it.low, it.high
         assert hi is not None
         cut = draw(st.sampled_from([lo, (lo + hi) / 2, hi, lo + (hi - lo) / 3]))
-        return (f"if value <= {_num(cut)} then 1 else if value <= {_num(hi)} then 0.5 else 0")
+        return f"if value <= {_num(cut)} then 1 else if value <= {_num(hi)} then 0.5 else 0"
     if it.kind == "number" and it.low is not None and kind < 6:
         return f"clamp((value - {_num(it.low)}) / {_num(it.high - it.low)}, 0, 1)"  # type: ignore[operator]
     if it.kind == "scale" and _label_answer(it) and kind < 5:
@@ -319,7 +337,7 @@ def formulas(draw: st.DrawFn, it: ItemSpec, ctx: Ctx) -> str:
 @st.composite
 def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
     """A random valid standard (see the module docstring)."""
-    lines = ["standard gen.test \"Случайный стандарт\" {", '    version "1"']
+    lines = ['standard gen.test "Случайный стандарт" {', '    version "1"']
     n_scales = draw(st.integers(0, 2))
     named = [draw(scales(f"sc{i}")) for i in range(n_scales)]
     for sc in named:
@@ -386,14 +404,25 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
     coefs: list[str] = []
     banded: dict[str, tuple[str, ...]] = {}
     for k in range(draw(st.integers(1, 5))):
-        ctx = Ctx(items=items, sections=sections, coefs=list(coefs), banded=dict(banded),
-                  tags=sorted(used_tags), coefficient=True, channel=channel)
+        ctx = Ctx(
+            items=items,
+            sections=sections,
+            coefs=list(coefs),
+            banded=dict(banded),
+            tags=sorted(used_tags),
+            coefficient=True,
+            channel=channel,
+        )
         shape = draw(st.integers(0, 5))
         if shape == 0 and coefs:
             others = draw(st.lists(st.sampled_from(coefs), min_size=1, max_size=3, unique=True))
-            expr = "if critical_failed then 0 else weighted_mean(" + ", ".join(
-                f"{c}: {draw(st.sampled_from(['0.4', '0.3', '0.2', '1']))}" for c in others
-            ) + ")"
+            expr = (
+                "if critical_failed then 0 else weighted_mean("
+                + ", ".join(
+                    f"{c}: {draw(st.sampled_from(['0.4', '0.3', '0.2', '1']))}" for c in others
+                )
+                + ")"
+            )
         elif shape == 1 and used_tags:
             expr = f"weighted_mean(tagged {draw(st.sampled_from(sorted(used_tags)))})"
         elif shape == 2:
@@ -411,8 +440,14 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         if draw(st.booleans()):
             lines.append(f"    target {name} {draw(st.sampled_from(['0.85', '0.5', '1']))}")
     if draw(st.booleans()):
-        ctx = Ctx(items=items, sections=sections, coefs=coefs, tags=sorted(used_tags),
-                  coefficient=True, channel=channel)
+        ctx = Ctx(
+            items=items,
+            sections=sections,
+            coefs=coefs,
+            tags=sorted(used_tags),
+            coefficient=True,
+            channel=channel,
+        )
         cond = draw(conditions(ctx, 1))
         lines.append(f"    rollup r0 = 100 * share({cond}) + avg({draw(num_exprs(ctx, 1))})")
     lines.append("}")
@@ -437,21 +472,32 @@ def answers_for(draw: st.DrawFn, it: ItemSpec) -> Any:
         label, _score, aliases, num = draw(st.sampled_from(it.scale.entries))
         plain = label.strip('"')
         if num is not None:
-            return draw(st.sampled_from([num, int(num) if num.is_integer() else num, plain,
-                                         f" {plain} ", float(num)]))
+            return draw(
+                st.sampled_from(
+                    [num, int(num) if num.is_integer() else num, plain, f" {plain} ", float(num)]
+                )
+            )
         variants = [plain, plain.upper(), f"  {plain} ", plain.capitalize(), *aliases]
         return draw(st.sampled_from(variants))
     if it.kind == "number":
         if it.low is None:
-            return draw(st.one_of(st.integers(-100, 100), st.floats(-1e6, 1e6),
-                                  st.sampled_from(["3", "4,5", " 7.25 ", "abc"])))
+            return draw(
+                st.one_of(
+                    st.integers(-100, 100),
+                    st.floats(-1e6, 1e6),
+                    st.sampled_from(["3", "4,5", " 7.25 ", "abc"]),
+                )
+            )
         lo, hi = it.low, it.high
         assert hi is not None
         if roll < 22:
             return draw(st.sampled_from([lo - 1, hi + 0.5, f"{hi + 1}", "n", float("inf")]))
         if roll < 30:
-            return draw(st.sampled_from([str(_num(lo)), f" {_num(hi)} ", _num((lo + hi) / 2)
-                                         .replace(".", ","), lo, hi]))
+            return draw(
+                st.sampled_from(
+                    [str(_num(lo)), f" {_num(hi)} ", _num((lo + hi) / 2).replace(".", ","), lo, hi]
+                )
+            )
         value = draw(st.floats(lo, hi, allow_nan=False))
         if draw(st.booleans()) and float(round(value)) >= lo and round(value) <= hi:
             return round(value)
@@ -472,8 +518,9 @@ ABSENT: Any = _Absent()
 def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
     roll = draw(st.integers(0, 99))
     if roll == 0:
-        return draw(st.sampled_from([["not", "a", "record"], {"visit_id": f"v{index}",
-                                                              "answers": [1, 2]}]))
+        return draw(
+            st.sampled_from([["not", "a", "record"], {"visit_id": f"v{index}", "answers": [1, 2]}])
+        )
     record: dict[str, Any] = {}
     vid_roll = draw(st.integers(0, 49))
     if vid_roll == 0:

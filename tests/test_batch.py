@@ -83,8 +83,19 @@ def assert_same(want: Any, got: Any) -> None:
         assert want.record == got.record
         return
     assert isinstance(want, ScoredVisit)
-    for key in ("visit_id", "standard", "version", "point", "specialist", "region", "date",
-                "scenario", "critical", "warnings", "source"):
+    for key in (
+        "visit_id",
+        "standard",
+        "version",
+        "point",
+        "specialist",
+        "region",
+        "date",
+        "scenario",
+        "critical",
+        "warnings",
+        "source",
+    ):
         assert getattr(want, key) == getattr(got, key), key
     for key in ("coefficients", "sections", "items", "bands", "gaps", "rollup_inputs"):
         _same_map(getattr(want, key), getattr(got, key), key)
@@ -118,8 +129,10 @@ def test_conformance_expected_figures_through_the_batch(bare_demo):
             assert {e.item for e in outcome.errors} == set(want["errors_on"])
             continue
         for key, value in want["coefficients"].items():
-            assert _close(outcome.coefficients[key], value) or abs(
-                outcome.coefficients[key] - value) <= 1e-9
+            assert (
+                _close(outcome.coefficients[key], value)
+                or abs(outcome.coefficients[key] - value) <= 1e-9
+            )
         assert dict(outcome.bands) == want["band"]
         assert sorted(w.item for w in outcome.warnings) == sorted(want["warnings_on"])
 
@@ -237,8 +250,11 @@ def _tabular(records: list[Any], items: list[str]) -> Any:
     return pa.Table.from_pylist(rows)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_random_tables_agree_with_the_reader_path(data):
     spec = data.draw(standards())
@@ -300,8 +316,10 @@ def test_unknown_columns_make_rows_suspect(bare_demo):
         {"visit_id": ["a", "b"]},
     )
     assert res.suspect.tolist() == [True, True]  # both miss required answers; b also unknown
-    records = [{"visit_id": "a", "answers": {"greeted": "yes"}},
-               {"visit_id": "b", "answers": {"greeted": "yes", "gretted": "yes"}}]
+    records = [
+        {"visit_id": "a", "answers": {"greeted": "yes"}},
+        {"visit_id": "b", "answers": {"greeted": "yes", "gretted": "yes"}},
+    ]
     got = ev.score_records(records)
     assert "unknown_item" in {e.code for e in got[1].errors}
 
@@ -339,10 +357,12 @@ def _plugin_standard(monkeypatch: Any, batch: bool) -> Any:
     def both(x: bool | None, y: bool | None) -> bool | None:
         return None if x is None or y is None else (x and y)
 
-    registry = FunctionRegistry([
-        FunctionSpec("half", ("num",), "num", half, half_batch if batch else None),
-        FunctionSpec("both", ("bool", "bool"), "bool", both, None, na_aware=True),
-    ])
+    registry = FunctionRegistry(
+        [
+            FunctionSpec("half", ("num",), "num", half, half_batch if batch else None),
+            FunctionSpec("both", ("bool", "bool"), "bool", both, None, na_aware=True),
+        ]
+    )
     monkeypatch.setattr(api, "_functions", lambda: registry)
     return api.loads(PLUGIN_STD, "plug.sbm"), calls
 
@@ -374,12 +394,33 @@ def test_plugin_functions_agree(monkeypatch, batch):
 
 def test_odd_values_go_to_the_per_visit_path(demo):
     records = [
-        {"visit_id": "v1", "scenario": "deposit", "answers": {
-            "greeted": True, "smile": ["yes"], "wait": 2**60, "questions": 5, "card": "yes",
-            "secrecy": "yes", "clean": 5}},
-        {"visit_id": "v2", "scenario": ["deposit"], "answers": {
-            "greeted": "yes", "smile": "yes", "wait": float("nan"), "questions": 5,
-            "card": {"x": 1}, "secrecy": "yes", "clean": 5, "overall": "4,5"}},
+        {
+            "visit_id": "v1",
+            "scenario": "deposit",
+            "answers": {
+                "greeted": True,
+                "smile": ["yes"],
+                "wait": 2**60,
+                "questions": 5,
+                "card": "yes",
+                "secrecy": "yes",
+                "clean": 5,
+            },
+        },
+        {
+            "visit_id": "v2",
+            "scenario": ["deposit"],
+            "answers": {
+                "greeted": "yes",
+                "smile": "yes",
+                "wait": float("nan"),
+                "questions": 5,
+                "card": {"x": 1},
+                "secrecy": "yes",
+                "clean": 5,
+                "overall": "4,5",
+            },
+        },
         "not a record",
         {"visit_id": "v3", "answers": "oops"},
         {"visit_id": {"unhashable": 1}, "answers": {}},
@@ -399,8 +440,10 @@ standard div.test {
     coefficient risky = a / b
 }
 """)
-    records = [{"visit_id": f"v{i}", "answers": {"a": a, "b": b}}
-               for i, (a, b) in enumerate([("yes", "yes"), ("yes", "no"), ("no", "no")])]
+    records = [
+        {"visit_id": f"v{i}", "answers": {"a": a, "b": b}}
+        for i, (a, b) in enumerate([("yes", "yes"), ("yes", "no"), ("no", "no")])
+    ]
     want = list(std.score_many(records))
     got = BatchEvaluator(std).score_records(records)
     assert_all_same(want, got)
@@ -430,13 +473,22 @@ def test_encoding_keeps_equal_numbers_of_other_types_apart():
 
 def test_score_rows_explains_suspect_rows(bare_demo):
     ev = BatchEvaluator(bare_demo)
-    answers = {"greeted": ["yes", "maybe"], "smile": ["yes", "yes"], "wait": [2, 400],
-               "questions": [5, 5], "card": ["yes", "yes"], "secrecy": ["yes", "na"],
-               "clean": [5, 5]}
+    answers = {
+        "greeted": ["yes", "maybe"],
+        "smile": ["yes", "yes"],
+        "wait": [2, 400],
+        "questions": [5, 5],
+        "card": ["yes", "yes"],
+        "secrecy": ["yes", "na"],
+        "clean": [5, 5],
+    }
     visit = {"visit_id": ["a", "b"], "scenario": ["deposit", "deposit"]}
     res = ev.evaluate_columns(answers, visit)
     assert res.suspect.tolist() == [False, True]
     (outcome,) = ev.score_rows(answers, visit, np.flatnonzero(res.suspect).tolist())
     assert {(e.item, e.code) for e in outcome.errors} == {
-        ("greeted", "not_in_scale"), ("wait", "out_of_range"), ("secrecy", "na_not_allowed")}
+        ("greeted", "not_in_scale"),
+        ("wait", "out_of_range"),
+        ("secrecy", "na_not_allowed"),
+    }
     assert ev.score_rows(answers, visit, [0])[0].ok

@@ -80,8 +80,9 @@ class Source:
         """Rows without a usable value: missing, None or a whitespace-only text
         (what `CompiledStandard.score` calls a missing visit_id)."""
         codes, distinct = self.encoded(start, stop)
-        bad = [v is MISSING or v is None or (isinstance(v, str) and not v.strip())
-               for v in distinct]
+        bad = [
+            v is MISSING or v is None or (isinstance(v, str) and not v.strip()) for v in distinct
+        ]
         return np.array(bad, dtype=bool)[codes]
 
 
@@ -212,8 +213,12 @@ def _encodable(t: Any) -> bool:
     import pyarrow as pa
 
     return bool(
-        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t)
-        or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_null(t)
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_null(t)
     )
 
 

@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from ..functions import FunctionRegistry, FunctionSpec, default_registry
+from ..functions import FunctionRegistry, default_registry
 from ..model import Bound, ItemModel, SelectedItem, StandardModel
 from ..runtime import label_key
 from .columns import FieldDecoder, ItemDecoder, Source
+from .env import Active, ChunkResult, Env, Expr, both
+from .plugins import plugin_call
 from .values import (
     COMPARE,
     NAN,
@@ -45,9 +47,6 @@ from .values import (
     truthy,
 )
 
-Active = np.ndarray | None  # rows the per-visit code would evaluate; None: all rows
-Expr = Callable[["Env", Active], Any]
-
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": np.add,
     "-": np.subtract,
@@ -63,71 +62,6 @@ _NP_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">=": np.greater_equal,
 }
 _TEXT_TYPES = ("str", "label")
-
-
-def _and(active: Active, mask: Any) -> Any:
-    if active is None:
-        return mask
-    return active & mask
-
-
-class Env:
-    """Values of one chunk of rows while its standard is evaluated."""
-
-    def __init__(self, m: int, sources: Mapping[str, Source], fields: Mapping[str, Source],
-                 start: int, stop: int) -> None:
-        self.m = m
-        self.start = start
-        self.stop = stop
-        self.sources = sources
-        self.field_sources = fields
-        self.suspect = np.zeros(m, dtype=bool)
-        self.items: dict[str, np.ndarray] = {}
-        self.values: dict[str, Any] = {}
-        self.sections: dict[str, np.ndarray] = {}
-        self.coefs: dict[str, np.ndarray] = {}
-        self.fields: dict[str, Cat] = {}
-        self.section_when: dict[str, Any] = {}
-        self.warn: dict[str, np.ndarray] = {}
-        self._zero: dict[tuple[str, str], np.ndarray] = {}
-        self._valid: dict[tuple[str, str], np.ndarray] = {}
-
-    def mark(self, mask: Any, active: Active = None) -> None:
-        """Rows the per-visit path must score (where `active`)."""
-        if mask is None:
-            return
-        if np.ndim(mask) == 0:
-            if mask:
-                self.suspect |= True if active is None else active
-            return
-        self.suspect |= mask if active is None else (mask & active)
-
-    def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""
-        key = (kind, name)
-        z = self._zero.get(key)
-        if z is None:
-            x = self.items[name] if kind == "item" else self.sections[name]
-            na = np.isnan(x)
-            z = self._zero[key] = np.where(na, 0.0, x)
-            self._valid[key] = np.logical_not(na).astype(float)
-        return z, self._valid[key]
-
-
-class ChunkResult:
-    """What one chunk evaluated to (arrays of the chunk's length)."""
-
-    __slots__ = ("coefs", "critical", "items", "sections", "suspect", "terms", "warn")
-
-    def __init__(self, env: Env, critical: dict[str, np.ndarray],
-                 terms: dict[str, np.ndarray]) -> None:
-        self.items = env.items
-        self.sections = env.sections
-        self.coefs = env.coefs
-        self.warn = env.warn
-        self.suspect = env.suspect
-        self.critical = critical
-        self.terms = terms
 
 
 class BatchCompiler:
@@ -185,8 +119,9 @@ class BatchCompiler:
 
     # -- running --------------------------------------------------------------------------------
 
-    def run(self, sources: Mapping[str, Source], fields: Mapping[str, Source],
-            start: int, stop: int) -> ChunkResult:
+    def run(
+        self, sources: Mapping[str, Source], fields: Mapping[str, Source], start: int, stop: int
+    ) -> ChunkResult:
         """Evaluate rows [start, stop) of the given columns."""
         env = Env(stop - start, sources, fields, start, stop)
         with np.errstate(all="ignore"):
@@ -248,10 +183,10 @@ class BatchCompiler:
             if it.kind == "scale":
                 s = dec.score
                 if formula is not None:
-                    s = self._formula(env, formula, _and(app, ~np.isnan(s)))
+                    s = self._formula(env, formula, both(app, ~np.isnan(s)))
             elif it.kind == "number":
                 if formula is not None:
-                    s = self._formula(env, formula, _and(app, ~np.isnan(value)))
+                    s = self._formula(env, formula, both(app, ~np.isnan(value)))
                 elif linear:
                     s = (value - low) / span
                     if span == 0:
@@ -304,8 +239,9 @@ class BatchCompiler:
 
     # -- weighted sums (same order of additions as the per-visit code) --------------------------
 
-    def _accumulate(self, env: Env, terms: list[tuple[np.ndarray, np.ndarray, float, bool]],
-                    active: Active) -> tuple[np.ndarray, np.ndarray]:
+    def _accumulate(
+        self, env: Env, terms: list[tuple[np.ndarray, np.ndarray, float, bool]], active: Active
+    ) -> tuple[np.ndarray, np.ndarray]:
         m = env.m
         num = np.zeros(m)
         den = np.zeros(m)
@@ -327,16 +263,18 @@ class BatchCompiler:
             env.mark(bad, active)
         return num, den
 
-    def _weighted_items(self, env: Env, sel: tuple[SelectedItem, ...],
-                        active: Active) -> tuple[np.ndarray, np.ndarray]:
+    def _weighted_items(
+        self, env: Env, sel: tuple[SelectedItem, ...], active: Active
+    ) -> tuple[np.ndarray, np.ndarray]:
         terms = []
         for x in sel:
             z, valid = env.zero_filled("item", x.name)
             terms.append((z, valid, float(x.weight), x.bonus))
         return self._accumulate(env, terms, active)
 
-    def _weighted_sections(self, env: Env, sel: tuple[tuple[str, float], ...],
-                           active: Active) -> tuple[np.ndarray, np.ndarray]:
+    def _weighted_sections(
+        self, env: Env, sel: tuple[tuple[str, float], ...], active: Active
+    ) -> tuple[np.ndarray, np.ndarray]:
         terms = []
         for name, w in sel:
             z, valid = env.zero_filled("section", name)
@@ -444,7 +382,7 @@ class BatchCompiler:
                 if not go:
                     return stop
                 return combine(x, self._num(fy(env, act), env))
-            y = self._num(fy(env, _and(act, go)), env)
+            y = self._num(fy(env, both(act, go)), env)
             return combine(x, y)
 
         return run
@@ -460,8 +398,8 @@ class BatchCompiler:
             t = truthy(self._num(fc(env, act), env))
             if np.ndim(t) == 0:
                 return fa(env, act) if t else fb(env, act)
-            act_a = _and(act, t)
-            act_b = _and(act, ~t)
+            act_a = both(act, t)
+            act_b = both(act, ~t)
             a = fa(env, act_a) if act_a.any() else skip(env)
             c = fb(env, act_b) if act_b.any() else skip(env)
             if isinstance(a, Cat) or isinstance(c, Cat):
@@ -507,8 +445,11 @@ class BatchCompiler:
             def count(env: Env, act: Active) -> Any:
                 total = np.zeros(env.m)
                 for x in sel:
-                    _, valid = (env.zero_filled("item", x.name) if kind == "items"
-                                else env.zero_filled("section", x[0]))
+                    _, valid = (
+                        env.zero_filled("item", x.name)
+                        if kind == "items"
+                        else env.zero_filled("section", x[0])
+                    )
                     total += valid
                 return total
 
@@ -602,61 +543,8 @@ class BatchCompiler:
             assert spec is not None, f"unknown function {payload}"
             if spec.batch is None:
                 self.fallbacks.add(spec.name)
-            return self._plugin(spec, args, b)
+            return plugin_call(spec, args, b)
         raise AssertionError(f"unknown function {fn}")
-
-    def _plugin(self, spec: FunctionSpec, args: list[Expr], b: Bound) -> Expr:
-        param_types = [a.type for a in b.args]
-
-        def run(env: Env, act: Active) -> Any:
-            vals = [f(env, act) for f in args]
-            na = np.zeros(env.m, dtype=bool)
-            for v in vals:
-                na |= v.is_na() if isinstance(v, Cat) else np.broadcast_to(np.isnan(v), (env.m,))
-            result = None
-            if spec.batch is not None:
-                arrays = [_plugin_arg(v, t, env.m) for v, t in zip(vals, param_types, strict=True)]
-                try:
-                    result = _plugin_result(spec.batch(*arrays), spec.returns, env.m)
-                except Exception:  # fall back to the scalar form, row by row
-                    result = None
-            if result is None:
-                result = self._plugin_rows(spec, vals, param_types, na, env, act)
-            if not spec.na_aware:
-                if isinstance(result, Cat):
-                    result = Cat(np.where(na, -1, result.codes), result.values)
-                else:
-                    result = np.where(na, NAN, result)
-            if not isinstance(result, Cat):
-                env.mark(np.isinf(result), act)
-            return result
-
-        return run
-
-    def _plugin_rows(self, spec: FunctionSpec, vals: list[Any], types: list[str], na: np.ndarray,
-                     env: Env, act: Active) -> Any:
-        """The scalar form, called for each row the per-visit code would call it for."""
-        rows = np.ones(env.m, dtype=bool) if act is None else act.copy()
-        if not spec.na_aware:
-            rows &= ~na
-        columns = [_python_values(v, t, env.m) for v, t in zip(vals, types, strict=True)]
-        out: list[Any] = [None] * env.m
-        failed = np.zeros(env.m, dtype=bool)
-        for i in np.flatnonzero(rows).tolist():
-            try:
-                out[i] = spec.scalar(*(col[i] for col in columns))
-            except Exception:  # the per-visit path will meet (and report) the same failure
-                failed[i] = True
-        env.mark(failed)
-        if spec.returns == "str":
-            return Cat.from_objects(out)
-        result = np.array([to_float(v) if not isinstance(v, float) or v == v else NAN for v in out])
-        odd = np.array([isinstance(v, float) and v != v for v in out], dtype=bool)
-        env.mark(odd)
-        return result
-
-
-# -- helpers ------------------------------------------------------------------------------------
 
 
 def conditional(it: ItemModel) -> bool:
@@ -707,35 +595,3 @@ def band_codes(c: np.ndarray, bands: tuple[tuple[str, float | None], ...]) -> np
             codes = np.where(c >= threshold, i, codes)
     codes[np.isnan(c)] = -1
     return codes
-
-
-def _plugin_arg(v: Any, typ: str, m: int) -> np.ndarray:
-    """An argument as docs/plugins.md promises: float64 with NaN for numbers, object
-    arrays with None for texts and conditions (True/False)."""
-    if isinstance(v, Cat):
-        return v.objects()
-    arr = np.array(np.broadcast_to(np.asarray(v, dtype=float), (m,)))
-    if typ == "bool":
-        out = np.empty(m, dtype=object)
-        out[:] = [None if x != x else x == 1.0 for x in arr.tolist()]
-        return out
-    return arr
-
-
-def _plugin_result(r: Any, returns: str, m: int) -> Any:
-    if returns == "str":
-        return Cat.from_objects(np.broadcast_to(np.asarray(r, dtype=object), (m,)).tolist())
-    arr = np.asarray(r)
-    if arr.dtype == object:
-        arr = np.array([to_float(x) for x in np.broadcast_to(arr, (m,)).tolist()])
-    return np.array(np.broadcast_to(arr.astype(float), (m,)))
-
-
-def _python_values(v: Any, typ: str, m: int) -> list[Any]:
-    """A column as the per-visit code would pass it: None for N/A, bools for conditions."""
-    if isinstance(v, Cat):
-        return v.objects().tolist()
-    arr = np.broadcast_to(np.asarray(v, dtype=float), (m,)).tolist()
-    if typ == "bool":
-        return [None if x != x else x == 1.0 for x in arr]
-    return [None if x != x else x for x in arr]

@@ -23,7 +23,8 @@ import numpy as np
 from ..results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from ..runtime import MISSING, VisitError, VisitWarning
 from .columns import ConstSource, ListSource, Source, as_source
-from .compiler import BatchCompiler, ChunkResult, band_codes, conditional
+from .compiler import BatchCompiler, band_codes, conditional
+from .env import ChunkResult
 from .values import Unhashable
 
 if TYPE_CHECKING:
@@ -111,8 +112,7 @@ class BatchEvaluator:
             if kind == "item"
         }
         self.warn_order = tuple(
-            name for kind, name in m.order
-            if kind == "item" and conditional(items[name])
+            name for kind, name in m.order if kind == "item" and conditional(items[name])
         )
 
     # -- columns in, columns out ----------------------------------------------------------------
@@ -171,7 +171,8 @@ class BatchEvaluator:
                 if value is not MISSING:
                     record[key] = value
             record["answers"] = {
-                key: value for key, src in sources.items()
+                key: value
+                for key, src in sources.items()
                 if (value := _cell(src, i)) is not MISSING
             }
             out.append(self.standard.score(record))
@@ -248,8 +249,13 @@ class BatchEvaluator:
                 out[i] = std.score(records[i], sources[i])
         return out
 
-    def _outcomes(self, res: ChunkResult, records: list[Mapping[str, Any]],
-                  sources: list[str | None], suspect: np.ndarray) -> list[VisitOutcome]:
+    def _outcomes(
+        self,
+        res: ChunkResult,
+        records: list[Mapping[str, Any]],
+        sources: list[str | None],
+        suspect: np.ndarray,
+    ) -> list[VisitOutcome]:
         """ScoredVisit objects for trusted rows, the per-visit outcome for suspect ones."""
         std = self.standard
         m = len(records)
@@ -285,19 +291,27 @@ class BatchEvaluator:
                     VisitWarning(k, self.warn_messages[k]) for k in warn_names if res.warn[k][i]
                 )
             get = rec.get
-            out.append(ScoredVisit(
-                get("visit_id"), name, version, get("point"), get("specialist"), get("region"),
-                get("date"), get("scenario"),
-                Row(idx["coefficients"], coefs[i]),
-                Row(idx["sections"], sections[i]),
-                Row(idx["items"], items[i]),
-                Row(idx["bands"], bands_rows[i]),
-                Row(idx["gaps"], gaps[i]),
-                critical,
-                warns,
-                Row(idx["terms"], terms[i]),
-                sources[i],
-            ))
+            out.append(
+                ScoredVisit(
+                    get("visit_id"),
+                    name,
+                    version,
+                    get("point"),
+                    get("specialist"),
+                    get("region"),
+                    get("date"),
+                    get("scenario"),
+                    Row(idx["coefficients"], coefs[i]),
+                    Row(idx["sections"], sections[i]),
+                    Row(idx["items"], items[i]),
+                    Row(idx["bands"], bands_rows[i]),
+                    Row(idx["gaps"], gaps[i]),
+                    critical,
+                    warns,
+                    Row(idx["terms"], terms[i]),
+                    sources[i],
+                )
+            )
         return out
 
     # -- tables ------------------------------------------------------------------------------------
@@ -341,9 +355,14 @@ class _Output:
         self.suspect = np.zeros(n, dtype=bool)
 
     def put(self, start: int, stop: int, res: ChunkResult) -> None:
-        for target, part in ((self.items, res.items), (self.sections, res.sections),
-                             (self.coefs, res.coefs), (self.terms, res.terms),
-                             (self.critical, res.critical), (self.warn, res.warn)):
+        for target, part in (
+            (self.items, res.items),
+            (self.sections, res.sections),
+            (self.coefs, res.coefs),
+            (self.terms, res.terms),
+            (self.critical, res.critical),
+            (self.warn, res.warn),
+        ):
             for k, arr in part.items():
                 target[k][start:stop] = arr
         self.suspect[start:stop] = res.suspect
@@ -354,8 +373,18 @@ class _Output:
         labels = {c: tuple(label for label, _ in b) for c, b in ev.bands}
         gaps = {c: self.coefs[c] - t for c, t in ev.targets}
         return BatchResult(
-            self.n, self.items, self.sections, self.coefs, bands, labels, gaps, self.critical,
-            self.warn, self.terms, ev.bool_terms, self.suspect,
+            self.n,
+            self.items,
+            self.sections,
+            self.coefs,
+            bands,
+            labels,
+            gaps,
+            self.critical,
+            self.warn,
+            self.terms,
+            ev.bool_terms,
+            self.suspect,
         )
 
 
@@ -406,8 +435,9 @@ def _rows(cols: list[np.ndarray], m: int) -> list[tuple[Any, ...]]:
     return list(zip(*lists, strict=True))
 
 
-def _term_rows(terms: dict[str, np.ndarray], keys: Sequence[str], bools: frozenset[str],
-               m: int) -> list[tuple[Any, ...]]:
+def _term_rows(
+    terms: dict[str, np.ndarray], keys: Sequence[str], bools: frozenset[str], m: int
+) -> list[tuple[Any, ...]]:
     if not keys:
         return [()] * m
     cols = []
@@ -436,8 +466,9 @@ def _hashable_id(vid: Any) -> Any:
     return vid
 
 
-def _reject_duplicates(records: Sequence[Any], sources: Sequence[str | None],
-                       outcomes: list[VisitOutcome]) -> list[VisitOutcome]:
+def _reject_duplicates(
+    records: Sequence[Any], sources: Sequence[str | None], outcomes: list[VisitOutcome]
+) -> list[VisitOutcome]:
     """The batch rule of `CompiledStandard.score_many`: a visit_id seen before is rejected."""
     seen: set[Any] = set()
     out: list[VisitOutcome] = []
@@ -445,8 +476,9 @@ def _reject_duplicates(records: Sequence[Any], sources: Sequence[str | None],
         vid = record.get("visit_id") if isinstance(record, Mapping) else None
         key = _hashable_id(vid)
         if key is not None and key in seen:
-            dup = VisitError("visit_id", "duplicate_visit",
-                             f"visit_id {vid!r} appears earlier in this batch")
+            dup = VisitError(
+                "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
+            )
             errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
             out.append(RejectedVisit(vid, source, errors, record))
             continue

@@ -90,7 +90,7 @@ class _Layout:
                     self._claim(self.answer_columns, child.name, (name, child.name))
                     self.answers[child.name] = ArrowSource(values)
             else:
-                item = key[len("answers."):] if key.startswith("answers.") else key
+                item = key[len("answers.") :] if key.startswith("answers.") else key
                 self._claim(self.answer_columns, item, (name, None))
                 self.answers[item] = ArrowSource(column)
 
@@ -156,8 +156,9 @@ def score_table(
     for i, (record, outcome) in per_visit.items():
         if dup[i]:
             vid = record.get("visit_id")
-            d = VisitError("visit_id", "duplicate_visit",
-                           f"visit_id {vid!r} appears earlier in this batch")
+            d = VisitError(
+                "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
+            )
             errors = (d, *outcome.errors) if isinstance(outcome, RejectedVisit) else (d,)
             rejected[i] = RejectedVisit(vid, _source(source, i), errors, record)
         elif isinstance(outcome, RejectedVisit):
@@ -239,8 +240,14 @@ def _duplicates(ids: _Text) -> np.ndarray:
     return dup
 
 
-def _scored_table(ev: BatchEvaluator, res: Any, layout: _Layout, n: int,
-                  fixed: dict[int, ScoredVisit], keep: np.ndarray) -> Any:
+def _scored_table(
+    ev: BatchEvaluator,
+    res: Any,
+    layout: _Layout,
+    n: int,
+    fixed: dict[int, ScoredVisit],
+    keep: np.ndarray,
+) -> Any:
     """The flattened output columns (in `ScoredVisit.to_dict()` order) of the kept rows.
 
     `fixed` holds the rows the per-visit path scored; their values replace the
@@ -284,8 +291,9 @@ def _scored_table(ev: BatchEvaluator, res: Any, layout: _Layout, n: int,
         cols[f"bands.{c}"] = texts(col, lambda o, k=c: o.bands[k])
     for c, _ in ev.targets:
         cols[f"gaps.{c}"] = floats(res.gaps[c], lambda o, k=c: o.gaps[k])
-    cols["critical"] = texts(_json_masks(res.critical, n, lambda k: k),
-                             lambda o: _json(list(o.critical)))
+    cols["critical"] = texts(
+        _json_masks(res.critical, n, lambda k: k), lambda o: _json(list(o.critical))
+    )
     cols["warnings"] = texts(
         _json_masks(res.warnings, n, lambda k: {"item": k, "message": ev.warn_messages[k]}),
         lambda o: _json([w.to_dict() for w in o.warnings]),
@@ -328,14 +336,19 @@ def _rejects_table(rejected: dict[int, RejectedVisit]) -> Any:
     import pyarrow as pa
 
     rows = sorted(rejected)
-    return pa.table({
-        "row": pa.array(rows, type=pa.int64()),
-        "visit_id": pa.array([_text(rejected[i].visit_id) for i in rows], type=pa.string()),
-        "source": pa.array([rejected[i].source for i in rows], type=pa.string()),
-        "errors": pa.array([_json([e.to_dict() for e in rejected[i].errors]) for i in rows],
-                           type=pa.string()),
-        "record": pa.array([_json(jsonable(rejected[i].record)) for i in rows], type=pa.string()),
-    })
+    return pa.table(
+        {
+            "row": pa.array(rows, type=pa.int64()),
+            "visit_id": pa.array([_text(rejected[i].visit_id) for i in rows], type=pa.string()),
+            "source": pa.array([rejected[i].source for i in rows], type=pa.string()),
+            "errors": pa.array(
+                [_json([e.to_dict() for e in rejected[i].errors]) for i in rows], type=pa.string()
+            ),
+            "record": pa.array(
+                [_json(jsonable(rejected[i].record)) for i in rows], type=pa.string()
+            ),
+        }
+    )
 
 
 def _text(v: Any) -> str | None:

@@ -1,0 +1,93 @@
+"""The state of one chunk of rows while a compiled standard evaluates it.
+
+Why a module of its own: the compiled closures (`compiler.py`) and the plugin
+calls (`plugins.py`) share it. Besides the values computed so far, an `Env`
+carries the *suspect* mask: rows the vectorized code does not vouch for, which
+the evaluator hands to the per-visit path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .columns import Source
+from .values import Cat
+
+Active = np.ndarray | None  # rows the per-visit code would evaluate; None: all rows
+Expr = Callable[["Env", Active], Any]
+
+
+def both(active: Active, mask: Any) -> Any:
+    """Rows in `active` (None: all) where `mask` holds."""
+    if active is None:
+        return mask
+    return active & mask
+
+
+class Env:
+    """Values of one chunk of rows while its standard is evaluated."""
+
+    def __init__(
+        self,
+        m: int,
+        sources: Mapping[str, Source],
+        fields: Mapping[str, Source],
+        start: int,
+        stop: int,
+    ) -> None:
+        self.m = m
+        self.start = start
+        self.stop = stop
+        self.sources = sources
+        self.field_sources = fields
+        self.suspect = np.zeros(m, dtype=bool)
+        self.items: dict[str, np.ndarray] = {}
+        self.values: dict[str, Any] = {}
+        self.sections: dict[str, np.ndarray] = {}
+        self.coefs: dict[str, np.ndarray] = {}
+        self.fields: dict[str, Cat] = {}
+        self.section_when: dict[str, Any] = {}
+        self.warn: dict[str, np.ndarray] = {}
+        self._zero: dict[tuple[str, str], np.ndarray] = {}
+        self._valid: dict[tuple[str, str], np.ndarray] = {}
+
+    def mark(self, mask: Any, active: Active = None) -> None:
+        """Rows the per-visit path must score (where `active`)."""
+        if mask is None:
+            return
+        if np.ndim(mask) == 0:
+            if mask:
+                self.suspect |= True if active is None else active
+            return
+        self.suspect |= mask if active is None else (mask & active)
+
+    def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""
+        key = (kind, name)
+        z = self._zero.get(key)
+        if z is None:
+            x = self.items[name] if kind == "item" else self.sections[name]
+            na = np.isnan(x)
+            z = self._zero[key] = np.where(na, 0.0, x)
+            self._valid[key] = np.logical_not(na).astype(float)
+        return z, self._valid[key]
+
+
+class ChunkResult:
+    """What one chunk evaluated to (arrays of the chunk's length)."""
+
+    __slots__ = ("coefs", "critical", "items", "sections", "suspect", "terms", "warn")
+
+    def __init__(
+        self, env: Env, critical: dict[str, np.ndarray], terms: dict[str, np.ndarray]
+    ) -> None:
+        self.items = env.items
+        self.sections = env.sections
+        self.coefs = env.coefs
+        self.warn = env.warn
+        self.suspect = env.suspect
+        self.critical = critical
+        self.terms = terms
