@@ -193,6 +193,14 @@ class CompiledStandard:
             source = next(source_iter, None) if source_iter is not None else None
             yield session.score(record, source)
 
+    def score_table(self, table: Any, source: str | None = None) -> Any:
+        """Score a `pyarrow.Table` (one visit per row, one column per item) with the
+        vectorized evaluator: a `ScoredTable` of flattened scored rows and of rejects.
+        Needs the `fast` and `arrow` extras (numpy, pyarrow)."""
+        from .batch import score_table
+
+        return score_table(self, table, source)
+
     def result_template(self) -> dict[str, Any]:
         """A scored visit's shape with every key and no values: fixes table columns."""
         none = dict.fromkeys

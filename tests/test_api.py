@@ -92,3 +92,20 @@ def test_the_generated_python_is_readable_and_names_no_user_text() -> None:
     assert "def evaluate(answers, visit, errs, warns):" in src
     code = "\n".join(line.split("#")[0] for line in src.splitlines())
     assert "greeted" not in code and "deposit" not in code  # only in comments
+
+
+def test_score_table_scores_an_arrow_table_like_score_many() -> None:
+    pa = pytest.importorskip("pyarrow")
+    pytest.importorskip("numpy")
+    std = sbm_engine.load(DEMO)
+    rows = [
+        {"visit_id": v["visit_id"], "scenario": v["scenario"], **v["answers"]} for v in VISITS[:4]
+    ]
+    columns = sorted({k for r in rows for k in r})
+    table = pa.table({c: [None if r.get(c) is None else str(r[c]) for r in rows] for c in columns})
+    result = std.score_table(table, source="wave.parquet")
+    scored = result.scored.to_pylist()
+    want = [o for o in std.score_many(VISITS[:4]) if o.ok]
+    assert [r["visit_id"] for r in scored] == [o.visit_id for o in want]
+    for row, out in zip(scored, want, strict=True):
+        assert row["coefficients.visit"] == pytest.approx(out.coefficients["visit"], abs=1e-12)
