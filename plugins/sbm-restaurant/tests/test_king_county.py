@@ -112,3 +112,25 @@ def test_published_results_are_reproduced_with_listed_exceptions(outcomes) -> No
     }
     assert len(judged) - len(differ) >= 0.97 * len(judged)
     assert differ == set(RESULT_EXCEPTIONS)
+
+
+def test_the_reader_hook_scores_the_county_tables_through_the_cli(tmp_path: Path) -> None:
+    """`sbm score restaurant.king_county wave.kc`: the pack's `.kc` reader (sbm_readers)."""
+    from click.testing import CliRunner
+
+    from sbm_engine.cli import cli
+
+    assert DATA is not None
+    manifest = tmp_path / "wave.kc"
+    manifest.write_text(
+        f'inspections = "{DATA / "kc_inspections.csv"}"\n'
+        f'violations = "{DATA / "kc_violations.csv"}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.jsonl"
+    result = CliRunner().invoke(
+        cli, ["score", "restaurant.king_county", str(manifest), "-o", str(out), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"scored": 1432' in result.stdout
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1432

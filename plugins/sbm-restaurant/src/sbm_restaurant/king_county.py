@@ -348,3 +348,45 @@ def read_king_county(
             stats.orphan_rows += len(descs)
             stats.orphan_keys[key] += len(descs)
     yield from records
+
+
+# ---- the reader hook -------------------------------------------------------------------------
+
+#: A manifest names the county's two tables, so that one input path stands for both:
+#:
+#:     # wave.kc
+#:     inspections = "kc_inspections.csv"
+#:     violations = "kc_violations.csv"
+#:
+#: Paths are relative to the manifest. `sbm score restaurant.king_county wave.kc -o out.jsonl`
+MANIFEST_EXTENSION = ".kc"
+
+
+def read_manifest(path: Path, visit_fields: object = (), **options: object) -> Iterator[object]:
+    """The `sbm_readers` reader for `.kc` manifests: every inspection as a `SourceRecord`.
+
+    Called by the engine as `reader(path, visit_fields=..., **options)`; the options
+    (CSV encoding, delimiter…) do not apply, the county's tables having one format.
+    """
+    import tomllib
+
+    from sbm_engine.io import InputError, SourceRecord
+
+    path = Path(path)
+    try:
+        manifest = tomllib.loads(path.read_text(encoding="utf-8"))
+        tables = {key: path.parent / str(manifest[key]) for key in ("inspections", "violations")}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError) as exc:
+        raise InputError(
+            f"{path}: not a King County manifest ({exc}); it needs "
+            'inspections = "…csv" and violations = "…csv"'
+        ) from None
+    for table in tables.values():
+        if not table.is_file():
+            raise InputError(f"{path}: table {table} not found")
+    for source, record in read_king_county(tables["inspections"], tables["violations"]):
+        yield SourceRecord(source, record, record)
+
+
+#: What the pack's `sbm_readers` hook offers.
+READERS = {MANIFEST_EXTENSION: read_manifest}

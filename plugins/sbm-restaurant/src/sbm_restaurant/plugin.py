@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,17 +33,8 @@ def sbm_functions() -> Iterable[FunctionSpec]:
 
 @hookimpl
 def sbm_readers() -> Mapping[str, Any]:
-    """Input readers this pack adds, by file extension.
+    """Input readers this pack adds, by file extension: `.kc`, a manifest naming King
+    County's inspections and violations tables (see `sbm_restaurant.king_county`)."""
+    from .king_county import READERS
 
-    TODO(king-county): the King County inspection reader lives in
-    `sbm_restaurant.king_county` (written separately). It is imported only if that module
-    exists, and exposed only once it offers readers in the hook's calling convention,
-    `reader(path, visit_fields=..., **options)` yielding `sbm_engine.io.SourceRecord`s,
-    as a module-level mapping `READERS = {".ext": reader}`. Until then this hook adds
-    nothing, so the pack installs and works without it.
-    """
-    if importlib.util.find_spec(f"{__package__}.king_county") is None:
-        return {}
-    king_county = importlib.import_module(f"{__package__}.king_county")
-    readers = getattr(king_county, "READERS", None)
-    return dict(readers) if isinstance(readers, Mapping) else {}
+    return READERS
