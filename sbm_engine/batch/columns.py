@@ -23,20 +23,19 @@ Conventions for raw columns:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..compiler import item_info
 from ..io.records import is_empty, jsonable
-from ..model import ItemModel
+from ..model import FieldModel, ItemModel
 from ..runtime import (
     MISSING,
     VisitError,
     answered,
     fast_table,
-    label_key,
     number_answer,
     scale_index,
     text_answer,
@@ -303,6 +302,8 @@ class ItemDecoder:
             odd = True
         if self.kind == "scale":
             try:
+                if type(raw) is bool:  # booleans never match numeric labels (True == 1)
+                    raise KeyError(raw)
                 index: int | None = self.table[raw]
             except (KeyError, TypeError):
                 index = scale_index(self.info, raw, errs)
@@ -406,10 +407,11 @@ def _text_cat(rows: list[tuple[float, int, Any, bool, bool, bool]], codes: np.nd
 
 
 class FieldDecoder:
-    """Reads one visit attribute; for `field NAME one of {…}` checks and canonicalizes it."""
+    """Reads one visit attribute; for `field NAME one of {…}` checks and canonicalizes it
+    through `FieldModel.canonical`, as every backend does."""
 
-    def __init__(self, choices: Mapping[str, Any] | None) -> None:
-        self.choices = choices
+    def __init__(self, field: FieldModel | None) -> None:
+        self.field = field if field is not None and field.values is not None else None
 
     def decode(self, source: Source, start: int, stop: int) -> tuple[Cat, np.ndarray | None]:
         """The field as a Cat, and rows with a value outside the choices (or unhashable)."""
@@ -420,8 +422,8 @@ class FieldDecoder:
         for i, raw in enumerate(distinct):
             v = None if raw is MISSING else raw
             is_bad = isinstance(v, Unhashable)
-            if v is not None and self.choices is not None and not is_bad:
-                canonical = self.choices.get(label_key(v))
+            if v is not None and self.field is not None and not is_bad:
+                canonical = self.field.canonical(v)
                 is_bad = canonical is None
                 v = canonical
             bad.append(is_bad)

@@ -27,7 +27,6 @@ import numpy as np
 
 from ..functions import FunctionRegistry, default_registry
 from ..model import Bound, ItemModel, SelectedItem, StandardModel
-from ..runtime import label_key
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both
 from .plugins import plugin_call
@@ -93,13 +92,9 @@ class BatchCompiler:
             for r in model.rollups
             for t in r.terms
         ]
-        choice = {
-            f.name: {label_key(v): v for v in f.values}
-            for f in model.fields.values()
-            if f.values is not None
-        }
+        choice = {f.name for f in model.fields.values() if f.values is not None}
         self.field_decoders = {
-            name: FieldDecoder(choice.get(name)) for name in sorted(self.fields_used | set(choice))
+            name: FieldDecoder(model.fields.get(name)) for name in sorted(self.fields_used | choice)
         }
         for name in sorted(self.fallbacks):
             warnings.warn(
@@ -166,12 +161,14 @@ class BatchCompiler:
                 w = env.section_when.get(sec)
                 if w is None:
                     w = env.section_when[sec] = truthy(sec_when(env, None))
-                app = w
-            if own_when is not None:
-                t = truthy(own_when(env, None))
+                app = w if np.ndim(w) else (None if w else np.zeros(m, dtype=bool))
+            # The item's own condition is read only where its section applies.
+            if own_when is not None and (app is None or app.any()):
+                t = truthy(own_when(env, app))
+                if np.ndim(t) == 0:
+                    t = np.full(m, bool(t))
                 app = t if app is None else (app & t)
-            if app is not None and np.ndim(app) == 0:
-                app = None if app else np.zeros(m, dtype=bool)
+
             source = env.sources.get(name)
             if source is None:
                 raise KeyError(name)
