@@ -1,0 +1,866 @@
+"""`sbm fmt`: print a `.sbm` file back in one canonical layout, comments kept.
+
+Why one layout: reviews of a standard should show what changed in the rules, not
+who prefers which spacing. Why the checks: a formatter that silently changes the
+meaning of a standard is worse than none, so, like black, `format_source` parses
+its own output and refuses (`FormatError`) unless the syntax tree is unchanged,
+every comment survived in order, and formatting the output again changes nothing.
+
+The canonical layout (what users see)
+-------------------------------------
+- 4 spaces per level; lines aim at 100 columns (`WIDTH`). An expression is never
+  broken inside, so a line holding one very long expression may run past 100.
+- File level, in the order written: `import "path"` lines and
+  `standard NAME ["title"] [extends BASE] {` … `}`. A blank line separates a
+  standard from whatever comes before or after it.
+- Inside a standard the declarations keep the order written (it is the order of
+  output columns): one declaration per line, blocks opened on the declaration's
+  line and closed by `}` alone on its line.
+- Blank lines: one blank line between two neighbouring declarations of different
+  groups — {version, industry, import}, {scale}, {field}, {item}, {coefficient,
+  rollup}, {target, bands}, {drop} — and always around a `section` and an
+  `example`; it goes above the comments that lead the second declaration. A
+  blank line the author left (any number counts as one) is kept before a
+  declaration, an item, a line of an example, and an own-line comment that is not
+  inside a continued statement; never right after a line ending in `{`, never
+  right before `}`, never at the top or bottom of the file.
+- `scale NAME { a = 1 alias "да", b = 0 }` on one line when it fits; otherwise (or
+  when a comment sits inside it) `scale NAME {`, one entry per line each ending
+  with a comma except the last, `}`. The same rule lays out `bands NAME { … }` and
+  `field NAME "title" one of { … }`.
+- `section NAME ["title"] [weight W] [when COND] {`, its items one level deeper.
+- `item NAME "question" answer TYPE [weight W] [tags …] [required|optional]
+  [critical] [bonus] [when COND] [score = EXPR]`: options always in this order.
+  When the whole item does not fit in 100 columns, `when COND` and `score = EXPR`
+  each move to their own continuation line, indented one level more.
+  `answer number LO..HI`, `answer text`, inline scales `answer { yes = 1, no = 0 }`.
+- `coefficient NAME ["title"] = EXPR` (and `rollup`) on one line when it fits,
+  otherwise `… =` and the expression on the next line, one level deeper.
+- `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty)
+  and one `expect EXPR` per line, in the order written (comments move with them;
+  two `visit` blocks stay two blocks). An assignment block stays on one line when
+  it fits; otherwise `answers {`, the assignments filling lines of at most 100
+  columns separated by commas, `}`; with a comment inside, one assignment per line.
+- Expressions: single spaces around binary operators, `f(a, b)`, `x: 0.4` for
+  weighted arguments, selections `items`, `sections`, `tagged T`, `in S`.
+  Parentheses only where precedence needs them (`if` < `or` < `and` < `not` <
+  comparison < `+ -` < `* /` < unary minus), plus two for readability: a nested
+  `if` used as the condition or `then` branch of an `if` is parenthesised, and a
+  double negation is written `-(-x)`. Numbers are printed exactly as written;
+  strings are re-escaped (`\\\\`, `\\"`, `\\n`).
+- Defaults that were not written stay unwritten (`weight 1` is not added).
+- Comments: an own-line comment stays above the line that follows it, indented
+  like that line (inside a block when it preceded the `}`); a comment that ended a
+  line of code stays at the end of the line now holding that code, two spaces
+  after it. A comment inside a one-line construct moves above it (own-line) or to
+  the end of its line (trailing); a comment inside a scale, bands, field values or
+  an assignment block makes that block one entry per line, so the comment stays
+  next to its entry. Order is always preserved.
+- Line endings are `\\n`; a non-empty file ends with exactly one newline.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import itertools
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from . import nodes as n
+from .diagnostics import CompileError
+from .parser import parse
+
+__all__ = [
+    "WIDTH",
+    "FormatError",
+    "expr_text",
+    "format_file",
+    "format_source",
+    "print_module",
+    "quote",
+    "unified_diff",
+]
+
+#: The column budget of the layout.
+WIDTH = 100
+INDENT = "    "
+
+LineKind = Literal["stmt", "cont", "close"]
+
+
+class FormatError(Exception):
+    """The formatter would have changed the meaning or the comments of a file.
+
+    Raised instead of returning text, so that `sbm fmt` never writes such a file;
+    it is always a formatter bug, worth a report with the offending input.
+    """
+
+
+# ---- public entry points ---------------------------------------------------------
+
+
+def format_source(text: str, file: str = "<string>") -> str:
+    """Format `.sbm` text; raise `CompileError` if it does not parse, `FormatError`
+    if the result would not be the same standard (tree, comments, stability)."""
+    module = parse(text, file)
+    formatted = print_module(module)
+    _verify(module, formatted, file)
+    return formatted
+
+
+def format_file(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """Read and format a file without writing it: `(old, new)`, for `--check`/`--diff`.
+
+    The file is read with its line endings untouched, so a CRLF file counts as
+    changed (the canonical layout uses `\\n`).
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        old = handle.read()
+    return old, format_source(old, os.fspath(path))
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    """A unified diff from `old` to `new`, labelled with `path`, for `sbm fmt --diff`.
+
+    Lines are split on `\\n` only: strings may hold characters that
+    `str.splitlines` would treat as line breaks.
+    """
+    return "".join(
+        difflib.unified_diff(
+            _split_keep_ends(old),
+            _split_keep_ends(new),
+            fromfile=f"{path}\t(original)",
+            tofile=f"{path}\t(formatted)",
+        )
+    )
+
+
+def print_module(module: n.Module) -> str:
+    """The canonical text of a parsed module, with its comments woven back in.
+
+    No safety checks here: `format_source` is the entry point that verifies them.
+    """
+    printer = _Printer(module.source, module.comments)
+    printer.module(module)
+    return _Weaver(printer.lines, module.comments, module.source).text()
+
+
+def _split_keep_ends(text: str) -> list[str]:
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1] + "\n\\ No newline at end of file\n")
+    return lines
+
+
+# ---- verification ------------------------------------------------------------------
+
+
+def _verify(module: n.Module, formatted: str, file: str) -> None:
+    """The black-style safety net: same tree, same comments, and a fixed point."""
+    try:
+        again = parse(formatted, file)
+    except CompileError as err:
+        raise FormatError(
+            f"{file}: the formatted text no longer parses ({err}); refusing to format"
+        ) from err
+    if again != module:
+        where = _difference(module, again, "module") or "somewhere"
+        raise FormatError(
+            f"{file}: formatting would change the meaning of the standard ({where}); "
+            "refusing to format"
+        )
+    before = [c.text for c in module.comments]
+    after = [c.text for c in again.comments]
+    if before != after:
+        raise FormatError(
+            f"{file}: formatting would lose or reorder comments "
+            f"({len(before)} before, {len(after)} after); refusing to format"
+        )
+    if print_module(again) != formatted:
+        raise FormatError(
+            f"{file}: formatting is not stable (a second pass changes the text); refusing to format"
+        )
+
+
+def _difference(a: Any, b: Any, path: str) -> str | None:
+    """The first place where two trees differ, as a dotted path, for error messages."""
+    if type(a) is not type(b):
+        return f"{path}: {type(a).__name__} became {type(b).__name__}"
+    if attrs.has(type(a)):
+        for field in attrs.fields(type(a)):
+            if field.eq:
+                found = _difference(
+                    getattr(a, field.name), getattr(b, field.name), path + "." + field.name
+                )
+                if found:
+                    return found
+        return None
+    if isinstance(a, tuple):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} entries became {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {a!r} became {b!r}"
+
+
+# ---- expressions -------------------------------------------------------------------
+
+# Binding strength, loosest first; an operand printed where a stronger level is
+# required gets parentheses. Atoms (numbers, names, calls) are `_ATOM`.
+_IF, _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _UNARY, _ATOM = range(9)
+
+# Words the parser reads as a selection when they open a function argument, so an
+# argument starting with one of them as a plain name must be parenthesised.
+_ARGUMENT_KEYWORDS = frozenset({"items", "sections", "tagged", "in"})
+_LEADING_WORD = re.compile(r"\w+")
+
+
+def _level(expr: n.Expr) -> int:
+    """How tightly `expr` binds, as the grammar's precedence ladder says."""
+    match expr:
+        case n.If():
+            return _IF
+        case n.BoolOp(op="or"):
+            return _OR
+        case n.BoolOp():
+            return _AND
+        case n.Not():
+            return _NOT
+        case n.Compare():
+            return _CMP
+        case n.Binary(op="+" | "-"):
+            return _SUM
+        case n.Binary():
+            return _PRODUCT
+        case n.Negate():
+            return _UNARY
+        case n.Number(text=text) if text.startswith("-"):
+            return _UNARY
+        case _:
+            return _ATOM
+
+
+def expr_text(expr: n.Expr, need: int = _IF) -> str:
+    """`expr` as source text, parenthesised when it binds looser than `need`."""
+    text = _bare_expr(expr)
+    return f"({text})" if _level(expr) < need else text
+
+
+def _bare_expr(expr: n.Expr) -> str:
+    match expr:
+        case n.Number():
+            return _number_text(expr.text)
+        case n.String():
+            return quote(expr.value)
+        case n.Name():
+            return expr.name
+        case n.Attribute():
+            return f"{expr.owner}.{expr.name}"
+        case n.Call():
+            return f"{expr.function}({', '.join(_argument_text(a) for a in expr.args)})"
+        case n.Negate():
+            return "-" + expr_text(expr.operand, _ATOM)
+        case n.Binary():
+            level = _level(expr)
+            return f"{expr_text(expr.left, level)} {expr.op} {expr_text(expr.right, level + 1)}"
+        case n.Compare():
+            return f"{expr_text(expr.left, _SUM)} {expr.op} {expr_text(expr.right, _SUM)}"
+        case n.BoolOp():
+            level = _level(expr)
+            return f"{expr_text(expr.left, level)} {expr.op} {expr_text(expr.right, level + 1)}"
+        case n.Not():
+            return "not " + expr_text(expr.operand, _NOT)
+        case n.If():
+            return (
+                f"if {expr_text(expr.condition, _OR)} then {expr_text(expr.then, _OR)} "
+                f"else {expr_text(expr.otherwise, _IF)}"
+            )
+    raise TypeError(f"not an expression: {expr!r}")
+
+
+def _number_text(text: str) -> str:
+    """A number as written; `--1` (the parser folds `-(-1)` into one literal) is
+    written back as `-(-1)` so it never reads like a decrement."""
+    if text.startswith("--"):
+        return f"-({_number_text(text[1:])})"
+    return text
+
+
+def _argument_text(arg: n.Argument) -> str:
+    match arg:
+        case n.Selection(kind="items" | "sections"):
+            return arg.kind
+        case n.Selection():
+            return f"{arg.kind} {arg.name}"
+        case n.Weighted():
+            return f"{_guard_argument(expr_text(arg.expr))}: {expr_text(arg.weight)}"
+        case _:
+            return _guard_argument(expr_text(arg))
+
+
+def _guard_argument(text: str) -> str:
+    """Parenthesise an argument whose first word would be read as a selection
+    keyword (`f((items))` passes the item called `items`, `f(items)` selects)."""
+    word = _LEADING_WORD.match(text)
+    return f"({text})" if word and word.group() in _ARGUMENT_KEYWORDS else text
+
+
+def quote(value: str) -> str:
+    """A string literal the parser reads back as `value`."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _label_text(label: n.Label) -> str:
+    return quote(label.value) if label.kind == "string" else label.value
+
+
+def _entry_text(entry: n.ScaleEntry) -> str:
+    text = f"{_label_text(entry.label)} = {entry.score.text}"
+    if entry.aliases:
+        text += " alias " + " ".join(_label_text(a) for a in entry.aliases)
+    return text
+
+
+def _band_text(band: n.Band) -> str:
+    return band.label if band.threshold is None else f"{band.label} >= {band.threshold.text}"
+
+
+def _inline_list(texts: Sequence[str]) -> str:
+    return "{ " + ", ".join(texts) + " }" if texts else "{}"
+
+
+# ---- lines -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Line:
+    """One output line of code, before comments are woven in.
+
+    `anchors` are source offsets of tokens printed on this very line; they are how
+    a comment finds its place. `kind` says where blank lines and comments may go:
+    `stmt` starts a statement, `cont` continues one, `close` is a lone `}`.
+    """
+
+    depth: int
+    text: str
+    anchors: tuple[int, ...]
+    kind: LineKind = "stmt"
+    blank: bool = False  # the layout asks for a blank line before this statement
+    opens: bool = False  # ends with `{`: no blank line may follow
+
+    @property
+    def first(self) -> int:
+        return min(self.anchors, default=-1)
+
+    @property
+    def last(self) -> int:
+        return max(self.anchors, default=-1)
+
+
+def _at(*spans: n.Span | None) -> tuple[int, ...]:
+    """Anchors for nodes printed wholly on one line: the first and last character.
+    Spans of nodes built in memory (offset 0) carry no position and are skipped."""
+    out: list[int] = []
+    for span in spans:
+        if span is not None and span.end > 0:
+            out += [span.start, span.end - 1]
+    return tuple(out)
+
+
+def _fits(depth: int, text: str) -> bool:
+    return len(INDENT) * depth + len(text) <= WIDTH
+
+
+_GROUPS: dict[type, str] = {
+    n.Version: "meta",
+    n.Industry: "meta",
+    n.Import: "meta",
+    n.Scale: "scale",
+    n.Field: "field",
+    n.Item: "item",
+    n.Coefficient: "formula",
+    n.Rollup: "formula",
+    n.Target: "outcome",
+    n.Bands: "outcome",
+    n.Drop: "drop",
+    n.Section: "section",
+    n.Example: "example",
+}
+_ALWAYS_APART = frozenset({"section", "example"})
+
+
+def _blank_between(a: n.Member, b: n.Member) -> bool:
+    """The layout's blank line between two neighbouring declarations of a standard."""
+    ga, gb = _GROUPS[type(a)], _GROUPS[type(b)]
+    return ga != gb or ga in _ALWAYS_APART
+
+
+class _Printer:
+    """Turns a module into `_Line`s; knows the source only to place comments and
+    to find the braces of `visit`/`answers` blocks, which the tree does not keep."""
+
+    def __init__(self, source: str, comments: Sequence[n.Comment]) -> None:
+        self.source = source
+        self.lines: list[_Line] = []
+        self._comment_starts = sorted(c.span.start for c in comments)
+        self._comment_end_to_start = {c.span.end: c.span.start for c in comments}
+        self._comment_start_to_end = {c.span.start: c.span.end for c in comments}
+
+    def emit(self, depth: int, text: str, anchors: Iterable[int], **kw: Any) -> None:
+        self.lines.append(_Line(depth, text, tuple(anchors), **kw))
+
+    def close(self, depth: int, brace: int | None) -> None:
+        self.emit(depth, "}", () if brace is None else (brace,), kind="close")
+
+    def comment_inside(self, head_at: tuple[int, ...], closing: int | None) -> bool:
+        """Whether a comment will be woven in among a block's entries, which is what
+        makes the block one entry per line.
+
+        That is a comment after the words before `{` (anchored by `head_at`) and
+        before the `}`, or one ending a line in the middle of those words (it will
+        end the `… {` line). An own-line comment among those words goes above the
+        block instead, so it does not count: the next pass must decide the same.
+        """
+        if not head_at or closing is None:
+            return False
+        first, last = min(head_at), max(head_at)
+        i = bisect.bisect_right(self._comment_starts, first)
+        for start in itertools.islice(self._comment_starts, i, None):
+            if start >= closing:
+                return False
+            if start > last or _code_before(self.source, start):
+                return True
+        return False
+
+    # -- file and standard ------------------------------------------------------------
+
+    def module(self, module: n.Module) -> None:
+        entries: list[n.Import | n.Standard] = [*module.imports, *module.standards]
+        entries.sort(key=lambda e: e.span.start)
+        previous: n.Import | n.Standard | None = None
+        for entry in entries:
+            blank = previous is not None and (
+                isinstance(entry, n.Standard) or isinstance(previous, n.Standard)
+            )
+            if isinstance(entry, n.Standard):
+                self.standard(entry, blank)
+            else:
+                self.member(entry, 0, blank)
+            previous = entry
+
+    def standard(self, std: n.Standard, blank: bool) -> None:
+        head = f"standard {std.name}"
+        if std.title is not None:
+            head += " " + quote(std.title)
+        if std.extends is not None:
+            head += f" extends {std.extends}"
+        anchors = _at(std.name_span) + (_at(std.extends_span) if std.extends else ())
+        self.emit(0, head + " {", (*_start(std.span), *anchors), blank=blank, opens=True)
+        previous: n.Member | None = None
+        for member in std.members:
+            self.member(member, 1, previous is not None and _blank_between(previous, member))
+            previous = member
+        self.close(0, _end(std.span))
+
+    def member(self, m: n.Member, depth: int, blank: bool) -> None:
+        match m:
+            case n.Import():
+                self.emit(depth, f"import {quote(m.path)}", _at(m.span), blank=blank)
+            case n.Version():
+                self.emit(depth, f"version {quote(m.value)}", _at(m.span), blank=blank)
+            case n.Industry():
+                self.emit(depth, f"industry {quote(m.value)}", _at(m.span), blank=blank)
+            case n.Drop():
+                self.emit(depth, f"drop {m.name}", _at(m.span), blank=blank)
+            case n.Target():
+                self.emit(depth, f"target {m.coefficient} {m.value.text}", _at(m.span), blank=blank)
+            case n.Scale():
+                texts = [(_entry_text(e), e.span) for e in m.entries]
+                self.braced(depth, f"scale {m.name}", texts, blank, **_braces_of(m.span))
+            case n.Bands():
+                texts = [(_band_text(b), b.span) for b in m.bands]
+                self.braced(depth, f"bands {m.coefficient}", texts, blank, **_braces_of(m.span))
+            case n.Field():
+                self.field(m, depth, blank)
+            case n.Item():
+                self.item(m, depth, blank)
+            case n.Section():
+                self.section(m, depth, blank)
+            case n.Coefficient():
+                self.formula("coefficient", m, depth, blank)
+            case n.Rollup():
+                self.formula("rollup", m, depth, blank)
+            case n.Example():
+                self.example(m, depth, blank)
+            case _:
+                raise TypeError(f"not a declaration: {m!r}")
+
+    # -- lists in braces ----------------------------------------------------------------
+
+    def braced(
+        self,
+        depth: int,
+        head: str,
+        entries: Sequence[tuple[str, n.Span]],
+        blank: bool,
+        *,
+        head_at: tuple[int, ...],
+        closing: int | None,
+        fill: bool = False,
+    ) -> None:
+        """`head { a, b }` on one line when it fits and holds no comment; otherwise
+        a block: filled lines (`fill`) or one entry per line.
+
+        `head_at` are the anchors of the words before `{`, `closing` the offset of
+        `}` (both empty for trees built in memory)."""
+        texts = [t for t, _ in entries]
+        inside = self.comment_inside(head_at, closing)
+        one_line = f"{head} {_inline_list(texts)}"
+        if not inside and _fits(depth, one_line):
+            tail = () if closing is None else (closing,)
+            anchors = (*head_at, *_at(*(s for _, s in entries)), *tail)
+            self.emit(depth, one_line, anchors, blank=blank)
+            return
+        self.emit(depth, head + " {", head_at, blank=blank, opens=True)
+        if fill and not inside:
+            self._filled(depth + 1, entries)
+        else:
+            for i, (text, entry_span) in enumerate(entries):
+                comma = "," if i < len(entries) - 1 else ""
+                self.emit(depth + 1, text + comma, _at(entry_span), kind="cont")
+        self.close(depth, closing)
+
+    def _filled(self, depth: int, entries: Sequence[tuple[str, n.Span]]) -> None:
+        """Entries packed greedily into lines of at most `WIDTH` columns."""
+        text = ""
+        anchors: tuple[int, ...] = ()
+        for i, (entry, span) in enumerate(entries):
+            piece = entry + ("," if i < len(entries) - 1 else "")
+            if text and not _fits(depth, f"{text} {piece}"):
+                self.emit(depth, text, anchors, kind="cont")
+                text, anchors = "", ()
+            text = f"{text} {piece}" if text else piece
+            anchors += _at(span)
+        if text:
+            self.emit(depth, text, anchors, kind="cont")
+
+    # -- declarations -----------------------------------------------------------------
+
+    def field(self, m: n.Field, depth: int, blank: bool) -> None:
+        head = f"field {m.name}" + ("" if m.title is None else " " + quote(m.title))
+        if m.values is None:
+            self.emit(depth, head, _at(m.span), blank=blank)
+            return
+        texts = [(_label_text(v), v.span) for v in m.values]
+        self.braced(depth, head + " one of", texts, blank, **_braces_of(m.span))
+
+    def formula(self, keyword: str, m: n.Coefficient | n.Rollup, depth: int, blank: bool) -> None:
+        head = f"{keyword} {m.name}" + ("" if m.title is None else " " + quote(m.title)) + " ="
+        expr = expr_text(m.expr)
+        if _fits(depth, f"{head} {expr}"):
+            self.emit(depth, f"{head} {expr}", _at(m.span), blank=blank)
+            return
+        self.emit(depth, head, (*_start(m.span), *_at(m.name_span)), blank=blank)
+        self.emit(depth + 1, expr, _at(m.expr.span), kind="cont")
+
+    def item(self, item: n.Item, depth: int, blank: bool) -> None:
+        head = _item_head(item)
+        tails: list[tuple[str, n.Span]] = []
+        if item.when is not None:
+            tails.append(("when " + expr_text(item.when), item.when.span))
+        if item.score is not None:
+            tails.append(("score = " + expr_text(item.score), item.score.span))
+        whole = " ".join([head, *(t for t, _ in tails)])
+        if not tails or _fits(depth, whole):
+            self.emit(depth, whole, _at(item.span), blank=blank)
+            return
+        self.emit(depth, head, _item_head_anchors(item), blank=blank)
+        for text, span in tails:
+            self.emit(depth + 1, text, _at(span), kind="cont")
+
+    def section(self, sec: n.Section, depth: int, blank: bool) -> None:
+        head = f"section {sec.name}"
+        if sec.title is not None:
+            head += " " + quote(sec.title)
+        if sec.weight is not None:
+            head += f" weight {sec.weight.text}"
+        if sec.when is not None:
+            head += f" when {expr_text(sec.when)}"
+        anchors = (*_start(sec.span), *_at(sec.name_span, _span_of(sec.weight), _span_of(sec.when)))
+        self.emit(depth, head + " {", anchors, blank=blank, opens=True)
+        for item in sec.items:
+            self.item(item, depth + 1, False)
+        self.close(depth, _end(sec.span))
+
+    def example(self, ex: n.Example, depth: int, blank: bool) -> None:
+        """An example's parts in the order written (`visit`, `answers`, then the
+        expectations for a tree built in memory): reordering them would carry their
+        comments away, since comments keep their order. For the same reason two
+        `visit` blocks stay two blocks, though the tree merges them."""
+        self.emit(depth, f"example {quote(ex.name)} {{", _start(ex.span), blank=blank, opens=True)
+        parts: list[tuple[int, str, Sequence[n.Assignment] | n.Expr]] = [
+            (block[0].span.start, word, block)
+            for word, assignments in (("visit", ex.visit), ("answers", ex.answers))
+            for block in self._blocks(assignments)
+        ]
+        parts += [(expect.span.start, "expect", expect) for expect in ex.expects]
+        for _, word, part in sorted(parts, key=lambda p: p[0]):
+            if isinstance(part, tuple):
+                self.assignments(word, part, depth + 1)
+            else:
+                keyword = self._word_before(part.span.start, "expect")
+                self.emit(depth + 1, "expect " + expr_text(part), (*keyword, *_at(part.span)))
+        self.close(depth, _end(ex.span))
+
+    def _blocks(self, assignments: tuple[n.Assignment, ...]) -> list[tuple[n.Assignment, ...]]:
+        """The assignments split into the blocks they were written in: a new block
+        starts where something other than blanks, commas and comments separates
+        two assignments."""
+        if not assignments:
+            return []
+        if not self.source:
+            return [assignments]
+        blocks = [[assignments[0]]]
+        for previous, current in itertools.pairwise(assignments):
+            if self._forward(previous.span.end) == current.span.start:
+                blocks[-1].append(current)
+            else:
+                blocks.append([current])
+        return [tuple(block) for block in blocks]
+
+    def assignments(self, word: str, assignments: Sequence[n.Assignment], depth: int) -> None:
+        entries = [(f"{a.name} = {_label_text(a.value)}", a.span) for a in assignments]
+        braces = self._block_braces(assignments[0].span, assignments[-1].span)
+        if braces is None:
+            self.braced(depth, word, entries, False, head_at=(), closing=None, fill=True)
+            return
+        opening, closing = braces
+        head_at = (*self._word_before(opening, word), opening)
+        self.braced(depth, word, entries, False, head_at=head_at, closing=closing, fill=True)
+
+    def _block_braces(self, first: n.Span, last: n.Span) -> tuple[int, int] | None:
+        """Offsets of the `{` before the first assignment and the `}` after the last;
+        None for trees built in memory."""
+        if not self.source or first.end == 0:
+            return None
+        opening = self._back(first.start) - 1
+        closing = self._forward(last.end)
+        if self.source[opening : opening + 1] != "{" or self.source[closing : closing + 1] != "}":
+            return None
+        return opening, closing
+
+    def _word_before(self, pos: int, word: str) -> tuple[int, ...]:
+        """The offset of the keyword written just before `pos` (`expect`, `answers`),
+        if it is there: the tree keeps no position for keywords."""
+        if not self.source:
+            return ()
+        end = self._back(pos)
+        start = end - len(word)
+        return (start,) if start >= 0 and self.source[start:end] == word else ()
+
+    def _back(self, pos: int) -> int:
+        """Where the token before `pos` ends, stepping back over blanks and comments."""
+        while pos > 0:
+            if self.source[pos - 1] in " \t\r\n":
+                pos -= 1
+            elif pos in self._comment_end_to_start:
+                pos = self._comment_end_to_start[pos]
+            else:
+                break
+        return pos
+
+    def _forward(self, pos: int) -> int:
+        """Where the next token starts, stepping over blanks, commas and comments."""
+        while pos < len(self.source):
+            if self.source[pos] in " \t\r\n,":
+                pos += 1
+            elif pos in self._comment_start_to_end:
+                pos = self._comment_start_to_end[pos]
+            else:
+                break
+        return pos
+
+
+def _item_head(item: n.Item) -> str:
+    """Everything of an item but `when` and `score`, options in canonical order."""
+    parts = ["item", item.name, quote(item.question), "answer", _answer_text(item.answer)]
+    if item.weight is not None:
+        parts += ["weight", item.weight.text]
+    if item.tags:
+        parts += ["tags", *item.tags]
+    if item.presence is not None:
+        parts.append(item.presence)
+    if item.critical:
+        parts.append("critical")
+    if item.bonus:
+        parts.append("bonus")
+    return " ".join(parts)
+
+
+def _item_head_anchors(item: n.Item) -> tuple[int, ...]:
+    """Anchors of an item's first line when `when`/`score` moved below it. The item's
+    last character belongs here when tags or a flag ended the item in the source."""
+    anchors = (*_start(item.span), *_at(item.name_span, item.answer.span, _span_of(item.weight)))
+    spanned_ends = [s.end for s in (_span_of(item.when), _span_of(item.score)) if s is not None]
+    if item.span.end > 0 and item.span.end > max(spanned_ends, default=0):
+        anchors += (item.span.end - 1,)
+    return anchors
+
+
+def _answer_text(answer: n.AnswerType) -> str:
+    match answer:
+        case n.ScaleAnswer():
+            return answer.scale
+        case n.InlineScaleAnswer():
+            return _inline_list([_entry_text(e) for e in answer.entries])
+        case n.NumberAnswer(low=None):
+            return "number"
+        case n.NumberAnswer(low=low, high=high) if high is not None:
+            return f"number {low.text}..{high.text}"
+        case n.TextAnswer():
+            return "text"
+    raise TypeError(f"not an answer type: {answer!r}")
+
+
+def _braces_of(span: n.Span) -> dict[str, Any]:
+    """`braced` arguments for a declaration whose span runs from its keyword to `}`."""
+    return {"head_at": _start(span), "closing": _end(span)}
+
+
+def _span_of(node: Any) -> n.Span | None:
+    return None if node is None else node.span
+
+
+def _start(span: n.Span) -> tuple[int, ...]:
+    return (span.start,) if span.end > 0 else ()
+
+
+def _end(span: n.Span) -> int | None:
+    return span.end - 1 if span.end > 0 else None
+
+
+# ---- comments --------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Own:
+    """An own-line comment and whether the author left a blank line above it."""
+
+    comment: n.Comment
+    blank_above: bool
+
+
+class _Weaver:
+    """Puts comments back between and after the printed lines.
+
+    Each comment gets a slot: `2*i` is "on its own line before line i", `2*i + 1`
+    "at the end of line i", `2*len(lines)` is the end of the file. An own-line
+    comment goes before the first line holding code written after it; a trailing
+    comment goes to the end of the line holding the code it followed. Slots are
+    forced to never decrease, which keeps the comments in their written order
+    even where the layout reorders options.
+    """
+
+    def __init__(self, lines: Sequence[_Line], comments: Sequence[n.Comment], source: str) -> None:
+        self.lines = lines
+        self.source = source
+        reach = -1
+        self._reach: list[int] = []  # running maximum of `last`: bisectable
+        for line in lines:
+            reach = max(reach, line.last)
+            self._reach.append(reach)
+        self.before: dict[int, list[_Own]] = {}
+        self.trailing: dict[int, n.Comment] = {}
+        self._place(comments)
+
+    def _place(self, comments: Sequence[n.Comment]) -> None:
+        floor = 0
+        for comment in sorted(comments, key=lambda c: c.span.start):
+            slot = max(self._slot(comment), floor)
+            floor = slot
+            line, at_end = divmod(slot, 2)
+            if at_end and line not in self.trailing:
+                self.trailing[line] = comment
+            else:  # own line, or a second comment for the same line end: below it
+                target = line + at_end
+                blank = not at_end and _blank_line_before(self.source, comment.span.start)
+                self.before.setdefault(target, []).append(_Own(comment, blank))
+
+    def _slot(self, comment: n.Comment) -> int:
+        offset = comment.span.start
+        i = bisect.bisect_right(self._reach, offset)  # first line with code after it
+        if not _code_before(self.source, offset):
+            return 2 * i
+        if i < len(self.lines) and self.lines[i].first != -1 and self.lines[i].first < offset:
+            return 2 * i + 1
+        return 2 * i - 1 if i > 0 else 0
+
+    def text(self) -> str:
+        out = _Output()
+        for i, line in enumerate(self.lines):
+            self._put_comments(out, i, line)
+            blank = (line.blank and not self.before.get(i)) or (
+                line.kind == "stmt" and _blank_line_before(self.source, line.first)
+            )
+            text = INDENT * line.depth + line.text
+            if i in self.trailing:
+                text += "  " + self.trailing[i].text
+            out.put(text, blank, line.opens)
+        self._put_comments(out, len(self.lines), None)
+        return out.text()
+
+    def _put_comments(self, out: _Output, i: int, line: _Line | None) -> None:
+        """The own-line comments placed before line `i` (`None`: the end of file),
+        indented like that line, or one level deeper when it closes a block."""
+        depth = 0 if line is None else line.depth + (line.kind == "close")
+        keeps_blanks = line is None or line.kind != "cont"
+        rule = line is not None and line.blank
+        for j, own in enumerate(self.before.get(i, [])):
+            blank = (j == 0 and rule) or (keeps_blanks and own.blank_above)
+            out.put(INDENT * depth + own.comment.text, blank)
+
+
+class _Output:
+    """Lines of text with the blank-line policy: at most one in a row, none at
+    the top of the file and none right after a line that opens a block."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._after_open = True  # the top of the file counts as just opened
+
+    def put(self, text: str, blank: bool, opens: bool = False) -> None:
+        if blank and not self._after_open and self.lines and self.lines[-1]:
+            self.lines.append("")
+        self.lines.append(text)
+        self._after_open = opens
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n" if self.lines else ""
+
+
+def _code_before(source: str, offset: int) -> bool:
+    """Whether something other than blanks precedes `offset` on its source line."""
+    start = source.rfind("\n", 0, offset) + 1
+    return bool(source[start:offset].strip(" \t\r"))
+
+
+def _blank_line_before(source: str, offset: int) -> bool:
+    """Whether `offset` starts its source line (after blanks) and the line above is
+    empty: the author separated this from what came before."""
+    if offset < 0 or not source or _code_before(source, offset):
+        return False
+    end = source.rfind("\n", 0, offset)
+    if end <= 0:
+        return False
+    start = source.rfind("\n", 0, end) + 1
+    return not source[start:end].strip(" \t\r")

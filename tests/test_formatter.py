@@ -1,0 +1,713 @@
+"""`sbm fmt`: one canonical layout, comments kept, the tree never changed.
+
+The hypothesis tests build random syntax trees, print them, sprinkle comments and
+blank lines over the text and format it: the tree must survive, the comments must
+keep their order, and a second pass must change nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sbm_engine import formatter
+from sbm_engine import nodes as n
+from sbm_engine.diagnostics import CompileError
+from sbm_engine.formatter import (
+    FormatError,
+    expr_text,
+    format_file,
+    format_source,
+    print_module,
+    unified_diff,
+)
+from sbm_engine.parser import KEYWORDS, parse
+
+DEMO = Path(__file__).parent / "conformance" / "demo_branch.sbm"
+
+
+def _comment_texts(text: str) -> list[str]:
+    return [c.text for c in parse(text).comments]
+
+
+def _coefficient(expr: str) -> str:
+    """The formatted expression of `coefficient k = EXPR`."""
+    out = format_source(f"standard s {{ coefficient k = {expr} }}")
+    line = out.splitlines()[1]
+    prefix = "    coefficient k = "
+    assert line.startswith(prefix), out
+    return line.removeprefix(prefix)
+
+
+# ---- the conformance file ------------------------------------------------------------
+
+
+def test_demo_is_a_fixed_point_with_the_same_tree_and_comments() -> None:
+    source = DEMO.read_text(encoding="utf-8")
+    once = format_source(source, str(DEMO))
+    assert format_source(once, str(DEMO)) == once
+    assert parse(once, str(DEMO)) == parse(source, str(DEMO))
+    assert _comment_texts(once) == _comment_texts(source)
+    assert len(_comment_texts(once)) == 3
+    assert all(len(line) <= formatter.WIDTH for line in once.splitlines())
+
+
+def test_demo_keeps_the_spec_layout_where_it_is_already_canonical() -> None:
+    once = format_source(DEMO.read_text(encoding="utf-8"))
+    assert (
+        '        item wait "Время ожидания в очереди, минут" answer number 0..240 tags compliance\n'
+        "            score = if value <= 5 then 1 else if value <= 10 then 0.5 else 0\n"
+    ) in once
+    assert "    bands visit { excellent >= 0.9, good >= 0.75, fair >= 0.6, poor }\n" in once
+    assert '    version "2026.1"\n    industry "bank"\n\n    scale yes_no' in once
+
+
+# ---- golden ---------------------------------------------------------------------------
+
+MESSY = """\
+# a messy standard
+standard   shop.demo "Магазин"{
+  version "1"   industry "retail"
+scale yn{yes=1 alias "да" "д",no=0 alias "нет"}
+    section hall "Зал" when visit.scenario=="walk-in"   weight 2 {
+  item greet "Поздоровался?" answer yn tags polite required   weight 2   # the first thing
+      item queue "Очередь, минут" answer number 0..30 score = if value<=5 then 1 else ((0))
+  item note "Комментарий" answer text optional
+  }
+coefficient polite "Вежливость"=weighted_mean(tagged polite)
+  coefficient overall = ( polite*0.5 ) + (hall*(1-0.5))
+target overall 0.8
+bands overall {good>=0.8 bad}
+example "ok" { answers { greet = yes queue = 3 note = "ok" } expect overall == 1 }
+}
+"""
+
+GOLDEN = """\
+# a messy standard
+standard shop.demo "Магазин" {
+    version "1"
+    industry "retail"
+
+    scale yn { yes = 1 alias "да" "д", no = 0 alias "нет" }
+
+    section hall "Зал" weight 2 when visit.scenario == "walk-in" {
+        item greet "Поздоровался?" answer yn weight 2 tags polite required  # the first thing
+        item queue "Очередь, минут" answer number 0..30 score = if value <= 5 then 1 else 0
+        item note "Комментарий" answer text optional
+    }
+
+    coefficient polite "Вежливость" = weighted_mean(tagged polite)
+    coefficient overall = polite * 0.5 + hall * (1 - 0.5)
+
+    target overall 0.8
+    bands overall { good >= 0.8, bad }
+
+    example "ok" {
+        answers { greet = yes, queue = 3, note = "ok" }
+        expect overall == 1
+    }
+}
+"""
+
+
+def test_golden_messy_input() -> None:
+    assert format_source(MESSY) == GOLDEN
+    assert format_source(GOLDEN) == GOLDEN
+
+
+# ---- comments ---------------------------------------------------------------------------
+
+COMMENTED = """\
+# file top
+standard s {  # after the brace
+    version "1"
+
+    # before a section
+    section a {
+        # before the first item
+        item x "q" answer number  # after an item
+        item y "q" answer number
+        # before the section's closing brace
+    }
+
+    example "e" {
+        # inside an example
+        answers {
+            x = 1,  # after an answer
+            y = 2
+        }
+        expect x == 1  # after an expectation
+        # before the example's closing brace
+    }
+    # before the standard's closing brace
+}
+# end of file
+"""
+
+
+def test_comments_in_every_position_stay_in_place() -> None:
+    assert format_source(COMMENTED) == COMMENTED
+
+
+def test_comments_move_with_their_code_when_the_layout_changes() -> None:
+    source = """\
+standard s {
+scale yn { yes = 1,   # good
+           no = 0 }  # bad
+coefficient k =   # why
+    # how
+    a +
+    b
+}
+"""
+    assert format_source(source) == (
+        "standard s {\n"
+        "    scale yn {\n"
+        "        yes = 1,  # good\n"
+        "        no = 0\n"
+        "    }  # bad\n"
+        "\n"
+        "    coefficient k = a + b  # why\n"
+        "    # how\n"
+        "}\n"
+    )
+
+
+def test_a_comment_inside_an_assignment_block_puts_one_assignment_per_line() -> None:
+    source = 'standard s { example "e" { answers { a = 1, b = 2 # two\n } } }'
+    assert format_source(source) == (
+        "standard s {\n"
+        '    example "e" {\n'
+        "        answers {\n"
+        "            a = 1,\n"
+        "            b = 2  # two\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+@pytest.mark.parametrize("between", [" # c\n", "\n# c\n"])
+def test_a_comment_between_a_block_word_and_its_brace_is_stable(between: str) -> None:
+    answers = ", ".join(f"item_{i} = yes" for i in range(12))
+    out = format_source(f'standard s {{ example "e" {{ answers{between}{{ {answers} }} }} }}')
+    assert format_source(out) == out
+    assert _comment_texts(out) == ["# c"]
+
+
+def test_two_blocks_of_a_kind_stay_apart_with_their_comments() -> None:
+    source = """\
+standard s {
+    example "e" {
+        visit { a = 1 }  # first
+        expect a == 1
+        visit {
+            # second
+            b = 2
+        }
+    }
+}
+"""
+    assert format_source(source) == source
+
+
+def test_comments_keep_their_order_when_item_options_are_reordered() -> None:
+    source = """\
+standard s {
+    item x "a long question that needs a continuation line for its formula" answer number
+        score = value / 10  # about the score
+        when y == 1  # about the condition
+        tags t
+}
+"""
+    out = format_source(source)
+    assert _comment_texts(out) == ["# about the score", "# about the condition"]
+
+
+def test_a_file_of_comments_only() -> None:
+    assert format_source("# one\n\n\n# two\n") == "# one\n\n# two\n"
+    assert format_source("") == ""
+
+
+# ---- blank lines ---------------------------------------------------------------------
+
+
+def test_blank_lines_between_groups_around_sections_and_kept_at_most_one() -> None:
+    source = """\
+standard s {
+
+
+
+    version "1"
+    scale a { x = 1 }
+
+
+
+    scale b { x = 1 }
+    coefficient c = 1
+    coefficient d = 2
+    section q {
+
+        item i "q" answer text
+
+
+        item j "q" answer text
+
+    }
+    target c 1
+
+
+}
+"""
+    assert format_source(source) == (
+        "standard s {\n"
+        '    version "1"\n'
+        "\n"
+        "    scale a { x = 1 }\n"
+        "\n"
+        "    scale b { x = 1 }\n"
+        "\n"
+        "    coefficient c = 1\n"
+        "    coefficient d = 2\n"
+        "\n"
+        "    section q {\n"
+        '        item i "q" answer text\n'
+        "\n"
+        '        item j "q" answer text\n'
+        "    }\n"
+        "\n"
+        "    target c 1\n"
+        "}\n"
+    )
+
+
+def test_imports_and_standards_at_file_level() -> None:
+    source = 'import "a.sbm"\nimport "b.sbm"\nstandard s {}\nstandard t extends s {drop x}'
+    assert format_source(source) == (
+        'import "a.sbm"\n'
+        'import "b.sbm"\n'
+        "\n"
+        "standard s {\n"
+        "}\n"
+        "\n"
+        "standard t extends s {\n"
+        "    drop x\n"
+        "}\n"
+    )
+
+
+# ---- long lines ------------------------------------------------------------------------
+
+
+def test_long_scale_goes_one_entry_per_line_with_commas() -> None:
+    entries = ", ".join(f'label{i} = 0.{i} alias "alias number {i}"' for i in range(1, 5))
+    out = format_source(f"standard s {{ scale long {{ {entries} }} }}")
+    assert out == (
+        "standard s {\n"
+        "    scale long {\n"
+        '        label1 = 0.1 alias "alias number 1",\n'
+        '        label2 = 0.2 alias "alias number 2",\n'
+        '        label3 = 0.3 alias "alias number 3",\n'
+        '        label4 = 0.4 alias "alias number 4"\n'
+        "    }\n"
+        "}\n"
+    )
+
+
+def test_long_item_moves_when_and_score_to_continuation_lines() -> None:
+    question = "q" * 60
+    source = (
+        f'standard s {{ item x "{question}" answer number 0..10 '
+        "score = value / 10 when visit.scenario == 1 }"
+    )
+    assert format_source(source) == (
+        "standard s {\n"
+        f'    item x "{question}" answer number 0..10\n'
+        "        when visit.scenario == 1\n"
+        "        score = value / 10\n"
+        "}\n"
+    )
+
+
+def test_short_item_stays_on_one_line_with_canonical_option_order() -> None:
+    source = 'standard s { item x "q" answer yn bonus critical optional tags b a weight 0.5 }'
+    assert format_source(source).splitlines()[1] == (
+        '    item x "q" answer yn weight 0.5 tags b a optional critical bonus'
+    )
+
+
+def test_long_coefficient_puts_its_expression_on_the_next_line() -> None:
+    args = ", ".join(f"coefficient_{i}: 0.{i}" for i in range(1, 6))
+    out = format_source(f'standard s {{ coefficient total "Итог" = weighted_mean({args}) }}')
+    assert out.splitlines()[1:3] == [
+        '    coefficient total "Итог" =',
+        f"        weighted_mean({args})",
+    ]
+
+
+def test_long_answers_fill_lines_of_at_most_100_columns() -> None:
+    answers = ", ".join(f"item_{i} = yes" for i in range(20))
+    out = format_source(f'standard s {{ example "e" {{ answers {{ {answers} }} }} }}')
+    lines = out.splitlines()
+    assert lines[2] == "        answers {"
+    assert all(len(line) <= formatter.WIDTH for line in lines)
+    body = lines[3:-3]
+    assert len(body) > 1
+    assert all(line.startswith(" " * 12) and line.endswith(",") for line in body[:-1])
+    assert lines[-3] == "        }"
+
+
+# ---- expressions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "printed"),
+    [
+        ("a - (b - c)", "a - (b - c)"),
+        ("(a - b) - c", "a - b - c"),
+        ("(a + b) * c", "(a + b) * c"),
+        ("a * (b / c)", "a * (b / c)"),
+        ("(a * b) / c", "a * b / c"),
+        ("a + (b * c)", "a + b * c"),
+        ("-(-x)", "-(-x)"),
+        ("- - x", "-(-x)"),
+        ("-(-1)", "-(-1)"),
+        ("-(a + b)", "-(a + b)"),
+        ("-f(x)", "-f(x)"),
+        ("a - -1", "a - -1"),
+        ("not (a and b)", "not (a and b)"),
+        ("(not a) and b", "not a and b"),
+        ("not not a", "not not a"),
+        ("not (a == b)", "not a == b"),
+        ("(a or b) and c", "(a or b) and c"),
+        ("a or (b and c)", "a or b and c"),
+        ("(a or b) or c", "a or b or c"),
+        ("a or (b or c)", "a or (b or c)"),
+        ("(a == b) == c", "(a == b) == c"),
+        ("(a < b) + 1", "(a < b) + 1"),
+        ("1 + (if c then a else b)", "1 + (if c then a else b)"),
+        ("(if c then a else b) * 2", "(if c then a else b) * 2"),
+        ("if a then b else if c then d else e", "if a then b else if c then d else e"),
+        ("if (if a then b else c) then d else e", "if (if a then b else c) then d else e"),
+        ("f(if c then a else b, (x))", "f(if c then a else b, x)"),
+        ("weighted_mean(a: 0.4, b :(0.6))", "weighted_mean(a: 0.4, b: 0.6)"),
+        (
+            "weighted_mean(tagged t, in s, items, sections)",
+            "weighted_mean(tagged t, in s, items, sections)",
+        ),
+        ("f((items), (in) + 1, (tagged): 2)", "f((items), (in + 1), (tagged): 2)"),
+        ("0.50 + 007", "0.50 + 007"),
+        ('"a\\"b\\\\c\\nd"', '"a\\"b\\\\c\\nd"'),
+        ("visit.scenario", "visit.scenario"),
+    ],
+)
+def test_expressions_print_with_minimal_parentheses(written: str, printed: str) -> None:
+    assert _coefficient(written) == printed
+
+
+def test_strings_are_re_escaped() -> None:
+    source = 'standard s "say \\"hi\\"\\\\\\n" { version "a\\tb" }'
+    out = format_source(source)
+    assert out.splitlines()[0] == 'standard s "say \\"hi\\"\\\\\\n" {'
+    assert parse(out) == parse(source)
+    assert formatter.quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
+
+
+# ---- safety net ------------------------------------------------------------------------
+
+
+def test_a_printer_that_changes_the_tree_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = formatter.print_module
+    monkeypatch.setattr(formatter, "print_module", lambda m: real(m).replace("0.4", "0.5"))
+    with pytest.raises(FormatError, match="change the meaning"):
+        format_source("standard s { coefficient k = a * 0.4 }")
+
+
+def test_a_printer_that_drops_a_comment_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = formatter.print_module
+    monkeypatch.setattr(formatter, "print_module", lambda m: real(m).replace("# c\n", "\n"))
+    with pytest.raises(FormatError, match="comments"):
+        format_source("# c\nstandard s {}")
+
+
+def test_a_printer_that_breaks_the_syntax_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = formatter.print_module
+    monkeypatch.setattr(formatter, "print_module", lambda m: real(m).replace("{", "(", 1))
+    with pytest.raises(FormatError, match="no longer parses"):
+        format_source("standard s {}")
+
+
+def test_an_unstable_printer_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = formatter.print_module
+    calls = iter(range(100))
+    monkeypatch.setattr(formatter, "print_module", lambda m: real(m) + "\n" * next(calls))
+    with pytest.raises(FormatError, match="not stable"):
+        format_source("standard s {}")
+
+
+def test_the_difference_is_named_in_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = formatter.print_module
+    monkeypatch.setattr(formatter, "print_module", lambda m: real(m).replace("b", "c"))
+    with pytest.raises(FormatError, match=r"members\[0\]\.expr\.right\.name: 'b' became 'c'"):
+        format_source("standard s { coefficient k = a + b }")
+
+
+def test_a_syntax_error_is_a_compile_error_not_a_format_error() -> None:
+    with pytest.raises(CompileError):
+        format_source("standard s { item }")
+
+
+# ---- files and diffs -------------------------------------------------------------------
+
+
+def test_format_file_and_unified_diff(tmp_path: Path) -> None:
+    path = tmp_path / "s.sbm"
+    path.write_bytes(b'standard s {\r\n  version "1"}')
+    old, new = format_file(path)
+    assert old == 'standard s {\r\n  version "1"}'
+    assert new == 'standard s {\n    version "1"\n}\n'
+    diff = unified_diff(old, new, str(path))
+    assert diff.startswith(f"--- {path}\t(original)\n+++ {path}\t(formatted)\n")
+    assert '+    version "1"\n' in diff
+    assert "\\ No newline at end of file" in diff
+    assert unified_diff(new, new, str(path)) == ""
+
+
+# ---- generated standards ---------------------------------------------------------------
+
+_RESERVED = KEYWORDS | {"value", "critical_failed", "visits", "na", "visit", "answers"}
+
+_names = st.from_regex(r"[a-zя_][a-z0-9я_]{0,5}", fullmatch=True).filter(
+    lambda s: s not in _RESERVED
+)
+_texts = st.text(st.sampled_from(list('aZя #"\\\n\t{},=.-')), max_size=8)
+_digits = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2})?", fullmatch=True)
+
+
+@st.composite
+def _signed(draw: st.DrawFn) -> n.Number:
+    """A number as `signed_number` reads it: an optional minus, then digits."""
+    text = draw(st.sampled_from(["", "-"])) + draw(_digits)
+    return n.Number(float(text), text)
+
+
+@st.composite
+def _literal(draw: st.DrawFn) -> n.Number:
+    """A number in an expression: the parser folds leading minus signs into it."""
+    digits = draw(_digits)
+    minus = draw(st.integers(0, 2))
+    return n.Number((-1) ** minus * float(digits), "-" * minus + digits)
+
+
+def _labels(negative: bool = False) -> st.SearchStrategy[n.Label]:
+    numbers = st.builds(
+        lambda s, d: s + d, st.sampled_from(["", "-"] if negative else [""]), _digits
+    )
+    return st.one_of(
+        st.builds(n.Label, _names, st.just("name")),
+        st.builds(n.Label, numbers, st.just("number")),
+        st.builds(n.Label, _texts, st.just("string")),
+    )
+
+
+def _extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
+    arguments = st.one_of(
+        children,
+        st.builds(n.Selection, st.sampled_from(["items", "sections"])),
+        st.builds(n.Selection, st.sampled_from(["tagged", "in"]), _names),
+        st.builds(n.Weighted, children, children),
+    )
+    return st.one_of(
+        st.builds(n.Negate, children.filter(lambda e: not isinstance(e, n.Number))),
+        st.builds(n.Binary, st.sampled_from(["+", "-", "*", "/"]), children, children),
+        st.builds(
+            n.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), children, children
+        ),
+        st.builds(n.BoolOp, st.sampled_from(["and", "or"]), children, children),
+        st.builds(n.Not, children),
+        st.builds(n.If, children, children, children),
+        st.builds(n.Call, _names, st.lists(arguments, max_size=3).map(tuple)),
+    )
+
+
+_exprs: st.SearchStrategy[n.Expr] = st.recursive(
+    st.one_of(
+        _literal(),
+        st.builds(n.String, _texts),
+        st.builds(n.Name, _names),
+        st.builds(n.Attribute, _names, _names),
+    ),
+    _extend,
+    max_leaves=6,
+)
+
+
+def _tuples(strategy: st.SearchStrategy, max_size: int = 3) -> st.SearchStrategy[tuple]:
+    return st.lists(strategy, max_size=max_size).map(tuple)
+
+
+_entries = _tuples(st.builds(n.ScaleEntry, _labels(), _signed(), _tuples(_labels(), 2)), 4)
+_titles = st.none() | _texts
+
+_items = st.builds(
+    n.Item,
+    _names,
+    _texts,
+    st.one_of(
+        st.builds(n.ScaleAnswer, _names),
+        st.builds(n.InlineScaleAnswer, _entries),
+        st.just(n.NumberAnswer()),
+        st.builds(n.NumberAnswer, _signed(), _signed()),
+        st.just(n.TextAnswer()),
+    ),
+    weight=st.none() | _signed(),
+    tags=_tuples(_names),
+    presence=st.sampled_from([None, "required", "optional"]),
+    critical=st.booleans(),
+    bonus=st.booleans(),
+    when=st.none() | _exprs,
+    score=st.none() | _exprs,
+)
+
+_assignments = _tuples(st.builds(n.Assignment, _names, _labels(negative=True)), 12)
+
+_members = st.one_of(
+    st.builds(n.Import, _texts),
+    st.builds(n.Version, _texts),
+    st.builds(n.Industry, _texts),
+    st.builds(n.Drop, _names),
+    st.builds(n.Scale, _names, _entries),
+    st.builds(
+        n.Section, _names, _titles, _tuples(_items), st.none() | _signed(), st.none() | _exprs
+    ),
+    _items,
+    st.builds(n.Coefficient, _names, _titles, _exprs),
+    st.builds(n.Rollup, _names, _titles, _exprs),
+    st.builds(n.Field, _names, _titles, st.none() | _tuples(_labels())),
+    st.builds(n.Target, _names, _signed()),
+    st.builds(n.Bands, _names, _tuples(st.builds(n.Band, _names, st.none() | _signed()), 4)),
+    st.builds(n.Example, _texts, _assignments, _assignments, _tuples(_exprs)),
+)
+
+_dotted = st.lists(_names, min_size=1, max_size=2).map(".".join)
+
+_modules = st.builds(
+    n.Module,
+    st.just("<string>"),
+    _tuples(st.builds(n.Import, _texts), 2),
+    _tuples(st.builds(n.Standard, _dotted, _titles, st.none() | _dotted, _tuples(_members, 6)), 2),
+)
+
+_comment_texts_st = st.text(st.sampled_from(list('bя "#\\{}')), max_size=10).map(
+    lambda s: ("#" + s).rstrip()
+)
+
+
+@st.composite
+def _sprinkled(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
+    """`text` with comments and blank lines added between and after its lines."""
+    out: list[str] = []
+    comments: list[str] = []
+    for line in text.split("\n")[:-1]:
+        for _ in range(draw(st.integers(0, 2))):
+            if draw(st.booleans()):
+                out.append("")
+            comment = draw(_comment_texts_st)
+            out.append(" " * draw(st.integers(0, 9)) + comment)
+            comments.append(comment)
+        if draw(st.integers(0, 3)) == 0:
+            comment = draw(_comment_texts_st)
+            line += " " * draw(st.integers(0, 3)) + comment
+            comments.append(comment)
+        out.append(line)
+    if draw(st.booleans()):
+        comment = draw(_comment_texts_st)
+        out.append(comment)
+        comments.append(comment)
+    return "\n".join(out) + "\n", comments
+
+
+_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_SETTINGS
+@given(_exprs)
+def test_generated_expressions_round_trip(expr: n.Expr) -> None:
+    module = parse(f"standard s {{ coefficient k = {expr_text(expr)} }}")
+    assert module.standards[0].members[0].expr == expr  # type: ignore[union-attr]
+
+
+@_SETTINGS
+@given(_modules, st.data())
+def test_generated_standards_format_safely(module: n.Module, data: st.DataObject) -> None:
+    printed = print_module(module)
+    assert parse(printed) == module
+    assert format_source(printed) == printed  # the printer's own layout is canonical
+
+    text, comments = data.draw(_sprinkled(printed))
+    assert _comment_texts(text) == comments
+    formatted = format_source(text)  # raises FormatError on any broken promise
+    assert parse(formatted) == module
+    assert _comment_texts(formatted) == comments
+    assert format_source(formatted) == formatted
+
+
+def _gaps(text: str) -> list[int]:
+    """Offsets of the spaces between tokens (outside strings) of printed text."""
+    out: list[int] = []
+    in_string, i = False, 0
+    while i < len(text):
+        ch = text[i]
+        if in_string and ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            in_string = not in_string
+        elif ch == " " and not in_string:
+            out.append(i)
+        i += 1
+    return out
+
+
+@st.composite
+def _broken_up(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
+    """`text` with some spaces between tokens replaced by line breaks, trailing
+    comments or own-line comments: comments in the middle of declarations."""
+    gaps = _gaps(text)
+    chosen = sorted(set(draw(st.lists(st.sampled_from(gaps), max_size=8)))) if gaps else []
+    pieces: list[str] = []
+    comments: list[str] = []
+    last = 0
+    for offset in chosen:
+        pieces.append(text[last:offset])
+        kind = draw(st.sampled_from(["newline", "trailing", "own line"]))
+        indent = " " * draw(st.integers(0, 6))
+        if kind == "newline":
+            pieces.append("\n" + indent)
+        else:
+            comment = draw(_comment_texts_st)
+            comments.append(comment)
+            pieces.append((" " if kind == "trailing" else "\n  ") + comment + "\n" + indent)
+        last = offset + 1
+    pieces.append(text[last:])
+    return "".join(pieces), comments
+
+
+@_SETTINGS
+@given(_modules, st.data())
+def test_generated_standards_with_comments_inside_declarations(
+    module: n.Module, data: st.DataObject
+) -> None:
+    text, comments = data.draw(_broken_up(print_module(module)))
+    assert parse(text) == module
+    formatted = format_source(text)
+    assert parse(formatted) == module
+    assert _comment_texts(formatted) == comments
+    assert format_source(formatted) == formatted
