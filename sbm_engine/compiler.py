@@ -20,7 +20,7 @@ from typing import Any
 from .functions import FunctionRegistry, default_registry
 from .model import Bound, ItemModel, SelectedItem, StandardModel
 from .nodes import NOWHERE, Span
-from .runtime import EXPORTED, ItemInfo, fast_table, label_key, number_of
+from .runtime import EXPORTED, NA_FAST, ItemInfo, fast_table, label_key, number_of
 
 APPROX = 1e-9
 
@@ -239,7 +239,7 @@ class PythonCompiler:
                 pairs = [
                     (info_obj.scores[k], _label_value(it, k)) for k in range(len(info_obj.scores))
                 ]
-                table_obj = fast_table(info_obj, lambda k: pairs[k])
+                table_obj = fast_table(info_obj, lambda k: pairs[k], na=(None, None))
                 table = self.const("P", table_obj)
                 with e.block("try:"):
                     if _bool_collides(table_obj):
@@ -269,6 +269,11 @@ class PythonCompiler:
                 fast = "(type(a) is int or type(a) is float) and a - a == 0"
             with e.block(f"if {fast}:"):
                 e.line(f"v{i} = a + 0.0")  # a float, as on every other path
+            if it.presence != "required":
+                with e.block(
+                    f"elif a is None or (type(a) is str and a in {self.const('N', NA_FAST)}):"
+                ):
+                    e.line(f"v{i} = None")
             with e.block("else:"):
                 e.line(f"v{i} = number_answer({info}, a, errs)")
             if it.score is not None:
@@ -622,6 +627,7 @@ _SAFE_BUILTINS = {
     "type": type,
     "int": int,
     "bool": bool,
+    "str": str,
     "KeyError": KeyError,
     "TypeError": TypeError,
 }

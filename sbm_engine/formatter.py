@@ -29,18 +29,24 @@ The canonical layout (what users see)
   with a comma except the last, `}`. The same rule lays out `bands NAME { … }` and
   `field NAME "title" one of { … }`.
 - `section NAME ["title"] [weight W] [when COND] {`, its items one level deeper.
-- `item NAME "question" answer TYPE [weight W] [tags …] [required|optional]
-  [critical] [bonus] [when COND] [score = EXPR]`: options always in this order.
-  When the whole item does not fit in 100 columns, `when COND` and `score = EXPR`
-  each move to their own continuation line, indented one level more.
+- `item NAME "question" answer TYPE [weight W] [required|optional] [critical]
+  [bonus] [tags …] [when COND] [score = EXPR]`: options always in this order (the
+  order of the language reference's examples: tags close the line).
+  Line breaks the author put before `answer`, `when` or `score =` are kept, the
+  continuation one level deeper; `when COND` and `score = EXPR` also move to their
+  own lines when the line holding them would pass 100 columns.
   `answer number LO..HI`, `answer text`, inline scales `answer { yes = 1, no = 0 }`.
-- `coefficient NAME ["title"] = EXPR` (and `rollup`) on one line when it fits,
-  otherwise `… =` and the expression on the next line, one level deeper.
+- `coefficient NAME ["title"] = EXPR` (and `rollup`): the expression stays where its
+  author put it, after `=` or on the next line one level deeper (like gofmt, `fmt`
+  keeps that line break and normalises the rest); for a tree built in memory, on
+  the next line when the whole does not fit.
 - `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty)
   and one `expect EXPR` per line, in the order written (comments move with them;
-  two `visit` blocks stay two blocks). An assignment block stays on one line when
-  it fits; otherwise `answers {`, the assignments filling lines of at most 100
-  columns separated by commas, `}`; with a comment inside, one assignment per line.
+  two `visit` blocks stay two blocks). An assignment block goes on one line when it
+  fits; otherwise it keeps its author's line breaks: `answers { a = 1, b = 2,` with
+  the next lines aligned under `a` and ` }` ending the last; with a comment inside,
+  one assignment per line. (A tree built in
+  memory gets its rows filled to 100 columns.)
 - Expressions: single spaces around binary operators, `f(a, b)`, `x: 0.4` for
   weighted arguments, selections `items`, `sections`, `tagged T`, `in S`.
   Parentheses only where precedence needs them (`if` < `or` < `and` < `not` <
@@ -526,33 +532,50 @@ class _Printer:
         texts = [t for t, _ in entries]
         inside = self.comment_inside(head_at, closing)
         one_line = f"{head} {_inline_list(texts)}"
-        if not inside and _fits(depth, one_line):
+        written_on_one_line = fill and len({span.line for _, span in entries}) == 1
+        if not inside and (_fits(depth, one_line) or (written_on_one_line and entries[0][1].line)):
             tail = () if closing is None else (closing,)
             anchors = (*head_at, *_at(*(s for _, s in entries)), *tail)
             self.emit(depth, one_line, anchors, blank=blank)
             return
-        self.emit(depth, head + " {", head_at, blank=blank, opens=True)
         if fill and not inside:
-            self._filled(depth + 1, entries)
-        else:
-            for i, (text, entry_span) in enumerate(entries):
-                comma = "," if i < len(entries) - 1 else ""
-                self.emit(depth + 1, text + comma, _at(entry_span), kind="cont")
+            written = entries[0][1].line > 0
+            rows = _rows_as_written(entries) if written else _rows_by_width(depth, head, entries)
+            self._hanging(depth, head, rows, blank, head_at=head_at, closing=closing)
+            return
+        self.emit(depth, head + " {", head_at, blank=blank, opens=True)
+        for i, (text, entry_span) in enumerate(entries):
+            comma = "," if i < len(entries) - 1 else ""
+            self.emit(depth + 1, text + comma, _at(entry_span), kind="cont")
         self.close(depth, closing)
 
-    def _filled(self, depth: int, entries: Sequence[tuple[str, n.Span]]) -> None:
-        """Entries packed greedily into lines of at most `WIDTH` columns."""
-        text = ""
-        anchors: tuple[int, ...] = ()
-        for i, (entry, span) in enumerate(entries):
-            piece = entry + ("," if i < len(entries) - 1 else "")
-            if text and not _fits(depth, f"{text} {piece}"):
-                self.emit(depth, text, anchors, kind="cont")
-                text, anchors = "", ()
-            text = f"{text} {piece}" if text else piece
-            anchors += _at(span)
-        if text:
-            self.emit(depth, text, anchors, kind="cont")
+    def _hanging(
+        self,
+        depth: int,
+        head: str,
+        rows: Sequence[Sequence[tuple[str, n.Span]]],
+        blank: bool,
+        *,
+        head_at: tuple[int, ...],
+        closing: int | None,
+    ) -> None:
+        """`head { a, b,` then `c }` aligned under `a`, one output line per row."""
+        pad = " " * (len(head) + 3)
+        for r, row in enumerate(rows):
+            last_row = r == len(rows) - 1
+            text = ", ".join(t for t, _ in row) + ("" if last_row else ",")
+            anchors = _at(*(sp for _, sp in row))
+            if r == 0:
+                anchors = (*head_at, *anchors)
+                text = f"{head} {{ {text}"
+            else:
+                text = pad + text
+            if last_row:
+                text += " }"
+                anchors = (*anchors, *(() if closing is None else (closing,)))
+            self.emit(
+                depth, text, anchors, blank=blank and r == 0, kind="stmt" if r == 0 else "cont"
+            )
 
     # -- declarations -----------------------------------------------------------------
 
@@ -567,26 +590,62 @@ class _Printer:
     def formula(self, keyword: str, m: n.Coefficient | n.Rollup, depth: int, blank: bool) -> None:
         head = f"{keyword} {m.name}" + ("" if m.title is None else " " + quote(m.title)) + " ="
         expr = expr_text(m.expr)
-        if _fits(depth, f"{head} {expr}"):
+        written = m.name_span.line > 0 and m.expr.span.line > 0
+        same_line = (
+            m.expr.span.line == m.name_span.line if written else _fits(depth, f"{head} {expr}")
+        )
+        if same_line:
             self.emit(depth, f"{head} {expr}", _at(m.span), blank=blank)
             return
         self.emit(depth, head, (*_start(m.span), *_at(m.name_span)), blank=blank)
         self.emit(depth + 1, expr, _at(m.expr.span), kind="cont")
 
     def item(self, item: n.Item, depth: int, blank: bool) -> None:
+        """An item on one line, or continued where its author broke it: before
+        `answer`, before `when`, before `score =` (continuations one level deeper).
+        A tree built in memory breaks before `when`/`score` when the line is too long."""
         head = _item_head(item)
+        question = f"item {item.name} {quote(item.question)}"
         tails: list[tuple[str, n.Span]] = []
         if item.when is not None:
             tails.append(("when " + expr_text(item.when), item.when.span))
         if item.score is not None:
             tails.append(("score = " + expr_text(item.score), item.score.span))
-        whole = " ".join([head, *(t for t, _ in tails)])
-        if not tails or _fits(depth, whole):
-            self.emit(depth, whole, _at(item.span), blank=blank)
+        written = item.name_span.line > 0
+        if not written:
+            whole = " ".join([head, *(t for t, _ in tails)])
+            if not tails or _fits(depth, whole):
+                self.emit(depth, whole, _at(item.span), blank=blank)
+                return
+            self.emit(depth, head, _item_head_anchors(item), blank=blank)
+            for text, span in tails:
+                self.emit(depth + 1, text, _at(span), kind="cont")
             return
-        self.emit(depth, head, _item_head_anchors(item), blank=blank)
+        # the lines as written: each part joins the line before unless it started a new one
+        lines: list[tuple[str, tuple[int, ...]]] = []
+        answer_at = item.answer.span.line
+        if answer_at > item.name_span.line:
+            lines.append((question, (*_start(item.span), *_at(item.name_span))))
+            lines.append((head[len(question) + 1 :], _item_head_anchors(item)))
+        else:
+            lines.append((head, _item_head_anchors(item)))
+        previous_line = max(answer_at, item.name_span.line)
+        width_broken = False
         for text, span in tails:
-            self.emit(depth + 1, text, _at(span), kind="cont")
+            line_depth = depth if len(lines) == 1 else depth + 1
+            joins = span.line <= previous_line and not width_broken
+            if not joins or not _fits(line_depth, f"{lines[-1][0]} {text}"):
+                width_broken = width_broken or joins  # then one tail a line
+                lines.append((text, _at(span)))
+            else:
+                lines[-1] = (f"{lines[-1][0]} {text}", (*lines[-1][1], *_at(span)))
+            previous_line = span.end_line
+        if len(lines) == 1:
+            self.emit(depth, lines[0][0], _at(item.span), blank=blank)
+            return
+        self.emit(depth, lines[0][0], lines[0][1], blank=blank)
+        for text, anchors in lines[1:]:
+            self.emit(depth + 1, text, anchors, kind="cont")
 
     def section(self, sec: n.Section, depth: int, blank: bool) -> None:
         head = f"section {sec.name}"
@@ -691,19 +750,49 @@ class _Printer:
         return pos
 
 
+def _rows_as_written(entries: Sequence[tuple[str, n.Span]]) -> list[list[tuple[str, n.Span]]]:
+    """Entries grouped by the source line they were written on (as gofmt keeps the
+    line breaks of a list)."""
+    rows: list[list[tuple[str, n.Span]]] = []
+    for entry in entries:
+        if rows and rows[-1][-1][1].line == entry[1].line:
+            rows[-1].append(entry)
+        else:
+            rows.append([entry])
+    return rows
+
+
+def _rows_by_width(
+    depth: int, head: str, entries: Sequence[tuple[str, n.Span]]
+) -> list[list[tuple[str, n.Span]]]:
+    """Entries packed greedily under `head { ` within `WIDTH` columns: the layout of a
+    tree built in memory, which re-formatting its text then keeps as written."""
+    pad = len(head) + 3
+    rows: list[list[tuple[str, n.Span]]] = [[]]
+    width = 0
+    for i, entry in enumerate(entries):
+        piece = len(entry[0]) + 2 + (2 if i == len(entries) - 1 else 0)  # ", " or " }"
+        if rows[-1] and 4 * depth + pad + width + piece > WIDTH:
+            rows.append([])
+            width = 0
+        rows[-1].append(entry)
+        width += piece
+    return rows
+
+
 def _item_head(item: n.Item) -> str:
     """Everything of an item but `when` and `score`, options in canonical order."""
     parts = ["item", item.name, quote(item.question), "answer", _answer_text(item.answer)]
     if item.weight is not None:
         parts += ["weight", item.weight.text]
-    if item.tags:
-        parts += ["tags", *item.tags]
     if item.presence is not None:
         parts.append(item.presence)
     if item.critical:
         parts.append("critical")
     if item.bonus:
         parts.append("bonus")
+    if item.tags:
+        parts += ["tags", *item.tags]
     return " ".join(parts)
 
 

@@ -98,12 +98,17 @@ class ItemInfo:
     numeric: dict[float, int] = attrs.field(factory=dict)  # numeric label -> index
 
 
-def fast_table(info: ItemInfo, value: Callable[[int], Any]) -> dict[Any, Any]:
+#: The N/A spellings common enough to be worth a dict entry (the slow path knows them all).
+NA_FAST = frozenset({"na", "NA", "Na", "n/a", "N/A", "н/п", "Н/П"})
+
+
+def fast_table(info: ItemInfo, value: Callable[[int], Any], na: Any = None) -> dict[Any, Any]:
     """Raw answers that can be looked up directly, mapped to `value(index)`.
 
     Holds the labels and aliases as written, their lower and upper case, and for
     numeric labels the int and float numbers, so that most answers never reach
-    the slow path.
+    the slow path; and, unless the item is required (where N/A is an error the slow
+    path reports), JSON null and the common N/A spellings, mapped to `na`.
     """
     table: dict[Any, Any] = {}
     for key, index in info.lookup.items():
@@ -115,6 +120,9 @@ def fast_table(info: ItemInfo, value: Callable[[int], Any]) -> dict[Any, Any]:
         table.setdefault(num, value(index))  # 5 and 5.0 hash alike
         if num.is_integer():
             table.setdefault(str(int(num)), value(index))
+    if info.presence != "required":
+        for token in (None, *NA_FAST):  # an N/A token wins over a label spelt alike
+            table[token] = na
     return table
 
 
