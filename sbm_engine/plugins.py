@@ -91,11 +91,32 @@ BUILTIN_NAME = "builtin"
 ENGINE_DISTRIBUTION = "sbm-engine"
 
 #: Names a pack function may not take: the language's own functions and values.
-_BUILTIN_FUNCTIONS = frozenset({
-    "weighted_mean", "mean", "min", "max", "sum", "count", "earned", "possible", "lost",
-    "failed", "clamp", "coalesce", "is_na", "band", "critical_failed", "answer",
-    "avg", "share", "total", "visits", "value", "na",
-})
+_BUILTIN_FUNCTIONS = frozenset(
+    {
+        "weighted_mean",
+        "mean",
+        "min",
+        "max",
+        "sum",
+        "count",
+        "earned",
+        "possible",
+        "lost",
+        "failed",
+        "clamp",
+        "coalesce",
+        "is_na",
+        "band",
+        "critical_failed",
+        "answer",
+        "avg",
+        "share",
+        "total",
+        "visits",
+        "value",
+        "na",
+    }
+)
 _VALUE_TYPES = ("num", "bool", "str")
 _HEADER = re.compile(r"^\s*standard\s+([\w.]+)", re.MULTILINE | re.UNICODE)
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -143,8 +164,7 @@ def hook_names() -> list[str]:
     return sorted(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), marker))
 
 
-def disabled_plugins(environ: Mapping[str, str] | None = None, *,
-                     expand: bool = True) -> list[str]:
+def disabled_plugins(environ: Mapping[str, str] | None = None, *, expand: bool = True) -> list[str]:
     """The plugin names listed in SBM_DISABLE_PLUGINS (comma-separated).
 
     `*` stands for every installed pack (every entry point of the group `sbm`),
@@ -266,8 +286,11 @@ def _load_entrypoints(pm: pluggy.PluginManager) -> None:
         # pluggy loads in distribution order and stops at the first failure: the
         # first entry point neither registered nor blocked is the one that failed.
         culprit = next(
-            ((ep, dist) for ep, dist in _entry_points()
-             if not pm.has_plugin(ep.name) and not pm.is_blocked(ep.name)),
+            (
+                (ep, dist)
+                for ep, dist in _entry_points()
+                if not pm.has_plugin(ep.name) and not pm.is_blocked(ep.name)
+            ),
             None,
         )
         if culprit is None:
@@ -461,8 +484,12 @@ def _standards_table(pm: pluggy.PluginManager) -> dict[str, tuple[Path, str]]:
                     raise PluginError(
                         f"standard id `{sid}` is shipped twice: by plugin {first!r} "
                         f"({previous[0]}) and by plugin {plugin!r} ({file}); "
-                        + ("rename one of them" if first == plugin else
-                           f"uninstall one pack or disable it with SBM_DISABLE_PLUGINS={plugin}")
+                        + (
+                            "rename one of them"
+                            if first == plugin
+                            else "uninstall one pack or disable it with "
+                            f"SBM_DISABLE_PLUGINS={plugin}"
+                        )
                     )
     return table
 
@@ -564,17 +591,27 @@ class PluginValidator:
         try:
             found = list(self.function(record) or ())
         except Exception as exc:
-            return [VisitError("visit_id", "validator_error",
-                               f"validator {self.name} of plugin {self.plugin!r} failed: "
-                               f"{type(exc).__name__}: {exc}")]
+            return [
+                VisitError(
+                    "visit_id",
+                    "validator_error",
+                    f"validator {self.name} of plugin {self.plugin!r} failed: "
+                    f"{type(exc).__name__}: {exc}",
+                )
+            ]
         out = []
         for err in found:
             if isinstance(err, VisitError):
                 out.append(err)
             else:
-                out.append(VisitError("visit_id", "validator_error",
-                                      f"validator {self.name} of plugin {self.plugin!r} "
-                                      f"returned {err!r}, not a VisitError"))
+                out.append(
+                    VisitError(
+                        "visit_id",
+                        "validator_error",
+                        f"validator {self.name} of plugin {self.plugin!r} "
+                        f"returned {err!r}, not a VisitError",
+                    )
+                )
         return out
 
 
@@ -683,8 +720,9 @@ class _KeywordReader:
 
     io_reader: Callable[..., Iterator[SourceRecord]]
 
-    def __call__(self, path: str | os.PathLike[str], visit_fields: Iterable[str] = (),
-                 **options: Any) -> Iterator[SourceRecord]:
+    def __call__(
+        self, path: str | os.PathLike[str], visit_fields: Iterable[str] = (), **options: Any
+    ) -> Iterator[SourceRecord]:
         from .io.readers import ReadOptions
 
         return self.io_reader(Path(path), ReadOptions(visit_fields=visit_fields, **options))
@@ -814,13 +852,15 @@ def format_plugins_table(rows: Iterable[Mapping[str, Any]]) -> str:
             version = row.get("version") or "-"
             hooks = ", ".join(h.removeprefix(f"{PROJECT}_") for h in row.get("hooks", ())) or "-"
             standards = ", ".join(row.get("standards", ())) or "-"
-        lines.append((str(row.get("name")), row.get("distribution") or "-", version, hooks,
-                      standards))
+        lines.append(
+            (str(row.get("name")), row.get("distribution") or "-", version, hooks, standards)
+        )
     if len(lines) == 1:
         return "no sbm plugins are installed"
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     return "\n".join(
-        "  ".join([*(cell.ljust(w) for cell, w in zip(line, widths, strict=False)), line[-1]])
-        .rstrip()
+        "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(line, widths, strict=False)), line[-1]]
+        ).rstrip()
         for line in lines
     )

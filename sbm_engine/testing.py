@@ -102,8 +102,9 @@ def sbm_score() -> Callable[..., Any]:
     assert on them.
     """
 
-    def score(standard: StandardRef, records: Mapping[str, Any] | Iterable[Mapping[str, Any]]
-              ) -> Outcome | list[Outcome]:
+    def score(
+        standard: StandardRef, records: Mapping[str, Any] | Iterable[Mapping[str, Any]]
+    ) -> Outcome | list[Outcome]:
         std = _as_standard(standard)
         if isinstance(records, Mapping):
             return std.score(records)
@@ -135,8 +136,10 @@ def sbm_examples() -> Callable[..., list[ExampleOutcome]]:
         std = _as_standard(standard)
         outcomes = std.run_examples()
         if len(outcomes) < min_examples:
-            pytest.fail(f"{std.id} has {len(outcomes)} example(s), expected at least "
-                        f"{min_examples}", pytrace=False)
+            pytest.fail(
+                f"{std.id} has {len(outcomes)} example(s), expected at least {min_examples}",
+                pytrace=False,
+            )
         failed = [o for o in outcomes if not o.passed]
         if failed:
             pytest.fail(_example_report(std, failed), pytrace=False)
@@ -160,9 +163,11 @@ def sbm_plugin_manager() -> Iterator[Callable[..., pluggy.PluginManager]]:
 
     with ExitStack() as stack:
 
-        def make(*given: object, builtin: bool = True, entrypoints: bool = False,
-                 **named: object) -> pluggy.PluginManager:
-            return stack.enter_context(plugins.using_plugins(
-                *given, builtin=builtin, entrypoints=entrypoints, **named))
+        def make(
+            *given: object, builtin: bool = True, entrypoints: bool = False, **named: object
+        ) -> pluggy.PluginManager:
+            return stack.enter_context(
+                plugins.using_plugins(*given, builtin=builtin, entrypoints=entrypoints, **named)
+            )
 
         yield make

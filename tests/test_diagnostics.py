@@ -20,8 +20,8 @@ import pytest
 
 import sbm_engine
 from sbm_engine.api import CheckReport, check
-from sbm_engine.examples import example_diagnostics
 from sbm_engine.diagnostics import CODES, Diagnostic, render, render_all, to_json
+from sbm_engine.examples import example_diagnostics
 from sbm_engine.nodes import Span
 
 ROOT = Path(__file__).resolve().parent.parent

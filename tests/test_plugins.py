@@ -55,7 +55,8 @@ def write_standard(folder: Path, sid: str, body: str = "", file: str | None = No
     """A small standard with one example, `sid` its id, in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (file or f"{sid.replace('.', '_')}.sbm")
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         standard {sid} "Тест" {{
             industry "acme"
             scale yes_no {{ yes = 1 alias "да", no = 0 alias "нет" }}
@@ -67,7 +68,9 @@ def write_standard(folder: Path, sid: str, body: str = "", file: str | None = No
                 expect visit == 1
             }}
         }}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -93,11 +96,17 @@ HOOKS = [getattr(hookspecs, name) for name in plugins.hook_names()]
 
 
 def test_the_hook_list_is_the_hookspecs_module() -> None:
-    specs = {name for name, obj in vars(hookspecs).items()
-             if callable(obj) and hasattr(obj, "sbm_spec")}
+    specs = {
+        name for name, obj in vars(hookspecs).items() if callable(obj) and hasattr(obj, "sbm_spec")
+    }
     assert set(plugins.hook_names()) == specs
-    assert specs == {"sbm_standards", "sbm_functions", "sbm_visit_validators",
-                     "sbm_readers", "sbm_writers"}
+    assert specs == {
+        "sbm_standards",
+        "sbm_functions",
+        "sbm_visit_validators",
+        "sbm_readers",
+        "sbm_writers",
+    }
 
 
 @pytest.mark.parametrize("hook", HOOKS, ids=lambda h: h.__name__)
@@ -114,8 +123,9 @@ def test_every_hook_has_a_section_in_the_guide(hook: Callable[..., Any]) -> None
 
 
 def test_every_hook_has_an_effect_test() -> None:
-    tested = {name.removeprefix("test_hook_") for name in globals()
-              if name.startswith("test_hook_")}
+    tested = {
+        name.removeprefix("test_hook_") for name in globals() if name.startswith("test_hook_")
+    }
     assert {h.__name__ for h in HOOKS} <= {f"sbm_{t.split('__')[0]}" for t in tested}
 
 
@@ -127,8 +137,14 @@ def test_the_guide_covers_specs_fixtures_and_variables() -> None:
 
     for fixture in testing.__all__:
         assert f"`{fixture}`" in guide, fixture
-    for needle in ("SBM_TRACE", "SBM_DISABLE_PLUGINS", "[project.entry-points.sbm]",
-                   "plugins/template", "override(", "na_aware"):
+    for needle in (
+        "SBM_TRACE",
+        "SBM_DISABLE_PLUGINS",
+        "[project.entry-points.sbm]",
+        "plugins/template",
+        "override(",
+        "na_aware",
+    ):
         assert needle in guide, needle
 
 
@@ -159,11 +175,14 @@ def test_hook_standards__single_files_and_nested_folders(tmp_path: Path) -> None
 
 def test_hook_standards__may_extend_a_shipped_standard(tmp_path: Path) -> None:
     write_standard(tmp_path / "pack", "acme.base")
-    (tmp_path / "mine.sbm").write_text(textwrap.dedent("""\
+    (tmp_path / "mine.sbm").write_text(
+        textwrap.dedent("""\
         standard acme.mine extends acme.base {
             item smiled "Улыбнулся" answer yes_no
         }
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     with using_plugins(acme=standards_plugin(tmp_path / "pack")):
         std = sbm_engine.load(tmp_path / "mine.sbm")
     assert std.item_names == ("greeted", "smiled")
@@ -172,9 +191,12 @@ def test_hook_standards__may_extend_a_shipped_standard(tmp_path: Path) -> None:
 def test_one_standard_id_in_two_plugins_is_an_error(tmp_path: Path) -> None:
     write_standard(tmp_path / "a", "shared.visit")
     write_standard(tmp_path / "b", "shared.visit")
-    with using_plugins(first=standards_plugin(tmp_path / "a"),
-                       second=standards_plugin(tmp_path / "b")), \
-            pytest.raises(PluginError) as err:
+    with (
+        using_plugins(
+            first=standards_plugin(tmp_path / "a"), second=standards_plugin(tmp_path / "b")
+        ),
+        pytest.raises(PluginError) as err,
+    ):
         sbm_engine.load("shared.visit")
     message = str(err.value)
     assert "`shared.visit`" in message
@@ -189,14 +211,18 @@ def test_a_pack_may_not_reuse_a_library_id(tmp_path: Path) -> None:
         pytest.skip("the standards library is empty")
     sid = library_ids[0]
     write_standard(tmp_path, sid)
-    with using_plugins(acme=standards_plugin(tmp_path)), \
-            pytest.raises(PluginError, match="'builtin'"):
+    with (
+        using_plugins(acme=standards_plugin(tmp_path)),
+        pytest.raises(PluginError, match="'builtin'"),
+    ):
         plugins.standard_provider()
 
 
 def test_a_missing_standards_folder_is_an_error(tmp_path: Path) -> None:
-    with using_plugins(acme=standards_plugin(tmp_path / "nowhere")), \
-            pytest.raises(PluginError, match=r"plugin 'acme': sbm_standards returned .*nowhere"):
+    with (
+        using_plugins(acme=standards_plugin(tmp_path / "nowhere")),
+        pytest.raises(PluginError, match=r"plugin 'acme': sbm_standards returned .*nowhere"),
+    ):
         plugins.standard_provider()
 
 
@@ -224,9 +250,13 @@ class Recorder:
         return x / 2
 
 
-def function_plugin(fn: Callable[..., Any], name: str = "halve", na_aware: bool = False,
-                    params: tuple[str, ...] = ("num", "str"), returns: str = "num"
-                    ) -> types.ModuleType:
+def function_plugin(
+    fn: Callable[..., Any],
+    name: str = "halve",
+    na_aware: bool = False,
+    params: tuple[str, ...] = ("num", "str"),
+    returns: str = "num",
+) -> types.ModuleType:
     spec = FunctionSpec(name, params, returns, fn, na_aware=na_aware)  # type: ignore[arg-type]
     return make_plugin(sbm_functions=lambda: [spec])
 
@@ -281,37 +311,47 @@ def test_hook_functions__unknown_without_the_plugin() -> None:
 
 
 def test_hook_functions__result_type_is_enforced() -> None:
-    text = FUNCTION_STANDARD.replace('coefficient speed = halve(answer(wait), "min")',
-                                     'coefficient speed = if halve(answer(wait), "min") then 1 '
-                                     'else 0')
+    text = FUNCTION_STANDARD.replace(
+        'coefficient speed = halve(answer(wait), "min")',
+        'coefficient speed = if halve(answer(wait), "min") then 1 else 0',
+    )
     with using_plugins(acme=function_plugin(Recorder())), pytest.raises(CompileError):
         sbm_engine.loads(text)
 
 
 def test_one_function_in_two_plugins_is_an_error() -> None:
-    with using_plugins(first=function_plugin(Recorder()), second=function_plugin(Recorder())), \
-            pytest.raises(PluginError) as err:
+    with (
+        using_plugins(first=function_plugin(Recorder()), second=function_plugin(Recorder())),
+        pytest.raises(PluginError) as err,
+    ):
         sbm_engine.loads(FUNCTION_STANDARD)
     assert "`halve` is declared by both plugin 'first' and plugin 'second'" in str(err.value)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"name": "mean"}, "taken by the language"),
-    ({"name": "if"}, "taken by the language"),
-    ({"name": "two words"}, "must be an identifier"),
-    ({"params": ("number", "str")}, "'number' is not one of num, bool, str"),
-    ({"returns": "float"}, "'float' is not one of"),
-    ({"params": ("num",)}, "cannot take 1 argument"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "mean"}, "taken by the language"),
+        ({"name": "if"}, "taken by the language"),
+        ({"name": "two words"}, "must be an identifier"),
+        ({"params": ("number", "str")}, "'number' is not one of num, bool, str"),
+        ({"returns": "float"}, "'float' is not one of"),
+        ({"params": ("num",)}, "cannot take 1 argument"),
+    ],
+)
 def test_bad_function_declarations_are_errors(kwargs: dict[str, Any], message: str) -> None:
-    with using_plugins(acme=function_plugin(Recorder(), **kwargs)), \
-            pytest.raises(PluginError, match=rf"plugin 'acme': function .*{message}"):
+    with (
+        using_plugins(acme=function_plugin(Recorder(), **kwargs)),
+        pytest.raises(PluginError, match=rf"plugin 'acme': function .*{message}"),
+    ):
         plugins.function_registry()
 
 
 def test_sbm_functions_must_return_specs() -> None:
-    with using_plugins(acme=make_plugin(sbm_functions=lambda: ["halve"])), \
-            pytest.raises(PluginError, match="must return FunctionSpec objects"):
+    with (
+        using_plugins(acme=make_plugin(sbm_functions=lambda: ["halve"])),
+        pytest.raises(PluginError, match="must return FunctionSpec objects"),
+    ):
         plugins.function_registry()
 
 
@@ -350,8 +390,9 @@ def test_hook_visit_validators__reject_visits(tmp_path: Path) -> None:
         std = sbm_engine.load(tmp_path / "acme_visit.sbm")
         bad = std.score({"visit_id": "v1", "answers": {"greeted": "yes"}})
         good = std.score({"visit_id": "v2", "shopper": "Ш-1", "answers": {"greeted": "yes"}})
-        other = sbm_engine.loads(FUNCTION_STANDARD.replace(
-            'coefficient speed = halve(answer(wait), "min")', ""))
+        other = sbm_engine.loads(
+            FUNCTION_STANDARD.replace('coefficient speed = halve(answer(wait), "min")', "")
+        )
         unchecked = other.score({"visit_id": "v3", "answers": {"greeted": "yes"}})
     assert not bad.ok
     assert [(e.item, e.code) for e in bad.errors] == [("shopper", "missing_shopper")]
@@ -361,8 +402,9 @@ def test_hook_visit_validators__reject_visits(tmp_path: Path) -> None:
 
 def test_validators_are_combined_with_the_engines_errors(tmp_path: Path) -> None:
     write_standard(tmp_path, "acme.visit")
-    plugin = make_plugin(sbm_visit_validators=lambda: [
-        lambda record: [VisitError("visit_id", "acme", "always")]])
+    plugin = make_plugin(
+        sbm_visit_validators=lambda: [lambda record: [VisitError("visit_id", "acme", "always")]]
+    )
     with using_plugins(acme=plugin):
         std = sbm_engine.load(tmp_path / "acme_visit.sbm")
         result = std.score({"visit_id": "v1", "answers": {"greeted": "maybe"}})
@@ -387,8 +429,10 @@ def test_a_failing_validator_rejects_the_visit_naming_the_plugin() -> None:
 
 
 def test_validators_must_be_callable() -> None:
-    with using_plugins(acme=make_plugin(sbm_visit_validators=lambda: ["x"])), \
-            pytest.raises(PluginError, match="not callable"):
+    with (
+        using_plugins(acme=make_plugin(sbm_visit_validators=lambda: ["x"])),
+        pytest.raises(PluginError, match="not callable"),
+    ):
         plugins.visit_validators(None)  # type: ignore[arg-type]
 
 
@@ -406,8 +450,16 @@ def read_pipe(path: Any, visit_fields: Any = frozenset(), **options: Any) -> Ite
         if len(parts) != 2:
             yield SourceRecord(source, None, line, "expected visit_id|greeted")
         else:
-            yield SourceRecord(source, {"visit_id": parts[0], "answers": {"greeted": parts[1]},
-                                        "fields": sorted(visit_fields), "options": options}, line)
+            yield SourceRecord(
+                source,
+                {
+                    "visit_id": parts[0],
+                    "answers": {"greeted": parts[1]},
+                    "fields": sorted(visit_fields),
+                    "options": options,
+                },
+                line,
+            )
 
 
 def test_hook_readers__add_an_extension(tmp_path: Path) -> None:
@@ -420,8 +472,12 @@ def test_hook_readers__add_an_extension(tmp_path: Path) -> None:
         io_reader = plugins.io_readers()[".pipe"]
         row = next(r for r in plugins.describe_plugins() if r["name"] == "acme")
     records = list(io_reader(data, ReadOptions(visit_fields={"branch"}, encoding="cp1251")))
-    assert records[0].record == {"visit_id": "v1", "answers": {"greeted": "yes"},
-                                 "fields": ["branch"], "options": {"encoding": "cp1251"}}
+    assert records[0].record == {
+        "visit_id": "v1",
+        "answers": {"greeted": "yes"},
+        "fields": ["branch"],
+        "options": {"encoding": "cp1251"},
+    }
     assert records[1].record is None and records[1].error == "expected visit_id|greeted"
     assert row["readers"] == [".pipe"]
 
@@ -440,9 +496,14 @@ def test_builtin_readers_are_offered_in_the_hook_convention(tmp_path: Path) -> N
 
 
 def test_replacing_a_builtin_reader_needs_override() -> None:
-    with using_plugins(acme=make_plugin(sbm_readers=lambda: {".csv": read_pipe})), \
-            pytest.raises(PluginError, match=r"plugin 'acme' provides a reader for `\.csv`.*"
-                                             r"override"):
+    with (
+        using_plugins(acme=make_plugin(sbm_readers=lambda: {".csv": read_pipe})),
+        pytest.raises(
+            PluginError,
+            match=r"plugin 'acme' provides a reader for `\.csv`.*"
+            r"override",
+        ),
+    ):
         plugins.readers()
 
     def read_csv(path: Any, visit_fields: Any = (), **options: Any) -> Iterator[Any]:
@@ -455,18 +516,26 @@ def test_replacing_a_builtin_reader_needs_override() -> None:
 
 
 def test_one_extension_in_two_plugins_is_an_error() -> None:
-    with using_plugins(first=make_plugin(sbm_readers=lambda: {".pipe": read_pipe}),
-                       second=make_plugin(sbm_readers=lambda: {".pipe": read_pipe})), \
-            pytest.raises(PluginError, match="both plugin 'first' and plugin 'second'"):
+    with (
+        using_plugins(
+            first=make_plugin(sbm_readers=lambda: {".pipe": read_pipe}),
+            second=make_plugin(sbm_readers=lambda: {".pipe": read_pipe}),
+        ),
+        pytest.raises(PluginError, match="both plugin 'first' and plugin 'second'"),
+    ):
         plugins.readers()
 
 
 def test_readers_must_be_a_mapping_of_callables() -> None:
-    with using_plugins(acme=make_plugin(sbm_readers=lambda: [read_pipe])), \
-            pytest.raises(PluginError, match="must return a mapping"):
+    with (
+        using_plugins(acme=make_plugin(sbm_readers=lambda: [read_pipe])),
+        pytest.raises(PluginError, match="must return a mapping"),
+    ):
         plugins.readers()
-    with using_plugins(acme=make_plugin(sbm_readers=lambda: {".x": "read"})), \
-            pytest.raises(PluginError, match="not callable"):
+    with (
+        using_plugins(acme=make_plugin(sbm_readers=lambda: {".x": "read"})),
+        pytest.raises(PluginError, match="not callable"),
+    ):
         plugins.readers()
 
 
@@ -507,8 +576,10 @@ def test_hook_writers__add_an_extension(tmp_path: Path) -> None:
 
 def test_replacing_a_builtin_writer_needs_override() -> None:
     writer = pipe_writer()
-    with using_plugins(acme=make_plugin(sbm_writers=lambda: {".jsonl": writer})), \
-            pytest.raises(PluginError, match=r"writer for `\.jsonl`"):
+    with (
+        using_plugins(acme=make_plugin(sbm_writers=lambda: {".jsonl": writer})),
+        pytest.raises(PluginError, match=r"writer for `\.jsonl`"),
+    ):
         plugins.writers()
     marked = plugins.override(pipe_writer())
     with using_plugins(acme=make_plugin(sbm_writers=lambda: {".jsonl": marked})):
@@ -518,8 +589,10 @@ def test_replacing_a_builtin_writer_needs_override() -> None:
 def test_override_marks_are_not_inherited() -> None:
     base = plugins.override(pipe_writer())
     child = type("Child", (base,), {})
-    with using_plugins(acme=make_plugin(sbm_writers=lambda: {".jsonl": child})), \
-            pytest.raises(PluginError):
+    with (
+        using_plugins(acme=make_plugin(sbm_writers=lambda: {".jsonl": child})),
+        pytest.raises(PluginError),
+    ):
         plugins.writers()
 
 
@@ -538,8 +611,9 @@ def test_a_misspelt_hook_fails_at_start_up_naming_the_plugin() -> None:
 
 def test_a_wrong_hook_argument_fails_naming_the_plugin() -> None:
     plugin = make_plugin(sbm_visit_validators=lambda model: [])
-    with pytest.raises(PluginError,
-                       match=r"(?s)plugin 'acme' does not fit the sbm contract.*model"):
+    with pytest.raises(
+        PluginError, match=r"(?s)plugin 'acme' does not fit the sbm contract.*model"
+    ):
         plugins.make_plugin_manager(entrypoints=False, acme=plugin)
 
 
@@ -553,14 +627,18 @@ def test_a_hook_that_raises_is_named() -> None:
     def broken() -> list[Path]:
         raise OSError("disk on fire")
 
-    with using_plugins(acme=make_plugin(sbm_standards=broken)), \
-            pytest.raises(PluginError, match="plugin 'acme': hook sbm_standards failed: "
-                                             "OSError: disk on fire"):
+    with (
+        using_plugins(acme=make_plugin(sbm_standards=broken)),
+        pytest.raises(
+            PluginError, match="plugin 'acme': hook sbm_standards failed: OSError: disk on fire"
+        ),
+    ):
         plugins.standard_provider()
 
 
-def test_disable_plugins_blocks_named_plugins(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disable_plugins_blocks_named_plugins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_standard(tmp_path, "acme.visit")
     monkeypatch.setenv("SBM_DISABLE_PLUGINS", " other , acme,")
     with using_plugins(acme=standards_plugin(tmp_path)) as pm:
@@ -574,16 +652,16 @@ def test_disable_plugins_blocks_named_plugins(tmp_path: Path,
 
 
 def test_disable_plugins_can_block_the_builtin_plugin() -> None:
-    pm = plugins.make_plugin_manager(entrypoints=False,
-                                     environ={"SBM_DISABLE_PLUGINS": "builtin"})
+    pm = plugins.make_plugin_manager(entrypoints=False, environ={"SBM_DISABLE_PLUGINS": "builtin"})
     assert pm.get_plugin(plugins.BUILTIN_NAME) is None
     with plugins.using_manager(pm):
         assert plugins.readers() == {}
 
 
 def test_isolated_managers_ignore_disabled_names_they_do_not_hold() -> None:
-    pm = plugins.make_plugin_manager(entrypoints=False, acme=make_plugin(),
-                                     environ={"SBM_DISABLE_PLUGINS": "*,bank,acme"})
+    pm = plugins.make_plugin_manager(
+        entrypoints=False, acme=make_plugin(), environ={"SBM_DISABLE_PLUGINS": "*,bank,acme"}
+    )
     assert [name for name, _ in pm.list_name_plugin()] == ["acme", "builtin"]
     assert pm.is_blocked("acme") and not pm.is_blocked("bank")
 
@@ -594,8 +672,9 @@ def test_disabled_plugins_parsing() -> None:
     assert plugins.disabled_plugins({}) == []
 
 
-def test_trace_writes_hook_calls_to_stderr(monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_writes_hook_calls_to_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SBM_TRACE", "1")
     with using_plugins(acme=function_plugin(Recorder())):
         plugins.function_registry()
@@ -605,8 +684,9 @@ def test_trace_writes_hook_calls_to_stderr(monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.parametrize("value", ["", "0", "false", "off"])
-def test_trace_is_off_by_default(value: str, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_is_off_by_default(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SBM_TRACE", value)
     with using_plugins(acme=function_plugin(Recorder())):
         plugins.function_registry()
@@ -625,8 +705,9 @@ def test_the_manager_is_built_once_across_threads(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(plugins, "_active", None)
     monkeypatch.setattr(plugins, "make_plugin_manager", slow_build)
     got: list[pluggy.PluginManager] = []
-    threads = [threading.Thread(target=lambda: got.append(plugins.get_plugin_manager()))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: got.append(plugins.get_plugin_manager())) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -677,9 +758,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]
         info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
-        (info / "entry_points.txt").write_text(f"[sbm]\n{ep_name} = {module}\n",
-                                               encoding="utf-8")
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
+        )
+        (info / "entry_points.txt").write_text(f"[sbm]\n{ep_name} = {module}\n", encoding="utf-8")
         (tmp_path / f"{module}.py").write_text(textwrap.dedent(code), encoding="utf-8")
         modules.append(module)
         importlib.invalidate_caches()
@@ -719,12 +800,18 @@ def test_installed_packs_are_found_through_entry_points(site: Callable[..., None
     assert rows["fakepack"]["functions"] == ["fake_double"]
     assert spec is not None and spec.plugin == "fakepack"
     assert ["fakepack", "sbm-fakepack", "1.2.3", "functions", "-"] in [
-        line.split() for line in table.splitlines()]
+        line.split() for line in table.splitlines()
+    ]
 
 
 def test_a_pack_that_fails_to_import_is_named(site: Callable[..., None]) -> None:
-    site("sbm-brokenpack", "0.1", "brokenpack", "sbm_brokenpack_plugin",
-         "import no_such_module_anywhere\n")
+    site(
+        "sbm-brokenpack",
+        "0.1",
+        "brokenpack",
+        "sbm_brokenpack_plugin",
+        "import no_such_module_anywhere\n",
+    )
     with pytest.raises(PluginError) as err:
         plugins.make_plugin_manager(environ=_others_disabled("brokenpack"))
     message = str(err.value)
@@ -736,11 +823,19 @@ def test_a_pack_that_fails_to_import_is_named(site: Callable[..., None]) -> None
 
 
 def test_a_misspelt_hook_in_an_installed_pack_is_named(site: Callable[..., None]) -> None:
-    site("sbm-typopack", "0.1", "typopack", "sbm_typopack_plugin",
-         "from sbm_engine.hookspecs import hookimpl\n\n"
-         "@hookimpl\ndef sbm_function():\n    return []\n")
-    with pytest.raises(PluginError, match=r"plugin 'typopack' \(sbm_typopack_plugin\) "
-                                          r"implements `sbm_function`.*`sbm_functions`"):
+    site(
+        "sbm-typopack",
+        "0.1",
+        "typopack",
+        "sbm_typopack_plugin",
+        "from sbm_engine.hookspecs import hookimpl\n\n"
+        "@hookimpl\ndef sbm_function():\n    return []\n",
+    )
+    with pytest.raises(
+        PluginError,
+        match=r"plugin 'typopack' \(sbm_typopack_plugin\) "
+        r"implements `sbm_function`.*`sbm_functions`",
+    ):
         plugins.make_plugin_manager(environ=_others_disabled("typopack"))
 
 
@@ -778,14 +873,28 @@ def test_describe_plugins_lists_everything_a_plugin_adds(tmp_path: Path) -> None
     assert [r["name"] for r in rows] == ["builtin", "acme"]
     acme = rows[1]
     assert acme == {
-        "name": "acme", "distribution": None, "version": None, "module": "test_plugin_acme",
-        "disabled": False, "hooks": ["sbm_functions", "sbm_standards", "sbm_visit_validators"],
-        "standards": ["acme.visit"], "functions": ["halve"], "readers": [], "writers": [],
+        "name": "acme",
+        "distribution": None,
+        "version": None,
+        "module": "test_plugin_acme",
+        "disabled": False,
+        "hooks": ["sbm_functions", "sbm_standards", "sbm_visit_validators"],
+        "standards": ["acme.visit"],
+        "functions": ["halve"],
+        "readers": [],
+        "writers": [],
     }
     lines = text.splitlines()
     assert lines[0].split() == ["plugin", "distribution", "version", "hooks", "standards"]
-    assert lines[2].split() == ["acme", "-", "-", "functions,", "standards,", "visit_validators",
-                                "acme.visit"]
+    assert lines[2].split() == [
+        "acme",
+        "-",
+        "-",
+        "functions,",
+        "standards,",
+        "visit_validators",
+        "acme.visit",
+    ]
     hooks_column = lines[0].index("hooks")
     assert lines[1][hooks_column:].startswith("readers, standards, writers")
     assert lines[2][hooks_column:].startswith("functions, standards, visit_validators")
@@ -823,8 +932,9 @@ def test_the_template_pack_works(template_plugin: types.ModuleType) -> None:
         std = sbm_engine.load("example.service")
         outcomes = std.run_examples()
         row = next(r for r in plugins.describe_plugins() if r["name"] == "example")
-        result = std.score({"visit_id": "v1",
-                            "answers": {"greeted": "yes", "wait": 10, "thanked": "yes"}})
+        result = std.score(
+            {"visit_id": "v1", "answers": {"greeted": "yes", "wait": 10, "thanked": "yes"}}
+        )
     assert outcomes and all(o.passed for o in outcomes), outcomes
     assert row["standards"] == ["example.service"]
     assert row["functions"] == ["wait_score"]
@@ -842,8 +952,15 @@ def test_the_template_entry_point_matches_its_module() -> None:
 
 def test_the_template_tests_pass(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
-        str(TEMPLATE), "-c", str(TEMPLATE / "pyproject.toml"), "--rootdir", str(TEMPLATE),
-        "-p", "no:cacheprovider", "-q")
+        str(TEMPLATE),
+        "-c",
+        str(TEMPLATE / "pyproject.toml"),
+        "--rootdir",
+        str(TEMPLATE),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    )
     result.assert_outcomes(passed=15)
 
 
@@ -852,12 +969,14 @@ def test_the_template_tests_pass(pytester: pytest.Pytester) -> None:
 
 def test_the_pytest_plugin_is_registered(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.get_plugin("sbm") is importlib.import_module(
-        "sbm_engine.testing")
+        "sbm_engine.testing"
+    )
 
 
 def test_the_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None:
     path = write_standard(tmp_path, "acme.visit")
-    pytester.makepyfile(test_fx=f"""
+    pytester.makepyfile(
+        test_fx=f"""
         import pytest
         import sbm_engine
         from sbm_engine import plugins
@@ -892,7 +1011,8 @@ def test_the_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None:
             assert plugins.get_plugin_manager() is pm is not before
             assert sbm_engine.load("acme.visit").id == "acme.visit"
             assert [n for n, _ in pm.list_name_plugin()] == ["builtin", "acme"]
-    """)
+    """
+    )
     with using_plugins():  # in-process: the inner session shares our plugin state
         result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=5)
@@ -901,7 +1021,8 @@ def test_the_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None:
 def test_fixture_failures_are_readable(pytester: pytest.Pytester, tmp_path: Path) -> None:
     good = write_standard(tmp_path, "acme.visit")
     failing = good.read_text(encoding="utf-8").replace("expect visit == 1", "expect visit == 0.5")
-    pytester.makepyfile(test_fail=f"""
+    pytester.makepyfile(
+        test_fail=f"""
         BROKEN = '''standard acme.bad {{
             item greeted "Поздоровался" answer yes_nope
         }}'''
@@ -922,7 +1043,8 @@ def test_fixture_failures_are_readable(pytester: pytest.Pytester, tmp_path: Path
 
         def test_unknown_id(sbm_standard):
             sbm_standard("acme.nothing")
-    """)
+    """
+    )
     with using_plugins():
         result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=4)
@@ -940,8 +1062,11 @@ def test_fixture_failures_are_readable(pytester: pytest.Pytester, tmp_path: Path
 def test_the_testing_module_imports_nothing_of_the_engine() -> None:
     import subprocess
 
-    code = ("import sys, sbm_engine.testing; "
-            "print(sorted(m for m in sys.modules if m.startswith('sbm_engine')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, sbm_engine.testing; "
+        "print(sorted(m for m in sys.modules if m.startswith('sbm_engine')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "['sbm_engine', 'sbm_engine.testing']"

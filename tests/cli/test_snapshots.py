@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,13 @@ CASES: dict[str, list[str]] = {
     "test_failing": ["test", "failing.sbm"],
     "score_with_rejects": ["score", "demo_branch.sbm", "demo_visits.jsonl", "-o", "out.jsonl"],
     "score_json_summary": [
-        "score", "demo_branch.sbm", "demo_visits.jsonl", "-o", "out.csv", "--format", "json",
+        "score",
+        "demo_branch.sbm",
+        "demo_visits.jsonl",
+        "-o",
+        "out.csv",
+        "--format",
+        "json",
     ],
     "score_bad_standard": ["score", "broken.sbm", "demo_visits.jsonl", "-o", "out.jsonl"],
     "score_missing_input": ["score", "demo_branch.sbm", "nowhere.jsonl", "-o", "out.jsonl"],
@@ -80,7 +87,19 @@ CASES: dict[str, list[str]] = {
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def no_packs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Snapshots must not depend on which packs happen to be installed."""
+    from sbm_engine.plugins import reset_plugin_manager
+
+    monkeypatch.setenv("SBM_DISABLE_PLUGINS", "*")
+    reset_plugin_manager()
+    yield
+    monkeypatch.delenv("SBM_DISABLE_PLUGINS")
+    reset_plugin_manager()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_packs: None) -> Path:
     for name in ("demo_branch.sbm", "demo_visits.jsonl"):
         shutil.copy(CONFORMANCE / name, tmp_path / name)
     (tmp_path / "broken.sbm").write_text(BAD, encoding="utf-8")
@@ -88,8 +107,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "failing.sbm").write_text(FAILING_EXAMPLE, encoding="utf-8")
     (tmp_path / "visits.txt").write_text("{}\n", encoding="utf-8")
     v2 = (CONFORMANCE / "demo_branch.sbm").read_text(encoding="utf-8")
-    v2 = v2.replace('version "2026.1"', 'version "2026.2"').replace("target visit 0.85", "target visit 0.9")
-    v2 = v2.replace("answer yes_no weight 2 tags compliance", "answer yes_no weight 3 tags compliance")
+    v2 = v2.replace('version "2026.1"', 'version "2026.2"').replace(
+        "target visit 0.85", "target visit 0.9"
+    )
+    v2 = v2.replace(
+        "answer yes_no weight 2 tags compliance", "answer yes_no weight 3 tags compliance"
+    )
     (tmp_path / "demo_v2.sbm").write_text(v2, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     CliRunner().invoke(cli, ["score", "demo_branch.sbm", "demo_visits.jsonl", "-o", "scored.jsonl"])

@@ -11,36 +11,89 @@ from sbm_bank import STANDARDS
 
 PACK = Path(__file__).resolve().parents[1]
 
-SPEC_COEFFICIENTS = {"compliance", "professionalism", "client_orientation", "specialist",
-                     "point", "subjective", "visit"}
+SPEC_COEFFICIENTS = {
+    "compliance",
+    "professionalism",
+    "client_orientation",
+    "specialist",
+    "point",
+    "subjective",
+    "visit",
+}
 
 
 def flawless(scenario: str = "вклад") -> dict:
     answers = {
-        "greet_first": "да", "eye_contact": "yes", "introduced": "yes", "offered_help": "yes",
-        "undistracted": "yes", "appearance": "yes",
-        "open_questions": 5, "clarified": 5, "listened": "yes", "used_name": "yes",
+        "greet_first": "да",
+        "eye_contact": "yes",
+        "introduced": "yes",
+        "offered_help": "yes",
+        "undistracted": "yes",
+        "appearance": "yes",
+        "open_questions": 5,
+        "clarified": 5,
+        "listened": "yes",
+        "used_name": "yes",
         "summarized": "yes",
-        "fit": 5, "knowledge": 5, "benefits": 5, "calculation": "yes", "plain_words": "yes",
-        "cross_sell": "yes", "mobile_app": "yes",
-        "heard_out": "yes", "probed": "yes", "argued": 5, "no_pressure": "yes",
-        "next_step": "yes", "any_questions": "yes", "farewell": "yes",
-        "clean": 5, "navigation": "yes", "comfort": 5, "info_stand": "yes", "self_service": "yes",
-        "wait_time": 4, "hall_help": "yes", "call_visible": "yes",
-        "secrecy": "yes", "documents_hidden": "yes", "pd_consent": "yes",
-        "overall": 10, "recommend": 10,
+        "fit": 5,
+        "knowledge": 5,
+        "benefits": 5,
+        "calculation": "yes",
+        "plain_words": "yes",
+        "cross_sell": "yes",
+        "mobile_app": "yes",
+        "heard_out": "yes",
+        "probed": "yes",
+        "argued": 5,
+        "no_pressure": "yes",
+        "next_step": "yes",
+        "any_questions": "yes",
+        "farewell": "yes",
+        "clean": 5,
+        "navigation": "yes",
+        "comfort": 5,
+        "info_stand": "yes",
+        "self_service": "yes",
+        "wait_time": 4,
+        "hall_help": "yes",
+        "call_visible": "yes",
+        "secrecy": "yes",
+        "documents_hidden": "yes",
+        "pd_consent": "yes",
+        "overall": 10,
+        "recommend": 10,
     }
-    answers.update({
-        "вклад": {"dep_rate": "yes", "dep_terms": "yes", "dep_insurance": "yes",
-                  "dep_no_misselling": "yes"},
-        "кредит": {"loan_psk": "yes", "loan_payment": "yes", "loan_documents": "yes",
-                   "loan_insurance_voluntary": "yes"},
-        "карта": {"card_fees": "yes", "card_grace": "yes", "card_cashback": "yes",
-                  "card_limits": "yes"},
-    }[scenario])
-    return {"visit_id": "t1", "point": "MSK-01", "specialist": "MSK-01-S1", "scenario": scenario,
-            "ticket_issued": "2026-03-14T10:00:00", "called": "2026-03-14T10:04:30",
-            "answers": answers}
+    answers.update(
+        {
+            "вклад": {
+                "dep_rate": "yes",
+                "dep_terms": "yes",
+                "dep_insurance": "yes",
+                "dep_no_misselling": "yes",
+            },
+            "кредит": {
+                "loan_psk": "yes",
+                "loan_payment": "yes",
+                "loan_documents": "yes",
+                "loan_insurance_voluntary": "yes",
+            },
+            "карта": {
+                "card_fees": "yes",
+                "card_grace": "yes",
+                "card_cashback": "yes",
+                "card_limits": "yes",
+            },
+        }[scenario]
+    )
+    return {
+        "visit_id": "t1",
+        "point": "MSK-01",
+        "specialist": "MSK-01-S1",
+        "scenario": scenario,
+        "ticket_issued": "2026-03-14T10:00:00",
+        "called": "2026-03-14T10:04:30",
+        "answers": answers,
+    }
 
 
 def test_loads_by_id(branch):
@@ -65,14 +118,25 @@ def test_shape(branch):
     assert len(scored) >= 30
     assert {c.name for c in m.coefficients} >= SPEC_COEFFICIENTS | {"queue_time"}
     assert [s.name for s in m.sections] == [
-        "greeting", "needs", "presentation", "objections", "closing", "premises", "waiting",
+        "greeting",
+        "needs",
+        "presentation",
+        "objections",
+        "closing",
+        "premises",
+        "waiting",
         "security",
     ]
     tags = Counter(t for i in m.items for t in i.tags)
     assert {"compliance", "professionalism", "client_orientation", "premises", "queue"} <= set(tags)
     critical = {i.name for i in m.items if i.critical}
-    assert {"secrecy", "documents_hidden", "pd_consent", "loan_insurance_voluntary",
-            "dep_no_misselling"} == critical
+    assert {
+        "secrecy",
+        "documents_hidden",
+        "pd_consent",
+        "loan_insurance_voluntary",
+        "dep_no_misselling",
+    } == critical
     assert m.targets["visit"] == 0.85
     assert "contacts" not in {i.name for i in m.items}  # dropped from the base
 
@@ -151,13 +215,16 @@ def test_without_timestamps_the_stopwatch_counts(branch):
     assert result.items["wait_apology"] == 0
 
 
-@pytest.mark.parametrize(("field", "value", "code"), [
-    ("ticket_issued", "14.03.2026 10:00", "bad_timestamp"),
-    ("ticket_issued", "2026-03-14", "bad_timestamp"),
-    ("called", "2026-03-14T09:59:00", "timestamp_order"),
-    ("called", "2026-03-15T10:04:00", "implausible_wait"),
-    ("called", "2026-03-14T10:04:00+03:00", "bad_timestamp"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("ticket_issued", "14.03.2026 10:00", "bad_timestamp"),
+        ("ticket_issued", "2026-03-14", "bad_timestamp"),
+        ("called", "2026-03-14T09:59:00", "timestamp_order"),
+        ("called", "2026-03-15T10:04:00", "implausible_wait"),
+        ("called", "2026-03-14T10:04:00+03:00", "bad_timestamp"),
+    ],
+)
 def test_bad_timestamps_reject_the_visit(branch, field, value, code):
     record = flawless()
     record[field] = value
@@ -176,9 +243,14 @@ def test_a_missing_timestamp_is_na_not_an_error(branch, missing):
     assert result.coefficients["queue_time"] == 4  # the stopwatch
 
 
-@pytest.mark.parametrize(("scenario", "code"), [
-    ("депозит", "bad_scenario"), ("Вклад", "bad_scenario"), (None, "missing_scenario"),
-])
+@pytest.mark.parametrize(
+    ("scenario", "code"),
+    [
+        ("депозит", "bad_scenario"),
+        ("Вклад", "bad_scenario"),
+        (None, "missing_scenario"),
+    ],
+)
 def test_an_unknown_scenario_rejects_the_visit(branch, scenario, code):
     record = flawless()
     record["scenario"] = scenario
@@ -224,11 +296,23 @@ def test_other_bank_standards_keep_their_scenarios(sbm_score):
     conformance = Path(__file__).resolve().parents[3] / "tests" / "conformance"
     if not (conformance / "demo_branch.sbm").is_file():
         pytest.skip("not in the engine's source tree")
-    result = sbm_score(conformance / "demo_branch.sbm", {
-        "visit_id": "v02", "scenario": "loan",
-        "answers": {"greeted": "yes", "smile": "no", "wait": 7, "questions": 3, "card": "yes",
-                    "secrecy": "yes", "clean": 4, "overall": 8},
-    })
+    result = sbm_score(
+        conformance / "demo_branch.sbm",
+        {
+            "visit_id": "v02",
+            "scenario": "loan",
+            "answers": {
+                "greeted": "yes",
+                "smile": "no",
+                "wait": 7,
+                "questions": 3,
+                "card": "yes",
+                "secrecy": "yes",
+                "clean": 4,
+                "overall": 8,
+            },
+        },
+    )
     assert result.ok, result
 
 

@@ -158,9 +158,13 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standar
     sbm_plugin_manager(bank=spy)
     branch = sbm_standard("bank.branch")
     records = []
-    for k, (issued, called) in enumerate([("2026-03-14T10:00:00", "2026-03-14T10:12:00"),
-                                          (None, None),
-                                          ("2026-03-14T10:00:00+05:00", "2026-03-14 05:03:00Z")]):
+    for k, (issued, called) in enumerate(
+        [
+            ("2026-03-14T10:00:00", "2026-03-14T10:12:00"),
+            (None, None),
+            ("2026-03-14T10:00:00+05:00", "2026-03-14 05:03:00Z"),
+        ]
+    ):
         r = flawless()
         r["visit_id"] = f"b{k}"
         r["ticket_issued"], r["called"] = issued, called
@@ -181,24 +185,28 @@ def test_validators_follow_the_standard(branch, sbm_standard):
     assert timestamp_pairs(branch.model) == (("ticket_issued", "called"),)
     assert scenario_values(branch.model) == ("вклад", "кредит", "карта")
     assert len(validators_for(branch.model)) == 2
-    plain = sbm_standard(text="""
+    plain = sbm_standard(
+        text="""
     standard t.plain "Без очереди" {
         industry "bank"
         item ok "Да?" answer { yes = 1, no = 0 }
         coefficient c = ok
         example "x" { answers { ok = yes } expect c == 1 }
     }
-    """)
+    """
+    )
     assert validators_for(plain.model) == []
     # a bank standard of another author: its scenarios are its own business
-    other = sbm_standard(text="""
+    other = sbm_standard(
+        text="""
     standard acme.branch "Другой банк" {
         industry "bank"
         item card "Предложил карту" answer { yes = 1, no = 0 } when visit.scenario == "deposit"
         coefficient c = card
         example "x" { visit { scenario = "deposit" } answers { card = yes } expect c == 1 }
     }
-    """)
+    """
+    )
     assert validators_for(other.model) == []
 
 
@@ -207,8 +215,9 @@ def test_validator_messages_name_the_field_and_the_format(branch):
     errors = validate({"ticket_issued": "14.03.2026 10:05", "called": "2026-03-14T10:15:00"})
     assert [(e.item, e.code) for e in errors] == [("ticket_issued", "bad_timestamp")]
     assert "14.03.2026 10:05" in errors[0].message and "ISO 8601" in errors[0].message
-    errors = validate({"ticket_issued": "2026-03-14T10:05:00+03:00",
-                       "called": "2026-03-14T10:15:00"})
+    errors = validate(
+        {"ticket_issued": "2026-03-14T10:05:00+03:00", "called": "2026-03-14T10:15:00"}
+    )
     assert [(e.item, e.code) for e in errors] == [("called", "bad_timestamp")]
     assert "UTC offset" in errors[0].message
     errors = validate({"ticket_issued": "2026-03-14T10:05:00", "called": "2026-03-14T10:00:00"})

@@ -12,33 +12,75 @@ PACK = Path(__file__).resolve().parents[1]
 
 # A complete business stay that meets the standard everywhere (the first example's answers).
 PERFECT = {
-    "b_call_speed": "yes", "b_phone_greeting": "yes", "b_needs": 5, "b_offer": 5,
-    "b_conditions": "yes", "b_confirmation": "yes", "b_precontact": "yes",
-    "c_greeting": "yes", "c_name": "yes", "c_id_check": "yes", "c_price": "yes",
-    "c_receipt": "yes", "c_info": 5, "c_upsell": "yes", "c_escort": "yes",
-    "r_linen": "yes", "r_bathroom": 5, "r_surfaces": 5, "r_smell": "yes", "r_glassware": "yes",
-    "r_lock": "yes", "r_fire": "yes", "r_climate": "yes", "r_plumbing": "yes",
-    "r_electric": "yes", "r_wifi": "yes",
-    "r_toiletries": "yes", "r_towels": "yes", "r_water": "yes", "r_tea": "yes",
-    "f_greeting": "yes", "f_assortment": 5, "f_replenish": "yes", "f_food_safety": "yes",
-    "f_tables": "yes", "f_drinks": "yes",
-    "s_appearance": "yes", "s_courtesy": 5, "s_request": "yes", "s_complaint": 5,
+    "b_call_speed": "yes",
+    "b_phone_greeting": "yes",
+    "b_needs": 5,
+    "b_offer": 5,
+    "b_conditions": "yes",
+    "b_confirmation": "yes",
+    "b_precontact": "yes",
+    "c_greeting": "yes",
+    "c_name": "yes",
+    "c_id_check": "yes",
+    "c_price": "yes",
+    "c_receipt": "yes",
+    "c_info": 5,
+    "c_upsell": "yes",
+    "c_escort": "yes",
+    "r_linen": "yes",
+    "r_bathroom": 5,
+    "r_surfaces": 5,
+    "r_smell": "yes",
+    "r_glassware": "yes",
+    "r_lock": "yes",
+    "r_fire": "yes",
+    "r_climate": "yes",
+    "r_plumbing": "yes",
+    "r_electric": "yes",
+    "r_wifi": "yes",
+    "r_toiletries": "yes",
+    "r_towels": "yes",
+    "r_water": "yes",
+    "r_tea": "yes",
+    "f_greeting": "yes",
+    "f_assortment": 5,
+    "f_replenish": "yes",
+    "f_food_safety": "yes",
+    "f_tables": "yes",
+    "f_drinks": "yes",
+    "s_appearance": "yes",
+    "s_courtesy": 5,
+    "s_request": "yes",
+    "s_complaint": 5,
     "s_knowledge": 5,
-    "o_bill": "yes", "o_minibar": "yes", "o_documents": "yes", "o_feedback": "yes",
+    "o_bill": "yes",
+    "o_minibar": "yes",
+    "o_documents": "yes",
+    "o_feedback": "yes",
     "o_farewell": "yes",
-    "guest_rating": 10, "recommend": 10,
+    "guest_rating": 10,
+    "recommend": 10,
 }
 
 TIMES = {
-    "arrived_at": "2026-03-14T14:00", "checked_in_at": "2026-03-14T14:06",
-    "checkin_time": "2026-03-14T14:00", "room_ready_at": "2026-03-14T13:30",
-    "checkout_started_at": "2026-03-15T11:00", "checked_out_at": "2026-03-15T11:03",
+    "arrived_at": "2026-03-14T14:00",
+    "checked_in_at": "2026-03-14T14:06",
+    "checkin_time": "2026-03-14T14:00",
+    "room_ready_at": "2026-03-14T13:30",
+    "checkout_started_at": "2026-03-15T11:00",
+    "checked_out_at": "2026-03-15T11:03",
 }
 
 
 def visit(answers=None, **fields):
-    record = {"visit_id": "t1", "scenario": "business", "booking_channel": "phone",
-              "room_category": "standard", "room_service": "no", **TIMES}
+    record = {
+        "visit_id": "t1",
+        "scenario": "business",
+        "booking_channel": "phone",
+        "room_category": "standard",
+        "room_service": "no",
+        **TIMES,
+    }
     record.update(fields)
     record["answers"] = dict(PERFECT if answers is None else answers)
     return {k: v for k, v in record.items() if v is not None}
@@ -50,16 +92,30 @@ def test_structure(stay):
     scored = [i for i in m.items if i.scored]
     assert len(scored) >= 30
     assert [s.name for s in m.sections] == [
-        "booking", "checkin", "room_cleanliness", "room_condition", "room_amenities",
-        "in_room_dining", "breakfast", "staff", "checkout"]
+        "booking",
+        "checkin",
+        "room_cleanliness",
+        "room_condition",
+        "room_amenities",
+        "in_room_dining",
+        "breakfast",
+        "staff",
+        "checkout",
+    ]
     tags = {t for i in m.items for t in i.tags}
     assert tags == {"compliance", "professionalism", "client_orientation", "premises"}
     critical = {i.name for i in m.items if i.critical}
     assert critical == {"c_id_check", "r_linen", "r_lock", "r_fire", "f_food_safety"}
-    assert all(m.items[[i.name for i in m.items].index(c)].presence == "required"
-               for c in critical)
-    for name in ("compliance", "professionalism", "client_orientation", "specialist", "point",
-                 "subjective", "visit"):
+    assert all(m.items[[i.name for i in m.items].index(c)].presence == "required" for c in critical)
+    for name in (
+        "compliance",
+        "professionalism",
+        "client_orientation",
+        "specialist",
+        "point",
+        "subjective",
+        "visit",
+    ):
         assert name in stay.coefficient_names
     assert set(m.targets) >= {"visit", "specialist", "point", "compliance"}
     assert set(m.bands) == {"visit", "specialist", "point"}
@@ -115,8 +171,15 @@ def test_a_room_that_is_late_brings_in_the_waiting_care_item(stay):
 
 
 def test_missing_timestamps_leave_timing_out_not_at_zero(stay):
-    r = stay.score(visit(arrived_at=None, checked_in_at=None, checkout_started_at="na",
-                         checked_out_at="", room_ready_at=None))
+    r = stay.score(
+        visit(
+            arrived_at=None,
+            checked_in_at=None,
+            checkout_started_at="na",
+            checked_out_at="",
+            room_ready_at=None,
+        )
+    )
     assert r.ok, r
     for c in ("checkin_minutes", "checkout_minutes", "timing", "room_readiness"):
         assert r.coefficients[c] is None
@@ -146,8 +209,11 @@ def test_scenarios_switch_items_on(stay):
 
 
 def test_phone_items_only_for_phone_bookings(stay):
-    answers = {k: v for k, v in PERFECT.items()
-               if k not in ("b_call_speed", "b_phone_greeting", "b_needs", "b_offer")}
+    answers = {
+        k: v
+        for k, v in PERFECT.items()
+        if k not in ("b_call_speed", "b_phone_greeting", "b_needs", "b_offer")
+    }
     r = stay.score(visit({**answers, "b_site": "no"}, booking_channel="website"))
     assert r.ok, r
     assert r.items["b_needs"] is None and r.items["b_site"] == 0
@@ -203,9 +269,9 @@ def test_offsets_are_honoured(stay):
 def test_the_validator_follows_derived_standards(sbm_standard, tmp_path):
     derived = tmp_path / "resort.sbm"
     derived.write_text(
-        'standard resort.stay "Курорт" extends hotel.stay {\n'
-        '    drop o_documents\n'
-        '}\n', encoding="utf-8")
+        'standard resort.stay "Курорт" extends hotel.stay {\n    drop o_documents\n}\n',
+        encoding="utf-8",
+    )
     std = sbm_standard(derived)
     answers = {k: v for k, v in PERFECT.items() if k != "o_documents"}
     assert std.score(visit(answers)).ok

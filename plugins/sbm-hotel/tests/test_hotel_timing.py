@@ -22,24 +22,40 @@ np = pytest.importorskip("numpy")
 MSK = dt.timezone(dt.timedelta(hours=3))
 
 
-@pytest.mark.parametrize(("start", "end", "minutes"), [
-    ("2026-03-14T14:00", "2026-03-14T14:07", 7),
-    ("2026-03-14T14:00:00", "2026-03-14T14:01:30", 1.5),
-    ("2026-03-14 14:00", "2026-03-14 14:00:00.500", 0.5 / 60),
-    ("2026-03-14T23:50", "2026-03-15T00:20", 30),              # over midnight
-    ("2026-03-14T14:00+03:00", "2026-03-14T11:05Z", 5),        # offsets converted to UTC
-    ("2026-03-14T14:00+05:00", "2026-03-14T14:00+03:00", 120),
-    (dt.datetime(2026, 3, 14, 14, 0), "2026-03-14T14:10", 10),
-    (dt.datetime(2026, 3, 14, 14, 0, tzinfo=MSK), "2026-03-14T14:10+03:00", 10),
-    (np.datetime64("2026-03-14T14:00"), np.datetime64("2026-03-14T16:00"), 120),
-    ("2026-03-14T14:10", "2026-03-14T14:00", -10),             # the validator rejects these
-])
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [
+        ("2026-03-14T14:00", "2026-03-14T14:07", 7),
+        ("2026-03-14T14:00:00", "2026-03-14T14:01:30", 1.5),
+        ("2026-03-14 14:00", "2026-03-14 14:00:00.500", 0.5 / 60),
+        ("2026-03-14T23:50", "2026-03-15T00:20", 30),  # over midnight
+        ("2026-03-14T14:00+03:00", "2026-03-14T11:05Z", 5),  # offsets converted to UTC
+        ("2026-03-14T14:00+05:00", "2026-03-14T14:00+03:00", 120),
+        (dt.datetime(2026, 3, 14, 14, 0), "2026-03-14T14:10", 10),
+        (dt.datetime(2026, 3, 14, 14, 0, tzinfo=MSK), "2026-03-14T14:10+03:00", 10),
+        (np.datetime64("2026-03-14T14:00"), np.datetime64("2026-03-14T16:00"), 120),
+        ("2026-03-14T14:10", "2026-03-14T14:00", -10),  # the validator rejects these
+    ],
+)
 def test_minutes_between(start, end, minutes):
     assert minutes_between(start, end) == pytest.approx(minutes, abs=1e-12)
 
 
-NA_INPUTS = [None, "", "  ", "na", "N/A", "н/п", float("nan"), np.datetime64("NaT"),
-             "14.03.2026 14:00", "вчера", "2026-03-14", dt.date(2026, 3, 14), 1710424800]
+NA_INPUTS = [
+    None,
+    "",
+    "  ",
+    "na",
+    "N/A",
+    "н/п",
+    float("nan"),
+    np.datetime64("NaT"),
+    "14.03.2026 14:00",
+    "вчера",
+    "2026-03-14",
+    dt.date(2026, 3, 14),
+    1710424800,
+]
 
 
 @pytest.mark.parametrize("bad", NA_INPUTS)
@@ -55,7 +71,7 @@ def test_minutes_late_and_room_ready():
     assert minutes_late(due, "2026-03-14T14:25") == 25
     assert minutes_late(due, "2026-03-14T13:10") == 0
     assert minutes_late(due, due) == 0
-    assert room_ready(due, due) is True            # ready exactly on time counts as ready
+    assert room_ready(due, due) is True  # ready exactly on time counts as ready
     assert room_ready(due, "2026-03-14T14:00:01") is False
     assert room_ready(due, "2026-03-14T12:00") is True
 
@@ -68,9 +84,18 @@ def test_parse_timestamp():
 
 # -- batch forms ---------------------------------------------------------------------------
 
-VALUES = ["2026-03-14T14:00", "2026-03-14T14:07:30", "2026-03-14T13:59:59.250",
-          "2026-03-15T02:00", "2026-03-14T14:00+03:00", None, "", "na", "14.03.2026 14:00",
-          "2026-03-14"]
+VALUES = [
+    "2026-03-14T14:00",
+    "2026-03-14T14:07:30",
+    "2026-03-14T13:59:59.250",
+    "2026-03-15T02:00",
+    "2026-03-14T14:00+03:00",
+    None,
+    "",
+    "na",
+    "14.03.2026 14:00",
+    "2026-03-14",
+]
 PAIRS = [(a, b) for a in VALUES for b in VALUES]
 
 
@@ -85,11 +110,14 @@ def _same(batch, scalar):
             assert got == want  # bit for bit: the same integer arithmetic
 
 
-@pytest.mark.parametrize(("scalar", "batch"), [
-    (minutes_between, minutes_between_batch),
-    (minutes_late, minutes_late_batch),
-    (room_ready, room_ready_batch),
-])
+@pytest.mark.parametrize(
+    ("scalar", "batch"),
+    [
+        (minutes_between, minutes_between_batch),
+        (minutes_late, minutes_late_batch),
+        (room_ready, room_ready_batch),
+    ],
+)
 def test_batch_agrees_with_scalar_on_object_arrays(scalar, batch):
     a = np.array([p[0] for p in PAIRS], dtype=object)
     b = np.array([p[1] for p in PAIRS], dtype=object)
@@ -99,16 +127,19 @@ def test_batch_agrees_with_scalar_on_object_arrays(scalar, batch):
     _same(out, [scalar(x, y) for x, y in PAIRS])
 
 
-@pytest.mark.parametrize(("scalar", "batch"), [
-    (minutes_between, minutes_between_batch),
-    (minutes_late, minutes_late_batch),
-    (room_ready, room_ready_batch),
-])
+@pytest.mark.parametrize(
+    ("scalar", "batch"),
+    [
+        (minutes_between, minutes_between_batch),
+        (minutes_late, minutes_late_batch),
+        (room_ready, room_ready_batch),
+    ],
+)
 def test_batch_agrees_with_scalar_on_datetime64_arrays(scalar, batch):
     rng = np.random.default_rng(7)
     base = np.datetime64("2026-03-14T14:00:00", "us")
-    a = base + rng.integers(-10**10, 10**10, 200).astype("timedelta64[us]")
-    b = base + rng.integers(-10**10, 10**10, 200).astype("timedelta64[us]")
+    a = base + rng.integers(-(10**10), 10**10, 200).astype("timedelta64[us]")
+    b = base + rng.integers(-(10**10), 10**10, 200).astype("timedelta64[us]")
     a[::17] = np.datetime64("NaT")
     b[::13] = np.datetime64("NaT")
     out = batch(a, b)
@@ -121,8 +152,9 @@ def test_batch_agrees_with_scalar_on_datetime64_arrays(scalar, batch):
 
 def test_batch_of_an_all_missing_column():
     nan = np.full(3, np.nan)
-    assert np.isnan(minutes_between_batch(nan, np.array(["2026-03-14T14:00"] * 3,
-                                                        dtype=object))).all()
+    assert np.isnan(
+        minutes_between_batch(nan, np.array(["2026-03-14T14:00"] * 3, dtype=object))
+    ).all()
     assert room_ready_batch(nan, nan).tolist() == [None, None, None]
 
 
@@ -144,9 +176,11 @@ moments = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(
 
 @hypothesis.given(a=moments, b=moments)
 def test_batch_equals_scalar_for_any_moments(a, b):
-    for scalar, batch in ((minutes_between, minutes_between_batch),
-                          (minutes_late, minutes_late_batch),
-                          (room_ready, room_ready_batch)):
+    for scalar, batch in (
+        (minutes_between, minutes_between_batch),
+        (minutes_late, minutes_late_batch),
+        (room_ready, room_ready_batch),
+    ):
         want = scalar(a.isoformat(), b.isoformat())
         got = batch(np.array([a.isoformat()], dtype=object), np.array([b], dtype=object))
         _same(got, [want])

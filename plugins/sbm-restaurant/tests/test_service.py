@@ -13,21 +13,55 @@ PACK = Path(__file__).resolve().parents[1]
 STANDARD = "restaurant.service"
 
 PERFECT = {
-    "g_greet": "yes", "g_booking": "yes", "g_escort": "yes", "g_coat": "yes", "g_menu": "yes",
-    "m_intro": "yes", "m_specials": "yes", "m_knowledge": 5, "m_recommend": 5,
+    "g_greet": "yes",
+    "g_booking": "yes",
+    "g_escort": "yes",
+    "g_coat": "yes",
+    "g_menu": "yes",
+    "m_intro": "yes",
+    "m_specials": "yes",
+    "m_knowledge": 5,
+    "m_recommend": 5,
     "m_menu_state": "yes",
-    "o_repeat": "yes", "o_upsell": "yes", "o_warn": "yes", "o_accuracy": "yes",
-    "s_drinks_time": 4, "s_starter_time": 10, "s_main_time": 22, "s_sequence": "yes",
-    "s_presentation": 5, "s_check_back": "yes", "s_clearing": "yes", "s_attention": 5,
+    "o_repeat": "yes",
+    "o_upsell": "yes",
+    "o_warn": "yes",
+    "o_accuracy": "yes",
+    "s_drinks_time": 4,
+    "s_starter_time": 10,
+    "s_main_time": 22,
+    "s_sequence": "yes",
+    "s_presentation": 5,
+    "s_check_back": "yes",
+    "s_clearing": "yes",
+    "s_attention": 5,
     "s_dessert": "yes",
-    "k_appearance": 5, "k_taste": 5, "k_doneness": "yes", "k_portion": "yes", "k_drinks": 5,
-    "p_bill_time": "yes", "p_bill_correct": "yes", "p_payment": "yes", "p_receipt": "yes",
-    "p_tips": "yes", "p_farewell": "yes",
-    "h_table": 5, "h_hall": 5, "h_comfort": 5, "h_restroom": 5,
-    "y_bare_hands": "yes", "y_spoiled": "yes", "y_temperature": "yes", "y_handwash": "yes",
-    "y_pests": "yes", "y_staff": "yes", "y_tableware": "yes", "y_display": "yes",
+    "k_appearance": 5,
+    "k_taste": 5,
+    "k_doneness": "yes",
+    "k_portion": "yes",
+    "k_drinks": 5,
+    "p_bill_time": "yes",
+    "p_bill_correct": "yes",
+    "p_payment": "yes",
+    "p_receipt": "yes",
+    "p_tips": "yes",
+    "p_farewell": "yes",
+    "h_table": 5,
+    "h_hall": 5,
+    "h_comfort": 5,
+    "h_restroom": 5,
+    "y_bare_hands": "yes",
+    "y_spoiled": "yes",
+    "y_temperature": "yes",
+    "y_handwash": "yes",
+    "y_pests": "yes",
+    "y_staff": "yes",
+    "y_tableware": "yes",
+    "y_display": "yes",
     "y_cleaning_log": "yes",
-    "guest_rating": 10, "recommend": 10,
+    "guest_rating": 10,
+    "recommend": 10,
 }
 RED = {"y_bare_hands": 25, "y_spoiled": 25, "y_temperature": 10, "y_handwash": 10, "y_pests": 15}
 BLUE = {"y_staff": 5, "y_tableware": 5, "y_display": 5, "y_cleaning_log": 3}
@@ -58,12 +92,28 @@ def test_structure(service):
     assert service.id == STANDARD and service.version == "2026.1" and m.industry == "restaurant"
     assert len([i for i in m.items if i.scored]) >= 30
     assert [s.name for s in m.sections] == [
-        "greeting", "menu", "order", "serving", "food", "bill", "hall", "hygiene"]
+        "greeting",
+        "menu",
+        "order",
+        "serving",
+        "food",
+        "bill",
+        "hall",
+        "hygiene",
+    ]
     critical = {i.name for i in m.items if i.critical}
     assert critical == {"m_allergens", "p_receipt", *RED}
     assert {i.name for i in m.items if "red" in i.tags} == set(RED)
-    for name in ("compliance", "professionalism", "client_orientation", "specialist", "point",
-                 "subjective", "visit", "hygiene_status"):
+    for name in (
+        "compliance",
+        "professionalism",
+        "client_orientation",
+        "specialist",
+        "point",
+        "subjective",
+        "visit",
+        "hygiene_status",
+    ):
         assert name in service.coefficient_names
     assert set(m.bands) == {"visit", "specialist", "point", "hygiene_status"}
 
@@ -155,9 +205,21 @@ def test_the_king_county_standard_is_served_by_the_pack_too(sbm_standard):
 
 # (points, red points, King County level) on both sides of every threshold.
 CASES = [
-    (0, 0, 0), (7, 0, 0), (119, 0, 0), (5, 5, 1), (34, 34, 1), (40, 34, 1),
-    (35, 35, 2), (83, 75, 2), (89, 89, 2), (119, 89, 2), (120, 80, 3), (90, 90, 3),
-    (100, 100, 3), (120, 0, 3), (0.5, 0.5, 1),
+    (0, 0, 0),
+    (7, 0, 0),
+    (119, 0, 0),
+    (5, 5, 1),
+    (34, 34, 1),
+    (40, 34, 1),
+    (35, 35, 2),
+    (83, 75, 2),
+    (89, 89, 2),
+    (119, 89, 2),
+    (120, 80, 3),
+    (90, 90, 3),
+    (100, 100, 3),
+    (120, 0, 3),
+    (0.5, 0.5, 1),
 ]
 
 
@@ -176,9 +238,14 @@ def test_inspection_level_with_other_thresholds():
     assert penalty.inspection_level(50, 50, 20, 50, 80) == 3
 
 
-@pytest.mark.parametrize("args", [
-    (-1, 0), (5, 6), (5, -1),                      # negative points, red above total
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (-1, 0),
+        (5, 6),
+        (5, -1),  # negative points, red above total
+    ],
+)
 def test_inconsistent_points_give_na(args):
     assert penalty.inspection_result(*args) is None
     assert penalty.requires_reinspection(*args) is None
@@ -228,15 +295,20 @@ def test_batch_forms_agree_with_scalar_forms_and_keep_na():
         assert out.dtype == (np.float64 if name == "inspection_result" else object)
         _agree(out, scalar(fn, points, red))
     limits = np.array([35.0] * (len(rows) - 2) + [0.0, nan])
-    _agree(penalty.penalty_score_batch(points, limits),
-           scalar(penalty.penalty_score, points, limits))
+    _agree(
+        penalty.penalty_score_batch(points, limits), scalar(penalty.penalty_score, points, limits)
+    )
     thresholds = [np.full(points.shape, t) for t in (20.0, 50.0, 80.0)]
     thresholds[0][3] = nan
-    _agree(penalty.inspection_level_batch(points, red, *thresholds),
-           scalar(penalty.inspection_level, points, red, *thresholds))
+    _agree(
+        penalty.inspection_level_batch(points, red, *thresholds),
+        scalar(penalty.inspection_level, points, red, *thresholds),
+    )
     # scalars broadcast against arrays, as the engine passes constants
-    _agree(penalty.inspection_level_batch(points, red, 35, 90, 120),
-           scalar(penalty.inspection_result, points, red))
+    _agree(
+        penalty.inspection_level_batch(points, red, 35, 90, 120),
+        scalar(penalty.inspection_result, points, red),
+    )
 
 
 # -- the pack --------------------------------------------------------------------------------
@@ -246,8 +318,13 @@ def test_hooks():
     assert plugin.sbm_standards() == [plugin.STANDARDS]
     assert {p.name for p in plugin.STANDARDS.glob("*.sbm")} >= {"service.sbm"}
     specs = {s.name: s for s in plugin.sbm_functions()}
-    assert set(specs) == {"inspection_result", "inspection_level", "requires_reinspection",
-                          "requires_closure", "penalty_score"}
+    assert set(specs) == {
+        "inspection_result",
+        "inspection_level",
+        "requires_reinspection",
+        "requires_closure",
+        "penalty_score",
+    }
     assert all(s.batch is not None and s.doc and not s.plugin for s in specs.values())
     assert specs["inspection_level"].params == ("num",) * 5
     assert specs["requires_closure"].returns == "bool"

@@ -57,8 +57,9 @@ def test_scalar(appointment, started, expected):
 
 
 def test_batch_agrees_with_scalar_on_object_arrays():
-    out = appointment_delay_batch(np.array([c[0] for c in CASES], dtype=object),
-                                  np.array([c[1] for c in CASES], dtype=object))
+    out = appointment_delay_batch(
+        np.array([c[0] for c in CASES], dtype=object), np.array([c[1] for c in CASES], dtype=object)
+    )
     assert out.dtype == np.float64 and out.shape == (len(CASES),)
     for (a, s, _), got in zip(CASES, out.tolist(), strict=True):
         want = appointment_delay(a, s)
@@ -70,8 +71,9 @@ def test_batch_agrees_with_scalar_on_object_arrays():
 
 def test_batch_takes_datetime64_with_nat():
     a = np.array(["2026-04-10T12:00", "NaT", "2026-04-10T12:00"], dtype="datetime64[m]")
-    s = np.array(["2026-04-10T12:07:30", "2026-04-10T12:00:00", "2026-04-10T11:00"],
-                 dtype="datetime64[s]")
+    s = np.array(
+        ["2026-04-10T12:07:30", "2026-04-10T12:00:00", "2026-04-10T11:00"], dtype="datetime64[s]"
+    )
     out = appointment_delay_batch(a, s)
     assert out[0] == 7.5 and math.isnan(out[1]) and out[2] == 0
     assert appointment_delay(a[0], s[0]) == 7.5
@@ -84,8 +86,12 @@ def test_batch_of_nan_floats_is_all_na():
 
 def test_scalar_takes_datetime_objects():
     msk = dt.timezone(dt.timedelta(hours=3))
-    assert appointment_delay(dt.datetime(2026, 4, 10, 12, tzinfo=msk),
-                             dt.datetime(2026, 4, 10, 9, 10, tzinfo=dt.UTC)) == 10
+    assert (
+        appointment_delay(
+            dt.datetime(2026, 4, 10, 12, tzinfo=msk), dt.datetime(2026, 4, 10, 9, 10, tzinfo=dt.UTC)
+        )
+        == 10
+    )
 
 
 def test_parse_timestamp():
@@ -139,8 +145,13 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standar
     sbm_plugin_manager(salon=spy)
     salon = sbm_standard("salon.visit")
     records = []
-    for k, (a, s) in enumerate([("2026-04-10T12:00:00", "2026-04-10T12:18:00"), (None, None),
-                                ("2026-04-10T12:00:00+04:00", "2026-04-10 08:03:00Z")]):
+    for k, (a, s) in enumerate(
+        [
+            ("2026-04-10T12:00:00", "2026-04-10T12:18:00"),
+            (None, None),
+            ("2026-04-10T12:00:00+04:00", "2026-04-10 08:03:00Z"),
+        ]
+    ):
         r = flawless()
         r["visit_id"] = f"b{k}"
         r["appointment_at"], r["started_at"] = a, s
@@ -160,23 +171,27 @@ def test_validators_follow_the_standard(salon, sbm_standard):
     assert set(fields) == {"scenario", "channel"}
     assert set(fields["scenario"]) == {"окрашивание", "маникюр", "стрижка"}
     assert len(validators_for(salon.model)) == 2
-    plain = sbm_standard(text="""
+    plain = sbm_standard(
+        text="""
     standard t.plain "Без записи" {
         industry "beauty"
         item ok "Да?" answer { yes = 1, no = 0 }
         coefficient c = ok
         example "x" { answers { ok = yes } expect c == 1 }
     }
-    """)
+    """
+    )
     assert validators_for(plain.model) == []
-    other = sbm_standard(text="""
+    other = sbm_standard(
+        text="""
     standard acme.salon "Другой салон" {
         industry "beauty"
         item gloves "Перчатки" answer { yes = 1, no = 0 } when visit.scenario == "маникюр"
         coefficient c = gloves
         example "x" { visit { scenario = "маникюр" } answers { gloves = yes } expect c == 1 }
     }
-    """)
+    """
+    )
     assert validators_for(other.model) == []
 
 

@@ -11,24 +11,57 @@ from sbm_salon import STANDARDS
 
 PACK = Path(__file__).resolve().parents[1]
 
-SPEC_COEFFICIENTS = {"compliance", "professionalism", "client_orientation", "specialist",
-                     "point", "subjective", "visit"}
+SPEC_COEFFICIENTS = {
+    "compliance",
+    "professionalism",
+    "client_orientation",
+    "specialist",
+    "point",
+    "subjective",
+    "visit",
+}
 
 
 def flawless(scenario: str = "стрижка", channel: str = "телефон") -> dict:
     answers = {
-        "slot_offered": "да", "booking_details": "yes", "price_told": "yes", "reminder": "yes",
-        "greeted": "yes", "coat": "yes", "drink": "yes", "start_delay": 2,
-        "master_introduced": "yes", "master_look": "yes",
-        "wishes": 5, "diagnostics": 5, "contraindications": "yes", "options": "yes",
+        "slot_offered": "да",
+        "booking_details": "yes",
+        "price_told": "yes",
+        "reminder": "yes",
+        "greeted": "yes",
+        "coat": "yes",
+        "drink": "yes",
+        "start_delay": 2,
+        "master_introduced": "yes",
+        "master_look": "yes",
+        "wishes": 5,
+        "diagnostics": 5,
+        "contraindications": "yes",
+        "options": "yes",
         "price_agreed": "yes",
-        "comfort_check": "yes", "explained": "yes", "focused": "yes", "result_quality": 5,
-        "neatness": 5, "on_schedule": "yes",
-        "hands": "yes", "disposables": "yes", "workplace_clean": "yes",
-        "result_shown": "yes", "care_advice": "yes", "retail": "yes", "bill_matches": "yes",
-        "rebooking": "yes", "feedback": "yes", "farewell": "yes",
-        "entrance": "yes", "interior": 5, "restroom": "yes", "ambience": 5, "price_list": "yes",
-        "overall": 10, "recommend": 10,
+        "comfort_check": "yes",
+        "explained": "yes",
+        "focused": "yes",
+        "result_quality": 5,
+        "neatness": 5,
+        "on_schedule": "yes",
+        "hands": "yes",
+        "disposables": "yes",
+        "workplace_clean": "yes",
+        "result_shown": "yes",
+        "care_advice": "yes",
+        "retail": "yes",
+        "bill_matches": "yes",
+        "rebooking": "yes",
+        "feedback": "yes",
+        "farewell": "yes",
+        "entrance": "yes",
+        "interior": 5,
+        "restroom": "yes",
+        "ambience": 5,
+        "price_list": "yes",
+        "overall": 10,
+        "recommend": 10,
     }
     if channel == "телефон":
         answers.update(call_answered="yes", booking_greeting="yes")
@@ -40,9 +73,16 @@ def flawless(scenario: str = "стрижка", channel: str = "телефон") 
         answers.update(clean_tools="yes")
     if scenario == "окрашивание":
         answers.update(allergy_test="yes", gloves="yes")
-    return {"visit_id": "s1", "point": "MSK-01", "specialist": "MSK-01-M1", "scenario": scenario,
-            "channel": channel, "appointment_at": "2026-04-10T12:00:00",
-            "started_at": "2026-04-10T12:01:30", "answers": answers}
+    return {
+        "visit_id": "s1",
+        "point": "MSK-01",
+        "specialist": "MSK-01-M1",
+        "scenario": scenario,
+        "channel": channel,
+        "appointment_at": "2026-04-10T12:00:00",
+        "started_at": "2026-04-10T12:01:30",
+        "answers": answers,
+    }
 
 
 def test_loads_by_id(salon):
@@ -65,7 +105,13 @@ def test_shape(salon):
     assert len([i for i in m.items if i.scored]) >= 30
     assert {c.name for c in m.coefficients} >= SPEC_COEFFICIENTS | {"delay_minutes"}
     assert [s.name for s in m.sections] == [
-        "booking", "welcome", "consultation", "procedure", "hygiene", "closing", "atmosphere",
+        "booking",
+        "welcome",
+        "consultation",
+        "procedure",
+        "hygiene",
+        "closing",
+        "atmosphere",
     ]
     tags = Counter(t for i in m.items for t in i.tags)
     assert {"compliance", "professionalism", "client_orientation", "premises"} == set(tags)
@@ -165,14 +211,17 @@ def test_without_crm_times_the_stopwatch_counts(salon):
     assert result.items["delay_warned"] == 0
 
 
-@pytest.mark.parametrize(("field", "value", "code"), [
-    ("appointment_at", "10.04.2026 12:00", "bad_timestamp"),
-    ("appointment_at", "2026-04-10", "bad_timestamp"),
-    ("started_at", "12:05", "bad_timestamp"),
-    ("started_at", "2026-04-11T12:05:00", "implausible_delay"),
-    ("started_at", "2026-04-09T12:05:00", "implausible_delay"),
-    ("started_at", "2026-04-10T12:05:00+03:00", "bad_timestamp"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("appointment_at", "10.04.2026 12:00", "bad_timestamp"),
+        ("appointment_at", "2026-04-10", "bad_timestamp"),
+        ("started_at", "12:05", "bad_timestamp"),
+        ("started_at", "2026-04-11T12:05:00", "implausible_delay"),
+        ("started_at", "2026-04-09T12:05:00", "implausible_delay"),
+        ("started_at", "2026-04-10T12:05:00+03:00", "bad_timestamp"),
+    ],
+)
 def test_bad_times_reject_the_visit(salon, field, value, code):
     record = flawless()
     record[field] = value
@@ -182,12 +231,15 @@ def test_bad_times_reject_the_visit(salon, field, value, code):
     assert result.errors[0].item in {"appointment_at", "started_at"}
 
 
-@pytest.mark.parametrize(("changes", "code"), [
-    ({"scenario": "педикюр"}, "bad_scenario"),
-    ({"scenario": None}, "missing_scenario"),
-    ({"channel": None}, "missing_channel"),
-    ({"channel": "мессенджер"}, "bad_field"),  # the engine checks a declared `one of`
-])
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"scenario": "педикюр"}, "bad_scenario"),
+        ({"scenario": None}, "missing_scenario"),
+        ({"channel": None}, "missing_channel"),
+        ({"channel": "мессенджер"}, "bad_field"),  # the engine checks a declared `one of`
+    ],
+)
 def test_scenario_and_channel_are_checked(salon, changes, code):
     record = flawless()
     record.update(changes)
@@ -197,14 +249,17 @@ def test_scenario_and_channel_are_checked(salon, changes, code):
 
 
 def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
-    (tmp_path / "mine.sbm").write_text("""
+    (tmp_path / "mine.sbm").write_text(
+        """
     standard mysalon.visit "Визит в салон «Моя студия»" extends salon.visit {
         version "2026.2"
         drop drink
         item rebooking "Записал на следующий визит прямо у стойки"
             answer yes_no weight 3 tags compliance
     }
-    """, encoding="utf-8")
+    """,
+        encoding="utf-8",
+    )
     std = sbm_standard(tmp_path / "mine.sbm")
     assert std.model.item("rebooking").section == "closing"
     record = flawless()

@@ -38,28 +38,38 @@ def test_the_examples_pass(sbm_examples):
 
 
 def test_a_visit_is_scored_with_the_pack_function(sbm_score):
-    result = sbm_score(STANDARD, {
-        "visit_id": "v1",
-        "answers": {"greeted": "yes", "wait": 10, "thanked": "yes", "invited": "no"},
-    })
+    result = sbm_score(
+        STANDARD,
+        {
+            "visit_id": "v1",
+            "answers": {"greeted": "yes", "wait": 10, "thanked": "yes", "invited": "no"},
+        },
+    )
     assert result.ok, result
     assert result.items["wait"] == pytest.approx(0.5)
     assert result.coefficients["courtesy"] == pytest.approx(0.75)  # (2·1 + 1 + 0) / 4
 
 
 def test_a_bad_answer_is_rejected_not_raised(sbm_score):
-    outcomes = sbm_score(STANDARD, [
-        {"visit_id": "v1", "answers": {"greeted": "maybe", "wait": 3, "thanked": "yes"}},
-        {"visit_id": "v2", "answers": {"greeted": "yes", "wait": 3, "thanked": "yes"}},
-    ])
+    outcomes = sbm_score(
+        STANDARD,
+        [
+            {"visit_id": "v1", "answers": {"greeted": "maybe", "wait": 3, "thanked": "yes"}},
+            {"visit_id": "v2", "answers": {"greeted": "yes", "wait": 3, "thanked": "yes"}},
+        ],
+    )
     assert [o.ok for o in outcomes] == [False, True]
     assert outcomes[0].errors[0].item == "greeted"
 
 
 def test_na_wait_gives_na_speed(sbm_score):
-    result = sbm_score(STANDARD, {
-        "visit_id": "v1", "answers": {"greeted": "yes", "wait": "н/п", "thanked": "yes"},
-    })
+    result = sbm_score(
+        STANDARD,
+        {
+            "visit_id": "v1",
+            "answers": {"greeted": "yes", "wait": "н/п", "thanked": "yes"},
+        },
+    )
     assert result.ok
     assert result.coefficients["speed"] is None
 

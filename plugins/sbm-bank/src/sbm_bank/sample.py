@@ -62,42 +62,113 @@ STANDARD = "bank.branch"
 
 # region, (point code, address, has electronic queue, premises level, queue load), UTC offset
 _NETWORK: tuple[tuple[str, str, tuple[tuple[str, str, bool, float, float], ...]], ...] = (
-    ("Центральный", "+03:00", (
-        ("MSK-01", "Москва, ул. Тверская, 12", True, 0.6, 1.4),
-        ("MSK-02", "Москва, Профсоюзная ул., 56", True, 0.2, 1.0),
-        ("MSK-03", "Москва, Ленинский пр-т, 30", True, -0.3, 1.8),
-    )),
-    ("Северо-Западный", "+03:00", (
-        ("SPB-01", "Санкт-Петербург, Невский пр-т, 48", True, 0.5, 1.2),
-        ("SPB-02", "Санкт-Петербург, Московский пр-т, 150", False, -0.1, 0.8),
-    )),
-    ("Уральский", "+05:00", (
-        ("EKB-01", "Екатеринбург, пр-т Ленина, 24", True, 0.1, 1.1),
-        ("CHL-01", "Челябинск, ул. Кирова, 110", False, -0.6, 0.7),
-    )),
-    ("Сибирский", "+07:00", (
-        ("NSK-01", "Новосибирск, Красный пр-т, 65", True, 0.0, 1.3),
-        ("OMS-01", "Омск, ул. Ленина, 18", True, -0.4, 0.9),
-    )),
+    (
+        "Центральный",
+        "+03:00",
+        (
+            ("MSK-01", "Москва, ул. Тверская, 12", True, 0.6, 1.4),
+            ("MSK-02", "Москва, Профсоюзная ул., 56", True, 0.2, 1.0),
+            ("MSK-03", "Москва, Ленинский пр-т, 30", True, -0.3, 1.8),
+        ),
+    ),
+    (
+        "Северо-Западный",
+        "+03:00",
+        (
+            ("SPB-01", "Санкт-Петербург, Невский пр-т, 48", True, 0.5, 1.2),
+            ("SPB-02", "Санкт-Петербург, Московский пр-т, 150", False, -0.1, 0.8),
+        ),
+    ),
+    (
+        "Уральский",
+        "+05:00",
+        (
+            ("EKB-01", "Екатеринбург, пр-т Ленина, 24", True, 0.1, 1.1),
+            ("CHL-01", "Челябинск, ул. Кирова, 110", False, -0.6, 0.7),
+        ),
+    ),
+    (
+        "Сибирский",
+        "+07:00",
+        (
+            ("NSK-01", "Новосибирск, Красный пр-т, 65", True, 0.0, 1.3),
+            ("OMS-01", "Омск, ул. Ленина, 18", True, -0.4, 0.9),
+        ),
+    ),
 )
 
-_FIRST = ("Анна", "Елена", "Ольга", "Мария", "Наталья", "Ирина", "Татьяна", "Светлана",
-          "Алексей", "Дмитрий", "Сергей", "Андрей", "Павел", "Игорь", "Екатерина", "Юлия")
-_LAST_F = ("Смирнова", "Кузнецова", "Попова", "Васильева", "Петрова", "Соколова", "Михайлова",
-           "Новикова", "Фёдорова", "Морозова", "Волкова", "Алексеева", "Лебедева", "Семёнова")
-_LAST_M = ("Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов", "Михайлов",
-           "Новиков", "Фёдоров", "Морозов", "Волков", "Алексеев", "Лебедев", "Семёнов")
+_FIRST = (
+    "Анна",
+    "Елена",
+    "Ольга",
+    "Мария",
+    "Наталья",
+    "Ирина",
+    "Татьяна",
+    "Светлана",
+    "Алексей",
+    "Дмитрий",
+    "Сергей",
+    "Андрей",
+    "Павел",
+    "Игорь",
+    "Екатерина",
+    "Юлия",
+)
+_LAST_F = (
+    "Смирнова",
+    "Кузнецова",
+    "Попова",
+    "Васильева",
+    "Петрова",
+    "Соколова",
+    "Михайлова",
+    "Новикова",
+    "Фёдорова",
+    "Морозова",
+    "Волкова",
+    "Алексеева",
+    "Лебедева",
+    "Семёнова",
+)
+_LAST_M = (
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+)
 
 _SCENARIOS = (("вклад", 0.4), ("кредит", 0.3), ("карта", 0.3))
 
 # yes/no items and their base pass rates (before the specialist's skill)
 _YES_NO: dict[str, float] = {
-    "greet_first": 0.9, "eye_contact": 0.88, "introduced": 0.75, "offered_help": 0.9,
-    "undistracted": 0.85, "appearance": 0.93,
-    "used_name": 0.55, "summarized": 0.5,
-    "calculation": 0.65, "cross_sell": 0.45, "mobile_app": 0.7,
-    "heard_out": 0.85, "probed": 0.6, "no_pressure": 0.92,
-    "next_step": 0.7, "any_questions": 0.65, "farewell": 0.9,
+    "greet_first": 0.9,
+    "eye_contact": 0.88,
+    "introduced": 0.75,
+    "offered_help": 0.9,
+    "undistracted": 0.85,
+    "appearance": 0.93,
+    "used_name": 0.55,
+    "summarized": 0.5,
+    "calculation": 0.65,
+    "cross_sell": 0.45,
+    "mobile_app": 0.7,
+    "heard_out": 0.85,
+    "probed": 0.6,
+    "no_pressure": 0.92,
+    "next_step": 0.7,
+    "any_questions": 0.65,
+    "farewell": 0.9,
 }
 _PRODUCT_YES_NO: dict[str, dict[str, float]] = {
     "вклад": {"dep_rate": 0.85, "dep_insurance": 0.6},
@@ -105,7 +176,9 @@ _PRODUCT_YES_NO: dict[str, dict[str, float]] = {
     "карта": {"card_fees": 0.8, "card_cashback": 0.7, "card_limits": 0.55},
 }
 _PRODUCT_PARTIAL: dict[str, tuple[str, ...]] = {
-    "вклад": ("dep_terms",), "кредит": ("loan_documents",), "карта": ("card_grace",),
+    "вклад": ("dep_terms",),
+    "кредит": ("loan_documents",),
+    "карта": ("card_grace",),
 }
 # critical items: the rate of a breach
 _CRITICAL: dict[str, dict[str, float]] = {
@@ -113,8 +186,14 @@ _CRITICAL: dict[str, dict[str, float]] = {
     "кредит": {"loan_insurance_voluntary": 0.05},
     "карта": {},
 }
-_GRADE5 = {"open_questions": 3.9, "clarified": 4.0, "fit": 4.2, "knowledge": 4.3,
-           "benefits": 3.8, "argued": 3.6}
+_GRADE5 = {
+    "open_questions": 3.9,
+    "clarified": 4.0,
+    "fit": 4.2,
+    "knowledge": 4.3,
+    "benefits": 3.8,
+    "argued": 3.6,
+}
 _OBJECTIONS = ("heard_out", "probed", "argued", "no_pressure")
 
 
@@ -161,11 +240,21 @@ class _Network:
                         if name not in used:
                             used.add(name)
                             break
-                    staff.append({"id": f"{code}-S{k + 1}", "name": name,
-                                  "skill": rng.gauss(0.3, 0.7)})
-                self.points.append({"region": region, "offset": offset, "code": code,
-                                    "address": address, "equeue": equeue,
-                                    "premises": premises, "load": load, "staff": staff})
+                    staff.append(
+                        {"id": f"{code}-S{k + 1}", "name": name, "skill": rng.gauss(0.3, 0.7)}
+                    )
+                self.points.append(
+                    {
+                        "region": region,
+                        "offset": offset,
+                        "code": code,
+                        "address": address,
+                        "equeue": equeue,
+                        "premises": premises,
+                        "load": load,
+                        "staff": staff,
+                    }
+                )
 
 
 def _yes(rng: random.Random, p: float, skill: float) -> str:
@@ -192,9 +281,7 @@ def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + offset
 
 
-def _visit(
-    rng: random.Random, index: int, n: int, net: _Network, start: dt.date
-) -> dict[str, Any]:
+def _visit(rng: random.Random, index: int, n: int, net: _Network, start: dt.date) -> dict[str, Any]:
     point = rng.choice(net.points)
     spec = rng.choice(point["staff"])
     skill = spec["skill"]
@@ -256,11 +343,16 @@ def _visit(
     # bank secrecy and personal data
     a["secrecy"] = "no" if rng.random() < 0.01 else "yes"
     a["documents_hidden"] = "no" if rng.random() < 0.01 else "yes"
-    a["pd_consent"] = ("н/п" if rng.random() < 0.6
-                       else "no" if rng.random() < 0.05 else "yes")
+    a["pd_consent"] = "н/п" if rng.random() < 0.6 else "no" if rng.random() < 0.05 else "yes"
     # the shopper's own ratings, following what happened
-    quality = sum(1 for k in ("greet_first", "used_name", "summarized", "next_step", "farewell")
-                  if a.get(k) == "yes") / 5
+    quality = (
+        sum(
+            1
+            for k in ("greet_first", "used_name", "summarized", "next_step", "farewell")
+            if a.get(k) == "yes"
+        )
+        / 5
+    )
     if rng.random() < 0.9:
         mood = 4 + 6 * quality - 0.1 * max(0.0, minutes - 10)
         a["overall"] = max(0, min(10, round(rng.gauss(mood, 1.3))))
@@ -339,8 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(lines)
-    print(f"{len(wave)} visits, {wave.expected_rejects} bad on purpose "
-          f"({', '.join(sorted(set(wave.defects.values())))})", file=sys.stderr)
+    print(
+        f"{len(wave)} visits, {wave.expected_rejects} bad on purpose "
+        f"({', '.join(sorted(set(wave.defects.values())))})",
+        file=sys.stderr,
+    )
     return 0
 
 

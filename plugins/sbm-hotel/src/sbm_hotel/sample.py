@@ -57,12 +57,48 @@ HOTELS: tuple[tuple[str, str, str, float], ...] = (
     ("Екатеринбург", "SVX-CITY", "+05:00", -0.02),
 )
 
-_FIRST = ("Анна", "Мария", "Екатерина", "Ольга", "Дарья", "Алина", "Ирина", "Полина",
-          "Сергей", "Алексей", "Дмитрий", "Илья", "Максим", "Артём", "Кирилл", "Никита")
-_LAST_F = ("Смирнова", "Кузнецова", "Попова", "Соколова", "Лебедева", "Козлова", "Новикова",
-           "Морозова", "Волкова", "Павлова")
-_LAST_M = ("Смирнов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков",
-           "Морозов", "Волков", "Павлов")
+_FIRST = (
+    "Анна",
+    "Мария",
+    "Екатерина",
+    "Ольга",
+    "Дарья",
+    "Алина",
+    "Ирина",
+    "Полина",
+    "Сергей",
+    "Алексей",
+    "Дмитрий",
+    "Илья",
+    "Максим",
+    "Артём",
+    "Кирилл",
+    "Никита",
+)
+_LAST_F = (
+    "Смирнова",
+    "Кузнецова",
+    "Попова",
+    "Соколова",
+    "Лебедева",
+    "Козлова",
+    "Новикова",
+    "Морозова",
+    "Волкова",
+    "Павлова",
+)
+_LAST_M = (
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Соколов",
+    "Лебедев",
+    "Козлов",
+    "Новиков",
+    "Морозов",
+    "Волков",
+    "Павлов",
+)
 
 _SCENARIOS = (("business", 0.45), ("leisure", 0.35), ("family", 0.20))
 _CHANNELS = (("phone", 0.35), ("website", 0.35), ("ota", 0.30))
@@ -155,8 +191,14 @@ ITEMS: dict[str, tuple[str, float, str, Callable[[Ctx], bool]]] = {
 }
 
 # Items evaluators leave N/A now and then, and how often.
-_NA_RATE = {"s_complaint": 0.35, "r_wifi": 0.03, "s_request": 0.10, "b_precontact": 0.05,
-            "c_upsell": 0.02, "f_drinks": 0.04}
+_NA_RATE = {
+    "s_complaint": 0.35,
+    "r_wifi": 0.03,
+    "s_request": 0.10,
+    "b_precontact": 0.05,
+    "c_upsell": 0.02,
+    "f_drinks": 0.04,
+}
 _REQUIRED = frozenset({"c_id_check", "r_linen", "r_lock", "r_fire", "f_food_safety"})
 
 
@@ -235,9 +277,11 @@ def _visit(rng: random.Random, number: int, staff: list[tuple[str, str, float]])
     late = rng.random() < 0.18 - hotel_level
     ready = due + dt.timedelta(minutes=rng.choice((10, 20, 30, 45, 60, 90))) if late else due
     checkout_start = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(8, 0)) + dt.timedelta(
-        minutes=rng.randrange(0, 240))
+        minutes=rng.randrange(0, 240)
+    )
     checkout_end = checkout_start + dt.timedelta(
-        seconds=round(min(rng.lognormvariate(1.35, 0.5), 30.0) * 60))
+        seconds=round(min(rng.lognormvariate(1.35, 0.5), 30.0) * 60)
+    )
 
     record: dict[str, Any] = {
         "visit_id": f"HS-2603-{number:04d}",
@@ -260,19 +304,25 @@ def _visit(rng: random.Random, number: int, staff: list[tuple[str, str, float]])
     }
     if room_service == "yes":
         ordered = dt.datetime.combine(day, dt.time(19, 0)) + dt.timedelta(
-            minutes=rng.randrange(0, 180))
+            minutes=rng.randrange(0, 180)
+        )
         delivery = rng.gauss(32 - 60 * hotel_level, 9)
         record["room_service_ordered_at"] = _iso(ordered, tz)
         record["room_service_delivered_at"] = _iso(
-            ordered + dt.timedelta(minutes=max(12, round(delivery))), tz)
+            ordered + dt.timedelta(minutes=max(12, round(delivery))), tz
+        )
     # Evaluators sometimes forget to record a moment: the timing norm is then N/A.
     for key in ("checked_in_at", "room_ready_at", "checked_out_at"):
         if rng.random() < 0.03:
             del record[key]
 
-    ctx = {"scenario": scenario, "booking_channel": channel, "room_category": category,
-           "room_service": room_service,
-           "room_late": None if "room_ready_at" not in record else late}
+    ctx = {
+        "scenario": scenario,
+        "booking_channel": channel,
+        "room_category": category,
+        "room_service": room_service,
+        "room_late": None if "room_ready_at" not in record else late,
+    }
     answers: dict[str, Any] = {}
     for item, (kind, base, driver, applies) in ITEMS.items():
         if not applies(ctx):
@@ -353,8 +403,11 @@ def main(argv: list[str] | None = None) -> int:
             handle.write(lines)
     else:
         sys.stdout.write(lines)
-    print(f"{len(wave.records)} visits, {len(wave.bad)} deliberately invalid: "
-          + ", ".join(f"{vid} ({kind})" for vid, kind in wave.bad.items()), file=sys.stderr)
+    print(
+        f"{len(wave.records)} visits, {len(wave.bad)} deliberately invalid: "
+        + ", ".join(f"{vid} ({kind})" for vid, kind in wave.bad.items()),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -198,31 +198,45 @@ def penalty_score_batch(points: Any, limit: Any) -> np.ndarray:
 def function_specs() -> list[FunctionSpec]:
     return [
         FunctionSpec(
-            "inspection_result", ("num", "num"), "num",
-            inspection_result, inspection_result_batch,
+            "inspection_result",
+            ("num", "num"),
+            "num",
+            inspection_result,
+            inspection_result_batch,
             doc="inspection_result(POINTS, RED_POINTS): 0 satisfactory, 1 unsatisfactory, "
-                "2 reinspection, 3 closure (King County: 35/90 red, 120 total points)",
+            "2 reinspection, 3 closure (King County: 35/90 red, 120 total points)",
         ),
         FunctionSpec(
-            "inspection_level", ("num", "num", "num", "num", "num"), "num",
-            inspection_level, inspection_level_batch,
+            "inspection_level",
+            ("num", "num", "num", "num", "num"),
+            "num",
+            inspection_level,
+            inspection_level_batch,
             doc="inspection_level(POINTS, RED_POINTS, REINSPECT_RED, CLOSE_RED, CLOSE_TOTAL): "
-                "the outcome 0–3 with your own thresholds",
+            "the outcome 0–3 with your own thresholds",
         ),
         FunctionSpec(
-            "requires_reinspection", ("num", "num"), "bool",
-            requires_reinspection, requires_reinspection_batch,
+            "requires_reinspection",
+            ("num", "num"),
+            "bool",
+            requires_reinspection,
+            requires_reinspection_batch,
             doc="requires_reinspection(POINTS, RED_POINTS): 35+ red points (King County)",
         ),
         FunctionSpec(
-            "requires_closure", ("num", "num"), "bool",
-            requires_closure, requires_closure_batch,
-            doc="requires_closure(POINTS, RED_POINTS): 90+ red or 120+ total points "
-                "(King County)",
+            "requires_closure",
+            ("num", "num"),
+            "bool",
+            requires_closure,
+            requires_closure_batch,
+            doc="requires_closure(POINTS, RED_POINTS): 90+ red or 120+ total points (King County)",
         ),
         FunctionSpec(
-            "penalty_score", ("num", "num"), "num",
-            penalty_score, penalty_score_batch,
+            "penalty_score",
+            ("num", "num"),
+            "num",
+            penalty_score,
+            penalty_score_batch,
             doc="penalty_score(POINTS, LIMIT): 1 without points, 0 at LIMIT points and beyond",
         ),
     ]

@@ -56,12 +56,48 @@ RESTAURANTS: tuple[tuple[str, str, float], ...] = (
     ("Нижний Новгород", "NNV-POKROVKA", -0.05),
 )
 
-_FIRST = ("Анна", "Мария", "Виктория", "Ксения", "Елизавета", "Алёна", "Софья", "Вера",
-          "Иван", "Егор", "Тимур", "Роман", "Артём", "Глеб", "Марк", "Данила")
-_LAST_F = ("Иванова", "Петрова", "Сидорова", "Фёдорова", "Орлова", "Белова", "Зайцева",
-           "Григорьева", "Титова", "Комарова")
-_LAST_M = ("Иванов", "Петров", "Сидоров", "Фёдоров", "Орлов", "Белов", "Зайцев",
-           "Григорьев", "Титов", "Комаров")
+_FIRST = (
+    "Анна",
+    "Мария",
+    "Виктория",
+    "Ксения",
+    "Елизавета",
+    "Алёна",
+    "Софья",
+    "Вера",
+    "Иван",
+    "Егор",
+    "Тимур",
+    "Роман",
+    "Артём",
+    "Глеб",
+    "Марк",
+    "Данила",
+)
+_LAST_F = (
+    "Иванова",
+    "Петрова",
+    "Сидорова",
+    "Фёдорова",
+    "Орлова",
+    "Белова",
+    "Зайцева",
+    "Григорьева",
+    "Титова",
+    "Комарова",
+)
+_LAST_M = (
+    "Иванов",
+    "Петров",
+    "Сидоров",
+    "Фёдоров",
+    "Орлов",
+    "Белов",
+    "Зайцев",
+    "Григорьев",
+    "Титов",
+    "Комаров",
+)
 
 _SCENARIOS = (("lunch", 0.40), ("dinner", 0.45), ("family", 0.15))
 
@@ -133,8 +169,17 @@ ITEMS: dict[str, tuple[str, float, str, Callable[[Ctx], bool]]] = {
     "y_cleaning_log": ("yn", 0.85, "point", _always),
 }
 
-_REQUIRED = frozenset({"m_allergens", "p_receipt", "y_bare_hands", "y_spoiled",
-                       "y_temperature", "y_handwash", "y_pests"})
+_REQUIRED = frozenset(
+    {
+        "m_allergens",
+        "p_receipt",
+        "y_bare_hands",
+        "y_spoiled",
+        "y_temperature",
+        "y_handwash",
+        "y_pests",
+    }
+)
 # Items evaluators leave N/A now and then, and how often.
 _NA_RATE = {"g_coat": 0.15, "g_booking": 0.03, "h_comfort": 0.02, "p_tips": 0.03}
 
@@ -193,7 +238,8 @@ def _visit(rng: random.Random, number: int, waiters: list[tuple[str, str, float]
     day = dt.date(2026, 3, 1) + dt.timedelta(days=rng.randrange(31))
     hour = rng.choice((12, 13, 14)) if scenario == "lunch" else rng.choice((18, 19, 20, 21))
     submitted = dt.datetime.combine(day, dt.time(hour, 0)) + dt.timedelta(
-        hours=rng.randrange(3, 30), minutes=rng.randrange(60))
+        hours=rng.randrange(3, 30), minutes=rng.randrange(60)
+    )
     ctx = {"scenario": scenario, "allergen_test": allergen_test}
 
     answers: dict[str, Any] = {}
@@ -295,7 +341,8 @@ def generate(n: int = 300, seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="sbm-restaurant-sample", description="Write a sample wave for restaurant.service.")
+        prog="sbm-restaurant-sample", description="Write a sample wave for restaurant.service."
+    )
     parser.add_argument("-n", type=int, default=300, help="number of visits (default 300)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
     parser.add_argument("-o", "--output", help="JSONL file to write (default: stdout)")
@@ -307,8 +354,11 @@ def main(argv: list[str] | None = None) -> int:
             handle.write(lines)
     else:
         sys.stdout.write(lines)
-    print(f"{len(wave.records)} visits, {len(wave.bad)} deliberately invalid: "
-          + ", ".join(f"{vid} ({kind})" for vid, kind in wave.bad.items()), file=sys.stderr)
+    print(
+        f"{len(wave.records)} visits, {len(wave.bad)} deliberately invalid: "
+        + ", ".join(f"{vid} ({kind})" for vid, kind in wave.bad.items()),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -63,35 +63,92 @@ STANDARD = "salon.visit"
 
 # region, UTC offset, salons: (code, address, level: premises and hygiene culture)
 _NETWORK: tuple[tuple[str, str, tuple[tuple[str, str, float], ...]], ...] = (
-    ("Москва", "+03:00", (
-        ("MSK-01", "Москва, Малая Бронная ул., 19", 0.8),
-        ("MSK-02", "Москва, ул. Профсоюзная, 104", 0.1),
-        ("MSK-03", "Москва, Щёлковское ш., 75", -0.5),
-    )),
-    ("Санкт-Петербург", "+03:00", (
-        ("SPB-01", "Санкт-Петербург, Большая Конюшенная ул., 8", 0.6),
-        ("SPB-02", "Санкт-Петербург, пр-т Просвещения, 36", -0.2),
-    )),
-    ("Поволжье", "+04:00", (
-        ("KZN-01", "Казань, ул. Баумана, 44", 0.3),
-        ("SMR-01", "Самара, Московское ш., 17", -0.1),
-        ("NNV-01", "Нижний Новгород, ул. Большая Покровская, 60", 0.0),
-    )),
+    (
+        "Москва",
+        "+03:00",
+        (
+            ("MSK-01", "Москва, Малая Бронная ул., 19", 0.8),
+            ("MSK-02", "Москва, ул. Профсоюзная, 104", 0.1),
+            ("MSK-03", "Москва, Щёлковское ш., 75", -0.5),
+        ),
+    ),
+    (
+        "Санкт-Петербург",
+        "+03:00",
+        (
+            ("SPB-01", "Санкт-Петербург, Большая Конюшенная ул., 8", 0.6),
+            ("SPB-02", "Санкт-Петербург, пр-т Просвещения, 36", -0.2),
+        ),
+    ),
+    (
+        "Поволжье",
+        "+04:00",
+        (
+            ("KZN-01", "Казань, ул. Баумана, 44", 0.3),
+            ("SMR-01", "Самара, Московское ш., 17", -0.1),
+            ("NNV-01", "Нижний Новгород, ул. Большая Покровская, 60", 0.0),
+        ),
+    ),
 )
 
-_FIRST = ("Анна", "Виктория", "Алина", "Дарья", "Ксения", "Полина", "Кристина", "Марина",
-          "Оксана", "Вероника", "Яна", "Валерия", "Диана", "Алёна", "Софья", "Артём", "Илья")
-_LAST_F = ("Белова", "Григорьева", "Захарова", "Киселева", "Орлова", "Павлова", "Романова",
-           "Тарасова", "Фролова", "Широкова", "Яковлева", "Никитина", "Медведева", "Зайцева")
+_FIRST = (
+    "Анна",
+    "Виктория",
+    "Алина",
+    "Дарья",
+    "Ксения",
+    "Полина",
+    "Кристина",
+    "Марина",
+    "Оксана",
+    "Вероника",
+    "Яна",
+    "Валерия",
+    "Диана",
+    "Алёна",
+    "Софья",
+    "Артём",
+    "Илья",
+)
+_LAST_F = (
+    "Белова",
+    "Григорьева",
+    "Захарова",
+    "Киселева",
+    "Орлова",
+    "Павлова",
+    "Романова",
+    "Тарасова",
+    "Фролова",
+    "Широкова",
+    "Яковлева",
+    "Никитина",
+    "Медведева",
+    "Зайцева",
+)
 _LAST_M = ("Белов", "Григорьев", "Захаров", "Киселев", "Орлов", "Павлов", "Романов")
 
 _YES_NO: dict[str, float] = {
-    "slot_offered": 0.7, "price_told": 0.75, "reminder": 0.8,
-    "greeted": 0.9, "coat": 0.7, "drink": 0.6, "master_introduced": 0.8, "master_look": 0.92,
-    "options": 0.65, "price_agreed": 0.75,
-    "comfort_check": 0.8, "explained": 0.6, "focused": 0.85, "on_schedule": 0.8,
-    "result_shown": 0.85, "care_advice": 0.7, "retail": 0.45, "bill_matches": 0.93,
-    "rebooking": 0.45, "farewell": 0.93,
+    "slot_offered": 0.7,
+    "price_told": 0.75,
+    "reminder": 0.8,
+    "greeted": 0.9,
+    "coat": 0.7,
+    "drink": 0.6,
+    "master_introduced": 0.8,
+    "master_look": 0.92,
+    "options": 0.65,
+    "price_agreed": 0.75,
+    "comfort_check": 0.8,
+    "explained": 0.6,
+    "focused": 0.85,
+    "on_schedule": 0.8,
+    "result_shown": 0.85,
+    "care_advice": 0.7,
+    "retail": 0.45,
+    "bill_matches": 0.93,
+    "rebooking": 0.45,
+    "farewell": 0.93,
 }
 _GRADE5 = {"wishes": 4.0, "diagnostics": 3.8, "result_quality": 4.3, "neatness": 4.2}
 
@@ -162,13 +219,24 @@ class _Network:
                             if name not in used:
                                 used.add(name)
                                 break
-                        masters[kind].append({
-                            "id": f"{code}-M{k}", "name": name,
-                            "skill": rng.gauss(0.3 + 0.3 * level, 0.6),
-                            "hygiene": level + rng.gauss(0, 0.5),
-                        })
-                self.salons.append({"region": region, "offset": offset, "code": code,
-                                    "address": address, "level": level, "masters": masters})
+                        masters[kind].append(
+                            {
+                                "id": f"{code}-M{k}",
+                                "name": name,
+                                "skill": rng.gauss(0.3 + 0.3 * level, 0.6),
+                                "hygiene": level + rng.gauss(0, 0.5),
+                            }
+                        )
+                self.salons.append(
+                    {
+                        "region": region,
+                        "offset": offset,
+                        "code": code,
+                        "address": address,
+                        "level": level,
+                        "masters": masters,
+                    }
+                )
 
 
 def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
@@ -179,9 +247,7 @@ def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + offset
 
 
-def _visit(
-    rng: random.Random, index: int, n: int, net: _Network, start: dt.date
-) -> dict[str, Any]:
+def _visit(rng: random.Random, index: int, n: int, net: _Network, start: dt.date) -> dict[str, Any]:
     salon = rng.choice(net.salons)
     r = rng.random()
     scenario = "стрижка" if r < 0.4 else "окрашивание" if r < 0.65 else "маникюр"
@@ -240,8 +306,14 @@ def _visit(
     if minutes > 10:
         a["delay_warned"] = _yes(rng, 0.4, skill)
     # the shopper's own ratings, following what happened
-    quality = sum(1 for k in ("price_agreed", "result_shown", "care_advice", "farewell", "focused")
-                  if a.get(k) == "yes") / 5
+    quality = (
+        sum(
+            1
+            for k in ("price_agreed", "result_shown", "care_advice", "farewell", "focused")
+            if a.get(k) == "yes"
+        )
+        / 5
+    )
     quality = (quality + (a["result_quality"] - 1) / 4) / 2
     if rng.random() < 0.9:
         mood = 3 + 7 * quality - 0.08 * max(0.0, minutes - 10)
@@ -318,8 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(lines)
-    print(f"{len(wave)} visits, {wave.expected_rejects} bad on purpose "
-          f"({', '.join(sorted(set(wave.defects.values())))})", file=sys.stderr)
+    print(
+        f"{len(wave)} visits, {wave.expected_rejects} bad on purpose "
+        f"({', '.join(sorted(set(wave.defects.values())))})",
+        file=sys.stderr,
+    )
     return 0
 
 
