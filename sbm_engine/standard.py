@@ -17,12 +17,10 @@ from typing import Any
 from .compiler import PythonCompiler
 from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
-from .model import BUILTIN_FIELDS, StandardModel
+from .model import StandardModel
 from .nodes import Span
 from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from .runtime import VisitError, VisitWarning
-
-_VISIT_KEYS = frozenset(BUILTIN_FIELDS.values()) | {"answers"}
 
 
 class CompiledStandard:
@@ -256,7 +254,7 @@ class ScoringSession:
     def score(self, record: Any, source: str | None = None) -> VisitOutcome:
         outcome = self.standard.score(record, source)
         vid = record.get("visit_id") if isinstance(record, Mapping) else None
-        key = _hashable_id(vid)
+        key = hashable_id(vid)
         if key is None:
             return outcome
         if key in self.seen:
@@ -273,7 +271,8 @@ class ScoringSession:
         return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
 
 
-def _hashable_id(vid: Any) -> Any:
+def hashable_id(vid: Any) -> Any:
+    """A visit_id as a set key (an unhashable one by its repr); None when there is none."""
     if vid is None:
         return None
     try:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from ..runtime import MISSING, VisitError, VisitWarning
+from ..standard import hashable_id
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, band_codes, conditional
 from .env import ChunkResult
@@ -456,16 +457,6 @@ def _any(masks: list[np.ndarray], m: int) -> np.ndarray:
     return out
 
 
-def _hashable_id(vid: Any) -> Any:
-    if vid is None:
-        return None
-    try:
-        hash(vid)
-    except TypeError:
-        return repr(vid)
-    return vid
-
-
 def _reject_duplicates(
     records: Sequence[Any], sources: Sequence[str | None], outcomes: list[VisitOutcome]
 ) -> list[VisitOutcome]:
@@ -474,7 +465,7 @@ def _reject_duplicates(
     out: list[VisitOutcome] = []
     for record, source, outcome in zip(records, sources, outcomes, strict=True):
         vid = record.get("visit_id") if isinstance(record, Mapping) else None
-        key = _hashable_id(vid)
+        key = hashable_id(vid)
         if key is not None and key in seen:
             dup = VisitError(
                 "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
