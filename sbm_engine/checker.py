@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from . import nodes as n
 from .diagnostics import CompileError, Diagnostics, did_you_mean
 from .functions import FunctionRegistry, default_registry
@@ -119,7 +121,7 @@ class Checker:
             if node.score is not None and item.kind != "text":  # text: E0104 already
                 score = self._bind_num(node.score, _Context("score", item=item, owner=name))
                 self._range_warning(node.score, score, item)
-            self.items[name] = _evolve_item(
+            self.items[name] = attrs.evolve(
                 item,
                 when=when,
                 section_when=section_when.get(decl.section) if decl.section else None,
@@ -1327,12 +1329,6 @@ class Checker:
 
 
 _PENDING = Bound("const", data=None)
-
-
-def _evolve_item(item: ItemModel, **changes: Any) -> ItemModel:
-    import attrs
-
-    return attrs.evolve(item, **changes)
 
 
 def _deps(expr: Bound) -> set[tuple[str, str]]:

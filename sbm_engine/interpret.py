@@ -7,7 +7,6 @@ oracle the compiled backends are tested against on generated standards and visit
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -271,4 +270,4 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda x, y: x >= y,
 }
 
-__all__ = ["Env", "Interpreter", "math"]
+__all__ = ["Env", "Interpreter"]

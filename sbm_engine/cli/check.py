@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, EXIT_OK, EXIT_REJECTED, echo_json, format_option, use_color
-
-
-def _targets(args: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    for a in args:
-        p = Path(a)
-        out += [str(f) for f in sorted(p.rglob("*.sbm"))] if p.is_dir() else [a]
-    return out
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    echo_json,
+    format_option,
+    standard_paths,
+    use_color,
+)
 
 
 def _check_one(target: str, run_examples: bool) -> dict[str, Any]:
@@ -59,7 +58,7 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
     """
     from ..diagnostics import render_all
 
-    results = [_check_one(t, not no_examples) for t in _targets(files)]
+    results = [_check_one(t, not no_examples) for t in standard_paths(files)]
     missing = [r for r in results if "missing" in r]
     errors = sum(d.severity == "error" for r in results for d in r.get("diagnostics", ()))
     warnings = sum(d.severity == "warning" for r in results for d in r.get("diagnostics", ()))
@@ -129,7 +128,7 @@ def test(files: tuple[str, ...], fmt: str) -> None:
     passed = failed = 0
     broken = False
     rows: list[dict[str, Any]] = []
-    for target in _targets(files):
+    for target in standard_paths(files):
         try:
             report = check_standard(target)
         except FileNotFoundError as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -66,13 +65,11 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def standard_paths(files: tuple[str, ...], what: Callable[[str], bool] | None = None) -> list[Path]:
-    """Expand folders to the `.sbm` files inside them."""
-    out: list[Path] = []
-    for f in files:
-        p = Path(f)
-        if p.is_dir():
-            out += sorted(p.rglob("*.sbm"))
-        else:
-            out.append(p)
+def standard_paths(args: tuple[str, ...]) -> list[str]:
+    """Arguments naming standards, with folders expanded to the `.sbm` files inside them
+    (anything else, a file or an installed id, passes through)."""
+    out: list[str] = []
+    for arg in args:
+        p = Path(arg)
+        out += [str(f) for f in sorted(p.rglob("*.sbm"))] if p.is_dir() else [arg]
     return out
