@@ -8,8 +8,9 @@ every comment survived in order, and formatting the output again changes nothing
 
 The canonical layout (what users see)
 -------------------------------------
-- 4 spaces per level; lines aim at 100 columns (`WIDTH`). An expression is never
-  broken inside, so a line holding one very long expression may run past 100.
+- 4 spaces per level; lines aim at 100 columns (`WIDTH`). An expression is broken
+  only where its author broke it (see Line breaks below), so a line holding a long
+  expression written on one line may run past 100.
 - File level, in the order written: `import "path"` lines and
   `standard NAME ["title"] [extends BASE] {` … `}`. A blank line separates a
   standard from whatever comes before or after it.
@@ -50,10 +51,21 @@ The canonical layout (what users see)
 - Expressions: single spaces around binary operators, `f(a, b)`, `x: 0.4` for
   weighted arguments, selections `items`, `sections`, `tagged T`, `in S`.
   Parentheses only where precedence needs them (`if` < `or` < `and` < `not` <
-  comparison < `+ -` < `* /` < unary minus), plus two for readability: a nested
-  `if` used as the condition or `then` branch of an `if` is parenthesised, and a
-  double negation is written `-(-x)`. Numbers are printed exactly as written;
-  strings are re-escaped (`\\\\`, `\\"`, `\\n`).
+  comparison < `+ -` < `* /` < unary minus), plus three for readability: a nested
+  `if` used as the condition or `then` branch of an `if` is parenthesised, an
+  `and` directly under an `or` is too (`(a and b) or c`), and a double negation is
+  written `-(-x)`. Numbers are printed exactly as written; strings are re-escaped
+  (`\\\\`, `\\"`, `\\n`).
+- Line breaks inside an expression (`sbm_engine.fmt_expr` has the details): kept
+  where the author put one on either side of a binary operator (the operator
+  then starts the continuation line), of `then` or of `else` (the keyword starts
+  the line), between two arguments (the comma ends the line) or right after the
+  `(` of a call; dropped anywhere else, and never added. A continuation line is
+  aligned with what it continues: an operator with the first operand of its run
+  of same-precedence operators, `then`/`else` with their `if` (every `else` of an
+  `else if` chain with the first `if`), an argument with the first argument, or,
+  after a break right after `(`, one level deeper than the line holding the `(`.
+  This holds wherever expressions go: formulas, `score =`, `when`, `expect`.
 - Defaults that were not written stay unwritten (`weight 1` is not added).
 - Comments: an own-line comment stays above the line that follows it, indented
   like that line (inside a block when it preceded the `}`); a comment that ended a
@@ -71,7 +83,6 @@ import bisect
 import difflib
 import itertools
 import os
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -79,6 +90,8 @@ import attrs
 
 from . import nodes as n
 from .diagnostics import CompileError
+from .fmt_expr import TextLine, expr_lines, expr_text, quote
+from .fmt_expr import anchors_at as _at
 from .parser import parse
 
 __all__ = [
@@ -218,114 +231,6 @@ def _difference(a: Any, b: Any, path: str) -> str | None:
     return None if a == b else f"{path}: {a!r} became {b!r}"
 
 
-# ---- expressions -------------------------------------------------------------------
-
-# Binding strength, loosest first; an operand printed where a stronger level is
-# required gets parentheses. Atoms (numbers, names, calls) are `_ATOM`.
-_IF, _OR, _AND, _NOT, _CMP, _SUM, _PRODUCT, _UNARY, _ATOM = range(9)
-
-# Words the parser reads as a selection when they open a function argument, so an
-# argument starting with one of them as a plain name must be parenthesised.
-_ARGUMENT_KEYWORDS = frozenset({"items", "sections", "tagged", "in"})
-_LEADING_WORD = re.compile(r"\w+")
-
-
-def _level(expr: n.Expr) -> int:
-    """How tightly `expr` binds, as the grammar's precedence ladder says."""
-    match expr:
-        case n.If():
-            return _IF
-        case n.BoolOp(op="or"):
-            return _OR
-        case n.BoolOp():
-            return _AND
-        case n.Not():
-            return _NOT
-        case n.Compare():
-            return _CMP
-        case n.Binary(op="+" | "-"):
-            return _SUM
-        case n.Binary():
-            return _PRODUCT
-        case n.Negate():
-            return _UNARY
-        case n.Number(text=text) if text.startswith("-"):
-            return _UNARY
-        case _:
-            return _ATOM
-
-
-def expr_text(expr: n.Expr, need: int = _IF) -> str:
-    """`expr` as source text, parenthesised when it binds looser than `need`."""
-    text = _bare_expr(expr)
-    return f"({text})" if _level(expr) < need else text
-
-
-def _bare_expr(expr: n.Expr) -> str:
-    match expr:
-        case n.Number():
-            return _number_text(expr.text)
-        case n.String():
-            return quote(expr.value)
-        case n.Name():
-            return expr.name
-        case n.Attribute():
-            return f"{expr.owner}.{expr.name}"
-        case n.Call():
-            return f"{expr.function}({', '.join(_argument_text(a) for a in expr.args)})"
-        case n.Negate():
-            return "-" + expr_text(expr.operand, _ATOM)
-        case n.Binary():
-            level = _level(expr)
-            return f"{expr_text(expr.left, level)} {expr.op} {expr_text(expr.right, level + 1)}"
-        case n.Compare():
-            return f"{expr_text(expr.left, _SUM)} {expr.op} {expr_text(expr.right, _SUM)}"
-        case n.BoolOp():
-            level = _level(expr)
-            return f"{expr_text(expr.left, level)} {expr.op} {expr_text(expr.right, level + 1)}"
-        case n.Not():
-            return "not " + expr_text(expr.operand, _NOT)
-        case n.If():
-            return (
-                f"if {expr_text(expr.condition, _OR)} then {expr_text(expr.then, _OR)} "
-                f"else {expr_text(expr.otherwise, _IF)}"
-            )
-    raise TypeError(f"not an expression: {expr!r}")
-
-
-def _number_text(text: str) -> str:
-    """A number as written; `--1` (the parser folds `-(-1)` into one literal) is
-    written back as `-(-1)` so it never reads like a decrement."""
-    if text.startswith("--"):
-        return f"-({_number_text(text[1:])})"
-    return text
-
-
-def _argument_text(arg: n.Argument) -> str:
-    match arg:
-        case n.Selection(kind="items" | "sections"):
-            return arg.kind
-        case n.Selection():
-            return f"{arg.kind} {arg.name}"
-        case n.Weighted():
-            return f"{_guard_argument(expr_text(arg.expr))}: {expr_text(arg.weight)}"
-        case _:
-            return _guard_argument(expr_text(arg))
-
-
-def _guard_argument(text: str) -> str:
-    """Parenthesise an argument whose first word would be read as a selection
-    keyword (`f((items))` passes the item called `items`, `f(items)` selects)."""
-    word = _LEADING_WORD.match(text)
-    return f"({text})" if word and word.group() in _ARGUMENT_KEYWORDS else text
-
-
-def quote(value: str) -> str:
-    """A string literal the parser reads back as `value`."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
 def _label_text(label: n.Label) -> str:
     return quote(label.value) if label.kind == "string" else label.value
 
@@ -373,16 +278,6 @@ class _Line:
         return max(self.anchors, default=-1)
 
 
-def _at(*spans: n.Span | None) -> tuple[int, ...]:
-    """Anchors for nodes printed wholly on one line: the first and last character.
-    Spans of nodes built in memory (offset 0) carry no position and are skipped."""
-    out: list[int] = []
-    for span in spans:
-        if span is not None and span.end > 0:
-            out += [span.start, span.end - 1]
-    return tuple(out)
-
-
 def _fits(depth: int, text: str) -> bool:
     return len(INDENT) * depth + len(text) <= WIDTH
 
@@ -427,6 +322,39 @@ class _Printer:
 
     def close(self, depth: int, brace: int | None) -> None:
         self.emit(depth, "}", () if brace is None else (brace,), kind="close")
+
+    def emit_at(self, line: TextLine, **kw: Any) -> None:
+        """A line that starts at an absolute column (an aligned continuation): as
+        many levels as fit in it, then spaces."""
+        depth, pad = divmod(line.column, len(INDENT))
+        self.emit(depth, " " * pad + line.text, line.anchors, **kw)
+
+    def expression(
+        self,
+        depth: int,
+        prefix: str,
+        expr: n.Expr,
+        anchors: tuple[int, ...],
+        *,
+        suffix: str = "",
+        blank: bool = False,
+        opens: bool = False,
+        kind: LineKind = "stmt",
+    ) -> None:
+        """`prefix EXPR suffix` on a line at `depth` (`anchors`: those of the prefix),
+        the expression continued on further lines where its author broke it."""
+        first, *rest = expr_lines(expr, len(INDENT) * depth + len(prefix), len(INDENT) * depth)
+        anchors = (*anchors, *first.anchors)
+        if not rest:
+            self.emit(
+                depth, prefix + first.text + suffix, anchors, blank=blank, opens=opens, kind=kind
+            )
+            return
+        self.emit(depth, prefix + first.text, anchors, blank=blank, kind=kind)
+        *middle, last = rest
+        for line in middle:
+            self.emit_at(line, kind="cont")
+        self.emit_at(attrs.evolve(last, text=last.text + suffix), kind="cont", opens=opens)
 
     def comment_inside(self, head_at: tuple[int, ...], closing: int | None) -> bool:
         """Whether a comment will be woven in among a block's entries, which is what
@@ -589,63 +517,74 @@ class _Printer:
 
     def formula(self, keyword: str, m: n.Coefficient | n.Rollup, depth: int, blank: bool) -> None:
         head = f"{keyword} {m.name}" + ("" if m.title is None else " " + quote(m.title)) + " ="
-        expr = expr_text(m.expr)
+        head_at = (*_start(m.span), *_at(m.name_span))
         written = m.name_span.line > 0 and m.expr.span.line > 0
-        same_line = (
-            m.expr.span.line == m.name_span.line if written else _fits(depth, f"{head} {expr}")
-        )
+        if written:
+            same_line = m.expr.span.line == m.name_span.line
+        else:
+            same_line = _fits(depth, f"{head} {expr_text(m.expr)}")
         if same_line:
-            self.emit(depth, f"{head} {expr}", _at(m.span), blank=blank)
+            self.expression(depth, head + " ", m.expr, head_at, blank=blank)
             return
-        self.emit(depth, head, (*_start(m.span), *_at(m.name_span)), blank=blank)
-        self.emit(depth + 1, expr, _at(m.expr.span), kind="cont")
+        self.emit(depth, head, head_at, blank=blank)
+        self.expression(depth + 1, "", m.expr, (), kind="cont")
 
     def item(self, item: n.Item, depth: int, blank: bool) -> None:
         """An item on one line, or continued where its author broke it: before
-        `answer`, before `when`, before `score =` (continuations one level deeper).
+        `answer`, before `when`, before `score =` (continuations one level deeper),
+        and inside a `when`/`score` expression where `fmt_expr` keeps its breaks.
         A tree built in memory breaks before `when`/`score` when the line is too long."""
         head = _item_head(item)
         question = f"item {item.name} {quote(item.question)}"
-        tails: list[tuple[str, n.Span]] = []
+        tails: list[tuple[str, n.Expr]] = []
         if item.when is not None:
-            tails.append(("when " + expr_text(item.when), item.when.span))
+            tails.append(("when ", item.when))
         if item.score is not None:
-            tails.append(("score = " + expr_text(item.score), item.score.span))
+            tails.append(("score = ", item.score))
         written = item.name_span.line > 0
         if not written:
-            whole = " ".join([head, *(t for t, _ in tails)])
+            texts = [prefix + expr_text(expr) for prefix, expr in tails]
+            whole = " ".join([head, *texts])
             if not tails or _fits(depth, whole):
                 self.emit(depth, whole, _at(item.span), blank=blank)
                 return
             self.emit(depth, head, _item_head_anchors(item), blank=blank)
-            for text, span in tails:
-                self.emit(depth + 1, text, _at(span), kind="cont")
+            for text, (_, expr) in zip(texts, tails, strict=True):
+                self.emit(depth + 1, text, _at(expr.span), kind="cont")
             return
         # the lines as written: each part joins the line before unless it started a new one
-        lines: list[tuple[str, tuple[int, ...]]] = []
+        column = len(INDENT) * depth
+        below = column + len(INDENT)  # where a part that starts a line starts
+        lines: list[TextLine] = []
         answer_at = item.answer.span.line
         if answer_at > item.name_span.line:
-            lines.append((question, (*_start(item.span), *_at(item.name_span))))
-            lines.append((head[len(question) + 1 :], _item_head_anchors(item)))
+            lines.append(TextLine(column, question, (*_start(item.span), *_at(item.name_span))))
+            lines.append(TextLine(below, head[len(question) + 1 :], _item_head_anchors(item)))
         else:
-            lines.append((head, _item_head_anchors(item)))
+            lines.append(TextLine(column, head, _item_head_anchors(item)))
         previous_line = max(answer_at, item.name_span.line)
         width_broken = False
-        for text, span in tails:
-            line_depth = depth if len(lines) == 1 else depth + 1
-            joins = span.line <= previous_line and not width_broken
-            if not joins or not _fits(line_depth, f"{lines[-1][0]} {text}"):
+        for prefix, expr in tails:
+            last = lines[-1]
+            joined = f"{last.text} {prefix}{expr_lines(expr, 0, 0)[0].text}"
+            joins = expr.span.line <= previous_line and not width_broken
+            if not joins or last.column + len(joined) > WIDTH:
                 width_broken = width_broken or joins  # then one tail a line
-                lines.append((text, _at(span)))
+                first, *rest = expr_lines(expr, below + len(prefix), below)
+                lines.append(TextLine(below, prefix + first.text, first.anchors))
             else:
-                lines[-1] = (f"{lines[-1][0]} {text}", (*lines[-1][1], *_at(span)))
-            previous_line = span.end_line
+                start = last.column + len(last.text) + 1 + len(prefix)
+                first, *rest = expr_lines(expr, start, last.column)
+                text = f"{last.text} {prefix}{first.text}"
+                lines[-1] = TextLine(last.column, text, (*last.anchors, *first.anchors))
+            lines += rest
+            previous_line = expr.span.end_line
         if len(lines) == 1:
-            self.emit(depth, lines[0][0], _at(item.span), blank=blank)
+            self.emit(depth, lines[0].text, _at(item.span), blank=blank)
             return
-        self.emit(depth, lines[0][0], lines[0][1], blank=blank)
-        for text, anchors in lines[1:]:
-            self.emit(depth + 1, text, anchors, kind="cont")
+        self.emit(depth, lines[0].text, lines[0].anchors, blank=blank)
+        for line in lines[1:]:
+            self.emit_at(line, kind="cont")
 
     def section(self, sec: n.Section, depth: int, blank: bool) -> None:
         head = f"section {sec.name}"
@@ -653,10 +592,13 @@ class _Printer:
             head += " " + quote(sec.title)
         if sec.weight is not None:
             head += f" weight {sec.weight.text}"
-        if sec.when is not None:
-            head += f" when {expr_text(sec.when)}"
-        anchors = (*_start(sec.span), *_at(sec.name_span, _span_of(sec.weight), _span_of(sec.when)))
-        self.emit(depth, head + " {", anchors, blank=blank, opens=True)
+        anchors = (*_start(sec.span), *_at(sec.name_span, _span_of(sec.weight)))
+        if sec.when is None:
+            self.emit(depth, head + " {", anchors, blank=blank, opens=True)
+        else:
+            self.expression(
+                depth, head + " when ", sec.when, anchors, suffix=" {", blank=blank, opens=True
+            )
         for item in sec.items:
             self.item(item, depth + 1, False)
         self.close(depth, _end(sec.span))
@@ -678,7 +620,7 @@ class _Printer:
                 self.assignments(word, part, depth + 1)
             else:
                 keyword = self._word_before(part.span.start, "expect")
-                self.emit(depth + 1, "expect " + expr_text(part), (*keyword, *_at(part.span)))
+                self.expression(depth + 1, "expect ", part, keyword)
         self.close(depth, _end(ex.span))
 
     def _blocks(self, assignments: tuple[n.Assignment, ...]) -> list[tuple[n.Assignment, ...]]:

@@ -172,7 +172,8 @@ coefficient k =   # why
         "\n"
         "    coefficient k =  # why\n"
         "        # how\n"
-        "        a + b\n"
+        "        a\n"
+        "        + b\n"
         "}\n"
     )
 
@@ -391,7 +392,10 @@ def test_short_answers_written_over_lines_join_on_one_line() -> None:
         ("not not a", "not not a"),
         ("not (a == b)", "not a == b"),
         ("(a or b) and c", "(a or b) and c"),
-        ("a or (b and c)", "a or b and c"),
+        ("a or (b and c)", "a or (b and c)"),
+        ("a and b or c", "(a and b) or c"),
+        ("a or b and c or d", "a or (b and c) or d"),
+        ("(a or b) and c or d", "((a or b) and c) or d"),
         ("(a or b) or c", "a or b or c"),
         ("a or (b or c)", "a or (b or c)"),
         ("(a == b) == c", "(a == b) == c"),
@@ -414,6 +418,133 @@ def test_short_answers_written_over_lines_join_on_one_line() -> None:
 )
 def test_expressions_print_with_minimal_parentheses(written: str, printed: str) -> None:
     assert _coefficient(written) == printed
+
+
+# ---- line breaks inside expressions ----------------------------------------------------
+
+
+def _formatted(source: str) -> str:
+    """`format_source`, asserting the promises a multi-line layout must keep."""
+    out = format_source(source)
+    assert format_source(out) == out
+    assert parse(out) == parse(source)
+    assert _comment_texts(out) == _comment_texts(source)
+    return out
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "alpha + beta\n + gamma",  # before the operator, as the repository writes it
+        "alpha + beta +\n gamma",  # after it: moved to the canonical side
+        "alpha + beta\n+\ngamma",
+    ],
+)
+def test_a_break_at_an_operator_is_kept_with_the_operator_leading(written: str) -> None:
+    out = _formatted(f"standard s {{ coefficient k = {written} }}")
+    assert out.splitlines()[1:3] == [
+        "    coefficient k = alpha + beta",
+        "                    + gamma",  # aligned with the run's first operand
+    ]
+
+
+# (what the author wrote inside `standard s { … }`, what `fmt` prints there)
+_KEPT_BREAKS = {
+    "an operator run inside parentheses aligns one column right of the `(`": (
+        "coefficient k =\n(a * x + b * y\n+ c * z)\n/ total",
+        "    coefficient k =\n        (a * x + b * y\n         + c * z)\n        / total\n",
+    ),
+    "`then` and `else` start their lines under the `if`": (
+        "coefficient k = if a > 1 then\n 2 else\n 3",
+        "    coefficient k = if a > 1\n                    then 2\n                    else 3\n",
+    ),
+    "every `else` of an `else if` chain goes under the first `if`": (
+        'item wait "Ожидание" answer number\n score = if value <= 5 then 1\n'
+        "else if value <= 10 then 0.5 else if value <= 20 then 0.25\n      else 0",
+        '    item wait "Ожидание" answer number\n'
+        "        score = if value <= 5 then 1\n"
+        "                else if value <= 10 then 0.5 else if value <= 20 then 0.25\n"
+        "                else 0\n",
+    ),
+    "a `then` branch broken inside aligns with its own start": (
+        'coefficient k =\nif visit.date < "2013-05-01"\nthen (if failed(a) then 5 else 0)\n'
+        "- (if failed(b) then 10 else 0) else 0",
+        "    coefficient k =\n"
+        '        if visit.date < "2013-05-01"\n'
+        "        then (if failed(a) then 5 else 0)\n"
+        "             - (if failed(b) then 10 else 0) else 0\n",
+    ),
+    "arguments after a comma align under the first argument": (
+        "coefficient k = weighted_mean(speed: 0.4,\n   politeness: 0.6)",
+        "    coefficient k = weighted_mean(speed: 0.4,\n"
+        "                                  politeness: 0.6)\n",
+    ),
+    "arguments after a break right after `(` hang one level deeper": (
+        "coefficient k = weighted_mean(\n answer(a1) - answer(e1), answer(a2) - answer(e2),\n"
+        "        answer(a3) - answer(e3)\n)",
+        "    coefficient k = weighted_mean(\n"
+        "        answer(a1) - answer(e1), answer(a2) - answer(e2),\n"
+        "        answer(a3) - answer(e3))\n",
+    ),
+    "an `and` under an `or` is parenthesised, broken or not": (
+        "coefficient k =\n if a == 1 and b == 2\n or c == 3 and d == 4 then 1 else 0",
+        "    coefficient k =\n"
+        "        if (a == 1 and b == 2)\n"
+        "           or (c == 3 and d == 4) then 1 else 0\n",
+    ),
+}
+
+
+@pytest.mark.parametrize(("written", "printed"), _KEPT_BREAKS.values(), ids=_KEPT_BREAKS)
+def test_line_breaks_inside_expressions_are_kept_and_aligned(written: str, printed: str) -> None:
+    assert _formatted(f"standard s {{\n{written}\n}}\n") == f"standard s {{\n{printed}}}\n"
+
+
+def test_breaks_elsewhere_in_an_expression_are_dropped() -> None:
+    source = "standard s { coefficient k = not\n a or -\n b == weighted_mean(x:\n 1) }"
+    assert _formatted(source).splitlines()[1] == (
+        "    coefficient k = not a or -b == weighted_mean(x: 1)"
+    )
+
+
+def test_an_expression_written_on_one_line_stays_on_one_line() -> None:
+    long = " + ".join(f"coefficient_number_{i}" for i in range(8))
+    for written in ("a + b * c", "if a then b else c", "f(a, b, c)", long):
+        out = _formatted(f"standard s {{ coefficient k = {written} }}")
+        assert out.splitlines()[1] == f"    coefficient k = {written}"
+
+
+def test_comments_stay_next_to_the_lines_of_a_broken_expression() -> None:
+    source = """\
+standard s {
+    coefficient k =
+        alpha  # the first
+        # the rest
+        + beta  # the second
+        + gamma
+}
+"""
+    assert _formatted(source) == source
+
+
+def test_item_score_section_when_and_expect_keep_their_breaks() -> None:
+    source = """\
+standard s {
+    section hall when visit.scenario == "a"
+                      or visit.scenario == "b" {
+        item wait "Ожидание" answer number
+            score = if value <= 5 then 1
+                    else 0
+    }
+
+    example "e" {
+        answers { wait = 3 }
+        expect hall == 1
+               and wait == 1
+    }
+}
+"""
+    assert _formatted(source) == source
 
 
 def test_strings_are_re_escaped() -> None:
@@ -649,6 +780,63 @@ _SETTINGS = settings(
 def test_generated_expressions_round_trip(expr: n.Expr) -> None:
     module = parse(f"standard s {{ coefficient k = {expr_text(expr)} }}")
     assert module.standards[0].members[0].expr == expr  # type: ignore[union-attr]
+
+
+_JOINTS = frozenset(
+    {"and", "or", "then", "else", "+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">="}
+)
+_ALWAYS_KEPT = frozenset({"and", "or", "then", "else"})
+
+
+@st.composite
+def _broken_at_joints(draw: st.DrawFn, text: str) -> tuple[str, bool]:
+    """`text` (one printed expression) with line breaks, indented at random, at some
+    of the points `fmt` keeps: before an operator or `then`/`else`, after an
+    argument comma or an opening parenthesis. Also says whether one of the breaks
+    is at a point that is always kept (`and`, `or`, `then`, `else`, a comma)."""
+    points: list[tuple[int, bool]] = []  # (offset, replaces a space)
+    kept = set()
+    for gap in _gaps(text):
+        word = text[gap + 1 :].split(" ", 1)[0]
+        if word in _JOINTS or text[gap - 1] == ",":
+            points.append((gap, True))
+            if word in _ALWAYS_KEPT or text[gap - 1] == ",":
+                kept.add(gap)
+    in_string = False
+    for i, ch in enumerate(text):
+        if ch == '"' and text[i - 1 : i] != "\\":
+            in_string = not in_string
+        elif ch == "(" and not in_string and i and (text[i - 1].isalnum() or text[i - 1] == "_"):
+            points.append((i + 1, False))
+    if not points:
+        return text, False
+    chosen = sorted(set(draw(st.lists(st.sampled_from(points), max_size=6))))
+    pieces: list[str] = []
+    last = 0
+    for offset, replaces in chosen:
+        pieces += [text[last:offset], "\n" + " " * draw(st.integers(0, 12))]
+        last = offset + replaces
+    pieces.append(text[last:])
+    return "".join(pieces), any(offset in kept for offset, _ in chosen)
+
+
+@_SETTINGS
+@given(_exprs, st.data())
+def test_generated_expressions_keep_their_line_breaks(expr: n.Expr, data: st.DataObject) -> None:
+    """Breaks at kept points survive as continuation lines; in a formula, a `score =`
+    and an `expect` the tree never changes and a second pass changes nothing."""
+    written, broken = data.draw(_broken_at_joints(expr_text(expr)))
+    for place in (
+        "standard s {{\n    coefficient k =\n        {}\n}}\n",
+        'standard s {{ item i "q" answer number score = {} }}',
+        'standard s {{ example "e" {{ expect {} }} }}',
+    ):
+        source = place.format(written)
+        formatted = format_source(source)
+        assert parse(formatted) == parse(source)
+        assert format_source(formatted) == formatted
+        if broken and place.startswith("standard s {{\n"):  # a formula on lines of its own
+            assert formatted.count("\n") > 4  # standard, coefficient, formula, }
 
 
 @_SETTINGS
