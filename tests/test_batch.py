@@ -492,3 +492,34 @@ def test_score_rows_explains_suspect_rows(bare_demo):
         ("secrecy", "na_not_allowed"),
     }
     assert ev.score_rows(answers, visit, [0])[0].ok
+
+
+# -- text columns read from Arrow dictionaries ----------------------------------------------------
+
+
+def _with_visit_ids(table: Any, ids: Any) -> Any:
+    return table.set_column(table.column_names.index("visit_id"), "visit_id", ids)
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_visit_ids_duplicate_blank_and_empty_as_the_reader_sees_them(demo, dictionary):
+    """Duplicates, blank ids ("  ", "\\u2003") and empty cells ("" and null) are found
+    whether visit_id is plain text or a dictionary (whose values Arrow lets repeat)."""
+    table = _demo_table(_lines("demo_visits.jsonl"))
+    n = table.num_rows
+    assert n >= 6
+    wanted = ["a", "b", "a", "  ", "\u2003", "", None, "c"][:n] + [f"x{i}" for i in range(n - 8)]
+    if dictionary:
+        values = pa.array(["a", "b", "a", "  ", "\u2003", "", "c", "a"])
+        codes = {"a": 0, "b": 1, "  ": 3, "\u2003": 4, "": 5, "c": 6}
+        # the third row uses the repeated "a" (code 2), the others the first one
+        indices = [2 if i == 2 else codes.get(v) for i, v in enumerate(wanted[:8])]
+        extra = pa.array(wanted[8:], pa.string())
+        ids = pa.DictionaryArray.from_arrays(
+            pa.array(indices + list(range(8, 8 + len(extra))), pa.int32()),
+            pa.concat_arrays([values, extra]),
+        )
+    else:
+        ids = pa.array(wanted, pa.string())
+    assert ids.to_pylist() == wanted
+    assert_table_matches(demo, _with_visit_ids(table, ids))

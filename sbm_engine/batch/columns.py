@@ -127,6 +127,9 @@ class ArrowSource(Source):
         self.text = pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
         if pa.types.is_dictionary(t):
             self.kind = "dictionary"
+            if self.text and len(array.dictionary) != len(array.dictionary.unique()):
+                # Arrow allows repeated dictionary values; codes here name distinct ones.
+                self.array = array = array.cast(value_type).dictionary_encode()
         elif pa.types.is_integer(t):
             self.kind = "int"
         elif pa.types.is_floating(t):
@@ -160,21 +163,44 @@ class ArrowSource(Source):
             return None
         return numeric_parts(self.array.slice(start, stop - start).to_numpy(zero_copy_only=False))
 
-    def blank(self, start: int, stop: int) -> np.ndarray:
-        if not self.text or self.kind == "dictionary":
-            return super().blank(start, stop)
+    def text_codes(self) -> tuple[np.ndarray, Any]:
+        """For a text column: codes into its distinct texts (an Arrow array), -1 where
+        the cell is empty (null or ""). No text becomes a Python string."""
         import pyarrow.compute as pc
 
-        # A text with a character that Python does not count as whitespace is not
-        # blank; only the other rows (nulls, "", "  ", odd spaces) are checked one by one.
+        enc = self.array if self.kind == "dictionary" else pc.dictionary_encode(self.array)
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        empty = pc.index(enc.dictionary, "").as_py()
+        if empty >= 0:
+            codes[codes == empty] = -1
+        return codes, enc.dictionary
+
+    def blank(self, start: int, stop: int) -> np.ndarray:
+        if not self.text:
+            return super().blank(start, stop)
         part = self.array.slice(start, stop - start)
-        solid = pc.match_substring_regex(part, _NOT_SPACE).fill_null(False)
-        candidates = np.flatnonzero(~solid.to_numpy(zero_copy_only=False))
-        out = np.zeros(stop - start, dtype=bool)
-        if candidates.size:
-            values = part.take(candidates).to_pylist()
-            out[candidates] = [v is None or not v.strip() for v in values]
-        return out
+        if self.kind != "dictionary":
+            return _blank_texts(part)
+        # Check each distinct text once, then spread (nulls are blank).
+        bad = np.append(_blank_texts(part.dictionary), True)
+        codes = part.indices.fill_null(len(bad) - 1).to_numpy(zero_copy_only=False)
+        return bad[codes]
+
+
+def _blank_texts(texts: Any) -> np.ndarray:
+    """Which texts of an Arrow text array are null or blank as `str.strip` sees it.
+
+    A text with a character that Python does not count as whitespace is not blank;
+    only the other rows (nulls, "", "  ", odd spaces) are checked one by one."""
+    import pyarrow.compute as pc
+
+    solid = pc.match_substring_regex(texts, _NOT_SPACE).fill_null(False)
+    candidates = np.flatnonzero(~solid.to_numpy(zero_copy_only=False))
+    out = np.zeros(len(texts), dtype=bool)
+    if candidates.size:
+        values = texts.take(candidates).to_pylist()
+        out[candidates] = [v is None or not v.strip() for v in values]
+    return out
 
 
 class NumpySource(Source):

@@ -175,23 +175,29 @@ def _source(source: str | None, i: int) -> str | None:
 
 
 class _Text:
-    """A text output column as codes into values (-1: null), patched row by row."""
+    """A text output column as codes into values (-1: null), patched row by row.
 
-    def __init__(self, codes: np.ndarray, values: list[Any]) -> None:
+    The values are a Python list, or, for a column taken straight from an Arrow
+    text column, that column's dictionary as an Arrow array: a million distinct
+    visit_ids then never become Python strings (a patch, which is rare, does it)."""
+
+    def __init__(self, codes: np.ndarray, values: Any) -> None:
         self.codes = codes
-        self.values = values
+        self._values = values
         self._index: dict[Any, int] | None = None
 
     def set(self, i: int, value: Any) -> None:
         if value is None:
             self.codes[i] = -1
             return
+        if not isinstance(self._values, list):
+            self._values = self._values.to_pylist()
         if self._index is None:
-            self._index = {v: k for k, v in enumerate(self.values)}
+            self._index = {v: k for k, v in enumerate(self._values)}
         k = self._index.get(value)
         if k is None:
-            k = self._index[value] = len(self.values)
-            self.values.append(value)
+            k = self._index[value] = len(self._values)
+            self._values.append(value)
         self.codes[i] = k
 
     def arrow(self, keep: np.ndarray) -> Any:
@@ -199,7 +205,8 @@ class _Text:
 
         codes = self.codes[keep]
         indices = pa.array(codes.astype(np.int32), mask=codes < 0)
-        dictionary = pa.array(self.values, type=pa.string())
+        values = self._values
+        dictionary = pa.array(values, type=pa.string()) if isinstance(values, list) else values
         return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
 
 
@@ -208,17 +215,9 @@ def _texts(layout: _Layout, key: str, n: int) -> _Text:
     src = layout.fields.get(key)
     if src is None:
         return _Text(np.full(n, -1, dtype=np.intp), [])
+    if isinstance(src, _FieldTextSource) and src.inner.text:  # field_text of a text is the text
+        return _Text(*src.inner.text_codes())
     codes, distinct = src.encoded(0, n)
-    if isinstance(src, _FieldTextSource) and src.inner.text:  # distinct texts already
-        lut = np.arange(len(distinct) + 1, dtype=np.intp)
-        present = [v for v in distinct if v is not MISSING]
-        if len(present) != len(distinct):
-            j = 0
-            for k, v in enumerate(distinct):
-                lut[k] = -1 if v is MISSING else j
-                j += v is not MISSING
-        lut[-1] = -1
-        return _Text(lut[codes], present)
     index: dict[str, int] = {}
     lut = np.empty(len(distinct) + 1, dtype=np.intp)
     for j, v in enumerate(distinct):

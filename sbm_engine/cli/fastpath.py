@@ -214,12 +214,12 @@ def _csv_cells(std: Any, table: Any, decimal: str) -> tuple[Any, Any]:
 def _converted(column: Any, convert: Any, pc: Any, pa: Any) -> Any:
     """A text column with numbers as numbers: a dictionary of the converted distinct
     values (a dense union when texts and numbers mix, as `4` and `na` do)."""
-    enc = pc.dictionary_encode(column)
+    enc = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
     distinct = enc.dictionary.to_pylist()
     values = [convert(v) for v in distinct]
     kinds = {type(v) for v in values}
     if kinds <= {str}:
-        return column
+        return enc
     for v in values:
         if type(v) is int and not -(2**63) <= v < 2**63:
             raise Unsupported(f"an integer answer with {len(str(v))} digits")
@@ -277,6 +277,9 @@ class InputFile:
     delimiter: str = ","
     decimal: str = "."
     rows: int = 0  # reader rows so far (CSV: including all-empty rows)
+    #: CSV columns read dictionary encoded (the answers: few distinct texts each,
+    #: encoded by the reader, in its thread, instead of after it)
+    dictionary: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -324,8 +327,17 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
     except ValueError as exc:
         raise InputError(f"{path}: bad header: {exc}") from exc
     _check_layout(header, path)
+    fields = _field_names(std)
+    answers = frozenset(name for name in header if name.strip() not in fields)
     return InputFile(
-        index, path, "csv", header, dialect.encoding, dialect.delimiter, dialect.decimal
+        index,
+        path,
+        "csv",
+        header,
+        dialect.encoding,
+        dialect.delimiter,
+        dialect.decimal,
+        dictionary=answers,
     )
 
 
@@ -386,7 +398,10 @@ def _csv_reader(f: InputFile, chunk_rows: int, columns: list[str] | None = None)
         invalid_row_handler=_skip_row,
     )
     convert = pcsv.ConvertOptions(
-        column_types={name: pa.string() for name in f.header},
+        column_types={
+            name: pa.dictionary(pa.int32(), pa.string()) if name in f.dictionary else pa.string()
+            for name in f.header
+        },
         null_values=[""],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
@@ -473,8 +488,7 @@ class SeenIds:
     The hashes are kept as a few sorted runs of geometrically growing sizes (a
     log-structured merge), so adding a chunk costs amortized O(chunk log n) instead
     of re-sorting everything seen, and a look-up is one binary search per run. A hash
-    hit is only a candidate: `earlier_ids` confirms it against the real ids. Python's
-    string hash is per process, which is enough: only the main process keeps this."""
+    hit is only a candidate: `earlier_ids` confirms it against the real ids."""
 
     def __init__(self) -> None:
         self.runs: list[Any] = []
@@ -483,34 +497,64 @@ class SeenIds:
     def nbytes(self) -> int:
         return sum(r.nbytes for r in self.runs)
 
-    @staticmethod
-    def hash_all(ids: Sequence[str]) -> Any:
+    def hits(self, hashes: Any) -> Any:
+        """Which of these hashes were added before (a bool array)."""
         import numpy as np
 
-        return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
-
-    def hits(self, ids: Sequence[str]) -> set[str]:
-        import numpy as np
-
-        if not ids or not self.runs:
-            return set()
-        h = self.hash_all(ids)
-        hit = np.zeros(h.size, dtype=bool)
+        hit = np.zeros(hashes.size, dtype=bool)
         for run in self.runs:
-            pos = np.searchsorted(run, h)
+            pos = np.searchsorted(run, hashes)
             pos[pos == run.size] = run.size - 1
-            hit |= run[pos] == h
-        return {ids[i] for i in np.flatnonzero(hit).tolist()}
+            hit |= run[pos] == hashes
+        return hit
 
-    def add(self, ids: Sequence[str]) -> None:
+    def add(self, hashes: Any) -> None:
         import numpy as np
 
-        if not ids:
+        if not hashes.size:
             return
-        self.runs.append(np.sort(self.hash_all(ids)))
+        self.runs.append(np.sort(hashes))
         while len(self.runs) > 1 and self.runs[-2].size <= 2 * self.runs[-1].size:
             last = self.runs.pop()
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+
+
+_FNV_OFFSET: Final = 0xCBF29CE484222325
+_FNV_PRIME: Final = 0x100000001B3
+
+
+def hash_texts(texts: Any) -> Any:
+    """64-bit FNV-1a hashes of texts (an Arrow text array or a list of str), as int64.
+
+    Vectorized over the rows, one pass per character position, so a chunk of ids
+    is hashed without making a Python string of each; equal texts always hash alike
+    whichever form they came in (a list is converted to Arrow first)."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    n = len(arr)
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    if n == 0:
+        return h.view(np.int64)
+    _, off_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(off_buf, dtype=width, count=n + 1, offset=arr.offset * width(0).nbytes)
+    starts = offsets[:-1].astype(np.int64)
+    lengths = offsets[1:] - starts
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else None
+    if data is not None and data.size:
+        prime = np.uint64(_FNV_PRIME)
+        last = data.size - 1
+        with np.errstate(over="ignore"):
+            for j in range(int(lengths.max())):
+                byte = data[np.minimum(starts + j, last)].astype(np.uint64)
+                h = np.where(lengths > j, (h ^ byte) * prime, h)
+    return h.view(np.int64)
 
 
 def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) -> set[str]:
@@ -615,8 +659,10 @@ class TableOutput:
     """Scored tables in, one atomic output file out; bytes independent of chunking.
 
     Parquet: `pyarrow.parquet.ParquetWriter`, row groups of exactly ROW_GROUP rows.
-    CSV: `pyarrow.csv.CSVWriter`. JSONL and XLSX: the record writers of
-    `sbm_engine.io`, fed nested records rebuilt from the flat columns (slow, exact)."""
+    CSV: text built column-wise with Arrow compute. JSONL and XLSX: the record
+    writers of `sbm_engine.io`, fed nested records rebuilt from the flat columns
+    (slow, exact). The encoding runs in a background thread (`overlap.Behind`), in
+    order, while the caller scores the next chunk."""
 
     def __init__(self, path: Path, columns: list[str], template: dict[str, Any]) -> None:
         from ..io import open_writer
@@ -630,27 +676,35 @@ class TableOutput:
         self._pending: list[Any] = []
         self._held = 0
         self._arrow: Any = None
+        self._behind: Any = None  # the writer thread, while in the with block
         if self.kind in ("parquet", "csv"):
             self._file: Writer = _ArrowFile(path)
         else:
             self._file = open_writer(path, columns=columns)
 
     def __enter__(self) -> TableOutput:
+        from .overlap import Behind
+
         self._file.__enter__()
+        self._behind = Behind(self._emit)
         return self
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
         if et is None:
             try:
                 self._flush(final=True)
+                self._behind.finish()
                 if self._arrow is not None:
                     self._arrow.close()
             except BaseException:
+                self._behind.abandon()
                 self._file.abort()
                 raise
-        elif self._arrow is not None:
-            with contextlib.suppress(Exception):  # the file is dropped anyway
-                self._arrow.close()
+        else:
+            self._behind.abandon()
+            if self._arrow is not None:
+                with contextlib.suppress(Exception):  # the file is dropped anyway
+                    self._arrow.close()
         self._file.__exit__(et, ev, tb)
 
     def write(self, table: Any) -> None:
@@ -675,20 +729,26 @@ class TableOutput:
         offset = 0
         while table.num_rows - offset >= size or (final and offset < table.num_rows):
             part = table.slice(offset, size)
-            self._emit(part.combine_chunks())
+            self._behind.submit(part)
             offset += part.num_rows
         if final and table.num_rows == 0:
-            self._emit(table)
+            self._behind.submit(table)
         rest = table.slice(offset)
         self._pending = [rest] if rest.num_rows else []
         self._held = rest.num_rows
 
     def _emit(self, table: Any) -> None:
+        """Encode one part (in the writer thread)."""
+        table = table.combine_chunks()
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
             if self._arrow is None:
-                self._arrow = pq.ParquetWriter(self._file.stream, table.schema)
+                from ..io.writers import parquet_options
+
+                self._arrow = pq.ParquetWriter(
+                    self._file.stream, table.schema, **parquet_options(table.schema)
+                )
             if table.num_rows:
                 self._arrow.write_table(table, row_group_size=ROW_GROUP)
         elif self.kind == "csv":
@@ -887,8 +947,11 @@ def _scored_chunks(
     jobs: int,
 ) -> Iterator[tuple[Chunk, tuple[Any, list[dict[str, Any]]]]]:
     """Every chunk with its scoring, in input order (in workers when there is a pool,
-    at most 2 × jobs chunks in flight so memory stays bounded)."""
-    chunks = (c for f in files for c in iter_chunks(f, chunk_rows))
+    at most 2 × jobs chunks in flight so memory stays bounded). The files are read
+    in a background thread, up to two chunks ahead."""
+    from .overlap import prefetch
+
+    chunks = prefetch(c for f in files for c in iter_chunks(f, chunk_rows))
     if pool is None:
         for c in chunks:
             yield c, score_chunk(std, c.table, _decimal(files[c.file]))
@@ -925,10 +988,14 @@ def _move_duplicates(
     earlier chunk is rejected (the duplicate error first), the first stays scored."""
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    ids = scored.column("visit_id").to_pylist()
+    ids = scored.column("visit_id").combine_chunks()
     reject_ids = [r["visit_id"] for r in chunk_rejects if r["visit_id"] is not None]
-    candidates = seen.hits(ids) | seen.hits(reject_ids)
+    hashes = hash_texts(ids)
+    reject_hashes = hash_texts(reject_ids)
+    candidates = set(ids.filter(pa.array(seen.hits(hashes))).to_pylist())
+    candidates |= {v for v, hit in zip(reject_ids, seen.hits(reject_hashes), strict=True) if hit}
     earlier = earlier_ids(files, chunk, candidates) if candidates else set()
     moved: list[dict[str, Any]] = []
     if earlier:
@@ -936,7 +1003,8 @@ def _move_duplicates(
             vid = r["visit_id"]
             if vid in earlier and not (r["errors"] and r["errors"][0]["code"] == _DUP_CODE):
                 r["errors"].insert(0, _dup_error(vid))
-        keep = np.array([v not in earlier for v in ids], dtype=bool)
+        again = pc.is_in(ids, value_set=pa.array(sorted(earlier), pa.string()))
+        keep = ~again.to_numpy(zero_copy_only=False)
         if not keep.all():
             rows = scored.column("__row").to_numpy()[~keep]
             records = _records(std, files[chunk.file], chunk.table, rows)
@@ -946,7 +1014,7 @@ def _move_duplicates(
                     {"row": r, "visit_id": vid, "errors": [_dup_error(vid)], "record": record}
                 )
             scored = scored.filter(pa.array(keep))
-    seen.add(ids + reject_ids)
+    seen.add(np.concatenate([hashes, reject_hashes]))
     return scored, moved
 
 

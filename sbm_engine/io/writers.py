@@ -438,6 +438,24 @@ def _rezip_fixed(source: IO[bytes], target: IO[bytes]) -> None:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
 
+def parquet_options(schema: Any) -> dict[str, Any]:
+    """How result files are written to Parquet (both scoring paths use this).
+
+    Numbers and booleans are dictionary encoded and left uncompressed: an item's
+    scores take a handful of values, so the dictionary indices are already a few
+    bits each and snappy gains under a tenth of the size while costing a quarter
+    of the write time. Text columns (ids, JSON lists) are compressed. Min/max
+    statistics are kept for every column but the per-item scores (a hundred
+    columns of values between 0 and 1, where they would never prune anything)."""
+    import pyarrow as pa
+
+    texts = [f.name for f in schema if pa.types.is_string(f.type)]
+    return {
+        "compression": {f.name: "snappy" if f.name in texts else "none" for f in schema},
+        "write_statistics": [f.name for f in schema if not f.name.startswith("items.")],
+    }
+
+
 class ParquetWriter(_TableWriter):
     """Flat columns, buffered in chunks of PARQUET_CHUNK_ROWS rows.
 
@@ -473,7 +491,7 @@ class ParquetWriter(_TableWriter):
             self._kinds = [_column_kind(row[i] for row in self._rows) for i in range(len(header))]
             pairs = zip(header, self._kinds, strict=True)
             schema = self._pa.schema([(name, _ARROW_TYPES[kind](self._pa)) for name, kind in pairs])
-            self._writer = self._pq.ParquetWriter(self._stream, schema)
+            self._writer = self._pq.ParquetWriter(self._stream, schema, **parquet_options(schema))
         if self._rows:
             arrays = [
                 self._array(name, kind, [row[i] for row in self._rows])
