@@ -28,7 +28,7 @@ import numpy as np
 from ..functions import FunctionRegistry, default_registry
 from ..model import Bound, ItemModel, SelectedItem, StandardModel
 from .columns import FieldDecoder, ItemDecoder, Source
-from .env import Active, ChunkResult, Env, Expr, both
+from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
 from .plugins import plugin_call
 from .values import (
     COMPARE,
@@ -237,24 +237,16 @@ class BatchCompiler:
     # -- weighted sums (same order of additions as the per-visit code) --------------------------
 
     def _accumulate(
-        self, env: Env, terms: list[tuple[np.ndarray, np.ndarray, float, bool]], active: Active
+        self, env: Env, terms: list[tuple[np.ndarray, np.ndarray, bool]], active: Active
     ) -> tuple[np.ndarray, np.ndarray]:
-        m = env.m
-        num = np.zeros(m)
-        den = np.zeros(m)
-        tmp = np.empty(m)
-        for z, valid, w, bonus in terms:
-            if w == 1.0:
-                num += z
-            else:
-                np.multiply(z, w, out=tmp)
-                num += tmp
+        """Σ weight × value and Σ weight over the non-N/A terms, added in the per-visit
+        code's order; each term comes weighted already (`Env.weighted`)."""
+        num = np.zeros(env.m)
+        den = np.zeros(env.m)
+        for wz, wvalid, bonus in terms:
+            num += wz
             if not bonus:
-                if w == 1.0:
-                    den += valid
-                else:
-                    np.multiply(valid, w, out=tmp)
-                    den += tmp
+                den += wvalid
         bad = ~np.isfinite(num)
         if bad.any():
             env.mark(bad, active)
@@ -263,19 +255,13 @@ class BatchCompiler:
     def _weighted_items(
         self, env: Env, sel: tuple[SelectedItem, ...], active: Active
     ) -> tuple[np.ndarray, np.ndarray]:
-        terms = []
-        for x in sel:
-            z, valid = env.zero_filled("item", x.name)
-            terms.append((z, valid, float(x.weight), x.bonus))
+        terms = [(*env.weighted("item", x.name, float(x.weight)), x.bonus) for x in sel]
         return self._accumulate(env, terms, active)
 
     def _weighted_sections(
         self, env: Env, sel: tuple[tuple[str, float], ...], active: Active
     ) -> tuple[np.ndarray, np.ndarray]:
-        terms = []
-        for name, w in sel:
-            z, valid = env.zero_filled("section", name)
-            terms.append((z, valid, float(w), False))
+        terms = [(*env.weighted("section", name, float(w)), False) for name, w in sel]
         return self._accumulate(env, terms, active)
 
     # -- expressions -----------------------------------------------------------------------------
@@ -429,9 +415,8 @@ class BatchCompiler:
             def terms(env: Env, act: Active) -> Any:
                 parts = []
                 for f, w in zip(args, weights, strict=True):
-                    x = full(self._num(f(env, act), env), env.m)
-                    na = np.isnan(x)
-                    parts.append((np.where(na, 0.0, x), np.logical_not(na).astype(float), w, False))
+                    z, valid = zero_and_valid(full(self._num(f(env, act), env), env.m))
+                    parts.append((z * w, valid * w, False) if w != 1.0 else (z, valid, False))
                 num, den = self._accumulate(env, parts, act)
                 return _mean(num, den)
 

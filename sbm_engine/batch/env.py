@@ -53,6 +53,7 @@ class Env:
         self.warn: dict[str, np.ndarray] = {}
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
+        self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
 
     def mark(self, mask: Any, active: Active = None) -> None:
         """Rows the per-visit path must score (where `active`)."""
@@ -70,10 +71,27 @@ class Env:
         z = self._zero.get(key)
         if z is None:
             x = self.items[name] if kind == "item" else self.sections[name]
-            na = np.isnan(x)
-            z = self._zero[key] = np.where(na, 0.0, x)
-            self._valid[key] = np.logical_not(na).astype(float)
+            z, self._valid[key] = zero_and_valid(x)
+            self._zero[key] = z
         return z, self._valid[key]
+
+    def weighted(self, kind: str, name: str, w: float) -> tuple[np.ndarray, np.ndarray]:
+        """`zero_filled` times the weight, kept: an item is summed into its section and
+        again into each tag's coefficient, and the products are the same each time."""
+        z, valid = self.zero_filled(kind, name)
+        if w == 1.0:
+            return z, valid
+        key = (kind, name, w)
+        hit = self._weighted.get(key)
+        if hit is None:
+            hit = self._weighted[key] = (z * w, valid * w)
+        return hit
+
+
+def zero_and_valid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x with N/A (NaN) as 0.0, and 1.0 where x is not N/A, 0.0 where it is."""
+    na = np.isnan(x)
+    return np.where(na, 0.0, x), np.where(na, 0.0, 1.0)
 
 
 class ChunkResult:

@@ -200,7 +200,7 @@ class _Text:
             self._values.append(value)
         self.codes[i] = k
 
-    def arrow(self, keep: np.ndarray) -> Any:
+    def arrow(self, keep: np.ndarray | slice) -> Any:
         import pyarrow as pa
 
         codes = self.codes[keep]
@@ -255,20 +255,21 @@ def _scored_table(
 
     cols: dict[str, Any] = {}
     kept = int(keep.sum())
+    rows: Any = slice(None) if kept == n else keep  # a view, not a copy, when all are kept
 
     def floats(values: np.ndarray, pick: Any) -> Any:
-        arr = values[keep] if not fixed else values.copy()
+        arr = values[rows] if not fixed else values.copy()
         if fixed:
             for i, o in fixed.items():
                 v = pick(o)
                 arr[i] = np.nan if v is None else v
-            arr = arr[keep]
+            arr = arr[rows]
         return pa.array(arr, mask=np.isnan(arr), type=pa.float64())
 
     def texts(col: _Text, pick: Any) -> Any:
         for i, o in fixed.items():
             col.set(i, pick(o))
-        return col.arrow(keep)
+        return col.arrow(rows)
 
     for key in ("visit_id", "standard", "version", *_VISIT_OUT[1:]):
         if key in ("standard", "version"):
@@ -304,7 +305,7 @@ def _scored_table(
             for i, o in fixed.items():
                 v = o.rollup_inputs.get(key)
                 vals[i] = np.nan if v is None else float(v)
-            vals = vals[keep]
+            vals = vals[rows]
             cols[name] = pa.array(vals == 1.0, mask=np.isnan(vals), type=pa.bool_())
         else:
             cols[name] = floats(res.rollup_inputs[key], lambda o, k=key: o.rollup_inputs.get(k))
