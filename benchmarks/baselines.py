@@ -293,3 +293,10 @@ def verify(std: Any, n: int = 10_000) -> None:
             if hand_np["critical"][i, j]
         ]
         assert (o.rollup_inputs["nps.1"], o.rollup_inputs["nps.2"]) == p["nps"]
+    # Dictionary-encoded input (as `sbm score` reads files) gives the same figures.
+    coded = wl.dictionary_table(table)
+    batch_coded = ev.evaluate_table(coded)
+    for c in std.coefficient_names:
+        assert np.array_equal(batch.coefficients[c], batch_coded.coefficients[c], equal_nan=True)
+    hand_coded = score_numpy(coded, crit)
+    assert np.array_equal(hand_np["items"], hand_coded["items"], equal_nan=True)

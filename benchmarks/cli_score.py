@@ -35,7 +35,10 @@ SBM = str(Path(sys.executable).with_name("sbm"))
 
 
 def write_inputs(folder: Path, n: int) -> dict[str, Path]:
-    """The seeded wave of n visits as Parquet and CSV, written chunk by chunk."""
+    """The seeded wave of n visits as Parquet and CSV, written chunk by chunk.
+
+    The CSV quotes nothing (no value needs it), as spreadsheets export such data;
+    pyarrow's default quotes every text, which makes the file 2.4 times larger."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
@@ -49,7 +52,7 @@ def write_inputs(folder: Path, n: int) -> dict[str, Path]:
         if pw is None:
             pw = pq.ParquetWriter(paths["parquet"], t.schema)
             cw = pcsv.CSVWriter(
-                paths["csv"], t.schema, write_options=pcsv.WriteOptions(quoting_style="needed")
+                paths["csv"], t.schema, write_options=pcsv.WriteOptions(quoting_style="none")
             )
         pw.write_table(t)
         cw.write_table(t)

@@ -272,6 +272,19 @@ def table(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> Any:
     return pa.table(data)
 
 
+def dictionary_table(table: Any) -> Any:
+    """The same table with its text columns dictionary encoded, as `sbm score` reads
+    Parquet (`read_dictionary`) and CSV answers: codes ready, no text to hash; the
+    visit_id column stays plain text (one distinct value per row)."""
+    import pyarrow as pa
+
+    columns = [
+        c.dictionary_encode() if pa.types.is_string(c.type) and name != "visit_id" else c
+        for name, c in zip(table.column_names, table.columns, strict=True)
+    ]
+    return pa.table(columns, names=table.column_names)
+
+
 def records(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> list[dict[str, Any]]:
     """The visits as JSON-shaped records (answers left out are absent keys)."""
     crit = crit or criteria()
