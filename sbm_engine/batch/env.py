@@ -91,7 +91,7 @@ class Env:
 def zero_and_valid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x with N/A (NaN) as 0.0, and 1.0 where x is not N/A, 0.0 where it is."""
     na = np.isnan(x)
-    return np.where(na, 0.0, x), np.where(na, 0.0, 1.0)
+    return np.where(na, 0.0, x), np.logical_not(na).astype(float)  # faster than a where
 
 
 class ChunkResult:
