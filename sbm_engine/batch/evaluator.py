@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from ..standard import CompiledStandard
     from .table import ScoredTable
 
-#: Rows per chunk: large enough to amortize Python overhead, small enough for the cache.
-CHUNK = 1 << 15
+#: Rows per chunk: large enough to amortize Python overhead, small enough for the cache
+#: (an array of 8,192 floats is 64 KiB). On the 100-item benchmark standard, CPU per
+#: visit was lowest at 8,192 and 16,384 rows and 10-15 % higher at 32,768, 40 % at 65,536.
+CHUNK = 1 << 13
 
 
 @attrs.frozen(eq=False)
