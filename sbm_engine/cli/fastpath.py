@@ -194,18 +194,20 @@ def _csv_cells(std: Any, table: Any, decimal: str) -> tuple[Any, Any]:
     convert = number_parser(decimal)
     n = table.num_rows
     empty = np.ones(n, dtype=bool)
+    maybe_empty = n > 0  # stop looking once every row has a cell (usually at visit_id)
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        if column.null_count < n:
+        if maybe_empty and column.null_count < n:
             empty &= column.is_null().to_numpy(zero_copy_only=False)
+            maybe_empty = bool(empty.any())
         if name.strip() in fields:
             columns.append(column)
             continue
         columns.append(_converted(column, convert, pc, pa))
     rows = np.arange(n, dtype=np.int64)
     out = pa.table(columns, names=table.column_names)
-    if empty.any():
+    if maybe_empty:
         rows = np.flatnonzero(~empty)
         out = out.take(pa.array(rows, type=pa.int64()))
     return out, rows
