@@ -8,6 +8,7 @@ could come there, and a hint for the mistakes methodologists make most.
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cache
 from typing import Any
@@ -763,36 +764,27 @@ def parse(source: str, file: str = "<string>") -> n.Module:
     )
 
 
+#: A string literal (ending at its quote or at the end of the line, backslash escapes
+#: skipped) or a comment; strings are matched only so a `#` inside one is passed over.
+_STRING_OR_COMMENT = re.compile(r'"(?:\\[\s\S]|[^"\\\n])*"?|#[^\n]*')
+
+
 def _comments(source: str, file: str) -> list[n.Comment]:
-    """Every `#` comment outside strings, with its position (the grammar ignores them)."""
+    """Every `#` comment outside strings, with its position (the grammar ignores them).
+
+    One regular-expression scan (a character loop in Python took a tenth of the
+    parse time of a 1,000-item standard); lines are counted between matches."""
     out: list[n.Comment] = []
-    line, col, i = 1, 1, 0
-    in_string = False
-    while i < len(source):
-        ch = source[i]
-        if in_string:
-            if ch == "\\":
-                i += 2
-                col += 2
-                continue
-            if ch == '"' or ch == "\n":
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "#":
-            j = source.find("\n", i)
-            j = len(source) if j == -1 else j
-            text = source[i:j].rstrip()
-            out.append(
-                n.Comment(text, n.Span(file, line, col, line, col + len(text), i, i + len(text)))
-            )
-            col += j - i
-            i = j
+    line, counted = 1, 0
+    for m in _STRING_OR_COMMENT.finditer(source):
+        text = m.group()
+        if not text.startswith("#"):
             continue
-        if ch == "\n":
-            line += 1
-            col = 1
-        else:
-            col += 1
-        i += 1
+        i = m.start()
+        line += source.count("\n", counted, i)
+        counted = i
+        col = i - source.rfind("\n", 0, i)
+        text = text.rstrip()
+        span = n.Span(file, line, col, line, col + len(text), i, i + len(text))
+        out.append(n.Comment(text, span))
     return out
