@@ -559,7 +559,8 @@ class _Printer:
         answer_at = item.answer.span.line
         if answer_at > item.name_span.line:
             lines.append(TextLine(column, question, (*_start(item.span), *_at(item.name_span))))
-            lines.append(TextLine(below, head[len(question) + 1 :], _item_head_anchors(item)))
+            options = _item_head_anchors(item, with_name=False)
+            lines.append(TextLine(below, head[len(question) + 1 :], options))
         else:
             lines.append(TextLine(column, head, _item_head_anchors(item)))
         previous_line = max(answer_at, item.name_span.line)
@@ -738,10 +739,15 @@ def _item_head(item: n.Item) -> str:
     return " ".join(parts)
 
 
-def _item_head_anchors(item: n.Item) -> tuple[int, ...]:
-    """Anchors of an item's first line when `when`/`score` moved below it. The item's
-    last character belongs here when tags or a flag ended the item in the source."""
-    anchors = (*_start(item.span), *_at(item.name_span, item.answer.span, _span_of(item.weight)))
+def _item_head_anchors(item: n.Item, *, with_name: bool = True) -> tuple[int, ...]:
+    """Anchors of an item's first line when `when`/`score` moved below it, or, without
+    its name (`with_name=False`), of the `answer …` line when `answer` started a line:
+    the item's first offset there would pull a comment written after the name down
+    to that line, and the next pass would move it again. The item's last character
+    belongs here when tags or a flag ended the item in the source."""
+    anchors = _at(item.answer.span, _span_of(item.weight))
+    if with_name:
+        anchors = (*_start(item.span), *_at(item.name_span), *anchors)
     spanned_ends = [s.end for s in (_span_of(item.when), _span_of(item.score)) if s is not None]
     if item.span.end > 0 and item.span.end > max(spanned_ends, default=0):
         anchors += (item.span.end - 1,)

@@ -42,6 +42,15 @@ def _coefficient(expr: str) -> str:
     return line.removeprefix(prefix)
 
 
+def _formatted(source: str) -> str:
+    """`format_source`, asserting the promises every layout must keep."""
+    out = format_source(source)
+    assert format_source(out) == out
+    assert parse(out) == parse(source)
+    assert _comment_texts(out) == _comment_texts(source)
+    return out
+
+
 # ---- the conformance file ------------------------------------------------------------
 
 
@@ -176,6 +185,14 @@ coefficient k =   # why
         "        + b\n"
         "}\n"
     )
+
+
+def test_a_comment_after_an_items_name_stays_on_the_question_line() -> None:
+    """Found by the property tests: with `answer` on a line of its own, the comment
+    went to that line, and the next pass moved it back."""
+    source = 'standard s { section a { item #\nx\n"q" answer number } }'
+    out = _formatted(source)
+    assert out.splitlines()[2:4] == ['        item x "q"  #', "            answer number"]
 
 
 def test_a_comment_inside_an_assignment_block_puts_one_assignment_per_line() -> None:
@@ -421,15 +438,6 @@ def test_expressions_print_with_minimal_parentheses(written: str, printed: str) 
 
 
 # ---- line breaks inside expressions ----------------------------------------------------
-
-
-def _formatted(source: str) -> str:
-    """`format_source`, asserting the promises a multi-line layout must keep."""
-    out = format_source(source)
-    assert format_source(out) == out
-    assert parse(out) == parse(source)
-    assert _comment_texts(out) == _comment_texts(source)
-    return out
 
 
 @pytest.mark.parametrize(
