@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from .table import ScoredTable
 
 #: Rows per chunk: large enough to amortize Python overhead, small enough for the cache
-#: (an array of 8,192 floats is 64 KiB). On the 100-item benchmark standard, CPU per
-#: visit was lowest at 8,192 and 16,384 rows and 10-15 % higher at 32,768, 40 % at 65,536.
+#: (an array of 8,192 floats is 64 KiB). On the 100-item benchmark standard, in-process
+#: CPU per visit was lowest at 8,192 and 16,384 rows and 10-15 % higher at 32,768; end to
+#: end (`sbm score`) the sizes were within the noise, and 8,192 holds ~150 MB less.
 CHUNK = 1 << 13
 
 
