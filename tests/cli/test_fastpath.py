@@ -298,3 +298,25 @@ def test_parquet_results_compress_text_and_skip_item_statistics(tmp_path):
         assert chunk["coefficients.visit"].compression == "UNCOMPRESSED"
         assert chunk["coefficients.visit"].is_stats_set
         assert not chunk["items.greeted"].is_stats_set
+
+
+def _fnv1a(text: str) -> int:
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) % 2**64
+    return h - 2**64 if h >= 2**63 else h
+
+
+@given(st.lists(st.text(max_size=60), max_size=40))
+def test_id_hashes_are_fnv1a_of_the_utf8_bytes(texts):
+    from sbm_engine.cli.fastpath import hash_texts
+
+    assert hash_texts(texts).tolist() == [_fnv1a(t) for t in texts]
+
+
+def test_one_long_id_among_short_ones():
+    """Rows of very different lengths: each is hashed over its own bytes only."""
+    from sbm_engine.cli.fastpath import hash_texts
+
+    texts = [f"v{i}" for i in range(2000)] + ["x" * 5000] + ["", "й" * 3]
+    assert hash_texts(texts).tolist() == [_fnv1a(t) for t in texts]
