@@ -128,14 +128,15 @@ def standard_text(seed: int = 2026) -> str:
                 high, full, half = c.limits  # type: ignore[misc]
                 lines.append(
                     f'        item {c.name} "{question}, минут" answer number 0..{high} '
-                    f"weight {c.weight} tags {c.tag} optional\n"
+                    f"weight {c.weight} optional tags {c.tag}\n"
                     f"            score = if value <= {full} then 1 "
                     f"else if value <= {half} then 0.5 else 0"
                 )
                 continue
-            opts = f"weight {c.weight} tags {c.tag}"
+            opts = f"weight {c.weight}"  # options in `sbm fmt`'s order
             if c.critical:
                 opts += " required critical"
+            opts += f" tags {c.tag}"
             if c.deposit_only:
                 opts += '\n            when visit.scenario == "deposit"'
             lines.append(f'        item {c.name} "{question}" answer {c.kind} {opts}')
