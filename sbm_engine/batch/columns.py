@@ -40,6 +40,7 @@ from ..runtime import (
     scale_index,
     text_answer,
 )
+from .arrow_text import starts_solid
 from .values import NAN, Cat, Unhashable, encode_objects, value_key
 
 #: A numeric column: values as floats, the missing mask, rows for the per-visit path.
@@ -190,16 +191,21 @@ class ArrowSource(Source):
 def _blank_texts(texts: Any) -> np.ndarray:
     """Which texts of an Arrow text array are null or blank as `str.strip` sees it.
 
-    A text with a character that Python does not count as whitespace is not blank;
-    only the other rows (nulls, "", "  ", odd spaces) are checked one by one."""
+    A text that starts with printable ASCII is not blank (a byte test over the
+    buffer); of the rest, one with a character Python does not count as whitespace
+    is not blank (a regex); only nulls, "", "  " and odd spaces are checked one by
+    one."""
     import pyarrow.compute as pc
 
-    solid = pc.match_substring_regex(texts, _NOT_SPACE).fill_null(False)
-    candidates = np.flatnonzero(~solid.to_numpy(zero_copy_only=False))
     out = np.zeros(len(texts), dtype=bool)
-    if candidates.size:
-        values = texts.take(candidates).to_pylist()
-        out[candidates] = [v is None or not v.strip() for v in values]
+    rest = np.flatnonzero(~starts_solid(texts))  # usually none: ids start with a letter
+    if rest.size:
+        texts = texts.take(rest)
+        solid = pc.match_substring_regex(texts, _NOT_SPACE).fill_null(False)
+        unsure = np.flatnonzero(~solid.to_numpy(zero_copy_only=False))
+        if unsure.size:
+            values = texts.take(unsure).to_pylist()
+            out[rest[unsure]] = [v is None or not v.strip() for v in values]
     return out
 
 

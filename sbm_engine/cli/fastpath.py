@@ -550,6 +550,8 @@ def hash_texts(texts: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
+    from ..batch.arrow_text import text_layout
+
     arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -557,14 +559,9 @@ def hash_texts(texts: Any) -> Any:
         arr = arr.cast(pa.string())
     n = len(arr)
     h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
-    _, off_buf, data_buf = arr.buffers()
-    if n == 0 or data_buf is None or data_buf.size == 0:
+    starts, lengths, data = text_layout(arr)
+    if n == 0 or data.size == 0:
         return h.view(np.int64)
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(off_buf, dtype=width, count=n + 1, offset=arr.offset * width(0).nbytes)
-    starts = offsets[:-1].astype(np.int64)
-    lengths = offsets[1:] - starts
-    data = np.frombuffer(data_buf, dtype=np.uint8)
     order = np.argsort(-lengths, kind="stable")  # longest first
     ascending = lengths[order][::-1]
     first = starts[order]
