@@ -166,11 +166,13 @@ def _flat_expected(std: Any, outcomes: list[Any]) -> tuple[list[dict], list[dict
     return scored, rejects
 
 
-def assert_table_matches(std: Any, table: Any, source: str = "t.parquet") -> None:
+def assert_table_matches(
+    std: Any, table: Any, source: str = "t.parquet", evaluator: BatchEvaluator | None = None
+) -> None:
     records = _reader_records(std, table)
     sources = [f"{source}:{i + 1}" for i in range(len(records))]
     want_scored, want_rejects = _flat_expected(std, list(std.score_many(records, sources)))
-    got = score_table(std, table, source)
+    got = score_table(evaluator or std, table, source)
     got_scored = got.scored.to_pylist()
     assert len(got_scored) == len(want_scored)
     for w, g in zip(want_scored, got_scored, strict=True):
@@ -263,6 +265,37 @@ def test_random_tables_agree_with_the_reader_path(data):
     table = _tabular(records, [it.name for it in spec.items])
     if table is not None:
         assert_table_matches(std, table)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), block=st.integers(1, 6), chunk=st.integers(1, 9), dictionary=st.booleans())
+def test_tables_agree_whatever_the_encoding_block_and_chunk(data, block, chunk, dictionary):
+    """Columns are encoded a block at a time and item lookup tables are reused while
+    a block's distinct answers stay the same: with blocks and chunks of a few rows,
+    slices inside a block, across blocks and across chunk edges all meet."""
+    from unittest.mock import patch
+
+    from sbm_engine.batch import columns
+
+    spec = data.draw(standards())
+    std = _load(spec.text)
+    records = data.draw(visits(spec))
+    table = _tabular(records, [it.name for it in spec.items])
+    if table is None:
+        return
+    if dictionary:
+        table = pa.table(
+            {
+                k: c.dictionary_encode() if pa.types.is_string(c.type) else c
+                for k, c in zip(table.column_names, table.columns, strict=True)
+            }
+        )
+    with patch.object(columns, "BLOCK", block):
+        assert_table_matches(std, table, evaluator=BatchEvaluator(std, chunk_size=chunk))
 
 
 # -- columns API ------------------------------------------------------------------------------

@@ -46,6 +46,12 @@ from .values import NAN, Cat, Unhashable, encode_objects, value_key
 #: A numeric column: values as floats, the missing mask, rows for the per-visit path.
 Numbers = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
+#: One distinct raw answer resolved: (score, scale index, value, error, answered, odd).
+Resolved = tuple[float, int, Any, bool, bool, bool]
+
+#: Rows an ArrowSource encodes at once (the CLI's input chunk; 8 evaluator slices).
+BLOCK = 1 << 16
+
 #: Integers beyond this lose precision as floats; such answers go to the per-visit path.
 EXACT_INT = 2**53
 
@@ -123,6 +129,7 @@ class ArrowSource(Source):
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         self.array = array
+        self._block: tuple[int, np.ndarray, list[Any]] | None = None
         t = array.type
         value_type = t.value_type if pa.types.is_dictionary(t) else t
         self.text = pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
@@ -142,6 +149,21 @@ class ArrowSource(Source):
         return len(self.array)
 
     def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        """Encoded a block of BLOCK rows at a time, the last block kept: the batch
+        evaluator reads a column in slices of a block, and each slice is then a
+        view of the block's codes with the same distinct list (which lets the item
+        decoder reuse its lookup tables)."""
+        block = start // BLOCK
+        if stop <= start or (stop - 1) // BLOCK != block:
+            return self._encode(start, stop)
+        kept = self._block
+        if kept is None or kept[0] != block:
+            first = block * BLOCK
+            kept = self._block = (block, *self._encode(first, min(len(self), first + BLOCK)))
+        offset = block * BLOCK
+        return kept[1][start - offset : stop - offset], kept[2]
+
+    def _encode(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
         part = self.array.slice(start, stop - start)
         if self.kind == "other" and not _encodable(part.type):
             return encode_objects(tabular_cell(v) for v in part.to_pylist())
@@ -278,11 +300,14 @@ class Decoded:
     it), `error` (an invalid answer, if the item applies), `answered` (an answer
     that says something, for the not-applicable warning) and `odd` (rows the
     per-visit path must score whatever happens). Masks are None when all-false.
+    `coded` is (codes, table) with `score == table[codes]`, for sums that are
+    cheaper as lookups in a table of a few values than as passes over the rows.
     """
 
-    __slots__ = ("answered", "error", "odd", "score", "value")
+    __slots__ = ("answered", "coded", "error", "odd", "score", "value")
 
     def __init__(self, score: Any, value: Any, error: Any, answered: Any, odd: Any) -> None:
+        self.coded: tuple[np.ndarray, np.ndarray] | None = None
         self.score = score
         self.value = value
         self.error = error
@@ -300,7 +325,8 @@ class ItemDecoder:
         self.needs_answered = needs_answered
         self.kind = item.kind
         self.table = fast_table(self.info, lambda k: k) if item.kind == "scale" else {}
-        self.cache: dict[Any, tuple[float, int, Any, bool, bool, bool]] = {}
+        self.cache: dict[Any, Resolved] = {}
+        self._memo: tuple[list[Any], tuple[Any, ...]] | None = None
         self.numeric_scale = bool(item.scale is not None and item.scale.numeric)
         scale = item.scale
         self.scores = [e.score for e in scale.entries] if scale else []
@@ -311,7 +337,7 @@ class ItemDecoder:
 
     # one distinct raw value ------------------------------------------------------------------
 
-    def resolve(self, raw: Any) -> tuple[float, int, Any, bool, bool, bool]:
+    def resolve(self, raw: Any) -> Resolved:
         """(score, scale index, value, error, answered, odd) of one raw answer, cached."""
         try:
             key = value_key(raw)
@@ -322,7 +348,7 @@ class ItemDecoder:
             hit = self.cache[key] = self._resolve(raw)
         return hit
 
-    def _resolve(self, raw: Any) -> tuple[float, int, Any, bool, bool, bool]:
+    def _resolve(self, raw: Any) -> Resolved:
         if isinstance(raw, Unhashable):
             raw = raw.value
         errs: list[VisitError] = []
@@ -370,26 +396,52 @@ class ItemDecoder:
         return self._distinct(codes, distinct)
 
     def _distinct(self, codes: np.ndarray, distinct: list[Any]) -> Decoded:
+        memo = self._memo  # one read: another thread may replace it meanwhile
+        if memo is None or memo[0] is not distinct:
+            memo = self._memo = (distinct, self._tables(distinct))
+        score_t, error_t, said_t, odd_t, value_t, cat_values = memo[1]
+        value: Any = None
+        if value_t is not None:
+            value = np.take(value_t, codes)
+            if cat_values is not None:
+                value = Cat(value, cat_values)
+        take = np.take
+        dec = Decoded(
+            None if score_t is None else take(score_t, codes),
+            value,
+            None if error_t is None else take(error_t, codes),
+            None if said_t is None else take(said_t, codes),
+            None if odd_t is None else take(odd_t, codes),
+        )
+        if score_t is not None:
+            dec.coded = (codes, score_t)
+        return dec
+
+    def _tables(self, distinct: list[Any]) -> tuple[Any, ...]:
+        """Lookup tables from a chunk's distinct raw answers to what `Decoded` holds
+        (score, masks, value; a mask is None when no answer sets it), so a column
+        whose distinct answers repeat from chunk to chunk (a dictionary column,
+        read 8,192 rows at a time) is resolved once and then only indexed."""
         rows = [self.resolve(v) for v in distinct]
-        error = _mask([r[3] for r in rows], codes)
-        said = _mask([r[4] for r in rows], codes) if self.needs_answered else None
-        odd = _mask([r[5] for r in rows], codes)
+        error = _table([r[3] for r in rows])
+        said = _table([r[4] for r in rows]) if self.needs_answered else None
+        odd = _table([r[5] for r in rows])
         score: Any = None
         value: Any = None
+        cat_values: list[Any] | None = None
         if self.kind == "scale":
-            score = np.array([r[0] for r in rows], dtype=float)[codes]
+            score = np.array([r[0] for r in rows], dtype=float)
             if self.needs_value:
-                index = np.array([r[1] for r in rows], dtype=np.intp)[codes]
+                value = np.array([r[1] for r in rows], dtype=np.intp)
                 if self.numeric_scale:
-                    lut = np.array([*self.label_values, NAN], dtype=float)
-                    value = lut[index]
+                    value = np.array([*self.label_values, NAN], dtype=float)[value]
                 else:
-                    value = Cat(index, self.label_values)
+                    cat_values = self.label_values
         elif self.kind == "number":
-            value = np.array([r[2] for r in rows], dtype=float)[codes]
+            value = np.array([r[2] for r in rows], dtype=float)
         elif self.needs_value:
-            value = _text_cat(rows, codes)
-        return Decoded(score, value, error, said, odd)
+            value, cat_values = _text_table(rows)
+        return score, error, said, odd, value, cat_values
 
     def _numbers(self, x: np.ndarray, missing: np.ndarray, odd: np.ndarray | None) -> Decoded:
         info = self.info
@@ -406,14 +458,18 @@ class ItemDecoder:
         return Decoded(None, value, error, said, odd)
 
 
+def _table(per_value: list[bool]) -> np.ndarray | None:
+    return np.array(per_value, dtype=bool) if any(per_value) else None
+
+
 def _mask(per_value: list[bool], codes: np.ndarray) -> np.ndarray | None:
-    if not any(per_value):
-        return None
-    return np.array(per_value, dtype=bool)[codes]
+    table = _table(per_value)
+    return None if table is None else table[codes]
 
 
-def _text_cat(rows: list[tuple[float, int, Any, bool, bool, bool]], codes: np.ndarray) -> Cat:
-    """Text answers as a Cat: distinct answers are already distinct values."""
+def _text_table(rows: list[Resolved]) -> tuple[np.ndarray, list[Any]]:
+    """Text answers as Cat codes per distinct raw answer (-1: none), and the Cat's
+    values: distinct answers are already distinct values."""
     values: list[Any] = []
     lut = np.empty(len(rows) + 1, dtype=np.intp)
     seen: dict[Any, int] = {}
@@ -432,7 +488,7 @@ def _text_cat(rows: list[tuple[float, int, Any, bool, bool, bool]], codes: np.nd
             values.append(v)
         lut[i] = code
     lut[-1] = -1
-    return Cat(lut[codes], values)
+    return lut, values
 
 
 # -- visit fields ------------------------------------------------------------------------------

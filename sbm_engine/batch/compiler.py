@@ -181,6 +181,8 @@ class BatchCompiler:
                 s = dec.score
                 if formula is not None:
                     s = self._formula(env, formula, both(app, ~np.isnan(s)))
+                elif app is None and dec.coded is not None:
+                    env.coded[name] = dec.coded
             elif it.kind == "number":
                 if formula is not None:
                     s = self._formula(env, formula, both(app, ~np.isnan(value)))

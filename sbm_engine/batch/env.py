@@ -51,6 +51,7 @@ class Env:
         self.fields: dict[str, Cat] = {}
         self.section_when: dict[str, Any] = {}
         self.warn: dict[str, np.ndarray] = {}
+        self.coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
         self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -66,12 +67,21 @@ class Env:
         self.suspect |= mask if active is None else (mask & active)
 
     def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""
+        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A.
+
+        An item in `coded` (its value a lookup of its codes in a table) is computed
+        as lookups in the table made zero-filled: two gathers instead of four passes."""
         key = (kind, name)
         z = self._zero.get(key)
         if z is None:
-            x = self.items[name] if kind == "item" else self.sections[name]
-            z, self._valid[key] = zero_and_valid(x)
+            coded = self.coded.get(name) if kind == "item" else None
+            if coded is not None:
+                codes, table = coded
+                zt, vt = zero_and_valid(table)
+                z, self._valid[key] = np.take(zt, codes), np.take(vt, codes)
+            else:
+                x = self.items[name] if kind == "item" else self.sections[name]
+                z, self._valid[key] = zero_and_valid(x)
             self._zero[key] = z
         return z, self._valid[key]
 
@@ -84,7 +94,14 @@ class Env:
         key = (kind, name, w)
         hit = self._weighted.get(key)
         if hit is None:
-            hit = self._weighted[key] = (z * w, valid * w)
+            coded = self.coded.get(name) if kind == "item" else None
+            if coded is not None:  # the same products, taken in the table
+                codes, table = coded
+                zt, vt = zero_and_valid(table)
+                hit = (np.take(zt * w, codes), np.take(vt * w, codes))
+            else:
+                hit = (z * w, valid * w)
+            self._weighted[key] = hit
         return hit
 
 
