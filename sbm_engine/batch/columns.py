@@ -55,6 +55,10 @@ BLOCK = 1 << 16
 #: Integers beyond this lose precision as floats; such answers go to the per-visit path.
 EXACT_INT = 2**53
 
+#: An integer column whose values span fewer than this is encoded by offset (codes
+#: from value - min), not by hashing: answer codes (0/1, grades 1..5) are such columns.
+SMALL_RANGE = 1024
+
 
 # -- cells as the tabular readers see them ---------------------------------------------------
 
@@ -130,6 +134,7 @@ class ArrowSource(Source):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         self.array = array
         self._block: tuple[int, np.ndarray, list[Any]] | None = None
+        self._ranges: dict[tuple[int, int], list[Any]] = {}
         t = array.type
         value_type = t.value_type if pa.types.is_dictionary(t) else t
         self.text = pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
@@ -165,6 +170,10 @@ class ArrowSource(Source):
 
     def _encode(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
         part = self.array.slice(start, stop - start)
+        if self.kind == "int":
+            small = self._small_ints(part)
+            if small is not None:
+                return small
         if self.kind == "other" and not _encodable(part.type):
             return encode_objects(tabular_cell(v) for v in part.to_pylist())
         enc = part if self.kind == "dictionary" else part.dictionary_encode()
@@ -180,6 +189,38 @@ class ArrowSource(Source):
             indices = indices.fill_null(len(distinct) - 1)
         codes = indices.to_numpy(zero_copy_only=False)
         return codes.astype(np.intp, copy=False), distinct
+
+    def _small_ints(self, part: Any) -> tuple[np.ndarray, list[Any]] | None:
+        """Integers of a small range coded by offset, straight from the Arrow buffers:
+        ten times faster than Arrow's hash-based dictionary encoding on answer codes
+        (Arrow's own min_max, fill_null and is_null each cost more than this whole
+        path). Code 0 is a null; code k is the value min - 1 + k. Null slots hold
+        arbitrary values, which can only widen the range. The distinct list holds every
+        value of the range (those absent are never indexed) and is the same object for
+        every block of the same range, so item lookup tables are built once."""
+        n = len(part)
+        buffers = part.buffers()
+        if n == 0 or buffers[1] is None:
+            return None
+        dtype = np.dtype(part.type.to_pandas_dtype())
+        raw = np.frombuffer(buffers[1], dtype=dtype, count=part.offset + n)[part.offset :]
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo >= SMALL_RANGE or lo < -(2**62) or hi > 2**62:
+            return None
+        distinct = self._ranges.get((lo, hi))
+        if distinct is None:
+            distinct = [MISSING, *(tabular_cell(v) for v in range(lo, hi + 1))]
+            self._ranges[(lo, hi)] = distinct
+        if dtype.itemsize == 1 and hi - lo < 255:  # byte arithmetic wraps into 1..255
+            small = raw.view(np.uint8) - np.uint8((lo - 1) & 0xFF)
+        else:
+            small = raw.astype(np.intp)
+            small -= lo - 1
+        if part.null_count:
+            bits = np.frombuffer(buffers[0], dtype=np.uint8)
+            valid = np.unpackbits(bits, count=part.offset + n, bitorder="little")[part.offset :]
+            small *= valid.view(bool)
+        return small.astype(np.intp, copy=False), distinct
 
     def numbers(self, start: int, stop: int) -> Numbers | None:
         if self.kind not in ("int", "float"):
