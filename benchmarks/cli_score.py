@@ -8,6 +8,11 @@ child's peak RSS), and a separate in-process pass splits one run into its stages
 
     python benchmarks/cli_score.py                 # 1M (3 runs) and 4M (1 run)
     python benchmarks/cli_score.py --sizes 100000 --runs 1 --no-readme
+    python benchmarks/cli_score.py --answers codes # answers as numbers only
+
+Answers come as `labels` (yes/no as text, N/A as `na`) or `codes` (numbers, N/A an
+empty cell; see workload.py); both encodings of the first size must give the same
+results, which is checked after their runs.
 
 The machine may be shared: the load average is printed beside every row.
 """
@@ -34,7 +39,7 @@ import workload  # noqa: E402
 SBM = str(Path(sys.executable).with_name("sbm"))
 
 
-def write_inputs(folder: Path, n: int) -> dict[str, Path]:
+def write_inputs(folder: Path, n: int, answers: str = "labels") -> dict[str, Path]:
     """The seeded wave of n visits as Parquet and CSV, written chunk by chunk.
 
     The CSV quotes nothing (no value needs it), as spreadsheets export such data;
@@ -42,13 +47,14 @@ def write_inputs(folder: Path, n: int) -> dict[str, Path]:
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    paths = {"parquet": folder / f"wave_{n}.parquet", "csv": folder / f"wave_{n}.csv"}
+    stem = f"wave_{n}" if answers == "labels" else f"wave_{n}_{answers}"
+    paths = {"parquet": folder / f"{stem}.parquet", "csv": folder / f"{stem}.csv"}
     if all(p.exists() for p in paths.values()):
         return paths
     crit = workload.criteria()
     pw = cw = None
     for cols in workload.column_chunks(n, chunk=50_000):
-        t = workload.table(cols, crit)
+        t = workload.table(cols, crit, answers)
         if pw is None:
             pw = pq.ParquetWriter(paths["parquet"], t.schema)
             cw = pcsv.CSVWriter(
@@ -146,45 +152,39 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,4000000")
     ap.add_argument("--runs", type=int, default=3, help="runs per cell for the first size")
     ap.add_argument("--jobs", default="1,2")
+    ap.add_argument("--answers", default="labels,codes", help="labels, codes or both")
     ap.add_argument("--dir", help="where to keep the generated inputs (default: a temp dir)")
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args()
     folder = Path(args.dir or tempfile.mkdtemp(prefix="sbm_cli_bench_"))
     folder.mkdir(parents=True, exist_ok=True)
-    standard = workload.write_standard(folder / "bench_branch.sbm")
+    encodings = args.answers.split(",")
+    standards = {
+        a: workload.write_standard(
+            folder / ("bench_branch.sbm" if a == "labels" else f"bench_branch_{a}.sbm"),
+            answers=a,
+        )
+        for a in encodings
+    }
     sizes = [int(s) for s in args.sizes.split(",")]
+    jobs = [int(j) for j in args.jobs.split(",")]
     rows: list[dict[str, Any]] = []
     split: dict[str, dict[str, float]] = {}
     for k, n in enumerate(sizes):
-        t0 = time.perf_counter()
-        paths = write_inputs(folder, n)
-        print(f"inputs for {n:,} visits in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         runs = args.runs if k == 0 else 1
-        for fmt, inp in paths.items():
-            for jobs in (int(j) for j in args.jobs.split(",")):
-                walls, rsss = [], []
-                for _ in range(runs):
-                    load = os.getloadavg()[0]
-                    wall, rss, code = run_once(standard, inp, folder / "scored.parquet", jobs)
-                    walls.append(wall)
-                    rsss.append(rss)
-                row = {
-                    "visits": n,
-                    "input": fmt,
-                    "jobs": jobs,
-                    "runs": runs,
-                    "median_s": statistics.median(walls),
-                    "min_s": min(walls),
-                    "peak_rss_mib": max(rsss),
-                    "load": load,
-                    "exit": code,
-                    "size_mib": inp.stat().st_size / 2**20,
-                }
-                rows.append(row)
-                print(row, file=sys.stderr)
-            if k == 0:
-                split[fmt] = stages(standard, inp, folder / "stages.parquet")
-                print(fmt, split[fmt], file=sys.stderr)
+        for answers, standard in standards.items():
+            t0 = time.perf_counter()
+            paths = write_inputs(folder, n, answers)
+            took = time.perf_counter() - t0
+            print(f"{answers} inputs for {n:,} visits in {took:.0f} s", file=sys.stderr)
+            out = folder / f"scored_{answers}.parquet"
+            for fmt, inp in paths.items():
+                rows += [time_cell(standard, inp, out, j, runs, n, fmt, answers) for j in jobs]
+                if k == 0:
+                    split[f"{fmt}, {answers}"] = stages(standard, inp, folder / "stages.parquet")
+                    print(fmt, answers, split[f"{fmt}, {answers}"], file=sys.stderr)
+        if k == 0 and len(encodings) > 1:
+            same_results([folder / f"scored_{a}.parquet" for a in encodings])
     text = report(rows, split)
     print(text)
     if not args.no_readme:
@@ -196,6 +196,48 @@ def main() -> None:
         target.write_text((old + marker if old else marker.lstrip()) + text, encoding="utf-8")
 
 
+def time_cell(
+    standard: Path, inp: Path, out: Path, jobs: int, runs: int, n: int, fmt: str, answers: str
+) -> dict[str, Any]:
+    """`runs` runs of one command: the median and best wall time, the worst peak RSS."""
+    walls, rsss = [], []
+    for _ in range(runs):
+        load = os.getloadavg()[0]
+        wall, rss, code = run_once(standard, inp, out, jobs)
+        walls.append(wall)
+        rsss.append(rss)
+    row = {
+        "visits": n,
+        "input": fmt,
+        "answers": answers,
+        "jobs": jobs,
+        "runs": runs,
+        "median_s": statistics.median(walls),
+        "min_s": min(walls),
+        "peak_rss_mib": max(rsss),
+        "load": load,
+        "exit": code,
+        "size_mib": inp.stat().st_size / 2**20,
+    }
+    print(row, file=sys.stderr)
+    return row
+
+
+def same_results(outputs: list[Path]) -> None:
+    """The encodings of one wave scored alike: every output column equal."""
+    import pyarrow.parquet as pq
+
+    first = pq.read_table(outputs[0])
+    for other in outputs[1:]:
+        table = pq.read_table(other)
+        if table.column_names != first.column_names:
+            raise SystemExit(f"{other} has other columns than {outputs[0]}")
+        for name in first.column_names:
+            if not table.column(name).equals(first.column(name)):
+                raise SystemExit(f"{other} differs from {outputs[0]} in {name}")
+    print(f"same results from {len(outputs)} encodings", file=sys.stderr)
+
+
 def report(rows: list[dict[str, Any]], split: dict[str, dict[str, float]]) -> str:
     lines = [
         "",
@@ -204,12 +246,13 @@ def report(rows: list[dict[str, Any]], split: dict[str, dict[str, float]]) -> st
         "peak RSS of the main process from `/usr/bin/time -v` (with --jobs 2 each",
         "worker holds about one chunk more); load = 1-minute load average at the start.",
         "",
-        "| visits | input | MiB | jobs | runs | median s | min s | peak RSS MiB | load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| visits | input | answers | MiB | jobs | runs | median s | min s | peak RSS MiB | load |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['visits']:,} | {r['input']} | {r['size_mib']:.0f} | {r['jobs']} "
+            f"| {r['visits']:,} | {r['input']} | {r['answers']} | {r['size_mib']:.0f} "
+            f"| {r['jobs']} "
             f"| {r['runs']} "
             f"| {r['median_s']:.2f} | {r['min_s']:.2f} | {r['peak_rss_mib']:.0f} "
             f"| {r['load']:.1f} |"

@@ -21,6 +21,13 @@ The same visits come in two shapes: a pyarrow Table as a Parquet reader gives it
 paths, and JSON-shaped records (grades as integers, left-out answers absent) for
 the per-visit paths.
 
+Answers are written one of two ways (`ANSWERS`): `labels`, as above (yes/no as
+text, N/A as `na`), what a questionnaire export holds; or `codes`, as a field app
+or a call-audit pipeline exports them: yes = 1, no = 0, grades 1..5, all as
+numbers, N/A an empty cell. The `codes` standard is the same but for the yes/no
+aliases "1" and "0" and its non-critical questions being `optional` (an empty
+answer is N/A); both score the same visits to the same results.
+
     python benchmarks/workload.py out.sbm     # write the standard
 """
 
@@ -106,16 +113,24 @@ def criteria(seed: int = 2026) -> tuple[Criterion, ...]:
     return tuple(out)
 
 
-def standard_text(seed: int = 2026) -> str:
-    """The workload standard as `.sbm` text."""
+#: How answers are written: `labels` (text, N/A as `na`) or `codes` (numbers, N/A empty).
+ANSWERS = ("labels", "codes")
+
+
+def standard_text(seed: int = 2026, answers: str = "labels") -> str:
+    """The workload standard as `.sbm` text, for answers written as `answers`."""
+    if answers not in ANSWERS:
+        raise ValueError(f"answers must be one of {ANSWERS}, not {answers!r}")
     crit = criteria(seed)
+    codes = answers == "codes"
+    aliases = ('"да" "1"', '"нет" "0"') if codes else ('"да"', '"нет"')
     lines = [
         "# Reference workload of the SBM engine benchmarks (benchmarks/workload.py).",
         'standard bench.branch "Обслуживание в отделении (100 критериев)" {',
         '    version "2026.1"',
         '    industry "benchmark"',
         "",
-        '    scale yes_no { yes = 1 alias "да", no = 0 alias "нет" }',
+        f"    scale yes_no {{ yes = 1 alias {aliases[0]}, no = 0 alias {aliases[1]} }}",
         "    scale grade5 { 1 = 0, 2 = 0.25, 3 = 0.5, 4 = 0.75, 5 = 1 }",
     ]
     for s, title, weight, _size in SECTIONS:
@@ -136,6 +151,8 @@ def standard_text(seed: int = 2026) -> str:
             opts = f"weight {c.weight}"  # options in `sbm fmt`'s order
             if c.critical:
                 opts += " required critical"
+            elif codes:
+                opts += " optional"
             opts += f" tags {c.tag}"
             if c.deposit_only:
                 opts += '\n            when visit.scenario == "deposit"'
@@ -166,9 +183,9 @@ def standard_text(seed: int = 2026) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_standard(path: str | Path, seed: int = 2026) -> Path:
+def write_standard(path: str | Path, seed: int = 2026, answers: str = "labels") -> Path:
     path = Path(path)
-    path.write_text(standard_text(seed), encoding="utf-8")
+    path.write_text(standard_text(seed, answers), encoding="utf-8")
     return path
 
 
@@ -238,9 +255,11 @@ def columns(
 
 _YES_NO = np.array(["yes", "no", "na"], dtype=object)
 _GRADE = np.array(["na", "1", "2", "3", "4", "5"], dtype=object)
+#: `codes` answers: yes/no code 0 ("yes") -> 1, 1 ("no") -> 0; N/A and left out are null.
+_YES_NO_CODE = np.array([1, 0, -1], dtype=np.int8)
 
 
-def table(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> Any:
+def table(cols: Columns, crit: tuple[Criterion, ...] | None = None, answers: str = "labels") -> Any:
     """The visits as a pyarrow Table (what the Parquet reader would hand over)."""
     import pyarrow as pa
 
@@ -260,6 +279,11 @@ def table(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> Any:
         codes = cols.answers[c.name]
         if c.kind == "number":
             data[c.name] = pa.array(codes, mask=np.isnan(codes), type=pa.float64())
+            continue
+        if answers == "codes":
+            coded = _YES_NO_CODE[np.where(codes < 0, 2, codes)] if c.kind == "yes_no" else codes
+            blank = (coded < 0) if c.kind == "yes_no" else (codes <= 0)
+            data[c.name] = pa.array(coded, mask=blank, type=pa.int8())
             continue
         lut = _YES_NO if c.kind == "yes_no" else _GRADE
         absent = codes < 0
