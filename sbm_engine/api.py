@@ -9,12 +9,14 @@ file contents, so loading the same standard twice in a process costs nothing.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -29,6 +31,42 @@ from .standard import CompiledStandard
 #: every file it was built from; an entry is used only while none of them changed.
 _cache: dict[tuple[str, bool, int], tuple[CompiledStandard, dict[Path, str | None]]] = {}
 _cache_lock = threading.Lock()
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+def gc_paused(fn: _F) -> _F:
+    """Run `fn` with the cyclic garbage collector paused (reference counting still frees
+    everything as usual).
+
+    Why: compiling a standard allocates hundreds of thousands of objects that all live
+    on (tokens, nodes, the model, the generated code), so every collection their
+    allocation triggers walks a growing heap and frees nothing: about 15 % of the
+    compile time of a 1,000-item standard. Nested and concurrent calls are counted;
+    the collector is switched back on, if it was on, when the last one returns.
+    """
+
+    @functools.wraps(fn)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        global _gc_depth, _gc_was_enabled
+        with _gc_lock:
+            if _gc_depth == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_depth += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with _gc_lock:
+                _gc_depth -= 1
+                if _gc_depth == 0 and _gc_was_enabled:
+                    gc.enable()
+
+    return paused  # type: ignore[return-value]
 
 
 @attrs.frozen
@@ -81,6 +119,7 @@ def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path]
     )
 
 
+@gc_paused
 def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) -> CheckReport:
     """Parse, resolve and check a standard; never raises for problems in the standard."""
     path = resolve_path(id_or_path, search_path)
@@ -118,6 +157,7 @@ def compile_model(
     )
 
 
+@gc_paused
 def load(
     id_or_path: str | os.PathLike[str],
     *,
@@ -149,6 +189,7 @@ def _digest(path: Path) -> str | None:
         return None
 
 
+@gc_paused
 def loads(text: str, file: str = "<string>", *, allow_unknown: bool = False) -> CompiledStandard:
     """Compile a standard from text (imports resolve against the working directory)."""
     loader = Loader((), _providers())

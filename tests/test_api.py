@@ -109,3 +109,40 @@ def test_score_table_scores_an_arrow_table_like_score_many() -> None:
     assert [r["visit_id"] for r in scored] == [o.visit_id for o in want]
     for row, out in zip(scored, want, strict=True):
         assert row["coefficients.visit"] == pytest.approx(out.coefficients["visit"], abs=1e-12)
+
+
+def test_compiling_pauses_the_garbage_collector_and_restores_it():
+    """The collector is off while a standard compiles (it would only walk new objects
+    that all live on) and comes back as it was: on, off, after an error, nested."""
+    import gc
+
+    from sbm_engine.api import gc_paused
+
+    seen = []
+
+    @gc_paused
+    def inner() -> None:
+        seen.append(gc.isenabled())
+
+    @gc_paused
+    def outer(fail: bool) -> None:
+        inner()
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("boom")
+
+    assert gc.isenabled()
+    outer(False)
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(ValueError):
+        outer(True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        outer(False)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    with pytest.raises(sbm_engine.CompileError):
+        sbm_engine.loads("standard x {", "bad.sbm")
+    assert gc.isenabled()
