@@ -38,8 +38,7 @@ def test_codes_and_labels_score_the_same_visits_alike(standards: dict, start: in
     crit = workload.criteria()
     cols = workload.columns(2_000, start=start, crit=crit)
     out = {
-        a: standards[a].score_table(workload.table(cols, crit, answers=a))
-        for a in workload.ANSWERS
+        a: standards[a].score_table(workload.table(cols, crit, answers=a)) for a in workload.ANSWERS
     }
     for a, result in out.items():
         assert result.rejects.num_rows == 0, (a, result.rejects.slice(0, 3).to_pylist())
