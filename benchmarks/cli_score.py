@@ -94,10 +94,6 @@ def run_once(standard: Path, inp: Path, out: Path, jobs: int) -> tuple[float, fl
     return wall, rss, proc.returncode
 
 
-def children_rss_note(jobs: int) -> str:
-    return "main process" if jobs == 1 else "main process only (workers add ~1 chunk each)"
-
-
 def stages(standard: Path, inp: Path, out: Path) -> dict[str, float]:
     """One in-process run split into its stages, each run alone (no overlap): read the
     chunks, score them (with the duplicate check), write the results. Their sum set

@@ -67,18 +67,13 @@ class Env:
         self.suspect |= mask if active is None else (mask & active)
 
     def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A.
-
-        An item in `coded` (its value a lookup of its codes in a table) is computed
-        as lookups in the table made zero-filled: two gathers instead of four passes."""
+        """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""
         key = (kind, name)
         z = self._zero.get(key)
         if z is None:
             coded = self.coded.get(name) if kind == "item" else None
             if coded is not None:
-                codes, table = coded
-                zt, vt = zero_and_valid(table)
-                z, self._valid[key] = np.take(zt, codes), np.take(vt, codes)
+                z, self._valid[key] = _looked_up(coded, 1.0)
             else:
                 x = self.items[name] if kind == "item" else self.sections[name]
                 z, self._valid[key] = zero_and_valid(x)
@@ -88,21 +83,27 @@ class Env:
     def weighted(self, kind: str, name: str, w: float) -> tuple[np.ndarray, np.ndarray]:
         """`zero_filled` times the weight, kept: an item is summed into its section and
         again into each tag's coefficient, and the products are the same each time."""
-        z, valid = self.zero_filled(kind, name)
-        if w == 1.0:
-            return z, valid
+        coded = self.coded.get(name) if kind == "item" else None
+        if w == 1.0 and coded is None:
+            return self.zero_filled(kind, name)
         key = (kind, name, w)
         hit = self._weighted.get(key)
         if hit is None:
-            coded = self.coded.get(name) if kind == "item" else None
-            if coded is not None:  # the same products, taken in the table
-                codes, table = coded
-                zt, vt = zero_and_valid(table)
-                hit = (np.take(zt * w, codes), np.take(vt * w, codes))
+            if coded is not None:  # the products taken in the table: no pass over the rows
+                hit = _looked_up(coded, w)
             else:
+                z, valid = self.zero_filled(kind, name)
                 hit = (z * w, valid * w)
             self._weighted[key] = hit
         return hit
+
+
+def _looked_up(coded: tuple[np.ndarray, np.ndarray], w: float) -> tuple[np.ndarray, np.ndarray]:
+    """w × `zero_and_valid` of an item whose scores are `table[codes]`, computed on the
+    table of a few values and then gathered: two gathers instead of four passes."""
+    codes, table = coded
+    zt, vt = zero_and_valid(table)
+    return np.take(zt * w, codes), np.take(vt * w, codes)
 
 
 def zero_and_valid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
