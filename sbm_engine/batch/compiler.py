@@ -30,6 +30,7 @@ from ..model import Bound, ItemModel, SelectedItem, StandardModel
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
 from .plugins import plugin_call
+from .sums import SumPlan, item_selections, weighted_rows, weighted_table
 from .values import (
     COMPARE,
     NAN,
@@ -78,6 +79,7 @@ class BatchCompiler:
         self.decoders = {
             it.name: ItemDecoder(it, it.name in read, conditional(it)) for it in model.items
         }
+        self.sums = SumPlan(model, item_selections(model))
         self.steps: list[Callable[[Env], None]] = []
         for kind, name in model.order:
             if kind == "item":
@@ -119,6 +121,7 @@ class BatchCompiler:
     ) -> ChunkResult:
         """Evaluate rows [start, stop) of the given columns."""
         env = Env(stop - start, sources, fields, start, stop)
+        env.sums = self.sums.accumulators(env.m)
         with np.errstate(all="ignore"):
             for name, decoder in self.field_decoders.items():
                 src = fields.get(name)
@@ -152,6 +155,7 @@ class BatchCompiler:
         )
         low = it.low or 0.0
         span = (it.high - it.low) if linear else 1.0  # type: ignore[operator]
+        adds = self.sums.adds.get(name, ())
 
         def step(env: Env) -> None:
             m = env.m
@@ -204,6 +208,8 @@ class BatchCompiler:
                 if dec.answered is not None:
                     env.warn[name] = dec.answered & ~app
             env.items[name] = s
+            if adds:
+                _add_weighted(env, name, s, adds)
 
         return step
 
@@ -257,6 +263,15 @@ class BatchCompiler:
     def _weighted_items(
         self, env: Env, sel: tuple[SelectedItem, ...], active: Active
     ) -> tuple[np.ndarray, np.ndarray]:
+        g = self.sums.index.get(sel)
+        if g is not None:  # summed while its items were scored
+            assert env.sums is not None
+            acc = env.sums[g]
+            num, den = np.ascontiguousarray(acc.real), np.ascontiguousarray(acc.imag)
+            bad = ~np.isfinite(num)
+            if bad.any():
+                env.mark(bad, active)
+            return num, den
         terms = [(*env.weighted("item", x.name, float(x.weight)), x.bonus) for x in sel]
         return self._accumulate(env, terms, active)
 
@@ -529,6 +544,29 @@ class BatchCompiler:
                 self.fallbacks.add(spec.name)
             return plugin_call(spec, args, b)
         raise AssertionError(f"unknown function {fn}")
+
+
+def _add_weighted(
+    env: Env, name: str, s: np.ndarray, adds: tuple[tuple[float, bool, tuple[int, ...]], ...]
+) -> None:
+    """Add an item's w·score + i·w to the accumulators of the selections it is in
+    (`sums.SumPlan`); a coded item's are gathered from its table of a few values."""
+    acc = env.sums
+    assert acc is not None
+    coded = env.coded.get(name)
+    for w, bonus, groups in adds:
+        if coded is not None:
+            codes, table, memo = coded
+            key = ("weighted", w, bonus)
+            wt = memo.get(key)
+            if wt is None:
+                wt = memo[key] = weighted_table(table, w, bonus)
+            c = np.take(wt, codes, mode="clip")  # codes index the table: clip never clips
+        else:
+            c = weighted_rows(s, w, bonus)
+        for g in groups:
+            row = acc[g]
+            np.add(row, c, out=row)
 
 
 def conditional(it: ItemModel) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import Source
+from .columns import Coded, Source
 from .values import Cat
 
 Active = np.ndarray | None  # rows the per-visit code would evaluate; None: all rows
@@ -51,7 +51,9 @@ class Env:
         self.fields: dict[str, Cat] = {}
         self.section_when: dict[str, Any] = {}
         self.warn: dict[str, np.ndarray] = {}
-        self.coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.coded: dict[str, Coded] = {}
+        #: the accumulators of `sums.SumPlan`, one row per selection (complex: num + i·den)
+        self.sums: np.ndarray | None = None
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
         self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -98,10 +100,10 @@ class Env:
         return hit
 
 
-def _looked_up(coded: tuple[np.ndarray, np.ndarray], w: float) -> tuple[np.ndarray, np.ndarray]:
+def _looked_up(coded: Coded, w: float) -> tuple[np.ndarray, np.ndarray]:
     """w × `zero_and_valid` of an item whose scores are `table[codes]`, computed on the
     table of a few values and then gathered: two gathers instead of four passes."""
-    codes, table = coded
+    codes, table, _ = coded
     zt, vt = zero_and_valid(table)
     return np.take(zt * w, codes), np.take(vt * w, codes)
 

@@ -765,7 +765,7 @@ class TableOutput:
                 from ..io.writers import parquet_options
 
                 self._arrow = pq.ParquetWriter(
-                    self._file.stream, table.schema, **parquet_options(table.schema)
+                    self._file.stream, table.schema, **parquet_options(table.schema, table)
                 )
             if table.num_rows:
                 self._arrow.write_table(table, row_group_size=ROW_GROUP)

@@ -438,7 +438,13 @@ def _rezip_fixed(source: IO[bytes], target: IO[bytes]) -> None:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
 
-def parquet_options(schema: Any) -> dict[str, Any]:
+#: Rows of the first part written that decide which columns get a dictionary.
+DICTIONARY_SAMPLE: Final = 4096
+#: A column with at most this many distinct values in the sample always gets one.
+DICTIONARY_MAX: Final = 64
+
+
+def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
     """How result files are written to Parquet (both scoring paths use this).
 
     Numbers and booleans are dictionary encoded and left uncompressed: an item's
@@ -446,14 +452,35 @@ def parquet_options(schema: Any) -> dict[str, Any]:
     bits each and snappy gains under a tenth of the size while costing a quarter
     of the write time. Text columns (ids, JSON lists) are compressed. Min/max
     statistics are kept for every column but the per-item scores (a hundred
-    columns of values between 0 and 1, where they would never prune anything)."""
+    columns of values between 0 and 1, where they would never prune anything).
+
+    A column that hardly repeats in `first` (the first table written: more than
+    DICTIONARY_MAX and more than a quarter of its first DICTIONARY_SAMPLE values
+    distinct, as visit ids and coefficients over many items are) gets no dictionary:
+    Arrow would build one as big as a row group, four times slower to write than
+    plain values and larger.
+    The sample is the first rows of the output, so the choice does not depend on
+    chunking."""
     import pyarrow as pa
 
     texts = [f.name for f in schema if pa.types.is_string(f.type)]
-    return {
+    options: dict[str, Any] = {
         "compression": {f.name: "snappy" if f.name in texts else "none" for f in schema},
         "write_statistics": [f.name for f in schema if not f.name.startswith("items.")],
     }
+    if first is not None:
+        options["use_dictionary"] = [
+            name for name in first.column_names if _repeats(first.column(name))
+        ]
+    return options
+
+
+def _repeats(column: Any) -> bool:
+    import pyarrow.compute as pc
+
+    sample = column.slice(0, DICTIONARY_SAMPLE)
+    distinct = pc.count_distinct(sample, mode="all").as_py()
+    return bool(distinct <= DICTIONARY_MAX or distinct * 4 <= len(sample))
 
 
 class ParquetWriter(_TableWriter):
@@ -491,13 +518,17 @@ class ParquetWriter(_TableWriter):
             self._kinds = [_column_kind(row[i] for row in self._rows) for i in range(len(header))]
             pairs = zip(header, self._kinds, strict=True)
             schema = self._pa.schema([(name, _ARROW_TYPES[kind](self._pa)) for name, kind in pairs])
-            self._writer = self._pq.ParquetWriter(self._stream, schema, **parquet_options(schema))
+        else:
+            schema = self._writer.schema
+        arrays = [
+            self._array(name, kind, [row[i] for row in self._rows])
+            for i, (name, kind) in enumerate(zip(header, self._kinds, strict=True))
+        ]
+        table = self._pa.Table.from_arrays(arrays, schema=schema)
+        if self._writer is None:
+            options = parquet_options(schema, table)
+            self._writer = self._pq.ParquetWriter(self._stream, schema, **options)
         if self._rows:
-            arrays = [
-                self._array(name, kind, [row[i] for row in self._rows])
-                for i, (name, kind) in enumerate(zip(header, self._kinds, strict=True))
-            ]
-            table = self._pa.Table.from_arrays(arrays, schema=self._writer.schema)
             self._writer.write_table(table)
         self._rows = []
 

@@ -284,7 +284,8 @@ def test_seen_ids_find_earlier_hashes():
 
 def test_parquet_results_compress_text_and_skip_item_statistics(tmp_path):
     """Both paths write Parquet with `writers.parquet_options`: texts snappy, numbers
-    plain dictionary pages, no min/max on the per-item columns."""
+    uncompressed, no min/max on the per-item columns; dictionaries only for columns
+    that repeat (`test_parquet_dictionaries_for_columns_that_repeat`)."""
     inp = tmp_path / "demo.parquet"
     write_parquet(inp)
     for engine in ("python", "batch"):
@@ -298,6 +299,32 @@ def test_parquet_results_compress_text_and_skip_item_statistics(tmp_path):
         assert chunk["coefficients.visit"].compression == "UNCOMPRESSED"
         assert chunk["coefficients.visit"].is_stats_set
         assert not chunk["items.greeted"].is_stats_set
+        assert chunk["items.greeted"].has_dictionary_page
+        assert chunk["standard"].has_dictionary_page
+
+
+def test_parquet_dictionaries_for_columns_that_repeat():
+    from sbm_engine.io.writers import DICTIONARY_MAX, DICTIONARY_SAMPLE, parquet_options
+
+    assert DICTIONARY_MAX < DICTIONARY_SAMPLE // 4 - 1
+
+    n = 2 * DICTIONARY_SAMPLE
+    first = pa.table(
+        {
+            "visit_id": [f"v{i}" for i in range(n)],
+            "items.a": [float(i % 5) / 4 for i in range(n)],
+            "coefficients.visit": [i / n for i in range(n)],
+            # distinct only after the sample: the sample decides
+            "late": [0.0] * DICTIONARY_SAMPLE + [float(i) for i in range(DICTIONARY_SAMPLE)],
+            "quarter": [float(i % (DICTIONARY_SAMPLE // 4)) for i in range(n)],
+            "more": [float(i % (DICTIONARY_SAMPLE // 4 + 1)) for i in range(n)],
+        }
+    )
+    options = parquet_options(first.schema, first)
+    assert options["use_dictionary"] == ["items.a", "late", "quarter"]
+    tiny = first.slice(0, 60)  # all distinct, but few: a dictionary costs nothing
+    assert parquet_options(tiny.schema, tiny)["use_dictionary"] == tiny.column_names
+    assert "use_dictionary" not in parquet_options(first.schema)
 
 
 def _fnv1a(text: str) -> int:

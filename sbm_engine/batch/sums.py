@@ -1,0 +1,97 @@
+"""Weighted item sums, added up while the items are scored: Σ w·score and Σ w in one
+complex array.
+
+Why: every section and every `weighted_mean(tagged …)` (or `earned`, `possible`,
+`lost`) sums w·score and w over its items, N/A left out. Summed selection by
+selection, each item is gathered and added once per selection it belongs to, in
+separate passes for the numerator and the denominator, and the gathered arrays are
+kept for the next selection. Here each item, right after it is scored, adds
+w·score + i·w (0 where N/A; no i·w for a bonus item) to the accumulator of every
+selection it is in: one gather per item and weight, one complex add per selection,
+nothing kept. The real and imaginary parts of a complex sum are two independent
+float sums, so the numerator and denominator are exactly the two float sums they
+were; a selection is summed this way only if its items are scored in its own order,
+so the additions happen in the per-visit code's order too and no result changes by
+a bit. Any other selection is summed as before (`BatchCompiler._accumulate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import pairwise
+
+import numpy as np
+
+from ..model import Bound, SelectedItem, StandardModel
+
+Selection = tuple[SelectedItem, ...]
+
+#: Functions whose argument is an item selection summed as Σ w·score and Σ w.
+WEIGHTED = ("weighted_mean", "earned", "possible", "lost")
+
+
+def item_selections(model: StandardModel) -> list[Selection]:
+    """Every item selection that is summed with weights: each section's scored items,
+    and the selections of the weighted functions anywhere in the standard."""
+    items = {it.name: it for it in model.items}
+    out: list[Selection] = [
+        tuple(SelectedItem(i, items[i].weight, items[i].bonus) for i in s.items if items[i].scored)
+        for s in model.sections
+    ]
+    exprs: list[Bound] = [
+        b for it in model.items for b in (it.when, it.section_when, it.score) if b is not None
+    ]
+    exprs += [c.expr for c in model.coefficients]
+    exprs += [t.expr for r in model.rollups for t in r.terms]
+    for b in exprs:
+        for node in b.walk():
+            if node.op == "call" and node.data[0] in WEIGHTED and node.data[1][0] == "items":
+                out.append(node.data[1][1])
+    return out
+
+
+class SumPlan:
+    """Which accumulators each item adds to, and with which weight."""
+
+    def __init__(self, model: StandardModel, selections: Iterable[Selection]) -> None:
+        position = {name: i for i, (kind, name) in enumerate(model.order) if kind == "item"}
+        self.index: dict[Selection, int] = {}
+        adds: dict[str, dict[tuple[float, bool], list[int]]] = {}
+        for sel in selections:
+            if not sel or sel in self.index:
+                continue
+            order = [position[x.name] for x in sel]
+            if any(a >= b for a, b in pairwise(order)):
+                continue  # scored in another order than it is summed: summed as before
+            g = self.index[sel] = len(self.index)
+            for x in sel:
+                adds.setdefault(x.name, {}).setdefault((float(x.weight), x.bonus), []).append(g)
+        #: item -> ((weight, bonus, accumulators), …)
+        self.adds: dict[str, tuple[tuple[float, bool, tuple[int, ...]], ...]] = {
+            name: tuple((w, bonus, tuple(gs)) for (w, bonus), gs in by_weight.items())
+            for name, by_weight in adds.items()
+        }
+
+    def accumulators(self, m: int) -> np.ndarray | None:
+        """Zeroed accumulators for a chunk of m rows (one row per selection)."""
+        return np.zeros((len(self.index), m), dtype=complex) if self.index else None
+
+
+def weighted_table(table: np.ndarray, w: float, bonus: bool) -> np.ndarray:
+    """w·score + i·w per distinct answer of a coded item (0 for N/A; no i·w for a bonus)."""
+    valid = ~np.isnan(table)
+    out = np.zeros(len(table), dtype=complex)
+    out.real[valid] = table[valid] * w
+    if not bonus:
+        out.imag[valid] = w
+    return out
+
+
+def weighted_rows(s: np.ndarray, w: float, bonus: bool) -> np.ndarray:
+    """w·score + i·w per row of an item's scores (0 where N/A; no i·w for a bonus)."""
+    valid = ~np.isnan(s)
+    out = np.zeros(len(s), dtype=complex)
+    np.multiply(s, w, out=out.real, where=valid)
+    if not bonus:
+        out.imag[valid] = w
+    return out
