@@ -531,7 +531,9 @@ def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
         record["visit_id"] = "v0"  # likely a duplicate
     else:
         record["visit_id"] = f"v{index}"
-    record["point"] = draw(st.sampled_from(["P1", "P2"]))
+    point = draw(st.sampled_from(["P1", "P2", "P1", "P2", "", None]))  # "": an empty cell
+    if point is not None:
+        record["point"] = point
     scenario = draw(st.sampled_from([*SCENARIOS, *SCENARIOS, "A", None, " a", 1, "c"]))
     if scenario is not None or draw(st.booleans()):
         record["scenario"] = scenario

@@ -611,6 +611,22 @@ def test_null_slots_of_an_integer_column_are_never_read_as_values():
     assert [distinct[c] for c in codes] == [1, MISSING, 0, MISSING, 1]
 
 
+def test_null_slots_of_dictionary_indices_are_never_read_as_codes():
+    """Dictionary indices are read from the Arrow buffers: null slots (garbage, even
+    out of range) become the null code, and a slice's offset is honoured."""
+    from sbm_engine.batch.columns import ArrowSource
+
+    raw = np.array([0, 1, 7000, 2, -5, 1, 0], dtype=np.int32)
+    valid = np.packbits(np.array([1, 1, 0, 1, 0, 1, 1], dtype=bool), bitorder="little")
+    indices = pa.Array.from_buffers(pa.int32(), 7, [pa.py_buffer(valid), pa.py_buffer(raw)], 2)
+    arr = pa.DictionaryArray.from_arrays(indices, pa.array(["yes", "no", ""]))
+    for start in range(7):
+        part = arr.slice(start)
+        codes, distinct = ArrowSource(part)._encode(0, len(part))
+        want = [MISSING if v in (None, "") else v for v in part.to_pylist()]
+        assert [distinct[c] for c in codes] == want
+
+
 def test_score_rows_explains_suspect_rows(bare_demo):
     ev = BatchEvaluator(bare_demo)
     answers = {

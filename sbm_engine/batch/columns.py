@@ -188,10 +188,10 @@ class ArrowSource(Source):
             distinct = [tabular_cell(v) for v in enc.dictionary.to_pylist()]
         distinct.append(MISSING)  # nulls
         indices = enc.indices
-        if indices.null_count:
-            indices = indices.fill_null(len(distinct) - 1)
-        codes = indices.to_numpy(zero_copy_only=False)
-        return codes.astype(np.intp, copy=False), distinct
+        codes = _ints(indices).astype(np.intp)
+        if indices.null_count:  # null slots hold arbitrary values: overwritten here
+            codes[~_valid(indices)] = len(distinct) - 1
+        return codes, distinct
 
     def _small_ints(self, part: Any) -> tuple[np.ndarray, list[Any]] | None:
         """Integers of a small range coded by offset, straight from the Arrow buffers:
@@ -201,12 +201,10 @@ class ArrowSource(Source):
         arbitrary values, which can only widen the range. The distinct list holds every
         value of the range (those absent are never indexed) and is the same object for
         every block of the same range, so item lookup tables are built once."""
-        n = len(part)
-        buffers = part.buffers()
-        if n == 0 or buffers[1] is None:
+        if len(part) == 0 or part.buffers()[1] is None:
             return None
-        dtype = np.dtype(part.type.to_pandas_dtype())
-        raw = np.frombuffer(buffers[1], dtype=dtype, count=part.offset + n)[part.offset :]
+        raw = _ints(part)
+        dtype = raw.dtype
         lo, hi = int(raw.min()), int(raw.max())
         if hi - lo >= SMALL_RANGE or lo < -(2**62) or hi > 2**62:
             return None
@@ -220,9 +218,7 @@ class ArrowSource(Source):
             small = raw.astype(np.intp)
             small -= lo - 1
         if part.null_count:
-            bits = np.frombuffer(buffers[0], dtype=np.uint8)
-            valid = np.unpackbits(bits, count=part.offset + n, bitorder="little")[part.offset :]
-            small *= valid.view(bool)
+            small *= _valid(part)
         return small.astype(np.intp, copy=False), distinct
 
     def numbers(self, start: int, stop: int) -> Numbers | None:
@@ -252,6 +248,21 @@ class ArrowSource(Source):
         bad = np.append(_blank_texts(part.dictionary), True)
         codes = part.indices.fill_null(len(bad) - 1).to_numpy(zero_copy_only=False)
         return bad[codes]
+
+
+def _ints(arr: Any) -> np.ndarray:
+    """The values of an Arrow integer array as a numpy view of its buffer (null slots
+    hold arbitrary values): Arrow's own `fill_null` and `to_numpy` cost several times
+    more on a chunk of dictionary indices."""
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=arr.offset + len(arr))[arr.offset :]
+
+
+def _valid(arr: Any) -> np.ndarray:
+    """An Arrow array's validity bitmap as a bool array (only for an array with nulls)."""
+    bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+    n = arr.offset + len(arr)
+    return np.unpackbits(bits, count=n, bitorder="little")[arr.offset :].view(bool)
 
 
 def _blank_texts(texts: Any) -> np.ndarray:

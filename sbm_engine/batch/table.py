@@ -272,9 +272,12 @@ def _scored_table(
         return col.arrow(rows)
 
     for key in ("visit_id", "standard", "version", *_VISIT_OUT[1:]):
+        src = layout.fields.get(key)
         if key in ("standard", "version"):
             value = ev.model.name if key == "standard" else ev.model.version
             cols[key] = pa.repeat(pa.scalar(value, type=pa.string()), kept)
+        elif not fixed and isinstance(src, _FieldTextSource) and src.inner.text:
+            cols[key] = _field_texts(src.inner.array, keep if kept != n else None)
         else:
             cols[key] = texts(_texts(layout, key, n), lambda o, k=key: getattr(o, k))
     for group, names, arrays in (
@@ -310,6 +313,25 @@ def _scored_table(
         else:
             cols[name] = floats(res.rollup_inputs[key], lambda o, k=key: o.rollup_inputs.get(k))
     return pa.table(cols)
+
+
+def _field_texts(column: Any, keep: np.ndarray | None) -> Any:
+    """A text visit-field column as output, straight from Arrow: what `_texts` and
+    `_Text.arrow` give when no row is patched (an empty text is null), without
+    encoding the column and decoding it again."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if keep is not None:
+        column = column.filter(pa.array(keep))
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
+    elif not pa.types.is_string(column.type):
+        column = column.cast(pa.string())  # large_string
+    empty = pc.equal(column, "")
+    if pc.any(empty).as_py():
+        column = pc.if_else(empty, pa.scalar(None, pa.string()), column)
+    return column
 
 
 def _float_array(values: np.ndarray) -> Any:

@@ -437,7 +437,7 @@ def iter_chunks(f: InputFile, chunk_rows: int) -> Iterator[Chunk]:
 
     try:
         if f.kind == "parquet":
-            source = _parquet_batches(f.path, chunk_rows)
+            source = _parquet_batches(f.path, chunk_rows, f.visit_id_column())
         else:
             source = _csv_reader(f, chunk_rows)
         pending: list[Any] = []
@@ -460,8 +460,10 @@ def iter_chunks(f: InputFile, chunk_rows: int) -> Iterator[Chunk]:
         raise InputError(f"cannot read {f.path}: {exc}") from exc
 
 
-def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[Any]:
-    """A Parquet file's record batches, text columns as dictionaries.
+def _parquet_batches(path: Path, chunk_rows: int, ids: str | None = None) -> Iterator[Any]:
+    """A Parquet file's record batches, text columns as dictionaries but the visit ids
+    (`ids`): they hardly repeat, and a dictionary as long as the chunk would only have
+    to be checked for repeated values (`batch.columns.ArrowSource`).
 
     Row group by row group when the groups are no bigger than a few chunks: that is
     faster than `iter_batches`, and its memory stays flat, where `iter_batches` grew
@@ -472,7 +474,7 @@ def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
     schema = pq.ParquetFile(path).schema_arrow
-    strings = [field.name for field in schema if pa.types.is_string(field.type)]
+    strings = [f.name for f in schema if pa.types.is_string(f.type) and f.name != ids]
     pf = pq.ParquetFile(path, read_dictionary=strings)
     meta = pf.metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
