@@ -1,9 +1,9 @@
 """Text to syntax tree: the lark grammar in `grammar/sbm.lark`, and a transformer to `nodes`.
 
-The parser is built once per process (LALR tables are cached by lark in memory) and
-is safe to share between threads because each `parse` call gets its own state.
-A syntax error becomes a `Diagnostic` with the position, what was found, what
-could come there, and a hint for the mistakes methodologists make most.
+The parser is built once per process (its LALR tables are also kept on disk between
+runs, `_cache_file`) and is safe to share between threads because each `parse` call
+gets its own state. A syntax error becomes a `Diagnostic` with the position, what was
+found, what could come there, and a hint for the mistakes methodologists make most.
 """
 
 from __future__ import annotations
@@ -93,13 +93,44 @@ _lock = threading.Lock()
 @cache
 def _parser() -> Lark:
     with _lock:
+        text = grammar_text()
         return Lark(
-            grammar_text(),
+            text,
             parser="lalr",
             propagate_positions=True,
             maybe_placeholders=True,
-            cache=False,
+            cache=_cache_file(text) or False,
         )
+
+
+def _cache_file(grammar: str) -> str | None:
+    """Where lark keeps the parser's LALR tables between runs, or None (no caching).
+
+    Why: building them is a tenth of a second or more, paid by every `sbm` command
+    before it reads a byte. lark stores the tables with the hash of the grammar, its
+    own version and the options, and rebuilds (and rewrites) them when any differs
+    or the file cannot be read. The file is in the user's own cache folder
+    (`$SBM_CACHE_DIR`, else `$XDG_CACHE_HOME/sbm-engine`, else `~/.cache/sbm-engine`),
+    made private to the user, since lark reads it with pickle; an empty
+    `SBM_CACHE_DIR` turns the cache off."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("SBM_CACHE_DIR")
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+        folder = os.path.join(base, "sbm-engine")
+    if not folder:
+        return None
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            return None
+    except OSError:
+        return None
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return os.path.join(folder, f"parser-{digest}.lark")
 
 
 def _span(file: str, meta: Any) -> n.Span:
