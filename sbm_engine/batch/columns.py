@@ -443,15 +443,21 @@ class ItemDecoder:
 
     # a chunk ------------------------------------------------------------------------------------
 
-    def decode(self, source: Source, start: int, stop: int) -> Decoded:
+    def decode(
+        self, source: Source, start: int, stop: int, out: np.ndarray | None = None
+    ) -> Decoded:
+        """The answers of rows [start, stop); a scale item's scores are written into
+        `out` (float64, stop - start long) when given, sparing the caller a copy."""
         if self.kind == "number":
             parts = source.numbers(start, stop)
             if parts is not None:
                 return self._numbers(*parts)
         codes, distinct = source.encoded(start, stop)
-        return self._distinct(codes, distinct)
+        return self._distinct(codes, distinct, out)
 
-    def _distinct(self, codes: np.ndarray, distinct: list[Any]) -> Decoded:
+    def _distinct(
+        self, codes: np.ndarray, distinct: list[Any], out: np.ndarray | None = None
+    ) -> Decoded:
         memo = self._memo  # one read: another thread may replace it meanwhile
         if memo is None or memo[0] is not distinct:
             memo = self._memo = (distinct, self._tables(distinct), {})
@@ -467,8 +473,11 @@ class ItemDecoder:
             value = take(value_t)
             if cat_values is not None:
                 value = Cat(value, cat_values)
+        score: Any = None
+        if score_t is not None:
+            score = take(score_t) if out is None else np.take(score_t, codes, out=out, mode="clip")
         dec = Decoded(
-            None if score_t is None else take(score_t),
+            score,
             value,
             None if error_t is None else take(error_t),
             None if said_t is None else take(said_t),

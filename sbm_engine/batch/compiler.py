@@ -117,10 +117,18 @@ class BatchCompiler:
     # -- running --------------------------------------------------------------------------------
 
     def run(
-        self, sources: Mapping[str, Source], fields: Mapping[str, Source], start: int, stop: int
+        self,
+        sources: Mapping[str, Source],
+        fields: Mapping[str, Source],
+        start: int,
+        stop: int,
+        out: Mapping[str, np.ndarray] | None = None,
     ) -> ChunkResult:
-        """Evaluate rows [start, stop) of the given columns."""
+        """Evaluate rows [start, stop) of the given columns. `out` (whole-column item
+        score arrays, optional) receives, at rows [start, stop), the scores of items
+        that are a plain table lookup; `ChunkResult.placed` names them."""
         env = Env(stop - start, sources, fields, start, stop)
+        env.out = out
         env.sums = self.sums.accumulators(env.m)
         with np.errstate(all="ignore"):
             for name, decoder in self.field_decoders.items():
@@ -153,6 +161,8 @@ class BatchCompiler:
         linear = (
             it.kind == "number" and it.score is None and it.low is not None and it.high is not None
         )
+        # A scale item without a formula or condition: its scores are the lookup itself.
+        plain = it.kind == "scale" and formula is None and sec_when is None and own_when is None
         low = it.low or 0.0
         span = (it.high - it.low) if linear else 1.0  # type: ignore[operator]
         adds = self.sums.adds.get(name, ())
@@ -176,7 +186,11 @@ class BatchCompiler:
             source = env.sources.get(name)
             if source is None:
                 raise KeyError(name)
-            dec = decoder.decode(source, env.start, env.stop)
+            target = None
+            if plain and env.out is not None:
+                target = env.out[name][env.start : env.stop]
+                env.placed.append(name)
+            dec = decoder.decode(source, env.start, env.stop, target)
             env.mark(dec.error, app)
             env.mark(dec.odd)
             value = dec.value

@@ -148,7 +148,7 @@ class BatchEvaluator:
         out = _Output(self, n)
         for start in range(0, n, self.chunk_size):
             stop = min(n, start + self.chunk_size)
-            res = self.plan.run(sources, fields, start, stop)
+            res = self.plan.run(sources, fields, start, stop, out.items)
             suspect = res.suspect
             suspect |= self._suspect_fields(fields, start, stop)
             for src in extra:
@@ -359,8 +359,13 @@ class _Output:
         self.suspect = np.zeros(n, dtype=bool)
 
     def put(self, start: int, stop: int, res: ChunkResult) -> None:
+        items = res.items
+        if res.placed:  # already written in place (`BatchCompiler.run`)
+            items = dict(items)
+            for k in res.placed:
+                del items[k]
         for target, part in (
-            (self.items, res.items),
+            (self.items, items),
             (self.sections, res.sections),
             (self.coefs, res.coefs),
             (self.terms, res.terms),
