@@ -255,7 +255,10 @@ def _ints(arr: Any) -> np.ndarray:
     hold arbitrary values): Arrow's own `fill_null` and `to_numpy` cost several times
     more on a chunk of dictionary indices."""
     dtype = np.dtype(arr.type.to_pandas_dtype())
-    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=arr.offset + len(arr))[arr.offset :]
+    data = arr.buffers()[1]
+    if data is None or len(arr) == 0:  # Arrow may leave the buffer out of an empty array
+        return np.zeros(len(arr), dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=arr.offset + len(arr))[arr.offset :]
 
 
 def _valid(arr: Any) -> np.ndarray:
