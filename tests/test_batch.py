@@ -233,8 +233,9 @@ def test_random_standards_and_visits_agree(data):
 
 
 def _numbers(outcome: ScoredVisit) -> dict[str, Any]:
+    """Every number of an outcome with its sign (so -0.0 and 0.0 differ, as in JSON)."""
     return {
-        f"{key}.{k}": v
+        f"{key}.{k}": v if not isinstance(v, float) else (v, math.copysign(1.0, v))
         for key in ("coefficients", "sections", "items", "gaps", "rollup_inputs")
         for k, v in getattr(outcome, key).items()
     }
@@ -243,9 +244,10 @@ def _numbers(outcome: ScoredVisit) -> dict[str, Any]:
 @SETTINGS
 @given(data=st.data())
 def test_random_standards_agree_to_the_last_bit(data):
-    """Not just within 1e-12: sums are added in the per-visit code's order, so every
-    number is the same float (the JSON and CSV the two paths write are byte-identical).
-    The sign of a zero may differ (`clamp(-0, 0, 1)`); it prints the same in JSON."""
+    """Not just within 1e-12: sums are added in the per-visit code's order, and min,
+    max and clamp keep the first of equal values as Python does, so every number is
+    the same float, down to the sign of a zero (the JSON and CSV the two paths write
+    are byte-identical: `clamp(-0, 0, 1)` is -0.0 in both)."""
     spec = data.draw(standards())
     std = _load(spec.text)
     records = data.draw(visits(spec))
@@ -256,6 +258,28 @@ def test_random_standards_agree_to_the_last_bit(data):
     for a, b in zip(want, got, strict=True):
         if isinstance(a, ScoredVisit) and isinstance(b, ScoredVisit):
             assert _numbers(a) == _numbers(b)
+
+
+def test_min_max_and_clamp_keep_the_sign_of_zero_as_python_does():
+    std = _load(
+        """standard zero.test "Zero" {
+    version "1"
+    item a "A" answer { yes = 1, no = 0 }
+    item b "B" answer { yes = 1, no = 0 }
+    coefficient c1 "1" = clamp(-0.2 * lost(items), 0, 1)
+    coefficient c2 "2" = max(-0.2 * lost(items), 0)
+    coefficient c3 "3" = min(0, -a * 0)
+    coefficient c4 "4" = max(a, b) - min(a, b)
+}"""
+    )
+    records = [
+        {"visit_id": f"v{i}", "answers": {"a": x, "b": y}}
+        for i, (x, y) in enumerate([("yes", "yes"), ("no", "no"), ("yes", "no"), ("na", "no")])
+    ]
+    want = list(std.score_many(records))
+    got = BatchEvaluator(std).score_records(records)
+    assert [_numbers(o) for o in want] == [_numbers(o) for o in got]
+    assert str(want[0].coefficients["c1"]) == "-0.0"  # the case that used to differ
 
 
 def test_selections_scored_in_another_order_are_summed_in_theirs():

@@ -481,9 +481,9 @@ class BatchCompiler:
             def explicit(env: Env, act: Active) -> Any:
                 vals = [self._num(f(env, act), env) for f in args]
                 if fn == "min":
-                    return _fold(np.minimum, vals)
+                    return _fold(py_min, vals)
                 if fn == "max":
-                    return _fold(np.maximum, vals)
+                    return _fold(py_max, vals)
                 total = vals[0]
                 for v in vals[1:]:
                     total = np.add(total, v)
@@ -495,7 +495,7 @@ class BatchCompiler:
 
             def clamp(env: Env, act: Active) -> Any:
                 x, lo, hi = (self._num(f(env, act), env) for f in (fx, flo, fhi))
-                return np.minimum(np.maximum(x, lo), hi)
+                return py_min(py_max(x, lo), hi)
 
             return clamp
         if fn == "coalesce":
@@ -594,6 +594,20 @@ def _mean(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def py_max(a: Any, b: Any) -> Any:
+    """Python's `max(a, b)` on arrays (NaN for N/A in either): `a` unless `b` is greater,
+    so of two equal zeros the first is kept with its sign, where `np.maximum` may
+    return either (and `-0.0` then prints differently from the per-visit result)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(a) | np.isnan(b), NAN, np.where(b > a, b, a))[()]
+
+
+def py_min(a: Any, b: Any) -> Any:
+    """Python's `min(a, b)` on arrays (NaN for N/A in either); see `py_max`."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(a) | np.isnan(b), NAN, np.where(b < a, b, a))[()]
+
+
 def _fold(ufunc: Any, vals: list[Any]) -> Any:
     out = vals[0]
     for v in vals[1:]:
@@ -605,9 +619,9 @@ def _aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
     """mean/min/max/sum over a selection, skipping N/A (the per-visit list comprehension)."""
     if agg in ("min", "max"):
         out = np.full(m, NAN)
-        pick = np.fmin if agg == "min" else np.fmax
-        for c in cols:
-            out = pick(out, c)
+        better = np.less if agg == "min" else np.greater
+        for c in cols:  # the first extreme value wins, as in Python's min/max of the list
+            out = np.where(np.isnan(out) | better(c, out), c, out)
         return out
     total = np.zeros(m)
     count = np.zeros(m)
