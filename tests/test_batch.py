@@ -282,6 +282,41 @@ def test_min_max_and_clamp_keep_the_sign_of_zero_as_python_does():
     assert str(want[0].coefficients["c1"]) == "-0.0"  # the case that used to differ
 
 
+def test_threshold_chains_score_as_the_per_visit_code_does():
+    """`if X op c then r else …` over one reference and constants takes a shortcut in
+    the batch compiler (`_thresholds`); N/A comparisons must still go to the else
+    branch, boundaries must compare the same way, and `!=` (true for N/A in numpy)
+    must not take the shortcut."""
+    from sbm_engine.batch.compiler import _thresholds
+
+    std = _load(
+        """standard chain.test "Chain" {
+    version "1"
+    item t "T" answer number 0..60 optional
+        score = if value <= 5 then 1 else if value < 10 then 0.5 else if value == 30 then 0.2 else 0
+    item a "A" answer { yes = 1, maybe = 0.5, no = 0 }
+    coefficient c1 "1" = if a >= 0.5 then 0.75 else 0.25
+    coefficient c2 "2" = if a > 0.5 then 1 else if t == 1 then 0.5 else 0
+    coefficient c3 "3" = if a != 0.5 then 1 else 0
+    coefficient c4 "4" = if a < 1 then c1 else 0
+}"""
+    )
+    model = std.model
+    chains = {c.name: _thresholds(c.expr) is not None for c in model.coefficients}
+    assert chains == {"c1": True, "c2": False, "c3": False, "c4": False}
+    item_t = next(it for it in model.items if it.name == "t")
+    assert _thresholds(item_t.score) is not None
+    waits = [0, 5, 5.000001, 9.99, 10, 29, 30, 31, 60, None]
+    records = [
+        {"visit_id": f"v{i}", "answers": {"a": a, **({} if w is None else {"t": w})}}
+        for i, (w, a) in enumerate((w, a) for w in waits for a in ("yes", "maybe", "no", "na"))
+    ]
+    want = list(std.score_many(records))
+    got = BatchEvaluator(std).score_records(records)
+    assert_all_same(want, got)
+    assert [_numbers(o) for o in want] == [_numbers(o) for o in got]
+
+
 def test_selections_scored_in_another_order_are_summed_in_theirs():
     """An item whose condition reads a later item is scored after it; a selection of
     both then cannot be summed while they are scored (`sums.SumPlan`) and is summed

@@ -402,6 +402,9 @@ class BatchCompiler:
         return run
 
     def _if(self, b: Bound) -> Expr:
+        steps = _thresholds(b)
+        if steps is not None:
+            return self._piecewise(*steps)
         fc, fa, fb = (self.expr(a) for a in b.args)
         text = b.type in _TEXT_TYPES
 
@@ -419,6 +422,25 @@ class BatchCompiler:
             if isinstance(a, Cat) or isinstance(c, Cat):
                 return cat_where(t, as_cat(a, env.m), as_cat(c, env.m))
             return np.where(t, a, c)
+
+        return run
+
+    def _piecewise(
+        self, x: Bound, chain: list[tuple[Callable[[Any, Any], Any], float, float]], last: float
+    ) -> Expr:
+        """`if X op c₁ then r₁ else if X op c₂ then r₂ … else r` with constant bounds and
+        results (the usual way to score a waiting time): one comparison and one `where`
+        per branch, where the general `if` makes masks for both sides of every branch.
+        Nothing in it can fail, and a comparison with N/A is false here as it is in the
+        per-visit code, so every row gets the same value."""
+        fx = self.expr(x)
+
+        def run(env: Env, act: Active) -> Any:
+            v = self._num(fx(env, act), env)
+            out: Any = last
+            for op, bound, result in reversed(chain):
+                out = np.where(op(v, bound), result, out)
+            return out if np.ndim(out) else float(out)
 
         return run
 
@@ -581,6 +603,48 @@ def _add_weighted(
         for g in groups:
             row = acc[g]
             np.add(row, c, out=row)
+
+
+#: Plain references: reading one twice or once gives the same and marks nothing.
+_REFERENCES = ("value", "answer", "item", "section", "coef")
+#: Comparisons that are false when either side is N/A, in numpy as in the per-visit code.
+_ORDERED = ("<", "<=", ">", ">=", "==")
+
+
+def _number(b: Bound) -> float | None:
+    """The value of a numeric constant, or None."""
+    if b.op != "const" or b.type != "num" or type(b.data) not in (int, float):
+        return None
+    return float(b.data)
+
+
+def _thresholds(
+    b: Bound,
+) -> tuple[Bound, list[tuple[Callable[[Any, Any], Any], float, float]], float] | None:
+    """(X, [(comparison, bound, result)…], last result) when `b` is an if-chain that
+    compares one numeric reference X with constants and yields constants; else None."""
+    chain = []
+    x: Bound | None = None
+    node = b
+    while node.op == "if":
+        cond, then, other = node.args
+        result = _number(then)
+        if cond.op != "cmp" or cond.data not in _ORDERED or result is None:
+            return None
+        left, right = cond.args
+        bound = _number(right)
+        if left.op not in _REFERENCES or left.type != "num" or bound is None:
+            return None
+        if x is None:
+            x = left
+        elif left != x:
+            return None
+        chain.append((_NP_COMPARE[cond.data], bound, result))
+        node = other
+    last = _number(node)
+    if x is None or last is None:
+        return None
+    return x, chain, last
 
 
 def conditional(it: ItemModel) -> bool:
