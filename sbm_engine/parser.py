@@ -111,26 +111,38 @@ def _cache_file(grammar: str) -> str | None:
     own version and the options, and rebuilds (and rewrites) them when any differs
     or the file cannot be read. The file is in the user's own cache folder
     (`$SBM_CACHE_DIR`, else `$XDG_CACHE_HOME/sbm-engine`, else `~/.cache/sbm-engine`),
-    made private to the user, since lark reads it with pickle; an empty
-    `SBM_CACHE_DIR` turns the cache off."""
+    made private to the user, since lark reads it with pickle (a folder others may
+    write in, or another user's, is not used); an empty `SBM_CACHE_DIR` turns the
+    cache off."""
     import hashlib
     import os
     from pathlib import Path
 
-    folder = os.environ.get("SBM_CACHE_DIR")
-    if folder is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-        folder = os.path.join(base, "sbm-engine")
-    if not folder:
-        return None
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not os.access(folder, os.W_OK):
+        folder = os.environ.get("SBM_CACHE_DIR")
+        if folder is None:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+            folder = os.path.join(base, "sbm-engine")
+        if not folder:
             return None
-    except OSError:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not os.access(folder, os.W_OK) or not _private(folder):
+            return None
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return None
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
     return os.path.join(folder, f"parser-{digest}.lark")
+
+
+def _private(folder: str) -> bool:
+    """The folder is the user's own and nobody else may write in it (POSIX), so no one
+    else can plant a file there for lark to unpickle."""
+    import os
+
+    if not hasattr(os, "getuid"):
+        return True
+    info = os.stat(folder)
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
 def _span(file: str, meta: Any) -> n.Span:

@@ -65,3 +65,23 @@ def test_the_file_name_follows_the_grammar(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("SBM_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert (parser._cache_file("a") or "").startswith(str(tmp_path / "xdg" / "sbm-engine"))
+
+
+def test_a_folder_others_may_write_in_is_not_used(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("SBM_CACHE_DIR", str(shared))
+    assert parser._cache_file("grammar") is None
+    shared.chmod(0o700)
+    assert parser._cache_file("grammar") is not None
+
+
+def test_no_home_directory_means_no_cache(monkeypatch):
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("SBM_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert parser._cache_file("grammar") is None
