@@ -72,7 +72,9 @@ def read_options(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes for the batch engine (output identical to --jobs 1).",
+    help="Worker processes for the batch engine (output identical to --jobs 1). One job "
+    "already keeps two cores busy (reading and writing run in threads beside the "
+    "scoring), so more pay only on machines with more cores.",
 )
 @click.option(
     "--chunk-size",
