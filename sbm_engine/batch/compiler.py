@@ -30,7 +30,7 @@ from ..model import Bound, ItemModel, SelectedItem, StandardModel
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
 from .plugins import plugin_call
-from .sums import SumPlan, item_selections, weighted_rows, weighted_table
+from .sums import SumPlan, item_selections, section_selection, weighted_rows, weighted_table
 from .values import (
     COMPARE,
     NAN,
@@ -80,6 +80,8 @@ class BatchCompiler:
             it.name: ItemDecoder(it, it.name in read, conditional(it)) for it in model.items
         }
         self.sums = SumPlan(model, item_selections(model))
+        #: items whose scores `run` gathers straight into its `out` arrays
+        self.in_place = frozenset(it.name for it in model.items if _lookup_only(it))
         self.steps: list[Callable[[Env], None]] = []
         for kind, name in model.order:
             if kind == "item":
@@ -125,8 +127,8 @@ class BatchCompiler:
         out: Mapping[str, np.ndarray] | None = None,
     ) -> ChunkResult:
         """Evaluate rows [start, stop) of the given columns. `out` (whole-column item
-        score arrays, optional) receives, at rows [start, stop), the scores of items
-        that are a plain table lookup; `ChunkResult.placed` names them."""
+        score arrays, optional) receives, at rows [start, stop), the scores of the
+        items in `in_place`, which are a plain table lookup."""
         env = Env(stop - start, sources, fields, start, stop)
         env.out = out
         env.sums = self.sums.accumulators(env.m)
@@ -161,8 +163,7 @@ class BatchCompiler:
         linear = (
             it.kind == "number" and it.score is None and it.low is not None and it.high is not None
         )
-        # A scale item without a formula or condition: its scores are the lookup itself.
-        plain = it.kind == "scale" and formula is None and sec_when is None and own_when is None
+        in_place = name in self.in_place
         low = it.low or 0.0
         span = (it.high - it.low) if linear else 1.0  # type: ignore[operator]
         adds = self.sums.adds.get(name, ())
@@ -187,9 +188,8 @@ class BatchCompiler:
             if source is None:
                 raise KeyError(name)
             target = None
-            if plain and env.out is not None:
+            if in_place and env.out is not None:
                 target = env.out[name][env.start : env.stop]
-                env.placed.append(name)
             dec = decoder.decode(source, env.start, env.stop, target)
             env.mark(dec.error, app)
             env.mark(dec.odd)
@@ -235,12 +235,7 @@ class BatchCompiler:
         return np.where(active, f, NAN)
 
     def _section_step(self, name: str) -> Callable[[Env], None]:
-        sec = self.sections[name]
-        selected = tuple(
-            SelectedItem(i, self.items[i].weight, self.items[i].bonus)
-            for i in sec.items
-            if self.items[i].scored
-        )
+        selected = section_selection(self.items, self.sections[name])
 
         def step(env: Env) -> None:
             num, den = self._weighted_items(env, selected, None)
@@ -645,6 +640,11 @@ def _thresholds(
     if x is None or last is None:
         return None
     return x, chain, last
+
+
+def _lookup_only(it: ItemModel) -> bool:
+    """A scale item without a formula or condition: its scores are the lookup itself."""
+    return it.kind == "scale" and it.score is None and not conditional(it)
 
 
 def conditional(it: ItemModel) -> bool:

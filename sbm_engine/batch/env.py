@@ -54,9 +54,8 @@ class Env:
         self.coded: dict[str, Coded] = {}
         #: the accumulators of `sums.SumPlan`, one row per selection (complex: num + i·den)
         self.sums: np.ndarray | None = None
-        #: whole-column arrays that take item scores in place, and the items placed there
+        #: whole-column arrays that take item scores in place (`BatchCompiler.run`)
         self.out: Mapping[str, np.ndarray] | None = None
-        self.placed: list[str] = []
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
         self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -120,13 +119,12 @@ def zero_and_valid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ChunkResult:
     """What one chunk evaluated to (arrays of the chunk's length)."""
 
-    __slots__ = ("coefs", "critical", "items", "placed", "sections", "suspect", "terms", "warn")
+    __slots__ = ("coefs", "critical", "items", "sections", "suspect", "terms", "warn")
 
     def __init__(
         self, env: Env, critical: dict[str, np.ndarray], terms: dict[str, np.ndarray]
     ) -> None:
         self.items = env.items
-        self.placed = env.placed  # items already in the `out` arrays of `Env`
         self.sections = env.sections
         self.coefs = env.coefs
         self.warn = env.warn

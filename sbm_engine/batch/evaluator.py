@@ -359,11 +359,8 @@ class _Output:
         self.suspect = np.zeros(n, dtype=bool)
 
     def put(self, start: int, stop: int, res: ChunkResult) -> None:
-        items = res.items
-        if res.placed:  # already written in place (`BatchCompiler.run`)
-            items = dict(items)
-            for k in res.placed:
-                del items[k]
+        in_place = self.ev.plan.in_place  # already written by `BatchCompiler.run`
+        items = {k: v for k, v in res.items.items() if k not in in_place}
         for target, part in (
             (self.items, items),
             (self.sections, res.sections),

@@ -17,12 +17,12 @@ a bit. Any other selection is summed as before (`BatchCompiler._accumulate`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import pairwise
 
 import numpy as np
 
-from ..model import Bound, SelectedItem, StandardModel
+from ..model import ItemModel, SectionModel, SelectedItem, StandardModel, expressions
 
 Selection = tuple[SelectedItem, ...]
 
@@ -30,20 +30,19 @@ Selection = tuple[SelectedItem, ...]
 WEIGHTED = ("weighted_mean", "earned", "possible", "lost")
 
 
+def section_selection(items: Mapping[str, ItemModel], section: SectionModel) -> Selection:
+    """A section's scored items, as its mean sums them."""
+    return tuple(
+        SelectedItem(i, items[i].weight, items[i].bonus) for i in section.items if items[i].scored
+    )
+
+
 def item_selections(model: StandardModel) -> list[Selection]:
     """Every item selection that is summed with weights: each section's scored items,
     and the selections of the weighted functions anywhere in the standard."""
     items = {it.name: it for it in model.items}
-    out: list[Selection] = [
-        tuple(SelectedItem(i, items[i].weight, items[i].bonus) for i in s.items if items[i].scored)
-        for s in model.sections
-    ]
-    exprs: list[Bound] = [
-        b for it in model.items for b in (it.when, it.section_when, it.score) if b is not None
-    ]
-    exprs += [c.expr for c in model.coefficients]
-    exprs += [t.expr for r in model.rollups for t in r.terms]
-    for b in exprs:
+    out = [section_selection(items, s) for s in model.sections]
+    for b in expressions(model):
         for node in b.walk():
             if node.op == "call" and node.data[0] in WEIGHTED and node.data[1][0] == "items":
                 out.append(node.data[1][1])

@@ -324,10 +324,8 @@ def _field_texts(column: Any, keep: np.ndarray | None) -> Any:
 
     if keep is not None:
         column = column.filter(pa.array(keep))
-    if pa.types.is_dictionary(column.type):
+    if not pa.types.is_string(column.type):  # a dictionary, or large_string
         column = column.cast(pa.string())
-    elif not pa.types.is_string(column.type):
-        column = column.cast(pa.string())  # large_string
     empty = pc.equal(column, "")
     if pc.any(empty).as_py():
         column = pc.if_else(empty, pa.scalar(None, pa.string()), column)
