@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sbm_engine.batch.arrow_text import starts_solid, text_layout
+from sbm_engine.batch.arrow_text import dictionary_encode, starts_solid, text_layout
 from sbm_engine.batch.columns import ArrowSource
 
 SPACES = [" ", "\t", "\n", "\u2003", "\u3000", "\x1c", "\x85", "\xa0"]
@@ -43,3 +44,41 @@ def test_blank_is_strip_and_solid_never_claims_a_blank(values: list[str | None],
         assert not (starts_solid(arr) & np.array(expected, dtype=bool)).any()
         assert ArrowSource(arr).blank(0, len(arr)).tolist() == expected
         assert ArrowSource(arr.dictionary_encode()).blank(0, len(arr)).tolist() == expected
+
+
+codes = st.lists(
+    st.none() | st.sampled_from(["0", "1", "2", "5", "9", "a", "", "10", "na", "é"]), max_size=40
+)
+
+
+@given(st.one_of(codes, texts), st.integers(0, 5), st.integers(0, 5))
+def test_dictionary_encode_keeps_every_value(values: list[str | None], skip: int, cut: int) -> None:
+    """`dictionary_encode` (the one-byte path or Arrow's) gives back the same texts and
+    nulls, with distinct dictionary values, from text or binary, sliced or not."""
+    import pyarrow.compute as pc
+
+    for t in (pa.string(), pa.binary()):
+        arr = pa.array([None if v is None else v.encode() for v in values], pa.binary()).cast(t)
+        arr = arr.slice(min(skip, len(arr)), max(0, len(arr) - skip - cut))
+        got = dictionary_encode(arr)
+        got.validate(full=True)
+        assert got.type == pa.dictionary(pa.int32(), pa.string())
+        assert got.to_pylist() == arr.cast(pa.string()).to_pylist()
+        assert got.null_count == arr.null_count
+        assert len(set(got.dictionary.to_pylist())) == len(got.dictionary)
+        assert sorted(got.dictionary.to_pylist()) == sorted(
+            pc.dictionary_encode(arr.cast(pa.string())).dictionary.to_pylist()
+        )
+
+
+@given(st.lists(st.none() | st.sampled_from([b"1", b"0", b"\xff", b"\x80", b"\xd0"]), max_size=20))
+def test_dictionary_encode_refuses_bytes_that_are_not_utf8(values: list[bytes | None]) -> None:
+    arr = pa.array(values, pa.binary())
+    bad = any(v is not None and v >= b"\x80" for v in values)
+    if bad:
+        with pytest.raises(pa.ArrowInvalid):
+            dictionary_encode(arr)
+    else:
+        assert dictionary_encode(arr).to_pylist() == [
+            None if v is None else v.decode() for v in values
+        ]

@@ -319,8 +319,8 @@ class InputFile:
     delimiter: str = ","
     decimal: str = "."
     rows: int = 0  # reader rows so far (CSV: including all-empty rows)
-    #: CSV columns read dictionary encoded (the answers: few distinct texts each,
-    #: encoded by the reader, in its thread, instead of after it)
+    #: CSV columns dictionary encoded as they are read (the answers: few distinct
+    #: texts each), in the reader's thread rather than the scorer's
     dictionary: frozenset[str] = frozenset()
 
     @property
@@ -440,10 +440,8 @@ def _csv_reader(f: InputFile, chunk_rows: int, columns: list[str] | None = None)
         invalid_row_handler=_skip_row,
     )
     convert = pcsv.ConvertOptions(
-        column_types={
-            name: pa.dictionary(pa.int32(), pa.string()) if name in f.dictionary else pa.string()
-            for name in f.header
-        },
+        # answers as bytes: `_chunk` checks their few distinct values are UTF-8
+        column_types={n: pa.binary() if n in f.dictionary else pa.string() for n in f.header},
         null_values=[""],
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
@@ -526,15 +524,40 @@ def _parquet_batches(path: Path, chunk_rows: int, ids: str | None = None) -> Ite
 
 
 def _chunk(f: InputFile, table: Any) -> Chunk:
+    """The rows read, one Arrow chunk a column; CSV answers dictionary encoded (with
+    `arrow_text.dictionary_encode`, which is much faster than the CSV reader's own
+    dictionary columns on one-byte codes)."""
     import pyarrow as pa
 
-    table = pa.Table.from_arrays(
-        [c.combine_chunks() if c.num_chunks != 1 else c for c in table.columns],
-        names=table.column_names,
-    )
+    from ..batch.arrow_text import dictionary_encode
+
+    columns = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in table.columns]
+    for i, name in enumerate(table.column_names):
+        if name in f.dictionary:
+            try:
+                columns[i] = dictionary_encode(columns[i])
+            except pa.ArrowInvalid:
+                raise _not_utf8(f, name, columns[i]) from None
+    table = pa.Table.from_arrays(columns, names=table.column_names)
     chunk = Chunk(f.index, f.rows, table)
     f.rows += table.num_rows
     return chunk
+
+
+def _not_utf8(f: InputFile, name: str, column: Any) -> Exception:
+    """The record path's error for a cell that is not UTF-8, with its column and row."""
+    from ..io import InputError
+
+    for i, value in enumerate(column.to_pylist()):
+        try:
+            (value or b"").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return InputError(
+                f"cannot read {f.path} as {f.encoding}: column `{name}`, row {f.rows + i + 1}: "
+                f"{exc.reason}; pass the right --encoding (a Russian Excel export is usually "
+                "--encoding cp1251)"
+            )
+    return InputError(f"cannot read {f.path}: column `{name}` is not UTF-8 text")
 
 
 # -- duplicates across chunks ------------------------------------------------------------------

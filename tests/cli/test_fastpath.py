@@ -117,6 +117,28 @@ def test_multiline_cells_blank_lines_and_misfit_rows_get_record_path_sources(tmp
     assert sources == [f"{inp}:3", f"{inp}:6", f"{inp}:7", f"{inp}:9", f"{inp}:10"]
 
 
+def test_a_cell_that_is_not_utf8_stops_both_paths_and_is_named(tmp_path):
+    """Answers are read as bytes and only their distinct values checked
+    (`arrow_text.dictionary_encode`): a bad byte still stops the run with exit 2, and
+    the batch path names the column and the row."""
+    header = VISIT_COLUMNS + ITEMS
+    good = ["P1", "S1", "R1", "2026-11-02", "deposit", "yes", "yes", "2", "5", "yes", "yes", "5"]
+    inp = tmp_path / "wave.csv"
+    rows = [[f"v{k}", *good, "9"] for k in range(10000)]
+    rows[0][1] = "Точка 1"  # UTF-8 from the start: the file is detected as UTF-8
+    _write_rows(inp, header, rows)
+    data = inp.read_bytes()
+    at = data.index(b"v9500,")
+    end = data.index(b"\r\n", at)
+    inp.write_bytes(data[:at] + data[at:end].rsplit(b",", 1)[0] + b",\xff" + data[end:])
+    args = ["score", STANDARD, str(inp), "-o", str(tmp_path / "out.jsonl")]
+    for engine in ("python", "batch"):
+        result = CliRunner().invoke(cli, [*args, "--engine", engine])
+        assert result.exit_code == 2, result.output
+        assert "pass the right --encoding" in result.output
+    assert "column `overall`, row 9501: invalid start byte" in result.output
+
+
 def test_cp1251_semicolon_decimal_comma(tmp_path):
     header = VISIT_COLUMNS + ITEMS
     rows = [
