@@ -738,34 +738,3 @@ def test_visit_ids_duplicate_blank_and_empty_as_the_reader_sees_them(demo, dicti
         ids = pa.array(wanted, pa.string())
     assert ids.to_pylist() == wanted
     assert_table_matches(demo, _with_visit_ids(table, ids))
-
-
-def test_score_table_results_live_in_arrow_memory(demo):
-    """`score_table` allocates its result matrices from Arrow's pool (so a pool that
-    keeps freed pages can reuse them chunk after chunk): writable, one contiguous
-    column each, any dtype, empty ones included."""
-    pa = pytest.importorskip("pyarrow")
-    from sbm_engine.batch.table import _arrow_empty
-    from sbm_engine.results import ScoredVisit
-
-    good = [r for r in _lines("demo_visits.jsonl") if isinstance(demo.score(r), ScoredVisit)]
-    table = _demo_table([{**r, "visit_id": f"v{k}"} for k, r in enumerate(good * 50)])
-    before = pa.total_allocated_bytes()
-    scored = score_table(demo, table).scored
-    floats = [f for f in scored.schema if pa.types.is_float64(f.type)]
-    assert pa.total_allocated_bytes() - before >= scored.num_rows * len(floats) * 8
-    del scored
-
-    before = pa.total_allocated_bytes()
-    mat = _arrow_empty((1000, 3), float)
-    assert pa.total_allocated_bytes() - before >= 1000 * 3 * 8
-    assert mat.flags.writeable and mat.flags.f_contiguous and mat.dtype == np.float64
-    mat[:, 1] = 2.5
-    assert mat[:, 1].flags.c_contiguous and mat[:, 1].sum() == 2500
-    flags = _arrow_empty((10, 2), bool)
-    flags[:] = True
-    assert flags.dtype == np.bool_ and flags.all()
-    assert _arrow_empty((0, 4), float).shape == (0, 4)
-    assert _arrow_empty((5, 0), bool).shape == (5, 0)
-    del mat, flags
-    assert pa.total_allocated_bytes() <= before + 64

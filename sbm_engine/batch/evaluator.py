@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -37,14 +37,6 @@ if TYPE_CHECKING:
 #: CPU per visit was lowest at 8,192 and 16,384 rows and 10-15 % higher at 32,768; end to
 #: end (`sbm score`) the sizes were within the noise, and 8,192 holds ~150 MB less.
 CHUNK = 1 << 13
-
-#: Allocates an uninitialised matrix of (rows, columns) and a dtype, in Fortran order
-#: (each column contiguous): where `evaluate_columns` puts its whole-column results.
-Empty = Callable[[tuple[int, int], Any], np.ndarray]
-
-
-def numpy_empty(shape: tuple[int, int], dtype: Any) -> np.ndarray:
-    return np.empty(shape, dtype=dtype, order="F")
 
 
 @attrs.frozen(eq=False)
@@ -135,7 +127,6 @@ class BatchEvaluator:
         visit: Mapping[str, Any] | None = None,
         *,
         n: int | None = None,
-        empty: Empty = numpy_empty,
     ) -> BatchResult:
         """Evaluate whole columns: `answers` maps item names to raw answer columns,
         `visit` maps record keys (`visit_id`, `scenario`, declared fields) to columns.
@@ -154,7 +145,7 @@ class BatchEvaluator:
         fields = {k: as_source(v) for k, v in visit.items()}
         n = _length(n, [*sources.values(), *fields.values()])
         sources, extra = self._answer_sources(sources, n)
-        out = _Output(self, n, empty)
+        out = _Output(self, n)
         for start in range(0, n, self.chunk_size):
             stop = min(n, start + self.chunk_size)
             res = self.plan.run(sources, fields, start, stop, out.items)
@@ -349,12 +340,12 @@ class BatchEvaluator:
 class _Output:
     """Whole-column result arrays, filled chunk by chunk (column-major: one column per name)."""
 
-    def __init__(self, ev: BatchEvaluator, n: int, empty: Empty = numpy_empty) -> None:
+    def __init__(self, ev: BatchEvaluator, n: int) -> None:
         self.ev = ev
         self.n = n
 
         def block(names: Sequence[str], dtype: Any = float) -> dict[str, np.ndarray]:
-            mat = empty((n, len(names)), dtype)
+            mat = np.empty((n, len(names)), dtype=dtype, order="F")
             return {k: mat[:, j] for j, k in enumerate(names)}
 
         self.items = block(ev.item_names)

@@ -134,7 +134,7 @@ def score_table(
     ev = standard if isinstance(standard, BatchEvaluator) else evaluator_for(standard)
     layout = _Layout(ev, table)
     n = table.num_rows
-    res = ev.evaluate_columns(layout.answers, layout.fields, n=n, empty=_arrow_empty)
+    res = ev.evaluate_columns(layout.answers, layout.fields, n=n)
     suspect = res.suspect.copy()
     if ev.validators:  # plugin validators see records: build them (slow, but only then)
         for i, row in enumerate(table.to_pylist()):
@@ -168,24 +168,6 @@ def score_table(
     fixed = {i: o for i, (_, o) in per_visit.items() if isinstance(o, ScoredVisit) and keep[i]}
     scored = _scored_table(ev, res, layout, n, fixed, keep)
     return ScoredTable(scored, _rejects_table(rejected))
-
-
-def _arrow_empty(shape: tuple[int, int], dtype: Any) -> np.ndarray:
-    """An uninitialised result matrix in Arrow's memory pool.
-
-    Why: its columns become the output table's columns without a copy either way,
-    but numpy maps every large matrix afresh (53 MB of item scores per 65,536 rows
-    of the 100-item benchmark) and the kernel zeroes each page at its first touch,
-    chunk after chunk. A pool that keeps freed memory (the one `sbm score` sets up,
-    `sbm_engine.cli.fastpath.arrow_memory`) hands the next chunk the pages of the last."""
-    import pyarrow as pa
-
-    dt = np.dtype(dtype)
-    count = shape[0] * shape[1]
-    if count == 0:
-        return np.empty(shape, dtype=dt, order="F")
-    buffer = pa.allocate_buffer(count * dt.itemsize)
-    return np.frombuffer(buffer, dtype=dt, count=count).reshape(shape, order="F")
 
 
 def _source(source: str | None, i: int) -> str | None:

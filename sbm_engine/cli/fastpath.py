@@ -114,7 +114,6 @@ _WORKER: dict[str, Any] = {}
 def _worker_init(job: Job) -> None:
     from ..api import load
 
-    _keeping_pool()  # for the worker's lifetime
     _WORKER["std"] = load(job.standard, allow_unknown=job.allow_unknown)
 
 
@@ -135,52 +134,6 @@ def _to_ipc(table: Any) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
-
-
-# -- memory --------------------------------------------------------------------------------------
-
-
-#: How long jemalloc keeps freed pages before it gives them back to the kernel: a chunk
-#: takes 0.1-0.5 s, so the next chunks reuse them. Measured on the benchmark (1M, 4M
-#: visits): page clearing 1.7 % of the CPU (11 % with mimalloc), peak RSS 70-90 MB lower
-#: than when nothing is ever given back.
-_KEEP_FREED_MS: Final = 1000
-
-
-@contextlib.contextmanager
-def arrow_memory() -> Iterator[None]:
-    """Arrow's jemalloc pool, told to keep the pages it frees for a while, for the
-    length of a run.
-
-    Why: every chunk allocates and frees the same few hundred MB (decoded input,
-    result columns, encoded pages). mimalloc, Arrow's default pool, hands freed pages
-    back to the kernel within milliseconds, and the kernel zeroes them again at the
-    next chunk's first touch: 11 % of the CPU of `sbm score` on the benchmark, from
-    three threads that also contend for the process's memory map while faulting.
-    Where pyarrow has no jemalloc (Windows builds), nothing changes."""
-    import pyarrow as pa
-
-    previous = _keeping_pool()
-    try:
-        yield
-    finally:
-        if previous is not None:
-            pa.set_memory_pool(previous)
-
-
-def _keeping_pool() -> Any:
-    """Make the keeping jemalloc pool Arrow's default; return the pool it replaced
-    (None when there is no jemalloc)."""
-    import pyarrow as pa
-
-    previous = pa.default_memory_pool()
-    try:
-        pa.jemalloc_set_decay_ms(_KEEP_FREED_MS)  # for arenas created from now on
-        pool = pa.jemalloc_memory_pool()
-    except (NotImplementedError, pa.ArrowException):
-        return None
-    pa.set_memory_pool(pool)
-    return previous
 
 
 # -- scoring one chunk ---------------------------------------------------------------------------
@@ -982,7 +935,7 @@ def run(
     counts = Counts()
     pool = _pool(job, jobs) if jobs > 1 else None
     try:
-        with arrow_memory(), TableOutput(out_path, columns, template) as out:
+        with TableOutput(out_path, columns, template) as out:
             for chunk, (scored, chunk_rejects) in _scored_chunks(
                 std, files, chunk_rows, pool, jobs
             ):

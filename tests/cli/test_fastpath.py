@@ -369,33 +369,3 @@ def test_one_long_id_among_short_ones():
 
     texts = [f"v{i}" for i in range(2000)] + ["x" * 5000] + ["", "й" * 3]
     assert hash_texts(texts).tolist() == [_fnv1a(t) for t in texts]
-
-
-def test_a_run_uses_a_keeping_arrow_pool_and_gives_the_old_one_back(tmp_path, monkeypatch):
-    """`arrow_memory`: Arrow's default pool is jemalloc (where pyarrow has it) while a
-    run scores, and the previous default again afterwards, even when the run fails."""
-    from sbm_engine.cli import fastpath
-
-    try:
-        pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        pytest.skip("pyarrow built without jemalloc")
-    before = pa.default_memory_pool().backend_name
-    seen: list[str] = []
-    real = fastpath.score_chunk
-
-    def spy(*args):
-        seen.append(pa.default_memory_pool().backend_name)
-        return real(*args)
-
-    monkeypatch.setattr(fastpath, "score_chunk", spy)
-    inp = tmp_path / "demo.parquet"
-    write_parquet(inp)
-    score(inp, tmp_path / "out.parquet", "batch")
-    assert seen and set(seen) == {"jemalloc"}
-    assert pa.default_memory_pool().backend_name == before
-
-    with pytest.raises(RuntimeError), fastpath.arrow_memory():
-        assert pa.default_memory_pool().backend_name == "jemalloc"
-        raise RuntimeError
-    assert pa.default_memory_pool().backend_name == before
