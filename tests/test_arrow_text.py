@@ -58,10 +58,11 @@ codes = st.lists(
 @given(st.one_of(codes, texts), st.integers(0, 5), st.integers(0, 5))
 def test_dictionary_encode_keeps_every_value(values: list[str | None], skip: int, cut: int) -> None:
     """`dictionary_encode` (the one-byte path or Arrow's) gives back the same texts and
-    nulls, with distinct dictionary values, from text or binary, sliced or not."""
+    nulls, with distinct dictionary values, from text or binary (large or not), sliced
+    or not."""
     import pyarrow.compute as pc
 
-    for t in (pa.string(), pa.binary()):
+    for t in (pa.string(), pa.binary(), pa.large_string(), pa.large_binary()):
         arr = pa.array([None if v is None else v.encode() for v in values], pa.binary()).cast(t)
         arr = arr.slice(min(skip, len(arr)), max(0, len(arr) - skip - cut))
         got = dictionary_encode(arr)

@@ -9,25 +9,34 @@ import numpy as np
 
 
 def text_layout(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(starts, lengths, data) of a string or large_string Arrow array: row i is
+    """(starts, lengths, data) of a text (or binary) Arrow array: row i is
     `data[starts[i] : starts[i] + lengths[i]]` (UTF-8). Null rows have whatever span
     Arrow gave them (usually empty); callers look at the validity themselves."""
-    import pyarrow as pa
 
-    n = len(arr)
-    _, off_buf, data_buf = arr.buffers()
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8)
-        if data_buf is not None
-        else np.zeros(0, dtype=np.uint8)
-    )
-    if n == 0:
+    data = _data(arr)
+    if len(arr) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, data
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(off_buf, dtype=width, count=n + 1, offset=arr.offset * width(0).nbytes)
+    offsets = _offsets(arr)
     starts = offsets[:-1].astype(np.int64)
     return starts, offsets[1:] - starts, data
+
+
+def _offsets(arr: Any) -> np.ndarray:
+    """The n + 1 offsets of a non-empty text or binary array (large ones too), as stored."""
+    import pyarrow as pa
+
+    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    width = np.int64 if large else np.int32
+    off_buf = arr.buffers()[1]
+    return np.frombuffer(
+        off_buf, dtype=width, count=len(arr) + 1, offset=arr.offset * width(0).nbytes
+    )
+
+
+def _data(arr: Any) -> np.ndarray:
+    data_buf = arr.buffers()[2]
+    return np.zeros(0, np.uint8) if data_buf is None else np.frombuffer(data_buf, np.uint8)
 
 
 def starts_solid(arr: Any) -> np.ndarray:
@@ -76,10 +85,10 @@ def _one_byte_codes(arr: Any) -> Any:
     one byte, else None."""
     import pyarrow as pa
 
-    if not (pa.types.is_string(arr.type) or pa.types.is_binary(arr.type)):
+    if arr.type not in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()):
         return None
-    n, validity, off_buf, data_buf = len(arr), *arr.buffers()
-    offsets = np.frombuffer(off_buf, dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    n, validity = len(arr), arr.buffers()[0]
+    offsets = _offsets(arr)
     lengths = np.diff(offsets)
     if lengths.max() > 1:
         return None
@@ -95,8 +104,7 @@ def _one_byte_codes(arr: Any) -> Any:
     first, last = int(offsets[0]), int(offsets[-1])
     if first == last:  # all null
         return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), pa.array([], pa.string()))
-    data = np.frombuffer(data_buf, dtype=np.uint8)
-    cells = data[first:last]
+    cells = _data(arr)[first:last]
     lo, hi = int(cells.min()), int(cells.max())
     if hi >= 0x80:  # not ASCII: a lone byte that is not UTF-8 (Arrow's cast says so)
         return None

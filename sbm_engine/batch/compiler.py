@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -498,9 +499,9 @@ class BatchCompiler:
             def explicit(env: Env, act: Active) -> Any:
                 vals = [self._num(f(env, act), env) for f in args]
                 if fn == "min":
-                    return _fold(py_min, vals)
+                    return reduce(py_min, vals)
                 if fn == "max":
-                    return _fold(py_max, vals)
+                    return reduce(py_max, vals)
                 total = vals[0]
                 for v in vals[1:]:
                     total = np.add(total, v)
@@ -670,13 +671,6 @@ def py_min(a: Any, b: Any) -> Any:
     """Python's `min(a, b)` on arrays (NaN for N/A in either); see `py_max`."""
     with np.errstate(invalid="ignore"):
         return np.where(np.isnan(a) | np.isnan(b), NAN, np.where(b < a, b, a))[()]
-
-
-def _fold(ufunc: Any, vals: list[Any]) -> Any:
-    out = vals[0]
-    for v in vals[1:]:
-        out = ufunc(out, v)
-    return out
 
 
 def _aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
