@@ -701,7 +701,7 @@ def _writer_base() -> type:
 class TableOutput:
     """Scored tables in, one atomic output file out; bytes independent of chunking.
 
-    Parquet: `pyarrow.parquet.ParquetWriter`, row groups of exactly ROW_GROUP rows.
+    Parquet: `io.parquet_file.ResultParquetWriter`, row groups of exactly ROW_GROUP rows.
     CSV: text built column-wise with Arrow compute. JSONL and XLSX: the record
     writers of `sbm_engine.io`, fed nested records rebuilt from the flat columns
     (slow, exact). The encoding runs in a background thread (`overlap.Behind`), in
@@ -784,16 +784,14 @@ class TableOutput:
         """Encode one part (in the writer thread)."""
         table = table.combine_chunks()
         if self.kind == "parquet":
-            import pyarrow.parquet as pq
-
             if self._arrow is None:
+                from ..io.parquet_file import ResultParquetWriter
                 from ..io.writers import parquet_options
 
-                self._arrow = pq.ParquetWriter(
-                    self._file.stream, table.schema, **parquet_options(table.schema, table)
+                self._arrow = ResultParquetWriter(
+                    self._file.stream, table.schema, parquet_options(table.schema, table)
                 )
-            if table.num_rows:
-                self._arrow.write_table(table, row_group_size=ROW_GROUP)
+            self._arrow.write_row_group(table)
         elif self.kind == "csv":
             if self._arrow is None:
                 self._arrow = _Closed()

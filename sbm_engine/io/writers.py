@@ -496,7 +496,7 @@ class ParquetWriter(_TableWriter):
 
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
         super().__init__(path, columns)
-        self._pq = require("pyarrow.parquet", "arrow", OutputError, f"writing {self.path.name}")
+        require("pyarrow.parquet", "arrow", OutputError, f"writing {self.path.name}")
         import pyarrow
 
         self._pa = pyarrow
@@ -526,10 +526,11 @@ class ParquetWriter(_TableWriter):
         ]
         table = self._pa.Table.from_arrays(arrays, schema=schema)
         if self._writer is None:
+            from sbm_engine.io.parquet_file import ResultParquetWriter
+
             options = parquet_options(schema, table)
-            self._writer = self._pq.ParquetWriter(self._stream, schema, **options)
-        if self._rows:
-            self._writer.write_table(table)
+            self._writer = ResultParquetWriter(self._stream, schema, options)
+        self._writer.write_row_group(table)
         self._rows = []
 
     def _array(self, name: str, kind: str, values: list[Any]) -> Any:

@@ -1,0 +1,345 @@
+"""Result files in Parquet: pyarrow writes the visit columns, we encode the item scores.
+
+Why not pyarrow alone: a result file holds one float column per item, a hundred in
+the reference workload, and pyarrow spends 20-30 ns a value on them (hashing every
+double into a dictionary, building the definition levels), which made its writer
+the slowest stage of `sbm score`. An item takes only the few scores its scale
+allows, so here each item column is dictionary encoded with a handful of numpy
+comparisons against the scores it took before (about 5 ns a value), its
+definition levels are the validity bitmap, and its pages are written directly.
+
+Every other column (texts with their statistics and compression, coefficients)
+is still pyarrow's: each row group is first written by pyarrow, without the item
+columns, to memory; its column chunks are copied into the file as they are and
+only the offsets in their metadata are moved (`thrift_compact` keeps every other
+footer field as pyarrow wrote it). The footer's schema, Arrow schema and column
+orders come from pyarrow too, so readers see exactly the types pyarrow would
+have written.
+
+Bytes depend only on the rows of each row group and the row groups before it,
+never on how the caller split the rows into tables.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import IO, Any, Final
+
+import numpy as np
+
+from .thrift_compact import BINARY, FALSE, I32, I64, LIST, STRUCT, List, Struct, decode, encode
+from .thrift_compact import varint as _varint
+
+MAGIC: Final = b"PAR1"
+#: Item columns with more distinct scores than this in a row group are written plain.
+DICTIONARY_LIMIT: Final = 16
+#: Rows whose distinct scores seed a column's dictionary (then checked on every row).
+_SEED_ROWS: Final = 1024
+
+# Parquet's enums (parquet.thrift).
+_DOUBLE: Final = 5
+_PLAIN: Final = 0
+_RLE: Final = 3
+_RLE_DICTIONARY: Final = 8
+_DATA_PAGE: Final = 0
+_DICTIONARY_PAGE: Final = 2
+_UNCOMPRESSED: Final = 0
+
+
+def own_columns(schema: Any) -> list[str]:
+    """The columns this module encodes itself: per-item scores, float64."""
+    import pyarrow as pa
+
+    return [f.name for f in schema if f.name.startswith("items.") and pa.types.is_float64(f.type)]
+
+
+class ResultParquetWriter:
+    """Write tables of one schema to `stream` as Parquet, one row group per call of
+    `write_row_group`. `options` are `pyarrow.parquet.ParquetWriter` keyword options
+    (as `writers.parquet_options` gives them) for the columns pyarrow writes."""
+
+    def __init__(self, stream: IO[bytes], schema: Any, options: dict[str, Any]) -> None:
+        self.stream = stream
+        self.schema = schema
+        self.own = own_columns(schema)
+        own = set(self.own)
+        self.rest = [f.name for f in schema if f.name not in own]
+        self._rest_schema = _select(schema, self.rest)
+        self._options = _restrict(options, set(self.rest))
+        self._template = _footer(_parquet_bytes(schema.empty_table(), schema, options))
+        self._dictionaries: dict[str, np.ndarray] = {}
+        self._row_groups: list[Struct] = []
+        self._rows = 0
+        self._pos = 0
+        self._write(MAGIC)
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self.stream.write(data)
+        self._pos += len(data)
+
+    def write_row_group(self, table: Any) -> None:
+        """One row group of `table`'s rows (none if it has no rows)."""
+        n = table.num_rows
+        if n == 0:
+            return
+        start = self._pos
+        chunks = self._pyarrow_chunks(table) if self.rest else {}
+        for name in self.own:
+            column = table.column(name)
+            array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+            parts, chunk = self._item_chunk(name, array)
+            for part in parts:
+                self._write(part)
+            chunks[name] = chunk
+        ordered = [chunks[f.name] for f in self.schema]
+        size = sum(c[3][6] for c in ordered)
+        self._row_groups.append(
+            Struct()
+            .set(1, LIST, List(STRUCT, ordered))
+            .set(2, I64, size)
+            .set(3, I64, n)
+            .set(5, I64, start)
+            .set(6, I64, self._pos - start)
+        )
+        self._rows += n
+
+    def _pyarrow_chunks(self, table: Any) -> dict[str, Struct]:
+        """Write the row group's other columns as pyarrow does; their ColumnChunks."""
+        data = _parquet_bytes(table.select(self.rest), self._rest_schema, self._options)
+        meta = _footer(data)
+        (group,) = meta[4].items
+        body_end = len(data) - 8 - struct.unpack("<I", data[-8:-4])[0]
+        chunks: dict[str, Struct] = {}
+        for chunk in group[1].items:
+            _shift_chunk(chunk, self._pos - len(MAGIC))
+            chunks[chunk[3][3].items[0].decode("utf-8")] = chunk
+        self._write(memoryview(data)[len(MAGIC) : body_end])
+        return chunks
+
+    def close(self) -> None:
+        """Write the footer (the file is a valid Parquet file only after this)."""
+        meta = self._template
+        meta.set(3, I64, self._rows)
+        meta.set(4, LIST, List(STRUCT, self._row_groups))
+        footer = encode(meta)
+        self._write(footer)
+        self._write(struct.pack("<I", len(footer)))
+        self._write(MAGIC)
+
+    def _item_chunk(self, name: str, array: Any) -> tuple[list[bytes], Struct]:
+        """The pages of one float column chunk and its ColumnChunk metadata."""
+        n = len(array)
+        values = np.frombuffer(array.buffers()[1], dtype="<u8", count=n, offset=array.offset * 8)
+        valid = _validity(array)
+        present = n if valid is None else int(np.count_nonzero(valid))
+        codes, dictionary = self._codes(name, values, valid, present)
+        levels = _levels(valid, n)
+        start = self._pos
+        parts: list[bytes] = []
+        if dictionary is None:
+            picked = values if valid is None else values[valid]
+            body = levels + picked.tobytes()
+            encoding = _PLAIN
+        else:
+            width = _bit_width(len(dictionary))
+            body = (
+                levels
+                + bytes([width])
+                + _bit_packed(codes if valid is None else codes[valid], width)
+            )
+            raw = dictionary.tobytes()
+            parts += [_page_header(_DICTIONARY_PAGE, len(raw), len(dictionary)), raw]
+            encoding = _RLE_DICTIONARY
+        data_offset = start + sum(len(p) for p in parts)
+        parts += [_page_header(_DATA_PAGE, len(body), n, encoding), body]
+        size = sum(len(p) for p in parts)
+        meta = _column_meta(name, n, present, start, data_offset, size, dictionary is not None)
+        return parts, Struct().set(2, I64, 0).set(3, STRUCT, meta)
+
+    def _codes(
+        self, name: str, values: np.ndarray, valid: np.ndarray | None, present: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Dictionary codes of every row (those of null rows are meaningless) and the
+        dictionary (the raw bits of the doubles, so -0.0 and 0.0 stay apart), or
+        (values, None) when the column is written plain."""
+        if present == 0:
+            return values, None
+        known = self._dictionaries.get(name)
+        if known is not None and (codes := _match(values, valid, present, known)) is not None:
+            return codes, known
+        picked = values if valid is None else values[valid]
+        seed = np.unique(picked[:_SEED_ROWS])
+        if len(seed) > DICTIONARY_LIMIT:
+            return values, None
+        dictionary = _union(seed, known)
+        codes = _match(values, valid, present, dictionary)
+        if codes is None:  # a score the first rows did not take
+            dictionary = _union(np.unique(picked), known)
+            if len(dictionary) > DICTIONARY_LIMIT:
+                return values, None
+            codes = _match(values, valid, present, dictionary)
+            assert codes is not None, "a column's own distinct values cover it"
+        self._dictionaries[name] = dictionary
+        return codes, dictionary
+
+
+def _union(new: np.ndarray, known: np.ndarray | None) -> np.ndarray:
+    """The scores seen before and `new`, if there are few enough of them together."""
+    if known is None:
+        return new
+    both = np.union1d(new, known)
+    return both if len(both) <= DICTIONARY_LIMIT else new
+
+
+def _match(
+    values: np.ndarray, valid: np.ndarray | None, present: int, dictionary: np.ndarray
+) -> np.ndarray | None:
+    """Each row's index in `dictionary`, or None if a present value is not in it."""
+    codes = np.zeros(len(values), dtype=np.uint8)
+    eq = np.equal(values, dictionary[0])
+    matched = eq.copy()
+    for j in range(1, len(dictionary)):
+        np.equal(values, dictionary[j], out=eq)
+        matched |= eq
+        codes += eq.view(np.uint8) * np.uint8(j)
+    if valid is not None:
+        matched &= valid
+    return codes if np.count_nonzero(matched) == present else None
+
+
+def _levels(valid: np.ndarray | None, n: int) -> bytes:
+    """Definition levels (1 bit each) as a data page v1 holds them: a length, then
+    one RLE run of n ones if nothing is null, else the validity bits as one
+    bit-packed run."""
+    if valid is None:
+        levels = _varint(n << 1) + b"\x01"
+    else:
+        levels = _varint(((n + 7) // 8) << 1 | 1) + np.packbits(valid, bitorder="little").tobytes()
+    return struct.pack("<I", len(levels)) + levels
+
+
+def _column_meta(
+    name: str, n: int, present: int, start: int, data_offset: int, size: int, dictionary: bool
+) -> Struct:
+    """ColumnMetaData of one uncompressed float column chunk, with the encoding stats
+    and level histogram pyarrow writes for its own."""
+    if dictionary:
+        encodings = [_PLAIN, _RLE, _RLE_DICTIONARY]
+        pages = [(_DICTIONARY_PAGE, _PLAIN), (_DATA_PAGE, _RLE_DICTIONARY)]
+    else:
+        encodings = [_PLAIN, _RLE]
+        pages = [(_DATA_PAGE, _PLAIN)]
+    meta = (
+        Struct()
+        .set(1, I32, _DOUBLE)
+        .set(2, LIST, List(I32, encodings))
+        .set(3, LIST, List(BINARY, [name.encode("utf-8")]))
+        .set(4, I32, _UNCOMPRESSED)
+        .set(5, I64, n)
+        .set(6, I64, size)
+        .set(7, I64, size)
+        .set(9, I64, data_offset)
+    )
+    if dictionary:  # the dictionary page comes first
+        meta.set(11, I64, start)
+    stats = [Struct().set(1, I32, page).set(2, I32, enc).set(3, I32, 1) for page, enc in pages]
+    meta.set(13, LIST, List(STRUCT, stats))
+    histogram = List(I64, [n - present, present])
+    meta.set(16, STRUCT, Struct().set(2, LIST, List(I64, [])).set(3, LIST, histogram))
+    return meta
+
+
+def _validity(array: Any) -> np.ndarray | None:
+    """The rows that are not null, or None when none is."""
+    if array.null_count == 0:
+        return None
+    bitmap = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    bits = np.unpackbits(bitmap, count=array.offset + len(array), bitorder="little")
+    return bits[array.offset :].view(bool)
+
+
+def _bit_width(size: int) -> int:
+    """Bits a dictionary index takes: 1, 2, 4 or 8 (whole bytes hold whole groups)."""
+    need = max(1, (size - 1).bit_length())
+    return next(w for w in (1, 2, 4, 8) if w >= need)
+
+
+def _bit_packed(codes: np.ndarray, width: int) -> bytes:
+    """One bit-packed run of the RLE/bit-packing hybrid (values padded to 8)."""
+    count = len(codes)
+    if count == 0:
+        return b""
+    pad = -count % 8
+    if pad:
+        codes = np.concatenate([codes, np.zeros(pad, dtype=np.uint8)])
+    header = _varint((len(codes) // 8) << 1 | 1)
+    if width == 1:
+        packed = np.packbits(codes, bitorder="little")
+    elif width == 2:
+        g = codes.reshape(-1, 4)
+        packed = g[:, 0] | g[:, 1] << 2 | g[:, 2] << 4 | g[:, 3] << 6
+    elif width == 4:
+        g = codes.reshape(-1, 2)
+        packed = g[:, 0] | g[:, 1] << 4
+    else:
+        packed = codes
+    return header + packed.tobytes()
+
+
+def _page_header(kind: int, size: int, count: int, encoding: int = _PLAIN) -> bytes:
+    header = Struct().set(1, I32, kind).set(2, I32, size).set(3, I32, size)
+    if kind == _DICTIONARY_PAGE:
+        header.set(7, STRUCT, Struct().set(1, I32, count).set(2, I32, _PLAIN).set(3, FALSE, False))
+    else:
+        header.set(
+            5,
+            STRUCT,
+            Struct().set(1, I32, count).set(2, I32, encoding).set(3, I32, _RLE).set(4, I32, _RLE),
+        )
+    return encode(header)
+
+
+def _shift_chunk(chunk: Struct, shift: int) -> None:
+    """Move a column chunk's file offsets by `shift` bytes."""
+    meta = chunk[3]
+    for fid in (9, 10, 11, 14):  # data page, index page, dictionary page, bloom filter
+        if fid in meta:
+            meta.set(fid, I64, meta[fid] + shift)
+    for fid in (2, 4, 6):  # file offset (0 from Arrow), offset index, column index
+        if chunk.get(fid):
+            chunk.set(fid, I64, chunk[fid] + shift)
+
+
+def _parquet_bytes(table: Any, schema: Any, options: dict[str, Any]) -> bytes:
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    with pq.ParquetWriter(buffer, schema, **options) as writer:
+        if table.num_rows:
+            writer.write_table(table, row_group_size=table.num_rows)
+    return buffer.getvalue()
+
+
+def _footer(data: bytes) -> Struct:
+    size = struct.unpack("<I", data[-8:-4])[0]
+    meta, _ = decode(data, len(data) - 8 - size)
+    return meta
+
+
+def _select(schema: Any, names: list[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([schema.field(name) for name in names], metadata=schema.metadata)
+
+
+def _restrict(options: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """pyarrow options for a subset of the columns."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in names}
+        elif isinstance(value, list):
+            value = [k for k in value if k in names]
+        out[key] = value
+    return out

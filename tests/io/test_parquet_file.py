@@ -1,0 +1,264 @@
+"""The Parquet writer of result files: pyarrow's columns spliced with our item columns.
+
+What must hold: pyarrow (an independent reader of the format) reads back exactly
+the values and types written, bit for bit (signs of zero, nulls whatever lies
+under them, NaN that is not null), for any split of the rows into row groups; the
+bytes depend only on the rows of each row group; the columns pyarrow writes keep
+its statistics and compression.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sbm_engine.io import thrift_compact as tc
+from sbm_engine.io.parquet_file import DICTIONARY_LIMIT, ResultParquetWriter, own_columns
+from sbm_engine.io.writers import parquet_options
+
+SPECIAL = [0.0, -0.0, 1.0, 0.5, 1 / 3, -2.5, float("inf"), 1e300, float("nan")]
+
+
+def _write(table: pa.Table, cuts: list[int]) -> bytes:
+    """`table` written with row groups ending at `cuts`."""
+    out = io.BytesIO()
+    writer = ResultParquetWriter(out, table.schema, parquet_options(table.schema, table))
+    start = 0
+    for stop in [*cuts, table.num_rows]:
+        writer.write_row_group(table.slice(start, stop - start))
+        start = stop
+    writer.close()
+    return out.getvalue()
+
+
+def _same(a: pa.Table, b: pa.Table) -> None:
+    """Equal schemas, nulls and values, floats compared by their bits."""
+    assert a.schema == b.schema
+    assert a.num_rows == b.num_rows
+    for name in a.column_names:
+        x, y = a.column(name).combine_chunks(), b.column(name).combine_chunks()
+        assert x.is_null().equals(y.is_null()), name
+        if pa.types.is_float64(x.type):
+            keep = ~x.is_null().to_numpy(zero_copy_only=False)
+            xs = x.fill_null(0.0).to_numpy().view(np.uint64)[keep]
+            ys = y.fill_null(0.0).to_numpy().view(np.uint64)[keep]
+            assert np.array_equal(xs, ys), name
+        else:
+            assert x.equals(y), name
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[pa.Table, list[int]]:
+    n = draw(st.integers(0, 300))
+    columns: dict[str, pa.Array] = {
+        "visit_id": pa.array([f"v{i}" for i in range(n)], pa.string()),
+        "coefficients.visit": pa.array(
+            draw(st.lists(st.none() | st.floats(), min_size=n, max_size=n)), pa.float64()
+        ),
+    }
+    for k in range(draw(st.integers(1, 4))):
+        pool_size = draw(st.integers(1, DICTIONARY_LIMIT + 3))
+        pool = draw(
+            st.lists(st.sampled_from(SPECIAL) | st.floats(), min_size=pool_size, max_size=pool_size)
+        )
+        picks = draw(st.lists(st.integers(0, pool_size - 1), min_size=n, max_size=n))
+        values = np.array([pool[i] for i in picks], dtype=np.float64)
+        null = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+        # What lies under a null is arbitrary: pyarrow puts 0.0, the batch path NaN.
+        columns[f"items.i{k}"] = pa.array(values, mask=null, type=pa.float64())
+    table = pa.table(columns)
+    cuts = sorted(set(draw(st.lists(st.integers(0, n), max_size=4))))
+    return table, cuts
+
+
+@given(tables())
+def test_pyarrow_reads_back_every_bit(case):
+    table, cuts = case
+    data = _write(table, cuts)
+    back = pq.read_table(io.BytesIO(data))
+    _same(table, back)
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    sizes = np.diff([0, *cuts, table.num_rows])
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [
+        int(s) for s in sizes if s
+    ]
+    # Reading a few columns, and batch by batch, sees the same.
+    names = ["visit_id", *own_columns(table.schema)[:1]]
+    _same(pq.read_table(io.BytesIO(data), columns=names), back.select(names))
+    batches = list(pq.ParquetFile(io.BytesIO(data)).iter_batches(batch_size=7))
+    _same(table, pa.Table.from_batches(batches, schema=back.schema))
+
+
+@given(tables())
+def test_bytes_depend_only_on_the_row_groups(case):
+    table, cuts = case
+    pieces = pa.concat_tables([table.slice(0, 1), table.slice(1)]) if table.num_rows else table
+    assert _write(table, cuts) == _write(pieces, cuts)
+
+
+def _table(n: int = 1000, **items: np.ndarray) -> pa.Table:
+    columns = {"visit_id": pa.array([f"v{i}" for i in range(n)], pa.string())}
+    for name, values in items.items():
+        columns[f"items.{name}"] = pa.array(values, mask=np.isnan(values), type=pa.float64())
+    return pa.table(columns)
+
+
+def _chunk(data: bytes, name: str, group: int = 0) -> pq.ColumnChunkMetaData:
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    return meta.row_group(group).column(names.index(name))
+
+
+def test_items_are_dictionary_encoded_and_continuous_columns_plain():
+    rng = np.random.default_rng(7)
+    few = rng.choice([0.0, 0.25, 0.5, 1.0, np.nan], size=1000)
+    many = rng.random(1000)
+    data = _write(_table(few=few, many=many), [])
+    assert _chunk(data, "items.few").has_dictionary_page
+    assert _chunk(data, "items.few").encodings == ("PLAIN", "RLE", "RLE_DICTIONARY")
+    assert not _chunk(data, "items.many").has_dictionary_page
+    assert not _chunk(data, "items.few").is_stats_set
+    assert _chunk(data, "visit_id").compression == "SNAPPY"
+    assert _chunk(data, "visit_id").is_stats_set
+    # A few bits a value: the dictionary indices of 4 scores take 2 bits, plus the levels.
+    assert _chunk(data, "items.few").total_compressed_size < 1000 * 3 // 8 + 150
+
+
+@pytest.mark.parametrize("distinct", [1, 2, 3, 4, 5, 16, 17])
+def test_dictionary_sizes_around_the_bit_widths(distinct):
+    values = np.resize(np.arange(distinct, dtype=np.float64) / 7, 999)
+    values[::10] = np.nan
+    table = _table(999, x=values)
+    data = _write(table, [500])
+    _same(table, pq.read_table(io.BytesIO(data)))
+    assert _chunk(data, "items.x").has_dictionary_page == (distinct <= DICTIONARY_LIMIT)
+
+
+def test_a_score_first_seen_late_or_in_a_later_row_group():
+    values = np.zeros(5000)
+    values[4999] = 0.5  # after the rows that seed the dictionary
+    values[2000:] = np.where(np.arange(3000) % 3 == 0, 1.0, values[2000:])
+    table = _table(5000, x=values)
+    _same(table, pq.read_table(io.BytesIO(_write(table, [1500, 2500]))))
+
+
+def test_dictionary_grows_no_larger_than_the_limit():
+    """Scores change from one row group to the next: each group's dictionary holds its
+    own scores, with the earlier ones only while they fit."""
+    values = np.concatenate([np.arange(i * 10, i * 10 + 10, dtype=np.float64) for i in range(4)])
+    values = np.repeat(values, 10)
+    table = _table(len(values), x=values)
+    data = _write(table, [100, 200, 300])
+    _same(table, pq.read_table(io.BytesIO(data)))
+    for group in range(4):
+        assert _chunk(data, "items.x", group).has_dictionary_page
+
+
+def test_all_null_no_null_and_sliced_columns():
+    n = 77
+    table = _table(n, none=np.full(n, np.nan), full=np.ones(n), half=np.tile([np.nan, 2.0], 39)[:n])
+    for cuts in ([], [3], [5, 13, 40]):  # slices start at offsets that are not whole bytes
+        _same(table, pq.read_table(io.BytesIO(_write(table, cuts))))
+
+
+def test_no_rows_still_has_the_schema():
+    table = _table(0, x=np.array([]))
+    back = pq.read_table(io.BytesIO(_write(table, [])))
+    assert back.schema == table.schema
+    assert back.num_rows == 0
+
+
+def test_columns_pyarrow_writes_keep_its_metadata():
+    """visit_id's chunk (statistics, sizes, encodings) is pyarrow's, only moved."""
+    table = _table(300, x=np.resize([0.0, 1.0], 300))
+    ours = pq.ParquetFile(io.BytesIO(_write(table, [100])))
+    out = io.BytesIO()
+    with pq.ParquetWriter(out, table.schema, **parquet_options(table.schema, table)) as writer:
+        writer.write_table(table.slice(0, 100))
+        writer.write_table(table.slice(100))
+    theirs = pq.ParquetFile(io.BytesIO(out.getvalue()))
+    for group in range(2):
+        a = ours.metadata.row_group(group).column(0).to_dict()
+        b = theirs.metadata.row_group(group).column(0).to_dict()
+        for key in ("file_offset", "data_page_offset", "dictionary_page_offset"):
+            a.pop(key), b.pop(key)
+        assert a == b
+    assert ours.schema_arrow == theirs.schema_arrow
+    assert ours.metadata.created_by == theirs.metadata.created_by
+
+
+# -- the Thrift codec -----------------------------------------------------------------
+
+
+def _footer(data: bytes) -> bytes:
+    size = struct.unpack("<I", data[-8:-4])[0]
+    return data[-8 - size : -8]
+
+
+def test_pyarrow_footers_decode_and_encode_to_the_same_bytes():
+    table = _table(300, x=np.resize([0.0, 1.0, np.nan], 300))
+    out = io.BytesIO()
+    with pq.ParquetWriter(out, table.schema) as writer:
+        writer.write_table(table, row_group_size=100)
+    footer = _footer(out.getvalue())
+    meta, end = tc.decode(footer)
+    assert end == len(footer)
+    assert tc.encode(meta) == footer
+    assert meta[3] == 300  # num_rows
+    assert len(meta[4].items) == 3  # row groups
+
+
+_ints = st.integers(-(2**63), 2**63 - 1)
+_leaf = st.one_of(
+    st.tuples(st.just(tc.I32), st.integers(-(2**31), 2**31 - 1)),
+    st.tuples(st.just(tc.I64), _ints),
+    st.tuples(st.just(tc.I16), st.integers(-(2**15), 2**15 - 1)),
+    st.tuples(st.just(tc.BYTE), st.integers(-128, 127)),
+    st.tuples(st.just(tc.BINARY), st.binary(max_size=40)),
+    st.tuples(st.just(tc.DOUBLE), st.floats(allow_nan=False)),
+    st.booleans().map(lambda b: (tc.TRUE if b else tc.FALSE, b)),
+    st.lists(_ints, max_size=20).map(lambda xs: (tc.LIST, tc.List(tc.I64, xs))),
+)
+
+
+def _structs(children: st.SearchStrategy) -> st.SearchStrategy:
+    return st.dictionaries(st.integers(1, 400), children, max_size=6).map(
+        lambda d: tc.Struct(dict(sorted(d.items())))
+    )
+
+
+_values = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(
+        _structs(inner).map(lambda s: (tc.STRUCT, s)),
+        st.lists(_structs(inner), max_size=17).map(lambda xs: (tc.LIST, tc.List(tc.STRUCT, xs))),
+    ),
+    max_leaves=30,
+)
+
+
+@given(_structs(_values))
+def test_thrift_structs_round_trip(value):
+    data = tc.encode(value)
+    back, end = tc.decode(data)
+    assert end == len(data)
+    assert back == value
+    assert tc.encode(back) == data
+
+
+def test_truncated_thrift_is_an_error():
+    data = tc.encode(tc.Struct().set(1, tc.BINARY, b"abcdef"))
+    with pytest.raises(tc.ThriftError):
+        tc.decode(data[:-3])
+
+
+def test_a_table_of_item_columns_only():
+    table = pa.table({"items.x": pa.array([0.0, None, 1.0] * 50, pa.float64())})
+    _same(table, pq.read_table(io.BytesIO(_write(table, [100]))))
