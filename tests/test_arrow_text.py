@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sbm_engine.batch.arrow_text import dictionary_encode, starts_solid, text_layout
+from sbm_engine.batch.arrow_text import (
+    SHORT_DISTINCT,
+    _short_codes,
+    dictionary_encode,
+    starts_solid,
+    text_layout,
+)
 from sbm_engine.batch.columns import ArrowSource
 
 SPACES = [" ", "\t", "\n", "\u2003", "\u3000", "\x1c", "\x85", "\xa0"]
@@ -49,6 +55,7 @@ def test_blank_is_strip_and_solid_never_claims_a_blank(values: list[str | None],
 codes = st.lists(
     st.none()
     | st.sampled_from(["0", "1", "2", "5", "9", "a", "", "10", "na", "yes", "é", "\x00", "\x7f"])
+    | st.sampled_from(["да", "нет", "n/a", "1234567", "12345678", "yes\x00", "\x00\x00"])
     | st.text(min_size=1, max_size=3)
     | st.characters(max_codepoint=0x7F),  # one byte, any of them: wide ranges too
     max_size=40,
@@ -87,3 +94,19 @@ def test_dictionary_encode_refuses_bytes_that_are_not_utf8(values: list[bytes | 
         assert dictionary_encode(arr).to_pylist() == [
             None if v is None else v.decode() for v in values
         ]
+
+
+def test_short_cells_are_matched_without_arrow() -> None:
+    """Answer labels of up to 7 bytes take the numpy path; longer cells, or more than
+    SHORT_DISTINCT distinct ones, go to Arrow's hash."""
+    labels = ["yes", "no", "na", None, "нет", "", "да"] * 300 + ["late"]  # after the seed rows
+    for t in (pa.string(), pa.binary(), pa.large_binary()):
+        arr = pa.array([None if v is None else v.encode() for v in labels], pa.binary()).cast(t)
+        got = _short_codes(arr.slice(3))
+        assert got is not None
+        assert got.cast(pa.string()).to_pylist() == labels[3:]
+    assert _short_codes(pa.array(["1234567", "12345678"])) is None
+    many = [str(i) for i in range(SHORT_DISTINCT + 1)]
+    assert _short_codes(pa.array(many)) is None
+    assert _short_codes(pa.array(many[:SHORT_DISTINCT])) is not None
+    assert _short_codes(pa.array([None, None], pa.string())) is None

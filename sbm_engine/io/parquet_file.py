@@ -4,8 +4,9 @@ Why not pyarrow alone: a result file holds one float column per item, a hundred 
 the reference workload, and pyarrow spends 20-30 ns a value on them (hashing every
 double into a dictionary, building the definition levels), which made its writer
 the slowest stage of `sbm score`. An item takes only the few scores its scale
-allows, so here each item column is dictionary encoded with a handful of numpy
-comparisons against the scores it took before (about 5 ns a value), its
+allows, so here each item column is dictionary encoded by `dictionary_codes`
+(the bits of each double matched against the scores it took before: about 5 ns
+a value), its
 definition levels are the validity bitmap, and its pages are written directly.
 
 Every other column (texts with their statistics and compression, coefficients)
@@ -28,14 +29,13 @@ from typing import IO, Any, Final
 
 import numpy as np
 
+from .dictionary_codes import few_codes
 from .thrift_compact import BINARY, FALSE, I32, I64, LIST, STRUCT, List, Struct, decode, encode
 from .thrift_compact import varint as _varint
 
 MAGIC: Final = b"PAR1"
 #: Item columns with more distinct scores than this in a row group are written plain.
 DICTIONARY_LIMIT: Final = 16
-#: Rows whose distinct scores seed a column's dictionary (then checked on every row).
-_SEED_ROWS: Final = 1024
 
 # Parquet's enums (parquet.thrift).
 _DOUBLE: Final = 5
@@ -165,47 +165,11 @@ class ResultParquetWriter:
         (values, None) when the column is written plain."""
         if present == 0:
             return values, None
-        known = self._dictionaries.get(name)
-        if known is not None and (codes := _match(values, valid, present, known)) is not None:
-            return codes, known
-        picked = values if valid is None else values[valid]
-        seed = np.unique(picked[:_SEED_ROWS])
-        if len(seed) > DICTIONARY_LIMIT:
+        found = few_codes(values, valid, DICTIONARY_LIMIT, np.uint8, self._dictionaries.get(name))
+        if found is None:
             return values, None
-        dictionary = _union(seed, known)
-        codes = _match(values, valid, present, dictionary)
-        if codes is None:  # a score the first rows did not take
-            dictionary = _union(np.unique(picked), known)
-            if len(dictionary) > DICTIONARY_LIMIT:
-                return values, None
-            codes = _match(values, valid, present, dictionary)
-            assert codes is not None, "a column's own distinct values cover it"
-        self._dictionaries[name] = dictionary
-        return codes, dictionary
-
-
-def _union(new: np.ndarray, known: np.ndarray | None) -> np.ndarray:
-    """The scores seen before and `new`, if there are few enough of them together."""
-    if known is None:
-        return new
-    both = np.union1d(new, known)
-    return both if len(both) <= DICTIONARY_LIMIT else new
-
-
-def _match(
-    values: np.ndarray, valid: np.ndarray | None, present: int, dictionary: np.ndarray
-) -> np.ndarray | None:
-    """Each row's index in `dictionary`, or None if a present value is not in it."""
-    codes = np.zeros(len(values), dtype=np.uint8)
-    eq = np.equal(values, dictionary[0])
-    matched = eq.copy()
-    for j in range(1, len(dictionary)):
-        np.equal(values, dictionary[j], out=eq)
-        matched |= eq
-        codes += eq.view(np.uint8) * np.uint8(j)
-    if valid is not None:
-        matched &= valid
-    return codes if np.count_nonzero(matched) == present else None
+        self._dictionaries[name] = found[1]
+        return found
 
 
 def _levels(valid: np.ndarray | None, n: int) -> bytes:
