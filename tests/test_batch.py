@@ -193,6 +193,17 @@ def test_conformance_table(demo):
     assert_table_matches(demo, _demo_table(_lines("demo_visits.jsonl")))
 
 
+def test_evaluators_are_cached_per_block_size_and_agree(demo):
+    """`sbm score` scores in larger blocks than the library default: the same figures."""
+    from sbm_engine.batch import evaluator_for
+
+    assert evaluator_for(demo) is evaluator_for(demo)
+    small = evaluator_for(demo, 3)
+    assert small is not evaluator_for(demo) and small.chunk_size == 3
+    table = _demo_table(_lines("demo_visits.jsonl"))
+    assert score_table(small, table).scored.equals(score_table(demo, table).scored)
+
+
 def test_table_columns_follow_the_output_contract(demo):
     got = score_table(demo, _demo_table(_lines("demo_visits.jsonl")))
     first = got.scored.to_pylist()[0]

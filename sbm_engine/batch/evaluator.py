@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: (an array of 8,192 floats is 64 KiB). On the 100-item benchmark standard, in-process
 #: CPU per visit was lowest at 8,192 and 16,384 rows and 10-15 % higher at 32,768; end to
 #: end (`sbm score`) the sizes were within the noise, and 8,192 holds ~150 MB less.
+#: Larger arrays cost more here because glibc maps them afresh each time; `sbm score`,
+#: which makes glibc keep freed memory, uses `cli.fastpath.SCORE_BLOCK` instead.
 CHUNK = 1 << 13
 
 
@@ -484,14 +486,15 @@ def _reject_duplicates(
     return out
 
 
-_evaluators: weakref.WeakKeyDictionary[Any, BatchEvaluator] = weakref.WeakKeyDictionary()
+_evaluators: weakref.WeakKeyDictionary[Any, dict[int, BatchEvaluator]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def evaluator_for(standard: CompiledStandard) -> BatchEvaluator:
-    """The (cached) batch evaluator of a compiled standard."""
+def evaluator_for(standard: CompiledStandard, chunk_size: int = CHUNK) -> BatchEvaluator:
+    """The (cached) batch evaluator of a compiled standard, for chunks of `chunk_size` rows."""
     with _lock:
-        ev = _evaluators.get(standard)
+        by_size = _evaluators.setdefault(standard, {})
+        ev = by_size.get(chunk_size)
         if ev is None:
-            ev = _evaluators[standard] = BatchEvaluator(standard)
+            ev = by_size[chunk_size] = BatchEvaluator(standard, chunk_size)
     return ev
