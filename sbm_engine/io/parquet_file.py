@@ -6,8 +6,8 @@ double into a dictionary, building the definition levels), which made its writer
 the slowest stage of `sbm score`. An item takes only the few scores its scale
 allows, so here each item column is dictionary encoded by `dictionary_codes`
 (the bits of each double matched against the scores it took before: about 5 ns
-a value), its
-definition levels are the validity bitmap, and its pages are written directly.
+a value; more than DICTIONARY_LIMIT scores are written plain), its definition
+levels are the validity bitmap, and its pages are written directly.
 
 Every other column (texts with their statistics and compression, coefficients)
 is still pyarrow's: each row group is first written by pyarrow, without the item
