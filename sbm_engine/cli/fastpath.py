@@ -982,10 +982,10 @@ def keep_freed_memory() -> None:
 
     Why: each chunk allocates and frees the same few hundred numpy arrays of 64 KiB
     to 4 MiB. By default glibc maps the larger ones afresh and gives heap tops back
-    to the system, so the kernel zeroes new pages for every chunk: a sixth of a
+    to the system, so the kernel zeroes new pages for every chunk: an eighth of a
     Parquet run's samples. Kept, the pages are reused; system time fell by a third
-    and peak memory did not move (benchmarks/CLI.md). Elsewhere (musl, macOS,
-    Windows) nothing is changed."""
+    and peak memory at 1M visits did not move (benchmarks/CLI.md). Elsewhere (musl,
+    macOS, Windows) nothing is changed."""
     import ctypes
     import platform
 
