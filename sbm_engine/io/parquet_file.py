@@ -30,7 +30,19 @@ from typing import IO, Any, Final
 import numpy as np
 
 from .dictionary_codes import few_codes
-from .thrift_compact import BINARY, FALSE, I32, I64, LIST, STRUCT, List, Struct, decode, encode
+from .thrift_compact import (
+    BINARY,
+    FALSE,
+    I32,
+    I64,
+    LIST,
+    STRUCT,
+    List,
+    Raw,
+    Struct,
+    decode,
+    encode,
+)
 from .thrift_compact import varint as _varint
 
 MAGIC: Final = b"PAR1"
@@ -69,7 +81,7 @@ class ResultParquetWriter:
         self._options = _restrict(options, set(self.rest))
         self._template = _footer(_parquet_bytes(schema.empty_table(), schema, options))
         self._dictionaries: dict[str, np.ndarray] = {}
-        self._row_groups: list[Struct] = []
+        self._row_groups: list[Raw] = []
         self._rows = 0
         self._pos = 0
         self._write(MAGIC)
@@ -94,7 +106,7 @@ class ResultParquetWriter:
             chunks[name] = chunk
         ordered = [chunks[f.name] for f in self.schema]
         size = sum(c[3][6] for c in ordered)
-        self._row_groups.append(
+        group = (
             Struct()
             .set(1, LIST, List(STRUCT, ordered))
             .set(2, I64, size)
@@ -102,6 +114,7 @@ class ResultParquetWriter:
             .set(5, I64, start)
             .set(6, I64, self._pos - start)
         )
+        self._row_groups.append(Raw(encode(group)))  # now, not in `close`: ~5 ms each
         self._rows += n
 
     def _pyarrow_chunks(self, table: Any) -> dict[str, Struct]:

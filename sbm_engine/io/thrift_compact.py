@@ -71,6 +71,11 @@ class Struct:
         return f"Struct({self.fields!r})"
 
 
+class Raw(bytes):
+    """A struct already encoded (its stop byte included), written as it is: lets a
+    writer encode parts of a large struct early, off its critical path."""
+
+
 class ThriftError(ValueError):
     """Bytes that are not a compact-protocol struct."""
 
@@ -202,7 +207,9 @@ def _struct(out: bytearray, value: Struct) -> None:
 
 
 def _value(out: bytearray, kind: int, v: Any) -> None:
-    if kind in (TRUE, FALSE):
+    if isinstance(v, Raw):
+        out += v
+    elif kind in (TRUE, FALSE):
         out.append(TRUE if v else FALSE)
     elif kind == BYTE:
         out.append(v & 0xFF)

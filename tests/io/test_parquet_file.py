@@ -253,6 +253,13 @@ def test_thrift_structs_round_trip(value):
     assert tc.encode(back) == data
 
 
+@given(st.lists(_structs(_values), max_size=5))
+def test_pre_encoded_structs_are_written_as_they_are(items):
+    whole = tc.Struct().set(4, tc.LIST, tc.List(tc.STRUCT, items))
+    raw = tc.Struct().set(4, tc.LIST, tc.List(tc.STRUCT, [tc.Raw(tc.encode(i)) for i in items]))
+    assert tc.encode(raw) == tc.encode(whole)
+
+
 def test_truncated_thrift_is_an_error():
     data = tc.encode(tc.Struct().set(1, tc.BINARY, b"abcdef"))
     with pytest.raises(tc.ThriftError):
