@@ -31,9 +31,6 @@ import numpy as np
 
 from .dictionary_codes import few_codes
 from .thrift_compact import (
-    BINARY,
-    FALSE,
-    I32,
     I64,
     LIST,
     STRUCT,
@@ -96,16 +93,16 @@ class ResultParquetWriter:
         if n == 0:
             return
         start = self._pos
-        chunks = self._pyarrow_chunks(table) if self.rest else {}
+        chunks, size = self._pyarrow_chunks(table) if self.rest else ({}, 0)
         for name in self.own:
             column = table.column(name)
             array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
             parts, chunk = self._item_chunk(name, array)
             for part in parts:
                 self._write(part)
+            size += sum(len(p) for p in parts)  # uncompressed: as written
             chunks[name] = chunk
         ordered = [chunks[f.name] for f in self.schema]
-        size = sum(c[3][6] for c in ordered)
         group = (
             Struct()
             .set(1, LIST, List(STRUCT, ordered))
@@ -117,18 +114,21 @@ class ResultParquetWriter:
         self._row_groups.append(Raw(encode(group)))  # now, not in `close`: ~5 ms each
         self._rows += n
 
-    def _pyarrow_chunks(self, table: Any) -> dict[str, Struct]:
-        """Write the row group's other columns as pyarrow does; their ColumnChunks."""
+    def _pyarrow_chunks(self, table: Any) -> tuple[dict[str, Struct | Raw], int]:
+        """Write the row group's other columns as pyarrow does: their ColumnChunks, by
+        column name, and their total uncompressed size."""
         data = _parquet_bytes(table.select(self.rest), self._rest_schema, self._options)
         meta = _footer(data)
         (group,) = meta[4].items
         body_end = len(data) - 8 - struct.unpack("<I", data[-8:-4])[0]
-        chunks: dict[str, Struct] = {}
+        chunks: dict[str, Struct | Raw] = {}
+        size = 0
         for chunk in group[1].items:
             _shift_chunk(chunk, self._pos - len(MAGIC))
             chunks[chunk[3][3].items[0].decode("utf-8")] = chunk
+            size += chunk[3][6]
         self._write(memoryview(data)[len(MAGIC) : body_end])
-        return chunks
+        return chunks, size
 
     def close(self) -> None:
         """Write the footer (the file is a valid Parquet file only after this)."""
@@ -140,7 +140,7 @@ class ResultParquetWriter:
         self._write(struct.pack("<I", len(footer)))
         self._write(MAGIC)
 
-    def _item_chunk(self, name: str, array: Any) -> tuple[list[bytes], Struct]:
+    def _item_chunk(self, name: str, array: Any) -> tuple[list[bytes], Raw]:
         """The pages of one float column chunk and its ColumnChunk metadata."""
         n = len(array)
         values = np.frombuffer(array.buffers()[1], dtype="<u8", count=n, offset=array.offset * 8)
@@ -167,8 +167,8 @@ class ResultParquetWriter:
         data_offset = start + sum(len(p) for p in parts)
         parts += [_page_header(_DATA_PAGE, len(body), n, encoding), body]
         size = sum(len(p) for p in parts)
-        meta = _column_meta(name, n, present, start, data_offset, size, dictionary is not None)
-        return parts, Struct().set(2, I64, 0).set(3, STRUCT, meta)
+        chunk = _column_chunk(name, n, present, start, data_offset, size, dictionary is not None)
+        return parts, chunk
 
     def _codes(
         self, name: str, values: np.ndarray, valid: np.ndarray | None, present: int
@@ -196,35 +196,44 @@ def _levels(valid: np.ndarray | None, n: int) -> bytes:
     return struct.pack("<I", len(levels)) + levels
 
 
-def _column_meta(
+def _column_chunk(
     name: str, n: int, present: int, start: int, data_offset: int, size: int, dictionary: bool
-) -> Struct:
-    """ColumnMetaData of one uncompressed float column chunk, with the encoding stats
-    and level histogram pyarrow writes for its own."""
-    if dictionary:
-        encodings = [_PLAIN, _RLE, _RLE_DICTIONARY]
-        pages = [(_DICTIONARY_PAGE, _PLAIN), (_DATA_PAGE, _RLE_DICTIONARY)]
+) -> Raw:
+    """The ColumnChunk of one uncompressed float column chunk (its ColumnMetaData with
+    the encoding stats and level histogram pyarrow writes for its own), encoded
+    directly: a hundred of these a row group through the generic encoder cost more
+    than the pages themselves. `test_parquet_file` checks these bytes against
+    `thrift_compact.encode` of the same struct."""
+    path = name.encode("utf-8")
+    out = bytearray(b"\x26\x00\x1c")  # 2: file_offset 0; 3: meta_data {
+    out += b"\x15" + _zz(_DOUBLE)  # 1: type
+    if dictionary:  # 2: encodings
+        out += b"\x19\x35" + _zz(_PLAIN) + _zz(_RLE) + _zz(_RLE_DICTIONARY)
     else:
-        encodings = [_PLAIN, _RLE]
-        pages = [(_DATA_PAGE, _PLAIN)]
-    meta = (
-        Struct()
-        .set(1, I32, _DOUBLE)
-        .set(2, LIST, List(I32, encodings))
-        .set(3, LIST, List(BINARY, [name.encode("utf-8")]))
-        .set(4, I32, _UNCOMPRESSED)
-        .set(5, I64, n)
-        .set(6, I64, size)
-        .set(7, I64, size)
-        .set(9, I64, data_offset)
-    )
-    if dictionary:  # the dictionary page comes first
-        meta.set(11, I64, start)
-    stats = [Struct().set(1, I32, page).set(2, I32, enc).set(3, I32, 1) for page, enc in pages]
-    meta.set(13, LIST, List(STRUCT, stats))
-    histogram = List(I64, [n - present, present])
-    meta.set(16, STRUCT, Struct().set(2, LIST, List(I64, [])).set(3, LIST, histogram))
-    return meta
+        out += b"\x19\x25" + _zz(_PLAIN) + _zz(_RLE)
+    out += b"\x19\x18" + _varint(len(path)) + path  # 3: path_in_schema
+    out += b"\x15" + _zz(_UNCOMPRESSED)  # 4: codec
+    out += b"\x16" + _zz(n) + b"\x16" + _zz(size) + b"\x16" + _zz(size)  # 5, 6, 7
+    out += b"\x26" + _zz(data_offset)  # 9: data_page_offset
+    if dictionary:
+        out += b"\x26" + _zz(start)  # 11: dictionary_page_offset
+        out += b"\x29\x2c"  # 13: encoding_stats, 2 structs
+        out += _page_stats(_DICTIONARY_PAGE, _PLAIN) + _page_stats(_DATA_PAGE, _RLE_DICTIONARY)
+    else:
+        out += b"\x49\x1c" + _page_stats(_DATA_PAGE, _PLAIN)  # 13: encoding_stats
+    # 16: size_statistics {2: repetition histogram [], 3: definition histogram}
+    out += b"\x3c\x29\x06\x19\x26" + _zz(n - present) + _zz(present) + b"\x00"
+    out += b"\x00\x00"  # end of meta_data, end of the chunk
+    return Raw(out)
+
+
+def _page_stats(page: int, encoding: int) -> bytes:
+    return b"\x15" + _zz(page) + b"\x15" + _zz(encoding) + b"\x15" + _zz(1) + b"\x00"
+
+
+def _zz(n: int) -> bytes:
+    """A Thrift integer: zigzag, then varint."""
+    return _varint((n << 1) ^ (n >> 63))
 
 
 def _validity(array: Any) -> np.ndarray | None:
@@ -265,16 +274,13 @@ def _bit_packed(codes: np.ndarray, width: int) -> bytes:
 
 
 def _page_header(kind: int, size: int, count: int, encoding: int = _PLAIN) -> bytes:
-    header = Struct().set(1, I32, kind).set(2, I32, size).set(3, I32, size)
-    if kind == _DICTIONARY_PAGE:
-        header.set(7, STRUCT, Struct().set(1, I32, count).set(2, I32, _PLAIN).set(3, FALSE, False))
-    else:
-        header.set(
-            5,
-            STRUCT,
-            Struct().set(1, I32, count).set(2, I32, encoding).set(3, I32, _RLE).set(4, I32, _RLE),
-        )
-    return encode(header)
+    """A PageHeader, encoded directly (checked against `thrift_compact` in the tests)."""
+    out = b"\x15" + _zz(kind) + b"\x15" + _zz(size) + b"\x15" + _zz(size)
+    if kind == _DICTIONARY_PAGE:  # 7: dictionary_page_header {count, PLAIN, unsorted}
+        return out + b"\x4c\x15" + _zz(count) + b"\x15" + _zz(_PLAIN) + b"\x12\x00\x00"
+    # 5: data_page_header {count, encoding, RLE levels}
+    header = b"\x15" + _zz(count) + b"\x15" + _zz(encoding) + (b"\x15" + _zz(_RLE)) * 2
+    return out + b"\x2c" + header + b"\x00\x00"
 
 
 def _shift_chunk(chunk: Struct, shift: int) -> None:
