@@ -67,15 +67,19 @@ def dictionary_encode(arr: Any) -> Any:
     ~25 ns a cell, whether in the CSV reader or in compute, which was half the time
     of reading the benchmark's 1M-visit CSV. Cells of up to 7 bytes (`yes`, `no`,
     `na`, `да`, `нет`) taking at most SHORT_DISTINCT values are keyed by their bytes
-    read as one integer and matched with a few comparisons, at a third to a half of
-    Arrow's cost. Why binary: the CSV reader can then
-    skip checking that every cell is UTF-8, and only the few distinct values are
-    checked here, which covers every cell. The numpy dictionaries are sorted by
+    read as one integer and matched with a few comparisons, at about half of Arrow's
+    cost. Why binary: the CSV reader can then skip checking that every cell is
+    UTF-8, and only the few distinct values are checked here, which covers every
+    cell. The numpy dictionaries are sorted by
     bytes rather than in order of appearance; callers only look values up in it."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = (_one_byte_codes(arr) or _short_codes(arr)) if len(arr) else None
+    encoded = None
+    if len(arr):
+        encoded = _one_byte_codes(arr)
+        if encoded is None:
+            encoded = _short_codes(arr)
     if encoded is None:
         encoded = pc.dictionary_encode(arr)
     if not pa.types.is_string(encoded.dictionary.type):
