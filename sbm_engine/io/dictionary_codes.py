@@ -38,7 +38,8 @@ def few_codes(
 
     Codes of null rows are meaningless. `known`, a dictionary that covered earlier
     rows, is tried first and kept while everything fits in `limit`, so the
-    dictionary of a series of row groups rarely changes. The codes have `dtype`."""
+    dictionary of a series of row groups rarely changes. The codes have `dtype`;
+    `limit` is at most 256 (they are counted in bytes)."""
     if known is not None and len(known) > limit:
         known = None
     if known is not None:
