@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.dictionary_codes import SEED_ROWS, few_codes, seed
+from ..io.dictionary_codes import SEED_ROWS, few_codes, seed, valid_rows
 
 
 def text_layout(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -96,20 +96,15 @@ def _one_byte_codes(arr: Any) -> Any:
 
     if arr.type not in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()):
         return None
-    n, validity = len(arr), arr.buffers()[0]
+    n = len(arr)
     offsets = _offsets(arr)
     lengths = np.diff(offsets)
     if lengths.max() > 1:
         return None
     filled = lengths.astype(bool)
-    if arr.null_count:
-        valid = np.unpackbits(
-            np.frombuffer(validity, dtype=np.uint8), count=arr.offset + n, bitorder="little"
-        )[arr.offset :]
-        if not np.array_equal(filled, valid):  # "" or null slots holding a byte
-            return None
-    elif not filled.all():
-        return None
+    valid = valid_rows(arr)
+    if not (filled.all() if valid is None else np.array_equal(filled, valid)):
+        return None  # "" (a zero-length value), or null slots holding a byte
     first, last = int(offsets[0]), int(offsets[-1])
     if first == last:  # all null
         return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), pa.array([], pa.string()))
@@ -173,11 +168,7 @@ def _short_codes(arr: Any) -> Any:
         keys |= lengths[:stop].astype(np.uint64) << np.uint64(56)
         return keys
 
-    valid = None
-    if arr.null_count:
-        bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
-        valid = np.unpackbits(bits, count=arr.offset + n, bitorder="little")[arr.offset :]
-        valid = valid.view(bool)
+    valid = valid_rows(arr)
     present = n - arr.null_count
     if present == 0:
         return None

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler import item_info
+from ..io.dictionary_codes import valid_rows
 from ..io.records import is_empty, jsonable
 from ..model import FieldModel, ItemModel
 from ..runtime import (
@@ -189,8 +190,9 @@ class ArrowSource(Source):
         distinct.append(MISSING)  # nulls
         indices = enc.indices
         codes = _ints(indices).astype(np.intp)
-        if indices.null_count:  # null slots hold arbitrary values: overwritten here
-            codes[~_valid(indices)] = len(distinct) - 1
+        valid = valid_rows(indices)
+        if valid is not None:  # null slots hold arbitrary values: overwritten here
+            codes[~valid] = len(distinct) - 1
         return codes, distinct
 
     def _small_ints(self, part: Any) -> tuple[np.ndarray, list[Any]] | None:
@@ -217,8 +219,9 @@ class ArrowSource(Source):
         else:
             small = raw.astype(np.intp)
             small -= lo - 1
-        if part.null_count:
-            small *= _valid(part)
+        valid = valid_rows(part)
+        if valid is not None:
+            small *= valid
         return small.astype(np.intp, copy=False), distinct
 
     def numbers(self, start: int, stop: int) -> Numbers | None:
@@ -259,13 +262,6 @@ def _ints(arr: Any) -> np.ndarray:
     if data is None or len(arr) == 0:  # Arrow may leave the buffer out of an empty array
         return np.zeros(len(arr), dtype=dtype)
     return np.frombuffer(data, dtype=dtype, count=arr.offset + len(arr))[arr.offset :]
-
-
-def _valid(arr: Any) -> np.ndarray:
-    """An Arrow array's validity bitmap as a bool array (only for an array with nulls)."""
-    bits = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
-    n = arr.offset + len(arr)
-    return np.unpackbits(bits, count=n, bitorder="little")[arr.offset :].view(bool)
 
 
 def _blank_texts(texts: Any) -> np.ndarray:

@@ -11,12 +11,22 @@ with one comparison a value: a few ns a cell.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
 #: Rows whose distinct keys seed the dictionary (every row is then checked).
 SEED_ROWS: Final = 1024
+
+
+def valid_rows(array: Any) -> np.ndarray | None:
+    """An Arrow array's non-null rows as a bool array (the `valid` of `few_codes`),
+    from its validity bitmap; None when no row is null."""
+    if array.null_count == 0:
+        return None
+    bits = np.frombuffer(array.buffers()[0], dtype=np.uint8)
+    count = array.offset + len(array)
+    return np.unpackbits(bits, count=count, bitorder="little")[array.offset :].view(bool)
 
 
 def seed(keys: np.ndarray, valid: np.ndarray | None) -> np.ndarray:

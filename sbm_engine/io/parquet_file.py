@@ -29,7 +29,7 @@ from typing import IO, Any, Final
 
 import numpy as np
 
-from .dictionary_codes import few_codes
+from .dictionary_codes import few_codes, valid_rows
 from .thrift_compact import (
     I64,
     LIST,
@@ -76,7 +76,7 @@ class ResultParquetWriter:
         self.rest = [f.name for f in schema if f.name not in own]
         self._rest_schema = _select(schema, self.rest)
         self._options = _restrict(options, set(self.rest))
-        self._template = _footer(_parquet_bytes(schema.empty_table(), schema, options))
+        self._template, _ = _footer(_parquet_bytes(schema.empty_table(), schema, options))
         self._dictionaries: dict[str, np.ndarray] = {}
         self._row_groups: list[Raw] = []
         self._rows = 0
@@ -95,9 +95,7 @@ class ResultParquetWriter:
         start = self._pos
         chunks, size = self._pyarrow_chunks(table) if self.rest else ({}, 0)
         for name in self.own:
-            column = table.column(name)
-            array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-            parts, chunk = self._item_chunk(name, array)
+            parts, chunk = self._item_chunk(name, table.column(name).combine_chunks())
             for part in parts:
                 self._write(part)
             size += sum(len(p) for p in parts)  # uncompressed: as written
@@ -118,9 +116,8 @@ class ResultParquetWriter:
         """Write the row group's other columns as pyarrow does: their ColumnChunks, by
         column name, and their total uncompressed size."""
         data = _parquet_bytes(table.select(self.rest), self._rest_schema, self._options)
-        meta = _footer(data)
+        meta, body_end = _footer(data)
         (group,) = meta[4].items
-        body_end = len(data) - 8 - struct.unpack("<I", data[-8:-4])[0]
         chunks: dict[str, Struct | Raw] = {}
         size = 0
         for chunk in group[1].items:
@@ -144,7 +141,7 @@ class ResultParquetWriter:
         """The pages of one float column chunk and its ColumnChunk metadata."""
         n = len(array)
         values = np.frombuffer(array.buffers()[1], dtype="<u8", count=n, offset=array.offset * 8)
-        valid = _validity(array)
+        valid = valid_rows(array)
         present = n if valid is None else int(np.count_nonzero(valid))
         codes, dictionary = self._codes(name, values, valid, present)
         levels = _levels(valid, n)
@@ -236,15 +233,6 @@ def _zz(n: int) -> bytes:
     return _varint((n << 1) ^ (n >> 63))
 
 
-def _validity(array: Any) -> np.ndarray | None:
-    """The rows that are not null, or None when none is."""
-    if array.null_count == 0:
-        return None
-    bitmap = np.frombuffer(array.buffers()[0], dtype=np.uint8)
-    bits = np.unpackbits(bitmap, count=array.offset + len(array), bitorder="little")
-    return bits[array.offset :].view(bool)
-
-
 def _bit_width(size: int) -> int:
     """Bits a dictionary index takes: 1, 2, 4 or 8 (whole bytes hold whole groups)."""
     need = max(1, (size - 1).bit_length())
@@ -284,14 +272,19 @@ def _page_header(kind: int, size: int, count: int, encoding: int = _PLAIN) -> by
 
 
 def _shift_chunk(chunk: Struct, shift: int) -> None:
-    """Move a column chunk's file offsets by `shift` bytes."""
+    """Move a column chunk's file offsets by `shift` bytes.
+
+    Page indexes and bloom filters (ColumnChunk 4 and 6, ColumnMetaData 14) would lie
+    after the row groups, which are not copied; `writers.parquet_options` asks for
+    neither, and a chunk that has one is refused rather than pointed at nothing."""
     meta = chunk[3]
-    for fid in (9, 10, 11, 14):  # data page, index page, dictionary page, bloom filter
+    if chunk.get(4) or chunk.get(6) or 14 in meta:
+        raise ValueError("pyarrow wrote a page index or a bloom filter; they are not copied")
+    for fid in (9, 10, 11):  # data page, index page, dictionary page
         if fid in meta:
             meta.set(fid, I64, meta[fid] + shift)
-    for fid in (2, 4, 6):  # file offset (0 from Arrow), offset index, column index
-        if chunk.get(fid):
-            chunk.set(fid, I64, chunk[fid] + shift)
+    if chunk.get(2):  # file offset (0 from Arrow)
+        chunk.set(2, I64, chunk[2] + shift)
 
 
 def _parquet_bytes(table: Any, schema: Any, options: dict[str, Any]) -> bytes:
@@ -304,10 +297,11 @@ def _parquet_bytes(table: Any, schema: Any, options: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def _footer(data: bytes) -> Struct:
-    size = struct.unpack("<I", data[-8:-4])[0]
-    meta, _ = decode(data, len(data) - 8 - size)
-    return meta
+def _footer(data: bytes) -> tuple[Struct, int]:
+    """A Parquet file's FileMetaData, and where it starts (where the column chunks end)."""
+    start = len(data) - 8 - struct.unpack("<I", data[-8:-4])[0]
+    meta, _ = decode(data, start)
+    return meta, start
 
 
 def _select(schema: Any, names: list[str]) -> Any:

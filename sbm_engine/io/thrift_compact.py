@@ -10,6 +10,7 @@ same bytes.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Final, NamedTuple
 
 # Wire types of the compact protocol.
@@ -141,10 +142,7 @@ class _Reader:
         if kind in (I16, I32, I64):
             return self.zigzag()
         if kind == DOUBLE:
-            raw = self.take(8)
-            import struct
-
-            return struct.unpack("<d", raw)[0]
+            return struct.unpack("<d", self.take(8))[0]
         if kind == BINARY:
             return self.take(self.varint())
         if kind in (LIST, SET):
@@ -216,8 +214,6 @@ def _value(out: bytearray, kind: int, v: Any) -> None:
     elif kind in _INTS:
         _zigzag(out, v)
     elif kind == DOUBLE:
-        import struct
-
         out += struct.pack("<d", v)
     elif kind == BINARY:
         _varint(out, len(v))

@@ -244,6 +244,22 @@ def test_item_metadata_bytes_are_what_the_generic_encoder_writes(
     assert _page_header(2, length, count) == tc.encode(dict_page)
 
 
+def test_chunks_with_a_page_index_or_bloom_filter_are_refused():
+    """Those lie after the row groups, which are not copied: moving their offsets
+    would point at nothing."""
+    from sbm_engine.io.parquet_file import _shift_chunk
+
+    meta = tc.Struct().set(9, tc.I64, 100)
+    _shift_chunk(tc.Struct().set(2, tc.I64, 0).set(3, tc.STRUCT, meta), 10)
+    assert meta[9] == 110
+    for chunk in (
+        tc.Struct().set(3, tc.STRUCT, tc.Struct().set(9, tc.I64, 1)).set(4, tc.I64, 7),
+        tc.Struct().set(3, tc.STRUCT, tc.Struct().set(9, tc.I64, 1).set(14, tc.I64, 7)),
+    ):
+        with pytest.raises(ValueError, match="not copied"):
+            _shift_chunk(chunk, 10)
+
+
 # -- the Thrift codec -----------------------------------------------------------------
 
 
