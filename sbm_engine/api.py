@@ -25,6 +25,7 @@ from .diagnostics import CompileError, Diagnostic, Diagnostics
 from .functions import FunctionRegistry
 from .loader import Loader, StandardProvider
 from .model import StandardModel
+from .sources import SourceError, read_source_bytes
 from .standard import CompiledStandard
 
 #: (file, allow_unknown, plugin generation) -> the compiled standard and the digests of
@@ -100,10 +101,14 @@ def _functions() -> FunctionRegistry | None:
 
 
 def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) -> Path:
-    """A file path for a path or an installed standard's id."""
+    """A file path for a path or an installed standard's id.
+
+    Whether an existing path can be read as a standard (a regular file, not too
+    large) is left to the loader, which raises `SourceError` with the reason.
+    """
     path = Path(id_or_path)
     if path.suffix == ".sbm" or path.exists():
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"no standard file at {path}")
         return path
     loader = Loader(search_path, _providers())
@@ -121,7 +126,11 @@ def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path]
 
 @gc_paused
 def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) -> CheckReport:
-    """Parse, resolve and check a standard; never raises for problems in the standard."""
+    """Parse, resolve and check a standard; never raises for problems in the standard.
+
+    Raises `FileNotFoundError` when there is no such file or id, and `SourceError`
+    when the file named is no regular file of at most `MAX_STANDARD_BYTES` in UTF-8.
+    """
     path = resolve_path(id_or_path, search_path)
     loader = Loader(search_path, _providers())
     try:
@@ -164,7 +173,8 @@ def load(
     search_path: Iterable[Path] = (),
     allow_unknown: bool = False,
 ) -> CompiledStandard:
-    """Load, check and compile a standard; raise `CompileError` if it has errors."""
+    """Load, check and compile a standard; raise `CompileError` if it has errors
+    (and, as `check`, `FileNotFoundError` or `SourceError` if it cannot be read)."""
     search_path = tuple(search_path)
     path = resolve_path(id_or_path, search_path)
     key = (str(path.resolve()), allow_unknown, _generation())
@@ -184,8 +194,8 @@ def load(
 
 def _digest(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_source_bytes(path)).hexdigest()
+    except SourceError:
         return None
 
 

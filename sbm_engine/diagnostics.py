@@ -26,6 +26,7 @@ CODES: dict[str, str] = {
     "E0002": "unexpected character",
     "E0003": "unexpected end of file",
     "E0004": "declaration or statement in the wrong place",
+    "E0005": "expression nested too deeply",
     # declarations
     "E0101": "duplicate declaration",
     "E0102": "option given twice",
@@ -65,6 +66,7 @@ CODES: dict[str, str] = {
     "E0603": "import cycle, or a standard that extends itself",
     "E0604": "unknown base standard",
     "E0605": "drop of an unknown name",
+    "E0606": "file cannot be read: not a regular file, too large, or not UTF-8",
     # examples
     "E0801": "example expectation failed",
     "E0802": "example answers rejected",

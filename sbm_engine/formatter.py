@@ -84,6 +84,7 @@ import difflib
 import itertools
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -93,6 +94,7 @@ from .diagnostics import CompileError
 from .fmt_expr import TextLine, expr_lines, expr_text, quote
 from .fmt_expr import anchors_at as _at
 from .parser import parse
+from .sources import read_source
 
 __all__ = [
     "WIDTH",
@@ -136,10 +138,10 @@ def format_file(path: str | os.PathLike[str]) -> tuple[str, str]:
     """Read and format a file without writing it: `(old, new)`, for `--check`/`--diff`.
 
     The file is read with its line endings untouched, so a CRLF file counts as
-    changed (the canonical layout uses `\\n`).
+    changed (the canonical layout uses `\\n`). Raises `SourceError` for a file that
+    is not a regular UTF-8 file within the size limit.
     """
-    with open(path, encoding="utf-8", newline="") as handle:
-        old = handle.read()
+    old = read_source(Path(path), keep_newlines=True)
     return old, format_source(old, os.fspath(path))
 
 

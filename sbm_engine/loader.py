@@ -7,6 +7,9 @@ and `drop NAME` removes one. Two declarations of one name in the same file are a
 error. Imports are resolved beside the importing file, then in the standards
 library; a path that leaves the root folder (through `..`, an absolute path or a
 symbolic link) is refused, so a standard can never read files it was not given.
+A base named by `extends` is looked up by id in the same confinement: the root
+folder is searched only for regular files inside it, each read once per loader
+and never past `sources.MAX_STANDARD_BYTES`.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .parser import parse
 from .resources import library_root
+from .sources import MAX_STANDARD_BYTES, SourceError, read_source, size_text
 
 _HEADER = re.compile(r"^\s*standard\s+([\w.]+)", re.MULTILINE | re.UNICODE)
 
 #: Codes after which the namespace is too incomplete to check: files that could not
 #: be found or read. Any other loader error is passed on to the checker's report.
-FATAL = frozenset({"E0105", "E0601", "E0602", "E0603", "E0604"})
+FATAL = frozenset({"E0105", "E0601", "E0602", "E0603", "E0604", "E0606"})
+
+#: At most this many files that were not searched for a base are named in an E0604.
+_SKIPPED_SHOWN = 5
 
 #: Extra places to find standards by name: providers return {id: path}. Plugins add one.
 StandardProvider = Callable[[], dict[str, Path]]
@@ -62,9 +69,22 @@ class Flat:
     diagnostics: list[Diagnostic] = attrs.Factory(list)
 
 
+@attrs.frozen
+class FolderIndex:
+    """The standards under one folder by id, and the `.sbm` files that were not read."""
+
+    ids: dict[str, Path]
+    skipped: tuple[tuple[Path, str], ...]  # (file, why: "is a named pipe, ...")
+
+
 def _is_within(path: Path, root: Path) -> bool:
+    """`path`, with every link followed, is `root` or inside it.
+
+    A loop of links resolves as far as it goes: nothing can be opened through it, so
+    where it stops only decides which refusal the user sees.
+    """
     try:
-        path.resolve().relative_to(root.resolve())
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))
     except ValueError:
         return False
     return True
@@ -85,35 +105,43 @@ class Loader:
         self.providers = list(providers)
         self.sources: dict[str, str] = {}
         self._modules: dict[Path, n.Module] = {}
+        self._indexes: dict[Path, FolderIndex] = {}
 
     # -- finding files ------------------------------------------------------------------
 
     def known_standards(self, extra_dirs: Iterable[Path] = ()) -> dict[str, Path]:
-        """Every standard findable by id: packs first, then the library and search path."""
+        """Every standard findable by id: packs first, then `extra_dirs`, the library and
+        the search path, each folder searched as `index` does."""
         found: dict[str, Path] = {}
         for provider in self.providers:
             for sid, path in provider().items():
                 found.setdefault(sid, Path(path))
-        for folder in [*extra_dirs, library_root(), *self.search_path]:
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.rglob("*.sbm")):
-                try:
-                    head = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-                for match in _HEADER.finditer(head):
-                    found.setdefault(match.group(1), path)
+        for folder in self._folders(extra_dirs):
+            for sid, path in self.index(folder).ids.items():
+                found.setdefault(sid, path)
         return found
+
+    def index(self, folder: Path) -> FolderIndex:
+        """The standards under `folder` by id, searched once per loader (see `_search`)."""
+        key = Path(os.path.realpath(folder))
+        if key not in self._indexes:
+            self._indexes[key] = _search(folder)
+        return self._indexes[key]
+
+    def _folders(self, extra_dirs: Iterable[Path]) -> list[Path]:
+        return [f for f in [*extra_dirs, library_root(), *self.search_path] if f.is_dir()]
 
     def files(self) -> list[Path]:
         """Every file this loader has read (resolved paths)."""
         return list(self._modules)
 
     def module(self, path: Path) -> n.Module:
+        """The parsed file, read once per loader; raises `SourceError` if it cannot be
+        read (not a regular file, too large, not UTF-8) and `CompileError` if it does
+        not parse."""
         key = path.resolve()
         if key not in self._modules:
-            text = path.read_text(encoding="utf-8")
+            text = read_source(path)
             display = _display(path)
             self.sources[display] = text
             self._modules[key] = parse(text, display)
@@ -126,7 +154,9 @@ class Loader:
 
         Raises `CompileError` when a file cannot be found, read or parsed, or an
         import or base cannot be resolved; other problems travel in
-        `Flat.diagnostics` for the checker to report along with its own.
+        `Flat.diagnostics` for the checker to report along with its own. `path` itself
+        is named by the caller, not by a line of a standard, so when it cannot be
+        read that is a `SourceError` for the caller to report.
         """
         diagnostics = Diagnostics()
         path = Path(path)
@@ -189,7 +219,9 @@ class Loader:
         for imp in imports:
             inherits = True
             target = self._resolve_import(imp, path, root, diagnostics, here)
-            if target is not None:
+            if target is not None and self._read(
+                target, f'imported file "{imp.path}"', imp.span, diagnostics
+            ):
                 layer = self._flatten(target, self._root_for(target, root), diagnostics, here)
                 if layer is not None:
                     absorb(layer)
@@ -376,11 +408,13 @@ class Loader:
                 "a link to outside the root",
             )
             return None
-        candidate: Path | None = beside if beside.is_file() else None
+        # Whatever exists is taken (a folder or a pipe too): `_read` then says why
+        # it cannot be used, which helps more than "not found".
+        candidate: Path | None = beside if beside.exists() else None
         if candidate is None:
             lib = library_root()
             in_lib = lib / rel
-            if _lexically_within(in_lib, lib) and _is_within(in_lib, lib) and in_lib.is_file():
+            if _lexically_within(in_lib, lib) and _is_within(in_lib, lib) and in_lib.exists():
                 candidate = in_lib
         if candidate is None:
             diagnostics.error(
@@ -413,19 +447,32 @@ class Loader:
         diagnostics: Diagnostics,
         stack: tuple[Path, ...],
     ) -> Flat | None:
+        """The base `std` extends, found by id among the packs, under the root, in the
+        library and on the search path (`known_standards`), and flattened in its own
+        root."""
         assert std.extends is not None
         known = self.known_standards(extra_dirs=[root])
         base_path = known.get(std.extends)
         if base_path is None:
             hint = did_you_mean(std.extends, known)
+            skipped = [s for folder in self._folders([root]) for s in self.index(folder).skipped]
+            advice = (
+                f"did you mean `{hint}`?"
+                if hint
+                else "install the pack that ships it, or add its folder to SBM_PATH"
+            )
+            if skipped:
+                advice += (" Or" if hint else "; or") + (
+                    ", if a file that was not searched declares it (see the notes), make "
+                    "it a regular file inside the folder searched"
+                )
             diagnostics.error(
                 "E0604",
                 f"unknown base standard `{std.extends}`",
                 std.extends_span,
                 label="not found among installed packs, the library or the search path",
-                help=f"did you mean `{hint}`?"
-                if hint
-                else "install the pack that ships it, or add its folder to SBM_PATH",
+                help=advice,
+                notes=_skipped_notes(skipped),
             )
             return None
         if base_path.resolve() in stack:
@@ -437,7 +484,69 @@ class Loader:
                 help="a standard cannot be its own base",
             )
             return None
+        what = f"base standard `{std.extends}` is in {_display(base_path)}, which"
+        if not self._read(base_path, what, std.extends_span, diagnostics):
+            return None
         return self._flatten(base_path, base_path.resolve().parent, diagnostics, stack)
+
+    def _read(self, path: Path, what: str, span: n.Span, diagnostics: Diagnostics) -> bool:
+        """Parse `path` ahead of `_flatten`; a file that cannot be read is reported as
+        E0606 at `span`, the import or `extends` that named it, as "`what` REASON"."""
+        try:
+            self.module(path)
+        except SourceError as err:
+            diagnostics.error(
+                "E0606",
+                f"{what} {err.reason}",
+                span,
+                label="cannot be read",
+                help="a standard's files must be regular UTF-8 text files of at most "
+                + size_text(MAX_STANDARD_BYTES),
+            )
+            return False
+        return True
+
+
+def _search(folder: Path) -> FolderIndex:
+    """Every `standard ID` declared in the `.sbm` files under `folder`, confined to it.
+
+    The rules of imports hold: a file whose links lead outside `folder` is not
+    opened, and `read_source` refuses anything but a regular file of bounded size
+    (a pipe or a device is never opened). Linked folders are not entered: those
+    inside `folder` are searched through their real path anyway, those outside are
+    out of bounds, and so no cycle of links can make the search loop. For files
+    declaring the same id, the first in path order wins.
+    """
+    ids: dict[str, Path] = {}
+    skipped: list[tuple[Path, str]] = []
+    files = [
+        Path(top, name)
+        for top, _folders, names in os.walk(folder)  # links to folders are not followed
+        for name in names
+        if name.endswith(".sbm")
+    ]
+    for path in sorted(files):
+        if not _is_within(path, folder):
+            skipped.append((path, f"links outside {_folder(folder)}"))
+            continue
+        try:
+            text = read_source(path)
+        except SourceError as err:
+            skipped.append((path, err.reason))
+            continue
+        for match in _HEADER.finditer(text):
+            ids.setdefault(match.group(1), path)
+    return FolderIndex(ids, tuple(skipped))
+
+
+def _skipped_notes(skipped: list[tuple[Path, str]]) -> tuple[str, ...]:
+    """Notes naming the files a base's search did not read, and why."""
+    # The folder is shown resolved, the file by its own name: a link is not followed.
+    shown = [(str(Path(_display(path.parent)) / path.name), why) for path, why in skipped]
+    notes = [f"not searched: {name}, which {why}" for name, why in shown]
+    if len(notes) > _SKIPPED_SHOWN:
+        notes[_SKIPPED_SHOWN:] = [f"... and {len(notes) - _SKIPPED_SHOWN} more not searched"]
+    return tuple(notes)
 
 
 def _put(ns: dict[str, Decl], name: str, decl: Decl) -> None:

@@ -838,6 +838,8 @@ def parse(source: str, file: str = "<string>") -> n.Module:
     except UnexpectedInput as err:
         diagnostics.add(_syntax_diagnostic(parser, file, err, source))
         raise CompileError(diagnostics, {file: source}) from None
+    if not _nesting_ok(tree, file, diagnostics):
+        raise CompileError(diagnostics, {file: source})
     module = _ToNodes(file, diagnostics).transform(tree)
     if diagnostics.has_errors:
         raise CompileError(diagnostics, {file: source})
@@ -848,6 +850,42 @@ def parse(source: str, file: str = "<string>") -> n.Module:
         comments=tuple(_comments(source, file)),
         source=source,
     )
+
+
+#: How deep an expression may nest. Every later stage (the checker, both backends,
+#: the formatter) walks expressions recursively, and generated Python may indent a
+#: block at most 100 levels, so depth is bounded here, where the error can be shown
+#: at its place: a sum of some hundreds of terms passes, a recursion bomb does not.
+MAX_NESTING = 200
+#: How deep conditions (`if`, `and`, `or`) may nest: each opens a block in Python.
+MAX_CONDITIONS = 64
+_CONDITIONS = frozenset({"if_expr", "and_expr", "or_expr"})
+
+
+def _nesting_ok(tree: Tree[Token], file: str, diagnostics: Diagnostics) -> bool:
+    """E0005 at the first expression nested beyond the limits (walked without recursion)."""
+    stack: list[tuple[Tree[Token], int, int]] = [(tree, 0, 0)]
+    while stack:
+        node, depth, conditions = stack.pop()
+        if node.data in _CONDITIONS:
+            conditions += 1
+        if depth > MAX_NESTING or conditions > MAX_CONDITIONS:
+            what = (
+                f"more than {MAX_CONDITIONS} conditions (`if`, `and`, `or`) inside each other"
+                if conditions > MAX_CONDITIONS
+                else f"more than {MAX_NESTING} levels deep"
+            )
+            diagnostics.error(
+                "E0005",
+                f"expression nested too deeply: {what}",
+                _span(file, node.meta),
+                label="nested too deeply from here on",
+                help="split the formula into coefficients and combine them; a long list "
+                "of terms reads better as `sum(...)`, `mean(...)` or a selection",
+            )
+            return False
+        stack.extend((c, depth + 1, conditions) for c in node.children if isinstance(c, Tree))
+    return True
 
 
 #: A string literal (ending at its quote or at the end of the line, backslash escapes

@@ -51,6 +51,7 @@ import pluggy
 from . import hookspecs
 from .functions import FunctionRegistry, FunctionSpec
 from .hookspecs import PROJECT, Reader, Validator
+from .sources import SourceError, read_source
 
 if TYPE_CHECKING:
     from .io.records import SourceRecord
@@ -462,9 +463,9 @@ def _sbm_files(plugin: str, entry: Any) -> list[Path]:
 
 def _standard_ids(plugin: str, file: Path) -> list[str]:
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PluginError(f"plugin {plugin!r}: cannot read the standard {file}: {exc}") from exc
+        text = read_source(file)
+    except SourceError as exc:
+        raise PluginError(f"plugin {plugin!r}: the standard {file} {exc.reason}") from exc
     return [m.group(1) for m in _HEADER.finditer(text)]
 
 

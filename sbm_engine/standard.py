@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .compiler import PythonCompiler
+from .codegen import printable
+from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
 from .model import StandardModel
@@ -61,6 +62,12 @@ class CompiledStandard:
         self._band_index = index(c for c, _, _ in self._bands)
         self._gap_index = index(c for c, _, _ in self._targets)
         self._choice_fields = [f for f in model.fields.values() if f.values is not None]
+
+    def python_listing(self) -> str:
+        """`python_source` with the `.sbm` construct each block comes from, for people."""
+        m = self.model
+        title = printable(f"# Standard {m.name} {m.version or ''}, compiled from {m.file}")
+        return title + "\n" + listing(self.python_source, self._line_map)
 
     # -- identity ---------------------------------------------------------------------------------
 

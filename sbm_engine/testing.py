@@ -58,6 +58,7 @@ def _load(
     import sbm_engine
     from sbm_engine.diagnostics import CompileError
     from sbm_engine.plugins import PluginError
+    from sbm_engine.sources import SourceError
 
     if (id_or_path is None) == (text is None):
         raise TypeError("sbm_standard takes an id or path, or text=..., not both")
@@ -69,7 +70,7 @@ def _load(
         return sbm_engine.load(id_or_path, search_path=search_path, allow_unknown=allow_unknown)
     except CompileError as err:
         pytest.fail(f"standard {what} does not compile:\n{err.render()}", pytrace=False)
-    except (FileNotFoundError, PluginError) as err:
+    except (FileNotFoundError, SourceError, PluginError) as err:
         pytest.fail(str(err), pytrace=False)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from reports import codes
 
 import sbm_engine
 from sbm_engine.api import CheckReport, check
@@ -32,10 +33,6 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return check(path)
 
     return go
-
-
-def codes(report: CheckReport) -> list[str]:
-    return [d.code for d in report.diagnostics]
 
 
 # ---- evaluation order -----------------------------------------------------------------------

@@ -21,10 +21,11 @@ from .common import (
 def _check_one(target: str, run_examples: bool) -> dict[str, Any]:
     from ..api import check as check_standard
     from ..api import compile_model
+    from ..sources import SourceError
 
     try:
         report = check_standard(target)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, SourceError) as err:
         return {"target": target, "missing": str(err)}
     diagnostics = list(report.diagnostics)
     examples: list[Any] = []
@@ -124,6 +125,7 @@ def test(files: tuple[str, ...], fmt: str) -> None:
     from ..api import check as check_standard
     from ..api import compile_model
     from ..diagnostics import render_all
+    from ..sources import SourceError
 
     passed = failed = 0
     broken = False
@@ -131,7 +133,7 @@ def test(files: tuple[str, ...], fmt: str) -> None:
     for target in standard_paths(files):
         try:
             report = check_standard(target)
-        except FileNotFoundError as err:
+        except (FileNotFoundError, SourceError) as err:
             click.echo(f"error: {err}", err=True)
             broken = True
             continue

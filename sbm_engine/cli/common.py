@@ -36,13 +36,14 @@ def load_standard(id_or_path: str, allow_unknown: bool = False) -> Any:
     """Load a standard or exit 2 with its diagnostics rendered."""
     from ..api import load
     from ..diagnostics import CompileError
+    from ..sources import SourceError
 
     try:
         return load(id_or_path, allow_unknown=allow_unknown)
     except CompileError as err:
         click.echo(err.render(color=use_color()), err=True)
         sys.exit(EXIT_FAILED)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, SourceError) as err:
         fail(str(err))
 
 

@@ -47,5 +47,5 @@ def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fm
     else:
         click.echo(f"{rec.source}: " + render(exp))
     if show_python:
-        click.echo("\n# ---- compiled Python ----\n" + std.python_source)
+        click.echo("\n# ---- compiled Python ----\n" + std.python_listing())
     sys.exit(EXIT_OK if exp["status"] == "scored" else EXIT_REJECTED)

@@ -38,6 +38,7 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     """
     from ..diagnostics import CompileError
     from ..formatter import FormatError, format_file, unified_diff
+    from ..sources import SourceError
 
     changed = failed = 0
     paths = standard_paths(files)
@@ -50,6 +51,10 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
             continue
         except FormatError as err:
             click.echo(f"error: {path}: {err}", err=True)
+            failed += 1
+            continue
+        except SourceError as err:
+            click.echo(f"error: {err}", err=True)
             failed += 1
             continue
         if old == new:
