@@ -60,6 +60,7 @@ CODES: dict[str, str] = {
     "E0505": "label declared twice in a scale, or value twice in a field",
     "E0506": "bands need a final catch-all label",
     "E0507": "target or bands given twice for a coefficient",
+    "E0508": "number too large to hold",
     # reuse
     "E0601": "imported file not found",
     "E0602": "import leaves the standard's root folder",

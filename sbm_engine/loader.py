@@ -410,12 +410,22 @@ class Loader:
             return None
         # Whatever exists is taken (a folder or a pipe too): `_read` then says why
         # it cannot be used, which helps more than "not found".
-        candidate: Path | None = beside if beside.exists() else None
-        if candidate is None:
-            lib = library_root()
-            in_lib = lib / rel
-            if _lexically_within(in_lib, lib) and _is_within(in_lib, lib) and in_lib.exists():
-                candidate = in_lib
+        try:
+            candidate: Path | None = beside if beside.exists() else None
+            if candidate is None:
+                lib = library_root()
+                in_lib = lib / rel
+                if _lexically_within(in_lib, lib) and _is_within(in_lib, lib) and in_lib.exists():
+                    candidate = in_lib
+        except OSError as err:  # a name too long for the file system, say
+            diagnostics.error(
+                "E0606",
+                f'imported file "{_shortened(imp.path)}" cannot be read: {err.strerror or err}',
+                imp.span,
+                label="cannot be read",
+                help="name a file by a relative path the file system accepts",
+            )
+            return None
         if candidate is None:
             diagnostics.error(
                 "E0601",
@@ -547,6 +557,11 @@ def _skipped_notes(skipped: list[tuple[Path, str]]) -> tuple[str, ...]:
     if len(notes) > _SKIPPED_SHOWN:
         notes[_SKIPPED_SHOWN:] = [f"... and {len(notes) - _SKIPPED_SHOWN} more not searched"]
     return tuple(notes)
+
+
+def _shortened(text: str, most: int = 80) -> str:
+    """Text for a message, cut in the middle when longer than `most` characters."""
+    return text if len(text) <= most else f"{text[: most // 2]}…{text[-most // 2 :]}"
 
 
 def _put(ns: dict[str, Decl], name: str, decl: Decl) -> None:

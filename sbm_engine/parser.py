@@ -8,6 +8,7 @@ found, what could come there, and a hint for the mistakes methodologists make mo
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -304,7 +305,7 @@ class _ToNodes(_Rewriter):
     def signed_number(self, meta: Any, children: list[Any]) -> n.Number:
         sign, number = children
         text = ("-" if sign else "") + str(number)
-        return n.Number(float(text), text, span=self.sp(meta))
+        return n.Number(self.finite(text, meta), text, span=self.sp(meta))
 
     @_with_meta
     def alias(self, meta: Any, children: list[n.Label]) -> tuple[n.Label, ...]:
@@ -546,7 +547,22 @@ class _ToNodes(_Rewriter):
 
     @_with_meta
     def number(self, meta: Any, c: list[Token]) -> n.Number:
-        return n.Number(float(c[0]), str(c[0]), span=self.sp(meta))
+        return n.Number(self.finite(str(c[0]), meta), str(c[0]), span=self.sp(meta))
+
+    def finite(self, text: str, meta: Any) -> float:
+        """The value of a number literal; E0508 when no float holds it (it would be inf)."""
+        value = float(text)
+        if not math.isfinite(value):
+            digits = len(text.lstrip("-").split(".")[0])
+            self.diagnostics.error(
+                "E0508",
+                f"number too large: {digits} digits before the point",
+                self.sp(meta),
+                label="larger than any number the engine can hold (about 1.8 × 10^308)",
+                help="scores, weights, targets and thresholds are ordinary numbers; "
+                "check for a slip such as a pasted identifier",
+            )
+        return value
 
     @_with_meta
     def string(self, meta: Any, c: list[Token]) -> n.String:

@@ -27,6 +27,7 @@ import sbm_engine
 from sbm_engine import codegen
 from sbm_engine.cli import cli
 from sbm_engine.codegen import Py, UnsafeSource, compile_checked, ident, py
+from sbm_engine.compiler import PythonCompiler
 from sbm_engine.fmt_expr import quote
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,19 +119,15 @@ def test_a_version_with_a_line_break_is_just_text(tmp_path: Path) -> None:
     assert std.score({"visit_id": "v", "answers": {"a": "yes"}}).coefficients == {}
 
 
-def test_numbers_beyond_float_range_compile_to_constants() -> None:
-    huge = "1" + "0" * 309  # 1e309: no float literal spells it
-    std = sbm_engine.loads(
-        "standard t.big {\n"
-        '    item q "Q" answer number\n'
-        f"        score = if value < {huge} then 1 else 0\n"
-        f"    coefficient c = if q > -{huge} then q else 0\n"
-        "}\n"
-    )
-    result = std.score({"visit_id": "v", "answers": {"q": 5}})
-    assert result.ok, result
-    assert result.coefficients["c"] == 1.0
-    assert "inf" not in std.python_source
+def test_numbers_beyond_float_range_are_refused_and_never_spelt_inf() -> None:
+    huge = "1" + "0" * 309  # 1e309: no float holds it
+    with pytest.raises(sbm_engine.CompileError) as err:
+        sbm_engine.loads(f'standard t.big {{\n    item q "Q" answer number 0..{huge}\n}}\n')
+    assert [d.code for d in err.value.diagnostics] == ["E0508"]
+    # Were one to reach the compiler, it would be a constant: `inf` is no literal.
+    compiler = PythonCompiler(sbm_engine.loads(_rce_standard("1")).model)
+    name = compiler.num(float("inf"))
+    assert compiler.consts[name] == float("inf") and compiler.num(2.5) == "2.5"
 
 
 # ---- the allow-list ------------------------------------------------------------------

@@ -309,6 +309,13 @@ CASES = [
         5,
         "`target visit` is given twice",
     ),
+    Case(
+        "E0508",
+        "    coefficient visit = greeted\n    target visit 1" + "0" * 309,
+        9,
+        18,
+        "number too large: 310 digits before the point",
+    ),
     # -- examples
     Case(
         "E0803",

@@ -357,3 +357,10 @@ def test_a_pipe_among_a_packs_standards_is_a_plugin_error(tmp_path: Path) -> Non
         tmp_path,
     )
     assert done.stdout == "plugin 'acme': the standard x.sbm is a named pipe, not a regular file\n"
+
+
+def test_an_import_path_too_long_for_the_file_system_is_a_diagnostic(root: Path) -> None:
+    report = check(child(root, "ld.base", f'    import "{"a" * 5000}.sbm"\n'))
+    d = one(report, "E0606")
+    assert d.message.endswith("cannot be read: File name too long")
+    assert len(d.message) < 200  # the path is shortened in the message
