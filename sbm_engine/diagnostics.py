@@ -67,7 +67,8 @@ CODES: dict[str, str] = {
     "E0603": "import cycle, or a standard that extends itself",
     "E0604": "unknown base standard",
     "E0605": "drop of an unknown name",
-    "E0606": "file cannot be read: not a regular file, too large, or not UTF-8",
+    "E0606": "file cannot be read: not a regular file, or too large",
+    "E0607": "file is not UTF-8 text",
     # examples
     "E0801": "example expectation failed",
     "E0802": "example answers rejected",

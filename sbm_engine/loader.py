@@ -26,7 +26,7 @@ from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .parser import parse
 from .resources import library_root
-from .sources import MAX_STANDARD_BYTES, SourceError, read_source, size_text
+from .sources import MAX_STANDARD_BYTES, NotUtf8, SourceError, read_source, size_text
 
 _HEADER = re.compile(r"^\s*standard\s+([\w.]+)", re.MULTILINE | re.UNICODE)
 
@@ -137,12 +137,15 @@ class Loader:
 
     def module(self, path: Path) -> n.Module:
         """The parsed file, read once per loader; raises `SourceError` if it cannot be
-        read (not a regular file, too large, not UTF-8) and `CompileError` if it does
-        not parse."""
+        read (not a regular file, too large) and `CompileError` if it is not UTF-8
+        (E0607, located at the first bad byte) or does not parse."""
         key = path.resolve()
         if key not in self._modules:
-            text = read_source(path)
             display = _display(path)
+            try:
+                text = read_source(path)
+            except NotUtf8 as err:
+                raise _encoding_error(err, display) from None
             self.sources[display] = text
             self._modules[key] = parse(text, display)
         return self._modules[key]
@@ -557,6 +560,20 @@ def _skipped_notes(skipped: list[tuple[Path, str]]) -> tuple[str, ...]:
     if len(notes) > _SKIPPED_SHOWN:
         notes[_SKIPPED_SHOWN:] = [f"... and {len(notes) - _SKIPPED_SHOWN} more not searched"]
     return tuple(notes)
+
+
+def _encoding_error(err: NotUtf8, display: str) -> CompileError:
+    """E0607 at the first byte that is not UTF-8, shown in the file decoded as far as it goes."""
+    diagnostics = Diagnostics()
+    guess = f"it looks like {err.guess}: " if err.guess else ""
+    diagnostics.error(
+        "E0607",
+        "the file is not UTF-8 text" + (f" (it looks like {err.guess})" if err.guess else ""),
+        n.Span(display, err.line, err.column, err.line, err.column + 1),
+        label="not UTF-8 from here",
+        help=f"{guess}save the file as UTF-8 (in most editors: Save as, Encoding: UTF-8)",
+    )
+    return CompileError(diagnostics, {display: err.text})
 
 
 def _shortened(text: str, most: int = 80) -> str:

@@ -44,6 +44,49 @@ class SourceError(OSError):
         self.reason = reason
 
 
+class NotUtf8(SourceError):
+    """A file that is not UTF-8 text: where the first bad byte is, and what it looks like.
+
+    `text` is the file decoded with replacement characters, so that a diagnostic can
+    show the line; `guess` names the encoding the bytes look like, if one fits.
+    """
+
+    def __init__(self, path: Path, data: bytes, start: int) -> None:
+        self.text = data.decode("utf-8-sig", errors="replace")
+        before = data[:start].decode("utf-8-sig", errors="replace")
+        self.line = before.count("\n") + 1
+        self.column = len(before) - (before.rfind("\n") + 1) + 1
+        self.guess = guess_encoding(data)
+        looks = f"; it looks like {self.guess}" if self.guess else ""
+        super().__init__(path, f"is not UTF-8 text (line {self.line}, column {self.column}{looks})")
+
+
+def guess_encoding(data: bytes) -> str | None:
+    """The encoding a non-UTF-8 standard was most likely saved in, for the hint.
+
+    Russian Windows editors save in Windows-1251 and some old tools in KOI8-R; both
+    decode any bytes, so the one whose non-ASCII characters are mostly Cyrillic
+    letters (with lower case the more common) is named, given a few of them.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    best: tuple[float, str] | None = None
+    for codec, name in (("cp1251", "Windows-1251 (cp1251)"), ("koi8_r", "KOI8-R")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        wide = [c for c in text if ord(c) > 127]
+        if len(wide) < 4:  # too few to tell Cyrillic from a Latin accent
+            continue
+        cyrillic = sum("\u0400" <= c <= "\u04ff" for c in wide) / len(wide)
+        lower = sum("\u0430" <= c <= "\u044f" for c in wide) / len(wide)
+        score = cyrillic + lower
+        if cyrillic > 0.8 and (best is None or score > best[0]):
+            best = (score, name)
+    return best[1] if best else None
+
+
 def read_source_bytes(path: Path, limit: int = MAX_STANDARD_BYTES) -> bytes:
     """The bytes of `path` if it is a regular file of at most `limit` bytes.
 
@@ -93,7 +136,7 @@ def read_source(path: Path, limit: int = MAX_STANDARD_BYTES, *, keep_newlines: b
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SourceError(path, f"is not UTF-8 text (byte {err.start} is not valid)") from err
+        raise NotUtf8(path, data, err.start) from err
     return text if keep_newlines else text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -760,6 +760,23 @@ def test_an_expression_nested_too_deeply_is_refused_at_its_place(tmp_path: Path)
     assert codes(report) == ["E0005"]
 
 
+@covers("E0607")
+@pytest.mark.parametrize(
+    ("encoding", "guess"), [("cp1251", "Windows-1251 (cp1251)"), ("koi8_r", "KOI8-R")]
+)
+def test_a_file_in_a_russian_8_bit_encoding_is_located_and_named(
+    tmp_path: Path, encoding: str, guess: str
+) -> None:
+    text = 'standard t {\n    item a "Приветствие клиента" answer { да = 1, нет = 0 }\n}\n'
+    (tmp_path / "t.sbm").write_bytes(text.encode(encoding))
+    report = check(tmp_path / "t.sbm")
+    d = one(report, "E0607")
+    assert (d.span.file, d.span.line, d.span.column) == ("t.sbm", 2, 13)
+    assert d.message == f"the file is not UTF-8 text (it looks like {guess})"
+    assert d.help is not None and "save the file as UTF-8" in d.help
+    assert "t.sbm:2:13" in render_all(report.diagnostics, report.sources)
+
+
 @covers("E0606")
 def test_import_of_a_folder_is_refused_with_the_reason(root: Path) -> None:
     (root / "shared").mkdir()
@@ -1049,7 +1066,7 @@ def doc_blocks() -> list[DocBlock]:
 SBM_BLOCKS = [b for b in doc_blocks() if b.lang == "sbm"]
 
 
-NO_EXAMPLE = {"E0603", "E0005"}
+NO_EXAMPLE = {"E0603", "E0005", "E0607"}
 
 
 def test_every_code_is_documented() -> None:
@@ -1057,7 +1074,8 @@ def test_every_code_is_documented() -> None:
     missing = [code for code in CODES if f"### {code}" not in docs]
     assert not missing, f"not documented in docs/language.md: {missing}"
     examples = {b.code for b in SBM_BLOCKS}
-    # E0603 needs two files; E0005's example would be a formula of 200 levels.
+    # E0603 needs two files; E0005's example would be a formula of 200 levels; E0607's
+    # is a file that this UTF-8 page cannot hold.
     undemonstrated = [code for code in CODES if code not in examples and code not in NO_EXAMPLE]
     assert not undemonstrated, f"no example in docs/language.md for {undemonstrated}"
 
