@@ -13,6 +13,8 @@ at run time (a division by zero, say) is reported against the standard's source.
 from __future__ import annotations
 
 import linecache
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .codegen import Emitter, Py, compile_checked, ident, join, number, printable, py
@@ -22,6 +24,8 @@ from .nodes import NOWHERE, Span
 from .runtime import EXPORTED, NA_FAST, ItemInfo, fast_table, label_key, number_of
 
 APPROX = 1e-9
+#: Bands of a coefficient compiled to one inline expression; more call `band_of`.
+INLINE_BANDS = 32
 
 
 def item_info(item: ItemModel) -> ItemInfo:
@@ -323,9 +327,14 @@ class PythonCompiler:
                     e.line(py("critical.append({})", self.const("K", it.name)))
 
     def band_expr(self, atom: Py, coefficient: str) -> Py:
-        """`label if x >= t1 else label2 if x >= t2 else … rest`, for a non-N/A `atom`."""
+        """`label if x >= t1 else label2 if x >= t2 else … rest`, for a non-N/A `atom`;
+        beyond `INLINE_BANDS` bands, a call of the model's own `band_of` (one such
+        expression nests once per band, and Python's parser nests only so deep)."""
+        model = self.m.bands[coefficient]
+        if len(model.bands) > INLINE_BANDS:
+            return py("{}({})", self.const("F", model.band_of), atom)
         expr = py("None")
-        for label, threshold in reversed(self.m.bands[coefficient].bands):
+        for label, threshold in reversed(model.bands):
             k = self.const("K", label)
             expr = (
                 k
@@ -429,6 +438,8 @@ class PythonCompiler:
                 )
             return t
         if op == "if":
+            if b.args[2].op == "if":
+                return self.ladder(b, t)
             c = self.ex(b.args[0])
             with e.block(py("if {}:", c)):
                 e.line(py("{} = {}", t, self.ex(b.args[1])))
@@ -438,6 +449,29 @@ class PythonCompiler:
         if op == "call":
             return self.call(b, t)
         raise AssertionError(f"cannot compile {op} here")
+
+    def ladder(self, b: Bound, t: Py) -> Py:
+        """`if C1 then A1 else if C2 then A2 … else Z` without nesting a block per step.
+
+        Each step is one `if not done:` deep, whatever the length of the ladder, so a
+        lookup table of a hundred steps does not reach Python's indentation limit; a
+        condition is still evaluated only when the ones before it did not hold.
+        """
+        e = self.e
+        done = self.fresh()
+        e.line(py("{} = False", done))
+        node = b
+        first = True
+        while node.op == "if":
+            with _maybe_block(e, None if first else py("if not {}:", done)):
+                c = self.ex(node.args[0])
+                with e.block(py("if {}:", c)):
+                    e.line(py("{} = {}", t, self.ex(node.args[1])))
+                    e.line(py("{} = True", done))
+            node, first = node.args[2], False
+        with e.block(py("if not {}:", done)):
+            e.line(py("{} = {}", t, self.ex(node)))
+        return t
 
     def _na_guard(self, *atoms: Py) -> Py:
         checks = [py("{} is None", a) for a in atoms if self._may_be_none(a)]
@@ -630,6 +664,16 @@ _OPERATOR = {
     "+": py("+"), "-": py("-"), "*": py("*"), "/": py("/"),
     "==": py("=="), "!=": py("!="), "<": py("<"), "<=": py("<="), ">": py(">"), ">=": py(">="),
 }  # fmt: skip
+
+
+@contextmanager
+def _maybe_block(e: Emitter, header: Py | None) -> Iterator[None]:
+    """`e.block(header)`, or the current level when there is no header."""
+    if header is None:
+        yield
+    else:
+        with e.block(header):
+            yield
 
 
 def _tuple(atoms: list[Py]) -> Py:

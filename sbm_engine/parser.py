@@ -869,27 +869,39 @@ def parse(source: str, file: str = "<string>") -> n.Module:
 
 
 #: How deep an expression may nest. Every later stage (the checker, both backends,
-#: the formatter) walks expressions recursively, and generated Python may indent a
-#: block at most 100 levels, so depth is bounded here, where the error can be shown
-#: at its place: a sum of some hundreds of terms passes, a recursion bomb does not.
+#: the formatter) walks expressions recursively, so depth is bounded here, where the
+#: error can be shown at its place: a sum of some hundreds of terms passes, a
+#: recursion bomb does not.
 MAX_NESTING = 200
-#: How deep conditions (`if`, `and`, `or`) may nest: each opens a block in Python.
-MAX_CONDITIONS = 64
-_CONDITIONS = frozenset({"if_expr", "and_expr", "or_expr"})
+#: How deep conditions may nest, counted as the blocks the per-visit backend opens
+#: for them (Python indents at most 100 levels): an `if`'s branches one or two levels
+#: (an `else if` ladder is compiled flat and costs nothing per step), the right side
+#: of `and`/`or` one.
+MAX_BLOCKS = 90
+
+
+def _block_cost(node: Tree[Token], index: int) -> int:
+    """The blocks the per-visit backend opens around child `index` of `node`."""
+    if node.data == "if_expr":
+        child = node.children[index]
+        if index == 2:  # else: a further step of a ladder, or the ladder's last value
+            return 0 if isinstance(child, Tree) and child.data == "if_expr" else 1
+        return 1 if index == 0 else 2
+    if node.data in ("and_expr", "or_expr"):
+        return index  # the left side is computed first, the right one inside a block
+    return 0
 
 
 def _nesting_ok(tree: Tree[Token], file: str, diagnostics: Diagnostics) -> bool:
     """E0005 at the first expression nested beyond the limits (walked without recursion)."""
     stack: list[tuple[Tree[Token], int, int]] = [(tree, 0, 0)]
     while stack:
-        node, depth, conditions = stack.pop()
-        if node.data in _CONDITIONS:
-            conditions += 1
-        if depth > MAX_NESTING or conditions > MAX_CONDITIONS:
+        node, depth, blocks = stack.pop()
+        if depth > MAX_NESTING or blocks > MAX_BLOCKS:
             what = (
-                f"more than {MAX_CONDITIONS} conditions (`if`, `and`, `or`) inside each other"
-                if conditions > MAX_CONDITIONS
-                else f"more than {MAX_NESTING} levels deep"
+                "conditions (`if`, `and`, `or`) inside one another"
+                if blocks > MAX_BLOCKS
+                else f"more than {MAX_NESTING} levels"
             )
             diagnostics.error(
                 "E0005",
@@ -897,10 +909,13 @@ def _nesting_ok(tree: Tree[Token], file: str, diagnostics: Diagnostics) -> bool:
                 _span(file, node.meta),
                 label="nested too deeply from here on",
                 help="split the formula into coefficients and combine them; a long list "
-                "of terms reads better as `sum(...)`, `mean(...)` or a selection",
+                "of terms reads better as `sum(...)`, `mean(...)` or a selection, and "
+                "`if … else if … else` as a ladder rather than inside `then`",
             )
             return False
-        stack.extend((c, depth + 1, conditions) for c in node.children if isinstance(c, Tree))
+        for index, child in enumerate(node.children):
+            if isinstance(child, Tree):
+                stack.append((child, depth + 1, blocks + _block_cost(node, index)))
     return True
 
 
