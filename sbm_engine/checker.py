@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -154,6 +154,7 @@ class Checker:
             if self._known_coefficient(coef, b.name_span, coef_names):
                 bands[coef] = self._bands(b)
         self.band_labels = {c: frozenset(lbl for lbl, _ in b.bands) for c, b in bands.items()}
+        self._targets_in_range(flat, coefficients, targets, bands)
         examples = [self._example(e) for e in flat.examples]
         order = self._order(coefficients)
         self._unused_scales()
@@ -1304,6 +1305,72 @@ class Checker:
         for name in deps:
             visit(name, [])
 
+    # -- targets and bands against what a coefficient can be ----------------------------
+
+    def _targets_in_range(
+        self,
+        flat: Flat,
+        coefficients: list[CoefficientModel],
+        targets: dict[str, float],
+        bands: dict[str, BandsModel],
+    ) -> None:
+        """W0704 for a target or band threshold above every value its coefficient can
+        take: `target visit 85` on a coefficient of 0..1 is never met, a band above the
+        maximum is never given. The range analysis is sound, so a value the
+        coefficient can reach is never reported. (A threshold below the minimum only
+        leaves the bands after it unused, which a shared band scheme may well do.)"""
+        ranges = self._coefficient_ranges(coefficients)
+        for coef in targets:
+            t = flat.targets[coef]
+            self._in_range(coef, ranges.get(coef), t.value, f"target {coef} {t.value.text}")
+        for coef in bands:
+            for band in flat.bands[coef].bands:
+                if band.threshold is not None:
+                    what = f"band `{band.label} >= {band.threshold.text}`"
+                    self._in_range(coef, ranges.get(coef), band.threshold, what)
+
+    def _coefficient_ranges(
+        self, coefficients: list[CoefficientModel]
+    ) -> dict[str, Interval | None]:
+        exprs = {c.name: c.expr for c in coefficients}
+        known: dict[str, Interval | None] = {}
+
+        def coefficient(name: str) -> Interval | None:
+            if name not in known:
+                known[name] = None  # a cycle (E0401) reads as unknown
+                expr = exprs.get(name)
+                known[name] = (
+                    None if expr is None else _interval(expr, None, self.items, None, scope)
+                )
+            return known[name]
+
+        sections: dict[str, Interval | None] = {
+            name: None
+            if any(self.items[i].bonus for i in sec.items if i in self.items)
+            else (0.0, 1.0)
+            for name, sec in self.sections.items()
+        }
+        scope = _Scope(sections, coefficient)
+        return {name: coefficient(name) for name in exprs}
+
+    def _in_range(self, coef: str, rng: Interval | None, value: n.Number, what: str) -> None:
+        if rng is None or rng is _EMPTY or math.isinf(rng[1]):
+            return
+        lo, hi = rng
+        if value.value <= hi + 1e-12:
+            return
+        percent = hi <= 1 and 1 < value.value <= 100
+        self.d.warn(
+            "W0704",
+            f"{what} is never reached: `{coef}` is at most {_fmt(hi)}",
+            value.span,
+            label=f"`{coef}` ranges over [{_fmt(lo)}, {_fmt(hi)}]",
+            help=f"did you mean {_fmt(value.value / 100)}? Coefficients here run from 0 "
+            "to 1, not in percent"
+            if percent
+            else f"give a value the coefficient can reach, at most {_fmt(hi)}",
+        )
+
     # -- warnings --------------------------------------------------------------------------
 
     def _range_warning(self, expr: n.Expr, bound: Bound, item: ItemModel) -> None:
@@ -1386,26 +1453,41 @@ def _hull(intervals: list[Interval | None]) -> Interval | None:
     return (min(i[0] for i in known), max(i[1] for i in known))  # type: ignore[index]
 
 
+@attrs.frozen
+class _Scope:
+    """What an expression outside an item's formula can read: section and coefficient
+    ranges (None: unknown)."""
+
+    sections: Mapping[str, Interval | None]
+    coefficient: Callable[[str], Interval | None]
+
+
 def _interval(
-    b: Bound, item: ItemModel, items: dict[str, ItemModel], own: Interval | None = _UNSET
+    b: Bound,
+    item: ItemModel | None,
+    items: dict[str, ItemModel],
+    own: Interval | None = _UNSET,
+    scope: _Scope | None = None,
 ) -> Interval | None:
-    """The range of a numeric expression inside `item`'s score formula, for W0701.
+    """The range of a numeric expression inside `item`'s score formula (W0701), or of
+    a coefficient's formula when `item` is None and `scope` says what sections and
+    other coefficients range over (W0704).
 
     Sound where it answers: the expression never leaves the interval. None means
-    unknown (a coefficient, a plugin, a division by something that may be 0), so no
-    warning is given; `_EMPTY` means the expression is always N/A. `own` is the
-    range of the item's own answer, narrowed inside `if` branches by conditions
-    such as `value <= 10`.
+    unknown (a plugin, a division by something that may be 0), so nothing is
+    reported; `_EMPTY` means the expression is always N/A. `own` is the range of
+    the item's own answer, narrowed inside `if` branches by conditions such as
+    `value <= 10`.
     """
     op = b.op
     if own is _UNSET:
         own = _answer_range(item)
 
     def sub(x: Bound, narrowed: Interval | None = own) -> Interval | None:
-        return _interval(x, item, items, narrowed)
+        return _interval(x, item, items, narrowed, scope)
 
     def is_own(x: Bound) -> bool:
-        return x.op == "value" or (x.op == "answer" and x.data == item.name)
+        return x.op == "value" or (item is not None and x.op == "answer" and x.data == item.name)
 
     if op == "const":
         v = b.data
@@ -1418,6 +1500,10 @@ def _interval(
         return _answer_range(items.get(b.data))
     if op == "item":
         return (0.0, 1.0)
+    if op == "section" and scope is not None:
+        return scope.sections.get(b.data)
+    if op == "coef" and scope is not None:
+        return scope.coefficient(b.data)
     if op in ("neg", "arith") or (
         op == "call" and b.data[0] in ("min", "max", "mean", "sum", "clamp")
     ):
@@ -1467,6 +1553,8 @@ def _interval(
             }.get(fn, (0.0, 1.0) if not extra or fn in ("min_sel", "max_sel") else (0.0, math.inf))
         if fn == "count":
             return (0.0, float(len(payload[1])))
+        if fn == "weighted_mean" and payload[0] == "sections" and scope is not None:
+            return _hull([scope.sections.get(name) for name, _ in payload[1]])
     return None
 
 

@@ -77,6 +77,7 @@ CODES: dict[str, str] = {
     "W0701": "formula can leave [0, 1]",
     "W0702": "scale declared but never used",
     "W0703": "tag used by no selection, spelt like one that is",
+    "W0704": "target or band threshold above every value of its coefficient",
 }
 
 

@@ -350,6 +350,15 @@ CASES = [
         "no selection uses tag `complaince`, but `tagged compliance` is used",
         "did you mean `compliance`? As written, `smile` counts in no `tagged compliance` selection",
     ),
+    Case(
+        "W0704",
+        "    coefficient visit = greeted\n    target visit 85",
+        9,
+        18,
+        "target visit 85 is never reached: `visit` is at most 1",
+        "did you mean 0.85? Coefficients here run from 0 to 1, not in percent",
+        "`visit` ranges over [0, 1]",
+    ),
 ]
 
 
