@@ -852,6 +852,7 @@ class Checker:
         sp = expr.span
         fn = expr.function
         args = expr.args
+        self._decimal_commas(expr)
 
         def arity(lo: int, hi: int | None = None) -> bool:
             hi = lo if hi is None else hi
@@ -1305,6 +1306,38 @@ class Checker:
         for name in deps:
             visit(name, [])
 
+    def _decimal_commas(self, call: n.Call) -> None:
+        """W0705 for `0,9` among a call's arguments: two numbers with a comma and no
+        space between read as two arguments, where a Russian writer meant 0.9."""
+        for before, after in zip(call.args, call.args[1:], strict=False):
+            last = _last_number(before)
+            if (
+                last is not None
+                and isinstance(after, n.Number)
+                and "." not in last.text
+                and "." not in after.text
+                and after.span.start == last.span.end + 1
+                and last.span.end == before.span.end
+            ):
+                both = n.Span(
+                    last.span.file,
+                    last.span.line,
+                    last.span.column,
+                    after.span.end_line,
+                    after.span.end_column,
+                    last.span.start,
+                    after.span.end,
+                )
+                self.d.warn(
+                    "W0705",
+                    f"`{last.text},{after.text}` is two arguments, {last.text} and "
+                    f"{after.text}",
+                    both,
+                    label="a decimal comma?",
+                    help=f"write `{last.text}.{after.text}` for a decimal; put a space "
+                    f"after the comma if two numbers are meant",
+                )
+
     # -- targets and bands against what a coefficient can be ----------------------------
 
     def _targets_in_range(
@@ -1393,6 +1426,15 @@ class Checker:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def _last_number(expr: n.Expr) -> n.Number | None:
+    """The number literal an argument ends with (`0`, `-0`, `x: 0`), if any."""
+    if isinstance(expr, n.Weighted):
+        expr = expr.weight
+    if isinstance(expr, n.Negate):
+        expr = expr.operand
+    return expr if isinstance(expr, n.Number) else None
 
 
 _PENDING = Bound("const", data=None)

@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "W0702": "scale declared but never used",
     "W0703": "tag used by no selection, spelt like one that is",
     "W0704": "target or band threshold above every value of its coefficient",
+    "W0705": "two numbers with a comma between that read like a decimal comma",
 }
 
 

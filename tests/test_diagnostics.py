@@ -359,6 +359,15 @@ CASES = [
         "did you mean 0.85? Coefficients here run from 0 to 1, not in percent",
         "`visit` ranges over [0, 1]",
     ),
+    Case(
+        "W0705",
+        "    coefficient c = min(greeted, 0,9)",
+        8,
+        34,
+        "`0,9` is two arguments, 0 and 9",
+        "write `0.9` for a decimal; put a space after the comma if two numbers are meant",
+        "a decimal comma?",
+    ),
 ]
 
 
