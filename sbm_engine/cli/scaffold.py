@@ -13,22 +13,6 @@ from .common import EXIT_OK, EXIT_REJECTED, fail, format_option, load_standard, 
 
 _ID = re.compile(r"^[^\W\d]\w*(\.[^\W\d]\w*)*$")
 
-TEMPLATE = """# {id}: based on {base}.
-# Redeclare an item, section or coefficient to change it; `drop NAME` removes one.
-# Check with `sbm check {file}`; run the examples with `sbm test {file}`.
-standard {id} "{title}" extends {base} {{
-    version "0.1"
-
-    # item greeted "Поприветствовал клиента" answer yes_no weight 3 tags compliance
-    # drop smile
-
-    example "a flawless visit" {{
-        answers {{ }}
-        expect visit >= 0
-    }}
-}}
-"""
-
 
 @click.command()
 @click.argument("standard_id", metavar="ID")
@@ -46,27 +30,35 @@ def new(standard_id: str, base: str, title: str | None, output: str | None) -> N
     """Create a standard ID that extends BASE, ready to edit.
 
     \b
+    The file carries an example of a flawless visit of BASE, with what the
+    engine computes for it, so it passes `sbm check` before the first edit.
+
+    \b
     Examples:
-      sbm new acme.branch --extends bank.branch
+      sbm new acme.branch --extends library.stages
+      sbm new acme.branch --extends bank.branch     (with the sbm-bank pack installed)
       sbm new salon.express --extends salon.visit -o express.sbm
     """
     from ..api import _providers
     from ..diagnostics import did_you_mean
     from ..loader import Loader
+    from ..scaffold import new_standard_text
 
     if not _ID.match(standard_id):
         fail(f"{standard_id!r} is not a standard id: use names like `acme.branch`")
     known = Loader((), _providers()).known_standards(extra_dirs=[Path.cwd()])
     if base not in known:
         hint = did_you_mean(base, known)
-        fail(f"unknown base standard {base!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+        listed = ", ".join(sorted(known)) or "none (install a pack, or set SBM_PATH)"
+        fail(
+            f"unknown base standard {base!r}"
+            + (f"; did you mean {hint!r}?" if hint else "")
+            + f"\nstandards that can be extended here: {listed}"
+        )
     path = Path(output or standard_id.replace(".", "_") + ".sbm")
     if path.exists():
         fail(f"{path} already exists")
-    base_std = load_standard(base)
-    text = TEMPLATE.format(
-        id=standard_id, base=base, file=path, title=title or (base_std.model.title or standard_id)
-    )
+    text = new_standard_text(standard_id, load_standard(base), title, str(path))
     write_text_atomic(path, text)
     click.echo(f"created {path} (extends {base}); edit it, then `sbm check {path}`", err=True)
 
