@@ -69,6 +69,8 @@ CODES: dict[str, str] = {
     "E0605": "drop of an unknown name",
     "E0606": "file cannot be read: not a regular file, or too large",
     "E0607": "file is not UTF-8 text",
+    "E0608": "base standard declared in more than one file of a folder",
+    "E0609": "no base standard of the pinned version",
     # examples
     "E0801": "example expectation failed",
     "E0802": "example answers rejected",

@@ -12,7 +12,7 @@ The canonical layout (what users see)
   only where its author broke it (see Line breaks below), so a line holding a long
   expression written on one line may run past 100.
 - File level, in the order written: `import "path"` lines and
-  `standard NAME ["title"] [extends BASE] {` … `}`. A blank line separates a
+  `standard NAME ["title"] [extends BASE [version "V"]] {` … `}`. A blank line separates a
   standard from whatever comes before or after it.
 - Inside a standard the declarations keep the order written (it is the order of
   output columns): one declaration per line, blocks opened on the declaration's
@@ -400,6 +400,8 @@ class _Printer:
             head += " " + quote(std.title)
         if std.extends is not None:
             head += f" extends {std.extends}"
+            if std.extends_version is not None:
+                head += f" version {quote(std.extends_version)}"
         anchors = _at(std.name_span) + (_at(std.extends_span) if std.extends else ())
         self.emit(0, head + " {", (*_start(std.span), *anchors), blank=blank, opens=True)
         previous: n.Member | None = None

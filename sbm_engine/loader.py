@@ -73,8 +73,9 @@ class Flat:
 class FolderIndex:
     """The standards under one folder by id, and the `.sbm` files that were not read."""
 
-    ids: dict[str, Path]
+    ids: dict[str, Path]  # the first file in path order, for listings
     skipped: tuple[tuple[Path, str], ...]  # (file, why: "is a named pipe, ...")
+    declared: dict[str, tuple[Path, ...]] = attrs.Factory(dict)  # every file, by id
 
 
 def _is_within(path: Path, root: Path) -> bool:
@@ -465,7 +466,10 @@ class Loader:
         root."""
         assert std.extends is not None
         known = self.known_standards(extra_dirs=[root])
-        base_path = known.get(std.extends)
+        groups = self._declarers(std.extends, root)
+        base_path = self._choose_base(std, groups, diagnostics) if groups else None
+        if groups and base_path is None:
+            return None  # ambiguous, or no file of the pinned version: reported
         if base_path is None:
             hint = did_you_mean(std.extends, known)
             skipped = [s for folder in self._folders([root]) for s in self.index(folder).skipped]
@@ -502,6 +506,81 @@ class Loader:
             return None
         return self._flatten(base_path, base_path.resolve().parent, diagnostics, stack)
 
+    def _declarers(self, sid: str, root: Path) -> list[tuple[Path, ...]]:
+        """The files declaring `sid`, grouped by where they were found, in the order of
+        precedence: an installed pack, the root, the library, the search path."""
+        groups: list[tuple[Path, ...]] = []
+        for provider in self.providers:
+            path = provider().get(sid)
+            if path is not None:
+                groups.append((Path(path),))
+        for folder in self._folders([root]):
+            found = self.index(folder).declared.get(sid)
+            if found:
+                groups.append(found)
+        return groups
+
+    def _choose_base(
+        self, std: n.Standard, groups: list[tuple[Path, ...]], diagnostics: Diagnostics
+    ) -> Path | None:
+        """The file `extends` means: the first place that declares the base, which must
+        declare it once (E0608); with `version "V"`, the first file of that version
+        (E0609 if none is)."""
+        assert std.extends is not None
+        pin = std.extends_version
+        if pin is not None:
+            everywhere = [p for group in groups for p in group]
+            groups = [
+                matching
+                for group in groups
+                if (matching := tuple(p for p in group if self._declared_version(p) == pin))
+            ]
+            if not groups:
+                diagnostics.error(
+                    "E0609",
+                    f'no base standard `{std.extends}` of version "{pin}"',
+                    std.extends_span,
+                    label="pinned here",
+                    notes=tuple(
+                        f"found {_display(p)}: {self._version_text(p)}" for p in everywhere
+                    ),
+                    help="pin a version that is installed, or install the one pinned",
+                )
+                return None
+        first = groups[0]
+        if len(first) > 1:
+            diagnostics.error(
+                "E0608",
+                f"base standard `{std.extends}` is declared in {len(first)} files of one folder",
+                std.extends_span,
+                label="ambiguous",
+                notes=tuple(f"declared in {_display(p)}" for p in first),
+                help="rename or remove all but one"
+                + (
+                    ""
+                    if pin
+                    else f', or pin the version meant: `extends {std.extends} version "…"`'
+                ),
+            )
+            return None
+        return first[0]
+
+    def _version_text(self, path: Path) -> str:
+        version = self._declared_version(path)
+        return "no version" if version is None else f'version "{version}"'
+
+    def _declared_version(self, path: Path) -> str | None:
+        """The `version` a file's standard declares itself (None: none, or unreadable)."""
+        try:
+            module = self.module(path)
+        except (SourceError, CompileError):
+            return None
+        for std in module.standards[:1]:
+            for member in std.members:
+                if isinstance(member, n.Version):
+                    return member.value
+        return None
+
     def _read(self, path: Path, what: str, span: n.Span, diagnostics: Diagnostics) -> bool:
         """Parse `path` ahead of `_flatten`; a file that cannot be read is reported as
         E0606 at `span`, the import or `extends` that named it, as "`what` REASON"."""
@@ -527,10 +606,11 @@ def _search(folder: Path) -> FolderIndex:
     opened, and `read_source` refuses anything but a regular file of bounded size
     (a pipe or a device is never opened). Linked folders are not entered: those
     inside `folder` are searched through their real path anyway, those outside are
-    out of bounds, and so no cycle of links can make the search loop. For files
-    declaring the same id, the first in path order wins.
+    out of bounds, and so no cycle of links can make the search loop. Every file
+    declaring an id is kept (in path order; a file reached twice through links
+    counts once), so that `extends` can refuse an ambiguous one (E0608).
     """
-    ids: dict[str, Path] = {}
+    declared: dict[str, list[Path]] = {}
     skipped: list[tuple[Path, str]] = []
     files = [
         Path(top, name)
@@ -538,18 +618,27 @@ def _search(folder: Path) -> FolderIndex:
         for name in names
         if name.endswith(".sbm")
     ]
+    seen: set[str] = set()  # a file reached again through a link is one file
     for path in sorted(files):
         if not _is_within(path, folder):
             skipped.append((path, f"links outside {_folder(folder)}"))
             continue
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
         try:
             text = read_source(path)
         except SourceError as err:
             skipped.append((path, err.reason))
             continue
-        for match in _HEADER.finditer(text):
-            ids.setdefault(match.group(1), path)
-    return FolderIndex(ids, tuple(skipped))
+        for sid in dict.fromkeys(m.group(1) for m in _HEADER.finditer(text)):
+            declared.setdefault(sid, []).append(path)
+    return FolderIndex(
+        {sid: paths[0] for sid, paths in declared.items()},
+        tuple(skipped),
+        {sid: tuple(paths) for sid, paths in declared.items()},
+    )
 
 
 def _skipped_notes(skipped: list[tuple[Path, str]]) -> tuple[str, ...]:

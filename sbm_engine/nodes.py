@@ -343,6 +343,8 @@ class Standard:
     span: Span = _span()
     name_span: Span = _span()
     extends_span: Span = _span()
+    #: `extends BASE version "V"`: the base's version the standard was written for.
+    extends_version: str | None = None
 
 
 @attrs.frozen

@@ -259,7 +259,7 @@ class _ToNodes(_Rewriter):
 
     @_with_meta
     def standard(self, meta: Any, children: list[Any]) -> n.Standard:
-        (name, name_span), title, extends, *members = children
+        (name, name_span), title, extends, pin, *members = children
         ext_name, ext_span = extends if extends else (None, n.NOWHERE)
         return n.Standard(
             name,
@@ -269,6 +269,7 @@ class _ToNodes(_Rewriter):
             span=self.sp(meta),
             name_span=name_span,
             extends_span=ext_span,
+            extends_version=_unescape(pin) if pin else None,
         )
 
     @_with_meta

@@ -795,6 +795,40 @@ def test_a_file_in_a_russian_8_bit_encoding_is_located_and_named(
     assert "t.sbm:2:13" in render_all(report.diagnostics, report.sources)
 
 
+def _two_versions(folder: Path) -> None:
+    for version in ("2026.1", "2026.2"):
+        write(
+            folder,
+            f"base_{version}.sbm",
+            f'standard acme.base {{\n    version "{version}"\n'
+            '    item a "A" answer { yes = 1, no = 0 }\n    coefficient visit = a\n}\n',
+        )
+
+
+@covers("E0608")
+def test_a_base_declared_twice_in_a_folder_is_ambiguous(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    path = write(tmp_path, "child.sbm", "standard acme.child extends acme.base {\n}\n")
+    d = one(check(path), "E0608")
+    assert (d.span.line, d.span.column) == (1, 29)
+    assert d.notes == ("declared in base_2026.1.sbm", "declared in base_2026.2.sbm")
+    assert d.help is not None and 'extends acme.base version "…"' in d.help
+
+
+@covers("E0609")
+def test_a_pinned_version_chooses_the_base_or_is_reported_missing(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    text = 'standard acme.child extends acme.base version "{}" {{\n}}\n'
+    pinned = check(write(tmp_path, "child.sbm", text.format("2026.2")))
+    assert pinned.ok and pinned.model is not None and pinned.model.version == "2026.2"
+    d = one(check(write(tmp_path, "child.sbm", text.format("2027"))), "E0609")
+    assert d.message == 'no base standard `acme.base` of version "2027"'
+    assert d.notes == (
+        'found base_2026.1.sbm: version "2026.1"',
+        'found base_2026.2.sbm: version "2026.2"',
+    )
+
+
 @covers("E0606")
 def test_import_of_a_folder_is_refused_with_the_reason(root: Path) -> None:
     (root / "shared").mkdir()
@@ -1084,7 +1118,7 @@ def doc_blocks() -> list[DocBlock]:
 SBM_BLOCKS = [b for b in doc_blocks() if b.lang == "sbm"]
 
 
-NO_EXAMPLE = {"E0603", "E0005", "E0607"}
+NO_EXAMPLE = {"E0603", "E0005", "E0607", "E0608", "E0609"}
 
 
 def test_every_code_is_documented() -> None:
@@ -1092,8 +1126,8 @@ def test_every_code_is_documented() -> None:
     missing = [code for code in CODES if f"### {code}" not in docs]
     assert not missing, f"not documented in docs/language.md: {missing}"
     examples = {b.code for b in SBM_BLOCKS}
-    # E0603 needs two files; E0005's example would be a formula of 200 levels; E0607's
-    # is a file that this UTF-8 page cannot hold.
+    # E0603, E0608 and E0609 need two files; E0005's example would be a formula of 200
+    # levels; E0607's is a file that this UTF-8 page cannot hold.
     undemonstrated = [code for code in CODES if code not in examples and code not in NO_EXAMPLE]
     assert not undemonstrated, f"no example in docs/language.md for {undemonstrated}"
 
