@@ -28,6 +28,8 @@ class ExampleOutcome:
     name: str
     failures: tuple[Diagnostic, ...]
     span: Span
+    #: The example's visit as scored (None when its answers were rejected).
+    result: Any = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -39,12 +41,61 @@ class ExampleOutcome:
         return [" ".join([d.message, *(f"({n})" for n in d.notes)]) for d in self.failures]
 
 
-def run_examples(std: CompiledStandard) -> list[ExampleOutcome]:
+def run_examples(std: CompiledStandard, select: str | None = None) -> list[ExampleOutcome]:
+    """Run the examples, or those whose name contains `select` (ignoring case)."""
     interp = Interpreter(std.model, std.functions, approx=True)
-    return [
-        ExampleOutcome(ex.name, tuple(_failures(std, interp, ex)), ex.span)
-        for ex in std.model.examples
-    ]
+    wanted = None if select is None else select.casefold()
+    out = []
+    for ex in std.model.examples:
+        if wanted is not None and wanted not in ex.name.casefold():
+            continue
+        record = _record(ex)
+        result = std.score(record)
+        failures = _failures(interp, ex, record, result)
+        out.append(ExampleOutcome(ex.name, tuple(failures), ex.span, result if result.ok else None))
+    return out
+
+
+def coverage(std: CompiledStandard, outcomes: list[ExampleOutcome]) -> dict[str, Any]:
+    """What the examples exercise: the scored items some example gives a score, the
+    coefficients some `expect` reads, and the band labels some example lands in.
+
+    What no example reaches is where an edit can change results unnoticed.
+    """
+    m = std.model
+    results = [o.result for o in outcomes if o.result is not None]
+    scored = [it.name for it in m.items if it.scored]
+    hit = {name for r in results for name, v in r.items.items() if v is not None}
+    ran = {o.name for o in outcomes}
+    read = {
+        node.data
+        for ex in m.examples
+        if ex.name in ran
+        for bound, _ in ex.expects
+        for node in bound.walk()
+        if node.op == "coef"
+    }
+    bands = {}
+    for coef, model in m.bands.items():
+        labels = [label for label, _ in model.bands]
+        given = {r.bands.get(coef) for r in results}
+        bands[coef] = {
+            "given": [x for x in labels if x in given],
+            "never": [x for x in labels if x not in given],
+        }
+    return {
+        "items": _part(scored, hit),
+        "coefficients": _part([c.name for c in m.coefficients], read),
+        "bands": bands,
+    }
+
+
+def _part(names: list[str], covered: set[str]) -> dict[str, Any]:
+    return {
+        "covered": sum(n in covered for n in names),
+        "total": len(names),
+        "missing": [n for n in names if n not in covered],
+    }
 
 
 def example_diagnostics(std: CompiledStandard) -> list[Diagnostic]:
@@ -52,9 +103,13 @@ def example_diagnostics(std: CompiledStandard) -> list[Diagnostic]:
     return [d for outcome in run_examples(std) for d in outcome.failures]
 
 
-def _failures(std: CompiledStandard, interp: Interpreter, ex: ExampleModel) -> list[Diagnostic]:
-    record: dict[str, Any] = {"visit_id": f"example: {ex.name}", **ex.visit, "answers": ex.answers}
-    outcome = std.score(record)
+def _record(ex: ExampleModel) -> dict[str, Any]:
+    return {"visit_id": f"example: {ex.name}", **ex.visit, "answers": ex.answers}
+
+
+def _failures(
+    interp: Interpreter, ex: ExampleModel, record: dict[str, Any], outcome: Any
+) -> list[Diagnostic]:
     if not outcome.ok:
         return [
             Diagnostic(

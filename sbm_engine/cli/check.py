@@ -110,38 +110,59 @@ def _pos(d: Any) -> tuple[str, int, int]:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True)
+@click.option(
+    "-k",
+    "select",
+    metavar="TEXT",
+    default=None,
+    help="Run only the examples whose name contains TEXT (ignoring case).",
+)
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Also report what no example reaches: items no example scores, coefficients "
+    "no `expect` reads, band labels no example lands in.",
+)
 @format_option
-def test(files: tuple[str, ...], fmt: str) -> None:
+def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -> None:
     """Run the `example` blocks of standards (files, folders or installed ids).
 
     Prints each example as PASS or FAIL with what it expected and what the standard
-    computed, and ends with `N passed, N failed`.
+    computed, and ends with `N passed, N failed` (and how many standards have
+    errors, whose examples cannot run). Exit status: 0 all passed; 1 an example
+    failed or a standard has errors (as `sbm check`); 2 a file cannot be read.
 
     \b
     Examples:
       sbm test branch.sbm
-      sbm test standards_library/
+      sbm test standards_library/ --coverage
+      sbm test branch.sbm -k "flawless"
     """
     from ..api import check as check_standard
     from ..api import compile_model
     from ..diagnostics import render_all
+    from ..examples import coverage as coverage_of
+    from ..examples import run_examples
     from ..sources import SourceError
 
-    passed = failed = 0
-    broken = False
+    passed = failed = with_errors = 0
+    unreadable = False
     rows: list[dict[str, Any]] = []
+    covered: list[dict[str, Any]] = []
     for target in standard_paths(files):
         try:
             report = check_standard(target)
         except (FileNotFoundError, SourceError) as err:
             click.echo(f"error: {err}", err=True)
-            broken = True
+            unreadable = True
             continue
         if not report.ok or report.model is None:
             click.echo(render_all(report.diagnostics, report.sources, color=use_color()), err=True)
-            broken = True
+            with_errors += 1
             continue
-        for o in compile_model(report.model).run_examples():
+        std = compile_model(report.model)
+        outcomes = run_examples(std, select)
+        for o in outcomes:
             rows.append(
                 {
                     "standard": report.model.name,
@@ -161,10 +182,44 @@ def test(files: tuple[str, ...], fmt: str) -> None:
                 click.echo(f"{mark} {report.model.name}: {o.name} ({o.span.file}:{o.span.line})")
                 for message in o.messages:
                     click.echo(f"     {message}")
+        if coverage:
+            covered.append({"standard": report.model.name, **coverage_of(std, outcomes)})
     if fmt == "json":
-        echo_json({"examples": rows, "passed": passed, "failed": failed})
+        out: dict[str, Any] = {"examples": rows, "passed": passed, "failed": failed}
+        out["standards_with_errors"] = with_errors
+        if coverage:
+            out["coverage"] = covered
+        echo_json(out)
     else:
-        click.echo(f"{passed} passed, {failed} failed")
-    if broken:
+        for c in covered:
+            click.echo(_coverage_text(c))
+        summary = f"{passed} passed, {failed} failed"
+        if with_errors:
+            summary += f", {with_errors} standard{'s' * (with_errors != 1)} with errors"
+        click.echo(summary)
+    if unreadable:
         sys.exit(EXIT_FAILED)
-    sys.exit(EXIT_REJECTED if failed else EXIT_OK)
+    sys.exit(EXIT_REJECTED if failed or with_errors else EXIT_OK)
+
+
+def _coverage_text(c: dict[str, Any]) -> str:
+    """`coverage of bank.branch: items 25 of 31 scored (not: a, b), …`."""
+
+    def part(what: str, p: dict[str, Any], verb: str) -> str:
+        text = f"{what} {p['covered']} of {p['total']} {verb}"
+        return text + (f" (not: {_names(p['missing'])})" if p["missing"] else "")
+
+    parts = [
+        part("items", c["items"], "scored by an example"),
+        part("coefficients", c["coefficients"], "read by an `expect`"),
+    ]
+    for coef, b in c["bands"].items():
+        total = len(b["given"]) + len(b["never"])
+        text = f"bands of {coef} {len(b['given'])} of {total} given"
+        parts.append(text + (f" (never: {_names(b['never'])})" if b["never"] else ""))
+    return f"coverage of {c['standard']}: " + "; ".join(parts)
+
+
+def _names(names: list[str], most: int = 8) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
