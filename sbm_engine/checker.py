@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostics, did_you_mean
+from .diagnostics import CompileError, Diagnostics, did_you_mean, lookalike_help, mixed_scripts
 from .functions import FunctionRegistry, default_registry
 from .loader import Decl, Flat
 from .model import (
@@ -183,6 +183,16 @@ class Checker:
     # -- declarations ----------------------------------------------------------------------
 
     def _check_name(self, name: str, decl: Decl) -> None:
+        odd = mixed_scripts(name)
+        if odd and decl.node.name_span.file == self.flat.file:
+            self.d.warn(
+                "W0706",
+                f"`{name}` mixes alphabets: {odd}",
+                decl.node.name_span,
+                label="looks like one alphabet, is two",
+                help="retype the name in one alphabet: a name that looks the same but is "
+                "spelt with other letters is another name",
+            )
         if name in RESERVED:
             self.d.error(
                 "E0103",
@@ -565,7 +575,7 @@ class Checker:
         ]
         hint = did_you_mean(name, [*candidates, "critical_failed"])
         if hint:
-            help_text = f"did you mean `{hint}`?"
+            help_text = lookalike_help(name, hint)
         elif name == "visit":
             help_text = (
                 "`visit` alone is an ordinary name, and nothing is called so here; "
@@ -1095,7 +1105,9 @@ class Checker:
                 f"unknown {kind} `{arg.name}`",
                 arg.span,
                 label=f"not {_a(kind)}",
-                help=f"did you mean `{hint}`?" if hint else f"this needs the name of {_a(kind)}",
+                help=lookalike_help(arg.name, hint)
+                if hint
+                else f"this needs the name of {_a(kind)}",
             )
             return None
         self.d.error(
@@ -1330,8 +1342,7 @@ class Checker:
                 )
                 self.d.warn(
                     "W0705",
-                    f"`{last.text},{after.text}` is two arguments, {last.text} and "
-                    f"{after.text}",
+                    f"`{last.text},{after.text}` is two arguments, {last.text} and {after.text}",
                     both,
                     label="a decimal comma?",
                     help=f"write `{last.text}.{after.text}` for a decimal; put a space "

@@ -81,6 +81,7 @@ CODES: dict[str, str] = {
     "W0703": "tag used by no selection, spelt like one that is",
     "W0704": "target or band threshold above every value of its coefficient",
     "W0705": "two numbers with a comma between that read like a decimal comma",
+    "W0706": "a name mixing Latin and Cyrillic letters",
 }
 
 
@@ -182,6 +183,58 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
         return matches[0]
     folded = {c.casefold(): c for c in candidates}
     return folded.get(name.casefold())
+
+
+#: Cyrillic letters that look like Latin ones (and the other way round).
+_LOOKALIKES = dict(zip("аеорсухіјѕАВЕКМНОРСТХІЈЅ", "aeopcyxijsABEKMHOPCTXIJS", strict=True))
+_LOOKALIKES.update({latin: cyrillic for cyrillic, latin in list(_LOOKALIKES.items())})
+
+
+def _script(ch: str) -> str | None:
+    if "a" <= ch.lower() <= "z":
+        return "Latin"
+    if "\u0400" <= ch <= "\u04ff":
+        return "Cyrillic"
+    return None
+
+
+def mixed_scripts(name: str) -> str | None:
+    """The letters of a name that look like another alphabet's, set among letters of
+    that alphabet (`greеted` with a Cyrillic `е`): "the Cyrillic `е` (4th letter) among
+    Latin letters"; None otherwise. Names joining words of two alphabets, such as
+    `nps_оценка`, are left alone."""
+    scripts = [_script(c) for c in name]
+    odd = []
+    for i, ch in enumerate(name):
+        neighbours = [scripts[j] for j in (i - 1, i + 1) if 0 <= j < len(name) and scripts[j]]
+        if ch in _LOOKALIKES and neighbours and all(s != scripts[i] for s in neighbours):
+            odd.append(i)
+    if not odd:
+        return None
+    script = scripts[odd[0]]
+    other = "Latin" if script == "Cyrillic" else "Cyrillic"
+    where = ", ".join(f"`{name[i]}` ({i + 1}{_ordinal(i + 1)} letter)" for i in odd[:3])
+    return f"the {script} {where}{' …' if len(odd) > 3 else ''} among {other} letters"
+
+
+def lookalike_help(written: str, meant: str) -> str:
+    """`did you mean X?`, saying which letters differ when X only looks like what was
+    written (a Cyrillic `е` typed for a Latin `e`)."""
+    text = f"did you mean `{meant}`?"
+    if len(written) != len(meant):
+        return text
+    differ = [i for i, (a, b) in enumerate(zip(written, meant, strict=True)) if a != b]
+    if differ and all(_LOOKALIKES.get(written[i]) == meant[i] for i in differ):
+        script = _script(written[differ[0]])
+        letters = ", ".join(f"`{written[i]}` ({i + 1}{_ordinal(i + 1)} letter)" for i in differ)
+        text += (
+            f" They look alike, but here {letters} {'is' if len(differ) == 1 else 'are'} {script}"
+        )
+    return text
+
+
+def _ordinal(n: int) -> str:
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
 # ---- rendering ------------------------------------------------------------------

@@ -368,6 +368,15 @@ CASES = [
         "write `0.9` for a decimal; put a space after the comma if two numbers are meant",
         "a decimal comma?",
     ),
+    Case(
+        "W0706",
+        '    item smilе "Улыбка" answer yes_no',  # a Cyrillic `е` at the end
+        8,
+        10,
+        "`smilе` mixes alphabets: the Cyrillic `е` (5th letter) among Latin letters",
+        "retype the name in one alphabet: a name that looks the same but is spelt with "
+        "other letters is another name",
+    ),
 ]
 
 
@@ -1163,3 +1172,13 @@ def test_the_documented_reserved_words_are_the_real_ones() -> None:
     assert listed.text.split() == sorted(KEYWORDS)
     for name in RESERVED:
         assert f"`{name}`" in section
+
+
+def test_a_name_that_only_looks_declared_says_which_letter_differs(tmp_path: Path) -> None:
+    report = check(write(tmp_path, "t.sbm", PRE + "    coefficient c = grееted\n}\n"))
+    d = one(report, "E0201")
+    assert d.help == (
+        "did you mean `greeted`? They look alike, but here `е` (3rd letter), "
+        "`е` (4th letter) are Cyrillic"
+    )
+    assert not [c for c in codes(report) if c == "W0706"]  # references are not declarations
