@@ -811,7 +811,7 @@ class Checker:
             f"cannot compare {_type_words(lt)} with {_type_words(rt)}",
             sp,
             label="mismatched sides",
-            help=_compare_help(lt, rt),
+            help=_compare_help(lhs, rhs),
         )
         return Bound("cmp", (lhs, rhs), data=expr.op, type="bool", span=sp)
 
@@ -1710,10 +1710,15 @@ def _type_words(t: str) -> str:
     }[t]
 
 
-def _compare_help(a: str, b: str) -> str:
+def _compare_help(lhs: Bound, rhs: Bound) -> str:
+    """What to change in a comparison of mismatched sides, pointing at the side to fix."""
+    a, b = lhs.type, rhs.type
     if {a, b} == {"num", "label"}:
         return "an item's name gives its score (a number); compare `answer(x)` with a label"
     if {a, b} == {"num", "str"}:
+        text = lhs if a == "str" else rhs
+        if text.op == "const" and number_of(text.data) is not None:
+            return f'"{text.data}" in quotes is text; write the number without quotes'
         return "a visit attribute is text; compare it with a string in quotes"
     return "both sides of a comparison must be of one kind"
 

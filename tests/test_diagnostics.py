@@ -1182,3 +1182,10 @@ def test_a_name_that_only_looks_declared_says_which_letter_differs(tmp_path: Pat
         "`е` (4th letter) are Cyrillic"
     )
     assert not [c for c in codes(report) if c == "W0706"]  # references are not declarations
+
+
+def test_a_number_in_quotes_compared_with_a_number_is_pointed_out(tmp_path: Path) -> None:
+    body = '    item q "Q" answer number 0..10\n        score = if value <= "5" then 1 else 0\n'
+    d = one(check(write(tmp_path, "t.sbm", PRE + body + "}\n")), "E0301")
+    assert d.message == "cannot compare a number with a text"
+    assert d.help == '"5" in quotes is text; write the number without quotes'
