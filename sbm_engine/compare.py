@@ -5,15 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from .export import _item
-from .model import StandardModel
+from .model import ItemModel, ScaleModel, StandardModel
+
+#: The kinds of declaration compared, in the order they are shown.
+KINDS = ("scales", "items", "sections", "coefficients", "rollups", "targets", "bands")
+#: Fields that change what people read but not a single score.
+_WORDING = frozenset({"title", "question"})
 
 
 def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
-    """Added, removed and changed items, sections, coefficients, targets and bands."""
+    """Added, removed and changed scales, items, sections, coefficients, targets and
+    bands, each change once: a named scale's change is listed under the scale, not
+    under every item that uses it. `warnings` says when scoring changed but the
+    version did not."""
 
     def table(m: StandardModel) -> dict[str, dict[str, dict[str, Any]]]:
         return {
-            "items": {i.name: {**_item(i), "section": i.section} for i in m.items},
+            "scales": {name: {"entries": _entries(sc)} for name, sc in m.scales.items()},
+            "items": {
+                i.name: {**_item(i), "answer": _answer_text(i), "section": i.section}
+                for i in m.items
+            },
             "sections": {
                 s.name: {"title": s.title, "weight": s.weight, "when": s.when_text}
                 for s in m.sections
@@ -21,7 +33,7 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
             "coefficients": {c.name: {"title": c.title, "formula": c.text} for c in m.coefficients},
             "rollups": {r.name: {"title": r.title, "formula": r.text} for r in m.rollups},
             "targets": {c: {"target": t} for c, t in m.targets.items()},
-            "bands": {c: {"bands": [list(x) for x in b.bands]} for c, b in m.bands.items()},
+            "bands": {c: {"bands": _bands_text(b.bands)} for c, b in m.bands.items()},
         }
 
     a, b = table(old), table(new)
@@ -29,7 +41,8 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
         "old": f"{old.name} {old.version or ''}".strip(),
         "new": f"{new.name} {new.version or ''}".strip(),
     }
-    for kind in a:
+    scoring = False
+    for kind in KINDS:
         added = [k for k in b[kind] if k not in a[kind]]
         removed = [k for k in a[kind] if k not in b[kind]]
         changed = []
@@ -41,14 +54,55 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
                     if a[kind][k].get(f) != b[kind][k].get(f)
                 }
                 changed.append({"name": k, "changes": dict(sorted(fields.items()))})
+                scoring = scoring or not set(fields) <= _WORDING
+        scoring = scoring or bool(added or removed)
         out[kind] = {"added": added, "removed": removed, "changed": changed}
+    out["warnings"] = (
+        [
+            f'scoring changed but the version did not ("{new.version or "none"}" in both): '
+            "results of the two could not be told apart; give the new one its own version"
+        ]
+        if scoring and old.version == new.version
+        else []
+    )
     return out
+
+
+def _entries(scale: ScaleModel) -> str:
+    """`yes = 1 alias "да", no = 0`: a scale as the language writes it."""
+    parts = []
+    for e in scale.entries:
+        text = f"{e.label} = {_num(e.score)}"
+        if e.aliases:
+            text += " alias " + " ".join(f'"{x}"' for x in e.aliases)
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def _answer_text(it: ItemModel) -> str:
+    if it.kind == "scale" and it.scale is not None:
+        if ":" not in it.scale.name:  # a named scale: its entries are compared under `scales`
+            return f"scale {it.scale.name}"
+        return "{ " + _entries(it.scale) + " }"
+    if it.kind == "number":
+        if it.low is None or it.high is None:
+            return "number"
+        return f"number {_num(it.low)}..{_num(it.high)}"
+    return "text"
+
+
+def _bands_text(bands: tuple[tuple[str, float | None], ...]) -> str:
+    return ", ".join(label if t is None else f"{label} >= {_num(t)}" for label, t in bands)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def render(d: dict[str, Any]) -> str:
     lines = [f"{d['old']} -> {d['new']}"]
     empty = True
-    for kind in ("items", "sections", "coefficients", "rollups", "targets", "bands"):
+    for kind in KINDS:
         part = d[kind]
         for name in part["added"]:
             lines.append(f"+ {kind[:-1]} {name}")
@@ -60,15 +114,24 @@ def render(d: dict[str, Any]) -> str:
             empty = False
             lines.append(f"~ {kind[:-1]} {ch['name']}")
             for field, v in ch["changes"].items():
-                lines.append(f"    {field}: {v['old']!r} -> {v['new']!r}")
+                lines.append(f"    {field}: {_shown(v['old'])} -> {_shown(v['new'])}")
     if empty:
         lines.append("no changes")
+    lines += [f"warning: {w}" for w in d.get("warnings", ())]
     return "\n".join(lines)
 
 
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value) or "(none)"
+    if isinstance(value, float):
+        return _num(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def has_changes(d: dict[str, Any]) -> bool:
-    return any(
-        d[k][x]
-        for k in ("items", "sections", "coefficients", "rollups", "targets", "bands")
-        for x in ("added", "removed", "changed")
-    )
+    return any(d[k][x] for k in KINDS for x in ("added", "removed", "changed"))
