@@ -1,15 +1,22 @@
 """Roll-ups: from scored visits to specialists, points, regions and the network.
 
 One pass, memory proportional to groups × items (never to visits). Sums are exact
-(Shewchuk partials, as in `math.fsum`), so every figure is the correctly rounded
-result whatever the order of the visits or the way they were chunked: the
-determinism the language promises (semantics §9) holds byte for byte.
+(see `ExactSum`), so every figure is the correctly rounded result whatever the
+order of the visits or the way they were chunked: the determinism the language
+promises (semantics §9) holds byte for byte.
+
+A roll-up is only as right as its input, and a wrong aggregate looks exactly like a
+right one. So every record is checked before it counts (`shape_problem`, then
+`Rollup.add` against the standard) and one that is not a scored visit of this
+standard raises `ResultError` instead of being skipped or half-added.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -19,31 +26,55 @@ from .model import Bound, StandardModel
 
 LEVELS = {"point": "point", "specialist": "specialist", "region": "region", "network": None}
 
+#: What a record needs to be rolled up at all: the scorer always writes these.
+RESULT_FIELDS = ("standard", "version", "coefficients")
+
+#: A check of one value in a result, and what it should have been (for the message).
+_Check = tuple[Callable[[Any], bool], str]
+
+#: Every finite float is a whole number of 2**-1074 (the smallest subnormal).
+_UNIT_BITS = 1074
+
+
+class ResultError(ValueError):
+    """A record that is not a scored visit of the standard being rolled up."""
+
 
 class ExactSum:
-    """A running sum with no rounding error until `value()` rounds once."""
+    """A running sum with no rounding error and no overflow until it is read.
 
-    __slots__ = ("partials",)
+    Why integers: a float is num/2**k with k <= 1074, so the sum is kept as one
+    Python integer counting units of 2**-1074. Adding is exact and independent of
+    order, the integer cannot overflow, and reading divides two integers, which
+    Python rounds correctly once: the mean of 1e308 and 1e308 is 1e308, not inf.
+    """
+
+    __slots__ = ("units",)
 
     def __init__(self) -> None:
-        self.partials: list[float] = []
+        self.units = 0
 
     def add(self, x: float) -> None:
-        partials = self.partials
-        i = 0
-        for y in partials:
-            if abs(x) < abs(y):
-                x, y = y, x
-            hi = x + y
-            lo = y - (hi - x)
-            if lo:
-                partials[i] = lo
-                i += 1
-            x = hi
-        partials[i:] = [x]
+        num, den = float(x).as_integer_ratio()  # den is a power of two
+        self.units += num << (_UNIT_BITS - den.bit_length() + 1)
 
     def value(self) -> float:
-        return math.fsum(self.partials)
+        """The sum, correctly rounded; ±inf when it lies beyond the float range."""
+        return self.per(1 << _UNIT_BITS)
+
+    def mean(self, n: int) -> float | None:
+        """The mean of `n` addends, correctly rounded (always finite); None when n is 0."""
+        return self.per(n << _UNIT_BITS) if n else None
+
+    def ratio(self, other: ExactSum) -> float | None:
+        """This sum divided by `other`, correctly rounded; None when `other` is 0."""
+        return self.per(other.units) if other.units else None
+
+    def per(self, units: int) -> float:
+        try:
+            return self.units / units
+        except OverflowError:
+            return math.inf if (self.units < 0) == (units < 0) else -math.inf
 
 
 @attrs.define
@@ -57,7 +88,7 @@ class _Stat:
         self.n += 1
 
     def mean(self) -> float | None:
-        return self.total.value() / self.n if self.n else None
+        return self.total.mean(self.n)
 
 
 @attrs.define
@@ -67,6 +98,92 @@ class _Group:
     lost: dict[str, ExactSum] = attrs.Factory(dict)
     possible: ExactSum = attrs.Factory(ExactSum)
     terms: dict[str, _Stat] = attrs.Factory(dict)
+
+
+# -- what a record must look like ---------------------------------------------------------------
+
+
+def describe(value: Any, limit: int = 40) -> str:
+    """A short, readable rendering of a value from the input, for messages."""
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shape_problem(record: Any) -> str | None:
+    """Why `record` is not a scored visit of any standard, or None if it may be one.
+
+    Why guess what it is instead: the usual mistakes are passing the rejects file or
+    the raw visits, and saying so is the fastest way to the fix.
+    """
+    if not isinstance(record, Mapping):
+        return f"expected a scored visit (an object), got {describe(record)}"
+    if "coefficients" not in record and {"errors", "record"} <= record.keys():
+        return (
+            "looks like a line of a rejects file (`errors` and `record`, no `coefficients`): "
+            "roll up the scored output of `sbm score`, not its rejects"
+        )
+    if "coefficients" not in record and "answers" in record:
+        return (
+            "looks like an unscored visit (`answers`, no `coefficients`): score the visits "
+            "first (`sbm score STANDARD VISITS -o scored.jsonl`) and roll up what it writes"
+        )
+    missing = [f"`{f}`" for f in RESULT_FIELDS if f not in record]
+    if missing:
+        return f"not a scored visit: no {', '.join(missing)} (fields `sbm score` always writes)"
+    standard, version = record["standard"], record["version"]
+    if not isinstance(standard, str) or not standard:
+        return f"`standard` is {describe(standard)}, not a standard's id"
+    if version is not None and not (isinstance(version, str) or _is_number(version)):
+        return f"`version` is {describe(version)}, not a version"
+    return None
+
+
+def same_version(seen: Any, declared: Any) -> bool:
+    """Whether two versions are one, allowing for tabular readers that read
+    "2026.1" as the number 2026.1."""
+    if seen is None or declared is None or (isinstance(seen, str) and isinstance(declared, str)):
+        return bool(seen == declared)
+    try:
+        return float(seen) == float(declared)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def show_version(version: Any) -> str:
+    return "(no version)" if version is None else str(version)
+
+
+def _is_number(x: Any) -> bool:
+    """A finite JSON number (booleans are not numbers here)."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _is_share_value(x: Any) -> bool:
+    return isinstance(x, bool) or (_is_number(x) and x in (0, 1))
+
+
+def _is_term_value(x: Any) -> bool:
+    return isinstance(x, bool) or _is_number(x)
+
+
+def _is_score(x: Any) -> bool:
+    return _is_number(x) and 0 <= x <= 1
+
+
+def _is_group_key(x: Any) -> bool:
+    return x is None or isinstance(x, str) or _is_number(x)
+
+
+# -- accumulating -------------------------------------------------------------------------------
 
 
 class Rollup:
@@ -81,12 +198,59 @@ class Rollup:
         self.weights = {i.name: (i.weight, i.bonus) for i in model.items if i.scored}
         self.coef_names = [c.name for c in model.coefficients]
         self.term_kinds = {t.key: t.kind for r in model.rollups for t in r.terms}
+        number, score = (_is_number, "a number or null"), (_is_score, "a score in [0, 1] or null")
+        share, term = (_is_share_value, "true, false or null"), (_is_term_value, "a number or null")
+        self.checks: dict[str, dict[str, _Check]] = {
+            "coefficients": dict.fromkeys(self.coef_names, number),
+            "items": {i.name: score for i in model.items},
+            "rollup_inputs": {
+                k: share if v == "share" else term for k, v in self.term_kinds.items()
+            },
+        }
 
     def add(self, result: Any) -> None:
-        """Add one scored visit; rejected ones (`ok` false) carry no figures and are skipped."""
+        """Add one scored visit; rejected ones (`ok` false) carry no figures and are skipped.
+
+        Raises `ResultError`, having added nothing, when `result` is not a scored
+        visit of this standard (and version) with figures of the right kinds.
+        """
         if not getattr(result, "ok", True):
             return
-        record = result if isinstance(result, Mapping) else result.to_dict()
+        if isinstance(result, Mapping):
+            record = result
+        elif callable(getattr(result, "to_dict", None)):
+            record = result.to_dict()
+        else:
+            raise ResultError(f"expected a scored visit, got {type(result).__name__}")
+        problems = self.problems(record)
+        if problems:
+            raise ResultError("; ".join(problems))
+        self._add(record)
+
+    def problems(self, record: Any) -> list[str]:
+        """What makes `record` unfit for this roll-up (the first few), or nothing."""
+        shape = shape_problem(record)
+        if shape:
+            return [shape]
+        out = self._identity_problems(record)
+        for field in ("point", "specialist", "region"):  # at every level: one verdict per file
+            if not _is_group_key(record.get(field)):
+                out.append(f"`{field}` is {describe(record[field])}, not a text, number or null")
+        for name, checks in self.checks.items():
+            if not _plainly_fine(record.get(name), checks, name):
+                out += _map_problems(record, name, checks)
+        return out[:3]
+
+    def _identity_problems(self, record: Mapping[str, Any]) -> list[str]:
+        standard, version = record["standard"], record["version"]
+        if standard == self.m.name and same_version(version, self.m.version):
+            return []
+        return [
+            f"scored with `{standard}` {show_version(version)}, "
+            f"not `{self.m.name}` {show_version(self.m.version)}"
+        ]
+
+    def _add(self, record: Mapping[str, Any]) -> None:
         field = LEVELS[self.by]
         key = "network" if field is None else record.get(field)
         group = self.groups.get(key)
@@ -128,7 +292,11 @@ class Rollup:
             self.add(r)
         return self
 
+    # -- reporting --------------------------------------------------------------------------------
+
     def report(self) -> dict[str, Any]:
+        """The roll-up contract; a figure that is not a finite number (a sum beyond
+        the float range, a formula that overflows) is None, never NaN or inf."""
         keys = sorted(self.groups, key=lambda k: (k is None, str(k)))
         return {
             "by": self.by,
@@ -147,15 +315,12 @@ class Rollup:
                 "mean": mean,
                 "n": stat.n,
                 "target": target,
-                "gap": None if mean is None or target is None else mean - target,
+                "gap": None if mean is None or target is None else finite(mean - target),
                 "meets_share": None if target is None or not stat.n else stat.hits / stat.n,
                 "band": bands.band_of(mean) if bands else None,
             }
         rollups = _RollupEval(self.m, g).all()
-        possible = g.possible.value()
-        shares = {
-            name: (lost.value() / possible if possible else 0.0) for name, lost in g.lost.items()
-        }
+        shares = {name: lost.ratio(g.possible) or 0.0 for name, lost in g.lost.items()}
         order = list(self.weights)
         zones = sorted(
             (name for name, share in shares.items() if share > 0),
@@ -168,6 +333,49 @@ class Rollup:
             "rollups": rollups,
             "growth_zones": [{"item": name, "lost_share": shares[name]} for name in zones],
         }
+
+
+_FLOAT_MAX = sys.float_info.max
+
+
+def _plainly_fine(values: Any, checks: Mapping[str, _Check], field: str) -> bool:
+    """The common case, checked fast: known names with floats (scores in [0, 1])
+    or booleans (rollup inputs) or None. Anything else takes the slow path, which
+    accepts what is right but unusual (ints) and words the problems."""
+    if type(values) is not dict or not values.keys() <= checks.keys():
+        return False
+    if field == "items":
+        return all(v is None or (type(v) is float and 0.0 <= v <= 1.0) for v in values.values())
+    if field == "coefficients":
+        low, high = -_FLOAT_MAX, _FLOAT_MAX  # NaN and ±inf fail these comparisons
+        return all(v is None or (type(v) is float and low <= v <= high) for v in values.values())
+    return all(v is None or type(v) is bool for v in values.values())
+
+
+def _map_problems(record: Mapping[str, Any], field: str, checks: Mapping[str, _Check]) -> list[str]:
+    """Problems with the object `record[field]`: values of the wrong kind (None is
+    N/A, always fine) and names the standard does not have."""
+    values = record.get(field)
+    if values is None and field != "coefficients":  # no items or rollup inputs: all N/A
+        return []
+    if not isinstance(values, Mapping):
+        return [f"`{field}` is {describe(values)}, not an object"]
+    out = []
+    for name, value in values.items():
+        check = checks.get(name)
+        if check is None:
+            out.append(
+                f"`{field}.{str(name)[:40]}` is not in the standard "
+                "(was the visit scored with another edition of it?)"
+            )
+        elif value is not None and not check[0](value):
+            out.append(f"`{field}.{name}` is {describe(value)}, not {check[1]}")
+    return out
+
+
+def finite(x: Any) -> Any:
+    """`x`, or None when it is a float that JSON cannot carry (NaN, ±inf)."""
+    return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
 class _RollupEval(Interpreter):
@@ -188,9 +396,10 @@ class _RollupEval(Interpreter):
                 return None
             self._stack = (*stack, name)
             try:
-                self.values[name] = self.eval(self.by_name[name].expr, Env({}))
+                value = self.eval(self.by_name[name].expr, Env({}))
             except ArithmeticError:  # e.g. a share that is 0 in a denominator: N/A here
-                self.values[name] = None
+                value = None
+            self.values[name] = finite(value)  # inf or NaN from huge terms: N/A too
         return self.values[name]
 
     def eval(self, b: Bound, env: Env) -> Any:
@@ -210,5 +419,8 @@ class _RollupEval(Interpreter):
 
 
 def rollup(model: StandardModel, results: Iterable[Any], by: str) -> dict[str, Any]:
-    """The roll-up contract for `results` (scored visits or their dicts) grouped `by`."""
+    """The roll-up contract for `results` (scored visits or their dicts) grouped `by`.
+
+    Raises `ResultError` at the first result that is not a scored visit of `model`.
+    """
     return Rollup(model, by).add_many(results).report()
