@@ -8,6 +8,7 @@ one visit record in the JSONL input shape.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .model import BUILTIN_FIELDS, ItemModel, StandardModel
@@ -86,36 +87,38 @@ def drop_nulls(value: Any) -> Any:
 
 
 def json_schema(m: StandardModel) -> dict[str, Any]:
-    """JSON Schema (2020-12) of one visit record for this standard."""
-    na = sorted(NA_TOKENS)
+    """JSON Schema (2020-12) of one visit record for this standard.
+
+    It accepts what the engine accepts, as the engine reads it: labels and aliases
+    in any case with spaces around them, numbers also as text with a decimal point
+    or comma, the N/A tokens and null where N/A is allowed, nothing blank where an
+    answer is needed. What a schema cannot say is left to the engine: the range of
+    a number given as text, whether a conditional item applies (its answer is then
+    not checked here), formulas that fail, and a pack's own checks.
+    """
     props: dict[str, Any] = {}
     required: list[str] = []
     for it in m.items:
-        if it.kind == "scale" and it.scale is not None:
-            labels: list[Any] = []
-            for e in it.scale.entries:
-                labels += [e.label, *e.aliases]
-                if e.numeric is not None:
-                    labels.append(int(e.numeric) if e.numeric.is_integer() else e.numeric)
-            schema: dict[str, Any] = {"enum": labels}
-        elif it.kind == "number":
-            schema = {"type": "number"}
-            if it.low is not None:
-                schema.update(minimum=it.low, maximum=it.high)
-        else:
-            schema = {"type": "string"}
-        if it.presence != "required":
-            schema = {"anyOf": [schema, {"type": "null"}, {"enum": na}]}
+        conditional = it.when is not None or it.section_when is not None
+        schema = {} if conditional else _answer_schema(it)
         props[it.name] = {"description": it.question, **schema}
-        if it.presence != "optional" and it.when is None and it.section_when is None:
+        if it.presence != "optional" and not conditional:
             required.append(it.name)
     visit_props: dict[str, Any] = {
         k: {"type": ["string", "number", "null"]} for k in BUILTIN_FIELDS.values()
     }
+    visit_props["visit_id"] = {
+        "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"\S"}],
+        "description": "the visit's identifier, unique in a wave",
+    }
     for f in m.fields.values():
-        visit_props[f.name] = {"enum": list(f.values)} if f.values else {"type": ["string", "null"]}
+        visit_props[f.name] = (
+            {"anyOf": [{"type": "null"}, {"type": "string", "pattern": text_pattern(f.values)}]}
+            if f.values
+            else {"type": ["string", "number", "null"]}
+        )
     visit_props["answers"] = {
-        "type": "object",
+        "type": ["object", "null"],
         "properties": props,
         "required": required,
         "additionalProperties": False,
@@ -123,10 +126,73 @@ def json_schema(m: StandardModel) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{m.name} {m.version or ''} visit".replace("  ", " "),
-        "description": (m.title or m.name) + ": one visit record (JSONL input). Labels match "
-        "ignoring case and surrounding spaces, which a schema cannot say; the engine's own "
-        "validation is the reference.",
+        "description": (m.title or m.name) + ": one visit record (JSONL input), as the engine "
+        "reads it. The engine checks more than a schema can (numbers given as text "
+        "against their range, conditional items, formulas); its validation is the "
+        "reference.",
         "type": "object",
         "properties": visit_props,
-        "required": ["visit_id", "answers"],
+        "required": ["visit_id", "answers"] if required else ["visit_id"],
     }
+
+
+def _answer_schema(it: ItemModel) -> dict[str, Any]:
+    """An answer of an item that applies, with N/A and blanks as its presence allows."""
+    forms: list[dict[str, Any]] = []
+    if it.kind == "scale" and it.scale is not None:
+        labels = [x for e in it.scale.entries for x in (e.label, *e.aliases)]
+        forms.append({"type": "string", "pattern": text_pattern(labels)})
+        numbers = sorted({e.numeric for e in it.scale.entries if e.numeric is not None})
+        if numbers:
+            forms.append({"enum": [int(x) if x.is_integer() else x for x in numbers]})
+            forms.append({"type": "string", "pattern": _numbers_pattern(numbers)})
+    elif it.kind == "number":
+        number: dict[str, Any] = {"type": "number"}
+        if it.low is not None and it.high is not None:
+            number.update(minimum=it.low, maximum=it.high)
+        forms += [number, {"type": "string", "pattern": NUMBER_TEXT}]
+    else:
+        forms.append({"not": {"type": "string", "pattern": r"^\s*$"}})  # anything said
+    if it.presence != "required":
+        forms += [{"type": "null"}, {"type": "string", "pattern": text_pattern(sorted(NA_TOKENS))}]
+    if it.presence == "optional":
+        forms.append({"type": "string", "pattern": r"^\s*$"})  # blank: not answered
+    return {"anyOf": forms}
+
+
+#: A number as text, as the engine reads one: a point or a single comma for decimals.
+NUMBER_TEXT = r"^\s*[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+
+
+def text_pattern(values: Iterable[str]) -> str:
+    """A regular expression (ECMA-262, which has no flag for case) matching any of
+    `values` as labels match: in any case, with spaces around."""
+    return r"^\s*(?:" + "|".join(_any_case(v.strip()) for v in values) + r")\s*$"
+
+
+def _any_case(text: str) -> str:
+    out = []
+    for ch in text:
+        low, up = ch.lower(), ch.upper()
+        if low != up and len(low) == len(up) == 1:
+            out.append(f"[{low}{up}]")
+        else:
+            out.append("\\" + ch if ch in _SYNTAX else ch)
+    return "".join(out)
+
+
+#: Characters with a meaning in a regular expression (escaped; nothing else is, since
+#: ECMA-262 with the `u` flag refuses needless escapes).
+_SYNTAX = frozenset("^$\\.*+?()[]{}|/")
+
+
+def _numbers_pattern(numbers: list[float]) -> str:
+    """The numeric labels written as text: `5`, `5.0`, `5,00`, ` 4.5 `."""
+    forms = []
+    for x in numbers:
+        whole, _, frac = (str(int(x)) if x.is_integer() else repr(x)).partition(".")
+        sign = "-" if whole.startswith("-") else r"\+?"
+        whole = whole.lstrip("-")
+        tail = f"[.,]{frac}0*" if frac else r"(?:[.,]0*)?"
+        forms.append(f"{sign}0*{whole}{tail}")
+    return r"^\s*(?:" + "|".join(forms) + r")\s*$"
