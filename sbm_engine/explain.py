@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .interpret import Interpreter
 from .model import Bound
+from .results import json_safe
 from .runtime import MISSING, is_na
 
 if TYPE_CHECKING:
@@ -20,7 +21,16 @@ if TYPE_CHECKING:
 
 
 def explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-ready account of how `record` was scored (or why it was rejected)."""
+    """A JSON-ready account of how `record` was scored (or why it was rejected).
+
+    JSON-ready includes numbers: a value that is not finite (a JSONL `1e400` given to
+    an item that does not apply, which the visit ignores; a `visit_id` of 1e400) is
+    shown as its text, as the rejects file shows it (`results.json_safe`)."""
+    result: dict[str, Any] = json_safe(_explain(std, record))
+    return result
+
+
+def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]:
     model = std.model
     outcome = std.score(record)
     interp = Interpreter(model, std.functions)

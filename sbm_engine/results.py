@@ -9,6 +9,7 @@ those formulas aggregate, so a results file can be rolled up on its own).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -116,11 +117,34 @@ class RejectedVisit:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "visit_id": self.visit_id,
+            "visit_id": json_safe(self.visit_id),
             "source": self.source,
             "errors": [e.to_dict() for e in self.errors],
-            "record": self.record,
+            "record": json_safe(self.record),
         }
 
 
 VisitOutcome = ScoredVisit | RejectedVisit
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with each float that is not finite replaced by its text ("inf", "-inf",
+    "nan"), in nested dicts, lists and tuples too; the very same object when there
+    is none (the usual case, so callers can test `json_safe(v) is v`).
+
+    Why: a record is kept "as read" in the rejects file, and one rejected for an
+    answer `1e400` holds inf, which JSON cannot carry; written as is, it would abort
+    the whole run. Its text keeps what was read visible to whoever fixes the data."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(float(value))
+    if isinstance(value, Mapping):
+        pairs = [(k, v, json_safe(v)) for k, v in value.items()]
+        if all(safe is v for _, v, safe in pairs):
+            return value
+        return {k: safe for k, _, safe in pairs}
+    if isinstance(value, list | tuple):
+        items = [json_safe(v) for v in value]
+        if all(safe is v for safe, v in zip(items, value, strict=True)):
+            return value
+        return items
+    return value

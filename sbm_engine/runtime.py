@@ -41,14 +41,13 @@ def number_of(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:  # an int with more than ~308 digits
+            return None
         return f if math.isfinite(f) else None
     if isinstance(value, str):
-        text = (
-            value.strip().replace(",", ".", 1)
-            if value.count(",") == 1 and "." not in value
-            else value.strip()
-        )
+        text = _numeric_text(value)
         try:
             f = float(text)
         except ValueError:
@@ -57,6 +56,39 @@ def number_of(value: Any) -> float | None:
             return None
         return f if math.isfinite(f) else None
     return None
+
+
+def _numeric_text(value: str) -> str:
+    """Text as `float` reads it: spaces stripped, one decimal comma made a point."""
+    if value.count(",") == 1 and "." not in value:
+        return value.strip().replace(",", ".", 1)
+    return value.strip()
+
+
+def not_finite(value: Any) -> bool:
+    """A number, or numeric text, beyond the range of a float (or NaN).
+
+    Why it matters: JSONL `1e400` reads as inf, which no output format can carry as
+    a number (JSON has no spelling for it); such an answer rejects its visit with
+    `not_a_number` and a message that says why, rather than aborting the run when
+    the result or the reject is written.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return True
+        return False
+    if isinstance(value, str):
+        try:
+            return not math.isfinite(float(_numeric_text(value)))
+        except ValueError:
+            return False
+    return False
 
 
 def is_na(value: Any) -> bool:
@@ -161,6 +193,9 @@ def scale_index(info: ItemInfo, answer: Any, errs: list[VisitError]) -> int | No
         num = number_of(answer)
         if num is not None and num in info.numeric:
             return info.numeric[num]
+    if isinstance(answer, float) and not math.isfinite(answer):
+        errs.append(_not_finite_error(info, answer))
+        return None
     shown = ", ".join(info.labels)
     hint = did_you_mean(str(answer), info.labels) if isinstance(answer, str) else None
     errs.append(
@@ -191,6 +226,9 @@ def number_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float 
         return None
     num = number_of(answer)
     if num is None:
+        if not_finite(answer):
+            errs.append(_not_finite_error(info, answer))
+            return None
         errs.append(
             VisitError(
                 info.name,
@@ -200,6 +238,18 @@ def number_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float 
         )
         return None
     return check_range(info, num, errs)
+
+
+def _not_finite_error(info: ItemInfo, answer: Any) -> VisitError:
+    if isinstance(answer, int) and not isinstance(answer, bool):
+        shown = f"of about {int(answer.bit_length() * math.log10(2)) + 1} digits"
+    else:
+        shown = _show(answer)
+    return VisitError(
+        info.name,
+        "not_a_number",
+        f"answer {shown} to `{info.name}` is not a finite number (too large for a number, or NaN)",
+    )
 
 
 def check_range(info: ItemInfo, num: float, errs: list[VisitError]) -> float | None:
@@ -217,7 +267,12 @@ def check_range(info: ItemInfo, num: float, errs: list[VisitError]) -> float | N
 
 
 def text_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> Any:
+    """A text item's answer as given; but a float that is not finite (JSONL `1e400`)
+    is an error, as it is for every item: no output could carry it as a number."""
     if _missing_or_na(info, answer, errs):
+        return None
+    if isinstance(answer, float) and not math.isfinite(answer):
+        errs.append(_not_finite_error(info, answer))
         return None
     return answer
 

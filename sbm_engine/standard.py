@@ -9,6 +9,7 @@ evaluator keeps no state, so one standard can serve many threads.
 
 from __future__ import annotations
 
+import math
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -20,8 +21,8 @@ from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
 from .model import StandardModel
 from .nodes import Span
-from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome
-from .runtime import VisitError, VisitWarning
+from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome, json_safe
+from .runtime import VisitError, VisitWarning, not_finite
 
 
 class CompiledStandard:
@@ -62,6 +63,8 @@ class CompiledStandard:
         self._band_index = index(c for c, _, _ in self._bands)
         self._gap_index = index(c for c, _, _ in self._targets)
         self._choice_fields = [f for f in model.fields.values() if f.values is not None]
+        self._field_names = model.visit_fields
+        self._finite = FiniteCheck(model)
 
     def python_listing(self) -> str:
         """`python_source` with the `.sbm` construct each block comes from, for people."""
@@ -117,6 +120,7 @@ class CompiledStandard:
                     )
         for validate in self.validators:
             errs.extend(validate(record))
+        errs.extend(not_finite_fields(record, self._field_names))
         visit = record
         if self._choice_fields:
             visit = self._check_fields(record, errs)
@@ -128,6 +132,9 @@ class CompiledStandard:
         except ArithmeticError as exc:
             errs.append(self._runtime_error(exc))
             return RejectedVisit(visit_id, source, tuple(errs), record)
+        results = (items, sections, coefs, gaps, terms)
+        if not self._finite.passes(results):
+            errs.append(self._finite.error(results))
         if errs:
             return RejectedVisit(visit_id, source, tuple(errs), record)
         get = record.get
@@ -245,6 +252,118 @@ class CompiledStandard:
         from .examples import run_examples
 
         return run_examples(self)
+
+
+#: A visit's computed values as the generated code returns them: item scores,
+#: section scores, coefficients, gaps and rollup inputs.
+Results = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
+
+
+class FiniteCheck:
+    """Refuses results that are not finite numbers: a formula that overflowed
+    (`answer(a) * answer(a)` with a = 1e200 gives inf) or lost its meaning
+    (inf - inf gives NaN).
+
+    Why: no output may carry such a value (JSON cannot spell it; a table would show
+    `inf` or, worse, read NaN as N/A), and the batch backend must be able to hand
+    such rows here and get the same verdict: a `formula_error` naming the construct
+    and its line, as a division by zero gets. Only the values a formula of the
+    standard can make unbounded are looked at on every visit: coefficients, gaps
+    and rollup inputs. Item and section scores are bounded by the language (scores
+    in [0, 1], finite weights), so they are checked only in a standard whose
+    constants could overflow them (a `number` range or weights near 1e308)."""
+
+    def __init__(self, model: StandardModel) -> None:
+        self.model = model
+        weights = [it.weight for it in model.items] + [s.weight for s in model.sections]
+        self.bounded = math.isfinite(sum(float(w) for w in weights)) and all(
+            math.isfinite(float(it.high) - float(it.low))
+            for it in model.items
+            if it.low is not None and it.high is not None
+        )
+
+    def passes(self, results: Results) -> bool:
+        """True when every float among the results is finite (the common, fast case)."""
+        items, sections, coefs, gaps, terms = results
+        if not (_finite(coefs) and _finite(gaps) and _finite(terms)):
+            return False
+        return self.bounded or (_finite(items) and _finite(sections))
+
+    def error(self, results: Results) -> VisitError:
+        """The `formula_error` for the first result that is not finite, in the order
+        the standard computes them (items, sections, coefficients, then gaps and
+        rollup inputs, which are computed from them)."""
+        m = self.model
+        items, sections, coefs, gaps, terms = results
+        named: list[tuple[tuple[Any, ...], list[tuple[str, str, Span]]]] = [
+            (items, [(i.name, f"the score of item `{i.name}`", i.span) for i in m.items]),
+            (sections, [(x.name, f"section `{x.name}`", x.span) for x in m.sections]),
+            (coefs, [(c.name, f"coefficient `{c.name}`", c.span) for c in m.coefficients]),
+            (gaps, [self._gap(c) for c in m.targets]),
+            (terms, [(r.name, f"rollup `{r.name}`", r.span) for r in m.rollups for _ in r.terms]),
+        ]
+        for values, names in named:
+            for value, (name, what, span) in zip(values, names, strict=True):
+                if isinstance(value, float) and not math.isfinite(value):
+                    where = f" ({span.file}:{span.line})" if span.line else ""
+                    why = (
+                        "too large for a number" if value == value else "undefined, like inf - inf"
+                    )
+                    return VisitError(
+                        name,
+                        "formula_error",
+                        f"the result is {value!r}, not a finite number ({why}), in {what}{where}",
+                    )
+        raise AssertionError("error() called on finite results")
+
+    def _gap(self, coefficient: str) -> tuple[str, str, Span]:
+        coef = next(c for c in self.model.coefficients if c.name == coefficient)
+        target = self.model.targets[coefficient]
+        return coefficient, f"the gap of `{coefficient}` to its target {target:g}", coef.span
+
+
+def not_finite_fields(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitError]:
+    """Errors for the visit fields `names` of `record` holding a number beyond the
+    range of a float (JSONL `"point": 1e400` reads as inf; 1 followed by 309 zeros
+    stays an int), empty when there is none (the usual case, kept fast).
+
+    Why the visit is rejected, naming the field: the output carries the fields, and
+    JSON has no spelling for inf, nor a Parquet number column room for such an int.
+    Tabular readers make every field text (`"inf"`), so this concerns JSONL and the
+    Python API; the batch backend sends such records here too."""
+    errs = []
+    get = record.get
+    for name in names:
+        value = get(name)
+        if value is None or value.__class__ is str:
+            continue
+        if not not_finite(value) and json_safe(value) is value:
+            continue
+        errs.append(
+            VisitError(
+                name,
+                "not_a_number",
+                f"`{name}` is {_shown(value)}, not a finite number "
+                "(too large for a number, or NaN)",
+            )
+        )
+    return errs
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _finite(values: tuple[Any, ...]) -> bool:
+    """No float in `values` is inf or NaN (None, texts and booleans pass).
+
+    A plain loop, not `all()` over a generator: it runs for every visit scored, and
+    the generator costs half as much again."""
+    for v in values:  # noqa: SIM110
+        if isinstance(v, float) and not math.isfinite(v):
+            return False
+    return True
 
 
 class ScoringSession:

@@ -435,7 +435,7 @@ class ItemDecoder:
                 return (NAN, -1, None, bool(errs), said, odd)
             if isinstance(value, int) and abs(value) > EXACT_INT:
                 odd = True
-                value = math.copysign(math.inf, value)
+                value = math.inf if value > 0 else -math.inf  # copysign overflows on 1e400
             return (NAN, -1, float(value), bool(errs), said, odd)
         value = text_answer(self.info, raw, errs)
         return (NAN, -1, value, bool(errs), said, odd)

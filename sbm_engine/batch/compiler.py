@@ -150,6 +150,8 @@ class BatchCompiler:
                 terms[key] = full(self._num(f(env, None), env), env.m)
             for arr in (*env.coefs.values(), *terms.values()):
                 env.mark(np.isinf(arr))
+            for name, target in self.m.targets.items():
+                env.mark(np.isinf(env.coefs[name] - target))  # an overflowing gap
         return ChunkResult(env, critical, terms)
 
     # -- items, sections, coefficients ----------------------------------------------------------
@@ -209,6 +211,8 @@ class BatchCompiler:
                     s = (value - low) / span
                     if span == 0:
                         env.mark(~np.isnan(value), app)
+                    elif not np.isfinite(span):  # a range as wide as the floats: inf / inf
+                        env.mark(~np.isfinite(s) & ~np.isnan(value), app)
                 else:
                     s = np.full(m, NAN)
             else:
@@ -505,6 +509,7 @@ class BatchCompiler:
                 total = vals[0]
                 for v in vals[1:]:
                     total = np.add(total, v)
+                _mark_not_finite(env, total, vals, act)
                 return total / float(len(vals)) if fn == "mean" else total
 
             return explicit
@@ -576,6 +581,18 @@ class BatchCompiler:
                 self.fallbacks.add(spec.name)
             return plugin_call(spec, args, b)
         raise AssertionError(f"unknown function {fn}")
+
+
+def _mark_not_finite(env: Env, result: Any, args: list[Any], act: Active) -> None:
+    """Rows where `result` overflowed (inf, or NaN from inf - inf) although no argument
+    was N/A: here NaN would read as N/A, where the per-visit code rejects the visit
+    (`standard.FiniteCheck`), so the rows go to it."""
+    odd = ~np.isfinite(result)
+    if not np.any(odd):
+        return
+    for v in args:
+        odd = odd & ~np.isnan(v)
+    env.mark(odd, act)
 
 
 def _add_weighted(

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..results import RejectedVisit, Row, ScoredVisit, VisitOutcome
 from ..runtime import MISSING, VisitError, VisitWarning
-from ..standard import hashable_id
+from ..standard import hashable_id, not_finite_fields
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, band_codes, conditional
 from .env import ChunkResult
@@ -222,6 +222,7 @@ class BatchEvaluator:
         answers: list[Mapping[str, Any]] = []
         unknown: list[bool] = []
         known = self.known
+        field_names = self.model.visit_fields
         for i, r in enumerate(records):
             if not isinstance(r, Mapping):
                 continue
@@ -235,6 +236,7 @@ class BatchEvaluator:
             unknown.append(
                 (not self.allow_unknown and not known.issuperset(a))
                 or any(any(True for _ in validate(r)) for validate in self.validators)
+                or bool(not_finite_fields(r, field_names))  # copied to the result: must be finite
             )
         out: list[Any] = [None] * len(records)
         if rows:
@@ -268,7 +270,8 @@ class BatchEvaluator:
         items = _rows([res.items[k] for k in self.item_names], m)
         sections = _rows([res.sections[k] for k in self.section_names], m)
         coefs = _rows([res.coefs[k] for k in self.coef_names], m)
-        gaps = _rows([res.coefs[c] - float(t) for c, t in self.targets], m)
+        with np.errstate(over="ignore"):  # an overflowing gap marked the row suspect
+            gaps = _rows([res.coefs[c] - float(t) for c, t in self.targets], m)
         band_cols = []
         for c, bands in self.bands:
             labels = np.array([*(label for label, _ in bands), None], dtype=object)
@@ -379,7 +382,8 @@ class _Output:
         ev = self.ev
         bands = {c: band_codes(self.coefs[c], b) for c, b in ev.bands}
         labels = {c: tuple(label for label, _ in b) for c, b in ev.bands}
-        gaps = {c: self.coefs[c] - t for c, t in ev.targets}
+        with np.errstate(over="ignore"):  # an overflowing gap marked the row suspect
+            gaps = {c: self.coefs[c] - t for c, t in ev.targets}
         return BatchResult(
             self.n,
             self.items,

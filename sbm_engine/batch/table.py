@@ -20,7 +20,7 @@ import numpy as np
 
 from ..io.records import field_text, is_empty, jsonable
 from ..model import BUILTIN_FIELDS
-from ..results import RejectedVisit, ScoredVisit
+from ..results import RejectedVisit, ScoredVisit, json_safe
 from ..runtime import MISSING, VisitError
 from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, evaluator_for
@@ -377,7 +377,8 @@ def _rejects_table(rejected: dict[int, RejectedVisit]) -> Any:
                 [_json([e.to_dict() for e in rejected[i].errors]) for i in rows], type=pa.string()
             ),
             "record": pa.array(
-                [_json(jsonable(rejected[i].record)) for i in rows], type=pa.string()
+                [_json(json_safe(jsonable(rejected[i].record))) for i in rows],
+                type=pa.string(),
             ),
         }
     )

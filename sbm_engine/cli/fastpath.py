@@ -1106,6 +1106,7 @@ def _records(std: Any, f: InputFile, table: Any, rows: Any) -> list[dict[str, An
 
     from ..io.detect import number_parser
     from ..io.records import TableLayout, jsonable
+    from ..results import json_safe
 
     convert = number_parser(f.decimal) if f.kind == "csv" else jsonable
     layout = TableLayout(f.header, std.model.visit_fields, convert)
@@ -1114,7 +1115,7 @@ def _records(std: Any, f: InputFile, table: Any, rows: Any) -> list[dict[str, An
     out = []
     for cells in zip(*columns, strict=True):
         record, _ = layout.to_record(cells)
-        out.append(jsonable(record))
+        out.append(json_safe(jsonable(record)))
     return out
 
 

@@ -237,7 +237,9 @@ def number_parser(decimal: str) -> Callable[[Any], Any]:
 
     Only whole-cell matches count: ``5`` and ``-3`` are ints, ``4,5`` (or ``4.5``
     with a decimal point) and ``1,5E-3`` are floats; ``" 5"``, ``1 234``, ``4.5``
-    under a decimal comma, ``NaN`` and ``true`` stay text as read.
+    under a decimal comma, ``NaN`` and ``true`` stay text as read, and so does a
+    number beyond the range of a float (``1e400``): as inf it could be written
+    nowhere, as text the rejects file shows it as it was read.
     """
     mark = re.escape(decimal)
     integer = re.compile(r"[+-]?[0-9]+")
@@ -253,7 +255,8 @@ def number_parser(decimal: str) -> Callable[[Any], Any]:
             if (cell.isdigit() and cell.isascii()) or integer.fullmatch(cell):
                 return int(cell)
             if real.fullmatch(cell):
-                return float(cell.replace(decimal, "."))
+                number = float(cell.replace(decimal, "."))
+                return number if number - number == 0.0 else cell  # inf stays text
         except ValueError:  # more digits than Python converts
             pass
         return cell

@@ -5,25 +5,15 @@ records, duplicates and unreadable lines."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
+from demo import DEMO, GOOD
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sbm_engine.cli import cli
 
-STANDARD = Path(__file__).parent.parent / "conformance" / "demo_branch.sbm"
-GOOD = {
-    "greeted": "yes",
-    "smile": "no",
-    "wait": 3,
-    "questions": 4,
-    "card": "yes",
-    "secrecy": "yes",
-    "clean": 5,
-    "overall": 7,
-}
+STANDARD = DEMO
 
 answer_values = st.sampled_from(["yes", "no", "да", "na", None, 3, 5, 300, "maybe", [], {"x": 1}])
 
