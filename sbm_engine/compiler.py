@@ -13,6 +13,7 @@ at run time (a division by zero, say) is reported against the standard's source.
 from __future__ import annotations
 
 import linecache
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -249,8 +250,12 @@ class PythonCompiler:
                     self.num(it.low),
                     self.num(it.high),
                 )
-            else:
-                fast = py("(type(a) is int or type(a) is float) and a - a == 0")
+            else:  # finite, and an int a float can hold (`a + 0.0` of a larger one overflows)
+                fast = py(
+                    "(type(a) is int or type(a) is float) and {} <= a <= {}",
+                    self.num(-sys.float_info.max),
+                    self.num(sys.float_info.max),
+                )
             with e.block(py("if {}:", fast)):
                 e.line(py("{} = a + 0.0", v))  # a float, as on every other path
             if it.presence != "required":
