@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from .common import EXIT_OK, EXIT_REJECTED, echo_json, fail, format_option, load_standard
+from .common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    echo_json,
+    fail,
+    format_option,
+    load_standard,
+    use_color,
+)
 from .progress import Progress
 
 
@@ -22,6 +30,30 @@ def result_columns(std: Any) -> list[str]:
     from ..io import flatten
 
     return list(flatten(std.result_template()).keys())
+
+
+def examples_pass(std: Any, allowed: bool) -> None:
+    """Run the standard's examples before it scores anything: a standard that gets its
+    own examples wrong would score every visit wrong. Stop with exit 2 and the
+    failures, unless told to go on (then say so)."""
+    from ..diagnostics import render_all
+    from ..examples import example_diagnostics
+
+    failures = example_diagnostics(std)
+    if not failures:
+        return
+    click.echo(render_all(failures, std.model.sources, color=use_color()), err=True)
+    if allowed:
+        click.echo(
+            f"warning: scoring with {std.id} although {len(failures)} example check"
+            f"{'s' * (len(failures) != 1)} failed (--allow-failing-examples)",
+            err=True,
+        )
+        return
+    fail(
+        f"the examples of {std.id} fail, so it would score visits wrongly; fix the "
+        "standard (or its examples), or pass --allow-failing-examples"
+    )
 
 
 def read_options(
@@ -83,6 +115,12 @@ def read_options(
     show_default=True,
     help="Rows per chunk of the batch engine (output identical for any size).",
 )
+@click.option(
+    "--allow-failing-examples",
+    is_flag=True,
+    help="Score even when the standard's own examples fail (they are run first; by "
+    "default a standard whose examples fail scores nothing, exit 2).",
+)
 @format_option
 def score(
     standard: str,
@@ -98,6 +136,7 @@ def score(
     engine: str,
     jobs: int,
     chunk_size: int,
+    allow_failing_examples: bool,
     fmt: str,
 ) -> None:
     """Score visits from INPUT files against STANDARD (a .sbm path or an installed id).
@@ -114,6 +153,7 @@ def score(
       sbm score branch.sbm wave_excel.csv --encoding cp1251 --delimiter ';' -o out.xlsx
     """
     std = load_standard(standard, allow_unknown=allow_unknown)
+    examples_pass(std, allow_failing_examples)
     out_path = Path(output)
     rejects_path = Path(rejects) if rejects else default_rejects(out_path)
     if out_path.resolve() == rejects_path.resolve():

@@ -68,3 +68,21 @@ def test_a_standard_with_errors_fails_test_as_it_fails_check(tmp_path: Path) -> 
     test_code, output = run("test", str(path))
     assert check_code == test_code == 1
     assert output.rstrip().endswith("0 passed, 0 failed, 1 standard with errors")
+
+
+def test_score_refuses_a_standard_whose_examples_fail_unless_told(tmp_path: Path) -> None:
+    std = tmp_path / "fx.sbm"
+    std.write_text(
+        'standard t.fx {\n    item a "A" answer { yes = 1, no = 0 }\n    coefficient visit = a\n'
+        '    example "e" {\n        answers { a = yes }\n        expect visit == 0.5\n    }\n}\n',
+        encoding="utf-8",
+    )
+    visits = tmp_path / "v.jsonl"
+    visits.write_text('{"visit_id": "1", "answers": {"a": "yes"}}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code, output = run("score", str(std), str(visits), "-o", str(out))
+    assert code == 2 and not out.exists()
+    assert "E0801" in output and "--allow-failing-examples" in output
+    code, output = run("score", str(std), str(visits), "-o", str(out), "--allow-failing-examples")
+    assert code == 0 and out.exists()
+    assert "warning: scoring with t.fx although 1 example check failed" in output
