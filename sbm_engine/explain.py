@@ -97,6 +97,11 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
                 "terms": terms,
             }
         )
+    for it, entry in zip(model.items, items, strict=True):
+        if it.score is not None and entry["applies"] and entry["read_as"] is not None:
+            env.value = entry["read_as"]  # `value` in the item's own formula
+            entry["branches"] = _branches(it.score, interp, env, model.sources)
+            env.value = None
     coefficients = []
     for c in model.coefficients:
         coefficients.append(
@@ -105,6 +110,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
                 "title": c.title,
                 "formula": c.text,
                 "value": outcome.coefficients[c.name],  # type: ignore[union-attr]
+                "branches": _branches(c.expr, interp, env, model.sources),
                 "inputs": _inputs(c.expr, outcome, by_item),
                 "band": outcome.bands.get(c.name),  # type: ignore[union-attr]
                 "target": model.targets.get(c.name),
@@ -121,6 +127,40 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
         }
     )
     return out
+
+
+def _branches(
+    expr: Bound, interp: Interpreter, env: Any, sources: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The `if`s a formula went through for this visit, in order: each condition, its
+    value (true, false, or N/A, which takes `else`), and the branch it took; only
+    the branches taken are followed, so an `else if` ladder reads as the steps tried."""
+    out: list[dict[str, Any]] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node.op == "if":
+            cond, then, otherwise = node.args
+            value = interp.eval(cond, env)
+            taken = then if value else otherwise
+            out.append(
+                {
+                    "condition": _source(cond, sources),
+                    "value": value,
+                    "branch": "then" if value else "else",
+                    "gives": _source(taken, sources),
+                }
+            )
+            stack.append(taken)
+        else:
+            stack.extend(reversed(node.args))
+    return out
+
+
+def _source(b: Bound, sources: Mapping[str, str]) -> str:
+    """The `.sbm` text of an expression, as its author wrote it (one line)."""
+    text = sources.get(b.span.file, "")[b.span.start : b.span.end]
+    return " ".join(text.split()) or "…"
 
 
 def _section_when(model: Any, section: str | None) -> str | None:
@@ -213,6 +253,7 @@ def render(exp: dict[str, Any]) -> str:
         )
         if it["formula"] and it["score"] is not None:
             lines.append(f"  {'':<20} score = {it['formula']}")
+            lines += [f"  {'':<20}   {b}" for b in _branch_lines(it.get("branches", ()))]
     lines.append("\nSections:")
     for sec in exp["sections"]:
         used = [t for t in sec["terms"] if not t["excluded"]]
@@ -233,6 +274,7 @@ def render(exp: dict[str, Any]) -> str:
         if c["target"] is not None:
             extra.append(f"target {num(c['target'])}, gap {num(c['gap'])}")
         lines.append(f"  {c['coefficient']} = {c['formula']}")
+        lines += [f"      {b}" for b in _branch_lines(c.get("branches", ()))]
         lines.append(f"      = {num(c['value'])}" + (f"   ({'; '.join(extra)})" if extra else ""))
         parts = []
         for i in c["inputs"]:
@@ -254,3 +296,12 @@ def render(exp: dict[str, Any]) -> str:
     for w in exp["warnings"]:
         lines.append(f"\nwarning: {w['item']}: {w['message']}")
     return "\n".join(lines)
+
+
+def _branch_lines(branches: Any) -> list[str]:
+    """`if greeted >= 0.5: true → then 1`: one line per condition the formula met."""
+    shown = {True: "true", False: "false", None: "N/A"}
+    return [
+        f"if {b['condition']}: {shown.get(b['value'], b['value'])} → {b['branch']} {b['gives']}"
+        for b in branches
+    ]
