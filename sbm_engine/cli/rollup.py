@@ -167,61 +167,21 @@ def standard_of_results(std_id: str, source: str) -> Any:
         sys.exit(EXIT_FAILED)
 
 
-def _fmt(x: Any, sign: str = "") -> str:
-    """A figure with three decimals, as coefficients are shown ("—" for N/A); huge
-    ones in exponent form, so one absurd value cannot stretch the table."""
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        return f"{x:{sign}.6g}" if abs(x) >= 1e9 else f"{x:{sign}.3f}"
-    return str(x)
+def table_width(given: int | None) -> int:
+    """The width to fit: --width, else $COLUMNS, else the terminal's, else 100."""
+    import os
+    import shutil
 
+    from .table import DEFAULT_WIDTH
 
-def _fmt_rollup(x: Any) -> str:
-    """A rollup figure: up to three decimals, trailing zeros dropped (NPS 50 shows
-    as 50.0, a share of 0.625 as 0.625, not rounded to 0.6)."""
-    text = _fmt(x)
-    if "." in text and "e" not in text:
-        text = text.rstrip("0")
-        text += "0" if text.endswith(".") else ""
-    return text
-
-
-def _key(key: Any, by: str) -> str:
-    """A group's name in the table; visits without one are grouped as "(no point)"."""
-    return f"(no {by})" if key is None else str(key)
-
-
-def render_table(report: dict[str, Any], zones: int = 3) -> str:
-    groups = report["groups"]
-    if not groups:
-        return "no scored visits"
-    coefs = list(groups[0]["coefficients"])
-    rollups = list(groups[0]["rollups"])
-    header = [report["by"], "visits", *coefs, *rollups]
-    rows = []
-    for g in groups:
-        cells = [_key(g["key"], report["by"]), str(g["visits"])]
-        for c in coefs:
-            stat = g["coefficients"][c]
-            cell = _fmt(stat["mean"])
-            if stat["target"] is not None and stat["gap"] is not None:
-                cell += f" ({_fmt(stat['gap'], '+')})"
-            cells.append(cell)
-        cells += [_fmt_rollup(g["rollups"][r]) for r in rollups]
-        rows.append(cells)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    lines.append("")
-    lines.append(
-        f"(gap to target in brackets; growth zones: the {zones} items where most points are lost)"
-    )
-    for g in groups:
-        top = ", ".join(f"{z['item']} {z['lost_share']:.1%}" for z in g["growth_zones"][:zones])
-        lines.append(f"  {_key(g['key'], report['by'])}: {top or 'nothing lost'}")
-    return "\n".join(lines)
+    if given is not None:
+        return given
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    return DEFAULT_WIDTH
 
 
 def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -259,8 +219,24 @@ def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
     show_default=True,
     help="What to print when there is no --output.",
 )
+@click.option(
+    "--names",
+    is_flag=True,
+    help="Head the table with the standard's names (`client_orientation`), not its titles.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=40, clamp=True),
+    help="Fit the table to this many columns (default: $COLUMNS, the terminal's width, or 100).",
+)
 def rollup(
-    results: tuple[str, ...], level: str, standard: str | None, output: str | None, fmt: str
+    results: tuple[str, ...],
+    level: str,
+    standard: str | None,
+    output: str | None,
+    fmt: str,
+    names: bool,
+    width: int | None,
 ) -> None:
     """Aggregate scored visits (the output of `sbm score`) by LEVEL.
 
@@ -274,6 +250,19 @@ def rollup(
     a scored visit (a rejects file, unscored visits, wrong kinds of values): the
     message names the first problems with file and line. JSON figures are rounded
     to 12 significant digits; a figure that is not a finite number is null.
+
+    The table is for people; JSON and files (-o), for machines, keep names and
+    full figures. It shows the standard's titles (--names: its names), scores to
+    three decimals with the gap to the target in brackets, other figures to four
+    significant digits, shares as percents, N/A as "—", growth zones by their
+    questions, and ends with a summary: groups, visits, groups meeting each target.
+
+    It fits --width (else $COLUMNS, else the terminal's width, else 100). A row
+    per group while that fits, headers wrapped over up to three lines: groups
+    are compared down a column. Else turned, a row per figure with its full
+    title and a column per group, when that fits (few groups: the network,
+    regions). Else the rows cut into blocks of columns, each repeating the
+    group column, so no line is wider and no figure is cut.
 
     \b
     Examples:
@@ -295,7 +284,9 @@ def rollup(
     elif fmt == "json":
         click.echo(report_json(report))
     else:
-        click.echo(render_table(report))
+        from .table import render_table
+
+        click.echo(render_table(report, acc.m, width=table_width(width), names=names))
 
 
 def accumulate(

@@ -88,9 +88,11 @@ CASES: dict[str, list[str]] = {
 
 @pytest.fixture
 def no_packs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Snapshots must not depend on which packs happen to be installed."""
+    """Snapshots must not depend on which packs happen to be installed, nor on the
+    width of the terminal the tests run in (tables fit `COLUMNS`)."""
     from sbm_engine.plugins import reset_plugin_manager
 
+    monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setenv("SBM_DISABLE_PLUGINS", "*")
     reset_plugin_manager()
     yield
