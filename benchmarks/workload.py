@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from sbm_engine.formatter import format_source
+
 SECTIONS: tuple[tuple[str, str, int, int], ...] = (
     # name, title, weight, number of criteria
     ("greeting", "Встреча клиента", 2, 13),
@@ -180,7 +182,8 @@ def standard_text(seed: int = 2026, answers: str = "labels") -> str:
         "    bands visit { excellent >= 0.9, good >= 0.75, fair >= 0.6, poor }",
         "}",
     ]
-    return "\n".join(lines) + "\n"
+    # In `sbm fmt`'s layout, so the file the benchmarks write is already formatted.
+    return format_source("\n".join(lines) + "\n")
 
 
 def write_standard(path: str | Path, seed: int = 2026, answers: str = "labels") -> Path:

@@ -1,9 +1,9 @@
-"""Expressions for `sbm fmt`: their canonical text, and their lines when the author
-broke them.
+"""Expressions for `sbm fmt`: their canonical text, and their lines when they are
+broken, by their author or because they run past the line limit.
 
-An expression is printed on one line unless its author broke it at one of the
-points `fmt` keeps (gofmt-style: where the break goes is the author's choice,
-how the broken text is laid out is not):
+An expression is broken only at these points, which are also the only line
+breaks of its author that `fmt` keeps (gofmt-style: where a break goes is a
+choice, how the broken text is laid out is not):
 
 - between the operands of a binary operator (`+ - * /`, comparisons, `and`,
   `or`): the operator starts the continuation line, whichever side of it the
@@ -14,8 +14,22 @@ how the broken text is laid out is not):
   the comma ends the line, `)` closes the last argument's line.
 
 Breaks anywhere else (after `not`, after a unary minus, around `:` of a weighted
-argument, before `)`) are dropped, and no break is ever added: an expression its
-author wrote on one line stays on one line whatever its length.
+argument, before `)`) are dropped.
+
+Breaks are added, as black and ruff format add them, only to a line that would
+run past the limit (`width`; the formatter's `WIDTH`): `fmt` breaks the loosest
+construct on that line at all of its points, lays the lines out again, and
+repeats while a line is too long and still holds a point. "Loosest" is the
+outermost: an operand is broken only after the operators around it, so
+`or` goes before `and`, before comparisons, before `+ -`, before `* /`; an `if`
+breaks before every `else` of its `else if` chain first (one branch a line, the
+chain flat), then before `then`, then inside its parts; a call breaks between
+its arguments, one argument a line, before anything inside them. A break after
+`(` is never added (it stays the author's choice): the first argument stays
+next to the function's name. What holds no point (a long string, a long name,
+`weighted_mean(tagged x)`) stays as long as it is. Adding only breaks an author
+could have written makes wrapping a fixed point: formatted again, the added
+breaks are kept as the author's and nothing is left to add.
 
 Continuation lines are aligned with the construct they continue, as the shipped
 standards were written by hand, so each line's place says what it belongs to:
@@ -191,7 +205,7 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-# ---- the author's line breaks ---------------------------------------------------------
+# ---- line breaks -----------------------------------------------------------------------
 
 
 def _apart(before: n.Span, after: n.Span) -> bool:
@@ -256,33 +270,162 @@ def _run(expr: _Operators) -> tuple[tuple[n.Expr, int], list[tuple[str, n.Span, 
     return (left, left_need), [link]
 
 
-def expr_lines(expr: n.Expr, column: int, indent: int) -> list[TextLine]:
+# A group of break points `fmt` adds together, named by its kind and the node that
+# owns it: "run" (the operators of a run, owned by its top node), "else" (every
+# `else` of an `else if` chain, owned by the chain's first `if`), "then" (one
+# `if`'s `then`) and "args" (the commas of a call).
+_Group = tuple[str, int]
+# The first `if` of an `else if` chain and the column its `then`s and `else`s align with.
+_Chain = tuple[n.If, int]
+
+
+@attrs.frozen(eq=False)
+class _Candidate:
+    """A group that could break a line: its `rank` (lower is looser: twice the
+    nesting depth, plus one for a `then`), its kind and owner, and the nodes it
+    breaks (an `else if` chain: every `if` of it; otherwise the owner)."""
+
+    rank: int
+    kind: str
+    owner: n.Expr
+    members: tuple[n.Expr, ...]
+
+    @property
+    def group(self) -> _Group:
+        return (self.kind, id(self.owner))
+
+
+def _chain(head: n.If) -> tuple[n.If, ...]:
+    """An `if` and the `if`s of its `else if` chain, which break as one."""
+    out = [head]
+    while isinstance(out[-1].otherwise, n.If):
+        out.append(out[-1].otherwise)
+    return tuple(out)
+
+
+def _loosest(expr: n.Expr, depth: int, head: n.If | None = None) -> _Candidate | None:
+    """The loosest group of break points inside `expr`, printed on one line at
+    nesting `depth` (`head`: the first `if` of the chain `expr` continues), or
+    None when `expr` holds no point at all. The node's own points are looser than
+    any inside its parts, so only nodes without points of their own are searched."""
+    match expr:
+        case n.Binary() | n.Compare() | n.BoolOp():
+            return _Candidate(2 * depth, "run", expr, (expr,))
+        case n.If():
+            owner = head or expr
+            return _Candidate(2 * depth, "else", owner, _chain(owner))
+        case n.Call() if len(expr.args) > 1:
+            return _Candidate(2 * depth, "args", expr, (expr,))
+    found = [c for part in _parts(expr) if (c := _loosest(part, depth + 1)) is not None]
+    return min(found, key=lambda c: c.rank, default=None)
+
+
+def can_break(expr: n.Expr) -> bool:
+    """Whether `fmt` could break `expr` over lines: it holds an operator, an `if` or a
+    call of several arguments."""
+    return _loosest(expr, 0) is not None
+
+
+class _Breaks:
+    """Where an expression is broken: its author's breaks and the groups added to
+    fit the line limit, with what is broken inside each node cached (the layout
+    asks it of every node, on every pass of the wrapping)."""
+
+    def __init__(self, expr: n.Expr) -> None:
+        self.added: set[_Group] = set()
+        self._author: dict[int, bool] = {}
+        self._inside_added: dict[int, bool] = {}
+        self._owners: set[int] = set()  # nodes with an added break of their own
+        self._note_author(expr)
+
+    def _note_author(self, expr: n.Expr) -> bool:
+        inside = [self._note_author(part) for part in _parts(expr)]
+        broken = _breaks_here(expr) or any(inside)
+        self._author[id(expr)] = broken
+        return broken
+
+    def add(self, candidate: _Candidate) -> None:
+        self.added.add(candidate.group)
+        self._owners |= {id(m) for m in candidate.members}
+        self._inside_added = {}
+
+    def any_inside(self, expr: n.Expr) -> bool:
+        """Whether `expr` is broken anywhere, by its author or by an added group."""
+        return self._author.get(id(expr), False) or self._has_added(expr)
+
+    def _has_added(self, expr: n.Expr) -> bool:
+        key = id(expr)
+        if key not in self._inside_added:
+            self._inside_added[key] = key in self._owners or any(
+                self._has_added(part) for part in _parts(expr)
+            )
+        return self._inside_added[key]
+
+    def at(self, group: _Group, before: n.Span, after: n.Span) -> bool:
+        """Whether the point between `before` and `after` in `group` is broken."""
+        return group in self.added or _apart(before, after)
+
+
+def expr_lines(
+    expr: n.Expr, column: int, indent: int, width: int | None = None, tail: int = 0
+) -> list[TextLine]:
     """`expr` laid out from `column` on a line indented by `indent` (both absolute):
-    one line, or more where its author broke it at a point `fmt` keeps. The first
-    line's text does not depend on `column` or `indent`."""
+    one line, or more where its author broke it at a point `fmt` keeps and, given a
+    `width`, where a line would otherwise pass it (`tail`: the width of what will
+    follow the last line, such as ` {`). Without a `width`, the first line's text
+    does not depend on `column` or `indent`."""
     if not _broken(expr):
-        return [TextLine(column, expr_text(expr), anchors_at(expr.span))]
-    layout = _Layout(column, indent)
-    layout.expr(expr, _IF)
-    return layout.lines()
+        line = TextLine(column, expr_text(expr), anchors_at(expr.span))
+        if width is None or column + len(line.text) + tail <= width:
+            return [line]
+    breaks = _Breaks(expr)
+    while True:
+        layout = _Layout(column, indent, breaks)
+        layout.expr(expr, _IF, 0)
+        lines = layout.lines()
+        if width is None:
+            return lines
+        candidate = layout.loosest_too_long(width, tail)
+        if candidate is None:
+            return lines
+        breaks.add(candidate)
 
 
 class _Layout:
     """Builds the lines of a broken expression left to right, knowing at each step
-    the column it has reached, which is what continuation lines align with."""
+    the column it has reached, which is what continuation lines align with. It
+    notes, line by line, the groups of break points left unbroken there, from
+    which the wrapping picks the loosest of a line that is too long."""
 
-    def __init__(self, column: int, indent: int) -> None:
+    def __init__(self, column: int, indent: int, breaks: _Breaks) -> None:
+        self._breaks = breaks
         self._starts = [column]
         self._indents = [indent]
         self._texts: list[list[str]] = [[]]
         self._anchors: list[list[int]] = [[]]
         self._column = column
+        # per line: unbroken points (as candidates) and parts printed on one line
+        self._open: list[list[_Candidate]] = [[]]
+        self._whole: list[list[tuple[n.Expr, int, n.If | None]]] = [[]]
 
     def lines(self) -> list[TextLine]:
         return [
             TextLine(start, "".join(texts), tuple(anchors))
             for start, texts, anchors in zip(self._starts, self._texts, self._anchors, strict=True)
         ]
+
+    def loosest_too_long(self, width: int, tail: int) -> _Candidate | None:
+        """The loosest group with a point on the first line that passes `width`
+        and has one; None when no such line is left."""
+        last = len(self._texts) - 1
+        for i, (start, texts) in enumerate(zip(self._starts, self._texts, strict=True)):
+            if start + sum(map(len, texts)) + (tail if i == last else 0) <= width:
+                continue
+            found = list(self._open[i])
+            found += [c for e, d, h in self._whole[i] if (c := _loosest(e, d, h)) is not None]
+            if found:
+                return min(found, key=lambda c: c.rank)  # the first of equals: stable
+        return None
 
     def put(self, text: str, anchors: tuple[int, ...] = ()) -> None:
         self._texts[-1].append(text)
@@ -294,96 +437,119 @@ class _Layout:
         self._indents.append(column)
         self._texts.append([])
         self._anchors.append([])
+        self._open.append([])
+        self._whole.append([])
         self._column = column
 
-    def joint(self, word: str, column: int, broken: bool) -> None:
-        """An operator or `then`/`else`: starting a line at `column` if the author
-        broke there, between spaces otherwise."""
+    def joint(self, word: str, column: int, broken: bool, unbroken: _Candidate) -> None:
+        """An operator or `then`/`else`: starting a line at `column` if broken,
+        between spaces otherwise (then `unbroken` could break it later)."""
         if broken:
             self.newline(column)
             self.put(word + " ")
         else:
+            self._open[-1].append(unbroken)
             self.put(f" {word} ")
 
-    def expr(self, expr: n.Expr, need: int, chain: int | None = None) -> None:
-        """`expr` where an operand of level `need` is expected; `chain` is the column
-        of the first `if` when `expr` is the `else` branch of an `else if` chain."""
-        if not _broken(expr):
+    def expr(self, expr: n.Expr, need: int, depth: int, chain: _Chain | None = None) -> None:
+        """`expr` where an operand of level `need` is expected, at nesting `depth`;
+        `chain` when `expr` is the `else` branch of an `else if` chain: the chain's
+        first `if` and its column."""
+        if not self._breaks.any_inside(expr):
+            self._whole[-1].append((expr, depth, chain[0] if chain else None))
             self.put(expr_text(expr, need), anchors_at(expr.span))
         elif _level(expr) < need:
             self.put("(")
-            self.bare(expr, None)
+            self.bare(expr, depth, None)
             self.put(")")
         else:
-            self.bare(expr, chain)
+            self.bare(expr, depth, chain)
 
-    def bare(self, expr: n.Expr, chain: int | None) -> None:
+    def bare(self, expr: n.Expr, depth: int, chain: _Chain | None) -> None:
         match expr:
             case n.Binary() | n.Compare() | n.BoolOp():
-                self.operators(expr)
+                self.operators(expr, depth)
             case n.If():
-                self.choice(expr, chain)
+                self.choice(expr, depth, chain)
             case n.Call():
-                self.call(expr)
+                self.call(expr, depth)
             case n.Negate():
                 self.put("-")
-                self.expr(expr.operand, _ATOM)
+                self.expr(expr.operand, _ATOM, depth + 1)
             case n.Not():
                 self.put("not ")
-                self.expr(expr.operand, _NOT)
+                self.expr(expr.operand, _NOT, depth + 1)
             case _:  # atoms hold no line break
                 self.put(expr_text(expr), anchors_at(expr.span))
 
-    def operators(self, expr: _Operators) -> None:
+    def operators(self, expr: _Operators, depth: int) -> None:
         (first, first_need), links = _run(expr)
         align = self._column
-        self.expr(first, first_need)
+        group = ("run", id(expr))
+        unbroken = _Candidate(2 * depth, "run", expr, (expr,))
+        self.expr(first, first_need, depth + 1)
         for op, before, operand, need in links:
-            self.joint(op, align, _apart(before, operand.span))
-            self.expr(operand, need)
+            self.joint(op, align, self._breaks.at(group, before, operand.span), unbroken)
+            self.expr(operand, need, depth + 1)
 
-    def choice(self, expr: n.If, chain: int | None) -> None:
-        align = self._column if chain is None else chain
+    def choice(self, expr: n.If, depth: int, chain: _Chain | None) -> None:
+        """An `if`; in an `else if` chain every `then` and `else` aligns with the
+        chain's first `if`, and the chain's `else`s break together."""
+        first, align = chain or (expr, self._column)
+        at = self._breaks.at
         self.put("if ")
-        self.expr(expr.condition, _OR)
-        self.joint("then", align, _apart(expr.condition.span, expr.then.span))
-        self.expr(expr.then, _OR)
-        self.joint("else", align, _apart(expr.then.span, expr.otherwise.span))
-        self.expr(expr.otherwise, _IF, chain=align if isinstance(expr.otherwise, n.If) else None)
+        self.expr(expr.condition, _OR, depth + 1)
+        then = _Candidate(2 * depth + 1, "then", expr, (expr,))
+        self.joint("then", align, at(("then", id(expr)), expr.condition.span, expr.then.span), then)
+        self.expr(expr.then, _OR, depth + 1)
+        otherwise = _Candidate(2 * depth, "else", first, _chain(first))
+        broken = at(("else", id(first)), expr.then.span, expr.otherwise.span)
+        self.joint("else", align, broken, otherwise)
+        if isinstance(expr.otherwise, n.If):
+            self.expr(expr.otherwise, _IF, depth, (first, align))
+        else:
+            self.expr(expr.otherwise, _IF, depth + 1)
 
-    def call(self, expr: n.Call) -> None:
+    def call(self, expr: n.Call, depth: int) -> None:
+        """`f(a, b)`: broken before an argument where its author broke, and before
+        every argument but the first when the call's group was added (one argument
+        a line, under the first); after `(` only where its author broke, since
+        moving the first argument away from the name is an author's choice."""
         self.put(expr.function + "(", anchors_at(expr.name_span))
         column = self._column
         if expr.args and _apart(expr.name_span, expr.args[0].span):
             column = self._indents[-1] + _INDENT
+        group = ("args", id(expr))
+        unbroken = _Candidate(2 * depth, "args", expr, (expr,))
         before = expr.name_span
         for i, arg in enumerate(expr.args):
-            if _apart(before, arg.span):
+            if _apart(before, arg.span) or (i and group in self._breaks.added):
                 if i:
                     self.put(",")
                 self.newline(column)
             elif i:
+                self._open[-1].append(unbroken)
                 self.put(", ")
-            self.argument(arg)
+            self.argument(arg, depth + 1)
             before = arg.span
         self.put(")", (expr.span.end - 1,) if expr.span.end > 0 else ())
 
-    def argument(self, arg: n.Argument) -> None:
+    def argument(self, arg: n.Argument, depth: int) -> None:
         match arg:
             case n.Selection():
                 self.put(_argument_text(arg), anchors_at(arg.span))
             case n.Weighted():
-                self.guarded(arg.expr)
+                self.guarded(arg.expr, depth)
                 self.put(": ")
-                self.expr(arg.weight, _IF)
+                self.expr(arg.weight, _IF, depth)
             case _:
-                self.guarded(arg)
+                self.guarded(arg, depth)
 
-    def guarded(self, expr: n.Expr) -> None:
+    def guarded(self, expr: n.Expr, depth: int) -> None:
         """An argument, parenthesised when it starts with a selection keyword."""
         if _needs_guard(expr_text(expr)):
             self.put("(")
-            self.expr(expr, _IF)
+            self.expr(expr, _IF, depth)
             self.put(")")
         else:
-            self.expr(expr, _IF)
+            self.expr(expr, _IF, depth)

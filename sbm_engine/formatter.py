@@ -8,9 +8,16 @@ every comment survived in order, and formatting the output again changes nothing
 
 The canonical layout (what users see)
 -------------------------------------
-- 4 spaces per level; lines aim at 100 columns (`WIDTH`). An expression is broken
-  only where its author broke it (see Line breaks below), so a line holding a long
-  expression written on one line may run past 100.
+- 4 spaces per level; a line limit of 100 columns (`WIDTH`, the project's own, as
+  in black and ruff format). A line that would pass it is broken, wherever
+  the layout below has a break point for it, the loosest point of the line first
+  (a declaration's own breaks before its expression's, an expression's outer
+  operators before its operands'); the author's line breaks at those points are
+  kept as well. What has no break point stays as long as it is: a long string or
+  name, a declaration's head (`item NAME "question"`, `section … when`), an item's
+  options after `answer` (an inline scale included), a comment. Comments do not
+  count: they are put back after the layout, at the end of the line holding their
+  code. So no line passes 100 columns but for one of those.
 - File level, in the order written: `import "path"` lines and
   `standard NAME ["title"] [extends BASE [version "V"]] {` … `}`. A blank line separates a
   standard from whatever comes before or after it.
@@ -34,20 +41,28 @@ The canonical layout (what users see)
   [bonus] [tags …] [when COND] [score = EXPR]`: options always in this order (the
   order of the language reference's examples: tags close the line).
   Line breaks the author put before `answer`, `when` or `score =` are kept, the
-  continuation one level deeper; `when COND` and `score = EXPR` also move to their
-  own lines when the line holding them would pass 100 columns.
+  continuation one level deeper, and added at the limit: `answer …` moves to its
+  own line when `item … answer …` would pass 100 columns; `when COND` and
+  `score = EXPR` each move to a line of their own when they do not fit at the end
+  of the line before (after one moves, each part after it takes a line too); an
+  expression still too long there is broken inside.
   `answer number LO..HI`, `answer text`, inline scales `answer { yes = 1, no = 0 }`.
 - `coefficient NAME ["title"] = EXPR` (and `rollup`): the expression stays where its
   author put it, after `=` or on the next line one level deeper (like gofmt, `fmt`
-  keeps that line break and normalises the rest); for a tree built in memory, on
-  the next line when the whole does not fit.
+  keeps that line break and normalises the rest), but moves to the next line when
+  the line holding `=` would pass 100 columns and the expression has a break point
+  (then it is broken there if it still does not fit); one with none
+  (`weighted_mean(tagged x)`, a name) stays after `=` however long the line, as
+  in the spec's own conformance standard. For a tree built in memory, on the
+  next line when the whole does not fit.
 - `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty)
   and one `expect EXPR` per line, in the order written (comments move with them;
   two `visit` blocks stay two blocks). An assignment block goes on one line when it
   fits; otherwise it keeps its author's line breaks: `answers { a = 1, b = 2,` with
-  the next lines aligned under `a` and ` }` ending the last; with a comment inside,
-  one assignment per line. (A tree built in
-  memory gets its rows filled to 100 columns.)
+  the next lines aligned under `a` and ` }` ending the last, a line that would pass
+  100 columns split into as many as it needs, filled; with a comment inside, one
+  assignment per line. (A tree built in memory gets its rows filled to 100
+  columns.)
 - Expressions: single spaces around binary operators, `f(a, b)`, `x: 0.4` for
   weighted arguments, selections `items`, `sections`, `tagged T`, `in S`.
   Parentheses only where precedence needs them (`if` < `or` < `and` < `not` <
@@ -60,7 +75,12 @@ The canonical layout (what users see)
   where the author put one on either side of a binary operator (the operator
   then starts the continuation line), of `then` or of `else` (the keyword starts
   the line), between two arguments (the comma ends the line) or right after the
-  `(` of a call; dropped anywhere else, and never added. A continuation line is
+  `(` of a call; dropped anywhere else. Added, at the same points but for the one
+  after `(`, to a line that would pass 100 columns: at every point of the loosest
+  construct on the line (`or` before `and` before comparisons before `+ -` before
+  `* /`; before every `else` of an `if` and its `else if` chain, then before its
+  `then`; between all the arguments of a call, one a line), again while a line is
+  too long and still holds a point. A continuation line is
   aligned with what it continues: an operator with the first operand of its run
   of same-precedence operators, `then`/`else` with their `if` (every `else` of an
   `else if` chain with the first `if`), an argument with the first argument, or,
@@ -91,7 +111,7 @@ import attrs
 
 from . import nodes as n
 from .diagnostics import CompileError
-from .fmt_expr import TextLine, expr_lines, expr_text, quote
+from .fmt_expr import TextLine, can_break, expr_lines, expr_text, quote
 from .fmt_expr import anchors_at as _at
 from .parser import parse
 from .sources import read_source
@@ -284,6 +304,10 @@ def _fits(depth: int, text: str) -> bool:
     return len(INDENT) * depth + len(text) <= WIDTH
 
 
+def _all_fit(lines: Iterable[TextLine]) -> bool:
+    return all(line.column + len(line.text) <= WIDTH for line in lines)
+
+
 _GROUPS: dict[type, str] = {
     n.Version: "meta",
     n.Industry: "meta",
@@ -344,8 +368,10 @@ class _Printer:
         kind: LineKind = "stmt",
     ) -> None:
         """`prefix EXPR suffix` on a line at `depth` (`anchors`: those of the prefix),
-        the expression continued on further lines where its author broke it."""
-        first, *rest = expr_lines(expr, len(INDENT) * depth + len(prefix), len(INDENT) * depth)
+        the expression continued on further lines where its author broke it or
+        where a line would pass `WIDTH`."""
+        column = len(INDENT) * depth
+        first, *rest = expr_lines(expr, column + len(prefix), column, WIDTH, len(suffix))
         anchors = (*anchors, *first.anchors)
         if not rest:
             self.emit(
@@ -459,20 +485,24 @@ class _Printer:
         """`head { a, b }` on one line when it fits and holds no comment; otherwise
         a block: filled lines (`fill`) or one entry per line.
 
+        Filled lines keep the rows their author wrote, but a row of several entries
+        that passes `WIDTH` is split, as many entries a row as fit.
+
         `head_at` are the anchors of the words before `{`, `closing` the offset of
         `}` (both empty for trees built in memory)."""
         texts = [t for t, _ in entries]
         inside = self.comment_inside(head_at, closing)
         one_line = f"{head} {_inline_list(texts)}"
-        written_on_one_line = fill and len({span.line for _, span in entries}) == 1
-        if not inside and (_fits(depth, one_line) or (written_on_one_line and entries[0][1].line)):
+        if not inside and _fits(depth, one_line):
             tail = () if closing is None else (closing,)
             anchors = (*head_at, *_at(*(s for _, s in entries)), *tail)
             self.emit(depth, one_line, anchors, blank=blank)
             return
         if fill and not inside:
-            written = entries[0][1].line > 0
-            rows = _rows_as_written(entries) if written else _rows_by_width(depth, head, entries)
+            if entries[0][1].line > 0:
+                rows = _rows_split_to_fit(depth, head, _rows_as_written(entries))
+            else:
+                rows = _rows_by_width(depth, head, entries)
             self._hanging(depth, head, rows, blank, head_at=head_at, closing=closing)
             return
         self.emit(depth, head + " {", head_at, blank=blank, opens=True)
@@ -520,11 +550,22 @@ class _Printer:
         self.braced(depth, head + " one of", texts, blank, **_braces_of(m.span))
 
     def formula(self, keyword: str, m: n.Coefficient | n.Rollup, depth: int, blank: bool) -> None:
+        """`coefficient NAME ["title"] = EXPR` with the expression after `=` or, one
+        level deeper, on the next line: where its author put it, unless the line
+        holding `=` would pass `WIDTH` and the formula can be broken; then it goes
+        to the next line (the loosest break of that line) and is broken there if it
+        still does not fit. A formula with no break point (`weighted_mean(tagged x)`)
+        stays after `=`: `fmt` moves a formula only to wrap it. A tree built in
+        memory puts its expression on the next line when the whole does not fit."""
         head = f"{keyword} {m.name}" + ("" if m.title is None else " " + quote(m.title)) + " ="
         head_at = (*_start(m.span), *_at(m.name_span))
         written = m.name_span.line > 0 and m.expr.span.line > 0
         if written:
             same_line = m.expr.span.line == m.name_span.line
+            if same_line and can_break(m.expr):
+                column = len(INDENT) * depth
+                first = expr_lines(m.expr, column + len(head) + 1, column)[0]
+                same_line = _all_fit([first])
         else:
             same_line = _fits(depth, f"{head} {expr_text(m.expr)}")
         if same_line:
@@ -534,10 +575,14 @@ class _Printer:
         self.expression(depth + 1, "", m.expr, (), kind="cont")
 
     def item(self, item: n.Item, depth: int, blank: bool) -> None:
-        """An item on one line, or continued where its author broke it: before
-        `answer`, before `when`, before `score =` (continuations one level deeper),
-        and inside a `when`/`score` expression where `fmt_expr` keeps its breaks.
-        A tree built in memory breaks before `when`/`score` when the line is too long."""
+        """An item on one line, or continued: before `answer`, before `when`, before
+        `score =` (continuations one level deeper), and inside a `when`/`score`
+        expression where `fmt_expr` breaks it. Each of those breaks is kept where
+        the author made it and added where the line would pass `WIDTH`, the looser
+        first: `answer` moves down when the item's head is too long; a `when` or
+        `score` starts a line of its own when it does not fit at the end of the line
+        before (all its lines as written), and so does each part after it; an
+        expression still too long on a line of its own is broken inside."""
         head = _item_head(item)
         question = f"item {item.name} {quote(item.question)}"
         tails: list[tuple[str, n.Expr]] = []
@@ -545,43 +590,33 @@ class _Printer:
             tails.append(("when ", item.when))
         if item.score is not None:
             tails.append(("score = ", item.score))
-        written = item.name_span.line > 0
-        if not written:
-            texts = [prefix + expr_text(expr) for prefix, expr in tails]
-            whole = " ".join([head, *texts])
-            if not tails or _fits(depth, whole):
-                self.emit(depth, whole, _at(item.span), blank=blank)
-                return
-            self.emit(depth, head, _item_head_anchors(item), blank=blank)
-            for text, (_, expr) in zip(texts, tails, strict=True):
-                self.emit(depth + 1, text, _at(expr.span), kind="cont")
-            return
-        # the lines as written: each part joins the line before unless it started a new one
         column = len(INDENT) * depth
         below = column + len(INDENT)  # where a part that starts a line starts
         lines: list[TextLine] = []
         answer_at = item.answer.span.line
-        if answer_at > item.name_span.line:
+        if answer_at > item.name_span.line or column + len(head) > WIDTH:
             lines.append(TextLine(column, question, (*_start(item.span), *_at(item.name_span))))
             options = _item_head_anchors(item, with_name=False)
             lines.append(TextLine(below, head[len(question) + 1 :], options))
         else:
             lines.append(TextLine(column, head, _item_head_anchors(item)))
+        # each part joins the line before unless it started a new one (a tree built
+        # in memory has no lines: line 0 everywhere) or does not fit there
         previous_line = max(answer_at, item.name_span.line)
         width_broken = False
         for prefix, expr in tails:
             last = lines[-1]
-            joined = f"{last.text} {prefix}{expr_lines(expr, 0, 0)[0].text}"
+            start = last.column + len(last.text) + 1 + len(prefix)
+            joined = expr_lines(expr, start, last.column)
             joins = expr.span.line <= previous_line and not width_broken
-            if not joins or last.column + len(joined) > WIDTH:
-                width_broken = width_broken or joins  # then one tail a line
-                first, *rest = expr_lines(expr, below + len(prefix), below)
-                lines.append(TextLine(below, prefix + first.text, first.anchors))
-            else:
-                start = last.column + len(last.text) + 1 + len(prefix)
-                first, *rest = expr_lines(expr, start, last.column)
+            if joins and _all_fit(joined):
+                first, *rest = joined
                 text = f"{last.text} {prefix}{first.text}"
                 lines[-1] = TextLine(last.column, text, (*last.anchors, *first.anchors))
+            else:
+                width_broken = width_broken or joins  # then one tail a line
+                first, *rest = expr_lines(expr, below + len(prefix), below, WIDTH)
+                lines.append(TextLine(below, prefix + first.text, first.anchors))
             lines += rest
             previous_line = expr.span.end_line
         if len(lines) == 1:
@@ -697,10 +732,13 @@ class _Printer:
         return pos
 
 
-def _rows_as_written(entries: Sequence[tuple[str, n.Span]]) -> list[list[tuple[str, n.Span]]]:
+_Row = list[tuple[str, n.Span]]
+
+
+def _rows_as_written(entries: Sequence[tuple[str, n.Span]]) -> list[_Row]:
     """Entries grouped by the source line they were written on (as gofmt keeps the
     line breaks of a list)."""
-    rows: list[list[tuple[str, n.Span]]] = []
+    rows: list[_Row] = []
     for entry in entries:
         if rows and rows[-1][-1][1].line == entry[1].line:
             rows[-1].append(entry)
@@ -709,21 +747,39 @@ def _rows_as_written(entries: Sequence[tuple[str, n.Span]]) -> list[list[tuple[s
     return rows
 
 
+def _rows_split_to_fit(depth: int, head: str, rows: Sequence[_Row]) -> list[_Row]:
+    """The author's rows, each row of several entries that passes `WIDTH` packed
+    again into as many rows as it needs (an entry too long for any row stays alone
+    on its row): the rows that fit keep their author's grouping, and the next pass
+    keeps the new rows as written."""
+    out: list[_Row] = []
+    pad = len(INDENT) * depth + len(head) + 3  # where `_hanging` starts each row
+    for r, row in enumerate(rows):
+        closes = r == len(rows) - 1
+        end = 2 if closes else 1  # " }" or ","
+        if len(row) > 1 and pad + sum(len(t) + 2 for t, _ in row) - 2 + end > WIDTH:
+            out += _rows_by_width(depth, head, row, closes=closes)
+        else:
+            out.append(list(row))
+    return out
+
+
 def _rows_by_width(
-    depth: int, head: str, entries: Sequence[tuple[str, n.Span]]
-) -> list[list[tuple[str, n.Span]]]:
-    """Entries packed greedily under `head { ` within `WIDTH` columns: the layout of a
-    tree built in memory, which re-formatting its text then keeps as written."""
-    pad = len(head) + 3
-    rows: list[list[tuple[str, n.Span]]] = [[]]
-    width = 0
-    for i, entry in enumerate(entries):
-        piece = len(entry[0]) + 2 + (2 if i == len(entries) - 1 else 0)  # ", " or " }"
-        if rows[-1] and 4 * depth + pad + width + piece > WIDTH:
+    depth: int, head: str, entries: Sequence[tuple[str, n.Span]], *, closes: bool = True
+) -> list[_Row]:
+    """Entries packed greedily under `head { ` within `WIDTH` columns, each row
+    ending with `,` and the last with ` }` (`closes`) or `,`: the layout of a tree
+    built in memory, which re-formatting its text then keeps as written."""
+    pad = len(INDENT) * depth + len(head) + 3
+    rows: list[_Row] = [[]]
+    used = pad
+    for i, (text, span) in enumerate(entries):
+        end = 2 if closes and i == len(entries) - 1 else 1
+        if rows[-1] and used + 2 + len(text) + end > WIDTH:
             rows.append([])
-            width = 0
-        rows[-1].append(entry)
-        width += piece
+            used = pad
+        used += len(text) + (2 if len(rows[-1]) else 0)
+        rows[-1].append((text, span))
     return rows
 
 
