@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -52,18 +56,139 @@ def echo_json(data: Any) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary beside it, then a rename."""
+    """Write a whole file or nothing: a temporary beside it, then a rename. The file
+    keeps the mode of the one it replaces. Raises `OutputError` (`cannot write PATH:
+    REASON`) when the folder is missing or not writable or the disk is full."""
     import os
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from ..io import OutputError
+    from ..io.writers import target_mode
+
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: no folder {str(path.parent)!r}")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+            f.flush()
+            if hasattr(os, "fchmod"):  # not on Windows
+                os.fchmod(f.fileno(), target_mode(path))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
+
+
+# -- stopping cleanly on signals ----------------------------------------------------------------
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: raised in the main thread so that every `with` block
+    drops its temporary files on the way out. `late` means the signal was held while
+    the outputs were being renamed into place, so they are written, whole."""
+
+    def __init__(self, signum: int, late: bool = False) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.late = late
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as shells report a process a signal stopped."""
+        return 128 + self.signum
+
+
+class _SignalState:
+    """The state the handler shares with `signals_held` (main thread only)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.held = 0
+        self.pending: int | None = None
+        self.fired = False
+
+
+_SIGNALS = _SignalState()
+
+
+@contextlib.contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into `Interrupted` for the duration.
+
+    Why: SIGTERM's default ends the process on the spot, leaving hidden temporary
+    files behind, and SIGINT's KeyboardInterrupt exits 1, the code for "some visits
+    rejected". Raised instead, the signal unwinds the run like any error. Only the
+    first signal raises; later ones are ignored while the run cleans up (which is
+    short). Outside the main thread (an embedding program) nothing is installed."""
+    if _SIGNALS.active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _SIGNALS.reset()
+    _SIGNALS.active = True
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig in previous:
+            signal.signal(sig, _on_signal)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _SIGNALS.active = False
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if _SIGNALS.fired:
+        return
+    if _SIGNALS.held:
+        _SIGNALS.pending = signum
+        return
+    _SIGNALS.fired = True
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the outputs are renamed into place, so that the
+    files of a run never appear one without the other; a signal that arrived
+    meanwhile is raised right after, as a late `Interrupted`."""
+    _SIGNALS.held += 1
+    try:
+        yield
+    finally:
+        _SIGNALS.held -= 1
+    signum = _SIGNALS.pending
+    if not _SIGNALS.held and signum is not None and not _SIGNALS.fired:
+        _SIGNALS.fired = True
+        raise Interrupted(signum, late=True)
+
+
+@contextlib.contextmanager
+def outputs_together(*writers: Any) -> Iterator[tuple[Any, ...]]:
+    """Enter the writers of one run; at a clean end commit them together
+    (`io.writers.commit_together`, in the order given, signals held), on any exception
+    drop every temporary file. Older files are left untouched either way."""
+    from ..io.writers import commit_together
+
+    entered: list[Any] = []
+    try:
+        for w in writers:
+            w.__enter__()
+            entered.append(w)
+        yield writers
+    except BaseException:
+        for w in entered:
+            w.abort()
+        raise
+    with signals_held():
+        commit_together(writers)
 
 
 def standard_paths(args: tuple[str, ...]) -> list[str]:

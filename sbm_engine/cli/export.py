@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import load_standard, write_text_atomic
+from .common import fail, load_standard, write_text_atomic
 
 
 @click.command()
@@ -27,6 +27,7 @@ def export(standard: str, target: str, output: str | None) -> None:
       sbm export branch.sbm --to jsonschema -o visit.schema.json
     """
     from ..export import drop_nulls, json_schema, questionnaire
+    from ..io import OutputError
 
     std = load_standard(standard)
     if target == "jsonschema":
@@ -38,7 +39,10 @@ def export(standard: str, target: str, output: str | None) -> None:
 
         text = tomli_w.dumps(drop_nulls(questionnaire(std.model)))
     if output:
-        write_text_atomic(Path(output), text)
+        try:
+            write_text_atomic(Path(output), text)
+        except OutputError as err:
+            fail(str(err))
         click.echo(f"{std.id} -> {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -55,6 +55,9 @@ ROW_GROUP: Final = 65536
 SCORE_BLOCK: Final = 1 << 15
 #: Rows per write of CSV/JSONL output (only a buffering size; the bytes do not depend on it).
 TEXT_WRITE: Final = 65536
+#: Rejects per pickle in the rejects spool: a whole chunk's at once took 3× longer
+#: to pickle and read back (a memo of every object) and more memory.
+SPOOL_BATCH: Final = 1024
 _INPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".tsv"})
 _OUTPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".jsonl", ".ndjson", ".xlsx"})
 _DUP_CODE: Final = "duplicate_visit"
@@ -117,11 +120,32 @@ class Job:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(job: Job) -> None:
+def _worker_init(job: Job, lifeline: Any) -> None:
+    """Load the standard once per worker. Ctrl-C reaches every process of the terminal's
+    group: a worker ignores it (the parent stops the run and ends the workers), and it
+    leaves as soon as its parent is gone (`_die_with_parent`)."""
+    import signal
+    import threading
+
     from ..api import load
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
     keep_freed_memory()
     _WORKER["std"] = load(job.standard, allow_unknown=job.allow_unknown)
+
+
+def _die_with_parent(lifeline: Any) -> None:
+    """End this worker when the `sbm score` that started it ends, however it ends.
+
+    Why: a killed `sbm score` (SIGKILL, a crash) cannot stop its pool, and an idle
+    worker blocked on its task queue would wait there forever (the parent id does not
+    help: a worker's parent is the forkserver, which the workers themselves keep
+    alive). `lifeline` is the read end of a pipe whose only write end the parent
+    holds and never writes to: it reads as closed the moment the parent is gone."""
+    with contextlib.suppress(OSError, EOFError):
+        lifeline.poll(None)
+    os._exit(1)
 
 
 def _worker_score(payload: tuple[bytes, str | None]) -> tuple[bytes, list[dict[str, Any]]]:
@@ -730,7 +754,7 @@ class TableOutput:
         if self.kind in ("parquet", "csv"):
             self._file: Writer = _ArrowFile(path)
         else:
-            self._file = open_writer(path, columns=columns)
+            self._file = open_writer(path, columns=columns, spreadsheet_safe=True)
 
     def __enter__(self) -> TableOutput:
         from .overlap import Behind
@@ -741,21 +765,37 @@ class TableOutput:
 
     def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
         if et is None:
-            try:
-                self._flush(final=True)
-                self._behind.finish()
-                if self._arrow is not None:
-                    self._arrow.close()
-            except BaseException:
-                self._behind.abandon()
-                self._file.abort()
-                raise
+            self.prepare()
+            self.publish()
         else:
-            self._behind.abandon()
+            self.abort()
+
+    def prepare(self) -> None:
+        """Write what is still held, wait for the writer thread and finish the temporary
+        file, without renaming it (`io.writers.commit_together` does that)."""
+        try:
+            self._flush(final=True)
+            self._behind.finish()
             if self._arrow is not None:
-                with contextlib.suppress(Exception):  # the file is dropped anyway
-                    self._arrow.close()
-        self._file.__exit__(et, ev, tb)
+                self._arrow.close()
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise self._file.error(exc) from exc
+            raise
+        self._file.prepare()
+
+    def publish(self) -> None:
+        self._file.publish()
+
+    def abort(self) -> None:
+        """Stop the writer thread and drop the temporary file (the target stays as it was)."""
+        if self._behind is not None:
+            self._behind.abandon()
+        if self._arrow is not None:
+            with contextlib.suppress(Exception):  # the file is dropped anyway
+                self._arrow.close()
+        self._file.abort()
 
     def write(self, table: Any) -> None:
         if table.column_names != self.columns:
@@ -788,7 +828,13 @@ class TableOutput:
         self._held = rest.num_rows
 
     def _emit(self, table: Any) -> None:
-        """Encode one part (in the writer thread)."""
+        """Encode one part (in the writer thread); a full disk is an `OutputError`."""
+        try:
+            self._encode(table)
+        except OSError as exc:
+            raise self._file.error(exc) from exc
+
+    def _encode(self, table: Any) -> None:
         table = table.combine_chunks()
         if self.kind == "parquet":
             if self._arrow is None:
@@ -829,9 +875,10 @@ def csv_text(rows: list[list[str]]) -> bytes:
 
 
 def csv_table(table: Any) -> bytes:
-    """Rows as the record path's CSV writer spells them (`writers._cell_text`: floats as
-    Python's repr, booleans true/false, None empty; quoted only when needed), built
-    column-wise with Arrow compute instead of `csv.writer` row by row."""
+    """Rows as the record path's CSV writer spells them (`writers._csv_cell`: floats as
+    Python's repr, booleans true/false, None empty, text that starts like a formula
+    behind a '; quoted only when needed), built column-wise with Arrow compute instead
+    of `csv.writer` row by row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -870,6 +917,10 @@ def _cell_texts(column: Any, pa: Any, pc: Any) -> Any:
         text = pc.if_else(column, "true", "false")
     else:
         text = pc.cast(column, pa.string())
+        # text a spreadsheet would run as a formula gets a leading ' (`writers._csv_cell`)
+        formula = pc.match_substring_regex(text, "^[=+\\-@\t\r]")
+        if pc.any(formula).as_py():
+            text = pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
         needs = pc.match_substring_regex(text, '[,"\r\n]')
         if pc.any(needs).as_py():
             quoted = pc.binary_join_element_wise(
@@ -927,53 +978,161 @@ def run(
     chunk_rows: int = CHUNK_ROWS,
     jobs: int = 1,
 ) -> Counts:
-    """Score every input into `out_path` and `rejects_path`; raise `Unsupported` before
-    anything is renamed into place when the record path must do it instead."""
+    """Score every input into `out_path` and `rejects_path`, which appear together at
+    the end (`common.outputs_together`); raise `Unsupported` before anything is renamed
+    into place when the record path must do it instead.
+
+    Rejects go to a spool (`RejectSpool`) as each chunk is scored, so memory is
+    bounded by a chunk however many visits fail; their sources, and the CSV rows that
+    did not fit the header, are added when the spool is copied into the rejects file."""
     from ..cli.score import result_columns
     from ..io import open_writer
+    from .common import outputs_together
 
     keep_freed_memory()
     columns = result_columns(std)
     template = std.result_template()
     files = [open_input(i, Path(p), std, options) for i, p in enumerate(inputs)]
     seen = SeenIds()
-    rejects: list[tuple[int, int, dict[str, Any]]] = []  # (file, row, reject)
     counts = Counts()
-    pool = _pool(job, jobs) if jobs > 1 else None
+    workers = Workers.start(job, jobs) if jobs > 1 else None
+    pool = workers.pool if workers is not None else None
+    finished = False
     try:
-        with TableOutput(out_path, columns, template) as out:
+        writers = (open_writer(rejects_path), TableOutput(out_path, columns, template))
+        with outputs_together(*writers) as (bad, out), RejectSpool(bad) as spool:
             for chunk, (scored, chunk_rejects) in _scored_chunks(
                 std, files, chunk_rows, pool, jobs
             ):
                 scored, moved = _move_duplicates(std, files, chunk, scored, chunk_rejects, seen)
                 out.write(scored.drop_columns(["__row"]))
-                for r in [*chunk_rejects, *moved]:
-                    rejects.append((chunk.file, chunk.start + r.pop("row"), r))
+                spool.add(chunk, [*chunk_rejects, *moved])
                 n_bad = len(chunk_rejects) + len(moved)
                 counts.scored += scored.num_rows
                 counts.rejected += n_bad
                 counts.read += scored.num_rows + n_bad
                 bar.update(scored.num_rows, n_bad)
-            misfits = _finish_sources(files, rejects)
-            counts.rejected += len(misfits)
-            counts.read += len(misfits)
-            bar.update(0, len(misfits))
-            rejects += misfits
-            rejects.sort(key=lambda r: (r[0], r[1]))
-            with open_writer(rejects_path) as bad:
-                for _, _, r in rejects:
-                    bad.write(
-                        {
-                            "visit_id": r["visit_id"],
-                            "source": r["source"],
-                            "errors": r["errors"],
-                            "record": r["record"],
-                        }
-                    )
+            misfits = spool.copy_out(files)
+            counts.rejected += misfits
+            counts.read += misfits
+            bar.update(0, misfits)
+        finished = True
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if workers is not None:
+            workers.stop(finished)
     return counts
+
+
+class RejectSpool:
+    """The rejects of a batch run, in input order, in a temporary file until the end.
+
+    Why: a wave where most visits fail would otherwise hold every reject (its record
+    and errors as Python objects, a few kB each) until the end: 8 GB for 300k. Chunks
+    are scored in input order, so sorting each chunk's rejects by row (its own and
+    the duplicates moved out of it) keeps the whole spool in the order of the rejects
+    file; only the sources wait, because a CSV file's line numbers are known once it
+    has been read whole (`_file_rejects`). The spool is an anonymous temporary file
+    beside the rejects file (pickled lists of SPOOL_BATCH rejects: our own file, read
+    back once, exact for any value a record holds); a full disk names the rejects file."""
+
+    def __init__(self, rejects: Any) -> None:
+        self._rejects = rejects  # the rejects file's writer
+
+    def __enter__(self) -> RejectSpool:
+        import tempfile
+
+        try:
+            self._file = tempfile.TemporaryFile(dir=self._rejects.path.parent)
+        except OSError as exc:
+            raise self._rejects.error(exc) from exc
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._file.close()
+
+    def add(self, chunk: Chunk, rejects: list[dict[str, Any]]) -> None:
+        """One chunk's rejects (with their chunk `row`), kept in input order."""
+        import pickle
+
+        if not rejects:
+            return
+        rejects.sort(key=lambda r: r["row"])
+        rows = [(chunk.start + r.pop("row"), r) for r in rejects]
+        try:
+            for i in range(0, len(rows), SPOOL_BATCH):
+                batch = (chunk.file, rows[i : i + SPOOL_BATCH])
+                pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise self._rejects.error(exc) from exc
+
+    def _entries(self) -> Iterator[tuple[int, int, dict[str, Any]]]:
+        """(file, row, reject) as added, read back one chunk at a time."""
+        import pickle
+
+        self._file.seek(0)
+        while True:
+            try:
+                file, rows = pickle.load(self._file)
+            except EOFError:
+                return
+            for row, r in rows:
+                yield file, row, r
+
+    def copy_out(self, files: Sequence[InputFile]) -> int:
+        """Write every reject to the rejects file with its source, file by file, and the
+        CSV rows that did not fit the header among them; return how many of those."""
+        import itertools
+
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise self._rejects.error(exc) from exc
+        groups = itertools.groupby(self._entries(), key=lambda e: e[0])  # by file, in order
+        group = next(groups, None)
+        misfits = 0
+        for f in files:  # a file without rejects may still have rows that do not fit
+            mine = group is not None and group[0] == f.index
+            own = (e[1:] for e in group[1]) if group is not None and mine else iter(())
+            misfits += _file_rejects(f, own, self._rejects)
+            if mine:
+                group = next(groups, None)
+        return misfits
+
+
+def _file_rejects(f: InputFile, rejects: Iterator[tuple[int, dict[str, Any]]], bad: Any) -> int:
+    """Write one file's rejects (row, reject), in row order, with their `source`, and the
+    CSV rows that did not fit the header (unreadable records, as the record path rejects
+    them) where their lines fall; return how many of those there were."""
+    import heapq
+
+    from ..standard import ScoringSession
+
+    misfits: list[tuple[int, dict[str, Any]]] = []
+    if f.kind == "parquet":
+        placed = ((row + 1, r) for row, r in rejects)
+    elif simple_lines(f):
+        placed = ((row + 2, r) for row, r in rejects)
+    else:
+        lines = csv_lines(f)
+        if len(lines.lines) != f.rows:
+            raise Unsupported(f"{f.path}: pyarrow and csv.reader split the rows differently")
+        placed = ((lines.lines[row], r) for row, r in rejects)
+        width = len(f.header)
+        for line, cells in lines.misfits:
+            reason = f"row has {len(cells)} cells, header has {width}"
+            misfits.append(
+                (line, ScoringSession.unreadable(cells, f"{f.label}:{line}", reason).to_dict())
+            )
+    for line, r in heapq.merge(placed, misfits, key=lambda e: e[0]):
+        bad.write(
+            {
+                "visit_id": r["visit_id"],
+                "source": f"{f.label}:{line}",
+                "errors": r["errors"],
+                "record": r["record"],
+            }
+        )
+    return len(misfits)
 
 
 def keep_freed_memory() -> None:
@@ -1001,16 +1160,39 @@ def keep_freed_memory() -> None:
     mallopt(m_top_pad, 64 << 20)
 
 
-def _pool(job: Job, jobs: int) -> ProcessPoolExecutor:
-    import multiprocessing
+@attrs.define
+class Workers:
+    """The process pool of `--jobs N` and the pipe its workers watch (`_die_with_parent`)."""
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_worker_init,
-        initargs=(job,),
-    )
+    pool: ProcessPoolExecutor
+    lifeline: tuple[Any, Any]  # (read end, for the workers; write end, held here)
+
+    @classmethod
+    def start(cls, job: Job, jobs: int) -> Workers:
+        import multiprocessing
+
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        lifeline = context.Pipe(duplex=False)
+        pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(job, lifeline[0]),
+        )
+        return cls(pool, lifeline)
+
+    def stop(self, finished: bool) -> None:
+        """Shut the pool down; after a failure or an interrupt end the workers at once
+        rather than wait for the chunks they are scoring, whose results nobody wants."""
+        if not finished:
+            processes = getattr(self.pool, "_processes", None) or {}  # public only in 3.14
+            for process in list(processes.values()):
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for end in self.lifeline:
+            end.close()
 
 
 def _scored_chunks(
@@ -1117,58 +1299,3 @@ def _records(std: Any, f: InputFile, table: Any, rows: Any) -> list[dict[str, An
         record, _ = layout.to_record(cells)
         out.append(json_safe(jsonable(record)))
     return out
-
-
-def _finish_sources(
-    files: Sequence[InputFile], rejects: list[tuple[int, int, dict[str, Any]]]
-) -> list[tuple[int, int, dict[str, Any]]]:
-    """Give every reject its `source`; return the CSV rows that did not fit the header
-    (unreadable records, as the record path rejects them)."""
-    from ..standard import ScoringSession
-
-    by_file: dict[int, list[dict[str, Any]]] = {}
-    positions: dict[int, list[int]] = {}
-    for file, row, r in rejects:
-        by_file.setdefault(file, []).append(r)
-        positions.setdefault(file, []).append(row)
-    misfits: list[tuple[int, int, dict[str, Any]]] = []
-    for f in files:
-        found = by_file.get(f.index, [])
-        rows = positions.get(f.index, [])
-        if f.kind == "parquet":
-            for r, row in zip(found, rows, strict=True):
-                r["source"] = f"{f.label}:{row + 1}"
-            continue
-        if simple_lines(f):
-            for r, row in zip(found, rows, strict=True):
-                r["source"] = f"{f.label}:{row + 2}"
-            continue
-        lines = csv_lines(f)
-        if len(lines.lines) != f.rows:
-            raise Unsupported(f"{f.path}: pyarrow and csv.reader split the rows differently")
-        for r, row in zip(found, rows, strict=True):
-            r["source"] = f"{f.label}:{lines.lines[row]}"
-        width = len(f.header)
-        for line, cells in lines.misfits:
-            source = f"{f.label}:{line}"
-            out = ScoringSession.unreadable(
-                cells, source, f"row has {len(cells)} cells, header has {width}"
-            ).to_dict()
-            # sort key: just before the row read after it (rows are ordered by line here)
-            misfits.append((f.index, _row_before(lines.lines, line), out))
-    # CSV rejects must be ordered by line: rewrite their sort key as the line.
-    for i, (file, _row, r) in enumerate(rejects):
-        if files[file].kind == "csv":
-            rejects[i] = (file, int(r["source"].rsplit(":", 1)[1]), r)
-    return [(file, int(r["source"].rsplit(":", 1)[1]), r) for file, _, r in misfits]
-
-
-def _row_before(lines: list[int], line: int) -> int:
-    import bisect
-
-    return bisect.bisect_left(lines, line)
-
-
-def env_jobs(jobs: int) -> int:
-    """At least one job, at most the CPUs there are."""
-    return max(1, min(int(jobs), os.cpu_count() or 1))

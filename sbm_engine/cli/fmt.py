@@ -38,6 +38,7 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     """
     from ..diagnostics import CompileError
     from ..formatter import FormatError, format_file, unified_diff
+    from ..io import OutputError
     from ..sources import SourceError
 
     changed = failed = 0
@@ -65,7 +66,13 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
         elif check_only:
             click.echo(f"would reformat {path}", err=True)
         else:
-            write_text_atomic(Path(path), new)
+            try:
+                write_text_atomic(Path(path), new)
+            except OutputError as err:  # a read-only folder, a full disk: the file is as it was
+                click.echo(f"error: {err}", err=True)
+                failed += 1
+                changed -= 1
+                continue
             click.echo(f"reformatted {path}", err=True)
     verb = "would be reformatted" if (check_only or show_diff) else "reformatted"
     unchanged = len(paths) - changed - failed

@@ -41,6 +41,7 @@ def new(standard_id: str, base: str, title: str | None, output: str | None) -> N
     """
     from ..api import _providers
     from ..diagnostics import did_you_mean
+    from ..io import OutputError
     from ..loader import Loader
     from ..scaffold import new_standard_text
 
@@ -59,7 +60,10 @@ def new(standard_id: str, base: str, title: str | None, output: str | None) -> N
     if path.exists():
         fail(f"{path} already exists")
     text = new_standard_text(standard_id, load_standard(base), title, str(path))
-    write_text_atomic(path, text)
+    try:
+        write_text_atomic(path, text)
+    except OutputError as err:
+        fail(str(err))
     click.echo(f"created {path} (extends {base}); edit it, then `sbm check {path}`", err=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,18 +12,94 @@ import click
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
+    Interrupted,
     echo_json,
     fail,
     format_option,
     load_standard,
+    outputs_together,
+    stopping_on_signals,
     use_color,
 )
 from .progress import Progress
 
+#: Extensions of a rejects file (it is always JSON lines).
+REJECTS_SUFFIXES = (".jsonl", ".ndjson")
+
 
 def default_rejects(output: Path) -> Path:
-    """`scored.parquet` -> `scored.rejects.jsonl`, beside the output."""
-    return output.with_name(output.name.split(".")[0] + ".rejects.jsonl")
+    """`scored.parquet` -> `scored.rejects.jsonl`, beside the output; only a known
+    output extension is cut, so `scored.2026-03.csv` -> `scored.2026-03.rejects.jsonl`
+    and waves named by date do not share one rejects file."""
+    from ..io.writers import _all_writers
+
+    name = output.name
+    if output.suffix.lower() in _all_writers():
+        name = name[: -len(output.suffix)]
+    return output.with_name(name + ".rejects.jsonl")
+
+
+def check_paths(inputs: tuple[str, ...], output: Path, rejects: Path, named: bool) -> None:
+    """Refuse, before any work (exit 2), what would fail after it or destroy an input:
+    an output or rejects format that cannot be written, a folder that is missing or
+    not writable, the two files being one, or either being one of the inputs (by
+    resolved path or same file: a link counts). `named`: the rejects path was given
+    (else it is the default, and the message says how to choose another)."""
+    from ..io import OutputError, open_writer
+
+    try:
+        open_writer(output)  # a known format, its optional dependency installed
+    except OutputError as err:
+        fail(str(err))
+    if rejects.suffix.lower() not in REJECTS_SUFFIXES:
+        fail(f"the rejects file {rejects} must be JSON lines: name it *.jsonl")
+    if _same_file(output, rejects):
+        fail("the output and the rejects file must differ")
+    for p in inputs:
+        if not Path(p).is_file():
+            fail(f"cannot read {p}: no such file")
+        if _same_file(Path(p), output):
+            fail(f"the output {output} is the input {p}; choose another -o")
+        if _same_file(Path(p), rejects):
+            how = "choose another --rejects" if named else "name another with --rejects"
+            fail(f"the rejects file {rejects} is the input {p}; {how}")
+    for target in dict.fromkeys((output, rejects)):
+        _check_writable(target)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet)
+        return False
+
+
+def _check_writable(target: Path) -> None:
+    """A temporary file can be made beside `target`: the folder exists and takes files."""
+    import tempfile
+
+    folder = target.parent
+    if not folder.is_dir():
+        fail(f"cannot write {target}: no folder {str(folder)!r}")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror or exc}")
+
+
+def usable_jobs(jobs: int) -> int:
+    """`--jobs` capped at the CPUs this process may run on (its affinity where the OS
+    has one), with a note: more workers than CPUs only add copies of the standard."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows: no affinity to ask
+        cpus = os.cpu_count() or 1
+    if jobs <= cpus:
+        return jobs
+    click.echo(f"note: --jobs {jobs} capped at {cpus}, the CPUs this process may use", err=True)
+    return cpus
 
 
 def result_columns(std: Any) -> list[str]:
@@ -72,12 +149,14 @@ def read_options(
     "--output",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Scored visits: .jsonl, .csv, .xlsx or .parquet.",
+    help="Scored visits: .jsonl, .csv, .xlsx or .parquet. In CSV, text that starts "
+    "like a formula (= + - @) gets a leading ' so spreadsheets run nothing.",
 )
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False),
-    help="Rejected visits (JSONL). Default: OUTPUT's name with .rejects.jsonl.",
+    help="Rejected visits (JSONL). Default: OUTPUT with its extension replaced by "
+    ".rejects.jsonl (scored.2026-03.csv -> scored.2026-03.rejects.jsonl).",
 )
 @click.option(
     "--allow-unknown", is_flag=True, help="Ignore answer keys the standard does not know."
@@ -143,8 +222,11 @@ def score(
 
     Every input record ends in exactly one place: OUTPUT when it scores, the rejects
     file (with its source `file:line`, every error and the record as read) when it
-    does not. Files are written to a temporary name and renamed at the end, so an
-    interrupted run leaves no half file. Exit status 1 when any visit was rejected.
+    does not. Both are written to temporary names and renamed at the end, the rejects
+    first and OUTPUT last, so they appear together: an interrupted or failed run
+    leaves neither, and older files stay as they were. Paths are checked before any
+    work: neither may be an input. Exit status 1 when any visit was rejected; 2 when
+    nothing could be done; 130 (Ctrl-C) or 143 (SIGTERM) when interrupted.
 
     \b
     Examples:
@@ -152,33 +234,30 @@ def score(
       sbm score bank.branch wave.csv -o scored.parquet --rejects bad.jsonl
       sbm score branch.sbm wave_excel.csv --encoding cp1251 --delimiter ';' -o out.xlsx
     """
-    std = load_standard(standard, allow_unknown=allow_unknown)
-    examples_pass(std, allow_failing_examples)
     out_path = Path(output)
     rejects_path = Path(rejects) if rejects else default_rejects(out_path)
-    if out_path.resolve() == rejects_path.resolve():
-        fail("the output and the rejects file must differ")
-    for p in inputs:
-        if not Path(p).is_file():
-            fail(f"cannot read {p}: no such file")
-    options = read_options(encoding, delimiter, decimal, sheet)
-    bar = None
-    if engine != "python":
-        bar = _score_batch(
-            std,
-            standard,
-            allow_unknown,
-            inputs,
-            out_path,
-            rejects_path,
-            options,
-            progress,
-            engine,
-            jobs,
-            chunk_size,
-        )
-    if bar is None:
-        bar = _score_records(std, inputs, out_path, rejects_path, options, progress)
+    check_paths(inputs, out_path, rejects_path, named=rejects is not None)
+    with stopping_on_signals():
+        try:
+            bar = _score(
+                standard,
+                inputs,
+                out_path,
+                rejects_path,
+                allow_unknown=allow_unknown,
+                options=read_options(encoding, delimiter, decimal, sheet),
+                progress=progress,
+                engine=engine,
+                jobs=jobs,
+                chunk_size=chunk_size,
+                allow_failing_examples=allow_failing_examples,
+            )
+        except Interrupted as stop:
+            if stop.late:
+                click.echo(f"interrupted; {out_path} and {rejects_path} were written", err=True)
+            else:
+                click.echo("interrupted; nothing written", err=True)
+            sys.exit(stop.exit_code)
     summary = {
         "read": bar.read,
         "scored": bar.scored,
@@ -199,6 +278,43 @@ def score(
     sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
 
 
+def _score(
+    standard: str,
+    inputs: tuple[str, ...],
+    out_path: Path,
+    rejects_path: Path,
+    *,
+    allow_unknown: bool,
+    options: dict[str, Any],
+    progress: bool | None,
+    engine: str,
+    jobs: int,
+    chunk_size: int,
+    allow_failing_examples: bool,
+) -> Progress:
+    """Load the standard, run its examples, and score with the engine that fits."""
+    std = load_standard(standard, allow_unknown=allow_unknown)
+    examples_pass(std, allow_failing_examples)
+    bar = None
+    if engine != "python":
+        bar = _score_batch(
+            std,
+            standard,
+            allow_unknown,
+            inputs,
+            out_path,
+            rejects_path,
+            options,
+            progress,
+            engine,
+            usable_jobs(jobs),
+            chunk_size,
+        )
+    if bar is None:
+        bar = _score_records(std, inputs, out_path, rejects_path, options, progress)
+    return bar
+
+
 def _score_records(
     std: Any,
     inputs: tuple[str, ...],
@@ -213,11 +329,9 @@ def _score_records(
     fields = std.model.visit_fields
     session = std.session()
     try:
-        with (
-            Progress(progress) as bar,
-            open_writer(out_path, columns=result_columns(std)) as out,
-            open_writer(rejects_path) as bad,
-        ):
+        out_writer = open_writer(out_path, columns=result_columns(std), spreadsheet_safe=True)
+        writers = (open_writer(rejects_path), out_writer)
+        with Progress(progress) as bar, outputs_together(*writers) as (bad, out):
             for path in inputs:
                 for rec in read_visits(path, visit_fields=fields, **options):
                     if rec.record is None:

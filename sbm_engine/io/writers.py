@@ -4,7 +4,10 @@ Why atomic: the product promises that output files appear whole or not at all.
 Every writer writes to a hidden temporary file in the target's directory and,
 when its ``with`` block ends cleanly, flushes, fsyncs and renames it over the
 target (``os.replace`` is atomic on one file system). If the block raises, the
-temporary file is deleted and an existing target is left untouched.
+temporary file is deleted and an existing target is left untouched. A run that
+writes several files (scored visits and their rejects) commits them with
+`commit_together`, so they appear together or not at all. Any `OSError` while
+writing (a full disk, a lost mount) becomes an `OutputError` naming the target.
 
 Why deterministic: results are compared across runs and machines, so the same
 records always give byte-identical files (no timestamps in XLSX, fixed key order,
@@ -32,7 +35,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, ClassVar, Final, Self
+from typing import IO, Any, ClassVar, Final, Protocol, Self
 
 from sbm_engine.io._deps import require
 from sbm_engine.io.errors import OutputError
@@ -45,6 +48,7 @@ __all__ = [
     "ParquetWriter",
     "Writer",
     "XlsxWriter",
+    "commit_together",
     "flatten",
     "open_writer",
     "register_writer",
@@ -91,6 +95,20 @@ def _flatten_into(flat: dict[str, Any], mapping: Mapping[Any, Any], prefix: str)
             flat[name] = value
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP's list).
+FORMULA_START: Final = frozenset("=+-@\t\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """A flat value as a CSV cell: `_cell_text`, with text that a spreadsheet would run
+    as a formula (``=cmd|' /C calc'!A0``, ``@SUM(...)``) prefixed with ``'`` as OWASP
+    recommends, so it opens as text. Only text cells: numbers such as -0.5 stay numbers.
+    The batch engine's `fastpath._cell_texts` does the same, column-wise."""
+    if type(value) is str:
+        return "'" + value if value and value[0] in FORMULA_START else value
+    return _cell_text(value)
+
+
 def _cell_text(value: Any) -> str:
     """A flat value as CSV text, spelled like JSON spells it (None is an empty cell)."""
     if type(value) is str:
@@ -109,9 +127,16 @@ class Writer(abc.ABC):
 
     Subclasses implement `_begin` (the temporary file is open), `_write` (one
     record) and `_finish` (everything must be in the file when it returns).
+    Ending is two steps, `prepare` (the temporary file complete, synced and closed)
+    and `publish` (the rename), so that `commit_together` can make several files
+    appear at once; `commit` does both.
     """
 
     extension: ClassVar[str] = ""
+    #: The file is for people who open it in a spreadsheet (`sbm score`'s outputs): a
+    #: format without cell types (CSV) then writes text that starts like a formula
+    #: behind a ``'``. Off by default, so that data written and read back is exact.
+    spreadsheet_safe: bool = False
 
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
         self.path = Path(path)
@@ -133,12 +158,14 @@ class Writer(abc.ABC):
                 dir=directory, delete=False, prefix=f".{self.path.name}.", suffix=".tmp"
             )
         except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+            raise self.error(exc) from exc
         self._state = "open"
         try:
             self._begin(self._temp.file)
-        except BaseException:
+        except BaseException as exc:
             self.abort()
+            if isinstance(exc, OSError):
+                raise self.error(exc) from exc
             raise
         return self
 
@@ -153,13 +180,21 @@ class Writer(abc.ABC):
         else:
             self.abort()
 
+    def error(self, exc: OSError) -> OutputError:
+        """The `OutputError` for an OS failure while writing this file, with the OS's
+        reason: `cannot write out.csv: No space left on device`."""
+        return OutputError(f"cannot write {self.path}: {exc.strerror or exc}")
+
     # records -------------------------------------------------------------------
 
     def write(self, record: Mapping[str, Any]) -> None:
         """Write one record (a dict in the output contract's nested shape)."""
         if self._state != "open":
             raise RuntimeError(f"the writer of {self.path} is not open; use it in a with block")
-        self._write(record)
+        try:
+            self._write(record)
+        except OSError as exc:
+            raise self.error(exc) from exc
         self.count += 1
 
     def write_many(self, records: Iterable[Mapping[str, Any]]) -> int:
@@ -174,6 +209,12 @@ class Writer(abc.ABC):
 
     def commit(self) -> None:
         """Finish the file and move it onto the target; on any failure, leave no trace."""
+        self.prepare()
+        self.publish()
+
+    def prepare(self) -> None:
+        """Finish the temporary file (written, flushed, synced, closed) but leave it under
+        its temporary name; on any failure drop it. A full disk shows here at the latest."""
         if self._state != "open":
             raise RuntimeError(f"the writer of {self.path} is not open")
         try:
@@ -181,21 +222,31 @@ class Writer(abc.ABC):
             stream = self._temp.file
             stream.flush()
             if hasattr(os, "fchmod"):  # not on Windows
-                os.fchmod(stream.fileno(), self._target_mode())
+                os.fchmod(stream.fileno(), target_mode(self.path))
             os.fsync(stream.fileno())
             self._temp.close()
-            os.replace(self._temp.name, self.path)
         except BaseException as exc:
             self.abort()
             if isinstance(exc, OSError):
-                raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+                raise self.error(exc) from exc
             raise
+        self._state = "ready"
+
+    def publish(self) -> None:
+        """Rename the prepared temporary file onto the target (atomic on one file system)."""
+        if self._state != "ready":
+            raise RuntimeError(f"the file {self.path} is not prepared")
+        try:
+            os.replace(self._temp.name, self.path)
+        except OSError as exc:
+            self.abort()
+            raise self.error(exc) from exc
         self._state = "done"
         _fsync_directory(self.path.parent)
 
     def abort(self) -> None:
         """Drop the temporary file; the target, if any, is left as it was."""
-        if self._state != "open":
+        if self._state not in ("open", "ready"):
             return
         self._state = "done"
         with contextlib.suppress(Exception):
@@ -204,12 +255,6 @@ class Writer(abc.ABC):
             self._temp.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._temp.name)
-
-    def _target_mode(self) -> int:
-        try:
-            return self.path.stat().st_mode & 0o7777
-        except OSError:
-            return 0o666 & ~_UMASK
 
     # format hooks --------------------------------------------------------------
 
@@ -224,6 +269,83 @@ class Writer(abc.ABC):
 
     def _discard(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release what the format holds after a failure (the temporary file goes anyway)."""
+
+
+def target_mode(path: Path) -> int:
+    """The permissions a rewritten file gets: those of the file it replaces, else the
+    umask's default (a temporary file is created 0600)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+class Committable(Protocol):
+    """What `commit_together` needs of a file: `Writer`, or anything that wraps one."""
+
+    path: Path
+
+    def prepare(self) -> None: ...
+
+    def publish(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def commit_together(files: Sequence[Committable]) -> None:
+    """Make several files of one run appear together, or none of them.
+
+    Every file is prepared first (complete and synced under its temporary name); a
+    failure there drops them all, and no target changes. Then they are renamed in
+    the order given, so a reader that waits for the last one finds the others in
+    place (`sbm score` passes the rejects first and the scored visits last). If a
+    rename fails or is interrupted, the renames already done are undone: a new file
+    is removed, and an older file it replaced comes back from a hard link taken
+    just before (where the file system has none, the older file is lost, never
+    mixed with a half run)."""
+    try:
+        for f in files:
+            f.prepare()
+    except BaseException:
+        for f in files:
+            f.abort()
+        raise
+    done: list[tuple[Path, Path | None]] = []  # renamed: (target, link to its older file)
+    links: list[Path] = []
+    try:
+        for i, f in enumerate(files):
+            keep = _link_older(f.path) if i < len(files) - 1 else None
+            if keep is not None:
+                links.append(keep)
+            f.publish()
+            done.append((f.path, keep))
+    except BaseException:
+        for f in files:
+            f.abort()  # the temporaries not renamed yet
+        for target, keep in reversed(done):
+            with contextlib.suppress(OSError):
+                if keep is not None:
+                    os.replace(keep, target)
+                else:
+                    os.unlink(target)
+        raise
+    finally:
+        for keep in links:
+            with contextlib.suppress(OSError):
+                os.unlink(keep)
+
+
+def _link_older(target: Path) -> Path | None:
+    """A hard link to `target` under a hidden name beside it (None: no older file, or
+    no hard links here)."""
+    if not target.exists():
+        return None
+    keep = target.with_name(f".{target.name}.{os.urandom(4).hex()}.old.tmp")
+    try:
+        os.link(target, keep)
+    except OSError:
+        return None
+    return keep
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -316,7 +438,9 @@ class CsvWriter(_TableWriter):
     """UTF-8 without BOM, comma-separated, a header line, JSON spelling of values.
 
     Lines end in CRLF as RFC 4180 says: with that terminator the csv module quotes
-    every cell holding a CR or LF, so such text survives the round trip.
+    every cell holding a CR or LF, so such text survives the round trip. With
+    `spreadsheet_safe`, text that starts like a formula (``=``, ``+``, ``-``, ``@``,
+    tab, CR) gets a leading ``'`` (`_csv_cell`), so a spreadsheet runs nothing.
     """
 
     extension = ".csv"
@@ -331,7 +455,8 @@ class CsvWriter(_TableWriter):
             self._csv.writerow(header)
 
     def _write(self, record: Mapping[str, Any]) -> None:
-        self._csv.writerow([_cell_text(value) for value in self._row(record)])
+        cell = _csv_cell if self.spreadsheet_safe else _cell_text
+        self._csv.writerow([cell(value) for value in self._row(record)])
 
     def _finish(self) -> None:
         self._ensure_started()
@@ -396,9 +521,24 @@ class XlsxWriter(_TableWriter):
     def _finish(self) -> None:
         self._ensure_started()
         with tempfile.TemporaryFile(dir=self.path.parent) as scratch:
-            self._book.save(scratch)
+            self._save_book(scratch)
             scratch.seek(0)
             _rezip_fixed(scratch, self._stream)
+
+    def _save_book(self, scratch: IO[bytes]) -> None:
+        """`Workbook.save`, with a zip archive of our own that is closed even when the
+        save fails (a full disk): openpyxl leaves its archive open then, and collecting
+        it later prints a `ZipFile.__del__` traceback about the closed scratch file."""
+        from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+
+        self._book.properties.modified = _FIXED_TIME
+        archive = zipfile.ZipFile(scratch, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        try:
+            ExcelWriter(self._book, archive).save()  # closes the archive when it succeeds
+        except BaseException:
+            with contextlib.suppress(Exception):
+                archive.close()  # marks it closed even when writing its end fails
+            raise
 
     def _discard(self) -> None:
         sheet = getattr(self, "_sheet", None)
@@ -597,12 +737,18 @@ def _all_writers() -> dict[str, type[Writer]]:
     return {**WRITERS, **writers()}
 
 
-def open_writer(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> Writer:
+def open_writer(
+    path: str | os.PathLike[str],
+    *,
+    columns: Sequence[str] | None = None,
+    spreadsheet_safe: bool = False,
+) -> Writer:
     """An atomic writer for `path`, chosen by its extension; use it as a context manager.
 
     `columns` fixes the header of tabular formats (flattened names); by default it
-    is the flattened keys of the first record. Raises OutputError for an unknown
-    extension or a missing optional dependency.
+    is the flattened keys of the first record. `spreadsheet_safe`: see
+    `Writer.spreadsheet_safe`. Raises OutputError for an unknown extension or a
+    missing optional dependency.
     """
     path = Path(path)
     writers = _all_writers()
@@ -613,7 +759,9 @@ def open_writer(path: str | os.PathLike[str], *, columns: Sequence[str] | None =
             f"{path}: unknown output format {path.suffix or '(no extension)'!r}; "
             f"supported: {supported}"
         )
-    return cls(path, columns=columns)
+    writer = cls(path, columns=columns)
+    writer.spreadsheet_safe = spreadsheet_safe
+    return writer
 
 
 register_writer(".jsonl", JsonlWriter)
