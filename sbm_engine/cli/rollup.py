@@ -367,7 +367,7 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         if out.suffix.lower() == ".json":
             write_text_atomic(out, report_json(report) + "\n")
         else:
-            with open_writer(out) as w:
+            with open_writer(out, spreadsheet_safe=True) as w:
                 for row in flat_rows(for_output(report)):
                     w.write(row)
     except OutputError as err:

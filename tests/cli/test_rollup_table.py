@@ -271,3 +271,29 @@ def test_report_json_is_untouched_by_the_table() -> None:
     report = {"by": "point", "standard": "s", "version": "1", "groups": []}
     assert json.loads(report_json(report)) == report
     assert render_table(report) == "no scored visits"
+
+
+def test_a_rollup_csv_neutralises_a_point_that_looks_like_a_formula(tmp_path: Path) -> None:
+    (tmp_path / "wide.sbm").write_text(WIDE, encoding="utf-8")
+    visit = {"visit_id": "v1", "point": "=HYPERLINK(1)", "answers": {"greeted": "yes"}}
+    (tmp_path / "v.jsonl").write_text(json.dumps(visit) + "\n", encoding="utf-8")
+    sbm(
+        "score",
+        str(tmp_path / "wide.sbm"),
+        str(tmp_path / "v.jsonl"),
+        "-o",
+        str(tmp_path / "s.jsonl"),
+    )
+    out = tmp_path / "r.csv"
+    sbm(
+        "rollup",
+        str(tmp_path / "s.jsonl"),
+        "--by",
+        "point",
+        "--standard",
+        str(tmp_path / "wide.sbm"),
+        "-o",
+        str(out),
+    )
+    text = out.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and "\n=HYPERLINK" not in text
