@@ -632,8 +632,11 @@ class PythonCompiler:
         (`codegen.compile_checked`).
         """
         source = self.compile()
-        namespace: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **EXPORTED, **self.consts}
-        code = compile_checked(source, [*_SAFE_BUILTINS, *EXPORTED, *self.consts], filename)
+        # Names as plain `str`: a global namespace with keys of a str subclass (`Py`)
+        # defeats CPython's specialised global lookups, a third slower per visit.
+        consts = {str(name): value for name, value in self.consts.items()}
+        namespace: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **EXPORTED, **consts}
+        code = compile_checked(source, [*_SAFE_BUILTINS, *EXPORTED, *consts], filename)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(code, namespace)
         return namespace["evaluate"], source, self.line_map
