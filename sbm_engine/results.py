@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from .io.records import field_text
 from .runtime import VisitError, VisitWarning
 
 
@@ -108,6 +109,13 @@ class ScoredVisit(NamedTuple):
 
 @attrs.frozen
 class RejectedVisit:
+    """A rejected visit: every error found (in the order of `standard.error_rank`)
+    and the record as read.
+
+    In `to_dict`, a visit_id that is an object or a list (a visit rejected for it) is
+    given as its compact JSON text, as the batch backend's text column of rejected
+    ids gives it (the record keeps it as read)."""
+
     visit_id: Any
     source: str | None
     errors: tuple[VisitError, ...]
@@ -116,8 +124,10 @@ class RejectedVisit:
     ok = False
 
     def to_dict(self) -> dict[str, Any]:
+        vid = self.visit_id
+        nested = isinstance(vid, Mapping | list | tuple)
         return {
-            "visit_id": json_safe(self.visit_id),
+            "visit_id": field_text(vid) if nested else json_safe(vid),
             "source": self.source,
             "errors": [e.to_dict() for e in self.errors],
             "record": json_safe(self.record),

@@ -3,8 +3,11 @@
 `CompiledStandard.score(record)` validates one visit record and either scores it
 (`ScoredVisit`) or rejects it with every error found (`RejectedVisit`); it never
 raises for bad data. `score_many` adds the batch rule that a `visit_id` seen
-before is rejected. Instances are immutable after construction and the generated
-evaluator keeps no state, so one standard can serve many threads.
+before is rejected (`visit_key`). What an outcome lists (errors, warnings, failed
+critical items) comes in the order of the standard, never in the order of a set
+(`error_rank`), so that reruns and both backends write the same bytes. Instances
+are immutable after construction and the generated evaluator keeps no state, so
+one standard can serve many threads.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .codegen import printable
 from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
+from .io.records import field_text
 from .model import StandardModel
 from .nodes import Span
 from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome, json_safe
@@ -65,6 +69,7 @@ class CompiledStandard:
         self._choice_fields = [f for f in model.fields.values() if f.values is not None]
         self._field_names = model.visit_fields
         self._finite = FiniteCheck(model)
+        self._error_rank = error_rank(model)
 
     def python_listing(self) -> str:
         """`python_source` with the `.sbm` construct each block comes from, for people."""
@@ -88,7 +93,10 @@ class CompiledStandard:
     # -- scoring ----------------------------------------------------------------------------------
 
     def score(self, record: Mapping[str, Any], source: str | None = None) -> VisitOutcome:
-        """Score one visit record (the JSONL input shape); never raises for bad data."""
+        """Score one visit record (the JSONL input shape); never raises for bad data.
+
+        A rejection lists its errors in the order of `error_rank`; a scored visit its
+        warnings (and failed critical items) in the order the items are declared."""
         if not isinstance(record, Mapping):
             return RejectedVisit(
                 None,
@@ -105,7 +113,7 @@ class CompiledStandard:
             answers = {}
         if not isinstance(answers, Mapping):
             errs.append(VisitError("answers", "not_an_object", "`answers` must be an object"))
-            return RejectedVisit(visit_id, source, tuple(errs), record)
+            return self._rejected(visit_id, source, errs, record)
         if not self.allow_unknown and not self._known_answers.issuperset(answers):
             for key in answers:
                 if key not in self._known_answers:
@@ -120,10 +128,15 @@ class CompiledStandard:
                     )
         for validate in self.validators:
             errs.extend(validate(record))
-        errs.extend(not_finite_fields(record, self._field_names))
         visit = record
+        bad_fields = field_errors(record, self._field_names)
+        if bad_fields:
+            errs.extend(bad_fields)
+            # An object or a list is read as N/A from here on, so the other errors are found.
+            nested = [e.item for e in bad_fields if e.code == "bad_field"]
+            visit = {**record, **dict.fromkeys(nested)} if nested else record
         if self._choice_fields:
-            visit = self._check_fields(record, errs)
+            visit = self._check_fields(visit, errs)
         warns: list[VisitWarning] = []
         try:
             items, sections, coefs, bands, gaps, critical, terms = self._evaluate(
@@ -131,12 +144,14 @@ class CompiledStandard:
             )
         except ArithmeticError as exc:
             errs.append(self._runtime_error(exc))
-            return RejectedVisit(visit_id, source, tuple(errs), record)
+            return self._rejected(visit_id, source, errs, record)
         results = (items, sections, coefs, gaps, terms)
         if not self._finite.passes(results):
             errs.append(self._finite.error(results))
         if errs:
-            return RejectedVisit(visit_id, source, tuple(errs), record)
+            return self._rejected(visit_id, source, errs, record)
+        if len(warns) > 1:  # made in evaluation order: put in declaration order
+            warns.sort(key=lambda w: self._item_index.get(w.item, -1))
         get = record.get
         return ScoredVisit(
             get("visit_id"),
@@ -157,6 +172,16 @@ class CompiledStandard:
             Row(self._term_index, terms),
             source,
         )
+
+    def _rejected(
+        self, visit_id: Any, source: str | None, errs: list[VisitError], record: Any
+    ) -> RejectedVisit:
+        """The rejection, its errors in the order of `error_rank` (stable: errors about
+        one name stay in the order they were found)."""
+        if len(errs) > 1:
+            rank = self._error_rank
+            errs.sort(key=lambda e: rank.get(e.item, UNDECLARED))
+        return RejectedVisit(visit_id, source, tuple(errs), record)
 
     def _check_fields(self, record: Mapping[str, Any], errs: list[VisitError]) -> Mapping[str, Any]:
         """Declared `one of` fields, read as their canonical value or rejected."""
@@ -322,20 +347,71 @@ class FiniteCheck:
         return coefficient, f"the gap of `{coefficient}` to its target {target:g}", coef.span
 
 
-def not_finite_fields(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitError]:
-    """Errors for the visit fields `names` of `record` holding a number beyond the
-    range of a float (JSONL `"point": 1e400` reads as inf; 1 followed by 309 zeros
-    stays an int), empty when there is none (the usual case, kept fast).
+#: The rank, in `error_rank`, of a name the standard does not declare.
+UNDECLARED = 2
 
-    Why the visit is rejected, naming the field: the output carries the fields, and
-    JSON has no spelling for inf, nor a Parquet number column room for such an int.
-    Tabular readers make every field text (`"inf"`), so this concerns JSONL and the
-    Python API; the batch backend sends such records here too."""
+
+def error_rank(model: StandardModel) -> dict[str, int]:
+    """The position of each name an error may concern: the order of a rejection's errors.
+
+    The rule, the same on both backends and in every run: first the errors about the
+    record itself (`visit_id`: a duplicate, then a missing id; then `answers`), then
+    those about names the standard does not declare, in the order they were found
+    (answer keys that are no item, `unknown_item`, in the record's order; names used
+    by plugin validators); then the standard's items in the order they are declared;
+    then sections, coefficients and rollups (formula errors) in declaration order;
+    last the visit fields (built-in ones, then declared ones). Errors about one name
+    keep the order they were found in. Names missing from the result rank
+    `UNDECLARED`.
+
+    Why not the order of evaluation: formulas are evaluated in dependency order,
+    which may differ from run to run (the checker builds it from sets), and a
+    methodologist reads a rejection against the standard as written."""
+    m = model
+    rank = {"visit_id": 0, "answers": 1}
+    for name in (
+        *(i.name for i in m.items),
+        *(s.name for s in m.sections),
+        *(c.name for c in m.coefficients),
+        *(r.name for r in m.rollups),
+        *m.visit_fields,
+    ):
+        rank.setdefault(name, UNDECLARED + len(rank))
+    return rank
+
+
+def field_errors(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitError]:
+    """Errors for the visit fields `names` of `record` whose value no output can
+    carry, empty when there is none (the usual case, kept fast):
+
+    * an object or a list (JSONL `"point": {"x": 1}`, a Parquet struct, list or map
+      column) is `bad_field`. A visit field is one value (a text, a number, true or
+      false): it is copied to the scored visit, where a CSV or Parquet output has one
+      text column for it (an object there would abort the whole run) and `sbm rollup`
+      groups visits by it. Such a visit is rejected, from every input format and on
+      both backends, rather than scored with the field spelt some arbitrary way;
+    * a number beyond the range of a float (JSONL `"point": 1e400` reads as inf; 1
+      followed by 309 zeros stays an int) is `not_a_number`: JSON has no spelling for
+      inf, nor a Parquet number column room for such an int. Tabular readers make
+      every scalar field text (`"inf"`), so this concerns JSONL and the Python API.
+
+    The batch backend sends the records with such fields here too."""
     errs = []
     get = record.get
     for name in names:
         value = get(name)
         if value is None or value.__class__ is str:
+            continue
+        if isinstance(value, Mapping | list | tuple):
+            kind = "an object" if isinstance(value, Mapping) else "a list"
+            errs.append(
+                VisitError(
+                    name,
+                    "bad_field",
+                    f"`{name}` is {kind} ({_short(field_text(value))}), not a text or a "
+                    "number: a visit field holds one value",
+                )
+            )
             continue
         if not not_finite(value) and json_safe(value) is value:
             continue
@@ -350,8 +426,11 @@ def not_finite_fields(record: Mapping[str, Any], names: Iterable[str]) -> list[V
     return errs
 
 
-def _shown(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+def _shown(value: Any) -> str:
+    return _short(repr(value))
+
+
+def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -367,7 +446,8 @@ def _finite(values: tuple[Any, ...]) -> bool:
 
 
 class ScoringSession:
-    """Scores the visits of one batch in order, rejecting a `visit_id` seen before.
+    """Scores the visits of one batch in order, rejecting a `visit_id` seen before
+    (compared as `visit_key`s).
 
     Readers that could not make a record of some input (bad JSON, a row that does
     not fit the header) pass it to `unreadable`, so it too ends in the rejects.
@@ -375,20 +455,20 @@ class ScoringSession:
 
     def __init__(self, standard: CompiledStandard) -> None:
         self.standard = standard
-        self.seen: set[Any] = set()
+        self.seen: set[str] = set()
 
     def score(self, record: Any, source: str | None = None) -> VisitOutcome:
-        outcome = self.standard.score(record, source)
+        return self.check(record, source, self.standard.score(record, source))
+
+    def check(self, record: Any, source: str | None, outcome: VisitOutcome) -> VisitOutcome:
+        """`outcome` (the record scored alone), or its rejection when the record's
+        visit_id was seen before in this session: the duplicate error comes first."""
         vid = record.get("visit_id") if isinstance(record, Mapping) else None
-        key = hashable_id(vid)
+        key = visit_key(vid)
         if key is None:
             return outcome
         if key in self.seen:
-            dup = VisitError(
-                "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
-            )
-            errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
-            return RejectedVisit(vid, source, errors, record)
+            return duplicate(vid, source, record, outcome)
         self.seen.add(key)
         return outcome
 
@@ -397,15 +477,34 @@ class ScoringSession:
         return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
 
 
-def hashable_id(vid: Any) -> Any:
-    """A visit_id as a set key (an unhashable one by its repr); None when there is none."""
-    if vid is None:
-        return None
-    try:
-        hash(vid)
-    except TypeError:
-        return repr(vid)
-    return vid
+def duplicate(
+    vid: Any, source: str | None, record: Any, outcome: VisitOutcome | None
+) -> RejectedVisit:
+    """The rejection of a record whose visit_id appeared earlier in the batch: the
+    `duplicate_visit` error, then the record's own errors if it has any (`outcome`,
+    the record scored alone, None when it was not)."""
+    dup = duplicate_error(vid)
+    errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
+    return RejectedVisit(vid, source, errors, record)
+
+
+def duplicate_error(vid: Any) -> VisitError:
+    """The `duplicate_visit` error; it names the id by its `visit_key`, so that `1.0`
+    after `1` reads "visit_id '1' appears earlier", the same from every input."""
+    return VisitError(
+        "visit_id", "duplicate_visit", f"visit_id {visit_key(vid)!r} appears earlier in this batch"
+    )
+
+
+def visit_key(vid: Any) -> str | None:
+    """What a visit_id is compared as, to find duplicates: its text as the outputs and
+    the tabular readers spell it (`io.records.field_text`); None when there is none.
+
+    So `1`, `1.0` and `"1"` are the same visit_id, as they are in a CSV or Parquet
+    file, where a visit field is always read as text; `true` is `"true"`, not `1`
+    (Python's `==` would merge 1, 1.0 and True). An object or a list (a visit that
+    is rejected anyway) is compared as its compact JSON text."""
+    return None if vid is None else field_text(vid)
 
 
 from .examples import ExampleOutcome  # noqa: E402  (examples imports this module's type only)

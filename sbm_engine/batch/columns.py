@@ -23,7 +23,7 @@ Conventions for raw columns:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,6 +99,12 @@ class Source:
         ]
         return np.array(bad, dtype=bool)[codes]
 
+    def nested(self, start: int, stop: int) -> np.ndarray | None:
+        """Rows holding an object or a list, None when there is none: in a visit field
+        the per-visit path rejects them (`standard.field_errors`)."""
+        codes, distinct = self.encoded(start, stop)
+        return _mask([isinstance(v, Unhashable | Mapping | list | tuple) for v in distinct], codes)
+
 
 class ListSource(Source):
     """Python values as in JSON records (MISSING for an absent key, None for null)."""
@@ -142,6 +148,7 @@ class ArrowSource(Source):
         t = array.type
         value_type = t.value_type if pa.types.is_dictionary(t) else t
         self.text = pa.types.is_string(value_type) or pa.types.is_large_string(value_type)
+        self.nested_type = pa.types.is_nested(value_type)  # struct, list, map or union
         if pa.types.is_dictionary(t):
             self.kind = "dictionary"
             if self.text and len(array.dictionary) != len(array.dictionary.unique()):
@@ -224,6 +231,9 @@ class ArrowSource(Source):
             small *= valid
         return small.astype(np.intp, copy=False), distinct
 
+    def nested(self, start: int, stop: int) -> np.ndarray | None:
+        return super().nested(start, stop) if self.nested_type else None
+
     def numbers(self, start: int, stop: int) -> Numbers | None:
         if self.kind not in ("int", "float"):
             return None
@@ -296,6 +306,9 @@ class NumpySource(Source):
 
     def encoded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
         return encode_objects(tabular_cell(v) for v in self.array[start:stop].tolist())
+
+    def nested(self, start: int, stop: int) -> np.ndarray | None:
+        return None if self.array.dtype.kind in "iuf" else super().nested(start, stop)
 
     def numbers(self, start: int, stop: int) -> Numbers | None:
         if self.array.dtype.kind not in "iuf":

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..results import RejectedVisit, Row, ScoredVisit, VisitOutcome
-from ..runtime import MISSING, VisitError, VisitWarning
-from ..standard import hashable_id, not_finite_fields
+from ..results import Row, ScoredVisit, VisitOutcome
+from ..runtime import MISSING, VisitWarning
+from ..standard import ScoringSession, field_errors
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, band_codes, conditional
 from .env import ChunkResult
@@ -117,9 +117,8 @@ class BatchEvaluator:
             for kind, name in m.order
             if kind == "item"
         }
-        self.warn_order = tuple(
-            name for kind, name in m.order if kind == "item" and conditional(items[name])
-        )
+        #: items that may warn, in declaration order: the order of a visit's warnings
+        self.warn_order = tuple(it.name for it in m.items if conditional(it))
 
     # -- columns in, columns out ----------------------------------------------------------------
 
@@ -138,7 +137,8 @@ class BatchEvaluator:
         (table semantics: null, NaN and "" are an empty cell, i.e. a missing
         answer). An answer column whose name is not an item makes the rows where
         it holds something suspect (an unknown answer), unless the standard was
-        loaded with `allow_unknown`. A row without a usable `visit_id` is suspect
+        loaded with `allow_unknown`. A row without a usable `visit_id`, or with an
+        object or a list in a visit field (`standard.field_errors`), is suspect
         too. Plugin visit validators need whole records and are not run here;
         `score_records` and `score_table` run them.
         """
@@ -153,6 +153,10 @@ class BatchEvaluator:
             res = self.plan.run(sources, fields, start, stop, out.items)
             suspect = res.suspect
             suspect |= self._suspect_fields(fields, start, stop)
+            for src in fields.values():
+                nested = src.nested(start, stop)
+                if nested is not None:
+                    suspect |= nested
             for src in extra:
                 suspect |= _present(src, start, stop)
             out.put(start, stop, res)
@@ -212,7 +216,8 @@ class BatchEvaluator:
         for start in range(0, len(records), self.chunk_size):
             chunk = records[start : start + self.chunk_size]
             outcomes += self._score_chunk(chunk, srcs[start : start + len(chunk)])
-        return _reject_duplicates(records, srcs, outcomes)
+        check = ScoringSession(self.standard).check  # a visit_id seen before is rejected
+        return [check(r, src, o) for r, src, o in zip(records, srcs, outcomes, strict=True)]
 
     def _score_chunk(
         self, records: Sequence[Any], sources: Sequence[str | None]
@@ -236,7 +241,7 @@ class BatchEvaluator:
             unknown.append(
                 (not self.allow_unknown and not known.issuperset(a))
                 or any(any(True for _ in validate(r)) for validate in self.validators)
-                or bool(not_finite_fields(r, field_names))  # copied to the result: must be finite
+                or bool(field_errors(r, field_names))  # copied to the result: must be plain
             )
         out: list[Any] = [None] * len(records)
         if rows:
@@ -244,7 +249,7 @@ class BatchEvaluator:
             cols = {name: ListSource(_column(answers, name)) for name in self.item_names}
             fields = {
                 key: ListSource([r.get(key) for r in kept])
-                for key in {*self.plan.field_decoders, "visit_id"}
+                for key in dict.fromkeys([*self.plan.field_decoders, "visit_id"])
             }
             res = self.plan.run(cols, fields, 0, len(rows))
             suspect = res.suspect | self._suspect_fields(fields, 0, len(rows))
@@ -465,28 +470,6 @@ def _any(masks: list[np.ndarray], m: int) -> np.ndarray:
     out = np.zeros(m, dtype=bool)
     for mask in masks:
         out |= mask
-    return out
-
-
-def _reject_duplicates(
-    records: Sequence[Any], sources: Sequence[str | None], outcomes: list[VisitOutcome]
-) -> list[VisitOutcome]:
-    """The batch rule of `CompiledStandard.score_many`: a visit_id seen before is rejected."""
-    seen: set[Any] = set()
-    out: list[VisitOutcome] = []
-    for record, source, outcome in zip(records, sources, outcomes, strict=True):
-        vid = record.get("visit_id") if isinstance(record, Mapping) else None
-        key = hashable_id(vid)
-        if key is not None and key in seen:
-            dup = VisitError(
-                "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
-            )
-            errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
-            out.append(RejectedVisit(vid, source, errors, record))
-            continue
-        if key is not None:
-            seen.add(key)
-        out.append(outcome)
     return out
 
 

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ..io.records import field_text, is_empty, jsonable
+from ..io.records import field_text, field_value, is_empty, jsonable
 from ..model import BUILTIN_FIELDS
 from ..results import RejectedVisit, ScoredVisit, json_safe
-from ..runtime import MISSING, VisitError
+from ..runtime import MISSING
+from ..standard import duplicate
 from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, evaluator_for
+from .values import Unhashable
 
 if TYPE_CHECKING:
     from ..standard import CompiledStandard
@@ -45,7 +47,10 @@ def _json(value: Any) -> str:
 
 
 class _FieldTextSource(Source):
-    """A visit-field column as the readers make it: text (`field_text`), empty cells absent."""
+    """A visit-field column as the readers put it in a record (`field_value`): text
+    (`field_text`), empty cells absent, an object or a list (a struct, map or list
+    column) as read, wrapped in `Unhashable`. `nested` marks the rows of those, which
+    the per-visit path rejects (`standard.field_errors`)."""
 
     def __init__(self, inner: ArrowSource) -> None:
         self.inner = inner
@@ -57,7 +62,12 @@ class _FieldTextSource(Source):
         codes, distinct = self.inner.encoded(start, stop)
         if self.inner.text:  # field_text of a text is the text
             return codes, distinct
-        return codes, [v if v is MISSING else field_text(v) for v in distinct]
+        return codes, [
+            v if v is MISSING or isinstance(v, Unhashable) else field_text(v) for v in distinct
+        ]
+
+    def nested(self, start: int, stop: int) -> np.ndarray | None:
+        return self.inner.nested(start, stop)
 
     def blank(self, start: int, stop: int) -> np.ndarray:
         if self.inner.text:
@@ -107,7 +117,7 @@ class _Layout:
         for key, column in self.field_columns.items():
             cell = row.get(column)
             if not is_empty(cell):
-                record[key] = field_text(cell)
+                record[key] = field_value(cell)
         for key, (column, child) in self.answer_columns.items():
             cell = row.get(column)
             if child is not None:
@@ -155,12 +165,7 @@ def score_table(
     rejected: dict[int, RejectedVisit] = {}
     for i, (record, outcome) in per_visit.items():
         if dup[i]:
-            vid = record.get("visit_id")
-            d = VisitError(
-                "visit_id", "duplicate_visit", f"visit_id {vid!r} appears earlier in this batch"
-            )
-            errors = (d, *outcome.errors) if isinstance(outcome, RejectedVisit) else (d,)
-            rejected[i] = RejectedVisit(vid, _source(source, i), errors, record)
+            rejected[i] = duplicate(record.get("visit_id"), _source(source, i), record, outcome)
         elif isinstance(outcome, RejectedVisit):
             rejected[i] = outcome
     keep = np.ones(n, dtype=bool)
@@ -211,7 +216,8 @@ class _Text:
 
 
 def _texts(layout: _Layout, key: str, n: int) -> _Text:
-    """A visit-field column as field texts, equal texts sharing one code."""
+    """A visit-field column as field texts (an object or a list as its JSON text, as
+    `standard.visit_key` compares it), equal texts sharing one code."""
     src = layout.fields.get(key)
     if src is None:
         return _Text(np.full(n, -1, dtype=np.intp), [])
@@ -221,6 +227,8 @@ def _texts(layout: _Layout, key: str, n: int) -> _Text:
     index: dict[str, int] = {}
     lut = np.empty(len(distinct) + 1, dtype=np.intp)
     for j, v in enumerate(distinct):
+        if isinstance(v, Unhashable):
+            v = field_text(v.value)
         lut[j] = -1 if v is MISSING else index.setdefault(v, len(index))
     lut[-1] = -1
     return _Text(lut[codes], list(index))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -36,6 +37,7 @@ __all__ = [
     "SourceRecord",
     "TableLayout",
     "field_text",
+    "field_value",
     "is_empty",
     "jsonable",
 ]
@@ -119,7 +121,9 @@ def jsonable(value: Any) -> Any:
 
 
 def field_text(value: Any) -> str:
-    """A visit field (visit_id, point, ...) is always text: 123 and 123.0 become "123"."""
+    """A visit field (visit_id, point, ...) is always text: 123 and 123.0 become "123",
+    true "true"; an object or a list its compact JSON text (only to name it: the
+    engine rejects such a field, see `field_value`)."""
     if type(value) is str:
         return value
     value = jsonable(value)
@@ -129,7 +133,21 @@ def field_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return str(value)
+
+
+def field_value(value: Any) -> Any:
+    """A visit-field cell as it goes into the record: its text (`field_text`), but an
+    object or a list (a struct, map or list column) as read (`jsonable`), so that the
+    engine rejects the visit (`bad_field`: a visit field holds one value) as it does
+    the same visit read from JSONL, rather than scoring it under some spelling."""
+    if type(value) is str:
+        return value
+    if isinstance(value, Mapping | list | tuple):
+        return jsonable(value)
+    return field_text(value)
 
 
 @attrs.frozen
@@ -163,7 +181,7 @@ class TableLayout:
     Built once per table from the header; raises ValueError (which readers turn
     into an InputError naming the file) when two columns land on the same key.
     `convert` is applied to non-empty answer cells (the CSV reader parses numbers
-    with it); visit-field cells always become text.
+    with it); visit-field cells become text (`field_value`).
     """
 
     def __init__(
@@ -226,7 +244,7 @@ class TableLayout:
             if kind == "answer":
                 answers[key] = convert(cell)
             elif kind == "field":
-                record[key] = field_text(cell)
+                record[key] = field_value(cell)
             elif kind == "answers":
                 if _is_answer_map(cell):
                     answers.update(_nested_answers(cell))
