@@ -1255,7 +1255,7 @@ class Checker:
             deps[("section", sec.name)] = [("item", i) for i in sec.items if i in self.items]
             spans[("section", sec.name)] = sec.span
         for c in coefficients:
-            deps[("coef", c.name)] = list(_deps(c.expr))
+            deps[("coef", c.name)] = _deps(c.expr)
             spans[("coef", c.name)] = c.span
         order: list[tuple[str, str]] = []
         state: dict[tuple[str, str], int] = {}
@@ -1451,29 +1451,34 @@ def _last_number(expr: n.Expr) -> n.Number | None:
 _PENDING = Bound("const", data=None)
 
 
-def _deps(expr: Bound) -> set[tuple[str, str]]:
-    out: set[tuple[str, str]] = set()
+def _deps(expr: Bound) -> list[tuple[str, str]]:
+    """What an expression reads, each once, in the order it reads them: the evaluation
+    order is built from these, so it must not follow a set's hash order (which formula
+    fails first in a visit would then change from run to run)."""
+    out: dict[tuple[str, str], None] = {}
     for node in expr.walk():
         if node.op in ("item", "answer"):
-            out.add(("item", node.data))
+            out[("item", node.data)] = None
         elif node.op == "section":
-            out.add(("section", node.data))
+            out[("section", node.data)] = None
         elif node.op == "coef":
-            out.add(("coef", node.data))
+            out[("coef", node.data)] = None
         elif node.op == "call":
             fn, payload = node.data
             if fn == "critical_failed":
-                out.update(("item", i) for i in payload)
+                out.update(dict.fromkeys(("item", i) for i in payload))
             elif fn == "failed" and payload:
-                out.add(("item", payload))
+                out[("item", payload)] = None
             elif (
                 isinstance(payload, tuple)
                 and len(payload) == 2
                 and payload[0] in ("items", "sections")
             ):
                 kind = "item" if payload[0] == "items" else "section"
-                out.update((kind, x.name if kind == "item" else x[0]) for x in payload[1])
-    return out
+                out.update(
+                    dict.fromkeys((kind, x.name if kind == "item" else x[0]) for x in payload[1])
+                )
+    return list(out)
 
 
 Interval = tuple[float, float]

@@ -357,3 +357,30 @@ def test_visit_ids_of_any_column_type_compare_as_text(tmp_path: Path) -> None:
         ("floats.parquet:1", "1"),
         ("more.parquet:1", "true"),
     ]
+
+
+def test_the_evaluation_order_does_not_follow_the_hash_seed() -> None:
+    import subprocess
+    import sys
+
+    text = (
+        "standard t.order {\n"
+        + "".join(f'    item i{k} "I" answer {{ yes = 1, no = 0 }}\n' for k in range(12))
+        + "    coefficient total = "
+        + " + ".join(f"c{k}" for k in range(12))
+        + "\n"
+        + "".join(f"    coefficient c{k} = i{k} + i{(k * 5) % 12}\n" for k in range(12))
+        + "}\n"
+    )
+    code = f"import sbm_engine; print(sbm_engine.loads({text!r}).model.order)"
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "2", "123")
+    }
+    assert len(orders) == 1, orders
