@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -867,10 +868,11 @@ class Checker:
         def arity(lo: int, hi: int | None = None) -> bool:
             hi = lo if hi is None else hi
             if not lo <= len(args) <= hi:
-                want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi < 99 else f"at least {lo}"
+                want = f"{lo}" if lo == hi else f"at least {lo}" if hi == _MANY else f"{lo} to {hi}"
+                plural = "s" * ((lo if hi == _MANY else hi) != 1)
                 self.d.error(
                     "E0302",
-                    f"`{fn}` takes {want} argument{'s' * (hi != 1)}, got {len(args)}",
+                    f"`{fn}` takes {want} argument{plural}, got {len(args)}",
                     sp,
                     label="wrong number of arguments",
                     help=f"see `{fn}` in the language reference",
@@ -945,7 +947,7 @@ class Checker:
             )
         if fn == "weighted_mean":
             self._not_in_rollup(expr, ctx)
-            if not arity(1, 999):
+            if not arity(1, _MANY):
                 return bad
             if all(isinstance(a, n.Selection) for a in args):
                 sel = self._selection(args, fn)
@@ -983,7 +985,7 @@ class Checker:
                 span=sp,
             )
         if fn in AGGREGATE_FUNCS:
-            if not arity(1, 999):
+            if not arity(1, _MANY):
                 return bad
             if all(isinstance(a, n.Selection) for a in args):
                 self._not_in_rollup(expr, ctx)
@@ -1004,7 +1006,7 @@ class Checker:
             fail = Bound(
                 "const", data=None, type="bool" if fn == "critical_failed" else "num", span=sp
             )
-            if not arity(1, 999):
+            if not arity(1, _MANY):
                 return fail
             for a in args:
                 if not isinstance(a, n.Selection):
@@ -1036,7 +1038,7 @@ class Checker:
             bound = tuple(self._bind_num(a, ctx) for a in args)  # type: ignore[arg-type]
             return Bound("call", bound, data=("clamp", None), type="num", span=sp)
         if fn == "coalesce":
-            if not arity(2, 999):
+            if not arity(2, _MANY):
                 return bad
             bound_list = [self.bind(a, ctx) for a in args]
             typ = next((b.type for b in bound_list if b.type not in ("labellit", "any")), "num")
@@ -1437,6 +1439,9 @@ class Checker:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+#: No upper bound on a function's arguments (`mean`, `min`, `max`, `sum`, `coalesce`).
+_MANY = sys.maxsize
 
 
 def _last_number(expr: n.Expr) -> n.Number | None:

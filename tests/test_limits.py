@@ -132,3 +132,12 @@ def test_bands_of_any_number_agree_on_both_backends(count: int) -> None:
     pytest.importorskip("numpy")
     table = std.score_table(pa.table({"visit_id": [str(i) for i in range(6)], "q": answers}))
     assert table.scored.column("bands.c").to_pylist() == per_visit
+
+
+def test_a_function_takes_any_number_of_arguments_on_both_backends() -> None:
+    std = sbm_engine.loads(_standard("max(" + ", ".join(["q"] * 1_000) + ")"))
+    assert std.score({"visit_id": "v", "answers": {"q": 4}}).coefficients["c"] == 0.4
+    pa = pytest.importorskip("pyarrow")
+    pytest.importorskip("numpy")
+    table = std.score_table(pa.table({"visit_id": ["v"], "q": [4]}))
+    assert table.scored.column("coefficients.c").to_pylist() == [0.4]
