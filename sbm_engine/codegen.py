@@ -45,6 +45,7 @@ class Py(str):
 #: Prefixes of the positional names the compiler invents: locals, then namespace constants.
 LOCAL_PREFIXES = frozenset("svqcrbgwft")
 CONSTANT_PREFIXES = frozenset("KTPIMNFL")
+_PREFIXES = LOCAL_PREFIXES | CONSTANT_PREFIXES
 _INVENTED = re.compile(r"(?:[svqcrbgwftKTPIMNFL])(?:0|[1-9][0-9]*)")
 
 #: Fixed names of the generated function: its parameters and a few locals.
@@ -73,7 +74,7 @@ def py(template: str, *parts: Py) -> Py:
 
 def ident(prefix: str, index: int) -> Py:
     """A name the compiler invented: a one-letter kind and a position."""
-    if prefix not in LOCAL_PREFIXES | CONSTANT_PREFIXES or type(index) is not int or index < 0:
+    if prefix not in _PREFIXES or type(index) is not int or index < 0:
         raise ValueError(f"not an invented name: {prefix!r}, {index!r}")
     return Py(f"{prefix}{index}")
 
