@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from node_strategies import digits, expressions, signed, tuples
 from strategies import standards
 
 from sbm_engine import nodes as n
@@ -350,62 +351,22 @@ _texts = st.one_of(
     st.text(st.sampled_from(list('aZя #"\\\n\t{},=.-+')), max_size=24),
     st.integers(WIDTH - 20, WIDTH + 10).map(lambda k: "t" * k),
 )
-_digits = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2})?", fullmatch=True)
-
-
-@st.composite
-def _signed(draw: st.DrawFn) -> n.Number:
-    text = draw(st.sampled_from(["", "-"])) + draw(_digits)
-    return n.Number(float(text), text)
-
-
-@st.composite
-def _literal(draw: st.DrawFn) -> n.Number:
-    digits = draw(_digits)
-    minus = draw(st.integers(0, 2))
-    return n.Number((-1) ** minus * float(digits), "-" * minus + digits)
-
-
-def _extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
-    arguments = st.one_of(
-        children,
-        st.builds(n.Selection, st.sampled_from(["items", "sections"])),
-        st.builds(n.Selection, st.sampled_from(["tagged", "in"]), _names),
-        st.builds(n.Weighted, children, children),
-    )
-    return st.one_of(
-        st.builds(n.Negate, children.filter(lambda e: not isinstance(e, n.Number))),
-        st.builds(n.Binary, st.sampled_from(["+", "-", "*", "/"]), children, children),
-        st.builds(
-            n.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), children, children
-        ),
-        st.builds(n.BoolOp, st.sampled_from(["and", "or"]), children, children),
-        st.builds(n.Not, children),
-        st.builds(n.If, children, children, children),
-        st.builds(n.Call, _short_names, st.lists(arguments, max_size=4).map(tuple)),
-    )
+_signed = signed
 
 
 # Expressions large enough to pass the limit, with long names now and then.
-_exprs: st.SearchStrategy[n.Expr] = st.recursive(
-    st.one_of(
-        _literal(),
-        st.builds(n.String, _texts),
-        st.builds(n.Name, _names),
-        st.builds(n.Attribute, _short_names, _names),
-    ),
-    _extend,
+_exprs: st.SearchStrategy[n.Expr] = expressions(
+    _names,
+    _texts,
+    call_names=_short_names,
+    attribute_owners=_short_names,
     max_leaves=24,
+    max_args=4,
 )
-
-
-def _tuples(strategy: st.SearchStrategy, max_size: int = 3) -> st.SearchStrategy[tuple]:
-    return st.lists(strategy, max_size=max_size).map(tuple)
-
-
+_tuples = tuples
 _labels = st.one_of(
     st.builds(n.Label, _short_names, st.just("name")),
-    st.builds(n.Label, _digits, st.just("number")),
+    st.builds(n.Label, digits, st.just("number")),
     st.builds(n.Label, _texts, st.just("string")),
 )
 _entries = _tuples(st.builds(n.ScaleEntry, _labels, _signed(), _tuples(_labels, 2)), 6)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from node_strategies import digits, expressions, literal, signed, tuples
 
 from sbm_engine import formatter
 from sbm_engine import nodes as n
@@ -631,22 +632,9 @@ _names = st.from_regex(r"[a-zя_][a-z0-9я_]{0,5}", fullmatch=True).filter(
     lambda s: s not in _RESERVED
 )
 _texts = st.text(st.sampled_from(list('aZя #"\\\n\t{},=.-')), max_size=8)
-_digits = st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,2})?", fullmatch=True)
-
-
-@st.composite
-def _signed(draw: st.DrawFn) -> n.Number:
-    """A number as `signed_number` reads it: an optional minus, then digits."""
-    text = draw(st.sampled_from(["", "-"])) + draw(_digits)
-    return n.Number(float(text), text)
-
-
-@st.composite
-def _literal(draw: st.DrawFn) -> n.Number:
-    """A number in an expression: the parser folds leading minus signs into it."""
-    digits = draw(_digits)
-    minus = draw(st.integers(0, 2))
-    return n.Number((-1) ** minus * float(digits), "-" * minus + digits)
+_digits = digits
+_signed = signed
+_literal = literal
 
 
 def _labels(negative: bool = False) -> st.SearchStrategy[n.Label]:
@@ -660,40 +648,8 @@ def _labels(negative: bool = False) -> st.SearchStrategy[n.Label]:
     )
 
 
-def _extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
-    arguments = st.one_of(
-        children,
-        st.builds(n.Selection, st.sampled_from(["items", "sections"])),
-        st.builds(n.Selection, st.sampled_from(["tagged", "in"]), _names),
-        st.builds(n.Weighted, children, children),
-    )
-    return st.one_of(
-        st.builds(n.Negate, children.filter(lambda e: not isinstance(e, n.Number))),
-        st.builds(n.Binary, st.sampled_from(["+", "-", "*", "/"]), children, children),
-        st.builds(
-            n.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), children, children
-        ),
-        st.builds(n.BoolOp, st.sampled_from(["and", "or"]), children, children),
-        st.builds(n.Not, children),
-        st.builds(n.If, children, children, children),
-        st.builds(n.Call, _names, st.lists(arguments, max_size=3).map(tuple)),
-    )
-
-
-_exprs: st.SearchStrategy[n.Expr] = st.recursive(
-    st.one_of(
-        _literal(),
-        st.builds(n.String, _texts),
-        st.builds(n.Name, _names),
-        st.builds(n.Attribute, _names, _names),
-    ),
-    _extend,
-    max_leaves=6,
-)
-
-
-def _tuples(strategy: st.SearchStrategy, max_size: int = 3) -> st.SearchStrategy[tuple]:
-    return st.lists(strategy, max_size=max_size).map(tuple)
+_exprs: st.SearchStrategy[n.Expr] = expressions(_names, _texts, max_leaves=6, max_args=3)
+_tuples = tuples
 
 
 _entries = _tuples(st.builds(n.ScaleEntry, _labels(), _signed(), _tuples(_labels(), 2)), 4)

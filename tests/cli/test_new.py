@@ -43,7 +43,7 @@ def test_the_example_fails_once_an_edit_changes_the_result(
     path = tmp_path / "a.sbm"
     text = path.read_text(encoding="utf-8")
     assert "expect visit == 1" in text
-    path.write_text(text.replace("farewell = \"yes\"", "farewell = \"no\""), encoding="utf-8")
+    path.write_text(text.replace('farewell = "yes"', 'farewell = "no"'), encoding="utf-8")
     code, output = run("check", "a.sbm")
     assert code == 1 and "E0801" in output
 
