@@ -1444,10 +1444,9 @@ class Checker:
 _MANY = sys.maxsize
 
 
-def _last_number(expr: n.Expr) -> n.Number | None:
+def _last_number(arg: n.Argument) -> n.Number | None:
     """The number literal an argument ends with (`0`, `-0`, `x: 0`), if any."""
-    if isinstance(expr, n.Weighted):
-        expr = expr.weight
+    expr = arg.weight if isinstance(arg, n.Weighted) else arg
     if isinstance(expr, n.Negate):
         expr = expr.operand
     return expr if isinstance(expr, n.Number) else None
