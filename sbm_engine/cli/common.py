@@ -114,6 +114,7 @@ class _SignalState:
         self.held = 0
         self.pending: int | None = None
         self.fired = False
+        self.committed = False  # the outputs are in place: a signal now stops nothing
 
 
 _SIGNALS = _SignalState()
@@ -151,7 +152,7 @@ def _on_signal(signum: int, frame: Any) -> None:
         _SIGNALS.pending = signum
         return
     _SIGNALS.fired = True
-    raise Interrupted(signum)
+    raise Interrupted(signum, late=_SIGNALS.committed)
 
 
 @contextlib.contextmanager
@@ -189,6 +190,7 @@ def outputs_together(*writers: Any) -> Iterator[tuple[Any, ...]]:
         raise
     with signals_held():
         commit_together(writers)
+        _SIGNALS.committed = True
 
 
 def standard_paths(args: tuple[str, ...]) -> list[str]:
