@@ -1275,11 +1275,10 @@ def _move_duplicates(
 
 
 def _dup_error(vid: Any) -> dict[str, str]:
-    return {
-        "item": "visit_id",
-        "code": _DUP_CODE,
-        "message": f"visit_id {vid!r} appears earlier in this batch",
-    }
+    """The record path's `duplicate_visit` error, as a reject's dict."""
+    from ..standard import duplicate_error
+
+    return duplicate_error(vid).to_dict()
 
 
 def _records(std: Any, f: InputFile, table: Any, rows: Any) -> list[dict[str, Any]]:
