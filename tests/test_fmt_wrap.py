@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from node_strategies import digits, expressions, signed, tuples
+from node_strategies import broken_up, digits, expressions, items, signed, tuples
 from strategies import standards
 
 from sbm_engine import nodes as n
@@ -372,24 +372,8 @@ _labels = st.one_of(
 _entries = _tuples(st.builds(n.ScaleEntry, _labels, _signed(), _tuples(_labels, 2)), 6)
 _titles = st.none() | _texts
 
-_items = st.builds(
-    n.Item,
-    _names,
-    _texts,
-    st.one_of(
-        st.builds(n.ScaleAnswer, _short_names),
-        st.builds(n.InlineScaleAnswer, _entries),
-        st.just(n.NumberAnswer()),
-        st.builds(n.NumberAnswer, _signed(), _signed()),
-        st.just(n.TextAnswer()),
-    ),
-    weight=st.none() | _signed(),
-    tags=_tuples(_short_names, 6),
-    presence=st.sampled_from([None, "required", "optional"]),
-    critical=st.booleans(),
-    bonus=st.booleans(),
-    when=st.none() | _exprs,
-    score=st.none() | _exprs,
+_items = items(
+    _names, _texts, _exprs, _entries, scale_names=_short_names, tags=_tuples(_short_names, 6)
 )
 
 _assignments = _tuples(st.builds(n.Assignment, _short_names, _labels), 16)
@@ -421,30 +405,6 @@ _modules = st.builds(
     _tuples(st.builds(n.Standard, _short_names, _titles, st.none(), _tuples(_members, 4)), 1),
 )
 
-_comment_texts = st.text(st.sampled_from(list('bя "#\\{}')), max_size=10).map(
-    lambda s: ("#" + s).rstrip()
-)
-
-
-def _gaps(text: str) -> list[int]:
-    """Offsets of the spaces between tokens (outside strings) of printed text, and
-    of the places right after the `(` of a call (negated: nothing is replaced there)."""
-    out: list[int] = []
-    in_string, i = False, 0
-    while i < len(text):
-        ch = text[i]
-        if in_string and ch == "\\":
-            i += 2
-            continue
-        if ch == '"':
-            in_string = not in_string
-        elif ch == " " and not in_string:
-            out.append(i)
-        elif ch == "(" and not in_string and i and (text[i - 1].isalnum() or text[i - 1] == "_"):
-            out.append(-(i + 1))
-        i += 1
-    return out
-
 
 @st.composite
 def _rewritten(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
@@ -459,29 +419,7 @@ def _rewritten(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
         else:
             joined.append(line)
     text = "\n".join(joined)
-    gaps = _gaps(text)
-    chosen = sorted(set(draw(st.lists(st.sampled_from(gaps), max_size=6)))) if gaps else []
-    chosen = sorted(chosen, key=abs)
-    pieces: list[str] = []
-    comments: list[str] = []
-    last = 0
-    for offset in chosen:
-        if offset < 0:  # right after `(`: a line break, kept as the author's
-            pieces += [text[last:-offset], "\n" + " " * draw(st.integers(0, 6))]
-            last = -offset
-            continue
-        pieces.append(text[last:offset])
-        kind = draw(st.sampled_from(["newline", "trailing", "own line"]))
-        indent = " " * draw(st.integers(0, 6))
-        if kind == "newline":
-            pieces.append("\n" + indent)
-        else:
-            comment = draw(_comment_texts)
-            comments.append(comment)
-            pieces.append((" " if kind == "trailing" else "\n  ") + comment + "\n" + indent)
-        last = offset + 1
-    pieces.append(text[last:])
-    return "".join(pieces), comments
+    return draw(broken_up(text, max_breaks=6, after_parens=True))
 
 
 _SETTINGS = settings(

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from node_strategies import digits, expressions, literal, signed, tuples
+from node_strategies import (
+    broken_up,
+    comment_texts,
+    digits,
+    expressions,
+    gaps,
+    items,
+    literal,
+    signed,
+    tuples,
+)
 
 from sbm_engine import formatter
 from sbm_engine import nodes as n
@@ -655,25 +665,7 @@ _tuples = tuples
 _entries = _tuples(st.builds(n.ScaleEntry, _labels(), _signed(), _tuples(_labels(), 2)), 4)
 _titles = st.none() | _texts
 
-_items = st.builds(
-    n.Item,
-    _names,
-    _texts,
-    st.one_of(
-        st.builds(n.ScaleAnswer, _names),
-        st.builds(n.InlineScaleAnswer, _entries),
-        st.just(n.NumberAnswer()),
-        st.builds(n.NumberAnswer, _signed(), _signed()),
-        st.just(n.TextAnswer()),
-    ),
-    weight=st.none() | _signed(),
-    tags=_tuples(_names),
-    presence=st.sampled_from([None, "required", "optional"]),
-    critical=st.booleans(),
-    bonus=st.booleans(),
-    when=st.none() | _exprs,
-    score=st.none() | _exprs,
-)
+_items = items(_names, _texts, _exprs, _entries, scale_names=_names, tags=_tuples(_names))
 
 _assignments = _tuples(st.builds(n.Assignment, _names, _labels(negative=True)), 12)
 
@@ -704,10 +696,6 @@ _modules = st.builds(
     _tuples(st.builds(n.Standard, _dotted, _titles, st.none() | _dotted, _tuples(_members, 6)), 2),
 )
 
-_comment_texts_st = st.text(st.sampled_from(list('bя "#\\{}')), max_size=10).map(
-    lambda s: ("#" + s).rstrip()
-)
-
 
 @st.composite
 def _sprinkled(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
@@ -718,16 +706,16 @@ def _sprinkled(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
         for _ in range(draw(st.integers(0, 2))):
             if draw(st.booleans()):
                 out.append("")
-            comment = draw(_comment_texts_st)
+            comment = draw(comment_texts)
             out.append(" " * draw(st.integers(0, 9)) + comment)
             comments.append(comment)
         if draw(st.integers(0, 3)) == 0:
-            comment = draw(_comment_texts_st)
+            comment = draw(comment_texts)
             line += " " * draw(st.integers(0, 3)) + comment
             comments.append(comment)
         out.append(line)
     if draw(st.booleans()):
-        comment = draw(_comment_texts_st)
+        comment = draw(comment_texts)
         out.append(comment)
         comments.append(comment)
     return "\n".join(out) + "\n", comments
@@ -760,7 +748,7 @@ def _broken_at_joints(draw: st.DrawFn, text: str) -> tuple[str, bool]:
     is at a point that is always kept (`and`, `or`, `then`, `else`, a comma)."""
     points: list[tuple[int, bool]] = []  # (offset, replaces a space)
     kept = set()
-    for gap in _gaps(text):
+    for gap in gaps(text):
         word = text[gap + 1 :].split(" ", 1)[0]
         if word in _JOINTS or text[gap - 1] == ",":
             points.append((gap, True))
@@ -818,53 +806,12 @@ def test_generated_standards_format_safely(module: n.Module, data: st.DataObject
     assert format_source(formatted) == formatted
 
 
-def _gaps(text: str) -> list[int]:
-    """Offsets of the spaces between tokens (outside strings) of printed text."""
-    out: list[int] = []
-    in_string, i = False, 0
-    while i < len(text):
-        ch = text[i]
-        if in_string and ch == "\\":
-            i += 2
-            continue
-        if ch == '"':
-            in_string = not in_string
-        elif ch == " " and not in_string:
-            out.append(i)
-        i += 1
-    return out
-
-
-@st.composite
-def _broken_up(draw: st.DrawFn, text: str) -> tuple[str, list[str]]:
-    """`text` with some spaces between tokens replaced by line breaks, trailing
-    comments or own-line comments: comments in the middle of declarations."""
-    gaps = _gaps(text)
-    chosen = sorted(set(draw(st.lists(st.sampled_from(gaps), max_size=8)))) if gaps else []
-    pieces: list[str] = []
-    comments: list[str] = []
-    last = 0
-    for offset in chosen:
-        pieces.append(text[last:offset])
-        kind = draw(st.sampled_from(["newline", "trailing", "own line"]))
-        indent = " " * draw(st.integers(0, 6))
-        if kind == "newline":
-            pieces.append("\n" + indent)
-        else:
-            comment = draw(_comment_texts_st)
-            comments.append(comment)
-            pieces.append((" " if kind == "trailing" else "\n  ") + comment + "\n" + indent)
-        last = offset + 1
-    pieces.append(text[last:])
-    return "".join(pieces), comments
-
-
 @_SETTINGS
 @given(_modules, st.data())
 def test_generated_standards_with_comments_inside_declarations(
     module: n.Module, data: st.DataObject
 ) -> None:
-    text, comments = data.draw(_broken_up(print_module(module)))
+    text, comments = data.draw(broken_up(print_module(module)))
     assert parse(text) == module
     formatted = format_source(text)
     assert parse(formatted) == module
