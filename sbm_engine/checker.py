@@ -18,9 +18,17 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostics, did_you_mean, lookalike_help, mixed_scripts
+from .diagnostics import (
+    CompileError,
+    Diagnostics,
+    declaration_kind,
+    did_you_mean,
+    lookalike_help,
+    mixed_scripts,
+)
 from .functions import FunctionRegistry, default_registry
 from .loader import Decl, Flat
+from .messages import message
 from .model import (
     BUILTIN_FIELDS,
     BandsModel,
@@ -98,7 +106,7 @@ class Checker:
         for name, decl in self.decls.items():
             if decl.kind == "section":
                 sec = decl.node
-                weight = self._weight(sec.weight, f"section `{name}`", allow_zero=True)
+                weight = self._weight(sec.weight, "section", name, allow_zero=True)
                 when = self._bind_condition(sec.when, _Context("when", owner=name))
                 section_when[name] = when
                 members = tuple(
@@ -188,19 +196,18 @@ class Checker:
         if odd and decl.node.name_span.file == self.flat.file:
             self.d.warn(
                 "W0706",
-                f"`{name}` mixes alphabets: {odd}",
+                message("W0706.mixed.message", name=name, letters=odd),
                 decl.node.name_span,
-                label="looks like one alphabet, is two",
-                help="retype the name in one alphabet: a name that looks the same but is "
-                "spelt with other letters is another name",
+                label=message("W0706.mixed.label"),
+                help=message("W0706.mixed.help"),
             )
         if name in RESERVED:
             self.d.error(
                 "E0103",
-                f"`{name}` is reserved and cannot name {_a(decl.kind)}",
+                message("E0103.reserved_name.message", name=name, kind=declaration_kind(decl.kind)),
                 decl.node.name_span,
-                label="reserved",
-                help=f"choose another name, for example `{name}_1`",
+                label=message("E0103.reserved_name.label"),
+                help=message("E0103.reserved.help", name=name),
             )
 
     def _scale(self, name: str, entries: tuple[n.ScaleEntry, ...], span: n.Span) -> ScaleModel:
@@ -211,23 +218,21 @@ class Checker:
             if not 0.0 <= score <= 1.0:
                 self.d.error(
                     "E0502",
-                    f"score {entry.score.text} of label `{entry.label.value}` is outside [0, 1]",
+                    message("E0502.score.message", score=entry.score.text, label=entry.label.value),
                     entry.score.span,
-                    label="must lie between 0 and 1",
-                    help="a scale maps answers to shares of the ideal: 1 is the standard met, "
-                    "0 not met",
+                    label=message("E0502.score.label"),
+                    help=message("E0502.score.help"),
                 )
             for label in (entry.label, *entry.aliases):
                 key = label_key(label.value)
                 if key in seen:
                     self.d.error(
                         "E0505",
-                        f"label `{label.value}` appears twice in the scale",
+                        message("E0505.scale_label.message", label=label.value),
                         label.span,
-                        label="already used",
-                        notes=(f"first used at {seen[key]}",),
-                        help="labels and aliases are matched ignoring case and spaces; "
-                        "each must be unique in its scale",
+                        label=message("E0505.scale_label.label"),
+                        notes=(message("E0505.scale_label.note", where=seen[key]),),
+                        help=message("E0505.scale_label.help"),
                     )
                 seen.setdefault(key, label.span)
             numeric = number_of(entry.label.value) if entry.label.kind == "number" else None
@@ -237,7 +242,12 @@ class Checker:
                 )
             )
         if not entries:
-            self.d.error("E0504", "a scale needs at least one label", span, label="empty scale")
+            self.d.error(
+                "E0504",
+                message("E0504.empty_scale.message"),
+                span,
+                label=message("E0504.empty_scale.label"),
+            )
         return ScaleModel(name, tuple(out), span=span)
 
     def _field(self, node: n.Field) -> FieldModel:
@@ -245,10 +255,10 @@ class Checker:
         if node.name in BUILTIN_FIELDS:
             self.d.error(
                 "E0101",
-                f"`{node.name}` is a built-in visit attribute and cannot be redeclared",
+                message("E0101.builtin_field.message", name=node.name),
                 node.name_span,
-                label="built in",
-                help="built-in attributes: " + ", ".join(BUILTIN_FIELDS),
+                label=message("E0101.builtin_field.label"),
+                help=message("E0101.builtin_field.help", names=", ".join(BUILTIN_FIELDS)),
             )
         seen: dict[str, n.Span] = {}
         for label in node.values or ():
@@ -256,36 +266,39 @@ class Checker:
             if key in seen:
                 self.d.error(
                     "E0505",
-                    f"value `{label.value}` appears twice in field `{node.name}`",
+                    message("E0505.field_value.message", value=label.value, field=node.name),
                     label.span,
-                    label="already listed",
-                    notes=(f"first listed at {seen[key]}",),
-                    help="values are matched ignoring case and spaces; list each once",
+                    label=message("E0505.field_value.label"),
+                    notes=(message("E0505.field_value.note", where=seen[key]),),
+                    help=message("E0505.field_value.help"),
                 )
             seen.setdefault(key, label.span)
         if node.values is not None and not node.values:
             self.d.error(
                 "E0504",
-                f"field `{node.name}` allows no value",
+                message("E0504.empty_field.message", field=node.name),
                 node.name_span,
-                label="empty `one of { }`",
-                help="list the values it may take, or drop `one of` to allow any",
+                label=message("E0504.empty_field.label"),
+                help=message("E0504.empty_field.help"),
             )
         return FieldModel(node.name, node.title, values, span=node.name_span)
 
-    def _weight(self, number: n.Number | None, owner: str, allow_zero: bool = False) -> float:
+    def _weight(
+        self, number: n.Number | None, kind: str, name: str = "", allow_zero: bool = False
+    ) -> float:
+        """The weight written, 1 if none; E0501 unless it is positive. `kind` is whose
+        weight it is: an `item` or a `section` called `name`, or a `term` of a mean."""
         if number is None:
             return 1.0
         w = number.value
         if w < 0 or (w == 0 and not allow_zero) or not math.isfinite(w):
             self.d.error(
                 "E0501",
-                f"weight {number.text} of {owner} must be greater than 0"
-                + (" (0 keeps a section out of `weighted_mean(sections)`)" if allow_zero else ""),
+                message("E0501.weight.message", weight=number.text, owner=_weight_owner(kind, name))
+                + (message("E0501.weight.zero_for_sections") if allow_zero else ""),
                 number.span,
-                label="not a positive weight",
-                help="to leave an item out of a mean, give it no tag or drop it; "
-                "weights only say how much it counts",
+                label=message("E0501.weight.label"),
+                help=message("E0501.weight.help"),
             )
         return w
 
@@ -295,7 +308,7 @@ class Checker:
         low = high = None
         kind: Any
         answer = node.answer
-        weight = self._weight(node.weight, f"item `{node.name}`")
+        weight = self._weight(node.weight, "item", node.name)
         if isinstance(answer, n.ScaleAnswer):
             kind = "scale"
             scale = self.scales.get(answer.scale)
@@ -311,13 +324,12 @@ class Checker:
                     hint = did_you_mean(answer.scale, scale_names)
                     self.d.error(
                         "E0202",
-                        f"unknown scale `{answer.scale}`",
+                        message("E0202.unknown_scale.message", scale=answer.scale),
                         answer.span,
-                        label="no scale of this name",
-                        help=f"did you mean `{hint}`?"
+                        label=message("E0202.unknown_scale.label"),
+                        help=message("hint.did_you_mean", name=hint)
                         if hint
-                        else "declare it with `scale NAME { label = score, … }` "
-                        "or use `number`/`text`",
+                        else message("E0202.unknown_scale.help"),
                     )
                     return None
             self.used_scales.add(answer.scale)
@@ -331,12 +343,12 @@ class Checker:
                 if not low < high:
                     self.d.error(
                         "E0504",
-                        f"range {answer.low.text}..{answer.high.text} is empty or reversed",
+                        message("E0504.range.message", low=answer.low.text, high=answer.high.text),
                         answer.span,
-                        label="low must be below high",
-                        help=f"write `number {answer.high.text}..{answer.low.text}`"
+                        label=message("E0504.range.label"),
+                        help=message("E0504.range.swap", low=answer.low.text, high=answer.high.text)
                         if low > high
-                        else "widen the range",
+                        else message("E0504.range.widen"),
                     )
                     high = low + 1
         else:
@@ -368,19 +380,13 @@ class Checker:
         if kind == "text" and node.score is not None:
             self.d.error(
                 "E0104",
-                f"text item `{node.name}` has a `score =` formula",
+                message("E0104.text_score.message", item=node.name),
                 node.score.span,
-                label="a text answer is never scored",
-                help="give the item a scale or `number LO..HI` to score it, or remove the formula",
+                label=message("E0104.text_score.label"),
+                help=message("E0104.text_score.help"),
             )
         if kind == "scale" or (kind == "number" and (ranged or node.score is not None)):
             return
-        what = "a text item" if kind == "text" else "a number item without a range or a formula"
-        fix = (
-            "a text answer is never scored"
-            if kind == "text"
-            else "give it a range (`number 0..10`) or a `score =` formula"
-        )
         for option, present, span in (
             ("critical", node.critical, node.name_span),
             ("bonus", node.bonus, node.name_span),
@@ -390,14 +396,21 @@ class Checker:
                 node.weight.span if node.weight else node.name_span,
             ),
         ):
-            if present:
+            if present and kind == "text":
                 self.d.error(
                     "E0104",
-                    f"`{node.name}` is {what}, never scored: it cannot be `{option}`",
+                    message("E0104.unscored_text.message", item=node.name, option=option),
                     span,
-                    label="never scored",
-                    help=f"`{option}` only means something for a scored item; {fix}, "
-                    f"or remove `{option}`",
+                    label=message("E0104.unscored.label"),
+                    help=message("E0104.unscored_text.help", option=option),
+                )
+            elif present:
+                self.d.error(
+                    "E0104",
+                    message("E0104.unscored_number.message", item=node.name, option=option),
+                    span,
+                    label=message("E0104.unscored.label"),
+                    help=message("E0104.unscored_number.help", option=option),
                 )
 
     def _known_coefficient(self, name: str, span: n.Span, coefs: set[str]) -> bool:
@@ -406,10 +419,12 @@ class Checker:
         hint = did_you_mean(name, coefs)
         self.d.error(
             "E0208",
-            f"unknown coefficient `{name}`",
+            message("E0208.unknown_coefficient.message", name=name),
             span,
-            label="no coefficient of this name",
-            help=f"did you mean `{hint}`?" if hint else "targets and bands apply to coefficients",
+            label=message("E0208.unknown_coefficient.label"),
+            help=message("hint.did_you_mean", name=hint)
+            if hint
+            else message("E0208.unknown_coefficient.help"),
         )
         return False
 
@@ -422,19 +437,19 @@ class Checker:
             if band.label in seen:
                 self.d.error(
                     "E0101",
-                    f"band `{band.label}` is declared twice",
+                    message("E0101.band.message", band=band.label),
                     band.span,
-                    label="second declaration",
-                    help="each band label must be unique",
+                    label=message("E0101.declared_twice.label"),
+                    help=message("E0101.band.help"),
                 )
             seen.add(band.label)
             if band.threshold is None and not last:
                 self.d.error(
                     "E0506",
-                    f"band `{band.label}` has no threshold but is not the last",
+                    message("E0506.no_threshold.message", band=band.label),
                     band.span,
-                    label="only the last band takes the rest",
-                    help=f"give it a threshold: `{band.label} >= X`",
+                    label=message("E0506.no_threshold.label"),
+                    help=message("E0506.no_threshold.help", band=band.label),
                 )
             if (
                 band.threshold is not None
@@ -444,11 +459,14 @@ class Checker:
             ):
                 self.d.error(
                     "E0503",
-                    f"band `{band.label} >= {band.threshold.text}` is not below "
-                    f"`{previous.label} >= {previous.threshold.text}`",
+                    message(
+                        "E0503.order.message",
+                        band=f"{band.label} >= {band.threshold.text}",
+                        previous=f"{previous.label} >= {previous.threshold.text}",
+                    ),
                     band.span,
-                    label="thresholds must strictly decrease",
-                    help="list bands from the highest threshold to the lowest",
+                    label=message("E0503.order.label"),
+                    help=message("E0503.order.help"),
                 )
             bands.append((band.label, band.threshold.value if band.threshold else None))
             previous = band
@@ -456,10 +474,10 @@ class Checker:
             span = node.bands[-1].span if node.bands else node.span
             self.d.error(
                 "E0506",
-                f"bands of `{node.coefficient}` end without a catch-all label",
+                message("E0506.no_catch_all.message", coefficient=node.coefficient),
                 span,
-                label="values below the last threshold would have no band",
-                help="end the list with a label alone, e.g. `poor`",
+                label=message("E0506.no_catch_all.label"),
+                help=message("E0506.no_catch_all.help"),
             )
         return BandsModel(node.coefficient, tuple(bands), span=node.span)
 
@@ -470,10 +488,10 @@ class Checker:
             if name not in self.used_scales and self.decls[name].node.span.file == self.flat.file:
                 self.d.warn(
                     "W0702",
-                    f"scale `{name}` is declared but no item uses it",
+                    message("W0702.unused_scale.message", scale=name),
                     self.decls[name].node.name_span,
-                    label="unused",
-                    help="remove it or use it in `answer`",
+                    label=message("W0702.unused_scale.label"),
+                    help=message("W0702.unused_scale.help"),
                 )
 
     def _unused_tags(self) -> None:
@@ -491,11 +509,10 @@ class Checker:
                 reported.add(tag)
                 self.d.warn(
                     "W0703",
-                    f"no selection uses tag `{tag}`, but `tagged {hint}` is used",
+                    message("W0703.unused_tag.message", tag=tag, used=hint),
                     self._tag_span(decl.node, tag),
-                    label="used by no selection",
-                    help=f"did you mean `{hint}`? As written, `{decl.node.name}` counts in no "
-                    f"`tagged {hint}` selection",
+                    label=message("W0703.unused_tag.label"),
+                    help=message("W0703.unused_tag.help", used=hint, item=decl.node.name),
                 )
 
     def _tag_span(self, item: n.Item, tag: str) -> n.Span:
@@ -531,40 +548,41 @@ class Checker:
         if expr is None:
             return None
         bound = self.bind(expr, ctx)
-        return self._expect_type(bound, "bool", expr, "a condition (true or false)")
+        return self._expect_type(bound, "bool", expr, "condition")
 
     def _bind_num(self, expr: n.Expr, ctx: _Context) -> Bound:
         bound = self.bind(expr, ctx)
-        return self._expect_type(bound, "num", expr, "a number")
+        return self._expect_type(bound, "num", expr)
 
-    def _expect_type(self, bound: Bound, want: str, expr: Any, what: str) -> Bound:
+    def _expect_type(self, bound: Bound, want: str, expr: Any, what: str | None = None) -> Bound:
+        """`bound`, if of type `want`; else E0301 saying what was expected: `what` (a key of
+        `_type_words`), or `want` itself. A constant of the wanted type stands in."""
         got = bound.type
         if got == want or got == "any":
             return bound
         if got == "labellit":
             self._unknown_name(expr)
             return Bound("const", data=None, type=want, span=expr.span)  # type: ignore[arg-type]
-        desc = {
-            "num": "a number",
-            "bool": "a condition",
-            "str": "a text",
-            "label": "an answer label",
-            "sel": "a selection",
-        }[got]
-        help_text = {  # (wanted, found)
-            ("bool", "num"): "compare it to make a condition, e.g. `x >= 0.5`",
-            ("num", "bool"): "turn a condition into a number with `if … then 1 else 0`",
-            ("num", "label"): "`answer(x)` gives the answer's label; the item's name alone "
-            "gives its score, a number",
-            ("label", "num"): "an item's name gives its score; `answer(x)` gives its label",
-            ("num", "str"): "a visit attribute is text; compare it with a string, "
-            'e.g. `if visit.scenario == "deposit" then 1 else 0`',
-        }.get((want, got), f"this needs {what}")
+        desc = _type_words(got)
+        wanted = _type_words(what or want)
+        pair = (want, got)
+        if pair == ("bool", "num"):
+            help_text = message("E0301.expected.num_for_bool")
+        elif pair == ("num", "bool"):
+            help_text = message("E0301.expected.bool_for_num")
+        elif pair == ("num", "label"):
+            help_text = message("E0301.expected.label_for_num")
+        elif pair == ("label", "num"):
+            help_text = message("E0301.expected.num_for_label")
+        elif pair == ("num", "str"):
+            help_text = message("E0301.expected.str_for_num")
+        else:
+            help_text = message("E0301.expected.help", wanted=wanted)
         self.d.error(
             "E0301",
-            f"expected {what}, found {desc}",
+            message("E0301.expected.message", wanted=wanted, found=desc),
             expr.span,
-            label=f"this is {desc}",
+            label=message("E0301.expected.label", found=desc),
             help=help_text,
         )
         return Bound("const", data=None, type=want, span=expr.span)  # type: ignore[arg-type]
@@ -578,17 +596,14 @@ class Checker:
         if hint:
             help_text = lookalike_help(name, hint)
         elif name == "visit":
-            help_text = (
-                "`visit` alone is an ordinary name, and nothing is called so here; "
-                "write `visit.FIELD` for a visit attribute, e.g. `visit.scenario`"
-            )
+            help_text = message("E0201.unknown_name.visit")
         else:
-            help_text = "declare it as an item, a section or a coefficient"
+            help_text = message("E0201.unknown_name.help")
         self.d.error(
             "E0201",
-            f"unknown name `{name}`",
+            message("E0201.unknown_name.message", name=name),
             expr.span,
-            label=f"not declared in `{self.flat.standard.name}`",
+            label=message("E0201.unknown_name.label", standard=self.flat.standard.name),
             help=help_text,
         )
 
@@ -627,8 +642,8 @@ class Checker:
                 typ = known[0] if known else "any"
                 if typ == "any" and "labellit" in (then.type, other.type):
                     typ = "num"  # a bare unknown name on both sides (or beside `na`)
-                then = self._expect_type(then, typ, a, _type_words(typ))
-                other = self._expect_type(other, typ, b, _type_words(typ))
+                then = self._expect_type(then, typ, a)
+                other = self._expect_type(other, typ, b)
                 labels = then.labels or other.labels
                 return Bound("if", (cond, then, other), type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
             case n.Call():
@@ -636,21 +651,19 @@ class Checker:
             case n.Selection():
                 self.d.error(
                     "E0303",
-                    "a selection where a value is needed",
+                    message("E0303.selection.message"),
                     sp,
-                    label="a selection, not a value",
-                    help="a selection needs a function around it, e.g. "
-                    "`weighted_mean(tagged x)`, `count(in SECTION)`",
+                    label=message("E0303.selection.label"),
+                    help=message("E0303.selection.help"),
                 )
                 return Bound("const", data=None, type="num", span=sp)
             case n.Weighted():
                 self.d.error(
                     "E0306",
-                    "a weighted term `EXPR: WEIGHT` outside `weighted_mean(…)`",
+                    message("E0306.weighted_term.message"),
                     sp,
-                    label="not allowed here",
-                    help="only `weighted_mean(x: 0.4, y: 0.6)` takes weights; "
-                    "other functions take plain values",
+                    label=message("E0306.weighted_term.label"),
+                    help=message("E0306.weighted_term.help"),
                 )
                 return Bound("const", data=None, type="num", span=sp)
         raise AssertionError(f"unexpected node {expr!r}")
@@ -669,10 +682,10 @@ class Checker:
                 return Bound("value", data=item.name, type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
             self.d.error(
                 "E0305",
-                "`value` is only defined inside an item's `score =` formula",
+                message("E0305.value.message"),
                 sp,
-                label="no answer here",
-                help="use `answer(ITEM)` to read an item's answer",
+                label=message("E0305.value.label"),
+                help=message("E0305.value.help"),
             )
             return Bound("const", data=None, type="any", span=sp)
         if name == "na":  # the N/A literal: `if value > 60 then na else …`
@@ -692,10 +705,10 @@ class Checker:
         if ctx.kind == "rollup" and decl.kind in ("item", "section", "coefficient"):
             self.d.error(
                 "E0306",
-                f"`{name}` is a per-visit value; a rollup needs it aggregated",
+                message("E0306.per_visit_name.message", name=name),
                 sp,
-                label="per visit",
-                help=f"write `avg({name})`",
+                label=message("E0306.per_visit.label"),
+                help=message("E0306.per_visit_name.help", name=name),
             )
             return Bound("const", data=None, type="num", span=sp)
         if decl.kind == "item":
@@ -705,11 +718,10 @@ class Checker:
             if not item.scored:
                 self.d.error(
                     "E0304",
-                    f"item `{name}` has no score",
+                    message("E0304.unscored.message", item=name),
                     sp,
-                    label="unscored item",
-                    help=f"use `answer({name})` for its answer, or give it a range "
-                    "or a `score =` formula",
+                    label=message("E0304.unscored.label"),
+                    help=message("E0304.unscored.help", item=name),
                 )
                 return Bound("const", data=None, type="num", span=sp)
             return Bound("item", data=name, type="num", span=sp)
@@ -717,13 +729,19 @@ class Checker:
             return Bound("section", data=name, type="num", span=sp)
         if decl.kind == "coefficient":
             return Bound("coef", data=name, type="num", span=sp)
+        if decl.kind == "scale":
+            text, label = message("E0301.not_value.scale", name=name), message("kind.a.scale")
+        elif decl.kind == "field":
+            text, label = message("E0301.not_value.field", name=name), message("kind.a.field")
+        else:
+            text, label = message("E0301.not_value.rollup", name=name), message("kind.a.rollup")
         self.d.error(
             "E0301",
-            f"`{name}` is a {decl.kind}, not a value",
+            text,
             sp,
-            label=f"a {decl.kind}",
-            help="formulas use items, sections and coefficients"
-            + (", and rollups inside rollups" if decl.kind == "rollup" else ""),
+            label=label,
+            help=message("E0301.not_value.help")
+            + (message("E0301.not_value.in_rollups") if decl.kind == "rollup" else ""),
         )
         return Bound("const", data=None, type="any", span=sp)
 
@@ -731,10 +749,10 @@ class Checker:
         if ctx.kind == "rollup":
             self.d.error(
                 "E0306",
-                "a per-visit value in a rollup formula needs aggregating",
+                message("E0306.per_visit.message"),
                 expr.span,
-                label="per visit",
-                help="wrap it in `avg(…)`, `share(…)` or `total(…)`",
+                label=message("E0306.per_visit.label"),
+                help=message("E0306.per_visit.help"),
             )
 
     def _bind_attribute(self, owner: str, name: str, expr: n.Attribute, ctx: _Context) -> Bound:
@@ -742,10 +760,10 @@ class Checker:
         if owner != "visit":
             self.d.error(
                 "E0201",
-                f"unknown name `{owner}.{name}`",
+                message("E0201.unknown_name.message", name=f"{owner}.{name}"),
                 sp,
-                label="only `visit.FIELD` has a dot",
-                help="write `visit.FIELD` for a visit attribute",
+                label=message("E0201.dotted.label"),
+                help=message("E0201.dotted.help"),
             )
             return Bound("const", data=None, type="any", span=sp)
         self._not_in_rollup(expr, ctx)
@@ -756,10 +774,12 @@ class Checker:
             hint = did_you_mean(name, [*BUILTIN_FIELDS, *self.fields])
             self.d.error(
                 "E0205",
-                f"unknown visit field `{name}`",
+                message("E0205.unknown_field.message", name=name),
                 sp,
-                label="not a visit attribute",
-                help=f"did you mean `visit.{hint}`?" if hint else f'declare it: `field {name} "…"`',
+                label=message("E0205.unknown_field.label"),
+                help=message("hint.did_you_mean", name=f"visit.{hint}")
+                if hint
+                else message("E0205.unknown_field.declare", name=name),
             )
             return Bound("const", data=None, type="any", span=sp)
         labels = frozenset(field.values) if field.values else None
@@ -771,11 +791,10 @@ class Checker:
             if isinstance(side, n.Name) and side.name == "na":
                 self.d.error(
                     "E0301",
-                    "a comparison with `na` is always N/A",
+                    message("E0301.compare_na.message"),
                     sp,
-                    label="never true",
-                    help="to ask whether a value is N/A, write "
-                    f"`is_na({self._text(other) or 'x'})`",
+                    label=message("E0301.compare_na.label"),
+                    help=message("E0301.compare_na.help", expr=self._text(other) or "x"),
                 )
                 return Bound("const", data=None, type="bool", span=sp)
         lhs = self.bind(expr.left, ctx)
@@ -793,25 +812,25 @@ class Checker:
             if "bool" in kinds and expr.op not in ("==", "!="):
                 self.d.error(
                     "E0301",
-                    f"conditions cannot be ordered with `{expr.op}`",
+                    message("E0301.order_conditions.message", op=expr.op),
                     sp,
-                    label="needs numbers",
-                    help="use `==` or `!=` between conditions",
+                    label=message("E0301.order_conditions.label"),
+                    help=message("E0301.order_conditions.help"),
                 )
             if "label" in kinds and expr.op not in ("==", "!="):
                 self.d.error(
                     "E0301",
-                    f"answer labels cannot be ordered with `{expr.op}`",
+                    message("E0301.order_labels.message", op=expr.op),
                     sp,
-                    label="labels have no order",
-                    help="compare the item's score instead, e.g. `item >= 0.5`",
+                    label=message("E0301.order_labels.label"),
+                    help=message("E0301.order_labels.help"),
                 )
             return Bound("cmp", (lhs, rhs), data=expr.op, type="bool", span=sp)
         self.d.error(
             "E0301",
-            f"cannot compare {_type_words(lt)} with {_type_words(rt)}",
+            message("E0301.compare.message", left=_type_words(lt), right=_type_words(rt)),
             sp,
-            label="mismatched sides",
+            label=message("E0301.compare.label"),
             help=_compare_help(lhs, rhs),
         )
         return Bound("cmp", (lhs, rhs), data=expr.op, type="bool", span=sp)
@@ -831,10 +850,12 @@ class Checker:
                     hint = did_you_mean(str(value), other.labels)
                     self.d.error(
                         "E0207",
-                        f"`{value}` is not one of the labels here",
+                        message("E0207.unknown_label.message", label=value),
                         side.span,
-                        label="unknown label",
-                        help=f"did you mean `{hint}`?" if hint else f"the labels are {shown}",
+                        label=message("E0207.unknown_label.label"),
+                        help=message("hint.did_you_mean", name=hint)
+                        if hint
+                        else message("E0207.unknown_label.help", labels=shown),
                     )
                     return Bound("const", data=str(value), type=other.type, span=side.span)
                 return Bound(
@@ -868,14 +889,18 @@ class Checker:
         def arity(lo: int, hi: int | None = None) -> bool:
             hi = lo if hi is None else hi
             if not lo <= len(args) <= hi:
-                want = f"{lo}" if lo == hi else f"at least {lo}" if hi == _MANY else f"{lo} to {hi}"
-                plural = "s" * ((lo if hi == _MANY else hi) != 1)
+                if lo == hi:
+                    text = message("E0302.arity.exactly", fn=fn, n=lo, got=len(args))
+                elif hi == _MANY:
+                    text = message("E0302.arity.at_least", fn=fn, n=lo, got=len(args))
+                else:
+                    text = message("E0302.arity.between", fn=fn, lo=lo, hi=hi, got=len(args))
                 self.d.error(
                     "E0302",
-                    f"`{fn}` takes {want} argument{plural}, got {len(args)}",
+                    text,
                     sp,
-                    label="wrong number of arguments",
-                    help=f"see `{fn}` in the language reference",
+                    label=message("E0302.arity.label"),
+                    help=message("E0302.arity.help", fn=fn),
                 )
                 return False
             return True
@@ -885,10 +910,10 @@ class Checker:
             if ctx.kind != "rollup":
                 self.d.error(
                     "E0306",
-                    f"`{fn}(…)` exists only in `rollup` formulas",
+                    message("E0306.group_function.message", fn=fn),
                     sp,
-                    label="group function",
-                    help="per visit, use the value itself",
+                    label=message("E0306.group_function.label"),
+                    help=message("E0306.group_function.help"),
                 )
                 return bad
             if not arity(1):
@@ -896,7 +921,7 @@ class Checker:
             term_ctx = _Context("term", owner=ctx.owner)
             want = ROLLUP_FUNCS[fn]
             inner = self.bind(args[0], term_ctx)
-            inner = self._expect_type(inner, want, args[0], _type_words(want))
+            inner = self._expect_type(inner, want, args[0])
             key = f"{ctx.owner}.{len(self._terms) + 1}"
             self._terms.append(RollupTerm(key, fn, inner))  # type: ignore[arg-type]
             return Bound("agg", data=(fn, key), type="num", span=sp)
@@ -930,10 +955,10 @@ class Checker:
             if bands is None:
                 self.d.error(
                     "E0208",
-                    f"coefficient `{coef}` has no bands",
+                    message("E0208.no_bands.message", coefficient=coef),
                     args[0].span,
-                    label="no `bands` for it",
-                    help=f"declare `bands {coef} {{ … }}`",
+                    label=message("E0208.no_bands.label"),
+                    help=message("E0208.no_bands.help", coefficient=coef),
                 )
                 return Bound("const", data=None, type="any", span=sp)
             labels = frozenset(b.label for b in bands.bands)
@@ -957,24 +982,24 @@ class Checker:
                 if isinstance(a, n.Selection):
                     self.d.error(
                         "E0301",
-                        "a selection cannot be mixed with weighted terms",
+                        message("E0301.selection_and_terms.message"),
                         a.span,
-                        label="selection",
-                        help="use one form or the other",
+                        label=message("E0301.selection_and_terms.label"),
+                        help=message("E0301.selection_and_terms.help"),
                     )
                     continue
                 expr_, weight = (a.expr, a.weight) if isinstance(a, n.Weighted) else (a, None)
                 w = 1.0
                 if weight is not None:
                     if isinstance(weight, n.Number):
-                        w = self._weight(weight, "a weighted term")
+                        w = self._weight(weight, "term")
                     else:
                         self.d.error(
                             "E0301",
-                            "a term's weight must be a number written out",
+                            message("E0301.term_weight.message"),
                             weight.span,
-                            label="not a constant",
-                            help="weights are fixed by the standard, e.g. `x: 0.4`",
+                            label=message("E0301.term_weight.label"),
+                            help=message("E0301.term_weight.help"),
                         )
                 terms.append((self._bind_num(expr_, ctx), w))
             return Bound(
@@ -995,10 +1020,10 @@ class Checker:
             if len(bound) != len(args):
                 self.d.error(
                     "E0301",
-                    f"`{fn}` takes either selections or values, not both",
+                    message("E0301.mixed_arguments.message", fn=fn),
                     sp,
-                    label="mixed arguments",
-                    help="split it in two calls",
+                    label=message("E0301.mixed_arguments.label"),
+                    help=message("E0301.mixed_arguments.help"),
                 )
             return Bound("call", bound, data=(fn, None), type="num", span=sp)
         if fn in SELECTION_FUNCS:
@@ -1012,20 +1037,20 @@ class Checker:
                 if not isinstance(a, n.Selection):
                     self.d.error(
                         "E0301",
-                        f"`{fn}` takes selections (`items`, `tagged T`, `in SECTION`)",
+                        message("E0301.needs_selection.message", fn=fn),
                         a.span,
-                        label="not a selection",
-                        help=f"e.g. `{fn}(tagged compliance)`",
+                        label=message("E0301.needs_selection.label"),
+                        help=message("E0301.needs_selection.help", fn=fn),
                     )
                     return fail
             sel = self._selection(args, fn)
             if sel[0] == "sections" and fn != "count":
                 self.d.error(
                     "E0301",
-                    f"`{fn}` works on items, not sections",
+                    message("E0301.items_not_sections.message", fn=fn),
                     sp,
-                    label="sections",
-                    help=f"use `{fn}(items)` or `{fn}(in SECTION)`",
+                    label=message("E0301.items_not_sections.label"),
+                    help=message("E0301.items_not_sections.help", fn=fn),
                 )
                 return fail
             if fn == "critical_failed":
@@ -1043,8 +1068,7 @@ class Checker:
             bound_list = [self.bind(a, ctx) for a in args]
             typ = next((b.type for b in bound_list if b.type not in ("labellit", "any")), "num")
             bound = tuple(
-                self._expect_type(b, typ, a, _type_words(typ))
-                for b, a in zip(bound_list, args, strict=True)
+                self._expect_type(b, typ, a) for b, a in zip(bound_list, args, strict=True)
             )
             return Bound("call", bound, data=("coalesce", None), type=typ, span=sp)  # type: ignore[arg-type]
         if fn == "is_na":
@@ -1059,7 +1083,7 @@ class Checker:
             if not arity(len(spec.params)):
                 return bad
             bound = tuple(
-                self._expect_type(self.bind(a, ctx), t, a, _type_words(t))
+                self._expect_type(self.bind(a, ctx), t, a)
                 for a, t in zip(args, spec.params, strict=True)
             )
             return Bound("call", bound, data=("plugin", fn), type=spec.returns, span=sp)  # type: ignore[arg-type]
@@ -1086,38 +1110,48 @@ class Checker:
         hint = did_you_mean(fn, known)
         self.d.error(
             "E0206",
-            f"unknown function `{fn}`",
+            message("E0206.unknown_function.message", fn=fn),
             expr.name_span,
-            label="no such function",
-            help=f"did you mean `{hint}`?"
+            label=message("E0206.unknown_function.label"),
+            help=message("hint.did_you_mean", name=hint)
             if hint
-            else "the built-in functions are listed in the language reference",
+            else message("E0206.unknown_function.help"),
         )
         return bad
 
     def _name_arg(self, arg: Any, kind: str) -> str | None:
         if isinstance(arg, n.Name) and arg.name in self.decls and self.decls[arg.name].kind == kind:
             return arg.name
+        item = kind == "item"  # or "coefficient"
         if isinstance(arg, n.Name):
             candidates = [k for k, d in self.decls.items() if d.kind == kind]
             hint = did_you_mean(arg.name, candidates)
-            code = {"item": "E0209", "coefficient": "E0208"}.get(kind, "E0201")
             self.d.error(
-                code,
-                f"unknown {kind} `{arg.name}`",
+                "E0209" if item else "E0208",
+                message("E0209.unknown_item.message", name=arg.name)
+                if item
+                else message("E0208.unknown_coefficient.message", name=arg.name),
                 arg.span,
-                label=f"not {_a(kind)}",
+                label=message("E0209.name_arg.not_item")
+                if item
+                else message("E0208.name_arg.not_coefficient"),
                 help=lookalike_help(arg.name, hint)
                 if hint
-                else f"this needs the name of {_a(kind)}",
+                else message("E0209.name_arg.needs_item")
+                if item
+                else message("E0208.name_arg.needs_coefficient"),
             )
             return None
         self.d.error(
             "E0301",
-            f"expected the name of {_a(kind)}",
+            message("E0301.name_arg.item") if item else message("E0301.name_arg.coefficient"),
             arg.span,
-            label=f"not {_a(kind)} name",
-            help=f"write the {kind}'s name alone",
+            label=message("E0301.name_arg.item_label")
+            if item
+            else message("E0301.name_arg.coefficient_label"),
+            help=message("E0301.name_arg.item_help")
+            if item
+            else message("E0301.name_arg.coefficient_help"),
         )
         return None
 
@@ -1129,10 +1163,10 @@ class Checker:
         if item is not None and scored and not item.scored:
             self.d.error(
                 "E0304",
-                f"`{fn}({name})` needs a scored item",
+                message("E0304.needs_scored.message", fn=fn, item=name),
                 arg.span,
-                label="unscored item",
-                help="give the item a scale, a range or a formula",
+                label=message("E0304.unscored.label"),
+                help=message("E0304.needs_scored.help"),
             )
             return None
         return item
@@ -1144,10 +1178,10 @@ class Checker:
             if len(args) > 1:
                 self.d.error(
                     "E0301",
-                    "`sections` cannot be combined with other selections",
+                    message("E0301.sections_alone.message"),
                     args[1].span,
-                    label="extra selection",
-                    help="use `sections` alone",
+                    label=message("E0301.sections_alone.label"),
+                    help=message("E0301.sections_alone.help"),
                 )
             secs = tuple((s.name, s.weight) for s in self.sections.values() if s.weight > 0)
             return ("sections", secs)
@@ -1162,20 +1196,24 @@ class Checker:
                     hint = did_you_mean(a.name or "", self.tags)
                     self.d.error(
                         "E0203",
-                        f"no item is tagged `{a.name}`",
+                        message("E0203.unknown_tag.message", tag=a.name),
                         a.span,
-                        label="unknown tag",
-                        help=f"did you mean `{hint}`?" if hint else "tag items with `tags NAME`",
+                        label=message("E0203.unknown_tag.label"),
+                        help=message("hint.did_you_mean", name=hint)
+                        if hint
+                        else message("E0203.unknown_tag.help"),
                     )
             else:
                 if a.name not in self.sections:
                     hint = did_you_mean(a.name or "", self.sections)
                     self.d.error(
                         "E0204",
-                        f"unknown section `{a.name}`",
+                        message("E0204.unknown_section.message", section=a.name),
                         a.span,
-                        label="no section of this name",
-                        help=f"did you mean `{hint}`?" if hint else "declare the section",
+                        label=message("E0204.unknown_section.label"),
+                        help=message("hint.did_you_mean", name=hint)
+                        if hint
+                        else message("E0204.unknown_section.help"),
                     )
                 names = [k for k, i in self.items.items() if i.section == a.name]
             for name in names:
@@ -1201,7 +1239,7 @@ class Checker:
         expects = []
         for e in node.expects:
             bound = self.bind(e, _Context("expect"))
-            bound = self._expect_type(bound, "bool", e, "a condition (an expectation)")
+            bound = self._expect_type(bound, "bool", e, "expectation")
             expects.append((bound, self._text(e) or ""))
         visit = {}
         for a in node.visit:
@@ -1210,10 +1248,12 @@ class Checker:
                 hint = did_you_mean(a.name, [*BUILTIN_FIELDS, *self.fields])
                 self.d.error(
                     "E0205",
-                    f"unknown visit field `{a.name}`",
+                    message("E0205.unknown_field.message", name=a.name),
                     a.span,
-                    label="not a visit attribute",
-                    help=f"did you mean `{hint}`?" if hint else "declare it with `field`",
+                    label=message("E0205.unknown_field.label"),
+                    help=message("hint.did_you_mean", name=hint)
+                    if hint
+                    else message("E0205.unknown_field.help"),
                 )
             visit[key] = _label_value(a.value)
         answers = {}
@@ -1223,20 +1263,20 @@ class Checker:
                 hint = did_you_mean(a.name, item_names)
                 self.d.error(
                     "E0209",
-                    f'unknown item `{a.name}` in the answers of example "{node.name}"',
+                    message("E0209.example_answer.message", item=a.name, example=node.name),
                     a.span,
-                    label="not an item",
-                    help=f"did you mean `{hint}`?"
+                    label=message("E0209.name_arg.not_item"),
+                    help=message("hint.did_you_mean", name=hint)
                     if hint
-                    else "answers are given to items by name",
+                    else message("E0209.example_answer.help"),
                 )
             elif a.name in answers:
                 self.d.error(
                     "E0101",
-                    f'`{a.name}` is answered twice in example "{node.name}"',
+                    message("E0101.answered_twice.message", item=a.name, example=node.name),
                     a.span,
-                    label="second answer",
-                    help="remove one of them",
+                    label=message("E0101.answered_twice.label"),
+                    help=message("hint.remove_one"),
                 )
             answers[a.name] = _label_value(a.value)
         return ExampleModel(node.name, visit, answers, tuple(expects), span=node.span)
@@ -1274,10 +1314,10 @@ class Checker:
                     chain = " -> ".join(name for _, name in cycle)
                     self.d.error(
                         "E0401",
-                        f"cycle between formulas: {chain}",
+                        message("E0401.cycle.formulas", chain=chain),
                         spans[node],
-                        label="depends on itself",
-                        help="break the cycle: one of these must not use the others",
+                        label=message("E0401.cycle.label"),
+                        help=message("E0401.cycle.help"),
                     )
                     reported = True
                 return
@@ -1305,10 +1345,10 @@ class Checker:
                 chain = " -> ".join([*path[path.index(name) :], name])
                 self.d.error(
                     "E0401",
-                    f"cycle between rollups: {chain}",
+                    message("E0401.cycle.rollups", chain=chain),
                     spans[name],
-                    label="depends on itself",
-                    help="break the cycle: one of these must not use the others",
+                    label=message("E0401.cycle.label"),
+                    help=message("E0401.cycle.help"),
                 )
                 return
             state[name] = 1
@@ -1344,11 +1384,10 @@ class Checker:
                 )
                 self.d.warn(
                     "W0705",
-                    f"`{last.text},{after.text}` is two arguments, {last.text} and {after.text}",
+                    message("W0705.decimal_comma.message", left=last.text, right=after.text),
                     both,
-                    label="a decimal comma?",
-                    help=f"write `{last.text}.{after.text}` for a decimal; put a space "
-                    f"after the comma if two numbers are meant",
+                    label=message("W0705.decimal_comma.label"),
+                    help=message("W0705.decimal_comma.help", left=last.text, right=after.text),
                 )
 
     # -- targets and bands against what a coefficient can be ----------------------------
@@ -1368,12 +1407,12 @@ class Checker:
         ranges = self._coefficient_ranges(coefficients)
         for coef in targets:
             t = flat.targets[coef]
-            self._in_range(coef, ranges.get(coef), t.value, f"target {coef} {t.value.text}")
+            self._in_range(coef, ranges.get(coef), t.value)
         for coef in bands:
             for band in flat.bands[coef].bands:
                 if band.threshold is not None:
-                    what = f"band `{band.label} >= {band.threshold.text}`"
-                    self._in_range(coef, ranges.get(coef), band.threshold, what)
+                    text = f"{band.label} >= {band.threshold.text}"
+                    self._in_range(coef, ranges.get(coef), band.threshold, text)
 
     def _coefficient_ranges(
         self, coefficients: list[CoefficientModel]
@@ -1399,7 +1438,10 @@ class Checker:
         scope = _Scope(sections, coefficient)
         return {name: coefficient(name) for name in exprs}
 
-    def _in_range(self, coef: str, rng: Interval | None, value: n.Number, what: str) -> None:
+    def _in_range(
+        self, coef: str, rng: Interval | None, value: n.Number, band: str | None = None
+    ) -> None:
+        """W0704 for `value`, the target of `coef` or the threshold of its `band`."""
         if rng is None or rng is _EMPTY or math.isinf(rng[1]):
             return
         lo, hi = rng
@@ -1408,13 +1450,19 @@ class Checker:
         percent = hi <= 1 and 1 < value.value <= 100
         self.d.warn(
             "W0704",
-            f"{what} is never reached: `{coef}` is at most {_fmt(hi)}",
+            message(
+                "W0704.unreached.message",
+                what=message("W0704.target", coefficient=coef, value=value.text)
+                if band is None
+                else message("W0704.band", band=band),
+                coefficient=coef,
+                most=_fmt(hi),
+            ),
             value.span,
-            label=f"`{coef}` ranges over [{_fmt(lo)}, {_fmt(hi)}]",
-            help=f"did you mean {_fmt(value.value / 100)}? Coefficients here run from 0 "
-            "to 1, not in percent"
+            label=message("W0704.unreached.label", coefficient=coef, low=_fmt(lo), high=_fmt(hi)),
+            help=message("W0704.unreached.percent", value=_fmt(value.value / 100))
             if percent
-            else f"give a value the coefficient can reach, at most {_fmt(hi)}",
+            else message("W0704.unreached.help", most=_fmt(hi)),
         )
 
     # -- warnings --------------------------------------------------------------------------
@@ -1427,14 +1475,14 @@ class Checker:
         lo, hi = interval
         if lo < -1e-12 or hi > 1 + 1e-12:
             worst = lo if lo < -1e-12 else hi
-            reach = "is unbounded" if math.isinf(worst) else f"can give {_fmt(worst)}"
             self.d.warn(
                 "W0701",
-                f"the score formula of `{item.name}` {reach}, outside [0, 1]",
+                message("W0701.range.unbounded", item=item.name)
+                if math.isinf(worst)
+                else message("W0701.range.reaches", item=item.name, value=_fmt(worst)),
                 expr.span,
-                label=f"ranges over [{_fmt(lo)}, {_fmt(hi)}]",
-                help="a visit whose score leaves [0, 1] is rejected; wrap it in "
-                "`clamp(…, 0, 1)` or fix the formula",
+                label=message("W0701.range.label", low=_fmt(lo), high=_fmt(hi)),
+                help=message("W0701.range.help"),
             )
 
 
@@ -1702,34 +1750,42 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _a(noun: str) -> str:
-    """`an item`, `a section`: the noun with its article."""
-    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+def _weight_owner(kind: str, name: str) -> str:
+    """Whose weight: "item `x`", "section `x`", "a weighted term"."""
+    if kind == "item":
+        return message("E0501.weight.of_item", name=name)
+    if kind == "section":
+        return message("E0501.weight.of_section", name=name)
+    return message("E0501.weight.of_term")
 
 
 def _type_words(t: str) -> str:
+    """A type of value as the language's reader names it: "a number", "an answer label"
+    (`condition` and `expectation`: a condition, saying what it is for)."""
     return {
-        "num": "a number",
-        "bool": "a condition",
-        "str": "a text",
-        "label": "an answer label",
-        "sel": "a selection",
-        "labellit": "a name",
-        "any": "a value",
-    }[t]
+        "condition": lambda: message("E0301.type.condition_true_false"),
+        "expectation": lambda: message("E0301.type.expectation"),
+        "num": lambda: message("E0301.type.num"),
+        "bool": lambda: message("E0301.type.bool"),
+        "str": lambda: message("E0301.type.str"),
+        "label": lambda: message("E0301.type.label"),
+        "sel": lambda: message("E0301.type.sel"),
+        "labellit": lambda: message("E0301.type.name"),
+        "any": lambda: message("E0301.type.any"),
+    }[t]()
 
 
 def _compare_help(lhs: Bound, rhs: Bound) -> str:
     """What to change in a comparison of mismatched sides, pointing at the side to fix."""
     a, b = lhs.type, rhs.type
     if {a, b} == {"num", "label"}:
-        return "an item's name gives its score (a number); compare `answer(x)` with a label"
+        return message("E0301.compare.num_label")
     if {a, b} == {"num", "str"}:
         text = lhs if a == "str" else rhs
         if text.op == "const" and number_of(text.data) is not None:
-            return f'"{text.data}" in quotes is text; write the number without quotes'
-        return "a visit attribute is text; compare it with a string in quotes"
-    return "both sides of a comparison must be of one kind"
+            return message("E0301.compare.quoted_number", text=text.data)
+        return message("E0301.compare.num_str")
+    return message("E0301.compare.help")
 
 
 def _match_label(value: Any, labels: frozenset[str]) -> str | None:

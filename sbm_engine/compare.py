@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .export import _item
+from .messages import message
 from .model import ItemModel, ScaleModel, StandardModel
 
 #: The kinds of declaration compared, in the order they are shown.
@@ -59,8 +60,9 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
         out[kind] = {"added": added, "removed": removed, "changed": changed}
     out["warnings"] = (
         [
-            f'scoring changed but the version did not ("{new.version or "none"}" in both): '
-            "results of the two could not be told apart; give the new one its own version"
+            message("diff.same_version", version=new.version)
+            if new.version
+            else message("diff.no_version")
         ]
         if scoring and old.version == new.version
         else []
@@ -104,30 +106,44 @@ def render(d: dict[str, Any]) -> str:
     empty = True
     for kind in KINDS:
         part = d[kind]
+        word = _kind_word(kind)
         for name in part["added"]:
-            lines.append(f"+ {kind[:-1]} {name}")
+            lines.append(f"+ {word} {name}")
             empty = False
         for name in part["removed"]:
-            lines.append(f"- {kind[:-1]} {name}")
+            lines.append(f"- {word} {name}")
             empty = False
         for ch in part["changed"]:
             empty = False
-            lines.append(f"~ {kind[:-1]} {ch['name']}")
+            lines.append(f"~ {word} {ch['name']}")
             for field, v in ch["changes"].items():
                 lines.append(f"    {field}: {_shown(v['old'])} -> {_shown(v['new'])}")
     if empty:
-        lines.append("no changes")
-    lines += [f"warning: {w}" for w in d.get("warnings", ())]
+        lines.append(message("diff.no_changes"))
+    lines += [f"{message('diag.warning')}: {w}" for w in d.get("warnings", ())]
     return "\n".join(lines)
+
+
+def _kind_word(kind: str) -> str:
+    """The word before a name in `sbm diff`'s lines: `+ item greeted`."""
+    return {
+        "scales": lambda: message("diff.kind.scale"),
+        "items": lambda: message("diff.kind.item"),
+        "sections": lambda: message("diff.kind.section"),
+        "coefficients": lambda: message("diff.kind.coefficient"),
+        "rollups": lambda: message("diff.kind.rollup"),
+        "targets": lambda: message("diff.kind.target"),
+        "bands": lambda: message("diff.kind.bands"),
+    }[kind]()
 
 
 def _shown(value: Any) -> str:
     if value is None:
-        return "(none)"
+        return message("diff.none")
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return ", ".join(_shown(v) for v in value) or "(none)"
+        return ", ".join(_shown(v) for v in value) or message("diff.none")
     if isinstance(value, float):
         return _num(value)
     return str(value).lower() if isinstance(value, bool) else str(value)

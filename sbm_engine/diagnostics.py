@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .messages import message, ordinal
 from .nodes import NOWHERE, Span
 
 Severity = Literal["error", "warning"]
@@ -168,9 +169,10 @@ class CompileError(Exception):
         self.sources = sources or {}
         errors = [d for d in self.diagnostics if d.severity == "error"]
         first = errors[0] if errors else (self.diagnostics[0] if self.diagnostics else None)
-        summary = f"{first.span}: error[{first.code}]: {first.message}" if first else "error"
+        error = message("diag.error")
+        summary = f"{first.span}: {error}[{first.code}]: {first.message}" if first else error
         more = len(errors) - 1
-        super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
+        super().__init__(summary + (message("diag.and_more", count=more) if more > 0 else ""))
 
     def render(self, color: bool = False) -> str:
         return render_all(self.diagnostics, self.sources, color=color)
@@ -183,6 +185,19 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
         return matches[0]
     folded = {c.casefold(): c for c in candidates}
     return folded.get(name.casefold())
+
+
+def declaration_kind(kind: str) -> str:
+    """A kind of declaration (`item`, `scale`, …) as the object of a verb: "an item" in
+    English, «пункт» (the accusative) in Russian."""
+    return {
+        "item": lambda: message("kind.object.item"),
+        "section": lambda: message("kind.object.section"),
+        "scale": lambda: message("kind.object.scale"),
+        "coefficient": lambda: message("kind.object.coefficient"),
+        "rollup": lambda: message("kind.object.rollup"),
+        "field": lambda: message("kind.object.field"),
+    }[kind]()
 
 
 #: Cyrillic letters that look like Latin ones (and the other way round).
@@ -211,30 +226,34 @@ def mixed_scripts(name: str) -> str | None:
             odd.append(i)
     if not odd:
         return None
-    script = scripts[odd[0]]
-    other = "Latin" if script == "Cyrillic" else "Cyrillic"
-    where = ", ".join(f"`{name[i]}` ({i + 1}{_ordinal(i + 1)} letter)" for i in odd[:3])
-    return f"the {script} {where}{' …' if len(odd) > 3 else ''} among {other} letters"
+    letters = _letters(name, odd[:3]) + (" …" if len(odd) > 3 else "")
+    # `count` says one letter or several (min 2: "21" would read as one in Russian)
+    if scripts[odd[0]] == "Cyrillic":
+        return message("diag.mixed.cyrillic_among_latin", letters=letters, count=min(len(odd), 2))
+    return message("diag.mixed.latin_among_cyrillic", letters=letters, count=min(len(odd), 2))
 
 
 def lookalike_help(written: str, meant: str) -> str:
     """`did you mean X?`, saying which letters differ when X only looks like what was
     written (a Cyrillic `е` typed for a Latin `e`)."""
-    text = f"did you mean `{meant}`?"
+    text = message("hint.did_you_mean", name=meant)
     if len(written) != len(meant):
         return text
     differ = [i for i, (a, b) in enumerate(zip(written, meant, strict=True)) if a != b]
     if differ and all(_LOOKALIKES.get(written[i]) == meant[i] for i in differ):
-        script = _script(written[differ[0]])
-        letters = ", ".join(f"`{written[i]}` ({i + 1}{_ordinal(i + 1)} letter)" for i in differ)
-        text += (
-            f" They look alike, but here {letters} {'is' if len(differ) == 1 else 'are'} {script}"
-        )
+        letters = _letters(written, differ)
+        if _script(written[differ[0]]) == "Cyrillic":
+            text += message("hint.lookalike_cyrillic", letters=letters, count=min(len(differ), 2))
+        else:
+            text += message("hint.lookalike_latin", letters=letters, count=min(len(differ), 2))
     return text
 
 
-def _ordinal(n: int) -> str:
-    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+def _letters(name: str, places: list[int]) -> str:
+    """ "`е` (4th letter), `о` (6th letter)": letters of `name` and where they stand."""
+    return ", ".join(
+        message("diag.mixed.letter", letter=name[i], nth=ordinal(i + 1)) for i in places
+    )
 
 
 # ---- rendering ------------------------------------------------------------------
@@ -249,7 +268,8 @@ def render(d: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
     def paint(text: str, what: str) -> str:
         return f"{_COLORS[what]}{text}{_RESET}" if color else text
 
-    header = paint(f"{d.severity}[{d.code}]", d.severity) + paint(f": {d.message}", "bold")
+    severity = message("diag.error") if d.severity == "error" else message("diag.warning")
+    header = paint(f"{severity}[{d.code}]", d.severity) + paint(f": {d.message}", "bold")
     lines = [header]
     span = d.span
     text = sources.get(span.file)
@@ -271,9 +291,9 @@ def render(d: Diagnostic, sources: dict[str, str], color: bool = False) -> str:
             lines.append(paint(f"{span.line} |", "blue") + f" {src}")
             lines.append(paint(f"{gutter} |", "blue") + f" {caret}")
     for note in d.notes:
-        lines.append(f"{gutter} = note: {note}")
+        lines.append(f"{gutter} = {message('diag.note')}: {note}")
     if d.help:
-        lines.append(f"{gutter} = help: {d.help}")
+        lines.append(f"{gutter} = {message('diag.help')}: {d.help}")
     return "\n".join(lines)
 
 
@@ -287,11 +307,11 @@ def render_all(
     items = sorted(diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.column, d.code))
     shown = [render(d, sources, color) for d in items[:limit]]
     if len(items) > limit:
-        shown.append(f"... and {len(items) - limit} more diagnostics not shown")
+        shown.append(message("diag.not_shown", count=len(items) - limit))
     n_err = sum(d.severity == "error" for d in items)
     n_warn = len(items) - n_err
     if items:
-        shown.append(f"{n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)}")
+        shown.append(message("diag.count", errors=n_err, warnings=n_warn))
     return "\n\n".join(shown)
 
 

@@ -16,6 +16,7 @@ import attrs
 
 from .diagnostics import Diagnostic
 from .interpret import Env, Interpreter
+from .messages import message
 from .model import Bound, ExampleModel
 from .nodes import Span
 
@@ -114,10 +115,10 @@ def _failures(
         return [
             Diagnostic(
                 "E0802",
-                f'the answers of example "{ex.name}" are rejected: {err.message}',
+                message("E0802.rejected.message", example=ex.name, reason=err.message),
                 ex.span,
                 label=f"`{err.item}`: {err.code}",
-                help="fix the example's answers (or the standard, if they should be accepted)",
+                help=message("E0802.rejected.help"),
             )
             for err in outcome.errors  # type: ignore[union-attr]
         ]
@@ -137,11 +138,11 @@ def _failures(
         out.append(
             Diagnostic(
                 "E0801",
-                f'example "{ex.name}": expected `{text}`',
+                message("E0801.failed.message", example=ex.name, expectation=text),
                 bound.span,
-                label="is N/A" if got is None else "does not hold",
-                notes=(f"computed: {seen}",) if seen else (),
-                help="fix the standard, or the example if the standard is right",
+                label=message("E0801.failed.na") if got is None else message("E0801.failed.label"),
+                notes=(message("E0801.failed.computed", values=seen),) if seen else (),
+                help=message("E0801.failed.help"),
             )
         )
     return out

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .interpret import Interpreter
+from .messages import message
 from .model import Bound
 from .results import json_safe
 from .runtime import MISSING, is_na
@@ -52,15 +53,17 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
         conds = [c for c in (it.section_when, it.when) if c is not None]
         applies = all(interp.eval(c, env) for c in conds)
         if not applies:
-            note = "does not apply: " + " and ".join(
-                t for t in (_section_when(model, it.section), it.when_text) if t
+            conditions = [t for t in (_section_when(model, it.section), it.when_text) if t]
+            note = message(
+                "explain.note.does_not_apply",
+                conditions=" and ".join(conditions),  # as the standard would write it
             )
         elif raw is MISSING:
-            note = "no answer (optional): N/A"
+            note = message("explain.note.no_answer")
         elif is_na(raw):
-            note = "answered N/A"
+            note = message("explain.note.answered_na")
         elif not it.scored:
-            note = "not scored"
+            note = message("explain.note.not_scored")
         else:
             note = ""
         items.append(
@@ -238,50 +241,63 @@ def render(exp: dict[str, Any]) -> str:
             return "N/A"
         return f"{x:.4g}" if isinstance(x, float) else str(x)
 
-    lines = [f"visit {exp['visit_id']} — {exp['standard']} {exp.get('version') or ''}".rstrip()]
+    title = message("explain.visit", visit=exp["visit_id"], standard=exp["standard"])
+    lines = [f"{title} {exp.get('version') or ''}".rstrip()]
     if exp["status"] == "rejected":
-        lines.append("REJECTED:")
+        lines.append(message("explain.rejected"))
         lines += [f"  {e['item']}: {e['code']}: {e['message']}" for e in exp["errors"]]
         return "\n".join(lines)
-    lines.append("\nItems:")
+    lines.append("\n" + message("explain.items"))
+    critical, bonus = message("explain.flag.critical"), message("explain.flag.bonus")
     for it in exp["items"]:
-        flags = "".join([" critical" if it["critical"] else "", " bonus" if it["bonus"] else ""])
-        ans = "—" if it["answer"] is None else repr(it["answer"])
-        lines.append(
-            f"  {it['item']:<20} answer {ans:<10} score {num(it['score']):<6} "
-            f"weight {num(it['weight'])}{flags}" + (f"  [{it['note']}]" if it["note"] else "")
+        flags = "".join(
+            [" " + critical if it["critical"] else "", " " + bonus if it["bonus"] else ""]
         )
+        ans = "—" if it["answer"] is None else repr(it["answer"])
+        line = message(
+            "explain.item",
+            item=f"{it['item']:<20}",
+            answer=f"{ans:<10}",
+            score=f"{num(it['score']):<6}",
+            weight=num(it["weight"]),
+        )
+        lines.append(f"  {line}{flags}" + (f"  [{it['note']}]" if it["note"] else ""))
         if it["formula"] and it["score"] is not None:
             lines.append(f"  {'':<20} score = {it['formula']}")
             lines += [f"  {'':<20}   {b}" for b in _branch_lines(it.get("branches", ()))]
-    lines.append("\nSections:")
+    lines.append("\n" + message("explain.sections"))
     for sec in exp["sections"]:
         used = [t for t in sec["terms"] if not t["excluded"]]
         num_s = " + ".join(f"{num(t['weight'])}×{num(t['score'])}" for t in used)
         den_s = " + ".join(num(t["weight"]) for t in used if not t["bonus"])
         lines.append(
             f"  {sec['section']} = ({num_s or '0'}) / ({den_s or '0'}) = {num(sec['score'])}"
-            f"   (section weight {num(sec['weight'])})"
+            "   " + message("explain.section_weight", weight=num(sec["weight"]))
         )
         for t in sec["terms"]:
             if t["excluded"]:
-                lines.append(f"      {t['item']} excluded: {t['why'] or 'N/A'}")
-    lines.append("\nCoefficients:")
+                why = t["why"] or "N/A"
+                lines.append("      " + message("explain.excluded", item=t["item"], why=why))
+    lines.append("\n" + message("explain.coefficients"))
     for c in exp["coefficients"]:
         extra = []
         if c["band"] is not None:
-            extra.append(f"band {c['band']}")
+            extra.append(message("explain.band", band=c["band"]))
         if c["target"] is not None:
-            extra.append(f"target {num(c['target'])}, gap {num(c['gap'])}")
+            extra.append(message("explain.target", target=num(c["target"]), gap=num(c["gap"])))
         lines.append(f"  {c['coefficient']} = {c['formula']}")
         lines += [f"      {b}" for b in _branch_lines(c.get("branches", ()))]
         lines.append(f"      = {num(c['value'])}" + (f"   ({'; '.join(extra)})" if extra else ""))
         parts = []
         for i in c["inputs"]:
             if "item" in i:
-                tag = " excluded (N/A)" if i.get("excluded") else ""
+                tag = " " + message("explain.input.excluded") if i.get("excluded") else ""
                 if i.get("critical"):
-                    tag = " FAILED" if i.get("failed") else " ok"
+                    tag = " " + (
+                        message("explain.input.failed")
+                        if i.get("failed")
+                        else message("explain.input.ok")
+                    )
                 parts.append(f"{i['item']}={num(i['score'])}{tag}")
             elif "section" in i:
                 parts.append(f"{i['section']}={num(i['score'])}")
@@ -290,17 +306,17 @@ def render(exp: dict[str, Any]) -> str:
             elif "answer_of" in i:
                 parts.append(f"answer({i['answer_of']})={i['value']!r}")
         if parts:
-            lines.append("      from " + ", ".join(parts))
+            lines.append("      " + message("explain.from", inputs=", ".join(parts)))
     if exp["critical"]:
-        lines.append("\nCritical failures: " + ", ".join(exp["critical"]))
+        lines.append("\n" + message("explain.critical", items=", ".join(exp["critical"])))
     for w in exp["warnings"]:
-        lines.append(f"\nwarning: {w['item']}: {w['message']}")
+        lines.append(f"\n{message('diag.warning')}: {w['item']}: {w['message']}")
     return "\n".join(lines)
 
 
 def _branch_lines(branches: Any) -> list[str]:
     """`if greeted >= 0.5: true → then 1`: one line per condition the formula met."""
-    shown = {True: "true", False: "false", None: "N/A"}
+    shown = {True: message("explain.true"), False: message("explain.false"), None: "N/A"}
     return [
         f"if {b['condition']}: {shown.get(b['value'], b['value'])} → {b['branch']} {b['gives']}"
         for b in branches

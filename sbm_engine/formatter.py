@@ -113,6 +113,7 @@ from . import nodes as n
 from .diagnostics import CompileError
 from .fmt_expr import TextLine, can_break, expr_lines, expr_text, quote
 from .fmt_expr import anchors_at as _at
+from .messages import message
 from .parser import parse
 from .sources import read_source
 
@@ -207,26 +208,18 @@ def _verify(module: n.Module, formatted: str, file: str) -> None:
     try:
         again = parse(formatted, file)
     except CompileError as err:
-        raise FormatError(
-            f"{file}: the formatted text no longer parses ({err}); refusing to format"
-        ) from err
+        raise FormatError(message("fmt.refused.no_longer_parses", file=file, error=err)) from err
     if again != module:
-        where = _difference(module, again, "module") or "somewhere"
-        raise FormatError(
-            f"{file}: formatting would change the meaning of the standard ({where}); "
-            "refusing to format"
-        )
+        where = _difference(module, again, "module") or message("fmt.refused.somewhere")
+        raise FormatError(message("fmt.refused.meaning", file=file, where=where))
     before = [c.text for c in module.comments]
     after = [c.text for c in again.comments]
     if before != after:
         raise FormatError(
-            f"{file}: formatting would lose or reorder comments "
-            f"({len(before)} before, {len(after)} after); refusing to format"
+            message("fmt.refused.comments", file=file, before=len(before), after=len(after))
         )
     if print_module(again) != formatted:
-        raise FormatError(
-            f"{file}: formatting is not stable (a second pass changes the text); refusing to format"
-        )
+        raise FormatError(message("fmt.refused.unstable", file=file))
 
 
 def _difference(a: Any, b: Any, path: str) -> str | None:

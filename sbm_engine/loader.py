@@ -24,6 +24,7 @@ import attrs
 
 from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
+from .messages import message
 from .parser import parse
 from .resources import library_root
 from .sources import MAX_STANDARD_BYTES, NotUtf8, SourceError, read_source, size_text
@@ -187,13 +188,12 @@ class Loader:
         if len(module.standards) != 1:
             diagnostics.error(
                 "E0105",
-                f"a file must declare exactly one standard, found {len(module.standards)}",
+                message("E0105.one_standard.message", found=len(module.standards)),
                 module.standards[1].span
                 if len(module.standards) > 1
                 else n.Span(module.path, 1, 1, 1, 2),
-                label="a second standard" if module.standards else None,
-                help="put each standard in a file of its own; a file of shared scales "
-                "still declares one standard around them",
+                label=message("E0105.one_standard.label") if module.standards else None,
+                help=message("E0105.one_standard.help"),
             )
             if not module.standards:
                 return None
@@ -223,9 +223,7 @@ class Loader:
         for imp in imports:
             inherits = True
             target = self._resolve_import(imp, path, root, diagnostics, here)
-            if target is not None and self._read(
-                target, f'imported file "{imp.path}"', imp.span, diagnostics
-            ):
+            if target is not None and self._read(target, imp.span, diagnostics, imp=imp.path):
                 layer = self._flatten(target, self._root_for(target, root), diagnostics, here)
                 if layer is not None:
                     absorb(layer)
@@ -242,12 +240,11 @@ class Loader:
             if name in own:
                 diagnostics.error(
                     "E0101",
-                    f"`{name}` is declared twice",
+                    message("E0101.duplicate.message", name=name),
                     span,
-                    label="second declaration",
-                    notes=(f"first declared at {own_spans[name]}",),
-                    help="items, sections, coefficients, scales, fields and rollups share "
-                    "one namespace; rename one of them",
+                    label=message("E0101.declared_twice.label"),
+                    notes=(message("E0101.duplicate.note", where=own_spans[name]),),
+                    help=message("E0101.duplicate.help"),
                 )
                 return
             own[name] = decl
@@ -258,11 +255,11 @@ class Loader:
             if first is not None:
                 diagnostics.error(
                     "E0507",
-                    f"`{kind} {node.coefficient}` is given twice",
+                    message("E0507.twice.message", declaration=f"{kind} {node.coefficient}"),
                     node.span,
-                    label="second one",
-                    notes=(f"first given at {first.span}",),
-                    help=f"a coefficient has at most one `{kind}`; remove one of them",
+                    label=message("E0507.twice.label"),
+                    notes=(message("E0507.twice.note", where=first.span),),
+                    help=message("E0507.twice.help", kind=kind),
                 )
                 return
             table[node.coefficient] = node
@@ -336,32 +333,37 @@ class Loader:
         if not inherits:
             diagnostics.error(
                 "E0004",
-                f"`drop {name}` in a standard that inherits nothing",
+                message("E0004.drop_nothing.message", name=name),
                 drop.span,
-                label="nothing to drop",
-                help="`drop` removes a declaration inherited through `extends` or `import`; "
-                "to remove one of this file's own declarations, delete it",
+                label=message("E0004.drop_nothing.label"),
+                help=message("E0004.drop_nothing.help"),
             )
             return False
         if name in own:
             diagnostics.error(
                 "E0605",
-                f"cannot drop `{name}`: it is declared in this file",
+                message("E0605.drop_own.message", name=name),
                 drop.span,
-                label="declared here, not inherited",
-                help="redeclaring an inherited name already replaces it; remove the `drop` "
-                "or the declaration",
+                label=message("E0605.drop_own.label"),
+                help=message("E0605.drop_own.help"),
             )
             return False
         decl = ns.get(name)
         if decl is None:
             if name in dropped:
-                message, hint = f"`{name}` is dropped twice", "remove the second `drop`"
+                text = message("E0605.dropped_twice.message", name=name)
+                hint = message("E0605.dropped_twice.help")
             else:
                 close = did_you_mean(name, ns)
-                message = f"cannot drop `{name}`: nothing inherited has this name"
-                hint = f"did you mean `{close}`?" if close else "check the base standard's names"
-            diagnostics.error("E0605", message, drop.span, label="not inherited", help=hint)
+                text = message("E0605.not_inherited.message", name=name)
+                hint = (
+                    message("hint.did_you_mean", name=close)
+                    if close
+                    else message("E0605.not_inherited.help")
+                )
+            diagnostics.error(
+                "E0605", text, drop.span, label=message("E0605.not_inherited.label"), help=hint
+            )
             return False
         del ns[name]
         dropped.add(name)
@@ -385,31 +387,33 @@ class Loader:
         """
         rel = Path(imp.path)
 
-        def refuse(message: str, label: str) -> None:
+        def refuse(text: str, label: str) -> None:
             diagnostics.error(
                 "E0602",
-                message,
+                text,
                 imp.span,
                 label=label,
-                help=f"a standard may import only files inside its root folder "
-                f"({_folder(root)}) or the standards library, by a relative path",
+                help=message("E0602.outside.help", root=_folder(root)),
             )
 
         if rel.is_absolute() or rel.drive or rel.root:
-            refuse(f'import "{imp.path}" uses an absolute path', "absolute path")
+            refuse(
+                message("E0602.absolute.message", path=imp.path),
+                message("E0602.absolute.label"),
+            )
             return None
         here = path.resolve().parent
         beside = here / rel
         if not _lexically_within(beside, root):
             refuse(
-                f'import "{imp.path}" leaves the root folder {_folder(root)}', "outside the root"
+                message("E0602.outside.message", path=imp.path, root=_folder(root)),
+                message("E0602.outside.label"),
             )
             return None
         if not _is_within(beside, root):
             refuse(
-                f'import "{imp.path}" leads outside the root folder {_folder(root)} '
-                "through a symbolic link",
-                "a link to outside the root",
+                message("E0602.link.message", path=imp.path, root=_folder(root)),
+                message("E0602.link.label"),
             )
             return None
         # Whatever exists is taken (a folder or a pipe too): `_read` then says why
@@ -424,19 +428,23 @@ class Loader:
         except OSError as err:  # a name too long for the file system, say
             diagnostics.error(
                 "E0606",
-                f'imported file "{_shortened(imp.path)}" cannot be read: {err.strerror or err}',
+                message(
+                    "E0606.bad_path.message",
+                    path=_shortened(imp.path),
+                    reason=err.strerror or err,
+                ),
                 imp.span,
-                label="cannot be read",
-                help="name a file by a relative path the file system accepts",
+                label=message("E0606.unreadable.label"),
+                help=message("E0606.bad_path.help"),
             )
             return None
         if candidate is None:
             diagnostics.error(
                 "E0601",
-                f'imported file "{imp.path}" not found',
+                message("E0601.not_found.message", path=imp.path),
                 imp.span,
-                label="no such file",
-                help=f"looked in {_folder(here)} and the standards library",
+                label=message("E0601.not_found.label"),
+                help=message("E0601.not_found.help", folder=_folder(here)),
             )
             return None
         resolved = candidate.resolve()
@@ -444,11 +452,11 @@ class Loader:
             chain = " -> ".join(_display(p) for p in (*stack, resolved))
             diagnostics.error(
                 "E0603",
-                "import cycle",
+                message("E0603.import_cycle.message"),
                 imp.span,
-                label="imports a file that imports this one",
+                label=message("E0603.import_cycle.label"),
                 notes=(chain,),
-                help="move what both files need into a third file",
+                help=message("E0603.import_cycle.help"),
             )
             return None
         return resolved
@@ -474,20 +482,21 @@ class Loader:
             hint = did_you_mean(std.extends, known)
             skipped = [s for folder in self._folders([root]) for s in self.index(folder).skipped]
             advice = (
-                f"did you mean `{hint}`?"
+                message("hint.did_you_mean", name=hint)
                 if hint
-                else "install the pack that ships it, or add its folder to SBM_PATH"
+                else message("E0604.unknown_base.help")
             )
             if skipped:
-                advice += (" Or" if hint else "; or") + (
-                    ", if a file that was not searched declares it (see the notes), make "
-                    "it a regular file inside the folder searched"
+                advice += (
+                    message("E0604.unknown_base.or_skipped_after_hint")
+                    if hint
+                    else message("E0604.unknown_base.or_skipped")
                 )
             diagnostics.error(
                 "E0604",
-                f"unknown base standard `{std.extends}`",
+                message("E0604.unknown_base.message", base=std.extends),
                 std.extends_span,
-                label="not found among installed packs, the library or the search path",
+                label=message("E0604.unknown_base.label"),
                 help=advice,
                 notes=_skipped_notes(skipped),
             )
@@ -495,14 +504,13 @@ class Loader:
         if base_path.resolve() in stack:
             diagnostics.error(
                 "E0603",
-                f"`{std.name}` extends itself through `{std.extends}`",
+                message("E0603.extends_itself.message", standard=std.name, base=std.extends),
                 std.extends_span,
-                label="cycle",
-                help="a standard cannot be its own base",
+                label=message("E0603.extends_itself.label"),
+                help=message("E0603.extends_itself.help"),
             )
             return None
-        what = f"base standard `{std.extends}` is in {_display(base_path)}, which"
-        if not self._read(base_path, what, std.extends_span, diagnostics):
+        if not self._read(base_path, std.extends_span, diagnostics, base=std.extends):
             return None
         return self._flatten(base_path, base_path.resolve().parent, diagnostics, stack)
 
@@ -538,36 +546,32 @@ class Loader:
             if not groups:
                 diagnostics.error(
                     "E0609",
-                    f'no base standard `{std.extends}` of version "{pin}"',
+                    message("E0609.no_version.message", base=std.extends, version=pin),
                     std.extends_span,
-                    label="pinned here",
+                    label=message("E0609.no_version.label"),
                     notes=tuple(
-                        f"found {_display(p)}: {self._version_text(p)}" for p in everywhere
+                        message("E0609.no_version.found", path=_display(p), version=v)
+                        if (v := self._declared_version(p)) is not None
+                        else message("E0609.no_version.found_unversioned", path=_display(p))
+                        for p in everywhere
                     ),
-                    help="pin a version that is installed, or install the one pinned",
+                    help=message("E0609.no_version.help"),
                 )
                 return None
         first = groups[0]
         if len(first) > 1:
             diagnostics.error(
                 "E0608",
-                f"base standard `{std.extends}` is declared in {len(first)} files of one folder",
+                message("E0608.ambiguous.message", base=std.extends, count=len(first)),
                 std.extends_span,
-                label="ambiguous",
-                notes=tuple(f"declared in {_display(p)}" for p in first),
-                help="rename or remove all but one"
-                + (
-                    ""
-                    if pin
-                    else f', or pin the version meant: `extends {std.extends} version "…"`'
-                ),
+                label=message("E0608.ambiguous.label"),
+                notes=tuple(message("E0608.ambiguous.note", path=_display(p)) for p in first),
+                help=message("E0608.ambiguous.help")
+                if pin
+                else message("E0608.ambiguous.help_pin", base=std.extends),
             )
             return None
         return first[0]
-
-    def _version_text(self, path: Path) -> str:
-        version = self._declared_version(path)
-        return "no version" if version is None else f'version "{version}"'
 
     def _declared_version(self, path: Path) -> str | None:
         """The `version` a file's standard declares itself (None: none, or unreadable)."""
@@ -581,19 +585,31 @@ class Loader:
                     return member.value
         return None
 
-    def _read(self, path: Path, what: str, span: n.Span, diagnostics: Diagnostics) -> bool:
+    def _read(
+        self,
+        path: Path,
+        span: n.Span,
+        diagnostics: Diagnostics,
+        imp: str | None = None,
+        base: str | None = None,
+    ) -> bool:
         """Parse `path` ahead of `_flatten`; a file that cannot be read is reported as
-        E0606 at `span`, the import or `extends` that named it, as "`what` REASON"."""
+        E0606 at `span`, the import or `extends` that named it (`imp`, the path imported,
+        or `base`, the id extended), as 'imported file "x.sbm" REASON'."""
         try:
             self.module(path)
         except SourceError as err:
+            what = (
+                message("E0606.unreadable.import", path=imp)
+                if imp is not None
+                else message("E0606.unreadable.base", base=base, path=_display(path))
+            )
             diagnostics.error(
                 "E0606",
-                f"{what} {err.reason}",
+                message("E0606.unreadable.message", what=what, reason=err.reason),
                 span,
-                label="cannot be read",
-                help="a standard's files must be regular UTF-8 text files of at most "
-                + size_text(MAX_STANDARD_BYTES),
+                label=message("E0606.unreadable.label"),
+                help=message("E0606.unreadable.help", size=size_text(MAX_STANDARD_BYTES)),
             )
             return False
         return True
@@ -621,7 +637,7 @@ def _search(folder: Path) -> FolderIndex:
     seen: set[str] = set()  # a file reached again through a link is one file
     for path in sorted(files):
         if not _is_within(path, folder):
-            skipped.append((path, f"links outside {_folder(folder)}"))
+            skipped.append((path, message("E0604.skipped.links_outside", folder=_folder(folder))))
             continue
         real = os.path.realpath(path)
         if real in seen:
@@ -645,22 +661,26 @@ def _skipped_notes(skipped: list[tuple[Path, str]]) -> tuple[str, ...]:
     """Notes naming the files a base's search did not read, and why."""
     # The folder is shown resolved, the file by its own name: a link is not followed.
     shown = [(str(Path(_display(path.parent)) / path.name), why) for path, why in skipped]
-    notes = [f"not searched: {name}, which {why}" for name, why in shown]
+    notes = [message("E0604.skipped.note", path=name, reason=why) for name, why in shown]
     if len(notes) > _SKIPPED_SHOWN:
-        notes[_SKIPPED_SHOWN:] = [f"... and {len(notes) - _SKIPPED_SHOWN} more not searched"]
+        more = len(notes) - _SKIPPED_SHOWN
+        notes[_SKIPPED_SHOWN:] = [message("E0604.skipped.more", count=more)]
     return tuple(notes)
 
 
 def _encoding_error(err: NotUtf8, display: str) -> CompileError:
     """E0607 at the first byte that is not UTF-8, shown in the file decoded as far as it goes."""
     diagnostics = Diagnostics()
-    guess = f"it looks like {err.guess}: " if err.guess else ""
     diagnostics.error(
         "E0607",
-        "the file is not UTF-8 text" + (f" (it looks like {err.guess})" if err.guess else ""),
+        message("E0607.not_utf8.guessed", encoding=err.guess)
+        if err.guess
+        else message("E0607.not_utf8.message"),
         n.Span(display, err.line, err.column, err.line, err.column + 1),
-        label="not UTF-8 from here",
-        help=f"{guess}save the file as UTF-8 (in most editors: Save as, Encoding: UTF-8)",
+        label=message("E0607.not_utf8.label"),
+        help=message("E0607.not_utf8.help_guessed", encoding=err.guess)
+        if err.guess
+        else message("E0607.not_utf8.help"),
     )
     return CompileError(diagnostics, {display: err.text})
 

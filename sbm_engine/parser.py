@@ -19,7 +19,8 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import nodes as n
-from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
+from .diagnostics import CompileError, Diagnostic, Diagnostics, declaration_kind, did_you_mean
+from .messages import message
 from .resources import grammar_text
 
 KEYWORDS = frozenset(
@@ -231,10 +232,10 @@ class _ToNodes(_Rewriter):
         if name in KEYWORDS:
             self.diagnostics.error(
                 "E0103",
-                f"`{name}` is a reserved word and cannot name {kind}",
+                message("E0103.reserved.message", name=name, kind=declaration_kind(kind)),
                 self.tok(token),
-                label="reserved word",
-                help=f"choose another name, for example `{name}_1`",
+                label=message("E0103.reserved.label"),
+                help=message("E0103.reserved.help", name=name),
             )
         return name
 
@@ -325,7 +326,7 @@ class _ToNodes(_Rewriter):
     def scale(self, meta: Any, children: list[Any]) -> n.Scale:
         name, (entries, _) = children
         return n.Scale(
-            self.declared(name, "a scale"), entries, span=self.sp(meta), name_span=self.tok(name)
+            self.declared(name, "scale"), entries, span=self.sp(meta), name_span=self.tok(name)
         )
 
     # -- answers and options -----------------------------------------------------------
@@ -387,20 +388,19 @@ class _ToNodes(_Rewriter):
                 if key == "presence" and found[key] != value:
                     self.diagnostics.error(
                         "E0104",
-                        f"`{owner}` is declared both required and optional",
+                        message("E0104.required_and_optional.message", item=owner),
                         span,
-                        label="conflicts with the earlier option",
-                        help="an item is either `required` (N/A is an error) or "
-                        "`optional` (a missing answer is N/A), not both",
+                        label=message("E0104.required_and_optional.label"),
+                        help=message("E0104.required_and_optional.help"),
                     )
                 else:
                     word = value if key == "presence" else key
                     self.diagnostics.error(
                         "E0102",
-                        f"`{word}` is given twice for `{owner}`",
+                        message("E0102.twice.message", option=word, owner=owner),
                         span,
-                        label="second occurrence",
-                        help="remove one of them",
+                        label=message("E0102.twice.label"),
+                        help=message("hint.remove_one"),
                     )
                 continue
             found[key] = value
@@ -411,7 +411,7 @@ class _ToNodes(_Rewriter):
         name, question, answer, *options = children
         opts = self._options(options, str(name))
         return n.Item(
-            self.declared(name, "an item"),
+            self.declared(name, "item"),
             _unescape(question),
             answer,
             weight=opts.get("weight"),
@@ -432,7 +432,7 @@ class _ToNodes(_Rewriter):
         items = tuple(c for c in rest if isinstance(c, n.Item))
         opts = self._options(options, str(name))
         return n.Section(
-            self.declared(name, "a section"),
+            self.declared(name, "section"),
             _unescape(title) if title else None,
             items,
             weight=opts.get("weight"),
@@ -447,7 +447,7 @@ class _ToNodes(_Rewriter):
     def coefficient(self, meta: Any, children: list[Any]) -> n.Coefficient:
         name, title, expr = children
         return n.Coefficient(
-            self.declared(name, "a coefficient"),
+            self.declared(name, "coefficient"),
             _unescape(title) if title else None,
             expr,
             span=self.sp(meta),
@@ -458,7 +458,7 @@ class _ToNodes(_Rewriter):
     def rollup(self, meta: Any, children: list[Any]) -> n.Rollup:
         name, title, expr = children
         return n.Rollup(
-            self.declared(name, "a rollup"),
+            self.declared(name, "rollup"),
             _unescape(title) if title else None,
             expr,
             span=self.sp(meta),
@@ -472,7 +472,7 @@ class _ToNodes(_Rewriter):
     def field(self, meta: Any, children: list[Any]) -> n.Field:
         name, title, values = children
         return n.Field(
-            self.declared(name, "a field"),
+            self.declared(name, "field"),
             _unescape(title) if title else None,
             values,
             span=self.sp(meta),
@@ -534,13 +534,12 @@ class _ToNodes(_Rewriter):
             else:
                 self.diagnostics.error(
                     "E0803",
-                    f"unknown block `{kind}` in an example",
+                    message("E0803.unknown_block.message", block=kind),
                     span,
-                    label="expected `visit` or `answers`",
-                    help=f"did you mean `{hint}`?"
+                    label=message("E0803.unknown_block.label"),
+                    help=message("hint.did_you_mean", name=hint)
                     if (hint := did_you_mean(kind, ("visit", "answers")))
-                    else "an example holds `visit { field = value }`, "
-                    "`answers { item = answer }` and `expect CONDITION` lines",
+                    else message("E0803.unknown_block.help"),
                 )
         return n.Example(_unescape(title), visit, answers, tuple(expects), span=self.sp(meta))
 
@@ -557,11 +556,10 @@ class _ToNodes(_Rewriter):
             digits = len(text.lstrip("-").split(".")[0])
             self.diagnostics.error(
                 "E0508",
-                f"number too large: {digits} digits before the point",
+                message("E0508.too_large.message", digits=digits),
                 self.sp(meta),
-                label="larger than any number the engine can hold (about 1.8 × 10^308)",
-                help="scores, weights, targets and thresholds are ordinary numbers; "
-                "check for a slip such as a pasted identifier",
+                label=message("E0508.too_large.label"),
+                help=message("E0508.too_large.help"),
             )
         return value
 
@@ -639,21 +637,23 @@ class _ToNodes(_Rewriter):
 
 # ---- syntax errors -------------------------------------------------------------------
 
-_TERMINAL_WORDS = {
-    "NAME": "a name",
-    "STRING": 'a string in double quotes ("…")',
-    "NUMBER": "a number",
-    "COMP_OP": "a comparison",
-    "ADD_OP": "`+` or `-`",
-    "MUL_OP": "`*` or `/`",
-    "NEG": "`-`",
-    "$END": "the end of the file",
-}
+
+def _terminal_words() -> dict[str, str]:
+    return {
+        "NAME": message("syntax.terminal.name"),
+        "STRING": message("syntax.terminal.string"),
+        "NUMBER": message("syntax.terminal.number"),
+        "COMP_OP": message("syntax.terminal.comparison"),
+        "ADD_OP": message("syntax.terminal.add_op"),
+        "MUL_OP": message("syntax.terminal.mul_op"),
+        "NEG": "`-`",
+        "$END": message("syntax.terminal.end"),
+    }
 
 
-def _describe_terminal(parser: Lark, name: str) -> str:
-    if name in _TERMINAL_WORDS:
-        return _TERMINAL_WORDS[name]
+def _describe_terminal(parser: Lark, name: str, words: dict[str, str]) -> str:
+    if name in words:
+        return words[name]
     try:
         pattern = parser.get_terminal(name).pattern
     except KeyError:
@@ -662,31 +662,35 @@ def _describe_terminal(parser: Lark, name: str) -> str:
 
 
 def _expected_text(parser: Lark, expected: set[str]) -> str:
-    words = sorted({_describe_terminal(parser, e) for e in expected})
+    terminal_words = _terminal_words()
+    words = sorted({_describe_terminal(parser, e, terminal_words) for e in expected})
     if len(words) > 8:
         words = [*words[:8], "…"]
     return ", ".join(words)
 
 
-#: Hints for characters methodologists type by habit (word processors, other languages).
-_CHARACTER_HINTS = {
-    "'": 'strings use double quotes: "…"',
-    "«": 'strings use straight double quotes: "…", not «…»',
-    "»": 'strings use straight double quotes: "…", not «…»',
-    "“": 'strings use straight double quotes: "…", not “…”',
-    "”": 'strings use straight double quotes: "…", not “…”',
-    "„": 'strings use straight double quotes: "…"',
-    "≥": "write `>=`",
-    "≤": "write `<=`",
-    "≠": "write `!=`",
-    "&": "write `and`",
-    "|": "write `or`",
-    "!": "write `not` (or `!=` to compare)",
-    "%": "write a share as a number between 0 and 1, e.g. `0.85` for 85%",
-    ";": "declarations need no `;`: put each on its own line",
-    "[": "lists use braces `{ … }`",
-    "]": "lists use braces `{ … }`",
-}
+def _character_hint(char: str) -> str:
+    """Hints for characters methodologists type by habit (word processors, other languages)."""
+    if char == "'":
+        return message("E0002.character.single_quote")
+    if char in "«»":
+        return message("E0002.character.guillemets")
+    if char in "“”":
+        return message("E0002.character.curly_quotes")
+    if char == "„":
+        return message("E0002.character.low_quote")
+    if char in "≥≤≠&|":
+        written = {"≥": "`>=`", "≤": "`<=`", "≠": "`!=`", "&": "`and`", "|": "`or`"}[char]
+        return message("E0002.character.write", text=written)
+    if char == "!":
+        return message("E0002.character.exclamation")
+    if char == "%":
+        return message("E0002.character.percent")
+    if char == ";":
+        return message("E0002.character.semicolon")
+    if char in "[]":
+        return message("E0002.character.brackets")
+    return message("E0002.character.other")
 
 
 def _misplaced(text: str, expected: set[str], span: n.Span) -> Diagnostic | None:
@@ -696,40 +700,36 @@ def _misplaced(text: str, expected: set[str], span: n.Span) -> Diagnostic | None
     if expected <= {"IMPORT", "STANDARD", "$END"}:
         return Diagnostic(
             "E0004",
-            f"`{text}` outside a standard",
+            message("E0004.outside_standard.message", keyword=text),
             span,
-            label="not inside `standard NAME { … }`",
-            help='every declaration goes inside the file\'s `standard NAME "title" { … }` '
-            "block; is its `}` too early?",
+            label=message("E0004.outside_standard.label"),
+            help=message("E0004.outside_standard.help"),
         )
     if "ITEM" in expected and "SECTION" not in expected:
-        nested = text == "section"
-        message = "sections cannot be nested" if nested else f"`{text}` inside a section"
         return Diagnostic(
             "E0004",
-            message,
+            message("E0004.nested_section.message")
+            if text == "section"
+            else message("E0004.in_section.message", keyword=text),
             span,
-            label="a section holds only items",
-            help="close the section with `}` before this line; is the `}` of the section "
-            "above missing?",
+            label=message("E0004.in_section.label"),
+            help=message("E0004.in_section.help"),
         )
     if text == "standard":
         return Diagnostic(
             "E0004",
-            "a standard inside a standard",
+            message("E0004.nested_standard.message"),
             span,
-            label="one standard per file",
-            help="put it in a file of its own and reuse it with `extends` or `import`; "
-            "or is a `}` missing above?",
+            label=message("E0004.nested_standard.label"),
+            help=message("E0004.nested_standard.help"),
         )
     if text == "expect" and "SECTION" in expected:
         return Diagnostic(
             "E0004",
-            "`expect` outside an example",
+            message("E0004.expect_outside.message"),
             span,
-            label='not inside `example "…" { … }`',
-            help='write expectations inside an example: `example "name" { answers { … } '
-            "expect CONDITION }`",
+            label=message("E0004.expect_outside.label"),
+            help=message("E0004.expect_outside.help"),
         )
     return None
 
@@ -750,14 +750,18 @@ def _syntax_diagnostic(
             end_col = column + ((end if end != -1 else len(source)) - err.pos_in_stream)
             return Diagnostic(
                 "E0002",
-                "unterminated string",
+                message("E0002.unterminated.message"),
                 n.Span(file, line, column, line, max(end_col, column + 1)),
-                label='no closing `"` on this line',
-                help='close the string with `"`; a string cannot span lines (write \\n for '
-                'a line break) and a `"` inside it is written `\\"`',
+                label=message("E0002.unterminated.label"),
+                help=message("E0002.unterminated.help"),
             )
-        hint = _CHARACTER_HINTS.get(char, "remove it or put it inside a string")
-        return Diagnostic("E0002", f"unexpected character `{char}`", span, label="here", help=hint)
+        return Diagnostic(
+            "E0002",
+            message("E0002.character.message", char=char),
+            span,
+            label=message("E0002.character.label"),
+            help=_character_hint(char),
+        )
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     text = str(tok)
@@ -767,25 +771,31 @@ def _syntax_diagnostic(
     misplaced = _misplaced(text, expected, span) if tok.type == text.upper() else None
     if misplaced is not None:
         return misplaced
-    help_text = f"expected {_expected_text(parser, expected)}"
-    message = f"unexpected `{text}`"
     if text in KEYWORDS and "NAME" in expected:
         return Diagnostic(
             "E0103",
-            f"`{text}` is a reserved word and cannot be used as a name here",
+            message("E0103.reserved_here.message", name=text),
             span,
-            label="reserved word",
-            help=f"choose another name, for example `{text}_1`",
+            label=message("E0103.reserved.label"),
+            help=message("E0103.reserved.help", name=text),
         )
     if text == "." and tok.type != "NAME":
-        help_text = "write numbers with a digit before the point, e.g. `0.5`"
+        help_text = message("E0001.hint.leading_point")
     elif text == "=" and "COMP_OP" in expected:
-        help_text = "to compare, write `==`"
+        help_text = message("E0001.hint.compare")
     elif text == "=" and expected <= {"NUMBER", "NEG"}:
-        help_text = "write the number without `=`, e.g. `weight 2`"
+        help_text = message("E0001.hint.no_equals")
     elif "STRING" in expected and tok.type == "NAME" and len(expected) <= 2:
-        help_text = 'expected the title in double quotes, e.g. "Поприветствовал клиента"'
-    return Diagnostic("E0001", message, span, label="not expected here", help=help_text)
+        help_text = message("E0001.hint.title")
+    else:
+        help_text = message("syntax.expected", what=_expected_text(parser, expected))
+    return Diagnostic(
+        "E0001",
+        message("E0001.unexpected.message", token=text),
+        span,
+        label=message("E0001.unexpected.label"),
+        help=help_text,
+    )
 
 
 def _end_of_file(parser: Lark, file: str, err: UnexpectedInput, source: str) -> Diagnostic:
@@ -797,15 +807,19 @@ def _end_of_file(parser: Lark, file: str, err: UnexpectedInput, source: str) -> 
     notes: tuple[str, ...] = ()
     opened = _unclosed_brace(source)
     if opened is not None:
-        notes = (f"the `{{` at {file}:{opened[0]}:{opened[1]} is never closed",)
-    hint = f"expected {_expected_text(parser, expected)}" if expected else "the file is cut short"
+        notes = (message("E0003.unclosed.note", where=f"{file}:{opened[0]}:{opened[1]}"),)
+    hint = (
+        message("syntax.expected", what=_expected_text(parser, expected))
+        if expected
+        else message("E0003.unclosed.cut_short")
+    )
     if "RBRACE" in expected:
-        hint += "; is a `}` missing?"
+        hint += message("E0003.unclosed.brace_missing")
     return Diagnostic(
         "E0003",
-        "the file ends in the middle of a declaration",
+        message("E0003.unclosed.message"),
         n.Span(file, line, column, line, column + 1),
-        label="unexpected end of file",
+        label=message("E0003.unclosed.label"),
         notes=notes,
         help=hint,
     )
@@ -899,19 +913,14 @@ def _nesting_ok(tree: Tree[Token], file: str, diagnostics: Diagnostics) -> bool:
     while stack:
         node, depth, blocks = stack.pop()
         if depth > MAX_NESTING or blocks > MAX_BLOCKS:
-            what = (
-                "conditions (`if`, `and`, `or`) inside one another"
-                if blocks > MAX_BLOCKS
-                else f"more than {MAX_NESTING} levels"
-            )
             diagnostics.error(
                 "E0005",
-                f"expression nested too deeply: {what}",
+                message("E0005.too_deep.conditions")
+                if blocks > MAX_BLOCKS
+                else message("E0005.too_deep.levels", levels=MAX_NESTING),
                 _span(file, node.meta),
-                label="nested too deeply from here on",
-                help="split the formula into coefficients and combine them; a long list "
-                "of terms reads better as `sum(...)`, `mean(...)` or a selection, and "
-                "`if … else if … else` as a ladder rather than inside `then`",
+                label=message("E0005.too_deep.label"),
+                help=message("E0005.too_deep.help"),
             )
             return False
         for index, child in enumerate(node.children):

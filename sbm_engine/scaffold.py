@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fmt_expr import quote
+from .messages import message
 from .model import ItemModel, StandardModel
 from .standard import CompiledStandard
 
@@ -24,9 +25,9 @@ def new_standard_text(
     """A standard `standard_id` extending `base`, ready to edit."""
     m = base.model
     lines = [
-        f"# {standard_id}: based on {m.name}.",
-        "# Redeclare an item, section or coefficient to change it; `drop NAME` removes one.",
-        f"# Check with `sbm check {file}`; run the examples with `sbm test {file}`.",
+        "# " + message("new.file.based_on", standard=standard_id, base=m.name),
+        "# " + message("new.file.redeclare"),
+        "# " + message("new.file.check", file=file),
         f"standard {standard_id} {quote(title or m.title or standard_id)} extends {m.name} {{",
         '    version "0.1"',
         "",
@@ -37,7 +38,7 @@ def new_standard_text(
         answers, expects = visit
         lines += [
             "",
-            '    example "a flawless visit" {',
+            f"    example {quote(message('new.file.example'))} {{",
             "        answers {",
             *(f"            {name} = {value}" for name, value in answers.items()),
             "        }",
@@ -53,7 +54,7 @@ def _hints(m: StandardModel) -> list[str]:
     scored = [it.name for it in m.items if it.scored]
     if not scored:
         return []
-    out = [f'    # e.g. `item {scored[0]} "…" answer … weight 2` here replaces that item']
+    out = ["    # " + message("new.file.replace_hint", item=scored[0])]
     if len(scored) > 1:
         out.append(f"    # drop {scored[-1]}")
     return out

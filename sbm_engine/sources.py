@@ -15,6 +15,8 @@ import os
 import stat
 from pathlib import Path
 
+from .messages import language, message
+
 #: The largest file read as a standard: 8 MiB. A 1,000-item standard is about 100 KB,
 #: so this leaves ample room while bounding the memory and time one file can take.
 MAX_STANDARD_BYTES = 8 * 1024 * 1024
@@ -27,11 +29,11 @@ _OPEN_FLAGS = (
 )
 
 _KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "folder"),
+    (stat.S_ISFIFO, "pipe"),
+    (stat.S_ISCHR, "character_device"),
+    (stat.S_ISBLK, "block_device"),
+    (stat.S_ISSOCK, "socket"),
 )
 
 
@@ -57,8 +59,12 @@ class NotUtf8(SourceError):
         self.line = before.count("\n") + 1
         self.column = len(before) - (before.rfind("\n") + 1) + 1
         self.guess = guess_encoding(data)
-        looks = f"; it looks like {self.guess}" if self.guess else ""
-        super().__init__(path, f"is not UTF-8 text (line {self.line}, column {self.column}{looks})")
+        reason = (
+            message("source.not_utf8_guessed", line=self.line, column=self.column, guess=self.guess)
+            if self.guess
+            else message("source.not_utf8", line=self.line, column=self.column)
+        )
+        super().__init__(path, reason)
 
 
 def guess_encoding(data: bytes) -> str | None:
@@ -98,7 +104,7 @@ def read_source_bytes(path: Path, limit: int = MAX_STANDARD_BYTES) -> bytes:
     except SourceError:
         raise
     except OSError as err:
-        raise SourceError(path, f"cannot be read: {err.strerror or err}") from err
+        raise SourceError(path, message("source.unreadable", reason=err.strerror or err)) from err
     try:
         info = os.fstat(fd)
         _require_regular(path, info)
@@ -120,7 +126,7 @@ def read_source_bytes(path: Path, limit: int = MAX_STANDARD_BYTES) -> bytes:
     except SourceError:
         raise
     except OSError as err:
-        raise SourceError(path, f"cannot be read: {err.strerror or err}") from err
+        raise SourceError(path, message("source.unreadable", reason=err.strerror or err)) from err
     finally:
         os.close(fd)
 
@@ -143,14 +149,28 @@ def read_source(path: Path, limit: int = MAX_STANDARD_BYTES, *, keep_newlines: b
 def _require_regular(path: Path, info: os.stat_result) -> None:
     if stat.S_ISREG(info.st_mode):
         return
-    kind = next((name for test, name in _KINDS if test(info.st_mode)), "a special file")
-    raise SourceError(path, f"is {kind}, not a regular file")
+    kind = next((name for test, name in _KINDS if test(info.st_mode)), "special")
+    raise SourceError(path, _not_regular(kind))
+
+
+def _not_regular(kind: str) -> str:
+    return {
+        "folder": lambda: message("source.not_regular.folder"),
+        "pipe": lambda: message("source.not_regular.pipe"),
+        "character_device": lambda: message("source.not_regular.character_device"),
+        "block_device": lambda: message("source.not_regular.block_device"),
+        "socket": lambda: message("source.not_regular.socket"),
+        "special": lambda: message("source.not_regular.special"),
+    }[kind]()
 
 
 def _too_large(path: Path, limit: int) -> SourceError:
-    return SourceError(path, f"is larger than {size_text(limit)}, the limit for a standard's file")
+    return SourceError(path, message("source.too_large", size=size_text(limit)))
 
 
 def size_text(n: int) -> str:
     """A size for messages: `8 MiB`, or bytes when not a whole number of MiB."""
-    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
+    if n % (1024 * 1024) == 0:
+        return message("source.size.mib", count=n // (1024 * 1024))
+    digits = f"{n:,}".replace(",", "\u202f" if language() == "ru" else ",")
+    return message("source.size.bytes", count=n, digits=digits)

@@ -29,3 +29,18 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+# ---- messages in English, whatever the machine's locale ---------------------------------------
+
+os.environ["SBM_LANG"] = "en"  # subprocesses (an installed `sbm`) inherit it
+
+
+def pytest_runtest_setup(item: object) -> None:
+    """Each test starts in English: `SBM_LANG=en`, and no language left chosen (`--lang`,
+    `set_language`) by an earlier test. Runs before the test's fixtures, so a test that
+    wants Russian sets `SBM_LANG` with monkeypatch or passes `--lang ru` itself."""
+    from sbm_engine.messages import set_language
+
+    os.environ["SBM_LANG"] = "en"
+    set_language(None)

@@ -75,8 +75,17 @@ Shell completion (bash): eval "$(_SBM_COMPLETE=bash_source sbm)"
 """,
 )
 @click.version_option(__version__, prog_name="sbm")
-def cli() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["ru", "en"]),
+    default=None,
+    help="Language of messages (default: SBM_LANG, else the locale).",
+)
+def cli(lang: str | None) -> None:
     """SBM engine: service standards as code, scored exactly."""
+    from ..messages import set_language  # here, not at the top: `sbm --help` stays light
+
+    set_language(lang)  # None: as SBM_LANG or the locale say
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -12,6 +12,7 @@ from .common import (
     EXIT_OK,
     EXIT_REJECTED,
     echo_json,
+    error_line,
     format_option,
     standard_paths,
     use_color,
@@ -58,6 +59,7 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
       sbm check bank.branch
     """
     from ..diagnostics import render_all
+    from ..messages import message
 
     results = [_check_one(t, not no_examples) for t in standard_paths(files)]
     missing = [r for r in results if "missing" in r]
@@ -81,7 +83,7 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
         color = use_color()
         for r in results:
             if "missing" in r:
-                click.echo(f"error: {r['missing']}", err=True)
+                click.echo(error_line(r["missing"]), err=True)
             elif r["diagnostics"]:
                 click.echo(render_all(r["diagnostics"], r["sources"], color=color), err=True)
                 click.echo(err=True)
@@ -95,8 +97,13 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
             )
         )
         click.echo(
-            f"checked {len(results)} standard{'s' * (len(results) != 1)}: {ok} ok, "
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+            message(
+                "cli.check.summary",
+                count=len(results),
+                ok=ok,
+                errors=errors,
+                warnings=warnings,
+            ),
             err=True,
         )
     if missing:
@@ -143,6 +150,7 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
     from ..diagnostics import render_all
     from ..examples import coverage as coverage_of
     from ..examples import run_examples
+    from ..messages import message
     from ..sources import SourceError
 
     passed = failed = with_errors = 0
@@ -153,7 +161,7 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
         try:
             report = check_standard(target)
         except (FileNotFoundError, SourceError) as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(error_line(str(err)), err=True)
             unreadable = True
             continue
         if not report.ok or report.model is None:
@@ -178,10 +186,10 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
             else:
                 failed += 1
             if fmt == "text":
-                mark = "PASS" if o.passed else "FAIL"
+                mark = message("cli.test.pass") if o.passed else message("cli.test.fail")
                 click.echo(f"{mark} {report.model.name}: {o.name} ({o.span.file}:{o.span.line})")
-                for message in o.messages:
-                    click.echo(f"     {message}")
+                for failure in o.messages:
+                    click.echo(f"     {failure}")
         if coverage:
             covered.append({"standard": report.model.name, **coverage_of(std, outcomes)})
     if fmt == "json":
@@ -193,9 +201,9 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
     else:
         for c in covered:
             click.echo(_coverage_text(c))
-        summary = f"{passed} passed, {failed} failed"
+        summary = message("cli.test.summary", passed=passed, failed=failed)
         if with_errors:
-            summary += f", {with_errors} standard{'s' * (with_errors != 1)} with errors"
+            summary += message("cli.test.with_errors", count=with_errors)
         click.echo(summary)
     if unreadable:
         sys.exit(EXIT_FAILED)
@@ -204,22 +212,30 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
 
 def _coverage_text(c: dict[str, Any]) -> str:
     """`coverage of bank.branch: items 25 of 31 scored (not: a, b), …`."""
+    from ..messages import message
 
-    def part(what: str, p: dict[str, Any], verb: str) -> str:
-        text = f"{what} {p['covered']} of {p['total']} {verb}"
-        return text + (f" (not: {_names(p['missing'])})" if p["missing"] else "")
+    def missing(p: dict[str, Any]) -> str:
+        return message("cli.coverage.missing", names=_names(p["missing"])) if p["missing"] else ""
 
+    items, coefs = c["items"], c["coefficients"]
     parts = [
-        part("items", c["items"], "scored by an example"),
-        part("coefficients", c["coefficients"], "read by an `expect`"),
+        message("cli.coverage.items", covered=items["covered"], total=items["total"])
+        + missing(items),
+        message("cli.coverage.coefficients", covered=coefs["covered"], total=coefs["total"])
+        + missing(coefs),
     ]
     for coef, b in c["bands"].items():
         total = len(b["given"]) + len(b["never"])
-        text = f"bands of {coef} {len(b['given'])} of {total} given"
-        parts.append(text + (f" (never: {_names(b['never'])})" if b["never"] else ""))
-    return f"coverage of {c['standard']}: " + "; ".join(parts)
+        text = message("cli.coverage.bands", coefficient=coef, given=len(b["given"]), total=total)
+        never = message("cli.coverage.never", names=_names(b["never"])) if b["never"] else ""
+        parts.append(text + never)
+    return message("cli.coverage.line", standard=c["standard"], parts="; ".join(parts))
 
 
 def _names(names: list[str], most: int = 8) -> str:
+    from ..messages import message
+
     shown = ", ".join(names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+    if len(names) <= most:
+        return shown
+    return message("cli.coverage.and_more", names=shown, count=len(names) - most)

@@ -25,10 +25,17 @@ format_option = click.option(
 )
 
 
-def fail(message: str) -> NoReturn:
+def fail(text: str) -> NoReturn:
     """Stop with exit status 2: nothing could be done."""
-    click.echo(f"error: {message}", err=True)
+    click.echo(error_line(text), err=True)
     sys.exit(EXIT_FAILED)
+
+
+def error_line(text: str) -> str:
+    """`error: TEXT`, in the language of messages."""
+    from ..messages import message
+
+    return f"{message('diag.error')}: {text}"
 
 
 def use_color(stream: Any = None) -> bool:
@@ -64,9 +71,10 @@ def write_text_atomic(path: Path, text: str) -> None:
 
     from ..io import OutputError
     from ..io.writers import target_mode
+    from ..messages import message
 
     if not path.parent.is_dir():
-        raise OutputError(f"cannot write {path}: no folder {str(path.parent)!r}")
+        raise OutputError(message("cli.write.no_folder", path=path, folder=repr(str(path.parent))))
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -80,7 +88,8 @@ def write_text_atomic(path: Path, text: str) -> None:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            reason = exc.strerror or exc
+            raise OutputError(message("cli.write.failed", path=path, reason=reason)) from exc
         raise
 
 

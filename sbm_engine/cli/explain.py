@@ -30,6 +30,7 @@ def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fm
     from ..explain import explain as explain_visit
     from ..explain import render
     from ..io import InputError, read_visits
+    from ..messages import message
 
     std = load_standard(standard)
     try:
@@ -37,7 +38,7 @@ def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fm
             if rec.record is not None and str(rec.record.get("visit_id")) == visit_id:
                 break
         else:
-            fail(f"no visit with visit_id {visit_id!r} in {input_file}")
+            fail(message("cli.explain.no_visit", visit=repr(visit_id), file=input_file))
     except InputError as err:
         fail(str(err))
     exp = explain_visit(std, rec.record)
@@ -47,5 +48,5 @@ def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fm
     else:
         click.echo(f"{rec.source}: " + render(exp))
     if show_python:
-        click.echo("\n# ---- compiled Python ----\n" + std.python_listing())
+        click.echo(f"\n# ---- {message('cli.explain.python')} ----\n" + std.python_listing())
     sys.exit(EXIT_OK if exp["status"] == "scored" else EXIT_REJECTED)

@@ -11,6 +11,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_REJECTED,
+    error_line,
     standard_paths,
     use_color,
     write_text_atomic,
@@ -39,6 +40,7 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     from ..diagnostics import CompileError
     from ..formatter import FormatError, format_file, unified_diff
     from ..io import OutputError
+    from ..messages import message
     from ..sources import SourceError
 
     changed = failed = 0
@@ -51,11 +53,11 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
             failed += 1
             continue
         except FormatError as err:
-            click.echo(f"error: {path}: {err}", err=True)
+            click.echo(error_line(f"{path}: {err}"), err=True)
             failed += 1
             continue
         except SourceError as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(error_line(str(err)), err=True)
             failed += 1
             continue
         if old == new:
@@ -64,21 +66,24 @@ def fmt(files: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
         if show_diff:
             click.echo(unified_diff(old, new, str(path)), nl=False)
         elif check_only:
-            click.echo(f"would reformat {path}", err=True)
+            click.echo(message("cli.fmt.would_reformat", path=path), err=True)
         else:
             try:
                 write_text_atomic(Path(path), new)
             except OutputError as err:  # a read-only folder, a full disk: the file is as it was
-                click.echo(f"error: {err}", err=True)
+                click.echo(error_line(str(err)), err=True)
                 failed += 1
                 changed -= 1
                 continue
-            click.echo(f"reformatted {path}", err=True)
-    verb = "would be reformatted" if (check_only or show_diff) else "reformatted"
+            click.echo(message("cli.fmt.reformatted", path=path), err=True)
     unchanged = len(paths) - changed - failed
+    summary = (
+        message("cli.fmt.summary_would", changed=changed, unchanged=unchanged)
+        if check_only or show_diff
+        else message("cli.fmt.summary", changed=changed, unchanged=unchanged)
+    )
     click.echo(
-        f"{changed} file{'s' * (changed != 1)} {verb}, {unchanged} unchanged"
-        + (f", {failed} failed" if failed else ""),
+        summary + (message("cli.fmt.failed", failed=failed) if failed else ""),
         err=True,
     )
     if failed:

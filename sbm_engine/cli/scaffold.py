@@ -43,28 +43,30 @@ def new(standard_id: str, base: str, title: str | None, output: str | None) -> N
     from ..diagnostics import did_you_mean
     from ..io import OutputError
     from ..loader import Loader
+    from ..messages import message
     from ..scaffold import new_standard_text
 
     if not _ID.match(standard_id):
-        fail(f"{standard_id!r} is not a standard id: use names like `acme.branch`")
+        fail(message("cli.new.bad_id", id=repr(standard_id)))
     known = Loader((), _providers()).known_standards(extra_dirs=[Path.cwd()])
     if base not in known:
         hint = did_you_mean(base, known)
-        listed = ", ".join(sorted(known)) or "none (install a pack, or set SBM_PATH)"
+        listed = ", ".join(sorted(known)) or message("cli.new.none_known")
         fail(
-            f"unknown base standard {base!r}"
-            + (f"; did you mean {hint!r}?" if hint else "")
-            + f"\nstandards that can be extended here: {listed}"
+            message("cli.new.unknown_base", base=repr(base))
+            + (message("cli.new.did_you_mean", name=repr(hint)) if hint else "")
+            + "\n"
+            + message("cli.new.known", standards=listed)
         )
     path = Path(output or standard_id.replace(".", "_") + ".sbm")
     if path.exists():
-        fail(f"{path} already exists")
+        fail(message("cli.new.exists", path=path))
     text = new_standard_text(standard_id, load_standard(base), title, str(path))
     try:
         write_text_atomic(path, text)
     except OutputError as err:
         fail(str(err))
-    click.echo(f"created {path} (extends {base}); edit it, then `sbm check {path}`", err=True)
+    click.echo(message("cli.new.created", path=path, base=base), err=True)
 
 
 @click.command()
