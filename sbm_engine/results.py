@@ -2,7 +2,7 @@
 
 Key names and their order are the contract of `product.md` ("Output records"):
 a scored visit is `visit_id, standard, version, point, specialist, region, date,
-scenario, coefficients, sections, items, bands, gaps, critical, warnings`, plus
+scenario, shopper, coefficients, sections, items, bands, gaps, critical, warnings`, plus
 `rollup_inputs` when the standard has `rollup` formulas (the per-visit values
 those formulas aggregate, so a results file can be rolled up on its own).
 """
@@ -68,6 +68,7 @@ class ScoredVisit(NamedTuple):
     region: Any
     date: Any
     scenario: Any
+    shopper: Any
     coefficients: Mapping[str, float | None]
     sections: Mapping[str, float | None]
     items: Mapping[str, float | None]
@@ -94,6 +95,7 @@ class ScoredVisit(NamedTuple):
             "region": self.region,
             "date": self.date,
             "scenario": self.scenario,
+            "shopper": self.shopper,
             "coefficients": dict(self.coefficients),
             "sections": dict(self.sections),
             "items": dict(self.items),

@@ -21,6 +21,7 @@ CONTRACT = [
     "region",
     "date",
     "scenario",
+    "shopper",
     "coefficients",
     "sections",
     "items",

@@ -92,6 +92,7 @@ def assert_same(want: Any, got: Any) -> None:
         "region",
         "date",
         "scenario",
+        "shopper",
         "critical",
         "warnings",
         "source",

@@ -315,6 +315,7 @@ class BatchEvaluator:
                     get("region"),
                     get("date"),
                     get("scenario"),
+                    get("shopper"),
                     Row(idx["coefficients"], coefs[i]),
                     Row(idx["sections"], sections[i]),
                     Row(idx["items"], items[i]),

@@ -30,7 +30,7 @@ from .values import Unhashable
 if TYPE_CHECKING:
     from ..standard import CompiledStandard
 
-_VISIT_OUT = ("visit_id", "point", "specialist", "region", "date", "scenario")
+_VISIT_OUT = ("visit_id", "point", "specialist", "region", "date", "scenario", "shopper")
 
 
 class ScoredTable(NamedTuple):

@@ -18,7 +18,14 @@ about:
   (a re-read of the visit_id column) before a row is moved to the rejects;
 * sources of rejects: Parquet `file:ROW`; CSV `file:LINE`, assuming one line per
   row unless the file says otherwise (quoted line breaks, blank lines, rows that
-  do not fit the header), in which case the lines are recomputed with `csv.reader`;
+  do not fit the header, lone CRs), in which case the lines are recomputed with
+  the record path's own row reader (`io.csv_rows`);
+* a CSV file that Arrow cannot read exactly as the record path does (a line not in
+  the encoding, a quote that never closes, a cell longer than the csv module's
+  limit, a row longer than Arrow's block) is read with `io.csv_rows` instead, rows
+  and unreadable rows alike (`_exact_chunks`); when that is found only after some
+  of its chunks were scored, the run starts again (`_Inexact`), outputs being
+  temporary files until the end;
 * output bytes do not depend on the chunk size or on `--jobs` (fixed Parquet row
   groups, results written in input order).
 
@@ -31,9 +38,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import csv
 import json
 import os
+from array import array
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -55,6 +62,8 @@ ROW_GROUP: Final = 65536
 SCORE_BLOCK: Final = 1 << 15
 #: Rows per write of CSV/JSONL output (only a buffering size; the bytes do not depend on it).
 TEXT_WRITE: Final = 65536
+#: Rows per Arrow batch of a CSV file read with `io.csv_rows` (`_exact_batches`).
+EXACT_BATCH: Final = 4096
 #: Rejects per pickle in the rejects spool: a whole chunk's at once took 3× longer
 #: to pickle and read back (a memo of every object) and more memory.
 SPOOL_BATCH: Final = 1024
@@ -65,6 +74,14 @@ _DUP_CODE: Final = "duplicate_visit"
 
 class Unsupported(Exception):
     """This input or output cannot be handled exactly here: use the record path."""
+
+
+class _Inexact(Exception):
+    """CSV file `index` cannot be read exactly with Arrow: read it with `io.csv_rows`."""
+
+    def __init__(self, index: int, why: str) -> None:
+        super().__init__(why)
+        self.index = index
 
 
 # -- choosing the path -------------------------------------------------------------------------
@@ -313,6 +330,14 @@ class InputFile:
     #: CSV columns dictionary encoded as they are read (the answers: few distinct
     #: texts each), in the reader's thread rather than the scorer's
     dictionary: frozenset[str] = frozenset()
+    visit_fields: frozenset[str] = frozenset()  # the standard's declared visit fields
+    header_lines: int = 1  # CSV: physical lines up to and including the header
+    header_end: int = 0  # CSV: the byte where the data rows start
+    #: CSV read with `io.csv_rows` (`_exact_chunks`) rather than Arrow; then the line
+    #: of each row read, and the unreadable rows as (line, reject)
+    exact: bool = False
+    lines: Any = None
+    unreadable: list[tuple[int, dict[str, Any]]] = attrs.Factory(list)
 
     @property
     def label(self) -> str:
@@ -344,6 +369,7 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
             raise InputError(f"{path}: bad columns: {exc}") from exc
         _check_layout(names, path)
         return InputFile(index, path, "parquet", list(names))
+    from ..io.csv_rows import CsvRows
     from ..io.detect import detect_dialect
 
     delimiter = options.get("delimiter")
@@ -352,9 +378,14 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
     dialect = detect_dialect(
         path, encoding=options.get("encoding"), delimiter=delimiter, decimal=options.get("decimal")
     )
-    header = _csv_header(path, dialect.encoding, dialect.delimiter)
-    if header is None:
-        raise Unsupported(f"{path}: no header")
+    _arrow_encoding(dialect.encoding)  # Unsupported for UTF-16/32
+    with CsvRows(path, dialect.encoding, dialect.delimiter) as rows:
+        header, header_lines, header_end = rows.header, rows.header_lines, rows.header_end
+    if header is None:  # nothing but blank lines: no visits, as on the record path
+        size = path.stat().st_size
+        return InputFile(index, path, "csv", [], header_lines=0, header_end=size)
+    if header_end is None:  # pragma: no cover - only UTF-16/32 files, refused above
+        raise Unsupported(f"{path}: {dialect.encoding} input")
     try:
         TableLayout(header, std.model.visit_fields)
     except ValueError as exc:
@@ -371,6 +402,9 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
         dialect.delimiter,
         dialect.decimal,
         dictionary=answers,
+        visit_fields=frozenset(std.model.visit_fields),
+        header_lines=header_lines,
+        header_end=header_end,
     )
 
 
@@ -384,20 +418,6 @@ def _check_layout(names: Sequence[str], path: Path) -> None:
         raise Unsupported(f"{path}: repeated column names")
 
 
-def _csv_header(path: Path, encoding: str, delimiter: str) -> list[str] | None:
-    from ..io import InputError
-
-    try:
-        with open(path, encoding=encoding, newline="") as stream:
-            for cells in csv.reader(stream, delimiter=delimiter, quotechar='"'):
-                if cells:
-                    cells[0] = cells[0].removeprefix("\ufeff")
-                    return cells
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
-    return None
-
-
 def _arrow_encoding(encoding: str) -> str:
     name = codecs.lookup(encoding).name
     if name in ("utf-8", "utf-8-sig"):
@@ -408,19 +428,21 @@ def _arrow_encoding(encoding: str) -> str:
 
 
 def _csv_reader(f: InputFile, chunk_rows: int, columns: list[str] | None = None) -> Any:
-    """A streaming pyarrow CSV reader with the record path's cell semantics: every
-    column text, only an empty cell null, no booleans, rows that do not fit skipped
-    (they are found again, with their lines, by `csv_lines`)."""
+    """A streaming pyarrow CSV reader of the rows after the header, with the record
+    path's cell semantics: every column text, only an empty cell null, no booleans,
+    rows that do not fit skipped (they are found again, with their lines, by
+    `csv_lines`). None when nothing follows the header."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    if f.header_end >= f.path.stat().st_size:
+        return None
     block = 1 << 20
     read = pcsv.ReadOptions(
         encoding=_arrow_encoding(f.encoding),
         block_size=block,
         use_threads=False,
         column_names=f.header,
-        skip_rows=_header_lines(f),
     )
     parse = pcsv.ParseOptions(
         delimiter=f.delimiter,
@@ -440,53 +462,167 @@ def _csv_reader(f: InputFile, chunk_rows: int, columns: list[str] | None = None)
         false_values=[],
         include_columns=columns,
     )
-    return pcsv.open_csv(f.path, read_options=read, parse_options=parse, convert_options=convert)
+    stream = pa.OSFile(str(f.path))
+    stream.seek(f.header_end)  # the header as `io.csv_rows` read it, however many lines
+    return pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _skip_row(row: Any) -> str:
     return "skip"
 
 
-def _header_lines(f: InputFile) -> int:
-    """Physical lines up to and including the header (leading blank lines, a header
-    with quoted line breaks)."""
-    with open(f.path, encoding=f.encoding, newline="") as stream:
-        rows = csv.reader(stream, delimiter=f.delimiter, quotechar='"')
-        for cells in rows:
-            if cells:
-                return rows.line_num
-    return 0
+@contextlib.contextmanager
+def _quiet_skip_row() -> Iterator[None]:
+    """Arrow decodes a row that does not fit the header as UTF-8 before it calls
+    `_skip_row`; a row that is not UTF-8 makes that fail inside Arrow, which prints
+    "Exception ignored in: _skip_row" with a traceback and goes on to fail the read
+    (`_Inexact`: the file is read with `io.csv_rows`, which rejects that row). The
+    message is noise on the terminal: while this is entered, it is dropped."""
+    import sys
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.object is _skip_row and isinstance(unraisable.exc_value, UnicodeError):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def iter_chunks(f: InputFile, chunk_rows: int) -> Iterator[Chunk]:
-    """The chunks of one file, exactly `chunk_rows` rows each (the last may be short)."""
+    """The chunks of one file, exactly `chunk_rows` rows each (the last may be short).
+
+    A CSV file is read with Arrow unless that cannot be exact (`_Inexact`): then, if
+    none of its chunks was given out yet, it is read with `io.csv_rows` from the
+    start (`f.exact`); else `_Inexact` goes up and the run starts again."""
+    import pyarrow as pa
+
+    from ..io import InputError
+
+    if f.kind == "csv":
+        if not f.exact:
+            try:
+                yield from _rechunked(f, _arrow_csv_batches(f, chunk_rows), chunk_rows)
+                return
+            except _Inexact:
+                if f.rows:
+                    raise
+                f.exact = True
+        yield from _exact_chunks(f, chunk_rows)
+        return
+    try:
+        source = _parquet_batches(f.path, chunk_rows, f.visit_id_column())
+        yield from _rechunked(f, source, chunk_rows)
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"cannot read {f.path} after row {f.rows}: {exc}") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {f.path}: {exc}") from exc
+
+
+def _rechunked(f: InputFile, batches: Iterator[Any], chunk_rows: int) -> Iterator[Chunk]:
+    """Record batches regrouped into chunks of `chunk_rows` rows."""
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    held = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunk_rows:
+            table = pa.Table.from_batches(pending)
+            yield _chunk(f, table.slice(0, chunk_rows))
+            rest = table.slice(chunk_rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield _chunk(f, pa.Table.from_batches(pending))
+
+
+def _arrow_csv_batches(f: InputFile, chunk_rows: int) -> Iterator[Any]:
+    """The record batches of Arrow's CSV reader; what it cannot read (bytes not in the
+    encoding, a row longer than its block, …) is `_Inexact`, as `io.csv_rows` reads
+    those rows differently (it rejects them one by one and goes on)."""
     import pyarrow as pa
 
     from ..io import InputError
 
     try:
-        if f.kind == "parquet":
-            source = _parquet_batches(f.path, chunk_rows, f.visit_id_column())
-        else:
-            source = _csv_reader(f, chunk_rows)
-        pending: list[Any] = []
-        held = 0
-        for batch in source:
-            if batch.num_rows == 0:
-                continue
-            pending.append(batch)
-            held += batch.num_rows
-            while held >= chunk_rows:
-                table = pa.Table.from_batches(pending)
-                yield _chunk(f, table.slice(0, chunk_rows))
-                rest = table.slice(chunk_rows)
-                pending, held = rest.to_batches(), rest.num_rows
-        if held:
-            yield _chunk(f, pa.Table.from_batches(pending))
-    except pa.ArrowInvalid as exc:
-        raise InputError(f"cannot read {f.path} after row {f.rows}: {exc}") from exc
+        reader = _csv_reader(f, chunk_rows)
+        if reader is None:
+            return
+        yield from reader
+    except (pa.ArrowInvalid, UnicodeError) as exc:
+        raise _Inexact(f.index, f"{f.path}: {exc}") from exc
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {f.path}: {exc}") from exc
+
+
+def _exact_chunks(f: InputFile, chunk_rows: int) -> Iterator[Chunk]:
+    """A CSV file's rows as the record path reads them (`io.csv_rows`), as all-text
+    chunks like Arrow's: a row that fits the header goes to a chunk (its line kept in
+    `f.lines`), any other is unreadable and kept, rejected, in `f.unreadable`; rows of
+    empty cells are skipped, as the record path skips them."""
+    f.lines = array("q")
+    f.unreadable = []
+    yield from _rechunked(f, _exact_batches(f), chunk_rows)
+
+
+def _exact_batches(f: InputFile) -> Iterator[Any]:
+    """`_exact_rows` as Arrow record batches of EXACT_BATCH rows, text, "" as null.
+
+    Why batches this small: a row is a list of Python strings (50 bytes each, and a
+    wave has hundreds of columns), so a whole chunk of them would take a gigabyte."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    null = pa.scalar(None, pa.string())
+
+    def batch(rows: list[list[str]]) -> Any:
+        arrays = []
+        for column in zip(*rows, strict=True):
+            values = pa.array(column, type=pa.string())
+            arrays.append(pc.if_else(pc.equal(values, ""), null, values))
+        return pa.RecordBatch.from_arrays(arrays, names=f.header)
+
+    rows: list[list[str]] = []
+    for line, cells in _exact_rows(f):
+        rows.append(cells)
+        f.lines.append(line)
+        if len(rows) == EXACT_BATCH:
+            yield batch(rows)
+            rows = []
+    if rows:
+        yield batch(rows)
+
+
+def _exact_rows(f: InputFile, rejects: bool = True) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of the rows of a CSV file that fit its header, read with
+    `io.csv_rows`; the others go to `f.unreadable` as rejects (when `rejects`)."""
+    from ..io.csv_rows import CsvRows
+    from ..io.readers import csv_record
+    from ..io.records import TableLayout
+    from ..standard import ScoringSession
+
+    layout = TableLayout(f.header, f.visit_fields)
+    width = len(f.header)
+    with CsvRows(f.path, f.encoding, f.delimiter) as reader:
+        for row in reader.rows():
+            cells = row.cells
+            if cells is not None and all(cell == "" for cell in cells):
+                continue
+            if cells is not None and row.error is None and len(cells) == width:
+                yield row.line, cells
+            elif rejects:
+                source = f"{f.label}:{row.line}"
+                rec = csv_record(source, layout, row)
+                reject = ScoringSession.unreadable(rec.raw, source, rec.error or "unreadable")
+                f.unreadable.append((row.line, reject.to_dict()))
 
 
 def _parquet_batches(path: Path, chunk_rows: int, ids: str | None = None) -> Iterator[Any]:
@@ -517,7 +653,10 @@ def _parquet_batches(path: Path, chunk_rows: int, ids: str | None = None) -> Ite
 def _chunk(f: InputFile, table: Any) -> Chunk:
     """The rows read, one Arrow chunk a column; CSV answers dictionary encoded (with
     `arrow_text.dictionary_encode`, which is much faster than the CSV reader's own
-    dictionary columns on one-byte codes)."""
+    dictionary columns on one-byte codes).
+
+    A CSV chunk read by Arrow with an answer that is not UTF-8, or a cell longer than
+    `csv_rows.cell_limit()`, is `_Inexact`: the record path rejects those rows."""
     import pyarrow as pa
 
     from ..batch.arrow_text import dictionary_encode
@@ -528,27 +667,32 @@ def _chunk(f: InputFile, table: Any) -> Chunk:
             try:
                 columns[i] = dictionary_encode(columns[i])
             except pa.ArrowInvalid:
-                raise _not_utf8(f, name, columns[i]) from None
+                raise _Inexact(f.index, f"{f.path}: column `{name}` is not UTF-8") from None
+    if f.kind == "csv" and not f.exact:
+        _check_cell_lengths(f, table.column_names, columns)
     table = pa.Table.from_arrays(columns, names=table.column_names)
     chunk = Chunk(f.index, f.rows, table)
     f.rows += table.num_rows
     return chunk
 
 
-def _not_utf8(f: InputFile, name: str, column: Any) -> Exception:
-    """The record path's error for a cell that is not UTF-8, with its column and row."""
-    from ..io import InputError
+def _check_cell_lengths(f: InputFile, names: list[str], columns: list[Any]) -> None:
+    """`_Inexact` when a cell is longer than `csv.reader` reads (`csv_rows.cell_limit`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    for i, value in enumerate(column.to_pylist()):
-        try:
-            (value or b"").decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return InputError(
-                f"cannot read {f.path} as {f.encoding}: column `{name}`, row {f.rows + i + 1}: "
-                f"{exc.reason}; pass the right --encoding (a Russian Excel export is usually "
-                "--encoding cp1251)"
-            )
-    return InputError(f"cannot read {f.path}: column `{name}` is not UTF-8 text")
+    from ..io.csv_rows import cell_limit
+
+    limit = cell_limit()
+    for name, column in zip(names, columns, strict=True):
+        values = column.dictionary if pa.types.is_dictionary(column.type) else column
+        if len(values) == 0:
+            continue
+        longest = pc.max(pc.binary_length(values)).as_py()
+        if longest is None or longest <= limit:  # bytes: at least as many as characters
+            continue
+        if pc.max(pc.utf8_length(values)).as_py() > limit:
+            raise _Inexact(f.index, f"{f.path}: a cell of column `{name}` is too long")
 
 
 # -- duplicates across chunks ------------------------------------------------------------------
@@ -656,68 +800,105 @@ def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) 
 
 
 def _id_batches(f: InputFile, column: str) -> Iterator[list[Any]]:
+    """The visit_ids of a file's rows, numbered as its chunks number them."""
     if f.kind == "parquet":
         import pyarrow.parquet as pq
 
         for batch in pq.ParquetFile(f.path).iter_batches(batch_size=CHUNK_ROWS, columns=[column]):
             yield batch.column(0).to_pylist()
+    elif f.exact:
+        at = f.header.index(column)
+        ids: list[Any] = []
+        for _, cells in _exact_rows(f, rejects=False):
+            ids.append(cells[at] or None)
+            if len(ids) == CHUNK_ROWS:
+                yield ids
+                ids = []
+        if ids:
+            yield ids
     else:
-        for batch in _csv_reader(f, CHUNK_ROWS, [column]):
-            yield batch.column(0).to_pylist()
+        import pyarrow as pa
+
+        try:
+            reader = _csv_reader(f, CHUNK_ROWS, [column])
+            for batch in reader if reader is not None else ():
+                yield batch.column(0).to_pylist()
+        except (pa.ArrowInvalid, UnicodeError) as exc:  # in a block beyond the rows read
+            raise _Inexact(f.index, f"{f.path}: {exc}") from exc
 
 
 # -- CSV lines ------------------------------------------------------------
 
 
-def count_newlines(path: Path) -> tuple[int, bool]:
-    """Newline bytes in a file, and whether it ends with one."""
-    count, last = 0, b""
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 24):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count, last == b"\n"
-
-
 @attrs.define
 class CsvLines:
-    """Where the rows of a CSV file start, as `csv.reader` counts lines."""
+    """Where the rows of a CSV file start, as `io.csv_rows` counts lines."""
 
-    lines: list[int]  # line of each row pyarrow reads (all-empty rows included)
+    lines: Any  # line of each row Arrow reads (all-empty rows included), an array("q")
     misfits: list[tuple[int, list[str]]]  # (line, cells) of rows that do not fit the header
+    unreadable: int = 0  # rows `io.csv_rows` cannot read (which Arrow read otherwise)
 
 
 def csv_lines(f: InputFile) -> CsvLines:
-    """One `csv.reader` pass: the starting line of every row (the record path's numbers)."""
+    """One `io.csv_rows` pass: the starting line of every row (the record path's numbers)."""
+    from ..io.csv_rows import CsvRows
+
     width = len(f.header)
-    lines: list[int] = []
-    misfits: list[tuple[int, list[str]]] = []
-    with open(f.path, encoding=f.encoding, newline="") as stream:
-        rows = csv.reader(stream, delimiter=f.delimiter, quotechar='"')
-        started = False
-        line = 1
-        for cells in rows:
-            start, line = line, rows.line_num + 1
-            if not started:
-                started = bool(cells)
-                continue
-            if not cells:
-                continue
-            if len(cells) == width:
-                lines.append(start)
-            elif not all(c == "" for c in cells):
-                misfits.append((start, list(cells)))
-    return CsvLines(lines, misfits)
+    out = CsvLines(array("q"), [])
+    with CsvRows(f.path, f.encoding, f.delimiter) as reader:
+        for row in reader.rows():
+            if row.cells is None or row.error is not None:
+                out.unreadable += 1
+            elif len(row.cells) == width:
+                out.lines.append(row.line)
+            elif not all(c == "" for c in row.cells):
+                out.misfits.append((row.line, list(row.cells)))
+    return out
 
 
 def simple_lines(f: InputFile) -> bool:
     """True when every row is one line right after a one-line header: then row k is
-    line k + 2. Checked by counting newlines against the rows read."""
-    if codecs.lookup(f.encoding).name.startswith(("utf-16", "utf-32")):
-        return False
-    count, final = count_newlines(f.path)
+    line k + 2. Checked by counting line ends (LF, CRLF, lone CR) against the rows
+    read: every row, blank line or row Arrow skipped takes at least one line, so the
+    two agree only when each line is one row."""
+    from ..io.csv_rows import line_terminators
+
+    count, final = line_terminators(f.path)
     lines = count + (0 if final else 1)
-    return _header_lines(f) == 1 and lines == f.rows + 1
+    return f.header_lines == 1 and lines == f.rows + 1
+
+
+def last_line_reads_alike(f: InputFile) -> bool:
+    """Whether `io.csv_rows` reads the file's last line as Arrow did, when each line is
+    one row (`simple_lines`): the one place where a quote that never closes can
+    hide, since it runs into no other line (`v9,"10` at the end of the file)."""
+    from ..io.csv_rows import row_of_line
+
+    line = _last_line(f.path)
+    if b'"' not in line:
+        return True
+    row = row_of_line(line, f.encoding, f.delimiter)
+    return row is not None and row.error is None
+
+
+def _last_line(path: Path) -> bytes:
+    """The last line of a file, without its line end."""
+    with open(path, "rb") as stream:
+        pos = stream.seek(0, os.SEEK_END)
+        body = b""
+        tail = b""
+        while pos > 0:
+            step = min(1 << 16, pos)
+            pos -= step
+            stream.seek(pos)
+            tail = stream.read(step) + tail
+            body = tail[:-2] if tail.endswith(b"\r\n") else tail
+            if body is tail and tail.endswith((b"\n", b"\r")):
+                body = tail[:-1]
+            cut = max(body.rfind(b"\n"), body.rfind(b"\r"))
+            if cut >= 0:
+                return body[cut + 1 :]
+        return body
 
 
 # -- outputs ---------------------------------------------------------------------------------------
@@ -984,42 +1165,87 @@ def run(
 
     Rejects go to a spool (`RejectSpool`) as each chunk is scored, so memory is
     bounded by a chunk however many visits fail; their sources, and the CSV rows that
-    did not fit the header, are added when the spool is copied into the rejects file."""
+    did not fit the header, are added when the spool is copied into the rejects file.
+
+    A CSV file found to need `io.csv_rows` only after some of its chunks were scored
+    (`_Inexact`) makes the run start again from nothing, that file read with it."""
     from ..cli.score import result_columns
-    from ..io import open_writer
-    from .common import outputs_together
 
     keep_freed_memory()
     columns = result_columns(std)
     template = std.result_template()
     files = [open_input(i, Path(p), std, options) for i, p in enumerate(inputs)]
-    seen = SeenIds()
-    counts = Counts()
+    exact: set[int] = set()
     workers = Workers.start(job, jobs) if jobs > 1 else None
     pool = workers.pool if workers is not None else None
     finished = False
     try:
-        writers = (open_writer(rejects_path), TableOutput(out_path, columns, template))
-        with outputs_together(*writers) as (bad, out), RejectSpool(bad) as spool:
-            for chunk, (scored, chunk_rejects) in _scored_chunks(
-                std, files, chunk_rows, pool, jobs
-            ):
-                scored, moved = _move_duplicates(std, files, chunk, scored, chunk_rejects, seen)
-                out.write(scored.drop_columns(["__row"]))
-                spool.add(chunk, [*chunk_rejects, *moved])
-                n_bad = len(chunk_rejects) + len(moved)
-                counts.scored += scored.num_rows
-                counts.rejected += n_bad
-                counts.read += scored.num_rows + n_bad
-                bar.update(scored.num_rows, n_bad)
-            misfits = spool.copy_out(files)
-            counts.rejected += misfits
-            counts.read += misfits
-            bar.update(0, misfits)
+        with _quiet_skip_row():
+            while True:
+                try:
+                    counts = _run_once(
+                        std,
+                        files,
+                        out_path,
+                        rejects_path,
+                        columns,
+                        template,
+                        bar,
+                        chunk_rows,
+                        pool,
+                        jobs,
+                    )
+                    break
+                except _Inexact as again:
+                    if again.index in exact:  # pragma: no cover - exact reading never raises it
+                        raise RuntimeError(f"cannot read {again}") from again
+                    # Some chunks of the file were scored from Arrow's rows: start again, with
+                    # nothing written (the outputs were temporary files) and nothing counted.
+                    exact.add(again.index)
+                    bar.read = bar.scored = bar.rejected = 0
+                    files = [open_input(i, Path(p), std, options) for i, p in enumerate(inputs)]
+                    for f in files:
+                        f.exact = f.index in exact
         finished = True
     finally:
         if workers is not None:
             workers.stop(finished)
+    return counts
+
+
+def _run_once(
+    std: Any,
+    files: list[InputFile],
+    out_path: Path,
+    rejects_path: Path,
+    columns: list[str],
+    template: dict[str, Any],
+    bar: Any,
+    chunk_rows: int,
+    pool: ProcessPoolExecutor | None,
+    jobs: int,
+) -> Counts:
+    """One pass of `run` over the files."""
+    from ..io import open_writer
+    from .common import outputs_together
+
+    seen = SeenIds()
+    counts = Counts()
+    writers = (open_writer(rejects_path), TableOutput(out_path, columns, template))
+    with outputs_together(*writers) as (bad, out), RejectSpool(bad) as spool:
+        for chunk, (scored, chunk_rejects) in _scored_chunks(std, files, chunk_rows, pool, jobs):
+            scored, moved = _move_duplicates(std, files, chunk, scored, chunk_rejects, seen)
+            out.write(scored.drop_columns(["__row"]))
+            spool.add(chunk, [*chunk_rejects, *moved])
+            n_bad = len(chunk_rejects) + len(moved)
+            counts.scored += scored.num_rows
+            counts.rejected += n_bad
+            counts.read += scored.num_rows + n_bad
+            bar.update(scored.num_rows, n_bad)
+        misfits = spool.copy_out(files)
+        counts.rejected += misfits
+        counts.read += misfits
+        bar.update(0, misfits)
     return counts
 
 
@@ -1101,21 +1327,29 @@ class RejectSpool:
 
 def _file_rejects(f: InputFile, rejects: Iterator[tuple[int, dict[str, Any]]], bad: Any) -> int:
     """Write one file's rejects (row, reject), in row order, with their `source`, and the
-    CSV rows that did not fit the header (unreadable records, as the record path rejects
-    them) where their lines fall; return how many of those there were."""
+    CSV rows that could not be read (as the record path rejects them: rows that do not
+    fit the header, …) where their lines fall; return how many of those there were.
+
+    `_Inexact` when the rows Arrow read are not the rows `io.csv_rows` reads (nothing
+    is written then: the run starts again, reading this file with `io.csv_rows`)."""
     import heapq
 
     from ..standard import ScoringSession
 
     misfits: list[tuple[int, dict[str, Any]]] = []
     if f.kind == "parquet":
-        placed = ((row + 1, r) for row, r in rejects)
+        placed: Iterator[tuple[int, dict[str, Any]]] = ((row + 1, r) for row, r in rejects)
+    elif f.exact:
+        placed = ((f.lines[row], r) for row, r in rejects)
+        misfits = f.unreadable
     elif simple_lines(f):
+        if f.rows and not last_line_reads_alike(f):
+            raise _Inexact(f.index, f"{f.path}: its last line has a quote that never closes")
         placed = ((row + 2, r) for row, r in rejects)
     else:
         lines = csv_lines(f)
-        if len(lines.lines) != f.rows:
-            raise Unsupported(f"{f.path}: pyarrow and csv.reader split the rows differently")
+        if lines.unreadable or len(lines.lines) != f.rows:
+            raise _Inexact(f.index, f"{f.path}: Arrow and io.csv_rows read other rows")
         placed = ((lines.lines[row], r) for row, r in rejects)
         width = len(f.header)
         for line, cells in lines.misfits:

@@ -109,6 +109,21 @@ def result_columns(std: Any) -> list[str]:
     return list(flatten(std.result_template()).keys())
 
 
+#: Result columns that always hold text (or nothing), whatever the first rows hold.
+_TEXT_RESULTS = frozenset(
+    {
+        *("visit_id", "standard", "version", "point", "specialist", "region", "date"),
+        *("scenario", "shopper", "critical", "warnings"),
+    }
+)
+
+
+def text_columns(columns: list[str]) -> list[str]:
+    """The result columns that are text: typed as text in Parquet even when the first
+    rows have none (a wave without `shopper`), as the batch path types them."""
+    return [c for c in columns if c in _TEXT_RESULTS or c.startswith("bands.")]
+
+
 def examples_pass(std: Any, allowed: bool) -> None:
     """Run the standard's examples before it scores anything: a standard that gets its
     own examples wrong would score every visit wrong. Stop with exit 2 and the
@@ -329,7 +344,10 @@ def _score_records(
     fields = std.model.visit_fields
     session = std.session()
     try:
-        out_writer = open_writer(out_path, columns=result_columns(std), spreadsheet_safe=True)
+        columns = result_columns(std)
+        out_writer = open_writer(
+            out_path, columns=columns, spreadsheet_safe=True, text_columns=text_columns(columns)
+        )
         writers = (open_writer(rejects_path), out_writer)
         with Progress(progress) as bar, outputs_together(*writers) as (bad, out):
             for path in inputs:

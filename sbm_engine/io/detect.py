@@ -11,8 +11,10 @@ Rules (each applies only when the caller did not say):
 
 * encoding: a UTF-8 BOM means ``utf-8-sig`` (a UTF-16 BOM ``utf-16``); a file
   whose first non-ASCII bytes decode as strict UTF-8 is ``utf-8`` (pure ASCII is
-  ``utf-8`` too); else ``cp1251`` if the text then reads as Cyrillic words; else
-  an InputError asking for ``--encoding``.
+  ``utf-8`` too), and so is one where they do not but some line of them is
+  multi-byte UTF-8 (mostly UTF-8, a row pasted from elsewhere: that row is rejected,
+  never the whole file read as cp1251 mojibake); else ``cp1251`` if the text then
+  reads as Cyrillic words; else an InputError asking for ``--encoding``.
 * delimiter: among ``;`` ``,`` and tab, the one that splits the header line
   (outside quotes) into the most cells while the first rows split into the same
   number of cells; a tie is an InputError asking for ``--delimiter``.
@@ -50,9 +52,6 @@ SAMPLE_BYTES: Final = 64 * 1024
 DELIMITERS: Final = (";", ",", "\t")
 _SAMPLE_ROWS: Final = 50
 _DELIMITER_NAMES: Final = {";": "';'", ",": "','", "\t": "'\\t'"}
-_RUSSIAN_HINT: Final = (
-    "for a Russian Excel export pass --encoding cp1251 --delimiter ';' --decimal ','"
-)
 
 
 @attrs.frozen
@@ -113,10 +112,14 @@ def _classify_bytes(name: str, chunk: bytes, final: bool) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        text = chunk.decode("cp1251")
-    except UnicodeDecodeError:
-        text = ""
+    if _has_utf8_line(chunk, final):
+        # Mostly UTF-8 with a row in another encoding (an Excel row pasted in): read as
+        # UTF-8, and that row is rejected naming its encoding (`csv_rows`). Read as
+        # cp1251, every UTF-8 row would turn into mojibake (Москва as РњРѕСЃРєРІР°), silently.
+        return "utf-8"
+    # A byte cp1251 leaves undefined (0x98) is one bad character, not a reason to
+    # give up on the file: its row is rejected (`csv_rows`).
+    text = chunk.decode("cp1251", errors="replace")
     if text and looks_cyrillic(text):
         return "cp1251"
     raise InputError(
@@ -124,6 +127,24 @@ def _classify_bytes(name: str, chunk: bytes, final: bool) -> str:
         f"text in cp1251; pass --encoding (for example --encoding cp1251, --encoding cp866 "
         f"or --encoding latin-1)"
     )
+
+
+def _has_utf8_line(chunk: bytes, final: bool) -> bool:
+    """Whether a whole line of `chunk` holds multi-byte UTF-8 and nothing that is not
+    UTF-8. Text in cp1251 practically never does: a letter there is a byte from 0xC0
+    up, and two letters in a row are never a valid UTF-8 sequence."""
+    lines = chunk.splitlines()
+    if not final and lines:
+        lines.pop()  # it may be cut short
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -159,18 +180,18 @@ def _check_encoding(encoding: str) -> None:
 
 
 def _read_sample(name: str, encoding: str) -> tuple[str, bool]:
-    """The first SAMPLE_BYTES (about) of text, and whether that is the whole file."""
+    """The first SAMPLE_BYTES (about) of text, and whether that is the whole file.
+
+    Bytes that are not in the encoding are read as U+FFFD: the sample only shows the
+    separator and the decimal mark, and the reader rejects the rows of such lines
+    (`csv_rows`), or stops at a header it cannot decode."""
     try:
-        with open(name, encoding=encoding, newline="") as stream:
-            sample = stream.read(SAMPLE_BYTES)
-            complete = stream.read(1) == ""
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"cannot read {name} as {encoding}: {exc.reason} at byte {exc.start}; "
-            f"pass the right --encoding ({_RUSSIAN_HINT})"
-        ) from exc
+        with open(name, "rb") as stream:
+            data = stream.read(SAMPLE_BYTES)
+            complete = stream.read(1) == b""
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    sample = codecs.getincrementaldecoder(encoding)("replace").decode(data, complete)
     return sample.removeprefix("\ufeff"), complete
 
 

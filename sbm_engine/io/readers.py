@@ -17,7 +17,6 @@ iterator of `SourceRecord`.
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import json
 import os
@@ -28,6 +27,7 @@ from typing import IO, Any, Final
 import attrs
 
 from sbm_engine.io._deps import require
+from sbm_engine.io.csv_rows import CsvRow, CsvRows
 from sbm_engine.io.detect import CsvDialect, detect_dialect, number_parser
 from sbm_engine.io.errors import InputError
 from sbm_engine.io.records import SourceRecord, TableLayout, is_empty, jsonable
@@ -37,6 +37,7 @@ __all__ = [
     "READERS",
     "ReadOptions",
     "Reader",
+    "csv_record",
     "parse_json_line",
     "read_csv",
     "read_jsonl",
@@ -241,7 +242,9 @@ def read_csv(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
     """One visit per row after the header; the dialect is detected now, rows read later.
 
     Rows that are empty (no cells or only empty cells) are skipped; a row whose
-    cell count differs from the header's is an error record. Quoted cells may span
+    cell count differs from the header's is an error record, and so is a row that
+    cannot be read (`csv_rows`: a line not in the encoding, a quote that never
+    closes, a cell that is too long), and reading goes on. Quoted cells may span
     lines: the source is the line where the row starts.
     """
     delimiter = options.delimiter
@@ -256,46 +259,33 @@ def read_csv(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
 def _csv_records(
     path: Path, dialect: CsvDialect, visit_fields: Collection[str]
 ) -> Iterator[SourceRecord]:
-    line = 1
-    try:
-        with open(path, encoding=dialect.encoding, newline="") as stream:
-            rows = csv.reader(stream, delimiter=dialect.delimiter, quotechar='"')
-            header = _csv_header(rows)
-            if header is None:
-                return
-            try:
-                layout = TableLayout(header, visit_fields, number_parser(dialect.decimal))
-            except ValueError as exc:
-                raise InputError(f"{path}: bad header: {exc}") from exc
-            line = rows.line_num + 1
-            for cells in rows:
-                start, line = line, rows.line_num + 1
-                if all(cell == "" for cell in cells):
-                    continue
-                yield _csv_record(f"{path}:{start}", layout, cells)
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"cannot read {path} as {dialect.encoding} near line {line}: {exc.reason}; "
-            f"pass the right --encoding (a Russian Excel export is usually --encoding cp1251)"
-        ) from exc
-    except csv.Error as exc:
-        raise InputError(f"{path}:{line}: cannot parse CSV: {exc}") from exc
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with CsvRows(path, dialect.encoding, dialect.delimiter) as rows:
+        if rows.header is None:
+            return
+        try:
+            layout = TableLayout(rows.header, visit_fields, number_parser(dialect.decimal))
+        except ValueError as exc:
+            raise InputError(f"{path}: bad header: {exc}") from exc
+        for row in rows.rows():
+            if row.cells is not None and all(cell == "" for cell in row.cells):
+                continue
+            yield csv_record(f"{path}:{row.line}", layout, row)
 
 
-def _csv_header(rows: Iterator[list[str]]) -> list[str] | None:
-    for cells in rows:
-        if cells:
-            cells[0] = cells[0].removeprefix("\ufeff")
-            return cells
-    return None
-
-
-def _csv_record(source: str, layout: TableLayout, cells: list[str]) -> SourceRecord:
-    if len(cells) != len(layout):
-        error = f"row has {len(cells)} cells, header has {len(layout)}"
-        return SourceRecord(source, None, list(cells), error)
+def csv_record(source: str, layout: TableLayout, row: CsvRow) -> SourceRecord:
+    """The record of one CSV row (`csv_rows.CsvRow`), or why it cannot be read: a row
+    the reader could not read (its first line as text), a line not in the file's
+    encoding (the row as read), a row whose cell count differs from the header's (its
+    cells), a cell without a column."""
+    if row.cells is None:
+        return SourceRecord(source, None, row.text, row.error)
+    cells = row.cells
+    fits = len(cells) == len(layout)
+    if row.error is not None:
+        return SourceRecord(source, None, layout.raw(cells) if fits else list(cells), row.error)
+    if not fits:
+        misfit = f"row has {len(cells)} cells, header has {len(layout)}"
+        return SourceRecord(source, None, list(cells), misfit)
     record, error = layout.to_record(cells)
     return SourceRecord(source, record, layout.raw(cells), error)
 

@@ -32,7 +32,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Final, Protocol, Self
@@ -137,6 +137,10 @@ class Writer(abc.ABC):
     #: format without cell types (CSV) then writes text that starts like a formula
     #: behind a ``'``. Off by default, so that data written and read back is exact.
     spreadsheet_safe: bool = False
+    #: Columns that hold text, even where the first rows have no value: a format with
+    #: column types (Parquet) types them as text rather than guessing from nothing,
+    #: as the batch path does (`sbm score`'s visit fields: `shopper` is often absent).
+    text_columns: frozenset[str] = frozenset()
 
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
         self.path = Path(path)
@@ -628,8 +632,9 @@ class ParquetWriter(_TableWriter):
 
     Column types come from the first chunk: numbers are float64, booleans bool,
     anything else (or a mix) string; a column empty in the whole first chunk is
-    float64. All columns are nullable. Later numbers in a string column are written
-    as their JSON text; later text in a number column is an OutputError.
+    float64, or string if it is one of `text_columns`. All columns are nullable.
+    Later numbers in a string column are written as their JSON text; later text in a
+    number column is an OutputError.
     """
 
     extension = ".parquet"
@@ -655,7 +660,10 @@ class ParquetWriter(_TableWriter):
         self._ensure_started()
         header = self._header or ()
         if self._writer is None:
-            self._kinds = [_column_kind(row[i] for row in self._rows) for i in range(len(header))]
+            self._kinds = [
+                _column_kind((row[i] for row in self._rows), name in self.text_columns)
+                for i, name in enumerate(header)
+            ]
             pairs = zip(header, self._kinds, strict=True)
             schema = self._pa.schema([(name, _ARROW_TYPES[kind](self._pa)) for name, kind in pairs])
         else:
@@ -712,10 +720,10 @@ def _value_kind(value: Any) -> str:
     return "string"
 
 
-def _column_kind(values: Iterable[Any]) -> str:
+def _column_kind(values: Iterable[Any], text: bool = False) -> str:
     kinds = {_value_kind(value) for value in values if value is not None}
     if not kinds:
-        return "float64"
+        return "string" if text else "float64"
     return kinds.pop() if len(kinds) == 1 else "string"
 
 
@@ -742,13 +750,14 @@ def open_writer(
     *,
     columns: Sequence[str] | None = None,
     spreadsheet_safe: bool = False,
+    text_columns: Collection[str] = (),
 ) -> Writer:
     """An atomic writer for `path`, chosen by its extension; use it as a context manager.
 
     `columns` fixes the header of tabular formats (flattened names); by default it
-    is the flattened keys of the first record. `spreadsheet_safe`: see
-    `Writer.spreadsheet_safe`. Raises OutputError for an unknown extension or a
-    missing optional dependency.
+    is the flattened keys of the first record. `spreadsheet_safe` and `text_columns`:
+    see `Writer`. Raises OutputError for an unknown extension or a missing optional
+    dependency.
     """
     path = Path(path)
     writers = _all_writers()
@@ -761,6 +770,8 @@ def open_writer(
         )
     writer = cls(path, columns=columns)
     writer.spreadsheet_safe = spreadsheet_safe
+    if text_columns:
+        writer.text_columns = frozenset(text_columns)
     return writer
 
 

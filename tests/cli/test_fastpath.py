@@ -83,6 +83,39 @@ def test_parquet_output_same_values(tmp_path):
     assert fast.to_pylist() == ref.to_pylist()
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+@pytest.mark.parametrize("with_shopper", [True, False])
+def test_shopper_follows_scenario_on_both_paths(tmp_path, suffix, with_shopper):
+    """The evaluator of each visit is in the results, right after `scenario`; a wave
+    without a `shopper` column gives an empty text column, the same bytes on both
+    paths (Parquet types it as text even with no value)."""
+    header = [*VISIT_COLUMNS, "shopper", *ITEMS] if with_shopper else VISIT_COLUMNS + ITEMS
+    answers = ["yes", "yes", "2", "5", "yes", "yes", "5", "9"]
+    shoppers = ["Петрова А.", ""]
+    rows = []
+    for k, shopper in enumerate(shoppers):
+        fields = [f"v{k}", "P1", "S1", "R1", "2026-11-02", "deposit"]
+        rows.append([*fields, *([shopper] if with_shopper else []), *answers])
+    inp = tmp_path / "wave.csv"
+    _write_rows(inp, header, rows)
+    ref, _ = both(inp, tmp_path, suffix)
+    if suffix == ".parquet":
+        table = pq.read_table(ref)
+        names = table.column_names
+        assert names[names.index("scenario") + 1] == "shopper"
+        assert table.schema.field("shopper").type == pa.string()
+        got = table.column("shopper").to_pylist()
+    elif suffix == ".csv":
+        with ref.open(encoding="utf-8", newline="") as f:
+            out = list(csv.DictReader(f))
+        got = [r["shopper"] or None for r in out]
+    else:
+        out = lines(ref)
+        assert list(out[0])[7:10] == ["scenario", "shopper", "coefficients"]
+        got = [v["shopper"] for v in out]
+    assert got == (["Петрова А.", None] if with_shopper else [None, None])
+
+
 def test_jsonl_goes_the_record_path_and_batch_refuses_it(tmp_path):
     inp = tmp_path / "demo.jsonl"
     inp.write_bytes((CONFORMANCE / "demo_visits.jsonl").read_bytes())
@@ -117,10 +150,12 @@ def test_multiline_cells_blank_lines_and_misfit_rows_get_record_path_sources(tmp
     assert sources == [f"{inp}:3", f"{inp}:6", f"{inp}:7", f"{inp}:9", f"{inp}:10"]
 
 
-def test_a_cell_that_is_not_utf8_stops_both_paths_and_is_named(tmp_path):
+@pytest.mark.parametrize("chunk", ["1000", "65536"])
+def test_a_cell_that_is_not_utf8_rejects_its_row_on_both_paths(tmp_path, chunk):
     """Answers are read as bytes and only their distinct values checked
-    (`arrow_text.dictionary_encode`): a bad byte still stops the run with exit 2, and
-    the batch path names the column and the row."""
+    (`arrow_text.dictionary_encode`): a bad byte makes the batch path read the file
+    as the record path does (`io.csv_rows`), from the start when chunks were already
+    scored (chunk 1000), so that row alone is rejected, at its line, on both paths."""
     header = VISIT_COLUMNS + ITEMS
     good = ["P1", "S1", "R1", "2026-11-02", "deposit", "yes", "yes", "2", "5", "yes", "yes", "5"]
     inp = tmp_path / "wave.csv"
@@ -131,12 +166,11 @@ def test_a_cell_that_is_not_utf8_stops_both_paths_and_is_named(tmp_path):
     at = data.index(b"v9500,")
     end = data.index(b"\r\n", at)
     inp.write_bytes(data[:at] + data[at:end].rsplit(b",", 1)[0] + b",\xff" + data[end:])
-    args = ["score", STANDARD, str(inp), "-o", str(tmp_path / "out.jsonl")]
-    for engine in ("python", "batch"):
-        result = CliRunner().invoke(cli, [*args, "--engine", engine])
-        assert result.exit_code == 2, result.output
-        assert "pass the right --encoding" in result.output
-    assert "column `overall`, row 9501: invalid start byte" in result.output
+    ref, _ = both(inp, tmp_path, ".jsonl", "--chunk-size", chunk)
+    (reject,) = lines(ref.with_name("ref.rej.jsonl"))
+    assert reject["source"] == f"{inp}:9502"
+    assert reject["errors"][0]["message"].startswith("line 9502: not valid utf-8")
+    assert len(lines(ref)) == 9999
 
 
 def test_cp1251_semicolon_decimal_comma(tmp_path):

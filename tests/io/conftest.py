@@ -17,6 +17,7 @@ def visit() -> dict:
         "region": "R1",
         "date": "2026-11-02",
         "scenario": "deposit",
+        "shopper": "A. Petrova",
         "coefficients": {"visit": 0.585, "subjective": None, "point": 1.0},
         "sections": {"greeting": 0.625},
         "items": {"greeted": 1.0, "card": None},

@@ -199,11 +199,19 @@ def test_non_ascii_after_a_long_ascii_prefix_is_found(tmp_path: Path) -> None:
     assert got[-1].source == f"{path}:20002"
 
 
-def test_wrong_explicit_encoding_midway_is_an_input_error(tmp_path: Path) -> None:
+def test_wrong_explicit_encoding_midway_rejects_that_row_with_its_line(tmp_path: Path) -> None:
+    """A line not in the encoding is one unreadable record, at its own line, naming the
+    encoding it reads in; the rows around it are read (red team, issue 21 item 16)."""
     rows = "".join(f"v{i};{i % 10}\n" for i in range(20000))
-    path = _write(tmp_path / "visits.csv", "visit_id;a\n" + rows + "v_last;да\n", "cp1251")
-    with pytest.raises(InputError, match="--encoding cp1251"):
-        list(read_visits(path, encoding="utf-8"))
+    path = _write(tmp_path / "visits.csv", "visit_id;a\n" + rows + "v_last;да\nv_end;1\n", "cp1251")
+    got = list(read_visits(path, encoding="utf-8"))
+    assert len(got) == 20002
+    bad = got[-2]
+    assert (bad.source, bad.record) == (f"{path}:20002", None)
+    assert bad.error is not None and bad.error.startswith("line 20002: not valid utf-8")
+    assert "--encoding cp1251" in bad.error
+    assert bad.raw == {"visit_id": "v_last", "a": "\ufffd\ufffd"}
+    assert got[-1].record == {"visit_id": "v_end", "answers": {"a": 1}}
 
 
 def test_empty_file_has_no_records(tmp_path: Path) -> None:

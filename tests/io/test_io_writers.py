@@ -36,7 +36,7 @@ def _visits(n: int) -> list[dict]:
 
 def test_flatten(visit: dict) -> None:
     flat = flatten(visit)
-    assert list(flat)[:8] == [
+    assert list(flat)[:9] == [
         "visit_id",
         "standard",
         "version",
@@ -45,6 +45,7 @@ def test_flatten(visit: dict) -> None:
         "region",
         "date",
         "scenario",
+        "shopper",
     ]
     assert flat["coefficients.visit"] == 0.585
     assert flat["coefficients.subjective"] is None
