@@ -225,7 +225,7 @@ class Rollup:
         problems = self.problems(record)
         if problems:
             raise ResultError("; ".join(problems))
-        self._add(record)
+        self.add_checked(record)
 
     def problems(self, record: Any) -> list[str]:
         """What makes `record` unfit for this roll-up (the first few), or nothing."""
@@ -250,7 +250,8 @@ class Rollup:
             f"not `{self.m.name}` {show_version(self.m.version)}"
         ]
 
-    def _add(self, record: Mapping[str, Any]) -> None:
+    def add_checked(self, record: Mapping[str, Any]) -> None:
+        """Add a record `problems` found nothing wrong with (`result_files` checks them)."""
         field = LEVELS[self.by]
         key = "network" if field is None else record.get(field)
         group = self.groups.get(key)

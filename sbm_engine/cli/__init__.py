@@ -37,6 +37,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "new": ("scaffold", "new", "Start a new standard that extends an existing one."),
     "diff": ("scaffold", "diff", "List what changed between two versions of a standard."),
     "plugins": ("plugins", "plugins", "List installed packs: versions, hooks and standards."),
+    "compare": (
+        "compare",
+        "compare",
+        "Compare waves: what changed, and whether it is more than noise.",
+    ),
+    "calibrate": (
+        "calibrate",
+        "calibrate",
+        "Check whether evaluators agree, per item and per evaluator.",
+    ),
 }
 
 
