@@ -57,7 +57,7 @@ class TimestampError(ValueError):
     """A value that is present but is not an ISO 8601 date and time of day."""
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     """N/A: None, NaN, NaT, an empty text or an N/A token."""
     if value is None:
         return True
@@ -77,7 +77,7 @@ def _blank(value: Any) -> bool:
 
 def _parse(value: Any) -> tuple[dt.datetime, bool] | None:
     """(naive datetime, in UTC if the value had an offset; whether it had one), None for N/A."""
-    if _blank(value):
+    if blank(value):
         return None
     if isinstance(value, dt.datetime):
         parsed = value

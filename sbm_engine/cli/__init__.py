@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "calibrate",
         "Check whether evaluators agree, per item and per evaluator.",
     ),
+    "control": (
+        "control",
+        "control",
+        "Field control: visits out of their window, late questionnaires.",
+    ),
 }
 
 

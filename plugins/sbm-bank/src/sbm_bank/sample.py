@@ -30,6 +30,49 @@ unreadable ticket timestamp, a call before the ticket, a scenario the standard d
 not know. All must be rejected; every other record must be scored.
 
 The same `n` and `seed` give the same records, byte for byte.
+
+**Wave 2** (``generate_wave2(300, seed=2026)``, ``sbm-bank-sample --wave 2``; committed as
+``sample/wave2.jsonl``, the trained branches in ``sample/treated.txt``): the same
+branches, specialists and skill levels a month later (2 to 28 April 2026, visit ids
+``BNK-2026-04-NNNNN``), planned with the same number of visits at every branch, by 30
+shoppers (SH-100 … SH-129). What changed:
+
+* a training at `TREATED_POINTS` (MSK-03, SPB-02, EKB-01): on each of `TRAINED_ITEMS`
+  (the specialist's conduct and the product items, the critical ones included), a
+  specialist there passes where they would have failed with probability
+  `TRAINING_CLOSES` = 0.7: the training closes 70 % of each trained item's gap to a full
+  score (a "no" or "partly" becomes "yes", a grade becomes 5);
+* everywhere, a mild drift: every specialist's skill + `DRIFT` = 0.1 on the logit scale,
+  about +0.011 on the mean `visit`;
+* so the training alone raises the mean `visit` of the treated branches by
+  `EXPECTED_VISIT_EFFECT` = 0.123 (20 000 visits with and without it). In the committed
+  wave it adds 0.141 (``generate_wave2(trained=False)`` gives the very same visits
+  without it), and the difference in differences of the two committed waves
+  (`sbm compare wave.jsonl wave2.jsonl --by point --treated treated.txt`) is 0.134.
+  Across seeds that estimate spreads by about ±0.035 (one standard deviation); the
+  treated branches were picked, one per region, among the sets whose chance deviations in
+  wave 1 balance between treated and other branches (re-randomisation for balance);
+* bad records as in wave 1: one in 50 (`BAD_EVERY`), the same defects in turn;
+* field control: every record carries its agreed window, `scheduled_from` and
+  `scheduled_to` (the Monday-to-Sunday week of the visit), and questionnaires are due
+  within `SUBMIT_DAYS` = 2 working days. Planted (`wave.field_failures`):
+  `late_count(300)` = 10 questionnaires submitted 3, 4 or 5 working days after the
+  visit, all by `LATE_SHOPPER` SH-117 (the 12th, 42nd, … 282nd records), and
+  `outside_count(300)` = 5 visits outside their window, the window a week before or a
+  week after the visit in turn (the 38th, 98th, … 278th). Nothing else fails, with or
+  without the Russian holidays.
+
+**Calibration set** (``generate_calibration(40, seed=2026)``, ``--calibration DIR``;
+committed as ``sample/calibration/<SHOPPER>.jsonl``): 40 cases (visits to the same
+network in March 2026, ids ``BNK-CAL-NNNNN``), each scored by the four
+`CALIBRATION_SHOPPERS` SH-201 … SH-204, one file each, the same `visit_id` for the same
+case; no bad records. Every evaluator records each non-critical answer one step off the
+case with probability `NOISE` = 0.05 (yes and no swapped, a grade ±1, "partly" to yes or
+no and back) and moves their own 0–10 ratings by one point in 3 cases in 10; critical
+items, N/A and the stopwatch are as in the case. `LENIENT_SHOPPER` SH-203 also raises
+each answer below the top by one step with probability `LENIENCY` = 0.35 (and the
+ratings by one point): their `visit` is 0.058 above the honest evaluators' mean on
+average (per case sd 0.043). `REFERENCE_SHOPPER` SH-201 is honest, for ``--reference``.
 """
 
 from __future__ import annotations
@@ -41,9 +84,23 @@ import math
 import random
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["BAD_EVERY", "DEFECTS", "SampleWave", "bad_count", "generate", "main"]
+__all__ = [
+    "BAD_EVERY",
+    "CALIBRATION_SHOPPERS",
+    "DEFECTS",
+    "LATE_SHOPPER",
+    "LENIENT_SHOPPER",
+    "TRAINED_ITEMS",
+    "TREATED_POINTS",
+    "SampleWave",
+    "bad_count",
+    "generate",
+    "generate_calibration",
+    "generate_wave2",
+    "main",
+]
 
 #: One record in this many is made bad on purpose (the known share: 2 %).
 BAD_EVERY = 50
@@ -59,6 +116,84 @@ DEFECTS: tuple[tuple[str, str], ...] = (
 )
 
 STANDARD = "bank.branch"
+
+# -- wave 2 (see the module's docstring) ----------------------------------------------------------
+
+#: The branches whose specialists were trained between the waves.
+TREATED_POINTS: tuple[str, ...] = ("MSK-03", "SPB-02", "EKB-01")
+#: The yes/no items the training was about.
+TRAINED_ITEMS: tuple[str, ...] = (
+    # greeting, needs, presentation, objections, closing: the specialist's conduct
+    "greet_first",
+    "eye_contact",
+    "introduced",
+    "offered_help",
+    "undistracted",
+    "open_questions",
+    "clarified",
+    "listened",
+    "used_name",
+    "summarized",
+    "fit",
+    "knowledge",
+    "benefits",
+    "calculation",
+    "plain_words",
+    "cross_sell",
+    "mobile_app",
+    "heard_out",
+    "probed",
+    "argued",
+    "no_pressure",
+    "next_step",
+    "any_questions",
+    "farewell",
+    # the products
+    "dep_rate",
+    "dep_terms",
+    "dep_insurance",
+    "loan_psk",
+    "loan_payment",
+    "loan_documents",
+    "card_fees",
+    "card_grace",
+    "card_cashback",
+    "card_limits",
+    # the critical ones
+    "dep_no_misselling",
+    "loan_insurance_voluntary",
+    "secrecy",
+    "documents_hidden",
+    "pd_consent",
+)
+#: The share of the gap to a full score that the training closes: p -> p + c (1 - p).
+TRAINING_CLOSES = 0.7
+#: The drift of the whole network in wave 2: every specialist's skill (logit) + 0.1.
+DRIFT = 0.1
+#: The rise of the mean `visit` at the treated branches caused by the training alone
+#: (beyond the drift), measured on 20 000 visits with and without it.
+EXPECTED_VISIT_EFFECT = 0.123
+#: Wave 2 starts a month after wave 1 (2026-03-02).
+WAVE2_START = dt.date(2026, 4, 2)
+#: Wave 2's shoppers: SH-100 … SH-129.
+WAVE2_SHOPPERS = (100, 129)
+#: Field control: questionnaires are due within this many working days.
+SUBMIT_DAYS = 2
+#: The shopper who submitted the planted late questionnaires.
+LATE_SHOPPER = "SH-117"
+
+# -- the calibration set ---------------------------------------------------------------------------
+
+CALIBRATION_CASES = 40
+CALIBRATION_SHOPPERS: tuple[str, ...] = ("SH-201", "SH-202", "SH-203", "SH-204")
+#: The evaluator who passes more: raises this share of the answers below the top by one step.
+LENIENT_SHOPPER = "SH-203"
+LENIENCY = 0.35
+#: An honest evaluator, for `sbm calibrate --reference`.
+REFERENCE_SHOPPER = "SH-201"
+#: Every evaluator records each non-critical answer one step off the case with this probability.
+NOISE = 0.05
+_CALIBRATION_START = dt.date(2026, 3, 2)
 
 # region, (point code, address, has electronic queue, premises level, queue load), UTC offset
 _NETWORK: tuple[tuple[str, str, tuple[tuple[str, str, bool, float, float], ...]], ...] = (
@@ -203,12 +338,19 @@ class SampleWave(list):  # type: ignore[type-arg]
     expected_rejects: int
     bad_visit_ids: tuple[str, ...]
     defects: dict[str, str]  # visit_id -> the defect planted
+    field_failures: dict[str, str]  # visit_id -> "late_submission" or "outside_window" (wave 2)
 
-    def __init__(self, records: Sequence[dict[str, Any]], defects: dict[str, str]) -> None:
+    def __init__(
+        self,
+        records: Sequence[dict[str, Any]],
+        defects: dict[str, str],
+        field_failures: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(records)
         self.defects = defects
         self.bad_visit_ids = tuple(defects)
         self.expected_rejects = len(defects)
+        self.field_failures = field_failures or {}
 
 
 def bad_count(n: int) -> int:
@@ -273,6 +415,19 @@ def _partial(rng: random.Random, skill: float) -> str:
     return "partly" if r < p_yes + (1 - p_yes) * 0.6 else "no"
 
 
+def _train(rng: random.Random, answers: dict[str, Any], on: bool) -> None:
+    """Wave 2's training: where `on`, each trained item answered (not N/A) becomes a pass
+    ("yes", or 5 on a grade) with probability `TRAINING_CLOSES`, which closes that share of
+    its gap to a full score. The draw is made either way, so that the same seed gives the
+    same visits with and without the training."""
+    for item in TRAINED_ITEMS:
+        value = answers.get(item)
+        if value is None or value == "н/п":
+            continue
+        if rng.random() < TRAINING_CLOSES and on:
+            answers[item] = 5 if isinstance(value, int) else "yes"
+
+
 def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
     if style == 0:
         return moment.strftime("%Y-%m-%dT%H:%M:%S")
@@ -281,10 +436,22 @@ def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + offset
 
 
-def _visit(rng: random.Random, index: int, n: int, net: _Network, start: dt.date) -> dict[str, Any]:
-    point = rng.choice(net.points)
+def _visit(
+    rng: random.Random,
+    index: int,
+    n: int,
+    net: _Network,
+    start: dt.date,
+    *,
+    ids: str = "BNK-2026-03",
+    wave2: _Wave2 | None = None,
+) -> dict[str, Any]:
+    # wave 2 is planned: the same number of visits at every branch
+    point = net.points[index % len(net.points)] if wave2 else rng.choice(net.points)
     spec = rng.choice(point["staff"])
     skill = spec["skill"]
+    if wave2 is not None:
+        skill += wave2.drift
     r = rng.random()
     scenario = "вклад" if r < 0.4 else "кредит" if r < 0.7 else "карта"
     day = start + dt.timedelta(days=index * 26 // max(n, 1))  # spread over four weeks
@@ -310,6 +477,8 @@ def _visit(rng: random.Random, index: int, n: int, net: _Network, start: dt.date
             a[item] = "н/п"
     if rng.random() < 0.2:
         a["used_name"] = "н/п"
+    if wave2 is not None:
+        _train(rng, a, wave2.trained and point["code"] in TREATED_POINTS)
     # premises: the branch's level
     prem = point["premises"]
     a["clean"] = max(1, min(5, round(rng.gauss(4.1 + prem, 0.7))))
@@ -358,22 +527,27 @@ def _visit(rng: random.Random, index: int, n: int, net: _Network, start: dt.date
         a["overall"] = max(0, min(10, round(rng.gauss(mood, 1.3))))
     if rng.random() < 0.85:
         a["recommend"] = max(0, min(10, round(rng.gauss(4 + 5.5 * quality, 1.8))))
+    if wave2 is not None:
+        shopper = f"SH-{rng.randint(*wave2.shoppers)}"
+    else:
+        shopper = f"SH-{rng.randint(100, 999)}"
     record = {
-        "visit_id": f"BNK-2026-03-{index + 1:05d}",
+        "visit_id": f"{ids}-{index + 1:05d}",
         "point": point["code"],
         "specialist": spec["id"],
         "region": point["region"],
         "date": day.isoformat(),
         "scenario": scenario,
-        "shopper": f"SH-{rng.randint(100, 999)}",
+        "shopper": shopper,
         "submitted": (day + dt.timedelta(days=rng.randint(0, 2))).isoformat(),
+        **(_window(day) if wave2 is not None else {}),
         **record_extra,
         "answers": a,
     }
     return record
 
 
-def _plant(record: dict[str, Any], defect: str) -> None:
+def _plant(record: dict[str, Any], defect: str, month: str = "03") -> None:
     """Give `record` exactly one defect that `bank.branch` must reject."""
     a = record["answers"]
     if defect == "unknown_key":
@@ -383,11 +557,11 @@ def _plant(record: dict[str, Any], defect: str) -> None:
     elif defect == "missing_required":
         del a["secrecy"]
     elif defect == "bad_timestamp":
-        record["ticket_issued"] = "14.03.2026 10:05"  # the Russian date order, not ISO
-        record.setdefault("called", "2026-03-14T10:15:00")
+        record["ticket_issued"] = f"14.{month}.2026 10:05"  # the Russian date order, not ISO
+        record.setdefault("called", f"2026-{month}-14T10:15:00")
     elif defect == "called_before_ticket":
-        record["ticket_issued"] = "2026-03-14T10:25:00"
-        record["called"] = "2026-03-14T10:05:00"
+        record["ticket_issued"] = f"2026-{month}-14T10:25:00"
+        record["called"] = f"2026-{month}-14T10:05:00"
         a["wait_time"] = 5
         a.pop("wait_apology", None)
     elif defect == "unknown_scenario":
@@ -416,26 +590,240 @@ def generate(n: int = 300, seed: int = 2026) -> SampleWave:
     return SampleWave(records, defects)
 
 
+class _Wave2(NamedTuple):
+    drift: float
+    trained: bool
+    shoppers: tuple[int, int]
+
+
+def _window(day: dt.date, weeks: int = 0) -> dict[str, str]:
+    """The agreed window of a visit: the Monday-to-Sunday week of `day`, moved by `weeks`."""
+    monday = day - dt.timedelta(days=day.weekday() - 7 * weeks)
+    return {
+        "scheduled_from": monday.isoformat(),
+        "scheduled_to": (monday + dt.timedelta(days=6)).isoformat(),
+    }
+
+
+#: Russia's weekday public holidays of 2026 (sample/holidays-ru-2026.toml): a planted late
+#: questionnaire is late with and without them.
+_HOLIDAYS_2026 = frozenset(
+    dt.date(2026, *md)
+    for md in (
+        *((1, d) for d in (1, 2, 5, 6, 7, 8, 9)),
+        *((2, 23), (3, 9), (5, 1), (5, 11), (6, 12), (11, 4), (12, 31)),
+    )
+)
+
+
+def _add_working_days(day: dt.date, count: int) -> dt.date:
+    """The `count`-th working day after `day` (Monday to Friday, not a 2026 holiday)."""
+    while count:
+        day += dt.timedelta(days=1)
+        count -= day.weekday() < 5 and day not in _HOLIDAYS_2026
+    return day
+
+
+def late_count(n: int) -> int:
+    """How many of `n` wave-2 records are submitted late on purpose (10 of 300)."""
+    return len(range(11, n, 30))
+
+
+def outside_count(n: int) -> int:
+    """How many of `n` wave-2 records are visited outside their window on purpose (5 of 300)."""
+    return len(range(37, n, 60))
+
+
+def _plant_field_failures(records: list[dict[str, Any]], bad: set[int]) -> dict[str, str]:
+    """Late questionnaires (3 to 5 working days, all by `LATE_SHOPPER`) at the records of
+    index 11, 41, 71, … and visits outside their window (the window a week earlier, then a
+    week later, in turn) at index 37, 97, 157, …; a bad record moves it to the next one."""
+    n = len(records)
+    taken = set(bad)
+    planted: dict[str, str] = {}
+    for first, step, kind in ((11, 30, "late_submission"), (37, 60, "outside_window")):
+        for k, index in enumerate(range(first, n, step)):
+            while index in taken:
+                index += 1
+            if index >= n:
+                break
+            taken.add(index)
+            record = records[index]
+            day = dt.date.fromisoformat(record["date"])
+            if kind == "late_submission":
+                record["shopper"] = LATE_SHOPPER
+                record["submitted"] = _add_working_days(day, 3 + k % 3).isoformat()
+            else:
+                record.update(_window(day, -1 if k % 2 == 0 else 1))
+            planted[record["visit_id"]] = kind
+    return planted
+
+
+def generate_wave2(n: int = 300, seed: int = 2026, *, trained: bool = True) -> SampleWave:
+    """The second wave: the network of `generate(n, seed)` a month later (`WAVE2_START`).
+
+    Visit ids ``BNK-2026-04-NNNNN``; `bad_count(n)` records bad on purpose as in wave 1;
+    every record carries its window (`scheduled_from`, `scheduled_to`), and
+    `wave.field_failures` names the planted late and out-of-window visits. With
+    ``trained=False``, the very same visits without the training (the same random draws,
+    so the difference is the training's effect on this sample).
+    """
+    if n < 0:
+        raise ValueError("n must not be negative")
+    net = _Network(random.Random(seed))
+    rng = random.Random(f"{seed}/wave2")
+    plan = _Wave2(DRIFT, trained, WAVE2_SHOPPERS)
+    records = [_visit(rng, i, n, net, WAVE2_START, ids="BNK-2026-04", wave2=plan) for i in range(n)]
+    defects: dict[str, str] = {}
+    bad: set[int] = set()
+    for k in range(bad_count(n)):
+        index = k * BAD_EVERY + BAD_EVERY // 2
+        defect = DEFECTS[k % len(DEFECTS)][0]
+        _plant(records[index], defect, month="04")
+        defects[records[index]["visit_id"]] = defect
+        bad.add(index)
+    return SampleWave(records, defects, _plant_field_failures(records, bad))
+
+
+# -- the calibration set ---------------------------------------------------------------------------
+
+_PARTIAL_ITEMS = frozenset({"listened", "plain_words", "dep_terms", "loan_documents", "card_grace"})
+_CRITICAL_ITEMS = frozenset(
+    {"dep_no_misselling", "loan_insurance_voluntary", "secrecy", "documents_hidden", "pd_consent"}
+)
+_RATINGS = frozenset({"overall", "recommend"})  # the shopper's own 0-10 ratings
+_MEASURED = frozenset({"wait_time"})  # a stopwatch reading, not an opinion
+
+
+def _rate(answers: dict[str, Any], rng: random.Random, leniency: float) -> dict[str, Any]:
+    """One evaluator's answers for a case: each non-critical answer one step off the case
+    with probability `NOISE`; then, for a lenient evaluator, each answer below the top
+    raised by one step with probability `leniency`. Ratings 0-10 move by one point in
+    three cases in ten (and up by one at `leniency`); N/A, critical items and the
+    stopwatch stay as they are."""
+    out: dict[str, Any] = {}
+    for item, value in answers.items():
+        v = value
+        if item in _CRITICAL_ITEMS or item in _MEASURED or v == "н/п":
+            pass
+        elif item in _RATINGS:
+            if rng.random() < 0.3:
+                v += rng.choice((-1, 1))
+            if leniency and rng.random() < leniency:
+                v += 1
+            v = max(0, min(10, v))
+        elif isinstance(v, int):  # a grade 1-5
+            if rng.random() < NOISE:
+                v = 2 if v == 1 else 4 if v == 5 else v + rng.choice((-1, 1))
+            if leniency and v < 5 and rng.random() < leniency:
+                v += 1
+        elif item in _PARTIAL_ITEMS:
+            if rng.random() < NOISE:
+                v = rng.choice(("yes", "no")) if v == "partly" else "partly"
+            if leniency and v != "yes" and rng.random() < leniency:
+                v = "yes" if v == "partly" else "partly"
+        else:  # yes/no
+            if rng.random() < NOISE:
+                v = "no" if v == "yes" else "yes"
+            if leniency and v == "no" and rng.random() < leniency:
+                v = "yes"
+        out[item] = v
+    return out
+
+
+def generate_calibration(
+    n: int = CALIBRATION_CASES, seed: int = 2026
+) -> dict[str, list[dict[str, Any]]]:
+    """`n` cases, each scored by every evaluator of `CALIBRATION_SHOPPERS`: evaluator ->
+    records, the same `visit_id` (``BNK-CAL-NNNNN``) for the same case in every list.
+
+    The cases are visits to the network of `generate(n, seed)`; no record is bad.
+    """
+    if n < 0:
+        raise ValueError("n must not be negative")
+    net = _Network(random.Random(seed))
+    rng = random.Random(f"{seed}/calibration")
+    cases = [_visit(rng, i, n, net, _CALIBRATION_START, ids="BNK-CAL") for i in range(n)]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for shopper in CALIBRATION_SHOPPERS:
+        r = random.Random(f"{seed}/calibration/{shopper}")
+        leniency = LENIENCY if shopper == LENIENT_SHOPPER else 0.0
+        records = []
+        for case in cases:
+            record = {k: v for k, v in case.items() if k != "answers"}
+            record["shopper"] = shopper
+            day = dt.date.fromisoformat(case["date"])
+            record["submitted"] = (day + dt.timedelta(days=r.randint(0, 1))).isoformat()
+            record["answers"] = _rate(case["answers"], r, leniency)
+            records.append(record)
+        out[shopper] = records
+    return out
+
+
+def _jsonl(records: Sequence[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def _write(path: str, text: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+    else:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="sbm-bank-sample", description="Write a sample wave of bank branch visits (JSONL)."
+        prog="sbm-bank-sample",
+        description="Write a sample wave of bank branch visits (JSONL), the second wave "
+        "(--wave 2) or the calibration set (--calibration DIR).",
     )
     parser.add_argument("-n", type=int, default=300, help="number of visits (default 300)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    parser.add_argument(
+        "--wave", type=int, choices=(1, 2), default=1, help="1 (default) or 2: a month later"
+    )
+    parser.add_argument(
+        "--treated", metavar="FILE", help="also write the trained branches, one per line"
+    )
+    parser.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="write the calibration set instead: DIR/<SHOPPER>.jsonl, one file per evaluator",
+    )
+    parser.add_argument(
+        "--cases", type=int, default=CALIBRATION_CASES, help="calibration cases (default 40)"
+    )
     args = parser.parse_args(argv)
-    wave = generate(args.n, args.seed)
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in wave)
-    if args.output == "-":
-        sys.stdout.write(lines)
-    else:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(lines)
+    if args.treated:
+        _write(args.treated, "".join(f"{p}\n" for p in TREATED_POINTS))
+    if args.calibration:
+        import os
+
+        os.makedirs(args.calibration, exist_ok=True)
+        sets = generate_calibration(args.cases, args.seed)
+        for shopper, records in sets.items():
+            _write(os.path.join(args.calibration, f"{shopper}.jsonl"), _jsonl(records))
+        print(
+            f"{args.cases} cases x {len(sets)} evaluators, {LENIENT_SHOPPER} lenient",
+            file=sys.stderr,
+        )
+        return 0
+    wave = generate(args.n, args.seed) if args.wave == 1 else generate_wave2(args.n, args.seed)
+    _write(args.output, _jsonl(wave))
     print(
         f"{len(wave)} visits, {wave.expected_rejects} bad on purpose "
         f"({', '.join(sorted(set(wave.defects.values())))})",
         file=sys.stderr,
     )
+    if args.wave == 2:
+        late = sum(1 for k in wave.field_failures.values() if k == "late_submission")
+        print(
+            f"training at {', '.join(TREATED_POINTS)}; {late} submitted late, "
+            f"{len(wave.field_failures) - late} outside their window",
+            file=sys.stderr,
+        )
     return 0
 
 
