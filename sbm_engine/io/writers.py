@@ -509,8 +509,12 @@ class XlsxWriter(_TableWriter):
         self._sheet.append([self._cell(value) for value in self._row(record)])
 
     def _cell(self, value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return repr(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return repr(value)
+            if float(f"{value:.16g}") != value:
+                return self._exact_number(value)
+            return value
         if not isinstance(value, str):
             return value
         value = _ILLEGAL_XML.sub("\ufffd", value)
@@ -521,6 +525,16 @@ class XlsxWriter(_TableWriter):
             cell.data_type = "s"
             return cell
         return value
+
+    def _exact_number(self, value: float) -> Any:
+        """A number cell holding the shortest repr of `value`: openpyxl writes numbers
+        to 16 significant digits, which loses the last bit of some (0.43500000000000005
+        would come back as 0.4350000000000001); 17 are needed to read the same float."""
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self._sheet, value=repr(value))
+        cell.data_type = "n"
+        return cell
 
     def _finish(self) -> None:
         self._ensure_started()

@@ -255,3 +255,21 @@ def test_jsonl_refuses_nan(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="JSON"), open_writer(tmp_path / "r.jsonl") as writer:
         writer.write({"visit_id": "v1", "x": float("nan")})
     assert os.listdir(tmp_path) == []
+
+
+def test_xlsx_keeps_every_float_exactly(tmp_path: Path) -> None:
+    """openpyxl writes numbers to 16 significant digits; some floats need 17, and the
+    results read back (by rollup, compare) must be the floats that were written."""
+    import random
+
+    rng = random.Random(3)
+    values = [0.43500000000000005, 1 / 3, 5e-324, 1e308, -2.5, 0.1]
+    values += [rng.random() * 10 ** rng.randint(-5, 5) for _ in range(300)]
+    out = tmp_path / "x.xlsx"
+    with open_writer(out) as w:
+        for i, v in enumerate(values):
+            w.write({"visit_id": f"v{i}", "x": v})
+    book = openpyxl.load_workbook(out, read_only=True)
+    cells = [row[1] for row in book.active.iter_rows(min_row=2, values_only=True)]
+    assert cells == values
+    assert all(type(c) is float for c in cells)
