@@ -7,6 +7,14 @@ the other modules apply them to scored visits and return the documented JSON
     from sbm_engine import analytics
     analytics.compare(["march.jsonl", "april.jsonl"], by="point")
     analytics.calibrate(["SH-1.jsonl", "SH-2.jsonl", "SH-3.jsonl"])
+    analytics.drivers(["april.jsonl"], outcome="subjective")
+    analytics.diagnose(["april.jsonl"], by="point")
+    analytics.plan(["april.jsonl"], levers="levers.toml", target="visit=0.85", by="point")
+
+Each is a thin door to its module (`waves`, `calibration`, `key_drivers`,
+`diagnosis`, `planning`), imported when called: `import sbm_engine.analytics` stays
+light. The modules are not named after the functions, so importing one never hides
+the function of the same name.
 
 numpy and scipy come with the `analytics` extra (`pip install 'sbm-engine[analytics]'`).
 """
@@ -15,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["calibrate", "compare"]
+__all__ = ["calibrate", "compare", "diagnose", "drivers", "plan"]
 
 
 def compare(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -26,8 +34,28 @@ def compare(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def calibrate(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Agreement between evaluators; see `sbm_engine.analytics.calibrate.calibrate_files`."""
-    from .calibrate import calibrate_files
+    """Agreement between evaluators; see `sbm_engine.analytics.calibration.calibrate_files`."""
+    from .calibration import calibrate_files
 
     return calibrate_files(*args, **kwargs)  # type: ignore[no-any-return]
 
+
+def drivers(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """What moves an outcome; see `sbm_engine.analytics.key_drivers.drivers`."""
+    from .key_drivers import drivers as run
+
+    return run(*args, **kwargs)
+
+
+def diagnose(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Where losses come from; see `sbm_engine.analytics.diagnosis.diagnose`."""
+    from .diagnosis import diagnose as run
+
+    return run(*args, **kwargs)
+
+
+def plan(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The cheapest investments that reach a target; see `sbm_engine.analytics.planning.plan`."""
+    from .planning import plan as run
+
+    return run(*args, **kwargs)

@@ -52,6 +52,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "control",
         "Field control: visits out of their window, late questionnaires.",
     ),
+    "drivers": ("drivers", "drivers", "What moves the client's opinion: importance of items."),
+    "diagnose": (
+        "diagnose",
+        "diagnose",
+        "Where losses come from and which investment each calls for.",
+    ),
+    "plan": (
+        "plan",
+        "plan",
+        "The cheapest investments that reach a target.",
+    ),
 }
 
 

@@ -91,7 +91,7 @@ def calibrate(
       sbm calibrate wave.jsonl --reference trainer -o calibration.xlsx
       sbm calibrate a.csv b.csv --case-field route --format json
     """
-    from ..analytics.calibrate import read_ratings
+    from ..analytics.calibration import read_ratings
     from ..diagnostics import CompileError
     from ..io import InputError, OutputError
     from ..result_files import ResultsError

@@ -1,4 +1,4 @@
-"""`sbm calibrate` and `sbm_engine.analytics.calibrate`: do the evaluators agree?
+"""`sbm calibrate` and `sbm_engine.analytics.calibration`: do the evaluators agree?
 
 Results are built by hand in the result contract (the conformance standard's items
 and coefficients), so every figure can be checked: against a count done by hand
@@ -24,7 +24,7 @@ from demo import DEMO
 pytest.importorskip("scipy")
 import sbm_engine
 from sbm_engine.analytics import stats
-from sbm_engine.analytics.calibrate import (
+from sbm_engine.analytics.calibration import (
     MIN_UNITS_FOR_VERDICT,
     CalibrationError,
     Ratings,

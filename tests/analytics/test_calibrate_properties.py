@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("scipy")
 import sbm_engine
-from sbm_engine.analytics.calibrate import calibrate
+from sbm_engine.analytics.calibration import calibrate
 
 STD = sbm_engine.load(DEMO)
 

@@ -1,0 +1,220 @@
+"""`sbm plan`: the cheapest investments that reach a target, checked by simulating."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import EXIT_FAILED, fail, load_standard, use_color
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True)
+@click.option(
+    "--levers",
+    "levers_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The levers file (TOML): what each investment costs and which items it raises.",
+)
+@click.option(
+    "--target",
+    required=True,
+    help="The coefficient and the value to reach: COEF=VALUE, or COEF for the standard's "
+    "own target.",
+)
+@click.option(
+    "--by",
+    "level",
+    default="point",
+    show_default=True,
+    type=click.Choice(["point", "region", "network"]),
+    help="Plan for each point, each region or the whole network.",
+)
+@click.option(
+    "--budget",
+    type=float,
+    help="The most to spend per group: the cheapest plan reaching the target within it, "
+    "else the best expected value within it.",
+)
+@click.option(
+    "--what-if",
+    "what_if",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Score this plan (JSON: levers for every group and/or per group) instead of choosing.",
+)
+@click.option(
+    "--seed", default=2026, show_default=True, help="Seed of the simulation (and its sample)."
+)
+@click.option(
+    "--standard",
+    help="The standard the results were scored with (default: their `standard` id, if installed).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the plan: .json, .csv or .xlsx (default: a table on the terminal).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="What to print when there is no --output.",
+)
+@click.option("--names", is_flag=True, help="Show lever ids, not their titles.")
+def plan(
+    results: tuple[str, ...],
+    levers_path: str,
+    target: str,
+    level: str,
+    budget: float | None,
+    what_if: str | None,
+    seed: int,
+    standard: str | None,
+    output: str | None,
+    fmt: str,
+    names: bool,
+) -> None:
+    """Choose, for each group of scored RESULTS, the cheapest levers whose expected
+    effect lifts a coefficient to the target, and check the choice by simulation.
+
+    Each lever of the levers file raises some items' pass rates (`adds`) or closes a
+    share of their gap to a full score (`closes`), at a fixed cost, a cost per
+    specialist and a cost per point of the group. The expected coefficient is the
+    standard's structure applied to the raised item means (exact for weighted means);
+    the choice is a mixed-integer programme (divisible levers may be bought in part).
+    The simulation re-scores the group's visits with failed answers of the raised
+    items turned into passes at the planned rates (200 draws, fixed seed): it shows
+    what critical items and conditions do to the plan. A group that no combination
+    lifts to the target is shown with the best reachable value, never dropped.
+
+    Nothing is planned (exit 2) when the results or the levers file cannot be used;
+    the levers file's problems are shown with file, line and column.
+
+    \b
+    Examples:
+      sbm plan wave.jsonl --levers levers.toml --target visit=0.85
+      sbm plan wave.jsonl --levers levers.toml --target visit=0.85 --by network -o plan.json
+      sbm plan wave.jsonl --levers levers.toml --target visit=0.9 --budget 150000
+      sbm plan wave.jsonl --levers levers.toml --target visit=0.85 --what-if plan.json
+    """
+    from ..analytics.levers import LeversError
+    from ..analytics.planning import PlanError
+    from ..analytics.planning import plan as make_plan
+    from ..diagnostics import CompileError
+    from ..io import InputError, OutputError
+    from ..result_files import ResultsError
+
+    for p in results:
+        if not Path(p).is_file():
+            fail(f"no such file: {p}")
+    std = load_standard(standard) if standard else None
+    try:
+        doc = make_plan(
+            list(results),
+            levers_path,
+            target,
+            by=level,
+            budget=budget,
+            what_if=what_if,
+            seed=seed,
+            standard=std,
+        )
+    except LeversError as err:
+        click.echo(err.render(color=use_color()), err=True)
+        sys.exit(EXIT_FAILED)
+    except (ResultsError, InputError, PlanError) as err:
+        fail(str(err))
+    except CompileError as err:
+        click.echo(err.render(color=use_color()), err=True)
+        sys.exit(EXIT_FAILED)
+    if output:
+        from .documents import write_document
+
+        try:
+            write_document(Path(output), doc, tables(doc))
+        except OutputError as err:
+            fail(str(err))
+        click.echo(summary(doc) + f" -> {output}", err=True)
+    elif fmt == "json":
+        from .documents import document_json
+
+        click.echo(document_json(doc))
+    else:
+        click.echo(render(doc, names=names))
+        click.echo(summary(doc), err=True)
+
+
+def tables(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The plan's tables, for CSV and XLSX: groups, the levers bought, the items raised."""
+    groups = [
+        {
+            "key": g["key"],
+            "n": g["n"],
+            "current": g["current"],
+            "cost": g["cost"],
+            "expected": g["expected"],
+            "simulated": g["simulated"],
+            "simulated_low": g["simulated_ci"][0],
+            "simulated_high": g["simulated_ci"][1],
+            "reaches_target": g["reaches_target"],
+            "note": g["note"],
+        }
+        for g in doc["groups"]
+    ]
+    levers = [{"key": g["key"], **lever} for g in doc["groups"] for lever in g["levers"]]
+    lifts = [{"key": g["key"], **lift} for g in doc["groups"] for lift in g["lifts"]]
+    return {"groups": groups, "levers": levers, "lifts": lifts}
+
+
+def _num(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}".replace(",", "\u202f")
+
+
+def render(doc: dict[str, Any], *, names: bool = False) -> str:
+    """The plan for people: one block per group, levers with their titles and costs."""
+    from .table import clip
+
+    t = doc["target"]
+    cur = doc["currency"]
+    head = f"Plan: {t['coefficient']} ≥ {t['value']:g} by {doc['by']}"
+    if doc["budget"] is not None:
+        head += f", budget {_money(doc['budget'])} {cur} per group"
+    if doc["mode"] == "what-if":
+        head += " (what-if: the given plan)"
+    lines = [head, ""]
+    for g in doc["groups"]:
+        mark = "✓" if g["reaches_target"] else "✗"
+        ci = g["simulated_ci"]
+        lines.append(
+            f"{mark} {g['key']} (n {g['n']}): {_num(g['current'])} → expected "
+            f"{_num(g['expected'])}, simulated {_num(g['simulated'])} "
+            f"[{_num(ci[0])} … {_num(ci[1])}]; cost {_money(g['cost'])} {cur}"
+        )
+        for lever in g["levers"]:
+            name = lever["id"] if names else lever["title"]
+            part = "" if lever["fraction"] == 1.0 else f" × {lever['fraction']:.2f}"
+            lines.append(f"    {clip(name, 50)}{part}: {_money(lever['cost'])} {cur}")
+        if g["note"]:
+            lines.append(f"    note: {g['note']}")
+    lines += ["", f"Total: {_money(doc['total_cost'])} {cur}"]
+    return "\n".join(lines)
+
+
+def summary(doc: dict[str, Any]) -> str:
+    n = len(doc["groups"])
+    return (
+        f"{doc['reached']} of {n} {'group reaches' if n == 1 else 'groups reach'} "
+        f"{doc['target']['coefficient']} {doc['target']['value']:g}; total cost "
+        f"{_money(doc['total_cost'])} {doc['currency']}"
+    )
