@@ -54,13 +54,15 @@ coefs = [c for c in names if c.startswith("coefficients.")]
 items = [c for c in names if c.startswith("items.")]
 if kind == "polars":
     import polars as pl
-    frames = [pl.scan_parquet(p).with_columns(pl.lit(i).alias("wave")) for i, p in enumerate((a, b))]
+    frames = [pl.scan_parquet(p).with_columns(pl.lit(i).alias("wave"))
+              for i, p in enumerate((a, b))]
     aggs = [pl.len().alias("visits")]
     for c in coefs:
         aggs += [pl.col(c).count().alias(c + ".n"), pl.col(c).mean().alias(c + ".mean"),
                  pl.col(c).var().alias(c + ".var")]
     for c in items:
-        aggs += [pl.col(c).count().alias(c + ".applied"), (pl.col(c) >= 1).sum().alias(c + ".passed")]
+        aggs += [pl.col(c).count().alias(c + ".applied"),
+                 (pl.col(c) >= 1).sum().alias(c + ".passed")]
     out = pl.concat(frames).group_by("wave", "point").agg(aggs).collect()
     rows = out.height
 else:
