@@ -32,70 +32,44 @@ restaurants, waiters and levels a month later (April 2026, visit ids ``RS-2604-N
 planned with the same number of visits at every restaurant. What changed:
 
 * a training of the whole team (hall and kitchen) at `TREATED_POINTS` (MSK-ARBAT,
-  NSK-LENINA, KRR-KRASNAYA): on each of `TRAINED_ITEMS` (every yes/no, yes/partly/no and
-  1–5 item, the critical ones included; not the serving times nor the guest's ratings),
-  the team passes where it would have failed with probability `TRAINING_CLOSES` = 0.5:
-  the training closes half of each trained item's gap to a full score;
+  NSK-LENINA, KRR-KRASNAYA) on `TRAINED_ITEMS` (every yes/no, yes/partly/no and 1–5
+  item, the critical ones included; not the serving times nor the guest's ratings): it
+  closes half of each gap to a full score (`TRAINING_CLOSES` = 0.5);
 * everywhere, a mild drift: every restaurant's level + `DRIFT` = 0.01 (pass rates + 1
   point, serving a little faster), about +0.012 on the mean `visit`;
-* so the training alone raises the mean `visit` of the treated restaurants by
-  `EXPECTED_VISIT_EFFECT` = 0.096 (20 000 visits with and without it). In the committed
-  wave it adds 0.119 (``generate_wave2(trained=False)`` gives the very same visits
-  without it), and the difference in differences of the two committed waves
-  (`sbm compare wave.jsonl wave2.jsonl --by point --treated treated.txt`) is 0.113.
-  Across seeds that estimate spreads by about ±0.05 (one standard deviation); the
-  treated restaurants were picked, in three cities, among the sets whose chance
-  deviations in wave 1 balance between treated and other restaurants
-  (re-randomisation for balance);
-* bad records as in wave 1: :data:`BAD_RECORDS` (4), one of each kind;
-* field control: every record carries its agreed window, `scheduled_from` and
-  `scheduled_to` (the Monday-to-Sunday week of the visit), and questionnaires are due
-  within `SUBMIT_DAYS` = 2 working days. Planted (`Wave.field_failures`):
-  `late_count(300)` = 10 questionnaires submitted 3, 4 or 5 working days after the
-  visit, all by `LATE_SHOPPER` SH-017 (the 12th, 42nd, … 282nd records, the next one
-  where that one is bad), and `outside_count(300)` = 5 visits outside their window, the
-  window a week before or a week after the visit in turn (the 38th, 98th, … 278th).
-  Nothing else fails, with or without the Russian holidays.
+* effect of the training alone on the treated restaurants' mean `visit`: 0.096
+  (`EXPECTED_VISIT_EFFECT`), 0.119 in the committed wave, 0.113 by difference in
+  differences between the committed waves, give or take 0.05 across seeds. Treated
+  restaurants: three cities, chosen for balance (see `sbm_engine.sample_waves`);
+* bad records as in wave 1: :data:`BAD_RECORDS` (4), one of each kind; field control
+  failures (`Wave.field_failures`) as `sbm_engine.sample_waves` plants them, the late
+  ones by `LATE_SHOPPER` SH-017.
 
-**Calibration set** (``generate_calibration(40, seed=2026)``, ``--calibration DIR``;
-committed as ``sample/calibration/<SHOPPER>.jsonl``): 40 cases (visits in March 2026, ids
-``RS-CAL-NNNN``), each scored by the four `CALIBRATION_SHOPPERS` SH-201 … SH-204, one file
-each, the same `visit_id` for the same case; no bad records. Every evaluator records each
-non-critical answer one step off the case with probability `NOISE` = 0.05 (yes and no
-swapped, a grade ±1, "partly" to yes or no and back) and moves their own 0–10 ratings by
-one point in 3 cases in 10; critical items, N/A, serving times and comments are as in
-the case. `LENIENT_SHOPPER` SH-203 also raises each answer below the top by one step with
-probability `LENIENCY` = 0.35 (and the ratings by one point): their `visit` is 0.043
-above the honest evaluators' mean on average (per case sd 0.034). `REFERENCE_SHOPPER`
-SH-201 is honest, for ``--reference``.
+**Calibration set** (``generate_calibration()``, ``--calibration DIR``, in
+``sample/calibration/``): 40 visits in March 2026 (``RS-CAL-NNNN``), scored as in
+`sbm_engine.sample_waves`.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import random
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-__all__ = [
-    "BAD_RECORDS",
-    "CALIBRATION_SHOPPERS",
-    "DEFAULT_SEED",
-    "LATE_SHOPPER",
-    "LENIENT_SHOPPER",
-    "TRAINED_ITEMS",
-    "TREATED_POINTS",
-    "Wave",
-    "generate",
-    "generate_calibration",
-    "generate_wave",
-    "generate_wave2",
-    "main",
-]
+from sbm_engine import sample_waves
+from sbm_engine.sample_waves import CALIBRATION_CASES
+from sbm_engine.sample_waves import CALIBRATION_SHOPPERS as CALIBRATION_SHOPPERS
+from sbm_engine.sample_waves import LENIENCY as LENIENCY
+from sbm_engine.sample_waves import LENIENT_SHOPPER as LENIENT_SHOPPER
+from sbm_engine.sample_waves import NOISE as NOISE
+from sbm_engine.sample_waves import REFERENCE_SHOPPER as REFERENCE_SHOPPER
+from sbm_engine.sample_waves import SUBMIT_DAYS as SUBMIT_DAYS
+from sbm_engine.sample_waves import Wave as Wave
+from sbm_engine.sample_waves import late_count as late_count
+from sbm_engine.sample_waves import outside_count as outside_count
+
+__all__ = [*sample_waves.PACK_API, "BAD_RECORDS", "DEFAULT_SEED", "Wave", "generate_wave"]
 
 DEFAULT_SEED = 2026
 #: How many records of every generated wave are deliberately invalid.
@@ -257,32 +231,12 @@ DRIFT = 0.01
 EXPECTED_VISIT_EFFECT = 0.096
 #: Wave 2 is a month after wave 1 (March 2026): April 2026.
 WAVE2_MONTH = (dt.date(2026, 4, 1), 30)
-#: Field control: questionnaires are due within this many working days.
-SUBMIT_DAYS = 2
 #: The shopper who submitted the planted late questionnaires.
 LATE_SHOPPER = "SH-017"
 
-# -- the calibration set ---------------------------------------------------------------------------
-
-CALIBRATION_CASES = 40
-CALIBRATION_SHOPPERS: tuple[str, ...] = ("SH-201", "SH-202", "SH-203", "SH-204")
-#: The evaluator who passes more: raises this share of the answers below the top by one step.
-LENIENT_SHOPPER = "SH-203"
-LENIENCY = 0.35
-#: An honest evaluator, for `sbm calibrate --reference`.
-REFERENCE_SHOPPER = "SH-201"
-#: Every evaluator records each non-critical answer one step off the case with this probability.
-NOISE = 0.05
-
-
-@dataclass(frozen=True)
-class Wave:
-    """A generated wave: the records, the deliberately bad ones by `visit_id`, and (wave 2)
-    the planted field-control failures by `visit_id`: "late_submission" or "outside_window"."""
-
-    records: list[dict[str, Any]]
-    bad: dict[str, str]
-    field_failures: dict[str, str] = field(default_factory=dict)
+# the calibration set: `sbm_engine.sample_waves` (CALIBRATION_SHOPPERS, LENIENT_SHOPPER, ...);
+# serving times and comments stay as in the case. The lenient evaluator's `visit` is 0.043 above the
+# honest evaluators' mean on average (per case sd 0.034).
 
 
 def _pick(rng: random.Random, table: tuple[tuple[Any, float], ...]) -> Any:
@@ -293,19 +247,6 @@ def _pick(rng: random.Random, table: tuple[tuple[Any, float], ...]) -> Any:
         if r < acc:
             return value
     return table[-1][0]
-
-
-def _train(rng: random.Random, answers: dict[str, Any], on: bool) -> None:
-    """Wave 2's training: where `on`, each trained item answered (not N/A) becomes a pass
-    ("yes", or 5 on a grade) with probability `TRAINING_CLOSES`, which closes that share of
-    its gap to a full score. The draw is made either way, so that the same seed gives the
-    same visits with and without the training."""
-    for item in TRAINED_ITEMS:
-        value = answers.get(item)
-        if value is None or value == "н/п":
-            continue
-        if rng.random() < TRAINING_CLOSES and on:
-            answers[item] = 5 if isinstance(value, int) else "yes"
 
 
 def _grade(rng: random.Random, p: float) -> int:
@@ -343,7 +284,7 @@ def _visit(
     *,
     ids: str = "RS-2603",
     month: tuple[dt.date, int] = (dt.date(2026, 3, 1), 31),
-    wave2: _Wave2 | None = None,
+    wave2: sample_waves.Wave2Plan | None = None,
 ) -> dict[str, Any]:
     if wave2 is not None:  # wave 2 is planned: the same number of visits at every restaurant
         region, point, level = RESTAURANTS[(number - 1) % len(RESTAURANTS)]
@@ -380,7 +321,8 @@ def _visit(
         else:
             answers[item] = _grade(rng, p)
     if wave2 is not None:
-        _train(rng, answers, wave2.trained and point in TREATED_POINTS)
+        on = wave2.trained and point in TREATED_POINTS
+        sample_waves.train(rng, answers, TRAINED_ITEMS, TRAINING_CLOSES, on)
 
     # Serving times, by the evaluator's watch: faster in good restaurants and at lunch.
     speed = 1 - 2 * level
@@ -411,7 +353,7 @@ def _visit(
         "scenario": scenario,
         "shopper": f"SH-{rng.randrange(1, 61):03d}",
         "submitted": submitted.strftime("%Y-%m-%dT%H:%M:%S") + "+03:00",
-        **(_window(day) if wave2 is not None else {}),
+        **(sample_waves.window(day) if wave2 is not None else {}),
         "allergen_test": allergen_test,
         "answers": answers,
     }
@@ -434,6 +376,21 @@ def _spoil(records: list[dict[str, Any]], index: int, kind: str) -> None:
         raise ValueError(kind)
 
 
+def _spoil_some(
+    records: list[dict[str, Any]], rng: random.Random
+) -> tuple[dict[str, str], list[int]]:
+    """Spoil :data:`BAD_RECORDS` of the records 1..n-1, picked by `rng`, one of each kind:
+    the bad ones by `visit_id`, and their indices. The duplicate takes the first of them, so
+    the record whose id it repeats (the one before) is a good one and is scored."""
+    chosen = sorted(rng.sample(range(1, len(records)), BAD_RECORDS))
+    kinds = ("duplicate_visit", *(k for k in _BAD_KINDS if k != "duplicate_visit"))
+    bad: dict[str, str] = {}
+    for kind, index in zip(kinds, chosen, strict=True):
+        _spoil(records, index, kind)
+        bad[records[index]["visit_id"]] = kind
+    return bad, chosen
+
+
 def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
     """`n` visit records (n ≥ 5), of which :data:`BAD_RECORDS` are deliberately invalid.
 
@@ -445,14 +402,7 @@ def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
     rng = random.Random(seed)
     waiters = _waiters(rng)
     records = [_visit(rng, i + 1, waiters) for i in range(n)]
-    # Spoil four of the records 1..n-1. The duplicate takes the first of them, so the record
-    # whose id it repeats (the one before) is a good one and is scored.
-    chosen = sorted(rng.sample(range(1, n), BAD_RECORDS))
-    kinds = ("duplicate_visit", *(k for k in _BAD_KINDS if k != "duplicate_visit"))
-    bad: dict[str, str] = {}
-    for kind, index in zip(kinds, chosen, strict=True):
-        _spoil(records, index, kind)
-        bad[records[index]["visit_id"]] = kind
+    bad, _chosen = _spoil_some(records, rng)
     return Wave(records, bad)
 
 
@@ -461,238 +411,64 @@ def generate(n: int = 300, seed: int = DEFAULT_SEED) -> list[dict[str, Any]]:
     return generate_wave(n, seed).records
 
 
-class _Wave2(NamedTuple):
-    drift: float
-    trained: bool
-
-
-def _window(day: dt.date, weeks: int = 0) -> dict[str, str]:
-    """The agreed window of a visit: the Monday-to-Sunday week of `day`, moved by `weeks`."""
-    monday = day - dt.timedelta(days=day.weekday() - 7 * weeks)
-    return {
-        "scheduled_from": monday.isoformat(),
-        "scheduled_to": (monday + dt.timedelta(days=6)).isoformat(),
-    }
-
-
-#: Russia's weekday public holidays of 2026 (sample/holidays-ru-2026.toml): a planted late
-#: questionnaire is late with and without them.
-_HOLIDAYS_2026 = frozenset(
-    dt.date(2026, *md)
-    for md in (
-        *((1, d) for d in (1, 2, 5, 6, 7, 8, 9)),
-        *((2, 23), (3, 9), (5, 1), (5, 11), (6, 12), (11, 4), (12, 31)),
-    )
-)
-
-
-def _add_working_days(day: dt.date, count: int) -> dt.date:
-    """The `count`-th working day after `day` (Monday to Friday, not a 2026 holiday)."""
-    while count:
-        day += dt.timedelta(days=1)
-        count -= day.weekday() < 5 and day not in _HOLIDAYS_2026
-    return day
-
-
-def late_count(n: int) -> int:
-    """How many of `n` wave-2 records are submitted late on purpose (10 of 300)."""
-    return len(range(11, n, 30))
-
-
-def outside_count(n: int) -> int:
-    """How many of `n` wave-2 records are visited outside their window on purpose (5 of 300)."""
-    return len(range(37, n, 60))
-
-
-def _plant_field_failures(records: list[dict[str, Any]], bad: set[int]) -> dict[str, str]:
-    """Late questionnaires (3 to 5 working days, all by `LATE_SHOPPER`) at the records of
-    index 11, 41, 71, … and visits outside their window (the window a week earlier, then a
-    week later, in turn) at index 37, 97, 157, …; a bad record moves it to the next one."""
-    n = len(records)
-    taken = set(bad)
-    planted: dict[str, str] = {}
-    for first, step, kind in ((11, 30, "late_submission"), (37, 60, "outside_window")):
-        for k, index in enumerate(range(first, n, step)):
-            while index in taken:
-                index += 1
-            if index >= n:
-                break
-            taken.add(index)
-            record = records[index]
-            day = dt.date.fromisoformat(record["date"])
-            if kind == "late_submission":
-                record["shopper"] = LATE_SHOPPER
-                late = _add_working_days(day, 3 + k % 3)
-                record["submitted"] = late.isoformat() + record["submitted"][10:]
-            else:
-                record.update(_window(day, -1 if k % 2 == 0 else 1))
-            planted[record["visit_id"]] = kind
-    return planted
-
-
 def generate_wave2(n: int = 300, seed: int = DEFAULT_SEED, *, trained: bool = True) -> Wave:
-    """The second wave: the waiters of `generate_wave(n, seed)` a month later (April 2026).
-
-    Visit ids ``RS-2604-NNNN``; :data:`BAD_RECORDS` records bad on purpose as in wave 1;
-    every record carries its window (`scheduled_from`, `scheduled_to`), and
-    `wave.field_failures` names the planted late and out-of-window visits. With
-    ``trained=False``, the very same visits without the training (the same random draws,
-    so the difference is the training's effect on this sample).
+    """April's wave (``RS-2604-NNNN``) at the restaurants of `generate_wave(n, seed)`:
+    :data:`BAD_RECORDS` bad ones, windows and field failures by `sbm_engine.sample_waves`;
+    ``trained=False`` for the same visits untrained.
     """
     if n < BAD_RECORDS + 1:
         raise ValueError(f"a wave needs at least {BAD_RECORDS + 1} visits, got {n}")
     waiters = _waiters(random.Random(seed))
     rng = random.Random(f"{seed}/wave2")
-    plan = _Wave2(DRIFT, trained)
+    plan = sample_waves.Wave2Plan(DRIFT, trained)
     records = [
         _visit(rng, i + 1, waiters, ids="RS-2604", month=WAVE2_MONTH, wave2=plan) for i in range(n)
     ]
-    chosen = sorted(rng.sample(range(1, n), BAD_RECORDS))
-    kinds = ("duplicate_visit", *(k for k in _BAD_KINDS if k != "duplicate_visit"))
-    bad: dict[str, str] = {}
-    for kind, index in zip(kinds, chosen, strict=True):
-        _spoil(records, index, kind)
-        bad[records[index]["visit_id"]] = kind
+    bad, chosen = _spoil_some(records, rng)
     # the record whose id the duplicate repeats is left alone too
     taken = {*chosen, chosen[0] - 1}
-    return Wave(records, bad, _plant_field_failures(records, taken))
+    return Wave(records, bad, sample_waves.plant_field_failures(records, taken, LATE_SHOPPER))
 
 
 # -- the calibration set ---------------------------------------------------------------------------
 
 _RATINGS = frozenset({"guest_rating", "recommend"})  # the evaluator's own 0-10 ratings
-
-
-def _rate(answers: dict[str, Any], rng: random.Random, leniency: float) -> dict[str, Any]:
-    """One evaluator's answers for a case: each non-critical answer one step off the case
-    with probability `NOISE`; then, for a lenient evaluator, each answer below the top
-    raised by one step with probability `leniency`. Ratings 0-10 move by one point in
-    three cases in ten (and up by one at `leniency`); N/A, critical items, serving times
-    and comments stay as they are."""
-    out: dict[str, Any] = {}
-    for item, value in answers.items():
-        v = value
-        kind = ITEMS[item][0] if item in ITEMS else None
-        if v == "н/п" or item in _REQUIRED:
-            pass
-        elif item in _RATINGS:
-            if rng.random() < 0.3:
-                v += rng.choice((-1, 1))
-            if leniency and rng.random() < leniency:
-                v += 1
-            v = max(0, min(10, v))
-        elif kind == "g5":
-            if rng.random() < NOISE:
-                v = 2 if v == 1 else 4 if v == 5 else v + rng.choice((-1, 1))
-            if leniency and v < 5 and rng.random() < leniency:
-                v += 1
-        elif kind == "ynp":
-            if rng.random() < NOISE:
-                v = rng.choice(("yes", "no")) if v == "partly" else "partly"
-            if leniency and v != "yes" and rng.random() < leniency:
-                v = "yes" if v == "partly" else "partly"
-        elif kind == "yn":
-            if rng.random() < NOISE:
-                v = "no" if v == "yes" else "yes"
-            if leniency and v == "no" and rng.random() < leniency:
-                v = "yes"
-        out[item] = v
-    return out
+_KINDS: dict[str, sample_waves.AnswerKind] = {"g5": "grade", "ynp": "partial", "yn": "yes_no"}
+#: What an evaluator may record differently: not N/A, critical items, serving times and comments.
+_KIND = sample_waves.answer_kinds(
+    kept=_REQUIRED,
+    ratings=_RATINGS,
+    by_item={item: _KINDS[kind] for item, (kind, *_rest) in ITEMS.items()},
+)
 
 
 def generate_calibration(
     n: int = CALIBRATION_CASES, seed: int = DEFAULT_SEED
 ) -> dict[str, list[dict[str, Any]]]:
-    """`n` cases, each scored by every evaluator of `CALIBRATION_SHOPPERS`: evaluator ->
-    records, the same `visit_id` (``RS-CAL-NNNN``) for the same case in every list.
-
-    The cases are visits (March 2026) served by the waiters of `generate_wave(n, seed)`;
-    no record is bad.
+    """Cases for `sbm calibrate`: `n` visits (``RS-CAL-NNNN``, March 2026) served by the
+    waiters of `generate_wave(n, seed)`, scored by each evaluator
+    (`sbm_engine.sample_waves`).
     """
-    if n < 0:
-        raise ValueError("n must not be negative")
     waiters = _waiters(random.Random(seed))
-    rng = random.Random(f"{seed}/calibration")
-    cases = [_visit(rng, i + 1, waiters, ids="RS-CAL") for i in range(n)]
-    out: dict[str, list[dict[str, Any]]] = {}
-    for shopper in CALIBRATION_SHOPPERS:
-        r = random.Random(f"{seed}/calibration/{shopper}")
-        leniency = LENIENCY if shopper == LENIENT_SHOPPER else 0.0
-        records = []
-        for case in cases:
-            record = {k: v for k, v in case.items() if k != "answers"}
-            record["shopper"] = shopper
-            record["answers"] = _rate(case["answers"], r, leniency)
-            records.append(record)
-        out[shopper] = records
-    return out
 
+    def case(rng: random.Random, i: int) -> dict[str, Any]:
+        return _visit(rng, i + 1, waiters, ids="RS-CAL")
 
-def _jsonl(records: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
-def _write(path: str | None, text: str) -> None:
-    if path:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        sys.stdout.write(text)
+    return sample_waves.calibration_sets(n, seed, case, _KIND)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return sample_waves.main(
+        argv,
         prog="sbm-restaurant-sample",
-        description="Write a sample wave for restaurant.service, the second wave (--wave 2) "
-        "or the calibration set (--calibration DIR).",
+        what="for restaurant.service",
+        points="restaurants",
+        seed=DEFAULT_SEED,
+        wave1=generate_wave,
+        wave2=generate_wave2,
+        calibration=generate_calibration,
+        treated=TREATED_POINTS,
     )
-    parser.add_argument("-n", type=int, default=300, help="number of visits (default 300)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
-    parser.add_argument("-o", "--output", help="JSONL file to write (default: stdout)")
-    parser.add_argument(
-        "--wave", type=int, choices=(1, 2), default=1, help="1 (default) or 2: a month later"
-    )
-    parser.add_argument(
-        "--treated", metavar="FILE", help="also write the trained restaurants, one per line"
-    )
-    parser.add_argument(
-        "--calibration",
-        metavar="DIR",
-        help="write the calibration set instead: DIR/<SHOPPER>.jsonl, one file per evaluator",
-    )
-    parser.add_argument(
-        "--cases", type=int, default=CALIBRATION_CASES, help="calibration cases (default 40)"
-    )
-    args = parser.parse_args(argv)
-    if args.treated:
-        _write(args.treated, "".join(f"{p}\n" for p in TREATED_POINTS))
-    if args.calibration:
-        import os
-
-        os.makedirs(args.calibration, exist_ok=True)
-        sets = generate_calibration(args.cases, args.seed)
-        for shopper, records in sets.items():
-            _write(os.path.join(args.calibration, f"{shopper}.jsonl"), _jsonl(records))
-        print(
-            f"{args.cases} cases x {len(sets)} evaluators, {LENIENT_SHOPPER} lenient",
-            file=sys.stderr,
-        )
-        return 0
-    wave = generate_wave(args.n, args.seed) if args.wave == 1 else generate_wave2(args.n, args.seed)
-    _write(args.output, _jsonl(wave.records))
-    print(
-        f"{len(wave.records)} visits, {len(wave.bad)} deliberately invalid: "
-        + ", ".join(f"{vid} ({kind})" for vid, kind in wave.bad.items()),
-        file=sys.stderr,
-    )
-    if args.wave == 2:
-        late = sum(1 for k in wave.field_failures.values() if k == "late_submission")
-        print(
-            f"training at {', '.join(TREATED_POINTS)}; {late} submitted late, "
-            f"{len(wave.field_failures) - late} outside their window",
-            file=sys.stderr,
-        )
-    return 0
 
 
 if __name__ == "__main__":

@@ -38,70 +38,47 @@ masters and skill levels a month later (1 to 28 May 2026, across the May holiday
 ids ``SLN-2026-05-NNNNN``), planned with the same number of visits at every salon, by 30
 shoppers (SH-100 … SH-129). What changed:
 
-* a training at `TREATED_POINTS` (MSK-01, SPB-01, NNV-01): on each of `TRAINED_ITEMS`
-  (the welcome, the master's conduct and work, hygiene, the critical items included),
-  staff there pass where they would have failed with probability `TRAINING_CLOSES` =
-  0.7: the training closes 70 % of each trained item's gap to a full score (a "no"
-  becomes "yes", a grade becomes 5);
+* a training at `TREATED_POINTS` (MSK-01, SPB-01, NNV-01) on `TRAINED_ITEMS` (the
+  welcome, the master's conduct and work, hygiene, the critical items included): staff
+  there pass where they would have failed with probability `TRAINING_CLOSES` = 0.7;
 * everywhere, a mild drift: every master's skill + `DRIFT` = 0.1 on the logit scale,
   about +0.008 on the mean `visit`;
-* so the training alone raises the mean `visit` of the treated salons by
-  `EXPECTED_VISIT_EFFECT` = 0.128 (20 000 visits with and without it). In the committed
-  wave it adds 0.128 (``generate_wave2(trained=False)`` gives the very same visits
-  without it), and the difference in differences of the two committed waves
-  (`sbm compare wave.jsonl wave2.jsonl --by point --treated treated.txt`) is 0.125.
-  Across seeds that estimate spreads by about ±0.05 (one standard deviation); the
-  treated salons were picked, one per region, among the sets whose chance deviations in
-  wave 1 balance between treated and other salons (re-randomisation for balance);
-* bad records as in wave 1: one in 50 (`BAD_EVERY`), the same defects in turn;
-* field control: every record carries its agreed window, `scheduled_from` and
-  `scheduled_to` (the Monday-to-Sunday week of the visit), and questionnaires are due
-  within `SUBMIT_DAYS` = 2 working days. Planted (`wave.field_failures`):
-  `late_count(300)` = 10 questionnaires submitted 3, 4 or 5 working days after the
-  visit, all by `LATE_SHOPPER` SH-117 (the 12th, 42nd, … 282nd records), and
-  `outside_count(300)` = 5 visits outside their window, the window a week before or a
-  week after the visit in turn (the 38th, 98th, … 278th). Nothing else fails, with or
-  without the Russian holidays.
+* the training alone adds `EXPECTED_VISIT_EFFECT` = 0.128 to the mean `visit` of the
+  treated salons, 0.128 in the committed wave; the difference in differences of the two
+  committed waves is 0.125 (±0.05 across seeds), the treated salons one per region,
+  balanced as in `sbm_engine.sample_waves`;
+* bad records as in wave 1: one in 50 (`BAD_EVERY`), the same defects in turn; field
+  control failures (`wave.field_failures`) as `sbm_engine.sample_waves` plants them, the
+  late ones by `LATE_SHOPPER` SH-117.
 
-**Calibration set** (``generate_calibration(40, seed=2026)``, ``--calibration DIR``;
-committed as ``sample/calibration/<SHOPPER>.jsonl``): 40 cases (visits to the same
-network in April 2026, ids ``SLN-CAL-NNNNN``), each scored by the four
-`CALIBRATION_SHOPPERS` SH-201 … SH-204, one file each, the same `visit_id` for the same
-case; no bad records. Every evaluator records each non-critical answer one step off the
-case with probability `NOISE` = 0.05 (yes and no swapped, a grade ±1, "partly" to yes or
-no and back) and moves their own 0–10 ratings by one point in 3 cases in 10; critical
-items, N/A and the stopwatch are as in the case. `LENIENT_SHOPPER` SH-203 also raises
-each answer below the top by one step with probability `LENIENCY` = 0.35 (and the
-ratings by one point): their `visit` is 0.056 above the honest evaluators' mean on
-average (per case sd 0.042). `REFERENCE_SHOPPER` SH-201 is honest, for ``--reference``.
+**Calibration set** (``generate_calibration()``, ``--calibration DIR``, in
+``sample/calibration/``): 40 visits to the salons in April 2026 (``SLN-CAL-NNNNN``),
+scored as in `sbm_engine.sample_waves`.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
+import functools
 import math
 import random
 import sys
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-__all__ = [
-    "BAD_EVERY",
-    "CALIBRATION_SHOPPERS",
-    "DEFECTS",
-    "LATE_SHOPPER",
-    "LENIENT_SHOPPER",
-    "TRAINED_ITEMS",
-    "TREATED_POINTS",
-    "SampleWave",
-    "bad_count",
-    "generate",
-    "generate_calibration",
-    "generate_wave2",
-    "main",
-]
+from sbm_engine import sample_waves
+from sbm_engine.sample_waves import CALIBRATION_CASES
+from sbm_engine.sample_waves import CALIBRATION_SHOPPERS as CALIBRATION_SHOPPERS
+from sbm_engine.sample_waves import LENIENCY as LENIENCY
+from sbm_engine.sample_waves import LENIENT_SHOPPER as LENIENT_SHOPPER
+from sbm_engine.sample_waves import NOISE as NOISE
+from sbm_engine.sample_waves import REFERENCE_SHOPPER as REFERENCE_SHOPPER
+from sbm_engine.sample_waves import SUBMIT_DAYS as SUBMIT_DAYS
+from sbm_engine.sample_waves import SampleWave as SampleWave
+from sbm_engine.sample_waves import late_count as late_count
+from sbm_engine.sample_waves import outside_count as outside_count
+
+__all__ = [*sample_waves.PACK_API, "BAD_EVERY", "DEFECTS", "SampleWave", "bad_count"]
 
 #: One record in this many is made bad on purpose (the known share: 2 %).
 BAD_EVERY = 50
@@ -115,6 +92,7 @@ DEFECTS: tuple[tuple[str, str], ...] = (
     ("unknown_scenario", "bad_scenario"),
     ("unknown_channel", "bad_field"),
 )
+_DEFECT_KINDS = tuple(defect for defect, _code in DEFECTS)
 
 STANDARD = "salon.visit"
 
@@ -167,22 +145,12 @@ EXPECTED_VISIT_EFFECT = 0.128
 WAVE2_START = dt.date(2026, 5, 1)
 #: Wave 2's shoppers: SH-100 … SH-129.
 WAVE2_SHOPPERS = (100, 129)
-#: Field control: questionnaires are due within this many working days.
-SUBMIT_DAYS = 2
 #: The shopper who submitted the planted late questionnaires.
 LATE_SHOPPER = "SH-117"
 
-# -- the calibration set ---------------------------------------------------------------------------
-
-CALIBRATION_CASES = 40
-CALIBRATION_SHOPPERS: tuple[str, ...] = ("SH-201", "SH-202", "SH-203", "SH-204")
-#: The evaluator who passes more: raises this share of the answers below the top by one step.
-LENIENT_SHOPPER = "SH-203"
-LENIENCY = 0.35
-#: An honest evaluator, for `sbm calibrate --reference`.
-REFERENCE_SHOPPER = "SH-201"
-#: Every evaluator records each non-critical answer one step off the case with this probability.
-NOISE = 0.05
+# the calibration set: `sbm_engine.sample_waves` (CALIBRATION_SHOPPERS, LENIENT_SHOPPER, ...);
+# the stopwatch stays as in the case. The lenient evaluator's `visit` is 0.056 above the
+# honest evaluators' mean on average (per case sd 0.042).
 _CALIBRATION_START = dt.date(2026, 4, 1)
 
 # region, UTC offset, salons: (code, address, level: premises and hygiene culture)
@@ -277,27 +245,6 @@ _YES_NO: dict[str, float] = {
 _GRADE5 = {"wishes": 4.0, "diagnostics": 3.8, "result_quality": 4.3, "neatness": 4.2}
 
 
-class SampleWave(list):  # type: ignore[type-arg]
-    """The generated records (a plain list of dicts) and what was planted in them."""
-
-    expected_rejects: int
-    bad_visit_ids: tuple[str, ...]
-    defects: dict[str, str]  # visit_id -> the defect planted
-    field_failures: dict[str, str]  # visit_id -> "late_submission" or "outside_window" (wave 2)
-
-    def __init__(
-        self,
-        records: Sequence[dict[str, Any]],
-        defects: dict[str, str],
-        field_failures: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(records)
-        self.defects = defects
-        self.bad_visit_ids = tuple(defects)
-        self.expected_rejects = len(defects)
-        self.field_failures = field_failures or {}
-
-
 def bad_count(n: int) -> int:
     """How many of `n` generated records are bad on purpose."""
     return n // BAD_EVERY
@@ -370,19 +317,6 @@ class _Network:
                 )
 
 
-def _train(rng: random.Random, answers: dict[str, Any], on: bool) -> None:
-    """Wave 2's training: where `on`, each trained item answered (not N/A) becomes a pass
-    ("yes", or 5 on a grade) with probability `TRAINING_CLOSES`, which closes that share of
-    its gap to a full score. The draw is made either way, so that the same seed gives the
-    same visits with and without the training."""
-    for item in TRAINED_ITEMS:
-        value = answers.get(item)
-        if value is None or value == "н/п":
-            continue
-        if rng.random() < TRAINING_CLOSES and on:
-            answers[item] = 5 if isinstance(value, int) else "yes"
-
-
 def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
     if style == 0:
         return moment.strftime("%Y-%m-%dT%H:%M:%S")
@@ -399,7 +333,7 @@ def _visit(
     start: dt.date,
     *,
     ids: str = "SLN-2026-04",
-    wave2: _Wave2 | None = None,
+    wave2: sample_waves.Wave2Plan | None = None,
 ) -> dict[str, Any]:
     # wave 2 is planned: the same number of visits at every salon
     salon = net.salons[index % len(net.salons)] if wave2 else rng.choice(net.salons)
@@ -444,7 +378,8 @@ def _visit(
     a["ambience"] = max(1, min(5, round(rng.gauss(4.0 + level, 0.7))))
     a["price_list"] = _yes(rng, 0.8, level)
     if wave2 is not None:
-        _train(rng, a, wave2.trained and salon["code"] in TREATED_POINTS)
+        on = wave2.trained and salon["code"] in TREATED_POINTS
+        sample_waves.train(rng, a, TRAINED_ITEMS, TRAINING_CLOSES, on)
     # punctuality: one start in five is late
     delay = rng.uniform(6, 40) if rng.random() < 0.2 else rng.uniform(-3, 5)
     appointment = dt.datetime.combine(day, dt.time(rng.randrange(10, 20), rng.choice((0, 30))))
@@ -492,7 +427,7 @@ def _visit(
         "channel": channel,
         "shopper": shopper,
         "submitted": (day + dt.timedelta(days=rng.randint(0, 2))).isoformat(),
-        **(_window(day) if wave2 is not None else {}),
+        **(sample_waves.window(day) if wave2 is not None else {}),
         **extra,
         "answers": a,
     }
@@ -529,108 +464,26 @@ def generate(n: int = 300, seed: int = 2026) -> SampleWave:
     net = _Network(rng)
     start = dt.date(2026, 4, 1)
     records = [_visit(rng, i, n, net, start) for i in range(n)]
-    defects: dict[str, str] = {}
-    for k in range(bad_count(n)):
-        index = k * BAD_EVERY + BAD_EVERY // 2
-        defect = DEFECTS[k % len(DEFECTS)][0]
-        _plant(records[index], defect)
-        defects[records[index]["visit_id"]] = defect
+    defects, _bad = sample_waves.plant_in_turn(records, BAD_EVERY, _DEFECT_KINDS, _plant)
     return SampleWave(records, defects)
 
 
-class _Wave2(NamedTuple):
-    drift: float
-    trained: bool
-    shoppers: tuple[int, int]
-
-
-def _window(day: dt.date, weeks: int = 0) -> dict[str, str]:
-    """The agreed window of a visit: the Monday-to-Sunday week of `day`, moved by `weeks`."""
-    monday = day - dt.timedelta(days=day.weekday() - 7 * weeks)
-    return {
-        "scheduled_from": monday.isoformat(),
-        "scheduled_to": (monday + dt.timedelta(days=6)).isoformat(),
-    }
-
-
-#: Russia's weekday public holidays of 2026 (sample/holidays-ru-2026.toml): a planted late
-#: questionnaire is late with and without them.
-_HOLIDAYS_2026 = frozenset(
-    dt.date(2026, *md)
-    for md in (
-        *((1, d) for d in (1, 2, 5, 6, 7, 8, 9)),
-        *((2, 23), (3, 9), (5, 1), (5, 11), (6, 12), (11, 4), (12, 31)),
-    )
-)
-
-
-def _add_working_days(day: dt.date, count: int) -> dt.date:
-    """The `count`-th working day after `day` (Monday to Friday, not a 2026 holiday)."""
-    while count:
-        day += dt.timedelta(days=1)
-        count -= day.weekday() < 5 and day not in _HOLIDAYS_2026
-    return day
-
-
-def late_count(n: int) -> int:
-    """How many of `n` wave-2 records are submitted late on purpose (10 of 300)."""
-    return len(range(11, n, 30))
-
-
-def outside_count(n: int) -> int:
-    """How many of `n` wave-2 records are visited outside their window on purpose (5 of 300)."""
-    return len(range(37, n, 60))
-
-
-def _plant_field_failures(records: list[dict[str, Any]], bad: set[int]) -> dict[str, str]:
-    """Late questionnaires (3 to 5 working days, all by `LATE_SHOPPER`) at the records of
-    index 11, 41, 71, … and visits outside their window (the window a week earlier, then a
-    week later, in turn) at index 37, 97, 157, …; a bad record moves it to the next one."""
-    n = len(records)
-    taken = set(bad)
-    planted: dict[str, str] = {}
-    for first, step, kind in ((11, 30, "late_submission"), (37, 60, "outside_window")):
-        for k, index in enumerate(range(first, n, step)):
-            while index in taken:
-                index += 1
-            if index >= n:
-                break
-            taken.add(index)
-            record = records[index]
-            day = dt.date.fromisoformat(record["date"])
-            if kind == "late_submission":
-                record["shopper"] = LATE_SHOPPER
-                record["submitted"] = _add_working_days(day, 3 + k % 3).isoformat()
-            else:
-                record.update(_window(day, -1 if k % 2 == 0 else 1))
-            planted[record["visit_id"]] = kind
-    return planted
-
-
 def generate_wave2(n: int = 300, seed: int = 2026, *, trained: bool = True) -> SampleWave:
-    """The second wave: the network of `generate(n, seed)` a month later (`WAVE2_START`).
-
-    Visit ids ``SLN-2026-05-NNNNN``; `bad_count(n)` records bad on purpose as in wave 1;
-    every record carries its window (`scheduled_from`, `scheduled_to`), and
-    `wave.field_failures` names the planted late and out-of-window visits. With
-    ``trained=False``, the very same visits without the training (the same random draws,
-    so the difference is the training's effect on this sample).
+    """The salons of `generate(n, seed)` in May (``SLN-2026-05-NNNNN``), `bad_count(n)` of
+    the records bad; ``trained=False`` leaves the training out and nothing else
+    (`sbm_engine.sample_waves`).
     """
     if n < 0:
         raise ValueError("n must not be negative")
     net = _Network(random.Random(seed))
     rng = random.Random(f"{seed}/wave2")
-    plan = _Wave2(DRIFT, trained, WAVE2_SHOPPERS)
+    plan = sample_waves.Wave2Plan(DRIFT, trained, WAVE2_SHOPPERS)
     records = [_visit(rng, i, n, net, WAVE2_START, ids="SLN-2026-05", wave2=plan) for i in range(n)]
-    defects: dict[str, str] = {}
-    bad: set[int] = set()
-    for k in range(bad_count(n)):
-        index = k * BAD_EVERY + BAD_EVERY // 2
-        defect = DEFECTS[k % len(DEFECTS)][0]
-        _plant(records[index], defect, month="05")
-        defects[records[index]["visit_id"]] = defect
-        bad.add(index)
-    return SampleWave(records, defects, _plant_field_failures(records, bad))
+    plant = functools.partial(_plant, month="05")
+    defects, bad = sample_waves.plant_in_turn(records, BAD_EVERY, _DEFECT_KINDS, plant)
+    return SampleWave(
+        records, defects, sample_waves.plant_field_failures(records, set(bad), LATE_SHOPPER)
+    )
 
 
 # -- the calibration set ---------------------------------------------------------------------------
@@ -641,138 +494,37 @@ _CRITICAL_ITEMS = frozenset(
 )
 _RATINGS = frozenset({"overall", "recommend"})  # the shopper's own 0-10 ratings
 _MEASURED = frozenset({"start_delay"})  # a stopwatch reading, not an opinion
-
-
-def _rate(answers: dict[str, Any], rng: random.Random, leniency: float) -> dict[str, Any]:
-    """One evaluator's answers for a case: each non-critical answer one step off the case
-    with probability `NOISE`; then, for a lenient evaluator, each answer below the top
-    raised by one step with probability `leniency`. Ratings 0-10 move by one point in
-    three cases in ten (and up by one at `leniency`); N/A, critical items and the
-    stopwatch stay as they are."""
-    out: dict[str, Any] = {}
-    for item, value in answers.items():
-        v = value
-        if item in _CRITICAL_ITEMS or item in _MEASURED or v == "н/п":
-            pass
-        elif item in _RATINGS:
-            if rng.random() < 0.3:
-                v += rng.choice((-1, 1))
-            if leniency and rng.random() < leniency:
-                v += 1
-            v = max(0, min(10, v))
-        elif isinstance(v, int):  # a grade 1-5
-            if rng.random() < NOISE:
-                v = 2 if v == 1 else 4 if v == 5 else v + rng.choice((-1, 1))
-            if leniency and v < 5 and rng.random() < leniency:
-                v += 1
-        elif item in _PARTIAL_ITEMS:
-            if rng.random() < NOISE:
-                v = rng.choice(("yes", "no")) if v == "partly" else "partly"
-            if leniency and v != "yes" and rng.random() < leniency:
-                v = "yes" if v == "partly" else "partly"
-        else:  # yes/no
-            if rng.random() < NOISE:
-                v = "no" if v == "yes" else "yes"
-            if leniency and v == "no" and rng.random() < leniency:
-                v = "yes"
-        out[item] = v
-    return out
+_KIND = sample_waves.answer_kinds(
+    kept=_CRITICAL_ITEMS | _MEASURED, ratings=_RATINGS, partial=_PARTIAL_ITEMS
+)
 
 
 def generate_calibration(
     n: int = CALIBRATION_CASES, seed: int = 2026
 ) -> dict[str, list[dict[str, Any]]]:
-    """`n` cases, each scored by every evaluator of `CALIBRATION_SHOPPERS`: evaluator ->
-    records, the same `visit_id` (``SLN-CAL-NNNNN``) for the same case in every list.
-
-    The cases are visits to the network of `generate(n, seed)`; no record is bad.
+    """Evaluator -> their records of `n` salon visits (``SLN-CAL-NNNNN``, April 2026), every
+    one scored by all of `CALIBRATION_SHOPPERS` as `sbm_engine.sample_waves` does.
     """
-    if n < 0:
-        raise ValueError("n must not be negative")
     net = _Network(random.Random(seed))
-    rng = random.Random(f"{seed}/calibration")
-    cases = [_visit(rng, i, n, net, _CALIBRATION_START, ids="SLN-CAL") for i in range(n)]
-    out: dict[str, list[dict[str, Any]]] = {}
-    for shopper in CALIBRATION_SHOPPERS:
-        r = random.Random(f"{seed}/calibration/{shopper}")
-        leniency = LENIENCY if shopper == LENIENT_SHOPPER else 0.0
-        records = []
-        for case in cases:
-            record = {k: v for k, v in case.items() if k != "answers"}
-            record["shopper"] = shopper
-            day = dt.date.fromisoformat(case["date"])
-            record["submitted"] = (day + dt.timedelta(days=r.randint(0, 1))).isoformat()
-            record["answers"] = _rate(case["answers"], r, leniency)
-            records.append(record)
-        out[shopper] = records
-    return out
 
+    def case(rng: random.Random, i: int) -> dict[str, Any]:
+        return _visit(rng, i, n, net, _CALIBRATION_START, ids="SLN-CAL")
 
-def _jsonl(records: Sequence[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
-def _write(path: str, text: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-    else:
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(text)
+    return sample_waves.calibration_sets(n, seed, case, _KIND, submitted_within=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    return sample_waves.main(
+        argv,
         prog="sbm-salon-sample",
-        description="Write a sample wave of beauty salon visits (JSONL), the second wave "
-        "(--wave 2) or the calibration set (--calibration DIR).",
+        what="of beauty salon visits (JSONL)",
+        points="salons",
+        seed=2026,
+        wave1=generate,
+        wave2=generate_wave2,
+        calibration=generate_calibration,
+        treated=TREATED_POINTS,
     )
-    parser.add_argument("-n", type=int, default=300, help="number of visits (default 300)")
-    parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
-    parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
-    parser.add_argument(
-        "--wave", type=int, choices=(1, 2), default=1, help="1 (default) or 2: a month later"
-    )
-    parser.add_argument(
-        "--treated", metavar="FILE", help="also write the trained salons, one per line"
-    )
-    parser.add_argument(
-        "--calibration",
-        metavar="DIR",
-        help="write the calibration set instead: DIR/<SHOPPER>.jsonl, one file per evaluator",
-    )
-    parser.add_argument(
-        "--cases", type=int, default=CALIBRATION_CASES, help="calibration cases (default 40)"
-    )
-    args = parser.parse_args(argv)
-    if args.treated:
-        _write(args.treated, "".join(f"{p}\n" for p in TREATED_POINTS))
-    if args.calibration:
-        import os
-
-        os.makedirs(args.calibration, exist_ok=True)
-        sets = generate_calibration(args.cases, args.seed)
-        for shopper, records in sets.items():
-            _write(os.path.join(args.calibration, f"{shopper}.jsonl"), _jsonl(records))
-        print(
-            f"{args.cases} cases x {len(sets)} evaluators, {LENIENT_SHOPPER} lenient",
-            file=sys.stderr,
-        )
-        return 0
-    wave = generate(args.n, args.seed) if args.wave == 1 else generate_wave2(args.n, args.seed)
-    _write(args.output, _jsonl(wave))
-    print(
-        f"{len(wave)} visits, {wave.expected_rejects} bad on purpose "
-        f"({', '.join(sorted(set(wave.defects.values())))})",
-        file=sys.stderr,
-    )
-    if args.wave == 2:
-        late = sum(1 for k in wave.field_failures.values() if k == "late_submission")
-        print(
-            f"training at {', '.join(TREATED_POINTS)}; {late} submitted late, "
-            f"{len(wave.field_failures) - late} outside their window",
-            file=sys.stderr,
-        )
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
