@@ -24,13 +24,16 @@ from .checker import check as check_flat
 from .diagnostics import CompileError, Diagnostic, Diagnostics
 from .functions import FunctionRegistry
 from .loader import Loader, StandardProvider
+from .messages import language, message
 from .model import StandardModel
 from .sources import SourceError, read_source_bytes
 from .standard import CompiledStandard
 
 #: (file, allow_unknown, plugin generation) -> the compiled standard and the digests of
 #: every file it was built from; an entry is used only while none of them changed.
-_cache: dict[tuple[str, bool, int], tuple[CompiledStandard, dict[Path, str | None]]] = {}
+#: Compiled standards by (path, allow_unknown, plugin generation, language): the language
+#: too, as a few texts are fixed when a standard is compiled (`messages.deferred`).
+_cache: dict[tuple[str, bool, int, str], tuple[CompiledStandard, dict[Path, str | None]]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -109,7 +112,7 @@ def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path]
     path = Path(id_or_path)
     if path.suffix == ".sbm" or path.exists():
         if not path.exists():
-            raise FileNotFoundError(f"no standard file at {path}")
+            raise FileNotFoundError(message("api.no_file", path=path))
         return path
     loader = Loader(search_path, _providers())
     known = loader.known_standards()
@@ -119,8 +122,8 @@ def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path]
 
     hint = did_you_mean(str(id_or_path), known)
     raise FileNotFoundError(
-        f"no standard `{id_or_path}`: not a file and not an installed standard's id"
-        + (f"; did you mean `{hint}`?" if hint else "")
+        message("api.no_standard", standard=id_or_path)
+        + (message("visit.did_you_mean", name=hint) if hint else "")
     )
 
 
@@ -177,7 +180,7 @@ def load(
     (and, as `check`, `FileNotFoundError` or `SourceError` if it cannot be read)."""
     search_path = tuple(search_path)
     path = resolve_path(id_or_path, search_path)
-    key = (str(path.resolve()), allow_unknown, _generation())
+    key = (str(path.resolve()), allow_unknown, _generation(), language())
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and all(_digest(f) == d for f, d in cached[1].items()):

@@ -22,7 +22,15 @@ from .codegen import Emitter, Py, compile_checked, ident, join, number, printabl
 from .functions import FunctionRegistry, default_registry
 from .model import Bound, ItemModel, SelectedItem, StandardModel
 from .nodes import NOWHERE, Span
-from .runtime import EXPORTED, NA_FAST, ItemInfo, fast_table, label_key, number_of
+from .runtime import (
+    EXPORTED,
+    NA_FAST,
+    ItemInfo,
+    fast_table,
+    label_key,
+    not_applicable,
+    number_of,
+)
 
 APPROX = 1e-9
 #: Bands of a coefficient compiled to one inline expression; more call `band_of`.
@@ -198,14 +206,10 @@ class PythonCompiler:
                 self.emit_answer(it, i, key)
             with e.block(py("else:")):
                 e.line(py("{} = {} = None", ident("s", i), ident("v", i)))
-                msg = self.const(
-                    "M",
-                    f"`{it.name}` was answered but does not apply to this visit"
-                    + (f" (condition: {it.when_text})" if it.when_text else "")
-                    + "; the answer is ignored",
-                )
+                # The warning's text is made on the first visit it concerns.
+                msg = self.const("M", not_applicable(it.name, it.when_text))
                 with e.block(py("if answered(get({}, MISSING)):", key)):
-                    e.line(py("warns.append(VisitWarning({}, {}))", key, msg))
+                    e.line(py("warns.append(VisitWarning({}, {}()))", key, msg))
         else:
             self.emit_answer(it, i, key)
 

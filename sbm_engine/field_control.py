@@ -36,6 +36,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .messages import message
 from .runtime import VisitError
 from .timestamps import TimestampError, blank
 from .working_days import WorkingCalendar, load_calendar
@@ -58,7 +59,6 @@ BAD_TIMESTAMP = "bad_timestamp"
 #: The visit fields field control reads.
 FIELDS = ("date", "scheduled_from", "scheduled_to", "submitted")
 
-_FORMAT = "an ISO 8601 date (2026-03-14) or date and time (2026-03-14T10:05:00)"
 _CACHE_LIMIT = 1 << 16
 
 
@@ -84,7 +84,7 @@ def read_day(value: Any) -> _Moment | None:
         try:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise TimestampError(f"{text!r} is not {_FORMAT}") from None
+            raise TimestampError(message("visit.time.not_day", value=repr(text))) from None
         return _moment(moment)
     if blank(value):
         return None
@@ -95,7 +95,7 @@ def read_day(value: Any) -> _Moment | None:
     if type(value).__name__ == "datetime64":
         micros = int(value.astype("datetime64[us]").astype("int64"))
         return _moment(dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=micros))
-    raise TimestampError(f"{value!r} is not {_FORMAT}")
+    raise TimestampError(message("visit.time.not_day", value=repr(value)))
 
 
 def _moment(moment: dt.datetime) -> _Moment:
@@ -170,14 +170,13 @@ class FieldControl:
         """The rules, in one line, for reports."""
         rules = []
         if self.window:
-            rules.append("the visit inside its window (scheduled_from … scheduled_to)")
+            rules.append(message("control.rule.window"))
         if self.max_submit_days is not None:
             days = self.max_submit_days
             rules.append(
-                f"the questionnaire within {days} working day{'' if days == 1 else 's'} "
-                f"({self.calendar.describe()})"
+                message("control.rule.submit", days=days, calendar=self.calendar.describe())
             )
-        return "; ".join(rules) or "nothing"
+        return "; ".join(rules) or message("control.rule.nothing")
 
     def _read(self, key: str, value: Any, errors: list[VisitError]) -> Any:
         """The field as a `_Moment`, None when absent, or False when unreadable (the
@@ -185,7 +184,9 @@ class FieldControl:
         try:
             return read_day(value)
         except TimestampError as exc:
-            errors.append(VisitError(key, BAD_TIMESTAMP, f"visit field `{key}`: {exc}"))
+            errors.append(
+                VisitError(key, BAD_TIMESTAMP, message("visit.time.field", field=key, error=exc))
+            )
             return False
 
     def check(self, record: Mapping[str, Any]) -> list[VisitError]:
@@ -214,7 +215,7 @@ class FieldControl:
                     VisitError(
                         "scheduled_to",
                         BAD_TIMESTAMP,
-                        f"the window ends ({_show(hi)}) before it starts ({_show(lo)})",
+                        message("visit.time.window_reversed", end=_show(hi), start=_show(lo)),
                     )
                 )
             elif visit:
@@ -223,7 +224,7 @@ class FieldControl:
                         VisitError(
                             "date",
                             OUTSIDE_WINDOW,
-                            f"visit on {_show(visit)}, before its window opened on {_show(lo)}",
+                            message("visit.time.before_window", date=_show(visit), start=_show(lo)),
                         )
                     )
                 elif hi and _before(hi, visit):
@@ -231,7 +232,7 @@ class FieldControl:
                         VisitError(
                             "date",
                             OUTSIDE_WINDOW,
-                            f"visit on {_show(visit)}, after its window closed on {_show(hi)}",
+                            message("visit.time.after_window", date=_show(visit), end=_show(hi)),
                         )
                     )
             elif visit is None and (lo or hi):
@@ -244,7 +245,11 @@ class FieldControl:
                         VisitError(
                             "submitted",
                             BAD_TIMESTAMP,
-                            f"submitted {_show(sent)}, before the visit on {_show(visit)}",
+                            message(
+                                "visit.time.submitted_before",
+                                submitted=_show(sent),
+                                date=_show(visit),
+                            ),
                         )
                     )
                 else:
@@ -254,9 +259,13 @@ class FieldControl:
                             VisitError(
                                 "submitted",
                                 LATE_SUBMISSION,
-                                f"submitted {sent.day.isoformat()}, {late} working days after "
-                                f"the visit on {visit.day.isoformat()} (due within "
-                                f"{self.max_submit_days})",
+                                message(
+                                    "visit.time.late",
+                                    submitted=sent.day.isoformat(),
+                                    days=late,
+                                    date=visit.day.isoformat(),
+                                    limit=self.max_submit_days,
+                                ),
                             )
                         )
             elif sent and visit is None:
@@ -264,7 +273,7 @@ class FieldControl:
         if no_date:
             errors.insert(
                 0,
-                VisitError("date", BAD_TIMESTAMP, "no visit date: field control cannot check it"),
+                VisitError("date", BAD_TIMESTAMP, message("visit.time.no_date")),
             )
         return errors
 

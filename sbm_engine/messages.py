@@ -13,6 +13,18 @@ reported). Its tables nest, and an id is the dotted path to a string.
 The language is the one set by `set_language` (the `--lang` option), else `SBM_LANG`,
 else the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`): Russian for `ru…`, English otherwise.
 
+A visit's errors and warnings (the `message` of `VisitError` and `VisitWarning`, in the
+rejects file and in `sbm explain`) come from here too; their `code`s stay English, for
+machines. They are made only when a visit is rejected or warned. A few texts are fixed
+when a standard is compiled (`deferred`: the warning for an item answered where it
+does not apply): they are in the language chosen at compile time. The CLI chooses
+the language (`--lang`) before it compiles anything, so its whole run speaks one
+language. In the Python API the language at compile time applies to them: a program
+that calls `set_language` after `sbm_engine.load(...)` gets those texts in the language
+the standard was compiled in (loading it again compiles it anew, as compiled standards
+are cached per language), and every other text in the new one. JSON keys and
+enumerated values (codes, verdicts, kinds, quadrants) stay English.
+
 A text's placeholders are `{name}`; braces around anything but a bare name (`{ … }`,
 as in `scale NAME { … }`) are text. `{n|form|form…}` is a word that agrees with the
 number `n`: two forms in English (one, other), three in Russian (1 пункт, 2 пункта,
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +116,27 @@ def message(msgid: str, /, **params: Any) -> str:
 
     Raises KeyError for an id the catalogue lacks or a placeholder not given: both are
     bugs the tests catch (`tests/test_messages.py`)."""
+    return _message_in(language(), msgid, params)
+
+
+def deferred(msgid: str, /, **params: Any) -> Callable[[], str]:
+    """Message `msgid` in the language chosen now, made on the first call and kept.
+
+    For a text fixed when a standard is compiled but shown only when a visit needs it
+    (the warning for an item answered where it does not apply): compiling reads no
+    catalogue, and a run makes the text once, however many visits it warns."""
     lang = language()
+    made: list[str] = []
+
+    def make() -> str:
+        if not made:
+            made.append(_message_in(lang, msgid, params))
+        return made[0]
+
+    return make
+
+
+def _message_in(lang: str, msgid: str, params: dict[str, Any]) -> str:
     text = catalogue(lang).get(msgid)
     if text is None:
         if lang == LANGUAGES[0]:

@@ -51,6 +51,7 @@ import pluggy
 from . import hookspecs
 from .functions import FunctionRegistry, FunctionSpec
 from .hookspecs import PROJECT, Reader, Validator
+from .messages import message
 from .sources import SourceError, read_source
 
 if TYPE_CHECKING:
@@ -242,9 +243,9 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> Non
     try:
         pm.register(plugin, name=name)  # returns None, quietly, when the name is blocked
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {shown!r} does not fit the sbm contract: {exc}") from exc
+        raise PluginError(message("plugin.bad_contract", plugin=repr(shown), error=exc)) from exc
     except ValueError as exc:
-        raise PluginError(f"plugin {shown!r} cannot be registered: {exc}") from exc
+        raise PluginError(message("plugin.not_registered", plugin=repr(shown), error=exc)) from exc
 
 
 def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
@@ -278,8 +279,7 @@ def _load_entrypoints(pm: pluggy.PluginManager) -> None:
         other = owners.setdefault(ep.name, dname)
         if _canonical(other) != _canonical(dname):
             raise PluginError(
-                f"two distributions declare the sbm plugin {ep.name!r}: {other} and {dname}; "
-                "uninstall one of them"
+                message("plugin.two_distributions", plugin=repr(ep.name), first=other, second=dname)
             )
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
@@ -295,12 +295,18 @@ def _load_entrypoints(pm: pluggy.PluginManager) -> None:
             None,
         )
         if culprit is None:
-            raise PluginError(f"loading sbm plugins failed: {exc}") from exc
+            raise PluginError(message("plugin.loading_failed", error=exc)) from exc
         ep, dist = culprit
         raise PluginError(
-            f"plugin {ep.name!r} ({ep.value}, from {_dist_name(dist)} {dist.version}) "
-            f"failed to load: {type(exc).__name__}: {exc}; fix or uninstall the pack, or "
-            f"skip it with SBM_DISABLE_PLUGINS={ep.name}"
+            message(
+                "plugin.load_failed",
+                plugin=repr(ep.name),
+                value=ep.value,
+                distribution=_dist_name(dist),
+                version=dist.version,
+                error=f"{type(exc).__name__}: {exc}",
+                name=ep.name,
+            )
         ) from exc
 
 
@@ -321,11 +327,12 @@ def _check_pending(pm: pluggy.PluginManager) -> None:
             where = getattr(impl.function, "__module__", None) or "?"
             hint = did_you_mean(hook_name, known)
             problems.append(
-                f"plugin {plugin!r} ({where}) implements `{hook_name}`, which is not an sbm hook"
-                + (f"; did you mean `{hint}`?" if hint else "")
+                message("plugin.not_a_hook", plugin=repr(plugin), module=where, hook=hook_name)
+                + (message("plugin.did_you_mean", name=hint) if hint else "")
             )
     if problems:
-        raise PluginError("\n".join([*problems, f"the sbm hooks are: {', '.join(known)}"]))
+        hooks = message("plugin.hooks_are", hooks=", ".join(known))
+        raise PluginError("\n".join([*problems, hooks]))
     pm.check_pending()
 
 
@@ -342,10 +349,7 @@ def _state() -> _Active:
     with _lock:
         if _active is None:
             if _building:
-                raise PluginError(
-                    "a plugin asked for the plugin manager while the manager was being built "
-                    "(at import time?); call sbm_engine.plugins helpers from hooks instead"
-                )
+                raise PluginError(message("plugin.reentrant"))
             _building = True
             try:
                 pm = make_plugin_manager()
@@ -430,7 +434,12 @@ def _per_plugin(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list
             raise
         except Exception as exc:
             raise PluginError(
-                f"plugin {name!r}: hook {hook_name} failed: {type(exc).__name__}: {exc}"
+                message(
+                    "plugin.hook_failed",
+                    plugin=repr(name),
+                    hook=hook_name,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
             ) from exc
         out.extend((name, result) for result in results)
     out.sort(key=lambda pair: pair[0] != BUILTIN_NAME)  # stable: built-in first, then as called
@@ -445,7 +454,7 @@ def _many(plugin: str, hook_name: str, result: Any) -> list[Any]:
         return list(result)
     except TypeError:
         raise PluginError(
-            f"plugin {plugin!r}: {hook_name} must return an iterable, got {result!r}"
+            message("plugin.not_iterable", plugin=repr(plugin), hook=hook_name, value=repr(result))
         ) from None
 
 
@@ -458,14 +467,16 @@ def _sbm_files(plugin: str, entry: Any) -> list[Path]:
         return sorted(path.rglob("*.sbm"))
     if path.is_file():
         return [path]
-    raise PluginError(f"plugin {plugin!r}: sbm_standards returned {path}, which does not exist")
+    raise PluginError(message("plugin.no_path", plugin=repr(plugin), path=path))
 
 
 def _standard_ids(plugin: str, file: Path) -> list[str]:
     try:
         text = read_source(file)
     except SourceError as exc:
-        raise PluginError(f"plugin {plugin!r}: the standard {file} {exc.reason}") from exc
+        raise PluginError(
+            message("plugin.unreadable_standard", plugin=repr(plugin), path=file, reason=exc.reason)
+        ) from exc
     return [m.group(1) for m in _HEADER.finditer(text)]
 
 
@@ -483,13 +494,23 @@ def _standards_table(pm: pluggy.PluginManager) -> dict[str, tuple[Path, str]]:
                         continue  # the same file reached twice (a folder and a file in it)
                     first = previous[1]
                     raise PluginError(
-                        f"standard id `{sid}` is shipped twice: by plugin {first!r} "
-                        f"({previous[0]}) and by plugin {plugin!r} ({file}); "
-                        + (
-                            "rename one of them"
-                            if first == plugin
-                            else "uninstall one pack or disable it with "
-                            f"SBM_DISABLE_PLUGINS={plugin}"
+                        message(
+                            "plugin.shipped_twice",
+                            standard=sid,
+                            first=repr(first),
+                            first_file=previous[0],
+                            second=repr(plugin),
+                            second_file=file,
+                        )
+                        if first == plugin
+                        else message(
+                            "plugin.shipped_twice_packs",
+                            standard=sid,
+                            first=repr(first),
+                            first_file=previous[0],
+                            second=repr(plugin),
+                            second_file=file,
+                            name=plugin,
                         )
                     )
     return table
@@ -510,32 +531,41 @@ def standard_provider() -> dict[str, Path]:
 
 def _check_spec(plugin: str, spec: Any) -> FunctionSpec:
     if not isinstance(spec, FunctionSpec):
-        raise PluginError(
-            f"plugin {plugin!r}: sbm_functions must return FunctionSpec objects, got {spec!r}"
-        )
+        raise PluginError(message("plugin.not_a_spec", plugin=repr(plugin), value=repr(spec)))
     from .checker import RESERVED
     from .parser import KEYWORDS
 
-    what = f"plugin {plugin!r}: function `{spec.name}`"
+    def what() -> str:  # made only for an error: a good spec reads no catalogue
+        return message("plugin.what.function", plugin=repr(plugin), function=spec.name)
+
     if not isinstance(spec.name, str) or not spec.name.isidentifier():
-        raise PluginError(f"{what}: the name must be an identifier")
+        raise PluginError(message("plugin.not_identifier", function=what()))
     if spec.name in _BUILTIN_FUNCTIONS or spec.name in KEYWORDS or spec.name in RESERVED:
-        raise PluginError(f"{what}: the name is taken by the language itself; choose another")
+        raise PluginError(message("plugin.name_taken", function=what()))
     params = tuple(spec.params)
     for typ in (*params, spec.returns):
         if typ not in _VALUE_TYPES:
-            raise PluginError(f"{what}: type {typ!r} is not one of {', '.join(_VALUE_TYPES)}")
+            raise PluginError(
+                message(
+                    "plugin.bad_type",
+                    function=what(),
+                    type=repr(typ),
+                    types=", ".join(_VALUE_TYPES),
+                )
+            )
     for form in ("scalar", "batch"):
         fn = getattr(spec, form)
         if fn is None and form == "batch":
             continue
         if not callable(fn):
-            raise PluginError(f"{what}: the {form} form is not callable")
+            raise PluginError(message("plugin.not_callable_form", function=what(), form=form))
         try:
             inspect.signature(fn).bind(*params)
         except TypeError as exc:
             raise PluginError(
-                f"{what}: the {form} form cannot take {len(params)} argument(s): {exc}"
+                message(
+                    "plugin.bad_arity", function=what(), form=form, count=len(params), error=exc
+                )
             ) from None
         except ValueError:  # no signature to inspect (some builtins): trust it
             pass
@@ -550,8 +580,12 @@ def _function_table(pm: pluggy.PluginManager) -> FunctionRegistry:
             previous = specs.get(spec.name)
             if previous is not None:
                 raise PluginError(
-                    f"function `{spec.name}` is declared by both plugin {previous.plugin!r} and "
-                    f"plugin {plugin!r}; a function name must be unique across installed packs"
+                    message(
+                        "plugin.function_twice",
+                        function=spec.name,
+                        first=repr(previous.plugin),
+                        second=repr(plugin),
+                    )
                 )
             specs[spec.name] = spec
     return FunctionRegistry(specs.values())
@@ -596,8 +630,12 @@ class PluginValidator:
                 VisitError(
                     "visit_id",
                     "validator_error",
-                    f"validator {self.name} of plugin {self.plugin!r} failed: "
-                    f"{type(exc).__name__}: {exc}",
+                    message(
+                        "visit.validator_failed",
+                        validator=self.name,
+                        plugin=repr(self.plugin),
+                        error=f"{type(exc).__name__}: {exc}",
+                    ),
                 )
             ]
         out = []
@@ -609,8 +647,12 @@ class PluginValidator:
                     VisitError(
                         "visit_id",
                         "validator_error",
-                        f"validator {self.name} of plugin {self.plugin!r} "
-                        f"returned {err!r}, not a VisitError",
+                        message(
+                            "visit.validator_returned",
+                            validator=self.name,
+                            plugin=repr(self.plugin),
+                            value=repr(err),
+                        ),
                     )
                 )
         return out
@@ -624,8 +666,7 @@ def visit_validators(model: StandardModel) -> list[Validator]:
         for fn in _many(plugin, "sbm_visit_validators", result):
             if not callable(fn):
                 raise PluginError(
-                    f"plugin {plugin!r}: sbm_visit_validators returned {fn!r}, "
-                    "which is not callable"
+                    message("plugin.validator_not_callable", plugin=repr(plugin), value=repr(fn))
                 )
             out.append(PluginValidator(plugin, fn))
     return out
@@ -667,12 +708,19 @@ def _overrides(obj: Any) -> bool:
 
 def _extension(plugin: str, hook_name: str, ext: Any) -> str:
     if not isinstance(ext, str) or not ext.strip(". "):
-        raise PluginError(f"plugin {plugin!r}: {hook_name} key {ext!r} is not a file extension")
+        raise PluginError(
+            message("plugin.not_an_extension", plugin=repr(plugin), hook=hook_name, key=repr(ext))
+        )
     ext = ext.strip().lower()
     return ext if ext.startswith(".") else "." + ext
 
 
 _FormatTable = dict[str, tuple[Any, str]]  # extension -> (reader or writer, plugin name)
+
+
+def _kind(kind: str) -> str:
+    """ "reader" or "writer", in the reader's language."""
+    return message("plugin.reader") if kind == "reader" else message("plugin.writer")
 
 
 def _format_table(hook_name: str, kind: str) -> Callable[[pluggy.PluginManager], _FormatTable]:
@@ -683,26 +731,46 @@ def _format_table(hook_name: str, kind: str) -> Callable[[pluggy.PluginManager],
         for plugin, result in _per_plugin(pm, hook_name):
             if not isinstance(result, Mapping):
                 raise PluginError(
-                    f"plugin {plugin!r}: {hook_name} must return a mapping of extension to "
-                    f"{kind}, got {result!r}"
+                    message(
+                        "plugin.not_a_mapping",
+                        plugin=repr(plugin),
+                        hook=hook_name,
+                        kind=_kind(kind),
+                        value=repr(result),
+                    )
                 )
             for raw_ext, obj in result.items():
                 ext = _extension(plugin, hook_name, raw_ext)
                 if not callable(obj):
-                    raise PluginError(f"plugin {plugin!r}: the {kind} for `{ext}` is not callable")
+                    raise PluginError(
+                        message(
+                            "plugin.format_not_callable",
+                            plugin=repr(plugin),
+                            kind=_kind(kind),
+                            ext=ext,
+                        )
+                    )
                 previous = table.get(ext)
                 if previous is not None:
                     owner = previous[1]
                     if owner != BUILTIN_NAME:
                         raise PluginError(
-                            f"both plugin {owner!r} and plugin {plugin!r} provide a {kind} for "
-                            f"`{ext}`; disable one with SBM_DISABLE_PLUGINS"
+                            message(
+                                "plugin.format_twice",
+                                first=repr(owner),
+                                second=repr(plugin),
+                                kind=_kind(kind),
+                                ext=ext,
+                            )
                         )
                     if not _overrides(obj):
                         raise PluginError(
-                            f"plugin {plugin!r} provides a {kind} for `{ext}`, which the engine "
-                            f"already has; mark it with sbm_engine.plugins.override(...) if it "
-                            f"is meant to replace the built-in one"
+                            message(
+                                "plugin.format_override",
+                                plugin=repr(plugin),
+                                kind=_kind(kind),
+                                ext=ext,
+                            )
                         )
                 table[ext] = (obj, plugin)
         return table
@@ -844,11 +912,17 @@ def describe_plugins() -> list[dict[str, Any]]:
 
 def format_plugins_table(rows: Iterable[Mapping[str, Any]]) -> str:
     """The human view of `describe_plugins()`: one line per plugin, aligned columns."""
-    header = ("plugin", "distribution", "version", "hooks", "standards")
+    header = (
+        message("plugin.table.plugin"),
+        message("plugin.table.distribution"),
+        message("plugin.table.version"),
+        message("plugin.table.hooks"),
+        message("plugin.table.standards"),
+    )
     lines: list[tuple[str, ...]] = [header]
     for row in rows:
         if row.get("disabled"):
-            version, hooks, standards = "disabled", "-", "-"
+            version, hooks, standards = message("plugin.table.disabled"), "-", "-"
         else:
             version = row.get("version") or "-"
             hooks = ", ".join(h.removeprefix(f"{PROJECT}_") for h in row.get("hooks", ())) or "-"

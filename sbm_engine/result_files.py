@@ -188,19 +188,57 @@ class Refusals:
             self.first[problem] = (source, 1)
 
     def message(self, standard: str | None, done: str = "rolled up") -> str:
-        """All the problems shown: none of the input was used."""
+        """All the problems shown: none of the input was used. `done` is what was not
+        done, in English ("rolled up", "compared", …): it is said in the reader's language."""
+        from .messages import message
+
         lines = [
-            f"  {where}{f' (and {n - 1} more like it)' if n > 1 else ''}: {problem}"
+            message("results.problem_more", where=where, count=n - 1, problem=problem)
+            if n > 1
+            else message("results.problem", where=where, problem=problem)
             for problem, (where, n) in self.first.items()
         ]
         more = self.count - sum(n for _, n in self.first.values())
         if more:
-            lines.append(f"  … and {more} more {'record' if more == 1 else 'records'}")
-        what = (
-            "record is not a scored visit" if self.count == 1 else "records are not scored visits"
-        )
-        of = f" of {standard}" if standard else ""
-        return "\n".join([f"nothing {done}: {self.count} {what}{of}:", *lines])
+            lines.append(message("results.more_records", count=more))
+        of = message("results.nothing_done_of", standard=standard) if standard else ""
+        head = message("results.nothing_done", done=_done(done), count=self.count, of=of)
+        return "\n".join([head, *lines])
+
+
+def _done(done: str) -> str:
+    """What was not done ("rolled up"), in the reader's language."""
+    from .messages import message
+
+    if done == "rolled up":
+        return message("results.done.rolled_up")
+    if done == "compared":
+        return message("results.done.compared")
+    if done == "calibrated":
+        return message("results.done.calibrated")
+    if done == "analysed":
+        return message("results.done.analysed")
+    if done == "diagnosed":
+        return message("results.done.diagnosed")
+    if done == "planned":
+        return message("results.done.planned")
+    return done
+
+
+def _verb(what: str) -> str:
+    """What to do with each standard or version on its own ("roll up"), in the reader's
+    language."""
+    from .messages import message
+
+    if what == "roll up":
+        return message("results.verb.roll_up")
+    if what == "compare":
+        return message("results.verb.compare")
+    if what == "calibrate":
+        return message("results.verb.calibrate")
+    if what == "use":
+        return message("results.verb.use")
+    return what
 
 
 def identity(record: dict[str, Any]) -> str:
@@ -216,17 +254,26 @@ def mixing_message(
     first: tuple[str, dict[str, Any]], other: tuple[str, dict[str, Any]], what: str = "roll up"
 ) -> str:
     """Why two results cannot be used together, naming both and where they were read."""
+    from .messages import message
+
     (src1, rec1), (src2, rec2) = first, other
     if rec1["standard"] != rec2["standard"]:
-        return (
-            f"the input mixes results of two standards: {identity(rec1)} ({src1}) and "
-            f"{identity(rec2)} ({src2}); {what} each standard on its own"
+        return message(
+            "results.two_standards",
+            first=identity(rec1),
+            first_source=src1,
+            second=identity(rec2),
+            second_source=src2,
+            what=_verb(what),
         )
-    return (
-        f"the input mixes two versions of `{rec1['standard']}`: "
-        f"{show_version(rec1['version'])} ({src1}) and {show_version(rec2['version'])} ({src2}); "
-        f"their targets and bands may differ, so {what} each version on its own "
-        "(or score the older visits again with the newer version)"
+    return message(
+        "results.two_versions",
+        standard=rec1["standard"],
+        first=show_version(rec1["version"]),
+        first_source=src1,
+        second=show_version(rec2["version"]),
+        second_source=src2,
+        what=_verb(what),
     )
 
 
@@ -237,15 +284,25 @@ def standard_mismatch(
     with, or None when it is."""
     if record["standard"] == std.id and same_version(record["version"], std.version):
         return None
+    from .messages import message
+
     hint = (
-        "pass the standard the results were scored with"
+        message("results.mismatch_standard")
         if record["standard"] != std.id
-        else f"pass the file of version {show_version(record['version'])} (the targets and bands "
-        f"the visits were scored against), or score the visits again with {std.version}"
+        else message(
+            "results.mismatch_version",
+            version=show_version(record["version"]),
+            new_version=std.version,
+        )
     )
-    return (
-        f"the results were scored with {identity(record)} ({source}), but --standard {given} "
-        f"is `{std.id}` {show_version(std.version)}; {hint}"
+    return message(
+        "results.mismatch",
+        scored_with=identity(record),
+        source=source,
+        given=given,
+        standard=std.id,
+        version=show_version(std.version),
+        hint=hint,
     )
 
 
@@ -256,17 +313,20 @@ def standard_of_results(std_id: str, source: str) -> CompiledStandard:
     Only an installed id is looked up: a record's `standard` is never used as a path.
     """
     from .api import load
+    from .messages import message
     from .sources import SourceError
 
-    hint = "pass the standard they were scored with: --standard FILE.sbm"
+    hint = message("results.pass_standard")
     if "/" in std_id or "\\" in std_id or std_id.endswith(".sbm"):
         raise ResultsError(
-            f"the results ({source}) name their standard {std_id!r}, not an id; {hint}"
+            message("results.not_an_id", source=source, standard=repr(std_id), hint=hint)
         )
     try:
         return load(std_id)
     except (FileNotFoundError, SourceError) as err:
-        raise ResultsError(f"{err} (the standard of the results, {source}); {hint}") from None
+        raise ResultsError(
+            message("results.not_installed", error=err, source=source, hint=hint)
+        ) from None
 
 
 class CheckedResults:
@@ -324,7 +384,9 @@ class CheckedResults:
             of = None if std is None else f"`{std.id}` {show_version(std.version)}"
             raise ResultsError(refusals.message(of, self.done))
         if not self.count:
-            raise ResultsError(f"no scored visits in {', '.join(map(str, self.paths))}")
+            from .messages import message
+
+            raise ResultsError(message("results.no_visits", paths=", ".join(map(str, self.paths))))
 
     @property
     def verb(self) -> str:

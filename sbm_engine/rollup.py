@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from .interpret import Env, Interpreter
+from .messages import message
 from .model import Bound, StandardModel
 
 LEVELS = {"point": "point", "specialist": "specialist", "region": "region", "network": None}
@@ -106,9 +107,9 @@ class _Group:
 def describe(value: Any, limit: int = 40) -> str:
     """A short, readable rendering of a value from the input, for messages."""
     if isinstance(value, Mapping):
-        return "an object"
+        return message("refusal.an_object")
     if isinstance(value, list | tuple):
-        return "a list"
+        return message("refusal.a_list")
     text = json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -120,25 +121,19 @@ def shape_problem(record: Any) -> str | None:
     the raw visits, and saying so is the fastest way to the fix.
     """
     if not isinstance(record, Mapping):
-        return f"expected a scored visit (an object), got {describe(record)}"
+        return message("refusal.not_an_object", value=describe(record))
     if "coefficients" not in record and {"errors", "record"} <= record.keys():
-        return (
-            "looks like a line of a rejects file (`errors` and `record`, no `coefficients`): "
-            "roll up the scored output of `sbm score`, not its rejects"
-        )
+        return message("refusal.rejects_line")
     if "coefficients" not in record and "answers" in record:
-        return (
-            "looks like an unscored visit (`answers`, no `coefficients`): score the visits "
-            "first (`sbm score STANDARD VISITS -o scored.jsonl`) and roll up what it writes"
-        )
+        return message("refusal.unscored")
     missing = [f"`{f}`" for f in RESULT_FIELDS if f not in record]
     if missing:
-        return f"not a scored visit: no {', '.join(missing)} (fields `sbm score` always writes)"
+        return message("refusal.missing", fields=", ".join(missing))
     standard, version = record["standard"], record["version"]
     if not isinstance(standard, str) or not standard:
-        return f"`standard` is {describe(standard)}, not a standard's id"
+        return message("refusal.bad_standard", value=describe(standard))
     if version is not None and not (isinstance(version, str) or _is_number(version)):
-        return f"`version` is {describe(version)}, not a version"
+        return message("refusal.bad_version", value=describe(version))
     return None
 
 
@@ -198,8 +193,9 @@ class Rollup:
         self.weights = {i.name: (i.weight, i.bonus) for i in model.items if i.scored}
         self.coef_names = [c.name for c in model.coefficients]
         self.term_kinds = {t.key: t.kind for r in model.rollups for t in r.terms}
-        number, score = (_is_number, "a number or null"), (_is_score, "a score in [0, 1] or null")
-        share, term = (_is_share_value, "true, false or null"), (_is_term_value, "a number or null")
+        # The second of each pair names what is wanted (`_wanted`), for a problem's message.
+        number, score = (_is_number, "number"), (_is_score, "score")
+        share, term = (_is_share_value, "share"), (_is_term_value, "number")
         self.checks: dict[str, dict[str, _Check]] = {
             "coefficients": dict.fromkeys(self.coef_names, number),
             "items": {i.name: score for i in model.items},
@@ -235,7 +231,7 @@ class Rollup:
         out = self._identity_problems(record)
         for field in ("point", "specialist", "region"):  # at every level: one verdict per file
             if not _is_group_key(record.get(field)):
-                out.append(f"`{field}` is {describe(record[field])}, not a text, number or null")
+                out.append(message("refusal.bad_group", field=field, value=describe(record[field])))
         for name, checks in self.checks.items():
             if not _plainly_fine(record.get(name), checks, name):
                 out += _map_problems(record, name, checks)
@@ -246,8 +242,13 @@ class Rollup:
         if standard == self.m.name and same_version(version, self.m.version):
             return []
         return [
-            f"scored with `{standard}` {show_version(version)}, "
-            f"not `{self.m.name}` {show_version(self.m.version)}"
+            message(
+                "refusal.other_standard",
+                standard=standard,
+                version=show_version(version),
+                expected=self.m.name,
+                expected_version=show_version(self.m.version),
+            )
         ]
 
     def add_checked(self, record: Mapping[str, Any]) -> None:
@@ -360,18 +361,32 @@ def _map_problems(record: Mapping[str, Any], field: str, checks: Mapping[str, _C
     if values is None and field != "coefficients":  # no items or rollup inputs: all N/A
         return []
     if not isinstance(values, Mapping):
-        return [f"`{field}` is {describe(values)}, not an object"]
+        return [message("refusal.not_a_map", field=field, value=describe(values))]
     out = []
     for name, value in values.items():
         check = checks.get(name)
         if check is None:
-            out.append(
-                f"`{field}.{str(name)[:40]}` is not in the standard "
-                "(was the visit scored with another edition of it?)"
-            )
+            out.append(message("refusal.unknown_name", field=field, name=str(name)[:40]))
         elif value is not None and not check[0](value):
-            out.append(f"`{field}.{name}` is {describe(value)}, not {check[1]}")
+            out.append(
+                message(
+                    "refusal.bad_value",
+                    field=field,
+                    name=name,
+                    value=describe(value),
+                    wanted=_wanted(check[1]),
+                )
+            )
     return out
+
+
+def _wanted(kind: str) -> str:
+    """What a value of a result must be ("a number or null"), in the reader's language."""
+    if kind == "score":
+        return message("refusal.score")
+    if kind == "share":
+        return message("refusal.share")
+    return message("refusal.number")
 
 
 def finite(x: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from .diagnostics import did_you_mean
+from .messages import deferred, message
 
 
 class _Missing:
@@ -162,20 +163,13 @@ def _missing_or_na(info: ItemInfo, answer: Any, errs: list[VisitError]) -> bool:
     """Handle a missing or N/A answer; True when the answer was one of them."""
     if answer is MISSING or (isinstance(answer, str) and answer.strip() == ""):
         if info.presence != "optional":
-            errs.append(
-                VisitError(
-                    info.name,
-                    "missing",
-                    f"no answer for `{info.name}`, which applies to this visit "
-                    "(mark it `optional` to allow this)",
-                )
-            )
+            errs.append(VisitError(info.name, "missing", message("visit.missing", item=info.name)))
         return True
     if is_na(answer):
         if info.presence == "required":
             errs.append(
                 VisitError(
-                    info.name, "na_not_allowed", f"`{info.name}` is required and cannot be N/A"
+                    info.name, "na_not_allowed", message("visit.na_not_allowed", item=info.name)
                 )
             )
         return True
@@ -202,8 +196,8 @@ def scale_index(info: ItemInfo, answer: Any, errs: list[VisitError]) -> int | No
         VisitError(
             info.name,
             "not_in_scale",
-            f"answer {_show(answer)} is not on the scale of `{info.name}` "
-            f"({shown})" + (f"; did you mean `{hint}`?" if hint else ""),
+            message("visit.not_in_scale", answer=_show(answer), item=info.name, labels=shown)
+            + (message("visit.did_you_mean", name=hint) if hint else ""),
         )
     )
     return None
@@ -233,7 +227,7 @@ def number_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float 
             VisitError(
                 info.name,
                 "not_a_number",
-                f"answer {_show(answer)} to `{info.name}` is not a number",
+                message("visit.not_a_number", answer=_show(answer), item=info.name),
             )
         )
         return None
@@ -242,13 +236,13 @@ def number_answer(info: ItemInfo, answer: Any, errs: list[VisitError]) -> float 
 
 def _not_finite_error(info: ItemInfo, answer: Any) -> VisitError:
     if isinstance(answer, int) and not isinstance(answer, bool):
-        shown = f"of about {int(answer.bit_length() * math.log10(2)) + 1} digits"
+        shown = message("visit.digits", count=int(answer.bit_length() * math.log10(2)) + 1)
     else:
         shown = _show(answer)
     return VisitError(
         info.name,
         "not_a_number",
-        f"answer {shown} to `{info.name}` is not a finite number (too large for a number, or NaN)",
+        message("visit.not_finite", answer=shown, item=info.name),
     )
 
 
@@ -258,8 +252,13 @@ def check_range(info: ItemInfo, num: float, errs: list[VisitError]) -> float | N
             VisitError(
                 info.name,
                 "out_of_range",
-                f"answer {_num(num)} to `{info.name}` is outside "
-                f"{_num(info.low)}..{_num(info.high)}",
+                message(
+                    "visit.out_of_range",
+                    answer=_num(num),
+                    item=info.name,
+                    low=_num(info.low),
+                    high=_num(info.high),
+                ),
             )
         )
         return None
@@ -282,7 +281,7 @@ def score_out_of_range(name: str, score: Any, where: str, errs: list[VisitError]
         VisitError(
             name,
             "score_out_of_range",
-            f"the score formula of `{name}` ({where}) gave {_show(score)}, outside [0, 1]",
+            message("visit.score_out_of_range", item=name, where=where, score=_show(score)),
         )
     )
 
@@ -306,6 +305,15 @@ def _show(value: Any) -> str:
 
 def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def not_applicable(name: str, condition: str | None) -> Callable[[], str]:
+    """The warning for an item answered where it does not apply, made when first
+    needed (in the language chosen when the standard was compiled): the same text on
+    the record path (`compiler`) and the batch path (`batch.evaluator`)."""
+    if condition:
+        return deferred("visit.not_applicable_when", item=name, condition=condition)
+    return deferred("visit.not_applicable", item=name)
 
 
 EXPORTED = {

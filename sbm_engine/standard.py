@@ -23,6 +23,7 @@ from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
 from .io.records import field_text
+from .messages import message
 from .model import StandardModel
 from .nodes import Span
 from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome, json_safe
@@ -101,18 +102,22 @@ class CompiledStandard:
             return RejectedVisit(
                 None,
                 source,
-                (VisitError("visit_id", "not_an_object", "a visit record must be an object"),),
+                (VisitError("visit_id", "not_an_object", message("visit.not_an_object")),),
                 record,
             )
         visit_id = record.get("visit_id")
         errs: list[VisitError] = []
         if visit_id is None or (isinstance(visit_id, str) and not visit_id.strip()):
-            errs.append(VisitError("visit_id", "missing_visit_id", "the record has no visit_id"))
+            errs.append(
+                VisitError("visit_id", "missing_visit_id", message("visit.missing_visit_id"))
+            )
         answers = record.get("answers")
         if answers is None:
             answers = {}
         if not isinstance(answers, Mapping):
-            errs.append(VisitError("answers", "not_an_object", "`answers` must be an object"))
+            errs.append(
+                VisitError("answers", "not_an_object", message("visit.answers_not_an_object"))
+            )
             return self._rejected(visit_id, source, errs, record)
         if not self.allow_unknown and not self._known_answers.issuperset(answers):
             for key in answers:
@@ -122,8 +127,8 @@ class CompiledStandard:
                         VisitError(
                             str(key),
                             "unknown_item",
-                            f"`{key}` is not an item of {self.id}"
-                            + (f"; did you mean `{hint}`?" if hint else ""),
+                            message("visit.unknown_item", key=key, standard=self.id)
+                            + (message("visit.did_you_mean", name=hint) if hint else ""),
                         )
                     )
         for validate in self.validators:
@@ -199,8 +204,13 @@ class CompiledStandard:
                     VisitError(
                         field.name,
                         "bad_field",
-                        f"`{field.name}` is {value!r}, not one of {', '.join(values)}"
-                        + (f"; did you mean `{hint}`?" if hint else ""),
+                        message(
+                            "visit.bad_choice",
+                            field=field.name,
+                            value=repr(value),
+                            values=", ".join(values),
+                        )
+                        + (message("visit.did_you_mean", name=hint) if hint else ""),
                     )
                 )
             else:
@@ -217,9 +227,15 @@ class CompiledStandard:
                 if 0 <= index < len(self._line_map):
                     span, what = self._line_map[index]
         where = f" ({span.file}:{span.line})" if span and span.line else ""
-        reason = "division by zero" if isinstance(exc, ZeroDivisionError) else str(exc)
+        reason = (
+            message("visit.division_by_zero") if isinstance(exc, ZeroDivisionError) else str(exc)
+        )
         name = what.split("`")[1] if "`" in what else "visit_id"
-        return VisitError(name, "formula_error", f"{reason} in {what}{where}")
+        return VisitError(
+            name,
+            "formula_error",
+            message("visit.formula_error", reason=reason, what=_in(what), where=where),
+        )
 
     def score_many(
         self, records: Iterable[Mapping[str, Any]], sources: Iterable[str | None] | None = None
@@ -323,30 +339,45 @@ class FiniteCheck:
         m = self.model
         items, sections, coefs, gaps, terms = results
         named: list[tuple[tuple[Any, ...], list[tuple[str, str, Span]]]] = [
-            (items, [(i.name, f"the score of item `{i.name}`", i.span) for i in m.items]),
-            (sections, [(x.name, f"section `{x.name}`", x.span) for x in m.sections]),
-            (coefs, [(c.name, f"coefficient `{c.name}`", c.span) for c in m.coefficients]),
-            (gaps, [self._gap(c) for c in m.targets]),
-            (terms, [(r.name, f"rollup `{r.name}`", r.span) for r in m.rollups for _ in r.terms]),
+            (items, [(i.name, "item_score", i.span) for i in m.items]),
+            (sections, [(x.name, "section", x.span) for x in m.sections]),
+            (coefs, [(c.name, "coefficient", c.span) for c in m.coefficients]),
+            (gaps, [(c, "gap", self._coef_span(c)) for c in m.targets]),
+            (terms, [(r.name, "rollup", r.span) for r in m.rollups for _ in r.terms]),
         ]
         for values, names in named:
-            for value, (name, what, span) in zip(values, names, strict=True):
+            for value, (name, kind, span) in zip(values, names, strict=True):
                 if isinstance(value, float) and not math.isfinite(value):
                     where = f" ({span.file}:{span.line})" if span.line else ""
                     why = (
-                        "too large for a number" if value == value else "undefined, like inf - inf"
+                        message("visit.too_large") if value == value else message("visit.undefined")
                     )
+                    if kind == "item_score":
+                        what = message("visit.in.item_score", name=name)
+                    elif kind == "section":
+                        what = message("visit.in.section", name=name)
+                    elif kind == "coefficient":
+                        what = message("visit.in.coefficient", name=name)
+                    elif kind == "gap":
+                        target = f"{self.model.targets[name]:g}"
+                        what = message("visit.in.gap", name=name, target=target)
+                    else:
+                        what = message("visit.in.rollup", name=name)
                     return VisitError(
                         name,
                         "formula_error",
-                        f"the result is {value!r}, not a finite number ({why}), in {what}{where}",
+                        message(
+                            "visit.not_finite_result",
+                            value=repr(value),
+                            why=why,
+                            what=what,
+                            where=where,
+                        ),
                     )
         raise AssertionError("error() called on finite results")
 
-    def _gap(self, coefficient: str) -> tuple[str, str, Span]:
-        coef = next(c for c in self.model.coefficients if c.name == coefficient)
-        target = self.model.targets[coefficient]
-        return coefficient, f"the gap of `{coefficient}` to its target {target:g}", coef.span
+    def _coef_span(self, coefficient: str) -> Span:
+        return next(c for c in self.model.coefficients if c.name == coefficient).span
 
 
 #: The rank, in `error_rank`, of a name the standard does not declare.
@@ -405,13 +436,14 @@ def field_errors(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitE
         if value is None or value.__class__ is str:
             continue
         if isinstance(value, Mapping | list | tuple):
-            kind = "an object" if isinstance(value, Mapping) else "a list"
+            shown = _short(field_text(value))
             errs.append(
                 VisitError(
                     name,
                     "bad_field",
-                    f"`{name}` is {kind} ({_short(field_text(value))}), not a text or a "
-                    "number: a visit field holds one value",
+                    message("visit.field_object", field=name, value=shown)
+                    if isinstance(value, Mapping)
+                    else message("visit.field_list", field=name, value=shown),
                 )
             )
             continue
@@ -421,8 +453,7 @@ def field_errors(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitE
             VisitError(
                 name,
                 "not_a_number",
-                f"`{name}` is {_shown(value)}, not a finite number "
-                "(too large for a number, or NaN)",
+                message("visit.field_not_finite", field=name, value=_shown(value)),
             )
         )
     return errs
@@ -480,6 +511,32 @@ class ScoringSession:
         return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
 
 
+def _in(what: str) -> str:
+    """Where a formula failed (`what`, as the compiler's line map names it: "item `x`"),
+    in the reader's language: "in item `x`"."""
+    kind, _, rest = what.partition(" `")
+    name = rest.rstrip("`")
+    if kind == "item":
+        return message("visit.in.item", name=name)
+    if kind == "the condition of item":
+        return message("visit.in.item_condition", name=name)
+    if kind == "the condition of section":
+        return message("visit.in.section_condition", name=name)
+    if kind == "the score formula of":
+        return message("visit.in.score_formula", name=name)
+    if kind == "section":
+        return message("visit.in.section", name=name)
+    if kind == "coefficient":
+        return message("visit.in.coefficient", name=name)
+    if kind == "rollup":
+        return message("visit.in.rollup", name=name)
+    if what == "critical items":
+        return message("visit.in.critical")
+    if what == "bands and gaps":
+        return message("visit.in.bands")
+    return message("visit.in.formula")
+
+
 def duplicate(
     vid: Any, source: str | None, record: Any, outcome: VisitOutcome | None
 ) -> RejectedVisit:
@@ -495,7 +552,7 @@ def duplicate_error(vid: Any) -> VisitError:
     """The `duplicate_visit` error; it names the id by its `visit_key`, so that `1.0`
     after `1` reads "visit_id '1' appears earlier", the same from every input."""
     return VisitError(
-        "visit_id", "duplicate_visit", f"visit_id {visit_key(vid)!r} appears earlier in this batch"
+        "visit_id", "duplicate_visit", message("visit.duplicate", key=repr(visit_key(vid)))
     )
 
 

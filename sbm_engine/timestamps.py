@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .messages import message
 from .runtime import NA_TOKENS, VisitError
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ __all__ = [
 _MICROS_PER_MINUTE = 60_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FORMAT = "an ISO 8601 date and time, e.g. 2026-03-14T10:05:00 or 2026-03-14T10:05:00+03:00"
 
 
 class TimestampError(ValueError):
@@ -82,20 +82,20 @@ def _parse(value: Any) -> tuple[dt.datetime, bool] | None:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, dt.date):
-        raise TimestampError(f"{value.isoformat()!r} is a date without a time of day")
+        raise TimestampError(message("visit.time.date_only", value=repr(value.isoformat())))
     elif type(value).__name__ == "datetime64":
         micros = int(value.astype("datetime64[us]").astype("int64"))
         return _EPOCH + dt.timedelta(microseconds=micros), False
     elif isinstance(value, str):
         text = value.strip()
         if _DATE_ONLY.match(text):
-            raise TimestampError(f"{text!r} is a date without a time of day; expected {_FORMAT}")
+            raise TimestampError(message("visit.time.date_only_expected", value=repr(text)))
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise TimestampError(f"{text!r} is not {_FORMAT}") from None
+            raise TimestampError(message("visit.time.not_timestamp", value=repr(text))) from None
     else:
-        raise TimestampError(f"{value!r} is not {_FORMAT}")
+        raise TimestampError(message("visit.time.not_timestamp", value=repr(value)))
     if parsed.tzinfo is not None:
         return parsed.astimezone(dt.UTC).replace(tzinfo=None), True
     return parsed, False
@@ -214,7 +214,11 @@ def timestamp_validator(
             try:
                 parsed[key] = _parse(record.get(key))
             except TimestampError as exc:
-                errors.append(VisitError(key, "bad_timestamp", f"visit field `{key}`: {exc}"))
+                errors.append(
+                    VisitError(
+                        key, "bad_timestamp", message("visit.time.field", field=key, error=exc)
+                    )
+                )
         for first, second in pair_keys:
             if first not in parsed or second not in parsed:
                 continue  # unreadable: reported above
@@ -227,8 +231,7 @@ def timestamp_validator(
                     VisitError(
                         second,
                         "bad_timestamp",
-                        f"`{with_}` has a UTC offset and `{without}` has none: give both with an "
-                        "offset or both without, or the difference is off by hours",
+                        message("visit.time.mixed_offsets", with_offset=with_, without=without),
                     )
                 )
             elif check is not None:

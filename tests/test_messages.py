@@ -56,7 +56,7 @@ def test_both_languages_show_the_same_values(msgid: str) -> None:
 
 
 #: Texts that read the same in both languages: formats around values, and symbols.
-SAME_IN_BOTH = {"E0606.unreadable.message"}
+SAME_IN_BOTH = {"E0606.unreadable.message", "visit.formula_error", "results.problem", "compare.n"}
 
 
 def test_russian_is_translated() -> None:
@@ -72,8 +72,9 @@ def test_russian_is_translated() -> None:
 
 
 def _calls() -> list[tuple[str, int, str, set[str] | None]]:
-    """Every `message(...)` call in the package: (file, line, id, keywords or None if
-    it passes `**params`). Fails on an id that is not a string literal."""
+    """Every `message(...)` and `deferred(...)` call in the package: (file, line, id,
+    keywords or None if it passes `**params`). Fails on an id that is not a string
+    literal."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "messages.py":
@@ -82,7 +83,10 @@ def _calls() -> list[tuple[str, int, str, set[str] | None]]:
         imported = any(  # `from ..messages import message` (at the top or in a function)
             isinstance(node, ast.ImportFrom)
             and (node.module or "").split(".")[-1] == "messages"
-            and any(alias.name == "message" and alias.asname is None for alias in node.names)
+            and any(
+                alias.name in ("message", "deferred") and alias.asname is None
+                for alias in node.names
+            )
             for node in ast.walk(tree)
         )
         for node in ast.walk(tree):
@@ -90,10 +94,10 @@ def _calls() -> list[tuple[str, int, str, set[str] | None]]:
                 continue
             func = node.func
             if not (
-                (imported and isinstance(func, ast.Name) and func.id == "message")
+                (imported and isinstance(func, ast.Name) and func.id in ("message", "deferred"))
                 or (
                     isinstance(func, ast.Attribute)
-                    and func.attr == "message"
+                    and func.attr in ("message", "deferred")
                     and isinstance(func.value, ast.Name)
                     and func.value.id == "messages"
                 )
@@ -363,17 +367,186 @@ def test_the_catalogue_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_clean_standard_and_its_scoring_make_no_message() -> None:
     """Messages are made when something is reported, never on the way: compiling a
-    standard without findings and scoring visits (rejected ones too) reads no catalogue."""
+    standard without findings and scoring visits that pass without a warning read no
+    catalogue; the first visit rejected or warned reads it."""
     code = (
         "import itertools, json, sys\n"
         "from sbm_engine import api, messages\n"
         "std = api.load('tests/conformance/demo_branch.sbm')\n"
         "with open('tests/conformance/demo_visits.jsonl', encoding='utf-8') as f:\n"
-        "    for line in itertools.islice(f, 50):\n"
-        "        std.score(json.loads(line))\n"
-        "print(sorted(messages._catalogues), 'tomllib' in sys.modules)"
+        "    visits = [json.loads(line) for line in itertools.islice(f, 50)]\n"
+        "clean = 0\n"
+        "for v in visits:\n"
+        "    o = std.score(v)\n"
+        "    if getattr(o, 'errors', ()) or o.warnings:\n"
+        "        break\n"
+        "    clean += 1\n"
+        "    assert not messages._catalogues\n"
+        "print(clean, 'tomllib' in sys.modules, sorted(messages._catalogues))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
-    assert out.splitlines()[-1] == "[] False"
+    clean, *last = out.splitlines()[-1].split(" ", 1)
+    assert int(clean) > 0 and last == ["True ['en']"]
+
+
+# ---- end to end: the run and analytics commands in Russian -------------------------------------
+
+DEMO = ROOT / "tests" / "conformance"
+
+
+@pytest.fixture
+def waves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Fifty demo visits (some rejected, one warned) as JSONL and CSV, in `tmp_path`."""
+    import csv
+
+    monkeypatch.chdir(tmp_path)
+    lines = (DEMO / "demo_visits.jsonl").read_text("utf-8").splitlines()[:50]
+    Path("visits.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    records = [json.loads(line) for line in lines]
+    fields = ["visit_id", "point", "specialist", "region", "date", "scenario"]
+    items = list(dict.fromkeys(k for r in records for k in r.get("answers", {})))
+    with open("visits.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(fields + items)
+        for r in records:
+            w.writerow([r.get(k, "") for k in fields] + [r["answers"].get(k, "") for k in items])
+    return tmp_path
+
+
+def _rejects(path: str) -> list[dict[str, str]]:
+    return [
+        e for line in Path(path).read_text("utf-8").splitlines() for e in json.loads(line)["errors"]
+    ]
+
+
+def test_score_in_russian_rejects_with_russian_messages_and_the_same_codes(waves: Path) -> None:
+    std = str(DEMO / "demo_branch.sbm")
+    code, _, err = _sbm(
+        "--lang", "ru", "score", std, "visits.jsonl", "-o", "ru.jsonl", "--rejects", "ru.rej.jsonl"
+    )
+    assert code == 1 and "отклонено" in err
+    _sbm(
+        "--lang", "en", "score", std, "visits.jsonl", "-o", "en.jsonl", "--rejects", "en.rej.jsonl"
+    )
+    ru, en = _rejects("ru.rej.jsonl"), _rejects("en.rej.jsonl")
+    assert [(e["item"], e["code"]) for e in ru] == [(e["item"], e["code"]) for e in en]
+    by_code = {e["code"]: e["message"] for e in ru}
+    assert by_code["missing"].startswith("нет ответа на пункт `greeted`")
+    assert by_code["out_of_range"] == "ответ 300 на пункт `wait` вне диапазона 0..240"
+    assert (
+        by_code["unknown_item"]
+        == "`gretted` — не пункт стандарта demo.branch; возможно, имелось в виду `greeted`?"
+    )
+    assert {e["code"]: e["message"] for e in en}[
+        "out_of_range"
+    ] == "answer 300 to `wait` is outside 0..240"
+    warned = [json.loads(line) for line in Path("ru.jsonl").read_text("utf-8").splitlines()]
+    assert any(
+        "на пункт `card` дан ответ, но пункт не относится к этому визиту" in str(r["warnings"])
+        for r in warned
+    )
+
+
+def test_both_engines_reject_alike_in_russian(waves: Path) -> None:
+    pytest.importorskip("pyarrow")
+    std = str(DEMO / "demo_branch.sbm")
+    for engine in ("python", "batch"):
+        code, _, err = _sbm(
+            "--lang", "ru", "score", std, "visits.csv", "--engine", engine,
+            "-o", f"{engine}.jsonl", "--rejects", f"{engine}.rej.jsonl",
+        )  # fmt: skip
+        assert code == 1, err
+    python, batch = Path("python.rej.jsonl").read_bytes(), Path("batch.rej.jsonl").read_bytes()
+    assert python == batch and "пункт".encode() in python
+    warns = [
+        [
+            json.loads(line)["warnings"]
+            for line in Path(f"{e}.jsonl").read_text("utf-8").splitlines()
+        ]
+        for e in ("python", "batch")
+    ]
+    assert warns[0] == warns[1] and "не относится к этому визиту" in str(warns[0])
+
+
+def test_rollup_refuses_in_russian(waves: Path) -> None:
+    std = str(DEMO / "demo_branch.sbm")
+    _sbm("score", std, "visits.jsonl", "-o", "scored.jsonl", "--rejects", "rejects.jsonl")
+    code, _, err = _sbm(
+        "--lang", "ru", "rollup", "rejects.jsonl", "--by", "point", "--standard", std
+    )
+    assert code == 2
+    assert "ошибка: ничего не сведено: 6 записей не являются оценёнными визитами" in err
+    code, _, err = _sbm(
+        "--lang", "en", "rollup", "rejects.jsonl", "--by", "point", "--standard", std
+    )
+    assert "error: nothing rolled up: 6 records are not scored visits of `demo.branch`" in err
+    code, out, _ = _sbm(
+        "--lang", "ru", "rollup", "scored.jsonl", "--by", "point", "--standard", std
+    )
+    assert code == 0 and out.startswith("точка ") and "(в скобках — отклонение от цели)" in out
+
+
+def test_compare_heads_its_table_in_russian(waves: Path) -> None:
+    std = str(DEMO / "demo_branch.sbm")
+    _sbm("score", std, "visits.jsonl", "-o", "a.jsonl", "--rejects", "rejects.jsonl")
+    Path("b.jsonl").write_bytes(Path("a.jsonl").read_bytes())
+    code, out, err = _sbm(
+        "--lang", "ru", "compare", "a.jsonl", "b.jsonl", "--by", "point", "--standard", std
+    )
+    assert code == 0, err
+    heading, columns = out.splitlines()[:2]
+    assert heading == "a → b, по уровню «точка»:"
+    assert columns.split()[:4] == ["группа", "показатель", "волна", "A"]
+    assert "2 волны, 2 сравнения групп по уровню «точка»" in err
+    _, out, _ = _sbm(
+        "--lang", "en", "compare", "a.jsonl", "b.jsonl", "--by", "point", "--standard", std
+    )
+    assert out.splitlines()[0] == "a → b, by point:"
+
+
+def test_plan_reports_a_levers_file_in_russian(waves: Path) -> None:
+    std = str(DEMO / "demo_branch.sbm")
+    _sbm("score", std, "visits.jsonl", "-o", "scored.jsonl", "--rejects", "rejects.jsonl")
+    Path("levers.toml").write_text(
+        '[[lever]]\nid = "training"\nitems = ["gretted"]\nadds = 0.2\n', "utf-8"
+    )
+    args = (
+        "plan",
+        "scored.jsonl",
+        "--levers",
+        "levers.toml",
+        "--target",
+        "visit=0.85",
+        "--standard",
+        std,
+    )
+    code, _, err = _sbm("--lang", "ru", *args)
+    assert code == 2
+    assert "ошибка[L0201]: неизвестный пункт `gretted` в `demo.branch`" in err
+    assert "^^^^^^^^^ в стандарте нет такого пункта" in err
+    assert "= подсказка: возможно, вы имели в виду `greeted`?" in err
+    _, _, err = _sbm("--lang", "en", *args)
+    assert "error[L0201]: unknown item `gretted` in `demo.branch`" in err
+
+
+def test_a_warning_is_in_the_language_the_standard_was_compiled_in() -> None:
+    """The Python API: a text fixed at compile time (the warning for an item answered
+    where it does not apply) keeps the language chosen then; errors follow the
+    language of the moment."""
+    from sbm_engine import api
+
+    visit = {
+        "visit_id": "w1",
+        "scenario": "credit",
+        "answers": {"greeted": "yes", "smile": "yes", "wait": 3, "questions": 4, "card": "yes",
+                    "secrecy": "yes", "clean": 3, "overall": 6},
+    }  # fmt: skip
+    set_language("ru")
+    std = api.load(DEMO / "demo_branch.sbm")
+    set_language("en")
+    [warning] = std.score(visit).warnings
+    assert warning.message.startswith("на пункт `card` дан ответ")
+    [error] = std.score({**visit, "answers": {**visit["answers"], "wait": 300}}).errors
+    assert error.message == "answer 300 to `wait` is outside 0..240"

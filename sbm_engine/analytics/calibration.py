@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from ..messages import message
 from ..result_files import CheckedResults, ResultsError
 from ..rollup import Rollup
 from . import stats
@@ -371,7 +372,7 @@ def _item_stats(item: ItemModel, data: npt.NDArray[np.float64], n_shoppers: int)
         "note": None,
     }
     if units < 2:
-        out["note"] = "n < 2: fewer than two cases rated by two evaluators (N/A elsewhere)"
+        out["note"] = message("note.calibration.item_few")
         return out
     notes: list[str] = []
     data, present, raters = data[pair], present[pair], raters[pair]
@@ -379,10 +380,7 @@ def _item_stats(item: ItemModel, data: npt.NDArray[np.float64], n_shoppers: int)
     out["alpha"] = _num(alpha)
     cats = _categories(item, data[present])
     if cats is None:
-        notes.append(
-            f"more than {MAX_CATEGORIES} distinct scores: agreement by category not computed; "
-            "see alpha (interval)"
-        )
+        notes.append(message("note.calibration.categories", count=MAX_CATEGORIES))
     else:
         k = int(cats.size)
         out["categories"] = k
@@ -393,10 +391,10 @@ def _item_stats(item: ItemModel, data: npt.NDArray[np.float64], n_shoppers: int)
         out["ac1"] = _num(stats.gwet_ac1_counts(counts))
         out["pabak"] = _num(stats.pabak_counts(counts))
         if k < 2:
-            notes.append("one score seen: AC1 and PABAK need two categories")
+            notes.append(message("note.calibration.one_score"))
         out.update(_kappa(data, present, cats, counts, raters, n_shoppers, notes))
     if math.isnan(alpha):
-        notes.append("alpha undefined: every rating is the same score (no variation)")
+        notes.append(message("note.calibration.alpha_same_rating"))
     out["verdict"] = _verdict(out["alpha"], units, notes)
     out["note"] = "; ".join(notes) or None
     return out
@@ -426,17 +424,12 @@ def _kappa(
         method = "fleiss"
         kappa = stats.fleiss_kappa(counts[rows]) if used >= 2 else math.nan
         if used < 2:
-            notes.append(
-                "Fleiss' kappa needs two cases rated by the same number of evaluators (n < 2)"
-            )
+            notes.append(message("note.calibration.fleiss_few"))
             return {"kappa": None, "kappa_method": method, "kappa_units": used}
         if used < raters.size:
-            notes.append(
-                f"Fleiss' kappa over the {used} cases rated by {m} evaluators (the most "
-                "common number; it needs the same number for every case)"
-            )
+            notes.append(message("note.calibration.fleiss_subset", used=used, raters=m))
     if math.isnan(kappa):
-        notes.append("kappa undefined: one score used throughout (chance agreement is 1)")
+        notes.append(message("note.calibration.kappa_undefined"))
     return {"kappa": _num(kappa), "kappa_method": method, "kappa_units": used}
 
 
@@ -444,7 +437,7 @@ def _verdict(alpha: float | None, units: int, notes: list[str]) -> str | None:
     if alpha is None:
         return None
     if units < MIN_UNITS_FOR_VERDICT:
-        notes.append(f"{units} cases: too few for a verdict (at least {MIN_UNITS_FOR_VERDICT})")
+        notes.append(message("note.calibration.too_few", units=units, least=MIN_UNITS_FOR_VERDICT))
         return None
     return verdict(alpha)
 
@@ -469,23 +462,20 @@ def _coef_stats(name: str, data: npt.NDArray[np.float64]) -> dict[str, Any]:
         "note": None,
     }
     if units < 2:
-        out["note"] = "n < 2: fewer than two cases scored by two evaluators (N/A elsewhere)"
+        out["note"] = message("note.calibration.coefficient_few")
         return out
     notes: list[str] = []
     alpha = stats.krippendorff_alpha(data[raters >= 2].T, "interval")
     out["alpha"] = _num(alpha)
     if math.isnan(alpha):
-        notes.append("alpha undefined: every score is the same (no variation)")
+        notes.append(message("note.calibration.alpha_same_score"))
     if icc_units >= 2:
         icc = stats.icc(data[complete], "2,1")
         out["icc"] = _num(icc)
         if math.isnan(icc):
-            notes.append("ICC undefined: no variation between cases or evaluators")
+            notes.append(message("note.calibration.icc_undefined"))
     else:
-        notes.append(
-            f"ICC(2,1) needs cases scored by all {data.shape[1]} evaluators: {icc_units} "
-            "such cases (n < 2); see alpha, which allows missing scores"
-        )
+        notes.append(message("note.calibration.icc_few", evaluators=data.shape[1], units=icc_units))
     out["verdict"] = _verdict(out["alpha"], units, notes)
     out["note"] = "; ".join(notes) or None
     return out
@@ -531,8 +521,9 @@ def _deviations(
         }
         if mean.n < 2:
             row["note"] = (
-                f"n < 2: {mean.n} cases scored by this evaluator and "
-                f"{'the reference' if ref is not None else 'another'}"
+                message("note.calibration.evaluator_few_reference", n=mean.n)
+                if ref is not None
+                else message("note.calibration.evaluator_few", n=mean.n)
             )
         elif row["ci_low"] > TOLERANCE:
             row["verdict"] = "lenient"

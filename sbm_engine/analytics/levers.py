@@ -35,6 +35,7 @@ from typing import Any
 import attrs
 
 from ..diagnostics import Diagnostic, render_all
+from ..messages import message
 from ..model import StandardModel
 from ..nodes import Span
 
@@ -123,8 +124,8 @@ class LeversError(ValueError):
         first = self.diagnostics[0]
         more = len(self.diagnostics) - 1
         super().__init__(
-            f"{first.span}: error[{first.code}]: {first.message}"
-            + (f" (and {more} more)" if more else "")
+            f"{first.span}: {message('diag.error')}[{first.code}]: {first.message}"
+            + (message("diag.and_more", count=more) if more else "")
         )
 
     def render(self, color: bool = False) -> str:
@@ -158,12 +159,12 @@ def levers_from_bytes(data: bytes, file: str, model: StandardModel) -> Levers:
         guess = guess_encoding(data)
         d = Diagnostic(
             "L0002",
-            f"the file is not UTF-8 text: byte 0x{data[err.start]:02x} at line {line}, "
-            f"column {column}",
+            message("levers.not_utf8", byte=f"0x{data[err.start]:02x}", line=line, column=column),
             Span(file, line, column, line, column + 1),
-            label="not UTF-8",
-            help=(f"it looks like {guess}: " if guess else "")
-            + "save the file as UTF-8 (in Notepad: Save as → Encoding UTF-8)",
+            label=message("levers.not_utf8_label"),
+            help=message("levers.not_utf8_guess", encoding=guess)
+            if guess
+            else message("levers.not_utf8_help"),
         )
         raise LeversError([d], {file: shown}) from None
     return levers_from_text(text, file, model)
@@ -284,14 +285,21 @@ def _is_number(x: Any) -> bool:
 
 
 def _type_name(x: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "an array",
-        dict: "a table",
-    }.get(type(x), f"a {type(x).__name__}")
+    """The kind of a TOML value, in the reader's language ("a string")."""
+    kind = type(x)
+    if kind is bool:
+        return message("levers.type.boolean")
+    if kind is int:
+        return message("levers.type.integer")
+    if kind is float:
+        return message("levers.type.number")
+    if kind is str:
+        return message("levers.type.string")
+    if kind is list:
+        return message("levers.type.array")
+    if kind is dict:
+        return message("levers.type.table")
+    return message("levers.type.other", name=kind.__name__)
 
 
 class _Checker:
@@ -305,8 +313,8 @@ class _Checker:
         self.tags = sorted({t for i in model.items for t in i.tags})
         self.sections = [s.name for s in model.sections]
 
-    def add(self, code: str, message: str, span: Span, help: str | None = None, **kw: Any) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, help=help, **kw))
+    def add(self, code: str, text: str, span: Span, help: str | None = None, **kw: Any) -> None:
+        self.diagnostics.append(Diagnostic(code, text, span, help=help, **kw))
 
     def run(self) -> Levers | None:
         try:
@@ -315,7 +323,7 @@ class _Checker:
             self._syntax(str(err))
             return None
         except (RecursionError, ValueError, MemoryError) as err:
-            self._syntax(f"cannot read the file as TOML: {type(err).__name__}")
+            self._syntax(message("levers.unreadable_toml", error=type(err).__name__))
             return None
         for key in doc:
             if key not in TOP_KEYS:
@@ -324,32 +332,32 @@ class _Checker:
         if not isinstance(currency, str) or not currency.strip():
             self.add(
                 "L0301",
-                f"`currency` must be a non-empty string, not {_type_name(currency)}",
+                message("levers.currency", kind=_type_name(currency)),
                 self.where.value("currency", None),
-                help='write the currency code, e.g. currency = "RUB"',
+                help=message("levers.currency_help"),
             )
             currency = "RUB"
         raw = doc.get("lever")
         if raw is None:
             self.add(
                 "L0105",
-                "the file declares no levers",
+                message("levers.no_levers"),
                 self.where.span(0, 0, max(1, len(self.where.lines[0]))),
-                help="add one [[lever]] table per investment, with id, items and adds or closes",
+                help=message("levers.no_levers_help"),
             )
             return None
         if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
             self.add(
                 "L0301",
-                "`lever` must be an array of tables: write each lever under its own [[lever]]",
+                message("levers.not_array"),
                 self.where.key("lever", None)
                 if self.where.key_line("lever", None) is not None
                 else self._first_header_or_top(),
-                help="double brackets: [[lever]], not [lever]",
+                help=message("levers.not_array_help"),
             )
             return None
         if not raw:
-            self.add("L0105", "the file declares no levers", self.where.key("lever", None))
+            self.add("L0105", message("levers.no_levers"), self.where.key("lever", None))
             return None
         levers: list[Lever] = []
         seen: dict[str, int] = {}
@@ -367,7 +375,7 @@ class _Checker:
 
     def _syntax(self, text: str) -> None:
         m = _TOML_POSITION.search(text)
-        message = _TOML_POSITION.sub("", text).strip()
+        said = _TOML_POSITION.sub("", text).strip()
         if m:
             line, column = int(m.group(1)), int(m.group(2))
         else:  # "at end of document": after the last line that holds something
@@ -375,21 +383,15 @@ class _Checker:
             last = max((k for k, ln in enumerate(lines) if ln.strip()), default=0)
             line = last + 1
             column = len(lines[last]) + 1 if lines else 1
-            message = (
-                message.replace("(at end of document)", "").strip() + " at the end of the file"
+            said = message(
+                "levers.at_end", message=said.replace("(at end of document)", "").strip()
             )
-        help = (
-            "see docs/plan.md for the format: key = value lines under [[lever]] headers; "
-            'strings in "double quotes", lists in [brackets]'
-        )
-        if "overwrite" in message:
-            help = (
-                "a key is given twice in one lever: is a [[lever]] line missing before "
-                "the second one?"
-            )
+        help = message("levers.syntax_help")
+        if "overwrite" in said:
+            help = message("levers.syntax_twice_help")
         self.add(
             "L0001",
-            f"TOML syntax: {message[:1].lower()}{message[1:]}",
+            message("levers.syntax", message=f"{said[:1].lower()}{said[1:]}"),
             Span(self.file, line, column, line, column + 1),
             help=help,
         )
@@ -398,12 +400,15 @@ class _Checker:
         from ..diagnostics import did_you_mean
 
         near = did_you_mean(key, allowed)
-        where = "the file" if index is None else f"lever {index + 1}"
         self.add(
             "L0101",
-            f"unknown key `{key}` in {where}",
+            message("levers.unknown_key_file", key=key)
+            if index is None
+            else message("levers.unknown_key_lever", key=key, number=index + 1),
             self.where.key(key, index),
-            help=f"did you mean `{near}`?" if near else f"the keys are: {', '.join(allowed)}",
+            help=message("levers.did_you_mean", name=near)
+            if near
+            else message("levers.keys_are", keys=", ".join(allowed)),
         )
 
     def _lever(self, table: dict[str, Any], index: int, seen: dict[str, int]) -> Lever | None:
@@ -417,32 +422,36 @@ class _Checker:
         if ident is None:
             self.add(
                 "L0103",
-                f"lever {index + 1} has no `id`",
+                message("levers.no_id", number=index + 1),
                 w.header(index),
-                help='give each lever a short unique id: id = "sales_training"',
+                help=message("levers.no_id_help"),
             )
             ok = False
         elif not isinstance(ident, str) or not ident.strip():
             self.add(
                 "L0301",
-                f"`id` must be a non-empty string, not {_type_name(ident)}",
+                message("levers.bad_id", kind=_type_name(ident)),
                 w.value("id", index),
-                help='write it in quotes: id = "sales_training"',
+                help=message("levers.bad_id_help"),
             )
             ok = False
         elif ident in seen:
             first = seen[ident]
             self.add(
                 "L0102",
-                f"lever id `{ident}` is used twice",
+                message("levers.id_twice", id=ident),
                 w.value("id", index),
-                help="give each lever its own id",
-                notes=(f"first used by lever {first + 1} (line {w.value('id', first).line})",),
+                help=message("levers.id_twice_help"),
+                notes=(
+                    message(
+                        "levers.id_twice_note", number=first + 1, line=w.value("id", first).line
+                    ),
+                ),
             )
             ok = False
         else:
             seen[ident] = index
-        name = ident if isinstance(ident, str) else f"lever {index + 1}"
+        name = ident if isinstance(ident, str) else message("levers.lever_name", number=index + 1)
         title = table.get("title", name)
         if not isinstance(title, str):
             self._wrong_type("title", index, "a string", title)
@@ -457,10 +466,11 @@ class _Checker:
             near = did_you_mean(kind, KINDS)
             self.add(
                 "L0503",
-                f"unknown kind `{kind}`",
+                message("levers.unknown_kind", kind=kind),
                 w.value("kind", index),
-                help=(f"did you mean `{near}`? " if near else "")
-                + f"the kinds are: {', '.join(KINDS)}",
+                help=message("levers.kinds_near", name=near, kinds=", ".join(KINDS))
+                if near
+                else message("levers.kinds_are", kinds=", ".join(KINDS)),
             )
             ok = False
         items = self._selection(table, index)
@@ -478,9 +488,9 @@ class _Checker:
             elif not math.isfinite(value) or value < 0:
                 self.add(
                     "L0501",
-                    f"`{key}` must be a finite number of 0 or more, not {value}",
+                    message("levers.negative_cost", key=key, value=value),
                     w.value(key, index),
-                    help="a cost is what the lever takes, in the file's currency; 0 for none",
+                    help=message("levers.negative_cost_help"),
                 )
                 ok = False
             else:
@@ -503,15 +513,19 @@ class _Checker:
         )
 
     def _wrong_type(self, key: str, index: int, wanted: str, value: Any) -> None:
+        if wanted == "a string":
+            shown, help = message("levers.type.string"), message("levers.string_help", key=key)
+        elif wanted == "a number":
+            shown, help = message("levers.type.number"), message("levers.number_help", key=key)
+        elif wanted == "true or false":
+            shown, help = message("levers.type.true_false"), message("levers.bool_help", key=key)
+        else:  # "an array of strings"
+            shown, help = message("levers.type.strings"), None
         self.add(
             "L0301",
-            f"`{key}` must be {wanted}, not {_type_name(value)}",
+            message("levers.wrong_type", key=key, wanted=shown, kind=_type_name(value)),
             self.where.value(key, index),
-            help={
-                "a string": f'write it in quotes: {key} = "…"',
-                "a number": f"write a plain number without quotes or spaces: {key} = 12000",
-                "true or false": f"{key} = true or {key} = false, without quotes",
-            }.get(wanted),
+            help=help,
         )
 
     def _effect(
@@ -522,18 +536,17 @@ class _Checker:
         if adds is not None and closes is not None:
             self.add(
                 "L0104",
-                "a lever either `adds` pass-rate points or `closes` a share of the gap, not both",
+                message("levers.both_effects"),
                 w.key("closes", index),
-                help="keep one of them; make two levers if the investment does both",
+                help=message("levers.both_effects_help"),
             )
             return None
         if adds is None and closes is None:
             self.add(
                 "L0104",
-                f"lever {index + 1} says nothing of its effect",
+                message("levers.no_effect", number=index + 1),
                 w.header(index),
-                help="add `adds = 0.2` (pass-rate points added to each item) or `closes = 0.5` "
-                "(the share of each item's gap to a full score that it closes)",
+                help=message("levers.no_effect_help"),
             )
             return None
         key = "adds" if adds is not None else "closes"
@@ -544,11 +557,11 @@ class _Checker:
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
             self.add(
                 "L0502",
-                f"`{key}` must be between 0 and 1, not {value}",
+                message("levers.not_a_share", key=key, value=value),
                 w.value(key, index),
-                help="a share: 0.3 for 30 percentage points"
+                help=message("levers.adds_help")
                 if key == "adds"
-                else "a share of the gap: 0.5 closes half of it",
+                else message("levers.closes_help"),
             )
             return None
         return (float(value), None) if key == "adds" else (None, float(value))
@@ -559,9 +572,9 @@ class _Checker:
         if not given:
             self.add(
                 "L0103",
-                f"lever {index + 1} names no items",
+                message("levers.no_items", number=index + 1),
                 w.header(index),
-                help='say what it raises: items = ["…"], tags = ["…"] or sections = ["…"]',
+                help=message("levers.no_items_help"),
             )
             return None
         chosen: set[str] = set()
@@ -584,9 +597,9 @@ class _Checker:
         if not items:
             self.add(
                 "L0204",
-                f"lever {index + 1} raises no scored item",
+                message("levers.no_scored", number=index + 1),
                 w.key(given[0], index),
-                help="name items that have a score (text items are not scored)",
+                help=message("levers.no_scored_help"),
             )
             return None
         return items
@@ -602,9 +615,9 @@ class _Checker:
             if name in known:
                 self.add(
                     "L0204",
-                    f"item `{name}` is not scored: no lever can raise it",
+                    message("levers.not_scored", name=name),
                     self.where.element(key, index, name),
-                    help="remove it from the list",
+                    help=message("levers.not_scored_help"),
                 )
                 return None
             code, what, candidates = "L0201", "item", known
@@ -618,13 +631,23 @@ class _Checker:
                 return list(sec.items)
             code, what, candidates = "L0203", "section", self.sections
         near = did_you_mean(name, candidates)
+        if what == "item":
+            said = message("levers.unknown_item", name=name, standard=m.name)
+            label = message("levers.unknown_item_label")
+            see = message("levers.unknown_item_help", standard=m.name)
+        elif what == "tag":
+            said = message("levers.unknown_tag", name=name, standard=m.name)
+            label = message("levers.unknown_tag_label")
+            see = message("levers.unknown_tag_help", standard=m.name)
+        else:
+            said = message("levers.unknown_section", name=name, standard=m.name)
+            label = message("levers.unknown_section_label")
+            see = message("levers.unknown_section_help", standard=m.name)
         self.add(
             code,
-            f"unknown {what} `{name}` in `{m.name}`",
+            said,
             self.where.element(key, index, name),
-            label=f"not {'an' if what == 'item' else 'a'} {what} of the standard",
-            help=f"did you mean `{near}`?"
-            if near
-            else f"see `sbm export {m.name}` for its {what}s",
+            label=label,
+            help=message("levers.did_you_mean", name=near) if near else see,
         )
         return None

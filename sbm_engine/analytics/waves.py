@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..messages import message
 from ..result_files import CheckedResults, ResultsError, standard_of_results
 from ..rollup import LEVELS
 from .columnar import WaveSums
@@ -59,7 +60,7 @@ class WaveTally:
 
     def __init__(self, model: StandardModel, by: str) -> None:
         if by not in LEVELS:
-            raise ValueError(f"cannot compare by {by!r}; choose one of {', '.join(LEVELS)}")
+            raise ValueError(message("waves.bad_level", level=repr(by), levels=", ".join(LEVELS)))
         self.m = model
         self.field = LEVELS[by]
         self.coef_names = [c.name for c in model.coefficients]
@@ -128,9 +129,9 @@ def read_waves(
     and version. One input is split into waves by `wave_field` (else the month of the
     visit's date); several are a wave each, labelled by `labels` or their file names."""
     if not waves:
-        raise ResultsError("no waves given")
+        raise ResultsError(message("waves.no_waves"))
     if labels is not None and len(labels) != len(waves):
-        raise ResultsError(f"{len(labels)} labels for {len(waves)} waves")
+        raise ResultsError(message("waves.labels", labels=len(labels), waves=len(waves)))
     tally: WaveTally | None = None
     std = standard
     like: tuple[str, dict[str, Any]] | None = None
@@ -140,7 +141,7 @@ def read_waves(
         paths = _wave_paths(wave)
         label = labels[i] if labels else _label(paths)
         if not split and label in names:
-            raise ResultsError(f"two waves are labelled {label!r}; name them with --labels")
+            raise ResultsError(message("waves.same_label", label=repr(label)))
         names.append(label)
         if not split:
             fast = _columnar(paths, by, std, like, tally, label)
@@ -160,8 +161,7 @@ def read_waves(
                 found = month_of(record, wave_field)
                 if found is None:
                     raise ResultsError(
-                        f"{source}: no `{wave_field}` and no date to tell its wave by; "
-                        "give each wave as a file of its own"
+                        message("waves.no_wave_field", source=source, field=wave_field)
                     )
                 wave_label = found
             chunk = chunks.setdefault(wave_label, [])
@@ -180,10 +180,7 @@ def read_waves(
     if split:
         names = sorted({w for w, _ in tally.cells})
         if len(names) < 2:
-            raise ResultsError(
-                f"one input holds one wave only ({names[0]}); give two or more waves "
-                f"(files, or one file whose `{wave_field}` or month of `date` differs)"
-            )
+            raise ResultsError(message("waves.one_wave", wave=names[0], field=wave_field))
     return std, names, tally
 
 
@@ -343,7 +340,7 @@ def _mean_row(key: Any, name: str, a: str, b: str, ma: Moments, mb: Moments) -> 
     row["mde"] = _finite(mde_means(var_a, n_a, var_b, n_b, alpha=ALPHA, power=POWER))
     if var_a == 0 and var_b == 0:
         # no spread in either wave: the change is what it is, and a test has nothing to say
-        row["note"] = "no variation within the waves"
+        row["note"] = message("note.waves.no_variation")
         return row
     assert mean_a is not None and mean_b is not None
     w = welch_from_stats(mean_b, var_b, n_b, mean_a, var_a, n_a)  # of b − a
@@ -362,14 +359,14 @@ def _share_row(
     row.update(mean_a=p_a, mean_b=p_b, n_a=n_a, n_b=n_b)
     row.update(change=None, ci_low=None, ci_high=None, p=None, mde=None, note=None)
     if p_a is None or p_b is None:
-        row["note"] = "not applied in one of the waves"
+        row["note"] = message("note.waves.not_applied")
         return row
     row["change"] = p_b - p_a
     row["mde"] = _finite(mde_proportions(p_a, n_a, p_b, n_b, alpha=ALPHA, power=POWER))
     t = two_proportions(x_b, n_b, x_a, n_a)  # of p_b − p_a
     row.update(ci_low=_finite(t.ci_low), ci_high=_finite(t.ci_high), p=_finite(t.p))
     if row["p"] is None:
-        row["note"] = "all passed or all failed in both waves"
+        row["note"] = message("note.waves.all_same")
     return row
 
 
@@ -406,11 +403,9 @@ def did_effect(
     control_keys = [k for k in both if str(k) not in wanted]
     missing = sorted(wanted - {str(k) for k in both})
     if not treated_keys:
-        raise ResultsError(
-            f"none of the {len(wanted)} treated groups is present in both {a} and {b}"
-        )
+        raise ResultsError(message("waves.no_treated", count=len(wanted), a=a, b=b))
     if not control_keys:
-        raise ResultsError("every group present in both waves is treated: nothing to compare with")
+        raise ResultsError(message("waves.all_treated"))
     rng = np.random.Generator(np.random.PCG64(seed))
     t_draws = rng.integers(0, len(treated_keys), size=(replicates, len(treated_keys)))
     c_draws = rng.integers(0, len(control_keys), size=(replicates, len(control_keys)))
@@ -525,7 +520,7 @@ def _slope(points: list[tuple[int, Moments]]) -> dict[str, Any]:
 
     none = {"slope": None, "p": None, "note": None}
     if len(points) < 2:
-        return {**none, "note": "one wave with data"}
+        return {**none, "note": message("note.waves.one_wave")}
     n = [m.count for _, m in points]
     mean = [m.mean() or 0.0 for _, m in points]
     within = sum((m.variance() or 0.0) * (m.count - 1) for _, m in points)
@@ -542,7 +537,7 @@ def _slope(points: list[tuple[int, Moments]]) -> dict[str, Any]:
         return {**none, "slope": slope, "note": "n < 3"}
     se = math.sqrt(sse / df / sxx)
     if se == 0:
-        return {**none, "slope": slope, "note": "no variation around the trend"}
+        return {**none, "slope": slope, "note": message("note.waves.no_trend_variation")}
     p = float(2 * sps.t.sf(abs(slope / se), df))
     return {"slope": slope, "p": p, "note": None}
 

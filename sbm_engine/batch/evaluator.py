@@ -21,7 +21,7 @@ import attrs
 import numpy as np
 
 from ..results import Row, ScoredVisit, VisitOutcome
-from ..runtime import MISSING, VisitWarning
+from ..runtime import MISSING, VisitWarning, not_applicable
 from ..standard import ScoringSession, field_errors
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, band_codes, conditional
@@ -110,10 +110,9 @@ class BatchEvaluator:
         }
         self.known = frozenset(self.item_names)
         items = {it.name: it for it in m.items}
+        #: each item's warning text, made on the first visit it concerns (`runtime.not_applicable`)
         self.warn_messages = {
-            name: f"`{name}` was answered but does not apply to this visit"
-            + (f" (condition: {items[name].when_text})" if items[name].when_text else "")
-            + "; the answer is ignored"
+            name: not_applicable(name, items[name].when_text)
             for kind, name in m.order
             if kind == "item"
         }
@@ -302,7 +301,7 @@ class BatchEvaluator:
             warns: tuple[VisitWarning, ...] = ()
             if warn_any[i]:
                 warns = tuple(
-                    VisitWarning(k, self.warn_messages[k]) for k in warn_names if res.warn[k][i]
+                    VisitWarning(k, self.warn_messages[k]()) for k in warn_names if res.warn[k][i]
                 )
             get = rec.get
             out.append(

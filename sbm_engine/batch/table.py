@@ -306,7 +306,7 @@ def _scored_table(
         _json_masks(res.critical, n, lambda k: k), lambda o: _json(list(o.critical))
     )
     cols["warnings"] = texts(
-        _json_masks(res.warnings, n, lambda k: {"item": k, "message": ev.warn_messages[k]}),
+        _json_masks(res.warnings, n, lambda k: {"item": k, "message": ev.warn_messages[k]()}),
         lambda o: _json([w.to_dict() for w in o.warnings]),
     )
     for key in ev.term_keys:

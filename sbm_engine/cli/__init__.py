@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> Any:
         from ..plugins import PluginError
 
         if isinstance(exc, PluginError):
-            click.echo(f"error: {exc}", err=True)
+            from .common import error_line
+
+            click.echo(error_line(str(exc)), err=True)
             sys.exit(2)
         raise

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import EXIT_FAILED, fail, load_standard, use_color
 
 
@@ -100,7 +101,7 @@ def calibrate(
         from .documents import FORMATS
 
         if Path(output).suffix.lower() not in FORMATS:
-            fail(f"cannot write {output}: choose .json, .csv or .xlsx")
+            fail(message("calibrate.bad_output", path=output))
     std = load_standard(standard) if standard else None
     try:
         std, ratings = read_ratings(results, std, given=standard, case_field=case_field)
@@ -142,10 +143,13 @@ def summary(report: dict[str, Any]) -> str:
     items = report["items"]
     unreliable = sum(1 for i in items if i["verdict"] == "unreliable")
     biased = sum(1 for e in report["evaluators"] if e["verdict"] in ("lenient", "severe"))
-    return (
-        f"{len(report['shoppers'])} evaluators, {report['cases']} shared cases: "
-        f"{unreliable} of {len(items)} items unreliable, "
-        f"{biased} lenient or severe evaluator scores"
+    return message(
+        "calibrate.summary",
+        evaluators=len(report["shoppers"]),
+        cases=report["cases"],
+        unreliable=unreliable,
+        items=len(items),
+        biased=biased,
     )
 
 
@@ -198,11 +202,14 @@ def render(
         titles = {c.name: one_line(c.title) for c in model.coefficients if c.title}
     reference = report["reference"]
     shoppers = report["shoppers"]
-    title = (
-        f"Calibration of `{report['standard']}` {show_version(report['version'])}: "
-        f"{len(shoppers)} evaluators ({', '.join(one_line(s) for s in shoppers[:8])}"
-        f"{', …' if len(shoppers) > 8 else ''}), {report['cases']:,} cases scored by "
-        f"two or more (matched on `{report['case_field']}`)"
+    title = message(
+        "calibrate.title",
+        standard=report["standard"],
+        version=show_version(report["version"]),
+        evaluators=len(shoppers),
+        names=", ".join(one_line(s) for s in shoppers[:8]) + (", …" if len(shoppers) > 8 else ""),
+        cases=f"{report['cases']:,}",
+        field=report["case_field"],
     )
     lines = [*wrap(title, width, 3), ""]
     notes: list[str] = []
@@ -226,7 +233,18 @@ def render(
         )
         if i["note"]:
             notes.append(f"{label}: {i['note']}")
-    head = ["Item", "cases", "p_o", kappa_head, "AC1", "PABAK", "alpha", "level", "verdict"]
+    cases, verdict = message("calibrate.cases"), message("calibrate.verdict")
+    head = [
+        message("calibrate.item"),
+        cases,
+        "p_o",
+        kappa_head,
+        "AC1",
+        "PABAK",
+        "alpha",
+        message("calibrate.level"),
+        verdict,
+    ]
     lines += _grid(head, rows, width)
     lines.append("")
     rows = []
@@ -236,7 +254,8 @@ def render(
         rows.append([label, f"{c['units']:,}", _fig(c["alpha"]), icc, c["verdict"] or NA])
         if c["note"]:
             notes.append(f"{label}: {c['note']}")
-    lines += _grid(["Coefficient", "cases", "alpha", "ICC(2,1) (cases)", "verdict"], rows, width)
+    coefficient = message("calibrate.coefficient")
+    lines += _grid([coefficient, cases, "alpha", message("calibrate.icc"), verdict], rows, width)
     lines.append("")
     rows = []
     for e in report["evaluators"]:
@@ -254,12 +273,22 @@ def render(
                 e["verdict"] or NA,
             ]
         )
-    against = f"from `{reference}`" if reference else "from the others' mean"
-    head = ["Evaluator", "Coefficient", "cases", "deviation", "95% interval", "verdict"]
+    head = [
+        message("calibrate.evaluator"),
+        coefficient,
+        cases,
+        message("calibrate.deviation"),
+        message("calibrate.interval"),
+        verdict,
+    ]
     lines += _grid(head, rows, width, flex=1)
-    lines.append(f"(deviation {against}: + scores higher, − lower)")
+    lines.append(
+        message("calibrate.from_reference", reference=reference)
+        if reference
+        else message("calibrate.from_others")
+    )
     if notes:
-        lines += ["", "Notes:"]
+        lines += ["", message("calibrate.notes")]
         for note in notes:
             first, *rest = wrap(note, width - 4, 10**6)
             lines += [f"  {first}", *(f"    {r}" for r in rest)]

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import EXIT_FAILED, fail, load_standard, use_color
 
 
@@ -144,7 +145,7 @@ def _wave_files(arg: str) -> list[str]:
     paths = [p for p in arg.split(",") if p]
     for p in paths:
         if not Path(p).is_file():
-            fail(f"no such file: {p}")
+            fail(message("compare.no_file", path=p))
     return paths
 
 
@@ -152,23 +153,22 @@ def _treated_keys(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
-        fail(f"cannot read {path}: {err}")
+        fail(message("compare.cannot_read", path=path, error=err))
     keys = [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
     if not keys:
-        fail(f"{path} lists no groups (one key per line)")
+        fail(message("compare.no_groups", path=path))
     return keys
 
 
 def _warn_unmatched(report: dict[str, Any]) -> None:
     shown = report["unmatched"][:10]
-    lines = [f"  {g['key']}: only in {', '.join(g['waves'])}" for g in shown]
+    lines = [message("compare.only_in", key=g["key"], waves=", ".join(g["waves"])) for g in shown]
     more = len(report["unmatched"]) - len(shown)
     if more:
-        lines.append(f"  … and {more} more")
+        lines.append(message("compare.more", count=more))
     n = len(report["unmatched"])
     click.echo(
-        f"warning: {n} {'group is' if n == 1 else 'groups are'} not in every wave "
-        "(compared only where present):\n" + "\n".join(lines),
+        message("compare.unmatched", count=n) + "\n" + "\n".join(lines),
         err=True,
     )
 
@@ -195,7 +195,13 @@ def _summary(report: dict[str, Any]) -> str:
     groups = len({(r["wave_a"], r["key"]) for r in rows})
     significant = sum(1 for r in rows if r["significant"])
     tested = sum(1 for r in rows if r["p"] is not None)
-    return (
-        f"{len(report['waves'])} waves, {groups} group comparisons by {report['by']}: "
-        f"{significant} of {tested} changes significant (Benjamini–Hochberg, 5 %)"
+    from .rollup import level_name
+
+    return message(
+        "compare.summary",
+        waves=len(report["waves"]),
+        groups=groups,
+        level=level_name(report["by"]),
+        significant=significant,
+        tested=tested,
     )

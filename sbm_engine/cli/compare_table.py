@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..messages import message
 from .table import NA, clip, pad, text_width
 
 TITLE_WIDTH = 40
@@ -36,7 +37,17 @@ def _titles(model: Any, names: bool) -> dict[str, str]:
 
 def render(report: dict[str, Any], model: Any, *, names: bool = False, items: bool = False) -> str:
     titles = _titles(model, names)
-    head = ["group", "measure", "wave a", "wave b", "change", "95% interval", "p adj", "n", "mde"]
+    head = [
+        message("compare.group"),
+        message("compare.measure"),
+        message("compare.wave_a"),
+        message("compare.wave_b"),
+        message("compare.change"),
+        message("compare.interval"),
+        message("compare.p_adjusted"),
+        message("compare.n"),
+        message("compare.mde"),
+    ]
     body: list[list[str]] = []
     for r in report["rows"]:
         if r["kind"] == "item" and not items:
@@ -60,19 +71,21 @@ def render(report: dict[str, Any], model: Any, *, names: bool = False, items: bo
                 _num(r["mde"]),
             ]
         )
-    lines = [f"{' → '.join(report['waves'])}, by {report['by']}:"]
+    from .rollup import level_name
+
+    lines = [
+        message(
+            "compare.heading", waves=" → ".join(report["waves"]), level=level_name(report["by"])
+        )
+    ]
     lines += _grid(head, body)
-    lines.append(
-        "* significant after Benjamini–Hochberg (5 %); mde: the smallest change "
-        "these samples could show"
-    )
+    lines.append(message("compare.legend"))
     lines += _effect(report, titles)
     lines += _trend(report, titles)
     chart = report.get("control_chart")
     if chart:
         lines.append(
-            f"p-chart: {len(chart['outside'])} of {chart['checked']} group pass rates "
-            "outside their control limits (see --format json)"
+            message("compare.p_chart", outside=len(chart["outside"]), checked=chart["checked"])
         )
     return "\n".join(lines)
 
@@ -98,9 +111,13 @@ def _effect(report: dict[str, Any], titles: dict[str, str]) -> list[str]:
     a, b = effect["waves"]
     lines = [
         "",
-        f"Effect of the intervention ({len(effect['treated'])} treated groups against "
-        f"{effect['control_groups']}, {a} → {b}; difference in differences, "
-        f"95 % cluster bootstrap):",
+        message(
+            "compare.effect",
+            treated=len(effect["treated"]),
+            control=effect["control_groups"],
+            a=a,
+            b=b,
+        ),
     ]
     for row in effect["coefficients"]:
         lines.append(
@@ -109,7 +126,7 @@ def _effect(report: dict[str, Any], titles: dict[str, str]) -> list[str]:
             f"{_num(row['ci_high'], True)}){' *' if row['significant'] else ''}"
         )
     if effect["missing"]:
-        lines.append(f"  not found in both waves: {', '.join(effect['missing'])}")
+        lines.append(message("compare.effect_missing", measures=", ".join(effect["missing"])))
     return lines
 
 
@@ -117,10 +134,15 @@ def _trend(report: dict[str, Any], titles: dict[str, str]) -> list[str]:
     rising = [t for t in report.get("trend", []) if t["p"] is not None and t["p"] < 0.05]
     if not report.get("trend"):
         return []
-    lines = ["", f"Trends over {len(report['waves'])} waves (p < 0.05): {len(rising)}"]
+    lines = ["", message("compare.trends", waves=len(report["waves"]), count=len(rising))]
     for t in rising[:20]:
         lines.append(
-            f"  {t['key']}: {clip(titles.get(t['measure'], t['measure']), TITLE_WIDTH)} "
-            f"{_num(t['slope'], True)} per wave (p {_p(t['p'])})"
+            message(
+                "compare.trend",
+                key=t["key"],
+                measure=clip(titles.get(t["measure"], t["measure"]), TITLE_WIDTH),
+                slope=_num(t["slope"], True),
+                p=_p(t["p"]),
+            )
         )
     return lines

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import EXIT_OK, EXIT_REJECTED, fail, write_text_atomic
 
 #: The columns counted per evaluator, in order: (key, table heading).
@@ -22,7 +23,6 @@ COUNTS = (
 )
 #: The columns of a worklist file (-o FILE.csv/.xlsx/.jsonl/.parquet), one row per failure.
 WORKLIST = ("visit_id", "source", "shopper", "date", "code", "item", "message")
-UNKNOWN = "(unknown)"  # how the table shows visits without a `shopper`
 
 
 class Tally:
@@ -133,9 +133,10 @@ def report(
     }
     outside = sorted(tally.years - cal.years) if cal.years else []
     if outside:
-        out["note"] = (
-            f"the calendar lists holidays for {', '.join(map(str, sorted(cal.years)))} only; "
-            f"visits in {', '.join(map(str, outside))} are counted with weekends alone"
+        out["note"] = message(
+            "control.calendar_years",
+            years=", ".join(map(str, sorted(cal.years))),
+            outside=", ".join(map(str, outside)),
         )
     return out
 
@@ -146,40 +147,62 @@ def _count(n: int, share: float | None) -> str:
 
 def render(rep: dict[str, Any], rules: str, limit: int) -> str:
     """The report as text for people: rules, a table per evaluator, failing visits, summary."""
-    lines = [f"Field control of {', '.join(rep['inputs'])}", f"Checked: {rules}.", ""]
-    head = ("evaluator", "visits", *(title for _, title in COUNTS))
+    unknown = message("control.unknown")
+    lines = [
+        message("control.title", inputs=", ".join(rep["inputs"])),
+        message("control.checked", rules=rules),
+        "",
+    ]
+    head = (
+        message("control.evaluator"),
+        message("control.visits"),
+        message("control.outside_window"),
+        message("control.late"),
+        message("control.unreadable"),
+        message("control.failed"),
+    )
     rows = [
         (
-            UNKNOWN if r["shopper"] is None else str(r["shopper"]),
+            unknown if r["shopper"] is None else str(r["shopper"]),
             str(r["visits"]),
             *(_count(r[k], r[f"{k}_share"]) for k, _ in COUNTS),
         )
         for r in rep["evaluators"]
     ]
     t = rep["totals"]
-    rows.append(("all", str(t["visits"]), *(_count(t[k], t[f"{k}_share"]) for k, _ in COUNTS)))
+    rows.append(
+        (
+            message("control.all"),
+            str(t["visits"]),
+            *(_count(t[k], t[f"{k}_share"]) for k, _ in COUNTS),
+        )
+    )
     lines += _columns(head, rows, right={1, 2, 3, 4, 5})
     failures = rep["failures"]
     if failures:
-        lines += ["", "Failing visits:"]
+        lines += ["", message("control.failing")]
         shown = failures if limit <= 0 else failures[:limit]
         rows = [
             (
                 "—" if f["visit_id"] is None else str(f["visit_id"]),
                 f["source"],
-                UNKNOWN if f["shopper"] is None else str(f["shopper"]),
+                unknown if f["shopper"] is None else str(f["shopper"]),
                 "; ".join(f"{e['code']}: {e['message']}" for e in f["errors"]),
             )
             for f in shown
         ]
-        lines += _columns(("visit_id", "source", "evaluator", "what failed"), rows, right=set())
+        head = (
+            "visit_id",
+            message("control.source"),
+            message("control.evaluator"),
+            message("control.what_failed"),
+        )
+        lines += _columns(head, rows, right=set())
         if len(shown) < len(failures):
             more = len(failures) - len(shown)
-            lines.append(
-                f"… and {more} more: --limit 0 shows all, --format json or -o FILE.csv lists them"
-            )
+            lines.append(message("control.more", count=more))
     if "note" in rep:
-        lines += ["", f"note: {rep['note']}"]
+        lines += ["", message("control.note", note=rep["note"])]
     lines += ["", summary(rep)]
     return "\n".join(lines)
 
@@ -203,11 +226,16 @@ def summary(rep: dict[str, Any]) -> str:
     groups = rep["evaluators"]
     with_failures = sum(1 for g in groups if g["failed"])
     share = f" ({100 * t['failed_share']:.1f}%)" if n else ""
-    return (
-        f"{n} visit{'' if n == 1 else 's'} checked, {failed} failed{share}: "
-        f"{t['outside_window']} outside their window, {t['late']} submitted late, "
-        f"{t['unreadable']} with unreadable dates; {len(groups)} evaluator"
-        f"{'' if len(groups) == 1 else 's'}, {with_failures} with failures."
+    return message(
+        "control.summary",
+        visits=n,
+        failed=failed,
+        share=share,
+        outside=t["outside_window"],
+        late=t["late"],
+        unreadable=t["unreadable"],
+        evaluators=len(groups),
+        with_failures=with_failures,
     )
 
 
@@ -235,9 +263,9 @@ def write_output(rep: dict[str, Any], out: Path) -> None:
                         }
                     )
     except OutputError as err:
-        fail(f"{err} (-o takes .json for the report, or .csv, .xlsx, .jsonl, .parquet)")
+        fail(message("control.bad_output", error=err))
     except OSError as err:
-        fail(f"cannot write {out}: {err.strerror or err}")
+        fail(message("score.cannot_write", path=out, reason=err.strerror or err))
 
 
 @click.command()
@@ -330,7 +358,7 @@ def control(
     except InputError as err:
         fail(str(err))
     if not tally.by:
-        fail("no visits in the input")
+        fail(message("control.no_visits"))
     rep = report(tally, checks, inputs, holidays)
     if output:
         write_output(rep, Path(output))

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import EXIT_FAILED, fail, load_standard, use_color
 from .table import NA, clip, pad, text_width
 
@@ -124,7 +125,7 @@ def diagnose(
     std = load_standard(standard) if standard else None
     for p in results:
         if not Path(p).is_file():
-            fail(f"no such file: {p}")
+            fail(message("diagnose.no_file", path=p))
     limits: dict[str, Any] = _read_thresholds(Path(thresholds_file)) if thresholds_file else {}
     given = {
         "local_share": local_share,
@@ -166,12 +167,12 @@ def _read_thresholds(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8-sig")
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        fail(f"cannot read thresholds from {path}: {err}")
+        fail(message("diagnose.bad_thresholds_file", path=path, error=err))
     data = data.get("thresholds", data) if isinstance(data, dict) else data
     if not isinstance(data, dict) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in data.values()
     ):
-        fail(f"{path}: thresholds are names with numbers, e.g. local_share = 0.3")
+        fail(message("diagnose.bad_thresholds", path=path))
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 
@@ -195,9 +196,8 @@ def summary(report: dict[str, Any]) -> str:
     for r in report["items"]:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     parts = ", ".join(f"{v} {k}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return f"{len(report['items'])} items lose points over {report['visits']} visits" + (
-        f": {parts}" if parts else ""
-    )
+    said = message("diagnose.summary", items=len(report["items"]), visits=report["visits"])
+    return said + (f": {parts}" if parts else "")
 
 
 def _pct(x: float | None) -> str:
@@ -205,17 +205,19 @@ def _pct(x: float | None) -> str:
 
 
 def render(report: dict[str, Any], *, names: bool = False) -> str:
+    from .rollup import level_name
+
     head = [
-        "item",
-        "lost",
-        "pass",
-        "region",
-        "point",
-        "spec.",
-        "visit",
-        "verdict",
-        "investment",
-        f"most lost ({report['by']})",
+        message("diagnose.item"),
+        message("diagnose.lost"),
+        message("diagnose.pass"),
+        message("diagnose.region"),
+        message("diagnose.point"),
+        message("diagnose.specialist"),
+        message("diagnose.visit"),
+        message("diagnose.verdict"),
+        message("diagnose.investment"),
+        message("diagnose.most_lost", level=level_name(report["by"])),
     ]
     body: list[list[str]] = []
     for r in report["items"]:
@@ -247,13 +249,11 @@ def render(report: dict[str, Any], *, names: bool = False) -> str:
         ).rstrip()
 
     lines = [
-        f"Where points are lost ({report['visits']} visits; variance shares by level, "
-        "nested method of moments):",
+        message("diagnose.title", visits=report["visits"]),
         line(head),
         line(["─" * w for w in widths]),
         *(line(r) for r in body),
-        "lost: points lost on the item over all points possible; pass: full marks where "
-        "it applied; most lost: groups with the most points lost, with their pass rates",
+        message("diagnose.legend"),
     ]
-    lines += [f"note: {n}" for n in report["notes"]]
+    lines += [message("diagnose.note", note=n) for n in report["notes"]]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import EXIT_FAILED, fail, load_standard, use_color
 from .table import NA, clip, pad, text_width
 
@@ -124,11 +125,11 @@ def drivers(
     std = load_standard(standard) if standard else None
     for p in results:
         if not Path(p).is_file():
-            fail(f"no such file: {p}")
+            fail(message("drivers.no_file", path=p))
     if outcomes_file and not Path(outcomes_file).is_file():
-        fail(f"no such file: {outcomes_file}")
+        fail(message("drivers.no_file", path=outcomes_file))
     if bool(outcomes_file) != bool(on):
-        fail("--outcomes FILE and --on FIELD go together: the table and the visit field to join on")
+        fail(message("drivers.outcomes_and_on"))
     try:
         report = run_drivers(
             list(results),
@@ -185,10 +186,15 @@ def tables(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def summary(report: dict[str, Any]) -> str:
     r2 = report["r2"]
-    return (
-        f"{report['outcome']}: R² {NA if r2 is None else f'{r2:.3f}'} over {report['n']} of "
-        f"{report['visits']} visits, {len(report['drivers'])} {report['predictors']} "
-        f"({report['method']})"
+    return message(
+        "drivers.summary",
+        outcome=report["outcome"],
+        r2=NA if r2 is None else f"{r2:.3f}",
+        n=report["n"],
+        visits=report["visits"],
+        count=len(report["drivers"]),
+        predictors=report["predictors"],
+        method=report["method"],
     )
 
 
@@ -200,15 +206,15 @@ def _num(x: float | None, places: int = 3, sign: bool = False) -> str:
 
 def render(report: dict[str, Any], *, names: bool = False) -> str:
     head = [
-        "predictor",
-        "importance",
-        "share",
-        "95% interval",
-        "sign",
-        "perf.",
-        "gap",
-        "impact",
-        "quadrant",
+        message("drivers.predictor"),
+        message("drivers.importance"),
+        message("drivers.share"),
+        message("drivers.interval"),
+        message("drivers.sign"),
+        message("drivers.performance"),
+        message("drivers.gap"),
+        message("drivers.impact"),
+        message("drivers.quadrant"),
     ]
     body: list[list[str]] = []
     for d in report["drivers"]:
@@ -230,8 +236,14 @@ def render(report: dict[str, Any], *, names: bool = False) -> str:
         )
     r2 = report["r2"]
     lines = [
-        f"What moves {report['outcome']} ({report['method']}, {report['predictors']}): "
-        f"R² {NA if r2 is None else f'{r2:.3f}'}, n {report['n']}"
+        message(
+            "drivers.title",
+            outcome=report["outcome"],
+            method=report["method"],
+            predictors=report["predictors"],
+            r2=NA if r2 is None else f"{r2:.3f}",
+            n=report["n"],
+        )
     ]
     widths = [
         max([text_width(h)] + [text_width(row[i]) for row in body]) for i, h in enumerate(head)
@@ -244,9 +256,6 @@ def render(report: dict[str, Any], *, names: bool = False) -> str:
         ).rstrip()
 
     lines += [line(head), line(["─" * w for w in widths]), *(line(r) for r in body)]
-    lines.append(
-        "importance: part of R²; sign: of the correlation with the outcome; "
-        "interval: 95 % bootstrap; impact: mean outcome when passed − when failed"
-    )
-    lines += [f"note: {n}" for n in report["notes"]]
+    lines.append(message("drivers.legend"))
+    lines += [message("drivers.note", note=n) for n in report["notes"]]
     return "\n".join(lines)

@@ -49,6 +49,8 @@ from typing import IO, Any, Final
 
 import attrs
 
+from ..messages import message
+
 #: Default rows per chunk: large enough to amortize per-chunk overhead, small enough
 #: that a chunk's intermediate arrays stay well under 100 MB.
 CHUNK_ROWS: Final = 65536
@@ -128,10 +130,18 @@ def why_not(inputs: Sequence[str], output: Path, sheet: str | None) -> str | Non
 
 @attrs.frozen
 class Job:
-    """What a worker needs to load the standard once: its id or path and the options."""
+    """What a worker needs to load the standard once: its id or path, the options, and
+    the language of the messages (`--lang`: a worker does not inherit the choice)."""
 
     standard: str
     allow_unknown: bool
+    language: str = attrs.field(factory=lambda: _language())
+
+
+def _language() -> str:
+    from ..messages import language
+
+    return language()
 
 
 _WORKER: dict[str, Any] = {}
@@ -145,10 +155,12 @@ def _worker_init(job: Job, lifeline: Any) -> None:
     import threading
 
     from ..api import load
+    from ..messages import set_language
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
     keep_freed_memory()
+    set_language(job.language)
     _WORKER["std"] = load(job.standard, allow_unknown=job.allow_unknown)
 
 
@@ -1353,7 +1365,7 @@ def _file_rejects(f: InputFile, rejects: Iterator[tuple[int, dict[str, Any]]], b
         placed = ((lines.lines[row], r) for row, r in rejects)
         width = len(f.header)
         for line, cells in lines.misfits:
-            reason = f"row has {len(cells)} cells, header has {width}"
+            reason = message("visit.row.cells", cells=len(cells), columns=width)
             misfits.append(
                 (line, ScoringSession.unreadable(cells, f"{f.label}:{line}", reason).to_dict())
             )

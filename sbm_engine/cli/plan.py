@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import EXIT_FAILED, fail, load_standard, use_color
 
 
@@ -113,7 +114,7 @@ def plan(
 
     for p in results:
         if not Path(p).is_file():
-            fail(f"no such file: {p}")
+            fail(message("plan.no_file", path=p))
     std = load_standard(standard) if standard else None
     try:
         doc = make_plan(
@@ -183,38 +184,58 @@ def _money(x: float) -> str:
 
 def render(doc: dict[str, Any], *, names: bool = False) -> str:
     """The plan for people: one block per group, levers with their titles and costs."""
+    from .rollup import level_name
     from .table import clip
 
     t = doc["target"]
     cur = doc["currency"]
-    head = f"Plan: {t['coefficient']} ≥ {t['value']:g} by {doc['by']}"
+    head = message(
+        "plan.head",
+        coefficient=t["coefficient"],
+        target=f"{t['value']:g}",
+        level=level_name(doc["by"]),
+    )
     if doc["budget"] is not None:
-        head += f", budget {_money(doc['budget'])} {cur} per group"
+        head += message("plan.budget", budget=_money(doc["budget"]), currency=cur)
     if doc["mode"] == "what-if":
-        head += " (what-if: the given plan)"
+        head += message("plan.what_if")
     lines = [head, ""]
     for g in doc["groups"]:
         mark = "✓" if g["reaches_target"] else "✗"
         ci = g["simulated_ci"]
         lines.append(
-            f"{mark} {g['key']} (n {g['n']}): {_num(g['current'])} → expected "
-            f"{_num(g['expected'])}, simulated {_num(g['simulated'])} "
-            f"[{_num(ci[0])} … {_num(ci[1])}]; cost {_money(g['cost'])} {cur}"
+            message(
+                "plan.group",
+                mark=mark,
+                key=g["key"],
+                n=g["n"],
+                current=_num(g["current"]),
+                expected=_num(g["expected"]),
+                simulated=_num(g["simulated"]),
+                low=_num(ci[0]),
+                high=_num(ci[1]),
+                cost=_money(g["cost"]),
+                currency=cur,
+            )
         )
         for lever in g["levers"]:
             name = lever["id"] if names else lever["title"]
             part = "" if lever["fraction"] == 1.0 else f" × {lever['fraction']:.2f}"
             lines.append(f"    {clip(name, 50)}{part}: {_money(lever['cost'])} {cur}")
         if g["note"]:
-            lines.append(f"    note: {g['note']}")
-    lines += ["", f"Total: {_money(doc['total_cost'])} {cur}"]
+            lines.append(message("plan.note", note=g["note"]))
+    lines += ["", message("plan.total", cost=_money(doc["total_cost"]), currency=cur)]
     return "\n".join(lines)
 
 
 def summary(doc: dict[str, Any]) -> str:
     n = len(doc["groups"])
-    return (
-        f"{doc['reached']} of {n} {'group reaches' if n == 1 else 'groups reach'} "
-        f"{doc['target']['coefficient']} {doc['target']['value']:g}; total cost "
-        f"{_money(doc['total_cost'])} {doc['currency']}"
+    return message(
+        "plan.summary",
+        reached=doc["reached"],
+        count=n,
+        coefficient=doc["target"]["coefficient"],
+        target=f"{doc['target']['value']:g}",
+        cost=_money(doc["total_cost"]),
+        currency=doc["currency"],
     )

@@ -12,11 +12,13 @@ import time
 from types import TracebackType
 from typing import Any
 
+from ..messages import message
+
 
 class Progress:
-    def __init__(self, enabled: bool | None = None, label: str = "scoring") -> None:
+    def __init__(self, enabled: bool | None = None, label: str | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.label = label
+        self.label = message("score.scoring") if label is None and self.enabled else label or ""
         self.read = self.scored = self.rejected = 0
         self._last = 0.0
         self._rich: Any = None
@@ -52,9 +54,13 @@ class Progress:
             return
         self._last = now
         rate = self.read / max(now - self.start, 1e-9)
-        text = (
-            f"{self.label}: read {self.read:,}, scored {self.scored:,}, "
-            f"rejected {self.rejected:,} ({rate:,.0f}/s)"
+        text = message(
+            "score.progress",
+            label=self.label,
+            read=f"{self.read:,}",
+            scored=f"{self.scored:,}",
+            rejected=f"{self.rejected:,}",
+            rate=f"{rate:,.0f}",
         )
         if self._rich is not None:
             self._rich.update(self._task, description=text)

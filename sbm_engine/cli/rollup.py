@@ -123,13 +123,38 @@ def rollup(
     report = acc.report()
     if output:
         write_report(report, Path(output))
-        click.echo(f"{len(report['groups'])} groups by {level} -> {output}", err=True)
+        from ..messages import message
+
+        click.echo(
+            message(
+                "rollup.written",
+                count=len(report["groups"]),
+                level=level_name(level),
+                output=output,
+            ),
+            err=True,
+        )
     elif fmt == "json":
         click.echo(report_json(report))
     else:
         from .table import render_table
 
         click.echo(render_table(report, acc.m, width=table_width(width), names=names))
+
+
+def level_name(level: str) -> str:
+    """A level of `--by` as people read it (the option's value stays English)."""
+    from ..messages import message
+
+    if level == "point":
+        return message("rollup.level.point")
+    if level == "specialist":
+        return message("rollup.level.specialist")
+    if level == "region":
+        return message("rollup.level.region")
+    if level == "network":
+        return message("rollup.level.network")
+    return level
 
 
 def accumulate(paths: tuple[str, ...], level: str, std: Any, given: str | None) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..messages import message
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -52,17 +53,18 @@ def check_paths(inputs: tuple[str, ...], output: Path, rejects: Path, named: boo
     except OutputError as err:
         fail(str(err))
     if rejects.suffix.lower() not in REJECTS_SUFFIXES:
-        fail(f"the rejects file {rejects} must be JSON lines: name it *.jsonl")
+        fail(message("score.rejects_not_jsonl", rejects=rejects))
     if _same_file(output, rejects):
-        fail("the output and the rejects file must differ")
+        fail(message("score.same_outputs"))
     for p in inputs:
         if not Path(p).is_file():
-            fail(f"cannot read {p}: no such file")
+            fail(message("score.no_input", path=p))
         if _same_file(Path(p), output):
-            fail(f"the output {output} is the input {p}; choose another -o")
+            fail(message("score.output_is_input", output=output, path=p))
         if _same_file(Path(p), rejects):
-            how = "choose another --rejects" if named else "name another with --rejects"
-            fail(f"the rejects file {rejects} is the input {p}; {how}")
+            if named:
+                fail(message("score.rejects_is_input", rejects=rejects, path=p))
+            fail(message("score.rejects_is_input_default", rejects=rejects, path=p))
     for target in dict.fromkeys((output, rejects)):
         _check_writable(target)
 
@@ -82,11 +84,11 @@ def _check_writable(target: Path) -> None:
 
     folder = target.parent
     if not folder.is_dir():
-        fail(f"cannot write {target}: no folder {str(folder)!r}")
+        fail(message("score.no_folder", path=target, folder=repr(str(folder))))
     try:
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror or exc}")
+        fail(message("score.cannot_write", path=target, reason=exc.strerror or exc))
 
 
 def usable_jobs(jobs: int) -> int:
@@ -98,7 +100,7 @@ def usable_jobs(jobs: int) -> int:
         cpus = os.cpu_count() or 1
     if jobs <= cpus:
         return jobs
-    click.echo(f"note: --jobs {jobs} capped at {cpus}, the CPUs this process may use", err=True)
+    click.echo(message("score.jobs_capped", jobs=jobs, cpus=cpus), err=True)
     return cpus
 
 
@@ -137,15 +139,11 @@ def examples_pass(std: Any, allowed: bool) -> None:
     click.echo(render_all(failures, std.model.sources, color=use_color()), err=True)
     if allowed:
         click.echo(
-            f"warning: scoring with {std.id} although {len(failures)} example check"
-            f"{'s' * (len(failures) != 1)} failed (--allow-failing-examples)",
+            message("score.failing_examples", standard=std.id, count=len(failures)),
             err=True,
         )
         return
-    fail(
-        f"the examples of {std.id} fail, so it would score visits wrongly; fix the "
-        "standard (or its examples), or pass --allow-failing-examples"
-    )
+    fail(message("score.examples_fail", standard=std.id))
 
 
 def read_options(
@@ -269,9 +267,12 @@ def score(
             )
         except Interrupted as stop:
             if stop.late:
-                click.echo(f"interrupted; {out_path} and {rejects_path} were written", err=True)
+                click.echo(
+                    message("score.interrupted_written", output=out_path, rejects=rejects_path),
+                    err=True,
+                )
             else:
-                click.echo("interrupted; nothing written", err=True)
+                click.echo(message("score.interrupted"), err=True)
             sys.exit(stop.exit_code)
     summary = {
         "read": bar.read,
@@ -285,9 +286,15 @@ def score(
         echo_json(summary)
     else:
         click.echo(
-            f"read {bar.read:,}, scored {bar.scored:,}, rejected {bar.rejected:,} "
-            f"in {bar.seconds:.2f} s -> {out_path}"
-            + (f"; rejects -> {rejects_path}" if bar.rejected else ""),
+            message(
+                "score.done",
+                read=f"{bar.read:,}",
+                scored=f"{bar.scored:,}",
+                rejected=f"{bar.rejected:,}",
+                seconds=f"{bar.seconds:.2f}",
+                output=out_path,
+            )
+            + (message("score.done_rejects", rejects=rejects_path) if bar.rejected else ""),
             err=True,
         )
     sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
@@ -407,5 +414,5 @@ def _score_batch(
         except (InputError, OutputError) as err:
             fail(str(err))
     if engine == "batch":
-        fail(f"the batch engine cannot score this: {reason}; use --engine python")
+        fail(message("score.batch_cannot", reason=reason))
     return None

@@ -27,6 +27,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from ..messages import message
+
 #: The narrowest table laid out; below it lines may be wider than asked.
 MIN_WIDTH = 40
 #: The width when there is no terminal and no $COLUMNS.
@@ -203,7 +205,7 @@ def _titles(model: Any, names: bool) -> tuple[dict[str, str], dict[str, str], se
 
 def _columns(report: dict[str, Any], labels: dict[str, str], shares: set[str]) -> list[Column]:
     groups = report["groups"]
-    cols = [Column("visits", [(f"{g['visits']:,}", "") for g in groups])]
+    cols = [Column(message("rollup.visits_column"), [(f"{g['visits']:,}", "") for g in groups])]
     for name in groups[0]["coefficients"]:
         stats = [g["coefficients"][name] for g in groups]
         places = decimals([s["mean"] for s in stats])
@@ -314,11 +316,19 @@ def _turned_layout(by: str, keys: list[str], cols: list[Column], width: int) -> 
 
 # -- the whole table ----------------------------------------------------------------------------
 
-_PLURAL = {"point": "points", "specialist": "specialists", "region": "regions"}
-
 
 def _count(n: int, word: str) -> str:
-    return f"{n:,} {word if n == 1 else _PLURAL.get(word, word + 's')}"
+    """`n` groups of a level, or visits ("1,234 points"), in the reader's language."""
+    count = f"{n:,}"
+    if word == "point":
+        return message("rollup.count.point", count=count, n=n)
+    if word == "specialist":
+        return message("rollup.count.specialist", count=count, n=n)
+    if word == "region":
+        return message("rollup.count.region", count=count, n=n)
+    if word == "network":
+        return message("rollup.count.network", count=count, n=n)
+    return message("rollup.visits", count=count, n=n)
 
 
 def _flow(parts: list[str], width: int, indent: str = "  ") -> list[str]:
@@ -357,23 +367,31 @@ def summary(report: dict[str, Any], labels: dict[str, str]) -> list[str]:
         known = [gap for gap in gaps if gap is not None]
         places = decimals([target])
         met = sum(gap >= 0 for gap in known)
-        meets.append(f"{labels.get(name, name)} ≥ {number(target, places)}: {met} of {len(known)};")
+        meets.append(
+            message(
+                "rollup.meets",
+                coefficient=labels.get(name, name),
+                target=number(target, places),
+                met=met,
+                total=len(known),
+            )
+        )
     if not meets:
-        return [*parts, "no targets in the standard."]
-    return [*parts, "meeting the target:", *meets[:-1], meets[-1][:-1] + "."]
+        return [*parts, message("rollup.no_targets")]
+    return [*parts, message("rollup.meeting"), *meets[:-1], meets[-1][:-1] + "."]
 
 
 def _zones(
     report: dict[str, Any], keys: list[str], questions: dict[str, str], width: int, zones: int
 ) -> list[str]:
-    out = wrap(f"Growth zones: top {zones} items by share of possible points lost", width, 2)
+    out = wrap(message("rollup.zones", count=zones), width, 2)
     key_w = min(max(text_width(k) for k in keys), KEY_WIDTH, max(8, width // 4))
     tops = [g["growth_zones"][:zones] for g in report["groups"]]
     pct_w = max([text_width(percent(z["lost_share"])) for top in tops for z in top] or [0])
     for key, top in zip(keys, tops, strict=True):
         lead = "  " + pad(clip(key, key_w) + ":", key_w + 1)
         if not top:
-            out.append(clip(f"{lead}  nothing lost", width))
+            out.append(clip(f"{lead}  {message('rollup.nothing_lost')}", width))
         for z in top:
             text = f"{lead}  {pad(percent(z['lost_share']), pct_w, right=True)}  "
             item = questions.get(z["item"], z["item"])
@@ -394,11 +412,14 @@ def render_table(
     the layout); `model` (a `StandardModel`) gives the titles, `names` keeps names."""
     groups = report["groups"]
     if not groups:
-        return "no scored visits"
+        return message("rollup.no_visits")
     width = max(width, MIN_WIDTH)
     labels, questions, shares = _titles(model, names)
-    by = report["by"]
-    keys = [one_line(f"(no {by})" if g["key"] is None else str(g["key"])) for g in groups]
+    from .rollup import level_name
+
+    by = level_name(report["by"])
+    none = message("rollup.no_level", level=by)
+    keys = [one_line(none if g["key"] is None else str(g["key"])) for g in groups]
     cols = _columns(report, labels, shares)
     table = None
     for lines in range(1, HEADER_LINES + 1):
@@ -407,7 +428,7 @@ def render_table(
     table = table or _rows_layout(by, keys, cols, width, HEADER_LINES, blocks=True) or []
     out = [*table, ""]
     if any(s["target"] is not None for s in groups[0]["coefficients"].values()):
-        out.append("(gap to target in brackets)")
+        out.append(message("rollup.gap_note"))
     out += _zones(report, keys, questions, width, zones)
     out += ["", *_flow(summary(report, labels), width)]
     return "\n".join(out)

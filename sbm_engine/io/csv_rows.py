@@ -33,6 +33,7 @@ from typing import IO, Any, Final
 import attrs
 
 from sbm_engine.io.errors import InputError
+from sbm_engine.messages import message
 
 __all__ = ["CsvRow", "CsvRows", "cell_limit", "line_terminators", "row_of_line"]
 
@@ -133,14 +134,17 @@ class _Rows:
                 yield self._first_line_alone(self._too_long(exc))
                 continue
             if feed.ran_out:
-                yield self._first_line_alone(
-                    "a quote that never closes: the quoted cell that starts on this line "
-                    "runs to the end of the file; this line is left out alone and the next "
-                    "lines are read as rows"
-                )
+                yield self._first_line_alone(message("visit.row.unclosed_quote"))
                 continue
             first = feed.row[0][0]
-            bad = next((f"line {n}: {why}" for n, _, why, _ in feed.row if why), None)
+            bad = next(
+                (
+                    message("visit.row.on_line", line=n, reason=why)
+                    for n, _, why, _ in feed.row
+                    if why
+                ),
+                None,
+            )
             yield CsvRow(first, cells, bad, lines=len(feed.row))
 
     def _first_line_alone(self, why: str) -> CsvRow:
@@ -156,14 +160,10 @@ class _Rows:
     def _too_long(self, exc: csv.Error) -> str:
         limit = cell_limit()
         if "field larger than field limit" not in str(exc):
-            return f"cannot parse the row: {exc}"
+            return message("visit.row.cannot_parse", error=exc)
         if len(self.feed.row) == 1:
-            return f"a cell longer than {limit:,} characters"
-        return (
-            f"a quoted cell longer than {limit:,} characters from this line on (a quote "
-            "that never closes?); this line is left out alone and the next lines are "
-            "read as rows"
-        )
+            return message("visit.row.cell_too_long", limit=f"{limit:,}")
+        return message("visit.row.quoted_cell_too_long", limit=f"{limit:,}")
 
 
 class CsvRows:
@@ -297,7 +297,7 @@ def _not_encoded(line: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     from sbm_engine.io.detect import looks_cyrillic
 
     name = codecs.lookup(encoding).name
-    why = f"not valid {encoding} ({exc.reason} at byte {exc.start + 1} of the line)"
+    why = message("visit.row.not_encoded", encoding=encoding, reason=exc.reason, byte=exc.start + 1)
     for other in _LIKELY:
         if codecs.lookup(other).name == name:
             continue
@@ -306,11 +306,8 @@ def _not_encoded(line: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
         except UnicodeDecodeError:
             continue
         if other == "utf-8" or looks_cyrillic(text):
-            return (
-                f"{why}; it reads as {other}: save the file in one encoding, or pass "
-                f"--encoding {other} if the whole file is {other}"
-            )
-    return f"{why}; pass the right --encoding"
+            return message("visit.row.reads_as", why=why, other=other)
+    return message("visit.row.pass_encoding", why=why)
 
 
 def line_terminators(path: Path) -> tuple[int, bool]:

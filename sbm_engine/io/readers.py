@@ -31,6 +31,7 @@ from sbm_engine.io.csv_rows import CsvRow, CsvRows
 from sbm_engine.io.detect import CsvDialect, detect_dialect, number_parser
 from sbm_engine.io.errors import InputError
 from sbm_engine.io.records import SourceRecord, TableLayout, is_empty, jsonable
+from sbm_engine.messages import message
 
 __all__ = [
     "PARQUET_BATCH_ROWS",
@@ -139,14 +140,14 @@ class _JsonProblem(ValueError):
 
 
 def _reject_constant(name: str) -> Any:
-    raise _JsonProblem(f"{name} is not valid JSON")
+    raise _JsonProblem(message("visit.row.json_constant", name=name))
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _JsonProblem(f"duplicate key {key!r}")
+            raise _JsonProblem(message("visit.row.json_duplicate_key", key=repr(key)))
         result[key] = value
     return result
 
@@ -156,21 +157,27 @@ def parse_json_line(text: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
         value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
-    except _JsonProblem as exc:
-        return None, f"invalid JSON: {exc}"
-    except ValueError as exc:  # e.g. an integer with more digits than Python converts
-        return None, f"invalid JSON: {exc}"
+        where = message("visit.row.json_at", reason=exc.msg, column=exc.colno)
+        return None, message("visit.row.invalid_json", reason=where)
+    except ValueError as exc:  # _JsonProblem, or an integer with more digits than Python converts
+        return None, message("visit.row.invalid_json", reason=exc)
     except RecursionError:
-        return None, "invalid JSON: nested too deeply"
+        return None, message("visit.row.invalid_json", reason=message("visit.row.json_too_deep"))
     if not isinstance(value, dict):
-        return None, f"expected a JSON object, got {_json_kind(value)}"
+        return None, message("visit.row.not_an_object", kind=_json_kind(value))
     return value, None
 
 
 def _json_kind(value: Any) -> str:
-    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return kinds.get(type(value), "a number")
+    if isinstance(value, bool):
+        return message("visit.row.kind_boolean")
+    if isinstance(value, list):
+        return message("visit.row.kind_array")
+    if isinstance(value, str):
+        return message("visit.row.kind_string")
+    if value is None:
+        return message("visit.row.kind_null")
+    return message("visit.row.kind_number")
 
 
 def read_jsonl(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
@@ -198,7 +205,12 @@ def _jsonl_byte_lines(path: Path, encoding: str) -> Iterator[SourceRecord]:
                 text = line.decode(encoding)
             except UnicodeDecodeError as exc:
                 text = line.decode(encoding, errors="replace").rstrip("\r\n")
-                error = f"line is not valid {encoding}: {exc.reason} at byte {exc.start}"
+                error = message(
+                    "visit.row.line_not_encoded",
+                    encoding=encoding,
+                    reason=exc.reason,
+                    byte=exc.start,
+                )
                 yield SourceRecord(f"{path}:{number}", None, text, error)
                 continue
             yield from _jsonl_record(path, number, text)
@@ -284,7 +296,7 @@ def csv_record(source: str, layout: TableLayout, row: CsvRow) -> SourceRecord:
     if row.error is not None:
         return SourceRecord(source, None, layout.raw(cells) if fits else list(cells), row.error)
     if not fits:
-        misfit = f"row has {len(cells)} cells, header has {len(layout)}"
+        misfit = message("visit.row.cells", cells=len(cells), columns=len(layout))
         return SourceRecord(source, None, list(cells), misfit)
     record, error = layout.to_record(cells)
     return SourceRecord(source, record, layout.raw(cells), error)

@@ -251,7 +251,9 @@ class TableLayout:
                 else:
                     answers[key] = convert(cell)
             else:
-                return None, f"column {index + 1} has a value ({_short(cell)}) but no header"
+                from sbm_engine.messages import message
+
+                return None, message("visit.row.no_header", column=index + 1, value=_short(cell))
         record[ANSWERS] = answers
         return record, None
 
