@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from ..messages import message
-from .common import EXIT_FAILED, fail, load_standard, use_color
+from .analysis import (
+    check_output,
+    emit,
+    names_option,
+    output_options,
+    refusals,
+    standard_option,
+    width_option,
+)
+from .common import load_standard
 
 
 @click.command()
@@ -27,31 +34,10 @@ from .common import EXIT_FAILED, fail, load_standard, use_color
     help="The field that says which case a result is of: results with the same value "
     "were scored by different evaluators on the same case.",
 )
-@click.option(
-    "--standard",
-    help="The standard the results were scored with (default: their `standard` id, if installed).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Write the calibration: .json, .csv (one table, a `kind` column) or .xlsx "
-    "(a sheet per kind). Default: a table on the terminal.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
-@click.option("--names", is_flag=True, help="Show the standard's names, not its titles.")
-@click.option(
-    "--width",
-    type=click.IntRange(min=40, clamp=True),
-    help="Fit the table to this many columns (default: $COLUMNS, the terminal's width, or 100).",
-)
+@standard_option
+@output_options("the calibration (CSV: one table, a `kind` column; XLSX: a sheet per kind)")
+@names_option
+@width_option
 def calibrate(
     results: tuple[str, ...],
     reference: str | None,
@@ -93,40 +79,19 @@ def calibrate(
       sbm calibrate a.csv b.csv --case-field route --format json
     """
     from ..analytics.calibration import read_ratings
-    from ..diagnostics import CompileError
-    from ..io import InputError, OutputError
-    from ..result_files import ResultsError
 
-    if output:
-        from .documents import FORMATS
-
-        if Path(output).suffix.lower() not in FORMATS:
-            fail(message("calibrate.bad_output", path=output))
+    check_output(output)
     std = load_standard(standard) if standard else None
-    try:
+    with refusals():
         std, ratings = read_ratings(results, std, given=standard, case_field=case_field)
         report = ratings.report(reference)
-    except (ResultsError, InputError) as err:
-        fail(str(err))
-    except CompileError as err:
-        click.echo(err.render(color=use_color()), err=True)
-        sys.exit(EXIT_FAILED)
-    if output:
-        from .documents import write_document
 
-        try:
-            write_document(Path(output), report, tables(report))
-        except OutputError as err:
-            fail(str(err))
-        click.echo(f"{summary(report)} -> {output}", err=True)
-    elif fmt == "json":
-        from .documents import document_json
-
-        click.echo(document_json(report))
-    else:
+    def table() -> str:
         from .rollup import table_width
 
-        click.echo(render(report, std.model, width=table_width(width), names=names))
+        return render(report, std.model, width=table_width(width), names=names)
+
+    emit(report, output=output, fmt=fmt, tables=tables, render=table, summary=summary(report))
 
 
 def tables(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -3,14 +3,14 @@ what an intervention did."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..messages import message
-from .common import EXIT_FAILED, fail, load_standard, use_color
+from .analysis import check_output, emit, names_option, output_options, refusals, standard_option
+from .common import fail, load_standard
 
 
 @click.command()
@@ -23,10 +23,7 @@ from .common import EXIT_FAILED, fail, load_standard, use_color
     type=click.Choice(["point", "specialist", "region", "network"]),
     help="The groups to compare.",
 )
-@click.option(
-    "--standard",
-    help="The standard the results were scored with (default: their `standard` id, if installed).",
-)
+@standard_option
 @click.option("--labels", help="Names of the waves, comma-separated (default: the file names).")
 @click.option(
     "--wave-field",
@@ -48,21 +45,8 @@ from .common import EXIT_FAILED, fail, load_standard, use_color
     default=False,
     help="Show the items' pass rates in the table too (files and JSON always have them).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Write the comparison: .json, .csv or .xlsx (default: a table on the terminal).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
-@click.option("--names", is_flag=True, help="Show the standard's names, not its titles.")
+@output_options("the comparison")
+@names_option
 def compare(
     waves: tuple[str, ...],
     level: str,
@@ -102,43 +86,26 @@ def compare(
       sbm compare year.jsonl --by network          # one wave per month of `date`
     """
     from ..analytics import waves as waves_mod
-    from ..diagnostics import CompileError
-    from ..io import InputError, OutputError
-    from ..result_files import ResultsError
 
+    check_output(output)
     std = load_standard(standard) if standard else None
     keys = _treated_keys(Path(treated)) if treated else None
     label_list = [x.strip() for x in labels.split(",")] if labels else None
     inputs = [_wave_files(w) for w in waves]
-    try:
+    with refusals():
         std, found, tally = waves_mod.read_waves(
             inputs, level, standard=std, labels=label_list, wave_field=wave_field
         )
         report = waves_mod.report(std.model, level, found, tally, treated=keys, seed=seed)
-    except (ResultsError, InputError) as err:
-        fail(str(err))
-    except CompileError as err:
-        click.echo(err.render(color=use_color()), err=True)
-        sys.exit(EXIT_FAILED)
     if report["unmatched"]:
         _warn_unmatched(report)
-    if output:
-        from .documents import write_document
 
-        try:
-            write_document(Path(output), report, tables(report))
-        except OutputError as err:
-            fail(str(err))
-        click.echo(_summary(report) + f" -> {output}", err=True)
-    elif fmt == "json":
-        from .documents import document_json
-
-        click.echo(document_json(report))
-    else:
+    def table() -> str:
         from .compare_table import render
 
-        click.echo(render(report, std.model, names=names, items=items))
-        click.echo(_summary(report), err=True)
+        return render(report, std.model, names=names, items=items)
+
+    emit(report, output=output, fmt=fmt, tables=tables, render=table, summary=_summary(report))
 
 
 def _wave_files(arg: str) -> list[str]:

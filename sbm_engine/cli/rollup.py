@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from ..result_files import read_results  # noqa: F401  (results are read in the library)
-from .common import EXIT_FAILED, fail, load_standard, use_color, write_text_atomic
+from .analysis import standard_option, width_option
+from .common import fail, load_standard, write_text_atomic
 
 
 def table_width(given: int | None) -> int:
@@ -49,10 +50,7 @@ def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
 @click.option(
     "--by", "level", required=True, type=click.Choice(["point", "specialist", "region", "network"])
 )
-@click.option(
-    "--standard",
-    help="The standard the results were scored with (default: their `standard` id, if installed).",
-)
+@standard_option
 @click.option(
     "-o",
     "--output",
@@ -72,11 +70,7 @@ def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
     is_flag=True,
     help="Head the table with the standard's names (`client_orientation`), not its titles.",
 )
-@click.option(
-    "--width",
-    type=click.IntRange(min=40, clamp=True),
-    help="Fit the table to this many columns (default: $COLUMNS, the terminal's width, or 100).",
-)
+@width_option
 def rollup(
     results: tuple[str, ...],
     level: str,
@@ -164,24 +158,18 @@ def accumulate(paths: tuple[str, ...], level: str, std: Any, given: str | None) 
     Why refuse the whole input for one bad record: a roll-up that silently skips or
     half-reads records gives figures that look right and are not.
     """
-    from ..diagnostics import CompileError
-    from ..io import InputError
-    from ..result_files import CheckedResults, ResultsError
+    from ..result_files import CheckedResults
     from ..rollup import Rollup
+    from .analysis import refusals
 
     results = CheckedResults(paths, std, given=given)
     acc: Rollup | None = None
-    try:
+    with refusals():
         for _, record in results:
             if acc is None:
                 assert results.standard is not None
                 acc = Rollup(results.standard.model, level)
             acc.add_checked(record)
-    except (ResultsError, InputError) as err:
-        fail(str(err))
-    except CompileError as err:
-        click.echo(err.render(color=use_color()), err=True)
-        sys.exit(EXIT_FAILED)
     return acc
 
 
