@@ -155,7 +155,7 @@ def stopping_on_signals() -> Iterator[None]:
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    if _SIGNALS.fired:
+    if _SIGNALS.fired or _SIGNALS.committed:  # after the commit the run is done: let it end
         return
     if _SIGNALS.held:
         _SIGNALS.pending = signum

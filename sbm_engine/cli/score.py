@@ -274,30 +274,31 @@ def score(
             else:
                 click.echo(message("score.interrupted"), err=True)
             sys.exit(stop.exit_code)
-    summary = {
-        "read": bar.read,
-        "scored": bar.scored,
-        "rejected": bar.rejected,
-        "seconds": round(bar.seconds, 3),
-        "output": str(out_path),
-        "rejects": str(rejects_path),
-    }
-    if fmt == "json":
-        echo_json(summary)
-    else:
-        click.echo(
-            message(
-                "score.done",
-                read=f"{bar.read:,}",
-                scored=f"{bar.scored:,}",
-                rejected=f"{bar.rejected:,}",
-                seconds=f"{bar.seconds:.2f}",
-                output=out_path,
+        # still inside: a signal after the commit must not turn a finished run into 130
+        summary = {
+            "read": bar.read,
+            "scored": bar.scored,
+            "rejected": bar.rejected,
+            "seconds": round(bar.seconds, 3),
+            "output": str(out_path),
+            "rejects": str(rejects_path),
+        }
+        if fmt == "json":
+            echo_json(summary)
+        else:
+            click.echo(
+                message(
+                    "score.done",
+                    read=f"{bar.read:,}",
+                    scored=f"{bar.scored:,}",
+                    rejected=f"{bar.rejected:,}",
+                    seconds=f"{bar.seconds:.2f}",
+                    output=out_path,
+                )
+                + (message("score.done_rejects", rejects=rejects_path) if bar.rejected else ""),
+                err=True,
             )
-            + (message("score.done_rejects", rejects=rejects_path) if bar.rejected else ""),
-            err=True,
-        )
-    sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
+        sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
 
 
 def _score(

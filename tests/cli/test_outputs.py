@@ -664,3 +664,20 @@ def test_jobs_are_capped_at_the_cpus(tmp_path: Path) -> None:
     assert many.read_bytes() == one.read_bytes()
     summary = json.loads(score(str(inp), "-o", str(one), "--format", "json").stdout)
     assert summary["read"] == 50
+
+
+def test_a_signal_after_the_commit_stops_nothing() -> None:
+    """Once the outputs are in place the run is finished: a Ctrl-C while it prints its
+    summary must not turn its exit status into 130 (the test above caught that race)."""
+    from sbm_engine.cli import common
+
+    state = common._SIGNALS
+    state.reset()
+    state.committed = True
+    try:
+        common._on_signal(signal.SIGINT, None)  # returns: nothing raised
+        state.committed = False
+        with pytest.raises(common.Interrupted):
+            common._on_signal(signal.SIGINT, None)
+    finally:
+        state.reset()
