@@ -214,9 +214,17 @@ class Columns:
 
 
 def columns(
-    n: int, seed: int = 7, start: int = 0, crit: tuple[Criterion, ...] | None = None
+    n: int,
+    seed: int = 7,
+    start: int = 0,
+    crit: tuple[Criterion, ...] | None = None,
+    points: int = 200,
+    per_point: int | None = None,
 ) -> Columns:
-    """Visits start..start+n of the seeded wave (a chunk of a larger wave is the same rows)."""
+    """Visits start..start+n of the seeded wave (a chunk of a larger wave is the same rows),
+    spread over `points` points (P1 … P{points}). Specialists and regions are drawn
+    independently of the point, unless `per_point` is given: then each point has that
+    many specialists of its own and lies in one region (the same draws, mapped)."""
     crit = crit or criteria()
     rng = np.random.default_rng([seed, start])
     ids = np.arange(start, start + n)
@@ -244,12 +252,18 @@ def columns(
     u = rng.random(n)
     rating = rng.integers(0, 11, size=n).astype(float)
     answers["rating"] = np.where(u < 0.1, np.nan, rating)
+    point = rng.integers(1, points + 1, size=n)
+    specialist = rng.integers(1, 1001, size=n)
+    region = rng.integers(1, 11, size=n)
+    if per_point:
+        specialist = (point - 1) * per_point + (specialist - 1) % per_point + 1
+        region = (point - 1) % 10 + 1
     return Columns(
         n=n,
         visit_id=ids,
-        point=rng.integers(1, 201, size=n),
-        specialist=rng.integers(1, 1001, size=n),
-        region=rng.integers(1, 11, size=n),
+        point=point,
+        specialist=specialist,
+        region=region,
         date=rng.integers(1, 31, size=n),
         scenario=deposit,
         answers=answers,
@@ -349,11 +363,13 @@ def records(cols: Columns, crit: tuple[Criterion, ...] | None = None) -> list[di
 CHUNK = 10_000
 
 
-def column_chunks(n: int, seed: int = 7, chunk: int = CHUNK) -> Iterator[Columns]:
+def column_chunks(
+    n: int, seed: int = 7, chunk: int = CHUNK, points: int = 200, per_point: int | None = None
+) -> Iterator[Columns]:
     """The wave `chunk` visits at a time: the same visits whatever shape is asked for."""
     crit = criteria()
     for start in range(0, n, chunk):
-        yield columns(min(chunk, n - start), seed, start, crit)
+        yield columns(min(chunk, n - start), seed, start, crit, points, per_point)
 
 
 def record_chunks(n: int, seed: int = 7) -> Iterator[list[dict[str, Any]]]:

@@ -515,3 +515,85 @@ def test_any_what_if_plan_is_read_or_refused_with_a_message(doc: Any) -> None:
     else:
         for fractions in [given_plan["all"], *given_plan["groups"].values()]:
             assert all(0.0 <= f <= 1.0 + 1e-9 for f in fractions.values())
+
+
+# ---- the simulation in columns gives the reference interpreter's figures ---------------------
+
+
+def _without_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sbm_engine.analytics import planning
+
+    monkeypatch.setattr(planning._Columns, "of", classmethod(lambda cls, evaluate: None))
+
+
+@pytest.mark.parametrize("pack", sorted(PACKS))
+def test_the_simulation_in_columns_gives_the_reference_figures(
+    pack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sbm_engine.analytics import planning
+
+    sample = ROOT / "plugins" / pack / "sample"
+    std = sbm_engine.load(PACKS[pack])
+    rows = [json.loads(line) for line in (sample / "wave.jsonl").read_text("utf-8").splitlines()]
+    results = write(tmp_path / "scored.jsonl", [o.to_dict() for o in std.score_many(rows) if o.ok])
+    levers = sample / "levers.toml"
+    fast = [plan(results, levers, "visit", by=by, standard=std) for by in ("point", "network")]
+    used = planning._Columns.of(planning.Evaluator(std, "visit")) is not None
+    _without_columns(monkeypatch)
+    assert fast == [
+        plan(results, levers, "visit", by=by, standard=std) for by in ("point", "network")
+    ]
+    assert used or pack != "sbm-bank"  # the bank's `visit`: weighted means and critical_failed
+
+
+def test_the_benchmark_standard_is_simulated_in_columns_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`if critical_failed then 0 else weighted_mean(…)` over 100 items, N/A answers and
+    items that apply at some visits only: the benchmark's `visit`, both ways."""
+    import sys
+
+    from sbm_engine.analytics import planning
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import workload
+
+    std = sbm_engine.loads(workload.standard_text(), "bench.sbm")
+    cols = workload.columns(1_500, seed=3, points=3)
+    scored = [o.to_dict() for o in std.score_many(workload.records(cols)) if o.ok]
+    results = write(tmp_path / "bench.jsonl", scored)
+    levers = tmp_path / "levers.toml"
+    import invest
+
+    levers.write_text(invest.LEVERS, "utf-8")
+    assert planning._Columns.of(planning.Evaluator(std, "visit")) is not None
+    fast = plan(results, levers, "visit=0.85", by="point", standard=std, sample=300)
+    assert any(g["levers"] for g in fast["groups"])
+    _without_columns(monkeypatch)
+    assert fast == plan(results, levers, "visit=0.85", by="point", standard=std, sample=300)
+
+
+def test_the_groups_sums_are_those_of_adding_value_by_value(lin_results: Path) -> None:
+    """`read_groups` sums scores a batch at a time in numpy: the same `Moments` as
+    adding each value in turn, for the coefficient and every item of every group."""
+    from sbm_engine.analytics import planning
+    from sbm_engine.analytics.moments import Moments
+
+    rows = [json.loads(line) for line in lin_results.read_text("utf-8").splitlines()]
+    rows[3]["items"]["b"] = 1  # an int score counts as a number
+    path = write(_DIR / "sums.jsonl", rows * 3)
+    for by in ("point", "network"):
+        _, groups = planning.read_groups([path], "visit", by, LIN, 2026)
+        expected: dict[str, dict[str, Moments]] = {}
+        for r in rows * 3:
+            key = "network" if by == "network" else r["point"]
+            sums = expected.setdefault(key, {})
+            for name, value in [("(visit)", r["coefficients"].get("visit")), *r["items"].items()]:
+                if isinstance(value, int | float):
+                    sums.setdefault(name, Moments()).add(float(value))
+        assert set(groups) == set(expected)
+        for key, g in groups.items():
+            got = {"(visit)": g.coef, **g.sums}
+            assert {n: (m.n, m.sum_units, m.sq_units) for n, m in got.items()} == {
+                n: (m.n, m.sum_units, m.sq_units) for n, m in expected[key].items()
+            }

@@ -336,19 +336,25 @@ class WaveSums:
             by_exp.clear()
         self.rows = 0
 
+    def exact_sums(self, name: str) -> Iterator[tuple[int, int, int, int, int, int]]:
+        """(group, n, total, its exponent, sum of squares, its exponent) of every group and
+        exponent of a coefficient: what `Moments.add_exact` takes. Call `_fold` first."""
+        for packed, (n, hi, lo, aa, ab, ac, bb, bc, cc) in self.exact[name].items():
+            gi, exp = divmod(packed, 4096)
+            exp -= 2048
+            total = (hi << 26) + lo
+            square = (aa << 72) + (ab << 55) + ((2 * ac + bb) << 36) + (bc << 19) + cc
+            yield gi, n, total, exp - 53, square, 2 * (exp - 53)
+
     def fold_into(self, tally: WaveTally, wave: str) -> None:
         self._fold()
         keys = list(self.keys)
         cells = [tally.cell(wave, key) for key in keys]
         for cell, n in zip(cells, self.visits, strict=False):
             cell.visits += n
-        for name, exact in self.exact.items():
-            for packed, (n, hi, lo, aa, ab, ac, bb, bc, cc) in exact.items():
-                gi, exp = divmod(packed, 4096)
-                exp -= 2048
-                total = (hi << 26) + lo
-                square = (aa << 72) + (ab << 55) + ((2 * ac + bb) << 36) + (bc << 19) + cc
-                cells[gi].coefs[name].add_exact(n, total, exp - 53, square, 2 * (exp - 53))
+        for name in self.exact:
+            for gi, *sums in self.exact_sums(name):
+                cells[gi].coefs[name].add_exact(*sums)
             hits = self.hits.get(name)
             if hits is not None:
                 for gi, k in enumerate(hits.tolist()):

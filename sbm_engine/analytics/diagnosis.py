@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..messages import message
 from ..result_files import CheckedResults
 
 if TYPE_CHECKING:
@@ -318,17 +319,10 @@ def _report(
         )
     out.sort(key=lambda r: (-r["lost_share"], r["item"]))
     if clipped_any:
-        notes.append(
-            f"{clipped_any} items had a negative variance component (the method of "
-            "moments can give one when a level varies less than chance alone would "
-            "make it): set to 0, the other shares renormalised (see `clipped`)"
-        )
+        notes.append(message("note.diagnosis.clipped", count=clipped_any))
     singles = sum(1 for k in range(len(keys)) if stats[k, 0, :].max() < 2)
     if singles:
-        notes.append(
-            f"{singles} of {len(keys)} specialists have one visit or none for every item: "
-            "their visits count at the visit level only"
-        )
+        notes.append(message("note.diagnosis.singles", count=singles, total=len(keys)))
     return {
         "by": by,
         "standard": std.id,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..messages import message
 from ..result_files import CheckedResults, ResultsError
 from .stats import SHAPLEY_MAX_PREDICTORS
 
@@ -668,9 +669,9 @@ def _report(
         means, cov, raw_sq = sums.moments(n, sums.s1, sums.s2)
         imp, r2, corr = importances_from_cov(cov, raw_sq, method)
         if math.isnan(r2):
-            notes.append("the outcome is constant over the visits used: nothing to explain")
+            notes.append(message("note.drivers.constant"))
     else:
-        notes.append(f"n < {MIN_VISITS}: too few complete visits for any importance")
+        notes.append(message("note.drivers.too_few", least=MIN_VISITS))
     low, high = (
         _intervals(sums, method, p)
         if n >= MIN_VISITS and not math.isnan(r2)
@@ -706,11 +707,16 @@ def _report(
     dropped = tally.no_outcome + tally.incomplete
     if dropped:
         notes.append(
-            f"{n} of {tally.visits} visits used (complete cases): {tally.no_outcome} without "
-            f"the outcome, {tally.incomplete} with a predictor N/A"
+            message(
+                "note.drivers.complete_cases",
+                n=n,
+                visits=tally.visits,
+                no_outcome=tally.no_outcome,
+                incomplete=tally.incomplete,
+            )
         )
     if n and n < 30:
-        notes.append(f"n = {n}: importances of this few visits are rough; see the intervals")
+        notes.append(message("note.drivers.rough", n=n))
     return {
         "outcome": tally.outcome,
         "method": method,

@@ -34,7 +34,12 @@ the rows); a group with more visits is simulated on that sample, whose mean chan
 is added to the whole group's `current`. Time: a visit with at most five failed
 answers among the raised items is re-scored once per distinct outcome; one with
 more is re-scored for `PER_VISIT` draws of its own, which the group's draws pick
-from at random (so at most SAMPLE × PER_VISIT evaluations per group).
+from at random (so at most SAMPLE × PER_VISIT evaluations per group). When the
+coefficient is built of weighted means, constants and `if critical_failed then …`
+(`_Columns`), a group's re-scorings are evaluated together in numpy with the
+interpreter's arithmetic, in the same order, so to the same floats; otherwise one
+by one by the interpreter. The item sums are added a batch of records at a time
+(`_ExactSums`), exactly as `Moments` adds them one by one.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..interpret import Env, Interpreter, _wmean
+from ..messages import message
 from ..model import Bound, StandardModel
 from .levers import Lever, Levers, read_levers
 from .moments import Moments
@@ -65,6 +71,8 @@ DRAWS = 200
 PER_VISIT = 40
 #: How close counts as equal (the engine's tolerance for numbers).
 TOL = 1e-9
+#: Records whose scores are summed in numpy at a time.
+_BATCH = 4096
 LEVELS = {"point": "point", "region": "region", "network": None}
 _NESTED = ("coefficients", "sections", "items", "bands", "gaps", "rollup_inputs")
 
@@ -186,12 +194,12 @@ def solve(
         if x is None:
             x = best
         note = (
-            "the target is out of reach within the budget"
+            message("note.plan.out_of_budget")
             if budget is not None
-            else "no combination of the levers reaches the target"
+            else message("note.plan.no_combination")
         )
     if x is None:
-        return score(problem, [0.0] * n_levers), "the optimisation failed"
+        return score(problem, [0.0] * n_levers), message("note.plan.failed")
     # among plans of that cost, the best value (free levers, ties)
     spent = float(cost @ x)
     better = run(-slope, [*budget_rows, (cost, -np.inf, spent + TOL * max(1.0, spent))])
@@ -205,7 +213,7 @@ def solve(
         fractions.append(0.0 if f < 1e-12 else f)
     choice = score(problem, fractions)
     if note is not None:
-        note += f": the best reachable value is {choice.expected:.4f}"
+        note += message("note.plan.best_reachable", value=f"{choice.expected:.4f}")
     return choice, note
 
 
@@ -336,10 +344,14 @@ def read_groups(
     field = LEVELS[by]
     groups: dict[str, _Group] = {}
     serial = 0
+    sums: _ExactSums | None = None
     for _source, record in results:
         std = results.standard
         if serial == 0 and std and coefficient not in {c.name for c in std.model.coefficients}:
             raise PlanError(_unknown_coefficient(coefficient, std.model))
+        if sums is None:
+            assert std is not None
+            sums = _ExactSums(coefficient, [i.name for i in std.model.items])
         serial += 1
         raw_key = "network" if field is None else record.get(field)
         key = "(none)" if raw_key is None else str(raw_key)
@@ -349,11 +361,7 @@ def read_groups(
         g.n += 1
         value = (record.get("coefficients") or {}).get(coefficient)
         items = record.get("items") or {}
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            g.coef.add(float(value))
-        for name, s in items.items():
-            if isinstance(s, int | float) and not isinstance(s, bool):
-                g.sums.setdefault(name, Moments()).add(float(s))
+        sums.add(key, record)
         if record.get("specialist") is not None:
             g.specialists.add(str(record["specialist"]))
         if record.get("point") is not None:
@@ -378,7 +386,79 @@ def read_groups(
     assert std is not None
     if coefficient not in {c.name for c in std.model.coefficients}:
         raise PlanError(_unknown_coefficient(coefficient, std.model))
+    if sums is not None:
+        sums.fold_into(groups)
     return std, groups
+
+
+def _number(value: Any) -> float | None:
+    """A score or coefficient as `Moments` counts it: numbers only (not booleans)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+class _ExactSums:
+    """Each group's `Moments` of the coefficient and of every item score, a batch of
+    records at a time in numpy (`columnar.WaveSums`' exact integer sums): the same
+    counts and sums as `Moments.add` value by value, in a few steps per batch."""
+
+    def __init__(self, coefficient: str, items: Sequence[str]) -> None:
+        from types import SimpleNamespace
+
+        from .columnar import WaveSums
+
+        self.coefficient = coefficient
+        self.items = list(items)
+        self.names = [f"coef.{coefficient}", *(f"item.{i}" for i in self.items)]
+        tally = SimpleNamespace(
+            field=None, coef_names=self.names, item_names=[], m=SimpleNamespace(targets={})
+        )
+        self.sums = WaveSums(tally)  # type: ignore[arg-type]
+        self.keys: list[int] = []
+        self.records: list[Mapping[str, Any]] = []
+
+    def add(self, key: str, record: Mapping[str, Any]) -> None:
+        keys = self.sums.keys
+        self.keys.append(keys.setdefault(key, len(keys)))
+        self.records.append(record)
+        if len(self.records) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        import numpy as np
+
+        records = self.records
+        if not records:
+            return
+        rows = len(records)
+        codes = np.array(self.keys, dtype=np.int64)
+        coef = self.coefficient
+        values = np.array(
+            [
+                [_number((r.get("coefficients") or {}).get(coef))]
+                + [v if type(v) is float else _number(v) for v in map(items.get, self.items)]
+                for r in records
+                for items in (r.get("items") or {},)
+            ],
+            dtype=np.float64,
+        ).reshape(rows, len(self.names))
+        valid = ~np.isnan(values)
+        cols = {
+            f"coefficients.{name}": (valid[:, j], values[:, j]) for j, name in enumerate(self.names)
+        }
+        self.sums.add(codes, cols)
+        self.keys, self.records = [], []
+
+    def fold_into(self, groups: Mapping[str, _Group]) -> None:
+        self._flush()
+        self.sums._fold()
+        keys = list(self.sums.keys)
+        for j, name in enumerate(self.names):
+            for gi, *exact in self.sums.exact_sums(name):
+                g = groups[keys[gi]]
+                target = g.coef if j == 0 else g.sums.setdefault(self.items[j - 1], Moments())
+                target.add_exact(*exact)
 
 
 def _unknown_coefficient(name: str, model: StandardModel) -> str:
@@ -391,6 +471,186 @@ def _unknown_coefficient(name: str, model: StandardModel) -> str:
 
 
 # ---- the simulation --------------------------------------------------------------------------
+
+
+class _Unsupported(Exception):
+    """An expression `_Columns` does not evaluate: the reference interpreter does."""
+
+
+class _Columns:
+    """The evaluator's coefficient over many score vectors at once, in numpy, with the
+    reference interpreter's arithmetic: `_wmean`'s sums are made item by item in the same
+    order, so every value is the same float. It covers weighted means of items, sections
+    and terms, constants, `if critical_failed then … else …` and references; anything
+    else (visit fields, answers, other functions) is left to the interpreter."""
+
+    def __init__(self, evaluate: Evaluator) -> None:
+        self.evaluate = evaluate
+
+    @classmethod
+    def of(cls, evaluate: Evaluator) -> _Columns | None:
+        cached = evaluate.__dict__.get("_columns", False)
+        if cached is not False:
+            return cached  # type: ignore[no-any-return]
+        import numpy as np
+
+        columns: _Columns | None = cls(evaluate)
+        try:  # the expressions decide, not the values: a dry run on one row
+            columns(["\x00"], np.full((1, 1), np.nan))  # type: ignore[misc]
+        except _Unsupported:
+            columns = None
+        evaluate.__dict__["_columns"] = columns
+        return columns
+
+    def __call__(self, names: Sequence[str], scores: Any) -> Any:
+        """Per row of `scores` (rows × names, NaN for N/A) the coefficient, NaN for N/A."""
+        import numpy as np
+
+        self.rows = scores.shape[0]
+        self.nan = np.full(self.rows, np.nan)
+        self.items = {n: scores[:, j] for j, n in enumerate(names)}
+        self.sections: dict[str, Any] = {}
+        self.coefs: dict[str, Any] = {}
+        with np.errstate(all="ignore"):
+            for kind, payload in self.evaluate.steps:
+                if kind == "section":
+                    name, members = payload
+                    pairs = [(self.items.get(i, self.nan), w, b) for i, w, b in members]
+                    self.sections[name] = self._wmean(pairs)
+                else:
+                    name, expr = payload
+                    self.coefs[name] = self._number(self._eval(expr))
+        value = self.coefs.get(self.evaluate.coefficient, self.nan)
+        return np.where(np.isfinite(value), value, np.nan)
+
+    @staticmethod
+    def _number(x: Any) -> Any:
+        if isinstance(x, tuple):  # a truth value, not a number
+            raise _Unsupported("a condition where a number is expected")
+        return x
+
+    def _wmean(self, pairs: Sequence[tuple[Any, float, bool]]) -> Any:
+        import numpy as np
+
+        num = np.zeros(self.rows)
+        den = np.zeros(self.rows)
+        for s, w, bonus in pairs:
+            ok = ~np.isnan(s)
+            num = np.where(ok, num + w * np.where(ok, s, 0.0), num)
+            if not bonus:
+                den = np.where(ok, den + w, den)
+        return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+
+    def _eval(self, b: Bound) -> Any:
+        import numpy as np
+
+        op = b.op
+        if op == "const":
+            if isinstance(b.data, bool) or not isinstance(b.data, int | float):
+                raise _Unsupported("a constant that is not a number")
+            return np.full(self.rows, float(b.data))
+        if op == "item":
+            return self.items.get(b.data, self.nan)
+        if op == "section":
+            return self.sections.get(b.data, self.nan)
+        if op == "coef":
+            return self.coefs.get(b.data, self.nan)
+        if op == "if":
+            cond = self._eval(b.args[0])
+            if not isinstance(cond, tuple):
+                raise _Unsupported("a condition on a number")
+            then = self._number(self._eval(b.args[1]))
+            other = self._number(self._eval(b.args[2]))
+            return np.where(cond[0], then, other)
+        if op == "call":
+            fn, payload = b.data
+            if fn == "weighted_mean":
+                kind, sel = payload
+                if kind == "sections":
+                    return self._wmean(
+                        [(self.sections.get(name, self.nan), w, False) for name, w in sel]
+                    )
+                return self._wmean(
+                    [(self.items.get(x.name, self.nan), x.weight, x.bonus) for x in sel]
+                )
+            if fn == "weighted_terms":
+                terms = [self._number(self._eval(a)) for a in b.args]
+                return self._wmean([(v, w, False) for v, w in zip(terms, payload, strict=True)])
+            if fn == "critical_failed":
+                failed = np.zeros(self.rows, dtype=bool)
+                for name in payload:
+                    failed |= self.items.get(name, self.nan) == 0
+                return (failed,)
+        raise _Unsupported(op)
+
+
+def _simulate_columns(
+    columns: _Columns,
+    group: _Group,
+    visits: list[Any],
+    rates: Mapping[str, float],
+    current: float,
+    seed: int,
+    draws: int,
+) -> tuple[float, list[float], int]:
+    """`simulate` with every re-scoring of the group in one `_Columns` call: the same
+    draws of the generator in the same order, the same distinct outcomes per visit,
+    the same sums, so the same figures."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed % 2**63, _visit_hash(seed, group.key) & 0xFFFFFFFF])
+    raised = sorted(i for i, p in rates.items() if p > 0.0)
+    names = sorted({name for entry in visits for name in entry[4]})
+    index = {name: j for j, name in enumerate(names)}
+    blocks: list[Any] = []
+    rows = 0
+    plans: list[tuple[int, Any, Any, Any, int, Any]] = []
+    for _, _, _, _fields, scores, _ in visits:
+        failed = [
+            i
+            for i in raised
+            if scores.get(i) is not None and scores[i] < 1.0  # type: ignore[operator]
+        ]
+        if not failed:
+            continue
+        p = np.array([rates[i] for i in failed])
+        own = draws if 2 ** len(failed) <= PER_VISIT else min(draws, PER_VISIT)
+        passes = rng.random((own, len(failed))) < p
+        pick = None if own == draws else rng.integers(0, own, size=draws)
+        if len(failed) <= 62:
+            code = passes @ (np.int64(1) << np.arange(len(failed), dtype=np.int64))
+            _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        else:
+            packed = np.packbits(passes, axis=1)
+            _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+        base = np.array([np.nan if scores.get(n) is None else scores[n] for n in names])
+        block = np.repeat(base[None, :], len(first) + 1, axis=0)
+        cols = np.array([index[i] for i in failed])
+        lifted = block[1:, cols]
+        lifted[passes[first]] = 1.0
+        block[1:, cols] = lifted
+        blocks.append(block)
+        plans.append((rows, first, inverse.ravel(), passes, own, pick))
+        rows += len(block)
+    if not plans:
+        return current, [current, current], len(visits)
+    values = columns(names, np.vstack(blocks))
+    total = np.zeros(draws)
+    for start, first, inverse, passes, own, pick in plans:
+        base_value = values[start]
+        after = values[start + 1 : start + 1 + len(first)]
+        if math.isnan(base_value):
+            change = np.zeros(len(first))
+        else:
+            hit = passes[first].any(axis=1) & ~np.isnan(after)
+            change = np.where(hit, after - base_value, 0.0)
+        outcomes = change[inverse]
+        total += outcomes if own == draws else outcomes[pick]
+    if not total.any():  # nothing changes: exactly the current value
+        return current, [current, current], len(visits)
+    results = current + total / len(visits)
+    lo, hi = np.percentile(results, [2.5, 97.5])
+    return math.fsum(results) / draws, [float(lo), float(hi)], len(visits)
 
 
 def simulate(
@@ -409,6 +669,9 @@ def simulate(
     visits = sorted(group.sample, key=lambda e: (-e[0], e[1], e[2]))
     if not visits:
         return current, [current, current], 0
+    columns = _Columns.of(evaluate)
+    if columns is not None:
+        return _simulate_columns(columns, group, visits, rates, current, seed, draws)
     rng = np.random.default_rng([seed % 2**63, _visit_hash(seed, group.key) & 0xFFFFFFFF])
     total = np.zeros(draws)
     raised = sorted(i for i, p in rates.items() if p > 0.0)
@@ -564,7 +827,7 @@ def _plan_group(
             "n_simulated": 0,
             "reaches_target": False,
             "lifts": [],
-            "note": "the coefficient is N/A in every visit of this group",
+            "note": message("note.plan.all_na"),
         }
     means = group.means()
     touched = sorted({i for lever in levers for i in lever.items if i in means})
@@ -573,10 +836,7 @@ def _plan_group(
     problem = Problem(current, means, slope, levers, costs)
     notes: list[str] = []
     if evaluate({}, means) is None:
-        notes.append(
-            "the coefficient cannot be evaluated on item means (it reads answers or visit "
-            "fields): the expected value counts no lever"
-        )
+        notes.append(message("note.plan.not_on_means"))
     if given is not None:
         fractions = given["groups"].get(group.key, given["all"])
         choice = score(problem, [fractions.get(lever.id, 0.0) for lever in levers])
@@ -591,18 +851,11 @@ def _plan_group(
     simulated, ci, n_sim = simulate(evaluate, group, rates, current, seed, draws)
     reaches = choice.expected >= target - TOL
     if ci[0] > choice.expected + TOL:
-        notes.append(
-            f"the simulation gives more ({simulated:.4f}) than the item means: passes of "
-            "critical items or conditions restore whole visits"
-        )
+        notes.append(message("note.plan.simulated_more", value=f"{simulated:.4f}"))
     elif ci[1] < choice.expected - TOL:
-        notes.append(
-            f"the simulation gives less ({simulated:.4f}) than the item means: the "
-            "coefficient is not linear in these items (critical items, conditions) or they "
-            "apply in only some visits"
-        )
+        notes.append(message("note.plan.simulated_less", value=f"{simulated:.4f}"))
     if n_sim < group.coef.n:
-        notes.append(f"simulated on a sample of {n_sim} of {group.coef.n} visits")
+        notes.append(message("note.plan.sample", sample=n_sim, visits=group.coef.n))
     return {
         **base,
         "levers": [
