@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy.typing as npt
 
 from ..messages import message
 from ..result_files import CheckedResults, ResultsError
+from . import stats
 from .stats import SHAPLEY_MAX_PREDICTORS
 
 if TYPE_CHECKING:
@@ -103,49 +103,14 @@ def importances_from_cov(
         return out, 0.0, corr
     r2 = float(rxy @ np.linalg.pinv(rxx, rcond=1e-10, hermitian=True) @ rxy)
     if method == "relative_weights":
-        out[keep] = _relative_weights(rxx, rxy)
+        out[keep] = stats.relative_weights_from_correlations(rxx, rxy)
     elif method == "shapley":
-        out[keep] = _shapley(rxx, rxy)
+        out[keep] = stats.shapley_from_correlations(rxx, rxy)
     elif method == "correlation":
         out[keep] = rxy**2
     else:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return out, r2, corr
-
-
-def _relative_weights(rxx: Floats, rxy: Floats) -> Floats:
-    """Johnson (2000), as `stats.relative_weights` computes it."""
-    evals, evecs = np.linalg.eigh(rxx)
-    evals = np.clip(evals, 0.0, None)
-    good = evals > 1e-10 * max(float(evals.max()), 1e-300)
-    root = np.sqrt(evals)
-    inv_root = np.where(good, 1.0 / np.where(good, root, 1.0), 0.0)
-    lam = (evecs * root) @ evecs.T
-    beta = (evecs * inv_root) @ evecs.T @ rxy
-    return np.asarray((lam**2) @ (beta**2))
-
-
-def _shapley(rxx: Floats, rxy: Floats) -> Floats:
-    """Exact LMG over all subsets, as `stats.shapley_r2` computes it."""
-    p = rxy.size
-    r2 = np.zeros(1 << p)
-    bits = 1 << np.arange(p)
-    for size in range(1, p + 1):
-        combos = np.array(list(itertools.combinations(range(p), size)), dtype=np.intp)
-        sub = rxx[combos[:, :, None], combos[:, None, :]]
-        r = rxy[combos]
-        inv = np.linalg.pinv(sub, rcond=1e-10, hermitian=True)
-        r2[(bits[combos]).sum(axis=1)] = np.einsum("ci,cij,cj->c", r, inv, r)
-    masks = np.arange(1 << p)
-    sizes = np.array([int(m).bit_count() for m in masks])
-    weight = np.array(
-        [math.factorial(s) * math.factorial(p - s - 1) / math.factorial(p) for s in range(p)]
-    )
-    phi = np.empty(p)
-    for j in range(p):
-        without = masks[(masks & (1 << j)) == 0]
-        phi[j] = np.sum(weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
-    return phi
 
 
 # -- streaming sums ------------------------------------------------------------------------------

@@ -672,6 +672,17 @@ def relative_weights(x: Values, y: Values) -> npt.NDArray[np.float64]:
     out = np.full(varies.size, NAN if not ok else 0.0)
     if not ok or rxy.size == 0:
         return out
+    out[varies] = relative_weights_from_correlations(rxx, rxy)
+    return out
+
+
+def relative_weights_from_correlations(
+    rxx: npt.ArrayLike, rxy: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Johnson's relative weights from the predictors' correlation matrix `rxx` and
+    their correlations with the outcome `rxy` (what `relative_weights` computes once
+    it has them; `sbm drivers` accumulates them without keeping the visits)."""
+    rxx, rxy = np.asarray(rxx, dtype=np.float64), np.asarray(rxy, dtype=np.float64)
     evals, evecs = np.linalg.eigh(rxx)
     evals = np.clip(evals, 0.0, None)
     good = evals > 1e-10 * max(float(evals.max()), 1e-300)
@@ -679,8 +690,7 @@ def relative_weights(x: Values, y: Values) -> npt.NDArray[np.float64]:
     inv_root = np.where(good, 1.0 / np.where(good, root, 1.0), 0.0)
     lam = (evecs * root) @ evecs.T
     beta = (evecs * inv_root) @ evecs.T @ rxy
-    out[varies] = (lam**2) @ (beta**2)
-    return out
+    return np.asarray((lam**2) @ (beta**2))
 
 
 def shapley_r2(x: Values, y: Values) -> npt.NDArray[np.float64]:
@@ -705,6 +715,14 @@ def shapley_r2(x: Values, y: Values) -> npt.NDArray[np.float64]:
     out = np.full(varies.size, NAN if not ok else 0.0)
     if not ok or rxy.size == 0:
         return out
+    out[varies] = shapley_from_correlations(rxx, rxy)
+    return out
+
+
+def shapley_from_correlations(rxx: npt.ArrayLike, rxy: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The exact Shapley (LMG) shares of R² from the correlation matrices, as
+    `shapley_r2` computes them once it has them (2^p subsets: keep p ≤ 15)."""
+    rxx, rxy = np.asarray(rxx, dtype=np.float64), np.asarray(rxy, dtype=np.float64)
     p = rxy.size
     r2 = np.zeros(1 << p)
     bits = 1 << np.arange(p)
@@ -723,8 +741,7 @@ def shapley_r2(x: Values, y: Values) -> npt.NDArray[np.float64]:
     for j in range(p):
         without = masks[(masks & (1 << j)) == 0]
         phi[j] = np.sum(weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
-    out[varies] = phi
-    return out
+    return phi
 
 
 # -- means ----------------------------------------------------------------------------------------

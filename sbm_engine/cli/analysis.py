@@ -68,17 +68,17 @@ def width_option(f: F) -> F:
 
 
 @contextmanager
-def refusals() -> Iterator[None]:
+def refusals(*also: type[Exception]) -> Iterator[None]:
     """Exit 2 with the message when the input cannot be used: results that are not
-    scored visits of one standard and version, an unreadable file, a standard that
-    does not compile (its diagnostics rendered)."""
+    scored visits of one standard and version, an unreadable file, a command's own
+    errors (`also`), a standard that does not compile (its diagnostics rendered)."""
     from ..diagnostics import CompileError
     from ..io import InputError
     from ..result_files import ResultsError
 
     try:
         yield
-    except (ResultsError, InputError) as err:
+    except (ResultsError, InputError, *also) as err:
         fail(str(err))
     except CompileError as err:
         click.echo(err.render(color=use_color()), err=True)

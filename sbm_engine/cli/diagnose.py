@@ -3,14 +3,14 @@ of investment they call for."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..messages import message
-from .common import EXIT_FAILED, fail, load_standard, use_color
+from .analysis import check_output, emit, names_option, output_options, refusals, standard_option
+from .common import fail, load_standard
 from .table import NA, clip, pad, text_width
 
 TITLE_WIDTH = 40
@@ -58,25 +58,9 @@ TITLE_WIDTH = 40
     help="Fewer visits where the item applied: verdict unclear [20].",
 )
 @click.option("--top", default=5, show_default=True, help="Groups listed per item.")
-@click.option(
-    "--standard",
-    help="The standard the results were scored with (default: their `standard` id, if installed).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Write the diagnosis: .json, .csv or .xlsx (default: a table on the terminal).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
-@click.option("--names", is_flag=True, help="Show the standard's names, not its titles.")
+@standard_option
+@output_options("the diagnosis")
+@names_option
 def diagnose(
     results: tuple[str, ...],
     by: str,
@@ -118,10 +102,8 @@ def diagnose(
       sbm diagnose q1.parquet --local-share 0.3 --min-visits 50 -o diagnosis.xlsx
     """
     from ..analytics.diagnosis import diagnose as run_diagnose
-    from ..diagnostics import CompileError
-    from ..io import InputError, OutputError
-    from ..result_files import ResultsError
 
+    check_output(output)
     std = load_standard(standard) if standard else None
     for p in results:
         if not Path(p).is_file():
@@ -135,28 +117,16 @@ def diagnose(
         "min_visits": min_visits,
     }
     limits.update({k: v for k, v in given.items() if v is not None})
-    try:
+    with refusals(ValueError):
         report = run_diagnose(list(results), by, thresholds=limits, top=top, standard=std)
-    except (ResultsError, InputError, ValueError) as err:
-        fail(str(err))
-    except CompileError as err:
-        click.echo(err.render(color=use_color()), err=True)
-        sys.exit(EXIT_FAILED)
-    if output:
-        from .documents import write_document
-
-        try:
-            write_document(Path(output), report, tables(report))
-        except OutputError as err:
-            fail(str(err))
-        click.echo(summary(report) + f" -> {output}", err=True)
-    elif fmt == "json":
-        from .documents import document_json
-
-        click.echo(document_json(report))
-    else:
-        click.echo(render(report, names=names))
-        click.echo(summary(report), err=True)
+    emit(
+        report,
+        output=output,
+        fmt=fmt,
+        tables=tables,
+        render=lambda: render(report, names=names),
+        summary=summary(report),
+    )
 
 
 def _read_thresholds(path: Path) -> dict[str, Any]:

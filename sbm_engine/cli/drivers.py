@@ -3,14 +3,14 @@ section or tag for an outcome, against how well it is done."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..messages import message
-from .common import EXIT_FAILED, fail, load_standard, use_color
+from .analysis import check_output, emit, names_option, output_options, refusals, standard_option
+from .common import fail, load_standard
 from .table import NA, clip, pad, text_width
 
 TITLE_WIDTH = 44
@@ -61,25 +61,9 @@ TITLE_WIDTH = 44
     type=click.FloatRange(0.0, 1.0),
     help="Leave out predictors N/A at more than this share of the visits with an outcome.",
 )
-@click.option(
-    "--standard",
-    help="The standard the results were scored with (default: their `standard` id, if installed).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Write the drivers: .json, .csv or .xlsx (default: a table on the terminal).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
-@click.option("--names", is_flag=True, help="Show the standard's names, not its titles.")
+@standard_option
+@output_options("the drivers")
+@names_option
 def drivers(
     results: tuple[str, ...],
     outcome: str,
@@ -118,10 +102,8 @@ def drivers(
       sbm drivers q1.parquet q2.parquet --outcome subjective --format json
     """
     from ..analytics.key_drivers import drivers as run_drivers
-    from ..diagnostics import CompileError
-    from ..io import InputError, OutputError
-    from ..result_files import ResultsError
 
+    check_output(output)
     std = load_standard(standard) if standard else None
     for p in results:
         if not Path(p).is_file():
@@ -130,7 +112,7 @@ def drivers(
         fail(message("drivers.no_file", path=outcomes_file))
     if bool(outcomes_file) != bool(on):
         fail(message("drivers.outcomes_and_on"))
-    try:
+    with refusals():
         report = run_drivers(
             list(results),
             outcome,
@@ -143,26 +125,14 @@ def drivers(
             min_applied=min_applied,
             standard=std,
         )
-    except (ResultsError, InputError) as err:
-        fail(str(err))
-    except CompileError as err:
-        click.echo(err.render(color=use_color()), err=True)
-        sys.exit(EXIT_FAILED)
-    if output:
-        from .documents import write_document
-
-        try:
-            write_document(Path(output), report, tables(report))
-        except OutputError as err:
-            fail(str(err))
-        click.echo(summary(report) + f" -> {output}", err=True)
-    elif fmt == "json":
-        from .documents import document_json
-
-        click.echo(document_json(report))
-    else:
-        click.echo(render(report, names=names))
-        click.echo(summary(report), err=True)
+    emit(
+        report,
+        output=output,
+        fmt=fmt,
+        tables=tables,
+        render=lambda: render(report, names=names),
+        summary=summary(report),
+    )
 
 
 def tables(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..messages import message
+from .analysis import check_output, emit, output_options, refusals, standard_option
 from .common import EXIT_FAILED, fail, load_standard, use_color
 
 
@@ -50,24 +51,8 @@ from .common import EXIT_FAILED, fail, load_standard, use_color
 @click.option(
     "--seed", default=2026, show_default=True, help="Seed of the simulation (and its sample)."
 )
-@click.option(
-    "--standard",
-    help="The standard the results were scored with (default: their `standard` id, if installed).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Write the plan: .json, .csv or .xlsx (default: a table on the terminal).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
+@standard_option
+@output_options("the plan")
 @click.option("--names", is_flag=True, help="Show lever ids, not their titles.")
 def plan(
     results: tuple[str, ...],
@@ -108,48 +93,35 @@ def plan(
     from ..analytics.levers import LeversError
     from ..analytics.planning import PlanError
     from ..analytics.planning import plan as make_plan
-    from ..diagnostics import CompileError
-    from ..io import InputError, OutputError
-    from ..result_files import ResultsError
 
+    check_output(output)
     for p in results:
         if not Path(p).is_file():
             fail(message("plan.no_file", path=p))
     std = load_standard(standard) if standard else None
     try:
-        doc = make_plan(
-            list(results),
-            levers_path,
-            target,
-            by=level,
-            budget=budget,
-            what_if=what_if,
-            seed=seed,
-            standard=std,
-        )
+        with refusals(PlanError):
+            doc = make_plan(
+                list(results),
+                levers_path,
+                target,
+                by=level,
+                budget=budget,
+                what_if=what_if,
+                seed=seed,
+                standard=std,
+            )
     except LeversError as err:
         click.echo(err.render(color=use_color()), err=True)
         sys.exit(EXIT_FAILED)
-    except (ResultsError, InputError, PlanError) as err:
-        fail(str(err))
-    except CompileError as err:
-        click.echo(err.render(color=use_color()), err=True)
-        sys.exit(EXIT_FAILED)
-    if output:
-        from .documents import write_document
-
-        try:
-            write_document(Path(output), doc, tables(doc))
-        except OutputError as err:
-            fail(str(err))
-        click.echo(summary(doc) + f" -> {output}", err=True)
-    elif fmt == "json":
-        from .documents import document_json
-
-        click.echo(document_json(doc))
-    else:
-        click.echo(render(doc, names=names))
-        click.echo(summary(doc), err=True)
+    emit(
+        doc,
+        output=output,
+        fmt=fmt,
+        tables=tables,
+        render=lambda: render(doc, names=names),
+        summary=summary(doc),
+    )
 
 
 def tables(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
