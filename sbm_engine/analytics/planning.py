@@ -162,7 +162,7 @@ def solve(
         integrality[li] = 0 if lever.divisible else 1
 
     def run(objective: Any, rows: list[tuple[Any, float, float]]) -> Any:
-        from scipy.optimize import (  # type: ignore[import-untyped]
+        from scipy.optimize import (
             Bounds,
             LinearConstraint,
             milp,

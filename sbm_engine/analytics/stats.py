@@ -37,8 +37,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse as _sparse  # type: ignore[import-untyped]
-from scipy import special as _special  # type: ignore[import-untyped]
+from scipy import sparse as _sparse
+from scipy import special as _special
 
 # The distributions through scipy.special's ufuncs, not scipy.stats' frozen-distribution
 # machinery: the same functions (Cephes), but about a hundred times faster per scalar

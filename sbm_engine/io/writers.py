@@ -547,7 +547,7 @@ class XlsxWriter(_TableWriter):
         """`Workbook.save`, with a zip archive of our own that is closed even when the
         save fails (a full disk): openpyxl leaves its archive open then, and collecting
         it later prints a `ZipFile.__del__` traceback about the closed scratch file."""
-        from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+        from openpyxl.writer.excel import ExcelWriter
 
         self._book.properties.modified = _FIXED_TIME
         archive = zipfile.ZipFile(scratch, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
