@@ -31,7 +31,7 @@ import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from types import CodeType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .nodes import NOWHERE, Span
 
@@ -92,14 +92,28 @@ def join(parts: Collection[Py], sep: str = ", ") -> Py:
     return py(sep.join("{}" for _ in parts), *parts)
 
 
+class Place(NamedTuple):
+    """The `.sbm` construct a line of generated code belongs to: `kind` (item,
+    item_condition, section_condition, score_formula, section, coefficient, rollup,
+    critical, bands; "" for none) and the `name` it concerns. Kept as data, so a
+    formula error is worded in the reader's language and names its item without
+    parsing text back."""
+
+    kind: str = ""
+    name: str = ""
+
+
+NO_PLACE = Place()
+
+
 class Emitter:
     """Indented lines of `Py`, each remembering the `.sbm` span it came from."""
 
     def __init__(self) -> None:
         self.lines: list[Py] = []
-        self.line_spans: list[tuple[Span, str]] = []
+        self.line_spans: list[tuple[Span, Place]] = []
         self.level = 1
-        self.span: tuple[Span, str] = (NOWHERE, "")
+        self.span: tuple[Span, Place] = (NOWHERE, NO_PLACE)
 
     def line(self, code: Py) -> None:
         if type(code) is not Py:

@@ -18,7 +18,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .codegen import Emitter, Py, compile_checked, ident, join, number, printable, py
+from .codegen import (
+    NO_PLACE,
+    Emitter,
+    Place,
+    Py,
+    compile_checked,
+    ident,
+    join,
+    number,
+    printable,
+    py,
+)
 from .functions import FunctionRegistry, default_registry
 from .model import Bound, ItemModel, SelectedItem, StandardModel
 from .nodes import NOWHERE, Span
@@ -156,7 +167,7 @@ class PythonCompiler:
             [ident("g", i) for i in range(len(m.targets))],
         ]
         terms = [ident("r", i) for i in range(self.n_terms)]
-        e.span = (NOWHERE, "")
+        e.span = (NOWHERE, NO_PLACE)
         e.line(py("return {}, critical, {}", join([_tuple(g) for g in groups]), _tuple(terms)))
         body = e.lines[body_start:]
         spans = e.line_spans[body_start:]
@@ -164,7 +175,7 @@ class PythonCompiler:
             py("    {} = visit.get({})", var, self.const("K", field))
             for field, var in self.fields_used.items()
         ]
-        self.line_map = [(NOWHERE, "")] * (len(HEADER) + len(prelude)) + spans
+        self.line_map = [(NOWHERE, NO_PLACE)] * (len(HEADER) + len(prelude)) + spans
         return "\n".join([*HEADER, *prelude, *body]) + "\n"
 
     def item_var(self, name: str) -> Py:
@@ -175,7 +186,7 @@ class PythonCompiler:
     def emit_item(self, it: ItemModel) -> None:
         e = self.e
         i = self.item_idx[it.name]
-        e.span = (it.span, f"item `{it.name}`")
+        e.span = (it.span, Place("item", it.name))
         e.line(py("# item {}", ident("s", i)))
         conds: list[Py] = []
         if it.section_when is not None:
@@ -183,14 +194,14 @@ class PythonCompiler:
             assert sec is not None
             var = ident("w", self.sec_idx[sec])
             if sec not in self.section_when_done:
-                e.span = (self.sections[sec].span, f"the condition of section `{sec}`")
+                e.span = (self.sections[sec].span, Place("section_condition", sec))
                 atom = self.ex(it.section_when)
                 e.line(py("{} = {}", var, atom))
                 self.section_when_done.add(sec)
-                e.span = (it.span, f"item `{it.name}`")
+                e.span = (it.span, Place("item", it.name))
             conds.append(var)
         if it.when is not None:
-            e.span = (it.span, f"the condition of item `{it.name}`")
+            e.span = (it.span, Place("item_condition", it.name))
             if conds:  # the item's own condition is read only where its section applies
                 applies = self.fresh()
                 e.line(py("{} = {}", applies, conds[0]))
@@ -199,7 +210,7 @@ class PythonCompiler:
                 conds = [applies]
             else:
                 conds.append(self.ex(it.when))
-            e.span = (it.span, f"item `{it.name}`")
+            e.span = (it.span, Place("item", it.name))
         key = self.const("K", it.name)
         if conds:
             with e.block(py("if {}:", conds[0])):
@@ -290,7 +301,7 @@ class PythonCompiler:
         ready = s if it.kind == "scale" else v
         with e.block(py("if {} is not None:", ready)):
             self.current_item = it
-            e.span = (it.score.span, f"the score formula of `{it.name}`")
+            e.span = (it.score.span, Place("score_formula", it.name))
             atom = self.ex(it.score)
             self.current_item = None
             e.line(py("{} = {}", s, atom))
@@ -299,7 +310,7 @@ class PythonCompiler:
             with e.block(py("if {} is not None and not 0.0 <= {} <= 1.0:", s, s)):
                 e.line(py("score_out_of_range({}, {}, {}, errs)", key, s, where))
                 e.line(py("{} = None", s))
-        e.span = (it.span, f"item `{it.name}`")
+        e.span = (it.span, Place("item", it.name))
 
     # -- sections and coefficients ------------------------------------------------------------
 
@@ -307,7 +318,7 @@ class PythonCompiler:
         e = self.e
         sec = self.sections[name]
         q = ident("q", self.sec_idx[name])
-        e.span = (sec.span, f"section `{name}`")
+        e.span = (sec.span, Place("section", name))
         e.line(py("# section {}", q))
         selected = tuple(
             SelectedItem(i, self.items[i].weight, self.items[i].bonus)
@@ -321,14 +332,14 @@ class PythonCompiler:
         e = self.e
         index = self.coef_idx[name]
         c = ident("c", index)
-        e.span = (self.m.coefficients[index].span, f"coefficient `{name}`")
+        e.span = (self.m.coefficients[index].span, Place("coefficient", name))
         e.line(py("# coefficient {}", c))
         atom = self.ex(self.m.coefficients[index].expr)
         e.line(py("{} = {}", c, atom))
 
     def emit_critical(self) -> None:
         e = self.e
-        e.span = (NOWHERE, "critical items")
+        e.span = (NOWHERE, Place("critical"))
         e.line(py("critical = []"))
         for it in self.m.items:
             if it.critical:
@@ -355,7 +366,7 @@ class PythonCompiler:
     def emit_outcomes(self) -> None:
         """Bands and gaps of coefficients, in the order of `model.bands` and `model.targets`."""
         e = self.e
-        e.span = (NOWHERE, "bands and gaps")
+        e.span = (NOWHERE, Place("bands"))
         for i, coef in enumerate(self.m.bands):
             c = ident("c", self.coef_idx[coef])
             e.line(
@@ -371,7 +382,7 @@ class PythonCompiler:
         self.n_terms = 0
         for r in self.m.rollups:
             for term in r.terms:
-                self.e.span = (r.span, f"rollup `{r.name}`")
+                self.e.span = (r.span, Place("rollup", r.name))
                 atom = self.ex(term.expr)
                 self.e.line(py("{} = {}", ident("r", self.n_terms), atom))
                 self.n_terms += 1
@@ -629,7 +640,7 @@ class PythonCompiler:
 
     # -- building ------------------------------------------------------------------------------
 
-    def build(self, filename: str) -> tuple[Any, str, list[tuple[Span, str]]]:
+    def build(self, filename: str) -> tuple[Any, str, list[tuple[Span, Place]]]:
         """Compile to a Python function; returns it, its source and the line map.
 
         The source is checked against the allow-list before it is compiled
@@ -646,16 +657,31 @@ class PythonCompiler:
         return namespace["evaluate"], source, self.line_map
 
 
-def listing(source: str, line_map: list[tuple[Span, str]]) -> str:
+#: How the listing names each kind of `Place` (for developers reading generated code).
+_LISTED = {
+    "item": "item `{}`",
+    "item_condition": "the condition of item `{}`",
+    "section_condition": "the condition of section `{}`",
+    "score_formula": "the score formula of `{}`",
+    "section": "section `{}`",
+    "coefficient": "coefficient `{}`",
+    "rollup": "rollup `{}`",
+    "critical": "critical items",
+    "bands": "bands and gaps",
+}
+
+
+def listing(source: str, line_map: list[tuple[Span, Place]]) -> str:
     """The generated source annotated for people: where each construct starts, named as in
     the `.sbm` file. For display only; what runs is `source`, which holds no such text."""
     out: list[str] = []
-    shown: tuple[Span, str] = (NOWHERE, "")
+    shown: tuple[Span, Place] = (NOWHERE, NO_PLACE)
     for line, where in zip(source.splitlines(), line_map, strict=False):
-        span, what = where
-        if what and where != shown and line.lstrip().startswith("#"):
-            place = f" ({span.file}:{span.line})" if span.line else ""
-            line = f"{line}: {printable(what)}{printable(place)}"
+        span, place = where
+        if place.kind and where != shown and line.lstrip().startswith("#"):
+            what = _LISTED[place.kind].format(place.name)
+            where_in_file = f" ({span.file}:{span.line})" if span.line else ""
+            line = f"{line}: {printable(what)}{printable(where_in_file)}"
         shown = where
         out.append(line)
     return "\n".join(out) + "\n"

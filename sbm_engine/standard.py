@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .codegen import printable
+from .codegen import NO_PLACE, Place, printable
 from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
@@ -220,21 +220,20 @@ class CompiledStandard:
     def _runtime_error(self, exc: BaseException) -> VisitError:
         """Map a failure inside generated code back to the `.sbm` construct that caused it."""
         span: Span | None = None
-        what = "a formula"
+        place = NO_PLACE
         for frame, lineno in traceback.walk_tb(sys.exc_info()[2]):
             if frame.f_code.co_filename == self._filename:
                 index = lineno - 1
                 if 0 <= index < len(self._line_map):
-                    span, what = self._line_map[index]
+                    span, place = self._line_map[index]
         where = f" ({span.file}:{span.line})" if span and span.line else ""
         reason = (
             message("visit.division_by_zero") if isinstance(exc, ZeroDivisionError) else str(exc)
         )
-        name = what.split("`")[1] if "`" in what else "visit_id"
         return VisitError(
-            name,
+            place.name or "visit_id",
             "formula_error",
-            message("visit.formula_error", reason=reason, what=_in(what), where=where),
+            message("visit.formula_error", reason=reason, what=_in(place), where=where),
         )
 
     def score_many(
@@ -511,18 +510,16 @@ class ScoringSession:
         return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
 
 
-def _in(what: str) -> str:
-    """Where a formula failed (`what`, as the compiler's line map names it: "item `x`"),
-    in the reader's language: "in item `x`"."""
-    kind, _, rest = what.partition(" `")
-    name = rest.rstrip("`")
+def _in(place: Place) -> str:
+    """Where a formula failed, in the reader's language: "in item `x`"."""
+    kind, name = place
     if kind == "item":
         return message("visit.in.item", name=name)
-    if kind == "the condition of item":
+    if kind == "item_condition":
         return message("visit.in.item_condition", name=name)
-    if kind == "the condition of section":
+    if kind == "section_condition":
         return message("visit.in.section_condition", name=name)
-    if kind == "the score formula of":
+    if kind == "score_formula":
         return message("visit.in.score_formula", name=name)
     if kind == "section":
         return message("visit.in.section", name=name)
@@ -530,9 +527,9 @@ def _in(what: str) -> str:
         return message("visit.in.coefficient", name=name)
     if kind == "rollup":
         return message("visit.in.rollup", name=name)
-    if what == "critical items":
+    if kind == "critical":
         return message("visit.in.critical")
-    if what == "bands and gaps":
+    if kind == "bands":
         return message("visit.in.bands")
     return message("visit.in.formula")
 
