@@ -584,6 +584,24 @@ class _Columns:
         raise _Unsupported(op)
 
 
+def _failed_draws(
+    rng: Any, raised: list[str], rates: Mapping[str, float], scores: Mapping[str, Any], draws: int
+) -> tuple[list[str], int, Any] | None:
+    """A visit's raised items that it failed, how many draws of its own it gets, and
+    which of them pass in each draw; None when it failed none. Few failed items: every
+    draw (their outcomes repeat, and are re-scored once); many: PER_VISIT draws of its
+    own, which the group's draws pick at random. Both simulations draw through here,
+    in the same order, so they give the same figures."""
+    import numpy as np
+
+    failed = [i for i in raised if scores.get(i) is not None and scores[i] < 1.0]
+    if not failed:
+        return None
+    p = np.array([rates[i] for i in failed])
+    own = draws if 2 ** len(failed) <= PER_VISIT else min(draws, PER_VISIT)
+    return failed, own, rng.random((own, len(failed))) < p
+
+
 def _simulate_columns(
     columns: _Columns,
     group: _Group,
@@ -606,16 +624,10 @@ def _simulate_columns(
     rows = 0
     plans: list[tuple[int, Any, Any, Any, int, Any]] = []
     for _, _, _, _fields, scores, _ in visits:
-        failed = [
-            i
-            for i in raised
-            if scores.get(i) is not None and scores[i] < 1.0  # type: ignore[operator]
-        ]
-        if not failed:
+        drawn = _failed_draws(rng, raised, rates, scores, draws)
+        if drawn is None:
             continue
-        p = np.array([rates[i] for i in failed])
-        own = draws if 2 ** len(failed) <= PER_VISIT else min(draws, PER_VISIT)
-        passes = rng.random((own, len(failed))) < p
+        failed, own, passes = drawn
         pick = None if own == draws else rng.integers(0, own, size=draws)
         if len(failed) <= 62:
             code = passes @ (np.int64(1) << np.arange(len(failed), dtype=np.int64))
@@ -676,18 +688,10 @@ def simulate(
     total = np.zeros(draws)
     raised = sorted(i for i, p in rates.items() if p > 0.0)
     for _, _, _, fields, scores, _ in visits:
-        failed = [
-            i
-            for i in raised
-            if scores.get(i) is not None and scores[i] < 1.0  # type: ignore[operator]
-        ]
-        if not failed:
+        drawn = _failed_draws(rng, raised, rates, scores, draws)
+        if drawn is None:
             continue
-        p = np.array([rates[i] for i in failed])
-        # few failed items: every draw (their outcomes repeat, and are re-scored once);
-        # many: PER_VISIT draws of its own, which the group's draws pick at random
-        own = draws if 2 ** len(failed) <= PER_VISIT else min(draws, PER_VISIT)
-        passes = rng.random((own, len(failed))) < p
+        failed, own, passes = drawn
         base = evaluate(fields, scores)
         memo: dict[bytes, float] = {}
         outcomes = np.zeros(own)
