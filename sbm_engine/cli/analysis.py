@@ -34,22 +34,26 @@ def output_options(what: str) -> Callable[[F], F]:
     """`-o/--output` (a document of `what`: .json, .csv or .xlsx) and `--format`."""
 
     def decorate(f: F) -> F:
-        f = click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(["table", "json"]),
-            default="table",
-            show_default=True,
-            help="What to print when there is no --output.",
-        )(f)
         return click.option(
             "-o",
             "--output",
             type=click.Path(dir_okay=False),
             help=f"Write {what}: .json, .csv or .xlsx (default: a table on the terminal).",
-        )(f)
+        )(format_option(f))
 
     return decorate
+
+
+def format_option(f: F) -> F:
+    """`--format table|json`: what to print when nothing is written to a file."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="What to print when there is no --output.",
+    )(f)
 
 
 def names_option(f: F) -> F:

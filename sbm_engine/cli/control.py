@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..messages import message
+from .analysis import format_option
 from .common import EXIT_OK, EXIT_REJECTED, fail, write_text_atomic
 
 #: The columns counted per evaluator, in order: (key, table heading).
@@ -289,14 +290,7 @@ def write_output(rep: dict[str, Any], out: Path) -> None:
 @click.option(
     "--no-window", is_flag=True, help="Do not check the visit window (scheduled_from/to)."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
+@format_option
 @click.option(
     "-o",
     "--output",

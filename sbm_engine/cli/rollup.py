@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..result_files import read_results  # noqa: F401  (results are read in the library)
-from .analysis import standard_option, width_option
+from .analysis import format_option, standard_option, width_option
 from .common import fail, load_standard, write_text_atomic
 
 
@@ -57,14 +57,7 @@ def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
     type=click.Path(dir_okay=False),
     help="Write the roll-up: .json, .csv or .xlsx (default: a table on the terminal).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="What to print when there is no --output.",
-)
+@format_option
 @click.option(
     "--names",
     is_flag=True,
