@@ -40,9 +40,9 @@ import numpy.typing as npt
 from scipy import sparse as _sparse
 from scipy import special as _special
 
-# The distributions through scipy.special's ufuncs, not scipy.stats' frozen-distribution
-# machinery: the same functions (Cephes), but about a hundred times faster per scalar
-# call, which matters to `compare`, which tests tens of thousands of rows.
+# The distributions through scipy.special's ufuncs, not scipy.stats' distribution
+# objects: the same functions (Cephes) without the per-call argument checking and
+# broadcasting, which dominated `compare` (it tests tens of thousands of rows).
 
 
 def _norm_sf(x: float) -> float:
