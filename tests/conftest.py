@@ -8,7 +8,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -44,3 +47,24 @@ def pytest_runtest_setup(item: object) -> None:
 
     os.environ["SBM_LANG"] = "en"
     set_language(None)
+
+
+# ---- the report of a real wave, made once for every test module that draws it ----------------
+
+
+@pytest.fixture(scope="session")
+def bank_inputs_made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The bank pack's sample waves, plan and calibration (`report_inputs.bank_inputs`)."""
+    pytest.importorskip("sbm_bank")
+    pytest.importorskip("scipy")
+    from report_inputs import bank_inputs
+
+    return bank_inputs(tmp_path_factory.mktemp("bank-inputs"))
+
+
+@pytest.fixture(scope="session")
+def bank_report_ru(bank_inputs_made: dict[str, Path]) -> Any:
+    """The Russian report of the bank's April wave with every topic."""
+    from report_inputs import bank_report
+
+    return bank_report(bank_inputs_made, "ru")

@@ -51,7 +51,11 @@ def _trend() -> Topic:
         Column("n", "Визитов", "count"),
     )
     return Topic(
-        "trend", "Динамика по волнам", "", Table(cols, rows), Chart("line", x="wave", y="mean", color="title")
+        "trend",
+        "Динамика по волнам",
+        "",
+        Table(cols, rows),
+        Chart("line", x="wave", y="mean", color="title"),
     )
 
 
@@ -128,15 +132,36 @@ def _bands() -> Topic:
         {"band": "удовлетворительно", "visits": 100, "share": 100 / 294},
         {"band": "плохо", "visits": 34, "share": 34 / 294},
     )
-    cols = (Column("band", "Уровень"), Column("visits", "Визитов", "count"), Column("share", "Доля", "share"))
-    return Topic("bands", "Визиты по уровням", "", Table(cols, rows), Chart("columns", x="band", y="visits"))
+    cols = (
+        Column("band", "Уровень"),
+        Column("visits", "Визитов", "count"),
+        Column("share", "Доля", "share"),
+    )
+    return Topic(
+        "bands", "Визиты по уровням", "", Table(cols, rows), Chart("columns", x="band", y="visits")
+    )
 
 
 def _drivers() -> Topic:
     rows = (
-        {"title": "Поприветствовал", "importance": 0.21, "performance": 0.89, "quadrant": "keep up"},
-        {"title": "Предложил продукт", "importance": 0.19, "performance": 0.70, "quadrant": "concentrate"},
-        {"title": "Чистота", "importance": 0.02, "performance": 0.95, "quadrant": "possible overkill"},
+        {
+            "title": "Поприветствовал",
+            "importance": 0.21,
+            "performance": 0.89,
+            "quadrant": "keep up",
+        },
+        {
+            "title": "Предложил продукт",
+            "importance": 0.19,
+            "performance": 0.70,
+            "quadrant": "concentrate",
+        },
+        {
+            "title": "Чистота",
+            "importance": 0.02,
+            "performance": 0.95,
+            "quadrant": "possible overkill",
+        },
     )
     cols = (
         Column("title", "Вопрос"),
@@ -149,14 +174,36 @@ def _drivers() -> Topic:
         "Что движет оценкой клиента",
         "",
         Table(cols, rows),
-        Chart("scatter", x="importance", y="performance", label="title", color="quadrant", x_ref=0.1, y_ref=0.8),
+        Chart(
+            "scatter",
+            x="importance",
+            y="performance",
+            label="title",
+            color="quadrant",
+            x_ref=0.1,
+            y_ref=0.8,
+        ),
     )
 
 
 def _changes() -> Topic:
     rows = (
-        {"title": "Посещение в целом", "change": 0.045, "ci_low": 0.021, "ci_high": 0.069, "p": 0.00002, "significant": True},
-        {"title": "Соблюдение стандартов", "change": -0.01, "ci_low": -0.04, "ci_high": 0.02, "p": 0.43, "significant": False},
+        {
+            "title": "Посещение в целом",
+            "change": 0.045,
+            "ci_low": 0.021,
+            "ci_high": 0.069,
+            "p": 0.00002,
+            "significant": True,
+        },
+        {
+            "title": "Соблюдение стандартов",
+            "change": -0.01,
+            "ci_low": -0.04,
+            "ci_high": 0.02,
+            "p": 0.43,
+            "significant": False,
+        },
     )
     cols = (
         Column("title", "Показатель"),
@@ -187,7 +234,9 @@ def _plan() -> Topic:
         Column("expected", "Ожидается", "score"),
         Column("reaches", "Достигает цели", "flag"),
     )
-    return Topic("plan", "План инвестиций", "", Table(cols, rows), Chart("bars", x="cost", y="point"))
+    return Topic(
+        "plan", "План инвестиций", "", Table(cols, rows), Chart("bars", x="cost", y="point")
+    )
 
 
 def _card(level: str, key: str) -> Card:
@@ -196,7 +245,11 @@ def _card(level: str, key: str) -> Card:
         level,
         key,
         f"Точка {key}" if level == "point" else f"Специалист {key}",
-        (("Визитов", 38, "count"), ("Посещение в целом", 0.734, "score"), ("Место", "3 из 12", "text")),
+        (
+            ("Визитов", 38, "count"),
+            ("Посещение в целом", 0.734, "score"),
+            ("Место", "3 из 12", "text"),
+        ),
         (coef, Topic("weakest", "Слабые вопросы", "", _bands().table)),
     )
 
@@ -207,8 +260,17 @@ def sample_report() -> Report:
         lang="ru",
         title="Обслуживание в отделении — отчёт",
         facts=(("Стандарт", "bank.branch 2026.1", "text"), ("Визитов", 294, "count")),
-        topics=(_coefficients(), _trend(), _heatmap(), _funnel(), _bands(), _drivers(), _changes(), _plan()),
-        cards=tuple(_card("point", p) for p in POINTS) + (_card("specialist", "MSK-01-S1"),),
+        topics=(
+            _coefficients(),
+            _trend(),
+            _heatmap(),
+            _funnel(),
+            _bands(),
+            _drivers(),
+            _changes(),
+            _plan(),
+        ),
+        cards=(*tuple(_card("point", p) for p in POINTS), _card("specialist", "MSK-01-S1")),
         ui={
             "contents": "Содержание",
             "table": "Таблица",

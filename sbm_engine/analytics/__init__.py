@@ -10,9 +10,10 @@ the other modules apply them to scored visits and return the documented JSON
     analytics.drivers(["april.jsonl"], outcome="subjective")
     analytics.diagnose(["april.jsonl"], by="point")
     analytics.plan(["april.jsonl"], levers="levers.toml", target="visit=0.85", by="point")
+    analytics.report(["april.jsonl"], "april.html", previous=["march.jsonl"])
 
 Each is a thin door to its module (`waves`, `calibration`, `key_drivers`,
-`diagnosis`, `planning`), imported when called: `import sbm_engine.analytics` stays
+`diagnosis`, `planning`, `reporting`), imported when called: `import sbm_engine.analytics` stays
 light. The modules are not named after the functions, so importing one never hides
 the function of the same name.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["calibrate", "compare", "diagnose", "drivers", "plan"]
+__all__ = ["calibrate", "compare", "diagnose", "drivers", "plan", "report"]
 
 
 def compare(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -57,5 +58,13 @@ def diagnose(*args: Any, **kwargs: Any) -> dict[str, Any]:
 def plan(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """The cheapest investments that reach a target; see `sbm_engine.analytics.planning.plan`."""
     from .planning import plan as run
+
+    return run(*args, **kwargs)
+
+
+def report(*args: Any, **kwargs: Any) -> Any:
+    """A report for managers, written to .html, .xlsx or .json when an output is given;
+    returns its content (`reporting.model.Report`). See `sbm_engine.analytics.reporting`."""
+    from .reporting import report as run
 
     return run(*args, **kwargs)

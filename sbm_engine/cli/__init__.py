@@ -63,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "plan",
         "The cheapest investments that reach a target.",
     ),
+    "report": (
+        "report",
+        "report",
+        "A report for managers: one HTML file or an Excel workbook, with charts.",
+    ),
 }
 
 

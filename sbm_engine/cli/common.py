@@ -58,39 +58,15 @@ def load_standard(id_or_path: str, allow_unknown: bool = False) -> Any:
         fail(str(err))
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """`io.writers.write_text_atomic`, imported when a command writes (not at start-up)."""
+    from ..io.writers import write_text_atomic as write
+
+    write(path, text)
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary beside it, then a rename. The file
-    keeps the mode of the one it replaces. Raises `OutputError` (`cannot write PATH:
-    REASON`) when the folder is missing or not writable or the disk is full."""
-    import os
-    import tempfile
-
-    from ..io import OutputError
-    from ..io.writers import target_mode
-    from ..messages import message
-
-    if not path.parent.is_dir():
-        raise OutputError(message("cli.write.no_folder", path=path, folder=repr(str(path.parent))))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            if hasattr(os, "fchmod"):  # not on Windows
-                os.fchmod(f.fileno(), target_mode(path))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            reason = exc.strerror or exc
-            raise OutputError(message("cli.write.failed", path=path, reason=reason)) from exc
-        raise
 
 
 # -- stopping cleanly on signals ----------------------------------------------------------------

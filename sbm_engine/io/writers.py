@@ -794,3 +794,29 @@ register_writer(".ndjson", JsonlWriter)
 register_writer(".csv", CsvWriter)
 register_writer(".xlsx", XlsxWriter)
 register_writer(".parquet", ParquetWriter)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary beside it, then a rename. The file
+    keeps the mode of the one it replaces. Raises `OutputError` (`cannot write PATH:
+    REASON`) when the folder is missing or not writable or the disk is full."""
+    from ..messages import message
+
+    if not path.parent.is_dir():
+        raise OutputError(message("cli.write.no_folder", path=path, folder=repr(str(path.parent))))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            if hasattr(os, "fchmod"):  # not on Windows
+                os.fchmod(f.fileno(), target_mode(path))
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            reason = exc.strerror or exc
+            raise OutputError(message("cli.write.failed", path=path, reason=reason)) from exc
+        raise
