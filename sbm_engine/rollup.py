@@ -91,6 +91,11 @@ class _Stat:
     def mean(self) -> float | None:
         return self.total.mean(self.n)
 
+    def merge(self, other: _Stat) -> None:
+        self.total.units += other.total.units
+        self.n += other.n
+        self.hits += other.hits
+
 
 @attrs.define
 class _Group:
@@ -99,6 +104,17 @@ class _Group:
     lost: dict[str, ExactSum] = attrs.Factory(dict)
     possible: ExactSum = attrs.Factory(ExactSum)
     terms: dict[str, _Stat] = attrs.Factory(dict)
+
+    def merge(self, other: _Group) -> None:
+        """Add another group's sums: exact, so merging in any order changes no figure."""
+        self.visits += other.visits
+        for name, stat in other.coefs.items():
+            self.coefs[name].merge(stat)
+        for name, lost in other.lost.items():
+            self.lost[name].units += lost.units
+        self.possible.units += other.possible.units
+        for key, stat in other.terms.items():
+            self.terms[key].merge(stat)
 
 
 # -- what a record must look like ---------------------------------------------------------------
@@ -184,11 +200,15 @@ def _is_group_key(x: Any) -> bool:
 class Rollup:
     """Accumulates scored visits (objects or their dicts) and reports per group."""
 
-    def __init__(self, model: StandardModel, by: str) -> None:
+    def __init__(
+        self, model: StandardModel, by: str, key: Callable[[Mapping[str, Any]], Any] | None = None
+    ) -> None:
+        """`key`: the group of a record, where it is not the `by` field (see `regroup`)."""
         if by not in LEVELS:
             raise ValueError(f"cannot roll up by {by!r}; choose one of {', '.join(LEVELS)}")
         self.m = model
         self.by = by
+        self.key = key
         self.groups: dict[Any, _Group] = {}
         self.weights = {i.name: (i.weight, i.bonus) for i in model.items if i.scored}
         self.coef_names = [c.name for c in model.coefficients]
@@ -253,15 +273,14 @@ class Rollup:
 
     def add_checked(self, record: Mapping[str, Any]) -> None:
         """Add a record `problems` found nothing wrong with (`result_files` checks them)."""
-        field = LEVELS[self.by]
-        key = "network" if field is None else record.get(field)
+        if self.key is not None:
+            key = self.key(record)
+        else:
+            field = LEVELS[self.by]
+            key = "network" if field is None else record.get(field)
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = _Group(
-                coefs={c: _Stat() for c in self.coef_names},
-                lost={i: ExactSum() for i in self.weights},
-                terms={k: _Stat() for k in self.term_kinds},
-            )
+            group = self.groups[key] = self._new_group()
         group.visits += 1
         coefs = record.get("coefficients") or {}
         for name, stat in group.coefs.items():
@@ -288,6 +307,27 @@ class Rollup:
                 stat.hits += bool(value)
             else:
                 stat.add(value)
+
+    def _new_group(self) -> _Group:
+        return _Group(
+            coefs={c: _Stat() for c in self.coef_names},
+            lost={i: ExactSum() for i in self.weights},
+            terms={k: _Stat() for k in self.term_kinds},
+        )
+
+    def regroup(self, by: str, key_of: Callable[[Any], Any]) -> Rollup:
+        """The roll-up by `by` from this one's groups, each added into group
+        `key_of(its key)`. Exact: the same figures as rolling the visits up by `by`.
+        One pass keyed by (point, specialist) thus gives the network, the points and
+        the specialists."""
+        out = Rollup(self.m, by)
+        for key, group in self.groups.items():
+            new = key_of(key)
+            target = out.groups.get(new)
+            if target is None:
+                target = out.groups[new] = out._new_group()
+            target.merge(group)
+        return out
 
     def add_many(self, results: Iterable[Any]) -> Rollup:
         for r in results:

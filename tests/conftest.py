@@ -2,7 +2,8 @@
 
 - `ci`: derandomized and bounded, so CI is deterministic and fast (chosen when CI is set).
 - `dev` (default): hypothesis' usual randomness, a few more examples.
-- `long`: for fuzzing by hand: `HYPOTHESIS_PROFILE=long pytest -k property`.
+- `long`: for fuzzing by hand: `HYPOTHESIS_PROFILE=long pytest -m property` (every
+  hypothesis test carries the `property` mark, given below at collection).
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every hypothesis test `property`, so `-m property` selects exactly them."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
 
 
 # ---- messages in English, whatever the machine's locale ---------------------------------------

@@ -220,15 +220,19 @@ class WaveSums:
         mapping = np.array([self.keys.setdefault(k, len(self.keys)) for k in keys], dtype=np.int64)
         return mapping[codes] if len(codes) else codes
 
-    def add_records(self, records: Sequence[Mapping[str, Any]]) -> None:
-        """Add checked result records (`result_files.CheckedResults`), as columns."""
+    def add_records(
+        self, records: Sequence[Mapping[str, Any]], group_keys: Sequence[Any] | None = None
+    ) -> None:
+        """Add checked result records (`result_files.CheckedResults`), as columns, each
+        to the group of its level's field, or of `group_keys` when given."""
         import numpy as np
 
         field = self.tally.field
         keys = self.keys
-        group_keys = (
-            ["network"] * len(records) if field is None else [r.get(field) for r in records]
-        )
+        if group_keys is None:
+            group_keys = (
+                ["network"] * len(records) if field is None else [r.get(field) for r in records]
+            )
         codes = np.fromiter(
             (keys.setdefault(k, len(keys)) for k in group_keys), dtype=np.int64, count=len(records)
         )

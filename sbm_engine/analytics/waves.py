@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,14 +82,25 @@ class WaveTally:
     def merge(self, other: WaveTally) -> None:
         """Add the cells of another tally of the same standard and level."""
         for (wave, key), theirs in other.cells.items():
-            mine = self.cell(wave, key)
-            mine.visits += theirs.visits
-            for c, moments in theirs.coefs.items():
-                mine.coefs[c].merge(moments)
-                mine.hits[c] += theirs.hits[c]
-            for i in self.item_names:
-                mine.applied[i] += theirs.applied[i]
-                mine.passed[i] += theirs.passed[i]
+            self._add_cell(self.cell(wave, key), theirs)
+
+    def regrouped(self, by: str, key_of: Callable[[Any], Any]) -> WaveTally:
+        """The tally by `by`, each cell added into group `key_of(its key)`: exact, the
+        same as tallying the visits by `by` (one pass keyed by (point, specialist) gives
+        the network, the points and the specialists)."""
+        out = WaveTally(self.m, by)
+        for (wave, key), theirs in self.cells.items():
+            out._add_cell(out.cell(wave, key_of(key)), theirs)
+        return out
+
+    def _add_cell(self, mine: _Cell, theirs: _Cell) -> None:
+        mine.visits += theirs.visits
+        for c, moments in theirs.coefs.items():
+            mine.coefs[c].merge(moments)
+            mine.hits[c] += theirs.hits[c]
+        for i in self.item_names:
+            mine.applied[i] += theirs.applied[i]
+            mine.passed[i] += theirs.passed[i]
 
 
 # -- reading the waves -------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -101,37 +102,41 @@ class _Sections:
 
 
 class WaveFigures:
-    """Everything the report needs from the current wave, read once."""
+    """Everything the report needs from the current wave, read once.
+
+    The visits are summed once per (point, specialist) pair; the network, the points
+    and the specialists are then those sums added up (`Rollup.regroup`,
+    `WaveTally.regrouped`). Every sum is exact, so each level's figures are the ones
+    of rolling the visits up by that level."""
 
     def __init__(self, paths: Sequence[str | Path], standard: Any, headline: str | None) -> None:
         from ..columnar import WaveSums
         from ..waves import WaveTally
 
         self.results = CheckedResults(list(paths), standard, done="analysed")
-        self.rollups: dict[str, Rollup] = {}
-        self.tallies: dict[str, WaveTally] = {}
-        self.sections: dict[str, dict[Any, _Sections]] = {level: {} for level in LEVELS}
         self.band_counts: dict[str, int] = {}
         self.no_band = 0
-        self.point_of: dict[Any, Any] = {}
         self.dates: list[str] = []
+        sections: dict[tuple[Any, Any], _Sections] = {}
         chunk: list[dict[str, Any]] = []
-        sums: dict[str, Any] = {}
+        pairs: list[tuple[Any, Any]] = []
         model: StandardModel | None = None
         for _, record in self.results:
             if model is None:
                 assert self.results.standard is not None
                 model = self.results.standard.model
                 self.headline = pick_headline(model, headline)
-                for level in LEVELS:
-                    self.rollups[level] = Rollup(model, level)
-                    self.tallies[level] = WaveTally(model, level)
-                    sums[level] = WaveSums(self.tallies[level])
+                by_pair = Rollup(model, "specialist", key=_pair)
+                pair_tally = WaveTally(model, "specialist")  # keyed by pairs, see `regrouped`
+                sums = WaveSums(pair_tally)
                 section_names = [s.name for s in model.sections]
                 bands = model.bands.get(self.headline)
-            for level in LEVELS:
-                self.rollups[level].add_checked(record)
-            self._add_sections(record, section_names)
+            pair = _pair(record)
+            by_pair.add_checked(record)
+            group = sections.get(pair)
+            if group is None:
+                group = sections[pair] = _Sections({n: Moments() for n in section_names})
+            group.add(record.get("sections") or {})
             if bands is not None:
                 value = (record.get("coefficients") or {}).get(self.headline)
                 label = None if value is None else bands.band_of(value)
@@ -139,24 +144,44 @@ class WaveFigures:
                     self.no_band += 1
                 else:
                     self.band_counts[label] = self.band_counts.get(label, 0) + 1
-            self.point_of.setdefault(record.get("specialist"), record.get("point"))
             date = record.get("date")
             if isinstance(date, str) and date:
                 self._span(date)
             chunk.append(record)
+            pairs.append(pair)
             if len(chunk) >= 4096:
-                for level in LEVELS:
-                    sums[level].add_records(chunk)
-                chunk = []
+                sums.add_records(chunk, pairs)
+                chunk, pairs = [], []
         assert model is not None and self.results.standard is not None
-        for level in LEVELS:
-            if chunk:
-                sums[level].add_records(chunk)
-            sums[level].fold_into(self.tallies[level], "wave")
+        if chunk:
+            sums.add_records(chunk, pairs)
+        sums.fold_into(pair_tally, "wave")
         self.model = model
         self.standard = self.results.standard
         self.visits = self.results.count
-        self.reports = {level: r.report() for level, r in self.rollups.items()}
+        #: the points of each specialist (one, as a rule)
+        self.points_of: dict[Any, list[Any]] = {}
+        for point, specialist in sorted(by_pair.groups, key=str):
+            self.points_of.setdefault(specialist, []).append(point)
+        level_of: dict[str, Callable[[Any], Any]] = {
+            "network": lambda _: "network",
+            "point": itemgetter(0),
+            "specialist": itemgetter(1),
+        }
+        self.reports = {
+            level: by_pair.regroup(level, key_of).report() for level, key_of in level_of.items()
+        }
+        self.tallies = {
+            level: pair_tally.regrouped(level, key_of) for level, key_of in level_of.items()
+        }
+        self.sections: dict[str, dict[Any, _Sections]] = {level: {} for level in LEVELS}
+        for pair, group in sections.items():
+            for level, key_of in level_of.items():
+                into = self.sections[level].setdefault(
+                    key_of(pair), _Sections({n: Moments() for n in section_names})
+                )
+                for name, stat in group.means.items():
+                    into.means[name].merge(stat)
 
     def _span(self, date: str) -> None:
         """The first and last dates of the wave (ISO dates compare as text)."""
@@ -166,18 +191,6 @@ class WaveFigures:
             self.dates[0] = date
         elif date > self.dates[1]:
             self.dates[1] = date
-
-    def _add_sections(self, record: Mapping[str, Any], names: list[str]) -> None:
-        values = record.get("sections") or {}
-        for level in LEVELS:
-            key = "network" if level == "network" else record.get(level)
-            group = self.sections[level].get(key)
-            if group is None:
-                group = self.sections[level][key] = _Sections({n: Moments() for n in names})
-            group.add(values)
-
-    def groups(self, level: str) -> dict[Any, dict[str, Any]]:
-        return {g["key"]: g for g in self.reports[level]["groups"]}
 
     def pass_rate(self, level: str, key: Any, item: str) -> tuple[float | None, int]:
         cell = self.tallies[level].cells.get(("wave", key))
@@ -192,6 +205,10 @@ class WaveFigures:
             return None, 0
         stat = group.means[name]
         return stat.mean(), stat.n
+
+
+def _pair(record: Mapping[str, Any]) -> tuple[Any, Any]:
+    return record.get("point"), record.get("specialist")
 
 
 def pick_headline(model: StandardModel, given: str | None) -> str:
@@ -1054,7 +1071,8 @@ class _Builder:
                     )
                 )
             if level == "specialist":
-                facts.append((message("report.col.point"), self.w.point_of.get(key), "text"))
+                points = ", ".join(map(str, self.w.points_of.get(key, [])))
+                facts.append((message("report.col.point"), points, "text"))
             yield Card(
                 level,
                 key,
