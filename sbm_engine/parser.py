@@ -118,33 +118,14 @@ def _cache_file(grammar: str) -> str | None:
     cache off."""
     import hashlib
     import os
-    from pathlib import Path
 
-    try:
-        folder = os.environ.get("SBM_CACHE_DIR")
-        if folder is None:
-            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-            folder = os.path.join(base, "sbm-engine")
-        if not folder:
-            return None
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not os.access(folder, os.W_OK) or not _private(folder):
-            return None
-    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+    from .cache import folder
+
+    where = folder()
+    if where is None:
         return None
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return os.path.join(folder, f"parser-{digest}.lark")
-
-
-def _private(folder: str) -> bool:
-    """The folder is the user's own and nobody else may write in it (POSIX), so no one
-    else can plant a file there for lark to unpickle."""
-    import os
-
-    if not hasattr(os, "getuid"):
-        return True
-    info = os.stat(folder)
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+    return os.path.join(where, f"parser-{digest}.lark")
 
 
 def _span(file: str, meta: Any) -> n.Span:

@@ -110,6 +110,9 @@ def report(
 
     if Path(output).suffix.lower() not in SUFFIXES:
         fail(message("report.cli.bad_output", path=output))
+    if not Path(output).absolute().parent.is_dir():  # before the work, not after it
+        folder = repr(str(Path(output).parent))
+        fail(message("cli.write.no_folder", path=output, folder=folder))
     for path in (*results, *previous, plan_path, calibration_path):
         if path is not None and not Path(path).is_file():
             fail(message("report.cli.no_file", path=path))

@@ -19,8 +19,9 @@ from click.testing import CliRunner
 from report_inputs import bank_inputs, run
 
 from sbm_engine.analytics.reporting import report, to_json
-from sbm_engine.analytics.reporting.content import ReportError, build, pick_headline
+from sbm_engine.analytics.reporting.content import ReportError, build
 from sbm_engine.analytics.reporting.model import anchor_for
+from sbm_engine.analytics.reporting.wave_figures import pick_headline
 from sbm_engine.cli import cli
 
 pytest.importorskip("sbm_bank")
@@ -284,6 +285,34 @@ def test_bad_usage_exits_2_and_writes_nothing(
     assert says in done.output
     assert "Traceback" not in done.output
     assert not Path("r.json").exists()
+
+
+@pytest.mark.parametrize("suffix", [".html", ".xlsx", ".json"])
+def test_a_missing_folder_is_refused_before_the_work(
+    inputs: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    out = tmp_path / "no-such-folder" / f"r{suffix}"
+    done = CliRunner().invoke(cli, ["report", str(inputs["april"]), "-o", str(out)])
+    assert done.exit_code == 2, done.output
+    assert "no folder" in done.output and "Traceback" not in done.output
+
+
+@pytest.mark.parametrize("suffix", [".html", ".xlsx", ".json"])
+def test_an_unwritable_file_is_an_output_error(
+    inputs: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    from sbm_engine.analytics.reporting import write
+    from sbm_engine.io import OutputError
+
+    made = build([inputs["april"]], lang="en")
+    with pytest.raises(OutputError, match="cannot write"):
+        write(made, tmp_path / "missing" / f"r{suffix}")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / f"r{suffix}").mkdir()  # a folder where the file should go
+    with pytest.raises(OutputError, match="cannot write"):
+        write(made, folder / f"r{suffix}")
+    assert sorted(p.name for p in folder.iterdir()) == [f"r{suffix}"]  # no temporary left
 
 
 def test_rejects_are_refused_with_the_file_and_line(

@@ -328,6 +328,7 @@ def test_bundle_cache_survives_an_unwritable_folder(
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert "window.vegaEmbed" in html.load_bundle(blocked / "sub")
+    (tmp_path / "cache").mkdir()  # `sbm_engine.cache.folder` makes it
     text = html.load_bundle(tmp_path / "cache")
     (written,) = (tmp_path / "cache").iterdir()
     assert written.read_text(encoding="utf-8") == text
@@ -336,6 +337,23 @@ def test_bundle_cache_survives_an_unwritable_folder(
     written.write_text("truncated")
     assert html.load_bundle(tmp_path / "cache") == text
     assert len(built) == 3, "a damaged cache is rebuilt"
+
+
+def test_the_bundle_is_not_kept_where_others_may_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page runs the cached bundle: a folder others may write in is not used."""
+    from sbm_engine import cache
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("SBM_CACHE_DIR", str(shared))
+    assert cache.folder() is None
+    monkeypatch.setenv("SBM_CACHE_DIR", "")
+    assert cache.folder() is None
+    monkeypatch.setenv("SBM_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache.folder() == tmp_path / "mine"
 
 
 # ---- the charts ----------------------------------------------------------------------------

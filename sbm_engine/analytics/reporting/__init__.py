@@ -39,14 +39,24 @@ def report(
 def write(made: Report, output: str | Path) -> None:
     """Write the report whole or not at all; the suffix of `output` says how.
     Raises `OutputError` when it cannot be written, ValueError on another suffix."""
+    from ...io import OutputError
+    from ...io.writers import write_text_atomic
+    from ...messages import message
+
     path = Path(output)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         from .workbook import render as render_workbook
 
-        render_workbook(made, path)
+        if not path.parent.is_dir():
+            folder = repr(str(path.parent))
+            raise OutputError(message("cli.write.no_folder", path=path, folder=folder))
+        try:
+            render_workbook(made, path)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise OutputError(message("cli.write.failed", path=path, reason=reason)) from exc
         return
-    from ...io.writers import write_text_atomic
 
     if suffix == ".html":
         from .html import render as render_html

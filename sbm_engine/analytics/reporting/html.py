@@ -23,19 +23,17 @@ failed.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import vl_convert
 
+from sbm_engine import cache
 from sbm_engine.analytics.reporting import vegalite
 from sbm_engine.analytics.reporting.formats import formatter
 from sbm_engine.analytics.reporting.model import (
@@ -105,17 +103,13 @@ def render(report: Report) -> str:
 
 def bundle() -> str:
     """The Vega + Vega-Lite + vega-embed bundle: built once per process (it takes
-    about two seconds) and kept under the user's cache folder, keyed by the versions
-    it holds; an unreadable or unwritable cache only costs the rebuild."""
+    about two seconds) and kept in the user's cache folder (`sbm_engine.cache`, private
+    to the user: the page runs it), keyed by the versions it holds; an unreadable or
+    unwritable cache only costs the rebuild."""
     global _bundle
     if _bundle is None:
-        _bundle = load_bundle(cache_dir())
+        _bundle = load_bundle(cache.folder())
     return _bundle
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sbm-engine"
 
 
 def load_bundle(directory: Path | None) -> str:
@@ -140,23 +134,8 @@ def load_bundle(directory: Path | None) -> str:
             pass
     text = vl_convert.javascript_bundle(_SNIPPET, vl_version=BUNDLE_VL_VERSION)
     if path is not None:
-        _write_atomically(path, text)
+        cache.keep(path, text)
     return text
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Written whole or not at all: a parallel run reads either no file or a full one."""
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bundle-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def _complete(text: str) -> bool:

@@ -66,6 +66,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell  # type: ignor
 from xlsxwriter.worksheet import Worksheet  # type: ignore[import-untyped]
 
 from sbm_engine.analytics.reporting.model import Card, Chart, Column, Report, Table, Topic
+from sbm_engine.io.writers import target_mode
 
 #: Excel's number formats by column kind (see `model.KINDS`). A p-value below 0.0001
 #: reads "<0.0001" as in the HTML, while the cell keeps the number.
@@ -106,7 +107,7 @@ def render(report: Report, path: str | Path) -> None:
     os.close(fd)
     try:
         _Writer(report, tmp).write()
-        os.chmod(tmp, _file_mode(target))
+        os.chmod(tmp, target_mode(target))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -130,16 +131,6 @@ def sheet_names(titles: Iterable[str], taken: Iterable[str] = ()) -> list[str]:
         used.add(name.casefold())
         out.append(name)
     return out
-
-
-def _file_mode(target: Path) -> int:
-    """The mode the file would have had if created plainly: kept when replacing one."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 class _ExactSheet(Worksheet):  # type: ignore[misc]
