@@ -632,9 +632,12 @@ class _Builder:
 
     def calibration(self, cal: Mapping[str, Any]) -> Topic | None:
         evaluators = cal.get("evaluators") or []
-        coef = self.h if any(e["coefficient"] == self.h for e in evaluators) else None
-        if coef is None and evaluators:
-            coef = evaluators[0]["coefficient"]
+        if not evaluators:
+            return None
+        # the headline's evaluators, else those of the first coefficient calibrated
+        coef = self.h
+        if not any(e["coefficient"] == coef for e in evaluators):
+            coef = str(evaluators[0]["coefficient"])
         rows = [
             {
                 "shopper": e["shopper"],

@@ -28,9 +28,10 @@ How each chart kind is drawn:
   matrix (x × colour) written below the table, since the table is long;
 - heatmap: the table is shown as the matrix (`Topic.pivot`) with a three-colour scale;
   cells whose n is below `min_n` are grey, outside the scale, with a legend line. The
-  matrix is the chart; beside it a clustered column chart of the same cells (one series
-  per matrix row) when it stays readable (at most 12 rows and 50 columns). It draws
-  only numbers of the table: a mean per point would be a figure the HTML does not show.
+  matrix is the chart; beside it a clustered column chart of the same cells, readable
+  at any size: a series for each of the first 12 rows (the report orders questions
+  weakest first) over the first 50 columns. It draws only numbers of the table: a mean
+  per point would be a figure the HTML does not show.
   The long table follows the matrix;
 - funnel: a scatter chart of the points (one series per `color` value) and straight
   lines for the centre and the control limits, from `chart.lines` written below;
@@ -533,14 +534,15 @@ class _Writer:
             ws.write_string(row, 0, self.ui["too_few"], self.grey_fmt)
             row += 1
         native = None
-        if rvals and cvals and len(rvals) <= MAX_SERIES and len(cvals) <= MAX_CATEGORIES:
+        if rvals and cvals:
             native = self.wb.add_chart({"type": "column"})
-            for i in range(top + 1, bottom + 1):
+            shown = min(len(cvals), MAX_CATEGORIES)
+            for i in range(top + 1, min(bottom, top + MAX_SERIES) + 1):
                 native.add_series(
                     {
                         "name": [sheet.name, i, 0],
-                        "categories": [sheet.name, top, 1, top, len(cvals)],
-                        "values": [sheet.name, i, 1, i, len(cvals)],
+                        "categories": [sheet.name, top, 1, top, shown],
+                        "values": [sheet.name, i, 1, i, shown],
                         "gap": 80,
                     }
                 )
