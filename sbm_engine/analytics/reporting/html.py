@@ -223,8 +223,10 @@ def _topic(
         charts.append({"id": f"chart-{topic.id}", "spec": spec})
         label = _a(f"{report.ui.get('chart', '')}: {topic.title}")
         is_open = " open" if len(topic.table.rows) <= 40 else ""
+        # a table of many columns goes under its chart: beside it, it would be squeezed
+        pair = "pair wide" if len(topic.table.columns) > 4 else "pair"
         out += [
-            '<div class="pair">',
+            f'<div class="{pair}">',
             f'<figure class="chart-wrap"><div class="chart" id="chart-{_a(topic.id)}" '
             f'role="img" aria-label="{label}"></div></figure>',
             f'<details class="numbers"{is_open}><summary>{_t(report.ui.get("table", ""))}'
@@ -452,6 +454,7 @@ a{color:var(--accent)}
 .topic{border-top:1px solid var(--line);padding-top:1.2rem;margin:0 0 2rem}
 .note{color:var(--muted);margin:0 0 .8rem}
 .pair{display:flex;flex-wrap:wrap;gap:1rem 2rem;align-items:flex-start}
+.pair.wide{flex-direction:column}
 .chart-wrap{margin:0;max-width:100%;overflow-x:auto;flex:0 1 auto}
 .numbers{flex:1 1 22rem;min-width:0;max-width:100%}
 .numbers summary{cursor:pointer;color:var(--muted);margin-bottom:.3rem}

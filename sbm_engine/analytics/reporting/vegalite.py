@@ -111,6 +111,8 @@ class _Fields:
         fmt = _AXIS_FORMAT.get(col.kind)
         if fmt:
             enc["axis"] = {"format": fmt}
+        if col.kind == "count":  # no tick between two whole numbers of visits
+            enc["axis"] = {**enc.get("axis", {}), "tickMinStep": 1}
         enc.update(extra)
         return enc
 
