@@ -13,7 +13,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -544,13 +544,17 @@ class Checker:
             return None
         return " ".join(src[span.start : span.end].split())
 
+    @overload
+    def _bind_condition(self, expr: n.Expr, ctx: _Context) -> Bound: ...
+    @overload
+    def _bind_condition(self, expr: n.Expr | None, ctx: _Context) -> Bound | None: ...
     def _bind_condition(self, expr: n.Expr | None, ctx: _Context) -> Bound | None:
         if expr is None:
             return None
         bound = self.bind(expr, ctx)
         return self._expect_type(bound, "bool", expr, "condition")
 
-    def _bind_num(self, expr: n.Expr, ctx: _Context) -> Bound:
+    def _bind_num(self, expr: n.Argument, ctx: _Context) -> Bound:
         bound = self.bind(expr, ctx)
         return self._expect_type(bound, "num", expr)
 
@@ -630,10 +634,10 @@ class Checker:
             case n.BoolOp(op=op, left=left, right=right):
                 lhs = self._bind_condition(left, ctx)
                 rhs = self._bind_condition(right, ctx)
-                return Bound(op, (lhs, rhs), type="bool", span=sp)  # type: ignore[arg-type]
+                return Bound(op, (lhs, rhs), type="bool", span=sp)
             case n.Not(operand=operand):
                 inner = self._bind_condition(operand, ctx)
-                return Bound("not", (inner,), type="bool", span=sp)  # type: ignore[arg-type]
+                return Bound("not", (inner,), type="bool", span=sp)
             case n.If(condition=c, then=a, otherwise=b):
                 cond = self._bind_condition(c, ctx)
                 then = self.bind(a, ctx)
@@ -645,7 +649,7 @@ class Checker:
                 then = self._expect_type(then, typ, a)
                 other = self._expect_type(other, typ, b)
                 labels = then.labels or other.labels
-                return Bound("if", (cond, then, other), type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
+                return Bound("if", (cond, then, other), type=typ, labels=labels, span=sp)
             case n.Call():
                 return self._bind_call(expr, ctx)
             case n.Selection():
@@ -712,10 +716,10 @@ class Checker:
             )
             return Bound("const", data=None, type="num", span=sp)
         if decl.kind == "item":
-            item = self.items.get(name)
-            if item is None:
+            declared = self.items.get(name)
+            if declared is None:
                 return Bound("const", data=None, type="num", span=sp)
-            if not item.scored:
+            if not declared.scored:
                 self.d.error(
                     "E0304",
                     message("E0304.unscored.message", item=name),
@@ -974,8 +978,9 @@ class Checker:
             self._not_in_rollup(expr, ctx)
             if not arity(1, _MANY):
                 return bad
-            if all(isinstance(a, n.Selection) for a in args):
-                sel = self._selection(args, fn)
+            selections = [a for a in args if isinstance(a, n.Selection)]
+            if len(selections) == len(args):
+                sel = self._selection(selections, fn)
                 return Bound("call", data=("weighted_mean", sel), type="num", span=sp)
             terms = []
             for a in args:
@@ -1012,9 +1017,10 @@ class Checker:
         if fn in AGGREGATE_FUNCS:
             if not arity(1, _MANY):
                 return bad
-            if all(isinstance(a, n.Selection) for a in args):
+            selections = [a for a in args if isinstance(a, n.Selection)]
+            if len(selections) == len(args):
                 self._not_in_rollup(expr, ctx)
-                sel = self._selection(args, fn)
+                sel = self._selection(selections, fn)
                 return Bound("call", data=(fn + "_sel", sel), type="num", span=sp)
             bound = tuple(self._bind_num(a, ctx) for a in args if not isinstance(a, n.Selection))
             if len(bound) != len(args):
@@ -1033,6 +1039,7 @@ class Checker:
             )
             if not arity(1, _MANY):
                 return fail
+            selections = []
             for a in args:
                 if not isinstance(a, n.Selection):
                     self.d.error(
@@ -1043,7 +1050,8 @@ class Checker:
                         help=message("E0301.needs_selection.help", fn=fn),
                     )
                     return fail
-            sel = self._selection(args, fn)
+                selections.append(a)
+            sel = self._selection(selections, fn)
             if sel[0] == "sections" and fn != "count":
                 self.d.error(
                     "E0301",
@@ -1060,7 +1068,7 @@ class Checker:
         if fn == "clamp":
             if not arity(3):
                 return bad
-            bound = tuple(self._bind_num(a, ctx) for a in args)  # type: ignore[arg-type]
+            bound = tuple(self._bind_num(a, ctx) for a in args)
             return Bound("call", bound, data=("clamp", None), type="num", span=sp)
         if fn == "coalesce":
             if not arity(2, _MANY):
@@ -1086,7 +1094,7 @@ class Checker:
                 self._expect_type(self.bind(a, ctx), t, a)
                 for a, t in zip(args, spec.params, strict=True)
             )
-            return Bound("call", bound, data=("plugin", fn), type=spec.returns, span=sp)  # type: ignore[arg-type]
+            return Bound("call", bound, data=("plugin", fn), type=spec.returns, span=sp)
         known = [
             "weighted_mean",
             "mean",

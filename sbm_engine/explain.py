@@ -47,7 +47,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
         out["errors"] = [e.to_dict() for e in outcome.errors]  # type: ignore[union-attr]
         return out
     scores = dict(outcome.items)  # type: ignore[union-attr]
-    items = []
+    items: list[dict[str, Any]] = []
     for it in model.items:
         raw = answers.get(it.name, MISSING)
         conds = [c for c in (it.section_when, it.when) if c is not None]

@@ -642,7 +642,7 @@ class _Printer:
         comments away, since comments keep their order. For the same reason two
         `visit` blocks stay two blocks, though the tree merges them."""
         self.emit(depth, f"example {quote(ex.name)} {{", _start(ex.span), blank=blank, opens=True)
-        parts: list[tuple[int, str, Sequence[n.Assignment] | n.Expr]] = [
+        parts: list[tuple[int, str, tuple[n.Assignment, ...] | n.Expr]] = [
             (block[0].span.start, word, block)
             for word, assignments in (("visit", ex.visit), ("answers", ex.answers))
             for block in self._blocks(assignments)
@@ -815,7 +815,7 @@ def _answer_text(answer: n.AnswerType) -> str:
             return _inline_list([_entry_text(e) for e in answer.entries])
         case n.NumberAnswer(low=None):
             return "number"
-        case n.NumberAnswer(low=low, high=high) if high is not None:
+        case n.NumberAnswer(low=low, high=high) if low is not None and high is not None:
             return f"number {low.text}..{high.text}"
         case n.TextAnswer():
             return "text"

@@ -27,6 +27,19 @@ from .runtime import (
 )
 
 
+def _mean(values: list[Any]) -> Any:
+    return sum(values) / len(values)
+
+
+#: The aggregate functions by name, over a list of values none of which is N/A.
+_AGGREGATES: dict[str, Callable[[list[Any]], Any]] = {
+    "mean": _mean,
+    "min": min,
+    "max": max,
+    "sum": sum,
+}
+
+
 @attrs.define
 class Env:
     """Values known while evaluating one visit."""
@@ -134,23 +147,21 @@ class Interpreter:
             }[fn] + 0.0
         if fn in ("mean_sel", "min_sel", "max_sel", "sum_sel"):
             kind, sel = payload
-            values = [
+            found = [
                 env.items.get(x.name) if kind == "items" else env.sections.get(x[0]) for x in sel
             ]
-            values = [v for v in values if v is not None]
+            values = [v for v in found if v is not None]
             agg = fn[:-4]
             if agg == "sum":
                 return float(sum(values))
             if not values:
                 return None
-            return {"mean": lambda v: sum(v) / len(v), "min": min, "max": max}[agg](values)
+            return _AGGREGATES[agg](values)
         if fn in ("mean", "min", "max", "sum"):
             values = [self.eval(a, env) for a in b.args]
             if any(v is None for v in values):
                 return None
-            return {"mean": lambda v: sum(v) / len(v), "min": min, "max": max, "sum": sum}[fn](
-                values
-            )
+            return _AGGREGATES[fn](values)
         if fn == "clamp":
             x, lo, hi = (self.eval(a, env) for a in b.args)
             return None if x is None or lo is None or hi is None else min(max(x, lo), hi)

@@ -32,7 +32,9 @@ class Span:
 NOWHERE = Span("<built-in>", 0, 0, 0, 0)
 
 
-def _span() -> attrs.Attribute:  # type: ignore[type-arg]
+def _span() -> Span:
+    # Typed as the value, as `attrs.field` itself is. mypy's attrs plugin sees a default
+    # here, not a field, so to mypy `span` may also be given by position.
     return attrs.field(default=NOWHERE, eq=False, repr=False, kw_only=True)
 
 

@@ -727,8 +727,10 @@ def _syntax_diagnostic(
         span = n.Span(file, line, column, line, column + 1)
         char = err.char
         if char == '"':
-            end = source.find("\n", err.pos_in_stream) if source else -1
-            end_col = column + ((end if end != -1 else len(source)) - err.pos_in_stream)
+            # lark declares `pos_in_stream` as None; its lexer always sets the offset
+            pos = err.pos_in_stream or 0
+            end = source.find("\n", pos) if source else -1
+            end_col = column + ((end if end != -1 else len(source)) - pos)
             return Diagnostic(
                 "E0002",
                 message("E0002.unterminated.message"),

@@ -828,8 +828,9 @@ def io_readers() -> dict[str, Callable[[Path, Any], Iterator[SourceRecord]]]:
     `io.read_visits` to look extensions up in."""
     out: dict[str, Callable[[Path, Any], Iterator[SourceRecord]]] = {}
     for ext, reader in readers().items():
-        native = isinstance(reader, _KeywordReader)
-        out[ext] = reader.io_reader if native else _OptionsReader(reader)
+        out[ext] = (
+            reader.io_reader if isinstance(reader, _KeywordReader) else _OptionsReader(reader)
+        )
     return out
 
 
@@ -881,9 +882,9 @@ def _describe(state: _Active) -> list[dict[str, Any]]:
                 row["distribution"], row["version"] = _dist_name(dist), dist.version
             rows.append(row)
             continue
-        dist = dists.get(id(plugin))
-        if dist is not None:
-            row["distribution"], row["version"] = _dist_name(dist), dist.version
+        facade = dists.get(id(plugin))
+        if facade is not None:
+            row["distribution"], row["version"] = _dist_name(facade), facade.version
         elif name == BUILTIN_NAME:
             row["distribution"], row["version"] = ENGINE_DISTRIBUTION, _engine_version()
         row["module"] = getattr(plugin, "__name__", None) or type(plugin).__qualname__

@@ -79,7 +79,11 @@ class ScoredVisit(NamedTuple):
     rollup_inputs: Mapping[str, Any] = _EMPTY
     source: str | None = None
 
-    ok = True  # a class attribute, not a field: results and rejects share `.ok`
+    @property
+    def ok(self) -> bool:
+        """Always true: results and rejects share `.ok`. A property, as a named tuple's
+        class body may only declare fields and methods."""
+        return True
 
     @property
     def critical_failed(self) -> bool:

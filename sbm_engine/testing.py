@@ -156,7 +156,8 @@ def sbm_plugin_manager() -> Iterator[Callable[..., pluggy.PluginManager]]:
     it the one `sbm_engine.load` and friends use until the test ends, and returns it.
 
     Keywords: `builtin=False` leaves the built-in plugin out too; `entrypoints=True`
-    adds the installed packs. Calling the factory again replaces the manager.
+    adds the installed packs; `environ=` is read for SBM_DISABLE_PLUGINS and SBM_TRACE
+    instead of the process environment. Calling the factory again replaces the manager.
     """
     from contextlib import ExitStack
 
@@ -165,10 +166,16 @@ def sbm_plugin_manager() -> Iterator[Callable[..., pluggy.PluginManager]]:
     with ExitStack() as stack:
 
         def make(
-            *given: object, builtin: bool = True, entrypoints: bool = False, **named: object
+            *given: object,
+            builtin: bool = True,
+            entrypoints: bool = False,
+            environ: Mapping[str, str] | None = None,
+            **named: object,
         ) -> pluggy.PluginManager:
             return stack.enter_context(
-                plugins.using_plugins(*given, builtin=builtin, entrypoints=entrypoints, **named)
+                plugins.using_plugins(
+                    *given, builtin=builtin, entrypoints=entrypoints, environ=environ, **named
+                )
             )
 
         yield make

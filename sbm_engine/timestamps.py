@@ -141,19 +141,21 @@ def _column(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if arr.dtype.kind in "fiub":  # no text at all: a column of NaN (all N/A)
         none = np.zeros(arr.shape, dtype=bool)
         return np.zeros(arr.shape, dtype="int64"), none, np.ones(arr.shape, dtype=bool)
-    micros, offset, na = [], [], []
+    micros_list: list[int] = []
+    offset_list: list[bool] = []
+    na_list: list[bool] = []
     for value in arr.ravel().tolist():
         try:
             parsed = _parse(value)
         except TimestampError:
             parsed = None
-        micros.append(0 if parsed is None else _micros(parsed[0]))
-        offset.append(False if parsed is None else parsed[1])
-        na.append(parsed is None)
+        micros_list.append(0 if parsed is None else _micros(parsed[0]))
+        offset_list.append(False if parsed is None else parsed[1])
+        na_list.append(parsed is None)
     return (
-        np.array(micros, dtype="int64").reshape(arr.shape),
-        np.array(offset, dtype=bool).reshape(arr.shape),
-        np.array(na, dtype=bool).reshape(arr.shape),
+        np.array(micros_list, dtype="int64").reshape(arr.shape),
+        np.array(offset_list, dtype=bool).reshape(arr.shape),
+        np.array(na_list, dtype=bool).reshape(arr.shape),
     )
 
 

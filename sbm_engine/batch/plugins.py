@@ -10,6 +10,7 @@ raises makes its row suspect, so the per-visit path reports (or raises) the same
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,7 @@ def plugin_call(spec: FunctionSpec, args: list[Expr], b: Bound) -> Expr:
 
 
 def _scalar_rows(
-    spec: FunctionSpec, vals: list[Any], types: list[str], na: np.ndarray, env: Env, act: Active
+    spec: FunctionSpec, vals: list[Any], types: Sequence[str], na: np.ndarray, env: Env, act: Active
 ) -> Any:
     """The scalar form, called for each row the per-visit code would call it for."""
     rows = np.ones(env.m, dtype=bool) if act is None else act.copy()

@@ -69,13 +69,13 @@ def encode_objects(values: Iterable[Any]) -> tuple[np.ndarray, list[Any]]:
     types = set(map(type, values))
     if sum(1 for t in types if issubclass(t, _NUMERIC_TYPES)) <= 1:
         try:
-            distinct = list(set(values))
+            uniques = list(set(values))
         except TypeError:  # an unhashable value: the careful loop below
             pass
         else:
-            index = {v: i for i, v in enumerate(distinct)}
-            codes = np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
-            return codes, distinct
+            index = {v: i for i, v in enumerate(uniques)}
+            fast = np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
+            return fast, uniques
     table: dict[Any, int] = {}
     distinct: list[Any] = []
     codes: list[int] = []

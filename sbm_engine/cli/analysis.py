@@ -80,9 +80,10 @@ def refusals(*also: type[Exception]) -> Iterator[None]:
     from ..io import InputError
     from ..result_files import ResultsError
 
+    refused: tuple[type[Exception], ...] = (ResultsError, InputError, *also)
     try:
         yield
-    except (ResultsError, InputError, *also) as err:
+    except refused as err:
         fail(str(err))
     except CompileError as err:
         click.echo(err.render(color=use_color()), err=True)

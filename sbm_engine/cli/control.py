@@ -154,7 +154,7 @@ def render(rep: dict[str, Any], rules: str, limit: int) -> str:
         message("control.checked", rules=rules),
         "",
     ]
-    head = (
+    head: tuple[str, ...] = (
         message("control.evaluator"),
         message("control.visits"),
         message("control.outside_window"),
