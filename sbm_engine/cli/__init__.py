@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "A report for managers: one HTML file or an Excel workbook, with charts.",
     ),
+    "serve": ("serve", "serve", "Serve the engine over HTTP: score, explain, roll up, check."),
 }
 
 

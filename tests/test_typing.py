@@ -1,0 +1,89 @@
+"""The package type-checks: mypy, with the repository's configuration, reports no error
+beyond the allow-list below.
+
+The allow-list names the errors still known, as mypy prints them; an entry goes once
+its error is fixed, and the aim is an empty list. Entries are matched on file and
+message, not on line, so that edits elsewhere in the file do not break the test; an
+error counts once per entry, so a second copy of a known error still fails. mypy's
+cache (`.mypy_cache`) keeps a re-run to about a second.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Errors not fixed yet, as `file:line: error: message  [code]`.
+ALLOWED = (
+    # `cli/fastpath.py` and `io/*.py` are being reworked: fix these there.
+    'sbm_engine/cli/fastpath.py:1038: error: "Writer" has no attribute "stream"  [attr-defined]',
+    'sbm_engine/cli/fastpath.py:1044: error: "Writer" has no attribute "stream"  [attr-defined]',
+    'sbm_engine/cli/fastpath.py:1046: error: "Writer" has no attribute "stream"  [attr-defined]',
+    # `ReadOptions.visit_fields` uses `converter=frozenset`: mypy's attrs plugin leaves the
+    # type variable of a generic class used as converter unsolved. A converter function
+    # typed `(Iterable[str]) -> frozenset[str]` in io/readers.py fixes both.
+    'sbm_engine/io/readers.py:116: error: Argument "visit_fields" to "ReadOptions" has'
+    ' incompatible type "Collection[str]"; expected "Iterable[_T_co]"  [arg-type]',
+    'sbm_engine/plugins.py:797: error: Argument "visit_fields" to "ReadOptions" has'
+    ' incompatible type "Iterable[str]"; expected "Iterable[_T_co]"  [arg-type]',
+)
+
+_ERROR = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): error: (?P<message>.*)$")
+
+
+def _key(error: str) -> tuple[str, str]:
+    """An error without its line: what the allow-list is matched on."""
+    match = _ERROR.match(error)
+    assert match, f"not a mypy error line: {error!r}"
+    return match["file"].replace("\\", "/"), match["message"]
+
+
+def test_mypy_reports_no_errors_beyond_the_allow_list() -> None:
+    pytest.importorskip("mypy")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "pyproject.toml", "sbm_engine"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    # 0: no errors, 1: errors found; anything else is mypy failing to run at all.
+    assert proc.returncode in (0, 1), f"mypy did not run (exit {proc.returncode}):\n{output}"
+    errors = [line for line in proc.stdout.splitlines() if _ERROR.match(line)]
+    if proc.returncode == 1:
+        assert errors, f"mypy failed without an error line:\n{output}"
+
+    allowed = Counter(_key(e) for e in ALLOWED)
+    unexpected = []
+    for error in errors:
+        key = _key(error)
+        if allowed[key] > 0:
+            allowed[key] -= 1
+        else:
+            unexpected.append(error)
+    stale = []
+    for entry in ALLOWED:  # what is left of `allowed`: errors mypy no longer reports
+        key = _key(entry)
+        if allowed[key] > 0:
+            allowed[key] -= 1
+            stale.append(entry)
+    if stale:
+        warnings.warn(
+            "fixed, remove from ALLOWED in tests/test_typing.py:\n" + "\n".join(stale),
+            stacklevel=1,
+        )
+    assert not unexpected, (
+        f"mypy reports {len(unexpected)} error(s) not in the allow-list of"
+        " tests/test_typing.py (fix them; the list is only for errors known before):\n"
+        + "\n".join(unexpected)
+        + f"\n\nmypy's whole output:\n{output}"
+    )
