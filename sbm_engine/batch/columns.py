@@ -267,11 +267,25 @@ def _ints(arr: Any) -> np.ndarray:
     """The values of an Arrow integer array as a numpy view of its buffer (null slots
     hold arbitrary values): Arrow's own `fill_null` and `to_numpy` cost several times
     more on a chunk of dictionary indices."""
-    dtype = np.dtype(arr.type.to_pandas_dtype())
+    dtype = _int_dtype(arr.type)
     data = arr.buffers()[1]
     if data is None or len(arr) == 0:  # Arrow may leave the buffer out of an empty array
         return np.zeros(len(arr), dtype=dtype)
     return np.frombuffer(data, dtype=dtype, count=arr.offset + len(arr))[arr.offset :]
+
+
+def _int_dtype(arrow_type: Any) -> np.dtype:
+    """The numpy dtype of an Arrow integer type's values, from its signedness and width.
+
+    Not `DataType.to_pandas_dtype()`: on pyarrow 14 to 25 that imports pandas, which
+    is no dependency of this package (a missing pandas failed every CSV and Parquet
+    input)."""
+    import pyarrow as pa
+
+    if not pa.types.is_integer(arrow_type):
+        raise TypeError(f"not an integer type: {arrow_type}")
+    kind = "u" if pa.types.is_unsigned_integer(arrow_type) else "i"
+    return np.dtype(f"{kind}{arrow_type.bit_width // 8}")
 
 
 def _blank_texts(texts: Any) -> np.ndarray:

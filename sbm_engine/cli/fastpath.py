@@ -925,7 +925,7 @@ def _writer_base() -> type:
 class TableOutput:
     """Scored tables in, one atomic output file out; bytes independent of chunking.
 
-    Parquet: `io.parquet_file.ResultParquetWriter`, row groups of exactly ROW_GROUP rows.
+    Parquet: `io.writers.result_parquet_writer`, row groups of exactly ROW_GROUP rows.
     CSV: text built column-wise with Arrow compute. JSONL and XLSX: the record
     writers of `sbm_engine.io`, fed nested records rebuilt from the flat columns
     (slow, exact). The encoding runs in a background thread (`overlap.Behind`), in
@@ -1031,10 +1031,9 @@ class TableOutput:
         table = table.combine_chunks()
         if self.kind == "parquet":
             if self._arrow is None:
-                from ..io.parquet_file import ResultParquetWriter
-                from ..io.writers import parquet_options
+                from ..io.writers import parquet_options, result_parquet_writer
 
-                self._arrow = ResultParquetWriter(
+                self._arrow = result_parquet_writer(
                     self._file.stream, table.schema, parquet_options(table.schema, table)
                 )
             self._arrow.write_row_group(table)

@@ -688,10 +688,9 @@ class ParquetWriter(_TableWriter):
         ]
         table = self._pa.Table.from_arrays(arrays, schema=schema)
         if self._writer is None:
-            from sbm_engine.io.parquet_file import ResultParquetWriter
-
-            options = parquet_options(schema, table)
-            self._writer = ResultParquetWriter(self._stream, schema, options)
+            self._writer = result_parquet_writer(
+                self._stream, schema, parquet_options(schema, table)
+            )
         self._writer.write_row_group(table)
         self._rows = []
 
@@ -717,6 +716,37 @@ class ParquetWriter(_TableWriter):
         writer = getattr(self, "_writer", None)
         if writer is not None:
             writer.close()
+
+
+def result_parquet_writer(stream: IO[bytes], schema: Any, options: dict[str, Any]) -> Any:
+    """A writer of result row groups (`write_row_group`, `close`): our own item-column
+    encoder (`parquet_file.ResultParquetWriter`) when numpy is there, else pyarrow's
+    writer. numpy belongs to the `fast` extra, not to `arrow`: Parquet output must work
+    without it, only slower, in other (equally valid) bytes."""
+    try:
+        from sbm_engine.io.parquet_file import ResultParquetWriter
+    except ModuleNotFoundError as exc:
+        if exc.name != "numpy":
+            raise
+        return _ArrowRowGroups(stream, schema, options)
+    return ResultParquetWriter(stream, schema, options)
+
+
+class _ArrowRowGroups:
+    """pyarrow's Parquet writer behind `ResultParquetWriter`'s methods: one row group
+    per table, the same options; `stream` is left open, as that writer leaves it."""
+
+    def __init__(self, stream: IO[bytes], schema: Any, options: dict[str, Any]) -> None:
+        import pyarrow.parquet as pq
+
+        self._writer = pq.ParquetWriter(stream, schema, **options)
+
+    def write_row_group(self, table: Any) -> None:
+        if table.num_rows:
+            self._writer.write_table(table, row_group_size=table.num_rows)
+
+    def close(self) -> None:
+        self._writer.close()
 
 
 _ARROW_TYPES: Final = {
