@@ -22,19 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Errors not fixed yet, as `file:line: error: message  [code]`.
-ALLOWED = (
-    # `cli/fastpath.py` and `io/*.py` are being reworked: fix these there.
-    'sbm_engine/cli/fastpath.py:1038: error: "Writer" has no attribute "stream"  [attr-defined]',
-    'sbm_engine/cli/fastpath.py:1044: error: "Writer" has no attribute "stream"  [attr-defined]',
-    'sbm_engine/cli/fastpath.py:1046: error: "Writer" has no attribute "stream"  [attr-defined]',
-    # `ReadOptions.visit_fields` uses `converter=frozenset`: mypy's attrs plugin leaves the
-    # type variable of a generic class used as converter unsolved. A converter function
-    # typed `(Iterable[str]) -> frozenset[str]` in io/readers.py fixes both.
-    'sbm_engine/io/readers.py:116: error: Argument "visit_fields" to "ReadOptions" has'
-    ' incompatible type "Collection[str]"; expected "Iterable[_T_co]"  [arg-type]',
-    'sbm_engine/plugins.py:797: error: Argument "visit_fields" to "ReadOptions" has'
-    ' incompatible type "Iterable[str]"; expected "Iterable[_T_co]"  [arg-type]',
-)
+ALLOWED: tuple[str, ...] = ()
 
 _ERROR = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+): error: (?P<message>.*)$")
 

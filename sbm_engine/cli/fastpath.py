@@ -1027,6 +1027,12 @@ class TableOutput:
         except OSError as exc:
             raise self._file.error(exc) from exc
 
+    @property
+    def _stream(self) -> IO[bytes]:
+        """The temporary file Arrow's writers write to (Parquet and CSV output)."""
+        assert isinstance(self._file, _ArrowFile)
+        return self._file.stream
+
     def _encode(self, table: Any) -> None:
         table = table.combine_chunks()
         if self.kind == "parquet":
@@ -1034,15 +1040,15 @@ class TableOutput:
                 from ..io.writers import parquet_options, result_parquet_writer
 
                 self._arrow = result_parquet_writer(
-                    self._file.stream, table.schema, parquet_options(table.schema, table)
+                    self._stream, table.schema, parquet_options(table.schema, table)
                 )
             self._arrow.write_row_group(table)
         elif self.kind == "csv":
             if self._arrow is None:
                 self._arrow = _Closed()
-                self._file.stream.write(csv_text([[_quote(n) for n in table.column_names]]))
+                self._stream.write(csv_text([[_quote(n) for n in table.column_names]]))
             if table.num_rows:
-                self._file.stream.write(csv_table(table))
+                self._stream.write(csv_table(table))
         else:
             for row in table.to_pylist():
                 self._file.write(nest(row, self.template))

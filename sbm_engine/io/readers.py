@@ -20,7 +20,7 @@ import codecs
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -51,11 +51,16 @@ __all__ = [
 PARQUET_BATCH_ROWS: Final = 65536
 
 
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    """A converter typed for mypy (`converter=frozenset` leaves its type unsolved)."""
+    return frozenset(values)
+
 @attrs.frozen
 class ReadOptions:
     """What the caller told us about an input file; None means "detect it"."""
 
-    visit_fields: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    visit_fields: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     encoding: str | None = None
     delimiter: str | None = None
     decimal: str | None = None
