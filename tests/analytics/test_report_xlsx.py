@@ -555,3 +555,25 @@ def test_libreoffice_prints_the_workbook(
     assert pdf.read_bytes().startswith(b"%PDF")
     which = request.node.callspec.params["report"]  # sample or bank
     shutil.copy(pdf, artifacts("report-pdf") / f"report-{which}.pdf")
+
+
+def test_many_cards_are_tables_without_charts(tmp_path: Path) -> None:
+    """Past `CARDS_WITH_CHARTS` cards on a sheet, cards keep their tables and links but
+    not their small charts: thousands of charts make a workbook slow to open."""
+    import attrs
+
+    base = sample_report()
+    many = tuple(
+        attrs.evolve(base.cards[0], key=f"P{i:04d}", title=f"Точка P{i:04d}")
+        for i in range(workbook.CARDS_WITH_CHARTS + 1)
+    )
+    report = attrs.evolve(base, cards=many)
+    path = tmp_path / "many.xlsx"
+    workbook.render(report, path)
+    charts = charts_by_sheet(path)
+    card_sheet = report.ui["points"]
+    assert charts[card_sheet] == []
+    assert sum(len(c) for c in charts.values()) > 0  # the topics keep theirs
+    ws = openpyxl.load_workbook(path)[card_sheet]
+    titles = [c.value for c in ws["A"] if c.value and str(c.value).startswith("Точка P")]
+    assert len(titles) == len(many)

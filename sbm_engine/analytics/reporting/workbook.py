@@ -89,6 +89,9 @@ MAX_LABELS = 50
 MAX_WIDTH = 60
 #: Rows kept for a topic of a card that has a small chart: a 300-pixel-high chart.
 CARD_CHART_ROWS = 16
+#: Cards of a sheet get their small charts while the sheet has at most this many:
+#: thousands of charts make a workbook slow to open (the tables say the same).
+CARDS_WITH_CHARTS = 100
 MIN_WIDTH = 6
 #: Excel keeps at most 65,530 links per sheet; past that a cell is written without one.
 MAX_LINKS = 65_000
@@ -957,7 +960,7 @@ class _Writer:
         drawn, _ = self._chart(sheet, topic, block, block.last() + 1)
         if drawn is None:
             return
-        rows = _topic_height(topic) - 1
+        rows = _topic_height(topic, True) - 1
         drawn.set_size({"width": 480, "height": rows * 20 - 6})
         drawn.set_title({"name": topic.title, "name_font": {"size": 10, "bold": True}})
         col = max(block.cols.values()) + 2
@@ -968,10 +971,11 @@ class _Writer:
         topics' tables can link to the cards."""
         rows = []
         row = 0
+        charts = len(cards) <= CARDS_WITH_CHARTS
         for card in cards:
             rows.append(row)
             self.cards.setdefault((card.level, str(card.key)), sheet.ref(row, 0))
-            row += _card_height(card) + 2
+            row += _card_height(card, charts) + 2
         return rows
 
     def _card_sheet(
@@ -979,6 +983,7 @@ class _Writer:
     ) -> None:
         ws = sheet.ws
         back = self.ui.get("back") or self.ui.get("contents") or "<"
+        charts = len(cards) <= CARDS_WITH_CHARTS
         for card, row in zip(cards, rows, strict=True):
             ws.write_string(row, 0, card.title, self.title_fmt)
             ws.write_url(row + 1, 0, f"internal:{summary.ref(0, 0)}", self.link_fmt, back)
@@ -994,19 +999,19 @@ class _Writer:
                 if topic.note:
                     ws.write_string(title + 1, 0, topic.note, self.note_fmt)
                 block = self.table(sheet, title + 2, topic.table)
-                if _small_chart(topic):
+                if charts and _small_chart(topic):
                     self._card_chart(sheet, topic, block, title)
-                r += _topic_height(topic)
-            assert r == row + _card_height(card), "the layout counts the rows written"
+                r += _topic_height(topic, charts)
+            assert r == row + _card_height(card, charts), "the layout counts the rows written"
         # A page per card when printed.
         breaks = [row for row in rows[1:] if row < 1_048_576]
         if breaks:
             ws.set_h_pagebreaks(breaks[:1023])
 
 
-def _card_height(card: Card) -> int:
+def _card_height(card: Card, charts: bool) -> int:
     """Rows a card's block takes: title, back link, facts, then its topics."""
-    return 2 + len(card.facts) + sum(_topic_height(t) for t in card.topics)
+    return 2 + len(card.facts) + sum(_topic_height(t, charts) for t in card.topics)
 
 
 def _small_chart(topic: Topic) -> bool:
@@ -1018,11 +1023,11 @@ def _small_chart(topic: Topic) -> bool:
     return chart.kind in ("bars", "columns") or (chart.kind == "line" and chart.color is None)
 
 
-def _topic_height(topic: Topic) -> int:
+def _topic_height(topic: Topic, charts: bool) -> int:
     """A blank row, the title, the note row, the header and the rows; at least
-    `CARD_CHART_ROWS` when a small chart stands beside the table."""
+    `CARD_CHART_ROWS` when a small chart stands beside the table (`charts`)."""
     rows = 4 + len(topic.table.rows)
-    return max(rows, CARD_CHART_ROWS) if _small_chart(topic) else rows
+    return max(rows, CARD_CHART_ROWS) if charts and _small_chart(topic) else rows
 
 
 def _pivot(
