@@ -54,11 +54,23 @@ def _json_list(text: str) -> Any:
         return text
 
 
+def result_paths(paths: Sequence[str | Path]) -> list[str | Path]:
+    """`paths` with each folder replaced by its `part-*.parquet` files in name order:
+    the partitioned results `sbm score --dask` writes (its rejects and summary beside
+    them are not results). A folder without parts stays, and fails to read as itself."""
+    expanded: list[str | Path] = []
+    for path in paths:
+        parts = sorted(Path(path).glob("part-*.parquet")) if Path(path).is_dir() else []
+        expanded.extend(parts or [path])
+    return expanded
+
+
 def read_results(paths: Sequence[str | Path]) -> Iterator[tuple[str, Any, str | None]]:
-    """(source, record, why it could not be read) for every record of the result files."""
+    """(source, record, why it could not be read) for every record of the result
+    files; a folder stands for its Parquet parts (`result_paths`)."""
     from .io import read_visits
 
-    for path in paths:
+    for path in result_paths(paths):
         suffix = Path(path).suffix.lower()
         if suffix == ".parquet":
             fast = _parquet_results(Path(path))

@@ -20,7 +20,8 @@ from .common import load_standard
 
 
 @click.command()
-@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+# A folder stands for its Parquet parts (`sbm score --dask`): `result_files.result_paths`.
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "--reference",
     metavar="SHOPPER",

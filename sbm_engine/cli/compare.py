@@ -111,7 +111,8 @@ def compare(
 def _wave_files(arg: str) -> list[str]:
     paths = [p for p in arg.split(",") if p]
     for p in paths:
-        if not Path(p).is_file():
+        # a folder: the Parquet parts of `sbm score --dask` (`result_files.result_paths`)
+        if not (Path(p).is_file() or Path(p).is_dir()):
             fail(message("compare.no_file", path=p))
     return paths
 

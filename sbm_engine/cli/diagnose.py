@@ -106,7 +106,8 @@ def diagnose(
     check_output(output)
     std = load_standard(standard) if standard else None
     for p in results:
-        if not Path(p).is_file():
+        # a folder: the Parquet parts of `sbm score --dask` (`result_files.result_paths`)
+        if not (Path(p).is_file() or Path(p).is_dir()):
             fail(message("diagnose.no_file", path=p))
     limits: dict[str, Any] = _read_thresholds(Path(thresholds_file)) if thresholds_file else {}
     given = {

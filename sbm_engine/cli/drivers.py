@@ -106,7 +106,8 @@ def drivers(
     check_output(output)
     std = load_standard(standard) if standard else None
     for p in results:
-        if not Path(p).is_file():
+        # a folder: the Parquet parts of `sbm score --dask` (`result_files.result_paths`)
+        if not (Path(p).is_file() or Path(p).is_dir()):
             fail(message("drivers.no_file", path=p))
     if outcomes_file and not Path(outcomes_file).is_file():
         fail(message("drivers.no_file", path=outcomes_file))

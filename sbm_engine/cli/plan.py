@@ -96,7 +96,8 @@ def plan(
 
     check_output(output)
     for p in results:
-        if not Path(p).is_file():
+        # a folder: the Parquet parts of `sbm score --dask` (`result_files.result_paths`)
+        if not (Path(p).is_file() or Path(p).is_dir()):
             fail(message("plan.no_file", path=p))
     std = load_standard(standard) if standard else None
     try:

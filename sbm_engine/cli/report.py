@@ -24,7 +24,7 @@ from .common import fail, load_standard
 @click.option(
     "--previous",
     multiple=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),  # a folder: the Parquet parts of `sbm score --dask`
     help="An earlier wave's results (repeat, oldest first): the trend and what changed.",
 )
 @click.option(
@@ -113,9 +113,13 @@ def report(
     if not Path(output).absolute().parent.is_dir():  # before the work, not after it
         folder = repr(str(Path(output).parent))
         fail(message("cli.write.no_folder", path=output, folder=folder))
-    for path in (*results, *previous, plan_path, calibration_path):
-        if path is not None and not Path(path).is_file():
+    # results may be a folder: the Parquet parts of `sbm score --dask`
+    for path in (*results, *previous):
+        if not (Path(path).is_file() or Path(path).is_dir()):
             fail(message("report.cli.no_file", path=path))
+    for given in (plan_path, calibration_path):
+        if given is not None and not Path(given).is_file():
+            fail(message("report.cli.no_file", path=given))
     std = load_standard(standard) if standard else None
     with refusals(ReportError):
         made = build(

@@ -46,7 +46,8 @@ def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @click.command()
-@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+# A folder stands for its Parquet parts (`sbm score --dask`): `result_files.result_paths`.
+@click.argument("results", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "--by", "level", required=True, type=click.Choice(["point", "specialist", "region", "network"])
 )

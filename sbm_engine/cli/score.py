@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -156,12 +156,14 @@ def read_options(
 
 @click.command()
 @click.argument("standard")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+# Folders are for --dask (a partitioned dataset, a folder of parts); `check_paths`
+# refuses them otherwise.
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Scored visits: .jsonl, .csv, .xlsx or .parquet. In CSV, text that starts "
     "like a formula (= + - @) gets a leading ' so spreadsheets run nothing.",
 )
@@ -213,6 +215,14 @@ def read_options(
     help="Score even when the standard's own examples fail (they are run first; by "
     "default a standard whose examples fail scores nothing, exit 2).",
 )
+@click.option(
+    "--dask",
+    "scheduler",
+    metavar="ADDRESS|local",
+    help="Score on a Dask cluster (a scheduler address, or `local` for one on this "
+    "machine): INPUT is then a folder or glob of Parquet, CSV and JSONL files, OUTPUT a "
+    "folder of Parquet parts with rejects.jsonl (docs/dask.md). Needs the `dask` extra.",
+)
 @format_option
 def score(
     standard: str,
@@ -229,6 +239,7 @@ def score(
     jobs: int,
     chunk_size: int,
     allow_failing_examples: bool,
+    scheduler: str | None,
     fmt: str,
 ) -> None:
     """Score visits from INPUT files against STANDARD (a .sbm path or an installed id).
@@ -246,8 +257,24 @@ def score(
       sbm score branch.sbm wave.jsonl -o scored.jsonl
       sbm score bank.branch wave.csv -o scored.parquet --rejects bad.jsonl
       sbm score branch.sbm wave_excel.csv --encoding cp1251 --delimiter ';' -o out.xlsx
+      sbm score branch.sbm 'waves/2026-*.parquet' --dask local -o scored/
     """
+    if scheduler is not None:
+        _score_on_dask(
+            standard,
+            inputs,
+            output,
+            rejects,
+            scheduler,
+            allow_unknown=allow_unknown,
+            options=read_options(encoding, delimiter, decimal, sheet),
+            chunk_size=chunk_size,
+            allow_failing_examples=allow_failing_examples,
+            fmt=fmt,
+        )
     out_path = Path(output)
+    if out_path.is_dir():
+        fail(f"{out_path} is a folder: a folder of parts is written with --dask")
     rejects_path = Path(rejects) if rejects else default_rejects(out_path)
     check_paths(inputs, out_path, rejects_path, named=rejects is not None)
     with stopping_on_signals():
@@ -299,6 +326,64 @@ def score(
                 err=True,
             )
         sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
+
+
+def _score_on_dask(
+    standard: str,
+    inputs: tuple[str, ...],
+    output: str,
+    rejects: str | None,
+    scheduler: str,
+    *,
+    allow_unknown: bool,
+    options: dict[str, Any],
+    chunk_size: int,
+    allow_failing_examples: bool,
+    fmt: str,
+) -> NoReturn:
+    """`--dask`: score the dataset with `sbm_engine.dask.score` and say what it did."""
+    from ..io import InputError, OutputError
+
+    try:
+        from .. import dask as on_dask
+
+        on_dask.require_dask()
+    except ImportError as exc:
+        fail(str(exc))
+    if rejects is not None:
+        fail("--rejects does not go with --dask: the rejects are written to OUTPUT/rejects.jsonl")
+    std = load_standard(standard, allow_unknown=allow_unknown)
+    examples_pass(std, allow_failing_examples)
+    try:
+        summary = on_dask.score(
+            standard,
+            list(inputs),
+            output,
+            client=scheduler,
+            allow_unknown=allow_unknown,
+            encoding=options["encoding"],
+            delimiter=options["delimiter"],
+            decimal=options["decimal"],
+            chunk_rows=chunk_size,
+        )
+    except (on_dask.DaskScoreError, InputError, OutputError) as err:
+        fail(str(err))
+    if fmt == "json":
+        echo_json(summary.to_dict())
+    else:
+        click.echo(
+            message(
+                "score.done",
+                read=f"{summary.read:,}",
+                scored=f"{summary.scored:,}",
+                rejected=f"{summary.rejected:,}",
+                seconds=f"{summary.seconds:.2f}",
+                output=summary.output,
+            )
+            + (message("score.done_rejects", rejects=summary.rejects) if summary.rejected else ""),
+            err=True,
+        )
+    sys.exit(EXIT_REJECTED if summary.rejected else EXIT_OK)
 
 
 def _score(

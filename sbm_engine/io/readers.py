@@ -51,10 +51,10 @@ __all__ = [
 PARQUET_BATCH_ROWS: Final = 65536
 
 
-
 def _names(values: Iterable[str]) -> frozenset[str]:
     """A converter typed for mypy (`converter=frozenset` leaves its type unsolved)."""
     return frozenset(values)
+
 
 @attrs.frozen
 class ReadOptions:
