@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from debian import artifacts, program
+from report_marks import expected_marks
 from report_sample import sample_report
 
 from sbm_engine.analytics.reporting import formats, html
@@ -88,8 +89,6 @@ def test_opens_offline_without_errors(opened: Opened) -> None:
 
 
 def test_every_chart_draws_its_data(opened: Opened) -> None:
-    from analytics.test_report_html import expected_marks
-
     for topic in opened.report.topics:
         if topic.chart is None:
             continue
