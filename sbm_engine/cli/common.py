@@ -125,8 +125,14 @@ def stopping_on_signals() -> Iterator[None]:
             signal.signal(sig, _on_signal)
         yield
     finally:
+        from . import owns_process
+
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            # Once the outputs are in place the run is done: a signal arriving between
+            # here and the exit must not turn a finished run into one killed (exit -2).
+            # Only the `sbm` process itself may ignore signals for its last moments.
+            late = _SIGNALS.committed and owns_process
+            signal.signal(sig, signal.SIG_IGN if late else handler)
         _SIGNALS.active = False
 
 
