@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,23 +54,9 @@ def write_document(
 
 
 def _atomic(out: Path, write: Any) -> None:
-    from ..io.writers import target_mode
+    from ..io.writers import write_atomic
 
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), target_mode(out))
-        os.replace(tmp, out)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
-        raise
+    write_atomic(out, write)
 
 
 def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -32,7 +32,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Final, Protocol, Self
@@ -827,9 +827,15 @@ register_writer(".parquet", ParquetWriter)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing: a temporary beside it, then a rename. The file
-    keeps the mode of the one it replaces. Raises `OutputError` (`cannot write PATH:
-    REASON`) when the folder is missing or not writable or the disk is full."""
+    """Write a whole text file (UTF-8, `\\n` line ends) or nothing; see `write_atomic`."""
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write a whole file or nothing: `write` fills a temporary file beside `path`, then
+    it is renamed into place, keeping the mode of the file it replaces. Raises
+    `OutputError` (`cannot write PATH: REASON`) when the folder is missing or not
+    writable or the disk is full; on any error the temporary file is removed."""
     from ..messages import message
 
     if not path.parent.is_dir():
@@ -837,8 +843,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             if hasattr(os, "fchmod"):  # not on Windows
                 os.fchmod(f.fileno(), target_mode(path))

@@ -141,14 +141,6 @@ class Page(HTMLParser):
         return [a["id"] or "" for _, a in self.elements if "id" in a]
 
 
-@pytest.fixture(scope="module", params=["sample", "bank"])
-def report(request: pytest.FixtureRequest) -> Report:
-    """The hand-made report (every chart kind, awkward keys) and the bank's real one."""
-    if request.param == "sample":
-        return sample_report()
-    return request.getfixturevalue("bank_report_ru")  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def text(report: Report) -> str:
     return html.render(report)

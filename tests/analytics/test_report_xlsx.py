@@ -50,14 +50,6 @@ CHART_ELEMENT = {
 }
 
 
-@pytest.fixture(scope="module", params=["sample", "bank"])
-def report(request: pytest.FixtureRequest) -> Report:
-    """The hand-made report (every chart kind, awkward keys) and the bank's real one."""
-    if request.param == "sample":
-        return sample_report()
-    return request.getfixturevalue("bank_report_ru")  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def rendered(report: Report, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("xlsx") / "report.xlsx"
