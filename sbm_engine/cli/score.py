@@ -274,7 +274,7 @@ def score(
         )
     out_path = Path(output)
     if out_path.is_dir():
-        fail(f"{out_path} is a folder: a folder of parts is written with --dask")
+        fail(message("score.output_folder", path=out_path))
     rejects_path = Path(rejects) if rejects else default_rejects(out_path)
     check_paths(inputs, out_path, rejects_path, named=rejects is not None)
     with stopping_on_signals():
@@ -351,7 +351,7 @@ def _score_on_dask(
     except ImportError as exc:
         fail(str(exc))
     if rejects is not None:
-        fail("--rejects does not go with --dask: the rejects are written to OUTPUT/rejects.jsonl")
+        fail(message("score.dask_rejects"))
     std = load_standard(standard, allow_unknown=allow_unknown)
     examples_pass(std, allow_failing_examples)
     try:
