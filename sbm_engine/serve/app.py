@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -455,7 +456,9 @@ def _without_folder(value: Any, folder: str) -> Any:
     """The uploaded file named as `standard.sbm` and its folder as `.`, never by the
     service's temporary path."""
     if isinstance(value, str):
-        return value.replace(folder + os.sep, "").replace(folder, ".")
+        inside = re.escape(folder + os.sep)
+        value = re.sub(inside + r"(?=[^\s)\"'])", "", value)  # a file in it: its name
+        return value.replace(folder + os.sep, "./").replace(folder, ".")  # the folder
     if isinstance(value, list):
         return [_without_folder(v, folder) for v in value]
     if isinstance(value, dict):
