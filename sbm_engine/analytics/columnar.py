@@ -192,6 +192,58 @@ _PART = (1 << 18) - 1
 _FOLD_ROWS = 1 << 22
 
 
+def exponent_sums(g: Any, v: Any, groups: int, squares: bool = True) -> Iterator[tuple[int, Any]]:
+    """Exact per-group sums of the float64 values `v` (row i in group g[i] < groups),
+    by exponent: (e, int64 array (groups, 9)) for every `frexp` exponent e present.
+
+    A value v = M·2**(e−53), M a 53-bit integer. The columns: n, Σ hi, Σ lo (M split
+    as hi·2**26 + lo, `total_of`), then, if `squares`, Σ of the pairwise products of
+    three 18-bit parts of |M| (a², ab, ac, b², bc, c²; `WaveSums.exact_sums`); without
+    squares the array is (groups, 3). `bincount` adds the parts with float64 weights,
+    exactly, since no sum of at most BATCH_ROWS parts reaches 2**53; an exponent may
+    come more than once (one per BATCH_ROWS rows), so callers add, never assign.
+    """
+    import numpy as np
+
+    for start in range(0, len(v), BATCH_ROWS):  # the parts' sums stay exact up to BATCH_ROWS
+        gs, vs = g[start : start + BATCH_ROWS], v[start : start + BATCH_ROWS]
+        m, e = np.frexp(vs)
+        big = (m * float(1 << 53)).astype(np.int64)
+        parts = [
+            np.ones(len(vs)),
+            (big >> 26).astype(np.float64),
+            (big & _LOW).astype(np.float64),
+        ]
+        if squares:
+            mag = np.abs(big)
+            a, b, c = mag >> 36, (mag >> 18) & _PART, mag & _PART
+            parts += [
+                (x * y).astype(np.float64)
+                for x, y in ((a, a), (a, b), (a, c), (b, b), (b, c), (c, c))
+            ]
+        low = int(e.min())
+        span = int(e.max()) - low + 1
+        exps = np.arange(low, low + span)
+        slot = (e - low).astype(np.int64)
+        if span * groups > max(4 * len(vs), 1 << 16):
+            # values far apart (5e-324 beside 1e308): index only the exponents present,
+            # so that the bins stay as few as the rows
+            exps, slot = np.unique(e, return_inverse=True)
+            span = len(exps)
+        index = slot.reshape(-1) * groups + gs
+        size = span * groups
+        width = len(parts)
+        sums = np.stack([np.bincount(index, weights=p, minlength=size) for p in parts], axis=1)
+        sums = sums.reshape(span, groups, width)
+        for offset in np.flatnonzero(sums[:, :, 0].any(axis=1)).tolist():
+            yield int(exps[offset]), sums[offset].astype(np.int64)
+
+
+def total_of(hi: int, lo: int) -> int:
+    """Σ M from Σ hi and Σ lo of `exponent_sums`."""
+    return (hi << 26) + lo
+
+
 class WaveSums:
     """Exact per-group sums of one wave's columns, in numpy, folded into `Moments`.
 
@@ -292,40 +344,9 @@ class WaveSums:
             self._fold()
 
     def _add_values(self, name: str, g: Any, v: Any) -> None:
-        import numpy as np
-
-        if len(v) > BATCH_ROWS:  # the parts' sums stay exact up to BATCH_ROWS rows
-            for start in range(0, len(v), BATCH_ROWS):
-                self._add_values(name, g[start : start + BATCH_ROWS], v[start : start + BATCH_ROWS])
-            return
-        if not len(v):
-            return
-        m, e = np.frexp(v)
-        big = (m * float(1 << 53)).astype(np.int64)
-        mag = np.abs(big)
-        a, b, c = mag >> 36, (mag >> 18) & _PART, mag & _PART
-        parts = (
-            np.ones(len(v)),
-            (big >> 26).astype(np.float64),
-            (big & _LOW).astype(np.float64),
-            (a * a).astype(np.float64),
-            (a * b).astype(np.float64),
-            (a * c).astype(np.float64),
-            (b * b).astype(np.float64),
-            (b * c).astype(np.float64),
-            (c * c).astype(np.float64),
-        )
-        groups = len(self.keys)
-        low = int(e.min())
-        span = int(e.max()) - low + 1
-        index = (e - low).astype(np.int64) * groups + g
-        size = span * groups
         by_exp = self.coef[name]
-        sums = np.stack([np.bincount(index, weights=p, minlength=size) for p in parts], axis=1)
-        sums = sums.reshape(span, groups, 9)
-        for offset in np.flatnonzero(sums[:, :, 0].any(axis=1)).tolist():
-            exp = low + offset
-            by_exp[exp] = self._grow(by_exp.get(exp), 9) + sums[offset].astype(np.int64)
+        for exp, sums in exponent_sums(g, v, len(self.keys)):
+            by_exp[exp] = self._grow(by_exp.get(exp), 9) + sums
 
     def _fold(self) -> None:
         """Running int64 totals of coefficient sums into Python integers (no overflow)."""
@@ -346,7 +367,7 @@ class WaveSums:
         for packed, (n, hi, lo, aa, ab, ac, bb, bc, cc) in self.exact[name].items():
             gi, exp = divmod(packed, 4096)
             exp -= 2048
-            total = (hi << 26) + lo
+            total = total_of(hi, lo)
             square = (aa << 72) + (ab << 55) + ((2 * ac + bb) << 36) + (bc << 19) + cc
             yield gi, n, total, exp - 53, square, 2 * (exp - 53)
 

@@ -145,17 +145,32 @@ def level_name(level: str) -> str:
     return level
 
 
-def accumulate(paths: tuple[str, ...], level: str, std: Any, given: str | None) -> Any:
+def accumulate(
+    paths: tuple[str, ...], level: str, std: Any, given: str | None, *, columnar: bool = True
+) -> Any:
     """Roll up every scored visit, or exit 2: on results of two standards or versions,
     on a --standard that is not theirs, or on any record that is not a scored visit.
 
     Why refuse the whole input for one bad record: a roll-up that silently skips or
     half-reads records gives figures that look right and are not.
+
+    Parquet and CSV results are summed a column at a time (`rollup_columns`), with the
+    figures of the record path; input those column checks do not pass, or any other
+    format, is read record by record (`columnar` False: always), and its messages
+    name each problem with file and line.
     """
     from ..result_files import CheckedResults
     from ..rollup import Rollup
     from .analysis import refusals
 
+    if columnar:
+        from ..analytics.columnar import Fallback
+        from ..rollup_columns import rollup_columnar
+
+        try:
+            return rollup_columnar(paths, level, std, given)[1]
+        except Fallback:
+            pass
     results = CheckedResults(paths, std, given=given)
     acc: Rollup | None = None
     with refusals():

@@ -5,6 +5,8 @@ so means, gaps and growth zones are those `sbm rollup` prints), the item tallies
 `sbm compare` (a pass is a full score), section means and the distribution of visits
 by band. The network, the points and the specialists are those sums added up; every
 sum is exact, so each level's figures are those of rolling the visits up by it.
+Parquet and CSV results are summed a column at a time (`rollup_columns`), into the
+same exact sums, so the figures do not depend on the way the visits were read.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -21,6 +23,9 @@ from ...model import StandardModel
 from ...result_files import CheckedResults, ResultsError
 from ...rollup import Rollup
 from ..moments import Moments
+
+if TYPE_CHECKING:
+    from ..waves import WaveTally
 
 LEVELS = ("network", "point", "specialist")
 
@@ -50,22 +55,73 @@ class WaveFigures:
     `WaveTally.regrouped`). Every sum is exact, so each level's figures are the ones
     of rolling the visits up by that level."""
 
-    def __init__(self, paths: Sequence[str | Path], standard: Any, headline: str | None) -> None:
-        from ..columnar import WaveSums
-        from ..waves import WaveTally
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        standard: Any,
+        headline: str | None,
+        *,
+        columnar: bool = True,
+    ) -> None:
+        """`columnar`: Parquet and CSV results are summed a column at a time, with the
+        record path's figures (`rollup_columns`); input that does not pass the column
+        checks, and any other format, is read record by record, whose messages name
+        each problem with file and line."""
+        from ..columnar import Fallback
 
-        self.results = CheckedResults(list(paths), standard, done="analysed")
         self.band_counts: dict[str, int] = {}
         self.no_band = 0
         self.dates: list[str] = []
+        #: the checked records read, or None when the visits were read as columns
+        self.results: CheckedResults | None = None
+        self.sections: dict[str, dict[Any, _Sections]] = {level: {} for level in LEVELS}
+        try:
+            if not columnar:
+                raise Fallback("asked for the record path")
+            by_pair, pair_tally, sections = self._from_columns(paths, standard, headline)
+        except Fallback:
+            self.band_counts, self.no_band, self.dates = {}, 0, []
+            by_pair, pair_tally, sections = self._from_records(paths, standard, headline)
+        section_names = [s.name for s in self.model.sections]
+        #: the points of each specialist (one, as a rule)
+        self.points_of: dict[Any, list[Any]] = {}
+        for point, specialist in sorted(by_pair.groups, key=str):
+            self.points_of.setdefault(specialist, []).append(point)
+        level_of: dict[str, Callable[[Any], Any]] = {
+            "network": lambda _: "network",
+            "point": itemgetter(0),
+            "specialist": itemgetter(1),
+        }
+        self.reports = {
+            level: by_pair.regroup(level, key_of).report() for level, key_of in level_of.items()
+        }
+        self.tallies = {
+            level: pair_tally.regrouped(level, key_of) for level, key_of in level_of.items()
+        }
+        for pair, group in sections.items():
+            for level, key_of in level_of.items():
+                into = self.sections[level].setdefault(
+                    key_of(pair), _Sections({n: Moments() for n in section_names})
+                )
+                for name, stat in group.means.items():
+                    into.means[name].merge(stat)
+
+    def _from_records(
+        self, paths: Sequence[str | Path], standard: Any, headline: str | None
+    ) -> tuple[Rollup, WaveTally, dict[tuple[Any, Any], _Sections]]:
+        """One pass over the checked records, summed per (point, specialist) pair."""
+        from ..columnar import WaveSums
+        from ..waves import WaveTally
+
+        results = self.results = CheckedResults(list(paths), standard, done="analysed")
         sections: dict[tuple[Any, Any], _Sections] = {}
         chunk: list[dict[str, Any]] = []
         pairs: list[tuple[Any, Any]] = []
         model: StandardModel | None = None
-        for _, record in self.results:
+        for _, record in results:
             if model is None:
-                assert self.results.standard is not None
-                model = self.results.standard.model
+                assert results.standard is not None
+                model = results.standard.model
                 self.headline = pick_headline(model, headline)
                 by_pair = Rollup(model, "specialist", key=_pair)
                 pair_tally = WaveTally(model, "specialist")  # keyed by pairs, see `regrouped`
@@ -93,36 +149,106 @@ class WaveFigures:
             if len(chunk) >= 4096:
                 sums.add_records(chunk, pairs)
                 chunk, pairs = [], []
-        assert model is not None and self.results.standard is not None
+        assert model is not None and results.standard is not None
         if chunk:
             sums.add_records(chunk, pairs)
         sums.fold_into(pair_tally, "wave")
         self.model = model
-        self.standard = self.results.standard
-        self.visits = self.results.count
-        #: the points of each specialist (one, as a rule)
-        self.points_of: dict[Any, list[Any]] = {}
-        for point, specialist in sorted(by_pair.groups, key=str):
-            self.points_of.setdefault(specialist, []).append(point)
-        level_of: dict[str, Callable[[Any], Any]] = {
-            "network": lambda _: "network",
-            "point": itemgetter(0),
-            "specialist": itemgetter(1),
-        }
-        self.reports = {
-            level: by_pair.regroup(level, key_of).report() for level, key_of in level_of.items()
-        }
-        self.tallies = {
-            level: pair_tally.regrouped(level, key_of) for level, key_of in level_of.items()
-        }
-        self.sections: dict[str, dict[Any, _Sections]] = {level: {} for level in LEVELS}
-        for pair, group in sections.items():
-            for level, key_of in level_of.items():
-                into = self.sections[level].setdefault(
-                    key_of(pair), _Sections({n: Moments() for n in section_names})
+        self.standard = results.standard
+        self.visits = results.count
+        return by_pair, pair_tally, sections
+
+    def _from_columns(
+        self, paths: Sequence[str | Path], standard: Any, headline: str | None
+    ) -> tuple[Rollup, WaveTally, dict[tuple[Any, Any], _Sections]]:
+        """The same sums as `_from_records`, from Parquet or CSV columns; `Fallback`
+        when the record path must read the input (it then says what is wrong)."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from ...rollup_columns import (
+            Batch,
+            ColumnSums,
+            column_numbers,
+            columnar_inputs,
+            empty_as_null,
+            sum_columns,
+        )
+        from ..columnar import Fallback, WaveSums
+        from ..waves import WaveTally
+
+        std, files = columnar_inputs(paths, standard, None)
+        model = std.model
+        names = [c.name for c in model.coefficients]
+        if not names or (headline is not None and headline not in names):
+            raise Fallback("the record path says what is wrong with the headline")
+        self.headline = pick_headline(model, headline)
+        bands = model.bands.get(self.headline)
+        if bands is not None and any(
+            t is not None and not (type(t) in (int, float) and float(t) == t)
+            for _, t in bands.bands
+        ):
+            raise Fallback("a band threshold numpy may compare otherwise")
+        by_pair = Rollup(model, "specialist", key=_pair)
+        pair_tally = WaveTally(model, "specialist")  # keyed by pairs, see `regrouped`
+        col_sums = ColumnSums(by_pair, ("point", "specialist"))
+        sums = WaveSums(pair_tally)
+        sums.keys = col_sums.keys  # one group index for both
+        section_names = [s.name for s in model.sections]
+        # section moments, summed as coefficients are (`WaveSums`): a tally whose
+        # "coefficients" are the sections
+        section_tally = WaveTally(model, "specialist")
+        section_tally.coef_names = section_names
+        section_tally.item_names = []
+        section_sums = WaveSums(section_tally)
+        section_sums.keys = col_sums.keys
+        headline_column = f"coefficients.{self.headline}"
+
+        def add(batch: Batch, codes: Any, measures: dict[str, Any]) -> None:
+            sums.add(codes, measures)
+            section_sums.add(
+                codes,
+                {
+                    f"coefficients.{n}": column_numbers(batch, f"sections.{n}")
+                    for n in section_names
+                },
+            )
+            if bands is not None:
+                got = measures.get(headline_column)
+                left, values = (
+                    (np.zeros(batch.rows, dtype=bool), np.zeros(batch.rows))
+                    if got is None
+                    else (got[0].copy(), got[1])
                 )
-                for name, stat in group.means.items():
-                    into.means[name].merge(stat)
+                placed = 0
+                for label, threshold in bands.bands:  # the first band the value reaches
+                    hit = left if threshold is None else left & (values >= threshold)
+                    count = int(np.count_nonzero(hit))
+                    if count:
+                        self.band_counts[label] = self.band_counts.get(label, 0) + count
+                        placed += count
+                    left = left & ~hit
+                self.no_band += batch.rows - placed
+            date = batch.columns.get("date")
+            if date is not None and _is_text(date):
+                low, high = pc.min_max(empty_as_null(date)).values()
+                if low.is_valid:
+                    self._span(low.as_py())
+                    self._span(high.as_py())
+
+        also = {"date", *(f"sections.{n}" for n in section_names)}
+        sum_columns(files, col_sums, also, add)
+        sums.fold_into(pair_tally, "wave")
+        section_sums._fold()
+        sections = {key: _Sections({n: Moments() for n in section_names}) for key in col_sums.keys}
+        keys = list(col_sums.keys)
+        for name in section_names:
+            for gi, *moments in section_sums.exact_sums(name):
+                sections[keys[gi]].means[name].add_exact(*moments)
+        self.model = model
+        self.standard = std
+        self.visits = col_sums.rows_seen
+        return by_pair, pair_tally, sections
 
     def _span(self, date: str) -> None:
         """The first and last dates of the wave (ISO dates compare as text)."""
@@ -150,6 +276,13 @@ class WaveFigures:
 
 def _pair(record: Mapping[str, Any]) -> tuple[Any, Any]:
     return record.get("point"), record.get("specialist")
+
+
+def _is_text(column: Any) -> bool:
+    """A text column: dates of other types are not dates to the record path either."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
 
 
 def pick_headline(model: StandardModel, given: str | None) -> str:
