@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .analytics.columnar import Fallback, exponent_sums, total_of
+from .analytics.columnar import Fallback, exponent_sums, grown, total_of
 from .rollup import LEVELS, ExactSum, Rollup, same_version
 
 if TYPE_CHECKING:
@@ -489,15 +489,7 @@ class ColumnSums:
         return mapping[local] if batch.rows else local
 
     def _grown(self, array: Any, width: int | None = None) -> Any:
-        import numpy as np
-
-        g = len(self.keys)
-        if array is None:
-            return np.zeros((g, width) if width else g, dtype=np.int64)
-        if array.shape[0] < g:
-            extra = np.zeros((g - array.shape[0], *array.shape[1:]), dtype=np.int64)
-            return np.concatenate([array, extra])
-        return array
+        return grown(array, len(self.keys), width)
 
     def _count(self, name: str, codes: Any) -> None:
         import numpy as np

@@ -29,6 +29,20 @@ class Fallback(Exception):
     """This file is read on the record path instead (why, for debugging)."""
 
 
+def grown(array: Any, groups: int, width: int | None = None) -> Any:
+    """An int64 array of per-group counts (rows: groups) with zero rows added up to
+    `groups`, or a new one (`width` columns, if given) when `array` is None: groups
+    appear batch by batch."""
+    import numpy as np
+
+    if array is None:
+        return np.zeros((groups, width) if width else groups, dtype=np.int64)
+    if array.shape[0] < groups:
+        extra = np.zeros((groups - array.shape[0], *array.shape[1:]), dtype=np.int64)
+        return np.concatenate([array, extra])
+    return array
+
+
 def tally_columnar(
     paths: Sequence[str | Path], tally: WaveTally, wave: str, identity: tuple[str, Any]
 ) -> None:
@@ -300,15 +314,7 @@ class WaveSums:
         self.add(codes, cols)
 
     def _grow(self, array: Any, width: int | None = None) -> Any:
-        import numpy as np
-
-        g = len(self.keys)
-        if array is None:
-            return np.zeros((g, width) if width else g, dtype=np.int64)
-        if array.shape[0] < g:
-            extra = np.zeros((g - array.shape[0], *array.shape[1:]), dtype=np.int64)
-            return np.concatenate([array, extra])
-        return array
+        return grown(array, len(self.keys), width)
 
     def add(self, codes: Any, cols: dict[str, Any]) -> None:
         import numpy as np
