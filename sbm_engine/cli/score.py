@@ -310,22 +310,32 @@ def score(
             "output": str(out_path),
             "rejects": str(rejects_path),
         }
-        if fmt == "json":
-            echo_json(summary)
-        else:
-            click.echo(
-                message(
-                    "score.done",
-                    read=f"{bar.read:,}",
-                    scored=f"{bar.scored:,}",
-                    rejected=f"{bar.rejected:,}",
-                    seconds=f"{bar.seconds:.2f}",
-                    output=out_path,
-                )
-                + (message("score.done_rejects", rejects=rejects_path) if bar.rejected else ""),
-                err=True,
+        _finish(summary, fmt)
+
+
+def _finish(summary: dict[str, Any], fmt: str) -> NoReturn:
+    """Say what the run did (JSON, or the line for people) and exit: 1 if any visit
+    was rejected, else 0."""
+    if fmt == "json":
+        echo_json(summary)
+    else:
+        click.echo(
+            message(
+                "score.done",
+                read=f"{summary['read']:,}",
+                scored=f"{summary['scored']:,}",
+                rejected=f"{summary['rejected']:,}",
+                seconds=f"{summary['seconds']:.2f}",
+                output=summary["output"],
             )
-        sys.exit(EXIT_REJECTED if bar.rejected else EXIT_OK)
+            + (
+                message("score.done_rejects", rejects=summary["rejects"])
+                if summary["rejected"]
+                else ""
+            ),
+            err=True,
+        )
+    sys.exit(EXIT_REJECTED if summary["rejected"] else EXIT_OK)
 
 
 def _score_on_dask(
@@ -368,22 +378,7 @@ def _score_on_dask(
         )
     except (on_dask.DaskScoreError, InputError, OutputError) as err:
         fail(str(err))
-    if fmt == "json":
-        echo_json(summary.to_dict())
-    else:
-        click.echo(
-            message(
-                "score.done",
-                read=f"{summary.read:,}",
-                scored=f"{summary.scored:,}",
-                rejected=f"{summary.rejected:,}",
-                seconds=f"{summary.seconds:.2f}",
-                output=summary.output,
-            )
-            + (message("score.done_rejects", rejects=summary.rejects) if summary.rejected else ""),
-            err=True,
-        )
-    sys.exit(EXIT_REJECTED if summary.rejected else EXIT_OK)
+    _finish(summary.to_dict(), fmt)
 
 
 def _score(
