@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analytics.columnar import Fallback, exponent_sums, grown, total_of
+from .io.detect import number_patterns
 from .rollup import LEVELS, ExactSum, Rollup, same_version
 
 if TYPE_CHECKING:
@@ -37,9 +38,8 @@ _GROUP_FIELDS = ("point", "specialist", "region")
 _HEADS = ("coefficients", "items", "rollup_inputs")
 #: Integers the CSV reader turns into Python ints and that a float64 holds exactly.
 _MAX_INT_CHARS = 15
-_CSV_INTEGER = r"^[+-]?[0-9]+$"
-#: `io.detect.number_parser`'s float pattern for a decimal point, anchored.
-_CSV_REAL = r"^[+-]?(?:(?:[0-9]*\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+)$"
+#: The cells `io.detect.number_parser` reads as numbers (a decimal point), anchored.
+_CSV_INTEGER, _CSV_REAL = (f"^(?:{p})$" for p in number_patterns("."))
 
 
 def rollup_columnar(

@@ -253,6 +253,14 @@ def _detect_decimal(sample: str, delimiter: str) -> str:
     return "," if comma and not point else "."
 
 
+def number_patterns(decimal: str) -> tuple[str, str]:
+    """The regular expressions (unanchored) of a whole cell that reads as an integer and
+    as a real number written with `decimal`: what `number_parser` converts."""
+    mark = re.escape(decimal)
+    exponent = r"[eE][+-]?[0-9]+"
+    return r"[+-]?[0-9]+", rf"[+-]?(?:(?:[0-9]*{mark}[0-9]+)(?:{exponent})?|[0-9]+{exponent})"
+
+
 def number_parser(decimal: str) -> Callable[[Any], Any]:
     """A cell converter: numbers written with `decimal` become int or float, the rest stays.
 
@@ -262,10 +270,8 @@ def number_parser(decimal: str) -> Callable[[Any], Any]:
     number beyond the range of a float (``1e400``): as inf it could be written
     nowhere, as text the rejects file shows it as it was read.
     """
-    mark = re.escape(decimal)
-    integer = re.compile(r"[+-]?[0-9]+")
-    exponent = r"[eE][+-]?[0-9]+"
-    real = re.compile(rf"[+-]?(?:(?:[0-9]*{mark}[0-9]+)(?:{exponent})?|[0-9]+{exponent})")
+    integer_pattern, real_pattern = number_patterns(decimal)
+    integer, real = re.compile(integer_pattern), re.compile(real_pattern)
 
     starts = frozenset("+-0123456789" + decimal)
 
