@@ -565,10 +565,7 @@ def _score_records(
     scored = rejected = 0
     with outputs_together(*writers) as (bad, good):
         for rec in read_visits(source, visit_fields=std.model.visit_fields, **options):
-            if rec.record is None:
-                outcome = session.unreadable(rec.raw, rec.source, rec.error or "unreadable")
-            else:
-                outcome = session.score(rec.record, rec.source)
+            outcome = session.read(rec)
             if outcome.ok:
                 good.write(outcome.to_dict())
                 scored += 1

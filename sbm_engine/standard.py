@@ -509,6 +509,13 @@ class ScoringSession:
     def unreadable(raw: Any, source: str | None, reason: str) -> RejectedVisit:
         return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
 
+    def read(self, rec: Any) -> VisitOutcome:
+        """The outcome of a record as a reader gave it (`io.VisitRecord`): scored, or
+        rejected as unreadable when no record could be made of the input."""
+        if rec.record is None:
+            return self.unreadable(rec.raw, rec.source, rec.error or "unreadable")
+        return self.score(rec.record, rec.source)
+
 
 def _in(place: Place) -> str:
     """Where a formula failed, in the reader's language: "in item `x`"."""

@@ -440,10 +440,7 @@ def _score_records(
         with Progress(progress) as bar, outputs_together(*writers) as (bad, out):
             for path in inputs:
                 for rec in read_visits(path, visit_fields=fields, **options):
-                    if rec.record is None:
-                        outcome = session.unreadable(rec.raw, rec.source, rec.error or "unreadable")
-                    else:
-                        outcome = session.score(rec.record, rec.source)
+                    outcome = session.read(rec)
                     if outcome.ok:
                         out.write(outcome.to_dict())
                         bar.update(1, 0)

@@ -236,12 +236,9 @@ def create_app(settings: Settings) -> FastAPI:
                     if count > settings.max_visits:
                         raise too_many_visits(settings.max_visits)
                     deadline.check()
-                    if rec.record is None:
-                        if unreadable == "fail":
-                            raise _unreadable(in_fmt, rec.source, rec.error)
-                        outcome = session.unreadable(rec.raw, rec.source, rec.error or "unreadable")
-                    else:
-                        outcome = session.score(rec.record, rec.source)
+                    if rec.record is None and unreadable == "fail":
+                        raise _unreadable(in_fmt, rec.source, rec.error)
+                    outcome = session.read(rec)
                     (results if outcome.ok else rejects).append(outcome.to_dict())
                 if out_fmt == "parquet":
                     content = formats.parquet_bytes(std, results, Path(tmp))
