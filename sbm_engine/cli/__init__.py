@@ -69,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "A report for managers: one HTML file or an Excel workbook, with charts.",
     ),
     "serve": ("serve", "serve", "Serve the engine over HTTP: score, explain, roll up, check."),
+    "lsp": ("lsp", "lsp", "A language server for editors: diagnostics, hover, completion."),
 }
 
 
@@ -120,14 +121,10 @@ def cli(lang: str | None) -> None:
     set_language(lang)  # None: as SBM_LANG or the locale say
 
 
-#: True when `main` runs as the `sbm` process, not inside a program that called a command
-#: (tests, an embedding application): only then may a finished run ignore late signals.
-owns_process = False
-
-
 def main(argv: list[str] | None = None) -> Any:
-    global owns_process
-    owns_process = True
+    from . import common
+
+    common.owns_process = True
     try:
         return cli.main(args=argv, prog_name="sbm")
     except Exception as exc:  # a broken pack is "nothing could be done": exit 2, no traceback

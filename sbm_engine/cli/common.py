@@ -104,6 +104,11 @@ class _SignalState:
 
 _SIGNALS = _SignalState()
 
+#: True when `sbm_engine.cli.main` runs as the `sbm` process, not inside a program that
+#: called a command (tests, an embedding application): only then may a finished run
+#: ignore late signals.
+owns_process = False
+
 
 @contextlib.contextmanager
 def stopping_on_signals() -> Iterator[None]:
@@ -125,8 +130,6 @@ def stopping_on_signals() -> Iterator[None]:
             signal.signal(sig, _on_signal)
         yield
     finally:
-        from . import owns_process
-
         for sig, handler in previous.items():
             # Once the outputs are in place the run is done: a signal arriving between
             # here and the exit must not turn a finished run into one killed (exit -2).

@@ -163,7 +163,7 @@ def _summary(report: dict[str, Any]) -> str:
     groups = len({(r["wave_a"], r["key"]) for r in rows})
     significant = sum(1 for r in rows if r["significant"])
     tested = sum(1 for r in rows if r["p"] is not None)
-    from .rollup import level_name
+    from .table import level_name
 
     return message(
         "compare.summary",

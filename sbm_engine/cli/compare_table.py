@@ -71,7 +71,7 @@ def render(report: dict[str, Any], model: Any, *, names: bool = False, items: bo
                 _num(r["mde"]),
             ]
         )
-    from .rollup import level_name
+    from .table import level_name
 
     lines = [
         message(

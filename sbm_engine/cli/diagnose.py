@@ -176,7 +176,7 @@ def _pct(x: float | None) -> str:
 
 
 def render(report: dict[str, Any], *, names: bool = False) -> str:
-    from .rollup import level_name
+    from .table import level_name
 
     head = [
         message("diagnose.item"),

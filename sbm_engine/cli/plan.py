@@ -157,8 +157,7 @@ def _money(x: float) -> str:
 
 def render(doc: dict[str, Any], *, names: bool = False) -> str:
     """The plan for people: one block per group, levers with their titles and costs."""
-    from .rollup import level_name
-    from .table import clip
+    from .table import clip, level_name
 
     t = doc["target"]
     cur = doc["currency"]

@@ -14,14 +14,13 @@ import click
 from ..result_files import read_results  # noqa: F401  (results are read in the library)
 from .analysis import format_option, standard_option, width_option
 from .common import fail, load_standard, write_text_atomic
+from .table import DEFAULT_WIDTH, level_name, render_table
 
 
 def table_width(given: int | None) -> int:
     """The width to fit: --width, else $COLUMNS, else the terminal's, else 100."""
     import os
     import shutil
-
-    from .table import DEFAULT_WIDTH
 
     if given is not None:
         return given
@@ -125,24 +124,7 @@ def rollup(
     elif fmt == "json":
         click.echo(report_json(report))
     else:
-        from .table import render_table
-
         click.echo(render_table(report, acc.m, width=table_width(width), names=names))
-
-
-def level_name(level: str) -> str:
-    """A level of `--by` as people read it (the option's value stays English)."""
-    from ..messages import message
-
-    if level == "point":
-        return message("rollup.level.point")
-    if level == "specialist":
-        return message("rollup.level.specialist")
-    if level == "region":
-        return message("rollup.level.region")
-    if level == "network":
-        return message("rollup.level.network")
-    return level
 
 
 def accumulate(

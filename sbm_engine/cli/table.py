@@ -415,8 +415,6 @@ def render_table(
         return message("rollup.no_visits")
     width = max(width, MIN_WIDTH)
     labels, questions, shares = _titles(model, names)
-    from .rollup import level_name
-
     by = level_name(report["by"])
     none = message("rollup.no_level", level=by)
     keys = [one_line(none if g["key"] is None else str(g["key"])) for g in groups]
@@ -432,3 +430,16 @@ def render_table(
     out += _zones(report, keys, questions, width, zones)
     out += ["", *_flow(summary(report, labels), width)]
     return "\n".join(out)
+
+
+def level_name(level: str) -> str:
+    """A level of `--by` as people read it (the option's value stays English)."""
+    if level == "point":
+        return message("rollup.level.point")
+    if level == "specialist":
+        return message("rollup.level.specialist")
+    if level == "region":
+        return message("rollup.level.region")
+    if level == "network":
+        return message("rollup.level.network")
+    return level

@@ -10,7 +10,6 @@ import signal
 
 import pytest
 
-import sbm_engine.cli as cli_package
 from sbm_engine.cli import common
 
 
@@ -18,7 +17,7 @@ from sbm_engine.cli import common
 def test_after_the_commit_late_signals_are_ignored_only_by_sbm_itself(
     owns_process: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_package, "owns_process", owns_process)
+    monkeypatch.setattr(common, "owns_process", owns_process)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with common.stopping_on_signals(), common.outputs_together():
@@ -32,7 +31,7 @@ def test_after_the_commit_late_signals_are_ignored_only_by_sbm_itself(
 
 
 def test_an_unfinished_run_gets_its_handlers_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_package, "owns_process", True)
+    monkeypatch.setattr(common, "owns_process", True)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     with common.stopping_on_signals():
         pass  # nothing committed
