@@ -1,0 +1,139 @@
+"""A Pygments lexer for `.sbm` standards: `pygmentize -l sbm`, and ```` ```sbm ```` blocks in
+documentation built with Pygments (Sphinx, MkDocs).
+
+Pygments finds the lexer through the `pygments.lexers` entry point `sbm`. Pygments is
+not a dependency of the engine: nothing in `sbm_engine` imports this module, so it is
+loaded only by Pygments itself.
+
+The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_KEYWORDS`),
+grouped here only by how they are shown. Names, numbers and strings follow the terminals
+of `grammar/sbm.lark`; a character no rule of the language accepts (a typographic quote,
+a single quote, a stray `;`) is an `Error` token, as it is a syntax error for `sbm check`.
+The names a declaration introduces get their own token types, as in the VS Code grammar
+(`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's name and the one it
+extends are namespaces, scales classes, sections labels, items and visit fields
+variables, coefficients and rollups functions; a called function is a builtin (the
+engine and its packs provide them); `visit` in `visit.FIELD` and `visit { … }` is a
+pseudo-builtin and the field an attribute.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+# Pygments ships no type information, and is optional: to mypy its names are Any.
+from pygments.lexer import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    RegexLexer,
+    bygroups,
+    words,
+)
+from pygments.token import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    Comment,
+    Error,
+    Keyword,
+    Name,
+    Number,
+    Operator,
+    Punctuation,
+    String,
+    Whitespace,
+)
+
+from .parser import DECLARATION_KEYWORDS, KEYWORDS
+
+__all__ = ["SbmLexer"]
+
+#: `NAME` in the grammar: a Unicode word not starting with a digit (Python's `\w`, as lark's).
+_NAME = r"(?!\d)\w+"
+_DOTTED = rf"{_NAME}(?:\.{_NAME})*"
+_START = r"(?<!\w)"  # a word starts here
+_END = r"(?!\w)"  # and ends here
+
+#: Keywords that read as operators, conditionals, answer types and argument selectors;
+#: each must be one of the parser's keywords (checked by the tests).
+_WORD_OPERATORS = ("and", "or", "not")
+_CONDITIONALS = ("if", "then", "else")
+_TYPES = ("number", "text")
+_SELECTORS = ("items", "sections", "tagged", "in")
+#: Keywords that may stand before `(` without it being a call: `not (a or b)`.
+_BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
+
+_DECLARATIONS = tuple(sorted(DECLARATION_KEYWORDS - {"import"}))
+_OTHER_KEYWORDS = tuple(
+    sorted(
+        KEYWORDS
+        - DECLARATION_KEYWORDS
+        - {*_WORD_OPERATORS, *_CONDITIONALS, *_TYPES, *_SELECTORS, "import"}
+    )
+)
+
+
+def _declares(keyword: str, token: object) -> tuple[str, object]:
+    """`KEYWORD NAME`: the keyword and the name it declares."""
+    return rf"{_START}({keyword})(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, token)
+
+
+def _dotted(keyword: str, keyword_token: object) -> tuple[str, object]:
+    """`KEYWORD a.b.c`: a standard's name after `standard` or `extends`."""
+    return rf"{_START}({keyword})(\s+)({_DOTTED})", bygroups(
+        keyword_token, Whitespace, Name.Namespace
+    )
+
+
+class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped Pygments
+    """Lexer for SBM service standards (`.sbm`)."""
+
+    name = "SBM"
+    aliases: ClassVar[list[str]] = ["sbm"]
+    filenames: ClassVar[list[str]] = ["*.sbm"]
+    mimetypes: ClassVar[list[str]] = ["text/x-sbm"]
+
+    tokens: ClassVar[dict[str, list[object]]] = {
+        "root": [
+            (r"\s+", Whitespace),
+            (r"#.*?$", Comment.Single),
+            (r'"', String.Double, "string"),
+            _dotted("standard", Keyword.Declaration),
+            _dotted("extends", Keyword),
+            _declares("scale", Name.Class),
+            _declares("section", Name.Label),
+            _declares("item", Name.Variable),
+            _declares("field", Name.Variable),
+            _declares("coefficient", Name.Function),
+            _declares("rollup", Name.Function),
+            _declares("bands", Name),
+            (
+                rf"{_START}(?!{words(_BEFORE_EXPRESSION, suffix=_END).get()}){_NAME}(?=\s*\()",
+                Name.Builtin,
+            ),
+            (
+                rf"{_START}(visit)(\s*)(\.)(\s*)({_NAME})",
+                bygroups(Name.Builtin.Pseudo, Whitespace, Punctuation, Whitespace, Name.Attribute),
+            ),
+            (rf"{_START}visit(?=\s*\{{)", Name.Builtin.Pseudo),
+            (
+                rf"({_NAME})(\s*)(\.)(\s*)({_NAME})",
+                bygroups(Name, Whitespace, Punctuation, Whitespace, Name.Attribute),
+            ),
+            (words(("import",), prefix=_START, suffix=_END), Keyword.Namespace),
+            (words(_CONDITIONALS, prefix=_START, suffix=_END), Keyword),
+            (words(_WORD_OPERATORS, prefix=_START, suffix=_END), Operator.Word),
+            (words(_DECLARATIONS, prefix=_START, suffix=_END), Keyword.Declaration),
+            (words(_TYPES, prefix=_START, suffix=_END), Keyword.Type),
+            (words(_SELECTORS, prefix=_START, suffix=_END), Keyword.Pseudo),
+            (words(_OTHER_KEYWORDS, prefix=_START, suffix=_END), Keyword),
+            (r"\d+\.\d+", Number.Float),
+            (r"\d+", Number.Integer),
+            (r"==|!=|<=|>=|<|>|\.\.|=|[-+*/]", Operator),
+            (r"[,:.{}()]", Punctuation),
+            (_NAME, Name),
+        ],
+        "string": [
+            (r'[^"\\\n]+', String.Double),
+            (r"\\.", String.Escape),
+            (r'"', String.Double, "#pop"),
+            # A string ends on its line: an unclosed one is an error, and the next
+            # line is read as code again.
+            (r"\n", Error, "#pop"),
+        ],
+    }

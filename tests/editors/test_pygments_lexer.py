@@ -1,0 +1,318 @@
+"""The Pygments lexer (`sbm_engine.pygments_lexer`): no `Error` token on any shipped
+standard nor on any ```` ```sbm ```` block of the documentation that is valid SBM; an
+`Error` token exactly where the parser reports an unexpected character (E0002); the
+token types of a sample pinned; and Pygments finds the lexer by name, file name and on
+the `pygmentize` command line once the package registers its entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pygments")
+
+from pygments.token import (
+    Comment,
+    Error,
+    Keyword,
+    Name,
+    Number,
+    Operator,
+    Punctuation,
+    String,
+    Whitespace,
+)
+
+from sbm_engine.diagnostics import CompileError
+from sbm_engine.parser import KEYWORDS, parse
+from sbm_engine.pygments_lexer import SbmLexer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tokens(text: str) -> list[tuple[Any, str]]:
+    return list(SbmLexer().get_tokens(text))
+
+
+def _errors(text: str) -> list[tuple[int, str]]:
+    """(offset, text) of every Error token."""
+    found = []
+    for offset, kind, value in SbmLexer().get_tokens_unprocessed(text):
+        if kind in Error:
+            found.append((offset, value))
+    return found
+
+
+def test_no_error_token_in_any_shipped_standard(standards: list[Path]) -> None:
+    for path in standards:
+        text = path.read_text(encoding="utf-8-sig")
+        assert _errors(text) == [], path
+        # every character is in some token: the tokens give the text back
+        assert "".join(value for _, value in _tokens(text)) == text
+
+
+def _doc_blocks() -> list[tuple[str, int, str]]:
+    blocks = []
+    for doc in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]):
+        text = doc.read_text(encoding="utf-8")
+        for match in re.finditer(r"^```sbm\n(.*?)^```", text, re.S | re.M):
+            blocks.append((doc.name, text[: match.start()].count("\n") + 2, match.group(1)))
+    return blocks
+
+
+def test_the_documentations_examples_lex_as_the_parser_reads_them() -> None:
+    """A block that parses has no Error token; a block rejected for an unexpected
+    character (E0002) has an Error token where the parser points."""
+    blocks = _doc_blocks()
+    assert len(blocks) >= 50
+    checked_e0002 = 0
+    for doc, line, text in blocks:
+        errors = _errors(text)
+        try:
+            parse(text, doc)
+        except CompileError as error:
+            codes = [d for d in error.diagnostics if d.code == "E0002"]
+            if codes:
+                span = codes[0].span
+                lines = text.split("\n")
+                offset = sum(len(x) + 1 for x in lines[: span.line - 1]) + span.column - 1
+                if text.startswith('"', offset):
+                    # an unclosed string: the line break that ends it is the error
+                    offset = text.index("\n", offset)
+                assert offset in [at for at, _ in errors], (doc, line, span, errors)
+                checked_e0002 += 1
+            continue
+        assert errors == [], (doc, line, errors)
+    assert checked_e0002 >= 1
+
+
+STRING = String.Double
+
+SAMPLE_EXPECTED: list[tuple[int, str, int, Any]] = [
+    (1, "import", 0, Keyword.Namespace),
+    (1, '"', 0, STRING),
+    (1, "common/scales.sbm", 0, STRING),
+    (2, "# Комментарий: a note", 0, Comment.Single),
+    (3, "standard", 0, Keyword.Declaration),
+    (3, "demo.sample", 0, Name.Namespace),
+    (3, "Проба ", 0, STRING),
+    (3, '\\"', 0, String.Escape),
+    (3, "кавычки", 0, STRING),
+    (3, "\\\\", 0, String.Escape),
+    (3, "extends", 0, Keyword),
+    (3, "library.base", 0, Name.Namespace),
+    (3, "version", 0, Keyword.Declaration),
+    (3, "{", 0, Punctuation),
+    (4, "industry", 0, Keyword.Declaration),
+    (5, "scale", 0, Keyword.Declaration),
+    (5, "да_нет", 0, Name.Class),
+    (5, "да", 0, Name),
+    (5, "=", 0, Operator),
+    (5, "1", 0, Number.Integer),
+    (5, "alias", 0, Keyword),
+    (5, ",", 0, Punctuation),
+    (6, "section", 0, Keyword.Declaration),
+    (6, "приветствие", 0, Name.Label),
+    (6, "weight", 0, Keyword),
+    (6, "when", 0, Keyword),
+    (6, "visit", 0, Name.Builtin.Pseudo),
+    (6, ".", 0, Punctuation),
+    (6, "scenario", 0, Name.Attribute),
+    (6, "==", 0, Operator),
+    (7, "item", 0, Keyword.Declaration),
+    (7, "улыбка", 0, Name.Variable),
+    (7, "answer", 0, Keyword),
+    (7, "да_нет", 0, Name),
+    (7, "tags", 0, Keyword),
+    (7, "critical", 0, Keyword),
+    (8, "number", 0, Keyword.Type),
+    (8, "0", 0, Number.Integer),
+    (8, "..", 0, Operator),
+    (8, "240", 0, Number.Integer),
+    (8, "optional", 0, Keyword),
+    (8, "score", 0, Keyword),
+    (8, "if", 0, Keyword),
+    (8, "value", 0, Name),
+    (8, "<=", 0, Operator),
+    (8, "then", 0, Keyword),
+    (8, "else", 0, Keyword),
+    (10, "text", 0, Keyword.Type),
+    (11, "field", 0, Keyword.Declaration),
+    (11, "scenario", 0, Name.Variable),
+    (11, "one", 0, Keyword),
+    (11, "of", 0, Keyword),
+    (12, "coefficient", 0, Keyword.Declaration),
+    (12, "c1", 0, Name.Function),
+    (12, "weighted_mean", 0, Name.Builtin),
+    (12, "(", 0, Punctuation),
+    (12, ":", 0, Punctuation),
+    (12, "0.5", 0, Number.Float),
+    (12, "*", 0, Operator),
+    (12, "-", 0, Operator),
+    (12, "/", 0, Operator),
+    (12, "+", 0, Operator),
+    (13, "not", 0, Operator.Word),
+    (13, "answer", 0, Name.Builtin),
+    (13, "!=", 0, Operator),
+    (13, "and", 0, Operator.Word),
+    (13, "or", 0, Operator.Word),
+    (14, "tagged", 0, Keyword.Pseudo),
+    (14, "items", 0, Keyword.Pseudo),
+    (14, "sections", 0, Keyword.Pseudo),
+    (15, "rollup", 0, Keyword.Declaration),
+    (15, "share_ok", 0, Name.Function),
+    (15, "share", 0, Name.Builtin),
+    (15, ">=", 0, Operator),
+    (16, "target", 0, Keyword.Declaration),
+    (16, "c1", 0, Name),
+    (17, "bands", 0, Keyword.Declaration),
+    (17, "c1", 0, Name),
+    (17, "good", 0, Name),
+    (18, "example", 0, Keyword.Declaration),
+    (19, "visit", 0, Name.Builtin.Pseudo),
+    (20, "answers", 0, Name),
+    (21, "expect", 0, Keyword.Declaration),
+]
+
+
+def _by_line(text: str) -> dict[int, list[tuple[Any, str]]]:
+    lines: dict[int, list[tuple[Any, str]]] = {}
+    line = 1
+    for kind, value in _tokens(text):
+        lines.setdefault(line, []).append((kind, value))
+        line += value.count("\n")
+    return lines
+
+
+@pytest.mark.parametrize(("line", "text", "nth", "kind"), SAMPLE_EXPECTED)
+def test_sample_token_types(sample: str, line: int, text: str, nth: int, kind: Any) -> None:
+    found = [k for k, value in _by_line(sample).get(line, []) if value == text]
+    assert len(found) > nth, (line, text, _by_line(sample).get(line))
+    assert found[nth] is kind
+
+
+def test_the_sample_has_no_error_and_no_bare_text(sample: str) -> None:
+    kinds = {kind for kind, value in _tokens(sample) if value.strip()}
+    assert not [k for k in kinds if k in Error]
+    # every non-blank piece is classified: nothing falls back to plain Text
+    assert all(k is not Whitespace and str(k) != "Token.Text" for k in kinds)
+
+
+def test_characters_outside_the_language_are_errors(invalid_sample: str) -> None:
+    assert [value for _, value in _errors(invalid_sample)] == ["«", "»", "'", "'", ";"]
+
+
+def test_an_unclosed_string_ends_with_its_line() -> None:
+    text = 'item a "Улыбка answer yes_no\nitem b "Б" answer yes_no\n'
+    lines = _by_line(text)
+    assert (Error, "\n") in lines[1]
+    assert lines[2][0] == (Keyword.Declaration, "item")
+    assert (Name.Variable, "b") in lines[2]
+
+
+@pytest.mark.parametrize("word", sorted(KEYWORDS))
+def test_every_keyword_is_a_keyword(word: str) -> None:
+    [(kind, value), _newline] = _tokens(word)
+    assert value == word
+    assert kind in Keyword or kind in Operator.Word
+
+
+def test_the_lexer_groups_keywords_as_the_vscode_grammar_does() -> None:
+    """Both highlighters show the same word the same way: the lexer's groups of the
+    parser's keywords are the grammar's keyword rules, and both read the same words
+    before `(` as keywords rather than calls."""
+    from sbm_engine import pygments_lexer as lexer
+
+    grammar = json.loads(
+        (ROOT / "editors/vscode/syntaxes/sbm.tmLanguage.json").read_text(encoding="utf-8")
+    )
+    groups = {}
+    for rule in grammar["repository"]["keyword"]["patterns"]:
+        alternation = rule["match"].split("(?:", 1)[1].split(")", 1)[0]
+        groups[rule["name"]] = set(alternation.split("|"))
+    assert groups == {
+        "keyword.control.import.sbm": {"import"},
+        "keyword.control.conditional.sbm": set(lexer._CONDITIONALS),
+        "keyword.operator.logical.sbm": set(lexer._WORD_OPERATORS),
+        "storage.type.sbm": set(lexer._DECLARATIONS),
+        "support.type.sbm": set(lexer._TYPES),
+        "keyword.other.selector.sbm": set(lexer._SELECTORS),
+        "keyword.other.sbm": set(lexer._OTHER_KEYWORDS),
+    }
+    call = grammar["repository"]["call"]["match"]
+    not_calls = call.split("(?!(?:", 1)[1].split(")", 1)[0]
+    assert set(not_calls.split("|")) == set(lexer._BEFORE_EXPRESSION)
+    assert set(lexer._BEFORE_EXPRESSION) <= KEYWORDS
+
+
+def test_a_word_that_starts_with_a_keyword_is_a_name() -> None:
+    assert _tokens("itemsы")[0] == (Name, "itemsы")
+    assert _tokens("scale2")[0] == (Name, "scale2")
+
+
+# ---- the entry point -------------------------------------------------------------------------
+
+_ENTRY_POINT = "sbm_engine.pygments_lexer:SbmLexer"
+
+
+def _declared() -> bool:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return bool(project.get("entry-points", {}).get("pygments.lexers", {}).get("sbm"))
+
+
+needs_entry_point = pytest.mark.skipif(
+    not _declared(),
+    reason="pyproject.toml does not register the `pygments.lexers` entry point `sbm` yet",
+)
+
+
+@needs_entry_point
+def test_the_entry_point_is_installed() -> None:
+    found = {ep.name: ep.value for ep in entry_points(group="pygments.lexers")}
+    assert found.get("sbm") == _ENTRY_POINT, (
+        "pyproject.toml registers the lexer but the installed package does not: "
+        "reinstall it (pip install -e .)"
+    )
+
+
+@needs_entry_point
+def test_pygments_finds_the_lexer() -> None:
+    from pygments.lexers import (
+        find_lexer_class_for_filename,
+        get_lexer_by_name,
+    )
+
+    assert isinstance(get_lexer_by_name("sbm"), SbmLexer)
+    assert find_lexer_class_for_filename("branch.sbm") is SbmLexer
+
+
+@needs_entry_point
+def test_pygmentize_highlights_a_standard(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pygments",
+            "-l",
+            "sbm",
+            "-f",
+            "html",
+            str(ROOT / "tests" / "conformance" / "demo_branch.sbm"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert '<span class="kd">standard</span>' in out
+    assert '<span class="nn">demo.branch</span>' in out
+    assert '<span class="err">' not in out
