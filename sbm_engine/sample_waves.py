@@ -1,4 +1,5 @@
-"""The second wave, field control and the calibration set, for a pack's sample generator.
+"""The waves, their draws, field control, the calibration set and the command line, for a
+pack's sample generator.
 
 An industry pack's seeded generator (`sbm_<pack>.sample`) keeps what is its own: the
 network, the items and their pass rates, the defects it plants. This module holds what
@@ -6,9 +7,10 @@ every pack does the same way on top of that, so that `sbm compare --treated`,
 `sbm control` and `sbm calibrate` have sample data to work on in every pack:
 
 * the waves: `SampleWave` (a list of records and the `defects` planted, one record in
-  `every` by `plant_in_turn`) or `Wave` (the `records` and the `bad` ones), with wave 2's
+  `every` by `plant_in_turn`) or `Wave` (the `records` and the `bad` ones, one of each
+  kind by `plant_at_random`), both read as `wave.records` and `wave.bad`, with wave 2's
   `field_failures`; `Wave2Plan` tells a pack's visit generator what changes in wave 2;
-  `PACK_API` names what a pack's sample module offers;
+  `PACK_API` names what a pack's sample module offers, `DEFAULT_SEED` its seed;
 * the training of wave 2: `train` turns each trained item answered (not N/A) into a pass
   ("no" or "partly" to "yes", a grade to 5) with the pack's probability, which closes that
   share of the item's gap to a full score. The draw is made with the training on or off,
@@ -31,8 +33,13 @@ every pack does the same way on top of that, so that `sbm compare --treated`,
   (and the ratings by one point). `REFERENCE_SHOPPER` SH-201 is honest, for
   ``sbm calibrate --reference``. The pack says what kind each answer is (`AnswerKind`,
   `answer_kinds`): N/A, critical items and measurements are kept as in the case;
-* the command line: `main` (``-n``, ``--seed``, ``-o``, ``--wave 2``, ``--treated FILE``,
-  ``--calibration DIR``, ``--cases``) and `jsonl`.
+* drawing a visit: `unique_name` (a staff member's name, once in the network),
+  `weighted` (one of a table's values by weight), `shifted` (a pass rate moved by a skill
+  or level on the logit scale), `yes_no`, `yes_partly_no`, `grade` (a 1-5 grade around a
+  mean) and `top_grade` (5 with a probability, else mostly 4 or 3);
+* the command line: `command` (a pack's ``main``, from the names of `PACK_API`), `main`
+  (``-n``, ``--seed``, ``-o``, ``--wave 2``, ``--treated FILE``, ``--calibration DIR``,
+  ``--cases``) and `jsonl`.
 
 Every function draws from the `random.Random` it is given, in a fixed order: a pack's
 generator built on them gives the same records, byte for byte, for the same `n` and seed.
@@ -43,16 +50,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import random
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 __all__ = [
     "CALIBRATION_CASES",
     "CALIBRATION_SHOPPERS",
+    "DEFAULT_SEED",
     "HOLIDAYS_2026",
     "LENIENCY",
     "LENIENT_SHOPPER",
@@ -67,22 +76,35 @@ __all__ = [
     "add_working_days",
     "answer_kinds",
     "calibration_sets",
+    "command",
+    "grade",
     "jsonl",
     "late_count",
     "main",
     "outside_count",
+    "plant_at_random",
     "plant_field_failures",
     "plant_in_turn",
     "rate",
+    "shifted",
+    "top_grade",
     "train",
+    "unique_name",
+    "weighted",
     "window",
+    "yes_no",
+    "yes_partly_no",
 ]
 
+T = TypeVar("T")
+
 #: The names every pack's sample module offers (its `__all__` adds its wave class and the
-#: names of its bad records): the generators, the command, and what the analytics of the
-#: sample data need to know.
+#: names of its bad records): the generators, the command, the defects it plants (kind,
+#: the error code it is rejected with), and what the analytics of the sample data need.
 PACK_API: tuple[str, ...] = (
     "CALIBRATION_SHOPPERS",
+    "DEFAULT_SEED",
+    "DEFECTS",
     "LATE_SHOPPER",
     "LENIENT_SHOPPER",
     "TRAINED_ITEMS",
@@ -92,6 +114,9 @@ PACK_API: tuple[str, ...] = (
     "generate_wave2",
     "main",
 )
+
+#: The seed of the packs' committed sample data, and of their commands by default.
+DEFAULT_SEED = 2026
 
 #: Field control: questionnaires are due within this many working days.
 SUBMIT_DAYS = 2
@@ -118,7 +143,10 @@ AnswerKind = Literal["rating", "grade", "partial", "yes_no"] | None
 
 
 class SampleWave(list):  # type: ignore[type-arg]
-    """The generated records (a plain list of dicts) and what was planted in them."""
+    """The generated records (a plain list of dicts) and what was planted in them.
+
+    `records` and `bad` read it as a `Wave` is read, so that code taking either shape
+    needs no case of its own."""
 
     expected_rejects: int
     bad_visit_ids: tuple[str, ...]
@@ -136,6 +164,16 @@ class SampleWave(list):  # type: ignore[type-arg]
         self.bad_visit_ids = tuple(defects)
         self.expected_rejects = len(defects)
         self.field_failures = field_failures or {}
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The records, as a plain list."""
+        return list(self)
+
+    @property
+    def bad(self) -> dict[str, str]:
+        """The deliberately bad records: visit_id -> the defect planted (`defects`)."""
+        return self.defects
 
     def summary(self) -> str:
         """What the command line says about the wave."""
@@ -176,6 +214,89 @@ def plant_in_turn(
         bad[records[index]["visit_id"]] = kind
         indices.append(index)
     return bad, indices
+
+
+def plant_at_random(
+    records: list[dict[str, Any]],
+    rng: random.Random,
+    kinds: Sequence[str],
+    plant: Callable[[list[dict[str, Any]], int, str], None],
+    *,
+    start: int = 0,
+) -> tuple[dict[str, str], list[int]]:
+    """Make one record of each of `kinds` bad on purpose, at indices from `start` on picked
+    by `rng` (in order, the first kind at the first index), with ``plant(records, index,
+    kind)``: the bad ones (visit_id -> kind, the visit_id as it is after planting), and their
+    indices."""
+    chosen = sorted(rng.sample(range(start, len(records)), len(kinds)))
+    bad: dict[str, str] = {}
+    for kind, index in zip(kinds, chosen, strict=True):
+        plant(records, index, kind)
+        bad[records[index]["visit_id"]] = kind
+    return bad, chosen
+
+
+# -- drawing a visit -------------------------------------------------------------------------------
+
+
+def unique_name(
+    rng: random.Random,
+    used: set[str],
+    first_names: Sequence[str],
+    surnames: Callable[[str], Sequence[str]],
+) -> str:
+    """A name "Surname First" not in `used` (then added to it): a first name, then a surname
+    from ``surnames(first)`` (the female or the male ones), drawn again until new."""
+    while True:
+        first = rng.choice(first_names)
+        name = f"{rng.choice(surnames(first))} {first}"
+        if name not in used:
+            used.add(name)
+            return name
+
+
+def weighted(rng: random.Random, table: Sequence[tuple[T, float]]) -> T:
+    """One value of `table`, (value, weight) pairs whose weights add up to 1, by weight
+    (one draw); the last value when rounding leaves the draw past the sum."""
+    r = rng.random()
+    acc = 0.0
+    for value, weight in table:
+        acc += weight
+        if r < acc:
+            return value
+    return table[-1][0]
+
+
+def shifted(p: float, shift: float) -> float:
+    """The probability `p` moved by `shift` on the logit scale (a skill or level above 0
+    raises it, below 0 lowers it; 0 leaves it)."""
+    return 1.0 / (1.0 + math.exp(-(math.log(p / (1.0 - p)) + shift)))
+
+
+def yes_no(rng: random.Random, p: float) -> str:
+    """A yes/no answer: "yes" with probability `p`, else "no" (one draw)."""
+    return "yes" if rng.random() < p else "no"
+
+
+def yes_partly_no(rng: random.Random, p: float, partly: float) -> str:
+    """A yes/partly/no answer: "yes" with probability `p`; otherwise "partly" in the share
+    `partly` of the rest, else "no" (one draw)."""
+    r = rng.random()
+    if r < p:
+        return "yes"
+    return "partly" if r < p + (1 - p) * partly else "no"
+
+
+def grade(rng: random.Random, mean: float, sd: float) -> int:
+    """A 1-5 grade: a normal draw around `mean`, rounded and kept within 1 to 5."""
+    return max(1, min(5, round(rng.gauss(mean, sd))))
+
+
+def top_grade(rng: random.Random, p: float) -> int:
+    """A 1-5 grade: 5 with probability `p`, otherwise mostly 4 and 3, rarely 2 or 1."""
+    if rng.random() < p:
+        return 5
+    return weighted(rng, ((4, 0.55), (3, 0.30), (2, 0.10), (1, 0.05)))
 
 
 # -- wave 2 ----------------------------------------------------------------------------------------
@@ -462,7 +583,7 @@ def main(
         print(f"{args.cases} cases x {len(sets)} evaluators, {lenient} lenient", file=sys.stderr)
         return 0
     wave = (wave1 if args.wave == 1 else wave2)(args.n, args.seed)
-    _write(args.output, jsonl(wave.records if isinstance(wave, Wave) else wave))
+    _write(args.output, jsonl(wave.records))
     print(wave.summary(), file=sys.stderr)
     if args.wave == 2:
         late = sum(1 for k in wave.field_failures.values() if k == "late_submission")
@@ -472,3 +593,35 @@ def main(
             file=sys.stderr,
         )
     return 0
+
+
+def command(
+    module: str, *, prog: str, what: str, points: str
+) -> Callable[[Sequence[str] | None], int]:
+    """A pack's ``main``: `main` on the names of `PACK_API` in the sample module named
+    `module` (its ``__name__``), looked up when the command runs. Wave 1 is
+    ``generate_wave`` where the module has one (its ``generate`` then gives the bare
+    records), else ``generate``; the seed is the module's ``DEFAULT_SEED``.
+
+        main = sample_waves.command(
+            __name__, prog="sbm-bank-sample", what="of bank visits (JSONL)", points="branches"
+        )
+    """
+
+    def run(argv: Sequence[str] | None = None) -> int:
+        pack = sys.modules[module]
+        return main(
+            argv,
+            prog=prog,
+            what=what,
+            points=points,
+            seed=pack.DEFAULT_SEED,
+            wave1=getattr(pack, "generate_wave", pack.generate),
+            wave2=pack.generate_wave2,
+            calibration=pack.generate_calibration,
+            treated=pack.TREATED_POINTS,
+            lenient=pack.LENIENT_SHOPPER,
+        )
+
+    run.__doc__ = f"``{prog}``: write a sample wave {what}, wave 2 or the calibration set."
+    return run

@@ -30,6 +30,8 @@ import pytest
 
 import sbm_engine
 from sbm_engine.field_control import FieldControl
+from sbm_engine.sample_waves import Wave, jsonl
+from sbm_engine.testing import score_sample_wave
 
 ROOT = Path(__file__).parent.parent
 PACKS = {
@@ -63,18 +65,6 @@ def standard(pack: str) -> Any:
     return sbm_engine.load(PACKS[pack])
 
 
-def records(wave: Any) -> list[dict[str, Any]]:
-    return list(wave.records) if hasattr(wave, "records") else list(wave)
-
-
-def planted_bad(wave: Any) -> dict[str, str]:
-    return dict(wave.bad) if hasattr(wave, "bad") else dict(wave.defects)
-
-
-def jsonl(rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-
-
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
@@ -104,7 +94,7 @@ def test_the_second_wave_and_its_treated_points_are_the_generators_output(pack: 
     folder = sample_dir(pack)
     how = f"--wave 2 -o {folder}/wave2.jsonl --treated {folder}/treated.txt"
     wave2 = (folder / "wave2.jsonl").read_text(encoding="utf-8")
-    assert wave2 == jsonl(records(sample.generate_wave2())), regenerate(pack, how)
+    assert wave2 == jsonl(sample.generate_wave2().records), regenerate(pack, how)
     treated = (folder / "treated.txt").read_text(encoding="utf-8")
     assert treated == "".join(f"{p}\n" for p in sample.TREATED_POINTS), regenerate(pack, how)
 
@@ -131,25 +121,23 @@ def test_the_packs_ship_the_same_holiday_calendar() -> None:
 
 @pytest.mark.parametrize("pack", ALL)
 def test_the_bundled_wave_scores_with_the_planted_rejects(pack: str) -> None:
+    """Each planted defect rejected with its error code, nothing else rejected, no warnings."""
     rows = read_jsonl(sample_dir(pack) / "wave.jsonl")
-    outcomes = list(standard(pack).score_many(rows))
-    rejected = [o for o in outcomes if not o.ok]
-    assert len(outcomes) == 300
-    assert {o.visit_id for o in rejected} == set(planted_bad(wave1(pack)))
-    assert 1 <= len(rejected) <= 10  # the generators plant 4 to 6 bad records
+    planted = wave1(pack).bad
+    codes = dict(generator(pack).DEFECTS)
+    assert len(score_sample_wave(standard(pack), Wave(rows, planted), codes)) == 300
+    assert 1 <= len(planted) <= 10  # the generators plant 4 to 6 bad records
 
 
 @pytest.mark.parametrize("pack", ALL)
 def test_the_second_wave_scores_with_the_planted_rejects(pack: str) -> None:
-    wave = generator(pack).generate_wave2()
+    """As wave 1; the window fields are visit fields the standards do not declare, accepted
+    without a warning."""
+    planted = generator(pack).generate_wave2().bad
     rows = read_jsonl(sample_dir(pack) / "wave2.jsonl")
-    outcomes = list(standard(pack).score_many(rows))
-    rejected = {o.visit_id for o in outcomes if not o.ok}
-    assert len(outcomes) == 300
-    assert rejected == set(planted_bad(wave))
-    assert len(rejected) == len(planted_bad(wave1(pack)))  # the same share as wave 1
-    # the window fields are visit fields the standards do not declare: accepted silently
-    assert all(not o.warnings for o in outcomes if o.ok)
+    codes = dict(generator(pack).DEFECTS)
+    assert len(score_sample_wave(standard(pack), Wave(rows, planted), codes)) == 300
+    assert len(planted) == len(wave1(pack).bad)  # the same share as wave 1
 
 
 @pytest.mark.parametrize("pack", ALL)
@@ -229,8 +217,8 @@ def test_without_the_training_the_second_wave_is_the_same_visits(pack: str) -> N
     sample = generator(pack)
     std = standard(pack)
     treated = set(sample.TREATED_POINTS)
-    with_ = records(sample.generate_wave2())
-    without = records(sample.generate_wave2(trained=False))
+    with_ = sample.generate_wave2().records
+    without = sample.generate_wave2(trained=False).records
     assert [r["visit_id"] for r in with_] == [r["visit_id"] for r in without]
     for a, b in zip(with_, without, strict=True):
         assert {k: v for k, v in a.items() if k != "answers"} == {
@@ -310,7 +298,7 @@ def test_the_command_line_writes_wave_2_treated_points_and_calibration(
     out, treated = tmp_path / "wave2.jsonl", tmp_path / "treated.txt"
     args = ["-n", "40", "--seed", "3", "--wave", "2", "-o", str(out), "--treated", str(treated)]
     assert sample.main(args) == 0
-    assert out.read_text(encoding="utf-8") == jsonl(records(sample.generate_wave2(40, 3)))
+    assert out.read_text(encoding="utf-8") == jsonl(sample.generate_wave2(40, 3).records)
     assert treated.read_text(encoding="utf-8").split() == list(sample.TREATED_POINTS)
     assert "outside their window" in capsys.readouterr().err
     folder = tmp_path / "calibration"
@@ -324,8 +312,8 @@ def test_the_command_line_writes_wave_2_treated_points_and_calibration(
 @pytest.mark.parametrize("pack", ALL)
 def test_the_generators_stay_deterministic(pack: str) -> None:
     sample = generator(pack)
-    assert jsonl(records(sample.generate_wave2(60, 9))) == jsonl(
-        records(sample.generate_wave2(60, 9))
+    assert jsonl(sample.generate_wave2(60, 9).records) == jsonl(
+        sample.generate_wave2(60, 9).records
     )
     assert sample.generate_calibration(6, 9) == sample.generate_calibration(6, 9)
     assert sample.generate_calibration(6, 9) != sample.generate_calibration(6, 10)

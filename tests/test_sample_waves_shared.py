@@ -1,10 +1,12 @@
-"""`sbm_engine.sample_waves`, the second wave, field control and calibration machinery the
-packs' sample generators share (the packs' committed data: tests/test_sample_waves.py)."""
+"""`sbm_engine.sample_waves`, what the packs' sample generators share: the waves and their
+draws, the second wave, field control, the calibration set and the command (the packs'
+committed data: tests/test_sample_waves.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,99 @@ def test_the_command_writes_wave_2_treated_points_and_calibration(
         sw.main(["--calibration", str(folder)], calibration=calibration, treated=(), **kwargs) == 0
     )
     assert (folder / "SH-201.jsonl").read_text(encoding="utf-8") == sw.jsonl(_records(40))
+
+
+def test_the_two_wave_shapes_read_alike() -> None:
+    records = _records(3)
+    wave = sw.SampleWave(records, {"V-001": "x"})
+    assert wave.records == records and type(wave.records) is list
+    assert wave.bad == wave.defects == {"V-001": "x"}
+    assert sw.Wave(records, {"V-001": "x"}).bad == wave.bad
+
+
+def test_plant_at_random_plants_one_of_each_kind_in_order() -> None:
+    records = _records(30)
+
+    def plant(rows: list[dict[str, Any]], index: int, kind: str) -> None:
+        rows[index]["visit_id"] += f"-{kind}"
+
+    bad, chosen = sw.plant_at_random(records, random.Random(4), ("a", "b", "c"), plant, start=1)
+    assert chosen == sorted(chosen) and len(set(chosen)) == 3 and min(chosen) >= 1
+    assert chosen == sorted(random.Random(4).sample(range(1, 30), 3))  # one draw
+    assert list(bad.values()) == ["a", "b", "c"]
+    assert list(bad) == [records[i]["visit_id"] for i in chosen]  # the id after planting
+    with pytest.raises(ValueError):
+        sw.plant_at_random(_records(2), random.Random(4), ("a", "b", "c"), plant)
+
+
+def test_unique_names_are_drawn_again_until_new() -> None:
+    def surnames(first: str) -> tuple[str, ...]:
+        return ("Ильина",) if first == "Анна" else ("Ильин",)
+
+    used: set[str] = set()
+    rng = random.Random(1)
+    names = [sw.unique_name(rng, used, ("Анна", "Иван"), surnames) for _ in range(2)]
+    assert sorted(names) == ["Ильин Иван", "Ильина Анна"] and used == set(names)
+
+
+def test_the_draws_take_one_number_each() -> None:
+    draws = {
+        "weighted": lambda r: sw.weighted(r, (("a", 0.5), ("b", 0.5))),
+        "yes_no": lambda r: sw.yes_no(r, 0.5),
+        "yes_partly_no": lambda r: sw.yes_partly_no(r, 0.5, 0.5),
+    }
+    for name, draw in draws.items():
+        rng, ref = random.Random(3), random.Random(3)
+        draw(rng)
+        ref.random()
+        assert rng.random() == ref.random(), name
+
+
+def test_the_draws_give_their_values() -> None:
+    assert sw.weighted(random.Random(0), (("only", 1.0),)) == "only"
+    assert sw.weighted(random.Random(0), (("short", 0.0),)) == "short"  # past the sum: the last
+    assert {sw.yes_no(random.Random(s), 1.0) for s in range(20)} == {"yes"}
+    assert {sw.yes_no(random.Random(s), 0.0) for s in range(20)} == {"no"}
+    assert {sw.yes_partly_no(random.Random(s), 0.0, 1.0) for s in range(20)} == {"partly"}
+    assert {sw.yes_partly_no(random.Random(s), 0.0, 0.0) for s in range(20)} == {"no"}
+    grades = {sw.grade(random.Random(s), 3.0, 5.0) for s in range(200)}
+    assert grades == {1, 2, 3, 4, 5}
+    assert {sw.top_grade(random.Random(s), 1.0) for s in range(20)} == {5}
+    assert {sw.top_grade(random.Random(s), 0.0) for s in range(200)} == {1, 2, 3, 4}
+    assert sw.shifted(0.5, 0.0) == 0.5
+    assert sw.shifted(0.9, 1.0) > 0.9 > sw.shifted(0.9, -1.0)
+
+
+def test_command_reads_the_pack_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    calls: list[tuple[str, int, int]] = []
+
+    def wave(what: str) -> Any:
+        def make(n: int, seed: int) -> sw.SampleWave:
+            calls.append((what, n, seed))
+            return sw.SampleWave(_records(n), {})
+
+        return make
+
+    pack = types.ModuleType("_x_sample")
+    pack.__dict__.update(
+        DEFAULT_SEED=11,
+        TREATED_POINTS=("P1",),
+        LENIENT_SHOPPER="SH-203",
+        generate=wave("generate"),
+        generate_wave2=wave("wave2"),
+        generate_calibration=lambda n, seed: {"SH-201": _records(n)},
+    )
+    monkeypatch.setitem(sys.modules, "_x_sample", pack)
+    main = sw.command("_x_sample", prog="x-sample", what="of tests", points="points")
+    assert main(["-n", "2", "-o", str(tmp_path / "w.jsonl")]) == 0
+    assert main(["-n", "3", "--wave", "2", "-o", str(tmp_path / "w2.jsonl")]) == 0
+    pack.generate_wave = wave("generate_wave")  # where there is one, wave 1 comes from it
+    assert main(["-n", "4", "--seed", "5", "-o", str(tmp_path / "w.jsonl")]) == 0
+    assert calls == [("generate", 2, 11), ("wave2", 3, 11), ("generate_wave", 4, 5)]
+    assert main(["--calibration", str(tmp_path / "cal"), "--cases", "2"]) == 0
+    assert "SH-203 lenient" in capsys.readouterr().err
+    assert "x-sample" in (main.__doc__ or "")

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from sbm_bank import STANDARDS
 
-PACK = Path(__file__).resolve().parents[1]
+from sbm_engine.testing import (
+    assert_spec_coefficients,
+    check_pack_metadata,
+    plugin_row,
+    rejected,
+)
 
-SPEC_COEFFICIENTS = {
-    "compliance",
-    "professionalism",
-    "client_orientation",
-    "specialist",
-    "point",
-    "subjective",
-    "visit",
-}
+PACK = Path(__file__).resolve().parents[1]
 
 
 def flawless(scenario: str = "вклад") -> dict:
@@ -116,7 +112,7 @@ def test_shape(branch):
     m = branch.model
     scored = [i for i in m.items if i.scored]
     assert len(scored) >= 30
-    assert {c.name for c in m.coefficients} >= SPEC_COEFFICIENTS | {"queue_time"}
+    assert_spec_coefficients(branch, "queue_time")
     assert [s.name for s in m.sections] == [
         "greeting",
         "needs",
@@ -183,18 +179,15 @@ def test_a_breach_of_secrecy_zeroes_visit_and_specialist(branch):
 def test_secrecy_cannot_be_na(branch):
     record = flawless()
     record["answers"]["secrecy"] = "н/п"
-    result = branch.score(record)
-    assert not result.ok
-    assert [(e.item, e.code) for e in result.errors] == [("secrecy", "na_not_allowed")]
+    assert [(e.item, e.code) for e in rejected(branch, record)] == [("secrecy", "na_not_allowed")]
 
 
 def test_queue_time_prefers_the_ticket_over_the_stopwatch(branch):
     record = flawless()
     record["ticket_issued"], record["called"] = "2026-03-14T10:00:00", "2026-03-14T10:16:00"
     record["answers"]["wait_time"] = 8  # the shopper's stopwatch says 8
-    result = branch.score(record)
-    assert not result.ok  # 16 min by the ticket: the apology item applies and is missing
-    assert [(e.item, e.code) for e in result.errors] == [("wait_apology", "missing")]
+    # 16 min by the ticket: the apology item applies and is missing
+    assert [(e.item, e.code) for e in rejected(branch, record)] == [("wait_apology", "missing")]
     record["answers"]["wait_apology"] = "да"
     result = branch.score(record)
     assert result.ok
@@ -228,10 +221,9 @@ def test_without_timestamps_the_stopwatch_counts(branch):
 def test_bad_timestamps_reject_the_visit(branch, field, value, code):
     record = flawless()
     record[field] = value
-    result = branch.score(record)
-    assert not result.ok
-    assert [e.code for e in result.errors] == [code]
-    assert result.errors[0].item in {"ticket_issued", "called"}
+    errors = rejected(branch, record)
+    assert [e.code for e in errors] == [code]
+    assert errors[0].item in {"ticket_issued", "called"}
 
 
 @pytest.mark.parametrize("missing", [None, "", "н/п"])
@@ -254,9 +246,7 @@ def test_a_missing_timestamp_is_na_not_an_error(branch, missing):
 def test_an_unknown_scenario_rejects_the_visit(branch, scenario, code):
     record = flawless()
     record["scenario"] = scenario
-    result = branch.score(record)
-    assert not result.ok
-    assert code in [e.code for e in result.errors]
+    assert code in [e.code for e in rejected(branch, record)]
 
 
 def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
@@ -279,7 +269,7 @@ def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
     # the timestamp check follows `queue_minutes` into the derived standard ...
     record = flawless()
     record["called"] = "14.03.2026 10:04"
-    assert [e.code for e in std.score(record).errors] == ["bad_timestamp"]
+    assert [e.code for e in rejected(std, record)] == ["bad_timestamp"]
     # ... the scenario check stays with the pack's own standards: another author may
     # well score scenarios no item names
     record = flawless()
@@ -317,18 +307,13 @@ def test_other_bank_standards_keep_their_scenarios(sbm_score):
 
 
 def test_the_entry_point_names_the_plugin_module():
-    meta = tomllib.loads((PACK / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = check_pack_metadata(PACK, "bank", "sbm_bank.plugin")
     assert meta["project"]["name"] == "sbm-bank"
-    assert meta["project"]["entry-points"]["sbm"] == {"bank": "sbm_bank.plugin"}
     assert "sbm-engine>=0.1" in meta["project"]["dependencies"]
-    # the wheel ships the package folder whole, so the standards inside it go along
-    assert meta["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/sbm_bank"]
     assert (PACK / "src" / "sbm_bank" / "standards" / "branch.sbm").is_file()
 
 
-def test_the_pack_is_listed(only_this_pack):
-    from sbm_engine.plugins import describe_plugins
-
-    row = next(r for r in describe_plugins() if r["name"] == "bank")
+def test_the_pack_is_listed():
+    row = plugin_row("bank")
     assert row["standards"] == ["bank.branch"]
     assert row["functions"] == ["queue_minutes"]

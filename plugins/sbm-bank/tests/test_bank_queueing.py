@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import attrs
 import pytest
-from sbm_bank import STANDARDS, queueing
+from sbm_bank import plugin, queueing
 from sbm_bank.queueing import (
     MAX_MINUTES,
     parse_timestamp,
@@ -18,7 +17,7 @@ from sbm_bank.queueing import (
     validators_for,
 )
 
-from sbm_engine.hookspecs import hookimpl
+from sbm_engine.testing import assert_batch_agrees, assert_forms_agree
 
 np = pytest.importorskip("numpy")
 
@@ -58,17 +57,10 @@ def test_scalar(issued, called, expected):
 
 
 def test_batch_agrees_with_scalar_on_object_arrays():
-    issued = np.array([c[0] for c in CASES], dtype=object)
-    called = np.array([c[1] for c in CASES], dtype=object)
-    out = queue_minutes_batch(issued, called)
+    # exactly: both divide integer microseconds once
+    issued, called, _ = zip(*CASES, strict=True)
+    out = assert_forms_agree(queue_minutes, queue_minutes_batch, issued, called, call_with_na=True)
     assert out.dtype == np.float64
-    assert out.shape == (len(CASES),)
-    for (i, c, _), got in zip(CASES, out.tolist(), strict=True):
-        want = queue_minutes(i, c)
-        if want is None:
-            assert math.isnan(got), (i, c)
-        else:
-            assert got == want  # exactly: both divide integer microseconds once
 
 
 def test_batch_takes_datetime64_with_nat():
@@ -125,38 +117,10 @@ def test_the_spec(only_this_pack):
     assert not spec.na_aware
 
 
-class _SpyPack:
-    """The bank pack with a batch form that records its calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    @hookimpl
-    def sbm_standards(self):
-        return [STANDARDS]
-
-    @hookimpl
-    def sbm_functions(self):
-        def spy(issued, called):
-            self.calls.append(len(issued))
-            return queue_minutes_batch(issued, called)
-
-        return [attrs.evolve(spec, batch=spy) for spec in queueing.function_specs()]
-
-    @hookimpl
-    def sbm_visit_validators(self, standard):
-        return validators_for(standard)
-
-
-def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standard):
-    pytest.importorskip("sbm_engine.batch")
-    from sbm_engine.batch import BatchEvaluator
-
+def test_the_batch_evaluator_uses_the_batch_form(sbm_batch_spy, sbm_standard):
     from .test_bank_branch import flawless
 
-    spy = _SpyPack()
-    sbm_plugin_manager(bank=spy)
-    branch = sbm_standard("bank.branch")
+    calls = sbm_batch_spy(bank=plugin)
     records = []
     for k, (issued, called) in enumerate(
         [
@@ -171,11 +135,9 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standar
         if k == 0:
             r["answers"]["wait_apology"] = "yes"
         records.append(r)
-    batch = BatchEvaluator(branch).score_records(records)
-    scalar = list(branch.score_many(records))
-    assert spy.calls and all(n == len(records) for n in spy.calls)
-    assert [o.to_dict() for o in batch] == [o.to_dict() for o in scalar]
-    assert [o.coefficients["queue_time"] for o in scalar] == [12, 4, 3]
+    outcomes = assert_batch_agrees(sbm_standard("bank.branch"), records)
+    assert calls["queue_minutes"] and set(calls["queue_minutes"]) == {len(records)}
+    assert [o.coefficients["queue_time"] for o in outcomes] == [12, 4, 3]
 
 
 # -- validators ------------------------------------------------------------------------------

@@ -1,19 +1,8 @@
 """Every hotel test sees exactly this pack and the engine's built-in plugin."""
 
-from __future__ import annotations
-
-import pytest
 from sbm_hotel import plugin
 
-NAME = "hotel"  # the entry point's name in pyproject.toml
-STANDARD = "hotel.stay"
+from sbm_engine.testing import pack_fixture, standard_fixture
 
-
-@pytest.fixture(autouse=True)
-def only_this_pack(sbm_plugin_manager):
-    return sbm_plugin_manager(**{NAME: plugin})
-
-
-@pytest.fixture
-def stay(sbm_standard):
-    return sbm_standard(STANDARD)
+only_this_pack = pack_fixture(hotel=plugin)  # the entry point's name in pyproject.toml
+stay = standard_fixture("hotel.stay")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pytest
 from sbm_hotel import plugin
@@ -16,6 +15,8 @@ from sbm_hotel.timing import (
     room_ready,
     room_ready_batch,
 )
+
+from sbm_engine.testing import assert_forms_agree
 
 np = pytest.importorskip("numpy")
 
@@ -99,17 +100,6 @@ VALUES = [
 PAIRS = [(a, b) for a in VALUES for b in VALUES]
 
 
-def _same(batch, scalar):
-    """Row by row: NaN/None where the scalar form gives N/A, else exactly its value."""
-    for got, want in zip(batch.tolist(), scalar, strict=True):
-        if want is None:
-            assert got is None or math.isnan(got)
-        elif isinstance(want, bool):
-            assert got is want  # conditions: an object array of True/False/None
-        else:
-            assert got == want  # bit for bit: the same integer arithmetic
-
-
 @pytest.mark.parametrize(
     ("scalar", "batch"),
     [
@@ -119,12 +109,10 @@ def _same(batch, scalar):
     ],
 )
 def test_batch_agrees_with_scalar_on_object_arrays(scalar, batch):
-    a = np.array([p[0] for p in PAIRS], dtype=object)
-    b = np.array([p[1] for p in PAIRS], dtype=object)
-    out = batch(a, b)
+    # bit for bit (the same integer arithmetic); conditions: True/False/None in an object array
+    a, b = zip(*PAIRS, strict=True)
+    out = assert_forms_agree(scalar, batch, a, b, call_with_na=True)
     assert out.dtype == (object if scalar is room_ready else np.float64)
-    assert out.shape == (len(PAIRS),)
-    _same(out, [scalar(x, y) for x, y in PAIRS])
 
 
 @pytest.mark.parametrize(
@@ -142,8 +130,7 @@ def test_batch_agrees_with_scalar_on_datetime64_arrays(scalar, batch):
     b = base + rng.integers(-(10**10), 10**10, 200).astype("timedelta64[us]")
     a[::17] = np.datetime64("NaT")
     b[::13] = np.datetime64("NaT")
-    out = batch(a, b)
-    _same(out, [scalar(x, y) for x, y in zip(a, b, strict=True)])
+    out = assert_forms_agree(scalar, batch, a, b, call_with_na=True)
     # the same moments as ISO text give the same numbers
     text_a = np.array([None if np.isnat(x) else str(x) for x in a], dtype=object)
     text_b = np.array([None if np.isnat(x) else str(x) for x in b], dtype=object)
@@ -181,6 +168,9 @@ def test_batch_equals_scalar_for_any_moments(a, b):
         (minutes_late, minutes_late_batch),
         (room_ready, room_ready_batch),
     ):
-        want = scalar(a.isoformat(), b.isoformat())
-        got = batch(np.array([a.isoformat()], dtype=object), np.array([b], dtype=object))
-        _same(got, [want])
+
+        def on_texts(x, y, scalar=scalar):
+            return scalar(x, y.isoformat())
+
+        # the scalar form on ISO texts, the batch form on a text and a datetime
+        assert_forms_agree(on_texts, batch, [a.isoformat()], [b])

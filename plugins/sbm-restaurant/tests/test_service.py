@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
 import pytest
 from sbm_restaurant import penalty, plugin
+
+from sbm_engine.testing import (
+    assert_forms_agree,
+    assert_spec_coefficients,
+    check_pack_metadata,
+    rejected,
+)
 
 PACK = Path(__file__).resolve().parents[1]
 STANDARD = "restaurant.service"
@@ -67,17 +73,6 @@ RED = {"y_bare_hands": 25, "y_spoiled": 25, "y_temperature": 10, "y_handwash": 1
 BLUE = {"y_staff": 5, "y_tableware": 5, "y_display": 5, "y_cleaning_log": 3}
 
 
-@pytest.fixture(autouse=True)
-def only_this_pack(sbm_plugin_manager):
-    """Each test sees exactly this pack (plugin name `restaurant`) and the engine."""
-    return sbm_plugin_manager(restaurant=plugin)
-
-
-@pytest.fixture
-def service(sbm_standard):
-    return sbm_standard(STANDARD)
-
-
 def visit(answers=None, **fields):
     record = {"visit_id": "r1", "scenario": "dinner", "allergen_test": "no", **fields}
     record["answers"] = dict(PERFECT if answers is None else answers)
@@ -104,17 +99,7 @@ def test_structure(service):
     critical = {i.name for i in m.items if i.critical}
     assert critical == {"m_allergens", "p_receipt", *RED}
     assert {i.name for i in m.items if "red" in i.tags} == set(RED)
-    for name in (
-        "compliance",
-        "professionalism",
-        "client_orientation",
-        "specialist",
-        "point",
-        "subjective",
-        "visit",
-        "hygiene_status",
-    ):
-        assert name in service.coefficient_names
+    assert_spec_coefficients(service, "hygiene_status")
     assert set(m.bands) == {"visit", "specialist", "point", "hygiene_status"}
 
 
@@ -188,12 +173,10 @@ def test_no_starter_is_na_not_zero(service):
 
 
 def test_bad_answers_are_rejected(service):
-    r = service.score(visit({**PERFECT, "s_main_time": 240}))
-    assert not r.ok and r.errors[0].code == "out_of_range"
-    r = service.score(visit({**PERFECT, "y_spoiled": "н/п"}))
-    assert not r.ok and r.errors[0].item == "y_spoiled"  # required: N/A is no answer here
-    r = service.score(visit(allergen_test="maybe"))
-    assert not r.ok and r.errors[0].item == "allergen_test"
+    assert rejected(service, visit({**PERFECT, "s_main_time": 240}))[0].code == "out_of_range"
+    # required: N/A is no answer here
+    assert rejected(service, visit({**PERFECT, "y_spoiled": "н/п"}))[0].item == "y_spoiled"
+    assert rejected(service, visit(allergen_test="maybe"))[0].item == "allergen_test"
 
 
 def test_the_king_county_standard_is_served_by_the_pack_too(sbm_standard):
@@ -266,16 +249,6 @@ def test_penalty_score():
     assert penalty.penalty_score(5, 0) is None
 
 
-def _agree(batch, scalar):
-    for got, want in zip(batch.tolist(), scalar, strict=True):
-        if want is None:
-            assert got is None or math.isnan(got)
-        elif isinstance(want, bool):
-            assert got is want
-        else:
-            assert got == want
-
-
 def test_batch_forms_agree_with_scalar_forms_and_keep_na():
     np = pytest.importorskip("numpy")
     nan = math.nan
@@ -283,31 +256,29 @@ def test_batch_forms_agree_with_scalar_forms_and_keep_na():
     points = np.array([r[0] for r in rows], dtype=float)
     red = np.array([r[1] for r in rows], dtype=float)
 
-    def scalar(fn, *cols):
-        # the engine never calls the scalar form with N/A: it gives N/A itself
-        rows = zip(*cols, strict=True)
-        return [None if any(math.isnan(c) for c in row) else fn(*row) for row in rows]
-
+    # the engine never calls the scalar form with N/A (it gives N/A itself): neither does
+    # assert_forms_agree
     for name in ("inspection_result", "requires_reinspection", "requires_closure"):
         fn, fn_batch = getattr(penalty, name), getattr(penalty, f"{name}_batch")
-        out = fn_batch(points, red)
-        assert out.shape == points.shape
+        out = assert_forms_agree(fn, fn_batch, points, red)
         assert out.dtype == (np.float64 if name == "inspection_result" else object)
-        _agree(out, scalar(fn, points, red))
     limits = np.array([35.0] * (len(rows) - 2) + [0.0, nan])
-    _agree(
-        penalty.penalty_score_batch(points, limits), scalar(penalty.penalty_score, points, limits)
-    )
+    assert_forms_agree(penalty.penalty_score, penalty.penalty_score_batch, points, limits)
     thresholds = [np.full(points.shape, t) for t in (20.0, 50.0, 80.0)]
     thresholds[0][3] = nan
-    _agree(
-        penalty.inspection_level_batch(points, red, *thresholds),
-        scalar(penalty.inspection_level, points, red, *thresholds),
+    assert_forms_agree(
+        penalty.inspection_level, penalty.inspection_level_batch, points, red, *thresholds
     )
-    # scalars broadcast against arrays, as the engine passes constants
-    _agree(
-        penalty.inspection_level_batch(points, red, 35, 90, 120),
-        scalar(penalty.inspection_result, points, red),
+    # scalars broadcast against arrays, as the engine passes constants; with the county's
+    # own thresholds the level is the inspection result
+    assert_forms_agree(
+        lambda p, r, *_: penalty.inspection_result(p, r),
+        penalty.inspection_level_batch,
+        points,
+        red,
+        35,
+        90,
+        120,
     )
 
 
@@ -334,7 +305,6 @@ def test_hooks():
 
 
 def test_pyproject_declares_the_entry_point():
-    meta = tomllib.loads((PACK / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = check_pack_metadata(PACK, "restaurant", "sbm_restaurant.plugin")
     assert meta["project"]["name"] == "sbm-restaurant"
     assert "sbm-engine>=0.1" in meta["project"]["dependencies"]
-    assert meta["project"]["entry-points"]["sbm"] == {"restaurant": "sbm_restaurant.plugin"}

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import attrs
 import pytest
-from sbm_salon import STANDARDS, punctuality
+from sbm_salon import plugin, punctuality
 from sbm_salon.punctuality import (
     MAX_HOURS,
     appointment_delay,
@@ -18,7 +17,7 @@ from sbm_salon.punctuality import (
     validators_for,
 )
 
-from sbm_engine.hookspecs import hookimpl
+from sbm_engine.testing import assert_batch_agrees, assert_forms_agree
 
 np = pytest.importorskip("numpy")
 
@@ -57,16 +56,11 @@ def test_scalar(appointment, started, expected):
 
 
 def test_batch_agrees_with_scalar_on_object_arrays():
-    out = appointment_delay_batch(
-        np.array([c[0] for c in CASES], dtype=object), np.array([c[1] for c in CASES], dtype=object)
+    appointments, starts, _ = zip(*CASES, strict=True)
+    out = assert_forms_agree(
+        appointment_delay, appointment_delay_batch, appointments, starts, call_with_na=True
     )
-    assert out.dtype == np.float64 and out.shape == (len(CASES),)
-    for (a, s, _), got in zip(CASES, out.tolist(), strict=True):
-        want = appointment_delay(a, s)
-        if want is None:
-            assert math.isnan(got), (a, s)
-        else:
-            assert got == want
+    assert out.dtype == np.float64
 
 
 def test_batch_takes_datetime64_with_nat():
@@ -112,38 +106,10 @@ def test_the_spec(only_this_pack):
     assert spec.plugin == "salon" and not spec.na_aware
 
 
-class _SpyPack:
-    """The salon pack with a batch form that records its calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []
-
-    @hookimpl
-    def sbm_standards(self):
-        return [STANDARDS]
-
-    @hookimpl
-    def sbm_functions(self):
-        def spy(appointment, started):
-            self.calls.append(len(appointment))
-            return appointment_delay_batch(appointment, started)
-
-        return [attrs.evolve(spec, batch=spy) for spec in punctuality.function_specs()]
-
-    @hookimpl
-    def sbm_visit_validators(self, standard):
-        return validators_for(standard)
-
-
-def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standard):
-    pytest.importorskip("sbm_engine.batch")
-    from sbm_engine.batch import BatchEvaluator
-
+def test_the_batch_evaluator_uses_the_batch_form(sbm_batch_spy, sbm_standard):
     from .test_salon_visit import flawless
 
-    spy = _SpyPack()
-    sbm_plugin_manager(salon=spy)
-    salon = sbm_standard("salon.visit")
+    calls = sbm_batch_spy(salon=plugin)
     records = []
     for k, (a, s) in enumerate(
         [
@@ -158,11 +124,9 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_plugin_manager, sbm_standar
         if k == 0:
             r["answers"]["delay_warned"] = "yes"
         records.append(r)
-    batch = BatchEvaluator(salon).score_records(records)
-    scalar = list(salon.score_many(records))
-    assert spy.calls and all(n == len(records) for n in spy.calls)
-    assert [o.to_dict() for o in batch] == [o.to_dict() for o in scalar]
-    assert [o.coefficients["delay_minutes"] for o in scalar] == [18, 2, 3]
+    outcomes = assert_batch_agrees(sbm_standard("salon.visit"), records)
+    assert calls["appointment_delay"] and set(calls["appointment_delay"]) == {len(records)}
+    assert [o.coefficients["delay_minutes"] for o in outcomes] == [18, 2, 3]
 
 
 def test_validators_follow_the_standard(salon, sbm_standard):

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from sbm_salon import STANDARDS
 
-PACK = Path(__file__).resolve().parents[1]
+from sbm_engine.testing import (
+    assert_spec_coefficients,
+    check_pack_metadata,
+    plugin_row,
+    rejected,
+)
 
-SPEC_COEFFICIENTS = {
-    "compliance",
-    "professionalism",
-    "client_orientation",
-    "specialist",
-    "point",
-    "subjective",
-    "visit",
-}
+PACK = Path(__file__).resolve().parents[1]
 
 
 def flawless(scenario: str = "стрижка", channel: str = "телефон") -> dict:
@@ -103,7 +99,7 @@ def test_loads_by_path_too(sbm_standard):
 def test_shape(salon):
     m = salon.model
     assert len([i for i in m.items if i.scored]) >= 30
-    assert {c.name for c in m.coefficients} >= SPEC_COEFFICIENTS | {"delay_minutes"}
+    assert_spec_coefficients(salon, "delay_minutes")
     assert [s.name for s in m.sections] == [
         "booking",
         "welcome",
@@ -172,16 +168,14 @@ def test_the_allergy_test_is_critical_only_for_colouring(salon):
 def test_hands_cannot_be_na(salon):
     record = flawless()
     record["answers"]["hands"] = "н/п"
-    result = salon.score(record)
-    assert [(e.item, e.code) for e in result.errors] == [("hands", "na_not_allowed")]
+    assert [(e.item, e.code) for e in rejected(salon, record)] == [("hands", "na_not_allowed")]
 
 
 def test_the_crm_times_win_over_the_stopwatch(salon):
     record = flawless()
     record["started_at"] = "2026-04-10T12:20:00"
     record["answers"]["start_delay"] = 5
-    result = salon.score(record)
-    assert [(e.item, e.code) for e in result.errors] == [("delay_warned", "missing")]
+    assert [(e.item, e.code) for e in rejected(salon, record)] == [("delay_warned", "missing")]
     record["answers"]["delay_warned"] = "yes"
     result = salon.score(record)
     assert result.ok
@@ -225,10 +219,9 @@ def test_without_crm_times_the_stopwatch_counts(salon):
 def test_bad_times_reject_the_visit(salon, field, value, code):
     record = flawless()
     record[field] = value
-    result = salon.score(record)
-    assert not result.ok
-    assert [e.code for e in result.errors] == [code]
-    assert result.errors[0].item in {"appointment_at", "started_at"}
+    errors = rejected(salon, record)
+    assert [e.code for e in errors] == [code]
+    assert errors[0].item in {"appointment_at", "started_at"}
 
 
 @pytest.mark.parametrize(
@@ -243,9 +236,7 @@ def test_bad_times_reject_the_visit(salon, field, value, code):
 def test_scenario_and_channel_are_checked(salon, changes, code):
     record = flawless()
     record.update(changes)
-    result = salon.score(record)
-    assert not result.ok
-    assert code in [e.code for e in result.errors]
+    assert code in [e.code for e in rejected(salon, record)]
 
 
 def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
@@ -268,7 +259,7 @@ def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
     assert result.ok
     assert result.coefficients["visit"] == pytest.approx(1.0)
     record["started_at"] = "12:05"  # the time check follows `appointment_delay` ...
-    assert [e.code for e in std.score(record).errors] == ["bad_timestamp"]
+    assert [e.code for e in rejected(std, record)] == ["bad_timestamp"]
     record = flawless()
     del record["answers"]["drink"]
     record["scenario"] = "педикюр"  # ... the scenario check stays with `salon.…` ids
@@ -277,18 +268,13 @@ def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
 
 
 def test_the_entry_point_and_the_wheel():
-    meta = tomllib.loads((PACK / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = check_pack_metadata(PACK, "salon", "sbm_salon.plugin")
     assert meta["project"]["name"] == "sbm-salon"
-    assert meta["project"]["entry-points"]["sbm"] == {"salon": "sbm_salon.plugin"}
     assert "sbm-engine>=0.1" in meta["project"]["dependencies"]
-    # the wheel ships the package folder whole, so the standards inside it go along
-    assert meta["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/sbm_salon"]
     assert (PACK / "src" / "sbm_salon" / "standards" / "visit.sbm").is_file()
 
 
-def test_the_pack_is_listed(only_this_pack):
-    from sbm_engine.plugins import describe_plugins
-
-    row = next(r for r in describe_plugins() if r["name"] == "salon")
+def test_the_pack_is_listed():
+    row = plugin_row("salon")
     assert row["standards"] == ["salon.visit"]
     assert row["functions"] == ["appointment_delay"]

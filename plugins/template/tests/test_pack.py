@@ -1,29 +1,29 @@
-"""The pack's tests, using the engine's pytest fixtures (installed with sbm-engine).
+"""The pack's tests, using the engine's pytest fixtures and helpers (installed with
+sbm-engine, in `sbm_engine.testing`).
 
 Run them with `pytest` in the pack's folder; the pack need not be installed
 (`pythonpath = ["src"]` in pyproject.toml). Each test sees exactly this pack and
-the engine's built-in plugin, whatever else is installed, through the
-`sbm_plugin_manager` fixture.
+the engine's built-in plugin, whatever else is installed, through `pack_fixture`.
 """
 
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
 import pytest
 from sbm_example import plugin
+
+from sbm_engine.testing import assert_forms_agree, check_pack_metadata, pack_fixture, plugin_row
 
 PACK = Path(__file__).resolve().parents[1]
 NAME = "example"  # the plugin's name: the entry point's name in pyproject.toml
 STANDARD = "example.service"
 
 
-@pytest.fixture(autouse=True)
-def only_this_pack(sbm_plugin_manager):
-    """Register the pack under its entry-point name for every test."""
-    return sbm_plugin_manager(**{NAME: plugin})
+# Every test: the pack registered under its entry-point name (a pack with several test
+# files puts this line in tests/conftest.py).
+only_this_pack = pack_fixture(**{NAME: plugin})
 
 
 def test_the_standard_compiles(sbm_standard):
@@ -77,19 +77,16 @@ def test_na_wait_gives_na_speed(sbm_score):
 @pytest.mark.parametrize("minutes", [0, 2.5, 5, 7.5, 10, 15, 30, 120])
 def test_scalar_and_batch_forms_agree(minutes):
     np = pytest.importorskip("numpy")
-    batch = plugin.wait_score_batch(np.array([minutes, math.nan]), np.array([5.0, 5.0]))
-    assert batch[0] == pytest.approx(plugin.wait_score(minutes, 5))
-    assert math.isnan(batch[1])  # N/A stays N/A
+    # row by row, N/A (NaN) in gives N/A out; the limit is a constant, as in a standard
+    minutes = np.array([minutes, math.nan])
+    assert_forms_agree(plugin.wait_score, plugin.wait_score_batch, minutes, 5.0, approx=True)
 
 
 def test_the_entry_point_names_the_plugin_module():
-    meta = tomllib.loads((PACK / "pyproject.toml").read_text(encoding="utf-8"))
-    assert meta["project"]["entry-points"]["sbm"] == {NAME: "sbm_example.plugin"}
+    check_pack_metadata(PACK, NAME, "sbm_example.plugin")
 
 
-def test_the_pack_is_listed(only_this_pack):
-    from sbm_engine.plugins import describe_plugins
-
-    row = next(r for r in describe_plugins() if r["name"] == NAME)
+def test_the_pack_is_listed():
+    row = plugin_row(NAME)
     assert row["standards"] == [STANDARD]
     assert row["functions"] == ["wait_score"]

@@ -63,12 +63,12 @@ import functools
 import math
 import random
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from sbm_engine import sample_waves
 from sbm_engine.sample_waves import CALIBRATION_CASES
 from sbm_engine.sample_waves import CALIBRATION_SHOPPERS as CALIBRATION_SHOPPERS
+from sbm_engine.sample_waves import DEFAULT_SEED as DEFAULT_SEED
 from sbm_engine.sample_waves import LENIENCY as LENIENCY
 from sbm_engine.sample_waves import LENIENT_SHOPPER as LENIENT_SHOPPER
 from sbm_engine.sample_waves import NOISE as NOISE
@@ -78,7 +78,7 @@ from sbm_engine.sample_waves import SampleWave as SampleWave
 from sbm_engine.sample_waves import late_count as late_count
 from sbm_engine.sample_waves import outside_count as outside_count
 
-__all__ = [*sample_waves.PACK_API, "BAD_EVERY", "DEFECTS", "SampleWave", "bad_count"]
+__all__ = [*sample_waves.PACK_API, "BAD_EVERY", "SampleWave", "bad_count"]
 
 #: One record in this many is made bad on purpose (the known share: 2 %).
 BAD_EVERY = 50
@@ -252,6 +252,13 @@ _LAST_M = (
     "Семёнов",
 )
 
+_MALE = frozenset({"Алексей", "Дмитрий", "Сергей", "Андрей", "Павел", "Игорь"})
+
+
+def _surnames(first: str) -> tuple[str, ...]:
+    return _LAST_M if first in _MALE else _LAST_F
+
+
 _SCENARIOS = (("вклад", 0.4), ("кредит", 0.3), ("карта", 0.3))
 
 # yes/no items and their base pass rates (before the specialist's skill)
@@ -306,14 +313,6 @@ def bad_count(n: int) -> int:
     return n // BAD_EVERY
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
 class _Network:
     def __init__(self, rng: random.Random) -> None:
         self.points: list[dict[str, Any]] = []
@@ -322,14 +321,7 @@ class _Network:
             for code, address, equeue, premises, load in points:
                 staff = []
                 for k in range(rng.randint(2, 4)):
-                    while True:
-                        first = rng.choice(_FIRST)
-                        male = first in ("Алексей", "Дмитрий", "Сергей", "Андрей", "Павел", "Игорь")
-                        last = rng.choice(_LAST_M if male else _LAST_F)
-                        name = f"{last} {first}"
-                        if name not in used:
-                            used.add(name)
-                            break
+                    name = sample_waves.unique_name(rng, used, _FIRST, _surnames)
                     staff.append(
                         {"id": f"{code}-S{k + 1}", "name": name, "skill": rng.gauss(0.3, 0.7)}
                     )
@@ -348,19 +340,15 @@ class _Network:
 
 
 def _yes(rng: random.Random, p: float, skill: float) -> str:
-    return "yes" if rng.random() < _sigmoid(_logit(p) + skill) else "no"
+    return sample_waves.yes_no(rng, sample_waves.shifted(p, skill))
 
 
 def _grade(rng: random.Random, mean: float, skill: float) -> int:
-    return max(1, min(5, round(rng.gauss(mean + 0.5 * skill, 0.8))))
+    return sample_waves.grade(rng, mean + 0.5 * skill, 0.8)
 
 
 def _partial(rng: random.Random, skill: float) -> str:
-    p_yes = _sigmoid(_logit(0.55) + skill)
-    r = rng.random()
-    if r < p_yes:
-        return "yes"
-    return "partly" if r < p_yes + (1 - p_yes) * 0.6 else "no"
+    return sample_waves.yes_partly_no(rng, sample_waves.shifted(0.55, skill), 0.6)
 
 
 def _stamp(moment: dt.datetime, offset: str, style: int) -> str:
@@ -417,8 +405,8 @@ def _visit(
         sample_waves.train(rng, a, TRAINED_ITEMS, TRAINING_CLOSES, on)
     # premises: the branch's level
     prem = point["premises"]
-    a["clean"] = max(1, min(5, round(rng.gauss(4.1 + prem, 0.7))))
-    a["comfort"] = max(1, min(5, round(rng.gauss(3.9 + prem, 0.8))))
+    a["clean"] = sample_waves.grade(rng, 4.1 + prem, 0.7)
+    a["comfort"] = sample_waves.grade(rng, 3.9 + prem, 0.8)
     a["navigation"] = _yes(rng, 0.88, prem)
     a["info_stand"] = _yes(rng, 0.8, prem)
     a["self_service"] = _yes(rng, 0.9, prem)
@@ -506,7 +494,7 @@ def _plant(record: dict[str, Any], defect: str, month: str = "03") -> None:
         raise ValueError(defect)
 
 
-def generate(n: int = 300, seed: int = 2026) -> SampleWave:
+def generate(n: int = 300, seed: int = DEFAULT_SEED) -> SampleWave:
     """`n` visit records for `bank.branch`; `bad_count(n)` of them bad on purpose.
 
     Deterministic: the same `n` and `seed` give the same records.
@@ -521,7 +509,7 @@ def generate(n: int = 300, seed: int = 2026) -> SampleWave:
     return SampleWave(records, defects)
 
 
-def generate_wave2(n: int = 300, seed: int = 2026, *, trained: bool = True) -> SampleWave:
+def generate_wave2(n: int = 300, seed: int = DEFAULT_SEED, *, trained: bool = True) -> SampleWave:
     """Wave 2, visit ids ``BNK-2026-04-NNNNN``: the network of `generate(n, seed)` from
     `WAVE2_START` on, trained unless ``trained=False`` (see `sbm_engine.sample_waves`).
     """
@@ -552,7 +540,7 @@ _KIND = sample_waves.answer_kinds(
 
 
 def generate_calibration(
-    n: int = CALIBRATION_CASES, seed: int = 2026
+    n: int = CALIBRATION_CASES, seed: int = DEFAULT_SEED
 ) -> dict[str, list[dict[str, Any]]]:
     """The calibration set of `sbm_engine.sample_waves.calibration_sets`: `n` visits
     (``BNK-CAL-NNNNN``) to the branches of `generate(n, seed)`, none of them bad.
@@ -565,18 +553,9 @@ def generate_calibration(
     return sample_waves.calibration_sets(n, seed, case, _KIND, submitted_within=1)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return sample_waves.main(
-        argv,
-        prog="sbm-bank-sample",
-        what="of bank branch visits (JSONL)",
-        points="branches",
-        seed=2026,
-        wave1=generate,
-        wave2=generate_wave2,
-        calibration=generate_calibration,
-        treated=TREATED_POINTS,
-    )
+main = sample_waves.command(
+    __name__, prog="sbm-bank-sample", what="of bank branch visits (JSONL)", points="branches"
+)
 
 
 if __name__ == "__main__":  # pragma: no cover

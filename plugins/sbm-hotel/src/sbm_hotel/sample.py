@@ -14,7 +14,8 @@ staged, Wi-Fi could not be tested, the guest did not rate the stay); a few times
 were not recorded.
 
 Exactly :data:`BAD_RECORDS` records (4) are deliberately broken, one of each kind, so
-that a wave exercises the rejects file; `Wave.bad` maps their `visit_id` to the reason:
+that a wave exercises the rejects file; `Wave.bad` maps their `visit_id` to the reason,
+and :data:`DEFECTS` each reason to the error code it is rejected with:
 
 * ``unknown_item``  — an answer under a misspelt key (``r_linens``);
 * ``out_of_range`` — a guest rating of 11 on a 0–10 scale;
@@ -60,6 +61,7 @@ from typing import Any
 from sbm_engine import sample_waves
 from sbm_engine.sample_waves import CALIBRATION_CASES
 from sbm_engine.sample_waves import CALIBRATION_SHOPPERS as CALIBRATION_SHOPPERS
+from sbm_engine.sample_waves import DEFAULT_SEED as DEFAULT_SEED
 from sbm_engine.sample_waves import LENIENCY as LENIENCY
 from sbm_engine.sample_waves import LENIENT_SHOPPER as LENIENT_SHOPPER
 from sbm_engine.sample_waves import NOISE as NOISE
@@ -69,9 +71,8 @@ from sbm_engine.sample_waves import Wave as Wave
 from sbm_engine.sample_waves import late_count as late_count
 from sbm_engine.sample_waves import outside_count as outside_count
 
-__all__ = [*sample_waves.PACK_API, "BAD_RECORDS", "DEFAULT_SEED", "Wave", "generate_wave"]
+__all__ = [*sample_waves.PACK_API, "BAD_RECORDS", "Wave", "generate_wave"]
 
-DEFAULT_SEED = 2026
 #: How many records of every generated wave are deliberately invalid.
 BAD_RECORDS = 4
 
@@ -257,35 +258,12 @@ LATE_SHOPPER = "SH-023"
 # honest evaluators' mean on average (per case sd 0.035).
 
 
-def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
-    r = rng.random()
-    acc = 0.0
-    for value, weight in table:
-        acc += weight
-        if r < acc:
-            return value
-    return table[-1][0]
-
-
-def _grade(rng: random.Random, p: float) -> int:
-    """A 1–5 grade: 5 with probability p, otherwise mostly 4 and 3, rarely 2 or 1."""
-    if rng.random() < p:
-        return 5
-    return _pick_int(rng, ((4, 0.55), (3, 0.30), (2, 0.10), (1, 0.05)))
-
-
-def _pick_int(rng: random.Random, table: tuple[tuple[int, float], ...]) -> int:
-    r = rng.random()
-    acc = 0.0
-    for value, weight in table:
-        acc += weight
-        if r < acc:
-            return value
-    return table[-1][0]
-
-
 def _iso(moment: dt.datetime, offset: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + offset
+
+
+def _surnames(first: str) -> tuple[str, ...]:
+    return _LAST_F if _FIRST.index(first) < 8 else _LAST_M  # the first eight are women's
 
 
 def _staff(rng: random.Random) -> list[tuple[str, str, float]]:
@@ -294,14 +272,7 @@ def _staff(rng: random.Random) -> list[tuple[str, str, float]]:
     used: set[str] = set()
     for _region, point, _tz, _level in HOTELS:
         for _ in range(rng.choice((3, 4))):
-            while True:
-                first = rng.choice(_FIRST)
-                female = _FIRST.index(first) < 8
-                last = rng.choice(_LAST_F if female else _LAST_M)
-                name = f"{last} {first}"
-                if name not in used:
-                    used.add(name)
-                    break
+            name = sample_waves.unique_name(rng, used, _FIRST, _surnames)
             out.append((point, name, rng.gauss(0.0, 0.06)))
     return out
 
@@ -322,9 +293,9 @@ def _visit(
     else:
         point, specialist, agent_level = rng.choice(staff)
         region, _point, tz, hotel_level = next(h for h in HOTELS if h[1] == point)
-    scenario = _pick(rng, _SCENARIOS)
-    channel = _pick(rng, _CHANNELS)
-    category = _pick(rng, _CATEGORIES)
+    scenario = sample_waves.weighted(rng, _SCENARIOS)
+    channel = sample_waves.weighted(rng, _CHANNELS)
+    category = sample_waves.weighted(rng, _CATEGORIES)
     room_service = "yes" if rng.random() < 0.4 else "no"
     day = month[0] + dt.timedelta(days=rng.randrange(month[1]))
 
@@ -396,12 +367,11 @@ def _visit(
             level /= 8  # safety items depend little on the day's crew
         p = min(max(base + level, 0.02), 0.999)
         if kind == "yn":
-            answers[item] = "yes" if rng.random() < p else "no"
+            answers[item] = sample_waves.yes_no(rng, p)
         elif kind == "ynp":
-            r = rng.random()
-            answers[item] = "yes" if r < p else "partly" if r < p + (1 - p) * 0.6 else "no"
+            answers[item] = sample_waves.yes_partly_no(rng, p, 0.6)
         else:
-            answers[item] = _grade(rng, p)
+            answers[item] = sample_waves.top_grade(rng, p)
     if wave2 is not None:
         on = wave2.trained and point in TREATED_POINTS
         sample_waves.train(rng, answers, TRAINED_ITEMS, TRAINING_CLOSES, on, na="na")
@@ -417,7 +387,8 @@ def _visit(
     return record
 
 
-def _spoil(record: dict[str, Any], kind: str) -> None:
+def _spoil(records: list[dict[str, Any]], index: int, kind: str) -> None:
+    record = records[index]
     answers = record["answers"]
     if kind == "unknown_item":
         answers["r_linens"] = answers.pop("r_linen")
@@ -432,20 +403,14 @@ def _spoil(record: dict[str, Any], kind: str) -> None:
         raise ValueError(kind)
 
 
-_BAD_KINDS = ("unknown_item", "out_of_range", "missing_required", "bad_timestamp")
-
-
-def _spoil_some(
-    records: list[dict[str, Any]], rng: random.Random
-) -> tuple[dict[str, str], list[int]]:
-    """Spoil :data:`BAD_RECORDS` records picked by `rng`, one of each kind: the bad ones by
-    `visit_id`, and their indices."""
-    chosen = sorted(rng.sample(range(len(records)), BAD_RECORDS))
-    bad: dict[str, str] = {}
-    for kind, index in zip(_BAD_KINDS, chosen, strict=True):
-        _spoil(records[index], kind)
-        bad[records[index]["visit_id"]] = kind
-    return bad, chosen
+#: The kinds of bad record, one of each planted, and the error code each is rejected with.
+DEFECTS: tuple[tuple[str, str], ...] = (
+    ("unknown_item", "unknown_item"),
+    ("out_of_range", "out_of_range"),
+    ("missing_required", "missing"),
+    ("bad_timestamp", "bad_timestamp"),
+)
+_BAD_KINDS = tuple(kind for kind, _code in DEFECTS)
 
 
 def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
@@ -455,7 +420,7 @@ def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
     rng = random.Random(seed)
     staff = _staff(rng)
     records = [_visit(rng, i + 1, staff) for i in range(n)]
-    bad, _chosen = _spoil_some(records, rng)
+    bad, _chosen = sample_waves.plant_at_random(records, rng, _BAD_KINDS, _spoil)
     return Wave(records, bad)
 
 
@@ -477,7 +442,7 @@ def generate_wave2(n: int = 300, seed: int = DEFAULT_SEED, *, trained: bool = Tr
     records = [
         _visit(rng, i + 1, staff, ids="HS-2604", month=WAVE2_MONTH, wave2=plan) for i in range(n)
     ]
-    bad, chosen = _spoil_some(records, rng)
+    bad, chosen = sample_waves.plant_at_random(records, rng, _BAD_KINDS, _spoil)
     return Wave(records, bad, sample_waves.plant_field_failures(records, set(chosen), LATE_SHOPPER))
 
 
@@ -508,18 +473,9 @@ def generate_calibration(
     return sample_waves.calibration_sets(n, seed, case, _KIND)
 
 
-def main(argv: list[str] | None = None) -> int:
-    return sample_waves.main(
-        argv,
-        prog="sbm-hotel-sample",
-        what="for hotel.stay",
-        points="hotels",
-        seed=DEFAULT_SEED,
-        wave1=generate_wave,
-        wave2=generate_wave2,
-        calibration=generate_calibration,
-        treated=TREATED_POINTS,
-    )
+main = sample_waves.command(
+    __name__, prog="sbm-hotel-sample", what="for hotel.stay", points="hotels"
+)
 
 
 if __name__ == "__main__":

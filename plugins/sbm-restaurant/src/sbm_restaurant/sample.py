@@ -14,7 +14,8 @@ Critical failures (a red hygiene finding, no fiscal receipt, a wrong allergen an
 hit about one visit in ten.
 
 Exactly :data:`BAD_RECORDS` records (4) are deliberately broken, one of each kind;
-`Wave.bad` maps their `visit_id` to the reason:
+`Wave.bad` maps their `visit_id` to the reason, and :data:`DEFECTS` each reason to the
+error code it is rejected with:
 
 * ``unknown_item`` — an answer under a misspelt key (``s_main_tme``);
 * ``out_of_range`` — a main course served after 240 minutes (the range is 0..180);
@@ -60,6 +61,7 @@ from typing import Any
 from sbm_engine import sample_waves
 from sbm_engine.sample_waves import CALIBRATION_CASES
 from sbm_engine.sample_waves import CALIBRATION_SHOPPERS as CALIBRATION_SHOPPERS
+from sbm_engine.sample_waves import DEFAULT_SEED as DEFAULT_SEED
 from sbm_engine.sample_waves import LENIENCY as LENIENCY
 from sbm_engine.sample_waves import LENIENT_SHOPPER as LENIENT_SHOPPER
 from sbm_engine.sample_waves import NOISE as NOISE
@@ -69,9 +71,8 @@ from sbm_engine.sample_waves import Wave as Wave
 from sbm_engine.sample_waves import late_count as late_count
 from sbm_engine.sample_waves import outside_count as outside_count
 
-__all__ = [*sample_waves.PACK_API, "BAD_RECORDS", "DEFAULT_SEED", "Wave", "generate_wave"]
+__all__ = [*sample_waves.PACK_API, "BAD_RECORDS", "Wave", "generate_wave"]
 
-DEFAULT_SEED = 2026
 #: How many records of every generated wave are deliberately invalid.
 BAD_RECORDS = 4
 
@@ -239,25 +240,12 @@ LATE_SHOPPER = "SH-017"
 # honest evaluators' mean on average (per case sd 0.034).
 
 
-def _pick(rng: random.Random, table: tuple[tuple[Any, float], ...]) -> Any:
-    r = rng.random()
-    acc = 0.0
-    for value, weight in table:
-        acc += weight
-        if r < acc:
-            return value
-    return table[-1][0]
-
-
-def _grade(rng: random.Random, p: float) -> int:
-    """A 1–5 grade: 5 with probability p, otherwise mostly 4 and 3, rarely 2 or 1."""
-    if rng.random() < p:
-        return 5
-    return _pick(rng, ((4, 0.55), (3, 0.30), (2, 0.10), (1, 0.05)))
-
-
 def _minutes(rng: random.Random, median: float, spread: float, cap: float) -> int:
     return max(1, min(int(cap), round(rng.lognormvariate(0, spread) * median)))
+
+
+def _surnames(first: str) -> tuple[str, ...]:
+    return _LAST_F if _FIRST.index(first) < 8 else _LAST_M  # the first eight are women's
 
 
 def _waiters(rng: random.Random) -> list[tuple[str, str, float]]:
@@ -266,13 +254,7 @@ def _waiters(rng: random.Random) -> list[tuple[str, str, float]]:
     used: set[str] = set()
     for _region, point, _level in RESTAURANTS:
         for _ in range(rng.choice((4, 5))):
-            while True:
-                first = rng.choice(_FIRST)
-                last = rng.choice(_LAST_F if _FIRST.index(first) < 8 else _LAST_M)
-                name = f"{last} {first}"
-                if name not in used:
-                    used.add(name)
-                    break
+            name = sample_waves.unique_name(rng, used, _FIRST, _surnames)
             out.append((point, name, rng.gauss(0.0, 0.07)))
     return out
 
@@ -293,7 +275,7 @@ def _visit(
     else:
         point, waiter, waiter_level = rng.choice(waiters)
         region, _point, level = next(r for r in RESTAURANTS if r[1] == point)
-    scenario = _pick(rng, _SCENARIOS)
+    scenario = sample_waves.weighted(rng, _SCENARIOS)
     allergen_test = "yes" if rng.random() < 0.25 else "no"
     day = month[0] + dt.timedelta(days=rng.randrange(month[1]))
     hour = rng.choice((12, 13, 14)) if scenario == "lunch" else rng.choice((18, 19, 20, 21))
@@ -314,12 +296,11 @@ def _visit(
             shift /= 6  # safety and the receipt depend little on the day's crew
         p = min(max(base + shift, 0.02), 0.999)
         if kind == "yn":
-            answers[item] = "yes" if rng.random() < p else "no"
+            answers[item] = sample_waves.yes_no(rng, p)
         elif kind == "ynp":
-            r = rng.random()
-            answers[item] = "yes" if r < p else "partly" if r < p + (1 - p) * 0.5 else "no"
+            answers[item] = sample_waves.yes_partly_no(rng, p, 0.5)
         else:
-            answers[item] = _grade(rng, p)
+            answers[item] = sample_waves.top_grade(rng, p)
     if wave2 is not None:
         on = wave2.trained and point in TREATED_POINTS
         sample_waves.train(rng, answers, TRAINED_ITEMS, TRAINING_CLOSES, on)
@@ -359,7 +340,16 @@ def _visit(
     }
 
 
-_BAD_KINDS = ("unknown_item", "out_of_range", "missing_required", "duplicate_visit")
+#: The kinds of bad record and the error code each is rejected with, planted in this order at
+#: records 1..n-1 picked by the stream: the duplicate at the first of them, so that the record
+#: whose id it repeats (the one before) is a good one and is scored.
+DEFECTS: tuple[tuple[str, str], ...] = (
+    ("duplicate_visit", "duplicate_visit"),
+    ("unknown_item", "unknown_item"),
+    ("out_of_range", "out_of_range"),
+    ("missing_required", "missing"),
+)
+_BAD_KINDS = tuple(kind for kind, _code in DEFECTS)
 
 
 def _spoil(records: list[dict[str, Any]], index: int, kind: str) -> None:
@@ -376,21 +366,6 @@ def _spoil(records: list[dict[str, Any]], index: int, kind: str) -> None:
         raise ValueError(kind)
 
 
-def _spoil_some(
-    records: list[dict[str, Any]], rng: random.Random
-) -> tuple[dict[str, str], list[int]]:
-    """Spoil :data:`BAD_RECORDS` of the records 1..n-1, picked by `rng`, one of each kind:
-    the bad ones by `visit_id`, and their indices. The duplicate takes the first of them, so
-    the record whose id it repeats (the one before) is a good one and is scored."""
-    chosen = sorted(rng.sample(range(1, len(records)), BAD_RECORDS))
-    kinds = ("duplicate_visit", *(k for k in _BAD_KINDS if k != "duplicate_visit"))
-    bad: dict[str, str] = {}
-    for kind, index in zip(kinds, chosen, strict=True):
-        _spoil(records, index, kind)
-        bad[records[index]["visit_id"]] = kind
-    return bad, chosen
-
-
 def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
     """`n` visit records (n ≥ 5), of which :data:`BAD_RECORDS` are deliberately invalid.
 
@@ -402,7 +377,7 @@ def generate_wave(n: int = 300, seed: int = DEFAULT_SEED) -> Wave:
     rng = random.Random(seed)
     waiters = _waiters(rng)
     records = [_visit(rng, i + 1, waiters) for i in range(n)]
-    bad, _chosen = _spoil_some(records, rng)
+    bad, _chosen = sample_waves.plant_at_random(records, rng, _BAD_KINDS, _spoil, start=1)
     return Wave(records, bad)
 
 
@@ -424,7 +399,7 @@ def generate_wave2(n: int = 300, seed: int = DEFAULT_SEED, *, trained: bool = Tr
     records = [
         _visit(rng, i + 1, waiters, ids="RS-2604", month=WAVE2_MONTH, wave2=plan) for i in range(n)
     ]
-    bad, chosen = _spoil_some(records, rng)
+    bad, chosen = sample_waves.plant_at_random(records, rng, _BAD_KINDS, _spoil, start=1)
     # the record whose id the duplicate repeats is left alone too
     taken = {*chosen, chosen[0] - 1}
     return Wave(records, bad, sample_waves.plant_field_failures(records, taken, LATE_SHOPPER))
@@ -457,18 +432,9 @@ def generate_calibration(
     return sample_waves.calibration_sets(n, seed, case, _KIND)
 
 
-def main(argv: list[str] | None = None) -> int:
-    return sample_waves.main(
-        argv,
-        prog="sbm-restaurant-sample",
-        what="for restaurant.service",
-        points="restaurants",
-        seed=DEFAULT_SEED,
-        wave1=generate_wave,
-        wave2=generate_wave2,
-        calibration=generate_calibration,
-        treated=TREATED_POINTS,
-    )
+main = sample_waves.command(
+    __name__, prog="sbm-restaurant-sample", what="for restaurant.service", points="restaurants"
+)
 
 
 if __name__ == "__main__":

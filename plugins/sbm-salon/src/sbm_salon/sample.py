@@ -63,12 +63,12 @@ import functools
 import math
 import random
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from sbm_engine import sample_waves
 from sbm_engine.sample_waves import CALIBRATION_CASES
 from sbm_engine.sample_waves import CALIBRATION_SHOPPERS as CALIBRATION_SHOPPERS
+from sbm_engine.sample_waves import DEFAULT_SEED as DEFAULT_SEED
 from sbm_engine.sample_waves import LENIENCY as LENIENCY
 from sbm_engine.sample_waves import LENIENT_SHOPPER as LENIENT_SHOPPER
 from sbm_engine.sample_waves import NOISE as NOISE
@@ -78,7 +78,7 @@ from sbm_engine.sample_waves import SampleWave as SampleWave
 from sbm_engine.sample_waves import late_count as late_count
 from sbm_engine.sample_waves import outside_count as outside_count
 
-__all__ = [*sample_waves.PACK_API, "BAD_EVERY", "DEFECTS", "SampleWave", "bad_count"]
+__all__ = [*sample_waves.PACK_API, "BAD_EVERY", "SampleWave", "bad_count"]
 
 #: One record in this many is made bad on purpose (the known share: 2 %).
 BAD_EVERY = 50
@@ -220,6 +220,11 @@ _LAST_F = (
 )
 _LAST_M = ("Белов", "Григорьев", "Захаров", "Киселев", "Орлов", "Павлов", "Романов")
 
+
+def _surnames(first: str) -> tuple[str, ...]:
+    return _LAST_M if first in ("Артём", "Илья") else _LAST_F
+
+
 _YES_NO: dict[str, float] = {
     "slot_offered": 0.7,
     "price_told": 0.75,
@@ -250,28 +255,16 @@ def bad_count(n: int) -> int:
     return n // BAD_EVERY
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
 def _yes(rng: random.Random, p: float, skill: float) -> str:
-    return "yes" if rng.random() < _sigmoid(_logit(p) + skill) else "no"
+    return sample_waves.yes_no(rng, sample_waves.shifted(p, skill))
 
 
 def _grade(rng: random.Random, mean: float, skill: float) -> int:
-    return max(1, min(5, round(rng.gauss(mean + 0.5 * skill, 0.7))))
+    return sample_waves.grade(rng, mean + 0.5 * skill, 0.7)
 
 
 def _partial(rng: random.Random, skill: float) -> str:
-    p_yes = _sigmoid(_logit(0.6) + skill)
-    r = rng.random()
-    if r < p_yes:
-        return "yes"
-    return "partly" if r < p_yes + (1 - p_yes) * 0.6 else "no"
+    return sample_waves.yes_partly_no(rng, sample_waves.shifted(0.6, skill), 0.6)
 
 
 def _breach(rng: random.Random, rate: float, culture: float) -> str:
@@ -290,13 +283,7 @@ class _Network:
                 for kind, count in (("hair", rng.randint(2, 3)), ("nails", rng.randint(1, 2))):
                     for _ in range(count):
                         k += 1
-                        while True:
-                            first = rng.choice(_FIRST)
-                            male = first in ("Артём", "Илья")
-                            name = f"{rng.choice(_LAST_M if male else _LAST_F)} {first}"
-                            if name not in used:
-                                used.add(name)
-                                break
+                        name = sample_waves.unique_name(rng, used, _FIRST, _surnames)
                         masters[kind].append(
                             {
                                 "id": f"{code}-M{k}",
@@ -373,9 +360,9 @@ def _visit(
     a["feedback"] = _yes(rng, 0.5, skill) if rng.random() < 0.95 else "н/п"
     # the salon itself
     a["entrance"] = _yes(rng, 0.9, level)
-    a["interior"] = max(1, min(5, round(rng.gauss(4.2 + level, 0.6))))
+    a["interior"] = sample_waves.grade(rng, 4.2 + level, 0.6)
     a["restroom"] = _yes(rng, 0.85, level) if rng.random() < 0.85 else "н/п"
-    a["ambience"] = max(1, min(5, round(rng.gauss(4.0 + level, 0.7))))
+    a["ambience"] = sample_waves.grade(rng, 4.0 + level, 0.7)
     a["price_list"] = _yes(rng, 0.8, level)
     if wave2 is not None:
         on = wave2.trained and salon["code"] in TREATED_POINTS
@@ -453,7 +440,7 @@ def _plant(record: dict[str, Any], defect: str, month: str = "04") -> None:
         raise ValueError(defect)
 
 
-def generate(n: int = 300, seed: int = 2026) -> SampleWave:
+def generate(n: int = 300, seed: int = DEFAULT_SEED) -> SampleWave:
     """`n` visit records for `salon.visit`; `bad_count(n)` of them bad on purpose.
 
     Deterministic: the same `n` and `seed` give the same records.
@@ -468,7 +455,7 @@ def generate(n: int = 300, seed: int = 2026) -> SampleWave:
     return SampleWave(records, defects)
 
 
-def generate_wave2(n: int = 300, seed: int = 2026, *, trained: bool = True) -> SampleWave:
+def generate_wave2(n: int = 300, seed: int = DEFAULT_SEED, *, trained: bool = True) -> SampleWave:
     """The salons of `generate(n, seed)` in May (``SLN-2026-05-NNNNN``), `bad_count(n)` of
     the records bad; ``trained=False`` leaves the training out and nothing else
     (`sbm_engine.sample_waves`).
@@ -500,7 +487,7 @@ _KIND = sample_waves.answer_kinds(
 
 
 def generate_calibration(
-    n: int = CALIBRATION_CASES, seed: int = 2026
+    n: int = CALIBRATION_CASES, seed: int = DEFAULT_SEED
 ) -> dict[str, list[dict[str, Any]]]:
     """Evaluator -> their records of `n` salon visits (``SLN-CAL-NNNNN``, April 2026), every
     one scored by all of `CALIBRATION_SHOPPERS` as `sbm_engine.sample_waves` does.
@@ -513,18 +500,9 @@ def generate_calibration(
     return sample_waves.calibration_sets(n, seed, case, _KIND, submitted_within=1)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return sample_waves.main(
-        argv,
-        prog="sbm-salon-sample",
-        what="of beauty salon visits (JSONL)",
-        points="salons",
-        seed=2026,
-        wave1=generate,
-        wave2=generate_wave2,
-        calibration=generate_calibration,
-        treated=TREATED_POINTS,
-    )
+main = sample_waves.command(
+    __name__, prog="sbm-salon-sample", what="of beauty salon visits (JSONL)", points="salons"
+)
 
 
 if __name__ == "__main__":  # pragma: no cover
