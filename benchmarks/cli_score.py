@@ -100,25 +100,29 @@ def stages(standard: Path, inp: Path, out: Path) -> dict[str, float]:
     against the command's wall time shows what running them in threads gains; read +
     write alone is the floor any tool producing this output from this input pays."""
     from sbm_engine import load
-    from sbm_engine.cli import fastpath
-    from sbm_engine.cli.score import result_columns
+    from sbm_engine.pipeline import duplicates, inputs, outputs, scoring
 
     std = load(str(standard))
-    f = fastpath.open_input(0, inp, std, {})
+    f = inputs.open_input(0, inp, std, {})
     t0 = time.perf_counter()
-    chunks = list(fastpath.iter_chunks(f, fastpath.CHUNK_ROWS))
+    chunks = list(inputs.iter_chunks(f, inputs.CHUNK_ROWS))
     t_read = time.perf_counter() - t0
-    seen = fastpath.SeenIds()
+    seen = duplicates.SeenIds()
     scored = []
     t0 = time.perf_counter()
     for chunk in chunks:
-        table, rej = fastpath.score_chunk(std, chunk.table, fastpath._decimal(f))
-        table, _ = fastpath._move_duplicates(std, [f], chunk, table, rej, seen)
+
+        def earlier(candidates: set[str], chunk: Any = chunk) -> set[str]:
+            return duplicates.earlier_ids([f], chunk, candidates)
+
+        table, rej = scoring.score_chunk(std, chunk.table, f.cell_decimal)
+        table, _, _ = duplicates.move_duplicates(std, f, chunk, table, rej, seen, earlier)
         scored.append(table.drop_columns(["__row"]))
     t_score = time.perf_counter() - t0
     del chunks
     t0 = time.perf_counter()
-    with fastpath.TableOutput(out, result_columns(std), std.result_template()) as w:
+    columns = outputs.result_columns(std)
+    with outputs.TableOutput(out, columns, std.result_template()) as w:
         for table in scored:
             w.write(table)
     t_write = time.perf_counter() - t0

@@ -190,6 +190,7 @@ def load(
         raise CompileError(report.diagnostics, report.sources)
     warnings = [d for d in report.diagnostics if d.severity == "warning"]
     compiled = compile_model(report.model, allow_unknown, warnings)
+    compiled.origin = (load, (str(path),), {"allow_unknown": allow_unknown})
     with _cache_lock:
         _cache[key] = (compiled, {f: _digest(f) for f in report.files})
     return compiled

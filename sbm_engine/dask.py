@@ -8,7 +8,7 @@ nothing but small summaries back to the client.
 How a run goes (the contract of `sbm score`, kept across partitions):
 
 1. Each partition is scored on a worker as `sbm score` scores one file: a Parquet
-   or CSV file with the chunked Arrow path (`cli.fastpath`, whose partition function
+   or CSV file with the streaming path (`sbm_engine.pipeline`, whose partition function
    is `score_table`), any other file with the record path, so every reject keeps the
    `file:LINE` (Parquet: `file:ROW`) source `sbm score` gives it. A Dask dataframe
    partition is first written as a Parquet file in the temporary folder and scored
@@ -45,6 +45,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import attrs
+
+from .io.writers import json_line
+from .pipeline import job_of, result_columns, score_files, text_columns
 
 #: Extensions of the files a folder dataset is made of (a glob may name others the
 #: record path reads, such as .xlsx).
@@ -496,8 +499,6 @@ def _empty_part(std: Any, out: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .cli.score import result_columns, text_columns
-
     columns = result_columns(std)
     text = set(text_columns(columns))
     schema = pa.schema([(c, pa.string() if c in text else pa.null()) for c in columns])
@@ -522,57 +523,18 @@ def _stage_frame(frame: Any, path: Path) -> None:
 
 
 def _score_file(std: Any, job: _Job, source: Path, out: Path, rejects: Path) -> tuple[int, ...]:
-    """Score one file as `sbm score FILE -o out --rejects rejects` does."""
-    from .cli import fastpath
-    from .cli.progress import Progress
-
-    options = dict(job.options)
-    if fastpath.why_not([str(source)], out, None) is None:
-        try:
-            counts = fastpath.run(
-                std,
-                fastpath.Job(job.standard, job.allow_unknown, job.language),
-                [str(source)],
-                out,
-                rejects,
-                options,
-                Progress(False),
-                chunk_rows=job.chunk_rows,
-                jobs=1,
-            )
-            return counts.read, counts.scored, counts.rejected
-        except fastpath.Unsupported:
-            pass  # the record path reads it exactly
-    return _score_records(std, source, out, rejects, options)
-
-
-def _score_records(
-    std: Any, source: Path, out: Path, rejects: Path, options: dict[str, Any]
-) -> tuple[int, ...]:
-    """The record path of `sbm score` for one file (JSONL, XLSX, what Arrow cannot read)."""
-    from .cli.common import outputs_together
-    from .cli.score import result_columns, text_columns
-    from .io import open_writer, read_visits
-
-    session = std.session()
-    columns = result_columns(std)
-    writers = (
-        open_writer(rejects),
-        open_writer(
-            out, columns=columns, spreadsheet_safe=True, text_columns=text_columns(columns)
-        ),
+    """Score one file as `sbm score FILE -o out --rejects rejects` does
+    (`pipeline.score_files`: streamed when it can be, else record by record)."""
+    counts = score_files(
+        std,
+        [source],
+        out,
+        rejects,
+        options=dict(job.options),
+        chunk_rows=job.chunk_rows,
+        job=job_of(std, job.language),
     )
-    scored = rejected = 0
-    with outputs_together(*writers) as (bad, good):
-        for rec in read_visits(source, visit_fields=std.model.visit_fields, **options):
-            outcome = session.read(rec)
-            if outcome.ok:
-                good.write(outcome.to_dict())
-                scored += 1
-            else:
-                bad.write(outcome.to_dict())
-                rejected += 1
-    return scored + rejected, scored, rejected
+    return counts.read, counts.scored, counts.rejected
 
 
 def _relabel(rejects: Path, staged: str, label: str) -> None:
@@ -596,11 +558,7 @@ def _write_rejects(path: Path, rejects: Sequence[dict[str, Any]]) -> None:
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as f:
         for reject in rejects:
-            try:
-                line = json.dumps(reject, ensure_ascii=False, separators=(", ", ": "))
-                f.write(line.encode("utf-8") + b"\n")
-            except UnicodeEncodeError:  # a lone surrogate: escape it, stay valid UTF-8
-                f.write(json.dumps(reject, separators=(", ", ": ")).encode("ascii") + b"\n")
+            f.write(json_line(reject))
     os.replace(partial, path)
 
 

@@ -1,4 +1,8 @@
-"""What scoring returns: frozen results that serialize to the output contract.
+"""What scoring returns: frozen results that serialize to the output contract, and
+the rules that make a rejection whatever the path that scores (one record at a
+time, a batch, a stream of batches): a visit_id seen before (`ScoringSession`,
+`duplicate`, compared as `visit_key`), a record no reader could make
+(`ScoringSession.unreadable`), a visit field no output can carry (`field_errors`).
 
 Key names and their order are the contract of `product.md` ("Output records"):
 a scored visit is `visit_id, standard, version, point, specialist, region, date,
@@ -10,13 +14,17 @@ those formulas aggregate, so a results file can be rolled up on its own).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
 from .io.records import field_text
-from .runtime import VisitError, VisitWarning
+from .messages import message
+from .runtime import VisitError, VisitWarning, not_finite
+
+if TYPE_CHECKING:
+    from .standard import CompiledStandard
 
 
 class Row(Mapping[str, Any]):
@@ -164,3 +172,126 @@ def json_safe(value: Any) -> Any:
             return value
         return items
     return value
+
+
+class ScoringSession:
+    """Scores the visits of one batch in order, rejecting a `visit_id` seen before
+    (compared as `visit_key`s).
+
+    Readers that could not make a record of some input (bad JSON, a row that does
+    not fit the header) pass it to `unreadable`, so it too ends in the rejects.
+    """
+
+    def __init__(self, standard: CompiledStandard) -> None:
+        self.standard = standard
+        self.seen: set[str] = set()
+
+    def score(self, record: Any, source: str | None = None) -> VisitOutcome:
+        return self.check(record, source, self.standard.score(record, source))
+
+    def check(self, record: Any, source: str | None, outcome: VisitOutcome) -> VisitOutcome:
+        """`outcome` (the record scored alone), or its rejection when the record's
+        visit_id was seen before in this session: the duplicate error comes first."""
+        vid = record.get("visit_id") if isinstance(record, Mapping) else None
+        key = visit_key(vid)
+        if key is None:
+            return outcome
+        if key in self.seen:
+            return duplicate(vid, source, record, outcome)
+        self.seen.add(key)
+        return outcome
+
+    @staticmethod
+    def unreadable(raw: Any, source: str | None, reason: str) -> RejectedVisit:
+        return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
+
+    def read(self, rec: Any) -> VisitOutcome:
+        """The outcome of a record as a reader gave it (`io.VisitRecord`): scored, or
+        rejected as unreadable when no record could be made of the input."""
+        if rec.record is None:
+            return self.unreadable(rec.raw, rec.source, rec.error or "unreadable")
+        return self.score(rec.record, rec.source)
+
+
+def duplicate(
+    vid: Any, source: str | None, record: Any, outcome: VisitOutcome | None
+) -> RejectedVisit:
+    """The rejection of a record whose visit_id appeared earlier in the batch: the
+    `duplicate_visit` error, then the record's own errors if it has any (`outcome`,
+    the record scored alone, None when it was not)."""
+    dup = duplicate_error(vid)
+    errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
+    return RejectedVisit(vid, source, errors, record)
+
+
+def duplicate_error(vid: Any) -> VisitError:
+    """The `duplicate_visit` error; it names the id by its `visit_key`, so that `1.0`
+    after `1` reads "visit_id '1' appears earlier", the same from every input."""
+    return VisitError(
+        "visit_id", "duplicate_visit", message("visit.duplicate", key=repr(visit_key(vid)))
+    )
+
+
+def visit_key(vid: Any) -> str | None:
+    """What a visit_id is compared as, to find duplicates: its text as the outputs and
+    the tabular readers spell it (`io.records.field_text`); None when there is none.
+
+    So `1`, `1.0` and `"1"` are the same visit_id, as they are in a CSV or Parquet
+    file, where a visit field is always read as text; `true` is `"true"`, not `1`
+    (Python's `==` would merge 1, 1.0 and True). An object or a list (a visit that
+    is rejected anyway) is compared as its compact JSON text."""
+    return None if vid is None else field_text(vid)
+
+
+def field_errors(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitError]:
+    """Errors for the visit fields `names` of `record` whose value no output can
+    carry, empty when there is none (the usual case, kept fast):
+
+    * an object or a list (JSONL `"point": {"x": 1}`, a Parquet struct, list or map
+      column) is `bad_field`. A visit field is one value (a text, a number, true or
+      false): it is copied to the scored visit, where a CSV or Parquet output has one
+      text column for it (an object there would abort the whole run) and `sbm rollup`
+      groups visits by it. Such a visit is rejected, from every input format and on
+      both backends, rather than scored with the field spelt some arbitrary way;
+    * a number beyond the range of a float (JSONL `"point": 1e400` reads as inf; 1
+      followed by 309 zeros stays an int) is `not_a_number`: JSON has no spelling for
+      inf, nor a Parquet number column room for such an int. Tabular readers make
+      every scalar field text (`"inf"`), so this concerns JSONL and the Python API.
+
+    The batch backend sends the records with such fields here too."""
+    errs = []
+    get = record.get
+    for name in names:
+        value = get(name)
+        if value is None or value.__class__ is str:
+            continue
+        if isinstance(value, Mapping | list | tuple):
+            shown = _short(field_text(value))
+            errs.append(
+                VisitError(
+                    name,
+                    "bad_field",
+                    message("visit.field_object", field=name, value=shown)
+                    if isinstance(value, Mapping)
+                    else message("visit.field_list", field=name, value=shown),
+                )
+            )
+            continue
+        if not not_finite(value) and json_safe(value) is value:
+            continue
+        errs.append(
+            VisitError(
+                name,
+                "not_a_number",
+                message("visit.field_not_finite", field=name, value=_shown(value)),
+            )
+        )
+    return errs
+
+
+def _shown(value: Any) -> str:
+    return _short(repr(value))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

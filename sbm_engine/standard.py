@@ -13,21 +13,44 @@ one standard can serve many threads.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codegen import NO_PLACE, Place, printable
 from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
 from .functions import FunctionRegistry
-from .io.records import field_text
 from .messages import message
 from .model import StandardModel
 from .nodes import Span
-from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome, json_safe
-from .runtime import VisitError, VisitWarning, not_finite
+from .results import (
+    RejectedVisit,
+    Row,
+    ScoredVisit,
+    ScoringSession,
+    VisitOutcome,
+    duplicate,
+    duplicate_error,
+    field_errors,
+    visit_key,
+)
+from .runtime import VisitError, VisitWarning
+
+if TYPE_CHECKING:
+    from .pipeline import Counts, ScoredBatch
+
+#: Defined in `results` (the batch backends use them without this module); named here too.
+__all__ = [
+    "CompiledStandard",
+    "ScoringSession",
+    "duplicate",
+    "duplicate_error",
+    "field_errors",
+    "visit_key",
+]
 
 
 class CompiledStandard:
@@ -71,6 +94,12 @@ class CompiledStandard:
         self._field_names = model.visit_fields
         self._finite = FiniteCheck(model)
         self._error_rank = error_rank(model)
+        #: How to make this standard again in another process (the worker processes of
+        #: `score_files`): a module-level function and its arguments, set by
+        #: `api.load`; None for a standard made otherwise.
+        self.origin: (
+            tuple[Callable[..., CompiledStandard], tuple[Any, ...], dict[str, Any]] | None
+        ) = None
 
     def python_listing(self) -> str:
         """`python_source` with the `.sbm` construct each block comes from, for people."""
@@ -254,6 +283,73 @@ class CompiledStandard:
 
         return score_table(self, table, source)
 
+    def score_batches(
+        self,
+        source: Any,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        decimal: str | None = None,
+        chunk_rows: int = 65536,
+        jobs: int = 1,
+        label: str = "table",
+    ) -> Iterator[ScoredBatch]:
+        """Score Parquet and CSV files (a path or a list of paths) or Arrow data (a
+        `pyarrow.Table`, a `RecordBatch`, or an iterable of them) batch by batch, with
+        the rules of `score_many` across batches and files: each `ScoredBatch` holds
+        a table of scored visits (the columns `sbm score` writes) and the
+        `RejectedVisit`s among its rows, with their sources (`file:LINE` for CSV,
+        `file:ROW` for Parquet, `label:ROW` for Arrow data). A CSV file's rejects come
+        with its last batch: its line numbers are known once it is read whole.
+
+        CSV cells are read as `sbm score` reads them (`encoding`, `delimiter` and
+        `decimal`: None to detect). `jobs` > 1 scores chunks of files in worker
+        processes. A file the streaming path cannot read exactly raises
+        `pipeline.Unsupported` (`score_many` over `io.read_visits` reads any).
+        Needs the `fast` and `arrow` extras (numpy, pyarrow)."""
+        from .pipeline import score_batches
+
+        options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal}
+        return score_batches(
+            self, source, options=options, chunk_rows=chunk_rows, jobs=jobs, label=label
+        )
+
+    def score_files(
+        self,
+        inputs: Any,
+        output: str | os.PathLike[str],
+        rejects: str | os.PathLike[str] | None = None,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        decimal: str | None = None,
+        sheet: str | None = None,
+        engine: str = "auto",
+        chunk_rows: int = 65536,
+        jobs: int = 1,
+    ) -> Counts:
+        """Score input files (a path or a list of paths, any format `sbm score` reads)
+        into `output` and `rejects` (default: `OUTPUT.rejects.jsonl` beside it) and
+        return the `Counts`: the same bytes `sbm score` writes, with the same options
+        (`engine`: "auto", "batch" or "python"). Both files are written to temporary
+        names and appear together at the end, or not at all. `jobs` > 1 scores in
+        worker processes, which load the standard again (`origin`: one loaded with
+        `sbm_engine.load`). It does not run the standard's examples first, as
+        `sbm score` does (`run_examples`)."""
+        from .pipeline import score_files
+
+        options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal}
+        return score_files(
+            self,
+            inputs,
+            output,
+            rejects,
+            options={**options, "sheet": sheet},
+            engine=engine,
+            chunk_rows=chunk_rows,
+            jobs=jobs,
+        )
+
     def result_template(self) -> dict[str, Any]:
         """A scored visit's shape with every key and no values: fixes table columns."""
         none = dict.fromkeys
@@ -412,60 +508,6 @@ def error_rank(model: StandardModel) -> dict[str, int]:
     return rank
 
 
-def field_errors(record: Mapping[str, Any], names: Iterable[str]) -> list[VisitError]:
-    """Errors for the visit fields `names` of `record` whose value no output can
-    carry, empty when there is none (the usual case, kept fast):
-
-    * an object or a list (JSONL `"point": {"x": 1}`, a Parquet struct, list or map
-      column) is `bad_field`. A visit field is one value (a text, a number, true or
-      false): it is copied to the scored visit, where a CSV or Parquet output has one
-      text column for it (an object there would abort the whole run) and `sbm rollup`
-      groups visits by it. Such a visit is rejected, from every input format and on
-      both backends, rather than scored with the field spelt some arbitrary way;
-    * a number beyond the range of a float (JSONL `"point": 1e400` reads as inf; 1
-      followed by 309 zeros stays an int) is `not_a_number`: JSON has no spelling for
-      inf, nor a Parquet number column room for such an int. Tabular readers make
-      every scalar field text (`"inf"`), so this concerns JSONL and the Python API.
-
-    The batch backend sends the records with such fields here too."""
-    errs = []
-    get = record.get
-    for name in names:
-        value = get(name)
-        if value is None or value.__class__ is str:
-            continue
-        if isinstance(value, Mapping | list | tuple):
-            shown = _short(field_text(value))
-            errs.append(
-                VisitError(
-                    name,
-                    "bad_field",
-                    message("visit.field_object", field=name, value=shown)
-                    if isinstance(value, Mapping)
-                    else message("visit.field_list", field=name, value=shown),
-                )
-            )
-            continue
-        if not not_finite(value) and json_safe(value) is value:
-            continue
-        errs.append(
-            VisitError(
-                name,
-                "not_a_number",
-                message("visit.field_not_finite", field=name, value=_shown(value)),
-            )
-        )
-    return errs
-
-
-def _shown(value: Any) -> str:
-    return _short(repr(value))
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _finite(values: tuple[Any, ...]) -> bool:
     """No float in `values` is inf or NaN (None, texts and booleans pass).
 
@@ -476,45 +518,6 @@ def _finite(values: tuple[Any, ...]) -> bool:
         if v.__class__ is float and v - v != 0.0:
             return False
     return True
-
-
-class ScoringSession:
-    """Scores the visits of one batch in order, rejecting a `visit_id` seen before
-    (compared as `visit_key`s).
-
-    Readers that could not make a record of some input (bad JSON, a row that does
-    not fit the header) pass it to `unreadable`, so it too ends in the rejects.
-    """
-
-    def __init__(self, standard: CompiledStandard) -> None:
-        self.standard = standard
-        self.seen: set[str] = set()
-
-    def score(self, record: Any, source: str | None = None) -> VisitOutcome:
-        return self.check(record, source, self.standard.score(record, source))
-
-    def check(self, record: Any, source: str | None, outcome: VisitOutcome) -> VisitOutcome:
-        """`outcome` (the record scored alone), or its rejection when the record's
-        visit_id was seen before in this session: the duplicate error comes first."""
-        vid = record.get("visit_id") if isinstance(record, Mapping) else None
-        key = visit_key(vid)
-        if key is None:
-            return outcome
-        if key in self.seen:
-            return duplicate(vid, source, record, outcome)
-        self.seen.add(key)
-        return outcome
-
-    @staticmethod
-    def unreadable(raw: Any, source: str | None, reason: str) -> RejectedVisit:
-        return RejectedVisit(None, source, (VisitError("record", "unreadable", reason),), raw)
-
-    def read(self, rec: Any) -> VisitOutcome:
-        """The outcome of a record as a reader gave it (`io.VisitRecord`): scored, or
-        rejected as unreadable when no record could be made of the input."""
-        if rec.record is None:
-            return self.unreadable(rec.raw, rec.source, rec.error or "unreadable")
-        return self.score(rec.record, rec.source)
 
 
 def _in(place: Place) -> str:
@@ -539,36 +542,6 @@ def _in(place: Place) -> str:
     if kind == "bands":
         return message("visit.in.bands")
     return message("visit.in.formula")
-
-
-def duplicate(
-    vid: Any, source: str | None, record: Any, outcome: VisitOutcome | None
-) -> RejectedVisit:
-    """The rejection of a record whose visit_id appeared earlier in the batch: the
-    `duplicate_visit` error, then the record's own errors if it has any (`outcome`,
-    the record scored alone, None when it was not)."""
-    dup = duplicate_error(vid)
-    errors = (dup, *outcome.errors) if isinstance(outcome, RejectedVisit) else (dup,)
-    return RejectedVisit(vid, source, errors, record)
-
-
-def duplicate_error(vid: Any) -> VisitError:
-    """The `duplicate_visit` error; it names the id by its `visit_key`, so that `1.0`
-    after `1` reads "visit_id '1' appears earlier", the same from every input."""
-    return VisitError(
-        "visit_id", "duplicate_visit", message("visit.duplicate", key=repr(visit_key(vid)))
-    )
-
-
-def visit_key(vid: Any) -> str | None:
-    """What a visit_id is compared as, to find duplicates: its text as the outputs and
-    the tabular readers spell it (`io.records.field_text`); None when there is none.
-
-    So `1`, `1.0` and `"1"` are the same visit_id, as they are in a CSV or Parquet
-    file, where a visit field is always read as text; `true` is `"true"`, not `1`
-    (Python's `==` would merge 1, 1.0 and True). An object or a list (a visit that
-    is rejected anyway) is compared as its compact JSON text."""
-    return None if vid is None else field_text(vid)
 
 
 from .examples import ExampleOutcome  # noqa: E402  (examples imports this module's type only)

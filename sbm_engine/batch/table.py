@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ..io.records import field_text, field_value, is_empty, jsonable
-from ..model import BUILTIN_FIELDS
-from ..results import RejectedVisit, ScoredVisit, json_safe
+from ..io.records import TableLayout, field_text, field_value, is_empty, jsonable
+from ..results import RejectedVisit, ScoredVisit, duplicate, json_safe
 from ..runtime import MISSING
-from ..standard import duplicate
 from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, evaluator_for
 from .values import Unhashable
@@ -76,36 +74,39 @@ class _FieldTextSource(Source):
 
 
 class _Layout:
-    """Where each column of the table goes (the tabular readers' `TableLayout` rules)."""
+    """Where each column of the table goes: the tabular readers' `TableLayout`, which
+    classifies the columns (and refuses two that give one key), with a struct column
+    `answers` read child by child."""
 
     def __init__(self, ev: BatchEvaluator, table: Any) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        fields = {*BUILTIN_FIELDS.values(), *ev.model.fields}
+        names = table.column_names
+        layout = TableLayout(names, ev.model.visit_fields)
         self.fields: dict[str, Source] = {}
         self.answers: dict[str, Source] = {}
         self.field_columns: dict[str, str] = {}
         self.answer_columns: dict[str, Any] = {}  # key -> (column name, child index or None)
-        for name, column in zip(table.column_names, table.columns, strict=True):
-            key = name.strip()
-            if key == "":
+        for column, data in zip(layout.columns, table.columns, strict=True):
+            name = names[column.index]
+            if column.kind == "unnamed":
                 raise ValueError("a column without a name cannot be scored")
-            if key in fields:
-                self._claim(self.field_columns, key, name)
-                self.fields[key] = _FieldTextSource(ArrowSource(column))
-            elif key == "answers" and pa.types.is_struct(column.type):
-                for child in column.type:
-                    values = pc.struct_field(column, child.name)
+            if column.kind == "field":
+                self.field_columns[column.key] = name
+                self.fields[column.key] = _FieldTextSource(ArrowSource(data))
+            elif column.kind == "answers" and pa.types.is_struct(data.type):
+                for child in data.type:
+                    values = pc.struct_field(data, child.name)
                     self._claim(self.answer_columns, child.name, (name, child.name))
                     self.answers[child.name] = ArrowSource(values)
             else:
-                item = key[len("answers.") :] if key.startswith("answers.") else key
-                self._claim(self.answer_columns, item, (name, None))
-                self.answers[item] = ArrowSource(column)
+                self._claim(self.answer_columns, column.key, (name, None))
+                self.answers[column.key] = ArrowSource(data)
 
     @staticmethod
     def _claim(taken: dict[str, Any], key: str, what: Any) -> None:
+        """A struct's child and a column (or two structs) giving one answer."""
         if key in taken:
             raise ValueError(f"columns {taken[key]!r} and {what!r} both give {key!r}")
         taken[key] = what
@@ -139,6 +140,16 @@ def score_table(
 ) -> ScoredTable:
     """Score a pyarrow Table, one visit per row; `source` names it in the rejects
     (`source:ROW`, rows counted from 1 as the Parquet reader does)."""
+    scored, rejected = score_table_visits(standard, table, source)
+    return ScoredTable(scored, _rejects_table(rejected))
+
+
+def score_table_visits(
+    standard: CompiledStandard | BatchEvaluator, table: Any, source: str | None = None
+) -> tuple[Any, dict[int, RejectedVisit]]:
+    """`score_table` with the rejects as they are made: {table row: `RejectedVisit`}
+    (sources `source:ROW`, None without `source`), for callers that place or write
+    them themselves (the streaming pipeline) rather than read them as a table."""
     import pyarrow as pa
 
     ev = standard if isinstance(standard, BatchEvaluator) else evaluator_for(standard)
@@ -172,7 +183,7 @@ def score_table(
     keep[list(rejected)] = False
     fixed = {i: o for i, (_, o) in per_visit.items() if isinstance(o, ScoredVisit) and keep[i]}
     scored = _scored_table(ev, res, layout, n, fixed, keep)
-    return ScoredTable(scored, _rejects_table(rejected))
+    return scored, dict(sorted(rejected.items()))
 
 
 def _source(source: str | None, i: int) -> str | None:

@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -165,23 +165,17 @@ def signals_held() -> Iterator[None]:
         raise Interrupted(signum, late=True)
 
 
-@contextlib.contextmanager
-def outputs_together(*writers: Any) -> Iterator[tuple[Any, ...]]:
-    """Enter the writers of one run; at a clean end commit them together
-    (`io.writers.commit_together`, in the order given, signals held), on any exception
-    drop every temporary file. Older files are left untouched either way."""
+def outputs_together(*writers: Any) -> contextlib.AbstractContextManager[tuple[Any, ...]]:
+    """`io.writers.outputs_together`, committing with signals held: a Ctrl-C cannot
+    fall between the renames of one run's files."""
+    from ..io.writers import outputs_together as together
+
+    return together(*writers, commit=_commit_held)
+
+
+def _commit_held(writers: Sequence[Any]) -> None:
     from ..io.writers import commit_together
 
-    entered: list[Any] = []
-    try:
-        for w in writers:
-            w.__enter__()
-            entered.append(w)
-        yield writers
-    except BaseException:
-        for w in entered:
-            w.abort()
-        raise
     with signals_held():
         commit_together(writers)
         _SIGNALS.committed = True

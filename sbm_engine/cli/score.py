@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 import click
 
 from ..messages import message
+from ..pipeline.batches import default_rejects, read_options
+from ..pipeline.outputs import result_columns, text_columns
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
@@ -24,20 +26,10 @@ from .common import (
 )
 from .progress import Progress
 
+__all__ = ["default_rejects", "read_options", "result_columns", "score", "text_columns"]
+
 #: Extensions of a rejects file (it is always JSON lines).
 REJECTS_SUFFIXES = (".jsonl", ".ndjson")
-
-
-def default_rejects(output: Path) -> Path:
-    """`scored.parquet` -> `scored.rejects.jsonl`, beside the output; only a known
-    output extension is cut, so `scored.2026-03.csv` -> `scored.2026-03.rejects.jsonl`
-    and waves named by date do not share one rejects file."""
-    from ..io.writers import _all_writers
-
-    name = output.name
-    if output.suffix.lower() in _all_writers():
-        name = name[: -len(output.suffix)]
-    return output.with_name(name + ".rejects.jsonl")
 
 
 def check_paths(inputs: tuple[str, ...], output: Path, rejects: Path, named: bool) -> None:
@@ -104,28 +96,6 @@ def usable_jobs(jobs: int) -> int:
     return cpus
 
 
-def result_columns(std: Any) -> list[str]:
-    """The flattened output columns, fixed by the standard so every file has one header."""
-    from ..io import flatten
-
-    return list(flatten(std.result_template()).keys())
-
-
-#: Result columns that always hold text (or nothing), whatever the first rows hold.
-_TEXT_RESULTS = frozenset(
-    {
-        *("visit_id", "standard", "version", "point", "specialist", "region", "date"),
-        *("scenario", "shopper", "critical", "warnings"),
-    }
-)
-
-
-def text_columns(columns: list[str]) -> list[str]:
-    """The result columns that are text: typed as text in Parquet even when the first
-    rows have none (a wave without `shopper`), as the batch path types them."""
-    return [c for c in columns if c in _TEXT_RESULTS or c.startswith("bands.")]
-
-
 def examples_pass(std: Any, allowed: bool) -> None:
     """Run the standard's examples before it scores anything: a standard that gets its
     own examples wrong would score every visit wrong. Stop with exit 2 and the
@@ -144,14 +114,6 @@ def examples_pass(std: Any, allowed: bool) -> None:
         )
         return
     fail(message("score.examples_fail", standard=std.id))
-
-
-def read_options(
-    encoding: str | None, delimiter: str | None, decimal: str | None, sheet: str | None
-) -> dict[str, Any]:
-    if delimiter == "\\t":
-        delimiter = "\t"
-    return {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "sheet": sheet}
 
 
 @click.command()
@@ -395,102 +357,33 @@ def _score(
     chunk_size: int,
     allow_failing_examples: bool,
 ) -> Progress:
-    """Load the standard, run its examples, and score with the engine that fits."""
+    """Load the standard, run its examples, and score with the engine that fits
+    (`pipeline.score_files`: the streaming path, or the record path when it cannot
+    read the inputs exactly); `--engine batch` fails where the streaming path cannot."""
+    from ..io import InputError, OutputError
+    from ..pipeline import Unsupported, job_of, score_files
+
     std = load_standard(standard, allow_unknown=allow_unknown)
     examples_pass(std, allow_failing_examples)
-    bar = None
     if engine != "python":
-        bar = _score_batch(
-            std,
-            standard,
-            allow_unknown,
-            inputs,
-            out_path,
-            rejects_path,
-            options,
-            progress,
-            engine,
-            usable_jobs(jobs),
-            chunk_size,
-        )
-    if bar is None:
-        bar = _score_records(std, inputs, out_path, rejects_path, options, progress)
-    return bar
-
-
-def _score_records(
-    std: Any,
-    inputs: tuple[str, ...],
-    out_path: Path,
-    rejects_path: Path,
-    options: dict[str, Any],
-    progress: bool | None,
-) -> Progress:
-    """The record path: every visit read, scored and written one at a time (any format)."""
-    from ..io import InputError, OutputError, open_writer, read_visits
-
-    fields = std.model.visit_fields
-    session = std.session()
+        jobs = usable_jobs(jobs)
     try:
-        columns = result_columns(std)
-        out_writer = open_writer(
-            out_path, columns=columns, spreadsheet_safe=True, text_columns=text_columns(columns)
-        )
-        writers = (open_writer(rejects_path), out_writer)
-        with Progress(progress) as bar, outputs_together(*writers) as (bad, out):
-            for path in inputs:
-                for rec in read_visits(path, visit_fields=fields, **options):
-                    outcome = session.read(rec)
-                    if outcome.ok:
-                        out.write(outcome.to_dict())
-                        bar.update(1, 0)
-                    else:
-                        bad.write(outcome.to_dict())
-                        bar.update(0, 1)
+        with Progress(progress) as bar:
+            score_files(
+                std,
+                list(inputs),
+                out_path,
+                rejects_path,
+                options=options,
+                engine=engine,
+                chunk_rows=chunk_size,
+                jobs=jobs,
+                job=job_of(std) if jobs > 1 else None,
+                tally=bar,
+                together=outputs_together,
+            )
+    except Unsupported as exc:
+        fail(message("score.batch_cannot", reason=exc))
     except (InputError, OutputError) as err:
         fail(str(err))
     return bar
-
-
-def _score_batch(
-    std: Any,
-    standard: str,
-    allow_unknown: bool,
-    inputs: tuple[str, ...],
-    out_path: Path,
-    rejects_path: Path,
-    options: dict[str, Any],
-    progress: bool | None,
-    engine: str,
-    jobs: int,
-    chunk_size: int,
-) -> Progress | None:
-    """The chunked Arrow path (`fastpath`); None when the record path must score instead
-    (`--engine auto` on files it cannot read exactly; `--engine batch` then fails)."""
-    from ..io import InputError, OutputError
-    from . import fastpath
-
-    reason = fastpath.why_not(inputs, out_path, options.get("sheet"))
-    if reason is None:
-        job = fastpath.Job(standard, allow_unknown)
-        try:
-            with Progress(progress) as bar:
-                fastpath.run(
-                    std,
-                    job,
-                    inputs,
-                    out_path,
-                    rejects_path,
-                    options,
-                    bar,
-                    chunk_rows=chunk_size,
-                    jobs=jobs,
-                )
-            return bar
-        except fastpath.Unsupported as exc:
-            reason = str(exc)
-        except (InputError, OutputError) as err:
-            fail(str(err))
-    if engine == "batch":
-        fail(message("score.batch_cannot", reason=reason))
-    return None

@@ -15,7 +15,7 @@ after it into one row. JSONL rejects just the line at fault; so does this reader
   first line alone, and reading goes on at the next line;
 * everything else is `csv.reader`'s (non-strict, double quotes).
 
-The record path (`readers.read_csv`) and the batch path (`cli.fastpath`, for any
+The record path (`readers.read_csv`) and the streaming path (`pipeline.inputs`, for any
 file its Arrow reader cannot read exactly) both take their rows from here, so they
 agree on every row, every line number and every unreadable row.
 """

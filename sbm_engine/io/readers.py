@@ -20,7 +20,7 @@ import codecs
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -38,6 +38,8 @@ __all__ = [
     "READERS",
     "ReadOptions",
     "Reader",
+    "blank_row",
+    "csv_dialect",
     "csv_record",
     "parse_json_line",
     "read_csv",
@@ -46,6 +48,7 @@ __all__ = [
     "read_visits",
     "read_xlsx",
     "register_reader",
+    "table_layout",
 ]
 
 PARQUET_BATCH_ROWS: Final = 65536
@@ -264,13 +267,38 @@ def read_csv(path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
     closes, a cell that is too long), and reading goes on. Quoted cells may span
     lines: the source is the line where the row starts.
     """
-    delimiter = options.delimiter
+    dialect = csv_dialect(path, options.encoding, options.delimiter, options.decimal)
+    return _csv_records(path, dialect, options.visit_fields)
+
+
+def csv_dialect(
+    path: Path, encoding: str | None, delimiter: str | None, decimal: str | None
+) -> CsvDialect:
+    """A CSV file's dialect: what the caller gave, the rest detected (`detect_dialect`);
+    a `.tsv` file is tab-separated unless told otherwise."""
     if delimiter is None and path.suffix.lower() == ".tsv":
         delimiter = "\t"
-    dialect = detect_dialect(
-        path, encoding=options.encoding, delimiter=delimiter, decimal=options.decimal
-    )
-    return _csv_records(path, dialect, options.visit_fields)
+    return detect_dialect(path, encoding=encoding, delimiter=delimiter, decimal=decimal)
+
+
+def table_layout(
+    path: Path,
+    names: Sequence[str],
+    visit_fields: Collection[str],
+    convert: Callable[[Any], Any] = jsonable,
+    part: str = "header",
+) -> TableLayout:
+    """The layout of a table file's column names (a CSV `header`, Parquet `columns`),
+    or the `InputError` that names the file."""
+    try:
+        return TableLayout(names, visit_fields, convert)
+    except ValueError as exc:
+        raise InputError(f"{path}: bad {part}: {exc}") from exc
+
+
+def blank_row(row: CsvRow) -> bool:
+    """A row of empty cells only (a blank line has none): skipped, no visit."""
+    return row.cells is not None and all(cell == "" for cell in row.cells)
 
 
 def _csv_records(
@@ -279,12 +307,9 @@ def _csv_records(
     with CsvRows(path, dialect.encoding, dialect.delimiter) as rows:
         if rows.header is None:
             return
-        try:
-            layout = TableLayout(rows.header, visit_fields, number_parser(dialect.decimal))
-        except ValueError as exc:
-            raise InputError(f"{path}: bad header: {exc}") from exc
+        layout = table_layout(path, rows.header, visit_fields, number_parser(dialect.decimal))
         for row in rows.rows():
-            if row.cells is not None and all(cell == "" for cell in row.cells):
+            if blank_row(row):
                 continue
             yield csv_record(f"{path}:{row.line}", layout, row)
 
@@ -383,10 +408,8 @@ def _parquet_records(parquet: Any, path: Path, options: ReadOptions) -> Iterator
     except (OSError, pyarrow.ArrowException) as exc:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
     with source:
-        try:
-            layout = TableLayout(source.schema_arrow.names, options.visit_fields)
-        except ValueError as exc:
-            raise InputError(f"{path}: bad columns: {exc}") from exc
+        names = source.schema_arrow.names
+        layout = table_layout(path, names, options.visit_fields, part="columns")
         number = 0
         try:
             for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):

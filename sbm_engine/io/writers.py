@@ -32,7 +32,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Final, Protocol, Self
@@ -50,6 +50,7 @@ __all__ = [
     "XlsxWriter",
     "commit_together",
     "flatten",
+    "json_line",
     "open_writer",
     "register_writer",
 ]
@@ -103,7 +104,7 @@ def _csv_cell(value: Any) -> str:
     """A flat value as a CSV cell: `_cell_text`, with text that a spreadsheet would run
     as a formula (``=cmd|' /C calc'!A0``, ``@SUM(...)``) prefixed with ``'`` as OWASP
     recommends, so it opens as text. Only text cells: numbers such as -0.5 stay numbers.
-    The batch engine's `fastpath._cell_texts` does the same, column-wise."""
+    The streaming path's `pipeline.outputs.csv_table` does the same, column-wise."""
     if type(value) is str:
         return "'" + value if value and value[0] in FORMULA_START else value
     return _cell_text(value)
@@ -339,6 +340,26 @@ def commit_together(files: Sequence[Committable]) -> None:
                 os.unlink(keep)
 
 
+@contextlib.contextmanager
+def outputs_together(
+    *outputs: Any, commit: Callable[[Sequence[Any]], None] = commit_together
+) -> Iterator[tuple[Any, ...]]:
+    """Enter the writers; at a clean end commit them together (`commit`, by default
+    `io.writers.commit_together`: in the order given), on any exception drop every
+    temporary file. Older files are left untouched either way."""
+    entered: list[Any] = []
+    try:
+        for w in outputs:
+            w.__enter__()
+            entered.append(w)
+        yield outputs
+    except BaseException:
+        for w in entered:
+            w.abort()
+        raise
+    commit(outputs)
+
+
 def _link_older(target: Path) -> Path | None:
     """A hard link to `target` under a hidden name beside it (None: no older file, or
     no hard links here)."""
@@ -375,14 +396,20 @@ class JsonlWriter(Writer):
         self._stream = stream
 
     def _write(self, record: Mapping[str, Any]) -> None:
-        try:
-            line = _json_line(record, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: escape it, stay valid UTF-8
-            line = _json_line(record, ensure_ascii=True).encode("ascii")
-        self._stream.write(line)
+        self._stream.write(json_line(record))
 
     def _finish(self) -> None:
         pass
+
+
+def json_line(record: Mapping[str, Any]) -> bytes:
+    """One record as a line of the JSONL output: UTF-8, keys in the record's order,
+    `", "` and `": "` between them; a lone surrogate in some text is escaped rather
+    than breaking the encoding. Anything JSON cannot carry is an `OutputError`."""
+    try:
+        return _json_line(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escape it, stay valid UTF-8
+        return _json_line(record, ensure_ascii=True).encode("ascii")
 
 
 def _json_line(record: Mapping[str, Any], *, ensure_ascii: bool) -> str:

@@ -257,27 +257,18 @@ def json_bytes(value: Any) -> bytes:
 
 
 def jsonl_bytes(records: list[dict[str, Any]]) -> bytes:
-    from sbm_engine.io.writers import _json_line
+    """Records as the JSONL writer writes them (`io.writers.json_line`)."""
+    from sbm_engine.io.writers import json_line
 
-    out = []
-    for r in records:
-        try:
-            out.append(_json_line(r, ensure_ascii=False).encode("utf-8"))
-        except UnicodeEncodeError:
-            out.append(_json_line(r, ensure_ascii=True).encode("ascii"))
-    return b"".join(out)
+    return b"".join(json_line(r) for r in records)
 
 
 def parquet_bytes(std: Any, results: list[dict[str, Any]], folder: Path) -> bytes:
     """The scored visits as the Parquet file `sbm score -o out.parquet` writes."""
-    from sbm_engine.cli.score import result_columns, text_columns
-    from sbm_engine.io import open_writer
+    from sbm_engine.pipeline import record_writer
 
-    columns = result_columns(std)
     path = folder / "results.parquet"
-    with open_writer(
-        path, columns=columns, spreadsheet_safe=True, text_columns=text_columns(columns)
-    ) as writer:
+    with record_writer(std, path) as writer:
         for r in results:
             writer.write(r)
     return path.read_bytes()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sbm_engine.cli.overlap import Behind, prefetch
+from sbm_engine.pipeline.overlap import Behind, prefetch
 
 
 def _threads() -> set[str]:

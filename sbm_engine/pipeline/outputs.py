@@ -1,0 +1,275 @@
+"""Scored tables written as `sbm score` writes them, whatever the chunking.
+
+Parquet: `io.writers.result_parquet_writer`, row groups of exactly ROW_GROUP rows.
+CSV: text built column-wise with Arrow compute, spelt as the record path's CSV
+writer spells a cell (`io.writers.csv_cell`). JSONL and XLSX: the record writers of
+`sbm_engine.io`, fed nested records rebuilt from the flat columns (`nest`). The
+encoding runs in a background thread (`overlap.Behind`), in order, while the caller
+scores the next chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import IO, Any, Final
+
+from ..io import open_writer
+from ..io.writers import Writer, flatten, parquet_options, result_parquet_writer
+from .overlap import Behind
+
+#: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
+ROW_GROUP: Final = 65536
+#: Rows per write of CSV/JSONL output (only a buffering size; the bytes do not depend on it).
+TEXT_WRITE: Final = 65536
+
+#: Result columns that always hold text (or nothing), whatever the first rows hold.
+_TEXT_RESULTS: Final = frozenset(
+    {
+        *("visit_id", "standard", "version", "point", "specialist", "region", "date"),
+        *("scenario", "shopper", "critical", "warnings"),
+    }
+)
+
+
+def result_columns(std: Any) -> list[str]:
+    """The flattened output columns, fixed by the standard so every file has one header."""
+    return list(flatten(std.result_template()).keys())
+
+
+def text_columns(columns: list[str]) -> list[str]:
+    """The result columns that are text: typed as text in Parquet even when the first
+    rows have none (a wave without `shopper`), as the batch path types them."""
+    return [c for c in columns if c in _TEXT_RESULTS or c.startswith("bands.")]
+
+
+def record_writer(std: Any, path: Path) -> Writer:
+    """The writer of scored visits (dicts, `ScoredVisit.to_dict()`) to `path` that
+    `sbm score`'s record path uses: the standard's columns, spreadsheet-safe text."""
+    columns = result_columns(std)
+    return open_writer(
+        path, columns=columns, spreadsheet_safe=True, text_columns=text_columns(columns)
+    )
+
+
+class TableOutput:
+    """Scored tables in, one atomic output file out; bytes independent of chunking.
+
+    See the module docstring for how each format is written."""
+
+    def __init__(self, path: Path, columns: list[str], template: dict[str, Any]) -> None:
+        self.path = path
+        self.columns = columns
+        self.template = template
+        self.kind = path.suffix.lower().lstrip(".")
+        self.count = 0
+        self._pending: list[Any] = []
+        self._held = 0
+        self._arrow: Any = None
+        self._behind: Any = None  # the writer thread, while in the with block
+        if self.kind in ("parquet", "csv"):
+            self._file: Writer = _ArrowFile(path)
+        else:
+            self._file = open_writer(path, columns=columns, spreadsheet_safe=True)
+
+    def __enter__(self) -> TableOutput:
+        self._file.__enter__()
+        self._behind = Behind(self._emit)
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
+        if et is None:
+            self.prepare()
+            self.publish()
+        else:
+            self.abort()
+
+    def prepare(self) -> None:
+        """Write what is still held, wait for the writer thread and finish the temporary
+        file, without renaming it (`io.writers.commit_together` does that)."""
+        try:
+            self._flush(final=True)
+            self._behind.finish()
+            if self._arrow is not None:
+                self._arrow.close()
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise self._file.error(exc) from exc
+            raise
+        self._file.prepare()
+
+    def publish(self) -> None:
+        self._file.publish()
+
+    def abort(self) -> None:
+        """Stop the writer thread and drop the temporary file (the target stays as it was)."""
+        if self._behind is not None:
+            self._behind.abandon()
+        if self._arrow is not None:
+            with contextlib.suppress(Exception):  # the file is dropped anyway
+                self._arrow.close()
+        self._file.abort()
+
+    def write(self, table: Any) -> None:
+        if table.column_names != self.columns:
+            raise RuntimeError(
+                "the batch backend's columns differ from the standard's result columns"
+            )
+        if table.num_rows == 0 and self._arrow is not None:
+            return
+        self._pending.append(table)
+        self._held += table.num_rows
+        self.count += table.num_rows
+        self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        import pyarrow as pa
+
+        size = ROW_GROUP if self.kind == "parquet" else TEXT_WRITE
+        if not self._pending or (self._held < size and not final):
+            return
+        table = pa.concat_tables(self._pending)
+        offset = 0
+        while table.num_rows - offset >= size or (final and offset < table.num_rows):
+            part = table.slice(offset, size)
+            self._behind.submit(part)
+            offset += part.num_rows
+        if final and table.num_rows == 0:
+            self._behind.submit(table)
+        rest = table.slice(offset)
+        self._pending = [rest] if rest.num_rows else []
+        self._held = rest.num_rows
+
+    def _emit(self, table: Any) -> None:
+        """Encode one part (in the writer thread); a full disk is an `OutputError`."""
+        try:
+            self._encode(table)
+        except OSError as exc:
+            raise self._file.error(exc) from exc
+
+    @property
+    def _stream(self) -> IO[bytes]:
+        """The temporary file Arrow's writers write to (Parquet and CSV output)."""
+        assert isinstance(self._file, _ArrowFile)
+        return self._file.stream
+
+    def _encode(self, table: Any) -> None:
+        table = table.combine_chunks()
+        if self.kind == "parquet":
+            if self._arrow is None:
+                self._arrow = result_parquet_writer(
+                    self._stream, table.schema, parquet_options(table.schema, table)
+                )
+            self._arrow.write_row_group(table)
+        elif self.kind == "csv":
+            if self._arrow is None:
+                self._arrow = _Closed()
+                self._stream.write(csv_text([[_quote(n) for n in table.column_names]]))
+            if table.num_rows:
+                self._stream.write(csv_table(table))
+        else:
+            for row in table.to_pylist():
+                self._file.write(nest(row, self.template))
+
+
+class _Closed:
+    """Nothing to close (the CSV text goes straight to the temporary file)."""
+
+    def close(self) -> None:
+        pass
+
+
+def _quote(text: str) -> str:
+    """A cell as `csv.writer` (QUOTE_MINIMAL, CRLF lines) writes it."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_text(rows: list[list[str]]) -> bytes:
+    return "".join(",".join(r) + "\r\n" for r in rows).encode("utf-8")
+
+
+def csv_table(table: Any) -> bytes:
+    """Rows as the record path's CSV writer spells them (`writers._csv_cell`: floats as
+    Python's repr, booleans true/false, None empty, text that starts like a formula
+    behind a '; quoted only when needed), built column-wise with Arrow compute instead
+    of `csv.writer` row by row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = [
+        _cell_texts(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c, pa, pc)
+        for c in table.columns
+    ]
+    lines = pc.binary_join_element_wise(*columns, ",") if len(columns) > 1 else columns[0]
+    return ("\r\n".join(lines.to_pylist()) + "\r\n").encode("utf-8")
+
+
+def _cell_texts(column: Any, pa: Any, pc: Any) -> Any:
+    import numpy as np
+
+    t = column.type
+    if pa.types.is_floating(t):
+        values = column.to_numpy(zero_copy_only=False)
+        text = pc.cast(column, pa.string())
+        # Arrow writes 1.0 as "1"; Python's repr "1.0". Add ".0" to plain integers, and
+        # let Python spell the rare values where the two may choose different notations.
+        plain = pc.match_substring_regex(text, r"^-?[0-9]+$")
+        text = pc.if_else(plain, pc.binary_join_element_wise(text, ".0", ""), text)
+        with np.errstate(invalid="ignore"):
+            odd = (
+                ~np.isfinite(values)
+                | (np.abs(values) >= 1e15)
+                | ((values != 0) & (np.abs(values) < 1e-4))
+            )
+        odd &= ~np.isnan(values) | ~column.is_null().to_numpy(zero_copy_only=False)
+        if odd.any():
+            listed = text.to_pylist()
+            for i in np.flatnonzero(odd).tolist():
+                listed[i] = repr(float(values[i]))
+            text = pa.array(listed, type=pa.string())
+    elif pa.types.is_boolean(t):
+        text = pc.if_else(column, "true", "false")
+    else:
+        text = pc.cast(column, pa.string())
+        # text a spreadsheet would run as a formula gets a leading ' (`writers._csv_cell`)
+        formula = pc.match_substring_regex(text, "^[=+\\-@\t\r]")
+        if pc.any(formula).as_py():
+            text = pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
+        needs = pc.match_substring_regex(text, '[,"\r\n]')
+        if pc.any(needs).as_py():
+            quoted = pc.binary_join_element_wise(
+                '"', pc.replace_substring(text, '"', '""'), '"', ""
+            )
+            text = pc.if_else(needs, quoted, text)
+    return pc.fill_null(text, "")
+
+
+class _ArrowFile(Writer):
+    """The atomic temporary file of `sbm_engine.io.writers.Writer`, for Arrow's writers."""
+
+    def _begin(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def _write(self, record: Any) -> None:  # pragma: no cover - tables go to Arrow writers
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        self.stream.flush()
+
+
+def nest(flat: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """A flat output row back in the scored-visit shape (`ScoredVisit.to_dict`)."""
+    out: dict[str, Any] = {}
+    for key, shape in template.items():
+        if isinstance(shape, dict):
+            out[key] = {name: flat.get(f"{key}.{name}") for name in shape}
+        elif key in ("critical", "warnings"):
+            text = flat.get(key)
+            out[key] = json.loads(text) if text else []
+        else:
+            out[key] = flat.get(key)
+    return out

@@ -1,0 +1,266 @@
+"""The streaming driver: input files in, scored chunks and rejects out, in input order.
+
+`stream` is the one loop every streaming run shares: read chunks (in a background
+thread, `overlap.prefetch`), score them (here or in worker processes), move the
+visits whose id appeared in an earlier chunk to the rejects (`duplicates`). `run`
+writes what it yields to an output file and a rejects file, as `sbm score` does;
+`sbm_engine.pipeline.batches` hands it to a caller batch by batch.
+
+A CSV file found to need `io.csv_rows` only after some of its chunks were scored
+(`Inexact`) makes `run` start again from nothing, that file read with it: its
+outputs are temporary files until the end, so nothing of the first pass remains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import attrs
+
+from ..io import open_writer, readers, writers
+from ..io.writers import outputs_together
+from .duplicates import SeenIds, earlier_ids, move_duplicates
+from .errors import Inexact
+from .inputs import CHUNK_ROWS, Chunk, InputFile, iter_chunks, open_input, quiet_skip_row
+from .outputs import TableOutput, result_columns
+from .overlap import prefetch
+from .rejects import RejectSpool
+from .scoring import Rejects, score_chunk
+from .workers import Job, Workers, keep_freed_memory, score_in_worker, to_ipc
+
+_INPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".tsv"})
+_OUTPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".jsonl", ".ndjson", ".xlsx"})
+
+
+# -- choosing the path -------------------------------------------------------------------------
+
+
+def arrow_available() -> bool:
+    """pyarrow (with parquet and csv) and numpy importable."""
+    try:
+        import numpy  # noqa: F401
+        import pyarrow
+        import pyarrow.csv
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def why_not(inputs: Sequence[str | Path], output: Path | None, sheet: str | None) -> str | None:
+    """Why the streaming path cannot read these files or write `output` (None: it can)."""
+    if not arrow_available():
+        return "pyarrow and numpy are needed (pip install 'sbm-engine[arrow,fast]')"
+    plugin_readers = readers._all_readers()
+    plugin_writers = writers._all_writers()
+    for p in inputs:
+        suffix = Path(p).suffix.lower()
+        if suffix not in _INPUT_SUFFIXES:
+            return f"{p}: only .parquet, .csv and .tsv inputs"
+        if plugin_readers.get(suffix) is not readers.READERS.get(suffix):
+            return f"{p}: a plugin reads {suffix} files"
+    if output is not None:
+        suffix = output.suffix.lower()
+        if suffix not in _OUTPUT_SUFFIXES:
+            return f"{output}: unknown output format"
+        if plugin_writers.get(suffix) is not writers.WRITERS.get(suffix):
+            return f"{output}: a plugin writes {suffix} files"
+    if sheet is not None:
+        return "--sheet is for XLSX inputs"
+    return None
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+class Tally(Protocol):
+    """What a run reports its progress to (`cli.progress.Progress` is one)."""
+
+    read: int
+    scored: int
+    rejected: int
+
+    def update(self, scored: int, rejected: int) -> None: ...
+
+
+@attrs.define
+class Counts:
+    """Visits read, scored and rejected (read = scored + rejected)."""
+
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+
+    def update(self, scored: int, rejected: int) -> None:
+        self.scored += scored
+        self.rejected += rejected
+        self.read += scored + rejected
+
+
+#: Enters the writers of a run and commits them together at a clean end, dropping
+#: their temporary files on any exception (`outputs_together`; `sbm score` passes
+#: its own, which also holds signals while it commits).
+Together = Callable[..., contextlib.AbstractContextManager[tuple[Any, ...]]]
+
+
+@attrs.frozen
+class Setup:
+    """How a streaming run reads and scores: CSV reading options (`encoding`,
+    `delimiter`, `decimal`: None to detect), rows per chunk, worker processes and what
+    they load (`job`: needed when `jobs` > 1)."""
+
+    options: dict[str, Any] = attrs.field(factory=dict)
+    chunk_rows: int = CHUNK_ROWS
+    jobs: int = 1
+    job: Job | None = None
+
+
+def run(
+    std: Any,
+    inputs: Sequence[str | Path],
+    out_path: Path,
+    rejects_path: Path,
+    setup: Setup,
+    tally: Tally | None = None,
+    together: Together = outputs_together,
+) -> Counts:
+    """Score every input into `out_path` and `rejects_path`, which appear together at
+    the end (`together`); raise `Unsupported` before anything is renamed into place
+    when the record path must do it instead.
+
+    Rejects go to a spool (`RejectSpool`) as each chunk is scored, so memory is
+    bounded by a chunk however many visits fail; their sources, and the CSV rows that
+    did not fit the header, are added when the spool is copied into the rejects file."""
+    keep_freed_memory()
+    progress: Tally = tally if tally is not None else Counts()
+    files = open_inputs(std, inputs, setup.options)
+    exact: set[int] = set()
+    with pool_for(setup) as pool, quiet_skip_row():
+        while True:
+            try:
+                return _run_once(
+                    std, files, out_path, rejects_path, setup, pool, progress, together
+                )
+            except Inexact as again:
+                if again.index in exact:  # pragma: no cover - exact reading never raises it
+                    raise RuntimeError(f"cannot read {again}") from again
+                # Some chunks of the file were scored from Arrow's rows: start again, with
+                # nothing written (the outputs were temporary files) and nothing counted.
+                exact.add(again.index)
+                progress.read = progress.scored = progress.rejected = 0
+                files = open_inputs(std, inputs, setup.options)
+                for f in files:
+                    f.exact = f.index in exact
+
+
+def open_inputs(std: Any, inputs: Sequence[str | Path], options: dict[str, Any]) -> list[InputFile]:
+    """Every input opened and its header checked, in order."""
+    return [open_input(i, Path(p), std, options) for i, p in enumerate(inputs)]
+
+
+@contextlib.contextmanager
+def pool_for(setup: Setup) -> Iterator[ProcessPoolExecutor | None]:
+    """The worker pool of `setup.jobs` > 1 (None for one job), ended with the run:
+    after a failure or an interrupt at once, without waiting for chunks in flight."""
+    if setup.jobs <= 1:
+        yield None
+        return
+    if setup.job is None:
+        raise ValueError("more than one job needs a Job naming the standard to load")
+    workers = Workers.start(setup.job, setup.jobs)
+    finished = False
+    try:
+        yield workers.pool
+        finished = True
+    finally:
+        workers.stop(finished)
+
+
+def _run_once(
+    std: Any,
+    files: list[InputFile],
+    out_path: Path,
+    rejects_path: Path,
+    setup: Setup,
+    pool: ProcessPoolExecutor | None,
+    progress: Tally,
+    together: Together,
+) -> Counts:
+    """One pass of `run` over the files."""
+    counts = Counts()
+    outputs = (
+        open_writer(rejects_path),
+        TableOutput(out_path, result_columns(std), std.result_template()),
+    )
+    with together(*outputs) as (bad, out), RejectSpool(bad) as spool:
+        for chunk, scored, rejects in stream(std, files, setup, pool, SeenIds()):
+            out.write(scored)
+            spool.add(chunk, rejects)
+            counts.update(scored.num_rows, len(rejects))
+            progress.update(scored.num_rows, len(rejects))
+        misfits = spool.copy_out(files)
+        counts.update(0, misfits)
+        progress.update(0, misfits)
+    return counts
+
+
+def stream(
+    std: Any,
+    files: Sequence[InputFile],
+    setup: Setup,
+    pool: ProcessPoolExecutor | None,
+    seen: SeenIds,
+    first: int = 0,
+    last: int | None = None,
+) -> Iterator[tuple[Chunk, Any, Rejects]]:
+    """Every chunk of `files[first:last]` scored, in input order: the chunk, its scored
+    rows (the output columns) and its rejects (chunk row, `RejectedVisit` without a
+    source yet), the visits whose id appeared in an earlier chunk among them (`seen`
+    holds the ids of the chunks before)."""
+    chunks = prefetch(c for f in files[first:last] for c in iter_chunks(f, setup.chunk_rows))
+    for chunk, (scored, rejects) in _scored_chunks(std, files, chunks, pool, setup.jobs):
+
+        def earlier(candidates: set[str], chunk: Chunk = chunk) -> set[str]:
+            return earlier_ids(files, chunk, candidates)
+
+        scored, rejects, moved = move_duplicates(
+            std, files[chunk.file], chunk, scored, rejects, seen, earlier
+        )
+        yield chunk, scored.drop_columns(["__row"]), [*rejects, *moved]
+
+
+def _scored_chunks(
+    std: Any,
+    files: Sequence[InputFile],
+    chunks: Iterator[Chunk],
+    pool: ProcessPoolExecutor | None,
+    jobs: int,
+) -> Iterator[tuple[Chunk, tuple[Any, Rejects]]]:
+    """Every chunk with its scoring, in input order (in workers when there is a pool,
+    at most 2 × jobs chunks in flight so memory stays bounded)."""
+    if pool is None:
+        for c in chunks:
+            yield c, score_chunk(std, c.table, files[c.file].cell_decimal)
+        return
+    import pyarrow as pa
+
+    window: deque[tuple[Chunk, Future[Any]]] = deque()
+
+    def result(fut: Future[Any]) -> tuple[Any, Rejects]:
+        data, rej = fut.result()
+        return pa.ipc.open_stream(data).read_all(), rej
+
+    for c in chunks:
+        payload = (to_ipc(c.table), files[c.file].cell_decimal)
+        window.append((c, pool.submit(score_in_worker, payload)))
+        if len(window) >= 2 * jobs:
+            done, fut = window.popleft()
+            yield done, result(fut)
+    while window:
+        done, fut = window.popleft()
+        yield done, result(fut)
