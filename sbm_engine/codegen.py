@@ -92,6 +92,13 @@ def join(parts: Collection[Py], sep: str = ", ") -> Py:
     return py(sep.join("{}" for _ in parts), *parts)
 
 
+def tuple_display(atoms: Collection[Py]) -> Py:
+    """A tuple display of fragments: `()`, `(x,)`, `(x, y)`."""
+    if len(atoms) == 1:
+        return py("({},)", *atoms)
+    return py("({})", join(atoms))
+
+
 class Place(NamedTuple):
     """The `.sbm` construct a line of generated code belongs to: `kind` (item,
     item_condition, section_condition, score_formula, section, coefficient, rollup,

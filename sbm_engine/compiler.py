@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .builtins import emit_value_call, table_of
 from .codegen import (
     NO_PLACE,
     Emitter,
@@ -29,9 +30,28 @@ from .codegen import (
     number,
     printable,
     py,
+    tuple_display,
 )
 from .functions import FunctionRegistry, default_registry
-from .model import Bound, ItemModel, SelectedItem, StandardModel
+from .ir import (
+    And,
+    AnswerRef,
+    Arith,
+    Bound,
+    Call,
+    CoefRef,
+    Compare,
+    Const,
+    FieldRef,
+    If,
+    ItemRef,
+    Neg,
+    Not,
+    Or,
+    SectionRef,
+    ValueRef,
+)
+from .model import ItemModel, SelectedItem, StandardModel
 from .nodes import NOWHERE, Span
 from .runtime import (
     EXPORTED,
@@ -89,6 +109,7 @@ class PythonCompiler:
     ) -> None:
         self.m = model
         self.functions = functions or default_registry()
+        self.builtins = table_of(model)
         self.approx = approx
         self.e = Emitter()
         self.consts: dict[str, Any] = {}
@@ -139,8 +160,8 @@ class PythonCompiler:
             exprs += [b for b, _ in ex.expects]
         for b in exprs:
             for node in b.walk():
-                if node.op in ("answer", "value"):
-                    names.add(node.data)
+                if isinstance(node, AnswerRef | ValueRef):
+                    names.add(node.name)
         return names
 
     # -- the module --------------------------------------------------------------------------
@@ -168,7 +189,8 @@ class PythonCompiler:
         ]
         terms = [ident("r", i) for i in range(self.n_terms)]
         e.span = (NOWHERE, NO_PLACE)
-        e.line(py("return {}, critical, {}", join([_tuple(g) for g in groups]), _tuple(terms)))
+        outputs = join([tuple_display(g) for g in groups])
+        e.line(py("return {}, critical, {}", outputs, tuple_display(terms)))
         body = e.lines[body_start:]
         spans = e.line_spans[body_start:]
         prelude = [
@@ -390,87 +412,85 @@ class PythonCompiler:
     # -- expressions ---------------------------------------------------------------------------
 
     def ex(self, b: Bound) -> Py:
+        """Lines computing `b`, emitted before the current one; the atom holding its value."""
         e = self.e
-        op = b.op
-        if op == "const":
-            v = b.data
-            if v is None or isinstance(v, bool):
-                # a name, not a literal: `x is None` on a literal is a SyntaxWarning
-                t = self.fresh()
-                if v is None:
-                    e.line(py("{} = None", t))
-                else:
-                    e.line(py("{} = True", t) if v else py("{} = False", t))
-                return t
-            if isinstance(v, int | float):
-                return self.num(v)
-            return self.const("K", v)
-        if op == "item":
-            return self.item_var(b.data)
-        if op in ("answer", "value"):
-            return ident("v", self.item_idx[b.data])
-        if op == "section":
-            return ident("q", self.sec_idx[b.data])
-        if op == "coef":
-            return ident("c", self.coef_idx[b.data])
-        if op == "field":
-            if b.data not in self.fields_used:
-                self.fields_used[b.data] = ident("f", len(self.fields_used))
-            return self.fields_used[b.data]
+        match b:
+            case Const(value=v):
+                if v is None or isinstance(v, bool):
+                    # a name, not a literal: `x is None` on a literal is a SyntaxWarning
+                    t = self.fresh()
+                    if v is None:
+                        e.line(py("{} = None", t))
+                    else:
+                        e.line(py("{} = True", t) if v else py("{} = False", t))
+                    return t
+                if isinstance(v, int | float):
+                    return self.num(v)
+                return self.const("K", v)
+            case ItemRef(name=name):
+                return self.item_var(name)
+            case AnswerRef(name=name) | ValueRef(name=name):
+                return ident("v", self.item_idx[name])
+            case SectionRef(name=name):
+                return ident("q", self.sec_idx[name])
+            case CoefRef(name=name):
+                return ident("c", self.coef_idx[name])
+            case FieldRef(name=key):
+                if key not in self.fields_used:
+                    self.fields_used[key] = ident("f", len(self.fields_used))
+                return self.fields_used[key]
         t = self.fresh()
-        if op == "neg":
-            x = self.ex(b.args[0])
-            e.line(py("{} = None if {} is None else -{}", t, x, x))
-            return t
-        if op == "arith":
-            x = self.ex(b.args[0])
-            y = self.ex(b.args[1])
-            e.line(py("{} = {}{} {} {}", t, self._na_guard(x, y), x, _OPERATOR[b.data], y))
-            return t
-        if op == "cmp":
-            x = self.ex(b.args[0])
-            y = self.ex(b.args[1])
-            if self.approx and b.data in ("==", "!=") and b.args[0].type == "num":
-                expr = py("abs({} - {}) <= {}", x, y, self.num(APPROX))
-                if b.data == "!=":
-                    expr = py("not {}", expr)
-            else:
-                expr = py("{} {} {}", x, _OPERATOR[b.data], y)
-            e.line(py("{} = {}{}", t, self._na_guard(x, y), expr))
-            return t
-        if op == "not":
-            x = self.ex(b.args[0])
-            e.line(py("{} = None if {} is None else not {}", t, x, x))
-            return t
-        if op in ("and", "or"):
-            stop = py("False") if op == "and" else py("True")
-            go = py("True") if op == "and" else py("False")
-            x = self.ex(b.args[0])
-            with e.block(py("if {} is {}:", x, stop)):
-                e.line(py("{} = {}", t, stop))
-            with e.block(py("else:")):
-                y = self.ex(b.args[1])
-                e.line(
-                    py(
-                        "{} = {} if {} is {} else (None if {} is None or {} is None else {})",
-                        *(t, stop, y, stop, x, y, go),
+        match b:
+            case Neg(operand=operand):
+                x = self.ex(operand)
+                e.line(py("{} = None if {} is None else -{}", t, x, x))
+            case Arith(operator=op, left=left, right=right):
+                x = self.ex(left)
+                y = self.ex(right)
+                e.line(py("{} = {}{} {} {}", t, self._na_guard(x, y), x, _OPERATOR[op], y))
+            case Compare(operator=op, left=left, right=right):
+                x = self.ex(left)
+                y = self.ex(right)
+                if self.approx and op in ("==", "!=") and left.type == "num":
+                    expr = py("abs({} - {}) <= {}", x, y, self.num(APPROX))
+                    if op == "!=":
+                        expr = py("not {}", expr)
+                else:
+                    expr = py("{} {} {}", x, _OPERATOR[op], y)
+                e.line(py("{} = {}{}", t, self._na_guard(x, y), expr))
+            case Not(operand=operand):
+                x = self.ex(operand)
+                e.line(py("{} = None if {} is None else not {}", t, x, x))
+            case And(left=left, right=right) | Or(left=left, right=right):
+                is_and = isinstance(b, And)
+                stop = py("False") if is_and else py("True")
+                go = py("True") if is_and else py("False")
+                x = self.ex(left)
+                with e.block(py("if {} is {}:", x, stop)):
+                    e.line(py("{} = {}", t, stop))
+                with e.block(py("else:")):
+                    y = self.ex(right)
+                    e.line(
+                        py(
+                            "{} = {} if {} is {} else (None if {} is None or {} is None else {})",
+                            *(t, stop, y, stop, x, y, go),
+                        )
                     )
-                )
-            return t
-        if op == "if":
-            if b.args[2].op == "if":
-                return self.ladder(b, t)
-            c = self.ex(b.args[0])
-            with e.block(py("if {}:", c)):
-                e.line(py("{} = {}", t, self.ex(b.args[1])))
-            with e.block(py("else:")):
-                e.line(py("{} = {}", t, self.ex(b.args[2])))
-            return t
-        if op == "call":
-            return self.call(b, t)
-        raise AssertionError(f"cannot compile {op} here")
+            case If(condition=cond, then=then, otherwise=otherwise):
+                if isinstance(otherwise, If):
+                    return self.ladder(b, t)
+                c = self.ex(cond)
+                with e.block(py("if {}:", c)):
+                    e.line(py("{} = {}", t, self.ex(then)))
+                with e.block(py("else:")):
+                    e.line(py("{} = {}", t, self.ex(otherwise)))
+            case Call():
+                return self.call(b, t)
+            case _:
+                raise AssertionError(f"cannot compile {b.op} here")
+        return t
 
-    def ladder(self, b: Bound, t: Py) -> Py:
+    def ladder(self, b: If, t: Py) -> Py:
         """`if C1 then A1 else if C2 then A2 … else Z` without nesting a block per step.
 
         Each step is one `if not done:` deep, whatever the length of the ladder, so a
@@ -480,15 +500,15 @@ class PythonCompiler:
         e = self.e
         done = self.fresh()
         e.line(py("{} = False", done))
-        node = b
+        node: Bound = b
         first = True
-        while node.op == "if":
+        while isinstance(node, If):
             with _maybe_block(e, None if first else py("if not {}:", done)):
-                c = self.ex(node.args[0])
+                c = self.ex(node.condition)
                 with e.block(py("if {}:", c)):
-                    e.line(py("{} = {}", t, self.ex(node.args[1])))
+                    e.line(py("{} = {}", t, self.ex(node.then)))
                     e.line(py("{} = True", done))
-            node, first = node.args[2], False
+            node, first = node.otherwise, False
         with e.block(py("if not {}:", done)):
             e.line(py("{} = {}", t, self.ex(node)))
         return t
@@ -548,95 +568,16 @@ class PythonCompiler:
         e.line(py("{} = {} / {} if {} else None", t, num, den, den))
         return t
 
-    def call(self, b: Bound, t: Py) -> Py:
-        e = self.e
-        fn, payload = b.data
-        if fn == "weighted_mean":
-            kind, sel = payload
-            if kind == "items":
-                return self.weighted_items(sel)
-            return self._weighted_mean(t, [(ident("q", self.sec_idx[n]), w) for n, w in sel])
-        if fn == "weighted_terms":
-            atoms = [self.ex(arg) for arg in b.args]
-            return self._weighted_mean(t, list(zip(atoms, payload, strict=True)))
-        if fn in ("earned", "possible", "lost"):
-            kind, sel = payload
-            return self.weighted_items(sel, fn)
-        if fn == "count":
-            kind, sel = payload
-            e.line(py("{} = 0.0", t))
-            for x in sel:
-                var = self.item_var(x.name) if kind == "items" else ident("q", self.sec_idx[x[0]])
-                with e.block(py("if {} is not None:", var)):
-                    e.line(py("{} += 1.0", t))
-            return t
-        if fn in ("mean_sel", "min_sel", "max_sel", "sum_sel"):
-            kind, sel = payload
-            vals = [
-                self.item_var(x.name) if kind == "items" else ident("q", self.sec_idx[x[0]])
-                for x in sel
-            ]
-            lst = self.fresh()
-            e.line(py("{} = [x for x in {} if x is not None]", lst, _tuple(vals)))
-            agg = fn[:-4]
-            if agg == "sum":
-                e.line(py("{} = float(sum({}))", t, lst))
-            elif agg == "mean":
-                e.line(py("{} = sum({}) / len({}) if {} else None", t, lst, lst, lst))
-            elif agg == "min":
-                e.line(py("{} = min({}) if {} else None", t, lst, lst))
-            else:
-                e.line(py("{} = max({}) if {} else None", t, lst, lst))
-            return t
-        if fn in ("mean", "min", "max", "sum"):
-            atoms = [self.ex(a) for a in b.args]
-            if fn == "mean":
-                body = py("({}) / {}", join(atoms, " + "), self.num(len(atoms)))
-            elif fn == "sum":
-                body = join(atoms, " + ")
-            elif len(atoms) == 1:
-                body = atoms[0]
-            elif fn == "min":
-                body = py("min({})", join(atoms))
-            else:
-                body = py("max({})", join(atoms))
-            e.line(py("{} = {}{}", t, self._na_guard(*atoms), body))
-            return t
-        if fn == "clamp":
-            x, lo, hi = (self.ex(a) for a in b.args)
-            e.line(py("{} = {}min(max({}, {}), {})", t, self._na_guard(x, lo, hi), x, lo, hi))
-            return t
-        if fn == "coalesce":
-            atoms = [self.ex(a) for a in b.args]
-            e.line(py("{} = next((x for x in ({}) if x is not None), None)", t, join(atoms)))
-            return t
-        if fn == "is_na":
-            x = self.ex(b.args[0])
-            e.line(py("{} = {} is None", t, x) if self._may_be_none(x) else py("{} = False", t))
-            return t
-        if fn == "failed":
-            if payload:
-                e.line(py("{} = {} == 0", t, self.item_var(payload)))
-            else:
-                e.line(py("{} = False", t))
-            return t
-        if fn == "critical_failed":
-            checks = [py("{} == 0", self.item_var(x)) for x in payload]
-            e.line(py("{} = {}", t, join(checks, " or ") if checks else py("False")))
-            return t
-        if fn == "band":
-            c = self.ex(b.args[0])
-            e.line(py("{} = None if {} is None else ({})", t, c, self.band_expr(c, payload)))
-            return t
+    def call(self, b: Call, t: Py) -> Py:
+        """A call: its built-in function's emitter, or a pack function's scalar form."""
+        fn = b.fn
         if fn == "plugin":
-            spec = self.functions.get(payload)
+            spec = self.functions.get(b.payload)
             assert spec is not None
-            f = self.const("F", spec.scalar)
-            atoms = [self.ex(a) for a in b.args]
-            guard = py("") if spec.na_aware else self._na_guard(*atoms)
-            e.line(py("{} = {}{}({})", t, guard, f, join(atoms)))
-            return t
-        raise AssertionError(f"unknown function {fn}")
+            return emit_value_call(self, spec, b, t)
+        emit = self.builtins.implementation(fn).emit
+        assert emit is not None, f"`{fn}` has no Python emitter"
+        return emit(self, b, t)
 
     # -- building ------------------------------------------------------------------------------
 
@@ -712,13 +653,6 @@ def _maybe_block(e: Emitter, header: Py | None) -> Iterator[None]:
     else:
         with e.block(header):
             yield
-
-
-def _tuple(atoms: list[Py]) -> Py:
-    """A tuple display of fragments: `()`, `(x,)`, `(x, y)`."""
-    if len(atoms) == 1:
-        return py("({},)", atoms[0])
-    return py("({})", join(atoms))
 
 
 def _bool_collides(table: dict[Any, Any]) -> bool:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .interpret import Interpreter
+from .ir import AnswerRef, Bound, Call, CoefRef, FieldRef, If, ItemRef, SectionRef
 from .messages import message
-from .model import Bound
 from .results import json_safe
 from .runtime import MISSING, is_na
 
@@ -142,8 +142,8 @@ def _branches(
     stack = [expr]
     while stack:
         node = stack.pop()
-        if node.op == "if":
-            cond, then, otherwise = node.args
+        if isinstance(node, If):
+            cond, then, otherwise = node.condition, node.then, node.otherwise
             value = interp.eval(cond, env)
             taken = then if value else otherwise
             out.append(
@@ -188,48 +188,42 @@ def _inputs(expr: Bound, outcome: Any, by_item: dict[str, dict[str, Any]]) -> li
     """The values a formula read: selected items with weights, or the names it uses."""
     seen: dict[str, dict[str, Any]] = {}
     for node in expr.walk():
-        if node.op == "call" and node.data[0] == "weighted_mean" and node.data[1][0] == "sections":
-            for name, _ in node.data[1][1]:
+        match node:
+            case Call(fn="weighted_mean", payload=("sections", selected)):
+                for name, _ in selected:
+                    seen.setdefault(
+                        f"section:{name}", {"section": name, "score": outcome.sections[name]}
+                    )
+            case Call(payload=("items", selected)):
+                for sel in selected:
+                    seen.setdefault(sel.name, _term(by_item[sel.name]))
+            case Call(fn="critical_failed", payload=names):
+                for name in names:
+                    seen.setdefault(
+                        name,
+                        {
+                            "item": name,
+                            "score": by_item[name]["score"],
+                            "critical": True,
+                            "failed": by_item[name]["score"] == 0,
+                        },
+                    )
+            case ItemRef(name=name):
+                seen.setdefault(name, _term(by_item[name]))
+            case SectionRef(name=name):
                 seen.setdefault(
                     f"section:{name}", {"section": name, "score": outcome.sections[name]}
                 )
-        elif (
-            node.op == "call"
-            and isinstance(node.data[1], tuple)
-            and node.data[1]
-            and node.data[1][0] == "items"
-        ):
-            for sel in node.data[1][1]:
-                seen.setdefault(sel.name, _term(by_item[sel.name]))
-        elif node.op == "call" and node.data[0] == "critical_failed":
-            for name in node.data[1]:
+            case CoefRef(name=name):
                 seen.setdefault(
-                    name,
-                    {
-                        "item": name,
-                        "score": by_item[name]["score"],
-                        "critical": True,
-                        "failed": by_item[name]["score"] == 0,
-                    },
+                    f"coef:{name}", {"coefficient": name, "value": outcome.coefficients[name]}
                 )
-        elif node.op == "item":
-            seen.setdefault(node.data, _term(by_item[node.data]))
-        elif node.op == "section":
-            seen.setdefault(
-                f"section:{node.data}", {"section": node.data, "score": outcome.sections[node.data]}
-            )
-        elif node.op == "coef":
-            seen.setdefault(
-                f"coef:{node.data}",
-                {"coefficient": node.data, "value": outcome.coefficients[node.data]},
-            )
-        elif node.op == "answer":
-            seen.setdefault(
-                f"answer:{node.data}",
-                {"answer_of": node.data, "value": by_item[node.data]["read_as"]},
-            )
-        elif node.op == "field":
-            seen.setdefault(f"field:{node.data}", {"field": node.data})
+            case AnswerRef(name=name):
+                seen.setdefault(
+                    f"answer:{name}", {"answer_of": name, "value": by_item[name]["read_as"]}
+                )
+            case FieldRef(name=key):
+                seen.setdefault(f"field:{key}", {"field": key})
     return list(seen.values())
 
 

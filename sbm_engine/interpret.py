@@ -12,9 +12,28 @@ from typing import Any
 
 import attrs
 
+from .builtins import scalar_value_call, table_of, wmean
 from .compiler import APPROX, item_info
 from .functions import FunctionRegistry
-from .model import Bound, ItemModel, StandardModel
+from .ir import (
+    And,
+    AnswerRef,
+    Arith,
+    Bound,
+    Call,
+    CoefRef,
+    Compare,
+    Const,
+    FieldRef,
+    If,
+    ItemRef,
+    Neg,
+    Not,
+    Or,
+    SectionRef,
+    ValueRef,
+)
+from .model import ItemModel, StandardModel
 from .runtime import (
     MISSING,
     VisitError,
@@ -25,19 +44,6 @@ from .runtime import (
     score_out_of_range,
     text_answer,
 )
-
-
-def _mean(values: list[Any]) -> Any:
-    return sum(values) / len(values)
-
-
-#: The aggregate functions by name, over a list of values none of which is N/A.
-_AGGREGATES: dict[str, Callable[[list[Any]], Any]] = {
-    "mean": _mean,
-    "min": min,
-    "max": max,
-    "sum": sum,
-}
 
 
 @attrs.define
@@ -58,132 +64,76 @@ class Interpreter:
     ) -> None:
         self.m = model
         self.functions = functions
+        self.builtins = table_of(model)
         self.approx = approx
         self.bands = {c: b for c, b in model.bands.items()}
 
     # -- expressions ----------------------------------------------------------------------------
 
     def eval(self, b: Bound, env: Env) -> Any:
-        op = b.op
-        if op == "const":
-            return (
-                float(b.data)
-                if isinstance(b.data, int) and not isinstance(b.data, bool)
-                else b.data
-            )
-        if op == "item":
-            return env.items.get(b.data)
-        if op == "answer":
-            return env.answers.get(b.data)
-        if op == "value":
-            return env.value
-        if op == "section":
-            return env.sections.get(b.data)
-        if op == "coef":
-            return env.coefs.get(b.data)
-        if op == "field":
-            return env.visit.get(b.data)
-        if op == "neg":
-            x = self.eval(b.args[0], env)
-            return None if x is None else -x
-        if op == "arith":
-            x, y = self.eval(b.args[0], env), self.eval(b.args[1], env)
-            if x is None or y is None:
-                return None
-            return {"+": x + y, "-": x - y, "*": x * y}[b.data] if b.data != "/" else x / y
-        if op == "cmp":
-            x, y = self.eval(b.args[0], env), self.eval(b.args[1], env)
-            if x is None or y is None:
-                return None
-            if self.approx and b.data in ("==", "!=") and b.args[0].type == "num":
-                eq = abs(x - y) <= APPROX
-                return eq if b.data == "==" else not eq
-            return _COMPARE[b.data](x, y)
-        if op == "not":
-            x = self.eval(b.args[0], env)
-            return None if x is None else not x
-        if op == "and":
-            x = self.eval(b.args[0], env)
-            if x is False:
-                return False
-            y = self.eval(b.args[1], env)
-            return False if y is False else (None if x is None or y is None else True)
-        if op == "or":
-            x = self.eval(b.args[0], env)
-            if x is True:
-                return True
-            y = self.eval(b.args[1], env)
-            return True if y is True else (None if x is None or y is None else False)
-        if op == "if":
-            return self.eval(b.args[1] if self.eval(b.args[0], env) else b.args[2], env)
-        if op == "call":
-            return self.call(b, env)
-        raise AssertionError(f"cannot evaluate {op} per visit")
+        match b:
+            case Const(value=v):
+                return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+            case ItemRef(name=name):
+                return env.items.get(name)
+            case AnswerRef(name=name):
+                return env.answers.get(name)
+            case ValueRef():
+                return env.value
+            case SectionRef(name=name):
+                return env.sections.get(name)
+            case CoefRef(name=name):
+                return env.coefs.get(name)
+            case FieldRef(name=key):
+                return env.visit.get(key)
+            case Neg(operand=operand):
+                x = self.eval(operand, env)
+                return None if x is None else -x
+            case Arith(operator=op, left=left, right=right):
+                x, y = self.eval(left, env), self.eval(right, env)
+                if x is None or y is None:
+                    return None
+                return {"+": x + y, "-": x - y, "*": x * y}[op] if op != "/" else x / y
+            case Compare(operator=op, left=left, right=right):
+                x, y = self.eval(left, env), self.eval(right, env)
+                if x is None or y is None:
+                    return None
+                if self.approx and op in ("==", "!=") and left.type == "num":
+                    eq = abs(x - y) <= APPROX
+                    return eq if op == "==" else not eq
+                return _COMPARE[op](x, y)
+            case Not(operand=operand):
+                x = self.eval(operand, env)
+                return None if x is None else not x
+            case And(left=left, right=right):
+                x = self.eval(left, env)
+                if x is False:
+                    return False
+                y = self.eval(right, env)
+                return False if y is False else (None if x is None or y is None else True)
+            case Or(left=left, right=right):
+                x = self.eval(left, env)
+                if x is True:
+                    return True
+                y = self.eval(right, env)
+                return True if y is True else (None if x is None or y is None else False)
+            case If(condition=cond, then=then, otherwise=otherwise):
+                return self.eval(then if self.eval(cond, env) else otherwise, env)
+            case Call():
+                return self.call(b, env)
+        raise AssertionError(f"cannot evaluate {b.op} per visit")
 
-    def call(self, b: Bound, env: Env) -> Any:
-        fn, payload = b.data
-        if fn == "weighted_mean":
-            kind, sel = payload
-            if kind == "sections":
-                pairs = [(env.sections.get(name), w, False) for name, w in sel]
-            else:
-                pairs = [(env.items.get(x.name), x.weight, x.bonus) for x in sel]
-            return _wmean(pairs)
-        if fn == "weighted_terms":
-            pairs = [(self.eval(a, env), w, False) for a, w in zip(b.args, payload, strict=True)]
-            return _wmean(pairs)
-        if fn in ("earned", "possible", "lost", "count"):
-            kind, sel = payload
-            if kind == "sections":
-                return float(sum(env.sections.get(name) is not None for name, _ in sel))
-            present = [(env.items[x.name], x) for x in sel if env.items.get(x.name) is not None]
-            earned = sum(x.weight * s for s, x in present)
-            possible = sum(x.weight for _, x in present if not x.bonus)
-            return {
-                "earned": earned,
-                "possible": possible,
-                "lost": possible - earned,
-                "count": float(len(present)),
-            }[fn] + 0.0
-        if fn in ("mean_sel", "min_sel", "max_sel", "sum_sel"):
-            kind, sel = payload
-            found = [
-                env.items.get(x.name) if kind == "items" else env.sections.get(x[0]) for x in sel
-            ]
-            values = [v for v in found if v is not None]
-            agg = fn[:-4]
-            if agg == "sum":
-                return float(sum(values))
-            if not values:
-                return None
-            return _AGGREGATES[agg](values)
-        if fn in ("mean", "min", "max", "sum"):
-            values = [self.eval(a, env) for a in b.args]
-            if any(v is None for v in values):
-                return None
-            return _AGGREGATES[fn](values)
-        if fn == "clamp":
-            x, lo, hi = (self.eval(a, env) for a in b.args)
-            return None if x is None or lo is None or hi is None else min(max(x, lo), hi)
-        if fn == "coalesce":
-            return next((v for v in (self.eval(a, env) for a in b.args) if v is not None), None)
-        if fn == "is_na":
-            return self.eval(b.args[0], env) is None
-        if fn == "failed":
-            return env.items.get(payload) == 0 if payload else False
-        if fn == "critical_failed":
-            return any(env.items.get(x) == 0 for x in payload)
-        if fn == "band":
-            return self.bands[payload].band_of(self.eval(b.args[0], env))
+    def call(self, b: Call, env: Env) -> Any:
+        """A call: its built-in function's scalar form, or a pack function's."""
+        fn = b.fn
         if fn == "plugin":
             assert self.functions is not None
-            spec = self.functions.get(payload)
+            spec = self.functions.get(b.payload)
             assert spec is not None
-            args = [self.eval(a, env) for a in b.args]
-            if not spec.na_aware and any(a is None for a in args):
-                return None
-            return spec.scalar(*args)
-        raise AssertionError(f"unknown function {fn}")
+            return scalar_value_call(self, spec, b, env)
+        scalar = self.builtins.implementation(fn).scalar
+        assert scalar is not None, f"`{fn}` has no scalar form"
+        return scalar(self, b, env)
 
     # -- a whole visit ---------------------------------------------------------------------------
 
@@ -205,7 +155,7 @@ class Interpreter:
                 self._item(items[name], answers, env, errs, warns)
             elif kind == "section":
                 sec = next(s for s in self.m.sections if s.name == name)
-                env.sections[name] = _wmean(
+                env.sections[name] = wmean(
                     [
                         (env.items[i], items[i].weight, items[i].bonus)
                         for i in sec.items
@@ -262,15 +212,8 @@ class Interpreter:
         env.items[it.name] = score
 
 
-def _wmean(pairs: list[tuple[float | None, float, bool]]) -> float | None:
-    num = den = 0.0
-    for s, w, bonus in pairs:
-        if s is not None:
-            num += w * s
-            if not bonus:
-                den += w
-    return num / den if den else None
-
+#: The name `analytics.planning` imports the weighted mean by.
+_wmean = wmean
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda x, y: x == y,

@@ -2,22 +2,25 @@
 
 The checker turns syntax (`nodes`) into this model and the backends (the per-visit
 Python compiler and the vectorized batch compiler) compile from it, so the two
-can never disagree about what a name means. Expressions here are `Bound` trees:
-one small node type whose `op` says what it computes, with selections already
-expanded to the items (and weights) they stand for.
+can never disagree about what a name means. Expressions here are trees of the
+typed intermediate form (`ir`: `Bound` and its subclasses), with selections
+already expanded to the items (and weights) they stand for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .ir import Bound
+from .ir import Type as Type  # the type of a value, where readers of the model look for it
 from .nodes import NOWHERE, Span
 from .runtime import label_key
 
-Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any"]
+if TYPE_CHECKING:
+    from .builtins import BuiltinTable
 
 #: Visit attributes every record may carry (`visit.id` reads `visit_id`).
 BUILTIN_FIELDS: dict[str, str] = {
@@ -30,28 +33,6 @@ BUILTIN_FIELDS: dict[str, str] = {
     "shopper": "shopper",
     "submitted": "submitted",
 }
-
-
-@attrs.frozen
-class Bound:
-    """A resolved, typed expression node.
-
-    `op` is one of: const, item, section, coef, answer, value, field, neg, arith,
-    cmp, and, or, not, if, call, rollup_ref, visits, agg (rollup avg/share/total).
-    `data` holds the operator, constant, name or function details; `args` the operands.
-    """
-
-    op: str
-    args: tuple[Bound, ...] = ()
-    data: Any = None
-    type: Type = "num"
-    labels: frozenset[str] | None = None
-    span: Span = attrs.field(default=NOWHERE, eq=False)
-
-    def walk(self) -> Any:
-        yield self
-        for a in self.args:
-            yield from a.walk()
 
 
 @attrs.frozen
@@ -215,6 +196,8 @@ class StandardModel:
     bands: dict[str, BandsModel]
     examples: tuple[ExampleModel, ...]
     sources: dict[str, str] = attrs.field(factory=dict, eq=False, repr=False)
+    #: the built-in functions its calls were bound with (None: `builtins.BUILTINS`)
+    builtins: BuiltinTable | None = attrs.field(default=None, eq=False, repr=False)
 
     def item(self, name: str) -> ItemModel:
         return self._items_by_name[name]

@@ -23,50 +23,19 @@ from .diagnostics import CompileError, Diagnostic, Diagnostics, declaration_kind
 from .messages import message
 from .resources import grammar_text
 
-KEYWORDS = frozenset(
-    [
-        "standard",
-        "extends",
-        "import",
-        "version",
-        "industry",
-        "drop",
-        "scale",
-        "alias",
-        "section",
-        "weight",
-        "when",
-        "item",
-        "answer",
-        "number",
-        "text",
-        "tags",
-        "required",
-        "optional",
-        "critical",
-        "bonus",
-        "score",
-        "coefficient",
-        "rollup",
-        "field",
-        "one",
-        "of",
-        "target",
-        "bands",
-        "example",
-        "expect",
-        "if",
-        "then",
-        "else",
-        "and",
-        "or",
-        "not",
-        "items",
-        "sections",
-        "tagged",
-        "in",
-    ]
-)
+
+def grammar_keywords(grammar: str) -> frozenset[str]:
+    """The words the grammar writes as literals (`"item"`, `"when"`): its keywords.
+
+    Read from the grammar's text, comments left out, so a keyword added to the
+    grammar is reserved without a second list to keep in step (a test holds this
+    to the keywords of the parser lark builds)."""
+    code = re.sub(r"//[^\n]*", "", grammar)
+    return frozenset(re.findall(r'"([^\W\d]\w*)"', code))
+
+
+#: Words the language reserves: they cannot name a declaration.
+KEYWORDS = grammar_keywords(grammar_text())
 
 #: Keywords that open a declaration or statement: out of place, they get E0004.
 DECLARATION_KEYWORDS = frozenset(
@@ -296,8 +265,8 @@ class _ToNodes(_Rewriter):
 
     @_with_meta
     def scale_entry(self, meta: Any, children: list[Any]) -> n.ScaleEntry:
-        label, score, aliases = children
-        return n.ScaleEntry(label, score, aliases or (), span=self.sp(meta))
+        label, score, *aliases = children  # the aliases, when the entry has them
+        return n.ScaleEntry(label, score, aliases[0] if aliases else (), span=self.sp(meta))
 
     @_with_meta
     def scale_body(self, meta: Any, children: list[Any]) -> tuple[tuple[n.ScaleEntry, ...], n.Span]:

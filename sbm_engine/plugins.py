@@ -92,33 +92,6 @@ BUILTIN_NAME = "builtin"
 #: The distribution that ships the built-in plugin.
 ENGINE_DISTRIBUTION = "sbm-engine"
 
-#: Names a pack function may not take: the language's own functions and values.
-_BUILTIN_FUNCTIONS = frozenset(
-    {
-        "weighted_mean",
-        "mean",
-        "min",
-        "max",
-        "sum",
-        "count",
-        "earned",
-        "possible",
-        "lost",
-        "failed",
-        "clamp",
-        "coalesce",
-        "is_na",
-        "band",
-        "critical_failed",
-        "answer",
-        "avg",
-        "share",
-        "total",
-        "visits",
-        "value",
-        "na",
-    }
-)
 _VALUE_TYPES = ("num", "bool", "str")
 _HEADER = re.compile(r"^\s*standard\s+([\w.]+)", re.MULTILINE | re.UNICODE)
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
@@ -532,6 +505,9 @@ def standard_provider() -> dict[str, Path]:
 def _check_spec(plugin: str, spec: Any) -> FunctionSpec:
     if not isinstance(spec, FunctionSpec):
         raise PluginError(message("plugin.not_a_spec", plugin=repr(plugin), value=repr(spec)))
+    # A pack function may not take the name of a built-in function, a keyword or a
+    # value of the language (`value`, `na`, …).
+    from .builtins import BUILTINS
     from .checker import RESERVED
     from .parser import KEYWORDS
 
@@ -540,7 +516,7 @@ def _check_spec(plugin: str, spec: Any) -> FunctionSpec:
 
     if not isinstance(spec.name, str) or not spec.name.isidentifier():
         raise PluginError(message("plugin.not_identifier", function=what()))
-    if spec.name in _BUILTIN_FUNCTIONS or spec.name in KEYWORDS or spec.name in RESERVED:
+    if spec.name in BUILTINS or spec.name in KEYWORDS or spec.name in RESERVED:
         raise PluginError(message("plugin.name_taken", function=what()))
     params = tuple(spec.params)
     for typ in (*params, spec.returns):

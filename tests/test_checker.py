@@ -14,7 +14,7 @@ from reports import codes
 
 import sbm_engine
 from sbm_engine.api import CheckReport, check
-from sbm_engine.model import Bound
+from sbm_engine.ir import Call, Compare, Const
 
 HEAD = """standard chk.t {
     scale yes_no { yes = 1 alias "да", no = 0 alias "нет" }
@@ -109,18 +109,20 @@ def test_a_label_where_a_number_is_needed(run) -> None:
     assert report.diagnostics[0].help is not None and "`answer(x)`" in report.diagnostics[0].help
 
 
-def _cmp_constant(report: CheckReport, coefficient: str) -> Bound:
+def _cmp_constant(report: CheckReport, coefficient: str) -> Const:
     model = report.model
     assert model is not None
     expr = next(c.expr for c in model.coefficients if c.name == coefficient)
-    return next(b for b in expr.walk() if b.op == "cmp").args[1]
+    constant = next(b for b in expr.walk() if isinstance(b, Compare)).right
+    assert isinstance(constant, Const)
+    return constant
 
 
 @pytest.mark.parametrize("literal", ["yes", "YES", '"Да"', '" да "', "да"])
 def test_label_literals_and_aliases_read_as_the_canonical_label(run, literal: str) -> None:
     report = run(f"    coefficient c = if answer(a) == {literal} then 1 else 0")
     assert report.ok, codes(report)
-    assert _cmp_constant(report, "c").data == "yes"
+    assert _cmp_constant(report, "c").value == "yes"
 
 
 def test_numbers_compare_with_numeric_labels(run) -> None:
@@ -129,7 +131,7 @@ def test_numbers_compare_with_numeric_labels(run) -> None:
         "    coefficient c = if answer(q) == 2 then 1 else 0"
     )
     assert report.ok
-    assert _cmp_constant(report, "c").data == 2
+    assert _cmp_constant(report, "c").value == 2
 
 
 def test_critical_failed_of_sections_is_refused_without_a_second_error(run) -> None:
@@ -215,7 +217,8 @@ def test_selections_expand_to_scored_items_once_in_declaration_order(run) -> Non
     model = report.model
     assert model is not None
     expr = next(c.expr for c in model.coefficients if c.name == "c")
-    kind, selected = expr.data[1]
+    assert isinstance(expr, Call) and expr.fn == "weighted_mean"
+    kind, selected = expr.payload
     assert kind == "items"
     assert [(s.name, s.weight, s.bonus) for s in selected] == [
         ("a", 1.0, False),
@@ -232,9 +235,8 @@ def test_sections_selection_leaves_out_weight_zero(run) -> None:
     )
     model = report.model
     assert model is not None
-    assert next(c.expr for c in model.coefficients).data == (
-        "weighted_mean",
-        ("sections", (("s1", 2.0),)),
+    assert next(c.expr for c in model.coefficients) == Call(
+        "weighted_mean", ("sections", (("s1", 2.0),))
     )
 
 

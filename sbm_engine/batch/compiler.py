@@ -21,13 +21,31 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from functools import reduce
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..functions import FunctionRegistry, default_registry
-from ..model import Bound, ItemModel, SelectedItem, StandardModel
+from ..builtins import table_of
+from ..functions import FunctionRegistry, FunctionSpec, default_registry
+from ..ir import (
+    And,
+    AnswerRef,
+    Arith,
+    Bound,
+    Call,
+    CoefRef,
+    Compare,
+    Const,
+    FieldRef,
+    If,
+    ItemRef,
+    Neg,
+    Not,
+    Or,
+    SectionRef,
+    ValueRef,
+)
+from ..model import ItemModel, SelectedItem, StandardModel
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
 from .plugins import plugin_call
@@ -68,9 +86,13 @@ _TEXT_TYPES = ("str", "label")
 class BatchCompiler:
     """Compiles a `StandardModel` into a plan that evaluates chunks of rows."""
 
+    #: what the numpy kernels of the built-in functions compute with (`KernelOps`)
+    ops: ClassVar[type[KernelOps]]
+
     def __init__(self, model: StandardModel, functions: FunctionRegistry | None = None) -> None:
         self.m = model
         self.functions = functions or default_registry()
+        self.builtins = table_of(model)
         self.items: dict[str, ItemModel] = {it.name: it for it in model.items}
         self.sections = {s.name: s for s in model.sections}
         self.coefs = {c.name: c for c in model.coefficients}
@@ -115,7 +137,7 @@ class BatchCompiler:
         ]
         exprs += [c.expr for c in self.m.coefficients]
         exprs += [t.expr for r in self.m.rollups for t in r.terms]
-        return {n.data for b in exprs for n in b.walk() if n.op in ("answer", "value")}
+        return {n.name for b in exprs for n in b.walk() if isinstance(n, AnswerRef | ValueRef)}
 
     # -- running --------------------------------------------------------------------------------
 
@@ -244,7 +266,7 @@ class BatchCompiler:
 
         def step(env: Env) -> None:
             num, den = self._weighted_items(env, selected, None)
-            env.sections[name] = _mean(num, den)
+            env.sections[name] = mean_of(num, den)
 
         return step
 
@@ -298,46 +320,40 @@ class BatchCompiler:
     # -- expressions -----------------------------------------------------------------------------
 
     def expr(self, b: Bound) -> Expr:
-        op = b.op
-        if op == "const":
-            v = b.data
-            if isinstance(v, str) or b.type in _TEXT_TYPES:
-                return lambda env, act: Cat.constant(v, env.m)
-            c = to_float(v)
-            return lambda env, act: c
-        if op == "item":
-            name = b.data
-            return lambda env, act: env.items[name]
-        if op in ("answer", "value"):
-            name = b.data
-            return lambda env, act: env.values[name]
-        if op == "section":
-            name = b.data
-            return lambda env, act: env.sections[name]
-        if op == "coef":
-            name = b.data
-            return lambda env, act: env.coefs[name]
-        if op == "field":
-            name = b.data
-            self.fields_used.add(name)
-            return lambda env, act: env.fields[name]
-        if op == "neg":
-            fx = self.expr(b.args[0])
-            return lambda env, act: np.negative(self._num(fx(env, act), env))
-        if op == "arith":
-            return self._arith(b)
-        if op == "cmp":
-            return self._cmp(b)
-        if op == "not":
-            fx = self.expr(b.args[0])
-            return lambda env, act: k_not(self._num(fx(env, act), env))
-        if op in ("and", "or"):
-            return self._logic(b)
-        if op == "if":
-            return self._if(b)
-        if op == "call":
-            return self._call(b)
-        raise AssertionError(f"cannot compile {op} for the batch backend")
+        match b:
+            case Const(value=v):
+                if isinstance(v, str) or b.type in _TEXT_TYPES:
+                    return lambda env, act: Cat.constant(v, env.m)
+                c = to_float(v)
+                return lambda env, act: c
+            case ItemRef(name=name):
+                return lambda env, act: env.items[name]
+            case AnswerRef(name=name) | ValueRef(name=name):
+                return lambda env, act: env.values[name]
+            case SectionRef(name=name):
+                return lambda env, act: env.sections[name]
+            case CoefRef(name=name):
+                return lambda env, act: env.coefs[name]
+            case FieldRef(name=key):
+                self.fields_used.add(key)
+                return lambda env, act: env.fields[key]
+            case Neg(operand=operand):
+                fx = self.expr(operand)
+                return lambda env, act: np.negative(self._num(fx(env, act), env))
+            case Arith():
+                return self._arith(b)
+            case Compare():
+                return self._cmp(b)
+            case Not(operand=operand):
+                fx = self.expr(operand)
+                return lambda env, act: k_not(self._num(fx(env, act), env))
+            case And() | Or():
+                return self._logic(b)
+            case If():
+                return self._if(b)
+            case Call():
+                return self._call(b)
+        raise AssertionError(f"cannot compile {b.op} for the batch backend")
 
     def _num(self, x: Any, env: Env) -> Any:
         """A float array or scalar (a text where a number is wanted would be a checker bug)."""
@@ -345,10 +361,10 @@ class BatchCompiler:
             raise TypeError("a text value where a number was expected")
         return x
 
-    def _arith(self, b: Bound) -> Expr:
-        fx, fy = self.expr(b.args[0]), self.expr(b.args[1])
-        ufunc = _ARITH[b.data]
-        divide = b.data == "/"
+    def _arith(self, b: Arith) -> Expr:
+        fx, fy = self.expr(b.left), self.expr(b.right)
+        ufunc = _ARITH[b.operator]
+        divide = b.operator == "/"
 
         def run(env: Env, act: Active) -> Any:
             x = self._num(fx(env, act), env)
@@ -363,10 +379,10 @@ class BatchCompiler:
 
         return run
 
-    def _cmp(self, b: Bound) -> Expr:
-        fx, fy = self.expr(b.args[0]), self.expr(b.args[1])
-        npop = _NP_COMPARE[b.data]
-        pyop = COMPARE[b.data]
+    def _cmp(self, b: Compare) -> Expr:
+        fx, fy = self.expr(b.left), self.expr(b.right)
+        npop = _NP_COMPARE[b.operator]
+        pyop = COMPARE[b.operator]
 
         def run(env: Env, act: Active) -> Any:
             x, y = fx(env, act), fy(env, act)
@@ -383,9 +399,9 @@ class BatchCompiler:
 
         return run
 
-    def _logic(self, b: Bound) -> Expr:
-        fx, fy = self.expr(b.args[0]), self.expr(b.args[1])
-        is_and = b.op == "and"
+    def _logic(self, b: And | Or) -> Expr:
+        fx, fy = self.expr(b.left), self.expr(b.right)
+        is_and = isinstance(b, And)
         stop = 0.0 if is_and else 1.0
         combine = k_and if is_and else k_or
 
@@ -401,11 +417,11 @@ class BatchCompiler:
 
         return run
 
-    def _if(self, b: Bound) -> Expr:
+    def _if(self, b: If) -> Expr:
         steps = _thresholds(b)
         if steps is not None:
             return self._piecewise(*steps)
-        fc, fa, fb = (self.expr(a) for a in b.args)
+        fc, fa, fb = self.expr(b.condition), self.expr(b.then), self.expr(b.otherwise)
         text = b.type in _TEXT_TYPES
 
         def skip(env: Env) -> Any:
@@ -446,144 +462,27 @@ class BatchCompiler:
 
     # -- functions ---------------------------------------------------------------------------
 
-    def _call(self, b: Bound) -> Expr:
-        fn, payload = b.data
+    def value_call(self, spec: FunctionSpec, b: Call, args: list[Expr]) -> Expr:
+        """A call of a function of plain values (a pack's, or a built-in made with
+        `builtins.value_function`): its batch form, or its scalar form row by row."""
+        if spec.batch is None:
+            self.fallbacks.add(spec.name)
+        return plugin_call(spec, args, b)
+
+    def _call(self, b: Call) -> Expr:
+        """A call: its built-in function's kernel, or a pack function's batch form."""
+        fn = b.fn
         args = [self.expr(a) for a in b.args]
-        if fn in ("weighted_mean", "earned", "possible", "lost"):
-            kind, sel = payload
-
-            def weighted(env: Env, act: Active) -> Any:
-                if kind == "sections":
-                    num, den = self._weighted_sections(env, sel, act)
-                else:
-                    num, den = self._weighted_items(env, sel, act)
-                if fn == "weighted_mean":
-                    return _mean(num, den)
-                return num if fn == "earned" else den if fn == "possible" else den - num
-
-            return weighted
-        if fn == "weighted_terms":
-            weights = [float(w) for w in payload]
-
-            def terms(env: Env, act: Active) -> Any:
-                parts = []
-                for f, w in zip(args, weights, strict=True):
-                    z, valid = zero_and_valid(full(self._num(f(env, act), env), env.m))
-                    parts.append((z * w, valid * w, False) if w != 1.0 else (z, valid, False))
-                num, den = self._accumulate(env, parts, act)
-                return _mean(num, den)
-
-            return terms
-        if fn == "count":
-            kind, sel = payload
-
-            def count(env: Env, act: Active) -> Any:
-                total = np.zeros(env.m)
-                for x in sel:
-                    _, valid = (
-                        env.zero_filled("item", x.name)
-                        if kind == "items"
-                        else env.zero_filled("section", x[0])
-                    )
-                    total += valid
-                return total
-
-            return count
-        if fn in ("mean_sel", "min_sel", "max_sel", "sum_sel"):
-            kind, sel = payload
-            agg = fn[:-4]
-
-            def over(env: Env, act: Active) -> Any:
-                cols = [env.items[x.name] if kind == "items" else env.sections[x[0]] for x in sel]
-                return _aggregate(agg, cols, env.m)
-
-            return over
-        if fn in ("mean", "min", "max", "sum"):
-
-            def explicit(env: Env, act: Active) -> Any:
-                vals = [self._num(f(env, act), env) for f in args]
-                if fn == "min":
-                    return reduce(py_min, vals)
-                if fn == "max":
-                    return reduce(py_max, vals)
-                total = vals[0]
-                for v in vals[1:]:
-                    total = np.add(total, v)
-                _mark_not_finite(env, total, vals, act)
-                return total / float(len(vals)) if fn == "mean" else total
-
-            return explicit
-        if fn == "clamp":
-            fx, flo, fhi = args
-
-            def clamp(env: Env, act: Active) -> Any:
-                x, lo, hi = (self._num(f(env, act), env) for f in (fx, flo, fhi))
-                return py_min(py_max(x, lo), hi)
-
-            return clamp
-        if fn == "coalesce":
-            text = b.type in _TEXT_TYPES
-
-            def coalesce(env: Env, act: Active) -> Any:
-                vals = [f(env, act) for f in args]
-                if text or any(isinstance(v, Cat) for v in vals):
-                    out = as_cat(vals[0], env.m)
-                    for v in vals[1:]:
-                        out = cat_coalesce(out, as_cat(v, env.m))
-                    return out
-                out = vals[0]
-                for v in vals[1:]:
-                    out = np.where(np.isnan(out), v, out)
-                return out
-
-            return coalesce
-        if fn == "is_na":
-            fx = args[0]
-
-            def is_na(env: Env, act: Active) -> Any:
-                x = fx(env, act)
-                if isinstance(x, Cat):
-                    return x.is_na().astype(float)
-                return np.isnan(x).astype(float) if np.ndim(x) else float(np.isnan(x))
-
-            return is_na
-        if fn == "failed":
-            name = payload
-            if not name:
-                return lambda env, act: 0.0
-            return lambda env, act: (env.items[name] == 0.0).astype(float)
-        if fn == "critical_failed":
-            names = tuple(payload)
-            if not names:
-                return lambda env, act: 0.0
-
-            def critical(env: Env, act: Active) -> Any:
-                out = env.items[names[0]] == 0.0
-                for nm in names[1:]:
-                    out = out | (env.items[nm] == 0.0)
-                return out.astype(float)
-
-            return critical
-        if fn == "band":
-            bands = self.m.bands[payload].bands
-            labels = [label for label, _ in bands]
-            fx = args[0]
-
-            def band(env: Env, act: Active) -> Any:
-                c = full(self._num(fx(env, act), env), env.m)
-                return Cat(band_codes(c, bands), labels)
-
-            return band
         if fn == "plugin":
-            spec = self.functions.get(payload)
-            assert spec is not None, f"unknown function {payload}"
-            if spec.batch is None:
-                self.fallbacks.add(spec.name)
-            return plugin_call(spec, args, b)
-        raise AssertionError(f"unknown function {fn}")
+            spec = self.functions.get(b.payload)
+            assert spec is not None, f"unknown function {b.payload}"
+            return self.value_call(spec, b, args)
+        kernel = self.builtins.implementation(fn).kernel
+        assert kernel is not None, f"`{fn}` has no numpy kernel"
+        return kernel(self, b, args)
 
 
-def _mark_not_finite(env: Env, result: Any, args: list[Any], act: Active) -> None:
+def mark_not_finite(env: Env, result: Any, args: list[Any], act: Active) -> None:
     """Rows where `result` overflowed (inf, or NaN from inf - inf) although no argument
     was N/A: here NaN would read as N/A, where the per-visit code rejects the visit
     (`standard.FiniteCheck`), so the rows go to it."""
@@ -619,16 +518,16 @@ def _add_weighted(
 
 
 #: Plain references: reading one twice or once gives the same and marks nothing.
-_REFERENCES = ("value", "answer", "item", "section", "coef")
+_REFERENCES = (ValueRef, AnswerRef, ItemRef, SectionRef, CoefRef)
 #: Comparisons that are false when either side is N/A, in numpy as in the per-visit code.
 _ORDERED = ("<", "<=", ">", ">=", "==")
 
 
 def _number(b: Bound) -> float | None:
     """The value of a numeric constant, or None."""
-    if b.op != "const" or b.type != "num" or type(b.data) not in (int, float):
+    if not isinstance(b, Const) or b.type != "num" or type(b.value) not in (int, float):
         return None
-    return float(b.data)
+    return float(b.value)
 
 
 def _thresholds(
@@ -638,22 +537,22 @@ def _thresholds(
     compares one numeric reference X with constants and yields constants; else None."""
     chain = []
     x: Bound | None = None
-    node = b
-    while node.op == "if":
-        cond, then, other = node.args
-        result = _number(then)
-        if cond.op != "cmp" or cond.data not in _ORDERED or result is None:
+    node: Bound = b
+    while isinstance(node, If):
+        cond = node.condition
+        result = _number(node.then)
+        if not isinstance(cond, Compare) or cond.operator not in _ORDERED or result is None:
             return None
-        left, right = cond.args
-        bound = _number(right)
-        if left.op not in _REFERENCES or left.type != "num" or bound is None:
+        left = cond.left
+        bound = _number(cond.right)
+        if not isinstance(left, _REFERENCES) or left.type != "num" or bound is None:
             return None
         if x is None:
             x = left
         elif left != x:
             return None
-        chain.append((_NP_COMPARE[cond.data], bound, result))
-        node = other
+        chain.append((_NP_COMPARE[cond.operator], bound, result))
+        node = node.otherwise
     last = _number(node)
     if x is None or last is None:
         return None
@@ -670,7 +569,7 @@ def conditional(it: ItemModel) -> bool:
     return it.when is not None or it.section_when is not None
 
 
-def _mean(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def mean_of(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     out = np.full(num.shape, NAN)
     np.divide(num, den, out=out, where=den != 0.0)
     return out
@@ -690,7 +589,7 @@ def py_min(a: Any, b: Any) -> Any:
         return np.where(np.isnan(a) | np.isnan(b), NAN, np.where(b < a, b, a))[()]
 
 
-def _aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
+def aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
     """mean/min/max/sum over a selection, skipping N/A (the per-visit list comprehension)."""
     if agg in ("min", "max"):
         out = np.full(m, NAN)
@@ -706,7 +605,7 @@ def _aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
         count += ~na
     if agg == "sum":
         return total
-    return _mean(total, count)
+    return mean_of(total, count)
 
 
 def band_codes(c: np.ndarray, bands: tuple[tuple[str, float | None], ...]) -> np.ndarray:
@@ -720,3 +619,26 @@ def band_codes(c: np.ndarray, bands: tuple[tuple[str, float | None], ...]) -> np
             codes = np.where(c >= threshold, i, codes)
     codes[np.isnan(c)] = -1
     return codes
+
+
+class KernelOps:
+    """What the numpy kernels of the built-in functions compute with, besides numpy.
+
+    The kernels are entries of `builtins.BUILTINS`, which is part of the language
+    core and imports nothing of the batch layer: the batch compiler hands them
+    these (`BatchCompiler.ops`)."""
+
+    Cat = Cat
+    full = staticmethod(full)
+    as_cat = staticmethod(as_cat)
+    cat_coalesce = staticmethod(cat_coalesce)
+    zero_and_valid = staticmethod(zero_and_valid)
+    mean_of = staticmethod(mean_of)
+    aggregate = staticmethod(aggregate)
+    mark_not_finite = staticmethod(mark_not_finite)
+    py_min = staticmethod(py_min)
+    py_max = staticmethod(py_max)
+    band_codes = staticmethod(band_codes)
+
+
+BatchCompiler.ops = KernelOps

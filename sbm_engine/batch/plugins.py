@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..functions import FunctionSpec
-from ..model import Bound
+from ..ir import Bound
 from .env import Active, Env, Expr
 from .values import NAN, Cat, to_float
 

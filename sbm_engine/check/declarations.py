@@ -1,0 +1,416 @@
+"""Declarations: scales, fields, items, sections and bands, each valid on its own.
+
+The first analysis of the checker: what every declaration says, before any formula
+is bound (an item's shape, its weight, its scale; a band scheme's order; names
+that may not be declared), and the warnings about declarations nothing uses.
+It also holds the state the later analyses share (`Declarations.__init__`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from .. import nodes as n
+from ..builtins import BUILTINS, BuiltinTable
+from ..diagnostics import Diagnostics, declaration_kind, did_you_mean, mixed_scripts
+from ..functions import FunctionRegistry, default_registry
+from ..ir import Const
+from ..loader import Decl, Flat
+from ..messages import message
+from ..model import (
+    BUILTIN_FIELDS,
+    BandsModel,
+    FieldModel,
+    ItemModel,
+    RollupTerm,
+    ScaleEntryModel,
+    ScaleModel,
+    SectionModel,
+)
+from ..runtime import label_key, number_of
+
+#: Names with a meaning of their own in formulas; they cannot be declared.
+RESERVED = frozenset({"value", "critical_failed", "visits", "na"})
+
+
+class Declarations:
+    """The checker's state, and the rules of declarations."""
+
+    def __init__(
+        self,
+        flat: Flat,
+        functions: FunctionRegistry | None = None,
+        builtins: BuiltinTable | None = None,
+    ) -> None:
+        self.flat = flat
+        self.functions = functions or default_registry()
+        self.builtins = builtins or BUILTINS
+        self.d = Diagnostics(flat.diagnostics)
+        self.decls = flat.decls
+        self.scales: dict[str, ScaleModel] = {}
+        self.fields: dict[str, FieldModel] = {}
+        self.items: dict[str, ItemModel] = {}
+        self.sections: dict[str, SectionModel] = {}
+        self.tags: set[str] = set()
+        self.used_scales: set[str] = set()
+        self.used_tags: set[str] = set()
+        self.rollup_names = {k for k, d in self.decls.items() if d.kind == "rollup"}
+        #: the per-visit terms of the rollup being bound (`avg(…)` and the like)
+        self._terms: list[RollupTerm] = []
+
+    def _check_name(self, name: str, decl: Decl) -> None:
+        odd = mixed_scripts(name)
+        if odd and decl.node.name_span.file == self.flat.file:
+            self.d.warn(
+                "W0706",
+                message("W0706.mixed.message", name=name, letters=odd),
+                decl.node.name_span,
+                label=message("W0706.mixed.label"),
+                help=message("W0706.mixed.help"),
+            )
+        if name in RESERVED:
+            self.d.error(
+                "E0103",
+                message("E0103.reserved_name.message", name=name, kind=declaration_kind(decl.kind)),
+                decl.node.name_span,
+                label=message("E0103.reserved_name.label"),
+                help=message("E0103.reserved.help", name=name),
+            )
+
+    def _scale(self, name: str, entries: tuple[n.ScaleEntry, ...], span: n.Span) -> ScaleModel:
+        seen: dict[str, n.Span] = {}
+        out = []
+        for entry in entries:
+            score = entry.score.value
+            if not 0.0 <= score <= 1.0:
+                self.d.error(
+                    "E0502",
+                    message("E0502.score.message", score=entry.score.text, label=entry.label.value),
+                    entry.score.span,
+                    label=message("E0502.score.label"),
+                    help=message("E0502.score.help"),
+                )
+            for label in (entry.label, *entry.aliases):
+                key = label_key(label.value)
+                if key in seen:
+                    self.d.error(
+                        "E0505",
+                        message("E0505.scale_label.message", label=label.value),
+                        label.span,
+                        label=message("E0505.scale_label.label"),
+                        notes=(message("E0505.scale_label.note", where=seen[key]),),
+                        help=message("E0505.scale_label.help"),
+                    )
+                seen.setdefault(key, label.span)
+            numeric = number_of(entry.label.value) if entry.label.kind == "number" else None
+            out.append(
+                ScaleEntryModel(
+                    entry.label.value, score, tuple(a.value for a in entry.aliases), numeric
+                )
+            )
+        if not entries:
+            self.d.error(
+                "E0504",
+                message("E0504.empty_scale.message"),
+                span,
+                label=message("E0504.empty_scale.label"),
+            )
+        return ScaleModel(name, tuple(out), span=span)
+
+    def _field(self, node: n.Field) -> FieldModel:
+        values = tuple(v.value for v in node.values) if node.values is not None else None
+        if node.name in BUILTIN_FIELDS:
+            self.d.error(
+                "E0101",
+                message("E0101.builtin_field.message", name=node.name),
+                node.name_span,
+                label=message("E0101.builtin_field.label"),
+                help=message("E0101.builtin_field.help", names=", ".join(BUILTIN_FIELDS)),
+            )
+        seen: dict[str, n.Span] = {}
+        for label in node.values or ():
+            key = label_key(label.value)
+            if key in seen:
+                self.d.error(
+                    "E0505",
+                    message("E0505.field_value.message", value=label.value, field=node.name),
+                    label.span,
+                    label=message("E0505.field_value.label"),
+                    notes=(message("E0505.field_value.note", where=seen[key]),),
+                    help=message("E0505.field_value.help"),
+                )
+            seen.setdefault(key, label.span)
+        if node.values is not None and not node.values:
+            self.d.error(
+                "E0504",
+                message("E0504.empty_field.message", field=node.name),
+                node.name_span,
+                label=message("E0504.empty_field.label"),
+                help=message("E0504.empty_field.help"),
+            )
+        return FieldModel(node.name, node.title, values, span=node.name_span)
+
+    def _weight(
+        self, number: n.Number | None, kind: str, name: str = "", allow_zero: bool = False
+    ) -> float:
+        """The weight written, 1 if none; E0501 unless it is positive. `kind` is whose
+        weight it is: an `item` or a `section` called `name`, or a `term` of a mean."""
+        if number is None:
+            return 1.0
+        w = number.value
+        if w < 0 or (w == 0 and not allow_zero) or not math.isfinite(w):
+            self.d.error(
+                "E0501",
+                message("E0501.weight.message", weight=number.text, owner=_weight_owner(kind, name))
+                + (message("E0501.weight.zero_for_sections") if allow_zero else ""),
+                number.span,
+                label=message("E0501.weight.label"),
+                help=message("E0501.weight.help"),
+            )
+        return w
+
+    def _item_shape(self, decl: Decl) -> ItemModel | None:
+        node: n.Item = decl.node
+        scale = None
+        low = high = None
+        kind: Any
+        answer = node.answer
+        weight = self._weight(node.weight, "item", node.name)
+        if isinstance(answer, n.ScaleAnswer):
+            kind = "scale"
+            scale = self.scales.get(answer.scale)
+            if scale is None:
+                scale_names = [k for k, d in self.decls.items() if d.kind == "scale"]
+                if answer.scale in scale_names:
+                    scale = self._scale(
+                        answer.scale,
+                        self.decls[answer.scale].node.entries,
+                        self.decls[answer.scale].node.span,
+                    )
+                else:
+                    hint = did_you_mean(answer.scale, scale_names)
+                    self.d.error(
+                        "E0202",
+                        message("E0202.unknown_scale.message", scale=answer.scale),
+                        answer.span,
+                        label=message("E0202.unknown_scale.label"),
+                        help=message("hint.did_you_mean", name=hint)
+                        if hint
+                        else message("E0202.unknown_scale.help"),
+                    )
+                    return None
+            self.used_scales.add(answer.scale)
+        elif isinstance(answer, n.InlineScaleAnswer):
+            kind = "scale"
+            scale = self._scale(f"{node.name}:scale", answer.entries, answer.span)
+        elif isinstance(answer, n.NumberAnswer):
+            kind = "number"
+            if answer.low is not None and answer.high is not None:
+                low, high = answer.low.value, answer.high.value
+                if not low < high:
+                    self.d.error(
+                        "E0504",
+                        message("E0504.range.message", low=answer.low.text, high=answer.high.text),
+                        answer.span,
+                        label=message("E0504.range.label"),
+                        help=message("E0504.range.swap", low=answer.low.text, high=answer.high.text)
+                        if low > high
+                        else message("E0504.range.widen"),
+                    )
+                    high = low + 1
+        else:
+            kind = "text"
+        self._unscored_options(node, kind, low is not None)
+        return ItemModel(
+            name=node.name,
+            question=node.question,
+            kind=kind,
+            scale=scale,
+            low=low,
+            high=high,
+            weight=weight,
+            tags=node.tags,
+            presence=node.presence,
+            critical=node.critical,
+            bonus=node.bonus,
+            section=decl.section,
+            when=None,
+            section_when=None,
+            # A placeholder until formulas are bound: whether the item is scored must be
+            # known before any formula that reads it is bound, wherever it is declared.
+            score=_PENDING if node.score is not None else None,
+            span=node.name_span,
+        )
+
+    def _unscored_options(self, node: n.Item, kind: str, ranged: bool) -> None:
+        """Options that only mean something for a scored item, given to one never scored."""
+        if kind == "text" and node.score is not None:
+            self.d.error(
+                "E0104",
+                message("E0104.text_score.message", item=node.name),
+                node.score.span,
+                label=message("E0104.text_score.label"),
+                help=message("E0104.text_score.help"),
+            )
+        if kind == "scale" or (kind == "number" and (ranged or node.score is not None)):
+            return
+        for option, present, span in (
+            ("critical", node.critical, node.name_span),
+            ("bonus", node.bonus, node.name_span),
+            (
+                "weight",
+                node.weight is not None,
+                node.weight.span if node.weight else node.name_span,
+            ),
+        ):
+            if present and kind == "text":
+                self.d.error(
+                    "E0104",
+                    message("E0104.unscored_text.message", item=node.name, option=option),
+                    span,
+                    label=message("E0104.unscored.label"),
+                    help=message("E0104.unscored_text.help", option=option),
+                )
+            elif present:
+                self.d.error(
+                    "E0104",
+                    message("E0104.unscored_number.message", item=node.name, option=option),
+                    span,
+                    label=message("E0104.unscored.label"),
+                    help=message("E0104.unscored_number.help", option=option),
+                )
+
+    def _known_coefficient(self, name: str, span: n.Span, coefs: set[str]) -> bool:
+        if name in coefs:
+            return True
+        hint = did_you_mean(name, coefs)
+        self.d.error(
+            "E0208",
+            message("E0208.unknown_coefficient.message", name=name),
+            span,
+            label=message("E0208.unknown_coefficient.label"),
+            help=message("hint.did_you_mean", name=hint)
+            if hint
+            else message("E0208.unknown_coefficient.help"),
+        )
+        return False
+
+    def _bands(self, node: n.Bands) -> BandsModel:
+        bands: list[tuple[str, float | None]] = []
+        previous: n.Band | None = None
+        seen: set[str] = set()
+        for i, band in enumerate(node.bands):
+            last = i == len(node.bands) - 1
+            if band.label in seen:
+                self.d.error(
+                    "E0101",
+                    message("E0101.band.message", band=band.label),
+                    band.span,
+                    label=message("E0101.declared_twice.label"),
+                    help=message("E0101.band.help"),
+                )
+            seen.add(band.label)
+            if band.threshold is None and not last:
+                self.d.error(
+                    "E0506",
+                    message("E0506.no_threshold.message", band=band.label),
+                    band.span,
+                    label=message("E0506.no_threshold.label"),
+                    help=message("E0506.no_threshold.help", band=band.label),
+                )
+            if (
+                band.threshold is not None
+                and previous is not None
+                and previous.threshold is not None
+                and not band.threshold.value < previous.threshold.value
+            ):
+                self.d.error(
+                    "E0503",
+                    message(
+                        "E0503.order.message",
+                        band=f"{band.label} >= {band.threshold.text}",
+                        previous=f"{previous.label} >= {previous.threshold.text}",
+                    ),
+                    band.span,
+                    label=message("E0503.order.label"),
+                    help=message("E0503.order.help"),
+                )
+            bands.append((band.label, band.threshold.value if band.threshold else None))
+            previous = band
+        if not node.bands or node.bands[-1].threshold is not None:
+            span = node.bands[-1].span if node.bands else node.span
+            self.d.error(
+                "E0506",
+                message("E0506.no_catch_all.message", coefficient=node.coefficient),
+                span,
+                label=message("E0506.no_catch_all.label"),
+                help=message("E0506.no_catch_all.help"),
+            )
+        return BandsModel(node.coefficient, tuple(bands), span=node.span)
+
+    def _unused_scales(self) -> None:
+        if not any(d.kind == "item" for d in self.decls.values()):
+            return  # a file of shared scales, made to be imported
+        for name in self.scales:
+            if name not in self.used_scales and self.decls[name].node.span.file == self.flat.file:
+                self.d.warn(
+                    "W0702",
+                    message("W0702.unused_scale.message", scale=name),
+                    self.decls[name].node.name_span,
+                    label=message("W0702.unused_scale.label"),
+                    help=message("W0702.unused_scale.help"),
+                )
+
+    def _unused_tags(self) -> None:
+        """A tag no selection uses, spelt like one that is used: most likely a typo."""
+        reported: set[str] = set()
+        for decl in self.decls.values():
+            if decl.kind != "item" or decl.node.span.file != self.flat.file:
+                continue
+            for tag in decl.node.tags:
+                if tag in self.used_tags or tag in reported:
+                    continue
+                hint = did_you_mean(tag, self.used_tags & self.tags)
+                if hint is None:
+                    continue  # a tag for reports and exports only
+                reported.add(tag)
+                self.d.warn(
+                    "W0703",
+                    message("W0703.unused_tag.message", tag=tag, used=hint),
+                    self._tag_span(decl.node, tag),
+                    label=message("W0703.unused_tag.label"),
+                    help=message("W0703.unused_tag.help", used=hint, item=decl.node.name),
+                )
+
+    def _tag_span(self, item: n.Item, tag: str) -> n.Span:
+        """Where `tag` is written among an item's `tags` (the item's name if not found)."""
+        span = item.span
+        src = self.flat.sources.get(span.file)
+        if src is None or span.end <= span.start:
+            return item.name_span
+        text = src[span.start : span.end]
+        opt = re.search(r"\btags\b", text)
+        found = (
+            re.compile(rf"(?<!\w){re.escape(tag)}(?!\w)").search(text, opt.end()) if opt else None
+        )
+        if found is None:
+            return item.name_span
+        start = span.start + found.start()
+        line = src.count("\n", 0, start) + 1
+        column = start - (src.rfind("\n", 0, start) + 1) + 1
+        return n.Span(span.file, line, column, line, column + len(tag), start, start + len(tag))
+
+
+#: Stands for an item's score formula until formulas are bound (`_item_shape`).
+_PENDING = Const(None)
+
+
+def _weight_owner(kind: str, name: str) -> str:
+    """Whose weight: "item `x`", "section `x`", "a weighted term"."""
+    if kind == "item":
+        return message("E0501.weight.of_item", name=name)
+    if kind == "section":
+        return message("E0501.weight.of_section", name=name)
+    return message("E0501.weight.of_term")
