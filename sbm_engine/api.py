@@ -215,3 +215,25 @@ def loads(text: str, file: str = "<string>", *, allow_unknown: bool = False) -> 
     flat = loader.flatten_file(path, root=Path.cwd())
     model, diagnostics = check_flat(flat, _functions())
     return compile_model(model, allow_unknown, [d for d in Diagnostics(diagnostics).warnings])
+
+
+def check_with_examples(target: str, run_examples: bool = True) -> dict[str, Any]:
+    """`sbm check` of one target (a path or an installed id): `target`, `standard`, the
+    diagnostics of checking and of the examples (unless `run_examples` is false),
+    `sources` and the examples' outcomes; `missing` instead when no file can be read."""
+    try:
+        report = check(target)
+    except (FileNotFoundError, SourceError) as err:
+        return {"target": target, "missing": str(err)}
+    diagnostics = list(report.diagnostics)
+    examples: list[Any] = []
+    if report.ok and run_examples and report.model is not None:
+        examples = compile_model(report.model).run_examples()
+        diagnostics += [d for o in examples for d in o.failures]
+    return {
+        "target": target,
+        "standard": report.model.name if report.model else None,
+        "diagnostics": diagnostics,
+        "sources": report.sources,
+        "examples": examples,
+    }

@@ -101,6 +101,11 @@ class Diagnostic:
     def severity(self) -> Severity:
         return "warning" if self.code.startswith("W") else "error"
 
+    @property
+    def position(self) -> tuple[str, int, int]:
+        """Where it is, as diagnostics are sorted: file, line, column."""
+        return (self.span.file, self.span.line, self.span.column)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,

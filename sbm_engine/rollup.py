@@ -480,3 +480,15 @@ def rollup(model: StandardModel, results: Iterable[Any], by: str) -> dict[str, A
     Raises `ResultError` at the first result that is not a scored visit of `model`.
     """
     return Rollup(model, by).add_many(results).report()
+
+
+def for_output(value: Any) -> Any:
+    """Figures rounded to 12 significant digits (float noise such as
+    9.999999999999998 becomes 10.0) and non-finite ones as None; group keys as read."""
+    if isinstance(value, dict):
+        return {k: v if k == "key" else for_output(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [for_output(v) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.12g}") if math.isfinite(value) else None
+    return value

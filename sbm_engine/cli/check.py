@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..api import check_with_examples
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -17,29 +18,6 @@ from .common import (
     standard_paths,
     use_color,
 )
-
-
-def _check_one(target: str, run_examples: bool) -> dict[str, Any]:
-    from ..api import check as check_standard
-    from ..api import compile_model
-    from ..sources import SourceError
-
-    try:
-        report = check_standard(target)
-    except (FileNotFoundError, SourceError) as err:
-        return {"target": target, "missing": str(err)}
-    diagnostics = list(report.diagnostics)
-    examples: list[Any] = []
-    if report.ok and run_examples and report.model is not None:
-        examples = compile_model(report.model).run_examples()
-        diagnostics += [d for o in examples for d in o.failures]
-    return {
-        "target": target,
-        "standard": report.model.name if report.model else None,
-        "diagnostics": diagnostics,
-        "sources": report.sources,
-        "examples": examples,
-    }
 
 
 @click.command()
@@ -61,7 +39,7 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
     from ..diagnostics import render_all
     from ..messages import message
 
-    results = [_check_one(t, not no_examples) for t in standard_paths(files)]
+    results = [check_with_examples(t, not no_examples) for t in standard_paths(files)]
     missing = [r for r in results if "missing" in r]
     errors = sum(d.severity == "error" for r in results for d in r.get("diagnostics", ()))
     warnings = sum(d.severity == "warning" for r in results for d in r.get("diagnostics", ()))
@@ -74,7 +52,9 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
                     "target": r["target"],
                     "standard": r["standard"],
                     "ok": not any(d.severity == "error" for d in r["diagnostics"]),
-                    "diagnostics": [d.to_json() for d in sorted(r["diagnostics"], key=_pos)],
+                    "diagnostics": [
+                        d.to_json() for d in sorted(r["diagnostics"], key=lambda d: d.position)
+                    ],
                 }
                 for r in results
             ]
@@ -109,10 +89,6 @@ def check(files: tuple[str, ...], no_examples: bool, fmt: str) -> None:
     if missing:
         sys.exit(EXIT_FAILED)
     sys.exit(EXIT_REJECTED if errors else EXIT_OK)
-
-
-def _pos(d: Any) -> tuple[str, int, int]:
-    return (d.span.file, d.span.line, d.span.column)
 
 
 @click.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import click
 
 from ..result_files import read_results  # noqa: F401  (results are read in the library)
+from ..rollup import for_output
 from .analysis import format_option, standard_option, width_option
 from .common import fail, load_standard, write_text_atomic
 from .table import DEFAULT_WIDTH, level_name, render_table
@@ -167,18 +167,6 @@ def accumulate(
 def report_json(report: dict[str, Any]) -> str:
     """The report as strict JSON: figures to 12 significant digits, no NaN or inf."""
     return json.dumps(for_output(report), ensure_ascii=False, indent=2, allow_nan=False)
-
-
-def for_output(value: Any) -> Any:
-    """Figures rounded to 12 significant digits (float noise such as
-    9.999999999999998 becomes 10.0) and non-finite ones as None; group keys as read."""
-    if isinstance(value, dict):
-        return {k: v if k == "key" else for_output(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [for_output(v) for v in value]
-    if isinstance(value, float):
-        return float(f"{value:.12g}") if math.isfinite(value) else None
-    return value
 
 
 def write_report(report: dict[str, Any], out: Path) -> None:

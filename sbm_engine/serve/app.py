@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sbm_engine.api import check_with_examples
 from sbm_engine.serve import formats
 from sbm_engine.serve.auth import KeyRing
 from sbm_engine.serve.errors import STATUS_CODES, ApiError, error_body
@@ -346,9 +347,8 @@ def create_app(settings: Settings) -> FastAPI:
         served = await _served(standard, need_examples=False)
 
         def work(deadline: Deadline) -> tuple[bytes, int]:
-            from sbm_engine.cli.rollup import for_output
             from sbm_engine.result_files import CheckedResults, ResultsError
-            from sbm_engine.rollup import Rollup
+            from sbm_engine.rollup import Rollup, for_output
 
             std = served.standard
             with formats.scratch_folder() as tmp:
@@ -398,14 +398,12 @@ def create_app(settings: Settings) -> FastAPI:
             raise formats.bad_body(f"a standard must be UTF-8 text: {exc}") from None
 
         def work(deadline: Deadline) -> bytes:
-            from sbm_engine.cli.check import _check_one, _pos
-
             with formats.scratch_folder() as tmp:
                 folder = Path(tmp) / "upload"
                 folder.mkdir()
                 path = folder / "standard.sbm"
                 path.write_text(text, encoding="utf-8")
-                r = _check_one(str(path), True)
+                r = check_with_examples(str(path))
                 if "missing" in r:
                     entry: dict[str, Any] = {"target": r["target"], "error": r["missing"]}
                 else:
@@ -413,7 +411,9 @@ def create_app(settings: Settings) -> FastAPI:
                         "target": r["target"],
                         "standard": r["standard"],
                         "ok": not any(d.severity == "error" for d in r["diagnostics"]),
-                        "diagnostics": [d.to_json() for d in sorted(r["diagnostics"], key=_pos)],
+                        "diagnostics": [
+                            d.to_json() for d in sorted(r["diagnostics"], key=lambda d: d.position)
+                        ],
                     }
                 out = _without_folder([entry], str(folder))
             return formats.json_bytes(out)
