@@ -7,7 +7,7 @@ Methods (see workload.py and baselines.py):
 
 * engine per-visit: `CompiledStandard.score(record)` for each JSON-shaped record;
 * hand Python: the hand-written per-visit scorer on the same records;
-* engine batch: `BatchEvaluator.evaluate_table(table)`: Arrow table in, whole-column
+* engine batch: `evaluate_table(BatchEvaluator(standard), table)`: Arrow table in, whole-column
   numpy results out (what hand numpy produces);
 * engine score_table: Arrow table in, flattened Arrow results + rejects out;
 * engine score_records: records in, `ScoredVisit` objects out (10,000 only);
@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 import workload as wl  # noqa: E402
 
 import sbm_engine  # noqa: E402
-from sbm_engine.batch import BatchEvaluator  # noqa: E402
+from sbm_engine.batch import BatchEvaluator, evaluate_table, score_table  # noqa: E402
 
 
 def _status() -> dict[str, int]:
@@ -134,7 +134,7 @@ def per_visit(std: Any, n: int, reps: int) -> dict[str, Timer]:
 def batch(std: Any, n: int, reps: int, with_records: bool) -> tuple[dict[str, Timer], Any]:
     table = wl.wave_table(n)
     ev = BatchEvaluator(std)
-    ev.evaluate_table(table.slice(0, 1000))  # warm the per-item caches, as a long run would
+    evaluate_table(ev, table.slice(0, 1000))  # warm the per-item caches, as a long run would
     coded = wl.dictionary_table(table)
     timers = {
         "engine batch": Timer(),
@@ -147,10 +147,10 @@ def batch(std: Any, n: int, reps: int, with_records: bool) -> tuple[dict[str, Ti
     if with_records:
         timers["engine score_records"] = Timer()
     for _ in range(reps):
-        timers["engine batch"].run(lambda: ev.evaluate_table(table))
+        timers["engine batch"].run(lambda: evaluate_table(ev, table))
         timers["hand numpy"].run(lambda: baselines.score_numpy(table))
-        timers["engine score_table"].run(lambda: ev.score_table(table))
-        timers["engine batch (dict)"].run(lambda: ev.evaluate_table(coded))
+        timers["engine score_table"].run(lambda: score_table(ev, table))
+        timers["engine batch (dict)"].run(lambda: evaluate_table(ev, coded))
         timers["hand numpy (dict)"].run(lambda: baselines.score_numpy(coded))
         if records is not None:
             timers["engine score_records"].run(lambda: ev.score_records(records))
@@ -161,8 +161,8 @@ def memory(std: Any, ev: Any, table: Any, n: int) -> dict[str, int | None]:
     records = next(wl.record_chunks(min(n, wl.CHUNK)))
     hand = baselines.python_scorer()
     out = {
-        "engine batch": peak_memory(lambda: ev.evaluate_table(table)),
-        "engine score_table": peak_memory(lambda: ev.score_table(table)),
+        "engine batch": peak_memory(lambda: evaluate_table(ev, table)),
+        "engine score_table": peak_memory(lambda: score_table(ev, table)),
         "hand numpy": peak_memory(lambda: baselines.score_numpy(table)),
         "engine per-visit": peak_memory(lambda: [std.score(x) for x in records]),
         "hand Python": peak_memory(lambda: [hand(x) for x in records]),

@@ -213,7 +213,6 @@ class Interpreter:
 
 
 #: The name `analytics.planning` imports the weighted mean by.
-_wmean = wmean
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda x, y: x == y,

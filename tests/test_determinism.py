@@ -30,7 +30,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 import sbm_engine  # noqa: E402
-from sbm_engine.batch import BatchEvaluator, score_table  # noqa: E402
+from sbm_engine.batch import BatchEvaluator, evaluate_table, score_table  # noqa: E402
 from sbm_engine.results import RejectedVisit  # noqa: E402
 from sbm_engine.standard import CompiledStandard  # noqa: E402
 
@@ -300,7 +300,7 @@ def test_nested_fields_from_jsonl_and_the_api_are_rejected(tmp_path: Path) -> No
     assert want[2].to_dict()["visit_id"] == '{"id":3}'
     table = pa.table({"visit_id": ["t1"], "date": pa.array([[1]], pa.list_(pa.int64()))})
     bare = CompiledStandard(std.model, allow_unknown=True)
-    assert BatchEvaluator(bare).evaluate_table(table).suspect.tolist() == [True]
+    assert evaluate_table(BatchEvaluator(bare), table).suspect.tolist() == [True]
     scored, rejects = score_table(bare, table)
     assert scored.num_rows == 0
     errors = json.loads(rejects.column("errors")[0].as_py())

@@ -54,7 +54,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..interpret import Env, Interpreter, _wmean
+from ..builtins import wmean
+from ..interpret import Env, Interpreter
 from ..messages import message
 from ..model import Bound, StandardModel
 from .levers import Lever, Levers, read_levers
@@ -260,7 +261,7 @@ class Evaluator:
             for kind, payload in self.steps:
                 if kind == "section":
                     name, members = payload
-                    env.sections[name] = _wmean([(env.items.get(i), w, b) for i, w, b in members])
+                    env.sections[name] = wmean([(env.items.get(i), w, b) for i, w, b in members])
                 else:
                     name, expr = payload
                     env.coefs[name] = self.interp.eval(expr, env)
@@ -479,7 +480,7 @@ class _Unsupported(Exception):
 
 class _Columns:
     """The evaluator's coefficient over many score vectors at once, in numpy, with the
-    reference interpreter's arithmetic: `_wmean`'s sums are made item by item in the same
+    reference interpreter's arithmetic: `builtins.wmean`'s sums are made item by item in the same
     order, so every value is the same float. It covers weighted means of items, sections
     and terms, constants, `if critical_failed then … else …` and references; anything
     else (visit fields, answers, other functions) is left to the interpreter."""

@@ -10,7 +10,7 @@ per-visit path row by row, so the two agree on every visit, rejections included.
     from sbm_engine.batch import BatchEvaluator
     batch = BatchEvaluator(standard)            # a CompiledStandard
     outcomes = batch.score_records(records)     # == list(standard.score_many(records))
-    scored, rejects = batch.score_table(table)  # pyarrow in, pyarrow out
+    scored, rejects = score_table(batch, table)  # pyarrow in, pyarrow out
     # or, with a cached evaluator per standard: score_table(standard, table)
 
 numpy is an optional dependency (`pip install 'sbm-engine[fast]'`); pyarrow is
@@ -28,6 +28,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without numpy
     ) from exc
 
 from .evaluator import BatchEvaluator, BatchResult, evaluator_for
-from .table import ScoredTable, score_table
+from .table import ScoredTable, evaluate_table, score_table
 
-__all__ = ["BatchEvaluator", "BatchResult", "ScoredTable", "evaluator_for", "score_table"]
+__all__ = [
+    "BatchEvaluator",
+    "BatchResult",
+    "ScoredTable",
+    "evaluate_table",
+    "evaluator_for",
+    "score_table",
+]

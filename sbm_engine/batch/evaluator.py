@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..results import Row, ScoredVisit, VisitOutcome
+from ..results import Row, ScoredVisit, ScoringSession, VisitOutcome, field_errors
 from ..runtime import MISSING, VisitWarning, not_applicable
-from ..standard import ScoringSession, field_errors
 from .columns import ConstSource, ListSource, Source, as_source
 from .compiler import BatchCompiler, band_codes, conditional
 from .env import ChunkResult
@@ -30,14 +29,13 @@ from .values import Unhashable
 
 if TYPE_CHECKING:
     from ..standard import CompiledStandard
-    from .table import ScoredTable
 
 #: Rows per chunk: large enough to amortize Python overhead, small enough for the cache
 #: (an array of 8,192 floats is 64 KiB). On the 100-item benchmark standard, in-process
 #: CPU per visit was lowest at 8,192 and 16,384 rows and 10-15 % higher at 32,768; end to
 #: end (`sbm score`) the sizes were within the noise, and 8,192 holds ~150 MB less.
 #: Larger arrays cost more here because glibc maps them afresh each time; `sbm score`,
-#: which makes glibc keep freed memory, uses `cli.fastpath.SCORE_BLOCK` instead.
+#: which makes glibc keep freed memory, uses `pipeline.scoring.SCORE_BLOCK` instead.
 CHUNK = 1 << 13
 
 
@@ -327,24 +325,6 @@ class BatchEvaluator:
                 )
             )
         return out
-
-    # -- tables ------------------------------------------------------------------------------------
-
-    def score_table(self, table: Any, source: str | None = None) -> ScoredTable:
-        """Score a pyarrow Table (one visit per row); see `sbm_engine.batch.table`."""
-        from .table import score_table
-
-        return score_table(self, table, source)
-
-    def evaluate_table(self, table: Any) -> BatchResult:
-        """`evaluate_columns` on a pyarrow Table laid out as the tabular readers expect
-        (visit-field columns, one column per item or `answers.ITEM`): whole-column
-        arrays, without building result rows. Suspect rows still need
-        `score_table` (or `CompiledStandard.score`) for their outcome."""
-        from .table import table_columns
-
-        answers, fields = table_columns(self, table)
-        return self.evaluate_columns(answers, fields, n=table.num_rows)
 
 
 class _Output:

@@ -22,7 +22,7 @@ from ..io.records import TableLayout, field_text, field_value, is_empty, jsonabl
 from ..results import RejectedVisit, ScoredVisit, duplicate, json_safe
 from ..runtime import MISSING
 from .columns import ArrowSource, Source
-from .evaluator import BatchEvaluator, evaluator_for
+from .evaluator import BatchEvaluator, BatchResult, evaluator_for
 from .values import Unhashable
 
 if TYPE_CHECKING:
@@ -133,6 +133,15 @@ def table_columns(ev: BatchEvaluator, table: Any) -> tuple[dict[str, Source], di
     """A table's answer and visit-field columns, keyed as `evaluate_columns` wants them."""
     layout = _Layout(ev, table)
     return layout.answers, layout.fields
+
+
+def evaluate_table(ev: BatchEvaluator, table: Any) -> BatchResult:
+    """`evaluate_columns` on a pyarrow Table laid out as the tabular readers expect
+    (visit-field columns, one column per item or `answers.ITEM`): whole-column arrays,
+    without building result rows. Suspect rows still need `score_table` (or
+    `CompiledStandard.score`) for their outcome."""
+    answers, fields = table_columns(ev, table)
+    return ev.evaluate_columns(answers, fields, n=table.num_rows)
 
 
 def score_table(

@@ -11,32 +11,13 @@ from __future__ import annotations
 
 import re
 
+from ..builtins import BUILTINS
 from ..model import BUILTIN_FIELDS
 from ..parser import KEYWORDS
 from .analysis import functions
 
-#: Built-in functions and their signatures, as the language reference writes them.
-FUNCTIONS: dict[str, str] = {
-    "weighted_mean": "weighted_mean(SELECTION) | weighted_mean(EXPR: WEIGHT, …)",
-    "mean": "mean(EXPR, …) | mean(SELECTION)",
-    "min": "min(EXPR, …)",
-    "max": "max(EXPR, …)",
-    "sum": "sum(EXPR, …)",
-    "count": "count(SELECTION)",
-    "earned": "earned(SELECTION)",
-    "possible": "possible(SELECTION)",
-    "lost": "lost(SELECTION)",
-    "failed": "failed(ITEM)",
-    "clamp": "clamp(X, LO, HI)",
-    "coalesce": "coalesce(X, Y, …)",
-    "is_na": "is_na(X)",
-    "band": "band(COEFFICIENT)",
-    "critical_failed": "critical_failed | critical_failed(SELECTION)",
-    "answer": "answer(ITEM)",
-    "avg": "avg(EXPR)",
-    "share": "share(CONDITION)",
-    "total": "total(EXPR)",
-}
+#: Built-in functions and their signatures, from the one table of built-ins.
+FUNCTIONS: dict[str, str] = {entry.name: entry.signature for entry in BUILTINS}
 
 #: Names with a meaning of their own in formulas.
 VALUES = ("value", "critical_failed", "visits", "visit")
