@@ -32,8 +32,7 @@ def sbm_standards() -> list[Path]:
 @hookimpl
 def sbm_readers() -> Mapping[str, Reader]:
     """`sbm_engine.io`'s readers (JSONL, CSV, XLSX, Parquet), in the hook's convention."""
-    from .io.readers import READERS
-    from .plugins import keyword_reader
+    from .io.readers import READERS, keyword_reader
 
     return {ext: keyword_reader(fn) for ext, fn in READERS.items()}
 

@@ -621,7 +621,7 @@ def _move_duplicates(job: _Job, part: _Part, tmp_dir: str, dups: set[str]) -> in
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from .io import read_visits
+    from .formats import read_visits
     from .standard import duplicate, duplicate_error, visit_key
 
     tmp = Path(tmp_dir)

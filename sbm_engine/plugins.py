@@ -51,6 +51,7 @@ import pluggy
 from . import hookspecs
 from .functions import FunctionRegistry, FunctionSpec
 from .hookspecs import PROJECT, Reader, Validator
+from .io.readers import io_convention, keyword_reader
 from .messages import message
 from .sources import SourceError, read_source
 
@@ -758,40 +759,6 @@ _readers_table = _format_table("sbm_readers", "reader")
 _writers_table = _format_table("sbm_writers", "writer")
 
 
-@attrs.frozen
-class _KeywordReader:
-    """An `sbm_engine.io` reader, `fn(path, ReadOptions)`, offered in the hook's
-    convention `reader(path, visit_fields=..., **options)`."""
-
-    io_reader: Callable[..., Iterator[SourceRecord]]
-
-    def __call__(
-        self, path: str | os.PathLike[str], visit_fields: Iterable[str] = (), **options: Any
-    ) -> Iterator[SourceRecord]:
-        from .io.readers import ReadOptions
-
-        return self.io_reader(Path(path), ReadOptions(visit_fields=visit_fields, **options))
-
-
-@attrs.frozen
-class _OptionsReader:
-    """A plugin reader, `reader(path, visit_fields=..., **options)`, offered in
-    `sbm_engine.io`'s convention `fn(path, ReadOptions)`: options left unset (None)
-    are not passed, so a reader needs to accept only the options users give it."""
-
-    reader: Reader
-
-    def __call__(self, path: Path, options: Any) -> Iterator[SourceRecord]:
-        values = attrs.asdict(options, recurse=False) if attrs.has(type(options)) else vars(options)
-        kwargs = {k: v for k, v in values.items() if v is not None and k != "visit_fields"}
-        return self.reader(path, visit_fields=values.get("visit_fields", frozenset()), **kwargs)
-
-
-def keyword_reader(io_reader: Callable[..., Iterator[SourceRecord]]) -> Reader:
-    """Adapt an `sbm_engine.io` reader (`fn(path, ReadOptions)`) to the hook convention."""
-    return _KeywordReader(io_reader)
-
-
 def readers() -> dict[str, Reader]:
     """Input readers by extension from every plugin (the built-in formats included),
     in the hook's convention `reader(path, visit_fields=..., **options)`."""
@@ -801,12 +768,10 @@ def readers() -> dict[str, Reader]:
 
 def io_readers() -> dict[str, Callable[[Path, Any], Iterator[SourceRecord]]]:
     """The same readers in `sbm_engine.io`'s convention `fn(path, ReadOptions)`, for
-    `io.read_visits` to look extensions up in."""
+    `formats.read_visits` to look extensions up in."""
     out: dict[str, Callable[[Path, Any], Iterator[SourceRecord]]] = {}
     for ext, reader in readers().items():
-        out[ext] = (
-            reader.io_reader if isinstance(reader, _KeywordReader) else _OptionsReader(reader)
-        )
+        out[ext] = io_convention(reader)
     return out
 
 

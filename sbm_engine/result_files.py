@@ -68,7 +68,7 @@ def result_paths(paths: Sequence[str | Path]) -> list[str | Path]:
 def read_results(paths: Sequence[str | Path]) -> Iterator[tuple[str, Any, str | None]]:
     """(source, record, why it could not be read) for every record of the result
     files; a folder stands for its Parquet parts (`result_paths`)."""
-    from .io import read_visits
+    from .formats import read_visits
 
     for path in result_paths(paths):
         suffix = Path(path).suffix.lower()

@@ -305,7 +305,7 @@ class CompiledStandard:
         CSV cells are read as `sbm score` reads them (`encoding`, `delimiter` and
         `decimal`: None to detect). `jobs` > 1 scores chunks of files in worker
         processes. A file the streaming path cannot read exactly raises
-        `pipeline.Unsupported` (`score_many` over `io.read_visits` reads any).
+        `pipeline.Unsupported` (`score_many` over `formats.read_visits` reads any).
         Needs the `fast` and `arrow` extras (numpy, pyarrow)."""
         from .pipeline import score_batches
 

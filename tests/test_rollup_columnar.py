@@ -23,7 +23,7 @@ from sbm_engine.cli import cli
 from sbm_engine.cli.common import load_standard
 from sbm_engine.cli.rollup import accumulate
 from sbm_engine.cli.score import result_columns, text_columns
-from sbm_engine.io import open_writer
+from sbm_engine.formats import open_writer
 from sbm_engine.rollup import Rollup
 from sbm_engine.rollup_columns import rollup_columnar
 

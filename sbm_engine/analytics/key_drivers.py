@@ -287,8 +287,9 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 
 def read_outcomes(path: str | Path, on: str, outcome: str) -> dict[str, float | None]:
-    """{key: outcome} from a CSV, JSONL, XLSX or Parquet table (`io.read_visits`)."""
-    from ..io import InputError, read_visits
+    """{key: outcome} from a CSV, JSONL, XLSX or Parquet table (`formats.read_visits`)."""
+    from ..formats import read_visits
+    from ..io import InputError
 
     table: dict[str, float | None] = {}
     columns: set[str] = set()

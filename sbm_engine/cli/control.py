@@ -93,7 +93,7 @@ def _with_shares(counts: dict[str, int]) -> dict[str, Any]:
 def read_all(paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
     """(source, record, why it could not be read) for every visit of the input files."""
     from ..field_control import FIELDS
-    from ..io import read_visits
+    from ..formats import read_visits
 
     for path in paths:
         for rec in read_visits(path, visit_fields=FIELDS):
@@ -242,7 +242,8 @@ def summary(rep: dict[str, Any]) -> str:
 
 def write_output(rep: dict[str, Any], out: Path) -> None:
     """-o: the JSON report (.json) or the worklist, one row per failure (any visit format)."""
-    from ..io import OutputError, open_writer
+    from ..formats import open_writer
+    from ..io import OutputError
 
     try:
         if out.suffix.lower() == ".json":

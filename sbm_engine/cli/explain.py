@@ -29,7 +29,8 @@ def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fm
     """
     from ..explain import explain as explain_visit
     from ..explain import render
-    from ..io import InputError, read_visits
+    from ..formats import read_visits
+    from ..io import InputError
     from ..messages import message
 
     std = load_standard(standard)

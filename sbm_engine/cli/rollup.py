@@ -171,7 +171,8 @@ def report_json(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], out: Path) -> None:
     """Write the report whole or not at all (JSON, or a flat table); exit 2 if it cannot be."""
-    from ..io import OutputError, open_writer
+    from ..formats import open_writer
+    from ..io import OutputError
 
     if not out.parent.is_dir():
         fail(f"cannot write {out}: no directory {str(out.parent)!r}")

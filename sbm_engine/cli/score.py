@@ -38,7 +38,8 @@ def check_paths(inputs: tuple[str, ...], output: Path, rejects: Path, named: boo
     not writable, the two files being one, or either being one of the inputs (by
     resolved path or same file: a link counts). `named`: the rejects path was given
     (else it is the default, and the message says how to choose another)."""
-    from ..io import OutputError, open_writer
+    from ..formats import open_writer
+    from ..io import OutputError
 
     try:
         open_writer(output)  # a known format, its optional dependency installed

@@ -9,9 +9,10 @@ does not fit the header) must still reach the rejects file with its source, so i
 is yielded with ``record=None`` and ``error`` set. Only problems with the file as a
 whole (unknown format, unreadable, undetectable encoding) raise `InputError`.
 
-Readers are looked up by file extension in `READERS`; plugins add formats with
-`register_reader`. A reader is called as ``fn(path, options)`` and returns an
-iterator of `SourceRecord`.
+`READERS` holds the engine's own formats by extension (`register_reader` adds one);
+the engine offers them to the plugin manager through its built-in plugin, and
+`sbm_engine.formats.read_visits` chooses among everything the plugins offer. A
+reader is called as ``fn(path, options)`` and returns an iterator of `SourceRecord`.
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ __all__ = [
     "ReadOptions",
     "Reader",
     "blank_row",
+    "check_readable",
     "csv_dialect",
     "csv_record",
+    "io_convention",
+    "keyword_reader",
     "parse_json_line",
     "read_csv",
     "read_jsonl",
     "read_parquet",
-    "read_visits",
     "read_xlsx",
     "register_reader",
     "table_layout",
@@ -80,13 +83,46 @@ def _normalize_extension(ext: str) -> str:
     return ext if ext.startswith(".") else "." + ext
 
 
-def _all_readers() -> dict[str, Reader]:
-    """Built-in readers plus those packs add through `sbm_readers` (a pack's override wins)."""
-    try:
-        from sbm_engine.plugins import io_readers
-    except ImportError:
-        return READERS
-    return {**READERS, **io_readers()}
+# -- the two calling conventions -------------------------------------------------------------
+# `sbm_engine.io` calls a reader as ``fn(path, ReadOptions)``; the plugin hook
+# `sbm_readers` offers ``reader(path, visit_fields=..., **options)``. The engine's own
+# readers travel through the plugin manager like any pack's, so each convention is
+# adapted to the other here, and an adapted reader is unwrapped rather than wrapped twice.
+
+
+@attrs.frozen
+class _KeywordReader:
+    """An `sbm_engine.io` reader offered in the hook's convention."""
+
+    io_reader: Reader
+
+    def __call__(
+        self, path: str | os.PathLike[str], visit_fields: Iterable[str] = (), **options: Any
+    ) -> Iterator[SourceRecord]:
+        return self.io_reader(Path(path), ReadOptions(visit_fields=visit_fields, **options))
+
+
+@attrs.frozen
+class _OptionsReader:
+    """A plugin reader offered in `sbm_engine.io`'s convention: options left unset
+    (None) are not passed, so a reader needs to accept only the options users give it."""
+
+    reader: Callable[..., Iterator[SourceRecord]]
+
+    def __call__(self, path: Path, options: ReadOptions) -> Iterator[SourceRecord]:
+        values = attrs.asdict(options, recurse=False)
+        kwargs = {k: v for k, v in values.items() if v is not None and k != "visit_fields"}
+        return self.reader(path, visit_fields=values["visit_fields"], **kwargs)
+
+
+def keyword_reader(io_reader: Reader) -> Callable[..., Iterator[SourceRecord]]:
+    """An `sbm_engine.io` reader (`fn(path, ReadOptions)`) in the hook's convention."""
+    return _KeywordReader(io_reader)
+
+
+def io_convention(reader: Callable[..., Iterator[SourceRecord]]) -> Reader:
+    """A hook-convention reader as `fn(path, ReadOptions)` (an adapted io reader unwrapped)."""
+    return reader.io_reader if isinstance(reader, _KeywordReader) else _OptionsReader(reader)
 
 
 def register_reader(ext: str, fn: Reader) -> None:
@@ -94,43 +130,8 @@ def register_reader(ext: str, fn: Reader) -> None:
     READERS[_normalize_extension(ext)] = fn
 
 
-def read_visits(
-    path: str | os.PathLike[str],
-    *,
-    visit_fields: Collection[str] = (),
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    decimal: str | None = None,
-    sheet: str | None = None,
-) -> Iterator[SourceRecord]:
-    """Read the visits of one file, choosing the reader by the file's extension.
-
-    Raises InputError at once for an unknown extension, a missing or unreadable
-    file and (for CSV) an undetectable dialect; a file that breaks off in the
-    middle raises InputError while iterating. `visit_fields` names the declared
-    visit fields that tabular columns may hold besides the built-in ones.
-    """
-    path = Path(path)
-    readers = _all_readers()
-    reader = readers.get(path.suffix.lower())
-    if reader is None:
-        supported = ", ".join(sorted(readers))
-        raise InputError(
-            f"{path}: unknown input format {path.suffix or '(no extension)'!r}; "
-            f"supported: {supported}"
-        )
-    _check_readable(path)
-    options = ReadOptions(
-        visit_fields=visit_fields,
-        encoding=encoding,
-        delimiter=delimiter,
-        decimal=decimal,
-        sheet=sheet,
-    )
-    return reader(path, options)
-
-
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
+    """Raise `InputError` when `path` is a directory or cannot be opened."""
     if path.is_dir():
         raise InputError(f"cannot read {path}: it is a directory")
     try:

@@ -32,7 +32,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Final, Protocol, Self
@@ -51,7 +51,6 @@ __all__ = [
     "commit_together",
     "flatten",
     "json_line",
-    "open_writer",
     "register_writer",
 ]
 
@@ -805,45 +804,6 @@ def register_writer(ext: str, cls: type[Writer]) -> None:
     """Make `open_writer` write files ending in `ext` (".csv" or "csv") with `cls`."""
     ext = ext.lower()
     WRITERS[ext if ext.startswith(".") else "." + ext] = cls
-
-
-def _all_writers() -> dict[str, type[Writer]]:
-    """Built-in writers plus those packs add through `sbm_writers`."""
-    try:
-        from sbm_engine.plugins import writers
-    except ImportError:
-        return WRITERS
-    return {**WRITERS, **writers()}
-
-
-def open_writer(
-    path: str | os.PathLike[str],
-    *,
-    columns: Sequence[str] | None = None,
-    spreadsheet_safe: bool = False,
-    text_columns: Collection[str] = (),
-) -> Writer:
-    """An atomic writer for `path`, chosen by its extension; use it as a context manager.
-
-    `columns` fixes the header of tabular formats (flattened names); by default it
-    is the flattened keys of the first record. `spreadsheet_safe` and `text_columns`:
-    see `Writer`. Raises OutputError for an unknown extension or a missing optional
-    dependency.
-    """
-    path = Path(path)
-    writers = _all_writers()
-    cls = writers.get(path.suffix.lower())
-    if cls is None:
-        supported = ", ".join(sorted(writers))
-        raise OutputError(
-            f"{path}: unknown output format {path.suffix or '(no extension)'!r}; "
-            f"supported: {supported}"
-        )
-    writer = cls(path, columns=columns)
-    writer.spreadsheet_safe = spreadsheet_safe
-    if text_columns:
-        writer.text_columns = frozenset(text_columns)
-    return writer
 
 
 register_writer(".jsonl", JsonlWriter)

@@ -21,8 +21,8 @@ from typing import Any
 
 import attrs
 
-from ..io import open_writer, read_visits
-from ..io.writers import _all_writers, outputs_together
+from ..formats import open_writer, read_visits, writer_table
+from ..io.writers import outputs_together
 from ..results import RejectedVisit
 from .duplicates import SeenIds, earlier_ids, move_duplicates
 from .errors import Inexact, Unsupported
@@ -62,7 +62,7 @@ def default_rejects(output: Path) -> Path:
     output extension is cut, so `scored.2026-03.csv` -> `scored.2026-03.rejects.jsonl`
     and waves named by date do not share one rejects file."""
     name = output.name
-    if output.suffix.lower() in _all_writers():
+    if output.suffix.lower() in writer_table():
         name = name[: -len(output.suffix)]
     return output.with_name(name + ".rejects.jsonl")
 
@@ -73,7 +73,7 @@ def read_options(
     decimal: str | None = None,
     sheet: str | None = None,
 ) -> dict[str, Any]:
-    """The reading options of the readers (`io.read_visits`), `\\t` spelt as a tab."""
+    """The reading options of the readers (`formats.read_visits`), `\\t` spelt as a tab."""
     if delimiter == "\\t":
         delimiter = "\t"
     return {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "sheet": sheet}

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import IO, Any, Final
 
-from ..io import open_writer
+from ..formats import open_writer
 from ..io.writers import Writer, flatten, parquet_options, result_parquet_writer
 from .overlap import Behind
 

@@ -22,7 +22,8 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from ..io import open_writer, readers, writers
+from ..formats import open_writer, reader_table, writer_table
+from ..io import readers, writers
 from ..io.writers import outputs_together
 from .duplicates import SeenIds, earlier_ids, move_duplicates
 from .errors import Inexact
@@ -56,8 +57,8 @@ def why_not(inputs: Sequence[str | Path], output: Path | None, sheet: str | None
     """Why the streaming path cannot read these files or write `output` (None: it can)."""
     if not arrow_available():
         return "pyarrow and numpy are needed (pip install 'sbm-engine[arrow,fast]')"
-    plugin_readers = readers._all_readers()
-    plugin_writers = writers._all_writers()
+    plugin_readers = reader_table()
+    plugin_writers = writer_table()
     for p in inputs:
         suffix = Path(p).suffix.lower()
         if suffix not in _INPUT_SUFFIXES:

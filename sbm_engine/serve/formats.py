@@ -121,7 +121,7 @@ def read_records(
 def _from_file(
     path: Path, visit_fields: frozenset[str], charset: str | None
 ) -> Iterator[SourceRecord]:
-    from sbm_engine.io import read_visits
+    from sbm_engine.formats import read_visits
 
     prefix = str(path)
     try:

@@ -449,7 +449,7 @@ def test_cli_refuses_a_file_given_twice(tmp_path: Path) -> None:
 
 
 def test_cli_reads_tabular_results(tmp_path: Path) -> None:
-    from sbm_engine.io import open_writer
+    from sbm_engine.formats import open_writer
 
     records = visit_scores()
     target = tmp_path / "all.csv"

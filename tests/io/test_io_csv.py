@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sbm_engine.io import InputError, read_visits
+from sbm_engine.formats import read_visits
+from sbm_engine.io import InputError
 from sbm_engine.io.detect import detect_dialect, looks_cyrillic, number_parser
 
 RUSSIAN_CSV = (

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from sbm_engine.formats import read_visits
 from sbm_engine.io import (
     READERS,
     WRITERS,
     InputError,
     ReadOptions,
     SourceRecord,
-    read_visits,
     register_reader,
 )
 from sbm_engine.io._deps import require

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sbm_engine.io import SourceRecord, read_visits
+from sbm_engine.formats import read_visits
+from sbm_engine.io import SourceRecord
 
 
 def _write(path: Path, text: str) -> Path:

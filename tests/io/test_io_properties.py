@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sbm_engine.io import open_writer, read_visits
+from sbm_engine.formats import open_writer, read_visits
 
 # Any text a CSV or JSON file can hold in UTF-8 (no lone surrogates).
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)

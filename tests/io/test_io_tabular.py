@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sbm_engine.io import InputError, read_visits
+from sbm_engine.formats import read_visits
+from sbm_engine.io import InputError
 from sbm_engine.io import readers as readers_module
 
 

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sbm_engine.io import OutputError, flatten, open_writer, read_visits
+from sbm_engine.formats import open_writer, read_visits
+from sbm_engine.io import OutputError, flatten
 from sbm_engine.io import writers as writers_module
 
 FORMATS = ["jsonl", "csv", "xlsx", "parquet"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import sbm_engine
 from sbm_engine.cli import cli
-from sbm_engine.io import read_visits
+from sbm_engine.formats import read_visits
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -192,7 +192,7 @@ def test_score_many_written_by_the_record_writers_is_what_sbm_score_writes(
 ) -> None:
     """`score_many` over the records as read, written with the writers `sbm score`
     uses, gives the bytes of `sbm score` on its streaming path."""
-    from sbm_engine.io import open_writer
+    from sbm_engine.formats import open_writer
     from sbm_engine.pipeline import record_writer
 
     inputs = [

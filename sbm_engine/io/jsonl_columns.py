@@ -1,0 +1,1034 @@
+"""JSON Lines and Arrow tables, column by column: scored tables out, visits in.
+
+Why: the batch path (`sbm_engine.batch.score_table`) scores Arrow tables and gives
+scored visits as flat columns (`visit_id`, …, `coefficients.visit`, `items.greeted`,
+…, `critical` and `warnings` as compact JSON text). The record path reads a JSONL
+file a line at a time into records and writes each scored visit as
+``json.dumps(visit.to_dict(), separators=(", ", ": "))`` (`writers.JsonlWriter`).
+This module does both ends for whole columns, with the record path's results.
+
+Writing (`JsonlEncoder`): every column becomes the JSON fragments of its values
+(spelt once per distinct value where values repeat, else column-wise by Arrow), and
+the lines are assembled from the fragments and fixed literal texts (the keys,
+braces and separators, taken from the standard's `result_template`) as slabs of a
+byte matrix (`assemble`). Spelling, as `json.dumps` gives it:
+
+* floats: Python's shortest repr (``1.0``, ``-0.0``, ``1e-05``, ``1e+16``). Arrow
+  casts a float to the same shortest digits but spells some of them otherwise
+  (``1`` for ``1.0``, ``0.00001`` for ``1e-05``, exponents from 1e15): plain
+  integers get ``.0``, and the values Python writes in exponent form, or Arrow does,
+  are spelt by Python one by one (they are rare in scores);
+* a null is ``null``; a float that is not finite cannot be written, as on the
+  record path (`OutputError`, with `json.dumps`'s own reason);
+* text is quoted; text holding a quote, a backslash or a control character is
+  escaped by `json.dumps` itself (``ensure_ascii=False``, as the record writer
+  writes UTF-8). Arrow text is UTF-8, so it never holds the lone surrogates for
+  which the record writer switches a line to ``ensure_ascii=True``;
+* `critical` and `warnings` are re-spelt from their compact text with the line's
+  separators, once per distinct value.
+
+Reading (`read_jsonl_chunks`): blocks of lines become `TableChunk`s, tables in the
+layout `score_table` takes, with the record path's sources and unreadable lines;
+see there for what a table can carry and what raises `Unsupported`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gc
+import io
+import itertools
+import json
+import math
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Final, NamedTuple
+
+import numpy as np
+
+from sbm_engine.io.errors import InputError, OutputError
+from sbm_engine.io.readers import parse_json_line
+from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
+from sbm_engine.messages import message
+
+__all__ = [
+    "JSONL_CHUNK_ROWS",
+    "JSONL_WRITE_ROWS",
+    "NULL_ANSWER",
+    "JsonlEncoder",
+    "TableChunk",
+    "Unsupported",
+    "arrow_values",
+    "read_jsonl_chunks",
+]
+
+#: Rows joined into lines at a time: bounds the fragments held at once.
+JSONL_WRITE_ROWS: Final = 16384
+
+_LIST_KEYS: Final = frozenset({"critical", "warnings"})
+_NEEDS_ESCAPE: Final = r'[\x00-\x1f"\\]'
+_PLAIN_INT: Final = r"^-?[0-9]+$"
+
+
+def _key(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False) + ": "
+
+
+class JsonlEncoder:
+    """Scored tables to the bytes `writers.JsonlWriter` writes for the same visits.
+
+    `template` is the scored-visit shape (`CompiledStandard.result_template()`): its
+    keys, in order, are the keys of each line; a nested dict's keys name the flat
+    columns ``KEY.NAME``. A column the table lacks is written as null (``[]`` for
+    `critical` and `warnings`); columns the template does not name are ignored.
+    """
+
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        # The line as a list of parts: a literal text, or ("column", kind) to fill in.
+        parts: list[str | tuple[str, str]] = ["{"]
+        for i, (key, shape) in enumerate(template.items()):
+            parts.append((", " if i else "") + _key(key))
+            if isinstance(shape, Mapping):
+                parts.append("{")
+                for j, name in enumerate(shape):
+                    parts.append((", " if j else "") + _key(name))
+                    parts.append((f"{key}.{name}", "value"))
+                parts.append("}")
+            elif key in _LIST_KEYS:
+                parts.append((key, "list"))
+            else:
+                parts.append((key, "value"))
+        parts.append("}\n")
+        self._parts = parts
+        self._lists: dict[str, str] = {}  # compact JSON text -> the line's spelling
+
+    def encode(self, table: Any) -> bytes:
+        """The JSONL bytes of every row of `table` (a pyarrow Table), in order.
+
+        Raises OutputError for a float that is not finite (JSON cannot carry it)
+        and TypeError for a column of a type scored tables do not have."""
+        chunks = [
+            self._encode_rows(table.slice(start, JSONL_WRITE_ROWS))
+            for start in range(0, table.num_rows, JSONL_WRITE_ROWS)
+        ]
+        return b"".join(chunks)
+
+    def write(self, stream: IO[bytes], table: Any) -> int:
+        """Write the lines of `table` to `stream` a slice at a time; returns the bytes
+        written. Raises as `encode` does, and OSError from the stream."""
+        written = 0
+        for start in range(0, table.num_rows, JSONL_WRITE_ROWS):
+            data = self._encode_rows(table.slice(start, JSONL_WRITE_ROWS))
+            stream.write(data)
+            written += len(data)
+        return written
+
+    def _encode_rows(self, table: Any) -> bytes | bytearray:
+        n = table.num_rows
+        if n == 0:
+            return b""
+        names = set(table.column_names)
+        pieces: list[Piece] = []
+        literal = ""
+        for part in self._parts:
+            if isinstance(part, str):
+                literal += part
+                continue
+            name, kind = part
+            if name not in names:
+                literal += "[]" if kind == "list" else "null"
+                continue
+            column = table.column(name)
+            column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            prefix = literal.encode("utf-8")
+            literal = ""
+            if kind == "list":
+                pieces.append(self._list_piece(prefix, column))
+            else:
+                pieces.append(_value_piece(prefix, column))
+        pieces.append(LiteralPiece(literal.encode("utf-8")))
+        return assemble(pieces, n)
+
+    def _list_piece(self, prefix: bytes, column: Any) -> Piece:
+        """`critical` or `warnings` (compact JSON lists) as the line spells them."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        spelt = [self._list_text(text) for text in column.dictionary.to_pylist()]
+        spelt.append("[]")
+        return coded_piece(prefix, spelt, column.indices, len(spelt) - 1)
+
+    def _list_text(self, text: str | None) -> str:
+        if not text:
+            return "[]"
+        spelt = self._lists.get(text)
+        if spelt is None:
+            value = json.loads(text)
+            spelt = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+            if len(self._lists) < 4096:
+                self._lists[text] = spelt
+        return spelt
+
+
+# -- pieces of a line: fixed-width slabs of a byte matrix --------------------------------------
+#
+# The lines of a slice are assembled in an n x W byte matrix, one slab of columns per
+# piece, each piece padded to its widest value with NUL bytes; the NULs are then
+# deleted in one pass (`bytearray.translate`). JSON text never holds a raw NUL
+# (`json.dumps` escapes control characters), so exactly the padding goes. Slab copies
+# and one delete pass cost a fraction of joining the texts row by row (Arrow's
+# `binary_join_element_wise`). `xlsx_columns` builds sheet rows the same way.
+
+
+class LiteralPiece(NamedTuple):
+    """The same bytes on every line."""
+
+    data: bytes
+
+    @property
+    def width(self) -> int:
+        return len(self.data)
+
+    def fill(self, matrix: np.ndarray, at: int) -> None:
+        if self.data:
+            matrix[:, at : at + len(self.data)] = np.frombuffer(self.data, dtype=np.uint8)
+
+
+class CodedPiece(NamedTuple):
+    """A column of few distinct values: each row's bytes are a row of `table`."""
+
+    codes: np.ndarray
+    table: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int(self.table.shape[1])
+
+    def fill(self, matrix: np.ndarray, at: int) -> None:
+        # `take` into the slab itself: no temporary (codes are always in range)
+        np.take(self.table, self.codes, axis=0, out=matrix[:, at : at + self.width], mode="clip")
+
+
+class VaryingPiece(NamedTuple):
+    """A column of many distinct values: an Arrow string array (no nulls), its bytes
+    scattered into the matrix; `prefix` goes before each."""
+
+    prefix: bytes
+    texts: Any
+
+    @property
+    def width(self) -> int:
+        lengths = _offsets(self.texts)
+        return len(self.prefix) + int(np.diff(lengths).max(initial=0))
+
+    def fill(self, matrix: np.ndarray, at: int) -> None:
+        if self.prefix:
+            matrix[:, at : at + len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
+            at += len(self.prefix)
+        offsets = _offsets(self.texts).astype(np.int64)
+        lengths = np.diff(offsets)
+        first, last = int(offsets[0]), int(offsets[-1])
+        if last == first:
+            return
+        n, stride = matrix.shape
+        rows = np.arange(n, dtype=np.int64) * stride + at - offsets[:-1]
+        target = np.repeat(rows, lengths) + np.arange(first, last, dtype=np.int64)
+        data = np.frombuffer(self.texts.buffers()[2], dtype=np.uint8)
+        matrix.reshape(-1)[target] = data[first:last]
+
+
+Piece = LiteralPiece | CodedPiece | VaryingPiece
+
+
+def _offsets(texts: Any) -> np.ndarray:
+    n = len(texts)
+    raw = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=texts.offset + n + 1)
+    return raw[texts.offset :]
+
+
+def assemble(pieces: list[Piece], n: int) -> bytearray:
+    """The bytes of `n` lines, each the pieces' bytes in order (see above)."""
+    widths = [piece.width for piece in pieces]
+    buffer = bytearray(n * sum(widths))  # zeroed: the padding
+    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(n, sum(widths))
+    at = 0
+    for piece, width in zip(pieces, widths, strict=True):
+        piece.fill(matrix, at)
+        at += width
+    del matrix  # releases the export of `buffer`
+    return buffer.translate(None, b"\0")
+
+
+def coded_piece(prefix: bytes, spelt: Sequence[str], indices: Any, null: int) -> CodedPiece:
+    """A coded piece: `spelt[indices[i]]` after `prefix` on row i (`null` for a null index)."""
+    encoded = [prefix + text.encode("utf-8") for text in spelt]
+    table = np.zeros((len(encoded), max(map(len, encoded))), dtype=np.uint8)
+    for k, data in enumerate(encoded):
+        table[k, : len(data)] = np.frombuffer(data, dtype=np.uint8)
+    codes = indices.fill_null(null).to_numpy(zero_copy_only=False).astype(np.intp)
+    return CodedPiece(codes, table)
+
+
+#: A column whose distinct values are at most one in this many rows (or 64 at most) is
+#: spelt once per distinct value; others column-wise by Arrow.
+_FEW: Final = 8
+
+
+def _value_piece(prefix: bytes, column: Any) -> Piece:
+    """A value column: spelt once per distinct value when values repeat (scores, bands,
+    points), else column-wise by Arrow (`value_texts`: ids, coefficients)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_null(t):
+        return LiteralPiece(prefix + b"null")
+    encoded = column if pa.types.is_dictionary(t) else None
+    if encoded is None and not (
+        pa.types.is_floating(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+    ):
+        raise TypeError(f"no JSON spelling for a column of type {t}")
+    if encoded is None:
+        encoded = pc.dictionary_encode(column)
+    distinct = len(encoded.dictionary)
+    if distinct * _FEW <= len(column) or distinct <= 64:
+        spelt = [_json_value(v) for v in encoded.dictionary.to_pylist()]
+        spelt.append("null")
+        return coded_piece(prefix, spelt, encoded.indices, distinct)
+    return VaryingPiece(prefix, value_texts(column))
+
+
+def _json_value(value: Any) -> str:
+    """One value as `json.dumps` spells it in a line (a float as its repr); OutputError
+    for a float that is not finite, as the record writer raises."""
+    if type(value) is float:
+        if not math.isfinite(value):
+            raise OutputError(f"cannot write a record as JSON: {_json_refusal(value)}")
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def value_texts(column: Any) -> Any:
+    """A column's values as JSON fragments, as `json.dumps` spells each (null for a
+    null): an Arrow string array without nulls. Raises OutputError for a float
+    that is not finite, TypeError for a type other than text, number, bool or null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_dictionary(t):
+        spelt = pa.concat_arrays([value_texts(column.dictionary), pa.array(["null"])])
+        return spelt.take(column.indices.fill_null(len(column.dictionary)))
+    if pa.types.is_null(t):
+        return pa.repeat(pa.scalar("null", pa.string()), len(column))
+    if pa.types.is_floating(t):
+        texts = _float_texts(column.cast(pa.float64()) if t != pa.float64() else column)
+    elif pa.types.is_integer(t):
+        texts = pc.cast(column, pa.string())
+    elif pa.types.is_boolean(t):
+        texts = pc.if_else(column, "true", "false")
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        texts = _string_texts(column.cast(pa.string()) if t != pa.string() else column)
+    else:
+        raise TypeError(f"no JSON spelling for a column of type {t}")
+    return pc.fill_null(texts, "null")
+
+
+def _string_texts(column: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    quoted = pc.binary_join_element_wise('"', column, '"', "")
+    escape = pc.match_substring_regex(column, _NEEDS_ESCAPE)
+    if not pc.any(escape).as_py():
+        return quoted
+    mask = escape.fill_null(False)
+    spelt = [json.dumps(s, ensure_ascii=False) for s in column.filter(mask).to_pylist()]
+    return pc.replace_with_mask(quoted, mask, pa.array(spelt, type=pa.string()))
+
+
+def _float_texts(column: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = column.to_numpy(zero_copy_only=False)  # a null reads as NaN
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(values)
+        if not finite[valid].all():
+            bad = float(values[np.flatnonzero(valid & ~finite)[0]])
+            raise OutputError(f"cannot write a record as JSON: {_json_refusal(bad)}")
+        tiny = valid & (values != 0) & (np.abs(values) < 1e-4)
+    texts = pc.cast(column, pa.string())
+    odd = pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False) | tiny
+    plain = pc.match_substring_regex(texts, _PLAIN_INT)
+    texts = pc.if_else(plain, pc.binary_join_element_wise(texts, ".0", ""), texts)
+    if odd.any():
+        spelt = [repr(float(v)) for v in values[odd].tolist()]
+        texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
+    return texts
+
+
+def _json_refusal(value: float) -> str:
+    """Why `json.dumps(..., allow_nan=False)` refuses `value` (its own words)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        return str(exc)
+    return repr(value) if not math.isfinite(value) else ""  # pragma: no cover - finite
+
+
+def _text_bytes(lines: Any) -> bytes:
+    """The concatenated texts of a string array without nulls, from its data buffer."""
+    offsets_buf, data = lines.buffers()[1], lines.buffers()[2]
+    n = len(lines)
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=lines.offset + n + 1)
+    start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + n])
+    return data[start:stop].to_pybytes()
+
+
+# -- reading: chunks of visits as Arrow tables -------------------------------------------------
+
+
+class Unsupported(Exception):
+    """These visits cannot be put in a table that scores exactly as their records do
+    (an integer beyond 64 bits, an object in an answer, …): read them with the record
+    path (`readers.read_visits`) instead. The message says why."""
+
+
+class TableChunk(NamedTuple):
+    """Visits read from a file, as `batch.score_table` takes them, and what could not
+    be read.
+
+    `table`: one row per readable visit, columns as the tabular readers lay them out
+    (visit fields at the top level, as text; every other column an answer, typed as
+    the record path reads it). `numbers`: for each table row, its line (JSONL) or
+    sheet row (XLSX) number, so that the source of table row i is `source(i)`, as
+    the record path names it. `unreadable`: each (number, record) that could not be
+    read, in file order, its `SourceRecord` exactly as the record path's reader
+    gives it (`record` None, `error` the reason, `raw` what was read)."""
+
+    table: Any
+    numbers: np.ndarray
+    unreadable: list[tuple[int, Any]]
+    prefix: str
+    raw_record: LineRecords | None = None
+
+    def source(self, i: int) -> str:
+        """The source of table row `i`, as the record path names that visit."""
+        return f"{self.prefix}{int(self.numbers[i])}"
+
+    def record(self, i: int) -> Any:
+        """Table row `i`'s record as the record path read it, for a rejected visit: the
+        object on the JSONL line (all its keys, as written); None where the table's
+        own record (`score_table`'s rejects) is the one read (XLSX)."""
+        return None if self.raw_record is None else self.raw_record(i)
+
+
+_KIND_ORDER: Final = (str, int, float, bool)
+
+
+def arrow_values(values: Sequence[Any]) -> Any:
+    """A column of JSON-like Python values (None: an empty cell) as an Arrow array that
+    `score_table` reads back as the same values: one type when the values have one,
+    else a dictionary over a dense union (``4`` and ``na`` in one answer column).
+    Raises Unsupported for an object, a list, an integer beyond 64 bits, or text that
+    is not Unicode Arrow can hold (a lone surrogate, from a JSON escape ``\\ud800``)."""
+    try:
+        return _arrow_values(values)
+    except UnicodeEncodeError as exc:
+        raise Unsupported("text with a lone surrogate") from exc
+
+
+def _arrow_values(values: Sequence[Any]) -> Any:
+    import pyarrow as pa
+
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds <= set(_KIND_ORDER):
+        raise Unsupported(message_unsupported(kinds))
+    if int in kinds:
+        for v in values:
+            if type(v) is int and not -(2**63) <= v < 2**63:
+                raise Unsupported(f"an integer with {len(str(abs(v)))} digits")
+    if len(kinds) <= 1:
+        kind = kinds.pop() if kinds else str
+        return pa.array(values, type=_ARROW_KINDS[kind]())
+    index: dict[Any, int] = {}
+    if float in kinds or len(kinds - {str}) > 1:  # 1, 1.0 and True, 0.0 and -0.0 kept apart
+        keys = [(v.__class__, v, str(v) if v == 0 else None) for v in values]
+        codes = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int32)
+        distinct = [k[1] for k in index]
+    else:
+        codes = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int32)
+        distinct = list(index)
+    valid = np.ones(len(values), dtype=bool)
+    if None in distinct:
+        null = distinct.index(None)
+        valid = codes != null
+        codes[codes > null] -= 1
+        codes[~valid] = 0
+        del distinct[null]
+    present = [k for k in _KIND_ORDER if k in kinds]
+    tag = {k: i for i, k in enumerate(present)}
+    children: dict[type, list[Any]] = {k: [] for k in present}
+    types, offsets = [], []
+    for v in distinct:
+        types.append(tag[type(v)])
+        offsets.append(len(children[type(v)]))
+        children[type(v)].append(v)
+    dictionary = pa.UnionArray.from_dense(
+        pa.array(types, type=pa.int8()),
+        pa.array(offsets, type=pa.int32()),
+        [pa.array(children[k], type=_ARROW_KINDS[k]()) for k in present],
+    )
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~valid), dictionary)
+
+
+def message_unsupported(kinds: set[type]) -> str:
+    names = sorted(k.__name__ for k in kinds if k not in _KIND_ORDER)
+    return f"values of type {', '.join(names)} in one column"
+
+
+def _arrow_kinds() -> dict[type, Any]:
+    import pyarrow as pa
+
+    return {str: pa.string, int: pa.int64, float: pa.float64, bool: pa.bool_}
+
+
+class _LazyKinds(dict[type, Any]):
+    """Arrow type factories by Python type, filled on first use (pyarrow is optional)."""
+
+    def __missing__(self, key: type) -> Any:
+        self.update(_arrow_kinds())
+        return dict.__getitem__(self, key)
+
+
+_ARROW_KINDS: Final = _LazyKinds()
+
+
+#: Lines per chunk of a JSONL file read with `read_jsonl_chunks`: a chunk's lines, and
+#: its answers as Python objects, are held at once (a hundred answers a line make this
+#: a few hundred megabytes, scored).
+JSONL_CHUNK_ROWS: Final = 32768
+#: What a JSON null answer becomes in a table, whose nulls are absent answers: an N/A
+#: token, which every reading of an answer takes as JSON null (`runtime.is_na`, the
+#: fast tables of `runtime.fast_table`: N/A for an optional item, `na_not_allowed` for
+#: a required one, never counted as answered).
+NULL_ANSWER: Final = "na"
+_BOM: Final = b"\xef\xbb\xbf"
+_MISSING: Final = object()
+
+
+def read_jsonl_chunks(
+    path: str | Path,
+    *,
+    visit_fields: Collection[str] = (),
+    items: Collection[str] | None = None,
+    encoding: str | None = None,
+    chunk_rows: int = JSONL_CHUNK_ROWS,
+) -> Iterator[TableChunk]:
+    """The visits of a JSONL file as `TableChunk`s of `chunk_rows` lines, scoring as the
+    record path's (`readers.read_jsonl`) records do, with its sources (``PATH:LINE``)
+    and, for lines that are not visits, its unreadable records and messages.
+
+    Table columns: the visit fields (built-in and `visit_fields`) as text, each answer
+    as ``answers.ITEM``, typed as read (a column mixing numbers and text is a
+    dictionary over a union). Other top-level keys take no part in scoring and are
+    left out; `TableChunk.raw_record` gives a row's object as read, for the rejects.
+    A JSON null answer becomes `NULL_ANSWER`, which scores as null does. An empty
+    text answer is an absent one in a table: that is exact for the standard's
+    `items` (an empty answer and a missing one read alike), not for a key the
+    standard does not know (the record path rejects it).
+
+    A block of lines is parsed by Arrow's JSON reader when it is plain (UTF-8, no
+    null, no duplicate key, types Arrow keeps exactly), else line by line with
+    Python's `json`, as the record path parses it.
+
+    Raises InputError for an unknown encoding and while iterating for a file that
+    cannot be read; Unsupported (at once for UTF-16 and UTF-32, whose lines Python
+    splits differently; while iterating for a value a table cannot carry exactly:
+    a visit field that is not text, an empty visit field but visit_id, an answers
+    value that is not an object, an answer that is an object or a list or an
+    integer beyond 64 bits, an answer key with surrounding spaces, an empty text
+    for an unknown key)."""
+    path = Path(path)
+    name = encoding or "utf-8"
+    try:
+        codec = codecs.lookup(name)
+    except LookupError as exc:
+        raise InputError(f"{path}: unknown encoding {name!r}") from exc
+    if codec.name.startswith(("utf-16", "utf-32")):
+        raise Unsupported(f"{path}: lines in {codec.name} are read by the record path")
+    fields = frozenset(VISIT_FIELDS) | frozenset(visit_fields)
+    known = None if items is None else frozenset(items)
+    return _jsonl_chunks(path, name, codec.name == "utf-8", fields, known, chunk_rows)
+
+
+def _jsonl_chunks(
+    path: Path,
+    encoding: str,
+    utf8: bool,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    chunk_rows: int,
+) -> Iterator[TableChunk]:
+    prefix = f"{path}:"
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below, read lazily
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with stream:
+        plain = utf8  # try Arrow's parser until a block needs Python's
+        first = 1  # the number of the chunk's first line
+        offset = 0
+        while True:
+            try:
+                lines = list(itertools.islice(stream, chunk_rows))
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            if not lines:
+                return
+            starts = offset + np.concatenate(([0], np.cumsum([len(x) for x in lines])[:-1]))
+            offset += sum(len(x) for x in lines)
+            if first == 1 and lines[0].startswith(_BOM):
+                lines[0] = lines[0][len(_BOM) :]
+                starts[0] += len(_BOM)
+            chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
+            if chunk is None:
+                plain = False  # the file is not plain: its next blocks are unlikely to be
+                chunk = _exact_chunk(lines, first, encoding, fields, known, prefix)
+            table, numbers, unreadable = chunk
+            yield TableChunk(
+                table,
+                numbers,
+                unreadable,
+                prefix,
+                LineRecords(path, encoding, starts[numbers - first]),
+            )
+            first += len(lines)
+
+
+class LineRecords(NamedTuple):
+    """The objects on some lines of a file, read again when asked for (a rejected
+    visit's record as read): `starts` holds each line's byte offset. A named tuple of
+    plain values, so a chunk can be sent to a worker process."""
+
+    path: Path
+    encoding: str
+    starts: np.ndarray
+
+    def __call__(self, i: int) -> Any:
+        with open(self.path, "rb") as stream:
+            stream.seek(int(self.starts[i]))
+            text = stream.readline().decode(self.encoding).rstrip("\r\n")
+        record, error = parse_json_line(text)
+        return record if error is None else text
+
+
+def _plain_chunk(
+    lines: list[bytes],
+    first: int,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
+    """A block parsed by Arrow, or None when Arrow might read it otherwise than Python's
+    `json` does: a null anywhere (Arrow reads it as an absent key), a byte-order mark,
+    bytes that are not UTF-8 (Arrow does not check), and any value whose type Arrow
+    would change (`_plain_columns`). Arrow refuses duplicate keys, lone surrogates,
+    numbers beyond a double and anything that is not one object per line; those
+    blocks go line by line too."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    block = b"".join(lines)
+    if b"null" in block or _BOM in block:
+        return None
+    # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
+    schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
+    try:
+        block.decode("utf-8")
+        # blocks of a megabyte (whole lines) are parsed in parallel; types agree across them
+        options = pj.ReadOptions(block_size=max(1 << 20, max(map(len, lines)) + 1))
+        parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+        parsed = pj.read_json(io.BytesIO(block), read_options=options, parse_options=parse)
+    except (UnicodeDecodeError, pa.ArrowInvalid):
+        return None
+    rows = [i for i, line in enumerate(lines) if line.strip(b" \t\r\n")]
+    if len(rows) != parsed.num_rows:
+        return None
+    columns = _plain_columns(parsed, fields, known, block)
+    if columns is None:
+        return None
+    numbers = np.array(rows, dtype=np.int64) + first
+    table = _table(columns, len(rows))
+    return table, numbers, []
+
+
+def _plain_columns(
+    parsed: Any, fields: frozenset[str], known: frozenset[str] | None, block: bytes
+) -> dict[str, Any] | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns: dict[str, Any] = {}
+    whole: list[str] = []  # float columns with whole numbers: written 10 or 10.0?
+    for name, column in zip(parsed.column_names, parsed.columns, strict=True):
+        column = column.combine_chunks()
+        t = column.type
+        if name in fields:
+            if not pa.types.is_string(t):
+                return None
+            if name != "visit_id" and pc.any(pc.equal(column, "")).as_py():
+                return None
+            if column.null_count < len(column):  # declared, and present on some line
+                columns[name] = column
+        elif name == "answers":
+            if not pa.types.is_struct(t):
+                return None
+            for k in range(t.num_fields):
+                item = t.field(k).name
+                child = pc.struct_field(column, [k])
+                plain = _plain_answers(item, child, known)
+                if plain is None:
+                    return None
+                if plain is not child or not pa.types.is_float64(child.type):
+                    columns["answers." + item] = plain
+                    continue
+                values = child.drop_null().to_numpy(zero_copy_only=False)
+                if (np.trunc(values) == values).any():
+                    whole.append(item)
+                columns["answers." + item] = child
+    if whole and _int_literal(whole, block):
+        return None
+    return columns
+
+
+def _plain_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
+    """An answer column as Arrow parsed it, if that is what Python's `json` reads: text,
+    whole numbers (int64), booleans, finite floats (not NaN, Infinity). A float column
+    with whole numbers is checked by the caller: Arrow reads ``10`` beside ``1.5`` as
+    10.0, where Python reads an int (`_int_literal`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not item or item.strip() != item:
+        return None
+    t = child.type
+    if pa.types.is_string(t):
+        if pc.any(pc.equal(child, "")).as_py():
+            if known is None or item not in known:
+                return None
+            child = pc.if_else(pc.equal(child, ""), pa.scalar(None, pa.string()), child)
+        return child
+    if pa.types.is_int64(t) or pa.types.is_boolean(t):
+        return child
+    if pa.types.is_float64(t):
+        values = child.to_numpy(zero_copy_only=False)
+        present = values[child.is_valid().to_numpy(zero_copy_only=False)]
+        if not np.isfinite(present).all():
+            return None
+        return child
+    return None
+
+
+#: Answer keys that JSON writers spell as they are (letters, digits, ``_ . -``), unless
+#: with ``\\u`` escapes, which `_int_literal` rules out: such a key can be looked for.
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z0-9_.\-]+")
+_SPACE: Final = rb"[ \t\r\n]*"
+
+
+def _int_literal(items: list[str], block: bytes) -> bool:
+    """Whether an integer literal may follow one of the keys `items` in `block` (True
+    when that cannot be ruled out: a key might be spelt with escapes). A key inside a
+    string is spelt ``\\"item\\"``, so an unescaped ``"item":`` is a key. One pass over
+    the block for all the keys."""
+    if b"\\u" in block or not all(_PLAIN_KEY.fullmatch(item) for item in items):
+        return True
+    keys = b"|".join(re.escape(item.encode()) for item in items)
+    pattern = b'"(?:' + keys + b')"' + _SPACE + b":" + _SPACE + rb"-?[0-9]+" + _SPACE + rb"[,}\]]"
+    return re.search(pattern, block) is not None
+
+
+def _exact_chunk(
+    lines: list[bytes],
+    first: int,
+    encoding: str,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
+    """A block read line by line as `readers.read_jsonl` reads it: each line parsed by
+    orjson where that gives what Python's `json` gives (`_quick`), else by `json`."""
+    with _no_gc():  # a chunk is millions of new objects and no cycle: spare the collector
+        return _parsed_chunk(lines, first, encoding, fields, known, prefix)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parsed_chunk(
+    lines: list[bytes],
+    first: int,
+    encoding: str,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
+    quick = _quick_loader(lines, encoding)
+    gather = _Gather(fields, known, any(b"null" in line for line in lines))
+    numbers: list[int] = []
+    unreadable: list[tuple[int, Any]] = []
+    for start in range(0, len(lines), _HOT_LINES):
+        records: list[dict[str, Any]] = []
+        for k, line in enumerate(lines[start : start + _HOT_LINES], start=start):
+            number = first + k
+            record = quick(line) if quick is not None else None
+            if record is None:
+                outcome = _line_record(line, number, encoding, prefix)
+                if outcome is None:
+                    continue
+                if isinstance(outcome, SourceRecord):
+                    unreadable.append((number, outcome))
+                    continue
+                record = outcome
+            records.append(record)
+            numbers.append(number)
+        gather.add(records)
+    return _table(gather.columns(), gather.n), np.array(numbers, dtype=np.int64), unreadable
+
+
+def _line_record(
+    line: bytes, number: int, encoding: str, prefix: str
+) -> dict[str, Any] | SourceRecord | None:
+    """One line as `readers.read_jsonl` reads it: its object, its unreadable record, or
+    None for a blank line."""
+    try:
+        text = line.decode(encoding)
+    except UnicodeDecodeError as exc:
+        text = line.decode(encoding, errors="replace").rstrip("\r\n")
+        error = message(
+            "visit.row.line_not_encoded", encoding=encoding, reason=exc.reason, byte=exc.start
+        )
+        return SourceRecord(f"{prefix}{number}", None, text, error)
+    text = text.rstrip("\r\n")
+    if text.strip() == "":
+        return None
+    record = _loads(text)
+    if record is not None:
+        return record
+    parsed, why = parse_json_line(text)
+    if parsed is None:
+        return SourceRecord(f"{prefix}{number}", None, text, why or "unreadable")
+    return parsed
+
+
+#: 20 digits in a row: possibly an integer beyond 64 bits, which orjson reads as a float.
+_LONG_DIGITS: Final = re.compile(rb"[0-9]{20}")
+#: Bytes with every digit made ``0``: a block without 20 zeros in a row after it has no
+#: long number (one pass, where the regex on every line costs ten times more).
+_DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _quick_loader(lines: list[bytes], encoding: str) -> Callable[[bytes], Any] | None:
+    """A parser of one line that gives what `json.loads` gives, or None to say "ask
+    `json`": orjson, when installed, for UTF-8 lines. orjson refuses what the record
+    path refuses or reads otherwise (NaN, lone surrogates, numbers beyond a float, bytes
+    that are not UTF-8); it takes the last of duplicate keys silently, so a line whose
+    keys (``":`` in its text) outnumber the parsed ones goes to `json`, as does a line
+    with 20 digits in a row (orjson reads integers beyond 64 bits as floats)."""
+    if codecs.lookup(encoding).name != "utf-8":
+        return None
+    try:
+        import orjson
+    except ImportError:
+        return None
+    block = b"".join(lines)
+    long_digits = b"0" * 20 in block.translate(_DIGITS_TO_ZERO)
+    spaced = b'" :' in block
+    del block
+    loads = orjson.loads
+
+    def quick(line: bytes) -> Any:
+        if long_digits and _LONG_DIGITS.search(line):
+            return None
+        try:
+            value = loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if type(value) is not dict:
+            return None
+        keys = line.count(b'":') + (line.count(b'" :') if spaced else 0)
+        if keys != _key_count(value):
+            return None
+        return value
+
+    return quick
+
+
+def _key_count(value: dict[str, Any]) -> int:
+    """The keys of an object and of the objects within it."""
+    count = len(value)
+    kinds = set(map(type, value.values()))
+    if dict in kinds or list in kinds:
+        for v in value.values():
+            kind = type(v)
+            if kind is dict:
+                count += _key_count(v)
+            elif kind is list:
+                count += _list_keys(v)
+    return count
+
+
+def _list_keys(values: list[Any]) -> int:
+    count = 0
+    for v in values:
+        if type(v) is dict:
+            count += _key_count(v)
+        elif type(v) is list:
+            count += _list_keys(v)
+    return count
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")  # parse_json_line names it
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    """The object on a line, None when it is anything else or not plain JSON (then
+    `readers.parse_json_line` says why, in the record path's words)."""
+    try:
+        value = json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+#: Lines parsed before their values are gathered into columns: while the objects a
+#: parser just made are in the CPU's cache, reading them costs a fraction of what it
+#: costs once a whole chunk's are made.
+_HOT_LINES: Final = 2048
+
+
+class _Gather:
+    """Columns gathered from parsed records a few thousand at a time (`_HOT_LINES`).
+
+    Answer values are replaced by one shared object per distinct (type, value) of their
+    column as they come, so that a column of "yes" and "no" holds two objects, not
+    one per row, and turning it into Arrow later reads two (not every row's, from all
+    over memory). `nulls`: some line may hold a JSON null, so an absent answer and a
+    null one must be told apart."""
+
+    def __init__(self, fields: frozenset[str], known: frozenset[str] | None, nulls: bool) -> None:
+        self.field_names = fields
+        self.known = known
+        self.nulls = nulls
+        self.n = 0
+        self.fields: dict[str, list[Any]] = {}
+        self.answers: dict[str, list[Any]] = {}
+        self.shared: dict[str, dict[Any, Any]] = {}
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        names: dict[str, None] = {}
+        keys: dict[str, None] = {}
+        answers: list[dict[str, Any]] = []
+        for record in records:
+            names.update(dict.fromkeys(record))
+            a = record.get("answers")
+            if a is None:
+                a = {}
+            elif type(a) is not dict:
+                raise Unsupported("an `answers` value that is not an object")
+            answers.append(a)
+            keys.update(dict.fromkeys(a))
+        for name in names:
+            if name in self.field_names:
+                self._column(self.fields, name).extend([r.get(name) for r in records])
+        for key in keys:
+            if not key or key.strip() != key:
+                raise Unsupported(f"an answer key with spaces around it: {key!r}")
+        # Row by row, then transposed: each record's dict is read once.
+        order = list(keys)
+        if self.nulls:
+            absent = itertools.repeat(_MISSING)
+            rows = [list(map(a.get, order, absent)) for a in answers]
+        else:
+            rows = [list(map(a.get, order)) for a in answers]
+        for key, cells in zip(order, zip(*rows, strict=True), strict=True) if rows else ():
+            values = list(cells)
+            if self.nulls or "" in values:
+                values = [_answer(v, key, self.known) for v in values]
+            if 0.0 not in values:  # shared by (type, value), where 0.0 and -0.0 are alike
+                shared = self.shared.setdefault(key, {})
+                try:
+                    typed = zip(map(type, values), values, strict=True)
+                    values = list(map(shared.setdefault, typed, values))
+                except TypeError:  # an object or a list
+                    raise Unsupported(message_unsupported(set(map(type, values)))) from None
+            self._column(self.answers, key).extend(values)
+        self.n += len(records)
+        for gathered in itertools.chain(self.fields.values(), self.answers.values()):
+            if len(gathered) < self.n:
+                gathered.extend([None] * (self.n - len(gathered)))
+
+    def _column(self, columns: dict[str, list[Any]], name: str) -> list[Any]:
+        column = columns.get(name)
+        if column is None:
+            column = columns[name] = [None] * self.n
+        return column
+
+    def columns(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, values in self.fields.items():
+            wrong = set(map(type, values)) - {str, type(None)}
+            if wrong or ("" in values and name != "visit_id"):
+                shown = next(v for v in values if v is not None and (type(v) is not str or v == ""))
+                raise Unsupported(f"visit field {name!r} holds {shown!r}, not a text")
+            out[name] = arrow_values(values)
+        for key, values in self.answers.items():
+            out["answers." + key] = arrow_values(values)
+        return out
+
+
+def _answer(value: Any, key: str, known: frozenset[str] | None) -> Any:
+    if value is _MISSING:
+        return None
+    if value is None:
+        return NULL_ANSWER
+    if type(value) is str and value == "":
+        if known is None or key not in known:
+            raise Unsupported(f"an empty answer to {key!r}, which the standard may not know")
+        return None
+    return value
+
+
+def _table(columns: dict[str, Any], n: int) -> Any:
+    import pyarrow as pa
+
+    if columns:
+        return pa.table(columns)
+    return pa.table({"_": pa.nulls(n)}).drop_columns(["_"])
