@@ -79,12 +79,13 @@ def open_writer(
     columns: Sequence[str] | None = None,
     spreadsheet_safe: bool = False,
     text_columns: Collection[str] = (),
+    bool_columns: Collection[str] = (),
 ) -> Writer:
     """An atomic writer for `path`, chosen by its extension; use it as a context manager.
 
     `columns` fixes the header of tabular formats (flattened names); by default it
-    is the flattened keys of the first record. `spreadsheet_safe` and `text_columns`:
-    see `Writer`. Raises OutputError for an unknown extension or a missing optional
+    is the flattened keys of the first record. `spreadsheet_safe`, `text_columns` and
+    `bool_columns`: see `Writer`. Raises OutputError for an unknown extension or a missing optional
     dependency.
     """
     path = Path(path)
@@ -100,4 +101,6 @@ def open_writer(
     writer.spreadsheet_safe = spreadsheet_safe
     if text_columns:
         writer.text_columns = frozenset(text_columns)
+    if bool_columns:
+        writer.bool_columns = frozenset(bool_columns)
     return writer

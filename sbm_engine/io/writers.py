@@ -141,6 +141,9 @@ class Writer(abc.ABC):
     #: column types (Parquet) types them as text rather than guessing from nothing,
     #: as the batch path does (`sbm score`'s visit fields: `shopper` is often absent).
     text_columns: frozenset[str] = frozenset()
+    #: Columns that hold booleans (or nothing): typed bool where the first rows have no
+    #: value, as the batch path types them (`share(…)` inputs of rollup formulas).
+    bool_columns: frozenset[str] = frozenset()
 
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
         self.path = Path(path)
@@ -672,7 +675,8 @@ class ParquetWriter(_TableWriter):
 
     Column types come from the first chunk: numbers are float64, booleans bool,
     anything else (or a mix) string; a column empty in the whole first chunk is
-    float64, or string if it is one of `text_columns`. All columns are nullable.
+    float64, or string if it is one of `text_columns`, or bool if one of
+    `bool_columns`. All columns are nullable.
     Later numbers in a string column are written as their JSON text; later text in a
     number column is an OutputError.
     """
@@ -701,7 +705,14 @@ class ParquetWriter(_TableWriter):
         header = self._header or ()
         if self._writer is None:
             self._kinds = [
-                _column_kind((row[i] for row in self._rows), name in self.text_columns)
+                _column_kind(
+                    (row[i] for row in self._rows),
+                    "string"
+                    if name in self.text_columns
+                    else "bool"
+                    if name in self.bool_columns
+                    else "float64",
+                )
                 for i, name in enumerate(header)
             ]
             pairs = zip(header, self._kinds, strict=True)
@@ -790,10 +801,11 @@ def _value_kind(value: Any) -> str:
     return "string"
 
 
-def _column_kind(values: Iterable[Any], text: bool = False) -> str:
+def _column_kind(values: Iterable[Any], empty: str = "float64") -> str:
+    """The Arrow kind of a column from its values; `empty` when it has none."""
     kinds = {_value_kind(value) for value in values if value is not None}
     if not kinds:
-        return "string" if text else "float64"
+        return empty
     return kinds.pop() if len(kinds) == 1 else "string"
 
 

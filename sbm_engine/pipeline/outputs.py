@@ -2,21 +2,26 @@
 
 Parquet: `io.writers.result_parquet_writer`, row groups of exactly ROW_GROUP rows.
 CSV: text built column-wise with Arrow compute, spelt as the record path's CSV
-writer spells a cell (`io.writers.csv_cell`). JSONL and XLSX: the record writers of
-`sbm_engine.io`, fed nested records rebuilt from the flat columns (`nest`). The
+writer spells a cell (`io.writers.csv_cell`). JSONL: `io.jsonl_columns.JsonlEncoder`,
+lines built column-wise, the record writer's bytes. XLSX:
+`io.xlsx_columns.XlsxTableWriter`, a sheet streamed row by row that reads back as
+the record writer's. Every format is written column-wise, no dict per visit; a
+plugin's writer for one of these extensions gets nested records (`nest`). The
 encoding runs in a background thread (`overlap.Behind`), in order, while the caller
-scores the next chunk.
+scores the next chunk. A run that scores nothing still writes a whole file: the
+header, or an empty Parquet file with the standard's columns.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any, Final
 
-from ..formats import open_writer
-from ..io.writers import Writer, flatten, parquet_options, result_parquet_writer
+from ..formats import open_writer, writer_table
+from ..io.writers import WRITERS, Writer, flatten, parquet_options, result_parquet_writer
 from .overlap import Behind
 
 #: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
@@ -44,12 +49,26 @@ def text_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c in _TEXT_RESULTS or c.startswith("bands.")]
 
 
+def bool_columns(std: Any) -> list[str]:
+    """The result columns that are booleans: the `share(…)` inputs of rollup formulas."""
+    return [
+        f"rollup_inputs.{term.key}"
+        for rollup in std.model.rollups
+        for term in rollup.terms
+        if term.kind == "share"
+    ]
+
+
 def record_writer(std: Any, path: Path) -> Writer:
     """The writer of scored visits (dicts, `ScoredVisit.to_dict()`) to `path` that
     `sbm score`'s record path uses: the standard's columns, spreadsheet-safe text."""
     columns = result_columns(std)
     return open_writer(
-        path, columns=columns, spreadsheet_safe=True, text_columns=text_columns(columns)
+        path,
+        columns=columns,
+        spreadsheet_safe=True,
+        text_columns=text_columns(columns),
+        bool_columns=bool_columns(std),
     )
 
 
@@ -58,19 +77,27 @@ class TableOutput:
 
     See the module docstring for how each format is written."""
 
-    def __init__(self, path: Path, columns: list[str], template: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        columns: list[str],
+        template: dict[str, Any],
+        booleans: Collection[str] = (),
+    ) -> None:
         self.path = path
         self.columns = columns
         self.template = template
+        self.booleans = frozenset(booleans)
         self.kind = path.suffix.lower().lstrip(".")
         self.count = 0
         self._pending: list[Any] = []
         self._held = 0
         self._arrow: Any = None
         self._behind: Any = None  # the writer thread, while in the with block
-        if self.kind in ("parquet", "csv"):
+        if self.kind in _COLUMNAR and _own_format(path):
             self._file: Writer = _ArrowFile(path)
         else:
+            self.kind = "records"
             self._file = open_writer(path, columns=columns, spreadsheet_safe=True)
 
     def __enter__(self) -> TableOutput:
@@ -89,6 +116,8 @@ class TableOutput:
         """Write what is still held, wait for the writer thread and finish the temporary
         file, without renaming it (`io.writers.commit_together` does that)."""
         try:
+            if self.count == 0 and not self._pending:
+                self._pending.append(self._empty())
             self._flush(final=True)
             self._behind.finish()
             if self._arrow is not None:
@@ -109,7 +138,7 @@ class TableOutput:
             self._behind.abandon()
         if self._arrow is not None:
             with contextlib.suppress(Exception):  # the file is dropped anyway
-                self._arrow.close()
+                getattr(self._arrow, "discard", self._arrow.close)()
         self._file.abort()
 
     def write(self, table: Any) -> None:
@@ -127,7 +156,7 @@ class TableOutput:
     def _flush(self, final: bool) -> None:
         import pyarrow as pa
 
-        size = ROW_GROUP if self.kind == "parquet" else TEXT_WRITE
+        size = ROW_GROUP if self.kind in ("parquet", "xlsx") else TEXT_WRITE
         if not self._pending or (self._held < size and not final):
             return
         table = pa.concat_tables(self._pending)
@@ -169,13 +198,53 @@ class TableOutput:
                 self._stream.write(csv_text([[_quote(n) for n in table.column_names]]))
             if table.num_rows:
                 self._stream.write(csv_table(table))
+        elif self.kind in ("jsonl", "ndjson"):
+            if self._arrow is None:
+                from ..io.jsonl_columns import JsonlEncoder  # numpy: the streaming path's own
+
+                self._arrow = _Closed(JsonlEncoder(self.template))
+            if table.num_rows:
+                self._stream.write(self._arrow.inner.encode(table))
+        elif self.kind == "xlsx":
+            if self._arrow is None:
+                from ..io.xlsx_columns import XlsxTableWriter
+
+                self._arrow = XlsxTableWriter(self._stream, self.path, self.columns)
+            self._arrow.write(table)
         else:
             for row in table.to_pylist():
                 self._file.write(nest(row, self.template))
 
+    def _empty(self) -> Any:
+        """No rows, the standard's columns, typed as the record path types a column it
+        saw no value in (text for the text results, bool for `booleans`, else float)."""
+        import pyarrow as pa
+
+        text = set(text_columns(self.columns))
+
+        def kind(column: str) -> Any:
+            if column in text:
+                return pa.string()
+            return pa.bool_() if column in self.booleans else pa.float64()
+
+        return pa.table({c: pa.array([], kind(c)) for c in self.columns})
+
+
+#: The formats `TableOutput` writes column-wise itself.
+_COLUMNAR: Final = frozenset({"parquet", "csv", "jsonl", "ndjson", "xlsx"})
+
+
+def _own_format(path: Path) -> bool:
+    """The engine's own writer is the one chosen for this extension (no plugin's)."""
+    return writer_table().get(path.suffix.lower()) is WRITERS.get(path.suffix.lower())
+
 
 class _Closed:
-    """Nothing to close (the CSV text goes straight to the temporary file)."""
+    """Nothing to close (CSV and JSONL text goes straight to the temporary file); holds
+    the encoder, if any."""
+
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner
 
     def close(self) -> None:
         pass

@@ -28,7 +28,7 @@ from ..io.writers import outputs_together
 from .duplicates import SeenIds, earlier_ids, move_duplicates
 from .errors import Inexact
 from .inputs import CHUNK_ROWS, Chunk, InputFile, iter_chunks, open_input, quiet_skip_row
-from .outputs import TableOutput, result_columns
+from .outputs import TableOutput, bool_columns, result_columns
 from .overlap import prefetch
 from .rejects import RejectSpool
 from .scoring import Rejects, score_chunk
@@ -196,7 +196,7 @@ def _run_once(
     counts = Counts()
     outputs = (
         open_writer(rejects_path),
-        TableOutput(out_path, result_columns(std), std.result_template()),
+        TableOutput(out_path, result_columns(std), std.result_template(), bool_columns(std)),
     )
     with together(*outputs) as (bad, out), RejectSpool(bad) as spool:
         for chunk, scored, rejects in stream(std, files, setup, pool, SeenIds()):
