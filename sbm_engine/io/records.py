@@ -29,6 +29,8 @@ from typing import Any, Final
 
 import attrs
 
+from sbm_engine.model import BUILTIN_FIELDS
+
 __all__ = [
     "ANSWERS",
     "ANSWERS_PREFIX",
@@ -42,17 +44,9 @@ __all__ = [
     "jsonable",
 ]
 
-VISIT_FIELDS: Final[tuple[str, ...]] = (
-    "visit_id",
-    "point",
-    "specialist",
-    "region",
-    "date",
-    "scenario",
-    "shopper",
-    "submitted",
-)
-"""The built-in visit fields; a declared standard may add more (``visit_fields``)."""
+VISIT_FIELDS: Final[tuple[str, ...]] = tuple(BUILTIN_FIELDS.values())
+"""The built-in visit fields as records spell them (`model.BUILTIN_FIELDS`, the one list);
+a declared standard may add more (``visit_fields``)."""
 
 ANSWERS: Final = "answers"
 ANSWERS_PREFIX: Final = "answers."

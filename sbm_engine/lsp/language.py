@@ -13,7 +13,7 @@ import re
 
 from ..builtins import BUILTINS
 from ..model import BUILTIN_FIELDS
-from ..parser import KEYWORDS
+from ..parser import DECLARATION_KEYWORDS, KEYWORDS
 from .analysis import functions
 
 #: Built-in functions and their signatures, from the one table of built-ins.
@@ -25,22 +25,9 @@ VALUES = ("value", "critical_failed", "visits", "visit")
 #: Words that select items inside a function's parentheses.
 SELECTIONS = ("items", "sections", "tagged", "in")
 
-#: Keywords that start a declaration inside a standard, and inside an example.
-DECLARATION_WORDS = (
-    "import",
-    "version",
-    "industry",
-    "scale",
-    "section",
-    "item",
-    "coefficient",
-    "rollup",
-    "field",
-    "target",
-    "bands",
-    "example",
-    "drop",
-)
+#: Keywords that start a declaration inside a standard (the parser's, but `standard`
+#: itself and `expect`, which only an example holds).
+DECLARATION_WORDS = tuple(sorted(DECLARATION_KEYWORDS - {"standard", "expect"}))
 ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
 

@@ -116,11 +116,12 @@ def test_shopper_follows_scenario_on_both_paths(tmp_path, suffix, with_shopper):
     assert got == (["Петрова А.", None] if with_shopper else [None, None])
 
 
-def test_jsonl_goes_the_record_path_and_batch_refuses_it(tmp_path):
+def test_jsonl_the_batch_path_cannot_read_exactly_goes_the_record_path(tmp_path):
     inp = tmp_path / "demo.jsonl"
-    inp.write_bytes((CONFORMANCE / "demo_visits.jsonl").read_bytes())
+    big = '{"visit_id": "v99", "answers": {"wait": 123456789012345678901234567890}}\n'
+    inp.write_bytes((CONFORMANCE / "demo_visits.jsonl").read_bytes() + big.encode())
     _, summary = score(inp, tmp_path / "out.jsonl", "auto")
-    assert summary["read"] == 12
+    assert summary["read"] == 13
     args = ["score", STANDARD, str(inp), "-o", str(tmp_path / "o2.jsonl"), "--engine", "batch"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2

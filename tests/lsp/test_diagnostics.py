@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsp.client import LspClient, position_of, span
-from lsp.conftest import CONFORMANCE
+
+from tests.lsp.client import LspClient, position_of, span
+from tests.lsp.conftest import CONFORMANCE
 
 
 def test_the_conformance_standard_has_no_diagnostics(server: LspClient) -> None:
@@ -186,7 +187,7 @@ def test_a_failing_example_is_reported_after_the_check(server: LspClient, scratc
 
 
 def test_messages_follow_the_clients_locale(tmp_path: Path) -> None:
-    from lsp.conftest import ROOT
+    from tests.lsp.conftest import ROOT
 
     client = LspClient(cwd=ROOT)
     try:
@@ -218,8 +219,8 @@ def test_messages_follow_the_clients_locale(tmp_path: Path) -> None:
 def test_lang_option_and_sbm_lang_win_over_the_editors_locale(
     tmp_path: Path, argv: list[str], env: dict[str, str]
 ) -> None:
-    from lsp.client import SBM
-    from lsp.conftest import ROOT
+    from tests.lsp.client import SBM
+    from tests.lsp.conftest import ROOT
 
     client = LspClient([str(SBM), *argv], cwd=ROOT, env=env)
     try:
@@ -250,7 +251,7 @@ def test_without_pygls_the_command_names_the_extra(monkeypatch: pytest.MonkeyPat
 def _thousand_items() -> str:
     import importlib.util
 
-    from lsp.conftest import ROOT
+    from tests.lsp.conftest import ROOT
 
     spec = importlib.util.spec_from_file_location(
         "compile_1000", ROOT / "benchmarks" / "compile_1000.py"
@@ -264,7 +265,7 @@ def _thousand_items() -> str:
 def test_rapid_changes_are_checked_once_on_a_thousand_items(tmp_path: Path) -> None:
     """With the default pause, a burst of changes gives the diagnostics of the last
     text only; the error it introduces is located exactly in the 1,000-item file."""
-    from lsp.conftest import ROOT
+    from tests.lsp.conftest import ROOT
 
     text = _thousand_items()
     uri = (tmp_path / "big.sbm").as_uri()

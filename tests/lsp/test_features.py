@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp.client import LspClient, ResponseError, position_of, span
-from lsp.conftest import CONFORMANCE
 
 from sbm_engine.formatter import format_source
+from tests.lsp.client import LspClient, ResponseError, position_of, span
+from tests.lsp.conftest import CONFORMANCE
 
 TEXT = CONFORMANCE.read_text(encoding="utf-8")
 URI = CONFORMANCE.as_uri()

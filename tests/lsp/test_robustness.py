@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lsp.client import LspClient
-from lsp.conftest import ROOT
+
+from tests.lsp.client import LspClient
+from tests.lsp.conftest import ROOT
 
 HOSTILE = [
     "",
@@ -42,7 +43,7 @@ def _alive(client: LspClient, uri: str) -> None:
             try:
                 client.at(method, uri, line, character)
             except Exception as err:  # a refused rename is an answer too
-                from lsp.client import ResponseError
+                from tests.lsp.client import ResponseError
 
                 assert isinstance(err, ResponseError), err
     client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
@@ -152,7 +153,7 @@ def test_any_text_sent_by_did_change_leaves_the_server_answering(
 def test_a_file_broken_while_typing_keeps_hover_definition_and_outline(
     server: LspClient, scratch: Path
 ) -> None:
-    from lsp.client import ResponseError, position_of, span
+    from tests.lsp.client import ResponseError, position_of, span
 
     path = scratch / "demo_branch.sbm"
     good = path.read_text(encoding="utf-8")

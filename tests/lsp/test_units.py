@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lsp.conftest import CONFORMANCE
 
 from sbm_engine.formatter import format_source
 from sbm_engine.lsp.analysis import ParseCache, analyse
@@ -19,6 +18,7 @@ from sbm_engine.lsp.symbols import apply_edits, format_edits, outline
 from sbm_engine.lsp.view import View
 from sbm_engine.messages import set_language
 from sbm_engine.nodes import Span
+from tests.lsp.conftest import CONFORMANCE
 
 TEXT = CONFORMANCE.read_text(encoding="utf-8")
 

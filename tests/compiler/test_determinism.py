@@ -34,7 +34,7 @@ from sbm_engine.batch import BatchEvaluator, evaluate_table, score_table  # noqa
 from sbm_engine.results import RejectedVisit  # noqa: E402
 from sbm_engine.standard import CompiledStandard  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 from strategies import standards, visits  # noqa: E402
 
 #: `p` is declared first and reads q, r, s and t: they are evaluated before it, in

@@ -37,7 +37,7 @@ from sbm_engine.model import StandardModel  # noqa: E402
 from sbm_engine.parser import parse  # noqa: E402
 from sbm_engine.standard import CompiledStandard  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 STANDARD = """standard fn.test {
     item x "X" answer number 0..100

@@ -27,8 +27,8 @@ from sbm_engine.cli import cli
 pytest.importorskip("scipy")
 from sbm_engine.analytics.planning import PlanError, Problem, plan, score, solve
 
-CASES = json.loads((Path(__file__).parent / "analytics" / "stats_cases.json").read_text("utf-8"))
-ROOT = Path(__file__).parent.parent
+CASES = json.loads((Path(__file__).parent / "stats_cases.json").read_text("utf-8"))
+ROOT = Path(__file__).parents[2]
 _DIR = Path(tempfile.mkdtemp(prefix="sbm-plan-"))
 
 # ---- the plan_lp worked case --------------------------------------------------------------------

@@ -26,7 +26,7 @@ import sbm_engine
 from sbm_engine.cli import cli
 from sbm_engine.rollup import ExactSum, ResultError
 
-CONFORMANCE = Path(__file__).parent / "conformance"
+CONFORMANCE = Path(__file__).parents[1] / "conformance"
 DEMO_TEXT = (CONFORMANCE / "demo_branch.sbm").read_text(encoding="utf-8")
 
 TINY = """\

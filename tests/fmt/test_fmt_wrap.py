@@ -28,7 +28,7 @@ from sbm_engine import nodes as n
 from sbm_engine.formatter import WIDTH, format_source, print_module
 from sbm_engine.parser import KEYWORDS, parse
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 BENCHMARK = ROOT / "benchmarks" / "compile_1000.py"  # its `standard_text()`: 1,000 items
 
 

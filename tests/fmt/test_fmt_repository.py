@@ -16,7 +16,7 @@ import pytest
 
 from sbm_engine.formatter import format_source
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def _standards() -> list[str]:

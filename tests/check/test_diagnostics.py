@@ -25,7 +25,7 @@ from sbm_engine.diagnostics import CODES, Diagnostic, render, render_all, to_jso
 from sbm_engine.examples import example_diagnostics
 from sbm_engine.nodes import Span
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Codes triggered by the dedicated tests below (registered at import, not at run time,

@@ -35,7 +35,7 @@ from sbm_engine.analytics.key_drivers import (
 from sbm_engine.cli import cli
 
 STD = sbm_engine.load(DEMO)
-BANK_SAMPLE = Path(__file__).parents[1] / "plugins" / "sbm-bank" / "sample" / "wave.jsonl"
+BANK_SAMPLE = Path(__file__).parents[2] / "plugins" / "sbm-bank" / "sample" / "wave.jsonl"
 POINTS = ["P1", "P2", "P3", "P4"]
 
 

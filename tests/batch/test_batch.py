@@ -32,10 +32,10 @@ from sbm_engine.io.records import TableLayout  # noqa: E402
 from sbm_engine.results import RejectedVisit, ScoredVisit  # noqa: E402
 from sbm_engine.runtime import MISSING  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 from strategies import standards, visits  # noqa: E402
 
-HERE = Path(__file__).parent / "conformance"
+HERE = Path(__file__).parents[1] / "conformance"
 TOL = 1e-12
 
 

@@ -33,7 +33,7 @@ from sbm_engine.field_control import FieldControl
 from sbm_engine.sample_waves import Wave, jsonl
 from sbm_engine.testing import score_sample_wave
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 PACKS = {
     "bank": "bank.branch",
     "salon": "salon.visit",

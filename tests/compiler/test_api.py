@@ -10,7 +10,7 @@ import pytest
 
 import sbm_engine
 
-DEMO = Path(__file__).parent / "conformance" / "demo_branch.sbm"
+DEMO = Path(__file__).parents[1] / "conformance" / "demo_branch.sbm"
 VISITS = [json.loads(x) for x in (DEMO.parent / "demo_visits.jsonl").read_text().splitlines()]
 CONTRACT = [
     "visit_id",

@@ -38,11 +38,11 @@ pq = pytest.importorskip("pyarrow.parquet")
 pytest.importorskip("numpy")
 
 from demo import GOOD  # noqa: E402
-from test_batch import assert_all_same  # noqa: E402
 
 from sbm_engine.batch import BatchEvaluator, score_table  # noqa: E402
+from tests.batch.test_batch import assert_all_same  # noqa: E402
 
-DEMO = str(Path(__file__).parent / "conformance" / "demo_branch.sbm")
+DEMO = str(Path(__file__).parents[1] / "conformance" / "demo_branch.sbm")
 DEMO_COLUMNS = ["visit_id", "scenario", *GOOD]
 #: 10**309: beyond the float range when read as a float.
 HUGE = "1" + "0" * 309

@@ -27,7 +27,7 @@ from sbm_engine.formats import open_writer
 from sbm_engine.rollup import Rollup
 from sbm_engine.rollup_columns import rollup_columnar
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 BANK = ROOT / "plugins" / "sbm-bank"
 STANDARD = BANK / "src" / "sbm_bank" / "standards" / "branch.sbm"
 SAMPLE = BANK / "sample" / "wave.jsonl"

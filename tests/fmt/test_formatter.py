@@ -37,7 +37,7 @@ from sbm_engine.formatter import (
 )
 from sbm_engine.parser import KEYWORDS, parse
 
-DEMO = Path(__file__).parent / "conformance" / "demo_branch.sbm"
+DEMO = Path(__file__).parents[1] / "conformance" / "demo_branch.sbm"
 
 
 def _comment_texts(text: str) -> list[str]:

@@ -32,7 +32,7 @@ from sbm_engine.testing import (
 
 pytest_plugins = ["pytester"]
 
-TEMPLATE = Path(__file__).parent.parent / "plugins" / "template"
+TEMPLATE = Path(__file__).parents[2] / "plugins" / "template"
 Failed = pytest.fail.Exception
 
 

@@ -20,7 +20,7 @@ from sbm_engine.hookspecs import hookimpl
 from sbm_engine.runtime import VisitError
 from sbm_engine.working_days import CalendarError, WorkingCalendar, load_calendar
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 RU_2026 = ROOT / "plugins" / "sbm-bank" / "sample" / "holidays-ru-2026.toml"
 BANK_WAVE2 = ROOT / "plugins" / "sbm-bank" / "sample" / "wave2.jsonl"
 D = dt.date

@@ -30,7 +30,7 @@ from sbm_engine.codegen import Py, UnsafeSource, compile_checked, ident, py
 from sbm_engine.compiler import PythonCompiler
 from sbm_engine.fmt_expr import quote
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _payload(marker: Path) -> str:

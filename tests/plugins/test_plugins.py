@@ -35,7 +35,7 @@ from sbm_engine.runtime import VisitError
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"
 TEMPLATE = ROOT / "plugins" / "template"
 

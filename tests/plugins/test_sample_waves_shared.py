@@ -1,6 +1,6 @@
 """`sbm_engine.sample_waves`, what the packs' sample generators share: the waves and their
 draws, the second wave, field control, the calibration set and the command (the packs'
-committed data: tests/test_sample_waves.py)."""
+committed data: tests/plugins/test_sample_waves.py)."""
 
 from __future__ import annotations
 
