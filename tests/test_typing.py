@@ -75,3 +75,22 @@ def test_mypy_reports_no_errors_beyond_the_allow_list() -> None:
         + "\n".join(unexpected)
         + f"\n\nmypy's whole output:\n{output}"
     )
+
+
+def test_the_language_core_type_checks_strictly() -> None:
+    """The modules every other layer builds on (`test_layers.CORE`) pass `mypy --strict`:
+    no untyped definition, no `Any` leaking out of a typed function, no unused ignore."""
+    pytest.importorskip("mypy")
+    from test_layers import CORE
+
+    modules = [m for m in CORE if (ROOT / (m.replace(".", "/") + ".py")).exists()]
+    packages = [m for m in CORE if (ROOT / m.replace(".", "/")).is_dir()]
+    args = [arg for m in modules for arg in ("-m", m)] + [a for p in packages for a in ("-p", p)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "pyproject.toml", "--strict", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -212,7 +212,7 @@ def _interval(
             return hull(branches)
         case Call(fn=fn) if fn != "plugin":
             rule = builtins.implementation(fn).range
-            return None if rule is None else rule(b, sub, scope)  # type: ignore[no-any-return]
+            return None if rule is None else rule(b, sub, scope)
     return None
 
 
