@@ -164,7 +164,10 @@ class ResultParquetWriter:
         data_offset = start + sum(len(p) for p in parts)
         parts += [_page_header(_DATA_PAGE, len(body), n, encoding), body]
         size = sum(len(p) for p in parts)
-        chunk = _column_chunk(name, n, present, start, data_offset, size, dictionary is not None)
+        stats = statistics(values if valid is None else values[valid], n - present)
+        chunk = _column_chunk(
+            name, n, present, start, data_offset, size, dictionary is not None, stats
+        )
         return parts, chunk
 
     def _codes(
@@ -193,14 +196,43 @@ def _levels(valid: np.ndarray | None, n: int) -> bytes:
     return struct.pack("<I", len(levels)) + levels
 
 
+def statistics(bits: np.ndarray, nulls: int) -> bytes:
+    """A float column chunk's Statistics struct, encoded, as pyarrow writes it for a
+    double column: the null count, and the minimum and maximum of the values that are
+    not NaN (both twice: the legacy fields and `min_value`/`max_value`, flagged exact),
+    a zero minimum written as -0.0 and a zero maximum as +0.0; no minimum or maximum
+    when every value is null or NaN. `bits`: the present values' raw doubles."""
+    out = bytearray()
+    floats = bits.view("<f8")
+    if floats.size and not np.isnan(floats).all():
+        low, high = float(np.nanmin(floats)), float(np.nanmax(floats))
+        low = -0.0 if low == 0.0 else low
+        high = 0.0 if high == 0.0 else high
+        lo, hi = struct.pack("<d", low), struct.pack("<d", high)
+        out += b"\x18\x08" + hi + b"\x18\x08" + lo  # 1: max, 2: min (legacy)
+        out += b"\x16" + _zz(nulls)  # 3: null_count
+        out += b"\x28\x08" + hi + b"\x18\x08" + lo  # 5: max_value, 6: min_value
+        out += b"\x11\x11"  # 7: is_max_value_exact, 8: is_min_value_exact
+    else:
+        out += b"\x36" + _zz(nulls)  # 3: null_count
+    return bytes(out + b"\x00")
+
+
 def _column_chunk(
-    name: str, n: int, present: int, start: int, data_offset: int, size: int, dictionary: bool
+    name: str,
+    n: int,
+    present: int,
+    start: int,
+    data_offset: int,
+    size: int,
+    dictionary: bool,
+    stats: bytes,
 ) -> Raw:
     """The ColumnChunk of one uncompressed float column chunk (its ColumnMetaData with
-    the encoding stats and level histogram pyarrow writes for its own), encoded
-    directly: a hundred of these a row group through the generic encoder cost more
-    than the pages themselves. `test_parquet_file` checks these bytes against
-    `thrift_compact.encode` of the same struct."""
+    the statistics, encoding stats and level histogram pyarrow writes for its own),
+    encoded directly: a hundred of these a row group through the generic encoder cost
+    more than the pages themselves. `test_parquet_file` checks these bytes against
+    `thrift_compact.encode` of the same struct, and the statistics against pyarrow's."""
     path = name.encode("utf-8")
     out = bytearray(b"\x26\x00\x1c")  # 2: file_offset 0; 3: meta_data {
     out += b"\x15" + _zz(_DOUBLE)  # 1: type
@@ -214,10 +246,12 @@ def _column_chunk(
     out += b"\x26" + _zz(data_offset)  # 9: data_page_offset
     if dictionary:
         out += b"\x26" + _zz(start)  # 11: dictionary_page_offset
-        out += b"\x29\x2c"  # 13: encoding_stats, 2 structs
+        out += b"\x1c" + stats  # 12: statistics
+        out += b"\x19\x2c"  # 13: encoding_stats, 2 structs
         out += _page_stats(_DICTIONARY_PAGE, _PLAIN) + _page_stats(_DATA_PAGE, _RLE_DICTIONARY)
     else:
-        out += b"\x49\x1c" + _page_stats(_DATA_PAGE, _PLAIN)  # 13: encoding_stats
+        out += b"\x3c" + stats  # 12: statistics
+        out += b"\x19\x1c" + _page_stats(_DATA_PAGE, _PLAIN)  # 13: encoding_stats
     # 16: size_statistics {2: repetition histogram [], 3: definition histogram}
     out += b"\x3c\x29\x06\x19\x26" + _zz(n - present) + _zz(present) + b"\x00"
     out += b"\x00\x00"  # end of meta_data, end of the chunk

@@ -9,14 +9,18 @@ its statistics and compression.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sbm_engine.io import thrift_compact as tc
@@ -97,6 +101,39 @@ def test_pyarrow_reads_back_every_bit(case):
 
 
 @given(tables())
+def test_statistics_are_pyarrows(case):
+    """Every item column chunk carries the statistics pyarrow writes for the same
+    values (null count, minimum and maximum, NaN left out, -0.0 as the minimum of
+    zeros), so readers can skip row groups by them."""
+    table, cuts = case
+    ours = pq.ParquetFile(io.BytesIO(_write(table, cuts))).metadata
+    theirs = pq.ParquetFile(io.BytesIO(_pyarrow_file(table, cuts))).metadata
+    columns = [table.schema.get_field_index(c) for c in own_columns(table.schema)]
+    assert ours.num_row_groups == theirs.num_row_groups
+    for g in range(ours.num_row_groups):
+        for c in columns:
+            a = ours.row_group(g).column(c).statistics
+            b = theirs.row_group(g).column(c).statistics
+            assert a is not None and b is not None
+            assert (a.null_count, a.has_min_max) == (b.null_count, b.has_min_max)
+            if a.has_min_max:
+                assert struct.pack("<d", a.min) == struct.pack("<d", b.min)
+                assert struct.pack("<d", a.max) == struct.pack("<d", b.max)
+
+
+def _pyarrow_file(table: pa.Table, cuts: list[int]) -> bytes:
+    """The table as pyarrow alone writes it, with the same row groups."""
+    out = io.BytesIO()
+    with pq.ParquetWriter(out, table.schema, compression="none") as writer:
+        start = 0
+        for end in [*cuts, table.num_rows]:
+            if end > start:
+                writer.write_table(table.slice(start, end - start))
+            start = max(start, end)
+    return out.getvalue()
+
+
+@given(tables())
 def test_bytes_depend_only_on_the_row_groups(case):
     table, cuts = case
     pieces = pa.concat_tables([table.slice(0, 1), table.slice(1)]) if table.num_rows else table
@@ -124,7 +161,9 @@ def test_items_are_dictionary_encoded_and_continuous_columns_plain():
     assert _chunk(data, "items.few").has_dictionary_page
     assert _chunk(data, "items.few").encodings == ("PLAIN", "RLE", "RLE_DICTIONARY")
     assert not _chunk(data, "items.many").has_dictionary_page
-    assert not _chunk(data, "items.few").is_stats_set
+    assert _chunk(data, "items.few").statistics.min == 0.0  # NaN left out
+    assert _chunk(data, "items.few").statistics.max == 1.0
+    assert _chunk(data, "items.many").is_stats_set
     assert _chunk(data, "visit_id").compression == "SNAPPY"
     assert _chunk(data, "visit_id").is_stats_set
     # A few bits a value: the dictionary indices of 4 scores take 2 bits, plus the levels.
@@ -197,13 +236,22 @@ def test_columns_pyarrow_writes_keep_its_metadata():
 _counts = st.integers(0, 2**40)
 
 
-@given(st.text(min_size=1, max_size=30), _counts, _counts, _counts, _counts, _counts, st.booleans())
+@given(
+    st.text(min_size=1, max_size=30),
+    _counts,
+    _counts,
+    _counts,
+    _counts,
+    _counts,
+    st.booleans(),
+    st.lists(st.none() | st.floats(), max_size=5),
+)
 def test_item_metadata_bytes_are_what_the_generic_encoder_writes(
-    name, n, present, start, data_offset, size, dictionary
+    name, n, present, start, data_offset, size, dictionary, values
 ):
     """`_column_chunk` and `_page_header` write Thrift by hand, for speed: the same
     bytes as `thrift_compact.encode` of the structs pyarrow writes for its columns."""
-    from sbm_engine.io.parquet_file import _column_chunk, _page_header
+    from sbm_engine.io.parquet_file import _column_chunk, _page_header, statistics
 
     i32, i64 = tc.I32, tc.I64
     if dictionary:
@@ -223,6 +271,20 @@ def test_item_metadata_bytes_are_what_the_generic_encoder_writes(
     )
     if dictionary:
         meta.set(11, i64, start)
+    floats = [v for v in values if v is not None]
+    nulls = len(values) - len(floats)
+    summary = tc.Struct()
+    if any(v == v for v in floats):  # not every value NaN
+        low, high = min(v for v in floats if v == v), max(v for v in floats if v == v)
+        lo = struct.pack("<d", -0.0 if low == 0 else low)
+        hi = struct.pack("<d", 0.0 if high == 0 else high)
+        summary.set(1, tc.BINARY, hi).set(2, tc.BINARY, lo).set(3, i64, nulls)
+        summary.set(5, tc.BINARY, hi).set(6, tc.BINARY, lo)
+        summary.set(7, tc.TRUE, True).set(8, tc.TRUE, True)
+    else:
+        summary.set(3, i64, nulls)
+    meta.set(12, tc.STRUCT, summary)
+    bits = np.array(floats, dtype="<f8").view("<u8")
     stats = [tc.Struct().set(1, i32, p).set(2, i32, e).set(3, i32, 1) for p, e in pages]
     meta.set(13, tc.LIST, tc.List(tc.STRUCT, stats))
     histogram = tc.List(i64, [n - present, present])
@@ -230,7 +292,10 @@ def test_item_metadata_bytes_are_what_the_generic_encoder_writes(
         16, tc.STRUCT, tc.Struct().set(2, tc.LIST, tc.List(i64, [])).set(3, tc.LIST, histogram)
     )
     chunk = tc.Struct().set(2, i64, 0).set(3, tc.STRUCT, meta)
-    assert _column_chunk(name, n, present, start, data_offset, size, dictionary) == tc.encode(chunk)
+    written = _column_chunk(
+        name, n, present, start, data_offset, size, dictionary, statistics(bits, nulls)
+    )
+    assert written == tc.encode(chunk)
 
     count, length = n % 2**31, size % 2**31
     data_page = tc.Struct().set(1, i32, 0).set(2, i32, length).set(3, i32, length)
@@ -335,3 +400,44 @@ def test_truncated_thrift_is_an_error():
 def test_a_table_of_item_columns_only():
     table = pa.table({"items.x": pa.array([0.0, None, 1.0] * 50, pa.float64())})
     _same(table, pq.read_table(io.BytesIO(_write(table, [100]))))
+
+
+@settings(max_examples=20, deadline=None)
+@given(tables())
+def test_polars_and_duckdb_read_what_pyarrow_reads(case):
+    """Other readers than pyarrow see the same values, and answer a filter on an item
+    column (which they may answer from the statistics) as they answer it on the file
+    pyarrow writes for the same rows."""
+    polars = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    table, cuts = case
+    data = _write(table, cuts)
+    back = pq.read_table(io.BytesIO(data))
+    item = own_columns(table.schema)[0]
+    frame = polars.read_parquet(io.BytesIO(data))
+    assert frame.columns == back.column_names
+    for name in back.column_names:
+        mine, theirs = back.column(name).to_pylist(), frame.get_column(name).to_list()
+        assert [struct.pack("<d", v) if isinstance(v, float) else v for v in mine] == [
+            struct.pack("<d", v) if isinstance(v, float) else v for v in theirs
+        ]
+    query = f'SELECT count(*), count("{item}") FROM read_parquet(\'{{}}\') WHERE "{item}" > 0.5'
+    with (
+        duckdb.connect() as con,
+        _temporary(data) as ours,
+        _temporary(_pyarrow_file(table, cuts)) as theirs,
+    ):
+        assert (
+            con.execute(query.format(ours)).fetchone()
+            == con.execute(query.format(theirs)).fetchone()
+        )
+        total = con.execute(f"SELECT count(*) FROM read_parquet('{ours}')").fetchone()
+        assert total == (table.num_rows,)
+
+
+@contextlib.contextmanager
+def _temporary(data: bytes) -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "results.parquet"
+        path.write_bytes(data)
+        yield str(path)
