@@ -33,7 +33,9 @@ from .standard import CompiledStandard
 #: every file it was built from; an entry is used only while none of them changed.
 #: Compiled standards by (path, allow_unknown, plugin generation, language): the language
 #: too, as a few texts are fixed when a standard is compiled (`messages.deferred`).
-_cache: dict[tuple[str, bool, int, str], tuple[CompiledStandard, dict[Path, str | None]]] = {}
+_cache: dict[
+    tuple[str, tuple[Path, ...], bool, int, str], tuple[CompiledStandard, dict[Path, str | None]]
+] = {}
 _cache_lock = threading.Lock()
 
 
@@ -180,7 +182,8 @@ def load(
     (and, as `check`, `FileNotFoundError` or `SourceError` if it cannot be read)."""
     search_path = tuple(search_path)
     path = resolve_path(id_or_path, search_path)
-    key = (str(path.resolve()), allow_unknown, _generation(), language())
+    absolute = (path.resolve(), tuple(Path(p).resolve() for p in search_path))
+    key = (str(absolute[0]), absolute[1], allow_unknown, _generation(), language())
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None and all(_digest(f) == d for f, d in cached[1].items()):
@@ -190,7 +193,13 @@ def load(
         raise CompileError(report.diagnostics, report.sources)
     warnings = [d for d in report.diagnostics if d.severity == "warning"]
     compiled = compile_model(report.model, allow_unknown, warnings)
-    compiled.origin = (load, (str(path),), {"allow_unknown": allow_unknown})
+    # How a worker process makes the same standard: absolute paths, since it may start
+    # in another folder.
+    compiled.origin = (
+        load,
+        (str(absolute[0]),),
+        {"allow_unknown": allow_unknown, "search_path": tuple(str(p) for p in absolute[1])},
+    )
     with _cache_lock:
         _cache[key] = (compiled, {f: _digest(f) for f in report.files})
     return compiled

@@ -637,9 +637,9 @@ def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
     Numbers and booleans are dictionary encoded and left uncompressed: an item's
     scores take a handful of values, so the dictionary indices are already a few
     bits each and snappy gains under a tenth of the size while costing a quarter
-    of the write time. Text columns (ids, JSON lists) are compressed. Min/max
-    statistics are kept for every column but the per-item scores (a hundred
-    columns of values between 0 and 1, where they would never prune anything).
+    of the write time. Text columns (ids, JSON lists) are compressed. Every column
+    has its statistics (null count, minimum, maximum), the per-item scores too,
+    whether `io.parquet_file` or pyarrow encodes them.
 
     A column that hardly repeats in `first` (the first table written: more than
     DICTIONARY_MAX and more than a quarter of its first DICTIONARY_SAMPLE values
@@ -653,7 +653,7 @@ def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
     texts = [f.name for f in schema if pa.types.is_string(f.type)]
     options: dict[str, Any] = {
         "compression": {f.name: "snappy" if f.name in texts else "none" for f in schema},
-        "write_statistics": [f.name for f in schema if not f.name.startswith("items.")],
+        "write_statistics": True,
     }
     if first is not None:
         options["use_dictionary"] = [
