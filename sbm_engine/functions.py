@@ -6,8 +6,9 @@ N/A). The checker reads `params` and `returns`; the per-visit compiler calls
 `scalar`; the batch compiler calls `batch`, or falls back to `scalar` per row and
 says so once. N/A in any argument gives N/A unless `na_aware` is set, in which
 case the function receives `None` and decides itself. These are the generic
-hooks of `builtins` (`bind_value_call`, `emit_value_call`, `kernel_value_call`,
-`scalar_value_call`), which a built-in function of plain values uses too.
+hooks (`builtins.bind_value_call`, `builtins.emit_value_call`,
+`BatchCompiler.value_call`, `builtins.scalar_value_call`), which a built-in function
+of plain values uses too.
 """
 
 from __future__ import annotations

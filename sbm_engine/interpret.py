@@ -212,8 +212,6 @@ class Interpreter:
         env.items[it.name] = score
 
 
-#: The name `analytics.planning` imports the weighted mean by.
-
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda x, y: x == y,
     "!=": lambda x, y: x != y,

@@ -2,7 +2,8 @@
 
 Why closures and not generated source: a batch operation costs microseconds of
 Python and milliseconds of numpy, so the dispatch overhead does not matter and a
-closure tree is the simplest faithful transcription of `compiler.py`'s cases.
+closure tree is the simplest faithful transcription of `compiler.py`'s cases (the
+built-in functions' own kernels live in their entries of `builtins.py`).
 
 The one subtlety is *where* the per-visit code would have run an expression.
 It evaluates an item's `score =` only for visits where the item applies and was
