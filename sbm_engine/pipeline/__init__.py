@@ -1,7 +1,9 @@
 """Streaming batch scoring: files or Arrow batches of visits in, scored Arrow tables
 and `RejectedVisit`s out, with the contract of the record path kept across batches
-(duplicate visit_ids, sources `file:LINE`/`file:ROW`, CSV cells read as
-`io.csv_rows` reads them, outputs spelt as the record writers spell them).
+(duplicate visit_ids, sources `file:LINE`/`file:ROW`/`file:SHEET:ROW`, CSV cells read
+as `io.csv_rows` reads them, JSONL and XLSX read by the columnar readers
+`io.jsonl_columns` and `io.xlsx_columns`, outputs spelt as the record writers spell
+them).
 
 Memory is bounded by the chunk size (plus 8 bytes per visit_id seen, for
 duplicates), not by the wave; reading, scoring and writing overlap in threads, and

@@ -7,9 +7,11 @@ gives is the scored rows of some input rows (`ScoredBatch.scored`, the flat outp
 columns of `sbm score`) and the `RejectedVisit`s among them, with their sources. A
 visit_id seen in an earlier batch, of any file, is rejected as `score_many` rejects
 it. Sources are `file:ROW` for Parquet and in-memory tables (rows counted from 1
-across the batches) and `file:LINE` for CSV, whose line numbers are known only once
-the whole file is read: a CSV file's batches are therefore held until its end and
-its rejects come with its last batch (`score_files` streams them to a spool instead).
+across the batches), `file:LINE` for JSONL and `file:SHEET:ROW` for XLSX (each batch
+with its own rejects and unreadable lines), and `file:LINE` for CSV, whose line
+numbers are known only once the whole file is read: a CSV file's batches are
+therefore held until its end and its rejects come with its last batch (`score_files`
+streams them to a spool instead).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .duplicates import SeenIds, earlier_ids, move_duplicates
 from .errors import Inexact, Unsupported
 from .inputs import CHUNK_ROWS, Chunk, InputFile, open_input, quiet_skip_row
 from .outputs import record_writer
-from .rejects import with_sources
+from .rejects import numbered, with_sources
 from .run import (
     Counts,
     Setup,
@@ -99,11 +101,12 @@ def score_files(
     """Score `inputs` into `output` and `rejects` (default: beside `output`, named as
     `sbm score` names it), which appear together at the end; what `sbm score` writes.
 
-    `engine`: "batch" streams Parquet and CSV inputs (`Unsupported` when it cannot
-    read them exactly), "python" scores one record at a time (any format), "auto"
-    streams when it can. `options`: CSV `encoding`, `delimiter`, `decimal` and XLSX
-    `sheet` (None: detect). `jobs` > 1 scores chunks in worker processes, which load
-    the standard as it was loaded (`job`, by default `job_of(std)`)."""
+    `engine`: "batch" streams Parquet, CSV, JSONL and XLSX inputs (`Unsupported` when
+    it cannot read them exactly), "python" scores one record at a time (any format),
+    "auto" streams when it can. `options`: CSV `encoding`, `delimiter`, `decimal`
+    (JSONL: `encoding`) and XLSX `sheet` (None: detect). `jobs` > 1 scores chunks in
+    worker processes, which load the standard as it was loaded (`job`, by default
+    `job_of(std)`)."""
     paths = _paths(inputs)
     out = Path(output)
     bad = Path(rejects) if rejects is not None else default_rejects(out)
@@ -170,9 +173,9 @@ def score_batches(
     jobs: int = 1,
     label: str = "table",
 ) -> Iterator[ScoredBatch]:
-    """Score files (Parquet, CSV) or Arrow data (a `pyarrow.Table`, a `RecordBatch`, or
-    an iterable of them) batch by batch; see the module docstring. `label` names
-    in-memory data in the sources of its rejects (`table:ROW`)."""
+    """Score files (Parquet, CSV, JSONL, XLSX) or Arrow data (a `pyarrow.Table`, a
+    `RecordBatch`, or an iterable of them) batch by batch; see the module docstring.
+    `label` names in-memory data in the sources of its rejects (`table:ROW`)."""
     if _is_paths(source):
         paths = _paths(source)
         reason = why_not(paths, None, None)
@@ -228,6 +231,9 @@ def _one_file(
     held: list[Any] = []
     rejects: Rejects = []
     for chunk, scored, chunk_rejects in stream_chunks(std, files, setup, pool, seen, k, k + 1):
+        if chunk.read is not None:  # JSONL, XLSX: placed as they come
+            yield ScoredBatch(scored, [r for _, r in numbered(chunk, chunk_rejects)])
+            continue
         mine = sorted(((chunk.start + row, r) for row, r in chunk_rejects), key=_first)
         if f.kind == "csv":
             held.append(scored)

@@ -159,9 +159,11 @@ def move_duplicates(
         keep = ~again.to_numpy(zero_copy_only=False)
         if not keep.all():
             rows = scored.column("__row").to_numpy()[~keep]
-            records = _records(std, f, chunk.table, rows)
+            records = _records(std, f, chunk, rows)
+            read = chunk.read
             for row, record in zip(rows.tolist(), records, strict=True):
-                moved.append((row, duplicate(record.get("visit_id"), None, record, None)))
+                source = None if read is None else read.source(row)
+                moved.append((row, duplicate(record.get("visit_id"), source, record, None)))
             scored = scored.filter(pa.array(keep))
     seen.add(np.concatenate([hashes, reject_hashes]))
     return scored, chunk_rejects, moved
@@ -174,10 +176,14 @@ def _again(r: RejectedVisit) -> RejectedVisit:
     return duplicate(r.visit_id, r.source, r.record, r)
 
 
-def _records(std: Any, f: InputFile, table: Any, rows: Any) -> list[dict[str, Any]]:
-    """The canonical records of some rows, made exactly as the record path makes them."""
+def _records(std: Any, f: InputFile, chunk: Chunk, rows: Any) -> list[dict[str, Any]]:
+    """The records of some rows, made exactly as the record path makes them (a JSONL
+    line's: the object on the line as written)."""
     import pyarrow as pa
 
+    if chunk.read is not None and f.kind == "jsonl":
+        return [chunk.read.record(row) for row in rows.tolist()]
+    table = chunk.table
     convert = number_parser(f.decimal) if f.kind == "csv" else jsonable
     layout = TableLayout(table.column_names, std.model.visit_fields, convert)
     picked = table.take(pa.array(rows, type=pa.int64()))

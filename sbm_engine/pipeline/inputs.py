@@ -10,6 +10,13 @@ Arrow's block) is `Inexact`, and the file is read with `io.csv_rows` itself
 its index plus two unless the file says otherwise (quoted line breaks, blank lines,
 rows that do not fit the header, lone CRs), in which case `csv_lines` counts them
 with the record path's own row reader.
+
+A JSONL or XLSX file is read by the columnar readers (`io.jsonl_columns`,
+`io.xlsx_columns`): each chunk carries its `TableChunk` (`Chunk.read`), which knows
+the line or sheet row of every table row and the lines no record could be made of,
+so the rejects of such a chunk are placed as soon as it is scored
+(`rejects.numbered`). What those readers cannot put in a table exactly is
+`Unsupported`: the record path reads the inputs instead.
 """
 
 from __future__ import annotations
@@ -48,6 +55,14 @@ class Chunk:
     file: int  # index into the inputs
     start: int  # reader row of its first row in the file (0-based)
     table: Any  # pyarrow Table as read (CSV: all text)
+    #: JSONL and XLSX: the reader's `TableChunk` (the line or sheet row of each table
+    #: row, the unreadable lines, the records as written); None for other kinds
+    read: Any = None
+
+    @property
+    def unreadable(self) -> list[tuple[int, Any]]:
+        """(line, `SourceRecord`) of the lines of this chunk no record could be made of."""
+        return [] if self.read is None else self.read.unreadable
 
 
 @attrs.define
@@ -56,7 +71,7 @@ class InputFile:
 
     index: int
     path: Path
-    kind: str  # "parquet", "csv", or "table" (Arrow batches given in memory)
+    kind: str  # "parquet", "csv", "jsonl", "xlsx", or "table" (Arrow batches in memory)
     header: list[str]
     encoding: str = "utf8"
     delimiter: str = ","
@@ -73,13 +88,24 @@ class InputFile:
     exact: bool = False
     lines: Any = None
     unreadable: list[tuple[int, RejectedVisit]] = attrs.Factory(list)
-    #: Arrow tables given in memory (kind "table"): the visit_id column of each batch
-    #: so far, kept to confirm duplicates as a file's ids are read again
+    #: Arrow tables given in memory (kind "table"), JSONL and XLSX files: the visit_id
+    #: column of each batch so far, kept to confirm duplicates as a file's ids are read
+    #: again (a JSONL or XLSX file read again would be parsed whole again, for every
+    #: chunk with a repeated id: its ids take a few bytes a visit instead)
     ids: list[Any] = attrs.Factory(list)
+    #: JSONL: the standard's items (an empty answer to one is an absent one); XLSX: the
+    #: sheet to read (None: the first)
+    items: frozenset[str] = frozenset()
+    sheet: str | None = None
 
     @property
     def label(self) -> str:
         return str(self.path)
+
+    @property
+    def read_by_chunks(self) -> bool:
+        """Read by a columnar reader whose chunks place their own rows (JSONL, XLSX)."""
+        return self.kind in ("jsonl", "xlsx")
 
     @property
     def cell_decimal(self) -> str | None:
@@ -93,8 +119,25 @@ class InputFile:
         return None
 
 
+#: Rows per chunk of an XLSX input at most. calamine holds the whole sheet while it is
+#: read (about 10 kB a visit of the benchmark wave); a chunk adds its rows as Python
+#: values on top: chunks of 4096 rows took 90 MiB less than the reader's default
+#: of 16384 on a 20k-visit wave, and read a little faster.
+XLSX_CHUNK: Final = 4096
+#: Lines per chunk of a JSONL input at most: a chunk's lines and their parsed objects
+#: are held while it is read (a hundred answers a line: reading the 200k-visit
+#: benchmark wave alone peaked at 506 MiB in chunks of 32768 lines, 237 MiB in 8192,
+#: and was faster).
+JSONL_CHUNK: Final = 8192
+#: Inputs read by the columnar readers of `io.jsonl_columns` and `io.xlsx_columns`.
+TABLE_CHUNK_KINDS: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
+
+
 def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> InputFile:
     """Check an input's header the way the record path does (same InputError)."""
+    kind = TABLE_CHUNK_KINDS.get(path.suffix.lower())
+    if kind is not None:
+        return _open_table_chunks(index, path, kind, std, options)
     if path.suffix.lower() == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -135,6 +178,73 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
         header_lines=header_lines,
         header_end=header_end,
     )
+
+
+def _open_table_chunks(
+    index: int, path: Path, kind: str, std: Any, options: dict[str, Any]
+) -> InputFile:
+    """A JSONL or XLSX input: checked as `formats.read_visits` checks it at once (a
+    directory or a file that cannot be opened, an unknown encoding: InputError;
+    UTF-16/32 JSONL: `Unsupported`). Its header is checked as it is read."""
+    from ..io.readers import check_readable
+
+    check_readable(path)
+    f = InputFile(
+        index,
+        path,
+        kind,
+        ["visit_id"],  # the column of visit_ids in the chunk tables, when a row has one
+        encoding=options.get("encoding") or "utf-8",
+        visit_fields=frozenset(std.model.visit_fields),
+        items=frozenset(std.item_names),
+        sheet=options.get("sheet"),
+    )
+    if kind == "jsonl":
+        table_chunks(f, 1)  # an unknown encoding, UTF-16/32: raised before any read
+    return f
+
+
+def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
+    """The `TableChunk`s of a JSONL or XLSX file (`jsonl_columns.Unsupported` raised as
+    the pipeline's `Unsupported`, at once or while iterating)."""
+    from ..io import jsonl_columns, xlsx_columns
+
+    try:
+        if f.kind == "jsonl":
+            rows = min(chunk_rows, JSONL_CHUNK)
+            chunks = jsonl_columns.read_jsonl_chunks(
+                f.path,
+                visit_fields=f.visit_fields,
+                items=f.items,
+                encoding=f.encoding,
+                chunk_rows=rows,
+            )
+        else:
+            rows = min(chunk_rows, XLSX_CHUNK)
+            chunks = xlsx_columns.read_xlsx_chunks(
+                f.path, visit_fields=f.visit_fields, sheet=f.sheet, chunk_rows=rows
+            )
+    except jsonl_columns.Unsupported as exc:
+        raise Unsupported(str(exc)) from exc
+    return _unsupported_raised(chunks)
+
+
+def _unsupported_raised(chunks: Iterator[Any]) -> Iterator[Any]:
+    from ..io.jsonl_columns import Unsupported as ReaderUnsupported
+
+    try:
+        yield from chunks
+    except ReaderUnsupported as exc:
+        raise Unsupported(str(exc)) from exc
+
+
+def _chunk_ids(table: Any) -> Any:
+    """The visit_id column of a JSONL or XLSX chunk (nulls when no row has one)."""
+    import pyarrow as pa
+
+    if "visit_id" in table.column_names:
+        return table.column("visit_id")
+    return pa.nulls(table.num_rows, pa.string())
 
 
 def _check_layout(names: Sequence[str], path: Path) -> None:
@@ -231,6 +341,13 @@ def iter_chunks(f: InputFile, chunk_rows: int) -> Iterator[Chunk]:
     start (`f.exact`); else `Inexact` goes up and the run starts again."""
     import pyarrow as pa
 
+    if f.kind in ("jsonl", "xlsx"):
+        for read in table_chunks(f, chunk_rows):
+            chunk = Chunk(f.index, f.rows, read.table, read)
+            f.rows += read.table.num_rows
+            f.ids.append(_chunk_ids(read.table))
+            yield chunk
+        return
     if f.kind == "csv":
         if not f.exact:
             try:
@@ -420,8 +537,8 @@ def _check_cell_lengths(f: InputFile, names: list[str], columns: list[Any]) -> N
 
 def id_batches(f: InputFile, column: str) -> Iterator[list[Any]]:
     """The visit_ids of a file's rows, numbered as its chunks number them."""
-    if f.kind == "table":
-        for column_ids in f.ids:
+    if f.kind in ("table", "jsonl", "xlsx"):
+        for column_ids in list(f.ids):  # a JSONL or XLSX file's: appended as it is read
             yield column_ids.to_pylist()
     elif f.kind == "parquet":
         import pyarrow.parquet as pq

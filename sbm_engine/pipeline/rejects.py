@@ -15,7 +15,7 @@ from typing import Any, Final
 import attrs
 
 from ..io.records import TableLayout
-from ..results import RejectedVisit
+from ..results import RejectedVisit, ScoringSession
 from .errors import Inexact
 from .inputs import Chunk, InputFile, csv_lines, last_line_reads_alike, row_reject, simple_lines
 from .scoring import Rejects
@@ -35,6 +35,8 @@ def with_sources(
     `Inexact` when the rows Arrow read are not the rows `io.csv_rows` reads (the file
     must then be read again with `io.csv_rows`)."""
     misfits: list[tuple[int, RejectedVisit]] = []
+    if f.read_by_chunks:  # placed already, as each chunk was scored (`numbered`)
+        return (r for _, r in rejects), 0
     if f.kind != "csv":  # Parquet and tables: rows counted from 1
         placed: Iterator[tuple[int, RejectedVisit]] = ((row + 1, r) for row, r in rejects)
     elif f.exact:
@@ -54,6 +56,19 @@ def with_sources(
     label = f.label
     merged = heapq.merge(placed, misfits, key=lambda e: e[0])
     return (attrs.evolve(r, source=f"{label}:{line}") for line, r in merged), len(misfits)
+
+
+def numbered(chunk: Chunk, rejects: Rejects) -> list[tuple[int, RejectedVisit]]:
+    """A JSONL or XLSX chunk's rejects (chunk row, reject with its source: `as_read`)
+    and its unreadable lines, as (line or sheet row, reject) in file order."""
+    read = chunk.read
+    rows = [(int(read.numbers[row]), r) for row, r in rejects]
+    rows += [
+        (number, ScoringSession.unreadable(rec.raw, rec.source, rec.error or "unreadable"))
+        for number, rec in read.unreadable
+    ]
+    rows.sort(key=lambda e: e[0])
+    return rows
 
 
 class RejectSpool:
@@ -82,10 +97,14 @@ class RejectSpool:
         self._file.close()
 
     def add(self, chunk: Chunk, rejects: Rejects) -> None:
-        """One chunk's rejects (with their chunk row), kept in input order."""
-        if not rejects:
+        """One chunk's rejects (with their chunk row), kept in input order; a JSONL or
+        XLSX chunk's with its unreadable lines, placed (`numbered`)."""
+        if chunk.read is not None:
+            rows = numbered(chunk, rejects)
+        else:
+            rows = [(chunk.start + row, r) for row, r in sorted(rejects, key=lambda e: e[0])]
+        if not rows:
             return
-        rows = [(chunk.start + row, r) for row, r in sorted(rejects, key=lambda e: e[0])]
         try:
             for i in range(0, len(rows), SPOOL_BATCH):
                 batch = (chunk.file, rows[i : i + SPOOL_BATCH])

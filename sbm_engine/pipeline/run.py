@@ -31,10 +31,10 @@ from .inputs import CHUNK_ROWS, Chunk, InputFile, iter_chunks, open_input, quiet
 from .outputs import TableOutput, bool_columns, result_columns
 from .overlap import prefetch
 from .rejects import RejectSpool
-from .scoring import Rejects, score_chunk
+from .scoring import Rejects, as_read, score_chunk
 from .workers import Job, Workers, keep_freed_memory, score_in_worker, to_ipc
 
-_INPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".tsv"})
+_INPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".tsv", ".jsonl", ".ndjson", ".xlsx"})
 _OUTPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".jsonl", ".ndjson", ".xlsx"})
 
 
@@ -59,21 +59,29 @@ def why_not(inputs: Sequence[str | Path], output: Path | None, sheet: str | None
         return "pyarrow and numpy are needed (pip install 'sbm-engine[arrow,fast]')"
     plugin_readers = reader_table()
     plugin_writers = writer_table()
-    for p in inputs:
-        suffix = Path(p).suffix.lower()
+    suffixes = [Path(p).suffix.lower() for p in inputs]
+    for p, suffix in zip(inputs, suffixes, strict=True):
         if suffix not in _INPUT_SUFFIXES:
-            return f"{p}: only .parquet, .csv and .tsv inputs"
+            return f"{p}: only .parquet, .csv, .tsv, .jsonl, .ndjson and .xlsx inputs"
         if plugin_readers.get(suffix) is not readers.READERS.get(suffix):
             return f"{p}: a plugin reads {suffix} files"
+        if suffix == ".xlsx" and not _calamine_available():
+            return f"{p}: XLSX inputs need python-calamine (pip install 'sbm-engine[excel]')"
     if output is not None:
         suffix = output.suffix.lower()
         if suffix not in _OUTPUT_SUFFIXES:
             return f"{output}: unknown output format"
         if plugin_writers.get(suffix) is not writers.WRITERS.get(suffix):
             return f"{output}: a plugin writes {suffix} files"
-    if sheet is not None:
+    if sheet is not None and any(suffix != ".xlsx" for suffix in suffixes):
         return "--sheet is for XLSX inputs"
     return None
+
+
+def _calamine_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("python_calamine") is not None
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -202,8 +210,9 @@ def _run_once(
         for chunk, scored, rejects in stream(std, files, setup, pool, SeenIds()):
             out.write(scored)
             spool.add(chunk, rejects)
-            counts.update(scored.num_rows, len(rejects))
-            progress.update(scored.num_rows, len(rejects))
+            bad_rows = len(rejects) + len(chunk.unreadable)
+            counts.update(scored.num_rows, bad_rows)
+            progress.update(scored.num_rows, bad_rows)
         misfits = spool.copy_out(files)
         counts.update(0, misfits)
         progress.update(0, misfits)
@@ -221,10 +230,13 @@ def stream(
 ) -> Iterator[tuple[Chunk, Any, Rejects]]:
     """Every chunk of `files[first:last]` scored, in input order: the chunk, its scored
     rows (the output columns) and its rejects (chunk row, `RejectedVisit` without a
-    source yet), the visits whose id appeared in an earlier chunk among them (`seen`
-    holds the ids of the chunks before)."""
+    source yet; a JSONL or XLSX chunk's with their sources), the visits whose id
+    appeared in an earlier chunk among them (`seen` holds the ids of the chunks
+    before). A JSONL or XLSX chunk's unreadable lines are `chunk.unreadable`."""
     chunks = prefetch(c for f in files[first:last] for c in iter_chunks(f, setup.chunk_rows))
     for chunk, (scored, rejects) in _scored_chunks(std, files, chunks, pool, setup.jobs):
+        if chunk.read is not None and rejects:  # JSONL, XLSX: rejects as the record path's
+            rejects = as_read(std, chunk.read, rejects)
 
         def earlier(candidates: set[str], chunk: Chunk = chunk) -> set[str]:
             return earlier_ids(files, chunk, candidates)

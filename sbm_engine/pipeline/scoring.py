@@ -3,7 +3,9 @@
 CSV cells arrive as text and are converted here with the record path's own
 `number_parser` (once per distinct text, then spread), so `5` is 5, `4,5` is 4.5,
 `na` and `N/A` stay text and an empty cell is a missing answer; rows of empty cells
-are dropped, as the record path skips them. Parquet cells are typed already.
+are dropped, as the record path skips them. Parquet cells are typed already, and so
+are the cells of JSONL and XLSX chunks (`io.jsonl_columns`, `io.xlsx_columns`), whose
+rejects are then made again as the record path makes them (`as_read`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..io.detect import number_parser
-from ..results import RejectedVisit
+from ..results import RejectedVisit, ScoredVisit, duplicate
 from .errors import Unsupported
 from .inputs import field_names
 
@@ -117,3 +119,27 @@ def _converted(column: Any, convert: Any, pc: Any, pa: Any) -> Any:
             [pa.array(children[k], type=arrays[k]) for k in present],
         )
     return pa.DictionaryArray.from_arrays(enc.indices, dictionary)
+
+
+def as_read(std: Any, read: Any, rejects: Rejects) -> Rejects:
+    """The rejects of a JSONL or XLSX chunk (`read`, its `TableChunk`) as the record
+    path makes them, with their sources (`file:LINE`, `file:SHEET:ROW`).
+
+    XLSX: the table's record is the one read, so only the source is added. JSONL: the
+    record path keeps the object on the line as written (every key, a null answer as
+    null), so a rejected row is scored again from it, as `ScoringSession.score` does;
+    a row the chunk rejected as a repeated visit_id gets the duplicate error first."""
+    out: Rejects = []
+    for row, r in rejects:
+        source = read.source(row)
+        record = read.record(row)
+        if record is None:  # XLSX
+            out.append((row, RejectedVisit(r.visit_id, source, r.errors, r.record)))
+            continue
+        outcome = std.score(record, source)
+        if r.errors and r.errors[0].code == "duplicate_visit":
+            outcome = duplicate(record.get("visit_id"), source, record, outcome)
+        elif isinstance(outcome, ScoredVisit):  # the table and the line disagree
+            raise Unsupported(f"{source}: the table of the line scores otherwise")
+        out.append((row, outcome))
+    return out

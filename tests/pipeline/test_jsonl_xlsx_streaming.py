@@ -350,3 +350,27 @@ def test_xlsx_duplicates_unreadable_rows_mixed_answers(tmp_path: Path, calamine:
     expected = [json.loads(x) for x in rej.read_text("utf-8").splitlines()]
     batches = list(std.score_batches(inp, chunk_rows=2))
     assert [r.to_dict() for b in batches for r in b.rejects] == expected
+
+
+def test_duplicates_across_files_of_every_kind(tmp_path: Path, calamine: None) -> None:
+    std = standard()
+    header = ["visit_id", "region", "scenario", *ITEMS]
+    good = ["yes", "no", 3, 4, "yes", "yes", 5, 7]
+    a = jsonl(tmp_path / "a.jsonl", [visit("v1"), "bad", visit("v2"), visit("v3")])
+    b = xlsx(tmp_path / "b.xlsx", header, [["v2", "R1", "deposit", *good], ["v4", "R1", "x"]])
+    c = tmp_path / "c.csv"
+    c.write_text(",".join(header) + "\nv4,R1,deposit,yes,no,3,4,yes,yes,5,7\n", encoding="utf-8")
+    d = jsonl(tmp_path / "d.ndjson", [visit("v3"), visit("v5"), visit("v1", overall=99)])
+    inputs = [a, b, c, d]
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "fast").mkdir()
+    ref = std.score_files(inputs, tmp_path / "ref" / "out.jsonl", engine="python")
+    for chunk in (1, 2, 100):
+        got = std.score_files(
+            inputs, tmp_path / "fast" / "out.jsonl", engine="batch", chunk_rows=chunk
+        )
+        assert (got.read, got.scored, got.rejected) == (ref.read, ref.scored, ref.rejected)
+        for name in ("out.jsonl", "out.rejects.jsonl"):
+            assert (tmp_path / "fast" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
+    rejected = (tmp_path / "ref" / "out.rejects.jsonl").read_text("utf-8").splitlines()
+    assert sum('"duplicate_visit"' in line for line in rejected) == 4

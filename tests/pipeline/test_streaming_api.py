@@ -159,10 +159,13 @@ def test_score_batches_refuses_what_it_cannot_read_exactly(
 ) -> None:
     from sbm_engine.pipeline import Unsupported
 
-    inp = tmp_path / "w.jsonl"
-    inp.write_text('{"visit_id": "v1", "answers": {}}\n', encoding="utf-8")
-    with pytest.raises(Unsupported, match=r"only \.parquet, \.csv and \.tsv"):
-        std.score_batches(inp)
+    ods = tmp_path / "w.ods"
+    with pytest.raises(Unsupported, match=r"only \.parquet, \.csv, \.tsv, \.jsonl"):
+        std.score_batches(ods)
+    inp = tmp_path / "w.jsonl"  # an integer of 30 digits: no table holds it exactly
+    inp.write_text('{"visit_id": "v1", "answers": {"wait": %s}}\n' % ("1" * 30), encoding="utf-8")
+    with pytest.raises(Unsupported, match="30 digits"):
+        list(std.score_batches(inp))
     with pytest.raises(Unsupported):
         std.score_files(inp, tmp_path / "out.csv", engine="batch")
     counts = std.score_files(inp, tmp_path / "out.csv")  # auto: the record path reads it
