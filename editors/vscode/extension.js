@@ -12,6 +12,18 @@ const NAME = "SBM Language Server";
 
 /** @type {import("vscode-languageclient/node").LanguageClient | undefined} */
 let client;
+/** The file watcher of the running client, disposed when it stops. */
+let watcher;
+/** The last start, stop or restart: each waits for the one before, so two quick
+ * setting changes never leave two servers running. */
+let queue = Promise.resolve();
+
+/** Run `step` after every step queued before it; a failed step does not stop the next. */
+function serialized(step) {
+  const next = queue.then(step, step);
+  queue = next.catch(() => undefined);
+  return next;
+}
 
 /**
  * The server's command line and environment from the extension's settings.
@@ -74,9 +86,9 @@ async function activate(context) {
       }
       return undefined;
     }),
-    { dispose: () => stop() },
+    { dispose: () => serialized(stop) },
   );
-  await start();
+  await serialized(start);
 }
 
 async function start() {
@@ -90,13 +102,15 @@ async function start() {
     { command: config.get("command"), args: config.get("args"), env: config.get("env") },
     process.env,
   );
+  const fileWatcher = vscode.workspace.createFileSystemWatcher("**/*.sbm");
+  watcher = fileWatcher;
   const clientOptions = {
     documentSelector: [
       { scheme: "file", language: "sbm" },
       { scheme: "untitled", language: "sbm" },
     ],
     // Imported standards change under the server: tell it when any .sbm does.
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.sbm") },
+    synchronize: { fileEvents: fileWatcher },
     outputChannelName: NAME,
     initializationOptions: initializationOptions({
       debounce: config.get("debounce"),
@@ -109,22 +123,42 @@ async function start() {
     await started.start();
   } catch (error) {
     client = undefined;
+    disposeWatcher();
     const shown = [executable.command, ...executable.args].join(" ");
-    const choice = await vscode.window.showErrorMessage(
-      `Could not start the SBM language server (${shown}): ${error && error.message ? error.message : error}. ` +
-        "Install the engine with its language server (pip install 'sbm-engine[lsp]') " +
-        "or set sbm.server.command to the full path of sbm.",
-      "Open Settings",
-    );
-    if (choice === "Open Settings") {
-      await vscode.commands.executeCommand("workbench.action.openSettings", `${SECTION}.server`);
-    }
+    // Not awaited: activation (and a restart) must not wait for the person to
+    // dismiss the message.
+    vscode.window
+      .showErrorMessage(
+        `Could not start the SBM language server (${shown}): ${error && error.message ? error.message : error}. ` +
+          "Install the engine with its language server (pip install 'sbm-engine[lsp]') " +
+          "or set sbm.server.command to the full path of sbm.",
+        "Open Settings",
+      )
+      .then((choice) => {
+        if (choice === "Open Settings") {
+          return vscode.commands.executeCommand(
+            "workbench.action.openSettings",
+            `${SECTION}.server`,
+          );
+        }
+        return undefined;
+      })
+      .then(undefined, () => undefined);
+  }
+}
+
+function disposeWatcher() {
+  const old = watcher;
+  watcher = undefined;
+  if (old) {
+    old.dispose();
   }
 }
 
 async function stop() {
   const running = client;
   client = undefined;
+  disposeWatcher();
   if (running) {
     try {
       await running.stop();
@@ -134,13 +168,15 @@ async function stop() {
   }
 }
 
-async function restart() {
-  await stop();
-  await start();
+function restart() {
+  return serialized(async () => {
+    await stop();
+    await start();
+  });
 }
 
 function deactivate() {
-  return stop();
+  return serialized(stop);
 }
 
 module.exports = { activate, deactivate, serverExecutable, initializationOptions };

@@ -6,7 +6,7 @@ extends) and the file on disk for the rest. What comes out is an `Analysis`: the
 checker's diagnostics, the flat namespace when the files could be assembled, and an
 index of names per file (`index.FileIndex`) for hover, navigation and completion.
 
-Parsed files are kept between checks by their name and text (`ParseCache`): typing in
+Parsed files are kept between checks, the latest text of each (`ParseCache`): typing in
 one file re-parses that file only, however large the files it imports. Nothing here
 raises for a problem in a standard; problems are diagnostics.
 """
@@ -64,28 +64,48 @@ def functions() -> FunctionRegistry | None:
 
 
 class ParseCache:
-    """Parsed files and their indexes by (name, text), the most recent kept."""
+    """Parsed files and their indexes: the latest text of each file name only, for the
+    `size` names used last.
+
+    A name keeps one entry, replaced when its text changes: typing makes a new text
+    per keystroke, and a parsed 1,000-item standard weighs megabytes, so older texts
+    of a file are never worth keeping (the check that wanted one has been dropped)."""
 
     def __init__(self, size: int = 64) -> None:
-        self._entries: OrderedDict[tuple[str, str], tuple[n.Module, FileIndex]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, n.Module, FileIndex]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def characters(self) -> int:
+        """The characters of the texts kept."""
+        with self._lock:
+            return sum(len(text) for text, _m, _i in self._entries.values())
+
+    def peek(self, display: str, text: str) -> tuple[n.Module, FileIndex] | None:
+        """The parsed file and its index if this very text is kept, without parsing."""
+        with self._lock:
+            hit = self._entries.get(display)
+            if hit is None or hit[0] != text:
+                return None
+            self._entries.move_to_end(display)
+            return hit[1], hit[2]
+
     def get(self, display: str, text: str) -> tuple[n.Module, FileIndex]:
         """The parsed file and its index; raises `CompileError` if it does not parse."""
-        key = (display, text)
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None:
-                self._entries.move_to_end(key)
-                return hit
+        hit = self.peek(display, text)
+        if hit is not None:
+            return hit
         module = parse(text, display)
-        entry = (module, index_module(module, text))
+        index = index_module(module, text)
         with self._lock:
-            self._entries[key] = entry
+            self._entries[display] = (text, module, index)
+            self._entries.move_to_end(display)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
-        return entry
+        return module, index
 
 
 class _EditorLoader(Loader):

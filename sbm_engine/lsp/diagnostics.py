@@ -12,7 +12,10 @@ the standard it is, without the documents of a workspace overwriting each other'
 lists.
 
 "did you mean `X`?" becomes a quick fix replacing the name under the diagnostic with
-`X`; the suggestion travels in the diagnostic's `data`.
+`X`; the suggestion travels in the diagnostic's `data`, with the range it replaces and
+the text that range held when the document was checked. The editor may send the
+diagnostic back after the text has changed (an edit above it): the fix is offered only
+while the range still holds that text, so it never overwrites other characters.
 """
 
 from __future__ import annotations
@@ -165,21 +168,37 @@ def _fix_data(lines: LineIndex, d: Diagnostic, fix: str) -> dict[str, object] | 
     if lines.text[start:end] == fix:
         return None
     (l1, c1), (l2, c2) = lines.position(start), lines.position(end)
-    return {"replace": fix, "range": [l1, c1, l2, c2]}
+    return {"replace": fix, "range": [l1, c1, l2, c2], "old": lines.text[start:end]}
 
 
-def quick_fixes(uri: str, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
-    """A quick fix for each diagnostic that carries a suggestion."""
+def quick_fixes(
+    uri: str, diagnostics: list[types.Diagnostic], text: str, encoding: str = "utf-16"
+) -> list[types.CodeAction]:
+    """A quick fix for each diagnostic that carries a suggestion, when the range it
+    replaces still holds, in the document's current `text`, what it held at the check."""
+    lines: LineIndex | None = None
     actions = []
     for d in diagnostics:
         data = d.data
-        if not isinstance(data, dict) or "replace" not in data or "range" not in data:
+        if not isinstance(data, dict) or not {"replace", "range", "old"} <= data.keys():
             continue
         try:
             l1, c1, l2, c2 = (int(x) for x in data["range"])
             new = str(data["replace"])
+            old = str(data["old"])
         except (TypeError, ValueError):
             continue
+        if lines is None:
+            lines = LineIndex(text, encoding)
+        start, end = lines.offset(l1, c1), lines.offset(l2, c2)
+        # the same characters at the same place: a position past its line's end is
+        # clamped by `offset`, so the round trip checks it is really there
+        if (
+            text[start:end] != old
+            or lines.position(start) != (l1, c1)
+            or lines.position(end) != (l2, c2)
+        ):
+            continue  # the text moved on since the check: the next check offers it again
         edit = types.TextEdit(types.Range(types.Position(l1, c1), types.Position(l2, c2)), new)
         actions.append(
             types.CodeAction(

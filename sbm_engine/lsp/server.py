@@ -3,13 +3,21 @@
 Each feature is a thin handler: it builds a `View` (the document's current text with
 the last check of its standard) and asks the protocol-free modules beside this one.
 
+Nothing parses on the server's loop either. Hover and completion read a text changed
+since its check lexically until the check lands; definition, references, outline and
+rename await a parse of it on another thread (`parsed_view`). A rename edits other
+files at the places its check found, so when one of them holds another text now (an
+open document edited since, a file changed on disk) the check is done again first,
+off the loop (`consistent_view`).
+
 Checks never run on the server's loop: an open or a change schedules one after a
 pause in the typing (`debounce`), run on one worker thread, so a long check of a
 large standard never delays a hover or a completion; a check whose text has been
 changed since it was scheduled is skipped, and its result, if it was already running,
 is dropped. When the standard has no errors its examples run next, as `sbm check`
 runs them, and their failures join the diagnostics. A change to a file reschedules
-the checks of the open documents whose standard reads it.
+the checks of the open documents whose standard reads it; a file created on disk, those
+of the open documents that named a file not found.
 
 Nothing a document holds may stop the server: every handler turns an unexpected
 failure into a logged message (`window/logMessage`) and an empty answer.
@@ -23,7 +31,7 @@ import functools
 import logging
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,14 +41,24 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..messages import message, normalize, set_language
-from .analysis import Analysis, ParseCache, analyse, display_name, example_failures, uri_path
+from ..sources import SourceError, read_source
+from .analysis import (
+    Analysis,
+    ParseCache,
+    analyse,
+    display_name,
+    example_failures,
+    path_of,
+    path_uri,
+    uri_path,
+)
 from .completion import complete
 from .diagnostics import quick_fixes, to_protocol
 from .hover import hover_text
 from .index import FileIndex, Occurrence
 from .positions import LineIndex
 from .symbols import Symbol, format_edits, outline
-from .view import View
+from .view import View, parse_index
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +123,8 @@ class SbmServer(LanguageServer):
         self.pending: dict[str, asyncio.TimerHandle] = {}
         self.versions: dict[str, int] = {}
         self.worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sbm-check")
+        #: Parses a request needs (`parsed_view`), beside the checks, off the loop.
+        self.parser = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sbm-parse")
         self.debounce = DEBOUNCE
         self.run_examples = True
         self.stopping = False
@@ -133,7 +153,9 @@ class SbmServer(LanguageServer):
     def text_of(self, uri: str) -> str:
         return self.workspace.get_text_document(uri).source
 
-    def view(self, uri: str) -> View:
+    def view(self, uri: str, index: FileIndex | None = None) -> View:
+        """The document as it is now, without parsing it (`View`): until the text is
+        checked, a text changed since the last check is read lexically."""
         path = uri_path(uri)
         view = View(
             self.analyses.get(uri),
@@ -142,10 +164,77 @@ class SbmServer(LanguageServer):
             self.cache,
             self.encoding(),
             self.last_good.get(uri),
+            index,
         )
         if view.parsed:
             self.last_good[uri] = view.current
         return view
+
+    async def parsed_view(self, uri: str) -> View:
+        """`view`, with the current text parsed first on another thread when neither
+        the last check nor the cache has it: for the requests that need every name
+        in place (definition, references, rename, outline), never per keystroke."""
+        view = self.view(uri)
+        if view.parsed:
+            return view
+        text = view.text
+        loop = asyncio.get_running_loop()
+        index = await loop.run_in_executor(self.parser, parse_index, self.cache, view.display, text)
+        if index is None or self.text_of(uri) != text:
+            return self.view(uri)  # it does not parse, or the text moved on meanwhile
+        return self.view(uri, index)
+
+    def stale_files(self, analysis: Analysis) -> bool:
+        """Whether a file the check read other than the document itself holds another
+        text now (an open document edited since, a file changed on disk)."""
+        for display, text in analysis.sources.items():
+            if display == analysis.display:
+                continue
+            path = path_of(display)
+            doc = self.workspace.text_documents.get(path_uri(path))
+            try:
+                now = doc.source if doc is not None else read_source(path)
+            except (SourceError, OSError, ValueError):
+                return True
+            if now != text:
+                return True
+        return False
+
+    def versioned_edits(self) -> bool:
+        """Whether the editor takes edits tied to the version of each document."""
+        try:
+            edit = self.client_capabilities.workspace.workspace_edit  # type: ignore[union-attr]
+            return bool(edit.document_changes)  # type: ignore[union-attr]
+        except AttributeError:
+            return False
+
+    async def consistent_view(self, uri: str) -> View | None:
+        """`parsed_view`, from a check whose copies of the other files are their texts
+        now: a rename edits them at the places the check found, so a check older than
+        their texts is done again (off the loop) first. None when the texts keep
+        changing under it."""
+        for _ in range(3):
+            view = await self.parsed_view(uri)
+            if view.analysis is None or not self.stale_files(view.analysis):
+                return view
+            doc = self.workspace.get_text_document(uri)
+            text, version = doc.source, doc.version
+            loop = asyncio.get_running_loop()
+            analysis = await loop.run_in_executor(
+                self.parser, analyse, uri_path(uri), text, version, self.overlays(), self.cache
+            )
+            if self.text_of(uri) != text or self.stale_files(analysis):
+                continue  # typed into meanwhile: once more
+            return View(
+                analysis,
+                analysis.display,
+                text,
+                self.cache,
+                self.encoding(),
+                self.last_good.get(uri),
+                analysis.indexes.get(analysis.display),
+            )
+        return None
 
     def overlays(self) -> dict[Path, str]:
         out = {}
@@ -256,6 +345,20 @@ class SbmServer(LanguageServer):
             if other != uri and other in self.workspace.text_documents and path in analysis.files():
                 self.schedule(other)
 
+    def recheck_unresolved(self) -> None:
+        """Check again the open documents whose last check missed a file (an import not
+        found, a base not found): a file just created may be the one they name."""
+        for other, analysis in list(self.analyses.items()):
+            if other in self.workspace.text_documents and any(
+                d.code in UNRESOLVED for d in analysis.diagnostics
+            ):
+                self.schedule(other)
+
+
+#: The codes of a file the standard names that was not found: an import (E0601), the
+#: base of `extends` (E0604).
+UNRESOLVED = frozenset({"E0601", "E0604"})
+
 
 def _safe(server: SbmServer, what: str) -> Callable[[_F], _F]:
     """A handler that logs its failure and answers nothing instead of failing."""
@@ -276,14 +379,34 @@ def _safe(server: SbmServer, what: str) -> Callable[[_F], _F]:
     return wrap
 
 
+_A = TypeVar("_A", bound=Callable[..., Awaitable[Any]])
+
+
+def _safe_async(server: SbmServer, what: str) -> Callable[[_A], _A]:
+    """`_safe` for a handler that awaits (pygls runs it as a task on its loop)."""
+
+    def wrap(fn: _A) -> _A:
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except Refused:
+                raise
+            except Exception:
+                server.failed(what)
+                return None
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
 def _range(rng: tuple[tuple[int, int], tuple[int, int]]) -> types.Range:
     (l1, c1), (l2, c2) = rng
     return types.Range(types.Position(l1, c1), types.Position(l2, c2))
 
 
 def _location(view: View, occ: Occurrence) -> types.Location | None:
-    from .analysis import path_of, path_uri
-
     rng = view.range_of(occ)
     if rng is None:
         return None
@@ -355,6 +478,8 @@ def create_server(lang: str | None = None) -> SbmServer:
         # whose standard reads it are checked again.
         for change in params.changes:
             ls.recheck_readers(change.uri)
+            if change.type == types.FileChangeType.Created:
+                ls.recheck_unresolved()
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @_safe(server, "hover")
@@ -373,9 +498,11 @@ def create_server(lang: str | None = None) -> SbmServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    @_safe(server, "definition")
-    def definition(ls: SbmServer, params: types.DefinitionParams) -> list[types.Location] | None:
-        view = ls.view(params.text_document.uri)
+    @_safe_async(server, "definition")
+    async def definition(
+        ls: SbmServer, params: types.DefinitionParams
+    ) -> list[types.Location] | None:
+        view = await ls.parsed_view(params.text_document.uri)
         occ = view.at(view.offset(params.position.line, params.position.character))
         if occ is None:
             return None
@@ -387,9 +514,11 @@ def create_server(lang: str | None = None) -> SbmServer:
         return found or None
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-    @_safe(server, "references")
-    def references(ls: SbmServer, params: types.ReferenceParams) -> list[types.Location] | None:
-        view = ls.view(params.text_document.uri)
+    @_safe_async(server, "references")
+    async def references(
+        ls: SbmServer, params: types.ReferenceParams
+    ) -> list[types.Location] | None:
+        view = await ls.parsed_view(params.text_document.uri)
         occ = view.at(view.offset(params.position.line, params.position.character))
         if occ is None:
             return None
@@ -397,11 +526,11 @@ def create_server(lang: str | None = None) -> SbmServer:
         return [loc for o in found if (loc := _location(view, o)) is not None]
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-    @_safe(server, "prepareRename")
-    def prepare_rename(
+    @_safe_async(server, "prepareRename")
+    async def prepare_rename(
         ls: SbmServer, params: types.PrepareRenameParams
     ) -> types.PrepareRenamePlaceholder | None:
-        view = ls.view(params.text_document.uri)
+        view = await ls.parsed_view(params.text_document.uri)
         occ = view.at(view.offset(params.position.line, params.position.character))
         if occ is None:
             return None
@@ -414,11 +543,12 @@ def create_server(lang: str | None = None) -> SbmServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_RENAME)
-    @_safe(server, "rename")
-    def rename(ls: SbmServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
-        from .analysis import path_of, path_uri
-
-        view = ls.view(params.text_document.uri)
+    @_safe_async(server, "rename")
+    async def rename(ls: SbmServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+        consistent = await ls.consistent_view(params.text_document.uri)
+        if consistent is None:
+            return None
+        view = consistent
         occ = view.at(view.offset(params.position.line, params.position.character))
         if occ is None:
             return None
@@ -434,7 +564,22 @@ def create_server(lang: str | None = None) -> SbmServer:
                 if rng is not None:
                     edits.append(types.TextEdit(_range(rng), params.new_name))
             changes[uri] = edits
-        return types.WorkspaceEdit(changes=changes)
+        if not ls.versioned_edits():
+            return types.WorkspaceEdit(changes=changes)
+        # The versions of the texts the edits were computed on: an editor applying the
+        # rename after another keystroke refuses it instead of editing the wrong places.
+        document_changes: list[Any] = []
+        for uri, edits in changes.items():
+            doc = ls.workspace.text_documents.get(uri)
+            document_changes.append(
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=uri, version=doc.version if doc is not None else None
+                    ),
+                    edits=list(edits),
+                )
+            )
+        return types.WorkspaceEdit(document_changes=document_changes)
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
@@ -461,23 +606,30 @@ def create_server(lang: str | None = None) -> SbmServer:
         return types.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    @_safe(server, "documentSymbol")
-    def document_symbol(
+    @_safe_async(server, "documentSymbol")
+    async def document_symbol(
         ls: SbmServer, params: types.DocumentSymbolParams
     ) -> list[types.DocumentSymbol]:
         uri = params.text_document.uri
-        view = ls.view(uri)
+        view = await ls.parsed_view(uri)
         index = view.current if view.parsed else ls.last_good.get(uri)
         if index is None:
             return []
         return [_document_symbol(view, s) for s in outline(index.module)]
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-    @_safe(server, "formatting")
-    def formatting(ls: SbmServer, params: types.DocumentFormattingParams) -> list[types.TextEdit]:
+    @_safe_async(server, "formatting")
+    async def formatting(
+        ls: SbmServer, params: types.DocumentFormattingParams
+    ) -> list[types.TextEdit]:
         uri = params.text_document.uri
         text = ls.text_of(uri)
-        edits, refused = format_edits(text, display_name(uri_path(uri)))
+        loop = asyncio.get_running_loop()  # formatting parses: not on the loop
+        edits, refused = await loop.run_in_executor(
+            ls.parser, format_edits, text, display_name(uri_path(uri))
+        )
+        if ls.text_of(uri) != text:
+            return []  # typed into meanwhile: these edits are for another text
         if refused:
             ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, refused))
             return []
@@ -493,7 +645,8 @@ def create_server(lang: str | None = None) -> SbmServer:
     )
     @_safe(server, "codeAction")
     def code_action(ls: SbmServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return quick_fixes(params.text_document.uri, list(params.context.diagnostics))
+        uri = params.text_document.uri
+        return quick_fixes(uri, list(params.context.diagnostics), ls.text_of(uri), ls.encoding())
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: SbmServer, *args: Any) -> None:
@@ -502,5 +655,6 @@ def create_server(lang: str | None = None) -> SbmServer:
             pending.cancel()
         ls.pending.clear()
         ls.worker.shutdown(wait=False, cancel_futures=True)
+        ls.parser.shutdown(wait=False, cancel_futures=True)
 
     return server

@@ -3,10 +3,16 @@ name is declared and used, what a rename would change.
 
 The last `Analysis` may be older than the text (a check runs after the typing pauses),
 and the text may not parse at all while it is being typed. So the current text is
-indexed on its own when it parses (the parse is cached, so the next check reuses it),
-and when it does not, the cursor's word is looked up by name, and this file's
-declarations are found by a lexical scan: navigation keeps working in a broken file.
-Other files come from the analysis, which read them as the editor had them.
+indexed on its own when it parses, and when it does not, the cursor's word is looked
+up by name, and this file's declarations are found by a lexical scan: navigation keeps
+working in a broken file. Other files come from the analysis, which read them as the
+editor had them.
+
+A View never parses: parsing a large standard takes a good part of a second, and the
+server's loop must answer the next keystroke. The index of the current text comes from
+the last check when it saw this text, else from the parse cache, else from whoever
+made the View (`index`, parsed on another thread: `parse_index`); without one, the
+View answers lexically, as in a broken file, until the check lands.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ def lexical_index(display: str, text: str) -> FileIndex:
     return FileIndex(display, text, n.Module(display, (), ()), found)
 
 
+def parse_index(cache: ParseCache, display: str, text: str) -> FileIndex | None:
+    """The index of `text` (parsed, or from the cache), None when it does not parse. Slow
+    on a large standard: for a thread other than the server's loop."""
+    try:
+        return cache.get(display, text)[1]
+    except CompileError:
+        return None
+    except Exception:  # the parser's own failure must not stop the editor
+        return None
+
+
 def _without_comments_and_strings(text: str) -> str:
     """The text with comments and string contents blanked, offsets kept."""
 
@@ -55,25 +72,27 @@ class View:
         cache: ParseCache,
         encoding: str = "utf-16",
         last_good: FileIndex | None = None,
+        index: FileIndex | None = None,
     ) -> None:
         self.analysis = analysis
         self.display = display
         self.text = text
         self.encoding = encoding
         self.lines = LineIndex(text, encoding)
+        #: The current text has an index from its syntax tree (else: lexical, because
+        #: it does not parse or has not been parsed yet).
         self.parsed = True
         current: FileIndex | None = None
         if analysis is not None and analysis.text == text:
             current = analysis.indexes.get(display)
+        if current is None and index is not None and index.text == text:
+            current = index
         if current is None:
-            try:
-                current = cache.get(display, text)[1]
-            except CompileError:
-                current = lexical_index(display, text)
-                self.parsed = False
-            except Exception:  # the parser's own failure must not stop the editor
-                current = lexical_index(display, text)
-                self.parsed = False
+            hit = cache.peek(display, text)
+            current = hit[1] if hit is not None else None
+        if current is None:
+            current = lexical_index(display, text)
+            self.parsed = False
         self.current = current
         #: The last index of this file that parsed, while the text does not: its names
         #: help hover and completion, its offsets are not trusted.

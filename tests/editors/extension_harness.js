@@ -6,7 +6,10 @@
 //
 // SCENARIO_JSON: {"settings": {...sbm.server.* values set by the user...}, "startFails": bool,
 //                 "choice": "Open Settings" | null, "changeSetting": "sbm.server.command" | null,
-//                 "restart": bool (run the command "SBM: Restart the language server")}
+//                 "restart": bool (run the command "SBM: Restart the language server"),
+//                 "changeTwice": bool (two setting changes at once, neither awaited first),
+//                 "neverDismissed": bool (the error message is never answered),
+//                 "slow": bool (a client takes a few milliseconds to start and to stop)}
 // Prints the recorded events as JSON: clients made (id, name, server options, document
 // selector), starts and stops, error messages shown, commands run and registered.
 "use strict";
@@ -51,13 +54,23 @@ const vscode = {
       return { dispose() {} };
     },
     createFileSystemWatcher(glob) {
-      return { glob, dispose() {} };
+      const number = events.filter((e) => e.event === "watcher").length;
+      events.push({ event: "watcher", glob, number });
+      return {
+        glob,
+        dispose() {
+          events.push({ event: "disposeWatcher", number });
+        },
+      };
     },
   },
   window: {
-    async showErrorMessage(message, ...items) {
+    showErrorMessage(message, ...items) {
       events.push({ event: "showErrorMessage", message, items });
-      return scenario.choice === undefined ? null : scenario.choice;
+      if (scenario.neverDismissed) {
+        return new Promise(() => {}); // the person has not answered yet
+      }
+      return Promise.resolve(scenario.choice === undefined ? null : scenario.choice);
     },
   },
 };
@@ -80,14 +93,20 @@ class LanguageClient {
   }
   async start() {
     events.push({ event: "start", client: this.number });
+    await pause();
     if (scenario.startFails) {
       const error = new Error("spawn sbm ENOENT");
       throw error;
     }
   }
   async stop() {
+    await pause();
     events.push({ event: "stop", client: this.number });
   }
+}
+
+function pause() {
+  return new Promise((resolve) => setTimeout(resolve, scenario.slow ? 5 : 0));
 }
 
 const load = Module._load;
@@ -105,6 +124,11 @@ async function main() {
   const extension = require(path.resolve(extensionDir, "extension.js"));
   const context = { subscriptions: [] };
   await extension.activate(context);
+  events.push({ event: "activated" });
+  if (scenario.changeTwice) {
+    const change = { affectsConfiguration: (section) => "sbm.server.command".startsWith(section) };
+    await Promise.all([configurationListener(change), configurationListener(change)]);
+  }
   if (scenario.changeSetting) {
     await configurationListener({
       affectsConfiguration: (section) => scenario.changeSetting.startsWith(section),
@@ -114,6 +138,8 @@ async function main() {
     await vscode.commands["__sbm.restartServer"]();
   }
   await extension.deactivate();
+  // let an unanswered message's follow-up run, if it ever would
+  await new Promise((resolve) => setTimeout(resolve, 20));
   events.push({ event: "subscriptions", count: context.subscriptions.length });
   // the environment is VS Code's own plus the settings: report only what was added
   for (const e of events) {

@@ -76,6 +76,23 @@ def test_the_settings_default_to_sbm_lsp() -> None:
     assert settings["sbm.trace.server"]["enum"] == ["off", "messages", "verbose"]
 
 
+#: How the docs build the `.vsix`: the manifest names no repository, which `vsce` asks
+#: about (Enter at the question aborts) unless told to go on.
+PACKAGE = ["vsce", "package", "--allow-missing-repository"]
+
+
+def test_packaging_never_stops_to_ask_about_the_missing_repository() -> None:
+    manifest = _manifest()
+    assert "repository" not in manifest
+    assert manifest["scripts"]["package"] == " ".join(PACKAGE)
+    for doc in (ROOT / "docs" / "editors.md", EXTENSION / "README.md"):
+        text = doc.read_text(encoding="utf-8")
+        assert "npx " + " ".join(PACKAGE) in text, doc
+        assert "npx vsce package\n" not in text and "npx vsce package " not in text.replace(
+            "npx " + " ".join(PACKAGE), ""
+        ), doc
+
+
 def test_node_modules_and_packages_are_not_committed() -> None:
     ignored = (EXTENSION / ".gitignore").read_text(encoding="utf-8").split()
     assert "node_modules/" in ignored
@@ -178,6 +195,40 @@ def test_changing_a_server_setting_restarts_the_server(node: str) -> None:
     assert steps == [("start", 0), ("stop", 0), ("start", 1), ("stop", 1)]
     unrelated = _activate(node, changeSetting="editor.fontSize")
     assert len(_of(unrelated, "client")) == 1
+
+
+@pytest.mark.editors
+def test_activation_does_not_wait_for_the_error_message_to_be_dismissed(node: str) -> None:
+    events = _activate(node, startFails=True, neverDismissed=True)
+    kinds = [e["event"] for e in events]
+    assert "activated" in kinds
+    assert kinds.index("showErrorMessage") < kinds.index("activated")
+    assert not _of(events, "executeCommand")
+    # the failed start's watcher is not left behind
+    assert [e["number"] for e in _of(events, "disposeWatcher")] == [0]
+
+
+@pytest.mark.editors
+def test_two_quick_setting_changes_leave_one_server_running(node: str) -> None:
+    events = _activate(node, changeTwice=True, slow=True)
+    steps = [(e["event"], e.get("client")) for e in events if e["event"] in ("start", "stop")]
+    # each restart stops the server before it, one after the other
+    assert steps == [
+        ("start", 0),
+        ("stop", 0),
+        ("start", 1),
+        ("stop", 1),
+        ("start", 2),
+        ("stop", 2),
+    ]
+
+
+@pytest.mark.editors
+def test_every_file_watcher_is_disposed_with_its_server(node: str) -> None:
+    events = _activate(node, changeSetting="sbm.server.command", restart=True)
+    made = [e["number"] for e in _of(events, "watcher")]
+    assert made == [0, 1, 2]
+    assert sorted(e["number"] for e in _of(events, "disposeWatcher")) == made
 
 
 @pytest.mark.editors
@@ -297,9 +348,11 @@ def vsix(
     # the cached install, shared: vsce only reads it (`npm list --production`, the files)
     (work / "node_modules").symlink_to(extension_modules, target_is_directory=True)
     out = work.parent / "sbm-language.vsix"
+    # as in the docs, with Enter typed at any question vsce asks (Enter declines)
     proc = subprocess.run(
-        [node, str(extension_modules / "@vscode" / "vsce" / "vsce"), "package", "-o", str(out)],
+        [node, str(extension_modules / "@vscode" / "vsce" / "vsce"), *PACKAGE[1:], "-o", str(out)],
         cwd=work,
+        input="\n",
         capture_output=True,
         text=True,
         timeout=600,

@@ -144,8 +144,14 @@ class LspClient:
     # -- the protocol's steps ------------------------------------------------------------------
 
     def initialize(
-        self, root: Path | None = None, locale: str | None = None, options: Any = None
+        self,
+        root: Path | None = None,
+        locale: str | None = None,
+        options: Any = None,
+        workspace: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """`initialize` and `initialized`; `workspace`: the client's workspace
+        capabilities (none unless given)."""
         result = self.request(
             "initialize",
             {
@@ -157,7 +163,8 @@ class LspClient:
                         "publishDiagnostics": {"relatedInformation": True},
                         "hover": {"contentFormat": ["markdown", "plaintext"]},
                         "rename": {"prepareSupport": True},
-                    }
+                    },
+                    **({"workspace": workspace} if workspace is not None else {}),
                 },
                 "initializationOptions": options,
             },

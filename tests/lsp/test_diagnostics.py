@@ -4,6 +4,7 @@ columns, for the text the editor has (saved or not), and quick fixes for `did yo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,37 @@ def test_an_unknown_name_has_its_code_range_hint_and_quick_fix(
     assert action["edit"] == {
         "changes": {uri: [{"range": span(text, "complance"), "newText": "compliance"}]}
     }
+    server.close(uri)
+
+
+def test_a_quick_fix_is_not_offered_once_the_text_under_it_moved(
+    server: LspClient, scratch: Path
+) -> None:
+    path = scratch / "demo_branch.sbm"
+    text = path.read_text(encoding="utf-8").replace(
+        "weighted_mean(compliance: 0.4", "weighted_mean(complance: 0.4"
+    )
+    uri = path.as_uri()
+    mark = server.open(uri, text)
+    [d] = server.diagnostics(uri, 1, since=mark)
+    line = d["range"]["start"]["line"]
+
+    def actions() -> Any:
+        return server.request(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": uri}, "range": d["range"], "context": {"diagnostics": [d]}},
+        )
+
+    # an edit after the name on its line: the name is still where the diagnostic says
+    end = {"line": line, "character": len(text.splitlines()[line])}
+    server.change(uri, 2, [{"range": {"start": end, "end": end}, "text": " "}])
+    [action] = actions()
+    assert action["edit"]["changes"][uri][0]["range"] == d["range"]
+    # a word typed at the start of the line, before the next check is published: the
+    # old range now holds other characters, and the fix would overwrite them
+    start = {"line": line, "character": 0}
+    server.change(uri, 3, [{"range": {"start": start, "end": start}, "text": "xx"}])
+    assert actions() == []
     server.close(uri)
 
 
@@ -310,4 +342,28 @@ def test_a_file_changed_on_disk_rechecks_the_documents_reading_it(
     [d] = server.diagnostics(child.as_uri(), 1, since=mark)
     assert d["code"] == "E0101"  # `greeted` declared twice in the base
     assert d["range"] == span(text, "acme.base")
+    server.close(child.as_uri())
+
+
+def test_creating_a_missing_file_clears_the_error_of_the_documents_naming_it(
+    server: LspClient, folder: Path
+) -> None:
+    child = folder / "child.sbm"
+    text = child.read_text(encoding="utf-8")
+    scales, base = folder / "scales.sbm", folder / "base.sbm"
+    scales_text, base_text = scales.read_text(encoding="utf-8"), base.read_text(encoding="utf-8")
+    scales.unlink()
+    base.unlink()
+    mark = server.open(child.as_uri(), text)
+    codes = {d["code"] for d in server.diagnostics(child.as_uri(), 1, since=mark)}
+    assert codes & {"E0601", "E0604"}, codes
+    # each file comes back as a new file on disk, as a checkout or a save would make it
+    for path, content in ((scales, scales_text), (base, base_text)):
+        path.write_text(content, encoding="utf-8")
+        mark = len(server.notifications)
+        server.notify(
+            "workspace/didChangeWatchedFiles", {"changes": [{"uri": path.as_uri(), "type": 1}]}
+        )
+        last = server.diagnostics(child.as_uri(), 1, since=mark)
+    assert last == []
     server.close(child.as_uri())

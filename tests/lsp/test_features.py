@@ -10,7 +10,7 @@ import pytest
 
 from sbm_engine.formatter import format_source
 from tests.lsp.client import LspClient, ResponseError, position_of, span
-from tests.lsp.conftest import CONFORMANCE
+from tests.lsp.conftest import CONFORMANCE, ROOT
 
 TEXT = CONFORMANCE.read_text(encoding="utf-8")
 URI = CONFORMANCE.as_uri()
@@ -188,6 +188,81 @@ def test_rename_an_item_across_files(server: LspClient, folder: Path) -> None:
             base.as_uri(): [{"range": span(base_text, "greeted"), "newText": "hello"}],
         }
     }
+    server.close(child.as_uri())
+
+
+def test_rename_edits_other_files_as_they_are_now(folder: Path) -> None:
+    # checks seconds after a change: the rename comes before the next one
+    server = LspClient(cwd=ROOT)
+    server.initialize(ROOT, options={"debounce": 3, "examples": False})
+    try:
+        _rename_after_other_files_changed(server, folder)
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr, server.stderr
+
+
+def test_rename_ties_its_edits_to_the_versions_of_open_documents(folder: Path) -> None:
+    server = LspClient(cwd=ROOT)
+    server.initialize(
+        ROOT,
+        options={"debounce": 0, "examples": False},
+        workspace={"workspaceEdit": {"documentChanges": True}},
+    )
+    try:
+        child, base = folder / "child.sbm", folder / "base.sbm"
+        text, base_text = child.read_text(encoding="utf-8"), base.read_text(encoding="utf-8")
+        mark = server.open(child.as_uri(), text, version=7)
+        assert server.diagnostics(child.as_uri(), 7, since=mark) == []
+        edit = server.at(
+            "textDocument/rename", child.as_uri(), *position_of(text, "greeted: 1"), newName="hi"
+        )
+        assert edit == {
+            "documentChanges": [
+                {
+                    "textDocument": {"uri": child.as_uri(), "version": 7},
+                    "edits": [{"range": span(text, "greeted"), "newText": "hi"}],
+                },
+                {  # not open: the file as it is on disk
+                    "textDocument": {"uri": base.as_uri(), "version": None},
+                    "edits": [{"range": span(base_text, "greeted"), "newText": "hi"}],
+                },
+            ]
+        }
+    finally:
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr, server.stderr
+
+
+def _rename_after_other_files_changed(server: LspClient, folder: Path) -> None:
+    child, base, scales = folder / "child.sbm", folder / "base.sbm", folder / "scales.sbm"
+    text = child.read_text(encoding="utf-8")
+    mark = server.open(child.as_uri(), text)
+    assert server.diagnostics(child.as_uri(), 1, since=mark) == []
+    # after the check: the base changes on disk (no notice of it reaches the server),
+    # the file of scales is opened and edited, both above the names to rename
+    base_text = "# moved down\n\n" + base.read_text(encoding="utf-8")
+    base.write_text(base_text, encoding="utf-8")
+    scales_text = scales.read_text(encoding="utf-8")
+    server.open(scales.as_uri(), scales_text)
+    edited = "# a line\n" + scales_text
+    server.change(scales.as_uri(), 2, [{"text": edited}])
+    edit = server.at(
+        "textDocument/rename", child.as_uri(), *position_of(text, "greeted: 1"), newName="hello"
+    )
+    assert edit == {
+        "changes": {
+            child.as_uri(): [{"range": span(text, "greeted"), "newText": "hello"}],
+            base.as_uri(): [{"range": span(base_text, "greeted"), "newText": "hello"}],
+        }
+    }
+    edit = server.at(
+        "textDocument/rename", child.as_uri(), *position_of(text, "grade5"), newName="grade_five"
+    )
+    assert edit["changes"][scales.as_uri()] == [
+        {"range": span(edited, "grade5"), "newText": "grade_five"}
+    ]
+    server.close(scales.as_uri())
     server.close(child.as_uri())
 
 

@@ -196,3 +196,64 @@ def test_a_message_that_is_not_json_does_not_stop_the_server() -> None:
         )
     finally:
         assert client.stop() == 0
+
+
+#: `sbm lsp`, with the parser reporting on standard error each parse made on the thread
+#: of the server's loop (the main thread), where a parse delays every request behind it.
+_WATCHED_PARSER = """
+import sys, threading
+import sbm_engine.lsp.analysis as analysis
+parse = analysis.parse
+def watched(*args, **kwargs):
+    if threading.current_thread() is threading.main_thread():
+        sys.stderr.write("PARSED ON THE LOOP\\n")
+        sys.stderr.flush()
+    return parse(*args, **kwargs)
+analysis.parse = watched
+from sbm_engine.cli import main
+sys.argv = ["sbm", "lsp"]
+main()
+"""
+
+
+def test_no_request_parses_on_the_servers_loop(scratch: Path) -> None:
+    """Requests on a text changed since its check (the check waits for the typing to
+    pause) never parse it on the loop: hover and completion answer lexically, the
+    others parse it on another thread."""
+    import sys
+
+    from tests.lsp.client import position_of, span
+
+    client = LspClient([sys.executable, "-c", _WATCHED_PARSER], cwd=ROOT)
+    try:
+        client.initialize(ROOT, options={"debounce": 3, "examples": False})
+        path = scratch / "demo_branch.sbm"
+        good = path.read_text(encoding="utf-8")
+        uri = path.as_uri()
+        mark = client.open(uri, good)
+        assert client.diagnostics(uri, 1, since=mark) == []
+        # a line above everything: every name moves, the check is seconds away
+        changed = "# a comment\n" + good
+        client.change(uri, 2, [{"text": changed}])
+        at = position_of(changed, "subjective: 0.2")
+        hover = client.at("textDocument/hover", uri, *position_of(changed, "greeted = yes"))
+        assert hover["contents"]["value"].startswith("**item** `greeted`")
+        assert hover["range"] == span(changed, "greeted = yes", length=len("greeted"))
+        assert client.at("textDocument/completion", uri, *at)["items"]
+        [loc] = client.at("textDocument/definition", uri, *at)
+        assert loc == {"uri": uri, "range": span(changed, "subjective")}
+        assert client.at("textDocument/references", uri, *at, context={"includeDeclaration": True})
+        [std] = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+        assert std["selectionRange"] == span(changed, "demo.branch")
+        assert client.at("textDocument/prepareRename", uri, *at)["placeholder"] == "subjective"
+        assert (
+            client.request(
+                "textDocument/formatting",
+                {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}},
+            )
+            == []
+        )
+        assert "PARSED ON THE LOOP" not in client.stderr
+    finally:
+        assert client.stop() == 0
+    assert "Traceback" not in client.stderr, client.stderr

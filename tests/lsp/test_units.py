@@ -142,6 +142,20 @@ def test_the_parse_of_an_unchanged_file_is_reused(tmp_path: Path) -> None:
     assert first.indexes[first.display] is second.indexes[second.display]
 
 
+def test_the_parse_cache_keeps_one_text_per_file_however_long_the_typing() -> None:
+    cache = ParseCache()
+    other = "standard acme.other {\n    scale yes_no { yes = 1, no = 0 }\n}\n"
+    cache.get("other.sbm", other)
+    # a keystroke each: a new text of the same file every time
+    for i in range(100):
+        cache.get("a.sbm", TEXT.replace("# Retail", f"# {i} Retail", 1))
+    assert len(cache) == 2
+    assert cache.characters() == len(other) + len(TEXT.replace("# Retail", "# 99 Retail", 1))
+    assert cache.peek("a.sbm", TEXT.replace("# Retail", "# 98 Retail", 1)) is None
+    assert cache.peek("a.sbm", TEXT.replace("# Retail", "# 99 Retail", 1)) is not None
+    assert cache.peek("other.sbm", other) is not None
+
+
 SHIPPED = sorted(
     [
         *(CONFORMANCE.parent.parent.parent / "standards_library").rglob("*.sbm"),
