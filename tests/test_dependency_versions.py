@@ -88,10 +88,11 @@ def _inputs(folder: Path) -> dict[str, Path]:
     )
     assert done.returncode == 0, done.stderr
     out["csv"], out["parquet"] = folder / "in.csv", folder / "in.parquet"
+    out["xlsx"] = folder / "in.xlsx"
     return out
 
 
-#: The conformance wave as CSV and Parquet, flat: one column per answer.
+#: The conformance wave as CSV, Parquet and XLSX, flat: one column per answer.
 _CONVERT = """
 import csv, json, sys
 import pyarrow as pa, pyarrow.parquet as pq
@@ -103,6 +104,13 @@ with open(sys.argv[2] + "/in.csv", "w", newline="", encoding="utf-8") as f:
     w = csv.DictWriter(f, names); w.writeheader(); w.writerows(text)
 table = pa.table({k: [t[k] or None for t in text] for k in names})
 pq.write_table(table, sys.argv[2] + "/in.parquet")
+import openpyxl
+book = openpyxl.Workbook()
+sheet = book.active
+sheet.append(names)
+for r in flat:
+    sheet.append([r.get(k) for k in names])
+book.save(sys.argv[2] + "/in.xlsx")
 """
 
 
@@ -116,12 +124,10 @@ def _read(path: Path) -> object:
 
 
 @pytest.mark.parametrize("engine", ["batch", "python"])
-@pytest.mark.parametrize("source", ["jsonl", "csv", "parquet"])
+@pytest.mark.parametrize("source", ["jsonl", "csv", "parquet", "xlsx"])
 def test_the_oldest_versions_score_as_the_newest(
     oldest_sbm: Path, tmp_path: Path, source: str, engine: str
 ) -> None:
-    if engine == "batch" and source == "jsonl":
-        pytest.skip("JSON Lines input is read a record at a time")
     inputs = _inputs(tmp_path)
     newest = [str(Path(sys.executable).parent / "sbm")]
     for target in ("out.parquet", "out.csv", "out.jsonl", "out.xlsx"):

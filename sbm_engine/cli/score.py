@@ -153,8 +153,9 @@ def examples_pass(std: Any, allowed: bool) -> None:
     type=click.Choice(["auto", "batch", "python"]),
     default="auto",
     show_default=True,
-    help="batch: chunked Arrow path (Parquet/CSV in); python: one record at a time; "
-    "auto: batch when every input is .parquet/.csv/.tsv and pyarrow+numpy are installed.",
+    help="batch: the streaming Arrow path (Parquet, CSV, JSONL, XLSX in); python: one record "
+    "at a time; auto: batch when it can read every input exactly and pyarrow+numpy are "
+    "installed (XLSX also needs python-calamine).",
 )
 @click.option(
     "--jobs",

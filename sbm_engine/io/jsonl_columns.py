@@ -401,7 +401,7 @@ def _text_bytes(lines: Any) -> bytes:
 class Unsupported(Exception):
     """These visits cannot be put in a table that scores exactly as their records do
     (an integer beyond 64 bits, an object in an answer, …): read them with the record
-    path (`readers.read_visits`) instead. The message says why."""
+    path (`formats.read_visits`) instead. The message says why."""
 
 
 class TableChunk(NamedTuple):

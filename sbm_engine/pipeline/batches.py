@@ -202,13 +202,18 @@ def _paths(inputs: Paths) -> list[str | Path]:
 
 
 def _file_batches(std: Any, paths: Sequence[str | Path], setup: Setup) -> Iterator[ScoredBatch]:
-    """The batches of each file in turn. A CSV file's are held until its rows are
-    placed (`with_sources`); when it turns out to need `io.csv_rows` (`Inexact`), it
-    is read again with it, the ids seen before it as they were."""
+    """The batches of each file in turn, as they are scored. A CSV file's are held until
+    its rows are placed (`with_sources`); when it turns out to need `io.csv_rows`
+    (`Inexact`), it is read again with it, the ids seen before it as they were. The
+    generator holds worker processes while it is open: close it (or read it to the
+    end) to let them go."""
     files = open_inputs(std, paths, setup.options)
     seen = SeenIds()
     with pool_for(setup) as pool, quiet_skip_row():
         for k in range(len(files)):
+            if files[k].kind != "csv":  # rows placed as they are read: stream them
+                yield from _one_file(std, files, k, setup, pool, seen)
+                continue
             before = list(seen.runs)  # `SeenIds.add` never changes a run in place
             try:
                 batches = list(_one_file(std, files, k, setup, pool, seen))

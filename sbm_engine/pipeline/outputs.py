@@ -5,8 +5,8 @@ CSV: text built column-wise with Arrow compute, spelt as the record path's CSV
 writer spells a cell (`io.writers.csv_cell`). JSONL: `io.jsonl_columns.JsonlEncoder`,
 lines built column-wise, the record writer's bytes. XLSX:
 `io.xlsx_columns.XlsxTableWriter`, a sheet streamed row by row that reads back as
-the record writer's. Every format is written column-wise, no dict per visit; a
-plugin's writer for one of these extensions gets nested records (`nest`). The
+the record writer's. Every format is written column-wise, no dict per visit (an
+extension a plugin writes goes to the record path: `run.why_not`). The
 encoding runs in a background thread (`overlap.Behind`), in order, while the caller
 scores the next chunk. A run that scores nothing still writes a whole file: the
 header, or an empty Parquet file with the standard's columns.
@@ -15,13 +15,12 @@ header, or an empty Parquet file with the standard's columns.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any, Final
 
-from ..formats import open_writer, writer_table
-from ..io.writers import WRITERS, Writer, flatten, parquet_options, result_parquet_writer
+from ..formats import open_writer
+from ..io.writers import Writer, flatten, parquet_options, result_parquet_writer
 from .overlap import Behind
 
 #: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
@@ -94,11 +93,8 @@ class TableOutput:
         self._held = 0
         self._arrow: Any = None
         self._behind: Any = None  # the writer thread, while in the with block
-        if self.kind in _COLUMNAR and _own_format(path):
-            self._file: Writer = _ArrowFile(path)
-        else:
-            self.kind = "records"
-            self._file = open_writer(path, columns=columns, spreadsheet_safe=True)
+        # `run.why_not` sends a format a plugin writes to the record path instead
+        self._file: Writer = _ArrowFile(path)
 
     def __enter__(self) -> TableOutput:
         self._file.__enter__()
@@ -211,9 +207,6 @@ class TableOutput:
 
                 self._arrow = XlsxTableWriter(self._stream, self.path, self.columns)
             self._arrow.write(table)
-        else:
-            for row in table.to_pylist():
-                self._file.write(nest(row, self.template))
 
     def _empty(self) -> Any:
         """No rows, the standard's columns, typed as the record path types a column it
@@ -228,15 +221,6 @@ class TableOutput:
             return pa.bool_() if column in self.booleans else pa.float64()
 
         return pa.table({c: pa.array([], kind(c)) for c in self.columns})
-
-
-#: The formats `TableOutput` writes column-wise itself.
-_COLUMNAR: Final = frozenset({"parquet", "csv", "jsonl", "ndjson", "xlsx"})
-
-
-def _own_format(path: Path) -> bool:
-    """The engine's own writer is the one chosen for this extension (no plugin's)."""
-    return writer_table().get(path.suffix.lower()) is WRITERS.get(path.suffix.lower())
 
 
 class _Closed:
@@ -328,17 +312,3 @@ class _ArrowFile(Writer):
 
     def _finish(self) -> None:
         self.stream.flush()
-
-
-def nest(flat: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
-    """A flat output row back in the scored-visit shape (`ScoredVisit.to_dict`)."""
-    out: dict[str, Any] = {}
-    for key, shape in template.items():
-        if isinstance(shape, dict):
-            out[key] = {name: flat.get(f"{key}.{name}") for name in shape}
-        elif key in ("critical", "warnings"):
-            text = flat.get(key)
-            out[key] = json.loads(text) if text else []
-        else:
-            out[key] = flat.get(key)
-    return out

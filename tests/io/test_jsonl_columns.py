@@ -44,7 +44,6 @@ from sbm_engine.io.readers import (  # noqa: E402
     read_parquet,
     read_xlsx,
 )
-from sbm_engine.pipeline.outputs import nest  # noqa: E402
 from sbm_engine.standard import duplicate  # noqa: E402
 
 
@@ -67,6 +66,21 @@ PACKS = {
 # -- the reference -------------------------------------------------------------------------------
 
 
+def nested(flat: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """A flat scored row in the `ScoredVisit.to_dict()` shape (missing columns: None, or
+    an empty list for `critical` and `warnings`)."""
+    out: dict[str, Any] = {}
+    for key, shape in template.items():
+        if isinstance(shape, dict):
+            out[key] = {name: flat.get(f"{key}.{name}") for name in shape}
+        elif key in ("critical", "warnings"):
+            text = flat.get(key)
+            out[key] = json.loads(text) if text else []
+        else:
+            out[key] = flat.get(key)
+    return out
+
+
 def record_writer_bytes(tmp_path: Path, visits: list[dict[str, Any]]) -> bytes:
     path = tmp_path / "reference.jsonl"
     with open_writer(path) as writer:
@@ -75,7 +89,7 @@ def record_writer_bytes(tmp_path: Path, visits: list[dict[str, Any]]) -> bytes:
 
 
 def reference(tmp_path: Path, table: Any, template: dict[str, Any]) -> bytes:
-    return record_writer_bytes(tmp_path, [nest(row, template) for row in table.to_pylist()])
+    return record_writer_bytes(tmp_path, [nested(row, template) for row in table.to_pylist()])
 
 
 # -- the same visits scored by both paths --------------------------------------------------------
