@@ -50,6 +50,7 @@ sys.path.insert(0, str(HERE))
 import baselines  # noqa: E402
 import numpy as np  # noqa: E402
 import workload as wl  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 import sbm_engine  # noqa: E402
 from sbm_engine.batch import BatchEvaluator, evaluate_table, score_table  # noqa: E402
@@ -173,14 +174,7 @@ def memory(std: Any, ev: Any, table: Any, n: int) -> dict[str, int | None]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import pyarrow
 
     return {

@@ -62,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import score_baselines as sb  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 PYTHON = sys.executable
 SBM = str(Path(sys.executable).with_name("sbm"))
@@ -286,14 +287,7 @@ def ratios(runs: dict[str, list[dict[str, Any]]]) -> dict[str, float | None]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     versions = {"python": platform.python_version()}
     for mod in ("duckdb", "polars", "pyarrow", "numpy", "fastexcel", "xlsxwriter", "openpyxl"):
         try:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 WAVE = ROOT / "plugins" / "sbm-bank" / "sample" / "wave.jsonl"
@@ -123,14 +124,7 @@ def _load(url: str, body: bytes, visits: int, requests: int, clients: int) -> di
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
