@@ -25,8 +25,11 @@ from .overlap import Behind
 
 #: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
 ROW_GROUP: Final = 65536
-#: Rows per write of CSV/JSONL output (only a buffering size; the bytes do not depend on it).
+#: Rows per write of CSV output (only a buffering size; the bytes do not depend on it).
 TEXT_WRITE: Final = 65536
+#: Rows per write of JSONL output: its lines are long (every item, section and
+#: coefficient by name), so a smaller part keeps the text built at once small.
+JSONL_WRITE: Final = 8192
 
 #: Result columns that always hold text (or nothing), whatever the first rows hold.
 _TEXT_RESULTS: Final = frozenset(
@@ -152,7 +155,12 @@ class TableOutput:
     def _flush(self, final: bool) -> None:
         import pyarrow as pa
 
-        size = ROW_GROUP if self.kind in ("parquet", "xlsx") else TEXT_WRITE
+        size = {
+            "parquet": ROW_GROUP,
+            "xlsx": ROW_GROUP,
+            "jsonl": JSONL_WRITE,
+            "ndjson": JSONL_WRITE,
+        }.get(self.kind, TEXT_WRITE)
         if not self._pending or (self._held < size and not final):
             return
         table = pa.concat_tables(self._pending)
