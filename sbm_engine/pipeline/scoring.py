@@ -19,7 +19,7 @@ from .inputs import field_names
 
 #: Rows the batch evaluator scores at a time here. Four times the library's default
 #: (`batch.evaluator.CHUNK`): with glibc keeping freed memory (`keep_freed_memory`)
-#: its larger arrays no longer fault in fresh pages, and fewer Python steps a chunk
+#: its larger arrays do not fault in fresh pages, and fewer Python steps a chunk
 #: make the scoring faster for a little more memory (benchmarks/CLI.md).
 SCORE_BLOCK: Final = 1 << 15
 

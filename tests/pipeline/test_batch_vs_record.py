@@ -6,7 +6,6 @@ same `file:LINE` for every reject from `score_batches`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sbm_engine
+from tests.pipeline.agreement import assert_batch_path_agrees, record_rejects
 
 pytest.importorskip("pyarrow")
 pytest.importorskip("numpy")
@@ -79,25 +79,12 @@ def test_batch_and_record_paths_agree_on_any_line_structure(
     tmp = tmp_path_factory.mktemp("lines")
     inp = tmp / "wave.csv"
     inp.write_bytes(render(rows, bom, header_end, final_end))
-    (tmp / "record").mkdir()
-    (tmp / "batch").mkdir()
-    ref = std.score_files(inp, tmp / "record" / "out.jsonl", engine="python")
-    got = std.score_files(inp, tmp / "batch" / "out.jsonl", engine="batch", chunk_rows=chunk_rows)
-    assert (got.read, got.scored, got.rejected) == (ref.read, ref.scored, ref.rejected)
-    for name in ("out.jsonl", "out.rejects.jsonl"):
-        assert (tmp / "batch" / name).read_bytes() == (tmp / "record" / name).read_bytes()
-
-    record_rejects = [
-        json.loads(line)
-        for line in (tmp / "record" / "out.rejects.jsonl").read_text("utf-8").splitlines()
-    ]
-    batches = list(std.score_batches(inp, chunk_rows=chunk_rows))
-    assert [r.to_dict() for b in batches for r in b.rejects] == record_rejects
-    assert sum(b.scored.num_rows for b in batches) == ref.scored
+    ref, rejects = record_rejects(std, inp, tmp)
+    assert_batch_path_agrees(std, inp, tmp, chunk_rows, ref, rejects)
     # every source is a physical line of the file, counted as an editor counts them
     text = inp.read_bytes().decode("utf-8-sig")
     physical = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    for reject in record_rejects:
+    for reject in rejects:
         path, line = reject["source"].rsplit(":", 1)
         assert path == str(inp)
         assert 2 <= int(line) <= physical

@@ -1,8 +1,7 @@
 """A run that scores nothing still writes a whole output file, the same on both engines.
 
-The streaming path used to leave a zero-byte file when no visit scored (a CSV with
-only its header, or every row rejected): not a Parquet file at all, and a CSV or
-workbook without the header the standard fixes.
+No visit scored (a CSV with only its header, or every row rejected) must still give
+the header the standard fixes; a zero-byte file would not even be a Parquet file.
 """
 
 from __future__ import annotations

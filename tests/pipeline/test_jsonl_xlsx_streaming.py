@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import sbm_engine
 from sbm_engine.cli import cli
 from sbm_engine.pipeline import Unsupported, why_not
+from tests.pipeline.agreement import assert_batch_path_agrees, record_rejects
 
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("numpy")
@@ -282,26 +283,11 @@ def test_batch_and_record_paths_agree_on_any_jsonl_lines(
     if not final_end:
         text = text.rstrip("\r\n")
     inp.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
-    (tmp / "record").mkdir()
-    (tmp / "batch").mkdir()
-    ref = std.score_files(inp, tmp / "record" / "out.jsonl", engine="python")
+    ref, rejects = record_rejects(std, inp, tmp)
     try:
-        got = std.score_files(
-            inp, tmp / "batch" / "out.jsonl", engine="batch", chunk_rows=chunk_rows
-        )
+        assert_batch_path_agrees(std, inp, tmp, chunk_rows, ref, rejects)
     except Unsupported:  # an empty answer to a key the standard does not know
         assert '"unknown": ""' in text
-        return
-    assert (got.read, got.scored, got.rejected) == (ref.read, ref.scored, ref.rejected)
-    for name in ("out.jsonl", "out.rejects.jsonl"):
-        assert (tmp / "batch" / name).read_bytes() == (tmp / "record" / name).read_bytes()
-    record_rejects = [
-        json.loads(line)
-        for line in (tmp / "record" / "out.rejects.jsonl").read_text("utf-8").splitlines()
-    ]
-    batches = list(std.score_batches(inp, chunk_rows=chunk_rows))
-    assert [r.to_dict() for b in batches for r in b.rejects] == record_rejects
-    assert sum(b.scored.num_rows for b in batches) == ref.scored
 
 
 # -- XLSX --------------------------------------------------------------------------------------
