@@ -471,9 +471,8 @@ def _parquet_batches(path: Path, chunk_rows: int, ids: str | None = None) -> Ite
     to be checked for repeated values (`batch.columns.ArrowSource`).
 
     Row group by row group when the groups are no bigger than a few chunks: that is
-    faster than `iter_batches`, and its memory stays flat, where `iter_batches` grew
-    by ~40 MB per million rows read (measured on the benchmark wave: 310 MB at 1M rows,
-    440 MB at 4M). A file of huge row groups is read with `iter_batches` instead, so
+    faster than `iter_batches`, and its memory stays flat, where `iter_batches`'s
+    grows with the rows read. A file of huge row groups is read with `iter_batches` instead, so
     memory stays bounded by the chunk size."""
     import pyarrow as pa
     import pyarrow.parquet as pq
