@@ -41,10 +41,11 @@ import attrs
 
 from . import nodes as n
 from .codegen import Py, ident, join, py, tuple_display
+from .exact import places_of
 from .functions import FunctionSpec, ValueType
 from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, Type
 from .messages import message
-from .model import RollupTerm
+from .model import RollupTerm, SelectedItem
 
 if TYPE_CHECKING:
     from .batch.compiler import BatchCompiler
@@ -764,32 +765,177 @@ def _bind_band(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
         )
         return Const(None, type="any", span=call.span)
     labels = frozenset(b.label for b in bands.bands)
+    # The bands' conditions are operands: what they read is read before the band is.
+    conditions = tuple(c for c in ck._band_conditions(coef) if c is not None)
     return Call(
-        "band", coef, (CoefRef(coef, span=arg.span),), type="label", labels=labels, span=call.span
+        "band",
+        coef,
+        (CoefRef(coef, span=arg.span), *conditions),
+        type="label",
+        labels=labels,
+        span=call.span,
     )
 
 
 def _emit_band(pc: PythonCompiler, b: Call, t: Py) -> Py:
     c = pc.ex(b.args[0])
-    pc.e.line(py("{} = None if {} is None else ({})", t, c, pc.band_expr(c, b.payload)))
+    holds = [pc.ex(a) for a in b.args[1:]]
+    pc.e.line(py("{} = None if {} is None else ({})", t, c, pc.band_expr(c, b.payload, holds)))
     return t
 
 
 def _kernel_band(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
     ops = bc.ops
-    bands = bc.m.bands[b.payload].bands
-    labels = [label for label, _ in bands]
-    fx = args[0]
+    model = bc.m.bands[b.payload]
+    labels = [label for label, _ in model.bands]
+    fx, conditions = args[0], args[1:]
 
     def band(env: BatchEnv, act: Active) -> Any:
         c = ops.full(bc._num(fx(env, act), env), env.m)
-        return ops.Cat(ops.band_codes(c, bands), labels)
+        holds = [ops.truthy(f(env, act)) for f in conditions]
+        return ops.Cat(ops.band_codes(c, model, holds), labels)
 
     return band
 
 
 def _scalar_band(ip: Interpreter, b: Call, env: Env) -> Any:
-    return ip.bands[b.payload].band_of(ip.eval(b.args[0], env))
+    holds = tuple(ip.eval(a, env) for a in b.args[1:])
+    return ip.bands[b.payload].band_of(ip.eval(b.args[0], env), holds)
+
+
+# ---- points, max_points: what answers on points and penalty scales are worth ---------------
+
+
+def _bind_points(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    """`points(ITEM)`, `points(SELECTION)`, `max_points(SELECTION)`."""
+    fn, args = call.function, call.args
+    if fn == "points" and len(args) == 1 and isinstance(args[0], n.Name):
+        item = ck._item_arg(args[0], fn)
+        if item is None or not _has_points(ck, item.name, fn, args[0].span):
+            return _bad(call)
+        chosen = (SelectedItem(item.name, item.weight, item.bonus),)
+        return Call("points_of", ("items", chosen), type="num", span=call.span)
+    for a in args:
+        if not isinstance(a, n.Selection):
+            ck.d.error(
+                "E0301",
+                message("E0301.needs_selection.message", fn=fn),
+                a.span,
+                label=message("E0301.needs_selection.label"),
+                help=message("E0301.needs_selection.help", fn=fn),
+            )
+            return _bad(call)
+    kind, selected = ck._selection([a for a in args if isinstance(a, n.Selection)], fn)
+    if kind == "sections":
+        ck.d.error(
+            "E0301",
+            message("E0301.items_not_sections.message", fn=fn),
+            call.span,
+            label=message("E0301.items_not_sections.label"),
+            help=message("E0301.items_not_sections.help", fn=fn),
+        )
+        return _bad(call)
+    if not all(_has_points(ck, x.name, fn, call.span) for x in selected):
+        return _bad(call)
+    return Call(fn, (kind, selected), type="num", span=call.span)
+
+
+def _has_points(ck: Binding, name: str, fn: str, span: n.Span) -> bool:
+    if ck.items[name].has_points:
+        return True
+    ck.d.error(
+        "E0301",
+        message("E0301.no_points.message", item=name, fn=fn),
+        span,
+        label=message("E0301.no_points.label"),
+        help=message("E0301.no_points.help"),
+    )
+    return False
+
+
+def _points_shape(model: StandardModel, name: str) -> tuple[float, bool, float | None]:
+    """An item's greatest points, whether they are a penalty, and 10ᵖ for the places
+    of its points (None: too many to round to): points = score × greatest (or
+    (1 − score) × greatest), rounded back to the points as written."""
+    item = model.item(name)
+    assert item.scale is not None
+    places = _max_places([places_of(e.points or 0.0) for e in item.scale.entries])
+    return (
+        item.scale.max_points,
+        item.scale.kind == "penalty",
+        (None if places is None else 10.0**places),
+    )
+
+
+def _max_places(values: list[int | None]) -> int | None:
+    return None if any(v is None for v in values) else max((v or 0 for v in values), default=0)
+
+
+def _emit_points(pc: PythonCompiler, b: Call, t: Py) -> Py:
+    e = pc.e
+    _kind, selected = b.payload
+    single = b.fn == "points_of"
+    e.line(py("{} = None", t) if single else py("{} = 0.0", t))
+    for x in selected:
+        s = pc.item_var(x.name)
+        most, penalty, scale = _points_shape(pc.m, x.name)
+        if b.fn == "max_points":
+            term = pc.num(most)
+        else:
+            share = py("(1.0 - {})", s) if penalty else s
+            term = py("{} * {}", share, pc.num(most))
+            if scale is not None:
+                term = py("exact({}, {})", term, pc.num(scale))
+        with e.block(py("if {} is not None:", s)):
+            e.line(py("{} = {}", t, term) if single else py("{} += {}", t, term))
+    return t
+
+
+def _kernel_points(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
+    import numpy as np
+
+    exact_array = bc.ops.exact_array
+    _kind, selected = b.payload
+    shapes = [(x.name, *_points_shape(bc.m, x.name)) for x in selected]
+    fn = b.fn
+
+    def points(env: BatchEnv, act: Active) -> Any:
+        total = np.zeros(env.m)
+        valid: Any = None
+        for name, most, penalty, scale in shapes:
+            z, valid = env.zero_filled("item", name)
+            if fn == "max_points":
+                term = valid * most
+            else:
+                term = ((1.0 - z) * most) * valid if penalty else z * most
+                if scale is not None:
+                    term = exact_array(term, scale)
+            total = total + term
+        if fn == "points_of":
+            return np.where(valid > 0, total, np.nan)
+        return total
+
+    return points
+
+
+def _scalar_points(ip: Interpreter, b: Call, env: Env) -> Any:
+    from .runtime import exact
+
+    _kind, selected = b.payload
+    total = 0.0
+    for x in selected:
+        s = env.items.get(x.name)
+        if s is None:
+            if b.fn == "points_of":
+                return None
+            continue
+        most, penalty, scale = _points_shape(ip.m, x.name)
+        if b.fn == "max_points":
+            total += most
+            continue
+        term = ((1.0 - s) if penalty else s) * most
+        total += term if scale is None else exact(term, scale)  # type: ignore[operator]
+    return total
 
 
 # ---- clamp, coalesce, is_na: of values ------------------------------------------------------
@@ -1042,6 +1188,31 @@ BUILTINS = BuiltinTable(
             context="visit",
             signature="answer(ITEM)",
             doc="an item's answer: its label, number or text",
+        ),
+        Builtin(
+            "points",
+            1,
+            MANY,
+            _bind_points,
+            context="visit",
+            emit=_emit_points,
+            kernel=_kernel_points,
+            scalar=_scalar_points,
+            forms=("points_of",),
+            signature="points(ITEM) | points(SELECTION)",
+            doc="the points an answer on a points or penalty scale is worth, or their sum",
+        ),
+        Builtin(
+            "max_points",
+            1,
+            MANY,
+            _bind_points,
+            context="visit",
+            emit=_emit_points,
+            kernel=_kernel_points,
+            scalar=_scalar_points,
+            signature="max_points(SELECTION)",
+            doc="the most points the items selected could be worth (N/A items left out)",
         ),
         _rollup_entry("avg", "EXPR", "the mean over the visits of a group"),
         _rollup_entry(

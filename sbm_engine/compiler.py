@@ -42,6 +42,7 @@ from .ir import (
     CoefRef,
     Compare,
     Const,
+    Exact,
     FieldRef,
     If,
     ItemRef,
@@ -368,31 +369,46 @@ class PythonCompiler:
                 with e.block(py("if {} == 0:", self.item_var(it.name))):
                     e.line(py("critical.append({})", self.const("K", it.name)))
 
-    def band_expr(self, atom: Py, coefficient: str) -> Py:
-        """`label if x >= t1 else label2 if x >= t2 else … rest`, for a non-N/A `atom`;
-        beyond `INLINE_BANDS` bands, a call of the model's own `band_of` (one such
-        expression nests once per band, and Python's parser nests only so deep)."""
+    def band_expr(self, atom: Py, coefficient: str, holds: list[Py]) -> Py:
+        """`label if x >= t1 else label2 if x >= t2 else … rest`, for a non-N/A `atom`
+        (`<=` for bands where lower is better; `and c is True` for a band's condition,
+        `holds` the atoms of the conditions in order); beyond `INLINE_BANDS` bands, a
+        call of the model's own `band_of` (one such expression nests once per band,
+        and Python's parser nests only so deep)."""
         model = self.m.bands[coefficient]
         if len(model.bands) > INLINE_BANDS:
-            return py("{}({})", self.const("F", model.band_of), atom)
+            return py("{}({}, {})", self.const("F", model.band_of), atom, tuple_display(holds))
+        conditions = model.conditions or (None,) * len(model.bands)
+        given = iter(holds)
+        tests: list[Py | None] = []
+        for (_label, threshold), condition in zip(model.bands, conditions, strict=True):
+            parts = []
+            if threshold is not None:
+                op = py("<=") if model.op == "<=" else py(">=")
+                parts.append(py("{} {} {}", atom, op, self.num(threshold)))
+            if condition is not None:
+                parts.append(py("{} is True", next(given)))
+            tests.append(join(parts, " and ") if parts else None)
         expr = py("None")
-        for label, threshold in reversed(model.bands):
+        for (label, _), test in reversed(list(zip(model.bands, tests, strict=True))):
             k = self.const("K", label)
-            expr = (
-                k
-                if threshold is None
-                else py("{} if {} >= {} else {}", k, atom, self.num(threshold), expr)
-            )
+            expr = k if test is None else py("{} if {} else {}", k, test, expr)
         return expr
 
     def emit_outcomes(self) -> None:
         """Bands and gaps of coefficients, in the order of `model.bands` and `model.targets`."""
         e = self.e
         e.span = (NOWHERE, Place("bands"))
-        for i, coef in enumerate(self.m.bands):
+        for i, (coef, bands) in enumerate(self.m.bands.items()):
             c = ident("c", self.coef_idx[coef])
+            holds = [self.ex(cond) for cond in bands.conditions if cond is not None]
             e.line(
-                py("{} = None if {} is None else ({})", ident("b", i), c, self.band_expr(c, coef))
+                py(
+                    "{} = None if {} is None else ({})",
+                    ident("b", i),
+                    c,
+                    self.band_expr(c, coef, holds),
+                )
             )
         for i, (coef, target) in enumerate(self.m.targets.items()):
             c = ident("c", self.coef_idx[coef])
@@ -444,6 +460,10 @@ class PythonCompiler:
             case Neg(operand=operand):
                 x = self.ex(operand)
                 e.line(py("{} = None if {} is None else -{}", t, x, x))
+            case Exact(operand=operand, places=places):
+                x = self.ex(operand)
+                scale = self.num(10.0**places)
+                e.line(py("{} = {}exact({}, {})", t, self._na_guard(x), x, scale))
             case Arith(operator=op, left=left, right=right):
                 x = self.ex(left)
                 y = self.ex(right)

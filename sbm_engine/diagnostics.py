@@ -202,6 +202,7 @@ def declaration_kind(kind: str) -> str:
         "coefficient": lambda: message("kind.object.coefficient"),
         "rollup": lambda: message("kind.object.rollup"),
         "field": lambda: message("kind.object.field"),
+        "constant": lambda: message("kind.object.constant"),
     }[kind]()
 
 

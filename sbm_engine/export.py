@@ -11,20 +11,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .model import BUILTIN_FIELDS, ItemModel, StandardModel
+from .model import BUILTIN_FIELDS, BandsModel, ItemModel, StandardModel
 from .runtime import NA_TOKENS
 
 
 def _answer(it: ItemModel) -> dict[str, Any]:
     if it.kind == "scale" and it.scale is not None:
-        return {
+        points = it.scale.kind != "score"
+        out: dict[str, Any] = {
             "type": "scale",
             "scale": None if ":" in it.scale.name else it.scale.name,
             "options": [
-                {"label": e.label, "score": e.score, "aliases": list(e.aliases)}
+                {
+                    "label": e.label,
+                    "score": e.score,
+                    **({"points": e.points} if points else {}),
+                    "aliases": list(e.aliases),
+                }
                 for e in it.scale.entries
             ],
         }
+        if points:  # `points` (higher is better) or `penalty` (lower is)
+            out["points"] = it.scale.kind
+        return out
     if it.kind == "number":
         return {"type": "number", "min": it.low, "max": it.high}
     return {"type": "text"}
@@ -73,8 +82,20 @@ def questionnaire(m: StandardModel) -> dict[str, Any]:
         ],
         "rollups": [{"name": r.name, "title": r.title, "formula": r.text} for r in m.rollups],
         "targets": dict(m.targets),
-        "bands": {c: [{"label": lbl, "min": t} for lbl, t in b.bands] for c, b in m.bands.items()},
+        "bands": {c: _bands(b) for c, b in m.bands.items()},
+        **({"constants": {k: v for k, (v, _text) in m.constants.items()}} if m.constants else {}),
     }
+
+
+def _bands(b: BandsModel) -> list[dict[str, Any]]:
+    """Each band's label and threshold (`min` for `>=`, `max` for `<=`) and, for a band
+    with one, its condition as written."""
+    bound = "max" if b.op == "<=" else "min"
+    texts = b.condition_texts or (None,) * len(b.bands)
+    return [
+        {"label": label, bound: threshold, **({"when": text} if text else {})}
+        for (label, threshold), text in zip(b.bands, texts, strict=True)
+    ]
 
 
 def drop_nulls(value: Any) -> Any:

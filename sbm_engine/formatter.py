@@ -258,7 +258,8 @@ def _entry_text(entry: n.ScaleEntry) -> str:
 
 
 def _band_text(band: n.Band) -> str:
-    return band.label if band.threshold is None else f"{band.label} >= {band.threshold.text}"
+    text = band.label if band.threshold is None else f"{band.label} {band.op} {band.threshold.text}"
+    return text if band.when is None else f"{text} when {expr_text(band.when)}"
 
 
 def _inline_list(texts: Sequence[str]) -> str:
@@ -313,6 +314,7 @@ _GROUPS: dict[type, str] = {
     n.Target: "outcome",
     n.Bands: "outcome",
     n.Drop: "drop",
+    n.Constant: "constant",
     n.Section: "section",
     n.Example: "example",
 }
@@ -441,9 +443,12 @@ class _Printer:
                 self.emit(depth, f"drop {m.name}", _at(m.span), blank=blank)
             case n.Target():
                 self.emit(depth, f"target {m.coefficient} {m.value.text}", _at(m.span), blank=blank)
+            case n.Constant():
+                self.emit(depth, f"const {m.name} = {m.value.text}", _at(m.span), blank=blank)
             case n.Scale():
                 texts = [(_entry_text(e), e.span) for e in m.entries]
-                self.braced(depth, f"scale {m.name}", texts, blank, **_braces_of(m.span))
+                head = f"scale {m.name}" if m.kind == "score" else f"scale {m.name} {m.kind}"
+                self.braced(depth, head, texts, blank, **_braces_of(m.span))
             case n.Bands():
                 texts = [(_band_text(b), b.span) for b in m.bands]
                 self.braced(depth, f"bands {m.coefficient}", texts, blank, **_braces_of(m.span))

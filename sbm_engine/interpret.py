@@ -24,6 +24,7 @@ from .ir import (
     CoefRef,
     Compare,
     Const,
+    Exact,
     FieldRef,
     If,
     ItemRef,
@@ -39,6 +40,7 @@ from .runtime import (
     VisitError,
     VisitWarning,
     answered,
+    exact,
     number_answer,
     scale_index,
     score_out_of_range,
@@ -89,6 +91,8 @@ class Interpreter:
             case Neg(operand=operand):
                 x = self.eval(operand, env)
                 return None if x is None else -x
+            case Exact(operand=operand, places=places):
+                return exact(self.eval(operand, env), 10.0**places)
             case Arith(operator=op, left=left, right=right):
                 x, y = self.eval(left, env), self.eval(right, env)
                 if x is None or y is None:

@@ -257,6 +257,24 @@ class If(Bound):
 
 
 @attrs.frozen
+class Exact(Bound):
+    """A sum, difference or product of decimals, rounded to the `places` its terms have
+    (`exact`): the float nearest the decimal result, the same on every backend."""
+
+    op: ClassVar[str] = "exact"
+    operand: Bound
+    places: int
+
+    @property
+    def args(self) -> tuple[Bound, ...]:
+        return (self.operand,)
+
+    @property
+    def data(self) -> Any:
+        return self.places
+
+
+@attrs.frozen
 class Call(Bound):
     """A call of a built-in function or a pack's.
 
@@ -291,6 +309,7 @@ __all__ = [
     "CoefRef",
     "Compare",
     "Const",
+    "Exact",
     "FieldRef",
     "If",
     "ItemRef",

@@ -46,7 +46,7 @@ StandardProvider = Callable[[], dict[str, Path]]
 class Decl:
     """One declaration in the flat namespace and where it came from."""
 
-    kind: str  # scale, field, item, section, coefficient, rollup
+    kind: str  # scale, field, item, section, coefficient, rollup, constant
     node: Any
     section: str | None = None  # for items: the section that holds it
 
@@ -270,7 +270,7 @@ class Loader:
                     version = v
                 case n.Industry(value=v):
                     industry = v
-                case n.Scale() | n.Field() | n.Coefficient() | n.Rollup():
+                case n.Scale() | n.Field() | n.Coefficient() | n.Rollup() | n.Constant():
                     kind = type(member).__name__.lower()
                     declare(member.name, Decl(kind, member), member.name_span)
                 case n.Item():

@@ -50,6 +50,9 @@ class ScaleEntryModel:
     score: float
     aliases: tuple[str, ...]
     numeric: float | None  # the label's number for numeric labels
+    #: the points written for the answer on a points or penalty scale (its score then
+    #: is points / the scale's greatest, or 1 − that for a penalty)
+    points: float | None = None
 
 
 @attrs.frozen
@@ -57,6 +60,12 @@ class ScaleModel:
     name: str
     entries: tuple[ScaleEntryModel, ...]
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    kind: Literal["score", "points", "penalty"] = "score"
+
+    @property
+    def max_points(self) -> float:
+        """The greatest points an answer gives (0 on a scale of scores)."""
+        return max((e.points or 0.0 for e in self.entries), default=0.0)
 
     @property
     def numeric(self) -> bool:
@@ -87,6 +96,11 @@ class ItemModel:
     span: Span = attrs.field(default=NOWHERE, eq=False)
     when_text: str | None = None
     score_text: str | None = None
+
+    @property
+    def has_points(self) -> bool:
+        """Answered on a points or penalty scale: `points(x)` reads it."""
+        return self.scale is not None and self.scale.kind != "score"
 
     @property
     def scored(self) -> bool:
@@ -157,12 +171,37 @@ class BandsModel:
     coefficient: str
     bands: tuple[tuple[str, float | None], ...]
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    #: `>=`: a band holds from its threshold up; `<=`: up to its threshold (lower is better)
+    op: Literal[">=", "<="] = ">="
+    #: each band's `when` condition (None: none), beside `bands`; empty when no band has one
+    conditions: tuple[Bound | None, ...] = ()
+    #: the conditions as written, beside `conditions`
+    condition_texts: tuple[str | None, ...] = ()
 
-    def band_of(self, value: float | None) -> str | None:
+    @property
+    def conditional(self) -> bool:
+        return any(c is not None for c in self.conditions)
+
+    def band_of(
+        self, value: float | None, holds: tuple[bool | None, ...] | None = None
+    ) -> str | None:
+        """The band of a value: the first whose threshold it reaches (`>=`) or stays
+        within (`<=`) and whose condition holds. `holds` gives the conditions' values
+        in the order of the bands that have one; without it, a standard with
+        conditions gives no band (the mean of a group meets no condition)."""
         if value is None:
             return None
-        for label, threshold in self.bands:
-            if threshold is None or value >= threshold:
+        if self.conditional and holds is None:
+            return None
+        at_most = self.op == "<="
+        given = iter(holds or ())
+        for (label, threshold), condition in zip(
+            self.bands, self.conditions or (None,) * len(self.bands), strict=True
+        ):
+            reached = threshold is None or (value <= threshold if at_most else value >= threshold)
+            if condition is not None and next(given) is not True:
+                reached = False
+            if reached:
                 return label
         return None
 
@@ -195,6 +234,8 @@ class StandardModel:
     targets: dict[str, float]
     bands: dict[str, BandsModel]
     examples: tuple[ExampleModel, ...]
+    #: `const NAME = NUMBER`: each constant's value and its text as written
+    constants: dict[str, tuple[float, str]] = attrs.field(factory=dict)
     sources: dict[str, str] = attrs.field(factory=dict, eq=False, repr=False)
     #: the built-in functions its calls were bound with (None: `builtins.BUILTINS`)
     builtins: BuiltinTable | None = attrs.field(default=None, eq=False, repr=False)
@@ -224,6 +265,8 @@ def expressions(model: StandardModel) -> Iterator[Bound]:
     for section in model.sections:
         if section.when is not None:
             yield section.when
+    for bands in model.bands.values():
+        yield from (c for c in bands.conditions if c is not None)
     for coef in model.coefficients:
         yield coef.expr
     for rollup in model.rollups:

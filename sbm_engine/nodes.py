@@ -173,6 +173,8 @@ class Scale:
     entries: tuple[ScaleEntry, ...]
     span: Span = _span()
     name_span: Span = _span()
+    #: `scale NAME points {…}` / `penalty`: the entries are points, not scores.
+    kind: Literal["score", "points", "penalty"] = "score"
 
 
 @attrs.frozen
@@ -269,6 +271,10 @@ class Band:
     label: str
     threshold: Number | None
     span: Span = _span()
+    #: `>=` (the value reaches the threshold) or `<=` (it stays at or under it)
+    op: Literal[">=", "<="] = ">="
+    #: `LABEL … when CONDITION`: the band holds only where the condition does too
+    when: Expr | None = None
 
 
 @attrs.frozen
@@ -293,6 +299,16 @@ class Example:
     answers: tuple[Assignment, ...] = ()
     expects: tuple[Expr, ...] = ()
     span: Span = _span()
+
+
+@attrs.frozen
+class Constant:
+    """`const NAME = NUMBER`: a named number, read in formulas as the number itself."""
+
+    name: str
+    value: Number
+    span: Span = _span()
+    name_span: Span = _span()
 
 
 @attrs.frozen
@@ -333,6 +349,7 @@ Member: TypeAlias = (
     | Bands
     | Example
     | Drop
+    | Constant
 )
 
 

@@ -34,8 +34,12 @@ def grammar_keywords(grammar: str) -> frozenset[str]:
     return frozenset(re.findall(r'"([^\W\d]\w*)"', code))
 
 
+#: Keywords that stand only where no name can (after `scale NAME`, at the start of a
+#: declaration), so they stay free as names: files written before them keep their meaning.
+SOFT_KEYWORDS = frozenset({"points", "penalty", "const"})
+
 #: Words the language reserves: they cannot name a declaration.
-KEYWORDS = grammar_keywords(grammar_text())
+KEYWORDS = grammar_keywords(grammar_text()) - SOFT_KEYWORDS
 
 #: Keywords that open a declaration or statement: out of place, they get E0004.
 DECLARATION_KEYWORDS = frozenset(
@@ -272,11 +276,28 @@ class _ToNodes(_Rewriter):
     def scale_body(self, meta: Any, children: list[Any]) -> tuple[tuple[n.ScaleEntry, ...], n.Span]:
         return tuple(c for c in children if c is not None), self.sp(meta)
 
+    def points_kind(self, children: list[Any]) -> str:
+        return "points"
+
+    def penalty_kind(self, children: list[Any]) -> str:
+        return "penalty"
+
     @_with_meta
     def scale(self, meta: Any, children: list[Any]) -> n.Scale:
-        name, (entries, _) = children
+        name, kind, (entries, _) = children
         return n.Scale(
-            self.declared(name, "scale"), entries, span=self.sp(meta), name_span=self.tok(name)
+            self.declared(name, "scale"),
+            entries,
+            span=self.sp(meta),
+            name_span=self.tok(name),
+            kind=kind or "score",
+        )
+
+    @_with_meta
+    def constant(self, meta: Any, children: list[Any]) -> n.Constant:
+        name, value = children
+        return n.Constant(
+            self.declared(name, "constant"), value, span=self.sp(meta), name_span=self.tok(name)
         )
 
     # -- answers and options -----------------------------------------------------------
@@ -434,9 +455,23 @@ class _ToNodes(_Rewriter):
         name, value = children
         return n.Target(str(name), value, span=self.sp(meta), name_span=self.tok(name))
 
+    def band_when(self, children: list[Any]) -> n.Expr:
+        return children[0]  # type: ignore[no-any-return]
+
     @_with_meta
-    def band_threshold(self, meta: Any, children: list[Any]) -> n.Band:
-        return n.Band(str(children[0]), children[1], span=self.sp(meta))
+    def band_at_least(self, meta: Any, children: list[Any]) -> n.Band:
+        label, threshold, when = children
+        return n.Band(str(label), threshold, span=self.sp(meta), when=when)
+
+    @_with_meta
+    def band_at_most(self, meta: Any, children: list[Any]) -> n.Band:
+        label, threshold, when = children
+        return n.Band(str(label), threshold, span=self.sp(meta), op="<=", when=when)
+
+    @_with_meta
+    def band_when_only(self, meta: Any, children: list[Any]) -> n.Band:
+        label, when = children
+        return n.Band(str(label), None, span=self.sp(meta), when=when)
 
     @_with_meta
     def band_rest(self, meta: Any, children: list[Any]) -> n.Band:

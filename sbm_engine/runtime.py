@@ -316,8 +316,25 @@ def not_applicable(name: str, condition: str | None) -> Callable[[], str]:
     return deferred("visit.not_applicable", item=name)
 
 
+#: |x · 10ᵖ| below this is a whole number a float holds exactly, so rounding it is exact.
+EXACT_LIMIT = 2.0**52
+
+
+def exact(x: float | None, scale: float) -> float | None:
+    """`x` rounded to the decimal places `scale` = 10ᵖ stands for: `rint(x·scale) / scale`,
+    the float nearest the decimal value (`exact`). The batch kernel computes the very
+    same operations with numpy, so both backends give the same bits."""
+    if x is None:
+        return None
+    r = x * scale
+    if -EXACT_LIMIT < r < EXACT_LIMIT:
+        return round(r, 0) / scale  # a float, half to even and the sign of zero kept, as rint
+    return x
+
+
 EXPORTED = {
     "MISSING": MISSING,
+    "exact": exact,
     "scale_score": scale_score,
     "scale_label": scale_label,
     "number_answer": number_answer,

@@ -42,6 +42,8 @@ WORDS = ("yes", "no", "good", "bad", "maybe", "high", "low", "full", "part")
 ALIASES = ("да", "нет", "Y", "N", "ok", "плохо", "+", "-", "так себе", "Good job")
 #: Scores a scale may give (exactly representable and not).
 SCORES = (0.0, 0.25, 0.5, 0.75, 1.0, 0.1, 0.3, 0.7, 0.2)
+#: Points a points or penalty scale may give (whole and decimal: sums must stay exact).
+POINTS = (0.0, 1.0, 2.0, 2.5, 5.0, 7.0, 28.0, 0.1, 0.2, 0.3)
 NA_TOKENS = ("na", "N/A", " н/п ", "NA", None)
 SCENARIOS = ("a", "b")
 CHANNELS = ("web", "phone")
@@ -54,6 +56,8 @@ class ScaleSpec:
 
     name: str | None  # None for an inline scale
     entries: list[tuple[str, float, tuple[str, ...], float | None]]
+    #: "score", or "points" / "penalty" (then the numbers are points, not scores)
+    kind: str = "score"
 
     @property
     def numeric(self) -> bool:
@@ -64,7 +68,8 @@ class ScaleSpec:
         for label, score, aliases, _ in self.entries:
             alias = (" alias " + " ".join(_quote(a) for a in aliases)) if aliases else ""
             parts.append(f"{label} = {_num(score)}{alias}")
-        return "{ " + ", ".join(parts) + " }"
+        body = "{ " + ", ".join(parts) + " }"
+        return body if self.kind == "score" else f"{self.kind} {body}"
 
     def label_value(self, k: int) -> str:
         """The label as a comparison literal in a formula."""
@@ -169,6 +174,15 @@ def scales(draw: st.DrawFn, name: str | None) -> ScaleSpec:
         entries.append((label, score, tuple(aliases), num if kind == "numbers" else None))
     if kind == "mixed":
         entries = [(lbl, s, a, None) for lbl, s, a, _ in entries]
+    if name is not None and draw(st.integers(0, 2)) == 0:
+        # points and penalty scales (named only: an inline scale has no kind)
+        points = draw(
+            st.lists(st.sampled_from(POINTS), min_size=len(entries), max_size=len(entries))
+        )
+        if max(points) == 0:
+            points[0] = 5.0
+        entries = [(lbl, p, a, num) for (lbl, _s, a, num), p in zip(entries, points, strict=True)]
+        return ScaleSpec(name, entries, draw(st.sampled_from(["points", "penalty"])))
     return ScaleSpec(name, entries)
 
 
@@ -190,6 +204,8 @@ class Ctx:
 
 
 CONSTS = ("0", "1", "0.5", "2", "0.25", "3", "10")
+#: Named constants every generated standard declares (`const k0 = 0.1`, …).
+NAMED = {"k0": "0.1", "k1": "0.2", "k2": "7"}
 
 
 def _scored(ctx: Ctx) -> list[str]:
@@ -198,8 +214,9 @@ def _scored(ctx: Ctx) -> list[str]:
 
 @st.composite
 def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
-    leaves: list[str] = list(CONSTS)
+    leaves: list[str] = [*CONSTS, *NAMED]
     leaves += _scored(ctx) * 2
+    leaves += [f"points({it.name})" for it in ctx.items if _has_points(it)]
     leaves += [f"answer({it.name})" for it in ctx.items if _numeric_answer(it)]
     if ctx.value is not None and _numeric_answer(ctx.value):
         leaves += ["value"] * 3
@@ -249,6 +266,10 @@ def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
         extra = draw(st.sampled_from([s for s in sels if s != "sections"]))
         return f"{fn}({sel}, {extra})"
     return f"{fn}({sel})"
+
+
+def _has_points(it: ItemSpec) -> bool:
+    return it.kind == "scale" and it.scale is not None and it.scale.kind != "score"
 
 
 def _numeric_answer(it: ItemSpec) -> bool:
@@ -338,6 +359,7 @@ def formulas(draw: st.DrawFn, it: ItemSpec, ctx: Ctx) -> str:
 def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
     """A random valid standard (see the module docstring)."""
     lines = ['standard gen.test "Случайный стандарт" {', '    version "1"']
+    lines += [f"    const {k} = {v}" for k, v in NAMED.items()]
     n_scales = draw(st.integers(0, 2))
     named = [draw(scales(f"sc{i}")) for i in range(n_scales)]
     for sc in named:
@@ -366,7 +388,7 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         if kind == "number" and (it.low is None or draw(st.integers(0, 2)) == 0):
             if it.low is not None or draw(st.booleans()):
                 it.formula = draw(formulas(it, ctx))
-        elif kind == "scale" and draw(st.integers(0, 5)) == 0:
+        elif kind == "scale" and not _has_points(it) and draw(st.integers(0, 5)) == 0:
             it.formula = draw(formulas(it, ctx))
         opts = []
         if it.scored and draw(st.booleans()):
@@ -435,7 +457,13 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         if draw(st.booleans()):
             hi = draw(st.sampled_from([0.9, 0.8, 0.75]))
             lo = draw(st.sampled_from([0.5, 0.6, 0.25]))
-            lines.append(f"    bands {name} {{ top >= {hi}, mid >= {lo}, bottom }}")
+            when = ""
+            if draw(st.integers(0, 2)) == 0:  # a band with a condition
+                when = " when " + draw(conditions(ctx, 1))
+            if draw(st.booleans()):
+                lines.append(f"    bands {name} {{ top >= {hi}{when}, mid >= {lo}, bottom }}")
+            else:  # lower is better
+                lines.append(f"    bands {name} {{ top <= {lo}{when}, mid <= {hi}, bottom }}")
             banded[name] = BANDS
         if draw(st.booleans()):
             lines.append(f"    target {name} {draw(st.sampled_from(['0.85', '0.5', '1']))}")

@@ -21,7 +21,7 @@ two backends agree to the last bit, bands included.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +37,7 @@ from ..ir import (
     CoefRef,
     Compare,
     Const,
+    Exact,
     FieldRef,
     If,
     ItemRef,
@@ -46,7 +47,8 @@ from ..ir import (
     SectionRef,
     ValueRef,
 )
-from ..model import ItemModel, SelectedItem, StandardModel
+from ..model import BandsModel, ItemModel, SelectedItem, StandardModel
+from ..runtime import EXACT_LIMIT
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
 from .plugins import plugin_call
@@ -120,6 +122,11 @@ class BatchCompiler:
             for r in model.rollups
             for t in r.terms
         ]
+        #: each coefficient's bands and the compiled conditions of those that have one
+        self.band_exprs = [
+            (coef, bands, [self.expr(c) for c in bands.conditions if c is not None])
+            for coef, bands in model.bands.items()
+        ]
         choice = {f.name for f in model.fields.values() if f.values is not None}
         self.field_decoders = {
             name: FieldDecoder(model.fields.get(name)) for name in sorted(self.fields_used | choice)
@@ -175,7 +182,13 @@ class BatchCompiler:
                 env.mark(np.isinf(arr))
             for name, target in self.m.targets.items():
                 env.mark(np.isinf(env.coefs[name] - target))  # an overflowing gap
-        return ChunkResult(env, critical, terms)
+            bands = {
+                coef: band_codes(
+                    full(env.coefs[coef], env.m), model, [truthy(f(env, None)) for f in conds]
+                )
+                for coef, model, conds in self.band_exprs
+            }
+        return ChunkResult(env, critical, terms, bands)
 
     # -- items, sections, coefficients ----------------------------------------------------------
 
@@ -341,6 +354,10 @@ class BatchCompiler:
             case Neg(operand=operand):
                 fx = self.expr(operand)
                 return lambda env, act: np.negative(self._num(fx(env, act), env))
+            case Exact(operand=operand, places=places):
+                fx = self.expr(operand)
+                scale = 10.0**places
+                return lambda env, act: exact_array(self._num(fx(env, act), env), scale)
             case Arith():
                 return self._arith(b)
             case Compare():
@@ -609,15 +626,33 @@ def aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
     return mean_of(total, count)
 
 
-def band_codes(c: np.ndarray, bands: tuple[tuple[str, float | None], ...]) -> np.ndarray:
-    """Index of the first band whose threshold `c` reaches; -1 for N/A."""
-    codes = np.full(c.shape, len(bands) - 1, dtype=np.intp)
+def exact_array(x: Any, scale: float) -> Any:
+    """`runtime.exact` over an array: the same operations, so the same bits."""
+    r = np.multiply(x, scale)
+    return np.where(np.abs(r) < EXACT_LIMIT, np.rint(r) / scale, x)
+
+
+def band_codes(c: np.ndarray, model: BandsModel, holds: Sequence[Any] = ()) -> np.ndarray:
+    """Index of the first band whose threshold `c` reaches (or, with `<=`, stays
+    within) and whose condition holds (`holds`: the conditions' truth, in the order of
+    the bands that have one); -1 for N/A, and where no band is left."""
+    bands = model.bands
+    conditions = model.conditions or (None,) * len(bands)
+    given = list(holds)
+    codes = np.full(c.shape, -1, dtype=np.intp)
+    k = len(given)
     for i in range(len(bands) - 1, -1, -1):
         threshold = bands[i][1]
         if threshold is None:
-            codes[:] = i
+            reached = np.ones(c.shape, dtype=bool)
+        elif model.op == "<=":
+            reached = c <= threshold
         else:
-            codes = np.where(c >= threshold, i, codes)
+            reached = c >= threshold
+        if conditions[i] is not None:
+            k -= 1
+            reached = reached & np.broadcast_to(np.asarray(given[k], dtype=bool), c.shape)
+        codes = np.where(reached, i, codes)
     codes[np.isnan(c)] = -1
     return codes
 
@@ -640,6 +675,8 @@ class KernelOps:
     py_min = staticmethod(py_min)
     py_max = staticmethod(py_max)
     band_codes = staticmethod(band_codes)
+    exact_array = staticmethod(exact_array)
+    truthy = staticmethod(truthy)
 
 
 BatchCompiler.ops = KernelOps

@@ -119,10 +119,14 @@ def zero_and_valid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ChunkResult:
     """What one chunk evaluated to (arrays of the chunk's length)."""
 
-    __slots__ = ("coefs", "critical", "items", "sections", "suspect", "terms", "warn")
+    __slots__ = ("bands", "coefs", "critical", "items", "sections", "suspect", "terms", "warn")
 
     def __init__(
-        self, env: Env, critical: dict[str, np.ndarray], terms: dict[str, np.ndarray]
+        self,
+        env: Env,
+        critical: dict[str, np.ndarray],
+        terms: dict[str, np.ndarray],
+        bands: dict[str, np.ndarray],
     ) -> None:
         self.items = env.items
         self.sections = env.sections
@@ -131,3 +135,5 @@ class ChunkResult:
         self.suspect = env.suspect
         self.critical = critical
         self.terms = terms
+        #: each banded coefficient's band, as an index into its bands (-1: none)
+        self.bands = bands

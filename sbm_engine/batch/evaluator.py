@@ -23,7 +23,7 @@ import numpy as np
 from ..results import Row, ScoredVisit, ScoringSession, VisitOutcome, field_errors
 from ..runtime import MISSING, VisitWarning, not_applicable
 from .columns import ConstSource, ListSource, Source, as_source
-from .compiler import BatchCompiler, band_codes, conditional
+from .compiler import BatchCompiler, conditional
 from .env import ChunkResult
 from .values import Unhashable
 
@@ -277,7 +277,7 @@ class BatchEvaluator:
         band_cols = []
         for c, bands in self.bands:
             labels = np.array([*(label for label, _ in bands), None], dtype=object)
-            band_cols.append(labels[band_codes(res.coefs[c], bands)])
+            band_cols.append(labels[res.bands[c]])
         bands_rows = (
             list(map(tuple, np.stack(band_cols, axis=1).tolist())) if band_cols else [()] * m
         )
@@ -343,6 +343,7 @@ class _Output:
         self.coefs = block(ev.coef_names)
         self.terms = block(ev.term_keys)
         self.critical = block(ev.plan.critical, bool)
+        self.bands = block([c for c, _ in ev.bands], np.intp)
         self.warn = block(ev.warn_order, bool)
         for arr in self.warn.values():
             arr[:] = False
@@ -357,6 +358,7 @@ class _Output:
             (self.coefs, res.coefs),
             (self.terms, res.terms),
             (self.critical, res.critical),
+            (self.bands, res.bands),
             (self.warn, res.warn),
         ):
             for k, arr in part.items():
@@ -365,7 +367,7 @@ class _Output:
 
     def result(self) -> BatchResult:
         ev = self.ev
-        bands = {c: band_codes(self.coefs[c], b) for c, b in ev.bands}
+        bands = self.bands
         labels = {c: tuple(label for label, _ in b) for c, b in ev.bands}
         with np.errstate(over="ignore"):  # an overflowing gap marked the row suspect
             gaps = {c: self.coefs[c] - t for c, t in ev.targets}

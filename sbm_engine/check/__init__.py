@@ -19,6 +19,7 @@ import attrs
 from .. import nodes as n
 from ..builtins import BUILTINS, BuiltinTable
 from ..diagnostics import CompileError, Diagnostics
+from ..exact import make_exact
 from ..functions import FunctionRegistry
 from ..ir import Bound
 from ..loader import Flat
@@ -38,7 +39,8 @@ class Checker(Binding, Order, Ranges):
             self._check_name(name, decl)
         for name, decl in self.decls.items():
             if decl.kind == "scale":
-                self.scales[name] = self._scale(name, decl.node.entries, decl.node.span)
+                scale: n.Scale = decl.node
+                self.scales[name] = self._scale(name, scale.entries, scale.span, scale.kind)
             elif decl.kind == "field":
                 self.fields[name] = self._field(decl.node)
         for decl in self.decls.values():
@@ -108,7 +110,14 @@ class Checker(Binding, Order, Ranges):
         bands = {}
         for coef, b in flat.bands.items():
             if self._known_coefficient(coef, b.name_span, coef_names):
-                bands[coef] = self._bands(b)
+                conditions = self._band_conditions(coef)
+                bands[coef] = attrs.evolve(
+                    self._bands(b),
+                    conditions=conditions,
+                    condition_texts=tuple(self._text(x.when) for x in b.bands)
+                    if conditions
+                    else (),
+                )
         self.band_labels = {c: frozenset(lbl for lbl, _ in b.bands) for c, b in bands.items()}
         self._targets_in_range(flat, coefficients, targets, bands)
         examples = [self._example(e) for e in flat.examples]
@@ -134,8 +143,13 @@ class Checker(Binding, Order, Ranges):
             examples=tuple(e for e in examples if e is not None),
             sources=flat.sources,
             builtins=None if self.builtins is BUILTINS else self.builtins,
+            constants={
+                name: (d.node.value.value, d.node.value.text)
+                for name, d in self.decls.items()
+                if d.kind == "constant"
+            },
         )
-        return model
+        return make_exact(model)
 
 
 def check(

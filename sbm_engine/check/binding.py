@@ -225,6 +225,8 @@ class Binding(Declarations):
         decl = self.decls.get(name)
         if decl is None:
             return Const(name, type="labellit", span=sp)
+        if decl.kind == "constant":
+            return Const(decl.node.value.value, type="num", span=sp)
         if ctx.kind == "rollup" and decl.kind in ("item", "section", "coefficient"):
             self.d.error(
                 "E0306",
@@ -458,6 +460,32 @@ class Binding(Declarations):
             else message("E0206.unknown_function.help"),
         )
         return Const(None, type="num", span=sp)
+
+    def _band_conditions(self, coef: str) -> tuple[Bound | None, ...]:
+        """The `when` conditions of a coefficient's bands, beside its bands (None where a
+        band has none; empty when none has one), bound once: `band(c)` reads them."""
+        if coef in self._band_whens:
+            return self._band_whens[coef]
+        node = self.flat.bands.get(coef)
+        if node is None or all(b.when is None for b in node.bands):
+            return ()
+        if coef in self._band_whens_busy:
+            self.d.error(
+                "E0401",
+                message("E0401.cycle.formulas", chain=f"band({coef}) -> band({coef})"),
+                node.name_span,
+                label=message("E0401.cycle.label"),
+                help=message("E0401.cycle.help"),
+            )
+            return ()
+        self._band_whens_busy.add(coef)
+        conditions = tuple(
+            None if b.when is None else self._bind_condition(b.when, _Context("when", owner=coef))
+            for b in node.bands
+        )
+        self._band_whens_busy.discard(coef)
+        self._band_whens[coef] = conditions
+        return conditions
 
     def _name_arg(self, arg: Any, kind: str) -> str | None:
         if isinstance(arg, n.Name) and arg.name in self.decls and self.decls[arg.name].kind == kind:

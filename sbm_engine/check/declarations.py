@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Literal
 
 from .. import nodes as n
 from ..builtins import BUILTINS, BuiltinTable
 from ..diagnostics import Diagnostics, declaration_kind, did_you_mean, mixed_scripts
 from ..functions import FunctionRegistry, default_registry
-from ..ir import Const
+from ..ir import Bound, Const
 from ..loader import Decl, Flat
 from ..messages import message
 from ..model import (
@@ -59,6 +59,9 @@ class Declarations:
         self.rollup_names = {k for k, d in self.decls.items() if d.kind == "rollup"}
         #: the per-visit terms of the rollup being bound (`avg(…)` and the like)
         self._terms: list[RollupTerm] = []
+        #: the bound `when` conditions of each coefficient's bands (`Binding._band_conditions`)
+        self._band_whens: dict[str, tuple[Bound | None, ...]] = {}
+        self._band_whens_busy: set[str] = set()
 
     def _check_name(self, name: str, decl: Decl) -> None:
         odd = mixed_scripts(name)
@@ -79,19 +82,45 @@ class Declarations:
                 help=message("E0103.reserved.help", name=name),
             )
 
-    def _scale(self, name: str, entries: tuple[n.ScaleEntry, ...], span: n.Span) -> ScaleModel:
+    def _scale(
+        self,
+        name: str,
+        entries: tuple[n.ScaleEntry, ...],
+        span: n.Span,
+        kind: Literal["score", "points", "penalty"] = "score",
+    ) -> ScaleModel:
         seen: dict[str, n.Span] = {}
         out = []
+        most = max((e.score.value for e in entries), default=0.0)
         for entry in entries:
-            score = entry.score.value
-            if not 0.0 <= score <= 1.0:
-                self.d.error(
-                    "E0502",
-                    message("E0502.score.message", score=entry.score.text, label=entry.label.value),
-                    entry.score.span,
-                    label=message("E0502.score.label"),
-                    help=message("E0502.score.help"),
-                )
+            value = entry.score.value
+            points = None
+            if kind == "score":
+                score = value
+                if not 0.0 <= score <= 1.0:
+                    self.d.error(
+                        "E0502",
+                        message(
+                            "E0502.score.message", score=entry.score.text, label=entry.label.value
+                        ),
+                        entry.score.span,
+                        label=message("E0502.score.label"),
+                        help=message("E0502.score.help"),
+                    )
+            else:
+                points = value
+                if value < 0:
+                    self.d.error(
+                        "E0502",
+                        message(
+                            "E0502.points.message", points=entry.score.text, label=entry.label.value
+                        ),
+                        entry.score.span,
+                        label=message("E0502.points.label"),
+                        help=message("E0502.points.help"),
+                    )
+                share = value / most if most > 0 else 0.0
+                score = (most - value) / most if kind == "penalty" and most > 0 else share
             for label in (entry.label, *entry.aliases):
                 key = label_key(label.value)
                 if key in seen:
@@ -107,7 +136,7 @@ class Declarations:
             numeric = number_of(entry.label.value) if entry.label.kind == "number" else None
             out.append(
                 ScaleEntryModel(
-                    entry.label.value, score, tuple(a.value for a in entry.aliases), numeric
+                    entry.label.value, score, tuple(a.value for a in entry.aliases), numeric, points
                 )
             )
         if not entries:
@@ -117,7 +146,15 @@ class Declarations:
                 span,
                 label=message("E0504.empty_scale.label"),
             )
-        return ScaleModel(name, tuple(out), span=span)
+        elif kind != "score" and not most > 0:
+            self.d.error(
+                "E0504",
+                message("E0504.no_points.message", scale=name),
+                span,
+                label=message("E0504.no_points.label"),
+                help=message("E0504.no_points.help"),
+            )
+        return ScaleModel(name, tuple(out), span=span, kind=kind)
 
     def _field(self, node: n.Field) -> FieldModel:
         values = tuple(v.value for v in node.values) if node.values is not None else None
@@ -184,10 +221,9 @@ class Declarations:
             if scale is None:
                 scale_names = [k for k, d in self.decls.items() if d.kind == "scale"]
                 if answer.scale in scale_names:
+                    node_scale: n.Scale = self.decls[answer.scale].node
                     scale = self._scale(
-                        answer.scale,
-                        self.decls[answer.scale].node.entries,
-                        self.decls[answer.scale].node.span,
+                        answer.scale, node_scale.entries, node_scale.span, node_scale.kind
                     )
                 else:
                     hint = did_you_mean(answer.scale, scale_names)
@@ -223,6 +259,14 @@ class Declarations:
         else:
             kind = "text"
         self._unscored_options(node, kind, low is not None)
+        if scale is not None and scale.kind != "score" and node.score is not None:
+            self.d.error(
+                "E0104",
+                message("E0104.points_score.message", item=node.name),
+                node.score.span,
+                label=message("E0104.points_score.label"),
+                help=message("E0104.points_score.help"),
+            )
         return ItemModel(
             name=node.name,
             question=node.question,
@@ -298,9 +342,12 @@ class Declarations:
         return False
 
     def _bands(self, node: n.Bands) -> BandsModel:
+        """The thresholds of a `bands` block, checked (conditions are bound by `Binding`)."""
         bands: list[tuple[str, float | None]] = []
         previous: n.Band | None = None
         seen: set[str] = set()
+        ops = [b.op for b in node.bands if b.threshold is not None]
+        op = ops[0] if ops else ">="
         for i, band in enumerate(node.bands):
             last = i == len(node.bands) - 1
             if band.label in seen:
@@ -312,7 +359,7 @@ class Declarations:
                     help=message("E0101.band.help"),
                 )
             seen.add(band.label)
-            if band.threshold is None and not last:
+            if band.threshold is None and band.when is None and not last:
                 self.d.error(
                     "E0506",
                     message("E0506.no_threshold.message", band=band.label),
@@ -320,27 +367,46 @@ class Declarations:
                     label=message("E0506.no_threshold.label"),
                     help=message("E0506.no_threshold.help", band=band.label),
                 )
-            if (
-                band.threshold is not None
-                and previous is not None
-                and previous.threshold is not None
-                and not band.threshold.value < previous.threshold.value
-            ):
+            if band.threshold is not None and band.op != op:
                 self.d.error(
                     "E0503",
-                    message(
-                        "E0503.order.message",
-                        band=f"{band.label} >= {band.threshold.text}",
-                        previous=f"{previous.label} >= {previous.threshold.text}",
-                    ),
+                    message("E0503.mixed.message", coefficient=node.coefficient),
                     band.span,
-                    label=message("E0503.order.label"),
-                    help=message("E0503.order.help"),
+                    label=message("E0503.mixed.label"),
+                    help=message("E0503.mixed.help"),
                 )
+            elif band.threshold is not None and band.when is None:
+                # Thresholds without conditions must each leave room for the next; one
+                # with a condition may repeat a threshold (another condition, same level).
+                if previous is not None and previous.threshold is not None:
+                    ordered = (
+                        band.threshold.value < previous.threshold.value
+                        if op == ">="
+                        else band.threshold.value > previous.threshold.value
+                    )
+                    if not ordered:
+                        band_text = f"{band.label} {op} {band.threshold.text}"
+                        previous_text = f"{previous.label} {op} {previous.threshold.text}"
+                        if op == ">=":
+                            text = message(
+                                "E0503.order.message", band=band_text, previous=previous_text
+                            )
+                            label = message("E0503.order.label")
+                            hint = message("E0503.order.help")
+                        else:
+                            text = message(
+                                "E0503.order_at_most.message",
+                                band=band_text,
+                                previous=previous_text,
+                            )
+                            label = message("E0503.order_at_most.label")
+                            hint = message("E0503.order_at_most.help")
+                        self.d.error("E0503", text, band.span, label=label, help=hint)
+                previous = band
             bands.append((band.label, band.threshold.value if band.threshold else None))
-            previous = band
-        if not node.bands or node.bands[-1].threshold is not None:
-            span = node.bands[-1].span if node.bands else node.span
+        rest = node.bands[-1] if node.bands else None
+        if rest is None or rest.threshold is not None or rest.when is not None:
+            span = rest.span if rest is not None else node.span
             self.d.error(
                 "E0506",
                 message("E0506.no_catch_all.message", coefficient=node.coefficient),
@@ -348,7 +414,7 @@ class Declarations:
                 label=message("E0506.no_catch_all.label"),
                 help=message("E0506.no_catch_all.help"),
             )
-        return BandsModel(node.coefficient, tuple(bands), span=node.span)
+        return BandsModel(node.coefficient, tuple(bands), span=node.span, op=op)
 
     def _unused_scales(self) -> None:
         if not any(d.kind == "item" for d in self.decls.values()):

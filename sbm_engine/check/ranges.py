@@ -57,7 +57,8 @@ class Ranges(Declarations):
             self._in_range(coef, ranges.get(coef), t.value)
         for coef in bands:
             for band in flat.bands[coef].bands:
-                if band.threshold is not None:
+                # A `<=` band is reached from below: a high threshold is never unreachable.
+                if band.threshold is not None and band.op == ">=":
                     text = f"{band.label} >= {band.threshold.text}"
                     self._in_range(coef, ranges.get(coef), band.threshold, text)
 

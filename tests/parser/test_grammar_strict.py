@@ -11,7 +11,14 @@ import pytest
 from lark import Lark
 
 from sbm_engine.diagnostics import CompileError
-from sbm_engine.parser import DECLARATION_KEYWORDS, KEYWORDS, _parser, grammar_keywords, parse
+from sbm_engine.parser import (
+    DECLARATION_KEYWORDS,
+    KEYWORDS,
+    SOFT_KEYWORDS,
+    _parser,
+    grammar_keywords,
+    parse,
+)
 from sbm_engine.resources import grammar_text
 
 
@@ -48,9 +55,23 @@ def test_the_keywords_are_the_keyword_terminals_of_the_parser() -> None:
         for t in _parser().terminals
         if t.pattern.type == "str" and t.pattern.value.isidentifier()
     }
-    assert words == KEYWORDS
+    assert words == KEYWORDS | SOFT_KEYWORDS
+    assert not KEYWORDS & SOFT_KEYWORDS
     assert {"item", "alias", "when", "tagged", "in"} <= KEYWORDS
     assert "visit" not in KEYWORDS  # a soft keyword (see the grammar's opening comment)
+
+
+@pytest.mark.parametrize("word", sorted(SOFT_KEYWORDS))
+def test_soft_keywords_still_name_every_kind_of_declaration(word: str) -> None:
+    """They stand only where no name can: a file that uses them as names keeps its meaning."""
+    source = (
+        f"standard t.t {{\n    scale {word} {{ yes = 1, no = 0 }}\n"
+        f'    section {word}_s "S" {{ item {word}_i "I" answer {word} }}\n'
+        f'    item {word}_n "N" answer number 0..1\n'
+        f"    coefficient {word}_c = {word}_i + {word}_s\n}}\n"
+    )
+    (std,) = parse(source, "t.sbm").standards
+    assert getattr(std.members[0], "name", None) == word
 
 
 def test_keywords_leave_comments_and_patterns_out() -> None:

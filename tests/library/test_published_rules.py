@@ -1,0 +1,139 @@
+"""The rules the standards library ships reproduce the published figures.
+
+Each standard's own examples (run by `sbm test`) hold the published boundary
+cases; here every input a rule admits is scored on both backends and compared with
+the rule as published, and the roll-ups that examples of one visit cannot test
+are checked over groups of visits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+import sbm_engine
+from sbm_engine.testing import assert_batch_agrees
+
+COMPLIANCE = (0, 5, 10, 15, 20, 25)
+CONFIDENCE = (0, 5, 10, 20, 30)
+NAMES = {
+    5: "very_good",
+    4: "good",
+    3: "generally_satisfactory",
+    2: "improvement_necessary",
+    1: "major_improvement_necessary",
+    0: "urgent_improvement_necessary",
+}
+
+
+def _fhrs_rating(hygiene: int, structural: int, management: int) -> int:
+    """The FSA's table: the best rating whose total band and individual cap both hold."""
+    total, worst = hygiene + structural + management, max(hygiene, structural, management)
+    for rating, most, cap in ((5, 15, 5), (4, 20, 10), (3, 30, 10), (2, 40, 15), (1, 50, 20)):
+        if total <= most and worst <= cap:
+            return rating
+    return 0
+
+
+def test_fhrs_every_triple_of_scores_gets_the_published_rating() -> None:
+    std = sbm_engine.load("inspections.fhrs")
+    triples = list(itertools.product(COMPLIANCE, COMPLIANCE, CONFIDENCE))
+    records = [
+        {"visit_id": f"{h}-{s}-{m}", "answers": {"hygiene": h, "structural": s, "management": m}}
+        for h, s, m in triples
+    ]
+    outcomes = assert_batch_agrees(std, records)
+    counts = dict.fromkeys(range(6), 0)
+    for (h, s, m), out in zip(triples, outcomes, strict=True):
+        expected = _fhrs_rating(h, s, m)
+        counts[expected] += 1
+        assert out.ok, out
+        assert out.coefficients["total"] == h + s + m
+        assert out.coefficients["rating"] == expected, (h, s, m)
+        assert out.bands["total"] == NAMES[expected], (h, s, m)
+    # the distribution of the 180 legal triples over the ratings
+    assert counts == {0: 83, 1: 49, 2: 21, 3: 4, 4: 15, 5: 8}
+
+
+def test_fhrs_rejects_a_score_the_scheme_does_not_have() -> None:
+    std = sbm_engine.load("inspections.fhrs")
+    out = std.score({"visit_id": "x", "answers": {"hygiene": 0, "structural": 0, "management": 15}})
+    assert not out.ok
+    assert [e.item for e in out.errors] == ["management"]
+
+
+NYC_POINTS = {
+    "public_health_hazard": (7, 8, 9, 10),
+    "critical_violation": (5, 6, 7, 8),
+    "general": (2, 3, 4, 5),
+}
+NYC_ITEMS = {
+    "hot_holding": "public_health_hazard",
+    "cold_holding": "public_health_hazard",
+    "contaminated": "public_health_hazard",
+    "unwashed_raw": "critical_violation",
+    "bare_hands": "critical_violation",
+    "utensils": "general",
+    "surfaces": "general",
+}
+LEVELS = ("not_cited", "I", "II", "III", "IV")
+
+
+def _nyc_grade(score: int, inspection: str) -> str:
+    if score <= 13:
+        return "A"
+    if inspection == "initial":
+        return "not_graded"
+    return "B" if score <= 27 else "C"
+
+
+def test_nyc_grades_follow_the_score_and_the_inspection() -> None:
+    std = sbm_engine.load("inspections.nyc")
+    records: list[dict[str, Any]] = []
+    expected = []
+    for k, levels in enumerate(itertools.product(range(5), repeat=len(NYC_ITEMS))):
+        if k % 7:  # every seventh of the 5⁷ combinations, both inspections
+            continue
+        score = sum(
+            NYC_POINTS[cat][lv - 1]
+            for cat, lv in zip(NYC_ITEMS.values(), levels, strict=True)
+            if lv
+        )
+        answers = {name: LEVELS[lv] for name, lv in zip(NYC_ITEMS, levels, strict=True)}
+        for inspection in ("initial", "reinspection"):
+            records.append(
+                {"visit_id": f"{k}-{inspection}", "inspection": inspection, "answers": answers}
+            )
+            expected.append((score, _nyc_grade(score, inspection)))
+    outcomes = assert_batch_agrees(std, records)
+    for out, (score, grade) in zip(outcomes, expected, strict=True):
+        assert out.coefficients["inspection_score"] == score
+        assert out.bands["inspection_score"] == grade
+
+
+def _nps_visits(ratings: list[int]) -> list[dict[str, Any]]:
+    return [
+        {"visit_id": str(k), "point": "P1", "answers": {"recommend": r}}
+        for k, r in enumerate(ratings)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ratings", "nps"),
+    [
+        ([10] * 100 + [7] * 30 + [0] * 80, 100 * 20 / 210),  # Sauro, MeasuringU: 9.5
+        (list(range(11)), 100 * -5 / 11),  # one of each rating: −45.45
+        ([9, 8, 7, 6], 0.0),
+        ([10, 9, 6], 100 / 3),
+    ],
+)
+def test_nps_of_a_group(ratings: list[int], nps: float) -> None:
+    std = sbm_engine.load("survey.nps")
+    results = list(std.score_many(_nps_visits(ratings)))
+    network = std.rollup([r.to_dict() for r in results], "network")["groups"][0]
+    assert network["rollups"]["nps"] == pytest.approx(nps, abs=1e-9)
+    bands = [r.bands["likelihood_to_recommend"] for r in results]
+    assert bands.count("promoter") == sum(r >= 9 for r in ratings)
+    assert bands.count("detractor") == sum(r <= 6 for r in ratings)
