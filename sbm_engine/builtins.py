@@ -779,7 +779,7 @@ def _bind_band(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
 
 def _emit_band(pc: PythonCompiler, b: Call, t: Py) -> Py:
     c = pc.ex(b.args[0])
-    holds = [pc.ex(a) for a in b.args[1:]]
+    holds = [pc.condition_var(a) for a in b.args[1:]]
     pc.e.line(py("{} = None if {} is None else ({})", t, c, pc.band_expr(c, b.payload, holds)))
     return t
 

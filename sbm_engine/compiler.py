@@ -118,7 +118,9 @@ class PythonCompiler:
         self.tmp = 0
         self.item_idx = {it.name: i for i, it in enumerate(model.items)}
         self.sec_idx = {s.name: i for i, s in enumerate(model.sections)}
-        self.coef_idx = {c.name: i for i, c in enumerate(model.coefficients)}
+        # labels (coefficients that give a label) are numbered after the numbers
+        self.coef_models = [*model.coefficients, *model.labels]
+        self.coef_idx = {c.name: i for i, c in enumerate(self.coef_models)}
         self.items = {it.name: it for it in model.items}
         self.sections = {s.name: s for s in model.sections}
         self.needs_label = self._items_read_by_answer()
@@ -155,7 +157,7 @@ class PythonCompiler:
         exprs: list[Bound] = []
         for it in self.m.items:
             exprs += [b for b in (it.when, it.section_when, it.score) if b is not None]
-        exprs += [c.expr for c in self.m.coefficients]
+        exprs += [c.expr for c in (*self.m.coefficients, *self.m.labels)]
         exprs += [t.expr for r in self.m.rollups for t in r.terms]
         for ex in self.m.examples:
             exprs += [b for b, _ in ex.expects]
@@ -187,6 +189,7 @@ class PythonCompiler:
             [ident("c", i) for i in range(len(m.coefficients))],
             [ident("b", i) for i in range(len(m.bands))],
             [ident("g", i) for i in range(len(m.targets))],
+            [ident("c", len(m.coefficients) + j) for j in range(len(m.labels))],
         ]
         terms = [ident("r", i) for i in range(self.n_terms)]
         e.span = (NOWHERE, NO_PLACE)
@@ -355,10 +358,14 @@ class PythonCompiler:
         e = self.e
         index = self.coef_idx[name]
         c = ident("c", index)
-        e.span = (self.m.coefficients[index].span, Place("coefficient", name))
+        coef = self.coef_models[index]
+        e.span = (coef.span, Place("coefficient", name))
         e.line(py("# coefficient {}", c))
-        atom = self.ex(self.m.coefficients[index].expr)
-        e.line(py("{} = {}", c, atom))
+        atom = self.ex(coef.expr)
+        if coef.is_label:  # a label or a text, written as text
+            e.line(py("{} = label_text({})", c, atom))
+        else:
+            e.line(py("{} = {}", c, atom))
 
     def emit_critical(self) -> None:
         e = self.e
@@ -395,13 +402,20 @@ class PythonCompiler:
             expr = k if test is None else py("{} if {} else {}", k, test, expr)
         return expr
 
+    def condition_var(self, cond: Bound) -> Py:
+        """A variable holding a band's condition, which `band_expr` tests with `is True`
+        (on a literal, `is` is a SyntaxWarning)."""
+        t = self.fresh()
+        self.e.line(py("{} = {}", t, self.ex(cond)))
+        return t
+
     def emit_outcomes(self) -> None:
         """Bands and gaps of coefficients, in the order of `model.bands` and `model.targets`."""
         e = self.e
         e.span = (NOWHERE, Place("bands"))
         for i, (coef, bands) in enumerate(self.m.bands.items()):
             c = ident("c", self.coef_idx[coef])
-            holds = [self.ex(cond) for cond in bands.conditions if cond is not None]
+            holds = [self.condition_var(cond) for cond in bands.conditions if cond is not None]
             e.line(
                 py(
                     "{} = None if {} is None else ({})",
@@ -459,7 +473,7 @@ class PythonCompiler:
         match b:
             case Neg(operand=operand):
                 x = self.ex(operand)
-                e.line(py("{} = None if {} is None else -{}", t, x, x))
+                e.line(py("{} = {}-{}", t, self._na_guard(x), x))
             case Exact(operand=operand, places=places):
                 x = self.ex(operand)
                 scale = self.num(10.0**places)

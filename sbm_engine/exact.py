@@ -72,7 +72,7 @@ class Exactness:
     def __init__(self, model: StandardModel) -> None:
         self.model = model
         self.items = {i.name: i for i in model.items}
-        self.coefficients = {c.name: c for c in model.coefficients}
+        self.coefficients = {c.name: c for c in (*model.coefficients, *model.labels)}
         self._coef_places: dict[str, int | None] = {}
         self._busy: set[str] = set()
 
@@ -196,6 +196,7 @@ def make_exact(model: StandardModel) -> StandardModel:
     )
     sections = tuple(attrs.evolve(s, when=opt(s.when)) for s in model.sections)
     coefficients = tuple(attrs.evolve(c, expr=ex.wrap(c.expr)) for c in model.coefficients)
+    labels = tuple(attrs.evolve(c, expr=ex.wrap(c.expr)) for c in model.labels)
     rollups = tuple(
         attrs.evolve(r, terms=tuple(attrs.evolve(t, expr=ex.wrap(t.expr)) for t in r.terms))
         for r in model.rollups
@@ -210,6 +211,7 @@ def make_exact(model: StandardModel) -> StandardModel:
         items=items,
         sections=sections,
         coefficients=coefficients,
+        labels=labels,
         rollups=rollups,
         bands=bands,
         examples=examples,

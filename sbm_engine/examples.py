@@ -86,7 +86,7 @@ def coverage(std: CompiledStandard, outcomes: list[ExampleOutcome]) -> dict[str,
         }
     return {
         "items": _part(scored, hit),
-        "coefficients": _part([c.name for c in m.coefficients], read),
+        "coefficients": _part([c.name for c in (*m.coefficients, *m.labels)], read),
         "bands": bands,
     }
 
@@ -127,7 +127,7 @@ def _failures(
         items=dict(outcome.items),  # type: ignore[union-attr]
         answers=interp.visit(record)[0].answers,
         sections=dict(outcome.sections),  # type: ignore[union-attr]
-        coefs=dict(outcome.coefficients),  # type: ignore[union-attr]
+        coefs={**outcome.coefficients, **outcome.labels},  # type: ignore[union-attr]
     )
     out = []
     for bound, text in ex.expects:

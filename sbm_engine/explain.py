@@ -106,13 +106,14 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
             entry["branches"] = _branches(it.score, interp, env, model.sources)
             env.value = None
     coefficients = []
-    for c in model.coefficients:
+    for c in (*model.coefficients, *model.labels):  # the numbers, then the labels
+        values = outcome.labels if c.is_label else outcome.coefficients  # type: ignore[union-attr]
         coefficients.append(
             {
                 "coefficient": c.name,
                 "title": c.title,
                 "formula": c.text,
-                "value": outcome.coefficients[c.name],  # type: ignore[union-attr]
+                "value": values[c.name],
                 "branches": _branches(c.expr, interp, env, model.sources),
                 "inputs": _inputs(c.expr, outcome, by_item),
                 "band": outcome.bands.get(c.name),  # type: ignore[union-attr]
@@ -215,9 +216,10 @@ def _inputs(expr: Bound, outcome: Any, by_item: dict[str, dict[str, Any]]) -> li
                     f"section:{name}", {"section": name, "score": outcome.sections[name]}
                 )
             case CoefRef(name=name):
-                seen.setdefault(
-                    f"coef:{name}", {"coefficient": name, "value": outcome.coefficients[name]}
+                value = (
+                    outcome.labels[name] if name in outcome.labels else outcome.coefficients[name]
                 )
+                seen.setdefault(f"coef:{name}", {"coefficient": name, "value": value})
             case AnswerRef(name=name):
                 seen.setdefault(
                     f"answer:{name}", {"answer_of": name, "value": by_item[name]["read_as"]}

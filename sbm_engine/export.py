@@ -80,6 +80,11 @@ def questionnaire(m: StandardModel) -> dict[str, Any]:
         "coefficients": [
             {"name": c.name, "title": c.title, "formula": c.text} for c in m.coefficients
         ],
+        **(
+            {"labels": [{"name": c.name, "title": c.title, "formula": c.text} for c in m.labels]}
+            if m.labels
+            else {}
+        ),
         "rollups": [{"name": r.name, "title": r.title, "formula": r.text} for r in m.rollups],
         "targets": dict(m.targets),
         "bands": {c: _bands(b) for c, b in m.bands.items()},

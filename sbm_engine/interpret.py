@@ -41,6 +41,7 @@ from .runtime import (
     VisitWarning,
     answered,
     exact,
+    label_text,
     number_answer,
     scale_index,
     score_out_of_range,
@@ -56,7 +57,7 @@ class Env:
     items: dict[str, float | None] = attrs.Factory(dict)
     answers: dict[str, Any] = attrs.Factory(dict)
     sections: dict[str, float | None] = attrs.Factory(dict)
-    coefs: dict[str, float | None] = attrs.Factory(dict)
+    coefs: dict[str, float | str | None] = attrs.Factory(dict)  # str: a label coefficient
     value: Any = None
 
 
@@ -166,9 +167,10 @@ class Interpreter:
                         if items[i].scored
                     ]
                 )
-            else:
-                coef = next(c for c in self.m.coefficients if c.name == name)
-                env.coefs[name] = self.eval(coef.expr, env)
+            else:  # a coefficient, or one that gives a label
+                coef = next(c for c in (*self.m.coefficients, *self.m.labels) if c.name == name)
+                value: Any = self.eval(coef.expr, env)
+                env.coefs[name] = label_text(value) if coef.is_label else value
         critical = [i.name for i in self.m.items if i.critical and env.items.get(i.name) == 0]
         return env, errs, warns, critical
 

@@ -130,6 +130,11 @@ class CoefficientModel:
     text: str  # the formula as written, for explain and export
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
+    @property
+    def is_label(self) -> bool:
+        """A coefficient whose formula gives a label or a text (`StandardModel.labels`)."""
+        return self.expr.type in ("str", "label")
+
 
 @attrs.frozen
 class RollupTerm:
@@ -228,14 +233,18 @@ class StandardModel:
     fields: dict[str, FieldModel]
     items: tuple[ItemModel, ...]  # declaration order
     sections: tuple[SectionModel, ...]
-    coefficients: tuple[CoefficientModel, ...]  # declaration order
-    order: tuple[tuple[str, str], ...]  # ("item"|"section"|"coef", name) in evaluation order
+    coefficients: tuple[CoefficientModel, ...]  # declaration order; the numbers
+    #: ("item"|"section"|"coef"|"label", name) in evaluation order
+    order: tuple[tuple[str, str], ...]
     rollups: tuple[RollupModel, ...]
     targets: dict[str, float]
     bands: dict[str, BandsModel]
     examples: tuple[ExampleModel, ...]
     #: `const NAME = NUMBER`: each constant's value and its text as written
     constants: dict[str, tuple[float, str]] = attrs.field(factory=dict)
+    #: coefficients whose formula gives a label or a text (declaration order): the
+    #: `labels` of a scored visit, apart from the numbers every roll-up averages
+    labels: tuple[CoefficientModel, ...] = ()
     sources: dict[str, str] = attrs.field(factory=dict, eq=False, repr=False)
     #: the built-in functions its calls were bound with (None: `builtins.BUILTINS`)
     builtins: BuiltinTable | None = attrs.field(default=None, eq=False, repr=False)
@@ -267,7 +276,7 @@ def expressions(model: StandardModel) -> Iterator[Bound]:
             yield section.when
     for bands in model.bands.values():
         yield from (c for c in bands.conditions if c is not None)
-    for coef in model.coefficients:
+    for coef in (*model.coefficients, *model.labels):
         yield coef.expr
     for rollup in model.rollups:
         for term in rollup.terms:

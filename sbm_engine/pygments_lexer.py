@@ -6,15 +6,18 @@ not a dependency of the engine: nothing in `sbm_engine` imports this module, so 
 loaded only by Pygments itself.
 
 The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_KEYWORDS`),
-grouped here only by how they are shown. Names, numbers and strings follow the terminals
-of `grammar/sbm.lark`; a character no rule of the language accepts (a typographic quote,
-a single quote, a stray `;`) is an `Error` token, as it is a syntax error for `sbm check`.
-The names a declaration introduces get their own token types, as in the VS Code grammar
-(`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's name and the one it
-extends are namespaces, scales classes, sections labels, items and visit fields
-variables, coefficients and rollups functions; a called function is a builtin (the
-engine and its packs provide them); `visit` in `visit.FIELD` and `visit { … }` is a
-pseudo-builtin and the field an attribute.
+grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORDS`) are
+names everywhere but where the parser reads them as keywords, and only there are they
+keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
+`scale NAME`; `points(…)` is a call like any other. Names, numbers and strings follow
+the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
+typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
+error for `sbm check`. The names a declaration introduces get their own token types, as
+in the VS Code grammar (`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's
+name and the one it extends are namespaces, scales classes, sections labels, items and
+visit fields variables, coefficients and rollups functions, constants constants; a
+called function is a builtin (the engine and its packs provide them); `visit` in
+`visit.FIELD` and `visit { … }` is a pseudo-builtin and the field an attribute.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ _WORD_OPERATORS = ("and", "or", "not")
 _CONDITIONALS = ("if", "then", "else")
 _TYPES = ("number", "text")
 _SELECTORS = ("items", "sections", "tagged", "in")
+#: The soft keywords (`parser.SOFT_KEYWORDS`, checked by the tests), keywords only in
+#: their place: a scale's kind after `scale NAME`, and `const` opening a declaration.
+_SCALE_KINDS = ("points", "penalty")
+_SOFT_DECLARATIONS = ("const",)
 #: Keywords that may stand before `(` without it being a call: `not (a or b)`.
 _BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
 
@@ -71,6 +78,21 @@ _OTHER_KEYWORDS = tuple(
 def _declares(keyword: str, token: object) -> tuple[str, object]:
     """`KEYWORD NAME`: the keyword and the name it declares."""
     return rf"{_START}({keyword})(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, token)
+
+
+def _scale() -> tuple[str, object]:
+    """`scale NAME` and, on a points or penalty scale, its kind."""
+    kinds = "|".join(_SCALE_KINDS)
+    return rf"{_START}(scale)(\s+)({_NAME})(?:(\s+)({kinds}){_END})?", bygroups(
+        Keyword.Declaration, Whitespace, Name.Class, Whitespace, Keyword
+    )
+
+
+def _constant() -> tuple[str, object]:
+    """`const NAME =`: not a label right after an example's `=` (`answers { a = const }`)."""
+    return rf"(?<![\w=])(?<!=\s)(const)(\s+)({_NAME})(?=\s*=(?!=))", bygroups(
+        Keyword.Declaration, Whitespace, Name.Constant
+    )
 
 
 def _dotted(keyword: str, keyword_token: object) -> tuple[str, object]:
@@ -95,13 +117,14 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             (r'"', String.Double, "string"),
             _dotted("standard", Keyword.Declaration),
             _dotted("extends", Keyword),
-            _declares("scale", Name.Class),
+            _scale(),
             _declares("section", Name.Label),
             _declares("item", Name.Variable),
             _declares("field", Name.Variable),
             _declares("coefficient", Name.Function),
             _declares("rollup", Name.Function),
             _declares("bands", Name),
+            _constant(),
             (
                 rf"{_START}(?!{words(_BEFORE_EXPRESSION, suffix=_END).get()}){_NAME}(?=\s*\()",
                 Name.Builtin,

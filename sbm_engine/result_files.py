@@ -20,7 +20,7 @@ from .rollup import Rollup, same_version, shape_problem, show_version
 if TYPE_CHECKING:
     from .standard import CompiledStandard
 
-_NESTED = ("coefficients", "sections", "items", "bands", "gaps", "rollup_inputs")
+_NESTED = ("coefficients", "sections", "items", "bands", "labels", "gaps", "rollup_inputs")
 
 
 class ResultsError(ValueError):

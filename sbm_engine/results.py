@@ -86,6 +86,8 @@ class ScoredVisit(NamedTuple):
     warnings: tuple[VisitWarning, ...] = ()
     rollup_inputs: Mapping[str, Any] = _EMPTY
     source: str | None = None
+    #: the values of coefficients that give a label (`StandardModel.labels`)
+    labels: Mapping[str, str | None] = _EMPTY
 
     @property
     def ok(self) -> bool:
@@ -112,10 +114,12 @@ class ScoredVisit(NamedTuple):
             "sections": dict(self.sections),
             "items": dict(self.items),
             "bands": dict(self.bands),
-            "gaps": dict(self.gaps),
-            "critical": list(self.critical),
-            "warnings": [w.to_dict() for w in self.warnings],
         }
+        if self.labels:  # only for a standard with coefficients that give a label
+            out["labels"] = dict(self.labels)
+        out["gaps"] = dict(self.gaps)
+        out["critical"] = list(self.critical)
+        out["warnings"] = [w.to_dict() for w in self.warnings]
         if self.rollup_inputs:
             out["rollup_inputs"] = dict(self.rollup_inputs)
         return out

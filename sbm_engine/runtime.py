@@ -332,8 +332,21 @@ def exact(x: float | None, scale: float) -> float | None:
     return x
 
 
+def label_text(value: Any) -> str | None:
+    """The value of a coefficient that gives a label, as the text a scored visit holds:
+    a label or text as it is, a number as the language writes it (`7`, `0.5`)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _num(float(value))
+    return str(value)
+
+
 EXPORTED = {
     "MISSING": MISSING,
+    "label_text": label_text,
     "exact": exact,
     "scale_score": scale_score,
     "scale_label": scale_label,

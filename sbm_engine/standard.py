@@ -90,6 +90,8 @@ class CompiledStandard:
         self._term_index = index(self.term_keys)
         self._band_index = index(c for c, _, _ in self._bands)
         self._gap_index = index(c for c, _, _ in self._targets)
+        self.label_names = tuple(c.name for c in model.labels)
+        self._label_index = index(self.label_names)
         self._choice_fields = [f for f in model.fields.values() if f.values is not None]
         self._field_names = model.visit_fields
         self._finite = FiniteCheck(model)
@@ -173,7 +175,7 @@ class CompiledStandard:
             visit = self._check_fields(visit, errs)
         warns: list[VisitWarning] = []
         try:
-            items, sections, coefs, bands, gaps, critical, terms = self._evaluate(
+            items, sections, coefs, bands, gaps, labels, critical, terms = self._evaluate(
                 answers, visit, errs, warns
             )
         except ArithmeticError as exc:
@@ -206,6 +208,7 @@ class CompiledStandard:
             tuple(warns),
             Row(self._term_index, terms),
             source,
+            Row(self._label_index, labels),
         )
 
     def _rejected(
@@ -371,6 +374,8 @@ class CompiledStandard:
             (),
             (),
             none(self.term_keys),
+            None,
+            none(self.label_names),
         ).to_dict()
 
     def session(self) -> ScoringSession:
@@ -500,7 +505,7 @@ def error_rank(model: StandardModel) -> dict[str, int]:
     for name in (
         *(i.name for i in m.items),
         *(s.name for s in m.sections),
-        *(c.name for c in m.coefficients),
+        *(c.name for c in (*m.coefficients, *m.labels)),
         *(r.name for r in m.rollups),
         *m.visit_fields,
     ):

@@ -467,6 +467,14 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             banded[name] = BANDS
         if draw(st.booleans()):
             lines.append(f"    target {name} {draw(st.sampled_from(['0.85', '0.5', '1']))}")
+    if draw(st.booleans()):  # coefficients that give a label, and one that reads them
+        ctx = Ctx(items=items, sections=sections, coefs=list(coefs), coefficient=True)
+        cond = draw(conditions(ctx, 1))
+        lines.append(f'    coefficient lab0 "Метка" = if {cond} then "да" else "нет"')
+        labelled = [it for it in items if _label_answer(it)]
+        if labelled:
+            lines.append(f"    coefficient lab1 = answer({draw(st.sampled_from(labelled)).name})")
+        lines.append('    coefficient from_label = if lab0 == "да" then 1 else 0')
     if draw(st.booleans()):
         ctx = Ctx(
             items=items,

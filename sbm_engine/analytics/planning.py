@@ -230,7 +230,7 @@ class Evaluator:
         self.model = model
         self.coefficient = coefficient
         self.interp = Interpreter(model, std.functions)
-        coefs = {c.name: c for c in model.coefficients}
+        coefs = {c.name: c for c in (*model.coefficients, *model.labels)}
         needed: set[str] = set()
         sections: set[str] = set()
         todo = [coefficient]
@@ -250,7 +250,7 @@ class Evaluator:
                     (i, items[i].weight, items[i].bonus) for i in sec.items if items[i].scored
                 ]
                 self.steps.append(("section", (name, members)))
-            elif kind == "coef" and name in needed:
+            elif kind in ("coef", "label") and name in needed:
                 self.steps.append(("coef", (name, coefs[name].expr)))
 
     def __call__(

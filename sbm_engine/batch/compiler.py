@@ -48,7 +48,7 @@ from ..ir import (
     ValueRef,
 )
 from ..model import BandsModel, ItemModel, SelectedItem, StandardModel
-from ..runtime import EXACT_LIMIT
+from ..runtime import EXACT_LIMIT, label_text
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
 from .plugins import plugin_call
@@ -98,7 +98,8 @@ class BatchCompiler:
         self.builtins = table_of(model)
         self.items: dict[str, ItemModel] = {it.name: it for it in model.items}
         self.sections = {s.name: s for s in model.sections}
-        self.coefs = {c.name: c for c in model.coefficients}
+        self.coefs = {c.name: c for c in (*model.coefficients, *model.labels)}
+        self.label_names = tuple(c.name for c in model.labels)
         self.fields_used: set[str] = set()
         self.fallbacks: set[str] = set()
         read = self._read_by_answer()
@@ -143,7 +144,7 @@ class BatchCompiler:
         exprs = [
             b for it in self.m.items for b in (it.when, it.section_when, it.score) if b is not None
         ]
-        exprs += [c.expr for c in self.m.coefficients]
+        exprs += [c.expr for c in (*self.m.coefficients, *self.m.labels)]
         exprs += [t.expr for r in self.m.rollups for t in r.terms]
         return {n.name for b in exprs for n in b.walk() if isinstance(n, AnswerRef | ValueRef)}
 
@@ -188,7 +189,8 @@ class BatchCompiler:
                 )
                 for coef, model, conds in self.band_exprs
             }
-        return ChunkResult(env, critical, terms, bands)
+        labels = {name: label_texts(env.labels[name]) for name in self.label_names}
+        return ChunkResult(env, critical, terms, bands, labels)
 
     # -- items, sections, coefficients ----------------------------------------------------------
 
@@ -286,6 +288,12 @@ class BatchCompiler:
 
     def _coef_step(self, name: str) -> Callable[[Env], None]:
         f = self.expr(self.coefs[name].expr)
+        if name in self.label_names:
+
+            def label_step(env: Env) -> None:
+                env.labels[name] = as_cat(f(env, None), env.m)
+
+            return label_step
 
         def step(env: Env) -> None:
             env.coefs[name] = full(self._num(f(env, None), env), env.m)
@@ -347,6 +355,8 @@ class BatchCompiler:
             case SectionRef(name=name):
                 return lambda env, act: env.sections[name]
             case CoefRef(name=name):
+                if name in self.label_names:
+                    return lambda env, act: env.labels[name]
                 return lambda env, act: env.coefs[name]
             case FieldRef(name=key):
                 self.fields_used.add(key)
@@ -624,6 +634,12 @@ def aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
     if agg == "sum":
         return total
     return mean_of(total, count)
+
+
+def label_texts(cat: Cat) -> np.ndarray:
+    """A label column as the texts a scored visit holds (`runtime.label_text`), None for N/A."""
+    table = np.array([*(label_text(v) for v in cat.values), None], dtype=object)
+    return table[cat.codes]
 
 
 def exact_array(x: Any, scale: float) -> Any:

@@ -48,6 +48,8 @@ class Env:
         self.values: dict[str, Any] = {}
         self.sections: dict[str, np.ndarray] = {}
         self.coefs: dict[str, np.ndarray] = {}
+        #: coefficients that give a label (`StandardModel.labels`), as text columns
+        self.labels: dict[str, Cat] = {}
         self.fields: dict[str, Cat] = {}
         self.section_when: dict[str, Any] = {}
         self.warn: dict[str, np.ndarray] = {}
@@ -119,7 +121,17 @@ def zero_and_valid(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ChunkResult:
     """What one chunk evaluated to (arrays of the chunk's length)."""
 
-    __slots__ = ("bands", "coefs", "critical", "items", "sections", "suspect", "terms", "warn")
+    __slots__ = (
+        "bands",
+        "coefs",
+        "critical",
+        "items",
+        "labels",
+        "sections",
+        "suspect",
+        "terms",
+        "warn",
+    )
 
     def __init__(
         self,
@@ -127,6 +139,7 @@ class ChunkResult:
         critical: dict[str, np.ndarray],
         terms: dict[str, np.ndarray],
         bands: dict[str, np.ndarray],
+        labels: dict[str, np.ndarray],
     ) -> None:
         self.items = env.items
         self.sections = env.sections
@@ -137,3 +150,5 @@ class ChunkResult:
         self.terms = terms
         #: each banded coefficient's band, as an index into its bands (-1: none)
         self.bands = bands
+        #: each coefficient that gives a label: an object array of texts (None: N/A)
+        self.labels = labels

@@ -64,6 +64,8 @@ class BatchResult:
     rollup_inputs: dict[str, np.ndarray]
     rollup_bool: frozenset[str]
     suspect: np.ndarray
+    #: per coefficient that gives a label: an object array of texts (None for N/A)
+    labels: dict[str, np.ndarray] = attrs.field(factory=dict)
 
     def band_values(self, coefficient: str) -> np.ndarray:
         """The band labels of a coefficient as an object array (None for N/A)."""
@@ -87,6 +89,7 @@ class BatchEvaluator:
         self.item_names = tuple(it.name for it in m.items)
         self.section_names = tuple(s.name for s in m.sections)
         self.coef_names = tuple(c.name for c in m.coefficients)
+        self.label_names = tuple(c.name for c in m.labels)
         self.term_keys = tuple(t.key for r in m.rollups for t in r.terms)
         self.bool_terms = frozenset(
             t.key for r in m.rollups for t in r.terms if t.expr.type == "bool"
@@ -104,6 +107,7 @@ class BatchEvaluator:
                 ("bands", [c for c, _ in self.bands]),
                 ("gaps", [c for c, _ in self.targets]),
                 ("terms", self.term_keys),
+                ("labels", self.label_names),
             )
         }
         self.known = frozenset(self.item_names)
@@ -282,6 +286,11 @@ class BatchEvaluator:
             list(map(tuple, np.stack(band_cols, axis=1).tolist())) if band_cols else [()] * m
         )
         terms = _term_rows(res.terms, self.term_keys, self.bool_terms, m)
+        label_rows = (
+            list(map(tuple, np.stack([res.labels[k] for k in self.label_names], axis=1).tolist()))
+            if self.label_names
+            else [()] * m
+        )
         idx = self.index
         crit_names = list(res.critical)
         crit_any = _any(list(res.critical.values()), m)
@@ -322,6 +331,7 @@ class BatchEvaluator:
                     warns,
                     Row(idx["terms"], terms[i]),
                     sources[i],
+                    Row(idx["labels"], label_rows[i]),
                 )
             )
         return out
@@ -344,6 +354,7 @@ class _Output:
         self.terms = block(ev.term_keys)
         self.critical = block(ev.plan.critical, bool)
         self.bands = block([c for c, _ in ev.bands], np.intp)
+        self.labels = block(ev.label_names, object)
         self.warn = block(ev.warn_order, bool)
         for arr in self.warn.values():
             arr[:] = False
@@ -359,6 +370,7 @@ class _Output:
             (self.terms, res.terms),
             (self.critical, res.critical),
             (self.bands, res.bands),
+            (self.labels, res.labels),
             (self.warn, res.warn),
         ):
             for k, arr in part.items():
@@ -384,6 +396,7 @@ class _Output:
             self.terms,
             ev.bool_terms,
             self.suspect,
+            self.labels,
         )
 
 

@@ -23,7 +23,7 @@ from ..results import RejectedVisit, ScoredVisit, duplicate, json_safe
 from ..runtime import MISSING
 from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, BatchResult, evaluator_for
-from .values import Unhashable
+from .values import Cat, Unhashable
 
 if TYPE_CHECKING:
     from ..standard import CompiledStandard
@@ -320,6 +320,9 @@ def _scored_table(
     for c, _bands in ev.bands:
         col = _Text(res.bands[c].copy(), list(res.band_labels[c]))
         cols[f"bands.{c}"] = texts(col, lambda o, k=c: o.bands[k])
+    for c in ev.label_names:
+        cat = Cat.from_objects(res.labels[c].tolist())
+        cols[f"labels.{c}"] = texts(_Text(cat.codes, cat.values), lambda o, k=c: o.labels[k])
     for c, _ in ev.targets:
         cols[f"gaps.{c}"] = floats(res.gaps[c], lambda o, k=c: o.gaps[k])
     cols["critical"] = texts(

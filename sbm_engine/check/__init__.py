@@ -87,19 +87,18 @@ class Checker(Binding, Order, Ranges):
                 when_text=self._text(node.when),
                 score_text=self._text(node.score),
             )
-        coefficients = []
+        coefficients: list[CoefficientModel] = []
+        labels: list[CoefficientModel] = []
         for name, decl in self.decls.items():
             if decl.kind == "coefficient":
-                expr = self._bind_num(decl.node.expr, _Context("coefficient", owner=name))
-                coefficients.append(
-                    CoefficientModel(
-                        name,
-                        decl.node.title,
-                        expr,
-                        self._text(decl.node.expr) or "",
-                        span=decl.node.name_span,
-                    )
+                formula = CoefficientModel(
+                    name,
+                    decl.node.title,
+                    self._coefficient(name),
+                    self._text(decl.node.expr) or "",
+                    span=decl.node.name_span,
                 )
+                (labels if formula.is_label else coefficients).append(formula)
         coef_names = {c.name for c in coefficients}
         rollups = [self._rollup(d.node) for d in self.decls.values() if d.kind == "rollup"]
         self._rollup_cycles([r for r in rollups if r is not None])
@@ -121,7 +120,7 @@ class Checker(Binding, Order, Ranges):
         self.band_labels = {c: frozenset(lbl for lbl, _ in b.bands) for c, b in bands.items()}
         self._targets_in_range(flat, coefficients, targets, bands)
         examples = [self._example(e) for e in flat.examples]
-        order = self._order(coefficients)
+        order = self._order(coefficients, labels)
         self._unused_scales()
         self._unused_tags()
         items = tuple(self.items[k] for k in self.decls if k in self.items)
@@ -143,6 +142,7 @@ class Checker(Binding, Order, Ranges):
             examples=tuple(e for e in examples if e is not None),
             sources=flat.sources,
             builtins=None if self.builtins is BUILTINS else self.builtins,
+            labels=tuple(labels),
             constants={
                 name: (d.node.value.value, d.node.value.text)
                 for name, d in self.decls.items()

@@ -30,6 +30,7 @@ from ..ir import (
     Or,
     RollupRef,
     SectionRef,
+    Type,
     ValueRef,
     Visits,
 )
@@ -253,7 +254,13 @@ class Binding(Declarations):
         if decl.kind == "section":
             return SectionRef(name, type="num", span=sp)
         if decl.kind == "coefficient":
-            return CoefRef(name, type="num", span=sp)
+            if name in self._coefs_busy:  # a cycle, reported with the evaluation order
+                return CoefRef(name, type="num", span=sp)
+            formula = self._coefficient(name)
+            kind: Type = (
+                "str" if formula.type == "str" else "label" if formula.type == "label" else "num"
+            )
+            return CoefRef(name, type=kind, labels=formula.labels, span=sp)
         if decl.kind == "scale":
             text, label = message("E0301.not_value.scale", name=name), message("kind.a.scale")
         elif decl.kind == "field":
@@ -460,6 +467,22 @@ class Binding(Declarations):
             else message("E0206.unknown_function.help"),
         )
         return Const(None, type="num", span=sp)
+
+    def _coefficient(self, name: str) -> Bound:
+        """A coefficient's formula, bound once, when first needed: a formula that reads
+        it must know whether it is a number or a label (a text), wherever it is
+        declared. A condition is neither (E0301)."""
+        bound = self._bound_coefs.get(name)
+        if bound is not None:
+            return bound
+        node: n.Coefficient = self.decls[name].node
+        self._coefs_busy.add(name)
+        bound = self.bind(node.expr, _Context("coefficient", owner=name))
+        if bound.type not in ("str", "label"):
+            bound = self._expect_type(bound, "num", node.expr)
+        self._coefs_busy.discard(name)
+        self._bound_coefs[name] = bound
+        return bound
 
     def _band_conditions(self, coef: str) -> tuple[Bound | None, ...]:
         """The `when` conditions of a coefficient's bands, beside its bands (None where a

@@ -62,6 +62,9 @@ class Declarations:
         #: the bound `when` conditions of each coefficient's bands (`Binding._band_conditions`)
         self._band_whens: dict[str, tuple[Bound | None, ...]] = {}
         self._band_whens_busy: set[str] = set()
+        #: each coefficient's formula, bound on first need (`Binding._coefficient`)
+        self._bound_coefs: dict[str, Bound] = {}
+        self._coefs_busy: set[str] = set()
 
     def _check_name(self, name: str, decl: Decl) -> None:
         odd = mixed_scripts(name)
@@ -329,6 +332,15 @@ class Declarations:
     def _known_coefficient(self, name: str, span: n.Span, coefs: set[str]) -> bool:
         if name in coefs:
             return True
+        if name in self._bound_coefs:  # a coefficient, but a label: no thresholds for it
+            self.d.error(
+                "E0208",
+                message("E0208.label_coefficient.message", name=name),
+                span,
+                label=message("E0208.label_coefficient.label"),
+                help=message("E0208.label_coefficient.help", name=name),
+            )
+            return False
         hint = did_you_mean(name, coefs)
         self.d.error(
             "E0208",

@@ -7,6 +7,8 @@ it reads; a formula that reads itself, directly or through others, is a cycle
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .. import nodes as n
 from ..ir import AnswerRef, Bound, Call, CoefRef, ItemRef, RollupRef, SectionRef
 from ..messages import message
@@ -17,7 +19,9 @@ from .declarations import Declarations
 class Order(Declarations):
     """The evaluation order of per-visit formulas; cycles among rollups."""
 
-    def _order(self, coefficients: list[CoefficientModel]) -> tuple[tuple[str, str], ...]:
+    def _order(
+        self, coefficients: list[CoefficientModel], labels: Sequence[CoefficientModel] = ()
+    ) -> tuple[tuple[str, str], ...]:
         deps: dict[tuple[str, str], list[tuple[str, str]]] = {}
         spans: dict[tuple[str, str], n.Span] = {}
         for item in self.items.values():
@@ -30,7 +34,7 @@ class Order(Declarations):
         for sec in self.sections.values():
             deps[("section", sec.name)] = [("item", i) for i in sec.items if i in self.items]
             spans[("section", sec.name)] = sec.span
-        for c in coefficients:
+        for c in (*coefficients, *labels):
             deps[("coef", c.name)] = _deps(c.expr)
             spans[("coef", c.name)] = c.span
         order: list[tuple[str, str]] = []
@@ -64,7 +68,11 @@ class Order(Declarations):
 
         for node in deps:
             visit(node, [])
-        return tuple(order)
+        label_names = {c.name for c in labels}
+        return tuple(
+            ("label", name) if kind == "coef" and name in label_names else (kind, name)
+            for kind, name in order
+        )
 
     def _rollup_cycles(self, rollups: list[RollupModel]) -> None:
         """E0401 for rollups that refer to each other in a circle (one report per cycle)."""

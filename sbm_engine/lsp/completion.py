@@ -9,11 +9,13 @@ context is read lexically from the text before the cursor:
 - after `==` or `!=`: the labels the left side can take (an item's scale, a
   coefficient's bands with `band(c)`, a field's values), else every label;
 - after `target`, `bands`: the coefficients; after `drop`: the declared names;
+- after `scale NAME`: `points` and `penalty`;
 - inside `answers { … }`: the items, and after `item =` that item's labels;
 - at the start of a line: the declaration keywords (and the item options after an
   item's head);
-- anywhere else in a formula: the standard's names, functions, built-in values and
-  expression keywords;
+- after `const NAME =` and a band's `>=` or `<=`: nothing (a number goes there);
+- anywhere else in a formula (a band's `when` too): the standard's names (constants
+  among them), functions, built-in values and expression keywords;
 - inside a string or a comment: nothing.
 
 Names come from the last check and from this text's own declarations, so a name
@@ -30,6 +32,7 @@ from .language import (
     DECLARATION_WORDS,
     EXPRESSION_WORDS,
     ITEM_OPTIONS,
+    SCALE_KINDS,
     SELECTIONS,
     VALUES,
     builtin_fields,
@@ -115,6 +118,12 @@ def _inside_answers(before: str) -> bool:
     return "{" in tail and "}" not in tail
 
 
+def _inside_bands(before: str) -> bool:
+    """The cursor is inside a `bands NAME { … }` block."""
+    opened = [m.end() for m in re.finditer(r"\bbands\s+\w+\s*\{", before)]
+    return bool(opened) and "}" not in before[opened[-1] :]
+
+
 def _in_string_or_comment(line: str) -> bool:
     """The end of `line` is inside a string or a comment (strings never span lines)."""
     quoted = False
@@ -189,10 +198,18 @@ def complete(view: View, offset: int) -> tuple[list[Candidate], str]:
         if after_item:
             out = words(ITEM_OPTIONS, "keyword") + out
         return out, word
-    if re.search(r"\b(item|section|coefficient|rollup|scale|field|standard|example)\s+$", line):
+    if re.search(r"^\s*const\s+\w+\s*=\s*$", line) or (
+        _inside_bands(head) and re.search(r"[{,]\s*\w+\s*(>=|<=)\s*$", head)
+    ):
+        return [], word  # a number
+    if re.search(r"^\s*scale\s+(?!\d)\w+\s+$", line):
+        return words(SCALE_KINDS, "keyword"), word
+    if re.search(
+        r"\b(item|section|coefficient|rollup|scale|field|standard|example|const)\s+$", line
+    ):
         return [], word  # a new name is being written
     if re.search(r"(=|\bwhen|\bexpect|\bthen|\belse|\bif|\band|\bor|\bnot|[-+*/(,:<>])\s*$", head):
-        out = names("item", "section", "coefficient", "rollup")
+        out = names("item", "section", "coefficient", "rollup", "constant")
         out += words(function_names(), "function")
         out += words(VALUES, "value")
         out += words(EXPRESSION_WORDS, "keyword")

@@ -1,10 +1,11 @@
 """What the editor shows over a name: Markdown built from the declaration itself.
 
-An item shows its question, answer scale (with its labels), weight, tags and section;
-a section its title, weight and items; a coefficient its title, formula, target and
-bands; a function its signature. The declaration is the one the standard uses (an
-extending standard's replaces its base's), read from the syntax tree, so hover works
-on a standard with errors as long as the file holding the declaration parses.
+An item shows its question, answer scale (with its labels, and `points` or `penalty`
+when they are points per answer), weight, tags and section; a section its title, weight
+and items; a coefficient its title, formula, target and bands; a constant its number; a
+function its signature. The declaration is the one the standard uses (an extending
+standard's replaces its base's), read from the syntax tree, so hover works on a
+standard with errors as long as the file holding the declaration parses.
 """
 
 from __future__ import annotations
@@ -44,12 +45,28 @@ def _scale_text(entries: tuple[n.ScaleEntry, ...]) -> str:
     return ", ".join(f"{e.label.value} = {e.score.text}" for e in entries)
 
 
+def _scale_kind(scale: n.Scale) -> str:
+    """The keyword (`points`, `penalty`) that makes each answer's number its points (or
+    penalty points) rather than a score, after a space; nothing for a scale of scores."""
+    return f" {_code(scale.kind)}" if scale.kind in ("points", "penalty") else ""
+
+
+def _band_text(view: View, owner: n.Bands, band: n.Band) -> str:
+    text = band.label
+    if band.threshold is not None:
+        text += f" {'≤' if band.op == '<=' else '≥'} {band.threshold.text}"
+    if band.when is not None:
+        text += f" when {_source(view, owner, band.when)}"
+    return text
+
+
 def _answer(view: View, item: n.Item) -> str:
     answer = item.answer
     if isinstance(answer, n.ScaleAnswer):
         scale = view.effective_any(answer.scale)
         if scale is not None and isinstance(scale.node, n.Scale):
-            return f"{_code(answer.scale)} ({_scale_text(scale.node.entries)})"
+            kind = _scale_kind(scale.node)
+            return f"{_code(answer.scale)}{kind} ({_scale_text(scale.node.entries)})"
         return _code(answer.scale)
     if isinstance(answer, n.InlineScaleAnswer):
         return "{ " + _scale_text(answer.entries) + " }"
@@ -131,13 +148,12 @@ def _declaration(view: View, decl: Occurrence) -> list[str]:
                     lines.append(_row("target", target.value.text))
                 bands = flat.bands.get(node.name)
                 if bands is not None:
-                    text = ", ".join(
-                        f"{b.label} ≥ {b.threshold.text}" if b.threshold else b.label
-                        for b in bands.bands
-                    )
+                    text = ", ".join(_band_text(view, bands, b) for b in bands.bands)
                     lines.append(_row("bands", text))
+        case n.Constant():
+            lines.append(f"**{kind_word}** {_code(node.name)} = {node.value.text}")
         case n.Scale():
-            lines.append(f"**{kind_word}** {_code(node.name)}")
+            lines.append(f"**{kind_word}** {_code(node.name)}{_scale_kind(node)}")
             lines.append("")
             for e in node.entries:
                 aliases = " ".join(f'"{a.value}"' for a in e.aliases)
@@ -208,7 +224,7 @@ def hover_text(view: View, occ: Occurrence) -> str | None:
     decl = (
         occ
         if occ.role == "declaration"
-        and occ.kind in ("item", "section", "scale", "coefficient", "rollup", "field")
+        and occ.kind in ("item", "section", "scale", "coefficient", "rollup", "field", "constant")
         else view.effective_any(occ.name)
     )
     if decl is None:

@@ -7,9 +7,9 @@ into the file's text (`positions.LineIndex` turns them into the protocol's).
 
 Kinds of names, and which of them share a namespace:
 
-- `decl` namespace (items, sections, scales, coefficients, rollups, fields: one
-  namespace per standard, as the language reference says); an occurrence of
-  one of these is `declaration` or `reference`;
+- `decl` namespace (items, sections, scales, coefficients, rollups, fields,
+  constants: one namespace per standard, as the language reference says); an
+  occurrence of one of these is `declaration` or `reference`;
 - `tag` (`tags a b`, `tagged a`): tags are not declared, every use is a reference;
 - `label`: scale labels and band labels, as written in formulas and examples;
 - `function`, `standard` (`standard ID`, `extends ID`), `import` (the file named)
@@ -40,6 +40,7 @@ Kind = Literal[
     "coefficient",
     "rollup",
     "field",
+    "constant",
     "name",  # a bare name in a formula: a declared name, a label or a built-in value
     "tag",
     "label",
@@ -50,7 +51,7 @@ Kind = Literal[
 ]
 
 #: Kinds that live in the standard's one namespace of declarations.
-DECLARED = frozenset({"item", "section", "scale", "coefficient", "rollup", "field"})
+DECLARED = frozenset({"item", "section", "scale", "coefficient", "rollup", "field", "constant"})
 
 _WORD = re.compile(r"\w+")
 
@@ -206,12 +207,16 @@ class _Walker:
                 kind: Kind = "coefficient" if isinstance(member, n.Coefficient) else "rollup"
                 self.at_start(member.name, kind, "declaration", member.name_span, member)
                 self.expr(member.expr)
+            case n.Constant():
+                self.at_start(member.name, "constant", "declaration", member.name_span, member)
             case n.Target():
                 self.at_start(member.coefficient, "name", "reference", member.name_span, member)
             case n.Bands():
                 self.at_start(member.coefficient, "name", "reference", member.name_span, member)
                 for band in member.bands:
                     self.at_start(band.label, "label", "declaration", band.span, member)
+                    if band.when is not None:
+                        self.expr(band.when)
             case n.Drop():
                 self.at_end(member.name, "name", "reference", member.span, member)
             case n.Example():

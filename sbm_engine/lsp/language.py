@@ -13,7 +13,7 @@ import re
 
 from ..builtins import BUILTINS
 from ..model import BUILTIN_FIELDS
-from ..parser import DECLARATION_KEYWORDS, KEYWORDS
+from ..parser import DECLARATION_KEYWORDS, KEYWORDS, SOFT_KEYWORDS
 from .analysis import functions
 
 #: Built-in functions and their signatures, from the one table of built-ins.
@@ -25,9 +25,14 @@ VALUES = ("value", "critical_failed", "visits", "visit")
 #: Words that select items inside a function's parentheses.
 SELECTIONS = ("items", "sections", "tagged", "in")
 
+#: What may follow `scale NAME`: the soft keywords that make it a points or penalty scale.
+SCALE_KINDS = ("points", "penalty")
+
 #: Keywords that start a declaration inside a standard (the parser's, but `standard`
-#: itself and `expect`, which only an example holds).
-DECLARATION_WORDS = tuple(sorted(DECLARATION_KEYWORDS - {"standard", "expect"}))
+#: itself and `expect`, which only an example holds; and the soft keyword `const`).
+DECLARATION_WORDS = tuple(
+    sorted((DECLARATION_KEYWORDS - {"standard", "expect"}) | (SOFT_KEYWORDS - set(SCALE_KINDS)))
+)
 ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
 
@@ -83,6 +88,7 @@ def kind_word(kind: str) -> str:
         "coefficient": lambda: message("lsp.kind.coefficient"),
         "rollup": lambda: message("lsp.kind.rollup"),
         "field": lambda: message("lsp.kind.field"),
+        "constant": lambda: message("lsp.kind.constant"),
         "standard": lambda: message("lsp.kind.standard"),
         "tag": lambda: message("lsp.kind.tag"),
         "label": lambda: message("lsp.kind.label"),
@@ -130,7 +136,8 @@ def value_doc(name: str) -> str | None:
 
 
 def function_doc(name: str) -> str:
-    """What a built-in function does, in one line."""
+    """What a built-in function does, in one line: the catalogue's, else (a function
+    the catalogue does not describe yet) the one-line `doc` of the built-ins' table."""
     from ..messages import message
 
     docs = {
@@ -153,5 +160,11 @@ def function_doc(name: str) -> str:
         "avg": lambda: message("lsp.function.avg"),
         "share": lambda: message("lsp.function.share"),
         "total": lambda: message("lsp.function.total"),
+        "points": lambda: message("lsp.function.points"),
+        "max_points": lambda: message("lsp.function.max_points"),
     }
-    return docs[name]()
+    if name in docs:
+        return docs[name]()
+    entry = next((e for e in BUILTINS if e.name == name), None)
+    doc = entry.doc if entry is not None else ""
+    return doc[:1].upper() + doc[1:] + ("." if doc and not doc.endswith(".") else "")

@@ -23,7 +23,9 @@ class Symbol:
     """One entry of the outline: offsets of the whole declaration and of its name."""
 
     name: str
-    kind: str  # standard, scale, field, section, item, coefficient, rollup, target, bands, example
+    #: standard, scale, field, section, item, coefficient, rollup, constant, target, bands,
+    #: example
+    kind: str
     detail: str | None
     start: int
     end: int
@@ -85,6 +87,8 @@ def _member(m: n.Member) -> Symbol | None:
             return _named("coefficient", m.name, m.title, m.span, m.name_span)
         case n.Rollup():
             return _named("rollup", m.name, m.title, m.span, m.name_span)
+        case n.Constant():
+            return _named("constant", m.name, m.value.text, m.span, m.name_span)
         case n.Target():
             return _named("target", m.coefficient, m.value.text, m.span, m.name_span)
         case n.Bands():

@@ -22,13 +22,16 @@ from collections.abc import Iterator
 
 from .. import nodes as n
 from ..diagnostics import CompileError
-from ..parser import KEYWORDS
+from ..parser import KEYWORDS, SOFT_KEYWORDS
 from .analysis import Analysis, ParseCache, path_of, path_uri
 from .index import DECLARED, FileIndex, Kind, Occurrence, resolve
 from .language import FUNCTIONS, function_names, valid_name
 from .positions import LineIndex
 
-_LEXICAL_DECL = re.compile(r"\b(item|section|coefficient|rollup|scale|field)\s+((?!\d)\w+)")
+_LEXICAL_DECL = re.compile(
+    r"\b(item|section|coefficient|rollup|scale|field)\s+((?!\d)\w+)"
+    r"|\b(const)\s+((?!\d)\w+)(?=\s*=(?!=))"
+)
 _WORD = re.compile(r"\w+")
 
 
@@ -36,8 +39,11 @@ def lexical_index(display: str, text: str) -> FileIndex:
     """Declarations found by their keyword alone, for a file that does not parse."""
     found = []
     for m in _LEXICAL_DECL.finditer(_without_comments_and_strings(text)):
-        kind: Kind = m.group(1)  # type: ignore[assignment]
-        found.append(Occurrence(m.group(2), kind, "declaration", display, m.start(2), m.end(2)))
+        kind: Kind = m.group(1) or "constant"  # type: ignore[assignment]
+        group = 2 if m.group(1) else 4
+        found.append(
+            Occurrence(m.group(group), kind, "declaration", display, m.start(group), m.end(group))
+        )
     return FileIndex(display, text, n.Module(display, (), ()), found)
 
 
@@ -176,6 +182,8 @@ class View:
         kind: Kind
         if word in KEYWORDS and word not in self.declared():
             return None  # a keyword names nothing
+        if word in SOFT_KEYWORDS and _soft_keyword_here(word, before, self.text[end : end + 80]):
+            return None  # `scale NAME points`, `const NAME =`: a keyword here, whatever else
         if before.endswith("visit."):
             kind = "field"
         elif after == "(" or (word in FUNCTIONS and word not in self.declared()):
@@ -294,6 +302,14 @@ class View:
         if lines is None:
             return None
         return lines.position(occ.start), lines.position(occ.end)
+
+
+def _soft_keyword_here(word: str, before: str, after: str) -> bool:
+    """A soft keyword (`parser.SOFT_KEYWORDS`) stands where it is one, not a name: a
+    scale's kind after `scale NAME`, `const` before `NAME =`."""
+    if word == "const":
+        return re.match(r"\s+(?!\d)\w+\s*=(?!=)", after) is not None
+    return re.search(r"\bscale\s+(?!\d)\w+\s+$", before) is not None
 
 
 def _namespace(kind: Kind) -> str:

@@ -48,7 +48,7 @@ def result_columns(std: Any) -> list[str]:
 def text_columns(columns: list[str]) -> list[str]:
     """The result columns that are text: typed as text in Parquet even when the first
     rows have none (a wave without `shopper`), as the batch path types them."""
-    return [c for c in columns if c in _TEXT_RESULTS or c.startswith("bands.")]
+    return [c for c in columns if c in _TEXT_RESULTS or c.startswith(("bands.", "labels."))]
 
 
 def bool_columns(std: Any) -> list[str]:

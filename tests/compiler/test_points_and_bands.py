@@ -3,6 +3,7 @@ for a condition: what each means, on both backends, and what the checker says.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -315,3 +316,29 @@ def test_fmt_keeps_the_new_constructs() -> None:
     assert "scale level penalty { none = 0, I = 7 }" in out
     assert "bands total { A <= 13 when total >= 0, B }" in out
     assert format_source(out, "t.sbm") == out
+
+
+# ---- export -------------------------------------------------------------------------------
+
+
+def test_the_questionnaire_exports_points_constants_and_conditional_bands() -> None:
+    from sbm_engine.export import json_schema, questionnaire
+
+    std = _std(
+        BANDS
+        + """    const LIMIT = 13
+    bands total { top <= 14 when worst <= 7, fine <= 16, fail }
+"""
+    )
+    q = questionnaire(std.model)
+    a = next(i for i in q["items"] if i["name"] == "a")
+    assert a["answer"]["points"] == "penalty"
+    assert [o["points"] for o in a["answer"]["options"]] == [0, 7, 8, 28]
+    assert q["constants"] == {"LIMIT": 13}
+    assert q["bands"]["total"] == [
+        {"label": "top", "max": 14, "when": "worst <= 7"},
+        {"label": "fine", "max": 16},
+        {"label": "fail", "max": None},
+    ]
+    pattern = json_schema(std.model)["properties"]["answers"]["properties"]["a"]["anyOf"][0]
+    assert re.match(pattern["pattern"], " ii ") and not re.match(pattern["pattern"], "III")

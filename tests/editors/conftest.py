@@ -47,10 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def shipped_standards() -> list[Path]:
-    """Every `.sbm` file of the repository: what git tracks, else every one on disk."""
+    """Every `.sbm` file of the repository: what git tracks or would track (a new file
+    not yet added, unless ignored), else every one on disk."""
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", "*.sbm"],
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.sbm"],
             cwd=ROOT,
             capture_output=True,
             check=True,
@@ -79,7 +80,10 @@ def standards() -> list[Path]:
 #
 # `SAMPLE` is valid SBM (a test parses it) with every kind of token: each keyword group,
 # every declaration, calls, `visit`, escapes in strings, Cyrillic names and text, every
-# operator and punctuation mark. `INVALID` holds characters outside the language.
+# operator and punctuation mark; the soft keywords where they are keywords (`const`,
+# `scale NAME points`, `penalty`) and where they are names (a scale, a tag, a coefficient
+# and a value named so, the function `points(…)`), and bands with `<=` and `when`.
+# `INVALID` holds characters outside the language.
 
 SAMPLE = r"""import "common/scales.sbm"
 # Комментарий: a note
@@ -103,6 +107,12 @@ standard demo.sample "Проба \"кавычки\" и \\ слэш" extends libr
         answers { улыбка = да, wait = -3 }
         expect c1 == 1
     }
+    const limit = 13
+    scale points points { low = 1, high = 5 }
+    scale demerits penalty { none = 0, minor = 2 }
+    item fines "Штрафы" answer demerits tags penalty
+    coefficient penalty = points(fines) + max_points(items) - limit + points
+    bands penalty { A <= 13 when points(fines) <= limit, B <= 27, C when c1 >= 0.5, D }
 }
 """
 

@@ -33,7 +33,7 @@ from pygments.token import (
 )
 
 from sbm_engine.diagnostics import CompileError
-from sbm_engine.parser import KEYWORDS, parse
+from sbm_engine.parser import KEYWORDS, SOFT_KEYWORDS, parse
 from sbm_engine.pygments_lexer import SbmLexer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,6 +181,33 @@ SAMPLE_EXPECTED: list[tuple[int, str, int, Any]] = [
     (19, "visit", 0, Name.Builtin.Pseudo),
     (20, "answers", 0, Name),
     (21, "expect", 0, Keyword.Declaration),
+    # the soft keywords: keywords in their place, names elsewhere
+    (23, "const", 0, Keyword.Declaration),
+    (23, "limit", 0, Name.Constant),
+    (23, "=", 0, Operator),
+    (24, "scale", 0, Keyword.Declaration),
+    (24, "points", 0, Name.Class),
+    (24, "points", 1, Keyword),
+    (25, "demerits", 0, Name.Class),
+    (25, "penalty", 0, Keyword),
+    (26, "demerits", 0, Name),
+    (26, "penalty", 0, Name),
+    (27, "penalty", 0, Name.Function),
+    (27, "points", 0, Name.Builtin),
+    (27, "max_points", 0, Name.Builtin),
+    (27, "limit", 0, Name),
+    (27, "points", 1, Name),
+    (28, "bands", 0, Keyword.Declaration),
+    (28, "penalty", 0, Name),
+    (28, "A", 0, Name),
+    (28, "<=", 0, Operator),
+    (28, "13", 0, Number.Integer),
+    (28, "when", 0, Keyword),
+    (28, "points", 0, Name.Builtin),
+    (28, "<=", 1, Operator),
+    (28, "limit", 0, Name),
+    (28, "when", 1, Keyword),
+    (28, "D", 0, Name),
 ]
 
 
@@ -224,6 +251,66 @@ def test_every_keyword_is_a_keyword(word: str) -> None:
     [(kind, value), _newline] = _tokens(word)
     assert value == word
     assert kind in Keyword or kind in Operator.Word
+
+
+@pytest.mark.parametrize("word", sorted(SOFT_KEYWORDS))
+def test_a_soft_keyword_alone_is_a_name(word: str) -> None:
+    assert _tokens(word)[0] == (Name, word)
+
+
+def test_the_soft_keywords_are_the_parsers() -> None:
+    from sbm_engine import pygments_lexer as lexer
+
+    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS} == SOFT_KEYWORDS
+    assert not SOFT_KEYWORDS & KEYWORDS
+
+
+SOFT = """\
+standard s {
+    const k = 1
+    const  spaced  =  -2.5
+    scale points { a = 1 }
+    scale x penalty{ a = 1 }
+    item const "Q" answer points tags points penalty
+    coefficient c = points + const * penalty - points (items)
+    example "e" { answers { const = a, q = const r = 1 } }
+    bands c { a >= 1 when const == 1, b }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "nth", "kind"),
+    [
+        (2, "const", 0, Keyword.Declaration),
+        (2, "k", 0, Name.Constant),
+        (3, "const", 0, Keyword.Declaration),
+        (3, "spaced", 0, Name.Constant),
+        (4, "points", 0, Name.Class),
+        (5, "penalty", 0, Keyword),
+        (6, "const", 0, Name.Variable),
+        (6, "points", 0, Name),
+        (6, "points", 1, Name),
+        (6, "penalty", 0, Name),
+        (7, "points", 0, Name),
+        (7, "const", 0, Name),
+        (7, "penalty", 0, Name),
+        (7, "points", 1, Name.Builtin),
+        (8, "const", 0, Name),
+        (8, "const", 1, Name),  # a label after `=`, not a declaration
+        (8, "r", 0, Name),
+        (9, "const", 0, Name),
+    ],
+)
+def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:
+    found = [k for k, value in _by_line(SOFT).get(line, []) if value == text]
+    assert len(found) > nth, (line, text, _by_line(SOFT).get(line))
+    assert found[nth] is kind
+
+
+def test_the_soft_sample_parses_and_has_no_error() -> None:
+    assert parse(SOFT, "soft.sbm").standards
+    assert _errors(SOFT) == []
 
 
 def test_the_lexer_groups_keywords_as_the_vscode_grammar_does() -> None:

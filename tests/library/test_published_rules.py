@@ -137,3 +137,44 @@ def test_nps_of_a_group(ratings: list[int], nps: float) -> None:
     bands = [r.bands["likelihood_to_recommend"] for r in results]
     assert bands.count("promoter") == sum(r >= 9 for r in ratings)
     assert bands.count("detractor") == sum(r <= 6 for r in ratings)
+
+
+#: The worked example of the R package stp25kano (Berger et al.'s method, 296
+#: respondents): counts of A, O, M, I, R, Q per attribute and the printed Better and
+#: Worse, to three decimals.
+KANO = {
+    "app": ((45, 123, 95, 33, 0, 0), 0.568, -0.736),
+    "service": ((54, 54, 101, 81, 3, 3), 0.372, -0.534),
+    "hotline": ((121, 24, 15, 124, 6, 6), 0.511, -0.137),
+    "loan": ((93, 87, 65, 51, 0, 0), 0.608, -0.514),
+    "ready": ((83, 18, 9, 177, 6, 3), 0.352, -0.094),
+}
+#: One pair of answers per category (the evaluation table's cells).
+PAIRS = {
+    "A": ("like", "neutral"),
+    "O": ("like", "dislike"),
+    "M": ("neutral", "dislike"),
+    "I": ("neutral", "neutral"),
+    "R": ("neutral", "like"),
+    "Q": ("like", "like"),
+}
+
+
+def test_kano_reproduces_the_published_better_and_worse() -> None:
+    std = sbm_engine.load("survey.kano")
+    answers: list[dict[str, str]] = [{} for _ in range(296)]
+    for key, (counts, _better, _worse) in KANO.items():
+        assert sum(counts) == 296
+        cells = [c for c, n in zip("AOMIRQ", counts, strict=True) for _ in range(n)]
+        for respondent, category in zip(answers, cells, strict=True):
+            respondent[f"{key}_f"], respondent[f"{key}_d"] = PAIRS[category]
+    records = [{"visit_id": str(k), "answers": a} for k, a in enumerate(answers)]
+    outcomes = assert_batch_agrees(std, records)
+    for key, (counts, _better, _worse) in KANO.items():
+        got = [o.labels[f"{key}_category"] for o in outcomes]
+        assert [got.count(c) for c in "AOMIRQ"] == list(counts)
+    rolled = std.rollup([o.to_dict() for o in outcomes], "network")["groups"][0]["rollups"]
+    for key, (counts, better, worse) in KANO.items():
+        assert round(rolled[f"{key}_better"], 3) == better, key
+        assert round(rolled[f"{key}_worse"], 3) == worse, key
+        assert rolled[f"{key}_a"] == pytest.approx(100 * counts[0] / 296)

@@ -204,3 +204,49 @@ def test_nothing_is_offered_inside_a_string_or_a_comment(view: View, typed: str)
     text = TEXT.replace("    target visit 0.85\n", typed + "\n    target visit 0.85\n")
     v = View(view.analysis, view.display, text, ParseCache(), last_good=view.current)
     assert complete(v, text.index(typed) + len(typed)) == ([], "")
+
+
+SOFT = """\
+standard demo.soft {
+    const LIMIT = 13
+    scale level penalty { none = 0, I = 7 }
+    item fire "Пожар" answer level
+    coefficient total = points(fire) + LIMIT
+"""
+
+
+def test_a_broken_text_finds_constants_and_reads_soft_keywords_in_their_place() -> None:
+    """The text does not parse (no closing brace): `const NAME =` still declares a
+    constant, and `penalty` after `scale NAME` is a keyword, which names nothing."""
+    from sbm_engine.lsp.hover import hover_text
+
+    cache = ParseCache()
+    v = View(None, "soft.sbm", SOFT, cache)
+    assert not v.parsed
+    decl = v.at(SOFT.index("LIMIT") + 1)
+    assert decl is not None and (decl.kind, decl.role) == ("constant", "declaration")
+    use = v.at(SOFT.rindex("LIMIT") + 1)
+    assert use is not None and v.kind_of(use) == "name"
+    [target] = v.definition(use)
+    assert target.start == SOFT.index("LIMIT")
+    assert v.at(SOFT.index("penalty") + 1) is None
+    call = v.at(SOFT.index("points") + 1)
+    assert call is not None and call.kind == "function"
+    assert hover_text(v, call) is not None  # `points` has its signature and a line on it
+
+
+def test_outline_and_index_of_constants_and_conditional_bands() -> None:
+    text = SOFT + "    bands total { A <= 13 when points(fire) <= LIMIT, B }\n}\n"
+    cache = ParseCache()
+    index = cache.get("soft.sbm", text)[1]
+    constants = [o for o in index.occurrences if o.name == "LIMIT"]
+    assert [(o.kind, o.role) for o in constants] == [
+        ("constant", "declaration"),
+        ("name", "reference"),
+        ("name", "reference"),  # in the band's condition
+    ]
+    [std] = outline(index.module)
+    assert [(s.name, s.kind, s.detail) for s in std.children][:2] == [
+        ("LIMIT", "constant", "13"),
+        ("level", "scale", None),
+    ]
