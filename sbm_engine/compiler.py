@@ -243,10 +243,11 @@ class PythonCompiler:
                 self.emit_answer(it, i, key)
             with e.block(py("else:")):
                 e.line(py("{} = {} = None", ident("s", i), ident("v", i)))
-                # The warning's text is made on the first visit it concerns.
-                msg = self.const("M", not_applicable(it.name, it.when_text))
-                with e.block(py("if answered(get({}, MISSING)):", key)):
-                    e.line(py("warns.append(VisitWarning({}, {}()))", key, msg))
+                if it.computed is None:  # a computed item is never answered
+                    # The warning's text is made on the first visit it concerns.
+                    msg = self.const("M", not_applicable(it.name, it.when_text))
+                    with e.block(py("if answered(get({}, MISSING)):", key)):
+                        e.line(py("warns.append(VisitWarning({}, {}()))", key, msg))
         else:
             self.emit_answer(it, i, key)
 
@@ -255,7 +256,12 @@ class PythonCompiler:
         s, v = ident("s", i), ident("v", i)
         info = self.const("I", item_info(it))
         info_obj = self.consts[info]
-        e.line(py("a = get({}, MISSING)", key))
+        if it.computed is not None:  # `value = EXPR`: the answer is worked out, not read
+            e.span = (it.computed.span, Place("item_value", it.name))
+            e.line(py("a = {}", self.ex(it.computed)))
+            e.span = (it.span, Place("item", it.name))
+        else:
+            e.line(py("a = get({}, MISSING)", key))
         if it.kind == "scale":
             if it.name in self.needs_label:
                 pairs = [
@@ -638,6 +644,7 @@ _LISTED = {
     "item_condition": "the condition of item `{}`",
     "section_condition": "the condition of section `{}`",
     "score_formula": "the score formula of `{}`",
+    "item_value": "the computed value of `{}`",
     "section": "section `{}`",
     "coefficient": "coefficient `{}`",
     "rollup": "rollup `{}`",

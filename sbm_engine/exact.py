@@ -191,7 +191,13 @@ def make_exact(model: StandardModel) -> StandardModel:
         return None if b is None else ex.wrap(b)
 
     items = tuple(
-        attrs.evolve(i, when=opt(i.when), section_when=opt(i.section_when), score=opt(i.score))
+        attrs.evolve(
+            i,
+            when=opt(i.when),
+            section_when=opt(i.section_when),
+            score=opt(i.score),
+            computed=opt(i.computed),
+        )
         for i in model.items
     )
     sections = tuple(attrs.evolve(s, when=opt(s.when)) for s in model.sections)

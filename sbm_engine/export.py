@@ -51,6 +51,7 @@ def _item(it: ItemModel) -> dict[str, Any]:
         "bonus": it.bonus,
         "when": it.when_text,
         "score": it.score_text,
+        **({"value": it.computed_text} if it.computed is not None else {}),
     }
 
 
@@ -125,6 +126,8 @@ def json_schema(m: StandardModel) -> dict[str, Any]:
     props: dict[str, Any] = {}
     required: list[str] = []
     for it in m.items:
+        if it.computed is not None:  # worked out by the standard: not in the answers
+            continue
         conditional = it.when is not None or it.section_when is not None
         schema = {} if conditional else _answer_schema(it)
         props[it.name] = {"description": it.question, **schema}

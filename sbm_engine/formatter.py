@@ -584,6 +584,8 @@ class _Printer:
         head = _item_head(item)
         question = f"item {item.name} {quote(item.question)}"
         tails: list[tuple[str, n.Expr]] = []
+        if item.value is not None:
+            tails.append(("value = ", item.value))
         if item.when is not None:
             tails.append(("when ", item.when))
         if item.score is not None:
@@ -782,7 +784,7 @@ def _rows_by_width(
 
 
 def _item_head(item: n.Item) -> str:
-    """Everything of an item but `when` and `score`, options in canonical order."""
+    """Everything of an item but `value`, `when` and `score`, options in canonical order."""
     parts = ["item", item.name, quote(item.question), "answer", _answer_text(item.answer)]
     if item.weight is not None:
         parts += ["weight", item.weight.text]
@@ -806,7 +808,8 @@ def _item_head_anchors(item: n.Item, *, with_name: bool = True) -> tuple[int, ..
     anchors = _at(item.answer.span, _span_of(item.weight))
     if with_name:
         anchors = (*_start(item.span), *_at(item.name_span), *anchors)
-    spanned_ends = [s.end for s in (_span_of(item.when), _span_of(item.score)) if s is not None]
+    spanned = (_span_of(item.value), _span_of(item.when), _span_of(item.score))
+    spanned_ends = [s.end for s in spanned if s is not None]
     if item.span.end > 0 and item.span.end > max(spanned_ends, default=0):
         anchors += (item.span.end - 1,)
     return anchors

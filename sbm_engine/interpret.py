@@ -184,6 +184,8 @@ class Interpreter:
     ) -> None:
         applies = all(bool(self.eval(c, env)) for c in (it.section_when, it.when) if c is not None)
         raw = answers.get(it.name, MISSING)
+        if it.computed is not None and applies:  # `value = EXPR`: worked out, not answered
+            raw = self.eval(it.computed, env)
         env.items[it.name] = env.answers[it.name] = None
         if not applies:
             if answered(raw):

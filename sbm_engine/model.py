@@ -96,6 +96,9 @@ class ItemModel:
     span: Span = attrs.field(default=NOWHERE, eq=False)
     when_text: str | None = None
     score_text: str | None = None
+    #: `value = EXPR`: the answer the standard computes for each visit (a computed item)
+    computed: Bound | None = None
+    computed_text: str | None = None
 
     @property
     def has_points(self) -> bool:
@@ -268,7 +271,7 @@ def expressions(model: StandardModel) -> Iterator[Bound]:
     For packs that look for what a standard uses (`Bound.walk()` visits each node).
     """
     for item in model.items:
-        for b in (item.when, item.section_when, item.score):
+        for b in (item.computed, item.when, item.section_when, item.score):
             if b is not None:
                 yield b
     for section in model.sections:

@@ -218,6 +218,8 @@ class Item:
     score: Expr | None = None
     span: Span = _span()
     name_span: Span = _span()
+    #: `value = EXPR`: a computed item, whose answer the standard works out per visit
+    value: Expr | None = None
 
 
 @attrs.frozen

@@ -352,6 +352,10 @@ class _ToNodes(_Rewriter):
     def score_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
         return ("score", c[0], self.sp(meta))
 
+    @_with_meta
+    def value_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("value", c[0], self.sp(meta))
+
     def _options(self, options: list[tuple[str, Any, n.Span]], owner: str) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for key, value, span in options:
@@ -394,6 +398,7 @@ class _ToNodes(_Rewriter):
             score=opts.get("score"),
             span=self.sp(meta),
             name_span=self.tok(name),
+            value=opts.get("value"),
         )
 
     @_with_meta

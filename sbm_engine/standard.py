@@ -76,7 +76,9 @@ class CompiledStandard:
         self.item_names = tuple(i.name for i in model.items)
         self.section_names = tuple(s.name for s in model.sections)
         self.coefficient_names = tuple(c.name for c in model.coefficients)
-        self._known_answers = frozenset(self.item_names)
+        # a computed item (`value = …`) is worked out by the standard, never answered
+        self._computed = frozenset(i.name for i in model.items if i.computed is not None)
+        self._known_answers = frozenset(self.item_names) - self._computed
         self.term_keys = tuple(t.key for r in model.rollups for t in r.terms)
         self._targets = [(c, self.coefficient_names.index(c), t) for c, t in model.targets.items()]
         self._bands = [(c, self.coefficient_names.index(c), b) for c, b in model.bands.items()]
@@ -153,12 +155,14 @@ class CompiledStandard:
         if not self.allow_unknown and not self._known_answers.issuperset(answers):
             for key in answers:
                 if key not in self._known_answers:
-                    hint = did_you_mean(str(key), self.item_names)
+                    hint = did_you_mean(str(key), self._known_answers)
                     errs.append(
                         VisitError(
                             str(key),
                             "unknown_item",
-                            message("visit.unknown_item", key=key, standard=self.id)
+                            message("visit.computed_item", key=key, standard=self.id)
+                            if key in self._computed
+                            else message("visit.unknown_item", key=key, standard=self.id)
                             + (message("visit.did_you_mean", name=hint) if hint else ""),
                         )
                     )
@@ -536,6 +540,8 @@ def _in(place: Place) -> str:
         return message("visit.in.section_condition", name=name)
     if kind == "score_formula":
         return message("visit.in.score_formula", name=name)
+    if kind == "item_value":
+        return message("visit.in.item_value", name=name)
     if kind == "section":
         return message("visit.in.section", name=name)
     if kind == "coefficient":

@@ -87,6 +87,7 @@ class ItemSpec:
     formula: str | None = None
     section: str | None = None
     options: list[str] = field(default_factory=list)
+    computed: str | None = None  # `value = EXPR`: never answered by a visit
 
     @property
     def scored(self) -> bool:
@@ -106,8 +107,9 @@ class ItemSpec:
         else:
             answer = "text"
         opts = " ".join(self.options)
+        value = f" value = {self.computed}" if self.computed else ""
         score = f" score = {self.formula}" if self.formula else ""
-        return f'item {self.name} "Вопрос {self.name}" answer {answer} {opts}{score}'
+        return f'item {self.name} "Вопрос {self.name}" answer {answer} {opts}{value}{score}'
 
 
 @dataclass
@@ -390,6 +392,12 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
                 it.formula = draw(formulas(it, ctx))
         elif kind == "scale" and not _has_points(it) and draw(st.integers(0, 5)) == 0:
             it.formula = draw(formulas(it, ctx))
+        numbers = [x for x in items if _numeric_answer(x)]
+        if kind == "number" and it.low is not None and numbers and draw(st.integers(0, 3)) == 0:
+            # a computed item: from earlier numeric answers (values beyond the range reject)
+            a, b = draw(st.sampled_from(numbers)), draw(st.sampled_from(numbers))
+            op = draw(st.sampled_from(["+", "-", "*"]))
+            it.computed = f"answer({a.name}) {op} answer({b.name})"
         opts = []
         if it.scored and draw(st.booleans()):
             opts.append(f"weight {draw(st.sampled_from(['1', '2', '3', '0.5']))}")
@@ -579,6 +587,8 @@ def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
             record["channel"] = channel
     answers: dict[str, Any] = {}
     for it in spec.items:
+        if it.computed is not None and draw(st.integers(0, 19)):
+            continue  # worked out by the standard (now and then answered: a reject)
         value = draw(answers_for(it))
         if value is not ABSENT:
             answers[it.name] = value

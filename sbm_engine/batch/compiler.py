@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -201,6 +201,7 @@ class BatchCompiler:
         sec_when = self.expr(it.section_when) if it.section_when is not None else None
         own_when = self.expr(it.when) if it.when is not None else None
         formula = self.expr(it.score) if it.score is not None else None
+        computed = self.expr(it.computed) if it.computed is not None else None
         linear = (
             it.kind == "number" and it.score is None and it.low is not None and it.high is not None
         )
@@ -225,13 +226,17 @@ class BatchCompiler:
                     t = np.full(m, bool(t))
                 app = t if app is None else (app & t)
 
-            source = env.sources.get(name)
-            if source is None:
-                raise KeyError(name)
-            target = None
-            if in_place and env.out is not None:
-                target = env.out[name][env.start : env.stop]
-            dec = decoder.decode(source, env.start, env.stop, target)
+            dec: Any
+            if computed is not None:  # `value = EXPR`: worked out, checked against the range
+                dec = _computed(full(self._num(computed(env, app), env), env.m), it)
+            else:
+                source = env.sources.get(name)
+                if source is None:
+                    raise KeyError(name)
+                target = None
+                if in_place and env.out is not None:
+                    target = env.out[name][env.start : env.stop]
+                dec = decoder.decode(source, env.start, env.stop, target)
             env.mark(dec.error, app)
             env.mark(dec.odd)
             value = dec.value
@@ -634,6 +639,27 @@ def aggregate(agg: str, cols: list[np.ndarray], m: int) -> np.ndarray:
     if agg == "sum":
         return total
     return mean_of(total, count)
+
+
+class _Computed(NamedTuple):
+    """What `ItemDecoder.decode` gives, for a computed item's values."""
+
+    value: np.ndarray
+    error: np.ndarray
+    odd: np.ndarray
+    score: Any = None
+    coded: Any = None
+    answered: Any = None
+
+
+def _computed(value: np.ndarray, it: ItemModel) -> _Computed:
+    """A computed number: N/A where the formula is; an error (the row goes to the
+    per-visit path, which says which) where it is not finite or outside the range."""
+    given = ~np.isnan(value)
+    bad = given & ~np.isfinite(value)
+    if it.low is not None and it.high is not None:
+        bad |= given & ((value < it.low) | (value > it.high))
+    return _Computed(value, bad, np.zeros(len(value), dtype=bool))
 
 
 def label_texts(cat: Cat) -> np.ndarray:

@@ -110,7 +110,8 @@ class BatchEvaluator:
                 ("labels", self.label_names),
             )
         }
-        self.known = frozenset(self.item_names)
+        #: answer keys a record may give: every item but the computed ones (`value = …`)
+        self.known = frozenset(it.name for it in m.items if it.computed is None)
         items = {it.name: it for it in m.items}
         #: each item's warning text, made on the first visit it concerns (`runtime.not_applicable`)
         self.warn_messages = {

@@ -75,6 +75,9 @@ class Checker(Binding, Order, Ranges):
             node: n.Item = decl.node
             ctx_when = _Context("when", item=item, owner=name)
             when = self._bind_condition(node.when, ctx_when)
+            computed = None
+            if node.value is not None and item.kind == "number":  # else E0104 already
+                computed = self._bind_num(node.value, _Context("when", owner=name))
             score = None
             if node.score is not None and item.kind != "text":  # text: E0104 already
                 score = self._bind_num(node.score, _Context("score", item=item, owner=name))
@@ -86,6 +89,8 @@ class Checker(Binding, Order, Ranges):
                 score=score,
                 when_text=self._text(node.when),
                 score_text=self._text(node.score),
+                computed=computed,
+                computed_text=self._text(node.value),
             )
         coefficients: list[CoefficientModel] = []
         labels: list[CoefficientModel] = []

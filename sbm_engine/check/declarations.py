@@ -262,6 +262,14 @@ class Declarations:
         else:
             kind = "text"
         self._unscored_options(node, kind, low is not None)
+        if node.value is not None and kind != "number":
+            self.d.error(
+                "E0104",
+                message("E0104.computed_number.message", item=node.name),
+                node.value.span,
+                label=message("E0104.computed_number.label"),
+                help=message("E0104.computed_number.help"),
+            )
         if scale is not None and scale.kind != "score" and node.score is not None:
             self.d.error(
                 "E0104",

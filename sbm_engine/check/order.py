@@ -26,7 +26,11 @@ class Order(Declarations):
         spans: dict[tuple[str, str], n.Span] = {}
         for item in self.items.values():
             key = ("item", item.name)
-            exprs = [e for e in (item.when, item.section_when, item.score) if e is not None]
+            exprs = [
+                e
+                for e in (item.computed, item.when, item.section_when, item.score)
+                if e is not None
+            ]
             deps[key] = [d for e in exprs for d in _deps(e) if d != key or e is not item.score]
             spans[key] = item.span
             if item.score is not None and key in _deps(item.score):

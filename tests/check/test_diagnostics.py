@@ -130,7 +130,7 @@ CASES = [
         '    item value "Значение" answer yes_no',
         8,
         10,
-        "`value` is reserved and cannot name an item",
+        "`value` is a reserved word and cannot name an item",
         "choose another name, for example `value_1`",
     ),
     Case(

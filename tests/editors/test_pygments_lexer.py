@@ -141,7 +141,7 @@ SAMPLE_EXPECTED: list[tuple[int, str, int, Any]] = [
     (8, "optional", 0, Keyword),
     (8, "score", 0, Keyword),
     (8, "if", 0, Keyword),
-    (8, "value", 0, Name),
+    (8, "value", 0, Keyword),
     (8, "<=", 0, Operator),
     (8, "then", 0, Keyword),
     (8, "else", 0, Keyword),

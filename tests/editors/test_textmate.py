@@ -222,7 +222,7 @@ EXPECTED: list[tuple[int, str, int, tuple[str, ...]]] = [
     (8, "optional", 0, ("keyword.other.sbm",)),
     (8, "score", 0, ("keyword.other.sbm",)),
     (8, "if", 0, ("keyword.control.conditional.sbm",)),
-    (8, "value", 0, ("variable.other.sbm",)),
+    (8, "value", 0, ("keyword.other.sbm",)),
     (8, "<=", 0, ("keyword.operator.comparison.sbm",)),
     (8, "then", 0, ("keyword.control.conditional.sbm",)),
     (8, "else", 0, ("keyword.control.conditional.sbm",)),
