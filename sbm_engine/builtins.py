@@ -902,15 +902,48 @@ def _scalar_is_na(ip: Interpreter, b: Call, env: Env) -> Any:
 
 #: What the expression of each rollup aggregate must be.
 _ROLLUP_TERM_TYPES: dict[str, Type] = {"avg": "num", "share": "bool", "total": "num"}
+_ROLLUP_TERM_TYPES.update(median="num", percentile="num")  # not sums: `rollup.percentile`
 
 
 def _bind_rollup_term(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     fn, arg = call.function, call.args[0]
     inner = ck.bind(arg, ctx.term())
     inner = ck._expect_type(inner, _ROLLUP_TERM_TYPES[fn], arg)
+    param = _percentile_param(ck, call.args[1]) if fn == "percentile" else None
+    if fn == "median":
+        param = 50.0
     key = f"{ctx.owner}.{len(ck._terms) + 1}"
-    ck._terms.append(RollupTerm(key, fn, inner))  # type: ignore[arg-type]
+    ck._terms.append(RollupTerm(key, fn, inner, param))  # type: ignore[arg-type]
     return Agg(fn, key, type="num", span=call.span)  # type: ignore[arg-type]
+
+
+def _percentile_param(ck: Binding, arg: n.Argument) -> float | None:
+    """P of `percentile(X, P)`: a number written out in [0, 100], else E0301."""
+    number, sign = arg, 1.0
+    if isinstance(number, n.Negate):
+        number, sign = number.operand, -1.0
+    if not isinstance(number, n.Number):
+        ck.d.error(
+            "E0301",
+            message("E0301.percentile_constant.message"),
+            arg.span,
+            label=message("E0301.percentile_constant.label"),
+            help=message("E0301.percentile_constant.help"),
+        )
+        return None
+    p = sign * number.value
+    if not 0 <= p <= 100:  # NaN fails too
+        ck.d.error(
+            "E0301",
+            message(
+                "E0301.percentile_range.message", p=number.text if sign > 0 else f"-{number.text}"
+            ),
+            arg.span,
+            label=message("E0301.percentile_range.label"),
+            help=message("E0301.percentile_range.help"),
+        )
+        return None
+    return p
 
 
 def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
@@ -1048,6 +1081,16 @@ BUILTINS = BuiltinTable(
             "share", "CONDITION", "the share of a group's visits where a condition holds"
         ),
         _rollup_entry("total", "EXPR", "the sum over the visits of a group"),
+        _rollup_entry("median", "EXPR", "the median over the visits of a group"),
+        Builtin(
+            "percentile",
+            2,
+            2,
+            _bind_rollup_term,
+            context="rollup",
+            signature="percentile(EXPR, P)",
+            doc="the P-th percentile (P in [0, 100]) over the visits of a group",
+        ),
     ]
 )
 

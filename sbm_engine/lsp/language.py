@@ -153,5 +153,7 @@ def function_doc(name: str) -> str:
         "avg": lambda: message("lsp.function.avg"),
         "share": lambda: message("lsp.function.share"),
         "total": lambda: message("lsp.function.total"),
+        "median": lambda: message("lsp.rollup_function.median"),
+        "percentile": lambda: message("lsp.rollup_function.percentile"),
     }
     return docs[name]()
