@@ -946,6 +946,25 @@ def _percentile_param(ck: Binding, arg: n.Argument) -> float | None:
     return p
 
 
+def _bind_mode(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    """`mode(band(C))`: the band most of the group's visits fell in, read from the band
+    counts of the roll-up (no per-visit input); E0301 for any other argument."""
+    arg = call.args[0]
+    if not (isinstance(arg, n.Call) and arg.function == "band"):
+        ck.d.error(
+            "E0301",
+            message("E0301.mode_of_band.message"),
+            arg.span,
+            label=message("E0301.mode_of_band.label"),
+            help=message("E0301.mode_of_band.help"),
+        )
+        return Const(None, type="label", span=call.span)
+    inner = ck.bind(arg, ctx.term())
+    if not isinstance(inner, Call):  # E0208 or E0302 reported by `band`
+        return Const(None, type="label", span=call.span)
+    return Agg("mode", inner.payload, type="label", labels=inner.labels, span=call.span)  # type: ignore[arg-type]
+
+
 def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
     signature = f"{fn}({argument})"
     return Builtin(fn, 1, 1, _bind_rollup_term, context="rollup", signature=signature, doc=doc)
@@ -1090,6 +1109,16 @@ BUILTINS = BuiltinTable(
             context="rollup",
             signature="percentile(EXPR, P)",
             doc="the P-th percentile (P in [0, 100]) over the visits of a group",
+        ),
+        Builtin(
+            "mode",
+            1,
+            1,
+            _bind_mode,
+            context="rollup",
+            fails_as="label",
+            signature="mode(band(COEFFICIENT))",
+            doc="the band most of a group's visits fell in",
         ),
     ]
 )

@@ -506,14 +506,14 @@ class _RollupEval(Interpreter):
     def __init__(self, model: StandardModel, group: _Group) -> None:
         super().__init__(model)
         self.group = group
-        self.values: dict[str, float | None] = {}
+        self.values: dict[str, float | str | None] = {}
         self.by_name = {r.name: r for r in model.rollups}
         self.params = {t.key: t.param for r in model.rollups for t in r.terms}
 
-    def all(self) -> dict[str, float | None]:
+    def all(self) -> dict[str, float | str | None]:
         return {name: self.rollup(name) for name in self.by_name}
 
-    def rollup(self, name: str, stack: tuple[str, ...] = ()) -> float | None:
+    def rollup(self, name: str, stack: tuple[str, ...] = ()) -> float | str | None:
         if name not in self.values:
             if name in stack:
                 return None
@@ -528,6 +528,14 @@ class _RollupEval(Interpreter):
     def eval(self, b: Bound, env: Env) -> Any:
         if b.op == "agg":
             kind, key = b.data
+            if kind == "mode":  # key: the coefficient; ties go to the band declared first
+                counts = self.group.bands[key]
+                most = max(counts.values(), default=0)
+                return (
+                    next((label for label, k in counts.items() if k == most), None)
+                    if most
+                    else None
+                )
             if kind in QUANTILE_KINDS:
                 p = self.params.get(key)
                 return percentile(self.group.samples[key], 50.0 if p is None else p)

@@ -221,6 +221,8 @@ class Binding(Declarations):
             if name == "visits":
                 return Visits(type="num", span=sp)
             if name in self.rollup_names:
+                if _is_mode(self.decls[name].node):  # a band label: `mode(band(c))`
+                    return RollupRef(name, type="label", span=sp)
                 return RollupRef(name, type="num", span=sp)
         decl = self.decls.get(name)
         if decl is None:
@@ -565,7 +567,9 @@ class Binding(Declarations):
 
     def _rollup(self, node: n.Rollup) -> RollupModel | None:
         self._terms = []
-        expr = self._bind_num(node.expr, _Context("rollup", owner=node.name))
+        ctx = _Context("rollup", owner=node.name)
+        # a number, or a band label when the formula is `mode(band(c))`
+        expr = self.bind(node.expr, ctx) if _is_mode(node) else self._bind_num(node.expr, ctx)
         return RollupModel(
             node.name,
             node.title,
@@ -713,3 +717,9 @@ def _label_value(label: n.Label) -> Any:
         f = float(label.value)
         return int(f) if f.is_integer() and "." not in label.value else f
     return label.value
+
+
+def _is_mode(node: Any) -> bool:
+    """Whether a rollup's formula is a `mode(…)`, whose value is a label, not a number."""
+    expr = getattr(node, "expr", None)
+    return isinstance(expr, n.Call) and expr.function == "mode"

@@ -155,5 +155,6 @@ def function_doc(name: str) -> str:
         "total": lambda: message("lsp.function.total"),
         "median": lambda: message("lsp.rollup_function.median"),
         "percentile": lambda: message("lsp.rollup_function.percentile"),
+        "mode": lambda: message("lsp.rollup_function.mode"),
     }
     return docs[name]()
