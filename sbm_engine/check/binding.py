@@ -221,8 +221,10 @@ class Binding(Declarations):
             if name == "visits":
                 return Visits(type="num", span=sp)
             if name in self.rollup_names:
-                if _is_mode(self.decls[name].node):  # a band label: `mode(band(c))`
-                    return RollupRef(name, type="label", span=sp)
+                node = self.decls[name].node
+                if _is_mode(node):  # a band label: `mode(band(c))`
+                    labels = _mode_labels(node, self.flat.bands)
+                    return RollupRef(name, type="label", labels=labels, span=sp)
                 return RollupRef(name, type="num", span=sp)
         decl = self.decls.get(name)
         if decl is None:
@@ -723,3 +725,13 @@ def _is_mode(node: Any) -> bool:
     """Whether a rollup's formula is a `mode(…)`, whose value is a label, not a number."""
     expr = getattr(node, "expr", None)
     return isinstance(expr, n.Call) and expr.function == "mode"
+
+
+def _mode_labels(node: Any, bands: Any) -> frozenset[str] | None:
+    """The labels a `mode(band(c))` rollup may take: c's bands (None if unknown)."""
+    args = node.expr.args
+    arg = args[0] if len(args) == 1 else None
+    if not (isinstance(arg, n.Call) and len(arg.args) == 1 and isinstance(arg.args[0], n.Name)):
+        return None
+    found = bands.get(arg.args[0].name)
+    return None if found is None else frozenset(b.label for b in found.bands)

@@ -319,3 +319,63 @@ def test_columnar_bands_without_rollups(tmp_path: Path) -> None:
         for by in ("network", "point"):
             got = rollup_columnar([path], by, std, str(tmp_path / "dist.sbm"))[1].report()
             assert got == report_of(std, results, by)
+
+
+# ---- mode(band(C)) ----------------------------------------------------------------------------
+
+BANDED = HEAD + "    bands visit { high >= 0.5, low }\n"
+
+
+def checked_banded(tmp_path: Path, body: str) -> Any:
+    path = tmp_path / "t.sbm"
+    path.write_text(BANDED + body + "\n}\n", encoding="utf-8")
+    return check(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ("rollup t = mode(band(visit))", []),
+        ("rollup t = mode(band(visit))\n rollup u = if t == high then 1 else 0", []),
+        ("rollup u = if mode(band(visit)) == low then 1 else 0", []),
+        ("rollup t = mode(visit)", ["E0301"]),
+        ("rollup t = mode(answer(wait))", ["E0301"]),
+        ("rollup t = mode(band(wait))", ["E0208"]),
+        ("coefficient c = mode(band(visit))", ["E0306"]),
+        ("rollup t = mode(band(visit)) + 1", ["E0301"]),
+        ("rollup t = mode(band(visit))\n rollup u = t * 2", ["E0301"]),
+        ("rollup t = mode(band(visit))\n rollup u = if t == superb then 1 else 0", ["E0207"]),
+    ],
+)
+def test_mode_checks(tmp_path: Path, body: str, found: list[str]) -> None:
+    assert codes(checked_banded(tmp_path, body)) == found
+
+
+MODE = STANDARD.replace(
+    "    rollup mean = avg(visit)\n",
+    "    rollup mean = avg(visit)\n"
+    "    rollup typical = mode(band(visit))\n"
+    "    rollup mostly_poor = if typical == poor then 1 else 0\n",
+)
+
+
+@pytest.mark.parametrize("fmt", [".jsonl", ".parquet", ".csv"])
+def test_mode_of_bands(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "dist.sbm").write_text(MODE, encoding="utf-8")
+    std = sbm_engine.load(tmp_path / "dist.sbm")
+    waits = [10, 5, 2, None, 9, 2, 1, None, None]
+    points = ["A", "A", "A", "A", "B", "B", "B", "C", "C"]
+    results = scored(std, visits(waits, points))
+    assert "typical.1" not in results[0].get("rollup_inputs", {})  # read from band counts
+    a, b, c = report_of(std, results, "point")["groups"]
+    assert a["rollups"]["typical"] == "excellent"  # 1, 1, 1: ties go to the first band
+    assert b["rollups"]["typical"] == "poor"  # 1 excellent, 2 poor
+    assert b["rollups"]["mostly_poor"] == 1.0 and a["rollups"]["mostly_poor"] == 0.0
+    assert c["rollups"]["typical"] is None and c["rollups"]["mostly_poor"] == 0.0
+    path = write(tmp_path / f"r{fmt}", results)
+    for by in ("network", "point"):
+        assert rolled([path], by, tmp_path / "dist.sbm", columnar=True) == report_of(
+            std, results, by
+        )
+    table = sbm("rollup", str(path), "--by", "point", "--standard", str(tmp_path / "dist.sbm"))
+    assert table.exit_code == 0 and "excellent" in table.output
