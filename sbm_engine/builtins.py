@@ -934,7 +934,8 @@ def _scalar_points(ip: Interpreter, b: Call, env: Env) -> Any:
             total += most
             continue
         term = ((1.0 - s) if penalty else s) * most
-        total += term if scale is None else exact(term, scale)  # type: ignore[operator]
+        rounded = term if scale is None else exact(term, scale)
+        total += term if rounded is None else rounded
     return total
 
 
@@ -1048,15 +1049,67 @@ def _scalar_is_na(ip: Interpreter, b: Call, env: Env) -> Any:
 
 #: What the expression of each rollup aggregate must be.
 _ROLLUP_TERM_TYPES: dict[str, Type] = {"avg": "num", "share": "bool", "total": "num"}
+_ROLLUP_TERM_TYPES.update(median="num", percentile="num")  # not sums: `rollup.percentile`
 
 
 def _bind_rollup_term(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     fn, arg = call.function, call.args[0]
     inner = ck.bind(arg, ctx.term())
     inner = ck._expect_type(inner, _ROLLUP_TERM_TYPES[fn], arg)
+    param = _percentile_param(ck, call.args[1]) if fn == "percentile" else None
+    if fn == "median":
+        param = 50.0
     key = f"{ctx.owner}.{len(ck._terms) + 1}"
-    ck._terms.append(RollupTerm(key, fn, inner))  # type: ignore[arg-type]
+    ck._terms.append(RollupTerm(key, fn, inner, param))  # type: ignore[arg-type]
     return Agg(fn, key, type="num", span=call.span)  # type: ignore[arg-type]
+
+
+def _percentile_param(ck: Binding, arg: n.Argument) -> float | None:
+    """P of `percentile(X, P)`: a number written out in [0, 100], else E0301."""
+    number, sign = arg, 1.0
+    if isinstance(number, n.Negate):
+        number, sign = number.operand, -1.0
+    if not isinstance(number, n.Number):
+        ck.d.error(
+            "E0301",
+            message("E0301.percentile_constant.message"),
+            arg.span,
+            label=message("E0301.percentile_constant.label"),
+            help=message("E0301.percentile_constant.help"),
+        )
+        return None
+    p = sign * number.value
+    if not 0 <= p <= 100:  # NaN fails too
+        ck.d.error(
+            "E0301",
+            message(
+                "E0301.percentile_range.message", p=number.text if sign > 0 else f"-{number.text}"
+            ),
+            arg.span,
+            label=message("E0301.percentile_range.label"),
+            help=message("E0301.percentile_range.help"),
+        )
+        return None
+    return p
+
+
+def _bind_mode(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    """`mode(band(C))`: the band most of the group's visits fell in, read from the band
+    counts of the roll-up (no per-visit input); E0301 for any other argument."""
+    arg = call.args[0]
+    if not (isinstance(arg, n.Call) and arg.function == "band"):
+        ck.d.error(
+            "E0301",
+            message("E0301.mode_of_band.message"),
+            arg.span,
+            label=message("E0301.mode_of_band.label"),
+            help=message("E0301.mode_of_band.help"),
+        )
+        return Const(None, type="label", span=call.span)
+    inner = ck.bind(arg, ctx.term())
+    if not isinstance(inner, Call):  # E0208 or E0302 reported by `band`
+        return Const(None, type="label", span=call.span)
+    return Agg("mode", inner.payload, type="label", labels=inner.labels, span=call.span)
 
 
 def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
@@ -1219,6 +1272,26 @@ BUILTINS = BuiltinTable(
             "share", "CONDITION", "the share of a group's visits where a condition holds"
         ),
         _rollup_entry("total", "EXPR", "the sum over the visits of a group"),
+        _rollup_entry("median", "EXPR", "the median over the visits of a group"),
+        Builtin(
+            "percentile",
+            2,
+            2,
+            _bind_rollup_term,
+            context="rollup",
+            signature="percentile(EXPR, P)",
+            doc="the P-th percentile (P in [0, 100]) over the visits of a group",
+        ),
+        Builtin(
+            "mode",
+            1,
+            1,
+            _bind_mode,
+            context="rollup",
+            fails_as="label",
+            signature="mode(band(COEFFICIENT))",
+            doc="the band most of a group's visits fell in",
+        ),
     ]
 )
 

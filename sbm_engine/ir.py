@@ -141,11 +141,12 @@ class Visits(Bound):
 
 @attrs.frozen
 class Agg(Bound):
-    """`avg(…)`, `share(…)`, `total(…)` in a rollup formula: the value over the group of
-    the per-visit term `key` (`RollupTerm`)."""
+    """`avg(…)`, `share(…)`, `total(…)`, `median(…)`, `percentile(…)` in a rollup formula:
+    the value over the group of the per-visit term `key` (`RollupTerm`); `mode(band(C))`,
+    whose `key` is the coefficient C."""
 
     op: ClassVar[str] = "agg"
-    kind: Literal["avg", "share", "total"]
+    kind: Literal["avg", "share", "total", "median", "percentile", "mode"]
     key: str
 
     @property

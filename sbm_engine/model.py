@@ -141,11 +141,13 @@ class CoefficientModel:
 
 @attrs.frozen
 class RollupTerm:
-    """One `avg(X)`, `share(C)` or `total(X)` inside a rollup formula: a per-visit value."""
+    """One `avg(X)`, `share(C)`, `total(X)`, `median(X)` or `percentile(X, P)` inside a
+    rollup formula: a per-visit value."""
 
     key: str  # e.g. "nps.1": the rollup's name and the term's position
-    kind: Literal["avg", "share", "total"]
+    kind: Literal["avg", "share", "total", "median", "percentile"]
     expr: Bound
+    param: float | None = None  # P of `percentile(X, P)`, in [0, 100]; 50 for `median`
 
 
 @attrs.frozen

@@ -1,9 +1,12 @@
 """Roll-ups: from scored visits to specialists, points, regions and the network.
 
-One pass, memory proportional to groups × items (never to visits). Sums are exact
-(see `ExactSum`), so every figure is the correctly rounded result whatever the
-order of the visits or the way they were chunked: the determinism the language
-promises (semantics §9) holds byte for byte.
+One pass, memory proportional to groups × items (never to visits), but for the
+terms of `median` and `percentile`, which are not sums of anything: their values are
+kept per group (`_Group.samples`, a float each) until the report sorts them. Sums are
+exact (see `ExactSum`), and a percentile is computed exactly from the sorted values
+and rounded once (`percentile`), so every figure is the correctly rounded result
+whatever the order of the visits or the way they were chunked: the determinism the
+language promises (semantics §9) holds byte for byte.
 
 A roll-up is only as right as its input, and a wrong aggregate looks exactly like a
 right one. So every record is checked before it counts (`shape_problem`, then
@@ -16,7 +19,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -35,6 +39,9 @@ _Check = tuple[Callable[[Any], bool], str]
 
 #: Every finite float is a whole number of 2**-1074 (the smallest subnormal).
 _UNIT_BITS = 1074
+
+#: The rollup terms whose values are kept whole, not summed (`_Group.samples`).
+QUANTILE_KINDS = ("median", "percentile")
 
 
 class ResultError(ValueError):
@@ -97,6 +104,26 @@ class _Stat:
         self.hits += other.hits
 
 
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The `p`-th percentile (0 ≤ p ≤ 100) of `values`, None when there are none.
+
+    The definition of numpy's default method ('linear') and R's type 7: over the values
+    sorted, x₀ ≤ … ≤ xₙ₋₁, with h = (n − 1)·p/100, it is x⌊h⌋ + (h − ⌊h⌋)·(x⌊h⌋₊₁ − x⌊h⌋).
+    Computed exactly (fractions) and rounded once, so it depends only on the values, not
+    on their order, and never overflows (it lies between two of them); numpy may differ
+    in the last bit. The median is p = 50.
+    """
+    if not values:
+        return None
+    xs = sorted(values)
+    h = Fraction(len(xs) - 1) * Fraction(p) / 100
+    low = math.floor(h)
+    a = Fraction(xs[low])
+    if h == low:
+        return float(a)
+    return float(a + (h - low) * (Fraction(xs[low + 1]) - a))
+
+
 @attrs.define
 class _Group:
     visits: int = 0
@@ -104,6 +131,10 @@ class _Group:
     lost: dict[str, ExactSum] = attrs.Factory(dict)
     possible: ExactSum = attrs.Factory(ExactSum)
     terms: dict[str, _Stat] = attrs.Factory(dict)
+    #: the values of each `median` and `percentile` term, in no particular order
+    samples: dict[str, list[float]] = attrs.Factory(dict)
+    #: per coefficient with bands: how many visits fell in each band (declared order)
+    bands: dict[str, dict[str, int]] = attrs.Factory(dict)
 
     def merge(self, other: _Group) -> None:
         """Add another group's sums: exact, so merging in any order changes no figure."""
@@ -115,6 +146,12 @@ class _Group:
         self.possible.units += other.possible.units
         for key, stat in other.terms.items():
             self.terms[key].merge(stat)
+        for key, values in other.samples.items():
+            self.samples[key].extend(values)
+        for name, counts in other.bands.items():
+            mine = self.bands[name]
+            for label, k in counts.items():
+                mine[label] += k
 
 
 # -- what a record must look like ---------------------------------------------------------------
@@ -194,6 +231,12 @@ def _is_group_key(x: Any) -> bool:
     return x is None or isinstance(x, str) or _is_number(x)
 
 
+def _band_check(labels: Sequence[str]) -> _Check:
+    """The check of a visit's band of a coefficient: one of its labels."""
+    known = frozenset(labels)
+    return (lambda x: isinstance(x, str) and x in known), "bands:" + ", ".join(labels)
+
+
 # -- accumulating -------------------------------------------------------------------------------
 
 
@@ -213,6 +256,11 @@ class Rollup:
         self.weights = {i.name: (i.weight, i.bonus) for i in model.items if i.scored}
         self.coef_names = [c.name for c in model.coefficients]
         self.term_kinds = {t.key: t.kind for r in model.rollups for t in r.terms}
+        self.band_labels = {
+            name: [label for label, _ in b.bands]
+            for name, b in model.bands.items()
+            if name in self.coef_names
+        }
         # The second of each pair names what is wanted (`_wanted`), for a problem's message.
         number, score = (_is_number, "number"), (_is_score, "score")
         share, term = (_is_share_value, "share"), (_is_term_value, "number")
@@ -222,6 +270,7 @@ class Rollup:
             "rollup_inputs": {
                 k: share if v == "share" else term for k, v in self.term_kinds.items()
             },
+            "bands": {c: _band_check(labels) for c, labels in self.band_labels.items()},
         }
 
     def add(self, result: Any) -> None:
@@ -307,12 +356,24 @@ class Rollup:
                 stat.hits += bool(value)
             else:
                 stat.add(value)
+        for key_, values in group.samples.items():
+            value = inputs.get(key_)
+            if value is not None:
+                values.append(float(value))
+        if group.bands:
+            bands = record.get("bands") or {}
+            for name, counts in group.bands.items():
+                label = bands.get(name)
+                if label is not None:
+                    counts[label] += 1
 
     def _new_group(self) -> _Group:
         return _Group(
             coefs={c: _Stat() for c in self.coef_names},
             lost={i: ExactSum() for i in self.weights},
-            terms={k: _Stat() for k in self.term_kinds},
+            terms={k: _Stat() for k, kind in self.term_kinds.items() if kind not in QUANTILE_KINDS},
+            samples={k: [] for k, kind in self.term_kinds.items() if kind in QUANTILE_KINDS},
+            bands={c: dict.fromkeys(labels, 0) for c, labels in self.band_labels.items()},
         )
 
     def regroup(self, by: str, key_of: Callable[[Any], Any]) -> Rollup:
@@ -360,6 +421,7 @@ class Rollup:
                 "gap": None if mean is None or target is None else finite(mean - target),
                 "meets_share": None if target is None or not stat.n else stat.hits / stat.n,
                 "band": bands.band_of(mean) if bands else None,
+                "bands": dict(g.bands[name]) if name in g.bands else None,
             }
         rollups = _RollupEval(self.m, g).all()
         shares = {name: lost.ratio(g.possible) or 0.0 for name, lost in g.lost.items()}
@@ -391,6 +453,8 @@ def _plainly_fine(values: Any, checks: Mapping[str, _Check], field: str) -> bool
     if field == "coefficients":
         low, high = -_FLOAT_MAX, _FLOAT_MAX  # NaN and ±inf fail these comparisons
         return all(v is None or (type(v) is float and low <= v <= high) for v in values.values())
+    if field == "bands":
+        return all(v is None or checks[k][0](v) for k, v in values.items())
     return all(v is None or type(v) is bool for v in values.values())
 
 
@@ -426,6 +490,8 @@ def _wanted(kind: str) -> str:
         return message("refusal.score")
     if kind == "share":
         return message("refusal.share")
+    if kind.startswith("bands:"):
+        return message("refusal.bands.label", labels=kind.removeprefix("bands:"))
     return message("refusal.number")
 
 
@@ -440,13 +506,14 @@ class _RollupEval(Interpreter):
     def __init__(self, model: StandardModel, group: _Group) -> None:
         super().__init__(model)
         self.group = group
-        self.values: dict[str, float | None] = {}
+        self.values: dict[str, float | str | None] = {}
         self.by_name = {r.name: r for r in model.rollups}
+        self.params = {t.key: t.param for r in model.rollups for t in r.terms}
 
-    def all(self) -> dict[str, float | None]:
+    def all(self) -> dict[str, float | str | None]:
         return {name: self.rollup(name) for name in self.by_name}
 
-    def rollup(self, name: str, stack: tuple[str, ...] = ()) -> float | None:
+    def rollup(self, name: str, stack: tuple[str, ...] = ()) -> float | str | None:
         if name not in self.values:
             if name in stack:
                 return None
@@ -461,6 +528,17 @@ class _RollupEval(Interpreter):
     def eval(self, b: Bound, env: Env) -> Any:
         if b.op == "agg":
             kind, key = b.data
+            if kind == "mode":  # key: the coefficient; ties go to the band declared first
+                counts = self.group.bands[key]
+                most = max(counts.values(), default=0)
+                return (
+                    next((label for label, k in counts.items() if k == most), None)
+                    if most
+                    else None
+                )
+            if kind in QUANTILE_KINDS:
+                p = self.params.get(key)
+                return percentile(self.group.samples[key], 50.0 if p is None else p)
             stat = self.group.terms[key]
             if kind == "share":
                 return stat.hits / stat.n if stat.n else None

@@ -4,9 +4,11 @@ The record path (`result_files.CheckedResults`, then `Rollup.add_checked`) build
 dict per visit and adds it value by value; on a million visits that is minutes. Here
 the same figures are summed a batch of columns at a time into the same `Rollup`
 groups: visits, each coefficient's `_Stat` (n, exact total, hits), each item's lost
-points and the possible points, the rollup terms. Sums are exact in the units of
-`ExactSum` (`analytics.columnar.exponent_sums`), so the report is the record path's,
-bit for bit.
+points and the possible points, the rollup terms, each band's count of visits. Sums are
+exact in the units of `ExactSum` (`analytics.columnar.exponent_sums`), so the report is
+the record path's, bit for bit. The values of `median` and `percentile` terms are not
+summed but gathered per group (`ColumnSums.samples`), and the report computes each
+percentile from them as the record path does (`rollup.percentile`).
 
 Only input the record path would read as the same values without a word of complaint
 is read here: every check `Rollup.problems` makes is made column-wise, on what the
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analytics.columnar import Fallback, exponent_sums, grown, total_of
 from .io.detect import number_patterns
-from .rollup import LEVELS, ExactSum, Rollup, same_version
+from .rollup import LEVELS, QUANTILE_KINDS, ExactSum, Rollup, same_version
 
 if TYPE_CHECKING:
     from .standard import CompiledStandard
@@ -35,7 +37,7 @@ BATCH_ROWS = 65_536
 _FOLD_ROWS = 1 << 22
 #: The visit fields `Rollup.problems` checks at every level.
 _GROUP_FIELDS = ("point", "specialist", "region")
-_HEADS = ("coefficients", "items", "rollup_inputs")
+_HEADS = ("coefficients", "items", "rollup_inputs", "bands")
 #: Integers the CSV reader turns into Python ints and that a float64 holds exactly.
 _MAX_INT_CHARS = 15
 #: The cells `io.detect.number_parser` reads as numbers (a decimal point), anchored.
@@ -316,6 +318,28 @@ def column_numbers(batch: Batch, name: str) -> tuple[Any, Any] | None:
     return valid, values
 
 
+def _band_indices(batch: Batch, coefficient: str, labels: Sequence[str]) -> Any:
+    """Each row's band of `coefficient` as its index among `labels` (-1 where there is
+    none), or None when no cell holds one; `Fallback` on a cell that is not a label, or
+    on a CSV label the CSV reader would read as something else (a number, a boolean)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = batch.columns.get(f"bands.{coefficient}")
+    if column is None:
+        return None
+    column = empty_as_null(column)  # `Fallback` unless text
+    if column.null_count == len(column):
+        return None
+    if batch.csv and any(_csv_value(x) != x or x in ("true", "false") for x in labels):
+        raise Fallback(f"bands.{coefficient}: a label the CSV reader reads otherwise")
+    index = pc.index_in(column, value_set=pa.array(list(labels), type=pa.string()))
+    if index.null_count != column.null_count:
+        raise Fallback(f"bands.{coefficient}: not one of the bands")
+    return index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _flags(batch: Batch, name: str, share: bool) -> tuple[Any, Any] | None:
     """(valid rows, float64 values) of a rollup input: booleans (as 1.0 and 0.0), or
     numbers (0 or 1 for a share)."""
@@ -367,6 +391,8 @@ class ColumnSums:
         self.counts: dict[str, Any] = {}
         #: per measure: values summed per group, folded from `running`
         self.n_of: dict[str, Any] = {}
+        #: per `median` or `percentile` term: (group indices, values) of each batch
+        self.samples: dict[str, list[tuple[Any, Any]]] = {}
         self.rows = 0
         self.rows_seen = 0
         self.last_codes: Any = None
@@ -410,6 +436,7 @@ class ColumnSums:
             k: _flags(batch, f"rollup_inputs.{k}", kind == "share")
             for k, kind in acc.term_kinds.items()
         }
+        bands = {c: _band_indices(batch, c, labels) for c, labels in acc.band_labels.items()}
         # every column checked: only now does anything count
         measures = {f"coefficients.{c}": got for c, got in coefs.items()}
         measures.update((f"items.{i}", got) for i, got in items.items())
@@ -436,8 +463,15 @@ class ColumnSums:
             if acc.term_kinds[key] == "share":
                 self._count(f"n:{key}", codes[valid])
                 self._count(f"h:t:{key}", codes[valid & (values != 0.0)])
+            elif acc.term_kinds[key] in QUANTILE_KINDS:
+                self.samples.setdefault(key, []).append((codes[valid], values[valid]))
             else:
                 self._sum(f"t:{key}", codes[valid], values[valid])
+        for name, index in bands.items():
+            if index is None:
+                continue
+            for j in range(len(acc.band_labels[name])):
+                self._count(f"b:{name}:{j}", codes[index == j])
         self.rows += batch.rows
         self.rows_seen += batch.rows
         if self.rows >= _FOLD_ROWS:
@@ -575,11 +609,33 @@ class ColumnSums:
                     groups[gi].terms[key].n += k
                 for gi, k in enumerate(counts(f"h:t:{key}")):
                     groups[gi].terms[key].hits += k
+            elif kind in QUANTILE_KINDS:
+                self._fill_samples(key, groups)
             else:
                 for gi, k in enumerate(self._n(f"t:{key}")):
                     groups[gi].terms[key].n += k
                 for gi, u in enumerate(units(f"t:{key}")):
                     groups[gi].terms[key].total.units += u
+        for name, labels in acc.band_labels.items():
+            for j, label in enumerate(labels):
+                for gi, k in enumerate(counts(f"b:{name}:{j}")):
+                    groups[gi].bands[name][label] += k
+
+    def _fill_samples(self, key: str, groups: list[Any]) -> None:
+        """A term's gathered values into each group's list (in no particular order:
+        a percentile sorts them)."""
+        import numpy as np
+
+        parts = self.samples.get(key)
+        if not parts:
+            return
+        codes = np.concatenate([c for c, _ in parts])
+        values = np.concatenate([v for _, v in parts])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(groups)))
+        for gi, chunk in enumerate(np.split(values[order], bounds[:-1])):
+            if len(chunk):
+                groups[gi].samples[key].extend(chunk.tolist())
 
     def _n(self, name: str) -> list[int]:
         """Values summed per group (column 0 of the running sums, kept at folding)."""

@@ -518,7 +518,7 @@ def test_the_keys_of_a_rollup(wave: Path, standard: Any) -> None:
     )
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
-    maps = {"groups[].coefficients", "groups[].rollups"}
+    maps = {"groups[].coefficients", "groups[].rollups", "groups[].coefficients.NAME.bands"}
     check_keys("The roll-up (`sbm rollup`)", [report], maps)
     api = standard.rollup(jsonl(wave / "scored.jsonl"), by="point")
     assert leaves([api], maps).keys() == leaves([report], maps).keys()
@@ -531,9 +531,16 @@ def test_the_keys_of_a_rollup(wave: Path, standard: Any) -> None:
     )
     with (wave / "r.csv").open(encoding="utf-8", newline="") as f:
         header = next(csv.reader(f))
-    stats = [p.rsplit(".", 1)[1] for p in key_table("The roll-up (`sbm rollup`)") if ".NAME." in p]
+    stats = [
+        p.rsplit(".", 1)[1]
+        for p in key_table("The roll-up (`sbm rollup`)")
+        if p.startswith("groups[].coefficients.NAME.") and p.count(".") == 3
+    ]
     expected = ["by", "key", "visits"]
-    expected += [f"{c}.{s}" for c in standard.coefficient_names for s in stats]
+    for c in standard.coefficient_names:
+        bands = standard.model.bands.get(c)
+        expected += [f"{c}.{s}" for s in stats if s != "bands"]
+        expected += [f"{c}.bands.{label}" for label, _ in bands.bands] if bands else []
     expected += [f"rollup.{r.name}" for r in standard.model.rollups] + ["growth_zones"]
     assert header == expected
 

@@ -222,6 +222,10 @@ class Binding(Declarations):
             if name == "visits":
                 return Visits(type="num", span=sp)
             if name in self.rollup_names:
+                node = self.decls[name].node
+                if _is_mode(node):  # a band label: `mode(band(c))`
+                    labels = _mode_labels(node, self.flat.bands)
+                    return RollupRef(name, type="label", labels=labels, span=sp)
                 return RollupRef(name, type="num", span=sp)
         decl = self.decls.get(name)
         if decl is None:
@@ -616,7 +620,9 @@ class Binding(Declarations):
 
     def _rollup(self, node: n.Rollup) -> RollupModel | None:
         self._terms = []
-        expr = self._bind_num(node.expr, _Context("rollup", owner=node.name))
+        ctx = _Context("rollup", owner=node.name)
+        # a number, or a band label when the formula is `mode(band(c))`
+        expr = self.bind(node.expr, ctx) if _is_mode(node) else self._bind_num(node.expr, ctx)
         return RollupModel(
             node.name,
             node.title,
@@ -764,3 +770,19 @@ def _label_value(label: n.Label) -> Any:
         f = float(label.value)
         return int(f) if f.is_integer() and "." not in label.value else f
     return label.value
+
+
+def _is_mode(node: Any) -> bool:
+    """Whether a rollup's formula is a `mode(…)`, whose value is a label, not a number."""
+    expr = getattr(node, "expr", None)
+    return isinstance(expr, n.Call) and expr.function == "mode"
+
+
+def _mode_labels(node: Any, bands: Any) -> frozenset[str] | None:
+    """The labels a `mode(band(c))` rollup may take: c's bands (None if unknown)."""
+    args = node.expr.args
+    arg = args[0] if len(args) == 1 else None
+    if not (isinstance(arg, n.Call) and len(arg.args) == 1 and isinstance(arg.args[0], n.Name)):
+        return None
+    found = bands.get(arg.args[0].name)
+    return None if found is None else frozenset(b.label for b in found.bands)

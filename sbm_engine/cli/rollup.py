@@ -37,7 +37,11 @@ def flat_rows(report: dict[str, Any]) -> Iterator[dict[str, Any]]:
         row: dict[str, Any] = {"by": report["by"], "key": g["key"], "visits": g["visits"]}
         for c, stat in g["coefficients"].items():
             for k, v in stat.items():
-                row[f"{c}.{k}"] = v
+                if k == "bands":  # a column per band (`visit.bands.excellent`), if any
+                    for label, count in (v or {}).items():
+                        row[f"{c}.bands.{label}"] = count
+                else:
+                    row[f"{c}.{k}"] = v
         for r, v in g["rollups"].items():
             row[f"rollup.{r}"] = v
         row["growth_zones"] = json.dumps(g["growth_zones"], ensure_ascii=False)

@@ -219,7 +219,9 @@ def _columns(report: dict[str, Any], labels: dict[str, str], shares: set[str]) -
         cols.append(Column(labels.get(name, name), cells))
     for name in groups[0]["rollups"]:
         values = [g["rollups"][name] for g in groups]
-        if name in shares:
+        if any(isinstance(v, str) for v in values):  # a band label: `mode(band(c))`
+            cells = [(NA if v is None else one_line(str(v)), "") for v in values]
+        elif name in shares:
             cells = [(percent(v), "") for v in values]
         else:
             places = decimals(values)

@@ -162,6 +162,9 @@ def function_doc(name: str) -> str:
         "total": lambda: message("lsp.function.total"),
         "points": lambda: message("lsp.function.points"),
         "max_points": lambda: message("lsp.function.max_points"),
+        "median": lambda: message("lsp.rollup_function.median"),
+        "percentile": lambda: message("lsp.rollup_function.percentile"),
+        "mode": lambda: message("lsp.rollup_function.mode"),
     }
     if name in docs:
         return docs[name]()

@@ -268,3 +268,42 @@ def test_cli_without_dask(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     )
     assert result.exit_code == 2
     assert "sbm-engine[dask]" in result.output
+
+
+def test_distributions_of_parts(client: Any, wave: tuple[Path, list[str], Path]) -> None:
+    """`median`, `percentile` and the band counts of a folder of parts are those of one
+    file: the parts' values are gathered per group, not summed."""
+    data, files, root = wave
+    text = Path(DEMO).read_text(encoding="utf-8").rstrip()
+    assert text.endswith("}")
+    std = root / "dist.sbm"
+    std.write_text(
+        text[:-1]
+        + "    rollup wait_median = median(answer(wait))\n"
+        + "    rollup visit_p90 = percentile(visit, 90)\n"
+        + "    rollup quartiles = percentile(visit, 75) - percentile(visit, 25)\n}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    single = root / "dist_single.parquet"
+    done = runner.invoke(cli, ["score", str(std), *files, "-o", str(single)])
+    assert done.exit_code == 1, done.output
+    out = root / "dist_out"
+    on_dask.score(str(std), str(data), out, client=client)
+    for by in ("point", "network"):
+        args = ["--by", by, "--standard", str(std), "--format", "json"]
+        parts = runner.invoke(cli, ["rollup", str(out), *args])
+        whole = runner.invoke(cli, ["rollup", str(single), *args])
+        assert parts.exit_code == 0, parts.output
+        report = json.loads(parts.stdout)
+        assert report == json.loads(whole.stdout)
+        from sbm_engine.cli.common import load_standard
+        from sbm_engine.cli.rollup import accumulate, report_json
+
+        by_record = accumulate((str(out),), by, load_standard(str(std)), str(std), columnar=False)
+        assert json.loads(report_json(by_record.report())) == report
+        for group in report["groups"]:
+            counts = group["coefficients"]["visit"]["bands"]
+            assert list(counts) == ["excellent", "good", "fair", "poor"]
+            assert sum(counts.values()) == group["coefficients"]["visit"]["n"]
+            assert group["rollups"]["wait_median"] is not None
