@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
 from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, declaration_kind, did_you_mean
@@ -69,13 +70,81 @@ _lock = threading.Lock()
 def _parser() -> Lark:
     with _lock:
         text = grammar_text()
-        return Lark(
+        lark = Lark(
             text,
             parser="lalr",
             propagate_positions=True,
             maybe_placeholders=True,
             cache=_cache_file(text) or False,
         )
+        frontend = lark.parser
+        frontend.lexer = _SoftKeywordLexer(frontend.lexer)
+        return lark
+
+
+#: The token types of words that are keywords in some places only: the soft keywords,
+#: and `value` (the option `value = …`, and a label, tag or band name in files that
+#: used it as one).
+_CONTEXT_WORDS = frozenset({*(w.upper() for w in SOFT_KEYWORDS), "VALUE"})
+
+
+#: What follows each such word where it is a keyword: `const NAME =`, `value =`, and a
+#: scale's kind is followed by its `{`. Where a name can stand too, a word not followed
+#: so is the name (`tags a const required`: a tag).
+_FOLLOWS = {
+    "CONST": re.compile(r"\s+(?!\d)\w+\s*=(?!=)"),
+    "VALUE": re.compile(r"\s*=(?!=)"),
+    "POINTS": re.compile(r"\s*\{"),
+    "PENALTY": re.compile(r"\s*\{"),
+}
+
+
+class _SoftKeywordLexer:
+    """The contextual lexer, with one correction: a word it read as a keyword that the
+    parser cannot take there is the name it was before the keyword existed.
+
+    The contextual lexer offers a keyword wherever the parser's state accepts one,
+    and LALR merges the lookaheads of similar states: after `a = 1` in a scale, or a
+    tag, the merged state also "accepts" `const` and `value`, so `const = 0` (a
+    label) would lex as the keyword and fail. Where a name could stand as well, the
+    word is the keyword only when the parser can really take it there — decided by
+    running its tables on a copy of the state stack (no values are built), which is
+    exact — and what follows it is what follows the keyword (`_FOLLOWS`: the one
+    token more that LALR(1) cannot look at, as after a tag).
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def lex(self, lexer_state: Any, parser_state: Any) -> Any:
+        for token in self.inner.lex(lexer_state, parser_state):
+            if token.type in _CONTEXT_WORDS and _viable(parser_state, "NAME"):
+                text = getattr(lexer_state.text, "text", lexer_state.text)
+                follows = _FOLLOWS[token.type].match(text, token.end_pos)
+                if follows is None or not _viable(parser_state, token.type):
+                    token = Token.new_borrow_pos("NAME", str(token), token)
+            yield token
+
+
+def _viable(parser_state: Any, token_type: str) -> bool:
+    """Whether the LALR parser in `parser_state` can shift a token of this type, after
+    the reductions it calls for (the parser's own loop, on a copy of its states)."""
+    states = parser_state.parse_conf.states
+    stack = list(parser_state.state_stack)
+    while True:
+        action = states[stack[-1]].get(token_type)
+        if action is None:
+            return False
+        kind, arg = action
+        if kind is Shift:
+            return True
+        size = len(arg.expansion)
+        if size:
+            del stack[-size:]
+        stack.append(states[stack[-1]][arg.origin.name][1])
 
 
 def _cache_file(grammar: str) -> str | None:
@@ -461,7 +530,8 @@ class _ToNodes(_Rewriter):
         return n.Target(str(name), value, span=self.sp(meta), name_span=self.tok(name))
 
     def band_when(self, children: list[Any]) -> n.Expr:
-        return children[0]  # type: ignore[no-any-return]
+        condition: n.Expr = children[0]
+        return condition
 
     @_with_meta
     def band_at_least(self, meta: Any, children: list[Any]) -> n.Band:

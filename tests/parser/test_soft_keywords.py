@@ -1,0 +1,59 @@
+"""Words that are keywords in one place only stay names everywhere else: a file that
+used `const`, `value`, `points` or `penalty` as a label, a tag or a band keeps its
+meaning (the lexer's correction in `parser._SoftKeywordLexer`)."""
+
+from __future__ import annotations
+
+import pytest
+
+import sbm_engine
+
+V1_FILES = {
+    "a scale label const, no comma": (
+        "standard t.t {\n    scale s {\n        a = 1\n        const = 0\n    }\n"
+        '    item q "Q" answer s\n'
+        '    example "e" { answers { q = const } expect q == 0 }\n}\n'
+    ),
+    "a scale label value, no comma": (
+        "standard t.t {\n    scale s {\n        a = 1\n        value = 0\n    }\n"
+        '    item q "Q" answer s\n'
+        '    example "e" { answers { q = value } expect q == 0 }\n}\n'
+    ),
+    "inline scales": (
+        'standard t.t {\n    item q "Q" answer { a = 1 const = 0 }\n'
+        '    item r "R" answer { a = 1 value = 0 }\n'
+        '    example "e" { answers { q = const, r = value } expect q == 0 and r == 0 }\n}\n'
+    ),
+    "band labels": (
+        'standard t.t {\n    item q "Q" answer { a = 1, b = 0 }\n    coefficient c = q\n'
+        "    coefficient d = q\n    bands c { a >= 1\n        const }\n"
+        "    bands d { a >= 1\n        value }\n"
+        '    example "e" { answers { q = b } expect band(c) == const and band(d) == "value" }\n}\n'
+    ),
+    "tags": (
+        'standard t.t {\n    section s "S" {\n'
+        '        item q "Q" answer { a = 1, b = 0 } tags a const\n'
+        '        item r "R" answer { a = 1, b = 0 } tags a value required\n    }\n'
+        "    coefficient c = weighted_mean(tagged const) + weighted_mean(tagged value)\n"
+        '    example "e" { answers { q = a, r = a } expect c == 2 }\n}\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(V1_FILES))
+def test_files_that_used_the_words_as_names_keep_their_meaning(name: str) -> None:
+    std = sbm_engine.loads(V1_FILES[name])
+    assert all(o.passed for o in std.run_examples())
+
+
+def test_the_keywords_still_work_where_a_name_could_also_stand() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n"
+        '    item q "Q" answer number 0..10 tags a\n'
+        "    const K = 2\n"
+        '    item r "R" answer number 0..20 tags t value = answer(q) * K\n'
+        '    example "e" { answers { q = 3 } expect answer(r) == 6 }\n}\n'
+    )
+    assert [(i.name, i.tags) for i in std.model.items] == [("q", ("a",)), ("r", ("t",))]
+    assert std.model.constants == {"K": (2.0, "2")}
+    assert all(o.passed for o in std.run_examples())
