@@ -69,7 +69,7 @@ def test_the_wave_looks_like_a_real_one(service, outcomes):
     assert len(means) == len(sample.RESTAURANTS)
     assert max(means) - min(means) > 0.1
     zones = [z["item"] for g in roll["groups"] for z in g["growth_zones"][:3]]
-    assert not all(z.startswith("y_") for z in zones)  # penalty weights do not swamp service
+    assert not all(z.startswith("y_") for z in zones)  # hygiene weights do not swamp service
     minutes = [g["rollups"]["avg_main_minutes"] for g in roll["groups"]]
     assert all(10 < m < 30 for m in minutes)
 

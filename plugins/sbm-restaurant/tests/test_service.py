@@ -116,13 +116,37 @@ def test_a_perfect_dinner(service):
     assert r.warnings == ()
 
 
+def test_hygiene_answers_are_penalty_scales_that_accept_what_yes_no_accepts(service):
+    m = service.model
+    yes_no = m.scales["yes_no"]
+    for item in (i for i in m.items if i.section == "hygiene"):
+        scale = item.scale
+        assert scale.kind == "penalty", item.name
+        assert [(e.label, e.score, e.aliases) for e in scale.entries] == [
+            (e.label, e.score, e.aliases) for e in yes_no.entries
+        ], item.name
+        points = {e.label: e.points for e in scale.entries}
+        assert points == {"yes": 0, "no": {**RED, **BLUE}[item.name]}, item.name
+        # the weight is set apart from the points: one per 5 points (see the header)
+        assert item.weight == points["no"] / 5, item.name
+
+
+@pytest.mark.parametrize("answer", ["no", "нет", "н", "n", "0", "false", "не выполнено", "НЕТ"])
+def test_every_no_answer_costs_the_points(service, answer):
+    r = service.score(visit({**PERFECT, "y_pests": answer, "y_cleaning_log": answer}))
+    assert r.ok and r.warnings == ()
+    assert r.coefficients["hygiene_points"] == 18
+    assert r.coefficients["hygiene_red_points"] == 15
+    assert r.items["y_pests"] == 0 and r.items["y_cleaning_log"] == 0
+
+
 @pytest.mark.parametrize("item", sorted(RED))
 def test_each_red_finding_is_unsatisfactory_and_costs_its_points(service, item):
     r = service.score(visit({**PERFECT, item: "no"}))
     assert r.ok
     assert r.critical == (item,)
-    assert r.coefficients["hygiene_points"] == pytest.approx(RED[item])
-    assert r.coefficients["hygiene_red_points"] == pytest.approx(RED[item])
+    assert r.coefficients["hygiene_points"] == RED[item]  # points add up exactly
+    assert r.coefficients["hygiene_red_points"] == RED[item]
     assert r.coefficients["hygiene_status"] == penalty.UNSATISFACTORY
     assert r.coefficients["point"] == 0 and r.coefficients["visit"] == 0
 
@@ -131,15 +155,16 @@ def test_each_red_finding_is_unsatisfactory_and_costs_its_points(service, item):
 def test_each_blue_finding_costs_its_points_only(service, item):
     r = service.score(visit({**PERFECT, item: "no"}))
     assert r.ok and r.critical == ()
-    assert r.coefficients["hygiene_points"] == pytest.approx(BLUE[item])
+    assert r.coefficients["hygiene_points"] == BLUE[item]
+    assert r.coefficients["hygiene_red_points"] == 0
     assert r.coefficients["hygiene_status"] == penalty.SATISFACTORY
     assert r.coefficients["hygiene_score"] == pytest.approx(1 - BLUE[item] / 35)
 
 
 def test_all_red_findings_reach_reinspection_but_not_closure(service):
     r = service.score(visit({**PERFECT, **dict.fromkeys(RED, "no"), **dict.fromkeys(BLUE, "no")}))
-    assert r.coefficients["hygiene_red_points"] == pytest.approx(85)
-    assert r.coefficients["hygiene_points"] == pytest.approx(103)
+    assert r.coefficients["hygiene_red_points"] == 85
+    assert r.coefficients["hygiene_points"] == 103
     assert r.bands["hygiene_status"] == "reinspection"  # closure is out of this checklist's reach
 
 

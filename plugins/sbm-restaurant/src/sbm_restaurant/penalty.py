@@ -2,11 +2,12 @@
 
 Demerit inspections (the health departments of King County, WA, and many others; the
 internal sanitary audits of restaurant groups) work the same way: every violation cited
-costs points, the critical ("red") ones more; the sum decides what happens next. In a
-standard, each violation is an item whose weight is its points and whose answer says
-whether it was cited (score 0) or not (score 1), so the language already gives the
-sums: ``lost(items)`` is the inspection's points and ``lost(tagged red)`` its red
-points. These functions turn the sums into the outcome.
+costs points, the critical ("red") ones more; the sum decides what happens next. The
+language already gives the sums, exactly: each violation is an item answered on a
+``penalty`` scale carrying its points, and ``points(in hygiene)``, ``points(tagged red)``
+add them up (``restaurant.service``); or, where every item is a violation, the item's
+weight is its points and ``lost(items)``, ``lost(tagged red)`` are the sums
+(``restaurant.king_county``). These functions turn the sums into the outcome.
 
 Outcome levels (a number, so that it can be compared, averaged and banded):
 
