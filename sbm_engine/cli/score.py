@@ -364,13 +364,14 @@ def _score(
     read the inputs exactly); `--engine batch` fails where the streaming path cannot."""
     from ..io import InputError, OutputError
     from ..pipeline import Unsupported, job_of, score_files
+    from ..pipeline.pandas_guard import pandas_left_alone
 
     std = load_standard(standard, allow_unknown=allow_unknown)
     examples_pass(std, allow_failing_examples)
     if engine != "python":
         jobs = usable_jobs(jobs)
     try:
-        with Progress(progress) as bar:
+        with pandas_left_alone(), Progress(progress) as bar:
             score_files(
                 std,
                 list(inputs),
