@@ -21,20 +21,24 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from . import cache as disk
-from .checker import check as check_flat
 from .compiler import known_code
 from .diagnostics import CompileError, Diagnostic, Diagnostics
 from .functions import FunctionRegistry
-from .loader import Loader, StandardProvider
 from .messages import language, message
 from .model import StandardModel
 from .sources import SourceError, read_source_bytes
 from .standard import CompiledStandard
+
+if TYPE_CHECKING:
+    from .loader import StandardProvider
+
+# The parser, the loader and the checker (and lark) are imported where they are used, not
+# here: a standard found in the disk cache (`load`) needs none of them.
 
 #: (file, allow_unknown, plugin generation) -> the compiled standard and the digests of
 #: every file it was built from; an entry is used only while none of them changed.
@@ -123,6 +127,8 @@ def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path]
         if not path.exists():
             raise FileNotFoundError(message("api.no_file", path=path))
         return path
+    from .loader import Loader
+
     loader = Loader(search_path, _providers())
     known = loader.known_standards()
     if str(id_or_path) in known:
@@ -143,6 +149,9 @@ def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) 
     Raises `FileNotFoundError` when there is no such file or id, and `SourceError`
     when the file named is no regular file of at most `MAX_STANDARD_BYTES` in UTF-8.
     """
+    from .checker import check as check_flat
+    from .loader import Loader
+
     path = resolve_path(id_or_path, search_path)
     loader = Loader(search_path, _providers())
     try:
@@ -310,6 +319,9 @@ def _digest(path: Path) -> str | None:
 @gc_paused
 def loads(text: str, file: str = "<string>", *, allow_unknown: bool = False) -> CompiledStandard:
     """Compile a standard from text (imports resolve against the working directory)."""
+    from .checker import check as check_flat
+    from .loader import Loader
+
     loader = Loader((), _providers())
     path = Path(file)
     from .parser import parse
