@@ -221,8 +221,12 @@ def load(
         compiled = compile_model(model, allow_unknown, warnings)
     finally:
         known_code.reset(token)
-    if entry is None and entry_name is not None:
-        disk.store(entry_name, (_ENTRY, model, diagnostics, digests, codes))
+    if entry_name is not None:
+        if entry is None:
+            disk.store(entry_name, (_ENTRY, model, diagnostics, digests, codes))
+            disk.prune("standard-", _ENTRIES_KEPT)
+        else:
+            disk.used(entry_name)
     # How a worker process makes the same standard: absolute paths, since it may start
     # in another folder.
     compiled.origin = (
@@ -237,6 +241,8 @@ def load(
 
 #: The shape of a disk cache entry: changed whenever what `load` keeps changes.
 _ENTRY = "sbm-standard-1"
+#: The disk cache keeps the entries of this many standards, the most recently used.
+_ENTRIES_KEPT = 256
 _Entry = tuple[StandardModel, tuple[Diagnostic, ...], dict[Path, str | None], dict[str, bytes]]
 
 

@@ -10,6 +10,7 @@ one else may plant a file in it. Deleting the folder is always safe.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -82,6 +83,36 @@ def store(name: str, value: Any) -> None:
     except Exception:  # something in it cannot be pickled: not cached
         return
     keep(where / name, data)
+
+
+def used(name: str) -> None:
+    """Mark the file `name` as just used (its time of change), for `prune`."""
+    where = folder()
+    if where is not None:
+        with contextlib.suppress(OSError):
+            os.utime(where / name)
+
+
+def prune(prefix: str, keep_at_most: int) -> None:
+    """Delete the least recently used files named `prefix*` beyond the newest
+    `keep_at_most`: what a test suite's temporary standards, or an edited engine,
+    leave behind does not pile up. Never raises."""
+    where = folder()
+    if where is None:
+        return
+    found: list[tuple[int, str]] = []
+    try:
+        with os.scandir(where) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                    found.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+        if len(found) <= keep_at_most:
+            return
+        found.sort(reverse=True)
+        for _, path in found[keep_at_most:]:
+            Path(path).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def digest(*parts: object) -> str:

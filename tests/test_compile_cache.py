@@ -231,3 +231,28 @@ def test_sbm_score_writes_the_same_bytes_with_and_without_the_cache(
         outputs[run] = (out.read_bytes(), out.with_name(f"{run}.rejects.jsonl").read_bytes())
     assert len(list(cache_dir.glob("standard-*"))) == 1
     assert outputs["off"] == outputs["cold"] == outputs["cached"]
+
+
+def test_the_least_recently_used_entries_are_deleted(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "_ENTRIES_KEPT", 2)
+    paths = []
+    for name in ("a", "b", "c"):
+        path = folder / f"{name}.sbm"
+        path.write_text(MAIN.replace("acme.main", f"acme.{name}"), encoding="utf-8")
+        paths.append(path)
+    api.load(paths[0])
+    api.load(paths[1])
+    (first, _) = sorted(_entries(folder), key=lambda p: p.stat().st_mtime_ns)
+    os.utime(first, ns=(1, 1))  # long unused …
+    api._cache.clear()
+    api.load(paths[0])  # … till now
+    api.load(paths[2])
+    assert len(_entries(folder)) == 2
+    api._cache.clear()
+    _forbid_compiling(monkeypatch)
+    api.load(paths[0])  # kept
+    api.load(paths[2])
+    with pytest.raises(AssertionError, match="compiled again"):
+        api.load(paths[1])  # deleted
