@@ -363,8 +363,8 @@ def _score(
     (`pipeline.score_files`: the streaming path, or the record path when it cannot
     read the inputs exactly); `--engine batch` fails where the streaming path cannot."""
     from ..io import InputError, OutputError
+    from ..io.pandas_guard import pandas_left_alone
     from ..pipeline import Unsupported, job_of, score_files
-    from ..pipeline.pandas_guard import pandas_left_alone
 
     std = load_standard(standard, allow_unknown=allow_unknown)
     examples_pass(std, allow_failing_examples)

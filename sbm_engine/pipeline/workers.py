@@ -18,9 +18,9 @@ from typing import Any
 
 import attrs
 
+from ..io.pandas_guard import pandas_left_alone
 from ..messages import language as current_language
 from ..messages import set_language
-from .pandas_guard import pandas_left_alone
 from .scoring import Rejects, score_chunk
 
 

@@ -16,6 +16,12 @@ backend) works as before, and so does everything once pandas is imported (by
 anyone, during the run or after): pyarrow's shim, which remembers the failed
 attempt, is told to look again as soon as pandas has been imported
 (`_Repair`), so pandas objects given to pyarrow later are converted as always.
+
+One conversion of Arrow data itself depends on pandas: a timestamp or a duration in
+nanoseconds becomes a `pandas.Timestamp` or `Timedelta` when pandas is installed
+(else a `datetime`, or an error when the value has nanoseconds). So the readers
+hand every schema they read to `allow_pandas_for`, which imports pandas, as
+before, when such a column is there.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import Any
 
 _IMPORT_NAME = dis.opmap["IMPORT_NAME"]
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_REFUSED = "pandas is not imported while sbm scores (sbm_engine.io.pandas_guard)"
 _lock = threading.Lock()
 _depth = 0
 
@@ -48,11 +55,8 @@ def _started_by_pyarrow() -> bool:
     `import` statement or `importlib.import_module`: the first frame outside the
     import system is the engine's or pyarrow's, and it is calling a function (pyarrow's
     compiled code, which imports without a frame of its own)."""
-    frame: FrameType | None = sys._getframe(2)
-    while frame is not None and (
-        frame.f_code.co_filename.startswith("<frozen importlib")
-        or frame.f_code.co_filename == __file__
-    ):
+    frame: FrameType | None = sys._getframe(2)  # above this function and `find_spec`
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
         frame = frame.f_back
     if frame is None:
         return False
@@ -76,7 +80,7 @@ class _Refuse(importlib.abc.MetaPathFinder):
             return None
         _Refuse.refused = True
         _install_repair()
-        raise ModuleNotFoundError("pandas is not imported while sbm scores", name=fullname)
+        raise ModuleNotFoundError(_REFUSED, name=fullname)
 
 
 class _Repair(importlib.abc.MetaPathFinder):
@@ -89,9 +93,13 @@ class _Repair(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "pandas":
             return None
+        if _depth > 0 and _started_by_pyarrow():  # still refused
+            raise ModuleNotFoundError(_REFUSED, name=fullname)
         with contextlib.suppress(ValueError):
             sys.meta_path.remove(self)
         for finder in list(sys.meta_path):
+            if isinstance(finder, _Refuse):
+                continue
             find = getattr(finder, "find_spec", None)
             spec = find(fullname, path, target) if find is not None else None
             if spec is not None:
@@ -127,6 +135,29 @@ def _tell_pyarrow() -> None:
 def _install_repair() -> None:
     if not any(isinstance(f, _Repair) for f in sys.meta_path):
         sys.meta_path.insert(0, _Repair())
+
+
+def allow_pandas_for(schema: Any) -> None:
+    """Import pandas (when installed) if the Arrow `schema` (or type) has a timestamp or
+    duration in nanoseconds anywhere, as pyarrow converts those with pandas
+    (module docstring); inside `pandas_left_alone` only."""
+    if _depth == 0 or "pandas" in sys.modules or not _nanoseconds(schema):
+        return
+    try:
+        import pandas  # noqa: F401
+    except ImportError:  # not installed: pyarrow converts without it, as always
+        return
+    _tell_pyarrow()
+
+
+def _nanoseconds(arrow: Any) -> bool:
+    """Whether a type, or a schema's, spells a nanosecond timestamp or duration, nested
+    ones too (a field merely named so counts too: pandas is then imported for nothing,
+    which changes no result)."""
+    import pyarrow as pa
+
+    types = [field.type for field in arrow] if isinstance(arrow, pa.Schema) else [arrow]
+    return any("timestamp[ns" in text or "duration[ns" in text for text in map(str, types))
 
 
 @contextlib.contextmanager
