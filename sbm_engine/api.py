@@ -216,13 +216,14 @@ def load(
         digests = {f: _digest(f) for f in report.files}
         codes = {}
     warnings = [d for d in diagnostics if d.severity == "warning"]
+    kept = dict(codes)
     token = known_code.set(codes)
     try:
         compiled = compile_model(model, allow_unknown, warnings)
     finally:
         known_code.reset(token)
     if entry_name is not None:
-        if entry is None:
+        if entry is None or codes != kept:  # new, or its code was unreadable
             disk.store(entry_name, (_ENTRY, model, diagnostics, digests, codes))
             disk.prune("standard-", _ENTRIES_KEPT)
         else:

@@ -153,6 +153,11 @@ def test_damaged_code_is_compiled_again(folder: Path, monkeypatch: pytest.Monkey
     cache.store(entry.name, (tag, model, diagnostics, digests, dict.fromkeys(codes, b"junk")))
     api._cache.clear()
     assert _score(api.load(folder / "main.sbm")) == want
+    rewritten = cache.stored(entry.name)[4]
+    assert rewritten.keys() == codes.keys() and b"junk" not in rewritten.values()
+    api._cache.clear()
+    monkeypatch.setattr(compiler, "compile_checked", None)  # not called again
+    assert _score(api.load(folder / "main.sbm")) == want
 
 
 def test_a_folder_others_may_write_in_is_not_used(folder: Path) -> None:
