@@ -27,17 +27,20 @@ before, when such a column is there.
 from __future__ import annotations
 
 import contextlib
-import dis
-import importlib.abc
-import importlib.machinery
+import opcode
 import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from types import FrameType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_IMPORT_NAME = dis.opmap["IMPORT_NAME"]
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+
+# The finders and the loader below are duck-typed, not `importlib.abc` subclasses: that
+# module takes longer to import than the rest of this one.
+_IMPORT_NAME = opcode.opmap["IMPORT_NAME"]
 _ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _REFUSED = "pandas is not imported while sbm scores (sbm_engine.io.pandas_guard)"
 _lock = threading.Lock()
@@ -68,14 +71,14 @@ def _started_by_pyarrow() -> bool:
     return not (0 <= frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_NAME)
 
 
-class _Refuse(importlib.abc.MetaPathFinder):
+class _Refuse:
     """Fails pyarrow's own imports of pandas (`_started_by_pyarrow`)."""
 
     refused = False
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         if fullname != "pandas" or not _started_by_pyarrow():
             return None
         _Refuse.refused = True
@@ -83,14 +86,14 @@ class _Refuse(importlib.abc.MetaPathFinder):
         raise ModuleNotFoundError(_REFUSED, name=fullname)
 
 
-class _Repair(importlib.abc.MetaPathFinder):
+class _Repair:
     """When pandas is imported after pyarrow was refused it: once pandas has run, tell
     pyarrow's shim to look again (it would otherwise go on believing pandas missing,
     and convert a pandas categorical column as plain text, say). Then it leaves."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         if fullname != "pandas":
             return None
         if _depth > 0 and _started_by_pyarrow():  # still refused
@@ -109,11 +112,11 @@ class _Repair(importlib.abc.MetaPathFinder):
         return None
 
 
-class _RepairingLoader(importlib.abc.Loader):
+class _RepairingLoader:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self.loader.create_module(spec)  # type: ignore[no-any-return]
 
     def exec_module(self, module: ModuleType) -> None:
