@@ -4,8 +4,8 @@ Why: pyarrow imports pandas, when it is installed, the first time it converts
 between Arrow and Python or numpy (`Array.to_numpy`, `pa.array`, `pa.scalar`, a
 compute function given a Python value, reading Parquet with `pyarrow.parquet`):
 its C++ converters and its lazy pandas shim look for pandas objects among the
-values. Scoring hands it none, yet the import costs about a tenth of a second, a
-fifth of the start-up of scoring a typical wave. So, inside `pandas_left_alone()`, an
+values. Scoring hands it none, yet the import costs a tenth of a second or more of
+the start-up of every `sbm score`. So, inside `pandas_left_alone()`, an
 import of `pandas` that pyarrow starts (from its compiled code, called by the engine
 or by pyarrow's own Python code) fails as if pandas were not installed, which
 pyarrow handles quietly: no pandas object can be among the values while pandas is
