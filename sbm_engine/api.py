@@ -5,6 +5,10 @@
 check, compile) and returns a `CompiledStandard`. `check` does the same without
 raising, for tools that want every diagnostic. Compiled standards are cached by
 file contents, so loading the same standard twice in a process costs nothing.
+
+`load` also keeps what it made in the user's cache folder (`cache.py`; none when
+`SBM_CACHE_DIR` is empty), so that the next process skips parsing, checking and
+CPython's compiling of the generated code (`_from_disk`).
 """
 
 from __future__ import annotations
@@ -13,21 +17,28 @@ import functools
 import gc
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from .checker import check as check_flat
+from . import cache as disk
+from .compiler import known_code
 from .diagnostics import CompileError, Diagnostic, Diagnostics
 from .functions import FunctionRegistry
-from .loader import Loader, StandardProvider
 from .messages import language, message
 from .model import StandardModel
 from .sources import SourceError, read_source_bytes
 from .standard import CompiledStandard
+
+if TYPE_CHECKING:
+    from .loader import StandardProvider
+
+# The parser, the loader and the checker (and lark) are imported where they are used, not
+# here: a standard found in the disk cache (`load`) needs none of them.
 
 #: (file, allow_unknown, plugin generation) -> the compiled standard and the digests of
 #: every file it was built from; an entry is used only while none of them changed.
@@ -116,6 +127,8 @@ def resolve_path(id_or_path: str | os.PathLike[str], search_path: Iterable[Path]
         if not path.exists():
             raise FileNotFoundError(message("api.no_file", path=path))
         return path
+    from .loader import Loader
+
     loader = Loader(search_path, _providers())
     known = loader.known_standards()
     if str(id_or_path) in known:
@@ -136,6 +149,9 @@ def check(id_or_path: str | os.PathLike[str], search_path: Iterable[Path] = ()) 
     Raises `FileNotFoundError` when there is no such file or id, and `SourceError`
     when the file named is no regular file of at most `MAX_STANDARD_BYTES` in UTF-8.
     """
+    from .checker import check as check_flat
+    from .loader import Loader
+
     path = resolve_path(id_or_path, search_path)
     loader = Loader(search_path, _providers())
     try:
@@ -188,11 +204,30 @@ def load(
         cached = _cache.get(key)
     if cached is not None and all(_digest(f) == d for f, d in cached[1].items()):
         return cached[0]
-    report = check(path, search_path)
-    if not report.ok or report.model is None:
-        raise CompileError(report.diagnostics, report.sources)
-    warnings = [d for d in report.diagnostics if d.severity == "warning"]
-    compiled = compile_model(report.model, allow_unknown, warnings)
+    entry_name = _entry_name(key)
+    entry = _from_disk(entry_name)
+    if entry is not None:
+        model, diagnostics, digests, codes = entry
+    else:
+        report = check(path, search_path)
+        if not report.ok or report.model is None:
+            raise CompileError(report.diagnostics, report.sources)
+        model, diagnostics = report.model, report.diagnostics
+        digests = {f: _digest(f) for f in report.files}
+        codes = {}
+    warnings = [d for d in diagnostics if d.severity == "warning"]
+    kept = dict(codes)
+    token = known_code.set(codes)
+    try:
+        compiled = compile_model(model, allow_unknown, warnings)
+    finally:
+        known_code.reset(token)
+    if entry_name is not None:
+        if entry is None or codes != kept:  # new, or its code was unreadable
+            disk.store(entry_name, (_ENTRY, model, diagnostics, digests, codes))
+            disk.prune("standard-", _ENTRIES_KEPT)
+        else:
+            disk.used(entry_name)
     # How a worker process makes the same standard: absolute paths, since it may start
     # in another folder.
     compiled.origin = (
@@ -201,8 +236,84 @@ def load(
         {"allow_unknown": allow_unknown, "search_path": tuple(str(p) for p in absolute[1])},
     )
     with _cache_lock:
-        _cache[key] = (compiled, {f: _digest(f) for f in report.files})
+        _cache[key] = (compiled, digests)
     return compiled
+
+
+#: The shape of a disk cache entry: changed whenever what `load` keeps changes.
+_ENTRY = "sbm-standard-1"
+#: The disk cache keeps the entries of this many standards, the most recently used.
+_ENTRIES_KEPT = 256
+_Entry = tuple[StandardModel, tuple[Diagnostic, ...], dict[Path, str | None], dict[str, bytes]]
+
+
+def _entry_name(key: tuple[Any, ...]) -> str | None:
+    """The disk cache file of a standard loaded with `key` (`load`'s): None when there is
+    no cache to use, or the plugins in use cannot be told apart from others by their
+    distributions (a plugin registered in the program, as tests do).
+
+    The name covers everything a compiled standard depends on but its files (whose
+    digests the entry holds, `_from_disk`): the path and search path, the options,
+    the language (a few texts are fixed at compile time), the engine's code and the
+    Python running it (`cache.engine_fingerprint`), and the plugins."""
+    try:
+        if os.environ.get("SBM_CACHE_DIR") == "":
+            return None
+        plugins = _plugin_fingerprint()
+        if plugins is None:
+            return None
+        path, search_path, allow_unknown, _, lang = key
+        return "standard-" + disk.digest(
+            _ENTRY, path, search_path, allow_unknown, lang, disk.engine_fingerprint(), plugins
+        )
+    except Exception:  # the cache is an optimisation: it never fails a load
+        return None
+
+
+def _plugin_fingerprint() -> tuple[Any, ...] | None:
+    """The plugins in use, as they are across processes: each one's name, its
+    distribution's name and version, and the size and time of change of its module's
+    file; None when one does not come from an installed distribution (the built-in
+    plugin is part of the engine's fingerprint)."""
+    try:
+        from . import builtin_plugin
+        from .plugins import get_plugin_manager
+    except ImportError:  # the plugin layer is optional for the core
+        return ()
+    pm = get_plugin_manager()
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    found: list[tuple[Any, ...]] = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda pair: pair[0]):
+        if plugin is builtin_plugin:
+            found.append((name, "builtin"))
+            continue
+        dist = dists.get(id(plugin))
+        if dist is None:
+            return None
+        module = plugin if hasattr(plugin, "__file__") else sys.modules.get(plugin.__module__)
+        file = getattr(module, "__file__", None)
+        if file is None:
+            return None
+        info = os.stat(file)
+        found.append((name, dist.project_name, dist.version, file, info.st_size, info.st_mtime_ns))
+    return tuple(found)
+
+
+def _from_disk(name: str | None) -> _Entry | None:
+    """The model, diagnostics, file digests and code kept under `name`, if every file
+    it was built from is unchanged; None otherwise (the entry is then rewritten)."""
+    if name is None:
+        return None
+    entry = disk.stored(name)
+    try:
+        tag, model, diagnostics, digests, codes = entry
+        if tag != _ENTRY or not isinstance(model, StandardModel) or not digests:
+            return None
+        if not all(_digest(f) == d for f, d in digests.items()):
+            return None
+        return model, tuple(diagnostics), dict(digests), dict(codes)
+    except Exception:  # no entry, or one of another shape: built again
+        return None
 
 
 def _digest(path: Path) -> str | None:
@@ -215,6 +326,9 @@ def _digest(path: Path) -> str | None:
 @gc_paused
 def loads(text: str, file: str = "<string>", *, allow_unknown: bool = False) -> CompiledStandard:
     """Compile a standard from text (imports resolve against the working directory)."""
+    from .checker import check as check_flat
+    from .loader import Loader
+
     loader = Loader((), _providers())
     path = Path(file)
     from .parser import parse

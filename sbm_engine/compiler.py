@@ -12,10 +12,14 @@ at run time (a division by zero, say) is reported against the standard's source.
 
 from __future__ import annotations
 
+import hashlib
 import linecache
+import marshal
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from types import CodeType
 from typing import Any
 
 from .builtins import emit_value_call, table_of
@@ -632,10 +636,41 @@ class PythonCompiler:
         # defeats CPython's specialised global lookups, a third slower per visit.
         consts = {str(name): value for name, value in self.consts.items()}
         namespace: dict[str, Any] = {"__builtins__": _SAFE_BUILTINS, **EXPORTED, **consts}
-        code = compile_checked(source, [*_SAFE_BUILTINS, *EXPORTED, *consts], filename)
+        code = _checked_code(source, [*_SAFE_BUILTINS, *EXPORTED, *consts], filename)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(code, namespace)
         return namespace["evaluate"], source, self.line_map
+
+
+#: Code already compiled, marshalled, by `code_key`: set by `api.load` around compiling a
+#: standard (filled from, and kept in, its disk cache entry); None: compile every time.
+known_code: ContextVar[dict[str, bytes] | None] = ContextVar("known_code", default=None)
+
+
+def code_key(source: str, namespace: Collection[str], filename: str) -> str:
+    """What a compiled module depends on: its source, the names it may read, its file name."""
+    text = "\0".join([filename, *sorted(namespace), source])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _checked_code(source: str, namespace: Collection[str], filename: str) -> CodeType:
+    """`compile_checked`, or the code it made before for the same source, names and file
+    name when `known_code` has it (from a cache folder only the user may write in)."""
+    known = known_code.get()
+    if known is None:
+        return compile_checked(source, namespace, filename)
+    key = code_key(source, namespace, filename)
+    data = known.get(key)
+    if data is not None:
+        try:
+            code = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            code = None
+        if isinstance(code, CodeType) and code.co_filename == filename:
+            return code
+    code = compile_checked(source, namespace, filename)
+    known[key] = marshal.dumps(code)
+    return code
 
 
 #: How the listing names each kind of `Place` (for developers reading generated code).

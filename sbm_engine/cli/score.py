@@ -363,6 +363,7 @@ def _score(
     (`pipeline.score_files`: the streaming path, or the record path when it cannot
     read the inputs exactly); `--engine batch` fails where the streaming path cannot."""
     from ..io import InputError, OutputError
+    from ..io.pandas_guard import pandas_left_alone
     from ..pipeline import Unsupported, job_of, score_files
 
     std = load_standard(standard, allow_unknown=allow_unknown)
@@ -370,7 +371,7 @@ def _score(
     if engine != "python":
         jobs = usable_jobs(jobs)
     try:
-        with Progress(progress) as bar:
+        with pandas_left_alone(), Progress(progress) as bar:
             score_files(
                 std,
                 list(inputs),

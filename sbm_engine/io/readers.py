@@ -31,6 +31,7 @@ from sbm_engine.io._deps import require
 from sbm_engine.io.csv_rows import CsvRow, CsvRows
 from sbm_engine.io.detect import CsvDialect, detect_dialect, number_parser
 from sbm_engine.io.errors import InputError
+from sbm_engine.io.pandas_guard import allow_pandas_for
 from sbm_engine.io.records import SourceRecord, TableLayout, is_empty, jsonable
 from sbm_engine.messages import message
 
@@ -409,6 +410,7 @@ def _parquet_records(parquet: Any, path: Path, options: ReadOptions) -> Iterator
     except (OSError, pyarrow.ArrowException) as exc:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
     with source:
+        allow_pandas_for(source.schema_arrow)  # nanosecond times convert as they always did
         names = source.schema_arrow.names
         layout = table_layout(path, names, options.visit_fields, part="columns")
         number = 0

@@ -33,6 +33,7 @@ import attrs
 
 from ..io import InputError
 from ..io.csv_rows import CsvRow, CsvRows, cell_limit, line_terminators, row_of_line
+from ..io.pandas_guard import allow_pandas_for
 from ..io.readers import blank_row, csv_dialect, csv_record, table_layout
 from ..io.records import VISIT_FIELDS, TableLayout
 from ..results import RejectedVisit, ScoringSession
@@ -141,9 +142,11 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
         import pyarrow.parquet as pq
 
         try:
-            names = pq.ParquetFile(path).schema_arrow.names
+            schema = pq.ParquetFile(path).schema_arrow
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
+        allow_pandas_for(schema)  # before any of its cells is read
+        names = schema.names
         table_layout(path, names, std.model.visit_fields, part="columns")
         _check_layout(names, path)
         return InputFile(index, path, "parquet", list(names))

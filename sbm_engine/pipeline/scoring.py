@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..io.detect import number_parser
+from ..io.pandas_guard import allow_pandas_for
 from ..results import RejectedVisit, ScoredVisit, duplicate
 from .errors import Unsupported
 from .inputs import field_names
@@ -41,6 +42,7 @@ def score_chunk(std: Any, table: Any, decimal: str | None) -> tuple[Any, Rejects
     from ..batch import evaluator_for
     from ..batch.table import score_table_visits
 
+    allow_pandas_for(table.schema)  # nanosecond times convert as they always did
     rows = np.arange(table.num_rows, dtype=np.int64)
     if decimal is not None:
         table, rows = _csv_cells(std, table, decimal)

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from ..io.pandas_guard import pandas_left_alone
 from ..messages import language as current_language
 from ..messages import set_language
 from .scoring import Rejects, score_chunk
@@ -60,6 +61,7 @@ def _worker_init(job: Job, lifeline: Any) -> None:
     threading.Thread(target=_die_with_parent, args=(lifeline,), daemon=True).start()
     keep_freed_memory()
     set_language(job.language)
+    pandas_left_alone().__enter__()  # for the worker's whole life (it only scores)
     _WORKER["std"] = job.make(*job.args, **job.kwargs)
 
 
