@@ -56,7 +56,7 @@ from .ir import (
     SectionRef,
     ValueRef,
 )
-from .model import ItemModel, SelectedItem, StandardModel
+from .model import ItemModel, SelectedItem, StandardModel, expressions
 from .nodes import NOWHERE, Span
 from .runtime import (
     EXPORTED,
@@ -158,11 +158,7 @@ class PythonCompiler:
 
     def _items_read_by_answer(self) -> set[str]:
         names: set[str] = set()
-        exprs: list[Bound] = []
-        for it in self.m.items:
-            exprs += [b for b in (it.when, it.section_when, it.score) if b is not None]
-        exprs += [c.expr for c in (*self.m.coefficients, *self.m.labels)]
-        exprs += [t.expr for r in self.m.rollups for t in r.terms]
+        exprs: list[Bound] = list(expressions(self.m))
         for ex in self.m.examples:
             exprs += [b for b, _ in ex.expects]
         for b in exprs:

@@ -52,6 +52,8 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
         raw = answers.get(it.name, MISSING)
         conds = [c for c in (it.section_when, it.when) if c is not None]
         applies = all(interp.eval(c, env) for c in conds)
+        if it.computed is not None and applies:  # worked out by the standard, as it scores it
+            raw = env.answers.get(it.name)
         if not applies:
             conditions = [t for t in (_section_when(model, it.section), it.when_text) if t]
             note = message(
@@ -81,6 +83,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
                 "bonus": it.bonus,
                 "note": note,
                 "formula": it.score_text,
+                **({"value": it.computed_text} if it.computed is not None else {}),
             }
         )
     by_item = {i["item"]: i for i in items}

@@ -406,7 +406,7 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             used_tags.update(tags)
             opts.append("tags " + " ".join(tags))
         presence = draw(st.sampled_from(["", "", "required", "optional", "optional"]))
-        if presence:
+        if presence and it.computed is None:  # a computed item is neither
             opts.append(presence)
         if it.scored and draw(st.integers(0, 4)) == 0:
             opts.append("critical")

@@ -47,7 +47,7 @@ from ..ir import (
     SectionRef,
     ValueRef,
 )
-from ..model import BandsModel, ItemModel, SelectedItem, StandardModel
+from ..model import BandsModel, ItemModel, SelectedItem, StandardModel, expressions
 from ..runtime import EXACT_LIMIT, label_text
 from .columns import FieldDecoder, ItemDecoder, Source
 from .env import Active, ChunkResult, Env, Expr, both, zero_and_valid
@@ -141,12 +141,12 @@ class BatchCompiler:
             )
 
     def _read_by_answer(self) -> set[str]:
-        exprs = [
-            b for it in self.m.items for b in (it.when, it.section_when, it.score) if b is not None
-        ]
-        exprs += [c.expr for c in (*self.m.coefficients, *self.m.labels)]
-        exprs += [t.expr for r in self.m.rollups for t in r.terms]
-        return {n.name for b in exprs for n in b.walk() if isinstance(n, AnswerRef | ValueRef)}
+        return {
+            n.name
+            for b in expressions(self.m)
+            for n in b.walk()
+            if isinstance(n, AnswerRef | ValueRef)
+        }
 
     # -- running --------------------------------------------------------------------------------
 
@@ -296,7 +296,7 @@ class BatchCompiler:
         if name in self.label_names:
 
             def label_step(env: Env) -> None:
-                env.labels[name] = as_cat(f(env, None), env.m)
+                env.labels[name] = label_cat(as_cat(f(env, None), env.m))
 
             return label_step
 
@@ -655,11 +655,23 @@ class _Computed(NamedTuple):
 def _computed(value: np.ndarray, it: ItemModel) -> _Computed:
     """A computed number: N/A where the formula is; an error (the row goes to the
     per-visit path, which says which) where it is not finite or outside the range."""
+    value = value + 0.0  # -0.0 is 0.0, as the per-visit code reads an answer (`a + 0.0`)
     given = ~np.isnan(value)
     bad = given & ~np.isfinite(value)
     if it.low is not None and it.high is not None:
         bad |= given & ((value < it.low) | (value > it.high))
     return _Computed(value, bad, np.zeros(len(value), dtype=bool))
+
+
+def label_cat(cat: Cat) -> Cat:
+    """A label column with its values as the texts a scored visit holds (`label_text`):
+    other formulas compare what the per-visit code compares (5 and "5" become one)."""
+    texts = [label_text(v) for v in cat.values]
+    if all(t is v for t, v in zip(texts, cat.values, strict=True)):
+        return cat
+    distinct: dict[Any, int] = {}
+    lut = np.array([distinct.setdefault(t, len(distinct)) for t in texts] + [-1], dtype=np.intp)
+    return Cat(lut[cat.codes], list(distinct), cat.const)
 
 
 def label_texts(cat: Cat) -> np.ndarray:

@@ -262,6 +262,14 @@ class Declarations:
         else:
             kind = "text"
         self._unscored_options(node, kind, low is not None)
+        if node.value is not None and node.presence is not None:
+            self.d.error(
+                "E0104",
+                message("E0104.computed_presence.message", item=node.name, option=node.presence),
+                node.value.span,
+                label=message("E0104.computed_presence.label"),
+                help=message("E0104.computed_presence.help", option=node.presence),
+            )
         if node.value is not None and kind != "number":
             self.d.error(
                 "E0104",

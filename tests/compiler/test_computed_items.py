@@ -112,3 +112,48 @@ def test_a_table_without_a_column_for_it_scores(tmp_path: Path, engine: str) -> 
     summary = sbm_engine.load(std_path).score_files([src], out, engine=engine)
     assert summary.scored == 2
     assert '"queue": 1.0' in out.read_text(encoding="utf-8")
+
+
+def test_a_computed_item_is_neither_required_nor_optional(tmp_path: Path) -> None:
+    path = tmp_path / "t.sbm"
+    path.write_text(
+        'standard t.t {\n    item a "A" answer number\n'
+        '    item q "Q" answer number 0..10 required value = answer(a)\n}\n',
+        encoding="utf-8",
+    )
+    report = check(path)
+    assert "cannot be `required`" in one(report, "E0104").message
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        "value = answer(a) * 2",  # read only by a computed value
+        "value = if answer(b) == yes then 7 else 2",  # a label, read only there
+    ],
+)
+def test_an_item_read_only_by_a_computed_value_keeps_its_answer(read: str) -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n"
+        '    item a "A" answer { 1 = 0, 2 = 0.25, 3 = 0.5, 4 = 0.75, 5 = 1 }\n'
+        '    item b "B" answer { yes = 1, no = 0 }\n'
+        f'    item d "D" answer number 0..10 {read}\n'
+        "}\n"
+    )
+    (out,) = assert_batch_agrees(std, [{"visit_id": "1", "answers": {"a": 4, "b": "yes"}}])
+    assert out.items["d"] in (0.8, 0.7)
+
+
+def test_a_computed_negative_zero_is_written_as_zero() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n"
+        '    item z "Z" answer number\n'
+        '    item q "Q" answer number -5..5 value = answer(z) * -1\n'
+        "    coefficient a = answer(q)\n}\n"
+    )
+    from sbm_engine.batch import BatchEvaluator
+
+    records = [{"visit_id": "1", "answers": {"z": 0}}]
+    (slow,) = assert_batch_agrees(std, records)
+    (fast,) = BatchEvaluator(std).score_records(records)
+    assert str(slow.coefficients["a"]) == str(fast.coefficients["a"]) == "0.0"  # == misses -0.0

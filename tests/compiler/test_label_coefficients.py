@@ -148,3 +148,35 @@ def test_a_label_coefficient_declared_later_is_typed_where_it_is_read() -> None:
     (out,) = assert_batch_agrees(std, [{"visit_id": "1", "answers": {"a": "y"}}])
     assert out.coefficients["uses"] == 1 and out.labels["later"] == "yes"
     assert [kind for kind, _ in std.model.order] == ["item", "label", "coef"]
+
+
+def test_a_label_from_a_number_compares_as_its_text_on_both_backends() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n"
+        '    field city "City"\n'
+        '    item a "A" answer { y = 1, n = 0 } optional\n'
+        "    coefficient lc = visit.city\n"
+        '    coefficient five = if lc == "5" then 1 else 0\n}\n'
+    )
+    out = assert_batch_agrees(
+        std, [{"visit_id": "1", "city": 5}, {"visit_id": "2", "city": "5"}, {"visit_id": "3"}]
+    )
+    assert [o.coefficients["five"] for o in out] == [1, 1, 0]
+
+
+def test_a_band_condition_reads_answers_no_other_formula_reads() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n"
+        '    item a "A" answer { 1 = 0, 2 = 0.25, 3 = 0.5, 4 = 0.75, 5 = 1 }\n'
+        '    item q "Q" answer { yes = 1, no = 0 }\n'
+        "    coefficient c = a\n"
+        "    bands c { hi >= 0 when answer(q) == yes and answer(a) > 3, lo }\n}\n"
+    )
+    out = assert_batch_agrees(
+        std,
+        [
+            {"visit_id": "1", "answers": {"a": 4, "q": "yes"}},
+            {"visit_id": "2", "answers": {"a": 2, "q": "yes"}},
+        ],
+    )
+    assert [o.bands["c"] for o in out] == ["hi", "lo"]
