@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .interpret import Interpreter
 from .ir import AnswerRef, Bound, Call, CoefRef, FieldRef, If, ItemRef, SectionRef
 from .messages import message
+from .model import ItemModel
 from .results import json_safe
 from .runtime import MISSING, is_na
 
@@ -84,6 +85,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
                 "note": note,
                 "formula": it.score_text,
                 **({"value": it.computed_text} if it.computed is not None else {}),
+                "points": _points_of(it, env.answers.get(it.name)),
             }
         )
     by_item = {i["item"]: i for i in items}
@@ -176,6 +178,18 @@ def _section_when(model: Any, section: str | None) -> str | None:
     return next((s.when_text for s in model.sections if s.name == section), None)
 
 
+def _points_of(item: ItemModel, label: Any) -> float | None:
+    """The points the answer read (`label`) is worth on an item's points or penalty scale."""
+    if not item.has_points or label is None:
+        return None
+    assert item.scale is not None
+    numeric = item.scale.numeric
+    for entry in item.scale.entries:
+        if (entry.numeric if numeric else entry.label) == label:
+            return entry.points
+    return None
+
+
 def _term(item: dict[str, Any]) -> dict[str, Any]:
     excluded = item["score"] is None
     return {
@@ -198,6 +212,10 @@ def _inputs(expr: Bound, outcome: Any, by_item: dict[str, dict[str, Any]]) -> li
                     seen.setdefault(
                         f"section:{name}", {"section": name, "score": outcome.sections[name]}
                     )
+            case Call(fn="points" | "points_of" | "max_points", payload=("items", selected)):
+                for sel in selected:  # what a points function reads: the points
+                    term = {**_term(by_item[sel.name]), "points": by_item[sel.name]["points"]}
+                    seen.setdefault(sel.name, term)
             case Call(payload=("items", selected)):
                 for sel in selected:
                     seen.setdefault(sel.name, _term(by_item[sel.name]))
@@ -297,6 +315,8 @@ def render(exp: dict[str, Any]) -> str:
                         if i.get("failed")
                         else message("explain.input.ok")
                     )
+                if i.get("points") is not None:
+                    tag = " " + message("explain.input.points", points=num(i["points"])) + tag
                 parts.append(f"{i['item']}={num(i['score'])}{tag}")
             elif "section" in i:
                 parts.append(f"{i['section']}={num(i['score'])}")

@@ -35,13 +35,17 @@ def unflatten(row: dict[str, Any]) -> dict[str, Any]:
     for key, value in flat.items():
         head, _, rest = key.partition(".")
         if rest and head in _NESTED:
-            if isinstance(value, str) and value in ("true", "false"):  # CSV has no booleans
+            # CSV has no booleans: the text of a `share(…)` input is one (a band or a
+            # label called "true" stays text)
+            if head == "rollup_inputs" and isinstance(value, str) and value in ("true", "false"):
                 value = value == "true"
             out.setdefault(head, {})[rest] = value
         elif key in ("critical", "warnings") and isinstance(value, str):
             out[key] = _json_list(value)
         else:
             out[key] = value
+    if "standard" in out and "version" in out:  # a standard whose coefficients are all labels
+        out.setdefault("coefficients", {})
     return out
 
 
@@ -157,6 +161,7 @@ def _parquet_rows(
                 for h in heads:
                     if not record[h] and h != "coefficients":
                         del record[h]
+                record.setdefault("coefficients", {})  # none when all give a label
                 yield f"{path}:{number}", record, None
     except OSError as exc:
         raise InputError(f"cannot read {path} after row {number}: {exc}") from exc

@@ -180,3 +180,37 @@ def test_a_band_condition_reads_answers_no_other_formula_reads() -> None:
         ],
     )
     assert [o.bands["c"] for o in out] == ["hi", "lo"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx"])
+def test_results_whose_coefficients_are_all_labels_roll_up(tmp_path: Path, suffix: str) -> None:
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("openpyxl")
+    std = sbm_engine.loads(
+        'standard t.only {\n    version "1"\n    item a "A" answer { y = 1, n = 0 }\n'
+        '    coefficient c = if a == 1 then "yes" else "no"\n'
+        '    rollup yes = share(c == "yes")\n}\n'
+    )
+    visits = tmp_path / "v.jsonl"
+    visits.write_text('{"visit_id": "1", "answers": {"a": "y"}}\n', encoding="utf-8")
+    out = tmp_path / f"out{suffix}"
+    std.score_files([visits], out)
+    assert std.rollup(_results(out), "network")["groups"][0]["rollups"]["yes"] == 1
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_band_or_label_called_true_stays_text_in_tables(tmp_path: Path, suffix: str) -> None:
+    pytest.importorskip("openpyxl")
+    std = sbm_engine.loads(
+        'standard t.words {\n    version "1"\n    item a "A" answer { y = 1, n = 0 }\n'
+        "    coefficient c = a\n    bands c { true >= 0.5, false }\n"
+        '    coefficient l = if a == 1 then "true" else "false"\n}\n'
+    )
+    visits = tmp_path / "v.jsonl"
+    visits.write_text('{"visit_id": "1", "answers": {"a": "y"}}\n', encoding="utf-8")
+    out = tmp_path / f"out{suffix}"
+    std.score_files([visits], out)
+    (record,) = _results(out)
+    assert record["bands"] == {"c": "true"} and record["labels"] == {"l": "true"}
+    rolled = std.rollup([record], "network")["groups"][0]
+    assert rolled["coefficients"]["c"]["mean"] == 1
