@@ -320,7 +320,9 @@ def _report(
     out.sort(key=lambda r: (-r["lost_share"], r["item"]))
     if clipped_any:
         notes.append(message("note.diagnosis.clipped", count=clipped_any))
-    singles = sum(1 for k in range(len(keys)) if stats[k, 0, :].max() < 2)
+    singles = (  # none when no item can lose points (every one a bonus, say)
+        sum(1 for k in range(len(keys)) if stats[k, 0, :].max() < 2) if stats.shape[2] else 0
+    )
     if singles:
         notes.append(message("note.diagnosis.singles", count=singles, total=len(keys)))
     return {

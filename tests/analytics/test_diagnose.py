@@ -251,3 +251,32 @@ def test_cli(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "unknown thresholds" in r.output
     r = run(str(tmp_path / "nope.jsonl"))
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_a_standard_whose_items_cannot_lose_points(tmp_path: Path) -> None:
+    """Every item a bonus (the Kano survey's attitudes): nothing loses, nothing fails."""
+    import sbm_engine
+    from sbm_engine.analytics.diagnosis import diagnose
+
+    std = sbm_engine.load("survey.kano")
+    pairs = [("like", "dislike"), ("neutral", "neutral"), ("must_be", "dislike")]
+    records = [
+        {
+            "visit_id": str(k),
+            "point": f"P{k % 2}",
+            "specialist": f"S{k % 3}",
+            "answers": {
+                f"{a}_{side}": pair[i]
+                for a in ("app", "service", "hotline", "loan", "ready")
+                for i, side in enumerate("fd")
+                for pair in [pairs[k % 3]]
+            },
+        }
+        for k in range(12)
+    ]
+    scored = tmp_path / "scored.jsonl"
+    scored.write_text(
+        "".join(json.dumps(o.to_dict()) + "\n" for o in std.score_many(records)), encoding="utf-8"
+    )
+    report = diagnose([scored], "point")
+    assert report["items"] == [] and report["visits"] == 12
