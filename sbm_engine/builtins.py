@@ -579,9 +579,10 @@ def _aggregate_entry(fn: str, signature: str, doc: str) -> Builtin:
 # ---- count, earned, possible, lost, critical_failed: over selections ---------------------
 
 
-def _bind_selection(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+def _selected(ck: Binding, call: n.Call, sections: bool) -> tuple[str, tuple[Any, ...]] | None:
+    """What the selections of a call stand for (`Binding._selection`); None, with E0301,
+    when an argument is no selection, or names `sections` where only items may be."""
     fn = call.function
-    fail = _bad(call, "bool" if fn == "critical_failed" else "num")
     selections = []
     for a in call.args:
         if not isinstance(a, n.Selection):
@@ -592,10 +593,10 @@ def _bind_selection(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
                 label=message("E0301.needs_selection.label"),
                 help=message("E0301.needs_selection.help", fn=fn),
             )
-            return fail
+            return None
         selections.append(a)
     sel = ck._selection(selections, fn)
-    if sel[0] == "sections" and fn != "count":
+    if sel[0] == "sections" and not sections:
         ck.d.error(
             "E0301",
             message("E0301.items_not_sections.message", fn=fn),
@@ -603,7 +604,15 @@ def _bind_selection(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
             label=message("E0301.items_not_sections.label"),
             help=message("E0301.items_not_sections.help", fn=fn),
         )
-        return fail
+        return None
+    return sel
+
+
+def _bind_selection(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    fn = call.function
+    sel = _selected(ck, call, sections=fn == "count")
+    if sel is None:
+        return _bad(call, "bool" if fn == "critical_failed" else "num")
     if fn == "critical_failed":
         return critical_failed(ck, tuple(i.name for i in sel[1]), call.span)
     return Call(fn, sel, type="num", span=call.span)
@@ -815,26 +824,10 @@ def _bind_points(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
             return _bad(call)
         chosen = (SelectedItem(item.name, item.weight, item.bonus),)
         return Call("points_of", ("items", chosen), type="num", span=call.span)
-    for a in args:
-        if not isinstance(a, n.Selection):
-            ck.d.error(
-                "E0301",
-                message("E0301.needs_selection.message", fn=fn),
-                a.span,
-                label=message("E0301.needs_selection.label"),
-                help=message("E0301.needs_selection.help", fn=fn),
-            )
-            return _bad(call)
-    kind, selected = ck._selection([a for a in args if isinstance(a, n.Selection)], fn)
-    if kind == "sections":
-        ck.d.error(
-            "E0301",
-            message("E0301.items_not_sections.message", fn=fn),
-            call.span,
-            label=message("E0301.items_not_sections.label"),
-            help=message("E0301.items_not_sections.help", fn=fn),
-        )
+    sel = _selected(ck, call, sections=False)
+    if sel is None:
         return _bad(call)
+    kind, selected = sel
     if not all(_has_points(ck, x.name, fn, call.span) for x in selected):
         return _bad(call)
     return Call(fn, (kind, selected), type="num", span=call.span)
