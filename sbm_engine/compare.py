@@ -6,10 +6,10 @@ from typing import Any
 
 from .export import _item
 from .messages import message
-from .model import ItemModel, ScaleModel, StandardModel
+from .model import BandsModel, ItemModel, ScaleModel, StandardModel
 
 #: The kinds of declaration compared, in the order they are shown.
-KINDS = ("scales", "items", "sections", "coefficients", "rollups", "targets", "bands")
+KINDS = ("constants", "scales", "items", "sections", "coefficients", "rollups", "targets", "bands")
 #: Fields that change what people read but not a single score.
 _WORDING = frozenset({"title", "question"})
 
@@ -22,6 +22,7 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
 
     def table(m: StandardModel) -> dict[str, dict[str, dict[str, Any]]]:
         return {
+            "constants": {name: {"value": text} for name, (_v, text) in m.constants.items()},
             "scales": {name: {"entries": _entries(sc)} for name, sc in m.scales.items()},
             "items": {
                 i.name: {**_item(i), "answer": _answer_text(i), "section": i.section}
@@ -31,10 +32,12 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
                 s.name: {"title": s.title, "weight": s.weight, "when": s.when_text}
                 for s in m.sections
             },
-            "coefficients": {c.name: {"title": c.title, "formula": c.text} for c in m.coefficients},
+            "coefficients": {
+                c.name: {"title": c.title, "formula": c.text} for c in (*m.coefficients, *m.labels)
+            },
             "rollups": {r.name: {"title": r.title, "formula": r.text} for r in m.rollups},
             "targets": {c: {"target": t} for c, t in m.targets.items()},
-            "bands": {c: {"bands": _bands_text(b.bands)} for c, b in m.bands.items()},
+            "bands": {c: {"bands": _bands_text(b)} for c, b in m.bands.items()},
         }
 
     a, b = table(old), table(new)
@@ -71,14 +74,16 @@ def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
 
 
 def _entries(scale: ScaleModel) -> str:
-    """`yes = 1 alias "да", no = 0`: a scale as the language writes it."""
+    """`yes = 1 alias "да", no = 0`: a scale as the language writes it (a points or
+    penalty scale with its kind and points)."""
     parts = []
     for e in scale.entries:
-        text = f"{e.label} = {_num(e.score)}"
+        text = f"{e.label} = {_num(e.points if e.points is not None else e.score)}"
         if e.aliases:
             text += " alias " + " ".join(f'"{x}"' for x in e.aliases)
         parts.append(text)
-    return ", ".join(parts)
+    entries = ", ".join(parts)
+    return entries if scale.kind == "score" else f"{scale.kind} {{ {entries} }}"
 
 
 def _answer_text(it: ItemModel) -> str:
@@ -93,8 +98,14 @@ def _answer_text(it: ItemModel) -> str:
     return "text"
 
 
-def _bands_text(bands: tuple[tuple[str, float | None], ...]) -> str:
-    return ", ".join(label if t is None else f"{label} >= {_num(t)}" for label, t in bands)
+def _bands_text(bands: BandsModel) -> str:
+    """`good >= 0.75, fair <= …, poor`: bands as the language writes them, conditions too."""
+    texts = bands.condition_texts or (None,) * len(bands.bands)
+    parts = []
+    for (label, t), when in zip(bands.bands, texts, strict=True):
+        text = label if t is None else f"{label} {bands.op} {_num(t)}"
+        parts.append(text if when is None else f"{text} when {when}")
+    return ", ".join(parts)
 
 
 def _num(x: float) -> str:
@@ -127,6 +138,7 @@ def render(d: dict[str, Any]) -> str:
 def _kind_word(kind: str) -> str:
     """The word before a name in `sbm diff`'s lines: `+ item greeted`."""
     return {
+        "constants": lambda: message("diff.kind.constant"),
         "scales": lambda: message("diff.kind.scale"),
         "items": lambda: message("diff.kind.item"),
         "sections": lambda: message("diff.kind.section"),

@@ -342,3 +342,25 @@ def test_the_questionnaire_exports_points_constants_and_conditional_bands() -> N
     ]
     pattern = json_schema(std.model)["properties"]["answers"]["properties"]["a"]["anyOf"][0]
     assert re.match(pattern["pattern"], " ii ") and not re.match(pattern["pattern"], "III")
+
+
+def test_diff_sees_constants_points_bands_and_labels() -> None:
+    from sbm_engine.compare import diff
+
+    base = (
+        "standard t.d {\n    const K = 1\n    scale lv penalty { none = 0, I = 7 }\n"
+        '    item a "A" answer lv\n    coefficient total = points(a)\n'
+        '    coefficient name = if total > 0 then "cited" else "clean"\n'
+        "    bands total { top <= 1 when total >= 0, rest }\n}\n"
+    )
+    changed = (
+        base.replace("K = 1", "K = 2")
+        .replace("I = 7", "I = 8")
+        .replace('"cited"', '"found"')
+        .replace("when total >= 0", "when total >= 1")
+    )
+    d = diff(sbm_engine.loads(base).model, sbm_engine.loads(changed).model)
+    assert [c["name"] for c in d["constants"]["changed"]] == ["K"]
+    assert "penalty { none = 0, I = 8 }" in d["scales"]["changed"][0]["changes"]["entries"]["new"]
+    assert [c["name"] for c in d["coefficients"]["changed"]] == ["name"]
+    assert d["bands"]["changed"][0]["changes"]["bands"]["new"] == "top <= 1 when total >= 1, rest"
