@@ -263,7 +263,7 @@ class Field:
 @attrs.frozen
 class Target:
     coefficient: str
-    value: Number
+    value: Number | Name  # a number, or a constant's name
     span: Span = _span()
     name_span: Span = _span()
 
@@ -271,7 +271,7 @@ class Target:
 @attrs.frozen
 class Band:
     label: str
-    threshold: Number | None
+    threshold: Number | Name | None  # a number, or a constant's name
     span: Span = _span()
     #: `>=` (the value reaches the threshold) or `<=` (it stays at or under it)
     op: Literal[">=", "<="] = ">="

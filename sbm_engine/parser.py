@@ -529,6 +529,10 @@ class _ToNodes(_Rewriter):
         name, value = children
         return n.Target(str(name), value, span=self.sp(meta), name_span=self.tok(name))
 
+    @_with_meta
+    def threshold_name(self, meta: Any, children: list[Token]) -> n.Name:
+        return n.Name(str(children[0]), span=self.tok(children[0]))
+
     def band_when(self, children: list[Any]) -> n.Expr:
         condition: n.Expr = children[0]
         return condition

@@ -110,7 +110,7 @@ class Checker(Binding, Order, Ranges):
         targets = {}
         for coef, t in flat.targets.items():
             if self._known_coefficient(coef, t.name_span, coef_names):
-                targets[coef] = t.value.value
+                targets[coef] = self._number(t.value).value
         bands = {}
         for coef, b in flat.bands.items():
             if self._known_coefficient(coef, b.name_span, coef_names):

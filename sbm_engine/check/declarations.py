@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any, Literal
 
+import attrs
+
 from .. import nodes as n
 from ..builtins import BUILTINS, BuiltinTable
 from ..diagnostics import Diagnostics, declaration_kind, did_you_mean, mixed_scripts
@@ -369,6 +371,29 @@ class Declarations:
         )
         return False
 
+    def _number(self, value: n.Number | n.Name, report: bool = True) -> n.Number:
+        """A target or threshold as a number: as written, or a constant's (written as
+        the constant's name). An unknown name is E0201 (when `report`) and reads as NaN,
+        which no threshold check fails on."""
+        if isinstance(value, n.Number):
+            return value
+        decl = self.decls.get(value.name)
+        if decl is not None and decl.kind == "constant":
+            return n.Number(decl.node.value.value, value.name, span=value.span)
+        if report:
+            constants = [k for k, d in self.decls.items() if d.kind == "constant"]
+            hint = did_you_mean(value.name, constants)
+            self.d.error(
+                "E0201",
+                message("E0201.unknown_constant.message", name=value.name),
+                value.span,
+                label=message("E0201.unknown_constant.label"),
+                help=message("hint.did_you_mean", name=hint)
+                if hint
+                else message("E0201.unknown_constant.help"),
+            )
+        return n.Number(math.nan, value.name, span=value.span)
+
     def _bands(self, node: n.Bands) -> BandsModel:
         """The thresholds of a `bands` block, checked (conditions are bound by `Binding`)."""
         bands: list[tuple[str, float | None]] = []
@@ -376,7 +401,11 @@ class Declarations:
         seen: set[str] = set()
         ops = [b.op for b in node.bands if b.threshold is not None]
         op = ops[0] if ops else ">="
-        for i, band in enumerate(node.bands):
+        resolved = [
+            b if b.threshold is None else attrs.evolve(b, threshold=self._number(b.threshold))
+            for b in node.bands
+        ]
+        for i, band in enumerate(resolved):
             last = i == len(node.bands) - 1
             if band.label in seen:
                 self.d.error(
@@ -406,8 +435,9 @@ class Declarations:
             elif band.threshold is not None and band.when is None:
                 # Thresholds without conditions must each leave room for the next; one
                 # with a condition may repeat a threshold (another condition, same level).
-                if previous is not None and previous.threshold is not None:
-                    ordered = (
+                assert isinstance(band.threshold, n.Number)
+                if isinstance(previous, n.Band) and isinstance(previous.threshold, n.Number):
+                    ordered = math.isnan(band.threshold.value) or (
                         band.threshold.value < previous.threshold.value
                         if op == ">="
                         else band.threshold.value > previous.threshold.value
@@ -431,7 +461,8 @@ class Declarations:
                             hint = message("E0503.order_at_most.help")
                         self.d.error("E0503", text, band.span, label=label, help=hint)
                 previous = band
-            bands.append((band.label, band.threshold.value if band.threshold else None))
+            limit = band.threshold
+            bands.append((band.label, limit.value if isinstance(limit, n.Number) else None))
         rest = node.bands[-1] if node.bands else None
         if rest is None or rest.threshold is not None or rest.when is not None:
             span = rest.span if rest is not None else node.span

@@ -54,13 +54,14 @@ class Ranges(Declarations):
         ranges = self._coefficient_ranges(coefficients)
         for coef in targets:
             t = flat.targets[coef]
-            self._in_range(coef, ranges.get(coef), t.value)
+            self._in_range(coef, ranges.get(coef), self._number(t.value, report=False))
         for coef in bands:
             for band in flat.bands[coef].bands:
                 # A `<=` band is reached from below: a high threshold is never unreachable.
                 if band.threshold is not None and band.op == ">=":
-                    text = f"{band.label} >= {band.threshold.text}"
-                    self._in_range(coef, ranges.get(coef), band.threshold, text)
+                    limit = self._number(band.threshold, report=False)
+                    text = f"{band.label} >= {limit.text}"
+                    self._in_range(coef, ranges.get(coef), limit, text)
 
     def _coefficient_ranges(
         self, coefficients: list[CoefficientModel]
@@ -92,7 +93,7 @@ class Ranges(Declarations):
         self, coef: str, rng: Interval | None, value: n.Number, band: str | None = None
     ) -> None:
         """W0704 for `value`, the target of `coef` or the threshold of its `band`."""
-        if rng is None or rng is EMPTY or math.isinf(rng[1]):
+        if rng is None or rng is EMPTY or math.isinf(rng[1]) or math.isnan(value.value):
             return
         lo, hi = rng
         if value.value <= hi + 1e-12:

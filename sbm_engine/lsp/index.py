@@ -211,10 +211,15 @@ class _Walker:
                 self.at_start(member.name, "constant", "declaration", member.name_span, member)
             case n.Target():
                 self.at_start(member.coefficient, "name", "reference", member.name_span, member)
+                if isinstance(member.value, n.Name):  # a constant
+                    self.at_start(member.value.name, "name", "reference", member.value.span, member)
             case n.Bands():
                 self.at_start(member.coefficient, "name", "reference", member.name_span, member)
                 for band in member.bands:
                     self.at_start(band.label, "label", "declaration", band.span, member)
+                    if isinstance(band.threshold, n.Name):  # a constant
+                        limit = band.threshold
+                        self.at_start(limit.name, "name", "reference", limit.span, member)
                     if band.when is not None:
                         self.expr(band.when)
             case n.Drop():
@@ -238,6 +243,8 @@ class _Walker:
         # `tags a b c`: the words after the keyword, up to the next option.
         for word, start in self._tags(item):
             self.add(word, "tag", "reference", start, item)
+        if item.value is not None:
+            self.expr(item.value)
         if item.when is not None:
             self.expr(item.when)
         if item.score is not None:

@@ -90,7 +90,8 @@ def _member(m: n.Member) -> Symbol | None:
         case n.Constant():
             return _named("constant", m.name, m.value.text, m.span, m.name_span)
         case n.Target():
-            return _named("target", m.coefficient, m.value.text, m.span, m.name_span)
+            value = m.value.text if isinstance(m.value, n.Number) else m.value.name
+            return _named("target", m.coefficient, value, m.span, m.name_span)
         case n.Bands():
             return _named("bands", m.coefficient, None, m.span, m.name_span)
         case n.Example():

@@ -364,3 +364,23 @@ def test_diff_sees_constants_points_bands_and_labels() -> None:
     assert "penalty { none = 0, I = 8 }" in d["scales"]["changed"][0]["changes"]["entries"]["new"]
     assert [c["name"] for c in d["coefficients"]["changed"]] == ["name"]
     assert d["bands"]["changed"][0]["changes"]["bands"]["new"] == "top <= 1 when total >= 1, rest"
+
+
+def test_targets_and_thresholds_may_be_constants(tmp_path: Path) -> None:
+    body = """
+    const A_MAX = 13
+    const GOAL = 0.5
+    item a "A" answer level
+    coefficient total = points(a)
+    coefficient share = a
+    target share GOAL
+    bands total { A <= A_MAX, B }
+"""
+    std = _std(body)
+    assert std.model.targets == {"share": 0.5}
+    assert std.model.bands["total"].bands == (("A", 13.0), ("B", None))
+    assert _score(std, {"a": "II"}).bands == {"total": "A"}
+    out = format_source(HEAD + body + "}\n", "t.sbm")
+    assert "bands total { A <= A_MAX, B }" in out and "target share GOAL" in out
+    report = _check(tmp_path, body.replace("A <= A_MAX", "A <= A_MAXX"))
+    assert "did you mean `A_MAX`" in (one(report, "E0201").help or "")

@@ -250,3 +250,30 @@ def test_outline_and_index_of_constants_and_conditional_bands() -> None:
         ("LIMIT", "constant", "13"),
         ("level", "scale", None),
     ]
+
+
+def test_a_computed_items_value_is_indexed() -> None:
+    """Rename and references reach the names a computed item's `value =` reads."""
+    text = (
+        "standard t.t {\n"
+        '    item arrived "A" answer number\n'
+        '    item queue "Q" answer number 0..60 value = answer(arrived) * 2\n'
+        "}\n"
+    )
+    index = ParseCache().get("c.sbm", text)[1]
+    found = [(o.role, text[o.start : o.end]) for o in index.occurrences if o.name == "arrived"]
+    assert found == [("declaration", "arrived"), ("reference", "arrived")]
+
+
+def test_constants_in_targets_and_thresholds_are_references() -> None:
+    text = (
+        "standard t.t {\n    const K = 1\n"
+        '    item a "A" answer number 0..1\n    coefficient c = a\n'
+        "    target c K\n    bands c { top >= K, rest }\n}\n"
+    )
+    index = ParseCache().get("k.sbm", text)[1]
+    assert [o.role for o in index.occurrences if o.name == "K"] == [
+        "declaration",
+        "reference",
+        "reference",
+    ]
