@@ -43,7 +43,7 @@ from . import nodes as n
 from .codegen import Py, ident, join, py, tuple_display
 from .exact import places_of
 from .functions import FunctionSpec, ValueType
-from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, Type
+from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, ModeOf, Type
 from .messages import message
 from .model import RollupTerm, SelectedItem
 
@@ -1088,8 +1088,12 @@ def _percentile_param(ck: Binding, arg: n.Argument) -> float | None:
 
 def _bind_mode(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     """`mode(band(C))`: the band most of the group's visits fell in, read from the band
-    counts of the roll-up (no per-visit input); E0301 for any other argument."""
+    counts of the roll-up (no per-visit input); `mode(X, "L1", …)`: the label among
+    those most visits gave X, read from one `share(X == L)` term per label. E0301 for
+    any other argument."""
     arg = call.args[0]
+    if len(call.args) > 1:
+        return _bind_mode_of(ck, call, ctx)
     if not (isinstance(arg, n.Call) and arg.function == "band"):
         ck.d.error(
             "E0301",
@@ -1103,6 +1107,34 @@ def _bind_mode(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     if not isinstance(inner, Call):  # E0208 or E0302 reported by `band`
         return Const(None, type="label", span=call.span)
     return Agg("mode", inner.payload, type="label", labels=inner.labels, span=call.span)
+
+
+def _bind_mode_of(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    arg, *listed = call.args
+    candidates: list[str] = []
+    for c in listed:
+        if not isinstance(c, n.String | n.Name) or (isinstance(c, n.Name) and c.name in ck.decls):
+            ck.d.error(
+                "E0301",
+                message("E0301.mode_candidates.message"),
+                c.span,
+                label=message("E0301.mode_candidates.label"),
+                help=message("E0301.mode_candidates.help"),
+            )
+            return Const(None, type="label", span=call.span)
+        candidates.append(c.value if isinstance(c, n.String) else c.name)
+    if isinstance(arg, n.Selection | n.Weighted):
+        return _bad(call, "label")
+    keys = []
+    for c in listed:
+        assert isinstance(c, n.String | n.Name)
+        # one `share(X == label)` per candidate: the checker judges the label against X
+        inner = ck.bind(n.Compare("==", arg, c, span=c.span), ctx.term())
+        key = f"{ctx.owner}.{len(ck._terms) + 1}"
+        ck._terms.append(RollupTerm(key, "share", inner))
+        keys.append(key)
+    labels = frozenset(candidates)
+    return ModeOf(tuple(candidates), tuple(keys), type="label", labels=labels, span=call.span)
 
 
 def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
@@ -1278,12 +1310,12 @@ BUILTINS = BuiltinTable(
         Builtin(
             "mode",
             1,
-            1,
+            MANY,
             _bind_mode,
             context="rollup",
             fails_as="label",
-            signature="mode(band(COEFFICIENT))",
-            doc="the band most of a group's visits fell in",
+            signature='mode(band(COEFFICIENT)) | mode(LABEL, "L1", "L2", …)',
+            doc="the band, or the label among those listed, most of a group's visits gave",
         ),
     ]
 )

@@ -154,6 +154,21 @@ class Agg(Bound):
         return (self.kind, self.key)
 
 
+@attrs.frozen
+class ModeOf(Bound):
+    """`mode(X, "L1", "L2", …)` in a rollup formula: the label among `candidates` that
+    most of the group's visits gave X, ties going to the one listed first; `keys` are
+    the per-visit terms `share(X == Lᵢ)` it is read from, one per candidate."""
+
+    op: ClassVar[str] = "mode_of"
+    candidates: tuple[str, ...]
+    keys: tuple[str, ...]
+
+    @property
+    def data(self) -> Any:
+        return (self.candidates, self.keys)
+
+
 # ---- operations ----------------------------------------------------------------------------
 
 
@@ -314,6 +329,7 @@ __all__ = [
     "FieldRef",
     "If",
     "ItemRef",
+    "ModeOf",
     "Neg",
     "Not",
     "Or",

@@ -526,6 +526,11 @@ class _RollupEval(Interpreter):
         return self.values[name]
 
     def eval(self, b: Bound, env: Env) -> Any:
+        if b.op == "mode_of":  # the candidate most visits gave, ties to the first listed
+            candidates, keys = b.data
+            hits = [self.group.terms[k].hits for k in keys]
+            most = max(hits, default=0)
+            return candidates[hits.index(most)] if most else None
         if b.op == "agg":
             kind, key = b.data
             if kind == "mode":  # key: the coefficient; ties go to the band declared first

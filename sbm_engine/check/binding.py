@@ -781,6 +781,11 @@ def _is_mode(node: Any) -> bool:
 def _mode_labels(node: Any, bands: Any) -> frozenset[str] | None:
     """The labels a `mode(band(c))` rollup may take: c's bands (None if unknown)."""
     args = node.expr.args
+    if len(args) > 1:  # `mode(X, "L1", …)`: the labels listed
+        listed = args[1:]
+        return frozenset(
+            a.value if isinstance(a, n.String) else getattr(a, "name", "") for a in listed
+        )
     arg = args[0] if len(args) == 1 else None
     if not (isinstance(arg, n.Call) and len(arg.args) == 1 and isinstance(arg.args[0], n.Name)):
         return None

@@ -214,3 +214,35 @@ def test_a_band_or_label_called_true_stays_text_in_tables(tmp_path: Path, suffix
     assert record["bands"] == {"c": "true"} and record["labels"] == {"l": "true"}
     rolled = std.rollup([record], "network")["groups"][0]
     assert rolled["coefficients"]["c"]["mean"] == 1
+
+
+@pytest.mark.parametrize(
+    ("formula", "code"),
+    [
+        ('mode(c, "yes", 1)', "E0301"),  # a number is no label
+        ('mode(c, "yes", a)', "E0301"),  # an item's name is no label
+        ("mode(answer(a), y, maybe)", "E0207"),  # not a label of the item's scale
+    ],
+)
+def test_mode_of_labels_diagnostics(tmp_path: Path, formula: str, code: str) -> None:
+    path = tmp_path / "t.sbm"
+    path.write_text(
+        'standard t.m {\n    item a "A" answer { y = 1, n = 0 }\n'
+        '    coefficient c = if a == 1 then "yes" else "no"\n'
+        f"    rollup r = {formula}\n}}\n",
+        encoding="utf-8",
+    )
+    assert code in codes(check(path))
+
+
+def test_mode_of_labels_over_a_group() -> None:
+    std = sbm_engine.loads(
+        'standard t.m {\n    version "1"\n    item a "A" answer { y = 1, n = 0 }\n'
+        '    coefficient c = if a == 1 then "yes" else "no"\n'
+        '    rollup most = mode(c, "no", "yes")\n'
+        "    rollup tie_first = mode(answer(a), y, n)\n}\n"
+    )
+    answers = ["y", "n", "y", "n"]
+    records = [{"visit_id": str(k), "answers": {"a": x}} for k, x in enumerate(answers)]
+    rolled = std.rollup([o.to_dict() for o in std.score_many(records)], "network")
+    assert rolled["groups"][0]["rollups"] == {"most": "no", "tie_first": "y"}

@@ -149,6 +149,8 @@ KANO = {
     "loan": ((93, 87, 65, 51, 0, 0), 0.608, -0.514),
     "ready": ((83, 18, 9, 177, 6, 3), 0.352, -0.094),
 }
+#: The example's printed "max category" of each attribute (the most frequent one).
+KANO_CATEGORY = {"app": "O", "service": "M", "hotline": "I", "loan": "A", "ready": "I"}
 #: One pair of answers per category (the evaluation table's cells).
 PAIRS = {
     "A": ("like", "neutral"),
@@ -178,3 +180,27 @@ def test_kano_reproduces_the_published_better_and_worse() -> None:
         assert round(rolled[f"{key}_better"], 3) == better, key
         assert round(rolled[f"{key}_worse"], 3) == worse, key
         assert rolled[f"{key}_a"] == pytest.approx(100 * counts[0] / 296)
+        assert rolled[f"{key}_kano"] == KANO_CATEGORY[key]
+
+
+@pytest.mark.parametrize(
+    ("counts", "category"),
+    [
+        ((10, 10, 10, 10, 0, 0), "M"),  # a four-way tie goes to M
+        ((5, 8, 8, 3, 0, 0), "M"),  # O and M tie: M
+        ((9, 9, 2, 5, 0, 0), "O"),  # A and O tie: O
+        ((7, 2, 1, 7, 3, 0), "A"),  # A and I tie: A
+        ((0, 0, 0, 0, 0, 5), "Q"),
+    ],
+)
+def test_kano_category_ties_go_m_o_a_i(counts: tuple[int, ...], category: str) -> None:
+    std = sbm_engine.load("survey.kano")
+    cells = [c for c, n in zip("AOMIRQ", counts, strict=True) for _ in range(n)]
+    others = {f"{k}_{side}": "neutral" for k in KANO for side in "fd" if k != "app"}
+    records = [
+        {"visit_id": str(i), "answers": {**others, "app_f": PAIRS[c][0], "app_d": PAIRS[c][1]}}
+        for i, c in enumerate(cells)
+    ]
+    outcomes = assert_batch_agrees(std, records)
+    rolled = std.rollup([o.to_dict() for o in outcomes], "network")["groups"][0]["rollups"]
+    assert rolled["app_kano"] == category
