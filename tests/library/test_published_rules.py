@@ -151,6 +151,8 @@ KANO = {
 }
 #: The example's printed "max category" of each attribute (the most frequent one).
 KANO_CATEGORY = {"app": "O", "service": "M", "hotline": "I", "loan": "A", "ready": "I"}
+#: Its printed category strength, in whole points of percent.
+KANO_STRENGTH = {"app": 9, "service": 7, "hotline": 1, "loan": 2, "ready": 32}
 #: One pair of answers per category (the evaluation table's cells).
 PAIRS = {
     "A": ("like", "neutral"),
@@ -181,6 +183,7 @@ def test_kano_reproduces_the_published_better_and_worse() -> None:
         assert round(rolled[f"{key}_worse"], 3) == worse, key
         assert rolled[f"{key}_a"] == pytest.approx(100 * counts[0] / 296)
         assert rolled[f"{key}_kano"] == KANO_CATEGORY[key]
+        assert round(rolled[f"{key}_strength"]) == KANO_STRENGTH[key]
 
 
 @pytest.mark.parametrize(
