@@ -10,7 +10,8 @@ weights 1–3, three tags, deposit-only items, critical items) and the workload'
 coefficients, target and bands. Phases: parse (text to AST), check (names,
 types, order: `Loader.flatten_file` + the checker), Python backend (generate,
 compile and exec the per-visit evaluator), batch backend (`BatchEvaluator`);
-`loads` is the public entry point doing the first three. Times are median CPU
+`loads` is the public entry point doing the first three; `sbm fmt` (formatting
+the whole file, with its two parses to check the result). Times are median CPU
 seconds of this process (`time.process_time`), so other load on the machine does
 not inflate them.
 """
@@ -141,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     results["batch backend"] = (t_batch, runs)
     t_loads, runs, std2 = _time(lambda: sbm_engine.loads(text, file), args.reps)
     results["loads (parse+check+python)"] = (t_loads, runs)
+    from sbm_engine.formatter import format_source
+
+    t_fmt, runs, _ = _time(lambda: format_source(text, file), args.reps)
+    results["sbm fmt"] = (t_fmt, runs)
     n_items = len(std2.model.items)
     print(f"{n_items} items, {len(std2.python_source.splitlines())} lines of generated Python")
     for k, (median, _runs) in results.items():

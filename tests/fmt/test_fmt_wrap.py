@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -463,16 +462,16 @@ def test_property_generated_checked_standards_format_within_the_limit(spec: obje
     assert unused_break_points(formatted) == []
 
 
-# ---- cost ------------------------------------------------------------------------------
+# ---- a large file --------------------------------------------------------------------
 
 
-def test_formatting_a_thousand_items_stays_well_under_a_second() -> None:
+def test_a_thousand_items_format_to_a_fixed_point() -> None:
+    """The benchmark's 1,000-item standard (its formatting time is measured there,
+    `benchmarks/compile_1000.py`, not asserted here)."""
     spec = importlib.util.spec_from_file_location("compile_1000", BENCHMARK)
     assert spec is not None and spec.loader is not None
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
-    text = benchmark.standard_text()
-    start = time.process_time()
-    formatted = format_source(text)
-    assert time.process_time() - start < 2.0  # about 0.3 s; slack for a busy machine
+    formatted = format_source(benchmark.standard_text())
+    assert format_source(formatted) == formatted
     assert unused_break_points(formatted) == []
