@@ -257,15 +257,11 @@ def _entry_text(entry: n.ScaleEntry) -> str:
     return text
 
 
-def _threshold_text(value: n.Number | n.Name) -> str:
-    return value.text if isinstance(value, n.Number) else value.name
-
-
 def _band_text(band: n.Band) -> str:
     text = (
         band.label
         if band.threshold is None
-        else f"{band.label} {band.op} {_threshold_text(band.threshold)}"
+        else f"{band.label} {band.op} {n.threshold_text(band.threshold)}"
     )
     return text if band.when is None else f"{text} when {expr_text(band.when)}"
 
@@ -450,7 +446,7 @@ class _Printer:
             case n.Drop():
                 self.emit(depth, f"drop {m.name}", _at(m.span), blank=blank)
             case n.Target():
-                text = f"target {m.coefficient} {_threshold_text(m.value)}"
+                text = f"target {m.coefficient} {n.threshold_text(m.value)}"
                 self.emit(depth, text, _at(m.span), blank=blank)
             case n.Constant():
                 self.emit(depth, f"const {m.name} = {m.value.text}", _at(m.span), blank=blank)

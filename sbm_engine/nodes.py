@@ -260,6 +260,11 @@ class Field:
     name_span: Span = _span()
 
 
+def threshold_text(value: Number | Name) -> str:
+    """A target or a band's threshold as written: the number, or the constant's name."""
+    return value.text if isinstance(value, Number) else value.name
+
+
 @attrs.frozen
 class Target:
     coefficient: str

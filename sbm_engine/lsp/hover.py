@@ -54,9 +54,7 @@ def _scale_kind(scale: n.Scale) -> str:
 def _band_text(view: View, owner: n.Bands, band: n.Band) -> str:
     text = band.label
     if band.threshold is not None:
-        limit = band.threshold
-        shown = limit.text if isinstance(limit, n.Number) else limit.name
-        text += f" {'≤' if band.op == '<=' else '≥'} {shown}"
+        text += f" {'≤' if band.op == '<=' else '≥'} {n.threshold_text(band.threshold)}"
     if band.when is not None:
         text += f" when {_source(view, owner, band.when)}"
     return text
@@ -147,9 +145,7 @@ def _declaration(view: View, decl: Occurrence) -> list[str]:
             if flat is not None:
                 target = flat.targets.get(node.name)
                 if target is not None:
-                    value = target.value
-                    shown = value.text if isinstance(value, n.Number) else value.name
-                    lines.append(_row("target", shown))
+                    lines.append(_row("target", n.threshold_text(target.value)))
                 bands = flat.bands.get(node.name)
                 if bands is not None:
                     text = ", ".join(_band_text(view, bands, b) for b in bands.bands)

@@ -90,8 +90,7 @@ def _member(m: n.Member) -> Symbol | None:
         case n.Constant():
             return _named("constant", m.name, m.value.text, m.span, m.name_span)
         case n.Target():
-            value = m.value.text if isinstance(m.value, n.Number) else m.value.name
-            return _named("target", m.coefficient, value, m.span, m.name_span)
+            return _named("target", m.coefficient, n.threshold_text(m.value), m.span, m.name_span)
         case n.Bands():
             return _named("bands", m.coefficient, None, m.span, m.name_span)
         case n.Example():
