@@ -25,7 +25,7 @@ import attrs
 
 from .nodes import NOWHERE, Span
 
-Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any"]
+Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any", "date", "datetime"]
 
 
 @attrs.frozen

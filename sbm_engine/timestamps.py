@@ -45,6 +45,7 @@ __all__ = [
     "minutes_between",
     "minutes_between_batch",
     "parse_timestamp",
+    "read_timestamp",
     "timestamp_validator",
 ]
 
@@ -99,6 +100,13 @@ def _parse(value: Any) -> tuple[dt.datetime, bool] | None:
     if parsed.tzinfo is not None:
         return parsed.astimezone(dt.UTC).replace(tzinfo=None), True
     return parsed, False
+
+
+def read_timestamp(value: Any) -> tuple[dt.datetime, bool] | None:
+    """(a naive datetime, converted to UTC when the value carried an offset; whether it
+    carried one), None for N/A. Raises `TimestampError` like `parse_timestamp`; typed
+    `datetime` visit fields read their values with it (`field_types`)."""
+    return _parse(value)
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:

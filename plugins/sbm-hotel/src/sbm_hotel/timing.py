@@ -111,13 +111,6 @@ def room_ready_batch(due: Any, ready_at: Any) -> np.ndarray:
 
 
 FUNCTIONS: dict[str, tuple[tuple[str, ...], str, Callable[..., Any], Callable[..., Any], str]] = {
-    "minutes_between": (
-        ("str", "str"),
-        "num",
-        minutes_between,
-        minutes_between_batch,
-        "minutes_between(START, END): minutes elapsed from START to END (ISO date-times)",
-    ),
     "minutes_late": (
         ("str", "str"),
         "num",
