@@ -1166,6 +1166,9 @@ def _moment_entry(
         bound = [ck.bind(a, ctx) for a in call.args]
         known = [b.type for b in bound if b.type in kinds]
         want: Type = known[0] if known else kinds[0]
+        # a text written out (`days_between("2026-01-01", visit.date)`) is a date (E0509)
+        typed = Const(None, type=want, span=call.span)
+        bound = [ck._moment_literal(b, typed) for b in bound]
         args = tuple(ck._expect_type(b, want, a) for b, a in zip(bound, call.args, strict=True))
         return Call(name, None, args, type="num", span=call.span)
 
@@ -1205,7 +1208,13 @@ def _date_entries() -> list[Builtin]:
 
         return g
 
-    def part(fn: str, scalar: Callable[..., Any], batch: Callable[..., Any], bounds: Interval | None, doc: str) -> Builtin:
+    def part(
+        fn: str,
+        scalar: Callable[..., Any],
+        batch: Callable[..., Any],
+        bounds: Interval | None,
+        doc: str,
+    ) -> Builtin:
         return _moment_entry(
             fn,
             ("date", "datetime"),
@@ -1217,8 +1226,20 @@ def _date_entries() -> list[Builtin]:
         )
 
     return [
-        part("weekday", ft.weekday, ft.weekday_batch, (1.0, 7.0), "the day of the week of a date or datetime: 1 Monday … 7 Sunday"),
-        part("month", ft.month, ft.month_batch, (1.0, 12.0), "the month of a date or datetime, 1 … 12"),
+        part(
+            "weekday",
+            ft.weekday,
+            ft.weekday_batch,
+            (1.0, 7.0),
+            "the day of the week of a date or datetime: 1 Monday … 7 Sunday",
+        ),
+        part(
+            "month",
+            ft.month,
+            ft.month_batch,
+            (1.0, 12.0),
+            "the month of a date or datetime, 1 … 12",
+        ),
         part("year", ft.year, ft.year_batch, None, "the year of a date or datetime"),
         _moment_entry(
             "hour",

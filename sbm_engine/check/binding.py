@@ -343,7 +343,9 @@ class Binding(Declarations):
     def _dates_mismatch(self, expr: Any, lhs: Bound, rhs: Bound) -> None:
         self.d.error(
             "E0301",
-            message("E0301.dates.mixed_message", left=_type_words(lhs.type), right=_type_words(rhs.type)),
+            message(
+                "E0301.dates.mixed_message", left=_type_words(lhs.type), right=_type_words(rhs.type)
+            ),
             expr.span,
             label=message("E0301.dates.mixed_label"),
             help=message("E0301.dates.mixed_help"),
@@ -351,7 +353,11 @@ class Binding(Declarations):
 
     def _moment_literal(self, side: Bound, other: Bound) -> Bound:
         """A text compared with a date or a datetime: the date it names, checked now (E0509)."""
-        if other.type not in ("date", "datetime") or side.type != "str" or not isinstance(side, Const):
+        if (
+            other.type not in ("date", "datetime")
+            or side.type != "str"
+            or not isinstance(side, Const)
+        ):
             return side
         text = str(side.value)
         value = date_literal(text) if other.type == "date" else datetime_literal(text)

@@ -165,13 +165,13 @@ class Declarations:
     def _field(self, node: n.Field) -> FieldModel:
         values = tuple(v.value for v in node.values) if node.values is not None else None
         kind = node.type or "text"
-        if node.name == "id":
+        if node.name == "id":  # the visit's identifier: `visit_id` in every record
             self.d.error(
-                "E0510",
-                message("E0510.field.id_message"),
+                "E0101",
+                message("E0101.builtin_field.message", name=node.name),
                 node.name_span,
-                label=message("E0510.field.id_label"),
-                help=message("E0510.field.id_help"),
+                label=message("E0101.builtin_field.label"),
+                help=message("E0101.builtin_field.help", names=", ".join(BUILTIN_FIELDS)),
             )
         elif node.name in BUILTIN_FIELDS and kind not in BUILTIN_FIELD_TYPES.get(
             node.name, frozenset({"text"})
