@@ -327,6 +327,8 @@ class Binding(Declarations):
         sp = expr.span
         lhs = self.bind(expr.left, ctx)
         rhs = self.bind(expr.right, ctx)
+        if expr.op == "-":  # `visit.date - "2026-03-01"`: the text is a date (E0509)
+            lhs, rhs = self._moment_literal(lhs, rhs), self._moment_literal(rhs, lhs)
         moments = {lhs.type, rhs.type} & {"date", "datetime"}
         if expr.op == "-" and moments and lhs.type == rhs.type:
             if lhs.type == "date":

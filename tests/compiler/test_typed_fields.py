@@ -313,12 +313,15 @@ def test_one_of_needs_a_text_field(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "declaration",
-    ["field id", "field scenario number", "field submitted date", "field date datetime"],
+    "declaration", ["field scenario number", "field submitted date", "field date datetime"]
 )
-def test_built_in_fields_that_cannot_be_declared_so(tmp_path: Path, declaration: str) -> None:
+def test_built_in_fields_that_cannot_take_a_type(tmp_path: Path, declaration: str) -> None:
     report = _report(tmp_path, f"    {declaration}\n")
     assert codes(report) == ["E0510"]
+
+
+def test_id_cannot_be_declared(tmp_path: Path) -> None:
+    assert codes(_report(tmp_path, '    field id "Visit"\n')) == ["E0101"]
 
 
 def test_the_type_words_stay_names(tmp_path: Path) -> None:
@@ -343,3 +346,13 @@ def test_fmt_writes_type_and_required_in_order() -> None:
     assert format_source(source, "t.sbm") == (
         'standard t.f {\n    field kind "K" text required one of { a, b }\n}\n'
     )
+
+
+def test_a_date_minus_a_date_written_out() -> None:
+    std = sbm_engine.loads(
+        "standard t.m {\n    field day date\n    field at datetime\n"
+        '    coefficient d = visit.day - "2026-03-01"\n'
+        '    coefficient m = visit.at - "2026-03-01T10:00:00"\n}\n'
+    )
+    (out,) = assert_batch_agrees(std, [_visit(day="2026-03-11", at="2026-03-01T12:30:00")])
+    assert out.coefficients == {"d": 10.0, "m": 150.0}
