@@ -33,6 +33,8 @@ SCALE_KINDS = ("points", "penalty")
 DECLARATION_WORDS = tuple(
     sorted((DECLARATION_KEYWORDS - {"standard", "expect"}) | (SOFT_KEYWORDS - set(SCALE_KINDS)))
 )
+#: What may follow `field NAME ["title"]`: its type, `required` and `one of`.
+FIELD_WORDS = ("text", "number", "date", "datetime", "duration", "required", "one")
 ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
 
@@ -118,6 +120,7 @@ def hover_label(key: str) -> str:
         "version": lambda: message("lsp.hover.version"),
         "alias": lambda: message("lsp.hover.alias"),
         "of": lambda: message("lsp.hover.of"),
+        "type": lambda: message("lsp.field_hover.type"),
     }
     return labels[key]()
 
@@ -165,6 +168,12 @@ def function_doc(name: str) -> str:
         "median": lambda: message("lsp.rollup_function.median"),
         "percentile": lambda: message("lsp.rollup_function.percentile"),
         "mode": lambda: message("lsp.rollup_function.mode"),
+        "weekday": lambda: message("lsp.date_function.weekday"),
+        "month": lambda: message("lsp.date_function.month"),
+        "year": lambda: message("lsp.date_function.year"),
+        "hour": lambda: message("lsp.date_function.hour"),
+        "days_between": lambda: message("lsp.date_function.days_between"),
+        "minutes_between": lambda: message("lsp.date_function.minutes_between"),
     }
     if name in docs:
         return docs[name]()

@@ -356,3 +356,23 @@ def test_a_date_minus_a_date_written_out() -> None:
     )
     (out,) = assert_batch_agrees(std, [_visit(day="2026-03-11", at="2026-03-01T12:30:00")])
     assert out.coefficients == {"d": 10.0, "m": 150.0}
+
+
+def test_the_schema_and_the_questionnaire_give_the_types() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from sbm_engine.export import json_schema, questionnaire
+
+    std = sbm_engine.loads(
+        "standard t.s {\n    field date date required\n    field at datetime\n"
+        "    field n number\n    field scenario one of { a, b }\n}\n"
+    )
+    schema = json_schema(std.model)
+    valid = jsonschema.Draft202012Validator(schema).is_valid
+    assert valid({"visit_id": "1", "date": "2026-03-01", "at": None, "n": 4, "scenario": " A"})
+    assert not valid({"visit_id": "1"})  # `date` is required
+    assert not valid({"visit_id": "1", "date": " "})
+    assert not valid({"visit_id": "1", "date": "2026-03-01", "n": [1]})
+    assert "date and time" in schema["properties"]["at"]["description"]
+    fields = {f["name"]: f for f in questionnaire(std.model)["fields"]}
+    assert (fields["date"]["type"], fields["date"]["required"]) == ("date", True)
+    assert (fields["n"]["type"], fields["scenario"]["values"]) == ("number", ["a", "b"])
