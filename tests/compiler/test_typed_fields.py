@@ -376,3 +376,22 @@ def test_the_schema_and_the_questionnaire_give_the_types() -> None:
     fields = {f["name"]: f for f in questionnaire(std.model)["fields"]}
     assert (fields["date"]["type"], fields["date"]["required"]) == ("date", True)
     assert (fields["n"]["type"], fields["scenario"]["values"]) == ("number", ["a", "b"])
+
+
+def test_sbm_diff_shows_a_field_whose_type_or_presence_changed() -> None:
+    from sbm_engine.compare import diff, render
+
+    old = sbm_engine.loads('standard t.d {\n    version "1"\n    field day\n    field gone\n}\n')
+    new = sbm_engine.loads(
+        'standard t.d {\n    version "1"\n    field day date required\n    field wait duration\n}\n'
+    )
+    d = diff(old.model, new.model)
+    assert d["fields"]["added"] == ["wait"] and d["fields"]["removed"] == ["gone"]
+    (changed,) = d["fields"]["changed"]
+    assert changed["changes"] == {
+        "required": {"old": False, "new": True},
+        "type": {"old": "text", "new": "date"},
+    }
+    text = render(d)
+    assert "~ field day" in text and "    type: text -> date" in text
+    assert d["warnings"]  # what visits are rejected changed, the version did not
