@@ -1142,7 +1142,7 @@ def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
     return Builtin(fn, 1, 1, _bind_rollup_term, context="rollup", signature=signature, doc=doc)
 
 
-# ---- dates and datetimes (typed visit fields, `field_types`) --------------------------------------
+# ---- dates and datetimes (typed visit fields, `field_types`) ---------------------------------
 
 
 def _moment_entry(
@@ -1157,8 +1157,10 @@ def _moment_entry(
     """A function of dates or datetimes (each argument of one of `kinds`; two
     arguments of one type): `forms` gives, per argument type, the scalar function
     (floats, N/A as None) and its batch form (float arrays, NaN for N/A)."""
+    number: ValueType = "num"
+    params = (number,) * arity
     specs = {
-        kind: FunctionSpec(name, ("num",) * arity, "num", scalar, batch, False, doc, "builtin")
+        kind: FunctionSpec(name, params, "num", scalar, batch, False, doc, "builtin")
         for kind, (scalar, batch) in forms.items()
     }
 
@@ -1264,7 +1266,8 @@ def _date_entries() -> list[Builtin]:
             2,
             {"datetime": (ft.minutes_between, ft.minutes_between_batch)},
             "minutes_between(A, B)",
-            "the minutes from datetime A to datetime B (B − A); N/A if one has a UTC offset and the other none",
+            "the minutes from datetime A to datetime B (B − A); N/A if one has a UTC offset "
+            "and the other none",
         ),
     ]
 

@@ -25,10 +25,10 @@ _WORDING = frozenset({"title", "question"})
 
 
 def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
-    """Added, removed and changed constants, scales, visit fields, items, sections, coefficients, targets and
-    bands, each change once: a named scale's change is listed under the scale, not
-    under every item that uses it. `warnings` says when scoring changed but the
-    version did not."""
+    """Added, removed and changed constants, scales, visit fields, items, sections,
+    coefficients, targets and bands, each change once: a named scale's change is listed
+    under the scale, not under every item that uses it. `warnings` says when scoring
+    changed but the version did not."""
 
     def table(m: StandardModel) -> dict[str, dict[str, dict[str, Any]]]:
         return {

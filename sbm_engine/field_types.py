@@ -30,8 +30,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .messages import message
 from .diagnostics import did_you_mean
+from .messages import message
 from .runtime import VisitError, number_of
 from .timestamps import TimestampError, blank, read_timestamp
 

@@ -30,7 +30,6 @@ import numpy as np
 
 from ..compiler import item_info
 from ..field_types import FieldValueError, read_value
-from ..timestamps import blank
 from ..io.dictionary_codes import valid_rows
 from ..io.records import is_empty, jsonable
 from ..model import FieldModel, ItemModel
@@ -43,6 +42,7 @@ from ..runtime import (
     scale_index,
     text_answer,
 )
+from ..timestamps import blank
 from .arrow_text import starts_solid
 from .values import NAN, Cat, Unhashable, encode_objects, value_key
 

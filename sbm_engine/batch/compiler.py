@@ -128,9 +128,9 @@ class BatchCompiler:
             (coef, bands, [self.expr(c) for c in bands.conditions if c is not None])
             for coef, bands in model.bands.items()
         ]
-        read = {f.key: f for f in model.fields.values() if f.read}
+        checked = {f.key: f for f in model.fields.values() if f.read}
         self.field_decoders = {
-            key: FieldDecoder(read.get(key)) for key in sorted(self.fields_used | set(read))
+            key: FieldDecoder(checked.get(key)) for key in sorted(self.fields_used | set(checked))
         }
         for name in sorted(self.fallbacks):
             warnings.warn(

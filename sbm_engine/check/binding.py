@@ -14,6 +14,7 @@ from typing import Any, overload
 from .. import nodes as n
 from ..builtins import MANY, bind_value_call, critical_failed
 from ..diagnostics import did_you_mean, lookalike_help
+from ..field_types import FieldValueError, date_literal, datetime_literal, read_value
 from ..ir import (
     And,
     AnswerRef,
@@ -35,7 +36,6 @@ from ..ir import (
     ValueRef,
     Visits,
 )
-from ..field_types import FieldValueError, date_literal, datetime_literal, read_value
 from ..messages import message
 from ..model import BUILTIN_FIELDS, ExampleModel, ItemModel, RollupModel, SelectedItem
 from ..runtime import label_key, number_of

@@ -32,8 +32,8 @@ from .index import DECLARED, Occurrence
 from .language import (
     DECLARATION_WORDS,
     EXPRESSION_WORDS,
-    ITEM_OPTIONS,
     FIELD_WORDS,
+    ITEM_OPTIONS,
     SCALE_KINDS,
     SELECTIONS,
     VALUES,

@@ -302,7 +302,8 @@ def test_an_example_value_that_is_no_date_is_reported(tmp_path: Path) -> None:
 def test_type_errors_of_dates_are_e0301(tmp_path: Path, formula: str) -> None:
     report = _report(
         tmp_path,
-        f"    field date date\n    field at datetime\n    field note\n    coefficient c = {formula}\n",
+        "    field date date\n    field at datetime\n    field note\n"
+        f"    coefficient c = {formula}\n",
     )
     assert set(codes(report)) == {"E0301"}
 
