@@ -277,7 +277,7 @@ def test_no_validator_for_standards_without_timestamps(sbm_standard):
 
 
 def test_the_durations_are_the_differences_used_as_they_are(sbm_standard):
-    from sbm_hotel.timing import datetime_pairs
+    from sbm_engine.timestamps import datetime_pairs
 
     pairs, durations = datetime_pairs(sbm_standard("hotel.stay").model)
     assert ("checkin_time", "room_ready_at") in pairs  # compared, and a delay: `max(…, 0)`

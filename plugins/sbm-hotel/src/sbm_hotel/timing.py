@@ -162,34 +162,6 @@ def timestamp_uses(model: StandardModel) -> tuple[tuple[str, ...], tuple[tuple[s
     return tuple(keys), calls
 
 
-def datetime_pairs(
-    model: StandardModel,
-) -> tuple[tuple[tuple[str, str], ...], frozenset[tuple[str, str]]]:
-    """(start, end) record keys of each pair of `datetime` fields the standard measures
-    between: `minutes_between(visit.A, visit.B)`, `visit.B - visit.A` and `visit.B >
-    visit.A` (which the checker makes that call too), each pair once in order of first
-    use; and the durations among them: pairs whose minutes are used as they are, not
-    only compared (`visit.B > visit.A`) or passed to a function (a delay, `max(visit.B
-    - visit.A, 0)`), where an end before the start is no error."""
-    from sbm_engine.model import expressions
-
-    pairs: dict[tuple[str, str], None] = {}
-    durations: set[tuple[str, str]] = set()
-    for root in expressions(model):
-        stack: list[tuple[Any, Any]] = [(root, None)]
-        while stack:
-            node, parent = stack.pop()
-            stack.extend((child, node) for child in node.args)
-            if node.op != "call" or node.data != ("minutes_between", None):
-                continue
-            start, end = node.args
-            if start.op == "field" and end.op == "field":
-                pairs.setdefault((start.data, end.data))
-                if parent is None or parent.op not in ("cmp", "call"):
-                    durations.add((start.data, end.data))
-    return tuple(pairs), frozenset(durations)
-
-
 def _readable(value: Any) -> bool:
     try:
         return timestamps.read_timestamp(value) is not None
@@ -259,7 +231,7 @@ def validators_for(
     keys, calls = timestamp_uses(model)
     if keys:
         validators.append(make_validator(keys, calls))
-    pairs, durations = datetime_pairs(model)
+    pairs, durations = timestamps.datetime_pairs(model)
     if pairs:
         validators.append(pair_validator(pairs, durations))
     return validators
