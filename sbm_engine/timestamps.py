@@ -286,8 +286,8 @@ def datetime_pairs(
     between: `minutes_between(visit.A, visit.B)`, `visit.B - visit.A` and `visit.B >
     visit.A` (which the checker makes that call too), each pair once in order of first
     use; and the durations among them: pairs whose minutes are used as they are, not
-    only compared (`visit.B > visit.A`) or passed to a function (a delay, `max(visit.B
-    - visit.A, 0)`), where an end before the start is no error."""
+    only compared (`visit.B > visit.A`) or bounded by `max` or `min` (a delay,
+    `max(visit.B - visit.A, 0)`), where an end before the start is no error."""
     from .model import expressions
 
     pairs: dict[tuple[str, str], None] = {}
@@ -302,6 +302,8 @@ def datetime_pairs(
             start, end = node.args
             if start.op == "field" and end.op == "field":
                 pairs.setdefault((start.data, end.data))
-                if parent is None or parent.op not in ("cmp", "call"):
+                compared = parent is not None and parent.op == "cmp"
+                clamped = parent is not None and parent.data in (("max", None), ("min", None))
+                if not (compared or clamped):
                     durations.add((start.data, end.data))
     return tuple(pairs), frozenset(durations)

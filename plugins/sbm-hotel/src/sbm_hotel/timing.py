@@ -226,12 +226,13 @@ def validators_for(
     model: StandardModel,
 ) -> list[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
     """A timestamp validator for a standard that passes visit fields to these functions,
-    and one for the durations it measures between `datetime` fields."""
+    and, for a hotel standard (`industry "hotel"`: `hotel.stay` and the standards that
+    extend it), one for the pairs of `datetime` fields it measures between."""
     validators = []
     keys, calls = timestamp_uses(model)
     if keys:
         validators.append(make_validator(keys, calls))
-    pairs, durations = timestamps.datetime_pairs(model)
+    pairs, durations = timestamps.datetime_pairs(model) if model.industry == "hotel" else ((), ())
     if pairs:
         validators.append(pair_validator(pairs, durations))
     return validators
