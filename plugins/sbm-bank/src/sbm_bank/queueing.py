@@ -51,13 +51,12 @@ takes numpy arrays — ``datetime64`` (NaT for N/A) or object arrays of texts
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sbm_engine import timestamps
 from sbm_engine.functions import FunctionSpec
-from sbm_engine.runtime import NA_TOKENS, VisitError
+from sbm_engine.runtime import VisitError
 from sbm_engine.timestamps import TimestampError, TimestampPair, parse_timestamp
 
 if TYPE_CHECKING:
@@ -83,12 +82,6 @@ OWN_PREFIX = "bank."
 #: The longest wait taken as real: a branch's working day. Longer means the two
 #: timestamps belong to different days or different tickets.
 MAX_MINUTES = 12 * 60
-
-
-def _blank(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().casefold() in {"", *NA_TOKENS}
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # -- the function ----------------------------------------------------------------------------
