@@ -215,6 +215,17 @@ def test_suite_bonus_cannot_lift_point_above_one(stay):
     assert r.ok and r.coefficients["premises_checklist"] == 1 and r.coefficients["point"] == 1
 
 
+def test_the_time_norms_are_computed_items(stay):
+    r = stay.score(visit(arrived_at="2026-03-14T14:00", checked_in_at="2026-03-14T14:15"))
+    assert r.ok, r
+    assert r.items["checkin_norm"] == r.coefficients["checkin_speed"] == 0.5
+    assert r.coefficients["checkin_minutes"] == 15
+    assert r.items["room_service_norm"] is None  # no room service in this stay
+    computed = [i.name for i in stay.model.items if i.computed is not None]
+    assert computed == ["checkin_norm", "checkout_norm", "room_service_norm", "room_ready_norm"]
+    assert all(stay.model.item(name).section is None for name in computed)
+
+
 def test_unknown_choice_field_is_rejected(stay):
     assert rejected(stay, visit(booking_channel="telegram"))[0].item == "booking_channel"
 
