@@ -28,13 +28,19 @@ SELECTIONS = ("items", "sections", "tagged", "in")
 #: What may follow `scale NAME`: the soft keywords that make it a points or penalty scale.
 SCALE_KINDS = ("points", "penalty")
 
+#: The soft keywords that give a field's type (after `field NAME ["title"]`).
+FIELD_TYPES = ("date", "datetime", "duration")
+
 #: Keywords that start a declaration inside a standard (the parser's, but `standard`
 #: itself and `expect`, which only an example holds; and the soft keyword `const`).
 DECLARATION_WORDS = tuple(
-    sorted((DECLARATION_KEYWORDS - {"standard", "expect"}) | (SOFT_KEYWORDS - set(SCALE_KINDS)))
+    sorted(
+        (DECLARATION_KEYWORDS - {"standard", "expect"})
+        | (SOFT_KEYWORDS - {*SCALE_KINDS, *FIELD_TYPES})
+    )
 )
 #: What may follow `field NAME ["title"]`: its type, `required` and `one of`.
-FIELD_WORDS = ("text", "number", "date", "datetime", "duration", "required", "one")
+FIELD_WORDS = ("text", "number", *FIELD_TYPES, "required", "one")
 ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
 

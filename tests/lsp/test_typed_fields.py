@@ -67,3 +67,10 @@ def test_completion_after_a_field_name(server: LspClient, tmp_path: Path) -> Non
     labels = [i["label"] for i in items]
     assert labels == ["text", "number", "date", "datetime", "duration", "required", "one"]
     server.close(uri)
+
+
+def test_the_field_types_do_not_open_a_declaration() -> None:
+    from sbm_engine.lsp.language import DECLARATION_WORDS
+
+    assert "const" in DECLARATION_WORDS and "field" in DECLARATION_WORDS
+    assert not {"date", "datetime", "duration"} & set(DECLARATION_WORDS)
