@@ -37,16 +37,11 @@ def new_standard_text(
     visit = flawless_visit(base)
     if visit is not None:
         answers, expects = visit
-        fields = required_fields(m)
+        fields = [f"            {k} = {quote(v)}" for k, v in required_fields(m).items()]
         lines += [
             "",
             f"    example {quote(message('new.file.example'))} {{",
-            *(
-                ["        visit {", *(f"            {k} = {quote(v)}" for k, v in fields.items())]
-                + ["        }"]
-                if fields
-                else []
-            ),
+            *(["        visit {", *fields, "        }"] if fields else []),
             "        answers {",
             *(f"            {name} = {value}" for name, value in answers.items()),
             "        }",
