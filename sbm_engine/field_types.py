@@ -312,7 +312,8 @@ def hour_batch(values: np.ndarray) -> np.ndarray:
 def days_between_batch(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    return np.subtract(end, start)
+    out: np.ndarray = np.asarray(end, dtype=float) - np.asarray(start, dtype=float)
+    return out
 
 
 def minutes_between_batch(start: np.ndarray, end: np.ndarray) -> np.ndarray:
