@@ -396,3 +396,18 @@ def test_sbm_diff_shows_a_field_whose_type_or_presence_changed() -> None:
     text = render(d)
     assert "~ field day" in text and "    type: text -> date" in text
     assert d["warnings"]  # what visits are rejected changed, the version did not
+
+
+def test_if_coalesce_and_is_na_take_dates_as_any_value() -> None:
+    std = sbm_engine.loads(
+        "standard t.any {\n    field a datetime\n    field b datetime\n    field d date\n"
+        "    coefficient c = coalesce(visit.a, visit.b) - visit.b\n"
+        "    coefficient n = if is_na(visit.d) then 1 else 0\n"
+        '    coefficient i = (if visit.d > "2026-01-01" then visit.a else visit.b) - visit.b\n}\n'
+    )
+    times = {"b": "2026-03-01T10:00:00", "a": "2026-03-01T10:30:00"}
+    outs = assert_batch_agrees(std, [_visit("1", **times), _visit("2", d="2026-02-01", **times)])
+    assert [o.coefficients for o in outs] == [
+        {"c": 30.0, "n": 1.0, "i": 0.0},
+        {"c": 30.0, "n": 0.0, "i": 30.0},
+    ]
