@@ -1142,6 +1142,136 @@ def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
     return Builtin(fn, 1, 1, _bind_rollup_term, context="rollup", signature=signature, doc=doc)
 
 
+# ---- dates and datetimes (typed visit fields, `field_types`) ---------------------------------
+
+
+def _moment_entry(
+    name: str,
+    kinds: tuple[Type, ...],
+    arity: int,
+    forms: dict[str, tuple[Callable[..., Any], Callable[..., Any]]],
+    signature: str,
+    doc: str,
+    bounds: Interval | None = None,
+) -> Builtin:
+    """A function of dates or datetimes (each argument of one of `kinds`; two
+    arguments of one type): `forms` gives, per argument type, the scalar function
+    (floats, N/A as None) and its batch form (float arrays, NaN for N/A)."""
+    number: ValueType = "num"
+    params = (number,) * arity
+    specs = {
+        kind: FunctionSpec(name, params, "num", scalar, batch, False, doc, "builtin")
+        for kind, (scalar, batch) in forms.items()
+    }
+
+    def bind(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+        bound = [ck.bind(a, ctx) for a in call.args]
+        known = [b.type for b in bound if b.type in kinds]
+        want: Type = known[0] if known else kinds[0]
+        # a text written out (`days_between("2026-01-01", visit.date)`) is a date (E0509)
+        typed = Const(None, type=want, span=call.span)
+        bound = [ck._moment_literal(b, typed) for b in bound]
+        args = tuple(ck._expect_type(b, want, a) for b, a in zip(bound, call.args, strict=True))
+        return Call(name, None, args, type="num", span=call.span)
+
+    def spec_of(b: Call) -> FunctionSpec:
+        kind = next((a.type for a in b.args if a.type in specs), kinds[0])
+        return specs[kind]
+
+    def emit(pc: PythonCompiler, b: Call, t: Py) -> Py:
+        return emit_value_call(pc, spec_of(b), b, t)
+
+    def kernel(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
+        return bc.value_call(spec_of(b), b, args)
+
+    def evaluate(ip: Interpreter, b: Call, env: Env) -> Any:
+        return scalar_value_call(ip, spec_of(b), b, env)
+
+    return Builtin(
+        name,
+        arity,
+        arity,
+        bind,
+        range=None if bounds is None else strict_range(lambda _: bounds),
+        emit=emit,
+        kernel=kernel,
+        scalar=evaluate,
+        signature=signature,
+        doc=doc,
+    )
+
+
+def _date_entries() -> list[Builtin]:
+    from . import field_types as ft
+
+    def on_datetimes(f: Callable[..., Any]) -> Callable[..., Any]:
+        def g(value: Any) -> Any:
+            return f(value, True)
+
+        return g
+
+    def part(
+        fn: str,
+        scalar: Callable[..., Any],
+        batch: Callable[..., Any],
+        bounds: Interval | None,
+        doc: str,
+    ) -> Builtin:
+        return _moment_entry(
+            fn,
+            ("date", "datetime"),
+            1,
+            {"date": (scalar, batch), "datetime": (on_datetimes(scalar), on_datetimes(batch))},
+            f"{fn}(DATE)",
+            doc,
+            bounds,
+        )
+
+    return [
+        part(
+            "weekday",
+            ft.weekday,
+            ft.weekday_batch,
+            (1.0, 7.0),
+            "the day of the week of a date or datetime: 1 Monday … 7 Sunday",
+        ),
+        part(
+            "month",
+            ft.month,
+            ft.month_batch,
+            (1.0, 12.0),
+            "the month of a date or datetime, 1 … 12",
+        ),
+        part("year", ft.year, ft.year_batch, None, "the year of a date or datetime"),
+        _moment_entry(
+            "hour",
+            ("datetime",),
+            1,
+            {"datetime": (ft.hour, ft.hour_batch)},
+            "hour(DATETIME)",
+            "the hour of a datetime, 0 … 23 (in UTC for a value with an offset)",
+            (0.0, 23.0),
+        ),
+        _moment_entry(
+            "days_between",
+            ("date",),
+            2,
+            {"date": (ft.days_between, ft.days_between_batch)},
+            "days_between(A, B)",
+            "the days from date A to date B (B − A)",
+        ),
+        _moment_entry(
+            "minutes_between",
+            ("datetime",),
+            2,
+            {"datetime": (ft.minutes_between, ft.minutes_between_batch)},
+            "minutes_between(A, B)",
+            "the minutes from datetime A to datetime B (B − A); N/A if one has a UTC offset "
+            "and the other none",
+        ),
+    ]
+
+
 # ---- the table ------------------------------------------------------------------------------
 
 BUILTINS = BuiltinTable(
@@ -1317,6 +1447,7 @@ BUILTINS = BuiltinTable(
             signature='mode(band(COEFFICIENT)) | mode(LABEL, "L1", "L2", …)',
             doc="the band, or the label among those listed, most of a group's visits gave",
         ),
+        *_date_entries(),
     ]
 )
 

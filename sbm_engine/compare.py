@@ -9,21 +9,40 @@ from .messages import message
 from .model import BandsModel, ItemModel, ScaleModel, StandardModel
 
 #: The kinds of declaration compared, in the order they are shown.
-KINDS = ("constants", "scales", "items", "sections", "coefficients", "rollups", "targets", "bands")
+KINDS = (
+    "constants",
+    "scales",
+    "fields",
+    "items",
+    "sections",
+    "coefficients",
+    "rollups",
+    "targets",
+    "bands",
+)
 #: Fields that change what people read but not a single score.
 _WORDING = frozenset({"title", "question"})
 
 
 def diff(old: StandardModel, new: StandardModel) -> dict[str, Any]:
-    """Added, removed and changed scales, items, sections, coefficients, targets and
-    bands, each change once: a named scale's change is listed under the scale, not
-    under every item that uses it. `warnings` says when scoring changed but the
-    version did not."""
+    """Added, removed and changed constants, scales, visit fields, items, sections,
+    coefficients, targets and bands, each change once: a named scale's change is listed
+    under the scale, not under every item that uses it. `warnings` says when scoring
+    changed but the version did not."""
 
     def table(m: StandardModel) -> dict[str, dict[str, dict[str, Any]]]:
         return {
             "constants": {name: {"value": text} for name, (_v, text) in m.constants.items()},
             "scales": {name: {"entries": _entries(sc)} for name, sc in m.scales.items()},
+            "fields": {
+                f.name: {
+                    "title": f.title,
+                    "type": f.type,
+                    "required": f.required,
+                    "values": list(f.values) if f.values is not None else None,
+                }
+                for f in m.fields.values()
+            },
             "items": {
                 i.name: {**_item(i), "answer": _answer_text(i), "section": i.section}
                 for i in m.items
@@ -140,6 +159,7 @@ def _kind_word(kind: str) -> str:
     return {
         "constants": lambda: message("diff.kind.constant"),
         "scales": lambda: message("diff.kind.scale"),
+        "fields": lambda: message("diff.field_kind.field"),
         "items": lambda: message("diff.kind.item"),
         "sections": lambda: message("diff.kind.section"),
         "coefficients": lambda: message("diff.kind.coefficient"),

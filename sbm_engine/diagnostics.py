@@ -62,6 +62,8 @@ CODES: dict[str, str] = {
     "E0506": "bands need a final catch-all label",
     "E0507": "target or bands given twice for a coefficient",
     "E0508": "number too large to hold",
+    "E0509": "text that is no date or date and time where one is compared or given",
+    "E0510": "built-in visit field declared with a type it cannot take",
     # reuse
     "E0601": "imported file not found",
     "E0602": "import leaves the standard's root folder",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .model import BUILTIN_FIELDS, BandsModel, ItemModel, StandardModel
+from .model import BUILTIN_FIELDS, BandsModel, FieldModel, ItemModel, StandardModel
 from .runtime import NA_TOKENS
 
 
@@ -64,7 +64,13 @@ def questionnaire(m: StandardModel) -> dict[str, Any]:
         "version": m.version,
         "industry": m.industry,
         "fields": [
-            {"name": f.name, "title": f.title, "values": list(f.values) if f.values else None}
+            {
+                "name": f.name,
+                "title": f.title,
+                "values": list(f.values) if f.values else None,
+                "type": f.type,
+                "required": f.required,
+            }
             for f in m.fields.values()
         ],
         "sections": [
@@ -140,12 +146,11 @@ def json_schema(m: StandardModel) -> dict[str, Any]:
         "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"\S"}],
         "description": "the visit's identifier, unique in a wave",
     }
+    visit_required = ["visit_id"]
     for f in m.fields.values():
-        visit_props[f.name] = (
-            {"anyOf": [{"type": "null"}, {"type": "string", "pattern": text_pattern(f.values)}]}
-            if f.values
-            else {"type": ["string", "number", "null"]}
-        )
+        visit_props[f.key] = _field_schema(f)
+        if f.required:
+            visit_required.append(f.key)
     visit_props["answers"] = {
         "type": ["object", "null"],
         "properties": props,
@@ -161,8 +166,33 @@ def json_schema(m: StandardModel) -> dict[str, Any]:
         "reference.",
         "type": "object",
         "properties": visit_props,
-        "required": ["visit_id", "answers"] if required else ["visit_id"],
+        "required": [*visit_required, "answers"] if required else visit_required,
     }
+
+
+#: What a typed field holds, as its schema describes it (the engine checks the value).
+_FIELD_TYPES: dict[str, tuple[list[str], str]] = {
+    "number": (["string", "number"], "a number"),
+    "duration": (["string", "number"], "a duration: minutes, ISO 8601 (PT1H30M) or H:MM[:SS]"),
+    "date": (["string"], "an ISO 8601 date (2026-03-14)"),
+    "datetime": (["string"], "an ISO 8601 date and time, with or without a UTC offset"),
+}
+
+
+def _field_schema(f: FieldModel) -> dict[str, Any]:
+    """A declared field's value: one of its values, or of its type (a value present but
+    not of the type is left to the engine), or anything one value can be. A required
+    field may not be null or blank."""
+    blank = [] if f.required else [{"type": "null"}]
+    if f.values:
+        return {"anyOf": [*blank, {"type": "string", "pattern": text_pattern(f.values)}]}
+    types, description = _FIELD_TYPES.get(f.type, (["string", "number"], ""))
+    schema: dict[str, Any] = {"type": types if f.required else [*types, "null"]}
+    if description:
+        schema["description"] = description
+    if f.required:
+        schema["not"] = {"type": "string", "pattern": r"^\s*$"}
+    return schema
 
 
 def _answer_schema(it: ItemModel) -> dict[str, Any]:

@@ -35,7 +35,7 @@ The canonical layout (what users see)
 - `scale NAME { a = 1 alias "да", b = 0 }` on one line when it fits; otherwise (or
   when a comment sits inside it) `scale NAME {`, one entry per line each ending
   with a comma except the last, `}`. The same rule lays out `bands NAME { … }` and
-  `field NAME "title" one of { … }`.
+  `field NAME "title" TYPE required one of { … }`.
 - `section NAME ["title"] [weight W] [when COND] {`, its items one level deeper.
 - `item NAME "question" answer TYPE [weight W] [required|optional] [critical]
   [bonus] [tags …] [when COND] [score = EXPR]`: options always in this order (the
@@ -546,6 +546,7 @@ class _Printer:
 
     def field(self, m: n.Field, depth: int, blank: bool) -> None:
         head = f"field {m.name}" + ("" if m.title is None else " " + quote(m.title))
+        head += ("" if m.type is None else " " + m.type) + (" required" if m.required else "")
         if m.values is None:
             self.emit(depth, head, _at(m.span), blank=blank)
             return

@@ -14,6 +14,7 @@ import attrs
 
 from .builtins import scalar_value_call, table_of, wmean
 from .compiler import APPROX, item_info
+from .field_types import FieldValueError, read_value
 from .functions import FunctionRegistry
 from .ir import (
     And,
@@ -148,8 +149,12 @@ class Interpreter:
         """Score one record the slow, obvious way (answer keys and fields are not checked)."""
         visit = dict(record)
         for f in self.m.fields.values():
-            if f.values is not None and record.get(f.name) is not None:
-                visit[f.name] = f.canonical(record[f.name]) or record[f.name]
+            if f.read:
+                try:
+                    visit[f.key] = read_value(f, record.get(f.key))
+                except FieldValueError:  # the visit is rejected; a text stays as written
+                    if f.type != "text":
+                        visit[f.key] = None
         env = Env(visit)
         answers = record.get("answers") or {}
         errs: list[VisitError] = []

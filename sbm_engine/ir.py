@@ -4,9 +4,10 @@ The checker binds syntax (`nodes`) to these; the backends (the per-visit Python
 compiler, the batch compiler, the reference interpreter) and the analyses of the
 checker dispatch on the class with `match`. Every name is resolved (an item, a
 section, a coefficient, a field's record key), every node carries its type
-(`num`, `bool`, `str`, `label`, and during checking `labellit` for a bare word and
-`any` for what an error already made unknowable), and selections are expanded to
-the items or sections they stand for.
+(`num`, `bool`, `str`, `label`, `date` and `datetime` — a typed visit field or a date
+written out, computed with as the float `field_types` reads them — and during
+checking `labellit` for a bare word and `any` for what an error already made
+unknowable), and selections are expanded to the items or sections they stand for.
 
 `Bound` is the base class. Its `op`, `args` and `data` give any node in one
 generic shape (`op` a word naming the class, `args` the operand nodes, `data` the
@@ -25,7 +26,7 @@ import attrs
 
 from .nodes import NOWHERE, Span
 
-Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any"]
+Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any", "date", "datetime"]
 
 
 @attrs.frozen

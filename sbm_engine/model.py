@@ -160,12 +160,46 @@ class RollupModel:
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
+#: The types a visit field may be declared with (`field NAME TYPE`); text unless written.
+FieldType = Literal["text", "number", "date", "datetime", "duration"]
+
+#: Built-in visit fields that may be declared with a type other than text, and those types.
+BUILTIN_FIELD_TYPES: dict[str, frozenset[str]] = {
+    "date": frozenset({"text", "date"}),
+    "submitted": frozenset({"text", "datetime"}),
+}
+
+
 @attrs.frozen
 class FieldModel:
+    """A declared visit field (or a built-in one declared to add a title, a type,
+    `required` or `one of`)."""
+
     name: str
     title: str | None
     values: tuple[str, ...] | None
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    type: FieldType = "text"
+    required: bool = False
+
+    @property
+    def key(self) -> str:
+        """The record key the field is read from (`visit_id` for `id`)."""
+        return BUILTIN_FIELDS.get(self.name, self.name)
+
+    @property
+    def value_type(self) -> Type:
+        """The type of `visit.NAME` in formulas."""
+        if self.type in ("number", "duration"):
+            return "num"
+        if self.type in ("date", "datetime"):
+            return self.type
+        return "str"
+
+    @property
+    def read(self) -> bool:
+        """Whether a visit's value is checked or converted before scoring (not plain text)."""
+        return self.type != "text" or self.required or self.values is not None
 
     def canonical(self, value: Any) -> str | None:
         """The declared value `value` names (matched like labels: case and spaces
@@ -264,7 +298,8 @@ class StandardModel:
     @property
     def visit_fields(self) -> tuple[str, ...]:
         """Top-level keys of a record: built-in visit attributes and declared fields."""
-        return (*BUILTIN_FIELDS.values(), *self.fields)
+        builtin = tuple(BUILTIN_FIELDS.values())
+        return (*builtin, *(f for f in self.fields if f not in BUILTIN_FIELDS))
 
 
 def expressions(model: StandardModel) -> Iterator[Bound]:

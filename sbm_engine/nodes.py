@@ -258,6 +258,10 @@ class Field:
     values: tuple[Label, ...] | None = None
     span: Span = _span()
     name_span: Span = _span()
+    #: `text`, `number`, `date`, `datetime` or `duration` as written; None: not written (text)
+    type: str | None = None
+    required: bool = False
+    type_span: Span = _span()
 
 
 def threshold_text(value: Number | Name) -> str:

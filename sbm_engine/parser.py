@@ -37,7 +37,7 @@ def grammar_keywords(grammar: str) -> frozenset[str]:
 
 #: Keywords that stand only where no name can (after `scale NAME`, at the start of a
 #: declaration), so they stay free as names: files written before them keep their meaning.
-SOFT_KEYWORDS = frozenset({"points", "penalty", "const"})
+SOFT_KEYWORDS = frozenset({"points", "penalty", "const", "date", "datetime", "duration"})
 
 #: Words the language reserves: they cannot name a declaration.
 KEYWORDS = grammar_keywords(grammar_text()) - SOFT_KEYWORDS
@@ -96,6 +96,10 @@ _FOLLOWS = {
     "VALUE": re.compile(r"\s*=(?!=)"),
     "POINTS": re.compile(r"\s*\{"),
     "PENALTY": re.compile(r"\s*\{"),
+    # a field's type: after `field NAME ["title"]`, where no name can stand
+    "DATE": re.compile(r""),
+    "DATETIME": re.compile(r""),
+    "DURATION": re.compile(r""),
 }
 
 
@@ -515,14 +519,43 @@ class _ToNodes(_Rewriter):
 
     @_with_meta
     def field(self, meta: Any, children: list[Any]) -> n.Field:
-        name, title, values = children
+        name, title, typ, required, values = children
         return n.Field(
             self.declared(name, "field"),
             _unescape(title) if title else None,
             values,
             span=self.sp(meta),
             name_span=self.tok(name),
+            type=None if typ is None else typ[0],
+            required=required is not None,
+            type_span=n.NOWHERE if typ is None else typ[1],
         )
+
+    def _field_type(self, word: str, meta: Any) -> tuple[str, n.Span]:
+        return (word, self.sp(meta))
+
+    @_with_meta
+    def field_text(self, meta: Any, children: list[Any]) -> tuple[str, n.Span]:
+        return self._field_type("text", meta)
+
+    @_with_meta
+    def field_number(self, meta: Any, children: list[Any]) -> tuple[str, n.Span]:
+        return self._field_type("number", meta)
+
+    @_with_meta
+    def field_date(self, meta: Any, children: list[Any]) -> tuple[str, n.Span]:
+        return self._field_type("date", meta)
+
+    @_with_meta
+    def field_datetime(self, meta: Any, children: list[Any]) -> tuple[str, n.Span]:
+        return self._field_type("datetime", meta)
+
+    @_with_meta
+    def field_duration(self, meta: Any, children: list[Any]) -> tuple[str, n.Span]:
+        return self._field_type("duration", meta)
+
+    def field_required(self, children: list[Any]) -> bool:
+        return True
 
     @_with_meta
     def target(self, meta: Any, children: list[Any]) -> n.Target:

@@ -9,7 +9,8 @@ The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_
 grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORDS`) are
 names everywhere but where the parser reads them as keywords, and only there are they
 keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
-`scale NAME`; `points(…)` is a call like any other. Names, numbers and strings follow
+`scale NAME`, `date`, `datetime` and `duration` as a field's type after
+`field NAME ["title"]`; `points(…)` is a call like any other. Names, numbers and strings follow
 the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
 typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
 error for `sbm check`. The names a declaration introduces get their own token types, as
@@ -62,6 +63,8 @@ _SELECTORS = ("items", "sections", "tagged", "in")
 #: their place: a scale's kind after `scale NAME`, and `const` opening a declaration.
 _SCALE_KINDS = ("points", "penalty")
 _SOFT_DECLARATIONS = ("const",)
+#: A field's type after `field NAME ["title"]` (`text` and `number` are keywords anywhere).
+_FIELD_TYPES = ("date", "datetime", "duration")
 #: Keywords that may stand before `(` without it being a call: `not (a or b)`.
 _BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
 
@@ -85,6 +88,23 @@ def _scale() -> tuple[str, object]:
     kinds = "|".join(_SCALE_KINDS)
     return rf"{_START}(scale)(\s+)({_NAME})(?:(\s+)({kinds}){_END})?", bygroups(
         Keyword.Declaration, Whitespace, Name.Class, Whitespace, Keyword
+    )
+
+
+def _field() -> tuple[str, object]:
+    """`field NAME`, its title if written, and its type when it is a soft keyword."""
+    kinds = "|".join(_FIELD_TYPES)
+    return (
+        rf'{_START}(field)(\s+)({_NAME})(?:(\s+)("(?:\\.|[^"\\\n])*"))?(?:(\s+)({kinds}){_END})?',
+        bygroups(
+            Keyword.Declaration,
+            Whitespace,
+            Name.Variable,
+            Whitespace,
+            String.Double,
+            Whitespace,
+            Keyword.Type,
+        ),
     )
 
 
@@ -120,7 +140,7 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             _scale(),
             _declares("section", Name.Label),
             _declares("item", Name.Variable),
-            _declares("field", Name.Variable),
+            _field(),
             _declares("coefficient", Name.Function),
             _declares("rollup", Name.Function),
             _declares("bands", Name),

@@ -1,9 +1,10 @@
 """The text `sbm new` writes: a standard extending a base, that passes its own check.
 
 The example it carries is a flawless visit of the base: every item that applies
-answered with its best answer, and `expect` lines holding what the engine computes
-for it, so `sbm check` passes before the first edit and fails, with a clear
-message, once an edit changes the result.
+answered with its best answer (a computed item is the standard's to work out), each
+`required` visit field given a value of its kind, and `expect` lines holding what
+the engine computes for it, so `sbm check` passes before the first edit and fails,
+with a clear message, once an edit changes the result.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ def new_standard_text(
     visit = flawless_visit(base)
     if visit is not None:
         answers, expects = visit
+        fields = [f"            {k} = {quote(v)}" for k, v in required_fields(m).items()]
         lines += [
             "",
             f"    example {quote(message('new.file.example'))} {{",
+            *(["        visit {", *fields, "        }"] if fields else []),
             "        answers {",
             *(f"            {name} = {value}" for name, value in answers.items()),
             "        }",
@@ -60,10 +63,32 @@ def _hints(m: StandardModel) -> list[str]:
     return out
 
 
+#: A value of each type for a `required` field of the example (`required_fields`).
+_FIELD_VALUES = {
+    "text": "x",
+    "number": "0",
+    "duration": "0",
+    "date": "2026-01-01",
+    "datetime": "2026-01-01T12:00:00",
+}
+
+
+def required_fields(m: StandardModel) -> dict[str, str]:
+    """A value for each `required` visit field, by the name `visit { … }` gives it:
+    the first of its `one of` values, else one of its type."""
+    return {
+        f.name: f.values[0] if f.values else _FIELD_VALUES[f.type]
+        for f in m.fields.values()
+        if f.required
+    }
+
+
 def flawless_visit(std: CompiledStandard) -> tuple[dict[str, str], list[str]] | None:
     """The best answer of every item that applies (as `.sbm` text) and the `expect`
     conditions the engine computes for that visit; None if no such visit is accepted."""
-    answers: dict[str, Any] = {it.name: _best_guess(it) for it in std.model.items}
+    answers: dict[str, Any] = {
+        it.name: _best_guess(it) for it in std.model.items if it.computed is None
+    }
     result = _score(std, answers)
     if result is None:
         return None
@@ -80,7 +105,8 @@ def flawless_visit(std: CompiledStandard) -> tuple[dict[str, str], list[str]] | 
 
 
 def _score(std: CompiledStandard, answers: dict[str, Any]) -> Any:
-    result = std.score({"visit_id": "example", "answers": answers})
+    fields = {std.model.fields[name].key: v for name, v in required_fields(std.model).items()}
+    result = std.score({"visit_id": "example", **fields, "answers": answers})
     return result if result.ok else None
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .codegen import NO_PLACE, Place, printable
 from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
+from .field_types import read_fields
 from .functions import FunctionRegistry
 from .messages import message
 from .model import StandardModel
@@ -94,7 +95,8 @@ class CompiledStandard:
         self._gap_index = index(c for c, _, _ in self._targets)
         self.label_names = tuple(c.name for c in model.labels)
         self._label_index = index(self.label_names)
-        self._choice_fields = [f for f in model.fields.values() if f.values is not None]
+        #: declared fields read before scoring: typed, `required` or `one of`
+        self._read_fields = [f for f in model.fields.values() if f.read]
         self._field_names = model.visit_fields
         self._finite = FiniteCheck(model)
         self._error_rank = error_rank(model)
@@ -175,8 +177,12 @@ class CompiledStandard:
             # An object or a list is read as N/A from here on, so the other errors are found.
             nested = [e.item for e in bad_fields if e.code == "bad_field"]
             visit = {**record, **dict.fromkeys(nested)} if nested else record
-        if self._choice_fields:
-            visit = self._check_fields(visit, errs)
+        if self._read_fields:
+            values, field_errs = read_fields(self._read_fields, visit)
+            if bad_fields:  # one error per field
+                field_errs = [e for e in field_errs if e.item not in {b.item for b in bad_fields}]
+            errs.extend(field_errs)
+            visit = {**visit, **values}
         warns: list[VisitWarning] = []
         try:
             items, sections, coefs, bands, gaps, labels, critical, terms = self._evaluate(
@@ -224,34 +230,6 @@ class CompiledStandard:
             rank = self._error_rank
             errs.sort(key=lambda e: rank.get(e.item, UNDECLARED))
         return RejectedVisit(visit_id, source, tuple(errs), record)
-
-    def _check_fields(self, record: Mapping[str, Any], errs: list[VisitError]) -> Mapping[str, Any]:
-        """Declared `one of` fields, read as their canonical value or rejected."""
-        fixed = dict(record)
-        for field in self._choice_fields:
-            value = record.get(field.name)
-            if value is None:
-                continue
-            canonical = field.canonical(value)
-            if canonical is None:
-                values = field.values or ()
-                hint = did_you_mean(str(value), values)
-                errs.append(
-                    VisitError(
-                        field.name,
-                        "bad_field",
-                        message(
-                            "visit.bad_choice",
-                            field=field.name,
-                            value=repr(value),
-                            values=", ".join(values),
-                        )
-                        + (message("visit.did_you_mean", name=hint) if hint else ""),
-                    )
-                )
-            else:
-                fixed[field.name] = canonical
-        return fixed
 
     def _runtime_error(self, exc: BaseException) -> VisitError:
         """Map a failure inside generated code back to the `.sbm` construct that caused it."""

@@ -1,8 +1,10 @@
 """ISO 8601 timestamps in visit fields: parsing, minutes between two, and a visit validator.
 
-For pack authors whose functions measure time from visit fields (a queue ticket and
-the call to the window, an appointment and the start of the procedure). The rules,
-the same for every pack that uses this module:
+`datetime` visit fields are read by these rules (`field_types`), and pack authors whose
+validators or functions deal with timestamps use them too (a queue ticket and the call
+to the window, an appointment and the start of the procedure; `datetime_pairs` finds
+the pairs of `datetime` fields a standard measures between). The rules, the same for
+every pack that uses this module:
 
 * **N/A**: ``None``, an empty text, an N/A token (``na``, ``n/a``, ``н/п``), NaN and
   NaT are N/A: :func:`parse_timestamp` gives ``None``, the minutes give N/A.
@@ -41,10 +43,12 @@ if TYPE_CHECKING:
 __all__ = [
     "TimestampError",
     "TimestampPair",
+    "datetime_pairs",
     "field_calls",
     "minutes_between",
     "minutes_between_batch",
     "parse_timestamp",
+    "read_timestamp",
     "timestamp_validator",
 ]
 
@@ -99,6 +103,13 @@ def _parse(value: Any) -> tuple[dt.datetime, bool] | None:
     if parsed.tzinfo is not None:
         return parsed.astimezone(dt.UTC).replace(tzinfo=None), True
     return parsed, False
+
+
+def read_timestamp(value: Any) -> tuple[dt.datetime, bool] | None:
+    """(a naive datetime, converted to UTC when the value carried an offset; whether it
+    carried one), None for N/A. Raises `TimestampError` like `parse_timestamp`; typed
+    `datetime` visit fields read their values with it (`field_types`)."""
+    return _parse(value)
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -266,3 +277,33 @@ def field_calls(
                     args = tuple(a.data if a.op == "field" else "" for a in node.args)
                     calls.setdefault((fn, args))
     return tuple(calls)
+
+
+def datetime_pairs(
+    model: StandardModel,
+) -> tuple[tuple[tuple[str, str], ...], frozenset[tuple[str, str]]]:
+    """(start, end) record keys of each pair of `datetime` fields the standard measures
+    between: `minutes_between(visit.A, visit.B)`, `visit.B - visit.A` and `visit.B >
+    visit.A` (which the checker makes that call too), each pair once in order of first
+    use; and the durations among them: pairs whose minutes are used as they are, not
+    only compared (`visit.B > visit.A`) or bounded by `max` or `min` (a delay,
+    `max(visit.B - visit.A, 0)`), where an end before the start is no error."""
+    from .model import expressions
+
+    pairs: dict[tuple[str, str], None] = {}
+    durations: set[tuple[str, str]] = set()
+    for root in expressions(model):
+        stack: list[tuple[Any, Any]] = [(root, None)]
+        while stack:
+            node, parent = stack.pop()
+            stack.extend((child, node) for child in node.args)
+            if node.op != "call" or node.data != ("minutes_between", None):
+                continue
+            start, end = node.args
+            if start.op == "field" and end.op == "field":
+                pairs.setdefault((start.data, end.data))
+                compared = parent is not None and parent.op == "cmp"
+                clamped = parent is not None and parent.data in (("max", None), ("min", None))
+                if not (compared or clamped):
+                    durations.add((start.data, end.data))
+    return tuple(pairs), frozenset(durations)

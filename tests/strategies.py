@@ -119,6 +119,8 @@ class StandardSpec:
     text: str
     items: list[ItemSpec]
     channel: bool  # a declared `field channel … one of { web, phone }`
+    #: typed fields declared: `day date`, `arrived`/`left` datetime, `wait` duration
+    typed: bool = False
 
 
 def _num(x: float | None) -> str:
@@ -203,6 +205,61 @@ class Ctx:
     value: ItemSpec | None = None  # inside this item's `score =`
     coefficient: bool = False  # whole-visit context: selections and critical_failed allowed
     channel: bool = False
+    typed: bool = False
+
+
+#: Formulas over the typed fields (`StandardSpec.typed`): numbers, and conditions.
+TYPED_NUMBERS = (
+    "visit.wait",
+    "minutes_between(visit.arrived, visit.left)",
+    "(visit.left - visit.arrived)",
+    "(visit.day - visit.day)",
+    "weekday(visit.day)",
+    "weekday(visit.left)",
+    "hour(visit.arrived)",
+    "month(visit.day)",
+    "year(visit.arrived)",
+    'days_between(visit.day, "2026-03-10")',
+)
+TYPED_CONDITIONS = (
+    "visit.left > visit.arrived",
+    "visit.left == visit.arrived",
+    'visit.day >= "2026-03-02"',
+    'visit.day != "2026-03-01"',
+    'visit.arrived < "2026-03-02T10:00:00"',
+    'visit.arrived <= "2026-03-02T10:00:00+03:00"',
+)
+#: Values of the typed fields in records: readable, N/A, malformed, with and without offsets.
+TYPED_VALUES = {
+    "day": (
+        "2026-03-02",
+        "2026-03-01",
+        " 2026-03-08",
+        "2026-03-04T00:00:00",
+        "na",
+        "",
+        "2026-13-01",
+        "03.03.2026",
+    ),
+    "arrived": (
+        "2026-03-02T09:15:00",
+        "2026-03-02T09:15:00.5",
+        "2026-03-02T06:15:00Z",
+        "2026-03-02T10:00:00+03:00",
+        "n/a",
+        "2026-03-02",
+        "later",
+    ),
+    "left": (
+        "2026-03-02T09:40:00",
+        "2026-03-02T09:15:00",
+        "2026-03-02T07:00:00+00:00",
+        "2026-03-01T23:59:59.999999",
+        "",
+        "2026-03-02 09:40",
+    ),
+    "wait": ("12", "4,5", "PT1H30M", "0:45", "1:02:30", "na", "soon", -3),
+}
 
 
 CONSTS = ("0", "1", "0.5", "2", "0.25", "3", "10")
@@ -222,6 +279,8 @@ def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
     leaves += [f"answer({it.name})" for it in ctx.items if _numeric_answer(it)]
     if ctx.value is not None and _numeric_answer(ctx.value):
         leaves += ["value"] * 3
+    if ctx.typed:
+        leaves += TYPED_NUMBERS
     if ctx.coefficient:
         leaves += ctx.sections + ctx.coefs * 2
     if depth <= 0:
@@ -291,6 +350,8 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
         choices += ["label", "label"]
     if ctx.channel:
         choices.append("channel")
+    if ctx.typed:
+        choices.append("typed")
     if ctx.coefficient:
         choices.append("critical")
         if ctx.banded:
@@ -307,6 +368,8 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
         return f'visit.scenario {op} "{draw(st.sampled_from(SCENARIOS))}"'
     if choice == "channel":
         return f"visit.channel == {draw(st.sampled_from(CHANNELS))}"
+    if choice == "typed":
+        return draw(st.sampled_from(TYPED_CONDITIONS))
     if choice == "is_na":
         return f"is_na({draw(sub_num)})"
     if choice == "failed":
@@ -369,6 +432,13 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
     channel = draw(st.booleans())
     if channel:
         lines.append('    field channel "Канал" one of { web, phone }')
+    typed = draw(st.booleans())
+    if typed:
+        required = " required" if draw(st.booleans()) else ""
+        lines.append(f"    field day date{required}")
+        lines.append('    field arrived "Пришёл" datetime')
+        lines.append("    field left datetime")
+        lines.append("    field wait duration")
     sections = [f"s{i}" for i in range(draw(st.integers(0, 3)))]
     tags_pool = ["t0", "t1", "t2"]
     items: list[ItemSpec] = []
@@ -386,7 +456,7 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             it.low = float(draw(st.sampled_from([0, 1, -5, 0.5])))
             it.high = it.low + float(draw(st.sampled_from([1, 4, 10, 240, 2.5])))
         it.section = draw(st.sampled_from([None, *sections])) if sections else None
-        ctx = Ctx(items=list(items), value=it, channel=channel)
+        ctx = Ctx(items=list(items), value=it, channel=channel, typed=typed)
         if kind == "number" and (it.low is None or draw(st.integers(0, 2)) == 0):
             if it.low is not None or draw(st.booleans()):
                 it.formula = draw(formulas(it, ctx))
@@ -413,7 +483,9 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         if it.scored and draw(st.integers(0, 7)) == 0:
             opts.append("bonus")
         if draw(st.integers(0, 3)) == 0:
-            opts.append("when " + draw(conditions(Ctx(items=list(items), channel=channel), 1)))
+            opts.append(
+                "when " + draw(conditions(Ctx(items=list(items), channel=channel, typed=typed), 1))
+            )
         it.options = opts
         items.append(it)
     by_section: dict[str | None, list[ItemSpec]] = {}
@@ -442,6 +514,7 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             tags=sorted(used_tags),
             coefficient=True,
             channel=channel,
+            typed=typed,
         )
         shape = draw(st.integers(0, 5))
         if shape == 0 and coefs:
@@ -491,11 +564,12 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             tags=sorted(used_tags),
             coefficient=True,
             channel=channel,
+            typed=typed,
         )
         cond = draw(conditions(ctx, 1))
         lines.append(f"    rollup r0 = 100 * share({cond}) + avg({draw(num_exprs(ctx, 1))})")
     lines.append("}")
-    return StandardSpec("\n".join(lines) + "\n", items, channel)
+    return StandardSpec("\n".join(lines) + "\n", items, channel, typed)
 
 
 # -- visits ------------------------------------------------------------------------------------
@@ -585,6 +659,11 @@ def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
         channel = draw(st.sampled_from([*CHANNELS, *CHANNELS, "WEB", " phone", "mail", None]))
         if channel is not None:
             record["channel"] = channel
+    if spec.typed:
+        for key, values in TYPED_VALUES.items():
+            value = draw(st.sampled_from([*values, None]))
+            if value is not None:
+                record[key] = value
     answers: dict[str, Any] = {}
     for it in spec.items:
         if it.computed is not None and draw(st.integers(0, 19)):

@@ -31,6 +31,8 @@ CORE = (
     "sbm_engine.cache",
     "sbm_engine.functions",
     "sbm_engine.runtime",
+    "sbm_engine.timestamps",
+    "sbm_engine.field_types",
     "sbm_engine.model",
     "sbm_engine.loader",
     "sbm_engine.checker",

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler import item_info
+from ..field_types import FieldValueError, read_value
 from ..io.dictionary_codes import valid_rows
 from ..io.records import is_empty, jsonable
 from ..model import FieldModel, ItemModel
@@ -41,6 +42,7 @@ from ..runtime import (
     scale_index,
     text_answer,
 )
+from ..timestamps import blank
 from .arrow_text import starts_solid
 from .values import NAN, Cat, Unhashable, encode_objects, value_key
 
@@ -588,30 +590,55 @@ def _text_table(rows: list[Resolved]) -> tuple[np.ndarray, list[Any]]:
 
 
 class FieldDecoder:
-    """Reads one visit attribute; for `field NAME one of {…}` checks and canonicalizes it
-    through `FieldModel.canonical`, as every backend does."""
+    """Reads one visit attribute. A declared field with a type, `required` or `one of`
+    is read through `field_types.read_value`, as every backend reads it: a typed field
+    gives floats (NaN for N/A), `one of` its canonical values; rows whose value is
+    not of the field's type, or that lack a required one, are marked for the
+    per-visit path, which rejects them."""
 
     def __init__(self, field: FieldModel | None) -> None:
-        self.field = field if field is not None and field.values is not None else None
+        self.field = field if field is not None and field.read else None
+        self.numeric = self.field is not None and self.field.value_type != "str"
 
-    def decode(self, source: Source, start: int, stop: int) -> tuple[Cat, np.ndarray | None]:
-        """The field as a Cat, and rows with a value outside the choices (or unhashable)."""
+    def absent(self, m: int) -> tuple[Cat | np.ndarray, np.ndarray | None]:
+        """The field of a table without its column: N/A, and every row lacking a
+        required value."""
+        value: Cat | np.ndarray = np.full(m, NAN) if self.numeric else Cat.constant(None, m)
+        required = self.field is not None and self.field.required
+        return value, (np.ones(m, dtype=bool) if required else None)
+
+    def decode(
+        self, source: Source, start: int, stop: int
+    ) -> tuple[Cat | np.ndarray, np.ndarray | None]:
+        """The field as a Cat (floats for a typed field), and the rows to reject."""
+        field = self.field
         codes, distinct = source.encoded(start, stop)
         values: list[Any] = []
         lut = np.empty(len(distinct) + 1, dtype=np.intp)
+        numbers = np.full(len(distinct) + 1, NAN)
         bad: list[bool] = []
         for i, raw in enumerate(distinct):
             v = None if raw is MISSING else raw
             is_bad = isinstance(v, Unhashable)
-            if v is not None and self.field is not None and not is_bad:
-                canonical = self.field.canonical(v)
-                is_bad = canonical is None
-                v = canonical
+            if field is not None and not is_bad:
+                if field.required and blank(v):
+                    is_bad = True
+                else:
+                    try:
+                        v = read_value(field, v)
+                    except FieldValueError:
+                        is_bad = True
             bad.append(is_bad)
             if v is None or is_bad:
                 lut[i] = -1
+            elif self.numeric:
+                numbers[i] = v
             else:
                 lut[i] = len(values)
                 values.append(v)
         lut[-1] = -1
-        return Cat(lut[codes], values), _mask(bad, codes)
+        bad.append(field is not None and field.required)  # code -1: no value
+        mask = _mask(bad, codes)
+        if self.numeric:
+            return numbers[codes], mask
+        return Cat(lut[codes], values), mask

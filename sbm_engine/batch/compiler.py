@@ -128,9 +128,9 @@ class BatchCompiler:
             (coef, bands, [self.expr(c) for c in bands.conditions if c is not None])
             for coef, bands in model.bands.items()
         ]
-        choice = {f.name for f in model.fields.values() if f.values is not None}
+        checked = {f.key: f for f in model.fields.values() if f.read}
         self.field_decoders = {
-            name: FieldDecoder(model.fields.get(name)) for name in sorted(self.fields_used | choice)
+            key: FieldDecoder(checked.get(key)) for key in sorted(self.fields_used | set(checked))
         }
         for name in sorted(self.fallbacks):
             warnings.warn(
@@ -168,10 +168,9 @@ class BatchCompiler:
             for name, decoder in self.field_decoders.items():
                 src = fields.get(name)
                 if src is None:
-                    env.fields[name] = Cat.constant(None, env.m)
-                    continue
-                cat, bad = decoder.decode(src, start, stop)
-                env.fields[name] = cat
+                    env.fields[name], bad = decoder.absent(env.m)
+                else:
+                    env.fields[name], bad = decoder.decode(src, start, stop)
                 env.mark(bad)
             for step in self.steps:
                 step(env)

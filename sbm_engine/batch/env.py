@@ -50,7 +50,7 @@ class Env:
         self.coefs: dict[str, np.ndarray] = {}
         #: coefficients that give a label (`StandardModel.labels`), as text columns
         self.labels: dict[str, Cat] = {}
-        self.fields: dict[str, Cat] = {}
+        self.fields: dict[str, Cat | np.ndarray] = {}  # floats for a typed field
         self.section_when: dict[str, Any] = {}
         self.warn: dict[str, np.ndarray] = {}
         self.coded: dict[str, Coded] = {}

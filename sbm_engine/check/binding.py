@@ -14,11 +14,13 @@ from typing import Any, overload
 from .. import nodes as n
 from ..builtins import MANY, bind_value_call, critical_failed
 from ..diagnostics import did_you_mean, lookalike_help
+from ..field_types import FieldValueError, date_literal, datetime_literal, read_value
 from ..ir import (
     And,
     AnswerRef,
     Arith,
     Bound,
+    Call,
     CoefRef,
     Compare,
     Const,
@@ -147,9 +149,7 @@ class Binding(Declarations):
                 inner = self._bind_num(operand, ctx)
                 return Neg(inner, type="num", span=sp)
             case n.Binary(op=op, left=left, right=right):
-                lhs = self._bind_num(left, ctx)
-                rhs = self._bind_num(right, ctx)
-                return Arith(op, lhs, rhs, type="num", span=sp)
+                return self._bind_binary(expr, ctx)
             case n.Compare():
                 return self._bind_compare(expr, ctx)
             case n.BoolOp(op=op, left=left, right=right):
@@ -303,9 +303,9 @@ class Binding(Declarations):
             )
             return Const(None, type="any", span=sp)
         self._not_in_rollup(expr, ctx)
-        if name in BUILTIN_FIELDS:
-            return FieldRef(BUILTIN_FIELDS[name], type="str", span=sp)
         field = self.fields.get(name)
+        if field is None and name in BUILTIN_FIELDS:
+            return FieldRef(BUILTIN_FIELDS[name], type="str", span=sp)
         if field is None:
             hint = did_you_mean(name, [*BUILTIN_FIELDS, *self.fields])
             self.d.error(
@@ -319,7 +319,62 @@ class Binding(Declarations):
             )
             return Const(None, type="any", span=sp)
         labels = frozenset(field.values) if field.values else None
-        return FieldRef(name, type="str", labels=labels, span=sp)
+        return FieldRef(field.key, type=field.value_type, labels=labels, span=sp)
+
+    def _bind_binary(self, expr: n.Binary, ctx: _Context) -> Bound:
+        """Arithmetic on numbers; `A - B` of two dates is days, of two datetimes minutes
+        (`minutes_between(B, A)`: N/A for one with a UTC offset and one without)."""
+        sp = expr.span
+        lhs = self.bind(expr.left, ctx)
+        rhs = self.bind(expr.right, ctx)
+        if expr.op == "-":  # `visit.date - "2026-03-01"`: the text is a date (E0509)
+            lhs, rhs = self._moment_literal(lhs, rhs), self._moment_literal(rhs, lhs)
+        moments = {lhs.type, rhs.type} & {"date", "datetime"}
+        if expr.op == "-" and moments and lhs.type == rhs.type:
+            if lhs.type == "date":
+                return Arith("-", lhs, rhs, type="num", span=sp)
+            return Call("minutes_between", None, (rhs, lhs), type="num", span=sp)
+        if moments and expr.op == "-" and {lhs.type, rhs.type} <= {"date", "datetime", "any"}:
+            if "any" not in (lhs.type, rhs.type):
+                self._dates_mismatch(expr, lhs, rhs)
+            return Const(None, type="num", span=sp)
+        lhs = self._expect_type(lhs, "num", expr.left)
+        rhs = self._expect_type(rhs, "num", expr.right)
+        return Arith(expr.op, lhs, rhs, type="num", span=sp)
+
+    def _dates_mismatch(self, expr: Any, lhs: Bound, rhs: Bound) -> None:
+        self.d.error(
+            "E0301",
+            message(
+                "E0301.dates.mixed_message", left=_type_words(lhs.type), right=_type_words(rhs.type)
+            ),
+            expr.span,
+            label=message("E0301.dates.mixed_label"),
+            help=message("E0301.dates.mixed_help"),
+        )
+
+    def _moment_literal(self, side: Bound, other: Bound) -> Bound:
+        """A text compared with a date or a datetime: the date it names, checked now (E0509)."""
+        if (
+            other.type not in ("date", "datetime")
+            or side.type != "str"
+            or not isinstance(side, Const)
+        ):
+            return side
+        text = str(side.value)
+        value = date_literal(text) if other.type == "date" else datetime_literal(text)
+        if value is None:
+            self.d.error(
+                "E0509",
+                message("E0509.literal.message", text=text, type=_type_words(other.type)),
+                side.span,
+                label=message("E0509.literal.label", type=_type_words(other.type)),
+                help=message("E0509.literal.date_help")
+                if other.type == "date"
+                else message("E0509.literal.datetime_help"),
+            )
+            return Const(None, type="any", span=side.span)
+        return Const(value, type=other.type, span=side.span)
 
     def _bind_compare(self, expr: n.Compare, ctx: _Context) -> Bound:
         sp = expr.span
@@ -335,6 +390,7 @@ class Binding(Declarations):
                 return Const(None, type="bool", span=sp)
         lhs = self.bind(expr.left, ctx)
         rhs = self.bind(expr.right, ctx)
+        lhs, rhs = self._moment_literal(lhs, rhs), self._moment_literal(rhs, lhs)
         lhs, rhs = (
             self._resolve_literal(lhs, rhs, expr.right),
             self._resolve_literal(rhs, lhs, expr.left),
@@ -342,6 +398,11 @@ class Binding(Declarations):
         # _resolve_literal(a, other): turns `a` into a literal of `other`'s type when it can.
         lt, rt = lhs.type, rhs.type
         if lt == "any" or rt == "any":
+            return Compare(expr.op, lhs, rhs, type="bool", span=sp)
+        if lt == rt == "datetime":  # A op B as (A - B) op 0: N/A when the offsets differ
+            minutes = Call("minutes_between", None, (rhs, lhs), type="num", span=sp)
+            return Compare(expr.op, minutes, Const(0.0, type="num", span=sp), type="bool", span=sp)
+        if lt == rt == "date":
             return Compare(expr.op, lhs, rhs, type="bool", span=sp)
         kinds = {lt, rt}
         if kinds <= {"num"} or kinds <= {"bool"} or kinds <= {"str"} or kinds == {"label"}:
@@ -653,6 +714,18 @@ class Binding(Declarations):
                     else message("E0205.unknown_field.help"),
                 )
             visit[key] = _label_value(a.value)
+            field = self.fields.get(a.name)
+            if field is not None and field.type != "text":
+                try:
+                    read_value(field, visit[key])
+                except FieldValueError as exc:
+                    self.d.error(
+                        "E0509",
+                        message("E0509.example.message", field=a.name, value=a.value.value),
+                        a.value.span,
+                        label=message("E0509.example.label"),
+                        help=str(exc),
+                    )
         answers = {}
         item_names = [k for k, d in self.decls.items() if d.kind == "item"]
         for a in node.answers:
@@ -730,6 +803,8 @@ def _type_words(t: str) -> str:
         "sel": lambda: message("E0301.type.sel"),
         "labellit": lambda: message("E0301.type.name"),
         "any": lambda: message("E0301.type.any"),
+        "date": lambda: message("E0301.dates.type_date"),
+        "datetime": lambda: message("E0301.dates.type_datetime"),
     }[t]()
 
 

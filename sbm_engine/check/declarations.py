@@ -22,6 +22,7 @@ from ..ir import Bound, Const
 from ..loader import Decl, Flat
 from ..messages import message
 from ..model import (
+    BUILTIN_FIELD_TYPES,
     BUILTIN_FIELDS,
     BandsModel,
     FieldModel,
@@ -163,13 +164,33 @@ class Declarations:
 
     def _field(self, node: n.Field) -> FieldModel:
         values = tuple(v.value for v in node.values) if node.values is not None else None
-        if node.name in BUILTIN_FIELDS:
+        kind = node.type or "text"
+        if node.name == "id":  # the visit's identifier: `visit_id` in every record
             self.d.error(
                 "E0101",
                 message("E0101.builtin_field.message", name=node.name),
                 node.name_span,
                 label=message("E0101.builtin_field.label"),
                 help=message("E0101.builtin_field.help", names=", ".join(BUILTIN_FIELDS)),
+            )
+        elif node.name in BUILTIN_FIELDS and kind not in BUILTIN_FIELD_TYPES.get(
+            node.name, frozenset({"text"})
+        ):
+            allowed = sorted(BUILTIN_FIELD_TYPES.get(node.name, frozenset({"text"})))
+            self.d.error(
+                "E0510",
+                message("E0510.field.type_message", name=node.name, type=kind),
+                node.type_span,
+                label=message("E0510.field.type_label"),
+                help=message("E0510.field.type_help", name=node.name, types=", ".join(allowed)),
+            )
+        if node.values is not None and kind != "text":
+            self.d.error(
+                "E0104",
+                message("E0104.field_values.message", field=node.name, type=kind),
+                node.type_span,
+                label=message("E0104.field_values.label"),
+                help=message("E0104.field_values.help"),
             )
         seen: dict[str, n.Span] = {}
         for label in node.values or ():
@@ -192,7 +213,14 @@ class Declarations:
                 label=message("E0504.empty_field.label"),
                 help=message("E0504.empty_field.help"),
             )
-        return FieldModel(node.name, node.title, values, span=node.name_span)
+        return FieldModel(
+            node.name,
+            node.title,
+            values if kind == "text" else None,
+            span=node.name_span,
+            type=kind,  # type: ignore[arg-type]
+            required=node.required,
+        )
 
     def _weight(
         self, number: n.Number | None, kind: str, name: str = "", allow_zero: bool = False

@@ -10,6 +10,7 @@ context is read lexically from the text before the cursor:
   coefficient's bands with `band(c)`, a field's values), else every label;
 - after `target`, `bands`: the coefficients; after `drop`: the declared names;
 - after `scale NAME`: `points` and `penalty`;
+- after `field NAME ["title"]`: the field types, `required` and `one` (of);
 - inside `answers { … }`: the items, and after `item =` that item's labels;
 - at the start of a line: the declaration keywords (and the item options after an
   item's head);
@@ -31,6 +32,7 @@ from .index import DECLARED, Occurrence
 from .language import (
     DECLARATION_WORDS,
     EXPRESSION_WORDS,
+    FIELD_WORDS,
     ITEM_OPTIONS,
     SCALE_KINDS,
     SELECTIONS,
@@ -204,6 +206,8 @@ def complete(view: View, offset: int) -> tuple[list[Candidate], str]:
         return [], word  # a number
     if re.search(r"^\s*scale\s+(?!\d)\w+\s+$", line):
         return words(SCALE_KINDS, "keyword"), word
+    if re.search(r'^\s*field\s+(?!\d)\w+(\s+"[^"]*")?(\s+\w+)*\s+$', line):
+        return words(FIELD_WORDS, "keyword"), word
     if re.search(
         r"\b(item|section|coefficient|rollup|scale|field|standard|example|const)\s+$", line
     ):

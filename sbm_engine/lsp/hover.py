@@ -162,8 +162,10 @@ def _declaration(view: View, decl: Occurrence) -> list[str]:
         case n.Field():
             title = f" — {node.title}" if node.title else ""
             lines.append(f"**{kind_word}** `visit.{node.name}`{title}")
+            lines.append("")
+            kind = node.type or "text"
+            lines.append(_row("type", _code(kind) + (", `required`" if node.required else "")))
             if node.values:
-                lines.append("")
                 lines.append(_row("values", ", ".join(_code(v.value) for v in node.values)))
         case n.Standard():
             title = f" — {node.title}" if node.title else ""

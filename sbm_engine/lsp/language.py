@@ -28,11 +28,19 @@ SELECTIONS = ("items", "sections", "tagged", "in")
 #: What may follow `scale NAME`: the soft keywords that make it a points or penalty scale.
 SCALE_KINDS = ("points", "penalty")
 
+#: The soft keywords that give a field's type (after `field NAME ["title"]`).
+FIELD_TYPES = ("date", "datetime", "duration")
+
 #: Keywords that start a declaration inside a standard (the parser's, but `standard`
 #: itself and `expect`, which only an example holds; and the soft keyword `const`).
 DECLARATION_WORDS = tuple(
-    sorted((DECLARATION_KEYWORDS - {"standard", "expect"}) | (SOFT_KEYWORDS - set(SCALE_KINDS)))
+    sorted(
+        (DECLARATION_KEYWORDS - {"standard", "expect"})
+        | (SOFT_KEYWORDS - {*SCALE_KINDS, *FIELD_TYPES})
+    )
 )
+#: What may follow `field NAME ["title"]`: its type, `required` and `one of`.
+FIELD_WORDS = ("text", "number", *FIELD_TYPES, "required", "one")
 ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
 
@@ -118,6 +126,7 @@ def hover_label(key: str) -> str:
         "version": lambda: message("lsp.hover.version"),
         "alias": lambda: message("lsp.hover.alias"),
         "of": lambda: message("lsp.hover.of"),
+        "type": lambda: message("lsp.field_hover.type"),
     }
     return labels[key]()
 
@@ -165,6 +174,12 @@ def function_doc(name: str) -> str:
         "median": lambda: message("lsp.rollup_function.median"),
         "percentile": lambda: message("lsp.rollup_function.percentile"),
         "mode": lambda: message("lsp.rollup_function.mode"),
+        "weekday": lambda: message("lsp.date_function.weekday"),
+        "month": lambda: message("lsp.date_function.month"),
+        "year": lambda: message("lsp.date_function.year"),
+        "hour": lambda: message("lsp.date_function.hour"),
+        "days_between": lambda: message("lsp.date_function.days_between"),
+        "minutes_between": lambda: message("lsp.date_function.minutes_between"),
     }
     if name in docs:
         return docs[name]()

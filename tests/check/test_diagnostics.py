@@ -316,6 +316,23 @@ CASES = [
         18,
         "number too large: 310 digits before the point",
     ),
+    Case(
+        "E0509",
+        '    field day date\n    coefficient c = if visit.day >= "2026-13-01" then 1 else 0',
+        9,
+        37,
+        '"2026-13-01" is not a date',
+        'write a date as YYYY-MM-DD, e.g. "2026-03-14"',
+        "not a date",
+    ),
+    Case(
+        "E0510",
+        "    field scenario number",
+        8,
+        20,
+        "built-in field `scenario` cannot be a number",
+        "`scenario` may be declared as: text",
+    ),
     # -- examples
     Case(
         "E0803",

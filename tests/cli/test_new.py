@@ -64,3 +64,28 @@ def test_an_unknown_base_lists_what_can_be_extended(
     code, output = run("new", "acme.x", "--extends", "no.such")
     assert code == 2
     assert "standards that can be extended here:" in output and "library.stages" in output
+
+
+def test_the_example_gives_required_fields_and_leaves_computed_items_out(
+    tmp_path: Path,
+) -> None:
+    from sbm_engine.scaffold import new_standard_text
+
+    (tmp_path / "base.sbm").write_text(
+        "standard acme.base {\n"
+        "    field scenario required one of { deposit, loan }\n"
+        "    field day date required\n"
+        "    field at datetime required\n"
+        '    item q "Q" answer { yes = 1, no = 0 }\n'
+        '    item wait "Wait" answer number value = visit.at - visit.at score = 1\n'
+        "    coefficient c = if visit.scenario == deposit then q else 0\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    text = new_standard_text("acme.x", sbm_engine.load(tmp_path / "base.sbm"), None, "x.sbm")
+    assert 'scenario = "deposit"' in text and 'day = "2026-01-01"' in text
+    assert "wait =" not in text
+    (tmp_path / "x.sbm").write_text(text, encoding="utf-8")
+    std = sbm_engine.load(tmp_path / "x.sbm")
+    assert [o.passed for o in std.run_examples()] == [True]
+    assert "expect c == 1" in text

@@ -261,7 +261,7 @@ def test_a_soft_keyword_alone_is_a_name(word: str) -> None:
 def test_the_soft_keywords_are_the_parsers() -> None:
     from sbm_engine import pygments_lexer as lexer
 
-    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS} == SOFT_KEYWORDS
+    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS, *lexer._FIELD_TYPES} == SOFT_KEYWORDS
     assert not SOFT_KEYWORDS & KEYWORDS
 
 
@@ -275,6 +275,9 @@ standard s {
     coefficient c = points + const * penalty - points (items)
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
+    field date "Дата" date
+    field duration datetime required
+    item datetime "Q" answer points tags date duration
 }
 """
 
@@ -300,6 +303,13 @@ standard s {
         (8, "const", 1, Name),  # a label after `=`, not a declaration
         (8, "r", 0, Name),
         (9, "const", 0, Name),
+        (10, "date", 0, Name.Variable),
+        (10, "date", 1, Keyword.Type),
+        (11, "duration", 0, Name.Variable),
+        (11, "datetime", 0, Keyword.Type),
+        (12, "datetime", 0, Name.Variable),
+        (12, "date", 0, Name),
+        (12, "duration", 0, Name),
     ],
 )
 def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:

@@ -385,6 +385,9 @@ def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
         "const": {"storage.type.sbm"},
         "points": {"keyword.other.sbm"},
         "penalty": {"keyword.other.sbm"},
+        "date": {"support.type.sbm"},
+        "datetime": {"support.type.sbm"},
+        "duration": {"support.type.sbm"},
     }
     assert set(soft) == SOFT_KEYWORDS
 
@@ -399,6 +402,9 @@ standard s {
     coefficient c = points + const * penalty - points (items)
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
+    field date "Дата" date
+    field duration datetime required
+    item datetime "Q" answer points tags date duration
 }
 """
 
@@ -427,3 +433,9 @@ def test_soft_keywords_by_context(tokenize: Tokenize, tmp_path: Path) -> None:
     assert _find(tokens, 8, "const", 1) == name  # a label after `=`, not a declaration
     assert _find(tokens, 8, "r") == name
     assert _find(tokens, 9, "const") == name
+    assert _find(tokens, 10, "date") == ("entity.name.variable.field.sbm",)
+    assert _find(tokens, 10, "date", 1) == ("support.type.sbm",)
+    assert _find(tokens, 11, "datetime") == ("support.type.sbm",)
+    assert _find(tokens, 12, "datetime") == ("entity.name.variable.item.sbm",)
+    assert _find(tokens, 12, "date") == name
+    assert _find(tokens, 12, "duration") == name

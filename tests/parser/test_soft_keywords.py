@@ -1,6 +1,7 @@
 """Words that are keywords in one place only stay names everywhere else: a file that
-used `const`, `value`, `points` or `penalty` as a label, a tag or a band keeps its
-meaning (the lexer's correction in `parser._SoftKeywordLexer`)."""
+used `const`, `value`, `points`, `penalty`, `date`, `datetime` or `duration` as a
+label, a tag, a band or a declared name keeps its meaning (the lexer's correction in
+`parser._SoftKeywordLexer`)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,16 @@ V1_FILES = {
         "    coefficient c = weighted_mean(tagged const) + weighted_mean(tagged value)\n"
         '    example "e" { answers { q = a, r = a } expect c == 2 }\n}\n'
     ),
+    "field types as names": (
+        "standard t.t {\n    scale date { date = 1, datetime = 0, duration = 0.5 }\n"
+        "    field duration\n"
+        '    section datetime "S" {\n'
+        '        item time "Q" answer date tags date datetime duration\n    }\n'
+        "    coefficient c = weighted_mean(tagged duration) + time\n"
+        "    bands c { date >= 2, datetime }\n"
+        '    example "e" { visit { duration = date } answers { time = duration }\n'
+        '        expect c == 1 and band(c) == "datetime" and visit.duration == "date" }\n}\n'
+    ),
 }
 
 
@@ -57,3 +68,23 @@ def test_the_keywords_still_work_where_a_name_could_also_stand() -> None:
     assert [(i.name, i.tags) for i in std.model.items] == [("q", ("a",)), ("r", ("t",))]
     assert std.model.constants == {"K": (2.0, "2")}
     assert all(o.passed for o in std.run_examples())
+
+
+def test_a_field_type_after_a_field_with_and_without_a_title() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n"
+        '    field date "Day" date\n'
+        "    field at datetime required\n"
+        "    field wait duration\n"
+        "    field note\n"
+        "    const datetime = 3\n"
+        '    item q "Q" answer number 0..10\n}\n'
+    )
+    fields = std.model.fields
+    assert [(f.name, f.type, f.required) for f in fields.values()] == [
+        ("date", "date", False),
+        ("at", "datetime", True),
+        ("wait", "duration", False),
+        ("note", "text", False),
+    ]
+    assert std.model.constants == {"datetime": (3.0, "3")}

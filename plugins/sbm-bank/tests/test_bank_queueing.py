@@ -12,7 +12,6 @@ from sbm_bank.queueing import (
     parse_timestamp,
     queue_minutes,
     queue_minutes_batch,
-    scenario_values,
     timestamp_pairs,
     validators_for,
 )
@@ -117,6 +116,18 @@ def test_the_spec(only_this_pack):
     assert not spec.na_aware
 
 
+#: `bank.branch` as it was when it kept the queue timestamps as text: `queue_minutes`.
+TEXT_FIELDS = """
+standard t.queue "Очередь" {
+    industry "bank"
+    field ticket_issued
+    field called
+    item wait "Ожидание, мин" answer number 0..240 optional
+    coefficient queue_time = coalesce(queue_minutes(visit.ticket_issued, visit.called), 4)
+}
+"""
+
+
 def test_the_batch_evaluator_uses_the_batch_form(sbm_batch_spy, sbm_standard):
     from .test_bank_branch import flawless
 
@@ -135,7 +146,9 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_batch_spy, sbm_standard):
         if k == 0:
             r["answers"]["wait_apology"] = "yes"
         records.append(r)
-    outcomes = assert_batch_agrees(sbm_standard("bank.branch"), records)
+    for r in records:
+        r["answers"] = {}
+    outcomes = assert_batch_agrees(sbm_standard(text=TEXT_FIELDS), records)
     assert calls["queue_minutes"] and set(calls["queue_minutes"]) == {len(records)}
     assert [o.coefficients["queue_time"] for o in outcomes] == [12, 4, 3]
 
@@ -144,9 +157,13 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_batch_spy, sbm_standard):
 
 
 def test_validators_follow_the_standard(branch, sbm_standard):
-    assert timestamp_pairs(branch.model) == (("ticket_issued", "called"),)
-    assert scenario_values(branch.model) == ("вклад", "кредит", "карта")
-    assert len(validators_for(branch.model)) == 2
+    from sbm_engine.timestamps import datetime_pairs
+
+    # `bank.branch` subtracts two datetime fields; its scenario is a `one of` field
+    assert timestamp_pairs(branch.model) == ()
+    assert datetime_pairs(branch.model)[1] == {("ticket_issued", "called")}
+    assert len(validators_for(branch.model)) == 1
+    assert timestamp_pairs(sbm_standard(text=TEXT_FIELDS).model) == (("ticket_issued", "called"),)
     plain = sbm_standard(
         text="""
     standard t.plain "Без очереди" {
@@ -172,11 +189,14 @@ def test_validators_follow_the_standard(branch, sbm_standard):
     assert validators_for(other.model) == []
 
 
-def test_validator_messages_name_the_field_and_the_format(branch):
-    (validate, _) = validators_for(branch.model)
-    errors = validate({"ticket_issued": "14.03.2026 10:05", "called": "2026-03-14T10:15:00"})
+def test_validator_messages_name_the_field_and_the_format(branch, sbm_standard):
+    (text_fields,) = validators_for(sbm_standard(text=TEXT_FIELDS).model)
+    record = {"ticket_issued": "14.03.2026 10:05", "called": "2026-03-14T10:15:00"}
+    errors = text_fields(record)
     assert [(e.item, e.code) for e in errors] == [("ticket_issued", "bad_timestamp")]
     assert "14.03.2026 10:05" in errors[0].message and "ISO 8601" in errors[0].message
+    (validate,) = validators_for(branch.model)
+    assert validate(record) == []  # a datetime field: the engine rejects it (`bad_field`)
     errors = validate(
         {"ticket_issued": "2026-03-14T10:05:00+03:00", "called": "2026-03-14T10:15:00"}
     )
@@ -190,10 +210,16 @@ def test_validator_messages_name_the_field_and_the_format(branch):
     assert validate({}) == []
 
 
-def test_scenario_validator_suggests_the_closest(branch):
-    (_, validate) = validators_for(branch.model)
-    assert validate({"scenario": "кредит"}) == []
-    (err,) = validate({"scenario": "кредиты"})
-    assert err.code == "bad_scenario" and 'did you mean "кредит"' in err.message
-    (err,) = validate({"scenario": "  "})
-    assert err.code == "missing_scenario"
+def test_the_scenario_is_one_of_the_standards(branch):
+    from sbm_engine.testing import rejected
+
+    from .test_bank_branch import flawless
+
+    record = flawless()
+    record["scenario"] = "кредиты"
+    (err,) = rejected(branch, record)
+    assert (err.item, err.code) == ("scenario", "bad_field")
+    assert "did you mean `кредит`" in err.message
+    record["scenario"] = "  "
+    (err,) = rejected(branch, record)
+    assert (err.item, err.code) == ("scenario", "missing_field")

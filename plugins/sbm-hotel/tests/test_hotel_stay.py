@@ -215,22 +215,39 @@ def test_suite_bonus_cannot_lift_point_above_one(stay):
     assert r.ok and r.coefficients["premises_checklist"] == 1 and r.coefficients["point"] == 1
 
 
+def test_the_time_norms_are_computed_items(stay):
+    r = stay.score(visit(arrived_at="2026-03-14T14:00", checked_in_at="2026-03-14T14:15"))
+    assert r.ok, r
+    assert r.items["checkin_norm"] == r.coefficients["checkin_speed"] == 0.5
+    assert r.coefficients["checkin_minutes"] == 15
+    assert r.items["room_service_norm"] is None  # no room service in this stay
+    computed = [i.name for i in stay.model.items if i.computed is not None]
+    assert computed == ["checkin_norm", "checkout_norm", "room_service_norm", "room_ready_norm"]
+    assert all(stay.model.item(name).section is None for name in computed)
+
+
 def test_unknown_choice_field_is_rejected(stay):
     assert rejected(stay, visit(booking_channel="telegram"))[0].item == "booking_channel"
 
 
-# -- the timestamp validator, as the engine runs it -------------------------------------------
+# -- timestamps: `datetime` fields, and the pack's validator ----------------------------------
 
 
 def test_unreadable_timestamp_rejects_the_visit(stay):
     (err,) = rejected(stay, visit(checked_in_at="14.03.2026 14:06"))
-    assert (err.item, err.code) == ("checked_in_at", "bad_timestamp")
-    assert "'14.03.2026 14:06' is not an ISO 8601 date and time" in err.message
+    assert (err.item, err.code) == ("checked_in_at", "bad_field")
+    assert "'14.03.2026 14:06'" in err.message and "ISO 8601 date and time" in err.message
 
 
 def test_a_date_without_time_is_rejected(stay):
     (err,) = rejected(stay, visit(room_ready_at="2026-03-14"))
-    assert err.code == "bad_timestamp" and "without a time of day" in err.message
+    assert (err.item, err.code) == ("room_ready_at", "bad_field")
+
+
+def test_a_room_ready_early_is_no_error(stay):
+    r = stay.score(visit(checkin_time="2026-03-14T14:00", room_ready_at="2026-03-14T12:00"))
+    assert r.ok, r
+    assert r.coefficients["room_delay_minutes"] == 0
 
 
 def test_a_negative_duration_is_rejected(stay):
@@ -268,3 +285,15 @@ def test_no_validator_for_standards_without_timestamps(sbm_standard):
     assert validators_for(sbm_standard("library.stages").model) == []
     keys_calls = validators_for(sbm_standard("hotel.stay").model)
     assert len(keys_calls) == 1
+
+
+def test_the_durations_are_the_differences_used_as_they_are(sbm_standard):
+    from sbm_engine.timestamps import datetime_pairs
+
+    pairs, durations = datetime_pairs(sbm_standard("hotel.stay").model)
+    assert ("checkin_time", "room_ready_at") in pairs  # compared, and a delay: `max(…, 0)`
+    assert durations == {
+        ("arrived_at", "checked_in_at"),
+        ("room_service_ordered_at", "room_service_delivered_at"),
+        ("checkout_started_at", "checked_out_at"),
+    }

@@ -11,7 +11,6 @@ from sbm_salon.punctuality import (
     MAX_HOURS,
     appointment_delay,
     appointment_delay_batch,
-    choice_fields,
     parse_timestamp,
     timestamp_pairs,
     validators_for,
@@ -131,10 +130,11 @@ def test_the_batch_evaluator_uses_the_batch_form(sbm_batch_spy, sbm_standard):
 
 def test_validators_follow_the_standard(salon, sbm_standard):
     assert timestamp_pairs(salon.model) == (("appointment_at", "started_at"),)
-    fields = choice_fields(salon.model)
-    assert set(fields) == {"scenario", "channel"}
-    assert set(fields["scenario"]) == {"окрашивание", "маникюр", "стрижка"}
-    assert len(validators_for(salon.model)) == 2
+    # the scenario and the channel are declared `required one of`: the engine checks them
+    assert len(validators_for(salon.model)) == 1
+    fields = salon.model.fields
+    assert set(fields["scenario"].values or ()) == {"окрашивание", "маникюр", "стрижка"}
+    assert fields["scenario"].required and fields["channel"].required
     plain = sbm_standard(
         text="""
     standard t.plain "Без записи" {
@@ -160,7 +160,7 @@ def test_validators_follow_the_standard(salon, sbm_standard):
 
 
 def test_validator_messages(salon):
-    (times, choices) = validators_for(salon.model)
+    (times,) = validators_for(salon.model)
     (err,) = times({"appointment_at": "10.04.2026 12:00", "started_at": "2026-04-10T12:00:00"})
     assert (err.item, err.code) == ("appointment_at", "bad_timestamp")
     assert "10.04.2026 12:00" in err.message and "ISO 8601" in err.message
@@ -169,10 +169,15 @@ def test_validator_messages(salon):
     (err,) = times({"appointment_at": "2026-04-10T12:00", "started_at": "2026-04-12T12:00"})
     assert (err.item, err.code) == ("started_at", "implausible_delay")
     assert times({"appointment_at": "2026-04-10T12:00"}) == []
-    assert choices({"scenario": "маникюр", "channel": "онлайн"}) == []
-    (err,) = choices({"scenario": "маникюры", "channel": "онлайн"})
-    assert err.code == "bad_scenario" and 'did you mean "маникюр"' in err.message
-    # a declared `one of` field: the engine checks the value, the validator its presence
-    assert choices({"scenario": "маникюр", "channel": "почта"}) == []
-    (err,) = choices({"scenario": "маникюр"})
-    assert err.code == "missing_channel"
+
+
+def test_the_scenario_suggests_the_closest(salon):
+    from sbm_engine.testing import rejected
+
+    from .test_salon_visit import flawless
+
+    record = flawless()
+    record["scenario"] = "маникюры"
+    (err,) = [e for e in rejected(salon, record) if e.item == "scenario"]
+    assert err.code == "bad_field"
+    assert "did you mean `маникюр`" in err.message

@@ -227,10 +227,10 @@ def test_bad_times_reject_the_visit(salon, field, value, code):
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
-        ({"scenario": "педикюр"}, "bad_scenario"),
-        ({"scenario": None}, "missing_scenario"),
-        ({"channel": None}, "missing_channel"),
-        ({"channel": "мессенджер"}, "bad_field"),  # the engine checks a declared `one of`
+        ({"scenario": "педикюр"}, "bad_field"),  # declared `required one of`
+        ({"scenario": None}, "missing_field"),
+        ({"channel": None}, "missing_field"),
+        ({"channel": "мессенджер"}, "bad_field"),
     ],
 )
 def test_scenario_and_channel_are_checked(salon, changes, code):
@@ -262,9 +262,16 @@ def test_a_derived_standard_inherits_everything(sbm_standard, tmp_path):
     assert [e.code for e in rejected(std, record)] == ["bad_timestamp"]
     record = flawless()
     del record["answers"]["drink"]
-    record["scenario"] = "педикюр"  # ... the scenario check stays with `salon.…` ids
+    record["scenario"] = "педикюр"  # ... and so do the declared scenarios
     record["answers"]["gloves"] = "yes"  # `gloves` applies to all but a haircut
-    assert std.score(record).ok
+    assert [e.code for e in rejected(std, record)] == ["bad_field"]
+    # a derived standard may declare the field anew, to score other scenarios
+    source = (tmp_path / "mine.sbm").read_text(encoding="utf-8")
+    (tmp_path / "mine.sbm").write_text(
+        source.replace("drop drink", 'drop drink\n        field scenario "Сценарий"'),
+        encoding="utf-8",
+    )
+    assert sbm_standard(tmp_path / "mine.sbm").score(record).ok
 
 
 def test_the_entry_point_and_the_wheel():

@@ -1,11 +1,23 @@
 """Queue time from electronic-queue ticket timestamps, and the checks that keep it honest.
 
 A bank branch's queue system prints the moment a ticket was issued and records the
-moment the client was called to a window. A standard declares the two as visit
-fields and measures the wait with the function this pack adds to the language::
+moment the client was called to a window. `bank.branch` declares the two as
+`datetime` fields and measures the wait with the language's own arithmetic::
 
-    field ticket_issued "Время выдачи талона"
-    field called "Время вызова к окну"
+    field ticket_issued "Время выдачи талона" datetime
+    field called "Время вызова к окну" datetime
+    coefficient queue_time "Время ожидания, минут" = visit.called - visit.ticket_issued
+
+The engine rejects a value that is no date and time (``bad_field``); the visit
+validator (:func:`validators_for`) adds the bank's rules for every pair of `datetime`
+fields a standard measures between (`timestamps.datetime_pairs`): no call before the
+ticket (``timestamp_order``), no wait longer than :data:`MAX_MINUTES`
+(``implausible_wait``), and no pair of one value with a UTC offset and one without
+(``bad_timestamp``, where the language alone would give N/A).
+
+For standards that keep the timestamps in text fields, the pack adds a function to
+the language::
+
     coefficient queue_time "Время ожидания, минут" =
         queue_minutes(visit.ticket_issued, visit.called)
 
@@ -39,15 +51,12 @@ takes numpy arrays — ``datetime64`` (NaT for N/A) or object arrays of texts
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sbm_engine import timestamps
-from sbm_engine.diagnostics import did_you_mean
 from sbm_engine.functions import FunctionSpec
-from sbm_engine.model import expressions
-from sbm_engine.runtime import NA_TOKENS, VisitError
+from sbm_engine.runtime import VisitError
 from sbm_engine.timestamps import TimestampError, TimestampPair, parse_timestamp
 
 if TYPE_CHECKING:
@@ -63,7 +72,6 @@ __all__ = [
     "parse_timestamp",
     "queue_minutes",
     "queue_minutes_batch",
-    "scenario_values",
     "timestamp_pairs",
     "validators_for",
 ]
@@ -74,12 +82,6 @@ OWN_PREFIX = "bank."
 #: The longest wait taken as real: a branch's working day. Longer means the two
 #: timestamps belong to different days or different tickets.
 MAX_MINUTES = 12 * 60
-
-
-def _blank(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().casefold() in {"", *NA_TOKENS}
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # -- the function ----------------------------------------------------------------------------
@@ -132,25 +134,6 @@ def timestamp_pairs(model: StandardModel) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys((a, b) for a, b in pairs))
 
 
-def scenario_values(model: StandardModel) -> tuple[str, ...]:
-    """The texts `visit.scenario` is compared with in `model`'s conditions and formulas."""
-    found: dict[str, None] = {}
-    for root in expressions(model):
-        for node in root.walk():
-            if node.op != "cmp" or len(node.args) != 2:
-                continue
-            left, right = node.args
-            for field, const in ((left, right), (right, left)):
-                if (
-                    field.op == "field"
-                    and field.data == "scenario"
-                    and const.op == "const"
-                    and isinstance(const.data, str)
-                ):
-                    found.setdefault(const.data)
-    return tuple(found)
-
-
 def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else repr(str(value))
 
@@ -181,57 +164,44 @@ def _check_wait(pair: TimestampPair, record: Mapping[str, Any]) -> list[VisitErr
     return []
 
 
-def make_scenario_validator(
-    values: Iterable[str],
-) -> Callable[[Mapping[str, Any]], list[VisitError]]:
-    values = tuple(values)
-    shown = ", ".join(f'"{v}"' for v in values)
+def _readable(value: Any) -> bool:
+    try:
+        return timestamps.read_timestamp(value) is not None
+    except TimestampError:
+        return False
 
-    def validate_scenario(record: Mapping[str, Any]) -> list[VisitError]:
-        scenario = record.get("scenario")
-        if _blank(scenario):
-            return [
-                VisitError(
-                    "scenario",
-                    "missing_scenario",
-                    f"the visit has no scenario; this standard's items depend on it ({shown})",
-                )
-            ]
-        if scenario in values:
-            return []
-        hint = did_you_mean(str(scenario), values)
-        return [
-            VisitError(
-                "scenario",
-                "bad_scenario",
-                f"scenario {_show(scenario)} is not one of {shown}"
-                + (f'; did you mean "{hint}"?' if hint else ""),
-            )
-        ]
 
-    return validate_scenario
+def datetime_validator(
+    pairs: Iterable[tuple[str, str]],
+) -> Callable[[Mapping[str, Any]], Iterable[VisitError]]:
+    """The queue rules (`_check_wait`) and the offset rule for pairs of `datetime`
+    fields. A value the engine cannot read is its to reject (`bad_field`): here it is
+    left out."""
+    pairs = tuple(pairs)
+    keys = tuple(dict.fromkeys(k for pair in pairs for k in pair))
+    check = timestamps.timestamp_validator((), pairs=pairs, check=_check_wait)
+
+    def validate_queue_timestamps(record: Mapping[str, Any]) -> Iterable[VisitError]:
+        readable = {k: record.get(k) for k in keys if _readable(record.get(k))}
+        return check(readable) if len(readable) > 1 else []
+
+    return validate_queue_timestamps
 
 
 def validators_for(
     model: StandardModel,
 ) -> list[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
-    """The pack's checks for `model`.
-
-    - timestamps: for any standard (this pack's or another) that passes visit fields
-      to `queue_minutes`;
-    - scenario: for this pack's own standards (ids `bank.…`) whose formulas compare
-      `visit.scenario` with texts: the scenario must be one of them, since with any
-      other value every product item would silently be N/A. Not for other authors'
-      standards, even bank ones: there a scenario no item names may well be legitimate
-      (the engine's own conformance case scores "loan" visits against a standard that
-      names only "deposit").
+    """The pack's checks for `model`: the queue rules for any standard (this pack's or
+    another) that passes visit fields to `queue_minutes`, and, for a bank standard
+    (`industry "bank"`: `bank.branch` and the standards that extend it), for the
+    durations it measures between `datetime` fields (the wait). The scenario is the
+    standard's to check: `bank.branch` declares `field scenario required one of { … }`.
     """
     out: list[Callable[[Mapping[str, Any]], Iterable[VisitError]]] = []
     pairs = timestamp_pairs(model)
     if pairs:
         out.append(timestamps.timestamp_validator(pairs=pairs, check=_check_wait))
-    if model.name.startswith(OWN_PREFIX):
-        values = scenario_values(model)
-        if values:
-            out.append(make_scenario_validator(values))
+    _all, durations = timestamps.datetime_pairs(model) if model.industry == "bank" else ((), ())
+    if durations:
+        out.append(datetime_validator(sorted(durations)))
     return out

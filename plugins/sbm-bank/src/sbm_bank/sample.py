@@ -88,9 +88,9 @@ DEFECTS: tuple[tuple[str, str], ...] = (
     ("unknown_key", "unknown_item"),
     ("out_of_range", "out_of_range"),
     ("missing_required", "missing"),
-    ("bad_timestamp", "bad_timestamp"),
+    ("bad_timestamp", "bad_field"),
     ("called_before_ticket", "timestamp_order"),
-    ("unknown_scenario", "bad_scenario"),
+    ("unknown_scenario", "bad_field"),
 )
 _DEFECT_KINDS = tuple(defect for defect, _code in DEFECTS)
 

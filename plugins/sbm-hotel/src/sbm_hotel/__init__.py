@@ -1,8 +1,9 @@
 """SBM industry pack for hotels.
 
-Ships the standard `hotel.stay` ("Проживание в отеле"), the timing functions
-`minutes_between`, `minutes_late` and `room_ready` (see :mod:`sbm_hotel.timing`), a
-validator that rejects visits with unreadable timestamps, and a seeded generator of a
+Ships the standard `hotel.stay` ("Проживание в отеле"), whose timestamps are `datetime`
+fields, the timing functions `minutes_late` and `room_ready` for standards that keep
+timestamps as text (see :mod:`sbm_hotel.timing`), a validator for the order and UTC
+offsets of the timestamps a standard measures between, and a seeded generator of a
 sample wave (:mod:`sbm_hotel.sample`).
 """
 

@@ -25,7 +25,7 @@ def sbm_standards() -> Iterable[Path]:
 
 @hookimpl
 def sbm_functions() -> Iterable[FunctionSpec]:
-    """`minutes_between`, `minutes_late`, `room_ready`: scalar and numpy batch forms."""
+    """`minutes_late`, `room_ready`: scalar and numpy batch forms."""
     return function_specs()
 
 
@@ -33,6 +33,7 @@ def sbm_functions() -> Iterable[FunctionSpec]:
 def sbm_visit_validators(
     standard: StandardModel,
 ) -> Iterable[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
-    """Reject visits whose timestamps are unreadable, for any standard (this pack's or a
-    derived one) that passes visit fields to the timing functions; nothing otherwise."""
+    """Reject visits whose timestamps are unreadable, out of order or mix UTC offsets,
+    for any standard (this pack's or a derived one) that passes visit fields to the
+    timing functions or measures minutes between `datetime` fields; nothing otherwise."""
     return validators_for(standard)

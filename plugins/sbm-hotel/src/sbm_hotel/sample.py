@@ -20,8 +20,8 @@ and :data:`DEFECTS` each reason to the error code it is rejected with:
 * ``unknown_item``  — an answer under a misspelt key (``r_linens``);
 * ``out_of_range`` — a guest rating of 11 on a 0–10 scale;
 * ``missing_required`` — no answer for the critical item ``r_lock``;
-* ``bad_timestamp`` — ``checked_in_at`` written as ``14.03.2026 14:20`` (rejected by the
-  pack's visit validator, not by the core).
+* ``bad_timestamp`` — ``checked_in_at`` written as ``14.03.2026 14:20`` (a `datetime`
+  field: rejected by the engine as ``bad_field``).
 
 The same `n` and `seed` give the same records, byte for byte, on every platform
 (`random.Random` only). Run ``sbm-hotel-sample -n 300 --seed 2026 -o wave.jsonl`` (or
@@ -408,7 +408,7 @@ DEFECTS: tuple[tuple[str, str], ...] = (
     ("unknown_item", "unknown_item"),
     ("out_of_range", "out_of_range"),
     ("missing_required", "missing"),
-    ("bad_timestamp", "bad_timestamp"),
+    ("bad_timestamp", "bad_field"),
 )
 _BAD_KINDS = tuple(kind for kind, _code in DEFECTS)
 

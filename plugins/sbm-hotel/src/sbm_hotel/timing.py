@@ -1,16 +1,21 @@
-"""Timing functions for hotel standards: durations and deadlines from visit timestamps.
+"""Timing for hotel standards: durations and deadlines from visit timestamps.
 
 A hotel visit carries moments the evaluator (or the property system) recorded: when the
 guest reached the front desk, when the key was handed over, when the room was ready,
 when a room-service order was placed and delivered, when check-out began and ended.
-They arrive as visit fields (declared with `field` in the standard) holding ISO 8601
-date-times, e.g. ``2026-03-14T14:05`` or ``2026-03-14T14:05:00+03:00``.
+They arrive as visit fields holding ISO 8601 date-times, e.g. ``2026-03-14T14:05`` or
+``2026-03-14T14:05:00+03:00``. `hotel.stay` declares them `datetime` and measures
+durations with the language's own arithmetic (``visit.checked_in_at -
+visit.arrived_at`` is minutes; ``minutes_between`` is a built-in function); the engine
+rejects a value that is no date and time (``bad_field``). The visit validator
+(:func:`validators_for`) adds the hotel's rules for each pair of timestamp fields a
+standard subtracts: the end must not come before the start (``timestamp_order``), and
+one with a UTC offset and one without is ``bad_timestamp``, where the language would
+only give N/A.
 
-Functions added to the language (all take visit fields, i.e. texts):
+Functions added to the language, for standards that keep timestamps in text fields
+(they take texts):
 
-``minutes_between(START, END)`` → number
-    Minutes elapsed from START to END (fractions kept: 90 seconds is 1.5). A duration:
-    END earlier than START is a data error that the visit validator rejects.
 ``minutes_late(DUE, ACTUAL)`` → number
     How many minutes ACTUAL came after DUE; 0 when it came on time or early.
 ``room_ready(DUE, READY_AT)`` → condition
@@ -34,8 +39,9 @@ Scalar forms take one value per argument (``str``, ``datetime.datetime``,
 ``datetime64`` (NaT for N/A) or object/string arrays (``None``/NaN for N/A), and
 return ``float64`` arrays with NaN for N/A (numbers) or object arrays of
 ``True``/``False``/``None`` (conditions), as ``docs/plugins.md`` asks. Parsing and the
-arithmetic are :mod:`sbm_engine.timestamps` (``minutes_between`` is the engine's
-function as it stands); the scalar and batch forms agree exactly.
+arithmetic are :mod:`sbm_engine.timestamps` (``minutes_between`` and
+``minutes_between_batch`` are re-exported from there); the scalar and batch forms
+agree exactly.
 """
 
 from __future__ import annotations
@@ -111,13 +117,6 @@ def room_ready_batch(due: Any, ready_at: Any) -> np.ndarray:
 
 
 FUNCTIONS: dict[str, tuple[tuple[str, ...], str, Callable[..., Any], Callable[..., Any], str]] = {
-    "minutes_between": (
-        ("str", "str"),
-        "num",
-        minutes_between,
-        minutes_between_batch,
-        "minutes_between(START, END): minutes elapsed from START to END (ISO date-times)",
-    ),
     "minutes_late": (
         ("str", "str"),
         "num",
@@ -137,7 +136,8 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str, Callable[..., Any], Callable[..
 #: Every function here reads timestamps; the validator checks the fields passed to them.
 TIMESTAMP_FUNCTIONS = frozenset(FUNCTIONS)
 
-#: Functions whose first argument must not come after the second (a duration).
+#: Calls whose first argument must not come after the second (a duration): the
+#: language's `minutes_between`, which `END - START` of two datetime fields is too.
 _DURATIONS = frozenset({"minutes_between"})
 
 
@@ -162,6 +162,30 @@ def timestamp_uses(model: StandardModel) -> tuple[tuple[str, ...], tuple[tuple[s
     return tuple(keys), calls
 
 
+def _readable(value: Any) -> bool:
+    try:
+        return timestamps.read_timestamp(value) is not None
+    except TimestampError:
+        return False
+
+
+def pair_validator(
+    pairs: Iterable[tuple[str, str]], durations: Iterable[tuple[str, str]]
+) -> Callable[[Mapping[str, Any]], Iterable[VisitError]]:
+    """The offset rule for pairs of `datetime` fields, and the order rule for the
+    `durations` among them. A value the engine cannot read is its to reject
+    (`bad_field`): here it is left out."""
+    pairs = tuple(pairs)
+    keys = tuple(dict.fromkeys(k for pair in pairs for k in pair))
+    check = timestamps.timestamp_validator((), pairs=pairs, check=make_order_check(set(durations)))
+
+    def validate_datetime_pairs(record: Mapping[str, Any]) -> Iterable[VisitError]:
+        readable = {k: record.get(k) for k in keys if _readable(record.get(k))}
+        return check(readable) if len(readable) > 1 else []
+
+    return validate_datetime_pairs
+
+
 def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else repr(str(value))
 
@@ -171,6 +195,16 @@ def make_validator(
 ) -> Callable[[Mapping[str, Any]], Iterable[VisitError]]:
     calls = tuple(calls)
     durations = {(first, second) for fn, first, second in calls if fn in _DURATIONS}
+    pairs = [(first, second) for _, first, second in calls]
+    return timestamps.timestamp_validator(
+        tuple(keys), pairs=pairs, check=make_order_check(durations)
+    )
+
+
+def make_order_check(
+    durations: set[tuple[str, str]],
+) -> Callable[[TimestampPair, Mapping[str, Any]], list[VisitError]]:
+    """`timestamp_order` for a pair of `durations` whose end comes before its start."""
 
     def check_order(pair: TimestampPair, record: Mapping[str, Any]) -> list[VisitError]:
         first, second = pair.first, pair.second
@@ -185,15 +219,20 @@ def make_validator(
             ]
         return []
 
-    pairs = [(first, second) for _, first, second in calls]
-    return timestamps.timestamp_validator(tuple(keys), pairs=pairs, check=check_order)
+    return check_order
 
 
 def validators_for(
     model: StandardModel,
 ) -> list[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
-    """A timestamp validator for a standard that passes visit fields to these functions."""
+    """A timestamp validator for a standard that passes visit fields to these functions,
+    and, for a hotel standard (`industry "hotel"`: `hotel.stay` and the standards that
+    extend it), one for the pairs of `datetime` fields it measures between."""
+    validators = []
     keys, calls = timestamp_uses(model)
-    if not keys:
-        return []
-    return [make_validator(keys, calls)]
+    if keys:
+        validators.append(make_validator(keys, calls))
+    pairs, durations = timestamps.datetime_pairs(model) if model.industry == "hotel" else ((), ())
+    if pairs:
+        validators.append(pair_validator(pairs, durations))
+    return validators

@@ -40,15 +40,12 @@ for N/A. Both agree exactly.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sbm_engine import timestamps
-from sbm_engine.diagnostics import did_you_mean
 from sbm_engine.functions import FunctionSpec
-from sbm_engine.model import expressions
-from sbm_engine.runtime import NA_TOKENS, VisitError
+from sbm_engine.runtime import VisitError
 from sbm_engine.timestamps import TimestampError, TimestampPair, parse_timestamp
 
 if TYPE_CHECKING:
@@ -62,7 +59,6 @@ __all__ = [
     "TimestampError",
     "appointment_delay",
     "appointment_delay_batch",
-    "choice_fields",
     "function_specs",
     "parse_timestamp",
     "timestamp_pairs",
@@ -74,12 +70,6 @@ OWN_PREFIX = "salon."
 
 #: The two moments of one visit cannot be further apart than this (either way).
 MAX_HOURS = 12
-
-
-def _blank(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().casefold() in {"", *NA_TOKENS}
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # -- the function ----------------------------------------------------------------------------
@@ -132,24 +122,6 @@ def timestamp_pairs(model: StandardModel) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys((a, b) for a, b in pairs))
 
 
-def choice_fields(model: StandardModel) -> dict[str, tuple[str, ...]]:
-    """Visit fields the standard's formulas compare with texts, and those texts.
-
-    `{"scenario": ("окрашивание", "маникюр", "стрижка"), "channel": (...)}`: the
-    fields whose value decides which items apply.
-    """
-    found: dict[str, dict[str, None]] = {}
-    for root in expressions(model):
-        for node in root.walk():
-            if node.op != "cmp" or len(node.args) != 2:
-                continue
-            left, right = node.args
-            for field, const in ((left, right), (right, left)):
-                if field.op == "field" and const.op == "const" and isinstance(const.data, str):
-                    found.setdefault(field.data, {}).setdefault(const.data)
-    return {key: tuple(values) for key, values in found.items()}
-
-
 def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else repr(str(value))
 
@@ -170,61 +142,15 @@ def _check_delay(pair: TimestampPair, record: Mapping[str, Any]) -> list[VisitEr
     return []
 
 
-def make_choice_validator(
-    fields: Mapping[str, tuple[str, ...]], checked_by_engine: Iterable[str] = ()
-) -> Callable[[Mapping[str, Any]], list[VisitError]]:
-    fields = dict(fields)
-    engine = frozenset(checked_by_engine)
-
-    def validate_choices(record: Mapping[str, Any]) -> list[VisitError]:
-        errors = []
-        for key, values in fields.items():
-            shown = ", ".join(f'"{v}"' for v in values)
-            value = record.get(key)
-            if _blank(value):
-                errors.append(
-                    VisitError(
-                        key,
-                        f"missing_{key}",
-                        f"the visit has no `{key}`; which items apply depends on it ({shown})",
-                    )
-                )
-            elif key not in engine and value not in values:
-                hint = did_you_mean(str(value), values)
-                errors.append(
-                    VisitError(
-                        key,
-                        f"bad_{key}",
-                        f"`{key}` {_show(value)} is not one of {shown}"
-                        + (f'; did you mean "{hint}"?' if hint else ""),
-                    )
-                )
-        return errors
-
-    return validate_choices
-
-
 def validators_for(
     model: StandardModel,
 ) -> list[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
-    """The pack's checks for `model`.
-
-    - appointment times: for any standard that passes visit fields to
-      `appointment_delay`;
-    - choices: for this pack's own standards (ids `salon.…`), every visit field the
-      formulas compare with texts (here `scenario` and `channel`) must be given, and
-      `scenario` must be one of those texts: with any other value the items that
-      depend on it would silently be N/A. Declared `one of` fields are already
-      checked by the engine for their values; only their presence is checked here.
-      Not for other authors' standards, where a value no item names may be legitimate.
+    """The pack's checks for `model`: the appointment times, for any standard that
+    passes visit fields to `appointment_delay`. The scenario and the booking channel
+    are the standard's to check: `salon.visit` declares both `required one of { … }`.
     """
     out: list[Callable[[Mapping[str, Any]], Iterable[VisitError]]] = []
     pairs = timestamp_pairs(model)
     if pairs:
         out.append(timestamps.timestamp_validator(pairs=pairs, check=_check_delay))
-    if model.name.startswith(OWN_PREFIX):
-        fields = choice_fields(model)
-        if fields:
-            with_values = [name for name, f in model.fields.items() if f.values is not None]
-            out.append(make_choice_validator(fields, with_values))
     return out

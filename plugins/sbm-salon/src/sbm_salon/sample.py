@@ -89,7 +89,7 @@ DEFECTS: tuple[tuple[str, str], ...] = (
     ("out_of_range", "out_of_range"),
     ("missing_required", "missing"),
     ("bad_timestamp", "bad_timestamp"),
-    ("unknown_scenario", "bad_scenario"),
+    ("unknown_scenario", "bad_field"),
     ("unknown_channel", "bad_field"),
 )
 _DEFECT_KINDS = tuple(defect for defect, _code in DEFECTS)
