@@ -28,10 +28,16 @@ SELECTIONS = ("items", "sections", "tagged", "in")
 #: What may follow `scale NAME`: the soft keywords that make it a points or penalty scale.
 SCALE_KINDS = ("points", "penalty")
 
+#: The soft keyword of a multi-select answer (`answer any of SCALE`).
+MULTI_SELECT = "any"
+
 #: Keywords that start a declaration inside a standard (the parser's, but `standard`
 #: itself and `expect`, which only an example holds; and the soft keyword `const`).
 DECLARATION_WORDS = tuple(
-    sorted((DECLARATION_KEYWORDS - {"standard", "expect"}) | (SOFT_KEYWORDS - set(SCALE_KINDS)))
+    sorted(
+        (DECLARATION_KEYWORDS - {"standard", "expect"})
+        | (SOFT_KEYWORDS - {*SCALE_KINDS, MULTI_SELECT})
+    )
 )
 ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
@@ -165,6 +171,8 @@ def function_doc(name: str) -> str:
         "median": lambda: message("lsp.rollup_function.median"),
         "percentile": lambda: message("lsp.rollup_function.percentile"),
         "mode": lambda: message("lsp.rollup_function.mode"),
+        "selected": lambda: message("lsp.multi_function.selected"),
+        "selected_count": lambda: message("lsp.multi_function.selected_count"),
     }
     if name in docs:
         return docs[name]()
