@@ -940,14 +940,16 @@ def _scalar_points(ip: Interpreter, b: Call, env: Env) -> Any:
     _kind, selected = b.payload
     total = 0.0
     for x in selected:
-        s = env.items.get(x.name)
+        item = ip.m.item(x.name)
+        # a multi-select's points P, worked out when the answer was read (its score may
+        # be a formula's); another item's points, from its score
+        s = env.answers.get(x.name) if item.kind == "multi" else env.items.get(x.name)
         if s is None:
             if b.fn == "points_of":
                 return None
             continue
-        item = ip.m.item(x.name)
-        if item.kind == "multi":  # P, worked out when the answer was read
-            total += item.most_points if b.fn == "max_points" else env.answers[x.name]
+        if item.kind == "multi":
+            total += item.most_points if b.fn == "max_points" else s
             continue
         most, penalty, scale = _points_shape(ip.m, x.name)
         if b.fn == "max_points":

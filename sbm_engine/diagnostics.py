@@ -62,6 +62,7 @@ CODES: dict[str, str] = {
     "E0506": "bands need a final catch-all label",
     "E0507": "target or bands given twice for a coefficient",
     "E0508": "number too large to hold",
+    "E0511": "a multi-select whose options give nothing",
     # reuse
     "E0601": "imported file not found",
     "E0602": "import leaves the standard's root folder",

@@ -9,7 +9,7 @@ The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_
 grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORDS`) are
 names everywhere but where the parser reads them as keywords, and only there are they
 keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
-`scale NAME`; `points(…)` is a call like any other. Names, numbers and strings follow
+`scale NAME`, `any` before `of` (a multi-select answer); `points(…)` is a call like any other. Names, numbers and strings follow
 the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
 typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
 error for `sbm check`. The names a declaration introduces get their own token types, as
@@ -62,6 +62,8 @@ _SELECTORS = ("items", "sections", "tagged", "in")
 #: their place: a scale's kind after `scale NAME`, and `const` opening a declaration.
 _SCALE_KINDS = ("points", "penalty")
 _SOFT_DECLARATIONS = ("const",)
+#: `any` of `answer any of SCALE`: a keyword only where `of` follows.
+_MULTI_SELECT = ("any",)
 #: Keywords that may stand before `(` without it being a call: `not (a or b)`.
 _BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
 
@@ -125,6 +127,7 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             _declares("rollup", Name.Function),
             _declares("bands", Name),
             _constant(),
+            (rf"{_START}(?:{'|'.join(_MULTI_SELECT)})(?=\s+of{_END})", Keyword),
             (
                 rf"{_START}(?!{words(_BEFORE_EXPRESSION, suffix=_END).get()}){_NAME}(?=\s*\()",
                 Name.Builtin,

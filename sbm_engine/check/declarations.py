@@ -297,7 +297,8 @@ class Declarations:
                 label=message("E0104.computed_number.label"),
                 help=message("E0104.computed_number.help"),
             )
-        if scale is not None and scale.kind != "score" and node.score is not None:
+        # (a multi-select's formula may replace its score: `value` is the points P)
+        if scale is not None and scale.kind != "score" and node.score is not None and not multi:
             self.d.error(
                 "E0104",
                 message("E0104.points_score.message", item=node.name),

@@ -261,7 +261,7 @@ def test_a_soft_keyword_alone_is_a_name(word: str) -> None:
 def test_the_soft_keywords_are_the_parsers() -> None:
     from sbm_engine import pygments_lexer as lexer
 
-    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS} == SOFT_KEYWORDS
+    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS, *lexer._MULTI_SELECT} == SOFT_KEYWORDS
     assert not SOFT_KEYWORDS & KEYWORDS
 
 
@@ -275,6 +275,9 @@ standard s {
     coefficient c = points + const * penalty - points (items)
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
+    scale any { a = 1 }
+    item m "M" answer any of any tags any
+    item n "N" answer any weight 2
 }
 """
 
@@ -300,6 +303,11 @@ standard s {
         (8, "const", 1, Name),  # a label after `=`, not a declaration
         (8, "r", 0, Name),
         (9, "const", 0, Name),
+        (10, "any", 0, Name.Class),
+        (11, "any", 0, Keyword),  # `any of`: a multi-select
+        (11, "any", 1, Name),  # the scale called `any`
+        (11, "any", 2, Name),  # a tag
+        (12, "any", 0, Name),  # `answer any`: the scale
     ],
 )
 def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:

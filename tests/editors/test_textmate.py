@@ -372,7 +372,7 @@ def _soft_keyword_rules() -> dict[str, set[str]]:
 
 
 def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
-    """`points`, `penalty`, `const` stay free as names: no context-free keyword rule has
+    """`points`, `penalty`, `const`, `any` stay free as names: no context-free keyword rule has
     them; one declaration rule each highlights them where the parser reads a keyword."""
     groups = _keyword_groups()
     assert not SOFT_KEYWORDS & {word for words in groups.values() for word in words}
@@ -385,6 +385,7 @@ def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
         "const": {"storage.type.sbm"},
         "points": {"keyword.other.sbm"},
         "penalty": {"keyword.other.sbm"},
+        "any": {"keyword.other.sbm"},
     }
     assert set(soft) == SOFT_KEYWORDS
 
@@ -399,6 +400,9 @@ standard s {
     coefficient c = points + const * penalty - points (items)
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
+    scale any { a = 1 }
+    item m "M" answer any of any tags any
+    item n "N" answer any weight 2
 }
 """
 
@@ -427,3 +431,7 @@ def test_soft_keywords_by_context(tokenize: Tokenize, tmp_path: Path) -> None:
     assert _find(tokens, 8, "const", 1) == name  # a label after `=`, not a declaration
     assert _find(tokens, 8, "r") == name
     assert _find(tokens, 9, "const") == name
+    assert _find(tokens, 11, "any") == ("keyword.other.sbm",)  # `any of`: a multi-select
+    assert _find(tokens, 11, "any", 1) == name  # the scale called `any`
+    assert _find(tokens, 11, "any", 2) == name  # a tag
+    assert _find(tokens, 12, "any") == name  # `answer any`: the scale

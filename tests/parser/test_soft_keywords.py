@@ -1,5 +1,5 @@
 """Words that are keywords in one place only stay names everywhere else: a file that
-used `const`, `value`, `points` or `penalty` as a label, a tag or a band keeps its
+used `const`, `value`, `points`, `penalty` or `any` as a label, a tag or a band keeps its
 meaning (the lexer's correction in `parser._SoftKeywordLexer`)."""
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ V1_FILES = {
         "    coefficient c = weighted_mean(tagged const) + weighted_mean(tagged value)\n"
         '    example "e" { answers { q = a, r = a } expect c == 2 }\n}\n'
     ),
+    "a scale called any": (
+        "standard t.t {\n    scale any { yes = 1, no = 0 }\n"
+        '    item q "Q" answer any weight 2 tags any\n'
+        '    item r "R" answer any\n'
+        '    item s "S" answer { any = 1, of = 0 }\n'
+        '    coefficient c = weighted_mean(tagged any)\n'
+        '    example "e" { answers { q = yes, r = no, s = any } expect c == 1 and r == 0 }\n}\n'
+    ),
 }
 
 
@@ -56,4 +64,20 @@ def test_the_keywords_still_work_where_a_name_could_also_stand() -> None:
     )
     assert [(i.name, i.tags) for i in std.model.items] == [("q", ("a",)), ("r", ("t",))]
     assert std.model.constants == {"K": (2.0, "2")}
+    assert all(o.passed for o in std.run_examples())
+
+
+def test_any_of_is_a_multi_select_even_on_a_scale_called_any() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n    scale any { yes = 1, no = 0 }\n"
+        '    item q "Q" answer any\n'
+        '    item m "M" answer any of any\n'
+        '    item n "N" answer any\n        of { a = 2, b = 1 } tags any\n'
+        '    example "e" { answers { q = yes, m = "yes; no", n = "b" } expect n == 1 / 3 }\n}\n'
+    )
+    assert [(i.name, i.kind, i.tags) for i in std.model.items] == [
+        ("q", "scale", ()),
+        ("m", "multi", ()),
+        ("n", "multi", ("any",)),
+    ]
     assert all(o.passed for o in std.run_examples())
