@@ -904,9 +904,14 @@ def _kernel_points(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
 
     exact_array = bc.ops.exact_array
     _kind, selected = b.payload
-    multi = {x.name: bc.m.item(x.name).most_points for x in selected if bc.m.item(x.name).kind == "multi"}
+    multi = {
+        x.name: bc.m.item(x.name).most_points for x in selected if bc.m.item(x.name).kind == "multi"
+    }
     shapes = [
-        (x.name, *((multi[x.name], False, None) if x.name in multi else _points_shape(bc.m, x.name)))
+        (
+            x.name,
+            *((multi[x.name], False, None) if x.name in multi else _points_shape(bc.m, x.name)),
+        )
         for x in selected
     ]
     fn = b.fn

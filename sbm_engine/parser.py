@@ -89,8 +89,9 @@ _CONTEXT_WORDS = frozenset({*(w.upper() for w in SOFT_KEYWORDS), "VALUE"})
 
 
 #: What follows each such word where it is a keyword: `const NAME =`, `value =`, a
-#: scale's kind is followed by its `{`, and `any` of a multi-select by `of`. Where a name can stand too, a word not followed
-#: so is the name (`tags a const required`: a tag).
+#: scale's kind is followed by its `{`, and `any` of a multi-select by `of`. Where a
+#: name can stand too, a word not followed so is the name (`tags a const required`: a
+#: tag; `answer any weight 2`: the scale called `any`).
 _FOLLOWS = {
     "CONST": re.compile(r"\s+(?!\d)\w+\s*=(?!=)"),
     "VALUE": re.compile(r"\s*=(?!=)"),

@@ -8,9 +8,11 @@ numeric labels, number ranges, `score =` formulas, `when` conditions on visit
 fields and on other items, sections with weights including 0, tags, `critical`,
 `bonus`, `required`/`optional`, coefficients over selections and weighted terms,
 `if`/`critical_failed`, `clamp`/`min`/`max`/`coalesce`, bands, targets, rollup
-terms, multi-select items with `selected`, `selected_count` and `points`), and visits that mix valid answers with every kind of bad one (N/A tokens,
-nulls, missing keys, unknown labels, out-of-range and non-numeric numbers, odd
-types, unknown answer keys, missing or duplicate visit ids).
+terms, multi-select items with `selected`, `selected_count` and `points`), and
+visits that mix valid answers with every kind of bad one (N/A tokens, nulls,
+missing keys, unknown labels, out-of-range and non-numeric numbers, odd types,
+unknown answer keys, missing or duplicate visit ids; in a multi-select's answer a
+label off the scale or chosen twice).
 
 Usage::
 
@@ -330,7 +332,7 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
     if choice == "selected":
         it = draw(st.sampled_from([it for it in ctx.items if it.kind == "multi"]))
         assert it.scale is not None
-        label, _score, aliases, _num_ = draw(st.sampled_from(it.scale.entries))
+        label, _score, aliases, _ = draw(st.sampled_from(it.scale.entries))
         written = draw(st.sampled_from([label, *(_quote(a) for a in aliases)]))
         return f"selected({it.name}, {written})"
     if choice == "critical":

@@ -42,7 +42,7 @@ V1_FILES = {
         '    item q "Q" answer any weight 2 tags any\n'
         '    item r "R" answer any\n'
         '    item s "S" answer { any = 1, of = 0 }\n'
-        '    coefficient c = weighted_mean(tagged any)\n'
+        "    coefficient c = weighted_mean(tagged any)\n"
         '    example "e" { answers { q = yes, r = no, s = any } expect c == 1 and r == 0 }\n}\n'
     ),
 }
