@@ -380,3 +380,37 @@ def test_the_json_schema_takes_an_array_of_distinct_labels_or_a_text() -> None:
 
     assert valid(["rodents", "SOAP"]) and valid([]) and valid("dirty; soap") and valid("[]")
     assert not valid(["rodents", "rodents"]) and not valid(["rats"]) and not valid("rats; soap")
+
+
+def test_sbm_diff_names_a_change_of_options() -> None:
+    from sbm_engine.compare import diff, render
+
+    old = sbm_engine.loads(SOURCE).model
+    new = sbm_engine.loads(
+        SOURCE.replace("{ 1 = 1, 2 = 2, 3 = 0.2 }", "{ 1 = 1, 2 = 3 }")
+        .replace("answer any of feats optional tags m", "answer feats optional")
+        .replace('selected(feats_of, "МИНИ-БАР")', "answer(feats_of) == bar")
+        .replace("selected_count(feats_of)", "2")
+    ).model
+    text = render(diff(old, new))
+    assert "    answer: any of { 1 = 1, 2 = 2, 3 = 0.2 } -> any of { 1 = 1, 2 = 3 }" in text
+    assert "    answer: any of scale feats -> scale feats" in text
+
+
+def test_sbm_explain_shows_the_options_chosen_and_their_points() -> None:
+    from sbm_engine.explain import explain, render
+
+    std = sbm_engine.loads(SOURCE)
+    record = {"visit_id": "v", "answers": {"found": "rodents; soap", "feats_of": "[]"}}
+    exp = explain(std, record)
+    found = next(i for i in exp["items"] if i["item"] == "found")
+    assert found["chosen"] == [
+        {"label": "rodents", "points": 5.0},
+        {"label": "soap", "points": 0.1},
+    ]
+    assert (found["points"], found["max_points"]) == (5.1, 7.6)
+    text = render(exp)
+    assert "chosen: rodents (5) + soap (0.1) = 5.1 of 7.6 points" in text
+    assert "chosen: — = 0 of 1 points" in text  # feats_of: nothing chosen
+    demerits = next(c for c in exp["coefficients"] if c["coefficient"] == "demerits")
+    assert demerits["inputs"][0]["points"] == 5.1
