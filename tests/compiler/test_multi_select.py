@@ -414,3 +414,27 @@ def test_sbm_explain_shows_the_options_chosen_and_their_points() -> None:
     assert "chosen: — = 0 of 1 points" in text  # feats_of: nothing chosen
     demerits = next(c for c in exp["coefficients"] if c["coefficient"] == "demerits")
     assert demerits["inputs"][0]["points"] == 5.1
+
+
+@pytest.mark.parametrize("engine", ["python", "batch"])
+def test_jsonl_arrays_of_labels_on_both_engines(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip("pyarrow")
+    lines = [
+        {"visit_id": "1", "answers": {"found": ["rodents"], "feats_of": ["wifi", "tv"]}},
+        {"visit_id": "2", "answers": {"found": [], "feats_of": "bar"}},
+        {"visit_id": "3", "answers": {"found": None, "feats_of": ["tv", "tv"]}},
+        {"visit_id": "4", "answers": {"found": "soap; dirty", "feats_of": None}},
+    ]
+    src = tmp_path / "v.jsonl"
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    std_path = tmp_path / "t.sbm"
+    std_path.write_text(SOURCE, encoding="utf-8")
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    summary = sbm_engine.load(std_path).score_files([src], out, rejects=rejects, engine=engine)
+    assert (summary.scored, summary.rejected) == (3, 1)
+    rows = {r["visit_id"]: r for r in map(json.loads, out.read_text("utf-8").splitlines())}
+    assert rows["1"]["coefficients"]["demerits"] == 5 and rows["1"]["items"]["feats_of"] == 0.75
+    assert rows["2"]["items"]["found"] == 1 and rows["2"]["coefficients"]["has_bar"] == 1
+    assert rows["4"]["coefficients"]["demerits"] == 2.6
+    (rejected,) = map(json.loads, rejects.read_text("utf-8").splitlines())
+    assert rejected["visit_id"] == "3" and "chosen twice" in rejected["errors"][0]["message"]
