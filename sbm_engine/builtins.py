@@ -41,11 +41,13 @@ import attrs
 
 from . import nodes as n
 from .codegen import Py, ident, integer, join, py, tuple_display
+from .diagnostics import did_you_mean
 from .exact import places_of
 from .functions import FunctionSpec, ValueType
 from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, ModeOf, Type
 from .messages import message
-from .model import RollupTerm, SelectedItem
+from .model import RollupTerm, ScaleModel, SelectedItem
+from .runtime import label_key, number_of
 
 if TYPE_CHECKING:
     from .batch.compiler import BatchCompiler
@@ -1000,8 +1002,6 @@ def _bind_selected(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
         written = arg.text if isinstance(arg, n.Number) else arg.value
     index = None if written is None else option_index(item.scale, written)
     if index is None:
-        from .diagnostics import did_you_mean
-
         hint = did_you_mean(str(written), labels) if written is not None else None
         ck.d.error(
             "E0207",
@@ -1017,10 +1017,8 @@ def _bind_selected(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     return Call(fn, chosen, (label,), type="bool", span=call.span)
 
 
-def option_index(scale: Any, written: Any) -> int | None:
+def option_index(scale: ScaleModel, written: Any) -> int | None:
     """The entry of a scale a label (or alias) names, matched as answers are."""
-    from .runtime import label_key, number_of
-
     key = label_key(written)
     for i, e in enumerate(scale.entries):
         if label_key(e.label) == key or any(label_key(a) == key for a in e.aliases):
@@ -1039,6 +1037,7 @@ def _option_of(model: StandardModel, b: Call) -> tuple[str, int]:
     if b.fn == "selected_count":
         return x.name, -1
     scale = model.item(x.name).scale
+    assert scale is not None
     index = option_index(scale, b.args[0].data)
     assert index is not None
     return x.name, index

@@ -227,9 +227,7 @@ def multi_answer(
         parts = [] if text == "[]" else [p.strip() for p in text.split(";") if p.strip()]
     elif isinstance(answer, list | tuple):
         parts = list(answer)
-    elif isinstance(answer, int | float) and not isinstance(answer, bool):
-        parts = [answer]
-    else:
+    else:  # one label (a number, say), or what is no label
         parts = [answer]
     flags = [False] * len(info.labels)
     for part in parts:
@@ -267,9 +265,8 @@ def multi_answer(
     for chosen, points in zip(flags, info.points, strict=True):
         if chosen:
             total += points
-    if info.exact_scale is not None:
-        total = exact(total, info.exact_scale) or 0.0
-    return tuple(flags), total
+    rounded = None if info.exact_scale is None else exact(total, info.exact_scale)
+    return tuple(flags), total if rounded is None else rounded
 
 
 def _option_index(info: ItemInfo, part: Any) -> int | None:
