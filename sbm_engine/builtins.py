@@ -40,12 +40,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from . import nodes as n
-from .codegen import Py, ident, join, py, tuple_display
+from .codegen import Py, ident, integer, join, py, tuple_display
+from .diagnostics import did_you_mean
 from .exact import places_of
 from .functions import FunctionSpec, ValueType
 from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, ModeOf, Type
 from .messages import message
-from .model import RollupTerm, SelectedItem
+from .model import RollupTerm, ScaleModel, SelectedItem
+from .runtime import label_key, number_of
 
 if TYPE_CHECKING:
     from .batch.compiler import BatchCompiler
@@ -749,6 +751,15 @@ def _bind_answer(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     item = ck._item_arg(call.args[0], call.function)
     if item is None:
         return _bad(call)
+    if item.kind == "multi":
+        ck.d.error(
+            "E0301",
+            message("E0301.multi_answer.message", item=item.name),
+            call.span,
+            label=message("E0301.multi_answer.label"),
+            help=message("E0301.multi_answer.help", item=item.name),
+        )
+        return _bad(call, "any")
     typ: Type = (
         "num"
         if item.kind == "number" or (item.scale and item.scale.numeric)
@@ -871,6 +882,12 @@ def _emit_points(pc: PythonCompiler, b: Call, t: Py) -> Py:
     e.line(py("{} = None", t) if single else py("{} = 0.0", t))
     for x in selected:
         s = pc.item_var(x.name)
+        if pc.m.item(x.name).kind == "multi":  # P, worked out when the answer was read
+            v = ident("v", pc.item_idx[x.name])
+            term = pc.num(pc.m.item(x.name).most_points) if b.fn == "max_points" else v
+            with e.block(py("if {} is not None:", v)):
+                e.line(py("{} = {}", t, term) if single else py("{} += {}", t, term))
+            continue
         most, penalty, scale = _points_shape(pc.m, x.name)
         if b.fn == "max_points":
             term = pc.num(most)
@@ -889,13 +906,26 @@ def _kernel_points(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
 
     exact_array = bc.ops.exact_array
     _kind, selected = b.payload
-    shapes = [(x.name, *_points_shape(bc.m, x.name)) for x in selected]
+    multi = {
+        x.name: bc.m.item(x.name).most_points for x in selected if bc.m.item(x.name).kind == "multi"
+    }
+    shapes = [
+        (
+            x.name,
+            *((multi[x.name], False, None) if x.name in multi else _points_shape(bc.m, x.name)),
+        )
+        for x in selected
+    ]
     fn = b.fn
 
     def points(env: BatchEnv, act: Active) -> Any:
         total = np.zeros(env.m)
         valid: Any = None
         for name, most, penalty, scale in shapes:
+            if name in multi:  # P, worked out when the answer was read (NaN: N/A)
+                z, valid = bc.ops.zero_and_valid(env.values[name])
+                total = total + (valid * most if fn == "max_points" else z)
+                continue
             z, valid = env.zero_filled("item", name)
             if fn == "max_points":
                 term = valid * most
@@ -917,10 +947,16 @@ def _scalar_points(ip: Interpreter, b: Call, env: Env) -> Any:
     _kind, selected = b.payload
     total = 0.0
     for x in selected:
-        s = env.items.get(x.name)
+        item = ip.m.item(x.name)
+        # a multi-select's points P, worked out when the answer was read (its score may
+        # be a formula's); another item's points, from its score
+        s = env.answers.get(x.name) if item.kind == "multi" else env.items.get(x.name)
         if s is None:
             if b.fn == "points_of":
                 return None
+            continue
+        if item.kind == "multi":
+            total += item.most_points if b.fn == "max_points" else s
             continue
         most, penalty, scale = _points_shape(ip.m, x.name)
         if b.fn == "max_points":
@@ -930,6 +966,116 @@ def _scalar_points(ip: Interpreter, b: Call, env: Env) -> Any:
         rounded = term if scale is None else exact(term, scale)
         total += term if rounded is None else rounded
     return total
+
+
+# ---- selected, selected_count: the options of a multi-select ---------------------------------
+
+
+def _bind_selected(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    """`selected(ITEM, LABEL)`: whether the option was chosen; `selected_count(ITEM)`:
+    how many were. The item is a multi-select (E0301 otherwise); the label one of its
+    scale's labels or aliases (E0207 otherwise), bound to the option's canonical label."""
+    fn = call.function
+    item = ck._item_arg(call.args[0], fn)
+    if item is None:
+        return _bad(call, "bool" if fn == "selected" else "num")
+    if item.kind != "multi":
+        ck.d.error(
+            "E0301",
+            message("E0301.not_multi.message", fn=fn, item=item.name),
+            call.args[0].span,
+            label=message("E0301.not_multi.label"),
+            help=message("E0301.not_multi.help", fn=fn),
+        )
+        return _bad(call, "bool" if fn == "selected" else "num")
+    chosen = ("items", (SelectedItem(item.name, item.weight, item.bonus),))
+    if fn == "selected_count":  # the operand: how many options there are (its range)
+        options = Const(float(len(item.scale.entries)) if item.scale else 0.0, type="num")
+        return Call(fn, chosen, (options,), type="num", span=call.span)
+    arg = call.args[1]
+    assert item.scale is not None
+    labels = [e.label for e in item.scale.entries]
+    written: Any = None
+    if isinstance(arg, n.Name):
+        written = arg.name
+    elif isinstance(arg, n.String | n.Number):
+        written = arg.text if isinstance(arg, n.Number) else arg.value
+    index = None if written is None else option_index(item.scale, written)
+    if index is None:
+        hint = did_you_mean(str(written), labels) if written is not None else None
+        ck.d.error(
+            "E0207",
+            message("E0207.unknown_label.message", label=written if written is not None else "?"),
+            arg.span,
+            label=message("E0207.unknown_label.label"),
+            help=message("hint.did_you_mean", name=hint)
+            if hint
+            else message("E0207.unknown_label.help", labels="`" + "`, `".join(labels) + "`"),
+        )
+        return _bad(call, "bool")
+    label = Const(labels[index], type="label", span=arg.span)
+    return Call(fn, chosen, (label,), type="bool", span=call.span)
+
+
+def option_index(scale: ScaleModel, written: Any) -> int | None:
+    """The entry of a scale a label (or alias) names, matched as answers are."""
+    key = label_key(written)
+    for i, e in enumerate(scale.entries):
+        if label_key(e.label) == key or any(label_key(a) == key for a in e.aliases):
+            return i
+    num = number_of(written)
+    if num is not None:
+        for i, e in enumerate(scale.entries):
+            if e.numeric is not None and e.numeric == num:
+                return i
+    return None
+
+
+def _option_of(model: StandardModel, b: Call) -> tuple[str, int]:
+    """The item and the option index `selected(ITEM, LABEL)` reads."""
+    _kind, (x,) = b.payload
+    if b.fn == "selected_count":
+        return x.name, -1
+    scale = model.item(x.name).scale
+    assert scale is not None
+    index = option_index(scale, b.args[0].data)
+    assert index is not None
+    return x.name, index
+
+
+def _emit_selected(pc: PythonCompiler, b: Call, t: Py) -> Py:
+    name, k = _option_of(pc.m, b)
+    o = ident("o", pc.item_idx[name])
+    if b.fn == "selected_count":
+        pc.e.line(py("{} = None if {} is None else float(sum({}))", t, o, o))
+    else:
+        pc.e.line(py("{} = None if {} is None else {}[{}]", t, o, o, integer(k)))
+    return t
+
+
+def _kernel_selected(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
+    import numpy as np
+
+    name, k = _option_of(bc.m, b)
+    if b.fn == "selected_count":
+        return lambda env, act: np.sum(env.options[name], axis=1)
+    return lambda env, act: np.ascontiguousarray(env.options[name][:, k])
+
+
+def _scalar_selected(ip: Interpreter, b: Call, env: Env) -> Any:
+    name, k = _option_of(ip.m, b)
+    flags = env.options.get(name)
+    if flags is None:
+        return None
+    return float(sum(flags)) if b.fn == "selected_count" else flags[k]
+
+
+def _range_selected(
+    b: Call, sub: Callable[[Bound], Interval | None], scope: RangeScope | None
+) -> Interval | None:
+    if b.fn == "selected":
+        return None
+    return (0.0, float(b.args[0].data))
 
 
 # ---- clamp, coalesce, is_na: of values ------------------------------------------------------
@@ -1421,6 +1567,32 @@ BUILTINS = BuiltinTable(
             scalar=_scalar_points,
             signature="max_points(SELECTION)",
             doc="the most points the items selected could be worth (N/A items left out)",
+        ),
+        Builtin(
+            "selected",
+            2,
+            2,
+            _bind_selected,
+            context="visit",
+            fails_as="bool",
+            emit=_emit_selected,
+            kernel=_kernel_selected,
+            scalar=_scalar_selected,
+            signature="selected(ITEM, LABEL)",
+            doc="whether a multi-select's answer chose the option",
+        ),
+        Builtin(
+            "selected_count",
+            1,
+            1,
+            _bind_selected,
+            context="visit",
+            range=_range_selected,
+            emit=_emit_selected,
+            kernel=_kernel_selected,
+            scalar=_scalar_selected,
+            signature="selected_count(ITEM)",
+            doc="how many options a multi-select's answer chose",
         ),
         _rollup_entry("avg", "EXPR", "the mean over the visits of a group"),
         _rollup_entry(

@@ -43,10 +43,10 @@ class Py(str):
 
 
 #: Prefixes of the positional names the compiler invents: locals, then namespace constants.
-LOCAL_PREFIXES = frozenset("svqcrbgwft")
+LOCAL_PREFIXES = frozenset("svoqcrbgwft")
 CONSTANT_PREFIXES = frozenset("KTPIMNFL")
 _PREFIXES = LOCAL_PREFIXES | CONSTANT_PREFIXES
-_INVENTED = re.compile(r"(?:[svqcrbgwftKTPIMNFL])(?:0|[1-9][0-9]*)")
+_INVENTED = re.compile(r"(?:[svoqcrbgwftKTPIMNFL])(?:0|[1-9][0-9]*)")
 
 #: Fixed names of the generated function: its parameters and a few locals.
 PARAMETERS = ("answers", "visit", "errs", "warns")
@@ -83,6 +83,13 @@ def number(value: float) -> Py | None:
     """A finite number as a float literal; None for inf and NaN (they need a constant)."""
     x = float(value)
     return Py(repr(x)) if math.isfinite(x) else None
+
+
+def integer(value: int) -> Py:
+    """A non-negative int literal (a position in a tuple)."""
+    if type(value) is not int or value < 0:
+        raise ValueError(f"not a position: {value!r}")
+    return Py(str(value))
 
 
 def join(parts: Collection[Py], sep: str = ", ") -> Py:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from .export import _item
 from .messages import message
 from .model import BandsModel, ItemModel, ScaleModel, StandardModel
@@ -106,6 +108,11 @@ def _entries(scale: ScaleModel) -> str:
 
 
 def _answer_text(it: ItemModel) -> str:
+    if it.kind == "multi" and it.scale is not None:  # `any of SCALE`, `any of { a = 2, … }`
+        if ":" not in it.scale.name:
+            return f"any of scale {it.scale.name}"
+        entries = _entries(attrs.evolve(it.scale, kind="score"))
+        return "any of { " + entries + " }"
     if it.kind == "scale" and it.scale is not None:
         if ":" not in it.scale.name:  # a named scale: its entries are compared under `scales`
             return f"scale {it.scale.name}"

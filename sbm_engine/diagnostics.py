@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "E0508": "number too large to hold",
     "E0509": "text that is no date or date and time where one is compared or given",
     "E0510": "built-in visit field declared with a type it cannot take",
+    "E0511": "a multi-select whose options give nothing",
     # reuse
     "E0601": "imported file not found",
     "E0602": "import leaves the standard's root folder",

@@ -80,13 +80,15 @@ class Exactness:
         """Places of an item's score: its scale's scores, or its formula's."""
         if item.score is not None:
             return self.places(item.score)
-        if item.scale is not None and item.scale.kind == "score":
+        if item.scale is not None and item.scale.kind == "score" and item.kind != "multi":
             return _max([places_of(e.score) for e in item.scale.entries])
         return None  # a points share, a number's linear score: divisions
 
     def points_places(self, item: ItemModel) -> int | None:
         if item.scale is None:
             return None
+        if item.kind == "multi":  # P: the options' points (a plain scale's scores)
+            return _max([places_of(p) for p in item.scale.option_points])
         return _max([places_of(e.points or 0.0) for e in item.scale.entries])
 
     def coefficient_places(self, name: str) -> int | None:
@@ -111,6 +113,8 @@ class Exactness:
                 return self.item_places(self.items[name])
             case AnswerRef(name=name) | ValueRef(name=name):
                 item = self.items[name]
+                if item.kind == "multi":
+                    return self.points_places(item)
                 if item.scale is not None and item.scale.numeric:
                     return _max([places_of(e.numeric or 0.0) for e in item.scale.entries])
                 return None
@@ -133,7 +137,7 @@ class Exactness:
         return None
 
     def _call_places(self, fn: str, payload: Any, operands: tuple[Bound, ...]) -> int | None:
-        if fn == "count":
+        if fn in ("count", "selected_count"):
             return 0
         if fn in _OF_ARGUMENTS:
             return _max([self.places(a) for a in operands])

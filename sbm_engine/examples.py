@@ -122,12 +122,14 @@ def _failures(
             )
             for err in outcome.errors  # type: ignore[union-attr]
         ]
+    read = interp.visit(record)[0]
     env = Env(
         record,
         items=dict(outcome.items),  # type: ignore[union-attr]
-        answers=interp.visit(record)[0].answers,
+        answers=read.answers,
         sections=dict(outcome.sections),  # type: ignore[union-attr]
         coefs={**outcome.coefficients, **outcome.labels},  # type: ignore[union-attr]
+        options=read.options,
     )
     out = []
     for bound, text in ex.expects:

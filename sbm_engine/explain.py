@@ -86,6 +86,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
                 "formula": it.score_text,
                 **({"value": it.computed_text} if it.computed is not None else {}),
                 "points": _points_of(it, env.answers.get(it.name)),
+                **_chosen(it, env),
             }
         )
     by_item = {i["item"]: i for i in items}
@@ -178,8 +179,28 @@ def _section_when(model: Any, section: str | None) -> str | None:
     return next((s.when_text for s in model.sections if s.name == section), None)
 
 
+def _chosen(item: ItemModel, env: Any) -> dict[str, Any]:
+    """A multi-select's options chosen, each with its points, and the most there are."""
+    if item.kind != "multi" or item.scale is None:
+        return {}
+    flags = env.options.get(item.name)
+    chosen = (
+        None
+        if flags is None
+        else [
+            {"label": e.label, "points": p}
+            for e, p, f in zip(item.scale.entries, item.scale.option_points, flags, strict=True)
+            if f
+        ]
+    )
+    return {"chosen": chosen, "max_points": item.scale.options_max}
+
+
 def _points_of(item: ItemModel, label: Any) -> float | None:
-    """The points the answer read (`label`) is worth on an item's points or penalty scale."""
+    """The points the answer read (`label`) is worth on an item's points or penalty scale
+    (a multi-select's answer is read as its points P)."""
+    if item.kind == "multi":
+        return label if isinstance(label, float) else None
     if not item.has_points or label is None:
         return None
     assert item.scale is not None
@@ -279,6 +300,17 @@ def render(exp: dict[str, Any]) -> str:
             weight=num(it["weight"]),
         )
         lines.append(f"  {line}{flags}" + (f"  [{it['note']}]" if it["note"] else ""))
+        if it.get("chosen") is not None:  # a multi-select: the options and their points
+            options = " + ".join(f"{c['label']} ({num(c['points'])})" for c in it["chosen"])
+            lines.append(
+                f"  {'':<20} "
+                + message(
+                    "explain.multi.chosen",
+                    options=options or "—",
+                    points=num(it["points"]),
+                    most=num(it["max_points"]),
+                )
+            )
         if it["formula"] and it["score"] is not None:
             lines.append(f"  {'':<20} score = {it['formula']}")
             lines += [f"  {'':<20}   {b}" for b in _branch_lines(it.get("branches", ()))]

@@ -16,6 +16,19 @@ from .runtime import NA_TOKENS
 
 
 def _answer(it: ItemModel) -> dict[str, Any]:
+    if it.kind == "multi" and it.scale is not None:
+        # a set of labels: each option adds its points to P (a plain scale's: its
+        # score), the score being P / max_points (or what P leaves of it, `penalty`)
+        return {
+            "type": "multi",
+            "scale": None if ":" in it.scale.name else it.scale.name,
+            "options": [
+                {"label": e.label, "points": p, "aliases": list(e.aliases)}
+                for e, p in zip(it.scale.entries, it.scale.option_points, strict=True)
+            ],
+            "points": "penalty" if it.scale.kind == "penalty" else "points",
+            "max_points": it.scale.options_max,
+        }
     if it.kind == "scale" and it.scale is not None:
         points = it.scale.kind != "score"
         out: dict[str, Any] = {
@@ -198,7 +211,9 @@ def _field_schema(f: FieldModel) -> dict[str, Any]:
 def _answer_schema(it: ItemModel) -> dict[str, Any]:
     """An answer of an item that applies, with N/A and blanks as its presence allows."""
     forms: list[dict[str, Any]] = []
-    if it.kind == "scale" and it.scale is not None:
+    if it.kind == "multi" and it.scale is not None:
+        forms += _multi_schema(it)
+    elif it.kind == "scale" and it.scale is not None:
         labels = [x for e in it.scale.entries for x in (e.label, *e.aliases)]
         forms.append({"type": "string", "pattern": text_pattern(labels)})
         numbers = sorted({e.numeric for e in it.scale.entries if e.numeric is not None})
@@ -217,6 +232,27 @@ def _answer_schema(it: ItemModel) -> dict[str, Any]:
     if it.presence == "optional":
         forms.append({"type": "string", "pattern": r"^\s*$"})  # blank: not answered
     return {"anyOf": forms}
+
+
+def _multi_schema(it: ItemModel) -> list[dict[str, Any]]:
+    """A multi-select's answer: an array of distinct labels (the options listed in
+    `enum`, any case and the aliases by pattern, numeric labels as numbers too), or a
+    text of labels separated by `;`, `[]` for none, as tables give it."""
+    assert it.scale is not None
+    labels = [x for e in it.scale.entries for x in (e.label, *e.aliases)]
+    one = text_pattern(labels)[len(r"^\s*") : -len(r"\s*$")]
+    label_forms: list[dict[str, Any]] = [
+        {"enum": [e.label for e in it.scale.entries]},
+        {"type": "string", "pattern": text_pattern(labels)},
+    ]
+    numbers = sorted({e.numeric for e in it.scale.entries if e.numeric is not None})
+    if numbers:
+        label_forms.append({"enum": [int(x) if x.is_integer() else x for x in numbers]})
+    text = rf"^\s*(?:\[\s*\]|{one}(?:\s*;\s*{one})*)\s*$"
+    return [
+        {"type": "array", "items": {"anyOf": label_forms}, "uniqueItems": True},
+        {"type": "string", "pattern": text},
+    ]
 
 
 #: A number as text, as the engine reads one: a point or a single comma for decimals.

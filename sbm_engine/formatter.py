@@ -833,6 +833,8 @@ def _answer_text(answer: n.AnswerType) -> str:
             return f"number {low.text}..{high.text}"
         case n.TextAnswer():
             return "text"
+        case n.MultiAnswer(options=options):
+            return "any of " + _answer_text(options)
     raise TypeError(f"not an answer type: {answer!r}")
 
 

@@ -43,6 +43,7 @@ from .runtime import (
     answered,
     exact,
     label_text,
+    multi_answer,
     number_answer,
     scale_index,
     score_out_of_range,
@@ -59,6 +60,8 @@ class Env:
     answers: dict[str, Any] = attrs.Factory(dict)
     sections: dict[str, float | None] = attrs.Factory(dict)
     coefs: dict[str, float | str | None] = attrs.Factory(dict)  # str: a label coefficient
+    #: a multi-select's options chosen, a flag each (its answer is the points P)
+    options: dict[str, tuple[bool, ...] | None] = attrs.Factory(dict)
     value: Any = None
 
 
@@ -192,6 +195,7 @@ class Interpreter:
         if it.computed is not None and applies:  # `value = EXPR`: worked out, not answered
             raw = self.eval(it.computed, env)
         env.items[it.name] = env.answers[it.name] = None
+        env.options.pop(it.name, None)
         if not applies:
             if answered(raw):
                 warns.append(VisitWarning(it.name, "answered but does not apply"))
@@ -205,6 +209,15 @@ class Interpreter:
             entry = it.scale.entries[index]  # type: ignore[union-attr]
             score = entry.score
             env.answers[it.name] = entry.numeric if it.scale.numeric else entry.label  # type: ignore[union-attr]
+        elif it.kind == "multi":
+            read = multi_answer(info, raw, errs)
+            env.options[it.name] = None if read is None else read[0]
+            if read is None:
+                return
+            points = env.answers[it.name] = read[1]
+            assert it.scale is not None
+            most = it.scale.options_max
+            score = (most - points) / most if it.scale.kind == "penalty" else points / most
         elif it.kind == "number":
             value = number_answer(info, raw, errs)
             env.answers[it.name] = value

@@ -68,6 +68,20 @@ class ScaleModel:
         return max((e.points or 0.0 for e in self.entries), default=0.0)
 
     @property
+    def option_points(self) -> tuple[float, ...]:
+        """What each answer adds to a multi-select's points P: its points on a points or
+        penalty scale, its score on a plain one."""
+        return tuple(e.score if e.points is None else e.points for e in self.entries)
+
+    @property
+    def options_max(self) -> float:
+        """MAX of a multi-select on this scale: the sum of the positive `option_points`,
+        exact (the float nearest the decimal sum, as `exact` makes P)."""
+        from decimal import Decimal
+
+        return float(sum((Decimal(repr(p)) for p in self.option_points if p > 0), Decimal(0)))
+
+    @property
     def numeric(self) -> bool:
         """All labels are numbers: `answer(x)` then gives a number."""
         return bool(self.entries) and all(e.numeric is not None for e in self.entries)
@@ -80,7 +94,8 @@ class ScaleModel:
 class ItemModel:
     name: str
     question: str
-    kind: Literal["scale", "number", "text"]
+    #: `multi`: `answer any of SCALE`, a set of the scale's labels
+    kind: Literal["scale", "number", "text", "multi"]
     scale: ScaleModel | None
     low: float | None
     high: float | None
@@ -102,8 +117,15 @@ class ItemModel:
 
     @property
     def has_points(self) -> bool:
-        """Answered on a points or penalty scale: `points(x)` reads it."""
-        return self.scale is not None and self.scale.kind != "score"
+        """Answered on a points or penalty scale, or a multi-select: `points(x)` reads it."""
+        return self.kind == "multi" or (self.scale is not None and self.scale.kind != "score")
+
+    @property
+    def most_points(self) -> float:
+        """The most points the answer can be worth: the scale's greatest, or for a
+        multi-select MAX, the sum of its positive options."""
+        assert self.scale is not None
+        return self.scale.options_max if self.kind == "multi" else self.scale.max_points
 
     @property
     def scored(self) -> bool:

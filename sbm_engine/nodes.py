@@ -201,7 +201,15 @@ class TextAnswer:
     span: Span = _span()
 
 
-AnswerType: TypeAlias = ScaleAnswer | InlineScaleAnswer | NumberAnswer | TextAnswer
+@attrs.frozen
+class MultiAnswer:
+    """`answer any of SCALE` / `answer any of {…}`: a set of the scale's labels."""
+
+    options: ScaleAnswer | InlineScaleAnswer
+    span: Span = _span()
+
+
+AnswerType: TypeAlias = ScaleAnswer | InlineScaleAnswer | NumberAnswer | TextAnswer | MultiAnswer
 
 
 @attrs.frozen

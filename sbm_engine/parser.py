@@ -37,7 +37,7 @@ def grammar_keywords(grammar: str) -> frozenset[str]:
 
 #: Keywords that stand only where no name can (after `scale NAME`, at the start of a
 #: declaration), so they stay free as names: files written before them keep their meaning.
-SOFT_KEYWORDS = frozenset({"points", "penalty", "const", "date", "datetime", "duration"})
+SOFT_KEYWORDS = frozenset({"points", "penalty", "const", "date", "datetime", "duration", "any"})
 
 #: Words the language reserves: they cannot name a declaration.
 KEYWORDS = grammar_keywords(grammar_text()) - SOFT_KEYWORDS
@@ -88,9 +88,10 @@ def _parser() -> Lark:
 _CONTEXT_WORDS = frozenset({*(w.upper() for w in SOFT_KEYWORDS), "VALUE"})
 
 
-#: What follows each such word where it is a keyword: `const NAME =`, `value =`, and a
-#: scale's kind is followed by its `{`. Where a name can stand too, a word not followed
-#: so is the name (`tags a const required`: a tag).
+#: What follows each such word where it is a keyword: `const NAME =`, `value =`, a
+#: scale's kind is followed by its `{`, and `any` of a multi-select by `of`. Where a
+#: name can stand too, a word not followed so is the name (`tags a const required`: a
+#: tag; `answer any weight 2`: the scale called `any`).
 _FOLLOWS = {
     "CONST": re.compile(r"\s+(?!\d)\w+\s*=(?!=)"),
     "VALUE": re.compile(r"\s*=(?!=)"),
@@ -100,6 +101,7 @@ _FOLLOWS = {
     "DATE": re.compile(r""),
     "DATETIME": re.compile(r""),
     "DURATION": re.compile(r""),
+    "ANY": re.compile(r"\s+of(?!\w)"),
 }
 
 
@@ -383,6 +385,16 @@ class _ToNodes(_Rewriter):
     def answer_inline(self, meta: Any, children: list[Any]) -> n.InlineScaleAnswer:
         entries, span = children[0]
         return n.InlineScaleAnswer(entries, span=span)
+
+    @_with_meta
+    def answer_multi(self, meta: Any, children: list[Token]) -> n.MultiAnswer:
+        options = n.ScaleAnswer(str(children[0]), span=self.tok(children[0]))
+        return n.MultiAnswer(options, span=self.sp(meta))
+
+    @_with_meta
+    def answer_multi_inline(self, meta: Any, children: list[Any]) -> n.MultiAnswer:
+        entries, span = children[0]
+        return n.MultiAnswer(n.InlineScaleAnswer(entries, span=span), span=self.sp(meta))
 
     @_with_meta
     def answer_number(self, meta: Any, children: list[Any]) -> n.NumberAnswer:

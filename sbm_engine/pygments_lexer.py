@@ -10,14 +10,15 @@ grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORD
 names everywhere but where the parser reads them as keywords, and only there are they
 keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
 `scale NAME`, `date`, `datetime` and `duration` as a field's type after
-`field NAME ["title"]`; `points(…)` is a call like any other. Names, numbers and strings follow
-the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
-typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
-error for `sbm check`. The names a declaration introduces get their own token types, as
-in the VS Code grammar (`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's
-name and the one it extends are namespaces, scales classes, sections labels, items and
-visit fields variables, coefficients and rollups functions, constants constants; a
-called function is a builtin (the engine and its packs provide them); `visit` in
+`field NAME ["title"]`, `any` before `of` (a multi-select answer); `points(…)` is a call
+like any other. Names, numbers and strings follow the terminals of `grammar/sbm.lark`; a
+character no rule of the language accepts (a typographic quote, a single quote, a stray
+`;`) is an `Error` token, as it is a syntax error for `sbm check`. The names a
+declaration introduces get their own token types, as in the VS Code grammar
+(`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's name and the one it
+extends are namespaces, scales classes, sections labels, items and visit fields
+variables, coefficients and rollups functions, constants constants; a called function is
+a builtin (the engine and its packs provide them); `visit` in
 `visit.FIELD` and `visit { … }` is a pseudo-builtin and the field an attribute.
 """
 
@@ -65,6 +66,8 @@ _SCALE_KINDS = ("points", "penalty")
 _SOFT_DECLARATIONS = ("const",)
 #: A field's type after `field NAME ["title"]` (`text` and `number` are keywords anywhere).
 _FIELD_TYPES = ("date", "datetime", "duration")
+#: `any` of `answer any of SCALE`: a keyword only where `of` follows.
+_MULTI_SELECT = ("any",)
 #: Keywords that may stand before `(` without it being a call: `not (a or b)`.
 _BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
 
@@ -145,6 +148,7 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             _declares("rollup", Name.Function),
             _declares("bands", Name),
             _constant(),
+            (rf"{_START}(?:{'|'.join(_MULTI_SELECT)})(?=\s+of{_END})", Keyword),
             (
                 rf"{_START}(?!{words(_BEFORE_EXPRESSION, suffix=_END).get()}){_NAME}(?=\s*\()",
                 Name.Builtin,

@@ -129,6 +129,10 @@ class ItemInfo:
     scores: tuple[float, ...] = ()
     lookup: dict[str, int] = attrs.field(factory=dict)  # label_key(label or alias) -> index
     numeric: dict[float, int] = attrs.field(factory=dict)  # numeric label -> index
+    #: a multi-select's options: what each adds to the points P, and 10ᵖ for the places
+    #: P is rounded to (None: not rounded)
+    points: tuple[float, ...] = ()
+    exact_scale: float | None = None
 
 
 #: The N/A spellings common enough to be worth a dict entry (the slow path knows them all).
@@ -200,6 +204,80 @@ def scale_index(info: ItemInfo, answer: Any, errs: list[VisitError]) -> int | No
             + (message("visit.did_you_mean", name=hint) if hint else ""),
         )
     )
+    return None
+
+
+def multi_answer(
+    info: ItemInfo, answer: Any, errs: list[VisitError]
+) -> tuple[tuple[bool, ...], float] | None:
+    """A multi-select's answer: which options were chosen (a flag per option, in the
+    scale's order) and the points P they add up to; None for N/A or an invalid answer
+    (recorded in `errs`).
+
+    The answer is a list of labels (JSON, a Parquet list column) or a text of labels
+    separated by `;` (a table's cell); `[]` (or the text "[]") is answered with
+    nothing chosen. Labels match as a single answer's do (aliases, any case, numbers
+    as text). P is summed in the options' order and rounded to their places, so every
+    backend (and `sbm explain`) gets the same float."""
+    if _missing_or_na(info, answer, errs):
+        return None
+    parts: list[Any]
+    if isinstance(answer, str):
+        text = answer.strip()
+        parts = [] if text == "[]" else [p.strip() for p in text.split(";") if p.strip()]
+    elif isinstance(answer, list | tuple):
+        parts = list(answer)
+    else:  # one label (a number, say), or what is no label
+        parts = [answer]
+    flags = [False] * len(info.labels)
+    for part in parts:
+        index = _option_index(info, part)
+        if index is None:
+            if isinstance(part, float) and not math.isfinite(part):
+                errs.append(_not_finite_error(info, part))
+                return None
+            hint = did_you_mean(part, info.labels) if isinstance(part, str) else None
+            errs.append(
+                VisitError(
+                    info.name,
+                    "not_in_scale",
+                    message(
+                        "visit.not_in_scale",
+                        answer=_show(part),
+                        item=info.name,
+                        labels=", ".join(info.labels),
+                    )
+                    + (message("visit.did_you_mean", name=hint) if hint else ""),
+                )
+            )
+            return None
+        if flags[index]:
+            errs.append(
+                VisitError(
+                    info.name,
+                    "not_in_scale",
+                    message("visit.multi.twice", label=info.labels[index], item=info.name),
+                )
+            )
+            return None
+        flags[index] = True
+    total = 0.0
+    for chosen, points in zip(flags, info.points, strict=True):
+        if chosen:
+            total += points
+    rounded = None if info.exact_scale is None else exact(total, info.exact_scale)
+    return tuple(flags), total if rounded is None else rounded
+
+
+def _option_index(info: ItemInfo, part: Any) -> int | None:
+    """The option one label of a multi-select answer names, or None."""
+    if isinstance(part, str | int | float) and not isinstance(part, bool):
+        index = info.lookup.get(label_key(part))
+        if index is not None:
+            return index
+        num = number_of(part)
+        if num is not None and num in info.numeric:
+            return info.numeric[num]
     return None
 
 
@@ -350,6 +428,7 @@ EXPORTED = {
     "exact": exact,
     "scale_score": scale_score,
     "scale_label": scale_label,
+    "multi_answer": multi_answer,
     "number_answer": number_answer,
     "check_range": check_range,
     "text_answer": text_answer,

@@ -111,6 +111,11 @@ def _score(std: CompiledStandard, answers: dict[str, Any]) -> Any:
 
 
 def _best_guess(it: ItemModel) -> Any:
+    if it.kind == "multi" and it.scale is not None:  # every option worth something, or none
+        if it.scale.kind == "penalty":
+            return "[]"
+        points = zip(it.scale.entries, it.scale.option_points, strict=True)
+        return "; ".join(e.label for e, p in points if p > 0)
     if it.kind == "scale" and it.scale is not None:
         best = max(it.scale.entries, key=lambda e: e.score)
         return best.numeric if best.numeric is not None else best.label

@@ -8,9 +8,11 @@ numeric labels, number ranges, `score =` formulas, `when` conditions on visit
 fields and on other items, sections with weights including 0, tags, `critical`,
 `bonus`, `required`/`optional`, coefficients over selections and weighted terms,
 `if`/`critical_failed`, `clamp`/`min`/`max`/`coalesce`, bands, targets, rollup
-terms), and visits that mix valid answers with every kind of bad one (N/A tokens,
-nulls, missing keys, unknown labels, out-of-range and non-numeric numbers, odd
-types, unknown answer keys, missing or duplicate visit ids).
+terms, multi-select items with `selected`, `selected_count` and `points`), and
+visits that mix valid answers with every kind of bad one (N/A tokens, nulls,
+missing keys, unknown labels, out-of-range and non-numeric numbers, odd types,
+unknown answer keys, missing or duplicate visit ids; in a multi-select's answer a
+label off the scale or chosen twice).
 
 Usage::
 
@@ -80,7 +82,7 @@ class ScaleSpec:
 @dataclass
 class ItemSpec:
     name: str
-    kind: str  # "scale", "number", "text"
+    kind: str  # "scale", "number", "text", "multi" (`answer any of SCALE`)
     scale: ScaleSpec | None = None
     low: float | None = None
     high: float | None = None
@@ -91,16 +93,18 @@ class ItemSpec:
 
     @property
     def scored(self) -> bool:
-        if self.kind == "scale":
+        if self.kind in ("scale", "multi"):
             return True
         if self.kind == "number":
             return self.formula is not None or self.low is not None
         return False
 
     def text(self) -> str:
-        if self.kind == "scale":
+        if self.kind in ("scale", "multi"):
             assert self.scale is not None
             answer = self.scale.name or self.scale.text()
+            if self.kind == "multi":  # an inline scale's numbers are then points
+                answer = "any of " + answer
         elif self.kind == "number":
             rng = f" {_num(self.low)}..{_num(self.high)}" if self.low is not None else ""
             answer = "number" + rng
@@ -277,7 +281,8 @@ def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
     leaves += _scored(ctx) * 2
     leaves += [f"points({it.name})" for it in ctx.items if _has_points(it)]
     leaves += [f"answer({it.name})" for it in ctx.items if _numeric_answer(it)]
-    if ctx.value is not None and _numeric_answer(ctx.value):
+    leaves += [f"selected_count({it.name})" for it in ctx.items if it.kind == "multi"]
+    if ctx.value is not None and (_numeric_answer(ctx.value) or ctx.value.kind == "multi"):
         leaves += ["value"] * 3
     if ctx.typed:
         leaves += TYPED_NUMBERS
@@ -330,7 +335,9 @@ def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
 
 
 def _has_points(it: ItemSpec) -> bool:
-    return it.kind == "scale" and it.scale is not None and it.scale.kind != "score"
+    return it.kind == "multi" or (
+        it.kind == "scale" and it.scale is not None and it.scale.kind != "score"
+    )
 
 
 def _numeric_answer(it: ItemSpec) -> bool:
@@ -352,6 +359,8 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
         choices.append("channel")
     if ctx.typed:
         choices.append("typed")
+    if any(it.kind == "multi" for it in ctx.items):
+        choices += ["selected", "selected"]
     if ctx.coefficient:
         choices.append("critical")
         if ctx.banded:
@@ -383,6 +392,12 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
         label = it.scale.label_value(draw(st.integers(0, len(it.scale.entries) - 1)))
         subject = "value" if it is ctx.value else f"answer({it.name})"
         return f"{subject} {draw(st.sampled_from(['==', '!=']))} {label}"
+    if choice == "selected":
+        it = draw(st.sampled_from([it for it in ctx.items if it.kind == "multi"]))
+        assert it.scale is not None
+        label, _score, aliases, _ = draw(st.sampled_from(it.scale.entries))
+        written = draw(st.sampled_from([label, *(_quote(a) for a in aliases)]))
+        return f"selected({it.name}, {written})"
     if choice == "critical":
         if ctx.tags and draw(st.booleans()):
             return f"critical_failed(tagged {draw(st.sampled_from(ctx.tags))})"
@@ -407,6 +422,10 @@ def formulas(draw: st.DrawFn, it: ItemSpec, ctx: Ctx) -> str:
         return f"if value <= {_num(cut)} then 1 else if value <= {_num(hi)} then 0.5 else 0"
     if it.kind == "number" and it.low is not None and kind < 6:
         return f"clamp((value - {_num(it.low)}) / {_num(it.high - it.low)}, 0, 1)"  # type: ignore[operator]
+    if it.kind == "multi" and kind < 5:
+        assert it.scale is not None
+        label = it.scale.label_value(draw(st.integers(0, len(it.scale.entries) - 1)))
+        return f"if selected({it.name}, {label}) then 1 else clamp(value, 0, 1)"
     if it.kind == "scale" and _label_answer(it) and kind < 5:
         assert it.scale is not None
         label = it.scale.label_value(draw(st.integers(0, len(it.scale.entries) - 1)))
@@ -445,9 +464,32 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
     used_tags: set[str] = set()
     for i in range(draw(st.integers(1, max_items))):
         name = f"i{i}"
-        kind = draw(st.sampled_from(["scale", "scale", "scale", "number", "number", "text"]))
+        kind = draw(
+            st.sampled_from(["scale", "scale", "scale", "number", "number", "text", "multi"])
+        )
         it = ItemSpec(name, kind)
-        if kind == "scale":
+        if kind == "multi":
+            # a named scale whose options give something, or inline options (points)
+            usable = [sc for sc in named if any(score > 0 for _, score, *_ in sc.entries)]
+            if usable and draw(st.booleans()):
+                it.scale = draw(st.sampled_from(usable))
+            else:
+                inline = draw(scales(None))
+                points = draw(
+                    st.lists(
+                        st.sampled_from(POINTS),
+                        min_size=len(inline.entries),
+                        max_size=len(inline.entries),
+                    )
+                )
+                if max(points) == 0:
+                    points[0] = 2.5
+                inline.entries = [
+                    (lbl, p, a, num)
+                    for (lbl, _s, a, num), p in zip(inline.entries, points, strict=True)
+                ]
+                it.scale = inline
+        elif kind == "scale":
             if named and draw(st.booleans()):
                 it.scale = draw(st.sampled_from(named))
             else:
@@ -461,6 +503,14 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             if it.low is not None or draw(st.booleans()):
                 it.formula = draw(formulas(it, ctx))
         elif kind == "scale" and not _has_points(it) and draw(st.integers(0, 5)) == 0:
+            it.formula = draw(formulas(it, ctx))
+        elif (
+            kind == "multi"
+            and it.scale is not None
+            and it.scale.name is not None
+            and it.scale.kind == "score"
+            and draw(st.integers(0, 3)) == 0
+        ):  # a formula on a multi-select of scores (`value` is the points P)
             it.formula = draw(formulas(it, ctx))
         numbers = [x for x in items if _numeric_answer(x)]
         if kind == "number" and it.low is not None and numbers and draw(st.integers(0, 3)) == 0:
@@ -585,6 +635,8 @@ def answers_for(draw: st.DrawFn, it: ItemSpec) -> Any:
         return ABSENT
     if roll < 16:
         return draw(st.sampled_from(["zzz", "", "  ", True, [1], 1e400 * 0, "yes!", -7, 99999]))
+    if it.kind == "multi":
+        return draw(multi_answers(it))
     if it.kind == "scale":
         assert it.scale is not None
         label, _score, aliases, num = draw(st.sampled_from(it.scale.entries))
@@ -621,6 +673,31 @@ def answers_for(draw: st.DrawFn, it: ItemSpec) -> Any:
             return round(value)
         return value
     return draw(st.sampled_from(["свободный текст", "", 5, "na", "ok"]))
+
+
+@st.composite
+def multi_answers(draw: st.DrawFn, it: ItemSpec) -> Any:
+    """A multi-select's answer: a list of labels (aliases, other cases, numbers), the
+    same as a text separated by `;`, nothing chosen (`[]`, "[]"); now and then a label
+    off the scale or one chosen twice (a reject)."""
+    assert it.scale is not None
+    spellings = []
+    for label, _score, aliases, num in it.scale.entries:
+        plain = label.strip('"')
+        ways = [plain, plain.upper(), f" {plain} ", *aliases]
+        if num is not None:
+            ways += [num, int(num) if num.is_integer() else num]
+        spellings.append(ways)
+    chosen = draw(st.lists(st.integers(0, len(spellings) - 1), unique=True))
+    labels = [draw(st.sampled_from(spellings[k])) for k in chosen]
+    roll = draw(st.integers(0, 9))
+    if roll == 0 and labels:
+        labels.append(labels[0])  # the same label twice
+    elif roll == 1:
+        labels.append("zzz")
+    if draw(st.booleans()) and all(isinstance(x, str) and ";" not in x for x in labels):
+        return "; ".join(labels) if labels else draw(st.sampled_from(["[]", " [] "]))
+    return labels
 
 
 class _Absent:

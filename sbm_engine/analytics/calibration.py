@@ -321,8 +321,9 @@ def _cube(
 
 
 def _level(item: ItemModel) -> str:
-    """Alpha's level: interval for numbers, nominal for yes/no scales, else ordinal."""
-    if item.kind == "number":
+    """Alpha's level: interval for numbers and multi-selects (a share of their points),
+    nominal for yes/no scales, else ordinal."""
+    if item.kind in ("number", "multi"):
         return "interval"
     if item.scale is not None and len(item.scale.entries) <= 2:
         return "nominal"

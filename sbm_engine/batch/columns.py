@@ -38,6 +38,7 @@ from ..runtime import (
     VisitError,
     answered,
     fast_table,
+    multi_answer,
     number_answer,
     scale_index,
     text_answer,
@@ -388,10 +389,12 @@ class Decoded:
     `memo` keeps tables derived from `table` for as long as the decoder reuses it.
     """
 
-    __slots__ = ("answered", "coded", "error", "odd", "score", "value")
+    __slots__ = ("answered", "coded", "error", "odd", "options", "score", "value")
 
     def __init__(self, score: Any, value: Any, error: Any, answered: Any, odd: Any) -> None:
         self.coded: Coded | None = None
+        #: a multi-select's options chosen: (rows, options) of 1.0/0.0, NaN rows for N/A
+        self.options: np.ndarray | None = None
         self.score = score
         self.value = value
         self.error = error
@@ -410,6 +413,7 @@ class ItemDecoder:
         self.kind = item.kind
         self.table = fast_table(self.info, lambda k: k) if item.kind == "scale" else {}
         self.cache: dict[Any, Resolved] = {}
+        self.multi_cache: dict[Any, tuple[Any, bool, bool]] = {}
         self._memo: tuple[list[Any], tuple[Any, ...], dict[Any, np.ndarray]] | None = None
         self.numeric_scale = bool(item.scale is not None and item.scale.numeric)
         scale = item.scale
@@ -481,7 +485,76 @@ class ItemDecoder:
             if parts is not None:
                 return self._numbers(*parts)
         codes, distinct = source.encoded(start, stop)
+        if self.kind == "multi":
+            return self._multi(codes, distinct)
         return self._distinct(codes, distinct, out)
+
+    def _multi(self, codes: np.ndarray, distinct: list[Any]) -> Decoded:
+        """A multi-select's answers: each distinct answer read once by the runtime's
+        `multi_answer` (lists, texts of labels separated by `;`), then spread: the
+        score, P (the value), a 0/1 column per option, the error and answered masks."""
+        memo = self._memo
+        if memo is None or memo[0] is not distinct:
+            memo = self._memo = (distinct, self._multi_tables(distinct), {})
+        score_t, value_t, options_t, error_t, said_t = memo[1]
+        dec = Decoded(
+            _take(score_t, codes),
+            _take(value_t, codes),
+            None if error_t is None else _take(error_t, codes),
+            None if said_t is None else _take(said_t, codes),
+            None,
+        )
+        dec.options = np.take(options_t, codes, axis=0, mode="clip")
+        return dec
+
+    def _multi_tables(self, distinct: list[Any]) -> tuple[Any, ...]:
+        scale = self.item.scale
+        assert scale is not None
+        most = scale.options_max
+        penalty = scale.kind == "penalty"
+        k = len(scale.entries)
+        scores, points, errors, said = [], [], [], []
+        options = np.full((len(distinct) + 1, k), NAN)
+        for i, raw in enumerate(distinct):
+            read, error, says = self.resolve_multi(raw)
+            errors.append(error)
+            said.append(says)
+            if read is None:
+                scores.append(NAN)
+                points.append(NAN)
+                continue
+            flags, p = read
+            # the very operations of the per-visit code (`PythonCompiler.emit_multi`)
+            scores.append((most - p) / most if penalty else p / most)
+            points.append(p)
+            options[i] = [1.0 if f else 0.0 for f in flags]
+        score_t = np.array([*scores, NAN], dtype=float)
+        value_t = np.array([*points, NAN], dtype=float)
+        error_t = _table([*errors, False])
+        said_t = _table([*said, False]) if self.needs_answered else None
+        return score_t, value_t, options, error_t, said_t
+
+    def resolve_multi(self, raw: Any) -> tuple[tuple[tuple[bool, ...], float] | None, bool, bool]:
+        """(the options chosen and P, or None; error; answered) of one raw answer, cached
+        (a list by its labels)."""
+        if isinstance(raw, Unhashable):
+            raw = raw.value
+        try:
+            key: Any = (
+                ("list", tuple(value_key(v) for v in raw))
+                if isinstance(raw, list | tuple)
+                else value_key(raw)
+            )
+        except TypeError:
+            key = None
+        hit = None if key is None else self.multi_cache.get(key)
+        if hit is None:
+            errs: list[VisitError] = []
+            read = multi_answer(self.info, raw, errs)
+            hit = (read, bool(errs), answered(raw))
+            if key is not None:
+                self.multi_cache[key] = hit
+        return hit
 
     def _distinct(
         self, codes: np.ndarray, distinct: list[Any], out: np.ndarray | None = None

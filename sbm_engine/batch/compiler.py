@@ -240,7 +240,15 @@ class BatchCompiler:
             env.mark(dec.odd)
             value = dec.value
             env.values[name] = value
-            if it.kind == "scale":
+            if it.kind == "multi":
+                s = dec.score
+                options = dec.options
+                if app is not None:
+                    options = np.where(app[:, None], options, NAN)
+                env.options[name] = options
+                if formula is not None:
+                    s = self._formula(env, formula, both(app, ~np.isnan(s)))
+            elif it.kind == "scale":
                 s = dec.score
                 if formula is not None:
                     s = self._formula(env, formula, both(app, ~np.isnan(s)))

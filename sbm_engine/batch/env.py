@@ -46,6 +46,8 @@ class Env:
         self.suspect = np.zeros(m, dtype=bool)
         self.items: dict[str, np.ndarray] = {}
         self.values: dict[str, Any] = {}
+        #: each multi-select's options chosen: (rows, options) of 1.0/0.0, NaN rows for N/A
+        self.options: dict[str, np.ndarray] = {}
         self.sections: dict[str, np.ndarray] = {}
         self.coefs: dict[str, np.ndarray] = {}
         #: coefficients that give a label (`StandardModel.labels`), as text columns

@@ -199,11 +199,11 @@ class Binding(Declarations):
             if ctx.kind == "score" and ctx.item is not None:
                 item = ctx.item
                 typ = (
-                    "num"
-                    if item.kind == "number" or (item.scale and item.scale.numeric)
+                    "num"  # a multi-select's value is its points P
+                    if item.kind in ("number", "multi") or (item.scale and item.scale.numeric)
                     else ("label" if item.kind == "scale" else "str")
                 )
-                labels = item.scale.labels() if item.scale else None
+                labels = item.scale.labels() if item.scale and item.kind == "scale" else None
                 return ValueRef(item.name, type=typ, labels=labels, span=sp)  # type: ignore[arg-type]
             self.d.error(
                 "E0305",

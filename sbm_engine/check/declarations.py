@@ -248,6 +248,9 @@ class Declarations:
         kind: Any
         answer = node.answer
         weight = self._weight(node.weight, "item", node.name)
+        multi = isinstance(answer, n.MultiAnswer)
+        if isinstance(answer, n.MultiAnswer):
+            answer = answer.options
         if isinstance(answer, n.ScaleAnswer):
             kind = "scale"
             scale = self.scales.get(answer.scale)
@@ -273,7 +276,10 @@ class Declarations:
             self.used_scales.add(answer.scale)
         elif isinstance(answer, n.InlineScaleAnswer):
             kind = "scale"
-            scale = self._scale(f"{node.name}:scale", answer.entries, answer.span)
+            # the options of `answer any of {…}` are points, a plain inline scale's scores
+            scale = self._scale(
+                f"{node.name}:scale", answer.entries, answer.span, "points" if multi else "score"
+            )
         elif isinstance(answer, n.NumberAnswer):
             kind = "number"
             if answer.low is not None and answer.high is not None:
@@ -291,6 +297,17 @@ class Declarations:
                     high = low + 1
         else:
             kind = "text"
+        if multi:
+            kind = "multi"
+            # (a points or penalty scale with no points is E0504 already)
+            if scale is not None and scale.kind == "score" and not scale.options_max > 0:
+                self.d.error(
+                    "E0511",
+                    message("E0511.no_points.message", item=node.name),
+                    node.answer.span,
+                    label=message("E0511.no_points.label"),
+                    help=message("E0511.no_points.help"),
+                )
         self._unscored_options(node, kind, low is not None)
         if node.value is not None and node.presence is not None:
             self.d.error(
@@ -308,7 +325,8 @@ class Declarations:
                 label=message("E0104.computed_number.label"),
                 help=message("E0104.computed_number.help"),
             )
-        if scale is not None and scale.kind != "score" and node.score is not None:
+        # (a multi-select's formula may replace its score: `value` is the points P)
+        if scale is not None and scale.kind != "score" and node.score is not None and not multi:
             self.d.error(
                 "E0104",
                 message("E0104.points_score.message", item=node.name),
@@ -347,7 +365,7 @@ class Declarations:
                 label=message("E0104.text_score.label"),
                 help=message("E0104.text_score.help"),
             )
-        if kind == "scale" or (kind == "number" and (ranged or node.score is not None)):
+        if kind in ("scale", "multi") or (kind == "number" and (ranged or node.score is not None)):
             return
         for option, present, span in (
             ("critical", node.critical, node.name_span),

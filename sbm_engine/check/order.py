@@ -33,7 +33,8 @@ class Order(Declarations):
             ]
             deps[key] = [d for e in exprs for d in _deps(e) if d != key or e is not item.score]
             spans[key] = item.span
-            if item.score is not None and key in _deps(item.score):
+            # its own answer (`selected(x, L)` in x's formula) is no cycle; its score is
+            if item.score is not None and key in _deps(item.score, answer_of=item.name):
                 deps[key].append(key)
         for sec in self.sections.values():
             deps[("section", sec.name)] = [("item", i) for i in sec.items if i in self.items]
@@ -109,13 +110,19 @@ class Order(Declarations):
             visit(name, [])
 
 
-def _deps(expr: Bound) -> list[tuple[str, str]]:
+def _deps(expr: Bound, answer_of: str | None = None) -> list[tuple[str, str]]:
     """What an expression reads, each once, in the order it reads them: the evaluation
     order is built from these, so it must not follow a set's hash order (which formula
-    fails first in a visit would then change from run to run)."""
+    fails first in a visit would then change from run to run). The options chosen of
+    item `answer_of` (its own formula's `selected`) are left out: they are read before
+    its score is."""
     out: dict[tuple[str, str], None] = {}
     for node in expr.walk():
         match node:
+            case Call(fn="selected" | "selected_count", payload=(_, (chosen,))) if (
+                chosen.name == answer_of
+            ):
+                pass
             case ItemRef(name=name) | AnswerRef(name=name):
                 out[("item", name)] = None
             case SectionRef(name=name):

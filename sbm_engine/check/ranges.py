@@ -148,6 +148,8 @@ def _answer_range(item: ItemModel | None) -> Interval | None:
         if item.low is not None and item.high is not None:
             return (item.low, item.high)
         return (-math.inf, math.inf)
+    if item.kind == "multi" and item.scale is not None:  # the points P
+        return (0.0, item.scale.options_max)
     if item.scale is not None and item.scale.numeric:
         nums = [e.numeric for e in item.scale.entries if e.numeric is not None]
         return (min(nums), max(nums))

@@ -433,15 +433,17 @@ class TableChunk(NamedTuple):
         return None if self.raw_record is None else self.raw_record(i)
 
 
-_KIND_ORDER: Final = (str, int, float, bool)
+_KIND_ORDER: Final = (str, int, float, bool, list)
 
 
 def arrow_values(values: Sequence[Any]) -> Any:
     """A column of JSON-like Python values (None: an empty cell) as an Arrow array that
     `score_table` reads back as the same values: one type when the values have one,
     else a dictionary over a dense union (``4`` and ``na`` in one answer column).
-    Raises Unsupported for an object, a list, an integer beyond 64 bits, or text that
-    is not Unicode Arrow can hold (a lone surrogate, from a JSON escape ``\\ud800``)."""
+    A list of texts (the labels of a multi-select's answer) is a `list<string>`.
+    Raises Unsupported for an object, a list of anything else, an integer beyond 64
+    bits, or text that is not Unicode Arrow can hold (a lone surrogate, from a JSON
+    escape ``\\ud800``)."""
     try:
         return _arrow_values(values)
     except UnicodeEncodeError as exc:
@@ -459,11 +461,27 @@ def _arrow_values(values: Sequence[Any]) -> Any:
         for v in values:
             if type(v) is int and not -(2**63) <= v < 2**63:
                 raise Unsupported(f"an integer with {len(str(abs(v)))} digits")
+    if list in kinds:
+        for v in values:
+            if type(v) is list and not all(type(x) is str for x in v):
+                raise Unsupported("a list of values other than texts in one column")
     if len(kinds) <= 1:
         kind = kinds.pop() if kinds else str
         return pa.array(values, type=_ARROW_KINDS[kind]())
     index: dict[Any, int] = {}
-    if float in kinds or len(kinds - {str}) > 1:  # 1, 1.0 and True, 0.0 and -0.0 kept apart
+    if list in kinds:  # a list is keyed by its texts, and kept as it is
+        keys = [
+            (list, tuple(v), None)
+            if type(v) is list
+            else (v.__class__, v, str(v) if v == 0 else None)
+            for v in values
+        ]
+        codes = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int32)
+        first: dict[Any, Any] = {}
+        for k, v in zip(keys, values, strict=True):
+            first.setdefault(k, v)
+        distinct = [first[k] for k in index]
+    elif float in kinds or len(kinds - {str}) > 1:  # 1, 1.0 and True, 0.0 and -0.0 kept apart
         keys = [(v.__class__, v, str(v) if v == 0 else None) for v in values]
         codes = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int32)
         distinct = [k[1] for k in index]
@@ -501,7 +519,13 @@ def message_unsupported(kinds: set[type]) -> str:
 def _arrow_kinds() -> dict[type, Any]:
     import pyarrow as pa
 
-    return {str: pa.string, int: pa.int64, float: pa.float64, bool: pa.bool_}
+    return {
+        str: pa.string,
+        int: pa.int64,
+        float: pa.float64,
+        bool: pa.bool_,
+        list: lambda: pa.list_(pa.string()),
+    }
 
 
 class _LazyKinds(dict[type, Any]):
@@ -987,8 +1011,8 @@ class _Gather:
                 try:
                     typed = zip(map(type, values), values, strict=True)
                     values = list(map(shared.setdefault, typed, values))
-                except TypeError:  # an object or a list
-                    raise Unsupported(message_unsupported(set(map(type, values)))) from None
+                except TypeError:  # an object or a list: lists of texts are kept
+                    values = [shared.setdefault(_list_key(v), v) for v in values]
             self._column(self.answers, key).extend(values)
         self.n += len(records)
         for gathered in itertools.chain(self.fields.values(), self.answers.values()):
@@ -1012,6 +1036,21 @@ class _Gather:
         for key, values in self.answers.items():
             out["answers." + key] = arrow_values(values)
         return out
+
+
+def _list_key(value: Any) -> Any:
+    """The key a value is shared by: (type, value), a list of texts by its texts (a
+    multi-select's answer); Unsupported for another unhashable value."""
+    if type(value) is list:
+        if not all(type(x) is str for x in value):
+            raise Unsupported("a list of values other than texts in one column")
+        return (list, tuple(value))
+    try:
+        key = (type(value), value)
+        hash(key)
+    except TypeError:
+        raise Unsupported(message_unsupported({type(value)})) from None
+    return key
 
 
 def _answer(value: Any, key: str, known: frozenset[str] | None) -> Any:

@@ -3,7 +3,8 @@
 Completion runs while a line is half written, when the file rarely parses, so the
 context is read lexically from the text before the cursor:
 
-- after `answer`: the scales, `number`, `text`;
+- after `answer`: the scales, `number`, `text`, `any`; after `answer any of`: the scales;
+- after `selected(ITEM,`: the labels of that item;
 - after `tags …` and `tagged`: the tags in use; after `in`: the sections;
 - after `visit.`: the visit fields (built-in and declared);
 - after `==` or `!=`: the labels the left side can take (an item's scale, a
@@ -88,6 +89,8 @@ def _item_labels(view: View, name: str) -> list[str] | None:
     if decl is None or not isinstance(decl.node, n.Item):
         return None
     answer = decl.node.answer
+    if isinstance(answer, n.MultiAnswer):
+        answer = answer.options
     if isinstance(answer, n.InlineScaleAnswer):
         return [e.label.value for e in answer.entries]
     if isinstance(answer, n.ScaleAnswer):
@@ -172,7 +175,14 @@ def complete(view: View, offset: int) -> tuple[list[Candidate], str]:
     if _in_string_or_comment(line):
         return [], word
     if re.search(r"\banswer\s+$", head):
-        return names("scale") + words(["number", "text"], "keyword"), word
+        return names("scale") + words(["number", "text", "any"], "keyword"), word
+    if re.search(r"\banswer\s+any\s+$", head):
+        return words(["of"], "keyword"), word
+    if re.search(r"\banswer\s+any\s+of\s+$", head):
+        return names("scale"), word
+    selected = re.search(r"\bselected\s*\(\s*(\w+)\s*,\s*$", head)
+    if selected:  # `selected(ITEM, ` : the item's labels
+        return words(_item_labels(view, selected.group(1)) or [], "label"), word
     if re.search(r"\btagged\s+$", head) or re.search(r"\btags(\s+\w+)*\s+$", line):
         return words(_tags(view), "tag"), word
     if re.search(r"\bin\s+$", head):

@@ -62,6 +62,15 @@ def _band_text(view: View, owner: n.Bands, band: n.Band) -> str:
 
 def _answer(view: View, item: n.Item) -> str:
     answer = item.answer
+    if isinstance(answer, n.MultiAnswer):  # a set of labels, each option worth its points
+        options = answer.options
+        if isinstance(options, n.InlineScaleAnswer):
+            return f"any of {{ {_scale_text(options.entries)} }}"
+        scale = view.effective_any(options.scale)
+        if scale is not None and isinstance(scale.node, n.Scale):
+            kind = _scale_kind(scale.node)
+            return f"any of {_code(options.scale)}{kind} ({_scale_text(scale.node.entries)})"
+        return f"any of {_code(options.scale)}"
     if isinstance(answer, n.ScaleAnswer):
         scale = view.effective_any(answer.scale)
         if scale is not None and isinstance(scale.node, n.Scale):

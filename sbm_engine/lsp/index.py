@@ -236,10 +236,11 @@ class _Walker:
 
     def item(self, item: n.Item, section: str | None) -> None:
         self.add(item.name, "item", "declaration", item.name_span.start, item, section)
-        if isinstance(item.answer, n.ScaleAnswer):
-            self.at_start(item.answer.scale, "scale", "reference", item.answer.span, item)
-        elif isinstance(item.answer, n.InlineScaleAnswer):
-            self.labels(item.answer.entries, item)
+        answer = item.answer.options if isinstance(item.answer, n.MultiAnswer) else item.answer
+        if isinstance(answer, n.ScaleAnswer):
+            self.at_start(answer.scale, "scale", "reference", answer.span, item)
+        elif isinstance(answer, n.InlineScaleAnswer):
+            self.labels(answer.entries, item)
         # `tags a b c`: the words after the keyword, up to the next option.
         for word, start in self._tags(item):
             self.add(word, "tag", "reference", start, item)

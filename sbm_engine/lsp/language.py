@@ -30,13 +30,15 @@ SCALE_KINDS = ("points", "penalty")
 
 #: The soft keywords that give a field's type (after `field NAME ["title"]`).
 FIELD_TYPES = ("date", "datetime", "duration")
+#: The soft keyword of a multi-select answer (`answer any of SCALE`).
+MULTI_SELECT = "any"
 
 #: Keywords that start a declaration inside a standard (the parser's, but `standard`
 #: itself and `expect`, which only an example holds; and the soft keyword `const`).
 DECLARATION_WORDS = tuple(
     sorted(
         (DECLARATION_KEYWORDS - {"standard", "expect"})
-        | (SOFT_KEYWORDS - {*SCALE_KINDS, *FIELD_TYPES})
+        | (SOFT_KEYWORDS - {*SCALE_KINDS, *FIELD_TYPES, MULTI_SELECT})
     )
 )
 #: What may follow `field NAME ["title"]`: its type, `required` and `one of`.
@@ -180,6 +182,8 @@ def function_doc(name: str) -> str:
         "hour": lambda: message("lsp.date_function.hour"),
         "days_between": lambda: message("lsp.date_function.days_between"),
         "minutes_between": lambda: message("lsp.date_function.minutes_between"),
+        "selected": lambda: message("lsp.multi_function.selected"),
+        "selected_count": lambda: message("lsp.multi_function.selected_count"),
     }
     if name in docs:
         return docs[name]()

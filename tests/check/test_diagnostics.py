@@ -288,6 +288,13 @@ CASES = [
         "write `number 0..30`",
     ),
     Case(
+        "E0511",
+        '    scale never { a = 0, b = 0 }\n    item q "Что отмечено" answer any of never',
+        9,
+        34,
+        "no option of multi-select `q` gives anything: every score of its scale is 0",
+    ),
+    Case(
         "E0505",
         '    item late "Опоздал" answer { yes = 1, no = 0, Yes = 0.5 }',
         8,

@@ -45,10 +45,36 @@ def _item_means(m: StandardModel) -> dict[str, tuple[Any, ...]]:
 
 
 def _referenced(m: StandardModel) -> set[str]:
-    """Items some condition or score formula reads: changing them may change applicability."""
-    exprs: list[Bound] = [b for it in m.items for b in (it.when, it.section_when, it.score) if b]
+    """Items some condition, score formula or computed value reads, directly, through a
+    function's argument (`failed(x)`, a selection) or through a coefficient it reads:
+    changing them may change applicability."""
+    coefficients = {c.name: c.expr for c in m.coefficients}
+    exprs: list[Bound] = [
+        b for it in m.items for b in (it.when, it.section_when, it.score, it.computed) if b
+    ]
     exprs += [s.when for s in m.sections if s.when]
-    return {n.data for e in exprs for n in e.walk() if n.op in ("item", "answer", "value")}
+    names: set[str] = set()
+    seen: set[str] = set()
+    while exprs:
+        for n in exprs.pop().walk():
+            if n.op in ("item", "answer", "value"):
+                names.add(n.data)
+            elif n.op == "coef" and n.data not in seen and n.data in coefficients:
+                seen.add(n.data)
+                exprs.append(coefficients[n.data])
+            elif n.op == "call":
+                names.update(_payload_names(n.data[1]))
+    return names
+
+
+def _payload_names(payload: Any) -> set[str]:
+    """The names a built-in call's payload holds: an item's name, a selection's items."""
+    if isinstance(payload, str):
+        return {payload}
+    if isinstance(payload, tuple | list | frozenset):
+        return {name for p in payload for name in _payload_names(p)}
+    name = getattr(payload, "name", None)
+    return {name} if isinstance(name, str) else set()
 
 
 @given(data=st.data())

@@ -261,7 +261,12 @@ def test_a_soft_keyword_alone_is_a_name(word: str) -> None:
 def test_the_soft_keywords_are_the_parsers() -> None:
     from sbm_engine import pygments_lexer as lexer
 
-    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS, *lexer._FIELD_TYPES} == SOFT_KEYWORDS
+    assert {
+        *lexer._SCALE_KINDS,
+        *lexer._SOFT_DECLARATIONS,
+        *lexer._FIELD_TYPES,
+        *lexer._MULTI_SELECT,
+    } == SOFT_KEYWORDS
     assert not SOFT_KEYWORDS & KEYWORDS
 
 
@@ -278,6 +283,9 @@ standard s {
     field date "Дата" date
     field duration datetime required
     item datetime "Q" answer points tags date duration
+    scale any { a = 1 }
+    item m "M" answer any of any tags any
+    item n "N" answer any weight 2
 }
 """
 
@@ -310,6 +318,11 @@ standard s {
         (12, "datetime", 0, Name.Variable),
         (12, "date", 0, Name),
         (12, "duration", 0, Name),
+        (13, "any", 0, Name.Class),
+        (14, "any", 0, Keyword),  # `any of`: a multi-select
+        (14, "any", 1, Name),  # the scale called `any`
+        (14, "any", 2, Name),  # a tag
+        (15, "any", 0, Name),  # `answer any`: the scale
     ],
 )
 def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:

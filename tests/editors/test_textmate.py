@@ -372,7 +372,7 @@ def _soft_keyword_rules() -> dict[str, set[str]]:
 
 
 def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
-    """`points`, `penalty`, `const` stay free as names: no context-free keyword rule has
+    """`points`, `penalty`, `const`, `any` stay free as names: no context-free keyword rule has
     them; one declaration rule each highlights them where the parser reads a keyword."""
     groups = _keyword_groups()
     assert not SOFT_KEYWORDS & {word for words in groups.values() for word in words}
@@ -388,6 +388,7 @@ def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
         "date": {"support.type.sbm"},
         "datetime": {"support.type.sbm"},
         "duration": {"support.type.sbm"},
+        "any": {"keyword.other.sbm"},
     }
     assert set(soft) == SOFT_KEYWORDS
 
@@ -405,6 +406,9 @@ standard s {
     field date "Дата" date
     field duration datetime required
     item datetime "Q" answer points tags date duration
+    scale any { a = 1 }
+    item m "M" answer any of any tags any
+    item n "N" answer any weight 2
 }
 """
 
@@ -439,3 +443,7 @@ def test_soft_keywords_by_context(tokenize: Tokenize, tmp_path: Path) -> None:
     assert _find(tokens, 12, "datetime") == ("entity.name.variable.item.sbm",)
     assert _find(tokens, 12, "date") == name
     assert _find(tokens, 12, "duration") == name
+    assert _find(tokens, 14, "any") == ("keyword.other.sbm",)  # `any of`: a multi-select
+    assert _find(tokens, 14, "any", 1) == name  # the scale called `any`
+    assert _find(tokens, 14, "any", 2) == name  # a tag
+    assert _find(tokens, 15, "any") == name  # `answer any`: the scale

@@ -291,7 +291,7 @@ def unused_break_points(text: str) -> list[str]:
     `fmt` could have broken them: none is the promise. A line past `WIDTH` may hold
     only what cannot be broken: a long string or name, a call of one argument, the
     words of a declaration's head, the options of an item after `answer`, an inline
-    scale (`answer { … }`, which `fmt` does not break)."""
+    scale (`answer { … }`, `answer any of { … }`, which `fmt` does not break)."""
     bad = []
     for line in text.splitlines():
         if _width(line) <= WIDTH or line.lstrip().startswith("#"):
@@ -301,8 +301,8 @@ def unused_break_points(text: str) -> list[str]:
         if word in _JOINT_WORDS:  # the line starts at a point already broken
             code = rest
         points = _POINT.findall(code)
-        if code.startswith("answer {"):
-            points = []  # an inline scale: not broken
+        if code.startswith(("answer {", "answer any of {")):
+            points = []  # an inline scale (a multi-select's too): not broken
         if code.startswith("item ") and " answer " in code:
             points.append("answer")
         if not code.startswith(("section ", "when ")) and " when " in code:

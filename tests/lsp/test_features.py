@@ -336,7 +336,13 @@ def test_completion_in_context(server: LspClient, tmp_path: Path) -> None:
         "submitted",
     ]
     assert complete_at(server, uri, text, "answer(card) == ") == ["yes", "no"]
-    assert complete_at(server, uri, text, "answer ") == ["grade5", "yes_no", "number", "text"]
+    assert complete_at(server, uri, text, "answer ") == [
+        "grade5",
+        "yes_no",
+        "number",
+        "text",
+        "any",
+    ]
     names = complete_at(server, uri, text, "probe5 = 1 + ")
     for expected in ("greeted", "greeting", "visit", "weighted_mean", "critical_failed", "if"):
         assert expected in names

@@ -1,5 +1,5 @@
 """Words that are keywords in one place only stay names everywhere else: a file that
-used `const`, `value`, `points`, `penalty`, `date`, `datetime` or `duration` as a
+used `const`, `value`, `points`, `penalty`, `date`, `datetime`, `duration` or `any` as a
 label, a tag, a band or a declared name keeps its meaning (the lexer's correction in
 `parser._SoftKeywordLexer`)."""
 
@@ -48,6 +48,14 @@ V1_FILES = {
         '    example "e" { visit { duration = date } answers { time = duration }\n'
         '        expect c == 1 and band(c) == "datetime" and visit.duration == "date" }\n}\n'
     ),
+    "a scale called any": (
+        "standard t.t {\n    scale any { yes = 1, no = 0 }\n"
+        '    item q "Q" answer any weight 2 tags any\n'
+        '    item r "R" answer any\n'
+        '    item s "S" answer { any = 1, of = 0 }\n'
+        "    coefficient c = weighted_mean(tagged any)\n"
+        '    example "e" { answers { q = yes, r = no, s = any } expect c == 1 and r == 0 }\n}\n'
+    ),
 }
 
 
@@ -88,3 +96,19 @@ def test_a_field_type_after_a_field_with_and_without_a_title() -> None:
         ("note", "text", False),
     ]
     assert std.model.constants == {"datetime": (3.0, "3")}
+
+
+def test_any_of_is_a_multi_select_even_on_a_scale_called_any() -> None:
+    std = sbm_engine.loads(
+        "standard t.t {\n    scale any { yes = 1, no = 0 }\n"
+        '    item q "Q" answer any\n'
+        '    item m "M" answer any of any\n'
+        '    item n "N" answer any\n        of { a = 2, b = 1 } tags any\n'
+        '    example "e" { answers { q = yes, m = "yes; no", n = "b" } expect n == 1 / 3 }\n}\n'
+    )
+    assert [(i.name, i.kind, i.tags) for i in std.model.items] == [
+        ("q", "scale", ()),
+        ("m", "multi", ()),
+        ("n", "multi", ("any",)),
+    ]
+    assert all(o.passed for o in std.run_examples())
