@@ -59,6 +59,8 @@ class Env:
     sections: dict[str, float | None] = attrs.Factory(dict)
     coefs: dict[str, float | str | None] = attrs.Factory(dict)  # str: a label coefficient
     value: Any = None
+    #: the point's previous visit, as `history.Previous` holds it (empty: none)
+    previous: Mapping[Any, Any] = attrs.Factory(dict)
 
 
 class Interpreter:
@@ -143,14 +145,15 @@ class Interpreter:
     # -- a whole visit ---------------------------------------------------------------------------
 
     def visit(
-        self, record: Mapping[str, Any]
+        self, record: Mapping[str, Any], previous: Mapping[Any, Any] | None = None
     ) -> tuple[Env, list[VisitError], list[VisitWarning], list[str]]:
-        """Score one record the slow, obvious way (answer keys and fields are not checked)."""
+        """Score one record the slow, obvious way (answer keys and fields are not checked);
+        `previous`: the point's previous visit (`history.Previous`), if it had one."""
         visit = dict(record)
         for f in self.m.fields.values():
             if f.values is not None and record.get(f.name) is not None:
                 visit[f.name] = f.canonical(record[f.name]) or record[f.name]
-        env = Env(visit)
+        env = Env(visit, previous=previous or {})
         answers = record.get("answers") or {}
         errs: list[VisitError] = []
         warns: list[VisitWarning] = []
