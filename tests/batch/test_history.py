@@ -241,3 +241,12 @@ def test_a_standard_without_history_ignores_previous():
     assert not plain.uses_history and plain.history_reader is None
     one = plain.score({"visit_id": "1", "answers": {"a": "yes"}})
     assert plain.score({"visit_id": "2", "answers": {"a": "no"}}, previous=one).ok
+
+
+def test_a_standard_with_history_is_not_scored_batch_by_batch(std):
+    pa = pytest.importorskip("pyarrow")
+    from sbm_engine.pipeline import Unsupported
+
+    table = pa.table({"visit_id": ["1"], "hands": ["yes"], "fridge": ["no"], "floor": ["yes"]})
+    with pytest.raises(Unsupported, match="history"):
+        next(iter(std.score_batches(table)))
