@@ -43,7 +43,19 @@ from . import nodes as n
 from .codegen import Py, ident, join, py, tuple_display
 from .exact import places_of
 from .functions import FunctionSpec, ValueType
-from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, ModeOf, Type
+from .ir import (
+    HAS_PREVIOUS,
+    Agg,
+    AnswerRef,
+    Bound,
+    Call,
+    CoefRef,
+    Const,
+    ModeOf,
+    PreviousOf,
+    Type,
+    previous_key,
+)
 from .messages import message
 from .model import RollupTerm, SelectedItem
 
@@ -1148,41 +1160,41 @@ def _rollup_entry(fn: str, argument: str, doc: str) -> Builtin:
 def _bind_previous(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
     """`previous(NAME)`: an item's score, a section's score or a coefficient's value (a
     number or a label) at the point's previous visit; E0307 for anything else."""
-    from .history import PreviousOf
-
     arg = call.args[0]
-    decl = ck.decls.get(arg.name) if isinstance(arg, n.Name) else None
-    if isinstance(arg, n.Name) and decl is None:
-        ck._unknown_name(arg)
-        return _bad(call, "any")
-    if decl is not None and decl.kind == "item":
-        item = ck.items.get(arg.name)  # type: ignore[union-attr]
-        if item is None:
-            return _bad(call)
-        if not item.scored:
-            ck.d.error(
-                "E0304",
-                message("E0304.needs_scored.message", fn="previous", item=item.name),
-                arg.span,
-                label=message("E0304.unscored.label"),
-                help=message("E0304.needs_scored.help"),
+    if isinstance(arg, n.Name):
+        name = arg.name
+        decl = ck.decls.get(name)
+        if decl is None:
+            ck._unknown_name(arg)
+            return _bad(call, "any")
+        if decl.kind == "item":
+            item = ck.items.get(name)
+            if item is None:
+                return _bad(call)
+            if not item.scored:
+                ck.d.error(
+                    "E0304",
+                    message("E0304.needs_scored.message", fn="previous", item=name),
+                    arg.span,
+                    label=message("E0304.unscored.label"),
+                    help=message("E0304.needs_scored.help"),
+                )
+                return _bad(call)
+            return Call("previous", PreviousOf("item", name), type="num", span=call.span)
+        if decl.kind == "section":
+            return Call("previous", PreviousOf("section", name), type="num", span=call.span)
+        if decl.kind == "coefficient":
+            labels: frozenset[str] | None = None
+            typ: Type
+            if name in ck._coefs_busy:  # read by its own formula: the type its syntax gives
+                typ = _written_type(ck, decl.node.expr)
+            else:
+                formula = ck._coefficient(name)
+                typ = formula.type if formula.type in ("str", "label") else "num"
+                labels = formula.labels
+            return Call(
+                "previous", PreviousOf("coef", name), type=typ, labels=labels, span=call.span
             )
-            return _bad(call)
-        return Call("previous", PreviousOf("item", item.name), type="num", span=call.span)
-    if decl is not None and decl.kind == "section":
-        return Call("previous", PreviousOf("section", arg.name), type="num", span=call.span)
-    if decl is not None and decl.kind == "coefficient":
-        name = arg.name  # type: ignore[union-attr]
-        labels: frozenset[str] | None = None
-        if name in ck._coefs_busy:  # read by its own formula: the type its syntax gives
-            typ = _written_type(ck, decl.node.expr)
-        else:
-            formula = ck._coefficient(name)
-            typ = "str" if formula.type == "str" else "label" if formula.type == "label" else "num"
-            labels = formula.labels
-        return Call(
-            "previous", PreviousOf("coef", name), type=typ, labels=labels, span=call.span
-        )
     ck.d.error(
         "E0307",
         message("E0307.previous.message"),
@@ -1217,18 +1229,15 @@ def _range_previous(
 
 
 def _emit_previous(pc: PythonCompiler, b: Call, t: Py) -> Py:
-    from .history import key
-
-    pc.e.line(py("{} = visit.get({})", t, pc.const("K", key(b.payload.kind, b.payload.name))))
+    k = pc.const("K", previous_key(b.payload.kind, b.payload.name))
+    pc.e.line(py("{} = visit.get({})", t, k))
     return t
 
 
 def _kernel_previous(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
     import numpy as np
 
-    from .history import key
-
-    k = key(b.payload.kind, b.payload.name)
+    k = previous_key(b.payload.kind, b.payload.name)
     text = b.type in ("str", "label") or (
         b.payload.kind == "coef" and b.payload.name in bc.label_names
     )
@@ -1243,9 +1252,7 @@ def _kernel_previous(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
 
 
 def _scalar_previous(ip: Interpreter, b: Call, env: Env) -> Any:
-    from .history import key
-
-    return env.previous.get(key(b.payload.kind, b.payload.name))
+    return env.previous.get(previous_key(b.payload.kind, b.payload.name))
 
 
 def _bind_has_previous(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
@@ -1253,28 +1260,22 @@ def _bind_has_previous(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
 
 
 def _emit_has_previous(pc: PythonCompiler, b: Call, t: Py) -> Py:
-    from .history import HAS
-
-    pc.e.line(py("{} = visit.get({}) is True", t, pc.const("K", HAS)))
+    pc.e.line(py("{} = visit.get({}) is True", t, pc.const("K", HAS_PREVIOUS)))
     return t
 
 
 def _kernel_has_previous(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
     import numpy as np
 
-    from .history import HAS
-
     def has(env: BatchEnv, act: Active) -> Any:
-        col = env.previous.get(HAS)
+        col = env.previous.get(HAS_PREVIOUS)
         return np.zeros(env.m) if col is None else col
 
     return has
 
 
 def _scalar_has_previous(ip: Interpreter, b: Call, env: Env) -> Any:
-    from .history import HAS
-
-    return env.previous.get(HAS) is True
+    return env.previous.get(HAS_PREVIOUS) is True
 
 
 def _bind_repeated(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
@@ -1309,14 +1310,12 @@ def _range_repeated(
 
 
 def _emit_repeated(pc: PythonCompiler, b: Call, t: Py) -> Py:
-    from .history import key
-
     e = pc.e
     e.line(py("{} = 0.0", t))
     for x in b.payload[1]:
         s = pc.item_var(x.name)
         p = pc.fresh()
-        e.line(py("{} = visit.get({})", p, pc.const("K", key("item", x.name))))
+        e.line(py("{} = visit.get({})", p, pc.const("K", previous_key("item", x.name))))
         with e.block(
             py("if {} is not None and {} is not None and {} < 1.0 and {} < 1.0:", s, p, s, p)
         ):
@@ -1327,14 +1326,12 @@ def _emit_repeated(pc: PythonCompiler, b: Call, t: Py) -> Py:
 def _kernel_repeated(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
     import numpy as np
 
-    from .history import key
-
     names = [x.name for x in b.payload[1]]
 
     def repeated(env: BatchEnv, act: Active) -> Any:
         total = np.zeros(env.m)
         for name in names:
-            prev = env.previous.get(key("item", name))
+            prev = env.previous.get(previous_key("item", name))
             if prev is None:
                 continue
             with np.errstate(invalid="ignore"):
@@ -1345,12 +1342,10 @@ def _kernel_repeated(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
 
 
 def _scalar_repeated(ip: Interpreter, b: Call, env: Env) -> Any:
-    from .history import key
-
     count = 0.0
     for x in b.payload[1]:
         s = env.items.get(x.name)
-        p = env.previous.get(key("item", x.name))
+        p = env.previous.get(previous_key("item", x.name))
         if s is not None and p is not None and s < 1.0 and p < 1.0:
             count += 1.0
     return count
@@ -1545,8 +1540,7 @@ BUILTINS = BuiltinTable(
             kernel=_kernel_repeated,
             scalar=_scalar_repeated,
             signature="repeated(SELECTION)",
-            doc="how many of the items selected lost points at this visit and at the "
-            "previous one",
+            doc="how many of the items selected lost points at this visit and at the previous one",
         ),
         _rollup_entry("avg", "EXPR", "the mean over the visits of a group"),
         _rollup_entry(

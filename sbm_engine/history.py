@@ -23,43 +23,22 @@ under tuple keys (`key`), which no record key (always a text) can equal.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
-
-import attrs
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .io.records import field_text
-from .ir import Call
+from .ir import HAS_PREVIOUS, Call, PreviousOf, previous_key
 from .model import StandardModel, expressions
 from .results import ScoredVisit, VisitOutcome, duplicate, visit_key
 from .runtime import label_text, number_of
 
-if TYPE_CHECKING:
-    from .results import RejectedVisit
-
 #: The functions that read a previous visit.
 FUNCTIONS = ("previous", "has_previous", "repeated")
 
-Kind = Literal["item", "section", "coef"]
-
-
-@attrs.frozen
-class PreviousOf:
-    """The payload of `previous(NAME)` (`ir.Call("previous", PreviousOf(…))`): what it
-    reads, an item's score, a section's score or a coefficient's value (a number or a
-    label)."""
-
-    kind: Kind
-    name: str
-
-
-def key(kind: str, name: str) -> tuple[str, str, str]:
-    """Where a previous value sits in the visit mapping the generated code reads."""
-    return ("previous", kind, name)
-
-
+#: Where a previous value sits in the visit mapping the generated code reads.
+key = previous_key
 #: `has_previous()`: True when the visit has a previous one.
-HAS = ("previous", "has", "")
+HAS = HAS_PREVIOUS
 
 
 class Previous(dict[tuple[str, str, str], Any]):
@@ -94,8 +73,8 @@ class Reader:
         self.labels = frozenset(c.name for c in model.labels)
 
     def of(self, result: Any) -> Previous | None:
-        """The `Previous` of a scored visit (a `ScoredVisit` or its dict form, nested
-        or flattened as a results table holds it); None for None. A `Previous` is
+        """The `Previous` of a scored visit (a `ScoredVisit` or its dict form,
+        `to_dict()`, as `result_files` reads it back); None for None. A `Previous` is
         given back as it is."""
         if result is None or isinstance(result, Previous):
             return result
@@ -103,10 +82,6 @@ class Reader:
             items, sections = result.items, result.sections
             coefs, labels = result.coefficients, result.labels
         elif isinstance(result, Mapping):
-            if any("." in k for k in result if isinstance(k, str)):
-                from .result_files import unflatten
-
-                result = unflatten(dict(result))
             items = result.get("items") or {}
             sections = result.get("sections") or {}
             coefs = result.get("coefficients") or {}
@@ -117,6 +92,7 @@ class Reader:
             )
         out = Previous({HAS: True})
         for kind, name in self.wanted:
+            value: float | str | None
             if kind == "item":
                 value = _number(items.get(name))
             elif kind == "section":
@@ -140,7 +116,8 @@ def order_key(record: Mapping[str, Any]) -> tuple[str, tuple[str, str]] | None:
     if point is None or (isinstance(point, str) and not point.strip()):
         return None
     date = record.get("date")
-    return field_text(point), ("" if date is None else field_text(date), visit_key(record.get("visit_id")) or "")
+    when = "" if date is None else field_text(date)
+    return field_text(point), (when, visit_key(record.get("visit_id")) or "")
 
 
 class History:
@@ -170,7 +147,7 @@ class History:
             for entries in self._points.values():
                 entries.sort(key=_place)
             self._sorted = True
-        entries = self._points.get(point)
+        entries = self._points.get(point) or []
         if not entries:
             return None
         i = bisect.bisect_left(entries, place, key=_place)
@@ -263,8 +240,3 @@ def _previous_of(
     if newest is not None and (earlier is None or earlier[0] <= newest[0]):
         return reader.of(outcomes[newest[1]])
     return reader.of(earlier[1]) if earlier is not None else None
-
-
-def rejected(outcomes: Iterable[VisitOutcome]) -> list[RejectedVisit]:
-    """The rejections among outcomes (for callers that count them)."""
-    return [o for o in outcomes if not o.ok]  # type: ignore[misc]

@@ -323,9 +323,7 @@ class CompiledStandard:
         srcs += [None] * (len(kept) - len(srcs))
 
         def group(rows: list[int], previous: list[Any]) -> list[VisitOutcome]:
-            return [
-                self.score(kept[i], srcs[i], p) for i, p in zip(rows, previous, strict=True)
-            ]
+            return [self.score(kept[i], srcs[i], p) for i, p in zip(rows, previous, strict=True)]
 
         return score_in_order(kept, srcs, self.history_reader, group, history)
 

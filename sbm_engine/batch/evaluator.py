@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..history import HAS, History, Previous, key, score_in_order
+from ..history import HAS, History, Previous, score_in_order
+from ..history import key as previous_key
 from ..results import Row, ScoredVisit, ScoringSession, VisitOutcome, field_errors
 from ..runtime import MISSING, VisitWarning, not_applicable
 from .columns import ConstSource, ListSource, Source, as_source
@@ -250,7 +251,6 @@ class BatchEvaluator:
         previous: Sequence[Previous | None] | None = None,
     ) -> list[VisitOutcome]:
         std = self.standard
-        before: Sequence[Previous | None] = previous or [None] * len(records)
         rows: list[int] = []
         answers: list[Mapping[str, Any]] = []
         unknown: list[bool] = []
@@ -279,13 +279,13 @@ class BatchEvaluator:
                 key: ListSource([r.get(key) for r in kept])
                 for key in dict.fromkeys([*self.plan.field_decoders, "visit_id"])
             }
-            prev = [before[i] for i in rows]
+            prev = [previous[i] for i in rows] if previous is not None else None
             res = self.plan.run(
                 cols,
                 fields,
                 0,
                 len(rows),
-                previous=self._previous_columns(prev) if previous is not None else None,
+                previous=self._previous_columns(prev) if prev is not None else None,
             )
             suspect = res.suspect | self._suspect_fields(fields, 0, len(rows))
             suspect |= np.array(unknown, dtype=bool)
@@ -294,7 +294,7 @@ class BatchEvaluator:
                 out[i] = o
         for i, o in enumerate(out):
             if o is None:
-                out[i] = std.score(records[i], sources[i], before[i])
+                out[i] = std.score(records[i], sources[i], previous[i] if previous else None)
         return out
 
     def _previous_columns(self, previous: Sequence[Previous | None]) -> dict[Any, Any]:
@@ -306,7 +306,7 @@ class BatchEvaluator:
             HAS: np.array([0.0 if p is None else 1.0 for p in previous], dtype=float)
         }
         for kind, name in reader.wanted:
-            k = key(kind, name)
+            k = previous_key(kind, name)
             values = [None if p is None else p.get(k) for p in previous]
             if kind == "coef" and name in reader.labels:
                 cols[k] = Cat.from_objects(values)

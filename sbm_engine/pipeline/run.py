@@ -25,8 +25,8 @@ import attrs
 from ..formats import open_writer, reader_table, writer_table
 from ..io import readers, writers
 from ..io.writers import outputs_together
-from .duplicates import SeenIds, earlier_ids, move_duplicates
 from ..messages import message
+from .duplicates import SeenIds, earlier_ids, move_duplicates
 from .errors import Inexact, Unsupported
 from .inputs import CHUNK_ROWS, Chunk, InputFile, iter_chunks, open_input, quiet_skip_row
 from .outputs import TableOutput, bool_columns, result_columns

@@ -20,18 +20,18 @@ import pytest
 
 pytest.importorskip("numpy")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-import sbm_engine  # noqa: E402
-from sbm_engine.batch import BatchEvaluator  # noqa: E402
-from sbm_engine.history import History  # noqa: E402
-from sbm_engine.interpret import Interpreter  # noqa: E402
+import sbm_engine
+from sbm_engine.batch import BatchEvaluator
+from sbm_engine.history import History
+from sbm_engine.interpret import Interpreter
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
-from strategies import standards, visits  # noqa: E402
-from test_batch import assert_all_same, assert_same  # noqa: E402
+from strategies import standards, visits
+from test_batch import assert_all_same, assert_same
 
 SETTINGS = settings(
     max_examples=60,
@@ -117,7 +117,8 @@ standard demo.history {
     coefficient again = repeated(tagged violation)
     coefficient again_listed = repeated(hands, floor)
     coefficient visits_before = if has_previous() then previous(visits_before) + 1 else 0
-    coefficient grade = if total == 1 then "A" else if previous(grade) == "C" or previous(grade) == "B" then "C" else "B"
+    coefficient grade = if total == 1 then "A"
+        else if previous(grade) == "C" or previous(grade) == "B" then "C" else "B"
 }
 """
 
@@ -186,7 +187,7 @@ def test_no_point_no_previous_and_rejected_visits_are_nobodys_previous(std):
         _visit("v1", "P1", "2026-01-06", "yes", "yes", "yes"),  # a duplicate: rejected
         _visit("v4", "P1", "2026-01-07", "yes", "yes", "yes"),
     ]
-    v1, v2, v3, x1, x2, dup, v4 = _both(std, records)
+    _v1, v2, v3, x1, x2, dup, v4 = _both(std, records)
     assert not v2.ok and not dup.ok and dup.errors[0].code == "duplicate_visit"
     assert v3.coefficients["visits_before"] == 1 and v3.coefficients["was"] == 0.0
     assert x1.coefficients["visits_before"] == 0 and x2.coefficients["visits_before"] == 0
@@ -211,7 +212,7 @@ def test_earlier_results_are_read_as_previous_visits(std):
     assert now.coefficients["was"] == pytest.approx(1 / 3) and now.coefficients["again"] == 1
     assert now.labels["grade"] == "C"
     # a visit scored with it is newer than any earlier result before it
-    new, newer = _both(
+    _new, newer = _both(
         std,
         [
             _visit("new", "P1", "2026-01-01", "yes", "yes", "yes"),
@@ -236,7 +237,7 @@ def test_score_takes_the_previous_result_or_its_dict(std):
 
 def test_a_standard_without_history_ignores_previous():
     plain = sbm_engine.loads(
-        "standard demo.plain { item a \"A\" answer { yes = 1, no = 0 } }", "plain.sbm"
+        'standard demo.plain { item a "A" answer { yes = 1, no = 0 } }', "plain.sbm"
     )
     assert not plain.uses_history and plain.history_reader is None
     one = plain.score({"visit_id": "1", "answers": {"a": "yes"}})

@@ -249,6 +249,20 @@ CASES = [
         21,
         "`avg(…)` exists only in `rollup` formulas",
     ),
+    Case(
+        "E0307",
+        "    coefficient c = previous(greeted + 1)",
+        8,
+        30,
+        "`previous` reads an item, a section or a coefficient",
+    ),
+    Case(
+        "E0308",
+        "    coefficient c = repeated(greeting)",
+        8,
+        30,
+        "`repeated` counts items",
+    ),
     # -- dependencies
     Case(
         "E0401",
