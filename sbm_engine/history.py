@@ -240,3 +240,23 @@ def _previous_of(
     if newest is not None and (earlier is None or earlier[0] <= newest[0]):
         return reader.of(outcomes[newest[1]])
     return reader.of(earlier[1]) if earlier is not None else None
+
+
+def previous_visits(
+    std: Any, records: Sequence[Any], history: History | None = None
+) -> list[Previous | None]:
+    """The previous visit each of `records` reads when they are scored together
+    (`score_in_order` with `std`, a `CompiledStandard` that uses history): what
+    `sbm explain` shows a visit of a wave with."""
+    reader = std.history_reader
+    found: list[Previous | None] = [None] * len(records)
+
+    def group(rows: list[int], previous: list[Previous | None]) -> list[VisitOutcome]:
+        out = []
+        for i, p in zip(rows, previous, strict=True):
+            found[i] = p
+            out.append(std.score(records[i], None, p))
+        return out
+
+    score_in_order(records, [None] * len(records), reader, group, history)
+    return found

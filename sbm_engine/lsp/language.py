@@ -165,6 +165,9 @@ def function_doc(name: str) -> str:
         "median": lambda: message("lsp.rollup_function.median"),
         "percentile": lambda: message("lsp.rollup_function.percentile"),
         "mode": lambda: message("lsp.rollup_function.mode"),
+        "previous": lambda: message("lsp.history_function.previous"),
+        "has_previous": lambda: message("lsp.history_function.has_previous"),
+        "repeated": lambda: message("lsp.history_function.repeated"),
     }
     if name in docs:
         return docs[name]()

@@ -110,3 +110,17 @@ def test_a_dask_run_of_a_standard_with_history_stops(tmp_path, std):
     code, output = _score(str(std), str(wave), "--dask", "local", "-o", str(tmp_path / "out"))
     assert code == 2
     assert "history" in output
+
+
+def test_explain_reads_the_visit_s_previous_one_in_the_file(tmp_path, std):
+    wave = _write(
+        tmp_path / "wave.jsonl",
+        [_visit("v2", "2026-02-01", "no", "yes"), _visit("v1", "2026-01-01", "no", "no")],
+    )
+    result = CliRunner().invoke(
+        cli, ["explain", str(std), str(wave), "--visit", "v2", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    exp = json.loads(result.output)
+    values = {c["coefficient"]: c["value"] for c in exp["coefficients"]}
+    assert values == {"again": 1.0, "visits_before": 1.0}
