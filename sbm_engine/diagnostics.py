@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "E0801": "example expectation failed",
     "E0802": "example answers rejected",
     "E0803": "unknown example block",
+    "E0804": "example blocks in an order that cannot be read",
     # warnings
     "W0701": "formula can leave [0, 1]",
     "W0702": "scale declared but never used",

@@ -650,13 +650,16 @@ class _Printer:
 
     def example(self, ex: n.Example, depth: int, blank: bool) -> None:
         """An example's parts in the order written (`visit`, `answers`, then the
-        expectations for a tree built in memory): reordering them would carry their
-        comments away, since comments keep their order. For the same reason two
-        `visit` blocks stay two blocks, though the tree merges them."""
+        expectations for a tree built in memory; an example of several visits, each
+        visit's in turn): reordering them would carry their comments away, since
+        comments keep their order. For the same reason two `visit` blocks of one visit
+        stay two blocks, though the tree merges them."""
         self.emit(depth, f"example {quote(ex.name)} {{", _start(ex.span), blank=blank, opens=True)
+        visits = [*((v.visit, v.answers) for v in ex.earlier), (ex.visit, ex.answers)]
         parts: list[tuple[int, str, tuple[n.Assignment, ...] | n.Expr]] = [
             (block[0].span.start, word, block)
-            for word, assignments in (("visit", ex.visit), ("answers", ex.answers))
+            for visit, answers in visits
+            for word, assignments in (("visit", visit), ("answers", answers))
             for block in self._blocks(assignments)
         ]
         parts += [(expect.span.start, "expect", expect) for expect in ex.expects]

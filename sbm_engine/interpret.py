@@ -31,6 +31,7 @@ from .ir import (
     Neg,
     Not,
     Or,
+    RollupRef,
     SectionRef,
     ValueRef,
 )
@@ -61,6 +62,8 @@ class Env:
     value: Any = None
     #: the point's previous visit, as `history.Previous` holds it (empty: none)
     previous: Mapping[Any, Any] = attrs.Factory(dict)
+    #: rollup values over a group of visits (an example's expectations read them)
+    rollups: Mapping[str, Any] = attrs.Factory(dict)
 
 
 class Interpreter:
@@ -91,6 +94,8 @@ class Interpreter:
                 return env.coefs.get(name)
             case FieldRef(name=key):
                 return env.visit.get(key)
+            case RollupRef(name=name):
+                return env.rollups.get(name)
             case Neg(operand=operand):
                 x = self.eval(operand, env)
                 return None if x is None else -x

@@ -339,6 +339,14 @@ CASES = [
         "unknown block `anwsers` in an example",
         "did you mean `answers`?",
     ),
+    Case(
+        "E0804",
+        '    example "e" {\n        answers { greeted = yes }\n        answers { greeted = no }\n'
+        '        visit { scenario = "x" }\n    }',
+        11,
+        9,
+        "a `visit { }` block with no `answers { }` after it",
+    ),
     # -- warnings
     Case(
         "W0701",
