@@ -139,6 +139,24 @@ def test_nps_of_a_group(ratings: list[int], nps: float) -> None:
     assert bands.count("detractor") == sum(r <= 6 for r in ratings)
 
 
+def test_nps_group_examples_hold_the_published_figures() -> None:
+    """The standard's own examples of several visits: the published proportions and
+    each answer once, rolled up over the example's visits."""
+    std = sbm_engine.load("survey.nps")
+    groups = {o.name: o for o in std.run_examples() if o.visits > 1}
+    assert {o.visits for o in groups.values()} == {21, 11}
+    assert all(o.passed for o in groups.values()), [o.messages for o in groups.values()]
+
+
+def test_nps_is_exact_where_the_percentages_are_whole() -> None:
+    """57 promoters and 42 detractors of 100 give 15, not 14.999999999999993: a rollup
+    formula computes with the exact shares and is rounded once."""
+    std = sbm_engine.load("survey.nps")
+    results = list(std.score_many(_nps_visits([10] * 57 + [7] + [3] * 42)))
+    rollups = std.rollup(results, "network")["groups"][0]["rollups"]
+    assert rollups == {"promoters": 57.0, "detractors": 42.0, "nps": 15.0}
+
+
 #: The worked example of the R package stp25kano (Berger et al.'s method, 296
 #: respondents): counts of A, O, M, I, R, Q per attribute and the printed Better and
 #: Worse, to three decimals.
