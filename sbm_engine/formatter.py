@@ -55,9 +55,10 @@ The canonical layout (what users see)
   (`weighted_mean(tagged x)`, a name) stays after `=` however long the line, as
   in the spec's own conformance standard. For a tree built in memory, on the
   next line when the whole does not fit.
-- `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty)
-  and one `expect EXPR` per line, in the order written (comments move with them;
-  two `visit` blocks stay two blocks). An assignment block goes on one line when it
+- `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty;
+  an example of several visits, each visit's in turn) and one `expect EXPR` per
+  line, in the order written (comments move with them; two `visit` blocks of one
+  visit stay two blocks). An assignment block goes on one line when it
   fits; otherwise it keeps its author's line breaks: `answers { a = 1, b = 2,` with
   the next lines aligned under `a` and ` }` ending the last, a line that would pass
   100 columns split into as many as it needs, filled; with a comment inside, one
