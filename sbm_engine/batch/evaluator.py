@@ -144,7 +144,9 @@ class BatchEvaluator:
         loaded with `allow_unknown`. A row without a usable `visit_id`, or with an
         object or a list in a visit field (`standard.field_errors`), is suspect
         too. Plugin visit validators need whole records and are not run here;
-        `score_records` and `score_table` run them.
+        `score_records` and `score_table` run them. No previous visit is read
+        here (`previous` is N/A, `has_previous()` false): a standard that uses
+        history is scored by `score_records`.
         """
         visit = visit or {}
         sources = {k: as_source(v) for k, v in answers.items()}

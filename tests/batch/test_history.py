@@ -251,3 +251,10 @@ def test_a_standard_with_history_is_not_scored_batch_by_batch(std):
     table = pa.table({"visit_id": ["1"], "hands": ["yes"], "fridge": ["no"], "floor": ["yes"]})
     with pytest.raises(Unsupported, match="history"):
         next(iter(std.score_batches(table)))
+
+
+def test_a_table_of_a_standard_with_history_is_refused(std):
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"visit_id": ["1"], "hands": ["yes"], "fridge": ["no"], "floor": ["yes"]})
+    with pytest.raises(ValueError, match="history"):
+        std.score_table(table)
