@@ -29,7 +29,7 @@ from typing import Any
 from .io.records import field_text
 from .ir import HAS_PREVIOUS, Call, PreviousOf, previous_key
 from .model import StandardModel, expressions
-from .results import ScoredVisit, VisitOutcome, duplicate, visit_key
+from .results import Row, ScoredVisit, VisitOutcome, duplicate, visit_key
 from .runtime import label_text, number_of
 
 #: The functions that read a previous visit.
@@ -71,6 +71,17 @@ class Reader:
     def __init__(self, model: StandardModel, wanted: frozenset[tuple[str, str]]) -> None:
         self.wanted = tuple(sorted(wanted))
         self.labels = frozenset(c.name for c in model.labels)
+        #: per part of a result (items, sections, coefficients, labels): the names read
+        #: there and the keys they go under
+        self.parts: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, str], ...]]] = {}
+        for part, chosen in (
+            ("items", [n for k, n in self.wanted if k == "item"]),
+            ("sections", [n for k, n in self.wanted if k == "section"]),
+            ("coefficients", [n for k, n in self.wanted if k == "coef" and n not in self.labels]),
+            ("labels", [n for k, n in self.wanted if k == "coef" and n in self.labels]),
+        ):
+            kind = {"items": "item", "sections": "section"}.get(part, "coef")
+            self.parts[part] = (tuple(chosen), tuple(key(kind, n) for n in chosen))
 
     def of(self, result: Any) -> Previous | None:
         """The `Previous` of a scored visit (a `ScoredVisit` or its dict form,
@@ -78,31 +89,31 @@ class Reader:
         given back as it is."""
         if result is None or isinstance(result, Previous):
             return result
-        if isinstance(result, ScoredVisit):
-            items, sections = result.items, result.sections
-            coefs, labels = result.coefficients, result.labels
-        elif isinstance(result, Mapping):
-            items = result.get("items") or {}
-            sections = result.get("sections") or {}
-            coefs = result.get("coefficients") or {}
-            labels = result.get("labels") or {}
-        else:
+        out = Previous({HAS: True})
+        if isinstance(result, ScoredVisit):  # the values as scored: no conversion
+            for part, (names, keys) in self.parts.items():
+                if names:
+                    values = _plain(getattr(result, part))
+                    out.update(zip(keys, map(values.get, names), strict=True))
+            return out
+        if not isinstance(result, Mapping):
             raise TypeError(
                 f"previous must be a scored visit or its dict form, not {type(result).__name__}"
             )
-        out = Previous({HAS: True})
-        for kind, name in self.wanted:
-            value: float | str | None
-            if kind == "item":
-                value = _number(items.get(name))
-            elif kind == "section":
-                value = _number(sections.get(name))
-            elif name in self.labels:
-                value = label_text(labels.get(name, coefs.get(name)))
-            else:
-                value = _number(coefs.get(name))
-            out[key(kind, name)] = value
+        coefs = result.get("coefficients") or {}
+        for part, (names, keys) in self.parts.items():
+            given = result.get(part) or {}
+            for name, k in zip(names, keys, strict=True):
+                if part == "labels":  # a label once written as a number reads as text
+                    out[k] = label_text(given.get(name, coefs.get(name)))
+                else:
+                    out[k] = _number(given.get(name))
         return out
+
+
+def _plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """A result's mapping as a dict, at C speed for the `Row`s a scored visit holds."""
+    return mapping.as_dict() if isinstance(mapping, Row) else dict(mapping)
 
 
 def _number(value: Any) -> float | None:
