@@ -379,6 +379,7 @@ class CompiledStandard:
         engine: str = "auto",
         chunk_rows: int = 65536,
         jobs: int = 1,
+        history: History | None = None,
     ) -> Counts:
         """Score input files (a path or a list of paths, any format `sbm score` reads)
         into `output` and `rejects` (default: `OUTPUT.rejects.jsonl` beside it) and
@@ -387,7 +388,8 @@ class CompiledStandard:
         names and appear together at the end, or not at all. `jobs` > 1 scores in
         worker processes, which load the standard again (`origin`: one loaded with
         `sbm_engine.load`). It does not run the standard's examples first, as
-        `sbm score` does (`run_examples`)."""
+        `sbm score` does (`run_examples`). `history`: earlier results, for a standard
+        that uses history (which is scored whole, `pipeline.batches.score_whole`)."""
         from .pipeline import score_files
 
         options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal}
@@ -400,6 +402,7 @@ class CompiledStandard:
             engine=engine,
             chunk_rows=chunk_rows,
             jobs=jobs,
+            history=history,
         )
 
     def result_template(self) -> dict[str, Any]:

@@ -264,3 +264,17 @@ def test_a_table_of_a_standard_with_history_is_refused(std):
     table = pa.table({"visit_id": ["1"], "hands": ["yes"], "fridge": ["no"], "floor": ["yes"]})
     with pytest.raises(ValueError, match="history"):
         std.score_table(table)
+
+
+def test_score_files_reads_earlier_results(std, tmp_path):
+    import json
+
+    history = History()
+    history.add(std.score(_visit("old", "P1", "2026-01-01", "no", "no", "no")).to_dict())
+    wave = tmp_path / "wave.jsonl"
+    wave.write_text(json.dumps(_visit("new", "P1", "2026-02-01", "no", "yes", "yes")) + "\n")
+    out = tmp_path / "out.jsonl"
+    counts = std.score_files([wave], out, history=history)
+    assert (counts.read, counts.scored) == (1, 1)
+    (row,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert row["coefficients"]["visits_before"] == 1 and row["coefficients"]["again"] == 1
