@@ -233,7 +233,7 @@ def score(
       sbm score bank.branch wave.csv -o scored.parquet --rejects bad.jsonl
       sbm score branch.sbm wave_excel.csv --encoding cp1251 --delimiter ';' -o out.xlsx
       sbm score branch.sbm 'waves/2026-*.parquet' --dask local -o scored/
-      sbm score snhd.sbm inspections.csv --history scored.2025.parquet -o scored.jsonl
+      sbm score inspections.snhd inspections.csv --history scored.2025.parquet -o scored.jsonl
     """
     if scheduler is not None:
         if history_paths:
