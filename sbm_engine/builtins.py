@@ -44,7 +44,19 @@ from .codegen import Py, ident, integer, join, py, tuple_display
 from .diagnostics import did_you_mean
 from .exact import places_of
 from .functions import FunctionSpec, ValueType
-from .ir import Agg, AnswerRef, Bound, Call, CoefRef, Const, ModeOf, Type
+from .ir import (
+    HAS_PREVIOUS,
+    Agg,
+    AnswerRef,
+    Bound,
+    Call,
+    CoefRef,
+    Const,
+    ModeOf,
+    PreviousOf,
+    Type,
+    previous_key,
+)
 from .messages import message
 from .model import RollupTerm, ScaleModel, SelectedItem
 from .runtime import label_key, number_of
@@ -1418,6 +1430,203 @@ def _date_entries() -> list[Builtin]:
     ]
 
 
+# ---- history: previous, has_previous, repeated -------------------------------------------
+
+
+def _bind_previous(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    """`previous(NAME)`: an item's score, a section's score or a coefficient's value (a
+    number or a label) at the point's previous visit; E0307 for anything else."""
+    arg = call.args[0]
+    if isinstance(arg, n.Name):
+        name = arg.name
+        decl = ck.decls.get(name)
+        if decl is None:
+            ck._unknown_name(arg)
+            return _bad(call, "any")
+        if decl.kind == "item":
+            item = ck.items.get(name)
+            if item is None:
+                return _bad(call)
+            if not item.scored:
+                ck.d.error(
+                    "E0304",
+                    message("E0304.needs_scored.message", fn="previous", item=name),
+                    arg.span,
+                    label=message("E0304.unscored.label"),
+                    help=message("E0304.needs_scored.help"),
+                )
+                return _bad(call)
+            return Call("previous", PreviousOf("item", name), type="num", span=call.span)
+        if decl.kind == "section":
+            return Call("previous", PreviousOf("section", name), type="num", span=call.span)
+        if decl.kind == "coefficient":
+            labels: frozenset[str] | None = None
+            typ: Type
+            if name in ck._coefs_busy:  # read by its own formula: the type its syntax gives
+                typ = _written_type(ck, decl.node.expr)
+            else:
+                formula = ck._coefficient(name)
+                typ = formula.type if formula.type in ("str", "label") else "num"
+                labels = formula.labels
+            return Call(
+                "previous", PreviousOf("coef", name), type=typ, labels=labels, span=call.span
+            )
+    ck.d.error(
+        "E0307",
+        message("E0307.previous.message"),
+        arg.span,
+        label=message("E0307.previous.label"),
+        help=message("E0307.previous.help"),
+    )
+    return _bad(call, "any")
+
+
+def _written_type(ck: Binding, expr: n.Expr) -> Type:
+    """The type of a formula as its results are written (a text, a bare word that names
+    nothing: a label; else a number), for `previous(C)` inside C's own formula."""
+    match expr:
+        case n.If(then=a, otherwise=b):
+            for branch in (a, b):
+                t = _written_type(ck, branch)
+                if t != "num":
+                    return t
+            return "num"
+        case n.String():
+            return "str"
+        case n.Name(name=name) if name not in ck.decls and name != "na":
+            return "label"
+    return "num"
+
+
+def _range_previous(
+    b: Call, sub: Callable[[Bound], Interval | None], scope: RangeScope | None
+) -> Interval | None:
+    return (0.0, 1.0) if b.payload.kind in ("item", "section") else None
+
+
+def _emit_previous(pc: PythonCompiler, b: Call, t: Py) -> Py:
+    k = pc.const("K", previous_key(b.payload.kind, b.payload.name))
+    pc.e.line(py("{} = visit.get({})", t, k))
+    return t
+
+
+def _kernel_previous(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
+    import numpy as np
+
+    k = previous_key(b.payload.kind, b.payload.name)
+    text = b.type in ("str", "label") or (
+        b.payload.kind == "coef" and b.payload.name in bc.label_names
+    )
+
+    def previous(env: BatchEnv, act: Active) -> Any:
+        col = env.previous.get(k)
+        if col is None:
+            return bc.ops.Cat.constant(None, env.m) if text else np.full(env.m, np.nan)
+        return col
+
+    return previous
+
+
+def _scalar_previous(ip: Interpreter, b: Call, env: Env) -> Any:
+    return env.previous.get(previous_key(b.payload.kind, b.payload.name))
+
+
+def _bind_has_previous(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    return Call("has_previous", None, type="bool", span=call.span)
+
+
+def _emit_has_previous(pc: PythonCompiler, b: Call, t: Py) -> Py:
+    pc.e.line(py("{} = visit.get({}) is True", t, pc.const("K", HAS_PREVIOUS)))
+    return t
+
+
+def _kernel_has_previous(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
+    import numpy as np
+
+    def has(env: BatchEnv, act: Active) -> Any:
+        col = env.previous.get(HAS_PREVIOUS)
+        return np.zeros(env.m) if col is None else col
+
+    return has
+
+
+def _scalar_has_previous(ip: Interpreter, b: Call, env: Env) -> Any:
+    return env.previous.get(HAS_PREVIOUS) is True
+
+
+def _bind_repeated(ck: Binding, call: n.Call, ctx: _Context) -> Bound:
+    """`repeated(SELECTION)`: items, `tagged T`, `in S` or item names (E0308 for
+    anything else), expanded to the scored items they stand for."""
+    chosen: dict[str, SelectedItem] = {}
+    for a in call.args:
+        if isinstance(a, n.Selection) and a.kind != "sections":
+            _kind, sel = ck._selection([a], call.function)
+            chosen.update((x.name, x) for x in sel)
+            continue
+        item = None
+        if isinstance(a, n.Name) and a.name in ck.decls and ck.decls[a.name].kind == "item":
+            item = ck._item_arg(a, call.function, scored=True)
+            if item is not None:
+                chosen.setdefault(item.name, SelectedItem(item.name, item.weight, item.bonus))
+            continue
+        ck.d.error(
+            "E0308",
+            message("E0308.repeated.message"),
+            a.span,
+            label=message("E0308.repeated.label"),
+            help=message("E0308.repeated.help"),
+        )
+    return Call("repeated", ("items", tuple(chosen.values())), type="num", span=call.span)
+
+
+def _range_repeated(
+    b: Call, sub: Callable[[Bound], Interval | None], scope: RangeScope | None
+) -> Interval | None:
+    return (0.0, float(len(b.payload[1])))
+
+
+def _emit_repeated(pc: PythonCompiler, b: Call, t: Py) -> Py:
+    e = pc.e
+    e.line(py("{} = 0.0", t))
+    for x in b.payload[1]:
+        s = pc.item_var(x.name)
+        p = pc.fresh()
+        e.line(py("{} = visit.get({})", p, pc.const("K", previous_key("item", x.name))))
+        with e.block(
+            py("if {} is not None and {} is not None and {} < 1.0 and {} < 1.0:", s, p, s, p)
+        ):
+            e.line(py("{} += 1.0", t))
+    return t
+
+
+def _kernel_repeated(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
+    import numpy as np
+
+    names = [x.name for x in b.payload[1]]
+
+    def repeated(env: BatchEnv, act: Active) -> Any:
+        total = np.zeros(env.m)
+        for name in names:
+            prev = env.previous.get(previous_key("item", name))
+            if prev is None:
+                continue
+            with np.errstate(invalid="ignore"):
+                total += (env.items[name] < 1.0) & (prev < 1.0)
+        return total
+
+    return repeated
+
+
+def _scalar_repeated(ip: Interpreter, b: Call, env: Env) -> Any:
+    count = 0.0
+    for x in b.payload[1]:
+        s = env.items.get(x.name)
+        p = env.previous.get(previous_key("item", x.name))
+        if s is not None and p is not None and s < 1.0 and p < 1.0:
+            count += 1.0
+    return count
+
+
 # ---- the table ------------------------------------------------------------------------------
 
 BUILTINS = BuiltinTable(
@@ -1593,6 +1802,47 @@ BUILTINS = BuiltinTable(
             scalar=_scalar_selected,
             signature="selected_count(ITEM)",
             doc="how many options a multi-select's answer chose",
+        ),
+        Builtin(
+            "previous",
+            1,
+            1,
+            _bind_previous,
+            context="visit",
+            fails_as="any",
+            range=_range_previous,
+            emit=_emit_previous,
+            kernel=_kernel_previous,
+            scalar=_scalar_previous,
+            signature="previous(NAME)",
+            doc="an item's or section's score, or a coefficient's value, at the point's "
+            "previous visit",
+        ),
+        Builtin(
+            "has_previous",
+            0,
+            0,
+            _bind_has_previous,
+            context="visit",
+            fails_as="bool",
+            emit=_emit_has_previous,
+            kernel=_kernel_has_previous,
+            scalar=_scalar_has_previous,
+            signature="has_previous()",
+            doc="whether the point had a previous visit",
+        ),
+        Builtin(
+            "repeated",
+            1,
+            MANY,
+            _bind_repeated,
+            context="visit",
+            range=_range_repeated,
+            emit=_emit_repeated,
+            kernel=_kernel_repeated,
+            scalar=_scalar_repeated,
+            signature="repeated(SELECTION)",
+            doc="how many of the items selected lost points at this visit and at the previous one",
         ),
         _rollup_entry("avg", "EXPR", "the mean over the visits of a group"),
         _rollup_entry(

@@ -162,6 +162,7 @@ def score(
     require_dask()
     started = time.perf_counter()
     std_ref, allow_unknown = _standard_ref(standard, allow_unknown)
+    _refuse_history(standard, allow_unknown)
     out = Path(output_dir)
     frame = _is_frame(dataset)
     files = [] if frame else dataset_files(dataset)
@@ -239,6 +240,22 @@ def _standard_ref(standard: Any, allow_unknown: bool) -> tuple[str, bool]:
     if model is None or not getattr(model, "file", None):
         raise DaskScoreError("give the standard as a path or an installed id")
     return str(model.file), allow_unknown or bool(standard.allow_unknown)
+
+
+def _refuse_history(standard: Any, allow_unknown: bool) -> None:
+    """A standard that uses history is not scored on a cluster: a visit's outcome
+    depends on the visits of its point in other partitions (`sbm score` scores it)."""
+    if isinstance(standard, str | os.PathLike):
+        from .api import load
+
+        try:
+            standard = load(standard, allow_unknown=allow_unknown)
+        except Exception:  # the workers load it too, and say what is wrong
+            return
+    if getattr(standard, "uses_history", False):
+        from .messages import message
+
+        raise DaskScoreError(message("history.dask", standard=standard.id))
 
 
 def _is_frame(dataset: Any) -> bool:

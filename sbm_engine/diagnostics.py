@@ -51,6 +51,8 @@ CODES: dict[str, str] = {
     "E0304": "unscored item used as a score",
     "E0305": "`value` outside an item's score formula",
     "E0306": "construct not allowed here",
+    "E0307": "`previous` of something other than an item, a section or a coefficient",
+    "E0308": "`repeated` of something other than items",
     # dependencies
     "E0401": "cycle between formulas",
     # values
@@ -79,6 +81,7 @@ CODES: dict[str, str] = {
     "E0801": "example expectation failed",
     "E0802": "example answers rejected",
     "E0803": "unknown example block",
+    "E0804": "example blocks in an order that cannot be read",
     # warnings
     "W0701": "formula can leave [0, 1]",
     "W0702": "scale declared but never used",

@@ -29,8 +29,12 @@ class ExampleOutcome:
     name: str
     failures: tuple[Diagnostic, ...]
     span: Span
-    #: The example's visit as scored (None when its answers were rejected).
+    #: The example's (last) visit as scored (None when its answers were rejected).
     result: Any = attrs.field(default=None, eq=False, repr=False)
+    #: How many visits the example scores (several: one point's, in order).
+    visits: int = 1
+    #: Every visit of the example as scored, in order (rejected ones left out).
+    results: tuple[Any, ...] = attrs.field(default=(), eq=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -50,11 +54,36 @@ def run_examples(std: CompiledStandard, select: str | None = None) -> list[Examp
     for ex in std.model.examples:
         if wanted is not None and wanted not in ex.name.casefold():
             continue
-        record = _record(ex)
-        result = std.score(record)
-        failures = _failures(interp, ex, record, result)
-        out.append(ExampleOutcome(ex.name, tuple(failures), ex.span, result if result.ok else None))
+        records = _records(ex)
+        failures: list[Diagnostic] = []
+        scored: list[Any] = []
+        previous = None
+        for k, record in enumerate(records):
+            result = std.score(record, previous=previous)
+            if not result.ok:
+                failures += _rejected(ex, result, k + 1 if len(records) > 1 else None)
+                continue
+            scored.append(result)
+            previous = result  # a rejected visit is nobody's previous
+        last = records[-1]
+        if result.ok and not failures:
+            failures = _failures(interp, std, ex, last, result, previous_of_last(scored), scored)
+        out.append(
+            ExampleOutcome(
+                ex.name,
+                tuple(failures),
+                ex.span,
+                result if result.ok else None,
+                len(records),
+                tuple(scored),
+            )
+        )
     return out
+
+
+def previous_of_last(scored: list[Any]) -> Any:
+    """The previous visit of an example's last visit: the one scored before it."""
+    return scored[-2] if len(scored) > 1 else None
 
 
 def coverage(std: CompiledStandard, outcomes: list[ExampleOutcome]) -> dict[str, Any]:
@@ -64,7 +93,7 @@ def coverage(std: CompiledStandard, outcomes: list[ExampleOutcome]) -> dict[str,
     What no example reaches is where an edit can change results unnoticed.
     """
     m = std.model
-    results = [o.result for o in outcomes if o.result is not None]
+    results = [r for o in outcomes for r in (o.results or ((o.result,) if o.result else ()))]
     scored = [it.name for it in m.items if it.scored]
     hit = {name for r in results for name, v in r.items.items() if v is not None}
     ran = {o.name for o in outcomes}
@@ -104,32 +133,64 @@ def example_diagnostics(std: CompiledStandard) -> list[Diagnostic]:
     return [d for outcome in run_examples(std) for d in outcome.failures]
 
 
-def _record(ex: ExampleModel) -> dict[str, Any]:
-    return {"visit_id": f"example: {ex.name}", **ex.visit, "answers": ex.answers}
+def _records(ex: ExampleModel) -> list[dict[str, Any]]:
+    """The example's visits as records: one (`example: NAME`), or one point's several
+    (`example: NAME #1`, `#2`, …), the point `example: NAME` unless a `visit { }` block
+    gives another."""
+    if not ex.earlier:
+        return [{"visit_id": f"example: {ex.name}", **ex.visit, "answers": ex.answers}]
+    visits = [*ex.earlier, (ex.visit, ex.answers)]
+    return [
+        {
+            "visit_id": f"example: {ex.name} #{k}",
+            "point": f"example: {ex.name}",
+            **visit,
+            "answers": answers,
+        }
+        for k, (visit, answers) in enumerate(visits, 1)
+    ]
+
+
+def _rejected(ex: ExampleModel, outcome: Any, visit: int | None) -> list[Diagnostic]:
+    """E0802 for each error of an example's visit (`visit`: its number, in an
+    example of several)."""
+    return [
+        Diagnostic(
+            "E0802",
+            message("E0802.rejected.message", example=ex.name, reason=err.message)
+            if visit is None
+            else message(
+                "E0802.rejected_visit.message", example=ex.name, visit=visit, reason=err.message
+            ),
+            ex.span,
+            label=f"`{err.item}`: {err.code}",
+            help=message("E0802.rejected.help"),
+        )
+        for err in outcome.errors
+    ]
 
 
 def _failures(
-    interp: Interpreter, ex: ExampleModel, record: dict[str, Any], outcome: Any
+    interp: Interpreter,
+    std: CompiledStandard,
+    ex: ExampleModel,
+    record: dict[str, Any],
+    outcome: Any,
+    previous: Any = None,
+    scored: list[Any] | None = None,
 ) -> list[Diagnostic]:
-    if not outcome.ok:
-        return [
-            Diagnostic(
-                "E0802",
-                message("E0802.rejected.message", example=ex.name, reason=err.message),
-                ex.span,
-                label=f"`{err.item}`: {err.code}",
-                help=message("E0802.rejected.help"),
-            )
-            for err in outcome.errors  # type: ignore[union-attr]
-        ]
-    read = interp.visit(record)[0]
+    reader = std.history_reader
+    before = reader.of(previous) if reader is not None else None
+    read = interp.visit(record, before)[0]
     env = Env(
         record,
-        items=dict(outcome.items),  # type: ignore[union-attr]
+        items=dict(outcome.items),
         answers=read.answers,
-        sections=dict(outcome.sections),  # type: ignore[union-attr]
-        coefs={**outcome.coefficients, **outcome.labels},  # type: ignore[union-attr]
+        sections=dict(outcome.sections),
+        coefs={**outcome.coefficients, **outcome.labels},
         options=read.options,
+        previous=before or {},
+        rollups=_rollups(std, ex, scored or [outcome]),
     )
     out = []
     for bound, text in ex.expects:
@@ -150,11 +211,22 @@ def _failures(
     return out
 
 
+def _rollups(std: CompiledStandard, ex: ExampleModel, scored: list[Any]) -> dict[str, Any]:
+    """The rollups over the example's visits, when its expectations read one."""
+    if not any(node.op == "rollup_ref" for b, _ in ex.expects for node in b.walk()):
+        return {}
+    from .rollup import rollup
+
+    (group,) = rollup(std.model, scored, "network")["groups"]
+    values: dict[str, Any] = group["rollups"]
+    return values
+
+
 def _values(b: Bound, env: Env, interp: Interpreter) -> str:
     """`visit = 0.94, band(visit) = good`: the values an expectation read."""
     shown: dict[str, Any] = {}
     for node in b.walk():
-        if node.op in ("item", "section", "coef"):
+        if node.op in ("item", "section", "coef", "rollup_ref"):
             shown.setdefault(node.data, interp.eval(node, env))
         elif node.op == "answer":
             shown.setdefault(f"answer({node.data})", interp.eval(node, env))

@@ -22,21 +22,26 @@ if TYPE_CHECKING:
     from .standard import CompiledStandard
 
 
-def explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-ready account of how `record` was scored (or why it was rejected).
+def explain(
+    std: CompiledStandard, record: Mapping[str, Any], previous: Any = None
+) -> dict[str, Any]:
+    """A JSON-ready account of how `record` was scored (or why it was rejected);
+    `previous`: the point's previous visit, for a standard that uses history (as
+    `CompiledStandard.score` takes it; `history.previous_visits` finds it in a wave).
 
     JSON-ready includes numbers: a value that is not finite (a JSONL `1e400` given to
     an item that does not apply, which the visit ignores; a `visit_id` of 1e400) is
     shown as its text, as the rejects file shows it (`results.json_safe`)."""
-    result: dict[str, Any] = json_safe(_explain(std, record))
+    result: dict[str, Any] = json_safe(_explain(std, record, previous))
     return result
 
 
-def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]:
+def _explain(std: CompiledStandard, record: Mapping[str, Any], previous: Any) -> dict[str, Any]:
     model = std.model
-    outcome = std.score(record)
+    outcome = std.score(record, previous=previous)
     interp = Interpreter(model, std.functions)
-    env, _, _, _ = interp.visit(record)
+    reader = std.history_reader
+    env, _, _, _ = interp.visit(record, reader.of(previous) if reader is not None else None)
     answers = record.get("answers") or {}
     out: dict[str, Any] = {
         "visit_id": record.get("visit_id"),

@@ -55,9 +55,10 @@ The canonical layout (what users see)
   (`weighted_mean(tagged x)`, a name) stays after `=` however long the line, as
   in the spec's own conformance standard. For a tree built in memory, on the
   next line when the whole does not fit.
-- `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty)
-  and one `expect EXPR` per line, in the order written (comments move with them;
-  two `visit` blocks stay two blocks). An assignment block goes on one line when it
+- `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty;
+  an example of several visits, each visit's in turn) and one `expect EXPR` per
+  line, in the order written (comments move with them; two `visit` blocks of one
+  visit stay two blocks). An assignment block goes on one line when it
   fits; otherwise it keeps its author's line breaks: `answers { a = 1, b = 2,` with
   the next lines aligned under `a` and ` }` ending the last, a line that would pass
   100 columns split into as many as it needs, filled; with a comment inside, one
@@ -651,13 +652,16 @@ class _Printer:
 
     def example(self, ex: n.Example, depth: int, blank: bool) -> None:
         """An example's parts in the order written (`visit`, `answers`, then the
-        expectations for a tree built in memory): reordering them would carry their
-        comments away, since comments keep their order. For the same reason two
-        `visit` blocks stay two blocks, though the tree merges them."""
+        expectations for a tree built in memory; an example of several visits, each
+        visit's in turn): reordering them would carry their comments away, since
+        comments keep their order. For the same reason two `visit` blocks of one visit
+        stay two blocks, though the tree merges them."""
         self.emit(depth, f"example {quote(ex.name)} {{", _start(ex.span), blank=blank, opens=True)
+        visits = [*((v.visit, v.answers) for v in ex.earlier), (ex.visit, ex.answers)]
         parts: list[tuple[int, str, tuple[n.Assignment, ...] | n.Expr]] = [
             (block[0].span.start, word, block)
-            for word, assignments in (("visit", ex.visit), ("answers", ex.answers))
+            for visit, answers in visits
+            for word, assignments in (("visit", visit), ("answers", answers))
             for block in self._blocks(assignments)
         ]
         parts += [(expect.span.start, "expect", expect) for expect in ex.expects]

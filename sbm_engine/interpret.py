@@ -32,6 +32,7 @@ from .ir import (
     Neg,
     Not,
     Or,
+    RollupRef,
     SectionRef,
     ValueRef,
 )
@@ -63,6 +64,10 @@ class Env:
     #: a multi-select's options chosen, a flag each (its answer is the points P)
     options: dict[str, tuple[bool, ...] | None] = attrs.Factory(dict)
     value: Any = None
+    #: the point's previous visit, as `history.Previous` holds it (empty: none)
+    previous: Mapping[Any, Any] = attrs.Factory(dict)
+    #: rollup values over a group of visits (an example's expectations read them)
+    rollups: Mapping[str, Any] = attrs.Factory(dict)
 
 
 class Interpreter:
@@ -93,6 +98,8 @@ class Interpreter:
                 return env.coefs.get(name)
             case FieldRef(name=key):
                 return env.visit.get(key)
+            case RollupRef(name=name):
+                return env.rollups.get(name)
             case Neg(operand=operand):
                 x = self.eval(operand, env)
                 return None if x is None else -x
@@ -147,9 +154,10 @@ class Interpreter:
     # -- a whole visit ---------------------------------------------------------------------------
 
     def visit(
-        self, record: Mapping[str, Any]
+        self, record: Mapping[str, Any], previous: Mapping[Any, Any] | None = None
     ) -> tuple[Env, list[VisitError], list[VisitWarning], list[str]]:
-        """Score one record the slow, obvious way (answer keys and fields are not checked)."""
+        """Score one record the slow, obvious way (answer keys and fields are not checked);
+        `previous`: the point's previous visit (`history.Previous`), if it had one."""
         visit = dict(record)
         for f in self.m.fields.values():
             if f.read:
@@ -158,7 +166,7 @@ class Interpreter:
                 except FieldValueError:  # the visit is rejected; a text stays as written
                     if f.type != "text":
                         visit[f.key] = None
-        env = Env(visit)
+        env = Env(visit, previous=previous or {})
         answers = record.get("answers") or {}
         errs: list[VisitError] = []
         warns: list[VisitWarning] = []

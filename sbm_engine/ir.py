@@ -170,6 +170,26 @@ class ModeOf(Bound):
         return (self.candidates, self.keys)
 
 
+@attrs.frozen
+class PreviousOf:
+    """What `previous(NAME)` reads (the payload of `Call("previous", …)`): an item's
+    score, a section's score or a coefficient's value (a number or a label), at the
+    point's previous visit (`history`)."""
+
+    kind: Literal["item", "section", "coef"]
+    name: str
+
+
+def previous_key(kind: str, name: str) -> tuple[str, str, str]:
+    """Where a previous visit's value sits in the visit mapping the generated code reads
+    (`history.Previous`): a tuple, which no record key (always a text) can equal."""
+    return ("previous", kind, name)
+
+
+#: `has_previous()`: True in the visit mapping when the visit has a previous one.
+HAS_PREVIOUS = ("previous", "has", "")
+
+
 # ---- operations ----------------------------------------------------------------------------
 
 
@@ -317,6 +337,7 @@ class Call(Bound):
 
 
 __all__ = [
+    "HAS_PREVIOUS",
     "Agg",
     "And",
     "AnswerRef",
@@ -334,10 +355,12 @@ __all__ = [
     "Neg",
     "Not",
     "Or",
+    "PreviousOf",
     "Ref",
     "RollupRef",
     "SectionRef",
     "Type",
     "ValueRef",
     "Visits",
+    "previous_key",
 ]

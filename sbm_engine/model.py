@@ -279,6 +279,9 @@ class ExampleModel:
     answers: dict[str, Any]
     expects: tuple[tuple[Bound, str], ...]  # expression and its source text
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    #: the visits before the last of an example of several (visit fields, answers),
+    #: in order: one point's visits, each the next one's previous visit
+    earlier: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = ()
 
 
 @attrs.frozen

@@ -312,12 +312,27 @@ class Assignment:
 
 
 @attrs.frozen
+class ExampleVisit:
+    """One of the earlier visits of an example of several: its `visit { }` block (if
+    any) and its `answers { }` block."""
+
+    visit: tuple[Assignment, ...] = ()
+    answers: tuple[Assignment, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
 class Example:
+    """An example: its (last) visit, `visit` and `answers`, and its expectations. An
+    example of several visits holds the ones before the last in `earlier`, in the
+    order written: one point's visits, each the next one's previous visit."""
+
     name: str
     visit: tuple[Assignment, ...] = ()
     answers: tuple[Assignment, ...] = ()
     expects: tuple[Expr, ...] = ()
     span: Span = _span()
+    earlier: tuple[ExampleVisit, ...] = ()
 
 
 @attrs.frozen

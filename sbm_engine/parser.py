@@ -633,13 +633,13 @@ class _ToNodes(_Rewriter):
         visit: tuple[n.Assignment, ...] = ()
         answers: tuple[n.Assignment, ...] = ()
         expects: list[n.Expr] = []
+        blocks: list[tuple[str, Any, n.Span]] = []
         for kind, value, span in parts:
             if kind == "expect":
                 expects.append(value)
-            elif kind == "visit":
-                visit += value
-            elif kind == "answers":
-                answers += value
+                blocks.append((kind, value, span))
+            elif kind in ("visit", "answers"):
+                blocks.append((kind, value, span))
             else:
                 self.diagnostics.error(
                     "E0803",
@@ -650,7 +650,60 @@ class _ToNodes(_Rewriter):
                     if (hint := did_you_mean(kind, ("visit", "answers")))
                     else message("E0803.unknown_block.help"),
                 )
+        if sum(kind == "answers" for kind, _, _ in blocks) > 1:
+            return self._visits(_unescape(title), blocks, tuple(expects), self.sp(meta))
+        for kind, value, _span in blocks:
+            if kind == "visit":
+                visit += value
+            elif kind == "answers":
+                answers += value
         return n.Example(_unescape(title), visit, answers, tuple(expects), span=self.sp(meta))
+
+    def _visits(
+        self,
+        title: str,
+        blocks: list[tuple[str, Any, n.Span]],
+        expects: tuple[n.Expr, ...],
+        span: n.Span,
+    ) -> n.Example:
+        """An example of several visits: each an `answers { }` block with an optional
+        `visit { }` block before it, the expectations after the last (E0804 for any
+        other order)."""
+        visits: list[n.ExampleVisit] = []
+        pending: tuple[Any, n.Span] | None = None  # a `visit { }` waiting for its answers
+        last_answers = max(i for i, (kind, _, _) in enumerate(blocks) if kind == "answers")
+        for i, (kind, value, at) in enumerate(blocks):
+            if kind == "visit":
+                if pending is not None:
+                    self._order_error(pending[1], "visit_twice")
+                pending = (value, at)
+            elif kind == "answers":
+                before, start = (pending[0], pending[1]) if pending is not None else ((), at)
+                visits.append(n.ExampleVisit(before, value, span=start))
+                pending = None
+            elif i < last_answers:  # an expectation between visits
+                self._order_error(at, "expect_between")
+        if pending is not None:
+            self._order_error(pending[1], "visit_last")
+        *earlier, last = visits
+        return n.Example(
+            title, last.visit, last.answers, expects, span=span, earlier=tuple(earlier)
+        )
+
+    def _order_error(self, span: n.Span, why: str) -> None:
+        if why == "visit_twice":
+            text = message("E0804.order.visit_twice")
+        elif why == "visit_last":
+            text = message("E0804.order.visit_last")
+        else:
+            text = message("E0804.order.expect_between")
+        self.diagnostics.error(
+            "E0804",
+            text,
+            span,
+            label=message("E0804.order.label"),
+            help=message("E0804.order.help"),
+        )
 
     # -- expressions -------------------------------------------------------------------
 

@@ -239,6 +239,8 @@ def _done(done: str) -> str:
         return message("results.done.diagnosed")
     if done == "planned":
         return message("results.done.planned")
+    if done == "history":
+        return message("history.done")
     return done
 
 

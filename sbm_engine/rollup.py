@@ -501,12 +501,20 @@ def finite(x: Any) -> Any:
 
 
 class _RollupEval(Interpreter):
-    """Evaluates `rollup` formulas for one group from its accumulated terms."""
+    """Evaluates `rollup` formulas for one group from its accumulated terms.
+
+    Exactly: shares, totals, means and the visits are the fractions they are (a
+    share is hits ÷ visits, a sum is held to the last unit, `ExactSum`), numbers
+    written in a formula the decimals they are, and `+ − × ÷` on them exact; a
+    rollup's value is rounded to a float once, at the end. So `100 * share(x)` over
+    57 of 100 visits is 57, not 56.99999999999999, whatever prints it. Percentiles
+    are floats already (`percentile`), and stay so."""
 
     def __init__(self, model: StandardModel, group: _Group) -> None:
         super().__init__(model)
         self.group = group
         self.values: dict[str, float | str | None] = {}
+        self.exact: dict[str, Any] = {}
         self.by_name = {r.name: r for r in model.rollups}
         self.params = {t.key: t.param for r in model.rollups for t in r.terms}
 
@@ -514,16 +522,23 @@ class _RollupEval(Interpreter):
         return {name: self.rollup(name) for name in self.by_name}
 
     def rollup(self, name: str, stack: tuple[str, ...] = ()) -> float | str | None:
+        self._exact(name, stack)
+        return self.values[name]
+
+    def _exact(self, name: str, stack: tuple[str, ...] = ()) -> Any:
+        """A rollup's exact value (a `Fraction`, a label or None), computed once."""
         if name not in self.values:
             if name in stack:
                 return None
             self._stack = (*stack, name)
             try:
                 value = self.eval(self.by_name[name].expr, Env({}))
-            except ArithmeticError:  # e.g. a share that is 0 in a denominator: N/A here
-                value = None
-            self.values[name] = finite(value)  # inf or NaN from huge terms: N/A too
-        return self.values[name]
+                shown = float(value) if isinstance(value, Fraction) else value
+            except ArithmeticError:  # a share that is 0 in a denominator, a huge value: N/A
+                value = shown = None
+            self.exact[name] = value
+            self.values[name] = finite(shown)  # inf or NaN from huge terms: N/A too
+        return self.exact[name]
 
     def eval(self, b: Bound, env: Env) -> Any:
         if b.op == "mode_of":  # the candidate most visits gave, ties to the first listed
@@ -531,6 +546,11 @@ class _RollupEval(Interpreter):
             hits = [self.group.terms[k].hits for k in keys]
             most = max(hits, default=0)
             return candidates[hits.index(most)] if most else None
+        if b.op == "const":
+            value = b.data
+            if isinstance(value, float | int) and not isinstance(value, bool):
+                return _fraction(value)
+            return value
         if b.op == "agg":
             kind, key = b.data
             if kind == "mode":  # key: the coefficient; ties go to the band declared first
@@ -543,18 +563,27 @@ class _RollupEval(Interpreter):
                 )
             if kind in QUANTILE_KINDS:
                 p = self.params.get(key)
-                return percentile(self.group.samples[key], 50.0 if p is None else p)
+                return _fraction(percentile(self.group.samples[key], 50.0 if p is None else p))
             stat = self.group.terms[key]
             if kind == "share":
-                return stat.hits / stat.n if stat.n else None
+                return Fraction(stat.hits, stat.n) if stat.n else None
+            units = Fraction(stat.total.units, 1 << _UNIT_BITS)
             if kind == "total":
-                return stat.total.value()
-            return stat.mean()
+                return units
+            return units / stat.n if stat.n else None
         if b.op == "visits":
-            return float(self.group.visits)
+            return Fraction(self.group.visits)
         if b.op == "rollup_ref":
-            return self.rollup(b.data, getattr(self, "_stack", ()))
+            return self._exact(b.data, getattr(self, "_stack", ()))
         return super().eval(b, env)
+
+
+def _fraction(x: Any) -> Any:
+    """A number as the exact fraction its shortest decimal spelling says (0.1 is 1/10);
+    None and infinities as they are."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return x
+    return Fraction(repr(float(x))) if isinstance(x, float) else Fraction(x)
 
 
 def rollup(model: StandardModel, results: Iterable[Any], by: str) -> dict[str, Any]:

@@ -24,6 +24,9 @@ from .compiler import PythonCompiler, listing
 from .diagnostics import Diagnostic, did_you_mean
 from .field_types import read_fields
 from .functions import FunctionRegistry
+from .history import History, score_in_order
+from .history import Reader as HistoryReader
+from .history import reads as history_reads
 from .messages import message
 from .model import StandardModel
 from .nodes import Span
@@ -100,6 +103,9 @@ class CompiledStandard:
         self._field_names = model.visit_fields
         self._finite = FiniteCheck(model)
         self._error_rank = error_rank(model)
+        wanted = history_reads(model)
+        #: what a previous visit is read as (None: the standard uses no history)
+        self.history_reader = None if wanted is None else HistoryReader(model, wanted)
         #: How to make this standard again in another process (the worker processes of
         #: `score_files`): a module-level function and its arguments, set by
         #: `api.load`; None for a standard made otherwise.
@@ -128,9 +134,19 @@ class CompiledStandard:
 
     # -- scoring ----------------------------------------------------------------------------------
 
-    def score(self, record: Mapping[str, Any], source: str | None = None) -> VisitOutcome:
+    @property
+    def uses_history(self) -> bool:
+        """The standard reads a previous visit (`previous`, `has_previous`, `repeated`):
+        `score_many` then scores every visit of a point after the earlier ones."""
+        return self.history_reader is not None
+
+    def score(
+        self, record: Mapping[str, Any], source: str | None = None, previous: Any = None
+    ) -> VisitOutcome:
         """Score one visit record (the JSONL input shape); never raises for bad data.
 
+        `previous`: the result of the same point's previous visit (a `ScoredVisit` or
+        its dict form), for a standard that uses history; None when there is none.
         A rejection lists its errors in the order of `error_rank`; a scored visit its
         warnings (and failed critical items) in the order the items are declared."""
         if not isinstance(record, Mapping):
@@ -184,6 +200,8 @@ class CompiledStandard:
             errs.extend(field_errs)
             visit = {**visit, **values}
         warns: list[VisitWarning] = []
+        if previous is not None and self.history_reader is not None:
+            visit = {**visit, **self.history_reader.of(previous)}  # type: ignore[dict-item]
         try:
             items, sections, coefs, bands, gaps, labels, critical, terms = self._evaluate(
                 answers, visit, errs, warns
@@ -251,14 +269,41 @@ class CompiledStandard:
         )
 
     def score_many(
-        self, records: Iterable[Mapping[str, Any]], sources: Iterable[str | None] | None = None
+        self,
+        records: Iterable[Mapping[str, Any]],
+        sources: Iterable[str | None] | None = None,
+        history: History | None = None,
     ) -> Iterator[VisitOutcome]:
-        """Score a stream of records; a `visit_id` already seen in the stream is rejected."""
+        """Score a stream of records; a `visit_id` already seen in the stream is rejected.
+
+        A standard that uses history reads every record first, then scores each point's
+        visits in order, each with its previous one among them or in `history`
+        (earlier results); the outcomes still come in the order of the records."""
+        if self.history_reader is not None:
+            yield from self._score_in_order(records, sources, history)
+            return
         session = self.session()
         source_iter = iter(sources) if sources is not None else None
         for record in records:
             source = next(source_iter, None) if source_iter is not None else None
             yield session.score(record, source)
+
+    def _score_in_order(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        sources: Iterable[str | None] | None,
+        history: History | None,
+    ) -> list[VisitOutcome]:
+        """`score_many` of a standard that uses history (`history.score_in_order`)."""
+        assert self.history_reader is not None
+        kept = list(records)
+        srcs = list(sources) if sources is not None else []
+        srcs += [None] * (len(kept) - len(srcs))
+
+        def group(rows: list[int], previous: list[Any]) -> list[VisitOutcome]:
+            return [self.score(kept[i], srcs[i], p) for i, p in zip(rows, previous, strict=True)]
+
+        return score_in_order(kept, srcs, self.history_reader, group, history)
 
     def score_table(self, table: Any, source: str | None = None) -> Any:
         """Score a `pyarrow.Table` (one visit per row, one column per item) with the
@@ -312,6 +357,7 @@ class CompiledStandard:
         engine: str = "auto",
         chunk_rows: int = 65536,
         jobs: int = 1,
+        history: History | None = None,
     ) -> Counts:
         """Score input files (a path or a list of paths, any format `sbm score` reads)
         into `output` and `rejects` (default: `OUTPUT.rejects.jsonl` beside it) and
@@ -320,7 +366,8 @@ class CompiledStandard:
         names and appear together at the end, or not at all. `jobs` > 1 scores in
         worker processes, which load the standard again (`origin`: one loaded with
         `sbm_engine.load`). It does not run the standard's examples first, as
-        `sbm score` does (`run_examples`)."""
+        `sbm score` does (`run_examples`). `history`: earlier results, for a standard
+        that uses history (which is scored whole, `pipeline.batches.score_whole`)."""
         from .pipeline import score_files
 
         options = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal}
@@ -333,6 +380,7 @@ class CompiledStandard:
             engine=engine,
             chunk_rows=chunk_rows,
             jobs=jobs,
+            history=history,
         )
 
     def result_template(self) -> dict[str, Any]:

@@ -125,6 +125,7 @@ class StandardSpec:
     channel: bool  # a declared `field channel … one of { web, phone }`
     #: typed fields declared: `day date`, `arrived`/`left` datetime, `wait` duration
     typed: bool = False
+    history: bool = False  # reads previous visits: visits get dates
 
 
 def _num(x: float | None) -> str:
@@ -210,6 +211,11 @@ class Ctx:
     coefficient: bool = False  # whole-visit context: selections and critical_failed allowed
     channel: bool = False
     typed: bool = False
+    #: history allowed: `previous(…)` of items, sections and coefficients, `repeated(…)`,
+    #: `has_previous()` (`standards(history=True)`)
+    history: bool = False
+    #: every coefficient of the standard, earlier or later: `previous(c)` may read any
+    all_coefs: list[str] = field(default_factory=list)
 
 
 #: Formulas over the typed fields (`StandardSpec.typed`): numbers, and conditions.
@@ -288,6 +294,11 @@ def num_exprs(draw: st.DrawFn, ctx: Ctx, depth: int = 2) -> str:
         leaves += TYPED_NUMBERS
     if ctx.coefficient:
         leaves += ctx.sections + ctx.coefs * 2
+    if ctx.history:
+        leaves += [f"previous({name})" for name in _scored(ctx)]
+        leaves += [f"previous({name})" for name in [*ctx.sections, *ctx.all_coefs]]
+        if ctx.coefficient:
+            leaves += ["repeated(items)", *(f"repeated(tagged {t})" for t in ctx.tags)]
     if depth <= 0:
         return draw(st.sampled_from(leaves))
     choices = ["leaf", "leaf", "arith", "if", "clamp", "minmax", "coalesce", "neg"]
@@ -361,6 +372,8 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
         choices.append("typed")
     if any(it.kind == "multi" for it in ctx.items):
         choices += ["selected", "selected"]
+    if ctx.history:
+        choices += ["has_previous", "has_previous"]
     if ctx.coefficient:
         choices.append("critical")
         if ctx.banded:
@@ -381,6 +394,8 @@ def conditions(draw: st.DrawFn, ctx: Ctx, depth: int = 1) -> str:
         return draw(st.sampled_from(TYPED_CONDITIONS))
     if choice == "is_na":
         return f"is_na({draw(sub_num)})"
+    if choice == "has_previous":
+        return draw(st.sampled_from(["has_previous()", "not has_previous()"]))
     if choice == "failed":
         return f"failed({draw(st.sampled_from(_scored(ctx)))})"
     if choice == "label":
@@ -440,8 +455,10 @@ def formulas(draw: st.DrawFn, it: ItemSpec, ctx: Ctx) -> str:
 
 
 @st.composite
-def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
-    """A random valid standard (see the module docstring)."""
+def standards(draw: st.DrawFn, max_items: int = 8, history: bool = False) -> StandardSpec:
+    """A random valid standard (see the module docstring); with `history`, its
+    coefficients read the point's previous visit too (`previous`, `has_previous`,
+    `repeated`, a coefficient that reads its own previous value and a label's)."""
     lines = ['standard gen.test "Случайный стандарт" {', '    version "1"']
     lines += [f"    const {k} = {v}" for k, v in NAMED.items()]
     n_scales = draw(st.integers(0, 2))
@@ -555,7 +572,8 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         lines.append("    " + it.text())
     coefs: list[str] = []
     banded: dict[str, tuple[str, ...]] = {}
-    for k in range(draw(st.integers(1, 5))):
+    n_coefs = draw(st.integers(1, 5))
+    for k in range(n_coefs):
         ctx = Ctx(
             items=items,
             sections=sections,
@@ -565,6 +583,8 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             coefficient=True,
             channel=channel,
             typed=typed,
+            history=history,
+            all_coefs=[f"c{j}" for j in range(n_coefs)],
         )
         shape = draw(st.integers(0, 5))
         if shape == 0 and coefs:
@@ -606,6 +626,14 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         if labelled:
             lines.append(f"    coefficient lab1 = answer({draw(st.sampled_from(labelled)).name})")
         lines.append('    coefficient from_label = if lab0 == "да" then 1 else 0')
+        if history:
+            lines.append('    coefficient lab_was = if previous(lab0) == "да" then 1 else 0')
+    if history:  # how many earlier visits the point had: each visit reads the one before
+        lines.append("    coefficient seq = if has_previous() then previous(seq) + 1 else 0")
+        lines.append(
+            '    coefficient streak = if not has_previous() then "new" '
+            'else if previous(streak) == "new" then "second" else "later"'
+        )
     if draw(st.booleans()):
         ctx = Ctx(
             items=items,
@@ -619,7 +647,7 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         cond = draw(conditions(ctx, 1))
         lines.append(f"    rollup r0 = 100 * share({cond}) + avg({draw(num_exprs(ctx, 1))})")
     lines.append("}")
-    return StandardSpec("\n".join(lines) + "\n", items, channel, typed)
+    return StandardSpec("\n".join(lines) + "\n", items, channel, typed=typed, history=history)
 
 
 # -- visits ------------------------------------------------------------------------------------
@@ -709,6 +737,10 @@ class _Absent:
 ABSENT: Any = _Absent()
 
 
+#: Dates of visits: some equal (the visit_id then orders them), some absent.
+DATES = ("2026-01-05", "2026-02-10", "2026-02-10", "2026-03-01", "2025-12-31", None)
+
+
 @st.composite
 def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
     roll = draw(st.integers(0, 99))
@@ -729,6 +761,10 @@ def visit_records(draw: st.DrawFn, spec: StandardSpec, index: int) -> Any:
     point = draw(st.sampled_from(["P1", "P2", "P1", "P2", "", None]))  # "": an empty cell
     if point is not None:
         record["point"] = point
+    if spec.history:
+        date = draw(st.sampled_from(DATES))
+        if date is not None:
+            record["date"] = date
     scenario = draw(st.sampled_from([*SCENARIOS, *SCENARIOS, "A", None, " a", 1, "c"]))
     if scenario is not None or draw(st.booleans()):
         record["scenario"] = scenario

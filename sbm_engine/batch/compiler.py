@@ -157,12 +157,17 @@ class BatchCompiler:
         start: int,
         stop: int,
         out: Mapping[str, np.ndarray] | None = None,
+        previous: Mapping[Any, Any] | None = None,
     ) -> ChunkResult:
         """Evaluate rows [start, stop) of the given columns. `out` (whole-column item
         score arrays, optional) receives, at rows [start, stop), the scores of the
-        items in `in_place`, which are a plain table lookup."""
+        items in `in_place`, which are a plain table lookup. `previous`: the previous
+        visits' values of rows [start, stop) (`Env.previous`), for a standard that
+        uses history."""
         env = Env(stop - start, sources, fields, start, stop)
         env.out = out
+        if previous:
+            env.previous = previous
         env.sums = self.sums.accumulators(env.m)
         with np.errstate(all="ignore"):
             for name, decoder in self.field_decoders.items():

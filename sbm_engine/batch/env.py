@@ -60,6 +60,9 @@ class Env:
         self.sums: np.ndarray | None = None
         #: whole-column arrays that take item scores in place (`BatchCompiler.run`)
         self.out: Mapping[str, np.ndarray] | None = None
+        #: the previous visit's values of the chunk's rows, by `history.key` (float
+        #: arrays, NaN for N/A, or label columns; `history.HAS` 1.0 or 0.0); empty: none
+        self.previous: Mapping[Any, Any] = {}
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
         self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}

@@ -148,7 +148,9 @@ def score_table(
     standard: CompiledStandard | BatchEvaluator, table: Any, source: str | None = None
 ) -> ScoredTable:
     """Score a pyarrow Table, one visit per row; `source` names it in the rejects
-    (`source:ROW`, rows counted from 1 as the Parquet reader does)."""
+    (`source:ROW`, rows counted from 1 as the Parquet reader does). A standard that
+    uses history is refused (`ValueError`): its visits are scored together, in order
+    (`BatchEvaluator.score_records`)."""
     scored, rejected = score_table_visits(standard, table, source)
     return ScoredTable(scored, _rejects_table(rejected))
 
@@ -162,6 +164,11 @@ def score_table_visits(
     import pyarrow as pa
 
     ev = standard if isinstance(standard, BatchEvaluator) else evaluator_for(standard)
+    if ev.standard.history_reader is not None:
+        raise ValueError(
+            f"{ev.standard.id} uses history (previous visits): score its visits together "
+            "with `score_many`, `BatchEvaluator.score_records` or `score_files`"
+        )
     layout = _Layout(ev, table)
     n = table.num_rows
     res = ev.evaluate_columns(layout.answers, layout.fields, n=n)

@@ -218,6 +218,13 @@ class Binding(Declarations):
         if name == "critical_failed":
             self._not_in_rollup(expr, ctx)
             return critical_failed(self, self.items, sp)
+        if ctx.kind == "expect" and name in self.rollup_names:  # over the example's visits
+            node = self.decls[name].node
+            if _is_mode(node):
+                return RollupRef(
+                    name, type="label", labels=_mode_labels(node, self.flat.bands), span=sp
+                )
+            return RollupRef(name, type="num", span=sp)
         if ctx.kind == "rollup":
             if name == "visits":
                 return Visits(type="num", span=sp)
@@ -699,8 +706,18 @@ class Binding(Declarations):
             bound = self.bind(e, _Context("expect"))
             bound = self._expect_type(bound, "bool", e, "expectation")
             expects.append((bound, self._text(e) or ""))
+        visit, answers = self._example_visit(node.name, node.visit, node.answers)
+        earlier = tuple(self._example_visit(node.name, v.visit, v.answers) for v in node.earlier)
+        return ExampleModel(
+            node.name, visit, answers, tuple(expects), span=node.span, earlier=earlier
+        )
+
+    def _example_visit(
+        self, example: str, assignments: tuple[n.Assignment, ...], given: tuple[n.Assignment, ...]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One visit of an example: its visit fields and its answers, checked."""
         visit = {}
-        for a in node.visit:
+        for a in assignments:
             key = BUILTIN_FIELDS.get(a.name, a.name)
             if a.name not in BUILTIN_FIELDS and a.name not in self.fields:
                 hint = did_you_mean(a.name, [*BUILTIN_FIELDS, *self.fields])
@@ -728,12 +745,12 @@ class Binding(Declarations):
                     )
         answers = {}
         item_names = [k for k, d in self.decls.items() if d.kind == "item"]
-        for a in node.answers:
+        for a in given:
             if a.name not in item_names:
                 hint = did_you_mean(a.name, item_names)
                 self.d.error(
                     "E0209",
-                    message("E0209.example_answer.message", item=a.name, example=node.name),
+                    message("E0209.example_answer.message", item=a.name, example=example),
                     a.span,
                     label=message("E0209.name_arg.not_item"),
                     help=message("hint.did_you_mean", name=hint)
@@ -743,13 +760,13 @@ class Binding(Declarations):
             elif a.name in answers:
                 self.d.error(
                     "E0101",
-                    message("E0101.answered_twice.message", item=a.name, example=node.name),
+                    message("E0101.answered_twice.message", item=a.name, example=example),
                     a.span,
                     label=message("E0101.answered_twice.label"),
                     help=message("hint.remove_one"),
                 )
             answers[a.name] = _label_value(a.value)
-        return ExampleModel(node.name, visit, answers, tuple(expects), span=node.span)
+        return visit, answers
 
     def _decimal_commas(self, call: n.Call) -> None:
         """W0705 for `0,9` among a call's arguments: two numbers with a comma and no

@@ -153,6 +153,7 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
                     "file": o.span.file,
                     "line": o.span.line,
                     "example": o.name,
+                    "visits": o.visits,
                     "passed": o.passed,
                     "failures": o.messages,
                 }
@@ -163,7 +164,12 @@ def test(files: tuple[str, ...], select: str | None, coverage: bool, fmt: str) -
                 failed += 1
             if fmt == "text":
                 mark = message("cli.test.pass") if o.passed else message("cli.test.fail")
-                click.echo(f"{mark} {report.model.name}: {o.name} ({o.span.file}:{o.span.line})")
+                several = (
+                    ", " + message("history.example_visits", count=o.visits) if o.visits > 1 else ""
+                )
+                click.echo(
+                    f"{mark} {report.model.name}: {o.name}{several} ({o.span.file}:{o.span.line})"
+                )
                 for failure in o.messages:
                     click.echo(f"     {failure}")
         if coverage:

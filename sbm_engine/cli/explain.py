@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -34,15 +35,30 @@ def explain(standard: str, input_file: str, visit_id: str, show_python: bool, fm
     from ..messages import message
 
     std = load_standard(standard)
+    wave: list[Any] = []  # a standard that uses history reads the visit's previous one
     try:
         for rec in read_visits(input_file, visit_fields=std.model.visit_fields):
+            if rec.record is not None and std.uses_history:
+                wave.append(rec.record)
             if rec.record is not None and str(rec.record.get("visit_id")) == visit_id:
                 break
         else:
             fail(message("cli.explain.no_visit", visit=repr(visit_id), file=input_file))
+        if std.uses_history:
+            target = len(wave) - 1
+            wave += [
+                r.record
+                for r in read_visits(input_file, visit_fields=std.model.visit_fields)
+                if r.record is not None
+            ][len(wave) :]
     except InputError as err:
         fail(str(err))
-    exp = explain_visit(std, rec.record)
+    previous = None
+    if std.uses_history:
+        from ..history import previous_visits
+
+        previous = previous_visits(std, wave)[target]
+    exp = explain_visit(std, rec.record, previous)
     exp["source"] = rec.source
     if fmt == "json":
         echo_json(exp)

@@ -187,6 +187,16 @@ def examples_pass(std: Any, allowed: bool) -> None:
     "machine): INPUT is then a folder or glob of Parquet, CSV and JSONL files, OUTPUT a "
     "folder of Parquet parts with rejects.jsonl (docs/dask.md). Needs the `dask` extra.",
 )
+@click.option(
+    "--history",
+    "history_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Earlier results of the same standard and version (any results format sbm "
+    "writes; repeat for several files): for a standard that uses history (`previous`, "
+    "`has_previous`, `repeated`), the newest result of a point before a visit is its "
+    "previous visit when none of the visits scored is newer.",
+)
 @format_option
 def score(
     standard: str,
@@ -204,6 +214,7 @@ def score(
     chunk_size: int,
     allow_failing_examples: bool,
     scheduler: str | None,
+    history_paths: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Score visits from INPUT files against STANDARD (a .sbm path or an installed id).
@@ -222,8 +233,11 @@ def score(
       sbm score bank.branch wave.csv -o scored.parquet --rejects bad.jsonl
       sbm score branch.sbm wave_excel.csv --encoding cp1251 --delimiter ';' -o out.xlsx
       sbm score branch.sbm 'waves/2026-*.parquet' --dask local -o scored/
+      sbm score inspections.snhd inspections.csv --history scored.2025.parquet -o scored.jsonl
     """
     if scheduler is not None:
+        if history_paths:
+            fail(message("history.dask_option"))
         _score_on_dask(
             standard,
             inputs,
@@ -255,6 +269,7 @@ def score(
                 jobs=jobs,
                 chunk_size=chunk_size,
                 allow_failing_examples=allow_failing_examples,
+                history_paths=history_paths,
             )
         except Interrupted as stop:
             if stop.late:
@@ -327,6 +342,8 @@ def _score_on_dask(
     if rejects is not None:
         fail(message("score.dask_rejects"))
     std = load_standard(standard, allow_unknown=allow_unknown)
+    if std.uses_history:
+        fail(message("history.dask", standard=std.id))
     examples_pass(std, allow_failing_examples)
     try:
         summary = on_dask.score(
@@ -345,6 +362,27 @@ def _score_on_dask(
     _finish(summary.to_dict(), fmt)
 
 
+def read_history(std: Any, given: str, paths: tuple[str, ...]) -> Any:
+    """`--history`: the earlier results, checked to be of the standard and version
+    scored (exit 2 otherwise); None without any. Given for a standard that uses no
+    history, they are not read (a note says so)."""
+    if not paths:
+        return None
+    if not std.uses_history:
+        click.echo(message("history.not_used", standard=std.id), err=True)
+        return None
+    from ..history import History
+    from ..result_files import CheckedResults, ResultsError
+
+    history = History()
+    try:
+        for _source, record in CheckedResults(list(paths), std, given=given, done="history"):
+            history.add(record)
+    except ResultsError as err:
+        fail(str(err))
+    return history
+
+
 def _score(
     standard: str,
     inputs: tuple[str, ...],
@@ -358,6 +396,7 @@ def _score(
     jobs: int,
     chunk_size: int,
     allow_failing_examples: bool,
+    history_paths: tuple[str, ...] = (),
 ) -> Progress:
     """Load the standard, run its examples, and score with the engine that fits
     (`pipeline.score_files`: the streaming path, or the record path when it cannot
@@ -368,6 +407,7 @@ def _score(
 
     std = load_standard(standard, allow_unknown=allow_unknown)
     examples_pass(std, allow_failing_examples)
+    history = read_history(std, standard, history_paths)
     if engine != "python":
         jobs = usable_jobs(jobs)
     try:
@@ -384,6 +424,7 @@ def _score(
                 job=job_of(std) if jobs > 1 else None,
                 tally=bar,
                 together=outputs_together,
+                history=history,
             )
     except Unsupported as exc:
         fail(message("score.batch_cannot", reason=exc))

@@ -225,12 +225,14 @@ class _Walker:
             case n.Drop():
                 self.at_end(member.name, "name", "reference", member.span, member)
             case n.Example():
-                for a in member.visit:
-                    self.at_start(a.name, "field", "reference", a.span, a)
-                for a in member.answers:
-                    self.at_start(a.name, "item", "reference", a.span, a)
-                    if a.value.kind == "name":
-                        self.at_start(a.value.value, "label", "reference", a.value.span, a)
+                visits = [*((v.visit, v.answers) for v in member.earlier)]
+                for visit, answers in [*visits, (member.visit, member.answers)]:
+                    for a in visit:
+                        self.at_start(a.name, "field", "reference", a.span, a)
+                    for a in answers:
+                        self.at_start(a.name, "item", "reference", a.span, a)
+                        if a.value.kind == "name":
+                            self.at_start(a.value.value, "label", "reference", a.value.span, a)
                 for expr in member.expects:
                     self.expr(expr)
 

@@ -184,6 +184,9 @@ def function_doc(name: str) -> str:
         "minutes_between": lambda: message("lsp.date_function.minutes_between"),
         "selected": lambda: message("lsp.multi_function.selected"),
         "selected_count": lambda: message("lsp.multi_function.selected_count"),
+        "previous": lambda: message("lsp.history_function.previous"),
+        "has_previous": lambda: message("lsp.history_function.has_previous"),
+        "repeated": lambda: message("lsp.history_function.repeated"),
     }
     if name in docs:
         return docs[name]()

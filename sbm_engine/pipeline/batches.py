@@ -24,8 +24,10 @@ from typing import Any
 import attrs
 
 from ..formats import open_writer, read_visits, writer_table
+from ..history import History
 from ..io.writers import outputs_together
-from ..results import RejectedVisit
+from ..messages import message
+from ..results import RejectedVisit, ScoringSession
 from .duplicates import SeenIds, earlier_ids, move_duplicates
 from .errors import Inexact, Unsupported
 from .inputs import CHUNK_ROWS, Chunk, InputFile, open_input, quiet_skip_row
@@ -97,9 +99,13 @@ def score_files(
     job: Job | None = None,
     tally: Tally | None = None,
     together: Together = outputs_together,
+    history: History | None = None,
 ) -> Counts:
     """Score `inputs` into `output` and `rejects` (default: beside `output`, named as
     `sbm score` names it), which appear together at the end; what `sbm score` writes.
+
+    A standard that uses history is scored whole (`score_whole`): every visit is read
+    first, `history` holds earlier results (`sbm score --history`).
 
     `engine`: "batch" streams Parquet, CSV, JSONL and XLSX inputs (`Unsupported` when
     it cannot read them exactly), "python" scores one record at a time (any format),
@@ -113,6 +119,8 @@ def score_files(
     opts = read_options(**(options or {}))
     if engine not in ("auto", "batch", "python"):
         raise ValueError(f"engine must be auto, batch or python, not {engine!r}")
+    if getattr(std, "uses_history", False):
+        return score_whole(std, paths, out, bad, opts, engine, history, tally, together)
     if engine != "python":
         reason = why_not(paths, out, opts.get("sheet"))
         if reason is None:
@@ -161,6 +169,54 @@ def score_records(
     return counts
 
 
+def score_whole(
+    std: Any,
+    inputs: Sequence[str | Path],
+    out_path: Path,
+    rejects_path: Path,
+    options: dict[str, Any],
+    engine: str = "auto",
+    history: History | None = None,
+    tally: Tally | None = None,
+    together: Together = outputs_together,
+) -> Counts:
+    """A standard that uses history: every visit read (any format a reader reads),
+    then scored point by point in order (`history.score_in_order`; by the batch
+    evaluator unless `engine` is "python" or numpy is missing), then written in input
+    order. Memory holds every visit read and its outcome."""
+    read: list[Any] = []
+    fields = std.model.visit_fields
+    for path in inputs:
+        read.extend(read_visits(path, visit_fields=fields, **options))
+    readable = [r for r in read if r.record is not None]
+    records = [r.record for r in readable]
+    sources = [r.source for r in readable]
+    outcomes: list[Any] | None = None
+    if engine != "python":
+        try:
+            from ..batch import evaluator_for
+        except ImportError:
+            evaluator_for = None  # type: ignore[assignment]
+        if evaluator_for is not None:
+            outcomes = evaluator_for(std).score_records(records, sources, history)
+    if outcomes is None:
+        outcomes = list(std.score_many(records, sources, history))
+    scored = iter(outcomes)
+    counts = Counts()
+    with together(open_writer(rejects_path), record_writer(std, out_path)) as (bad, out):
+        for rec in read:
+            if rec.record is None:
+                outcome = ScoringSession.unreadable(rec.raw, rec.source, rec.error or "unreadable")
+            else:
+                outcome = next(scored)
+            (out if outcome.ok else bad).write(outcome.to_dict())
+            ok = 1 if outcome.ok else 0
+            counts.update(ok, 1 - ok)
+            if tally is not None:
+                tally.update(ok, 1 - ok)
+    return counts
+
+
 # -- batches out ---------------------------------------------------------------------------------
 
 
@@ -175,7 +231,11 @@ def score_batches(
 ) -> Iterator[ScoredBatch]:
     """Score files (Parquet, CSV, JSONL, XLSX) or Arrow data (a `pyarrow.Table`, a
     `RecordBatch`, or an iterable of them) batch by batch; see the module docstring.
-    `label` names in-memory data in the sources of its rejects (`table:ROW`)."""
+    `label` names in-memory data in the sources of its rejects (`table:ROW`). A
+    standard that uses history is not scored batch by batch (`Unsupported`): a visit's
+    outcome depends on visits of other batches; `score_many` or `score_files` score it."""
+    if getattr(std, "uses_history", False):
+        raise Unsupported(message("history.not_streamed", standard=std.id))
     if _is_paths(source):
         paths = _paths(source)
         reason = why_not(paths, None, None)

@@ -25,8 +25,9 @@ import attrs
 from ..formats import open_writer, reader_table, writer_table
 from ..io import readers, writers
 from ..io.writers import outputs_together
+from ..messages import message
 from .duplicates import SeenIds, earlier_ids, move_duplicates
-from .errors import Inexact
+from .errors import Inexact, Unsupported
 from .inputs import CHUNK_ROWS, Chunk, InputFile, iter_chunks, open_input, quiet_skip_row
 from .outputs import TableOutput, bool_columns, result_columns
 from .overlap import prefetch
@@ -145,6 +146,8 @@ def run(
     Rejects go to a spool (`RejectSpool`) as each chunk is scored, so memory is
     bounded by a chunk however many visits fail; their sources, and the CSV rows that
     did not fit the header, are added when the spool is copied into the rejects file."""
+    if getattr(std, "uses_history", False):  # `batches.score_whole` scores it
+        raise Unsupported(message("history.not_streamed", standard=std.id))
     keep_freed_memory()
     progress: Tally = tally if tally is not None else Counts()
     files = open_inputs(std, inputs, setup.options)

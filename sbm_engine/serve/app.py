@@ -233,14 +233,26 @@ def create_app(settings: Settings) -> FastAPI:
                 records = formats.read_records(
                     body, in_fmt, params, std.model.visit_fields, Path(tmp)
                 )
+                read: list[Any] = []  # a standard that uses history scores them together
                 for count, rec in enumerate(records, start=1):
                     if count > settings.max_visits:
                         raise too_many_visits(settings.max_visits)
                     deadline.check()
                     if rec.record is None and unreadable == "fail":
                         raise _unreadable(in_fmt, rec.source, rec.error)
+                    if std.uses_history:
+                        read.append(rec)
+                        continue
                     outcome = session.read(rec)
                     (results if outcome.ok else rejects).append(outcome.to_dict())
+                if read:
+                    whole = [r for r in read if r.record is not None]
+                    scored_together = iter(
+                        std.score_many([r.record for r in whole], [r.source for r in whole])
+                    )
+                    for rec in read:
+                        outcome = session.read(rec) if rec.record is None else next(scored_together)
+                        (results if outcome.ok else rejects).append(outcome.to_dict())
                 if out_fmt == "parquet":
                     content = formats.parquet_bytes(std, results, Path(tmp))
                     media = formats.PARQUET

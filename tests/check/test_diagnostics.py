@@ -249,6 +249,20 @@ CASES = [
         21,
         "`avg(…)` exists only in `rollup` formulas",
     ),
+    Case(
+        "E0307",
+        "    coefficient c = previous(greeted + 1)",
+        8,
+        30,
+        "`previous` reads an item, a section or a coefficient",
+    ),
+    Case(
+        "E0308",
+        "    coefficient c = repeated(greeting)",
+        8,
+        30,
+        "`repeated` counts items",
+    ),
     # -- dependencies
     Case(
         "E0401",
@@ -348,6 +362,14 @@ CASES = [
         9,
         "unknown block `anwsers` in an example",
         "did you mean `answers`?",
+    ),
+    Case(
+        "E0804",
+        '    example "e" {\n        answers { greeted = yes }\n        answers { greeted = no }\n'
+        '        visit { scenario = "x" }\n    }',
+        11,
+        9,
+        "a `visit { }` block with no `answers { }` after it",
     ),
     # -- warnings
     Case(

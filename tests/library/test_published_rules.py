@@ -139,6 +139,24 @@ def test_nps_of_a_group(ratings: list[int], nps: float) -> None:
     assert bands.count("detractor") == sum(r <= 6 for r in ratings)
 
 
+def test_nps_group_examples_hold_the_published_figures() -> None:
+    """The standard's own examples of several visits: the published proportions and
+    each answer once, rolled up over the example's visits."""
+    std = sbm_engine.load("survey.nps")
+    groups = {o.name: o for o in std.run_examples() if o.visits > 1}
+    assert {o.visits for o in groups.values()} == {21, 11}
+    assert all(o.passed for o in groups.values()), [o.messages for o in groups.values()]
+
+
+def test_nps_is_exact_where_the_percentages_are_whole() -> None:
+    """57 promoters and 42 detractors of 100 give 15, not 14.999999999999993: a rollup
+    formula computes with the exact shares and is rounded once."""
+    std = sbm_engine.load("survey.nps")
+    results = list(std.score_many(_nps_visits([10] * 57 + [7] + [3] * 42)))
+    rollups = std.rollup(results, "network")["groups"][0]["rollups"]
+    assert rollups == {"promoters": 57.0, "detractors": 42.0, "nps": 15.0}
+
+
 #: The worked example of the R package stp25kano (Berger et al.'s method, 296
 #: respondents): counts of A, O, M, I, R, Q per attribute and the printed Better and
 #: Worse, to three decimals.
@@ -207,3 +225,98 @@ def test_kano_category_ties_go_m_o_a_i(counts: tuple[int, ...], category: str) -
     outcomes = assert_batch_agrees(std, records)
     rolled = std.rollup([o.to_dict() for o in outcomes], "network")["groups"][0]["rollups"]
     assert rolled["app_kano"] == category
+
+
+SNHD_CRITICAL = [f"critical_{k}" for k in range(1, 10)]
+SNHD_MAJOR = [f"major_{k}" for k in range(10, 24)]
+
+
+def _snhd_grade(demerits: int, inspection: str, repeat: bool, hazard: bool) -> str:
+    """The District's grade card as published: closure at 41 demerits or an imminent
+    health hazard; a failed C re-inspection closes, a failed B re-inspection gives a
+    C (failing: more than 10 demerits or an identical consecutive violation); a
+    routine inspection's demerit grade goes down one step with a repeat (C stays C)."""
+    if hazard or demerits >= 41:
+        return "closed"
+    failed = demerits > 10 or repeat
+    if inspection == "c_reinspection":
+        return "closed" if failed else "A"
+    if inspection == "b_reinspection":
+        return "C" if failed else "A"
+    if demerits > 20:
+        return "C"
+    if demerits > 10:
+        return "C" if repeat else "B"
+    return "B" if repeat else "A"
+
+
+def _snhd_visit(vid: str, point: str, date: str, inspection: str, cited: list[str]) -> dict:
+    answers: dict[str, Any] = {"imminent_hazard": "none"}
+    answers.update(dict.fromkeys(cited, "out"))
+    return {
+        "visit_id": vid,
+        "point": point,
+        "date": date,
+        "inspection": inspection,
+        "answers": answers,
+    }
+
+
+def _snhd_both_backends(std: Any, records: list[dict[str, Any]]) -> list[Any]:
+    """The per-visit outcomes, checked equal to the batch evaluator's, every generation
+    of visits scored as a batch (`BatchEvaluator.history_rows`)."""
+    pytest.importorskip("numpy")
+    from sbm_engine.batch import BatchEvaluator
+
+    ev = BatchEvaluator(std)
+    ev.history_rows = 0
+    outcomes = list(std.score_many(records))
+    assert [o.to_dict() for o in ev.score_records(records)] == [o.to_dict() for o in outcomes]
+    return outcomes
+
+
+def test_snhd_grades_follow_the_demerits_the_inspection_and_the_repeats() -> None:
+    """Pairs of inspections of one establishment, on both backends: the first a
+    routine one citing some items, the second of each kind citing others or some of
+    the same; the second's grade is the published one."""
+    std = sbm_engine.load("inspections.snhd")
+    records: list[dict[str, Any]] = []
+    expected: list[tuple[int, int, str]] = []  # (record index, demerits, grade)
+    k = 0
+    for critical, major in itertools.product(range(0, 10, 2), range(0, 15, 3)):
+        for inspection in ("routine", "b_reinspection", "c_reinspection"):
+            for overlap in (0, 1):
+                now = SNHD_CRITICAL[:critical] + SNHD_MAJOR[:major]
+                before = now[:overlap] + SNHD_MAJOR[-1:] if now else SNHD_MAJOR[-1:]
+                if not now:
+                    overlap = 0
+                point = f"P{k}"
+                records.append(_snhd_visit(f"{k}a", point, "2026-01-10", "routine", before))
+                records.append(_snhd_visit(f"{k}b", point, "2026-02-10", inspection, now))
+                demerits = 5 * critical + 3 * major
+                repeat = overlap > 0 or (SNHD_MAJOR[-1] in now)
+                grade = _snhd_grade(demerits, inspection, repeat, False)
+                expected.append((len(records) - 1, demerits, grade))
+                k += 1
+    outcomes = _snhd_both_backends(std, records)
+    for index, demerits, grade in expected:
+        out = outcomes[index]
+        assert out.coefficients["demerits"] == demerits, out.visit_id
+        assert out.labels["grade"] == grade, (out.visit_id, demerits, out.coefficients)
+
+
+def test_snhd_an_imminent_health_hazard_closes_whatever_the_demerits() -> None:
+    std = sbm_engine.load("inspections.snhd")
+    visit = _snhd_visit("h", "P", "2026-01-01", "routine", [])
+    visit["answers"]["imminent_hazard"] = "closure"
+    (out,) = _snhd_both_backends(std, [visit])
+    assert out.coefficients["demerits"] == 0 and out.labels["grade"] == "closed"
+
+
+def test_snhd_the_worked_cases_are_the_standard_s_examples() -> None:
+    std = sbm_engine.load("inspections.snhd")
+    outcomes = std.run_examples()
+    assert all(o.passed for o in outcomes), [o.messages for o in outcomes if not o.passed]
+    numbered = [o for o in outcomes if o.name.split(".")[0].isdigit()]
+    assert [int(o.name.split(".")[0]) for o in numbered] == list(range(1, 20))
+    assert {o.name.split(".")[0] for o in numbered if o.visits > 1} == {"12", "13", "14", "17"}
