@@ -128,6 +128,11 @@ def _failures(
         answers=interp.visit(record)[0].answers,
         sections=dict(outcome.sections),  # type: ignore[union-attr]
         coefs={**outcome.coefficients, **outcome.labels},  # type: ignore[union-attr]
+        critical={
+            i.name: i.name in outcome.critical  # type: ignore[union-attr]
+            for i in interp.m.items
+            if i.critical
+        },
     )
     out = []
     for bound, text in ex.expects:

@@ -26,6 +26,7 @@ from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .messages import message
 from .parser import parse
+from .placement import place
 from .resources import library_root
 from .sources import MAX_STANDARD_BYTES, NotUtf8, SourceError, read_source, size_text
 
@@ -224,6 +225,7 @@ class Loader:
             inherits = True
             target = self._resolve_import(imp, path, root, diagnostics, here)
             if target is not None and self._read(target, imp.span, diagnostics, imp=imp.path):
+                self._check_pin(imp, target, diagnostics)
                 layer = self._flatten(target, self._root_for(target, root), diagnostics, here)
                 if layer is not None:
                     absorb(layer)
@@ -274,10 +276,14 @@ class Loader:
                     kind = type(member).__name__.lower()
                     declare(member.name, Decl(kind, member), member.name_span)
                 case n.Item():
-                    declare(member.name, Decl("item", member, None), member.name_span)
+                    target = member.section_in.name if member.section_in else None
+                    _placement_options(member, None, diagnostics)
+                    declare(member.name, Decl("item", member, target), member.name_span)
                 case n.Section():
                     declare(member.name, Decl("section", member), member.name_span)
+                    _placement_options(member, member.name, diagnostics)
                     for item in member.items:
+                        _placement_options(item, member.name, diagnostics)
                         declare(item.name, Decl("item", item, member.name), item.name_span)
                 case n.Target():
                     once("target", own_targets, member)
@@ -311,8 +317,26 @@ class Loader:
         for name in [k for k, d in ns.items() if d.kind == "item" and d.section in replaced]:
             if name not in own:
                 del ns[name]
+        # `in SECTION` names a section of the namespace as it now stands (E0204 if none)
+        sections = {k for k, d in [*ns.items(), *own.items()] if d.kind == "section"}
+        for name, decl in own.items():
+            node = decl.node
+            if decl.kind == "item" and isinstance(node, n.Item) and node.section_in is not None:
+                if node.section_in.name not in sections:
+                    hint = did_you_mean(node.section_in.name, sections)
+                    diagnostics.error(
+                        "E0204",
+                        message("E0204.unknown_section.message", section=node.section_in.name),
+                        node.section_in.span,
+                        label=message("E0204.unknown_section.label"),
+                        help=message("hint.did_you_mean", name=hint)
+                        if hint
+                        else message("E0204.placed.help"),
+                    )
+                    own[name] = Decl("item", node, None)
         for name, decl in own.items():
             ns[name] = decl  # a replaced name keeps its place
+        place(ns, own, diagnostics)
         targets.update(own_targets)
         bands.update(own_bands)
         return Flat(
@@ -573,6 +597,24 @@ class Loader:
             return None
         return first[0]
 
+    def _check_pin(self, imp: n.Import, target: Path, diagnostics: Diagnostics) -> None:
+        """E0611 when `import "p" version "V"` names a file whose standard declares
+        another version, or none."""
+        if imp.version is None:
+            return
+        found = self._declared_version(target)
+        if found == imp.version:
+            return
+        diagnostics.error(
+            "E0611",
+            message("E0611.version.message", path=imp.path, version=imp.version, found=found)
+            if found is not None
+            else message("E0611.version.unversioned", path=imp.path, version=imp.version),
+            imp.span,
+            label=message("E0611.version.label"),
+            help=message("E0611.version.help"),
+        )
+
     def _declared_version(self, path: Path) -> str | None:
         """The `version` a file's standard declares itself (None: none, or unreadable)."""
         try:
@@ -688,6 +730,42 @@ def _encoding_error(err: NotUtf8, display: str) -> CompileError:
 def _shortened(text: str, most: int = 80) -> str:
     """Text for a message, cut in the middle when longer than `most` characters."""
     return text if len(text) <= most else f"{text[: most // 2]}…{text[-most // 2 :]}"
+
+
+def _placement_options(
+    node: n.Item | n.Section, section: str | None, diagnostics: Diagnostics
+) -> None:
+    """E0104 for placement options that conflict or mean nothing: `in` on an item
+    inside a section block (`section` names it), `after` or `before` on an item
+    without `in`, and both `after` and `before`."""
+    if isinstance(node, n.Item):
+        if node.section_in is not None and section is not None:
+            diagnostics.error(
+                "E0104",
+                message("E0104.in_and_block.message", item=node.name, section=section),
+                node.section_in.span,
+                label=message("E0104.in_and_block.label"),
+                help=message("E0104.in_and_block.help", section=section),
+            )
+        elif node.section_in is None:
+            for option in (node.after, node.before):
+                if option is not None:
+                    word = "after" if option is node.after else "before"
+                    diagnostics.error(
+                        "E0104",
+                        message("E0104.place_without_in.message", item=node.name, option=word),
+                        option.span,
+                        label=message("E0104.place_without_in.label"),
+                        help=message("E0104.place_without_in.help", option=word),
+                    )
+    if node.after is not None and node.before is not None:
+        diagnostics.error(
+            "E0104",
+            message("E0104.after_and_before.message", name=node.name),
+            node.before.span,
+            label=message("E0104.after_and_before.label"),
+            help=message("E0104.after_and_before.help"),
+        )
 
 
 def _put(ns: dict[str, Decl], name: str, decl: Decl) -> None:

@@ -220,6 +220,15 @@ class Item:
     name_span: Span = _span()
     #: `value = EXPR`: a computed item, whose answer the standard works out per visit
     value: Expr | None = None
+    #: `in SECTION`: an item declared outside any section block, added to that section
+    section_in: Name | None = None
+    #: `after ITEM` / `before ITEM` (with `in`): where in that section it goes
+    after: Name | None = None
+    before: Name | None = None
+    #: `unscored`: the answer is read and checked, but the item has no score
+    unscored: bool = False
+    #: `critical if CONDITION`: the item is critical on the visits the condition holds
+    critical_if: Expr | None = None
 
 
 @attrs.frozen
@@ -231,6 +240,9 @@ class Section:
     when: Expr | None = None
     span: Span = _span()
     name_span: Span = _span()
+    #: `after SECTION` / `before SECTION`: where the section goes among the inherited ones
+    after: Name | None = None
+    before: Name | None = None
 
 
 @attrs.frozen
@@ -328,6 +340,8 @@ class Drop:
 class Import:
     path: str
     span: Span = _span()
+    #: `import "p.sbm" version "V"`: the version the imported file must declare
+    version: str | None = None
 
 
 @attrs.frozen

@@ -58,6 +58,9 @@ class Env:
         self.sums: np.ndarray | None = None
         #: whole-column arrays that take item scores in place (`BatchCompiler.run`)
         self.out: Mapping[str, np.ndarray] | None = None
+        #: rows where a critical item with `critical if` failed the visit (its 0 where
+        #: the condition held); the other critical items fail where they score 0
+        self.critical: dict[str, np.ndarray] = {}
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
         self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -71,6 +74,11 @@ class Env:
                 self.suspect |= True if active is None else active
             return
         self.suspect |= mask if active is None else (mask & active)
+
+    def critical_failed(self, name: str) -> np.ndarray:
+        """Rows where critical item `name` failed the visit."""
+        failed = self.critical.get(name)
+        return failed if failed is not None else self.items[name] == 0.0
 
     def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""
