@@ -276,9 +276,9 @@ class Loader:
                     kind = type(member).__name__.lower()
                     declare(member.name, Decl(kind, member), member.name_span)
                 case n.Item():
-                    target = member.section_in.name if member.section_in else None
+                    into = member.section_in.name if member.section_in else None
                     _placement_options(member, None, diagnostics)
-                    declare(member.name, Decl("item", member, target), member.name_span)
+                    declare(member.name, Decl("item", member, into), member.name_span)
                 case n.Section():
                     declare(member.name, Decl("section", member), member.name_span)
                     _placement_options(member, member.name, diagnostics)
@@ -320,20 +320,19 @@ class Loader:
         # `in SECTION` names a section of the namespace as it now stands (E0204 if none)
         sections = {k for k, d in [*ns.items(), *own.items()] if d.kind == "section"}
         for name, decl in own.items():
-            node = decl.node
-            if decl.kind == "item" and isinstance(node, n.Item) and node.section_in is not None:
-                if node.section_in.name not in sections:
-                    hint = did_you_mean(node.section_in.name, sections)
-                    diagnostics.error(
-                        "E0204",
-                        message("E0204.unknown_section.message", section=node.section_in.name),
-                        node.section_in.span,
-                        label=message("E0204.unknown_section.label"),
-                        help=message("hint.did_you_mean", name=hint)
-                        if hint
-                        else message("E0204.placed.help"),
-                    )
-                    own[name] = Decl("item", node, None)
+            target = decl.node.section_in if decl.kind == "item" else None
+            if target is not None and decl.section == target.name and target.name not in sections:
+                hint = did_you_mean(target.name, sections)
+                diagnostics.error(
+                    "E0204",
+                    message("E0204.unknown_section.message", section=target.name),
+                    target.span,
+                    label=message("E0204.unknown_section.label"),
+                    help=message("hint.did_you_mean", name=hint)
+                    if hint
+                    else message("E0204.placed.help"),
+                )
+                own[name] = Decl("item", decl.node, None)
         for name, decl in own.items():
             ns[name] = decl  # a replaced name keeps its place
         place(ns, own, diagnostics)

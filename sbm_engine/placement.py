@@ -143,11 +143,11 @@ def _place_sections(
         if decl.kind == "section":
             result += [e for b in before.get(name, ()) for e in tree(b)]
         result.append((name, decl))
-    for anchor, names in after.items():
-        if anchor in anchors:
+    for target, names in after.items():
+        if target in anchors:
             continue  # placed itself: its followers came with its tree
-        at = 1 + next(i for i, (k, _) in enumerate(result) if k == anchor)
-        while at < len(result) and result[at][1].kind == "item" and result[at][1].section == anchor:
+        at = 1 + next(i for i, (k, _) in enumerate(result) if k == target)
+        while at < len(result) and result[at][1].kind == "item" and result[at][1].section == target:
             at += 1
         result[at:at] = [e for a in names for e in tree(a)]
     return result
@@ -189,8 +189,8 @@ def _place_items(
             visit(anchors[name][1].name)
         order.append(name)
 
-    for name in placed:
-        visit(name)
+    for key in placed:
+        visit(key)
     result = [e for e in entries if e[0] not in placed]
     last_after: dict[str, str] = {}  # anchor -> the item placed after it last
     for name in order:

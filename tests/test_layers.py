@@ -33,6 +33,7 @@ CORE = (
     "sbm_engine.runtime",
     "sbm_engine.model",
     "sbm_engine.loader",
+    "sbm_engine.placement",
     "sbm_engine.checker",
     "sbm_engine.check",
     "sbm_engine.ir",
