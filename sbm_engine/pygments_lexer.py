@@ -9,7 +9,8 @@ The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_
 grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORDS`) are
 names everywhere but where the parser reads them as keywords, and only there are they
 keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
-`scale NAME`; `points(…)` is a call like any other. Names, numbers and strings follow
+`scale NAME`, `after NAME` and `before NAME` inside a declaration, `unscored` before
+another option or at the end of its line; `points(…)` is a call like any other. Names, numbers and strings follow
 the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
 typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
 error for `sbm check`. The names a declaration introduces get their own token types, as
@@ -62,6 +63,12 @@ _SELECTORS = ("items", "sections", "tagged", "in")
 #: their place: a scale's kind after `scale NAME`, and `const` opening a declaration.
 _SCALE_KINDS = ("points", "penalty")
 _SOFT_DECLARATIONS = ("const",)
+#: ... and the options of an item or a section: `after NAME`, `before NAME`, and
+#: `unscored` where an option or the end of the line follows it.
+_SOFT_OPTIONS = ("after", "before", "unscored")
+_ITEM_OPTION_WORDS = (
+    "in|after|before|weight|required|optional|critical|bonus|unscored|tags|value|when|score"
+)
 #: Keywords that may stand before `(` without it being a call: `not (a or b)`.
 _BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
 
@@ -95,6 +102,16 @@ def _constant() -> tuple[str, object]:
     )
 
 
+def _placement() -> tuple[str, object]:
+    """`after NAME` / `before NAME` after another word of a declaration's head."""
+    return rf"(?<=\s)(after|before)(\s+)({_NAME})", bygroups(Keyword, Whitespace, Name)
+
+
+def _unscored() -> tuple[str, object]:
+    """`unscored` between an item's options, or ending its line."""
+    return rf"(?<=\s)unscored(?=[ \t]*(?:$|#|\{{|(?:{_ITEM_OPTION_WORDS}){_END}))", Keyword
+
+
 def _dotted(keyword: str, keyword_token: object) -> tuple[str, object]:
     """`KEYWORD a.b.c`: a standard's name after `standard` or `extends`."""
     return rf"{_START}({keyword})(\s+)({_DOTTED})", bygroups(
@@ -125,6 +142,8 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             _declares("rollup", Name.Function),
             _declares("bands", Name),
             _constant(),
+            _placement(),
+            _unscored(),
             (
                 rf"{_START}(?!{words(_BEFORE_EXPRESSION, suffix=_END).get()}){_NAME}(?=\s*\()",
                 Name.Builtin,

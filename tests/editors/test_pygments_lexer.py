@@ -261,7 +261,7 @@ def test_a_soft_keyword_alone_is_a_name(word: str) -> None:
 def test_the_soft_keywords_are_the_parsers() -> None:
     from sbm_engine import pygments_lexer as lexer
 
-    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS} == SOFT_KEYWORDS
+    assert {*lexer._SCALE_KINDS, *lexer._SOFT_DECLARATIONS, *lexer._SOFT_OPTIONS} == SOFT_KEYWORDS
     assert not SOFT_KEYWORDS & KEYWORDS
 
 
@@ -275,6 +275,7 @@ standard s {
     coefficient c = points + const * penalty - points (items)
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
+    section after "S" before x { item unscored "Q" answer points in s after y unscored tags after }
 }
 """
 
@@ -300,6 +301,13 @@ standard s {
         (8, "const", 1, Name),  # a label after `=`, not a declaration
         (8, "r", 0, Name),
         (9, "const", 0, Name),
+        (10, "after", 0, Name.Label),
+        (10, "before", 0, Keyword),
+        (10, "unscored", 0, Name.Variable),
+        (10, "after", 1, Keyword),
+        (10, "y", 0, Name),
+        (10, "unscored", 1, Keyword),
+        (10, "after", 2, Name),  # a tag
     ],
 )
 def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:

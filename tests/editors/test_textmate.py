@@ -385,6 +385,9 @@ def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
         "const": {"storage.type.sbm"},
         "points": {"keyword.other.sbm"},
         "penalty": {"keyword.other.sbm"},
+        "after": {"keyword.other.sbm"},
+        "before": {"keyword.other.sbm"},
+        "unscored": {"keyword.other.sbm"},
     }
     assert set(soft) == SOFT_KEYWORDS
 
@@ -399,6 +402,7 @@ standard s {
     coefficient c = points + const * penalty - points (items)
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
+    section after "S" before x { item unscored "Q" answer points in s after y unscored tags after }
 }
 """
 
@@ -427,3 +431,8 @@ def test_soft_keywords_by_context(tokenize: Tokenize, tmp_path: Path) -> None:
     assert _find(tokens, 8, "const", 1) == name  # a label after `=`, not a declaration
     assert _find(tokens, 8, "r") == name
     assert _find(tokens, 9, "const") == name
+    assert _find(tokens, 10, "before") == ("keyword.other.sbm",)
+    assert _find(tokens, 10, "after", 1) == ("keyword.other.sbm",)
+    assert _find(tokens, 10, "y") == name
+    assert _find(tokens, 10, "unscored", 1) == ("keyword.other.sbm",)
+    assert _find(tokens, 10, "after", 2) == name  # a tag
