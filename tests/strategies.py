@@ -5,8 +5,8 @@ interpreter must agree on *every* standard, not only on the conformance case.
 These strategies write standards the checker accepts, using every construct
 whose semantics can differ between implementations (scales with aliases and
 numeric labels, number ranges, `score =` formulas, `when` conditions on visit
-fields and on other items, sections with weights including 0, tags, `critical`,
-`bonus`, `required`/`optional`, coefficients over selections and weighted terms,
+fields and on other items, sections with weights including 0, tags, `critical`
+and `critical if`, `bonus`, `unscored`, `required`/`optional`, coefficients over selections and weighted terms,
 `if`/`critical_failed`, `clamp`/`min`/`max`/`coalesce`, bands, targets, rollup
 terms), and visits that mix valid answers with every kind of bad one (N/A tokens,
 nulls, missing keys, unknown labels, out-of-range and non-numeric numbers, odd
@@ -88,9 +88,12 @@ class ItemSpec:
     section: str | None = None
     options: list[str] = field(default_factory=list)
     computed: str | None = None  # `value = EXPR`: never answered by a visit
+    unscored: bool = False  # `unscored`: answered and checked, never scored
 
     @property
     def scored(self) -> bool:
+        if self.unscored:
+            return False
         if self.kind == "scale":
             return True
         if self.kind == "number":
@@ -399,6 +402,9 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
             op = draw(st.sampled_from(["+", "-", "*"]))
             it.computed = f"answer({a.name}) {op} answer({b.name})"
         opts = []
+        if it.scored and it.formula is None and draw(st.integers(0, 5)) == 0:
+            it.unscored = True
+            opts.append("unscored")
         if it.scored and draw(st.booleans()):
             opts.append(f"weight {draw(st.sampled_from(['1', '2', '3', '0.5']))}")
         tags = draw(st.lists(st.sampled_from(tags_pool), max_size=2, unique=True))
@@ -409,7 +415,11 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         if presence and it.computed is None:  # a computed item is neither
             opts.append(presence)
         if it.scored and draw(st.integers(0, 4)) == 0:
-            opts.append("critical")
+            if draw(st.booleans()):
+                opts.append("critical")
+            else:  # critical on the visits where a condition holds
+                cond = draw(conditions(Ctx(items=list(items), channel=channel), 1))
+                opts.append("critical if " + cond)
         if it.scored and draw(st.integers(0, 7)) == 0:
             opts.append("bonus")
         if draw(st.integers(0, 3)) == 0:
