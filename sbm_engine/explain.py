@@ -85,9 +85,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any]) -> dict[str, Any]
                 "note": note,
                 "formula": it.score_text,
                 **({"value": it.computed_text} if it.computed is not None else {}),
-                **(
-                    {"critical_if": it.critical_when_text} if it.critical_when is not None else {}
-                ),
+                **({"critical_if": it.critical_when_text} if it.critical_when is not None else {}),
                 "points": _points_of(it, env.answers.get(it.name)),
             }
         )

@@ -10,8 +10,8 @@ grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORD
 names everywhere but where the parser reads them as keywords, and only there are they
 keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
 `scale NAME`, `after NAME` and `before NAME` inside a declaration, `unscored` before
-another option or at the end of its line; `points(…)` is a call like any other. Names, numbers and strings follow
-the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
+another option or at the end of its line; `points(…)` is a call like any other.
+Names, numbers and strings follow the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
 typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
 error for `sbm check`. The names a declaration introduces get their own token types, as
 in the VS Code grammar (`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's
