@@ -5,20 +5,21 @@ Pygments finds the lexer through the `pygments.lexers` entry point `sbm`. Pygmen
 not a dependency of the engine: nothing in `sbm_engine` imports this module, so it is
 loaded only by Pygments itself.
 
-The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_KEYWORDS`),
-grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORDS`) are
-names everywhere but where the parser reads them as keywords, and only there are they
-keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
-`scale NAME`, `after NAME` and `before NAME` inside a declaration, `unscored` before
-another option or at the end of its line; `points(…)` is a call like any other.
-Names, numbers and strings follow the terminals of `grammar/sbm.lark`; a character no rule of the language accepts (a
-typographic quote, a single quote, a stray `;`) is an `Error` token, as it is a syntax
-error for `sbm check`. The names a declaration introduces get their own token types, as
-in the VS Code grammar (`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's
-name and the one it extends are namespaces, scales classes, sections labels, items and
-visit fields variables, coefficients and rollups functions, constants constants; a
-called function is a builtin (the engine and its packs provide them); `visit` in
-`visit.FIELD` and `visit { … }` is a pseudo-builtin and the field an attribute.
+The reserved words are the parser's own (`parser.KEYWORDS`,
+`parser.DECLARATION_KEYWORDS`), grouped here only by how they are shown. The soft
+keywords (`parser.SOFT_KEYWORDS`) are names everywhere but where the parser reads them
+as keywords, and only there are they keywords here: `const` opening `const NAME =
+NUMBER`, `points` and `penalty` after `scale NAME`, `after NAME` and `before NAME`
+inside a declaration, `unscored` before another option or at the end of its line;
+`points(…)` is a call like any other. Names, numbers and strings follow the terminals of
+`grammar/sbm.lark`; a character no rule of the language accepts (a typographic quote, a
+single quote, a stray `;`) is an `Error` token, as it is a syntax error for `sbm check`.
+The names a declaration introduces get their own token types, as in the VS Code grammar
+(`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's name and the one it
+extends are namespaces, scales classes, sections labels, items and visit fields
+variables, coefficients and rollups functions, constants constants; a called function is
+a builtin (the engine and its packs provide them); `visit` in `visit.FIELD` and `visit {
+… }` is a pseudo-builtin and the field an attribute.
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ whose semantics can differ between implementations (scales with aliases and
 numeric labels, number ranges, `score =` formulas, `when` conditions on visit
 fields and on other items, sections with weights including 0, tags, `critical`
 and `critical if`, `bonus`, `unscored`, `required`/`optional`, coefficients over
-selections and weighted terms, `if`/`critical_failed`, `clamp`/`min`/`max`/`coalesce`,
-bands, targets, rollup terms), and visits that mix valid answers with every kind of bad one (N/A tokens,
-nulls, missing keys, unknown labels, out-of-range and non-numeric numbers, odd
-types, unknown answer keys, missing or duplicate visit ids).
+selections and weighted terms, `if`/`critical_failed`,
+`clamp`/`min`/`max`/`coalesce`, bands, targets, rollup terms), and visits that
+mix valid answers with every kind of bad one (N/A tokens, nulls, missing keys,
+unknown labels, out-of-range and non-numeric numbers, odd types, unknown answer
+keys, missing or duplicate visit ids).
 
 Usage::
 

@@ -352,7 +352,7 @@ def test_fmt_writes_the_new_options_in_their_order_and_keeps_the_tree() -> None:
         "standard s {\n"
         '    import "a.sbm"   version "1"\n'
         '    section b "B" weight 2 before a {\n'
-        '        item i "I" answer { y = 1, n = 0 } tags t critical if visit.scenario == x weight 2\n'
+        '        item i "I" answer { y = 1 } tags t critical if visit.scenario == x weight 2\n'
         "    }\n"
         '    item j "J" answer number 1..7 unscored after i in b tags t after\n'
         "}\n"
@@ -363,7 +363,7 @@ def test_fmt_writes_the_new_options_in_their_order_and_keeps_the_tree() -> None:
         '    import "a.sbm" version "1"\n'
         "\n"
         '    section b "B" before a weight 2 {\n'
-        '        item i "I" answer { y = 1, n = 0 } weight 2 tags t critical if visit.scenario == x\n'
+        '        item i "I" answer { y = 1 } weight 2 tags t critical if visit.scenario == x\n'
         "    }\n"
         "\n"
         '    item j "J" answer number 1..7 in b after i unscored tags t after\n'  # a tag
