@@ -335,6 +335,7 @@ class Loader:
                 own[name] = Decl("item", decl.node, None)
         for name, decl in own.items():
             ns[name] = decl  # a replaced name keeps its place
+        _follow_sections(ns, replaced & set(ns))
         place(ns, own, diagnostics)
         targets.update(own_targets)
         bands.update(own_bands)
@@ -729,6 +730,25 @@ def _encoding_error(err: NotUtf8, display: str) -> CompileError:
 def _shortened(text: str, most: int = 80) -> str:
     """Text for a message, cut in the middle when longer than `most` characters."""
     return text if len(text) <= most else f"{text[: most // 2]}…{text[-most // 2 :]}"
+
+
+def _follow_sections(ns: dict[str, Decl], sections: set[str]) -> None:
+    """Move the items of each redeclared section right after it: the section keeps the
+    place it had, and so is listed with its items (its new items would otherwise
+    come after every inherited declaration)."""
+    if not sections:
+        return
+    entries = list(ns.items())
+    moved = {k for k, d in entries if d.kind == "item" and d.section in sections}
+    out: list[tuple[str, Decl]] = []
+    for name, decl in entries:
+        if name in moved:
+            continue
+        out.append((name, decl))
+        if name in sections:
+            out += [(k, d) for k, d in entries if k in moved and d.section == name]
+    ns.clear()
+    ns.update(out)
 
 
 def _placement_options(
