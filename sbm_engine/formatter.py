@@ -59,6 +59,8 @@ The canonical layout (what users see)
   (`weighted_mean(tagged x)`, a name) stays after `=` however long the line, as
   in the spec's own conformance standard. For a tree built in memory, on the
   next line when the whole does not fit.
+- `repeat NAME in { key "Title", … } {` on one line, the block's items and sections
+  one level deeper, laid out as in a standard, `}` alone on its line.
 - `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty)
   and one `expect EXPR` per line, in the order written (comments move with them;
   two `visit` blocks stay two blocks). An assignment block goes on one line when it
@@ -325,8 +327,9 @@ _GROUPS: dict[type, str] = {
     n.Constant: "constant",
     n.Section: "section",
     n.Example: "example",
+    n.Repeat: "repeat",
 }
-_ALWAYS_APART = frozenset({"section", "example"})
+_ALWAYS_APART = frozenset({"section", "example", "repeat"})
 
 
 def _blank_between(a: n.Member, b: n.Member) -> bool:
@@ -476,6 +479,8 @@ class _Printer:
                 self.formula("rollup", m, depth, blank)
             case n.Example():
                 self.example(m, depth, blank)
+            case n.Repeat():
+                self.repeat(m, depth, blank)
             case _:
                 raise TypeError(f"not a declaration: {m!r}")
 
@@ -663,6 +668,21 @@ class _Printer:
         for item in sec.items:
             self.item(item, depth + 1, False)
         self.close(depth, _end(sec.span))
+
+    def repeat(self, rep: n.Repeat, depth: int, blank: bool) -> None:
+        """`repeat NAME in { key "Title", … } {` on one line, the block's members one
+        level deeper as in a standard, `}`."""
+        keys = ", ".join(f"{k.key} {quote(k.title)}" for k in rep.keys)
+        head = f"repeat {rep.name} in {{ {keys} }} {{" if keys else f"repeat {rep.name} in {{}} {{"
+        anchors = (*_start(rep.span), *_at(rep.name_span, *(k.span for k in rep.keys)))
+        self.emit(depth, head, anchors, blank=blank, opens=True)
+        previous: n.Member | None = None
+        for member in rep.members:
+            self.member(
+                member, depth + 1, previous is not None and _blank_between(previous, member)
+            )
+            previous = member
+        self.close(depth, _end(rep.span))
 
     def example(self, ex: n.Example, depth: int, blank: bool) -> None:
         """An example's parts in the order written (`visit`, `answers`, then the

@@ -24,6 +24,7 @@ import attrs
 
 from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
+from .expand import declared, expand
 from .messages import message
 from .parser import parse
 from .placement import place
@@ -266,7 +267,7 @@ class Loader:
                 return
             table[node.coefficient] = node
 
-        for member in std.members:
+        for member in _expanded(std.members, diagnostics):
             match member:
                 case n.Version(value=v):
                     version = v
@@ -730,6 +731,66 @@ def _encoding_error(err: NotUtf8, display: str) -> CompileError:
 def _shortened(text: str, most: int = 80) -> str:
     """Text for a message, cut in the middle when longer than `most` characters."""
     return text if len(text) <= most else f"{text[: most // 2]}…{text[-most // 2 :]}"
+
+
+def _expanded(members: tuple[n.Member, ...], diagnostics: Diagnostics) -> list[n.Member]:
+    """The members with each `repeat` block replaced by its copies, where it stands; a
+    generated name that another declaration of the file has, or that two keys give,
+    is E0612 and its copy is left out."""
+    if not any(isinstance(m, n.Repeat) for m in members):
+        return list(members)
+    taken: dict[str, n.Span] = {}
+    for m in members:
+        if isinstance(m, n.Repeat):
+            continue
+        name = getattr(m, "name", None)
+        if isinstance(name, str) and not isinstance(m, n.Example | n.Drop):
+            taken.setdefault(name, m.name_span)  # type: ignore[union-attr]
+        if isinstance(m, n.Section):
+            for item in m.items:
+                taken.setdefault(item.name, item.name_span)
+    out: list[n.Member] = []
+    for m in members:
+        if not isinstance(m, n.Repeat):
+            out.append(m)
+            continue
+        names = declared(m)
+        keys: dict[str, n.Span] = {}
+        bad: set[str] = set()  # generated names left out
+        for key in m.keys:
+            if key.key in keys:
+                diagnostics.error(
+                    "E0612",
+                    message("E0612.key_twice.message", key=key.key),
+                    key.span,
+                    label=message("E0612.key_twice.label"),
+                    notes=(message("E0612.collides.note", where=keys[key.key]),),
+                    help=message("E0612.key_twice.help"),
+                )
+                continue
+            keys[key.key] = key.span
+            for name, span in names:
+                generated = f"{name}_{key.key}"
+                if generated in taken:
+                    diagnostics.error(
+                        "E0612",
+                        message("E0612.collides.message", name=generated, key=key.key),
+                        span,
+                        label=message("E0612.collides.label"),
+                        notes=(message("E0612.collides.note", where=taken[generated]),),
+                        help=message("E0612.collides.help", name=generated),
+                    )
+                    bad.add(generated)
+                else:
+                    taken[generated] = span
+        block = attrs.evolve(m, keys=tuple(k for k in m.keys if keys.get(k.key) is k.span))
+        for copy in expand(block, diagnostics):
+            if copy.name in bad:
+                continue
+            if isinstance(copy, n.Section):
+                copy = attrs.evolve(copy, items=tuple(i for i in copy.items if i.name not in bad))
+            out.append(copy)
+    return out
 
 
 def _follow_sections(ns: dict[str, Decl], sections: set[str]) -> None:

@@ -331,6 +331,27 @@ class Constant:
 
 
 @attrs.frozen
+class RepeatKey:
+    """`key "Title"` of a `repeat` block: the suffix of the copy and its title."""
+
+    key: str
+    title: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Repeat:
+    """`repeat NAME in { key "Title", … } { … }`: items and sections declared once per
+    key (the loader expands the copies; the tree keeps the block as written)."""
+
+    name: str
+    keys: tuple[RepeatKey, ...]
+    members: tuple[Item | Section, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
 class Drop:
     name: str
     span: Span = _span()
@@ -371,6 +392,7 @@ Member: TypeAlias = (
     | Example
     | Drop
     | Constant
+    | Repeat
 )
 
 

@@ -37,7 +37,7 @@ def grammar_keywords(grammar: str) -> frozenset[str]:
 
 #: Keywords that stand only where no name can (after `scale NAME`, at the start of a
 #: declaration), so they stay free as names: files written before them keep their meaning.
-SOFT_KEYWORDS = frozenset({"points", "penalty", "const", "after", "before", "unscored"})
+SOFT_KEYWORDS = frozenset({"points", "penalty", "const", "repeat", "after", "before", "unscored"})
 
 #: Words the language reserves: they cannot name a declaration.
 KEYWORDS = grammar_keywords(grammar_text()) - SOFT_KEYWORDS
@@ -98,6 +98,7 @@ _NAME_FIRST = frozenset({"AFTER", "BEFORE", "UNSCORED"})
 #: so is the name (`tags a const required`: a tag).
 _FOLLOWS = {
     "CONST": re.compile(r"\s+(?!\d)\w+\s*=(?!=)"),
+    "REPEAT": re.compile(r"\s+(?!\d)\w+\s+in(?!\w)"),
     "VALUE": re.compile(r"\s*=(?!=)"),
     "POINTS": re.compile(r"\s*\{"),
     "PENALTY": re.compile(r"\s*\{"),
@@ -332,6 +333,18 @@ class _ToNodes(_Rewriter):
     @_with_meta
     def industry(self, meta: Any, children: list[Token]) -> n.Industry:
         return n.Industry(_unescape(children[0]), span=self.sp(meta))
+
+    @_with_meta
+    def repeat_key(self, meta: Any, children: list[Token]) -> n.RepeatKey:
+        key, title = children
+        return n.RepeatKey(str(key), _unescape(title), span=self.sp(meta))
+
+    @_with_meta
+    def repeat(self, meta: Any, children: list[Any]) -> n.Repeat:
+        name, *rest = children
+        keys = tuple(c for c in rest if isinstance(c, n.RepeatKey))
+        members = tuple(c for c in rest if isinstance(c, n.Item | n.Section))
+        return n.Repeat(str(name), keys, members, span=self.sp(meta), name_span=self.tok(name))
 
     @_with_meta
     def drop(self, meta: Any, children: list[Token]) -> n.Drop:

@@ -63,7 +63,7 @@ _SELECTORS = ("items", "sections", "tagged", "in")
 #: The soft keywords (`parser.SOFT_KEYWORDS`, checked by the tests), keywords only in
 #: their place: a scale's kind after `scale NAME`, and `const` opening a declaration.
 _SCALE_KINDS = ("points", "penalty")
-_SOFT_DECLARATIONS = ("const",)
+_SOFT_DECLARATIONS = ("const", "repeat")
 #: ... and the options of an item or a section: `after NAME`, `before NAME`, and
 #: `unscored` where an option or the end of the line follows it.
 _SOFT_OPTIONS = ("after", "before", "unscored")
@@ -100,6 +100,13 @@ def _constant() -> tuple[str, object]:
     """`const NAME =`: not a label right after an example's `=` (`answers { a = const }`)."""
     return rf"(?<![\w=])(?<!=\s)(const)(\s+)({_NAME})(?=\s*=(?!=))", bygroups(
         Keyword.Declaration, Whitespace, Name.Constant
+    )
+
+
+def _repeat() -> tuple[str, object]:
+    """`repeat NAME in`: a block repeated per key, `NAME` its placeholder."""
+    return rf"{_START}(repeat)(\s+)({_NAME})(?=\s+in{_END})", bygroups(
+        Keyword.Declaration, Whitespace, Name.Variable
     )
 
 
@@ -143,6 +150,7 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             _declares("rollup", Name.Function),
             _declares("bands", Name),
             _constant(),
+            _repeat(),
             _placement(),
             _unscored(),
             (

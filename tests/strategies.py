@@ -6,7 +6,7 @@ These strategies write standards the checker accepts, using every construct
 whose semantics can differ between implementations (scales with aliases and
 numeric labels, number ranges, `score =` formulas, `when` conditions on visit
 fields and on other items, sections with weights including 0, tags, `critical`
-and `critical if`, `bonus`, `unscored`, `required`/`optional`, coefficients over
+and `critical if`, `bonus`, `unscored`, `repeat` blocks, `required`/`optional`, coefficients over
 selections and weighted terms, `if`/`critical_failed`,
 `clamp`/`min`/`max`/`coalesce`, bands, targets, rollup terms), and visits that
 mix valid answers with every kind of bad one (N/A tokens, nulls, missing keys,
@@ -442,6 +442,17 @@ def standards(draw: st.DrawFn, max_items: int = 8) -> StandardSpec:
         lines.append("    }")
     for it in by_section.get(None, []):
         lines.append("    " + it.text())
+    if draw(st.integers(0, 3)) == 0:
+        # a block repeated per key: items `rq_KEY` and `rw_KEY`, `rw` reading its own copy
+        keys = draw(st.lists(st.sampled_from(["x", "y", "z"]), min_size=1, max_size=3, unique=True))
+        scale = draw(scales(None))
+        lines.append("    repeat rp in { " + ", ".join(f'{k} "Копия {k}"' for k in keys) + " } {")
+        lines.append(f'        item rq "Вопрос {{rp}}" answer {scale.text()}')
+        lines.append('        item rw "Оценка {rp}" answer number 0..10 optional when rq > 0')
+        lines.append("    }")
+        for k in keys:
+            items.append(ItemSpec(f"rq_{k}", "scale", scale=scale))
+            items.append(ItemSpec(f"rw_{k}", "number", low=0.0, high=10.0, options=["optional"]))
     coefs: list[str] = []
     banded: dict[str, tuple[str, ...]] = {}
     for k in range(draw(st.integers(1, 5))):

@@ -34,6 +34,7 @@ CORE = (
     "sbm_engine.model",
     "sbm_engine.loader",
     "sbm_engine.placement",
+    "sbm_engine.expand",
     "sbm_engine.checker",
     "sbm_engine.check",
     "sbm_engine.ir",

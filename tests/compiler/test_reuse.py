@@ -371,3 +371,100 @@ def test_fmt_writes_the_new_options_in_their_order_and_keeps_the_tree() -> None:
     )
     assert parse(formatted) == parse(text)
     assert format_source(formatted) == formatted
+
+
+# ---- repeat ---------------------------------------------------------------------------------
+
+REPEAT = """standard t.repeat {
+    scale yes_no { yes = 1, no = 0 }
+    item shared "Shared" answer yes_no
+    repeat product in { deposit "вклад", loan "кредит" } {
+        section offer "Offer: {product}" weight 2 {
+            item rate "Rate of the {product}" answer yes_no tags products
+            item terms "Terms" answer yes_no
+                when rate == 1 and shared == 1 and visit.scenario != "{product}"
+        }
+        item calc "Calculation" answer yes_no in offer before terms
+            critical if answer(rate) == no
+    }
+    coefficient products = weighted_mean(in offer_deposit, in offer_loan)
+    coefficient visit = if critical_failed then 0 else weighted_mean(items)
+}
+"""
+
+
+def test_a_repeated_block_is_declared_once_per_key_with_its_own_names() -> None:
+    m = sbm_engine.loads(REPEAT).model
+    assert [(s.name, s.title, s.weight, s.items) for s in m.sections] == [
+        ("offer_deposit", "Offer: вклад", 2.0, ("rate_deposit", "calc_deposit", "terms_deposit")),
+        ("offer_loan", "Offer: кредит", 2.0, ("rate_loan", "calc_loan", "terms_loan")),
+    ]
+    assert m.item("rate_loan").question == "Rate of the кредит"
+    assert m.item("rate_loan").tags == ("products",)  # tags are not names: one for all
+    assert m.item("terms_loan").when_text is not None
+    assert {i.name for i in m.items if i.critical} == {"calc_deposit", "calc_loan"}
+
+
+def test_the_copies_score_alike_on_both_backends() -> None:
+    std = sbm_engine.loads(REPEAT)
+    answers = {"shared": "yes", "rate_deposit": "yes", "terms_deposit": "no"}
+    outs = assert_batch_agrees(
+        std,
+        [
+            {
+                "visit_id": "1",
+                "scenario": "кредит",
+                "answers": {**answers, "calc_deposit": "yes", "rate_loan": "no", "calc_loan": "no"},
+            },
+            {
+                "visit_id": "2",
+                "scenario": "вклад",  # terms_deposit does not apply
+                "answers": {
+                    "shared": "yes",
+                    "rate_deposit": "yes",
+                    "calc_deposit": "no",
+                    "rate_loan": "yes",
+                    "terms_loan": "yes",
+                    "calc_loan": "yes",
+                },
+            },
+        ],
+    )
+    first, second = outs
+    assert first.sections == {"offer_deposit": 2 / 3, "offer_loan": 0.0}
+    assert first.critical == ("calc_loan",)  # its own rate was "no"
+    assert first.coefficients["visit"] == 0
+    assert second.items["terms_deposit"] is None
+    assert second.critical == ()  # calc_deposit is 0, but its rate was "yes"
+    assert second.sections == {"offer_deposit": 0.5, "offer_loan": 1.0}
+
+
+def test_fmt_keeps_a_repeated_block_as_written() -> None:
+    text = (
+        "standard s {\n"
+        '    repeat p in {a "A",b "B"} {  # products\n'
+        '        item r "R {p}" answer { yes = 1 }\n'
+        "    }\n"
+        "}\n"
+    )
+    formatted = format_source(text)
+    assert formatted == (
+        "standard s {\n"
+        '    repeat p in { a "A", b "B" } {  # products\n'
+        '        item r "R {p}" answer { yes = 1 }\n'
+        "    }\n"
+        "}\n"
+    )
+    assert parse(formatted) == parse(text)
+
+
+def test_repeat_stays_a_name_where_a_name_can_stand() -> None:
+    text = (
+        "standard s {\n"
+        '    item repeat "R" answer { repeat = 1 } tags repeat\n'
+        "    coefficient c = repeat\n"
+        "}\n"
+    )
+    item, coef = parse(text).standards[0].members
+    assert item.name == "repeat" and item.tags == ("repeat",)
+    assert sbm_engine.loads(text).model.item("repeat").scored

@@ -276,6 +276,7 @@ standard s {
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
     section after "S" before x { item unscored "Q" answer points in s after y unscored tags after }
+    repeat p in { a "A" } { item r "Q {p}" answer points tags repeat }
 }
 """
 
@@ -308,6 +309,9 @@ standard s {
         (10, "y", 0, Name),
         (10, "unscored", 1, Keyword),
         (10, "after", 2, Name),  # a tag
+        (11, "repeat", 0, Keyword.Declaration),
+        (11, "p", 0, Name.Variable),
+        (11, "repeat", 1, Name),  # a tag
     ],
 )
 def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:

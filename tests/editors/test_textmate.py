@@ -383,6 +383,7 @@ def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
     }
     assert soft == {
         "const": {"storage.type.sbm"},
+        "repeat": {"storage.type.sbm"},
         "points": {"keyword.other.sbm"},
         "penalty": {"keyword.other.sbm"},
         "after": {"keyword.other.sbm"},
@@ -403,6 +404,7 @@ standard s {
     example "e" { answers { const = a, q = const r = 1 } }
     bands c { a >= 1 when const == 1, b }
     section after "S" before x { item unscored "Q" answer points in s after y unscored tags after }
+    repeat p in { a "A" } { item r "Q {p}" answer points tags repeat }
 }
 """
 
@@ -436,3 +438,5 @@ def test_soft_keywords_by_context(tokenize: Tokenize, tmp_path: Path) -> None:
     assert _find(tokens, 10, "y") == name
     assert _find(tokens, 10, "unscored", 1) == ("keyword.other.sbm",)
     assert _find(tokens, 10, "after", 2) == name  # a tag
+    assert _find(tokens, 11, "repeat") == ("storage.type.sbm",)
+    assert _find(tokens, 11, "repeat", 1) == name  # a tag
