@@ -467,4 +467,5 @@ def test_repeat_stays_a_name_where_a_name_can_stand() -> None:
     )
     item, coef = parse(text).standards[0].members
     assert item.name == "repeat" and item.tags == ("repeat",)
+    assert coef.expr == sbm_engine.nodes.Name("repeat")
     assert sbm_engine.loads(text).model.item("repeat").scored
