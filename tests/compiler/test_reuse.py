@@ -469,3 +469,22 @@ def test_repeat_stays_a_name_where_a_name_can_stand() -> None:
     assert item.name == "repeat" and item.tags == ("repeat",)
     assert coef.expr == sbm_engine.nodes.Name("repeat")
     assert sbm_engine.loads(text).model.item("repeat").scored
+
+
+def test_explain_and_the_questionnaire_show_critical_if_and_unscored() -> None:
+    from sbm_engine.explain import explain, render
+    from sbm_engine.export import questionnaire
+
+    std = sbm_engine.loads(CRITICAL)
+    record = {"visit_id": "v", "answers": {"kind": "nails", "gloves": "no", "hands": "yes"}}
+    exp = explain(std, {**record, "answers": {**record["answers"], "tools": "yes"}})
+    gloves = next(i for i in exp["items"] if i["item"] == "gloves")
+    assert gloves["critical_if"] == "answer(kind) == nails"
+    assert exp["critical"] == ["gloves"]
+    text = render(exp)
+    assert "critical if answer(kind) == nails" in text
+    items = {i["name"]: i for s in questionnaire(std.model)["sections"] for i in s["items"]}
+    items.update({i["name"]: i for i in questionnaire(std.model)["items"]})
+    assert items["gloves"]["critical_if"] == "answer(kind) == nails"
+    assert items["kind"]["unscored"] is True
+    assert "unscored" not in items["hands"] and "critical_if" not in items["hands"]
