@@ -112,14 +112,7 @@ def test_shape(salon):
     tags = Counter(t for i in m.items for t in i.tags)
     assert {"compliance", "professionalism", "client_orientation", "premises"} == set(tags)
     critical = {i.name for i in m.items if i.critical}
-    assert critical == {
-        "allergy_test",
-        "hands",
-        "sterile_tools",
-        "clean_tools",
-        "disposables",
-        "gloves",
-    }
+    assert critical == {"allergy_test", "hands", "sterile_tools", "clean_tools", "disposables"}
     assert {i.section for i in m.items if i.critical} <= {"hygiene", "consultation"}
     # built on the library's stages: its closing keeps its place, the salon's stages
     # come before it and the salon's atmosphere after it
@@ -163,17 +156,6 @@ def test_a_hygiene_breach_zeroes_visit_and_master(salon, item):
     assert result.coefficients["specialist"] == 0
     assert result.coefficients["hygiene_score"] == 0
     assert result.coefficients["point"] == pytest.approx(1.0)
-
-
-@pytest.mark.parametrize(("scenario", "fails"), [("маникюр", True), ("окрашивание", False)])
-def test_working_without_gloves_is_critical_only_for_a_manicure(salon, scenario, fails):
-    record = flawless(scenario)
-    record["answers"]["gloves"] = "нет"
-    result = salon.score(record)
-    assert result.ok
-    assert result.items["gloves"] == 0
-    assert result.critical == (("gloves",) if fails else ())
-    assert (result.coefficients["visit"] == 0) is fails
 
 
 def test_the_allergy_test_is_critical_only_for_colouring(salon):
