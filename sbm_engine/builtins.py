@@ -706,7 +706,7 @@ def _kernel_count(bc: BatchCompiler, b: Call, args: list[Expr]) -> Expr:
 
 
 def _emit_critical_failed(pc: PythonCompiler, b: Call, t: Py) -> Py:
-    checks = [py("{} == 0", pc.item_var(x)) for x in b.payload]
+    checks = [pc.critical_check(x) for x in b.payload]
     pc.e.line(py("{} = {}", t, join(checks, " or ") if checks else py("False")))
     return t
 
@@ -718,16 +718,16 @@ def _kernel_critical_failed(bc: BatchCompiler, b: Call, args: list[Expr]) -> Exp
         return lambda env, act: 0.0
 
     def critical(env: BatchEnv, act: Active) -> Any:
-        out = env.items[names[0]] == 0.0
+        out = env.critical_failed(names[0])
         for nm in names[1:]:
-            out = out | (env.items[nm] == 0.0)
+            out = out | env.critical_failed(nm)
         return out.astype(float)
 
     return critical
 
 
 def _scalar_critical_failed(ip: Interpreter, b: Call, env: Env) -> Any:
-    return any(env.items.get(x) == 0 for x in b.payload)
+    return any(env.critical.get(x, env.items.get(x) == 0) for x in b.payload)
 
 
 # ---- failed, answer, band: of a name ------------------------------------------------------

@@ -108,7 +108,8 @@ def tuple_display(atoms: Collection[Py]) -> Py:
 
 class Place(NamedTuple):
     """The `.sbm` construct a line of generated code belongs to: `kind` (item,
-    item_condition, section_condition, score_formula, item_value, section, coefficient, rollup,
+    item_condition, section_condition, score_formula, item_value, critical_condition, section,
+    coefficient, rollup,
     critical, bands; "" for none) and the `name` it concerns. Kept as data, so a
     formula error is worded in the reader's language and names its item without
     parsing text back."""

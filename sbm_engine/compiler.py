@@ -138,6 +138,8 @@ class PythonCompiler:
         self.items = {it.name: it for it in model.items}
         self.sections = {s.name: s for s in model.sections}
         self.needs_label = self._items_read_by_answer()
+        #: the local holding whether a critical item with `critical if` failed the visit
+        self.critical_vars: dict[str, Py] = {}
         self.section_when_done: set[str] = set()
         self.current_item: ItemModel | None = None
         self.fields_used: dict[str, Py] = {}
@@ -263,6 +265,24 @@ class PythonCompiler:
                         e.line(py("warns.append(VisitWarning({}, {}()))", key, msg))
         else:
             self.emit_answer(it, i, key)
+        if it.unscored:  # the answer is read and checked; the item has no score
+            e.line(py("{} = None", ident("s", i)))
+        if it.critical_when is not None:
+            # read where the item scored 0 only: whether that 0 fails the visit
+            k = self.critical_vars[it.name] = self.fresh()
+            e.line(py("{} = False", k))
+            with e.block(py("if {} == 0:", ident("s", i))):
+                e.span = (it.critical_when.span, Place("critical_condition", it.name))
+                atom = self.ex(it.critical_when)
+                with e.block(py("if {}:", atom)):
+                    e.line(py("{} = True", k))
+            e.span = (it.span, Place("item", it.name))
+
+    def critical_check(self, name: str) -> Py:
+        """Whether critical item `name` failed the visit: it scored 0 (and its
+        `critical if` condition held)."""
+        k = self.critical_vars.get(name)
+        return k if k is not None else py("{} == 0", self.item_var(name))
 
     def emit_answer(self, it: ItemModel, i: int, key: Py) -> None:
         e = self.e
@@ -413,7 +433,7 @@ class PythonCompiler:
         e.line(py("critical = []"))
         for it in self.m.items:
             if it.critical:
-                with e.block(py("if {} == 0:", self.item_var(it.name))):
+                with e.block(py("if {}:", self.critical_check(it.name))):
                     e.line(py("critical.append({})", self.const("K", it.name)))
 
     def band_expr(self, atom: Py, coefficient: str, holds: list[Py]) -> Py:
@@ -710,6 +730,7 @@ _LISTED = {
     "section_condition": "the condition of section `{}`",
     "score_formula": "the score formula of `{}`",
     "item_value": "the computed value of `{}`",
+    "critical_condition": "the critical condition of `{}`",
     "section": "section `{}`",
     "coefficient": "coefficient `{}`",
     "rollup": "rollup `{}`",

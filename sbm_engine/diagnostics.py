@@ -77,6 +77,10 @@ CODES: dict[str, str] = {
     "E0607": "file is not UTF-8 text",
     "E0608": "base standard declared in more than one file of a folder",
     "E0609": "no base standard of the pinned version",
+    "E0610": "sections or items placed relative to each other in a circle",
+    "E0611": "imported file of another version than the one pinned",
+    "E0612": "a name a `repeat` block makes is declared already, or a key is listed twice",
+    "E0613": "unknown placeholder in a `repeat` block",
     # examples
     "E0801": "example expectation failed",
     "E0802": "example answers rejected",

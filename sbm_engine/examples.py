@@ -191,6 +191,7 @@ def _failures(
         options=read.options,
         previous=before or {},
         rollups=_rollups(std, ex, scored or [outcome]),
+        critical={i.name: i.name in outcome.critical for i in interp.m.items if i.critical},
     )
     out = []
     for bound, text in ex.expects:

@@ -90,6 +90,7 @@ def _explain(std: CompiledStandard, record: Mapping[str, Any], previous: Any) ->
                 "note": note,
                 "formula": it.score_text,
                 **({"value": it.computed_text} if it.computed is not None else {}),
+                **({"critical_if": it.critical_when_text} if it.critical_when is not None else {}),
                 "points": _points_of(it, env.answers.get(it.name)),
                 **_chosen(it, env),
             }
@@ -294,7 +295,10 @@ def render(exp: dict[str, Any]) -> str:
     critical, bonus = message("explain.flag.critical"), message("explain.flag.bonus")
     for it in exp["items"]:
         flags = "".join(
-            [" " + critical if it["critical"] else "", " " + bonus if it["bonus"] else ""]
+            [
+                " " + critical if it["critical"] and not it.get("critical_if") else "",
+                " " + bonus if it["bonus"] else "",
+            ]
         )
         ans = "—" if it["answer"] is None else repr(it["answer"])
         line = message(
@@ -304,6 +308,8 @@ def render(exp: dict[str, Any]) -> str:
             score=f"{num(it['score']):<6}",
             weight=num(it["weight"]),
         )
+        if it.get("critical_if"):
+            flags += " " + message("explain.critical_if.note", condition=it["critical_if"])
         lines.append(f"  {line}{flags}" + (f"  [{it['note']}]" if it["note"] else ""))
         if it.get("chosen") is not None:  # a multi-select: the options and their points
             options = " + ".join(f"{c['label']} ({num(c['points'])})" for c in it["chosen"])

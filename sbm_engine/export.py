@@ -65,6 +65,8 @@ def _item(it: ItemModel) -> dict[str, Any]:
         "when": it.when_text,
         "score": it.score_text,
         **({"value": it.computed_text} if it.computed is not None else {}),
+        **({"critical_if": it.critical_when_text} if it.critical_when is not None else {}),
+        **({"unscored": True} if it.unscored else {}),
     }
 
 

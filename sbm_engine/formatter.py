@@ -19,7 +19,8 @@ The canonical layout (what users see)
   count: they are put back after the layout, at the end of the line holding their
   code. So no line passes 100 columns but for one of those.
 - File level, in the order written: `import "path"` lines and
-  `standard NAME ["title"] [extends BASE [version "V"]] {` … `}`. A blank line separates a
+  `standard NAME ["title"] [extends BASE [version "V"]] {` … `}`
+  (`import "path" [version "V"]`). A blank line separates a
   standard from whatever comes before or after it.
 - Inside a standard the declarations keep the order written (it is the order of
   output columns): one declaration per line, blocks opened on the declaration's
@@ -36,10 +37,13 @@ The canonical layout (what users see)
   when a comment sits inside it) `scale NAME {`, one entry per line each ending
   with a comma except the last, `}`. The same rule lays out `bands NAME { … }` and
   `field NAME "title" TYPE required one of { … }`.
-- `section NAME ["title"] [weight W] [when COND] {`, its items one level deeper.
-- `item NAME "question" answer TYPE [weight W] [required|optional] [critical]
-  [bonus] [tags …] [when COND] [score = EXPR]`: options always in this order (the
-  order of the language reference's examples: tags close the line).
+- `section NAME ["title"] [after S|before S] [weight W] [when COND] {`, its items one
+  level deeper.
+- `item NAME "question" answer TYPE [in S] [after I|before I] [weight W]
+  [required|optional] [critical] [bonus] [unscored] [tags …] [value = EXPR]
+  [critical if COND] [when COND] [score = EXPR]`: options always in this order (the
+  order of the language reference's examples: tags close the head, the options
+  holding an expression follow).
   Line breaks the author put before `answer`, `when` or `score =` are kept, the
   continuation one level deeper, and added at the limit: `answer …` moves to its
   own line when `item … answer …` would pass 100 columns; `when COND` and
@@ -55,6 +59,8 @@ The canonical layout (what users see)
   (`weighted_mean(tagged x)`, a name) stays after `=` however long the line, as
   in the spec's own conformance standard. For a tree built in memory, on the
   next line when the whole does not fit.
+- `repeat NAME in { key "Title", … } {` on one line, the block's items and sections
+  one level deeper, laid out as in a standard, `}` alone on its line.
 - `example "name" {` then `visit { … }`, `answers { … }` (each omitted when empty;
   an example of several visits, each visit's in turn) and one `expect EXPR` per
   line, in the order written (comments move with them; two `visit` blocks of one
@@ -322,8 +328,9 @@ _GROUPS: dict[type, str] = {
     n.Constant: "constant",
     n.Section: "section",
     n.Example: "example",
+    n.Repeat: "repeat",
 }
-_ALWAYS_APART = frozenset({"section", "example"})
+_ALWAYS_APART = frozenset({"section", "example", "repeat"})
 
 
 def _blank_between(a: n.Member, b: n.Member) -> bool:
@@ -439,7 +446,10 @@ class _Printer:
     def member(self, m: n.Member, depth: int, blank: bool) -> None:
         match m:
             case n.Import():
-                self.emit(depth, f"import {quote(m.path)}", _at(m.span), blank=blank)
+                text = f"import {quote(m.path)}"
+                if m.version is not None:
+                    text += f" version {quote(m.version)}"
+                self.emit(depth, text, _at(m.span), blank=blank)
             case n.Version():
                 self.emit(depth, f"version {quote(m.value)}", _at(m.span), blank=blank)
             case n.Industry():
@@ -470,6 +480,8 @@ class _Printer:
                 self.formula("rollup", m, depth, blank)
             case n.Example():
                 self.example(m, depth, blank)
+            case n.Repeat():
+                self.repeat(m, depth, blank)
             case _:
                 raise TypeError(f"not a declaration: {m!r}")
 
@@ -593,6 +605,8 @@ class _Printer:
         tails: list[tuple[str, n.Expr]] = []
         if item.value is not None:
             tails.append(("value = ", item.value))
+        if item.critical_if is not None:
+            tails.append(("critical if ", item.critical_if))
         if item.when is not None:
             tails.append(("when ", item.when))
         if item.score is not None:
@@ -637,9 +651,16 @@ class _Printer:
         head = f"section {sec.name}"
         if sec.title is not None:
             head += " " + quote(sec.title)
+        if sec.after is not None:
+            head += f" after {sec.after.name}"
+        if sec.before is not None:
+            head += f" before {sec.before.name}"
         if sec.weight is not None:
             head += f" weight {sec.weight.text}"
-        anchors = (*_start(sec.span), *_at(sec.name_span, _span_of(sec.weight)))
+        anchors = (
+            *_start(sec.span),
+            *_at(sec.name_span, _span_of(sec.after), _span_of(sec.before), _span_of(sec.weight)),
+        )
         if sec.when is None:
             self.emit(depth, head + " {", anchors, blank=blank, opens=True)
         else:
@@ -649,6 +670,21 @@ class _Printer:
         for item in sec.items:
             self.item(item, depth + 1, False)
         self.close(depth, _end(sec.span))
+
+    def repeat(self, rep: n.Repeat, depth: int, blank: bool) -> None:
+        """`repeat NAME in { key "Title", … } {` on one line, the block's members one
+        level deeper as in a standard, `}`."""
+        keys = ", ".join(f"{k.key} {quote(k.title)}" for k in rep.keys)
+        head = f"repeat {rep.name} in {{ {keys} }} {{" if keys else f"repeat {rep.name} in {{}} {{"
+        anchors = (*_start(rep.span), *_at(rep.name_span, *(k.span for k in rep.keys)))
+        self.emit(depth, head, anchors, blank=blank, opens=True)
+        previous: n.Member | None = None
+        for member in rep.members:
+            self.member(
+                member, depth + 1, previous is not None and _blank_between(previous, member)
+            )
+            previous = member
+        self.close(depth, _end(rep.span))
 
     def example(self, ex: n.Example, depth: int, blank: bool) -> None:
         """An example's parts in the order written (`visit`, `answers`, then the
@@ -796,14 +832,22 @@ def _rows_by_width(
 def _item_head(item: n.Item) -> str:
     """Everything of an item but `value`, `when` and `score`, options in canonical order."""
     parts = ["item", item.name, quote(item.question), "answer", _answer_text(item.answer)]
+    if item.section_in is not None:
+        parts += ["in", item.section_in.name]
+    if item.after is not None:
+        parts += ["after", item.after.name]
+    if item.before is not None:
+        parts += ["before", item.before.name]
     if item.weight is not None:
         parts += ["weight", item.weight.text]
     if item.presence is not None:
         parts.append(item.presence)
-    if item.critical:
+    if item.critical and item.critical_if is None:
         parts.append("critical")
     if item.bonus:
         parts.append("bonus")
+    if item.unscored:
+        parts.append("unscored")
     if item.tags:
         parts += ["tags", *item.tags]
     return " ".join(parts)
@@ -815,10 +859,21 @@ def _item_head_anchors(item: n.Item, *, with_name: bool = True) -> tuple[int, ..
     the item's first offset there would pull a comment written after the name down
     to that line, and the next pass would move it again. The item's last character
     belongs here when tags or a flag ended the item in the source."""
-    anchors = _at(item.answer.span, _span_of(item.weight))
+    anchors = _at(
+        item.answer.span,
+        _span_of(item.section_in),
+        _span_of(item.after),
+        _span_of(item.before),
+        _span_of(item.weight),
+    )
     if with_name:
         anchors = (*_start(item.span), *_at(item.name_span), *anchors)
-    spanned = (_span_of(item.value), _span_of(item.when), _span_of(item.score))
+    spanned = (
+        _span_of(item.value),
+        _span_of(item.critical_if),
+        _span_of(item.when),
+        _span_of(item.score),
+    )
     spanned_ends = [s.end for s in spanned if s is not None]
     if item.span.end > 0 and item.span.end > max(spanned_ends, default=0):
         anchors += (item.span.end - 1,)

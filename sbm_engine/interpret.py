@@ -68,6 +68,9 @@ class Env:
     previous: Mapping[Any, Any] = attrs.Factory(dict)
     #: rollup values over a group of visits (an example's expectations read them)
     rollups: Mapping[str, Any] = attrs.Factory(dict)
+    #: whether each critical item failed the visit (its 0, where its `critical if` holds);
+    #: an item not here failed where its score is 0
+    critical: dict[str, bool] = attrs.Factory(dict)
 
 
 class Interpreter:
@@ -173,7 +176,13 @@ class Interpreter:
         items = {i.name: i for i in self.m.items}
         for kind, name in self.m.order:
             if kind == "item":
-                self._item(items[name], answers, env, errs, warns)
+                it = items[name]
+                self._item(it, answers, env, errs, warns)
+                if it.critical:
+                    failed = env.items[name] == 0
+                    if failed and it.critical_when is not None:
+                        failed = bool(self.eval(it.critical_when, env))
+                    env.critical[name] = failed
             elif kind == "section":
                 sec = next(s for s in self.m.sections if s.name == name)
                 env.sections[name] = wmean(
@@ -187,7 +196,7 @@ class Interpreter:
                 coef = next(c for c in (*self.m.coefficients, *self.m.labels) if c.name == name)
                 value: Any = self.eval(coef.expr, env)
                 env.coefs[name] = label_text(value) if coef.is_label else value
-        critical = [i.name for i in self.m.items if i.critical and env.items.get(i.name) == 0]
+        critical = [i.name for i in self.m.items if env.critical.get(i.name)]
         return env, errs, warns, critical
 
     def _item(
@@ -215,7 +224,7 @@ class Interpreter:
             if index is None:
                 return
             entry = it.scale.entries[index]  # type: ignore[union-attr]
-            score = entry.score
+            score = entry.score if it.scored else None  # `unscored`: the answer only
             env.answers[it.name] = entry.numeric if it.scale.numeric else entry.label  # type: ignore[union-attr]
         elif it.kind == "multi":
             read = multi_answer(info, raw, errs)
@@ -231,7 +240,7 @@ class Interpreter:
             env.answers[it.name] = value
             if value is None:
                 return
-            if it.score is None and it.low is not None and it.high is not None:
+            if it.score is None and it.low is not None and it.high is not None and it.scored:
                 score = (value - it.low) / (it.high - it.low)
         else:
             env.answers[it.name] = text_answer(info, raw, errs)
@@ -243,7 +252,7 @@ class Interpreter:
             if score is not None and not 0.0 <= score <= 1.0:
                 score_out_of_range(it.name, score, "formula", errs)
                 score = None
-        env.items[it.name] = score
+        env.items[it.name] = score if it.scored else None  # `unscored`: the answer only
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

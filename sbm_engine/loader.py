@@ -24,8 +24,10 @@ import attrs
 
 from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
+from .expand import declared, expand
 from .messages import message
 from .parser import parse
+from .placement import place
 from .resources import library_root
 from .sources import MAX_STANDARD_BYTES, NotUtf8, SourceError, read_source, size_text
 
@@ -224,6 +226,7 @@ class Loader:
             inherits = True
             target = self._resolve_import(imp, path, root, diagnostics, here)
             if target is not None and self._read(target, imp.span, diagnostics, imp=imp.path):
+                self._check_pin(imp, target, diagnostics)
                 layer = self._flatten(target, self._root_for(target, root), diagnostics, here)
                 if layer is not None:
                     absorb(layer)
@@ -264,7 +267,7 @@ class Loader:
                 return
             table[node.coefficient] = node
 
-        for member in std.members:
+        for member in _expanded(std.members, diagnostics):
             match member:
                 case n.Version(value=v):
                     version = v
@@ -274,10 +277,14 @@ class Loader:
                     kind = type(member).__name__.lower()
                     declare(member.name, Decl(kind, member), member.name_span)
                 case n.Item():
-                    declare(member.name, Decl("item", member, None), member.name_span)
+                    into = member.section_in.name if member.section_in else None
+                    _placement_options(member, None, diagnostics)
+                    declare(member.name, Decl("item", member, into), member.name_span)
                 case n.Section():
                     declare(member.name, Decl("section", member), member.name_span)
+                    _placement_options(member, member.name, diagnostics)
                     for item in member.items:
+                        _placement_options(item, member.name, diagnostics)
                         declare(item.name, Decl("item", item, member.name), item.name_span)
                 case n.Target():
                     once("target", own_targets, member)
@@ -311,8 +318,26 @@ class Loader:
         for name in [k for k, d in ns.items() if d.kind == "item" and d.section in replaced]:
             if name not in own:
                 del ns[name]
+        # `in SECTION` names a section of the namespace as it now stands (E0204 if none)
+        sections = {k for k, d in [*ns.items(), *own.items()] if d.kind == "section"}
+        for name, decl in own.items():
+            target = decl.node.section_in if decl.kind == "item" else None
+            if target is not None and decl.section == target.name and target.name not in sections:
+                hint = did_you_mean(target.name, sections)
+                diagnostics.error(
+                    "E0204",
+                    message("E0204.unknown_section.message", section=target.name),
+                    target.span,
+                    label=message("E0204.unknown_section.label"),
+                    help=message("hint.did_you_mean", name=hint)
+                    if hint
+                    else message("E0204.placed.help"),
+                )
+                own[name] = Decl("item", decl.node, None)
         for name, decl in own.items():
             ns[name] = decl  # a replaced name keeps its place
+        _follow_sections(ns, replaced & set(ns))
+        place(ns, own, diagnostics)
         targets.update(own_targets)
         bands.update(own_bands)
         return Flat(
@@ -573,6 +598,24 @@ class Loader:
             return None
         return first[0]
 
+    def _check_pin(self, imp: n.Import, target: Path, diagnostics: Diagnostics) -> None:
+        """E0611 when `import "p" version "V"` names a file whose standard declares
+        another version, or none."""
+        if imp.version is None:
+            return
+        found = self._declared_version(target)
+        if found == imp.version:
+            return
+        diagnostics.error(
+            "E0611",
+            message("E0611.version.message", path=imp.path, version=imp.version, found=found)
+            if found is not None
+            else message("E0611.version.unversioned", path=imp.path, version=imp.version),
+            imp.span,
+            label=message("E0611.version.label"),
+            help=message("E0611.version.help"),
+        )
+
     def _declared_version(self, path: Path) -> str | None:
         """The `version` a file's standard declares itself (None: none, or unreadable)."""
         try:
@@ -688,6 +731,121 @@ def _encoding_error(err: NotUtf8, display: str) -> CompileError:
 def _shortened(text: str, most: int = 80) -> str:
     """Text for a message, cut in the middle when longer than `most` characters."""
     return text if len(text) <= most else f"{text[: most // 2]}…{text[-most // 2 :]}"
+
+
+def _expanded(members: tuple[n.Member, ...], diagnostics: Diagnostics) -> list[n.Member]:
+    """The members with each `repeat` block replaced by its copies, where it stands; a
+    generated name that another declaration of the file has, or that two keys give,
+    is E0612 and its copy is left out."""
+    if not any(isinstance(m, n.Repeat) for m in members):
+        return list(members)
+    taken: dict[str, n.Span] = {}
+    for m in members:
+        if isinstance(m, n.Repeat):
+            continue
+        name = getattr(m, "name", None)
+        if isinstance(name, str) and not isinstance(m, n.Example | n.Drop):
+            taken.setdefault(name, m.name_span)  # type: ignore[union-attr]
+        if isinstance(m, n.Section):
+            for item in m.items:
+                taken.setdefault(item.name, item.name_span)
+    out: list[n.Member] = []
+    for m in members:
+        if not isinstance(m, n.Repeat):
+            out.append(m)
+            continue
+        names = declared(m)
+        keys: dict[str, n.Span] = {}
+        bad: set[str] = set()  # generated names left out
+        for key in m.keys:
+            if key.key in keys:
+                diagnostics.error(
+                    "E0612",
+                    message("E0612.key_twice.message", key=key.key),
+                    key.span,
+                    label=message("E0612.key_twice.label"),
+                    notes=(message("E0612.collides.note", where=keys[key.key]),),
+                    help=message("E0612.key_twice.help"),
+                )
+                continue
+            keys[key.key] = key.span
+            for name, span in names:
+                generated = f"{name}_{key.key}"
+                if generated in taken:
+                    diagnostics.error(
+                        "E0612",
+                        message("E0612.collides.message", name=generated, key=key.key),
+                        span,
+                        label=message("E0612.collides.label"),
+                        notes=(message("E0612.collides.note", where=taken[generated]),),
+                        help=message("E0612.collides.help", name=generated),
+                    )
+                    bad.add(generated)
+                else:
+                    taken[generated] = span
+        block = attrs.evolve(m, keys=tuple(k for k in m.keys if keys.get(k.key) is k.span))
+        for copy in expand(block, diagnostics):
+            if copy.name in bad:
+                continue
+            if isinstance(copy, n.Section):
+                copy = attrs.evolve(copy, items=tuple(i for i in copy.items if i.name not in bad))
+            out.append(copy)
+    return out
+
+
+def _follow_sections(ns: dict[str, Decl], sections: set[str]) -> None:
+    """Move the items of each redeclared section right after it: the section keeps the
+    place it had, and so is listed with its items (its new items would otherwise
+    come after every inherited declaration)."""
+    if not sections:
+        return
+    entries = list(ns.items())
+    moved = {k for k, d in entries if d.kind == "item" and d.section in sections}
+    out: list[tuple[str, Decl]] = []
+    for name, decl in entries:
+        if name in moved:
+            continue
+        out.append((name, decl))
+        if name in sections:
+            out += [(k, d) for k, d in entries if k in moved and d.section == name]
+    ns.clear()
+    ns.update(out)
+
+
+def _placement_options(
+    node: n.Item | n.Section, section: str | None, diagnostics: Diagnostics
+) -> None:
+    """E0104 for placement options that conflict or mean nothing: `in` on an item
+    inside a section block (`section` names it), `after` or `before` on an item
+    without `in`, and both `after` and `before`."""
+    if isinstance(node, n.Item):
+        if node.section_in is not None and section is not None:
+            diagnostics.error(
+                "E0104",
+                message("E0104.in_and_block.message", item=node.name, section=section),
+                node.section_in.span,
+                label=message("E0104.in_and_block.label"),
+                help=message("E0104.in_and_block.help", section=section),
+            )
+        elif node.section_in is None:
+            for option in (node.after, node.before):
+                if option is not None:
+                    word = "after" if option is node.after else "before"
+                    diagnostics.error(
+                        "E0104",
+                        message("E0104.place_without_in.message", item=node.name, option=word),
+                        option.span,
+                        label=message("E0104.place_without_in.label"),
+                        help=message("E0104.place_without_in.help", option=word),
+                    )
+    if node.after is not None and node.before is not None:
+        diagnostics.error(
+            "E0104",
+            message("E0104.after_and_before.message", name=node.name),
+            node.before.span,
+            label=message("E0104.after_and_before.label"),
+            help=message("E0104.after_and_before.help"),
+        )
 
 
 def _put(ns: dict[str, Decl], name: str, decl: Decl) -> None:

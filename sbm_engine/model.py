@@ -114,6 +114,11 @@ class ItemModel:
     #: `value = EXPR`: the answer the standard computes for each visit (a computed item)
     computed: Bound | None = None
     computed_text: str | None = None
+    #: `unscored`: the answer is read and checked, but the item has no score
+    unscored: bool = False
+    #: `critical if CONDITION`: a critical item's 0 fails the visit only where this holds
+    critical_when: Bound | None = None
+    critical_when_text: str | None = None
 
     @property
     def has_points(self) -> bool:
@@ -129,7 +134,7 @@ class ItemModel:
 
     @property
     def scored(self) -> bool:
-        if self.kind == "text":
+        if self.kind == "text" or self.unscored:
             return False
         if self.kind == "number":
             return self.score is not None or (self.low is not None and self.high is not None)
@@ -333,7 +338,7 @@ def expressions(model: StandardModel) -> Iterator[Bound]:
     For packs that look for what a standard uses (`Bound.walk()` visits each node).
     """
     for item in model.items:
-        for b in (item.computed, item.when, item.section_when, item.score):
+        for b in (item.computed, item.when, item.section_when, item.score, item.critical_when):
             if b is not None:
                 yield b
     for section in model.sections:

@@ -228,6 +228,15 @@ class Item:
     name_span: Span = _span()
     #: `value = EXPR`: a computed item, whose answer the standard works out per visit
     value: Expr | None = None
+    #: `in SECTION`: an item declared outside any section block, added to that section
+    section_in: Name | None = None
+    #: `after ITEM` / `before ITEM` (with `in`): where in that section it goes
+    after: Name | None = None
+    before: Name | None = None
+    #: `unscored`: the answer is read and checked, but the item has no score
+    unscored: bool = False
+    #: `critical if CONDITION`: the item is critical on the visits the condition holds
+    critical_if: Expr | None = None
 
 
 @attrs.frozen
@@ -239,6 +248,9 @@ class Section:
     when: Expr | None = None
     span: Span = _span()
     name_span: Span = _span()
+    #: `after SECTION` / `before SECTION`: where the section goes among the inherited ones
+    after: Name | None = None
+    before: Name | None = None
 
 
 @attrs.frozen
@@ -346,6 +358,27 @@ class Constant:
 
 
 @attrs.frozen
+class RepeatKey:
+    """`key "Title"` of a `repeat` block: the suffix of the copy and its title."""
+
+    key: str
+    title: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Repeat:
+    """`repeat NAME in { key "Title", … } { … }`: items and sections declared once per
+    key (the loader expands the copies; the tree keeps the block as written)."""
+
+    name: str
+    keys: tuple[RepeatKey, ...]
+    members: tuple[Item | Section, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@attrs.frozen
 class Drop:
     name: str
     span: Span = _span()
@@ -355,6 +388,8 @@ class Drop:
 class Import:
     path: str
     span: Span = _span()
+    #: `import "p.sbm" version "V"`: the version the imported file must declare
+    version: str | None = None
 
 
 @attrs.frozen
@@ -384,6 +419,7 @@ Member: TypeAlias = (
     | Example
     | Drop
     | Constant
+    | Repeat
 )
 
 

@@ -37,7 +37,21 @@ def grammar_keywords(grammar: str) -> frozenset[str]:
 
 #: Keywords that stand only where no name can (after `scale NAME`, at the start of a
 #: declaration), so they stay free as names: files written before them keep their meaning.
-SOFT_KEYWORDS = frozenset({"points", "penalty", "const", "date", "datetime", "duration", "any"})
+SOFT_KEYWORDS = frozenset(
+    {
+        "points",
+        "penalty",
+        "const",
+        "date",
+        "datetime",
+        "duration",
+        "any",
+        "repeat",
+        "after",
+        "before",
+        "unscored",
+    }
+)
 
 #: Words the language reserves: they cannot name a declaration.
 KEYWORDS = grammar_keywords(grammar_text()) - SOFT_KEYWORDS
@@ -87,6 +101,11 @@ def _parser() -> Lark:
 #: used it as one).
 _CONTEXT_WORDS = frozenset({*(w.upper() for w in SOFT_KEYWORDS), "VALUE"})
 
+#: Soft keywords that are names wherever a name can stand: after `tags a`, `after`,
+#: `before` and `unscored` are tags, as they were before they were keywords (write
+#: those options before `tags`).
+_NAME_FIRST = frozenset({"AFTER", "BEFORE", "UNSCORED"})
+
 
 #: What follows each such word where it is a keyword: `const NAME =`, `value =`, a
 #: scale's kind is followed by its `{`, and `any` of a multi-select by `of`. Where a
@@ -94,6 +113,7 @@ _CONTEXT_WORDS = frozenset({*(w.upper() for w in SOFT_KEYWORDS), "VALUE"})
 #: tag; `answer any weight 2`: the scale called `any`).
 _FOLLOWS = {
     "CONST": re.compile(r"\s+(?!\d)\w+\s*=(?!=)"),
+    "REPEAT": re.compile(r"\s+(?!\d)\w+\s+in(?!\w)"),
     "VALUE": re.compile(r"\s*=(?!=)"),
     "POINTS": re.compile(r"\s*\{"),
     "PENALTY": re.compile(r"\s*\{"),
@@ -102,6 +122,9 @@ _FOLLOWS = {
     "DATETIME": re.compile(r""),
     "DURATION": re.compile(r""),
     "ANY": re.compile(r"\s+of(?!\w)"),
+    "AFTER": re.compile(r"\s+(?!\d)\w"),
+    "BEFORE": re.compile(r"\s+(?!\d)\w"),
+    "UNSCORED": re.compile(r""),
 }
 
 
@@ -126,12 +149,30 @@ class _SoftKeywordLexer:
         return getattr(self.inner, name)
 
     def lex(self, lexer_state: Any, parser_state: Any) -> Any:
+        previous: list[Token] = []  # the last two tokens, for `import "p" version "V"`
         for token in self.inner.lex(lexer_state, parser_state):
             if token.type in _CONTEXT_WORDS and _viable(parser_state, "NAME"):
                 text = getattr(lexer_state.text, "text", lexer_state.text)
                 follows = _FOLLOWS[token.type].match(text, token.end_pos)
-                if follows is None or not _viable(parser_state, token.type):
+                if (
+                    token.type in _NAME_FIRST
+                    or follows is None
+                    or not _viable(parser_state, token.type)
+                ):
                     token = Token.new_borrow_pos("NAME", str(token), token)
+            elif (
+                token.type == "VERSION"
+                and [t.type for t in previous] == ["IMPORT", "STRING"]
+                and previous[1].end_line == token.line
+                and _viable(parser_state, "PIN_VERSION")
+            ):
+                token = Token.new_borrow_pos("PIN_VERSION", str(token), token)
+            elif token.type == "PIN_VERSION" and (
+                [t.type for t in previous] != ["IMPORT", "STRING"]
+                or previous[1].end_line != token.line
+            ):
+                token = Token.new_borrow_pos("VERSION", str(token), token)
+            previous = [*previous[-1:], token]
             yield token
 
 
@@ -281,7 +322,10 @@ class _ToNodes(_Rewriter):
 
     @_with_meta
     def import_stmt(self, meta: Any, children: list[Token]) -> n.Import:
-        return n.Import(_unescape(children[0]), span=self.sp(meta))
+        path, _pin, version = children
+        return n.Import(
+            _unescape(path), span=self.sp(meta), version=_unescape(version) if version else None
+        )
 
     @_with_meta
     def dotted_name(self, meta: Any, children: list[Token]) -> tuple[str, n.Span]:
@@ -309,6 +353,18 @@ class _ToNodes(_Rewriter):
     @_with_meta
     def industry(self, meta: Any, children: list[Token]) -> n.Industry:
         return n.Industry(_unescape(children[0]), span=self.sp(meta))
+
+    @_with_meta
+    def repeat_key(self, meta: Any, children: list[Token]) -> n.RepeatKey:
+        key, title = children
+        return n.RepeatKey(str(key), _unescape(title), span=self.sp(meta))
+
+    @_with_meta
+    def repeat(self, meta: Any, children: list[Any]) -> n.Repeat:
+        name, *rest = children
+        keys = tuple(c for c in rest if isinstance(c, n.RepeatKey))
+        members = tuple(c for c in rest if isinstance(c, n.Item | n.Section))
+        return n.Repeat(str(name), keys, members, span=self.sp(meta), name_span=self.tok(name))
 
     @_with_meta
     def drop(self, meta: Any, children: list[Token]) -> n.Drop:
@@ -430,8 +486,28 @@ class _ToNodes(_Rewriter):
         return ("critical", True, self.sp(meta))
 
     @_with_meta
+    def critical_if_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("critical", c[0], self.sp(meta))
+
+    @_with_meta
     def bonus_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
         return ("bonus", True, self.sp(meta))
+
+    @_with_meta
+    def unscored_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
+        return ("unscored", True, self.sp(meta))
+
+    @_with_meta
+    def in_opt(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("in", n.Name(str(c[0]), span=self.tok(c[0])), self.sp(meta))
+
+    @_with_meta
+    def after_opt(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("after", n.Name(str(c[0]), span=self.tok(c[0])), self.sp(meta))
+
+    @_with_meta
+    def before_opt(self, meta: Any, c: list[Token]) -> tuple[str, Any, n.Span]:
+        return ("before", n.Name(str(c[0]), span=self.tok(c[0])), self.sp(meta))
 
     @_with_meta
     def score_opt(self, meta: Any, c: list[Any]) -> tuple[str, Any, n.Span]:
@@ -477,13 +553,18 @@ class _ToNodes(_Rewriter):
             weight=opts.get("weight"),
             tags=opts.get("tags", ()),
             presence=opts.get("presence"),
-            critical=opts.get("critical", False),
+            critical="critical" in opts,
             bonus=opts.get("bonus", False),
             when=opts.get("when"),
             score=opts.get("score"),
             span=self.sp(meta),
             name_span=self.tok(name),
             value=opts.get("value"),
+            section_in=opts.get("in"),
+            after=opts.get("after"),
+            before=opts.get("before"),
+            unscored=opts.get("unscored", False),
+            critical_if=None if opts.get("critical", True) is True else opts["critical"],
         )
 
     @_with_meta
@@ -500,6 +581,8 @@ class _ToNodes(_Rewriter):
             when=opts.get("when"),
             span=self.sp(meta),
             name_span=self.tok(name),
+            after=opts.get("after"),
+            before=opts.get("before"),
         )
 
     # -- formulas and outcomes ------------------------------------------------------------
@@ -809,6 +892,7 @@ def _terminal_words() -> dict[str, str]:
         "ADD_OP": message("syntax.terminal.add_op"),
         "MUL_OP": message("syntax.terminal.mul_op"),
         "NEG": "`-`",
+        "PIN_VERSION": "`version`",
         "$END": message("syntax.terminal.end"),
     }
 

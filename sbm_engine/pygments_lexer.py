@@ -5,21 +5,23 @@ Pygments finds the lexer through the `pygments.lexers` entry point `sbm`. Pygmen
 not a dependency of the engine: nothing in `sbm_engine` imports this module, so it is
 loaded only by Pygments itself.
 
-The reserved words are the parser's own (`parser.KEYWORDS`, `parser.DECLARATION_KEYWORDS`),
-grouped here only by how they are shown. The soft keywords (`parser.SOFT_KEYWORDS`) are
-names everywhere but where the parser reads them as keywords, and only there are they
-keywords here: `const` opening `const NAME = NUMBER`, `points` and `penalty` after
-`scale NAME`, `date`, `datetime` and `duration` as a field's type after
-`field NAME ["title"]`, `any` before `of` (a multi-select answer); `points(…)` is a call
-like any other. Names, numbers and strings follow the terminals of `grammar/sbm.lark`; a
-character no rule of the language accepts (a typographic quote, a single quote, a stray
-`;`) is an `Error` token, as it is a syntax error for `sbm check`. The names a
-declaration introduces get their own token types, as in the VS Code grammar
-(`editors/vscode/syntaxes/sbm.tmLanguage.json`): a standard's name and the one it
-extends are namespaces, scales classes, sections labels, items and visit fields
-variables, coefficients and rollups functions, constants constants; a called function is
-a builtin (the engine and its packs provide them); `visit` in
-`visit.FIELD` and `visit { … }` is a pseudo-builtin and the field an attribute.
+The reserved words are the parser's own (`parser.KEYWORDS`,
+`parser.DECLARATION_KEYWORDS`), grouped here only by how they are shown. The soft
+keywords (`parser.SOFT_KEYWORDS`) are names everywhere but where the parser reads them
+as keywords, and only there are they keywords here: `const` opening `const NAME =
+NUMBER`, `points` and `penalty` after `scale NAME`, `date`, `datetime` and `duration`
+as a field's type after `field NAME ["title"]`, `any` before `of` (a multi-select
+answer), `after NAME` and `before NAME` inside a declaration, `unscored` before another
+option or at the end of its line; `points(…)` is a call like any other. Names, numbers
+and strings follow the terminals of `grammar/sbm.lark`; a character no rule of the
+language accepts (a typographic quote, a single quote, a stray `;`) is an `Error` token,
+as it is a syntax error for `sbm check`. The names a declaration introduces get their
+own token types, as in the VS Code grammar (`editors/vscode/syntaxes/sbm.tmLanguage.json`):
+a standard's name and the one it extends are namespaces, scales classes, sections
+labels, items and visit fields variables, coefficients and rollups functions, constants
+constants; a called function is a builtin (the engine and its packs provide them);
+`visit` in `visit.FIELD` and `visit { … }` is a pseudo-builtin and the field an
+attribute.
 """
 
 from __future__ import annotations
@@ -63,11 +65,17 @@ _SELECTORS = ("items", "sections", "tagged", "in")
 #: The soft keywords (`parser.SOFT_KEYWORDS`, checked by the tests), keywords only in
 #: their place: a scale's kind after `scale NAME`, and `const` opening a declaration.
 _SCALE_KINDS = ("points", "penalty")
-_SOFT_DECLARATIONS = ("const",)
+_SOFT_DECLARATIONS = ("const", "repeat")
 #: A field's type after `field NAME ["title"]` (`text` and `number` are keywords anywhere).
 _FIELD_TYPES = ("date", "datetime", "duration")
 #: `any` of `answer any of SCALE`: a keyword only where `of` follows.
 _MULTI_SELECT = ("any",)
+#: ... and the options of an item or a section: `after NAME`, `before NAME`, and
+#: `unscored` where an option or the end of the line follows it.
+_SOFT_OPTIONS = ("after", "before", "unscored")
+_ITEM_OPTION_WORDS = (
+    "in|after|before|weight|required|optional|critical|bonus|unscored|tags|value|when|score"
+)
 #: Keywords that may stand before `(` without it being a call: `not (a or b)`.
 _BEFORE_EXPRESSION = (*_WORD_OPERATORS, *_CONDITIONALS, "when", "expect")
 
@@ -118,6 +126,23 @@ def _constant() -> tuple[str, object]:
     )
 
 
+def _repeat() -> tuple[str, object]:
+    """`repeat NAME in`: a block repeated per key, `NAME` its placeholder."""
+    return rf"{_START}(repeat)(\s+)({_NAME})(?=\s+in{_END})", bygroups(
+        Keyword.Declaration, Whitespace, Name.Variable
+    )
+
+
+def _placement() -> tuple[str, object]:
+    """`after NAME` / `before NAME` after another word of a declaration's head."""
+    return rf"(?<=\s)(after|before)(\s+)({_NAME})", bygroups(Keyword, Whitespace, Name)
+
+
+def _unscored() -> tuple[str, object]:
+    """`unscored` between an item's options, or ending its line."""
+    return rf"(?<=\s)unscored(?=[ \t]*(?:$|#|\{{|(?:{_ITEM_OPTION_WORDS}){_END}))", Keyword
+
+
 def _dotted(keyword: str, keyword_token: object) -> tuple[str, object]:
     """`KEYWORD a.b.c`: a standard's name after `standard` or `extends`."""
     return rf"{_START}({keyword})(\s+)({_DOTTED})", bygroups(
@@ -149,6 +174,9 @@ class SbmLexer(RegexLexer):  # type: ignore[misc,unused-ignore]  # Any: untyped 
             _declares("bands", Name),
             _constant(),
             (rf"{_START}(?:{'|'.join(_MULTI_SELECT)})(?=\s+of{_END})", Keyword),
+            _repeat(),
+            _placement(),
+            _unscored(),
             (
                 rf"{_START}(?!{words(_BEFORE_EXPRESSION, suffix=_END).get()}){_NAME}(?=\s*\()",
                 Name.Builtin,

@@ -568,6 +568,8 @@ def _in(place: Place) -> str:
         return message("visit.in.score_formula", name=name)
     if kind == "item_value":
         return message("visit.in.item_value", name=name)
+    if kind == "critical_condition":
+        return message("visit.in_critical.condition", name=name)
     if kind == "section":
         return message("visit.in.section", name=name)
     if kind == "coefficient":

@@ -5,14 +5,14 @@ interpreter must agree on *every* standard, not only on the conformance case.
 These strategies write standards the checker accepts, using every construct
 whose semantics can differ between implementations (scales with aliases and
 numeric labels, number ranges, `score =` formulas, `when` conditions on visit
-fields and on other items, sections with weights including 0, tags, `critical`,
-`bonus`, `required`/`optional`, coefficients over selections and weighted terms,
-`if`/`critical_failed`, `clamp`/`min`/`max`/`coalesce`, bands, targets, rollup
-terms, multi-select items with `selected`, `selected_count` and `points`), and
-visits that mix valid answers with every kind of bad one (N/A tokens, nulls,
-missing keys, unknown labels, out-of-range and non-numeric numbers, odd types,
-unknown answer keys, missing or duplicate visit ids; in a multi-select's answer a
-label off the scale or chosen twice).
+fields and on other items, sections with weights including 0, tags, `critical`
+and `critical if`, `bonus`, `unscored`, `repeat` blocks, `required`/`optional`,
+coefficients over selections and weighted terms, `if`/`critical_failed`,
+`clamp`/`min`/`max`/`coalesce`, bands, targets, rollup terms, multi-select items with
+`selected`, `selected_count` and `points`), and visits that mix valid answers with
+every kind of bad one (N/A tokens, nulls, missing keys, unknown labels, out-of-range
+and non-numeric numbers, odd types, unknown answer keys, missing or duplicate visit
+ids; in a multi-select's answer a label off the scale or chosen twice).
 
 Usage::
 
@@ -90,9 +90,12 @@ class ItemSpec:
     section: str | None = None
     options: list[str] = field(default_factory=list)
     computed: str | None = None  # `value = EXPR`: never answered by a visit
+    unscored: bool = False  # `unscored`: answered and checked, never scored
 
     @property
     def scored(self) -> bool:
+        if self.unscored:
+            return False
         if self.kind in ("scale", "multi"):
             return True
         if self.kind == "number":
@@ -536,6 +539,9 @@ def standards(draw: st.DrawFn, max_items: int = 8, history: bool = False) -> Sta
             op = draw(st.sampled_from(["+", "-", "*"]))
             it.computed = f"answer({a.name}) {op} answer({b.name})"
         opts = []
+        if it.scored and it.formula is None and draw(st.integers(0, 5)) == 0:
+            it.unscored = True
+            opts.append("unscored")
         if it.scored and draw(st.booleans()):
             opts.append(f"weight {draw(st.sampled_from(['1', '2', '3', '0.5']))}")
         tags = draw(st.lists(st.sampled_from(tags_pool), max_size=2, unique=True))
@@ -546,7 +552,11 @@ def standards(draw: st.DrawFn, max_items: int = 8, history: bool = False) -> Sta
         if presence and it.computed is None:  # a computed item is neither
             opts.append(presence)
         if it.scored and draw(st.integers(0, 4)) == 0:
-            opts.append("critical")
+            if draw(st.booleans()):
+                opts.append("critical")
+            else:  # critical on the visits where a condition holds
+                cond = draw(conditions(Ctx(items=list(items), channel=channel), 1))
+                opts.append("critical if " + cond)
         if it.scored and draw(st.integers(0, 7)) == 0:
             opts.append("bonus")
         if draw(st.integers(0, 3)) == 0:
@@ -570,6 +580,17 @@ def standards(draw: st.DrawFn, max_items: int = 8, history: bool = False) -> Sta
         lines.append("    }")
     for it in by_section.get(None, []):
         lines.append("    " + it.text())
+    if draw(st.integers(0, 3)) == 0:
+        # a block repeated per key: items `rq_KEY` and `rw_KEY`, `rw` reading its own copy
+        keys = draw(st.lists(st.sampled_from(["x", "y", "z"]), min_size=1, max_size=3, unique=True))
+        scale = draw(scales(None))
+        lines.append("    repeat rp in { " + ", ".join(f'{k} "Копия {k}"' for k in keys) + " } {")
+        lines.append(f'        item rq "Вопрос {{rp}}" answer {scale.text()}')
+        lines.append('        item rw "Оценка {rp}" answer number 0..10 optional when rq > 0')
+        lines.append("    }")
+        for k in keys:
+            items.append(ItemSpec(f"rq_{k}", "scale", scale=scale))
+            items.append(ItemSpec(f"rw_{k}", "number", low=0.0, high=10.0, options=["optional"]))
     coefs: list[str] = []
     banded: dict[str, tuple[str, ...]] = {}
     n_coefs = draw(st.integers(1, 5))

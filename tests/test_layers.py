@@ -35,6 +35,8 @@ CORE = (
     "sbm_engine.field_types",
     "sbm_engine.model",
     "sbm_engine.loader",
+    "sbm_engine.placement",
+    "sbm_engine.expand",
     "sbm_engine.checker",
     "sbm_engine.check",
     "sbm_engine.ir",

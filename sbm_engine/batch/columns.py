@@ -463,7 +463,10 @@ class ItemDecoder:
                 fast = info.low <= raw <= info.high
             elif fast:
                 fast = raw - raw == 0
-            value = raw if fast else number_answer(info, raw, errs)
+            if not fast:
+                value = number_answer(info, raw, errs)
+            else:  # -0.0 read as 0.0, as the per-visit code's `a + 0.0` does
+                value = raw + 0.0 if type(raw) is float else raw
             if value is None:
                 return (NAN, -1, None, bool(errs), said, odd)
             if isinstance(value, int) and abs(value) > EXACT_INT:
@@ -611,7 +614,7 @@ class ItemDecoder:
             ok = (x >= info.low) & (x <= info.high)
         else:
             ok = np.isfinite(x)
-        value = np.where(ok, x, NAN)
+        value = np.where(ok, x + 0.0, NAN)  # -0.0 read as 0.0, as the per-visit code does
         bad = ~ok & ~missing
         if info.presence != "optional":
             bad |= missing

@@ -179,7 +179,7 @@ class BatchCompiler:
                 env.mark(bad)
             for step in self.steps:
                 step(env)
-            critical = {name: env.items[name] == 0.0 for name in self.critical}
+            critical = {name: env.critical_failed(name) for name in self.critical}
             terms = {}
             for key, _is_bool, f in self.term_exprs:
                 terms[key] = full(self._num(f(env, None), env), env.m)
@@ -205,6 +205,8 @@ class BatchCompiler:
         sec_when = self.expr(it.section_when) if it.section_when is not None else None
         own_when = self.expr(it.when) if it.when is not None else None
         formula = self.expr(it.score) if it.score is not None else None
+        critical_when = self.expr(it.critical_when) if it.critical_when is not None else None
+        unscored = it.unscored
         computed = self.expr(it.computed) if it.computed is not None else None
         linear = (
             it.kind == "number" and it.score is None and it.low is not None and it.high is not None
@@ -253,6 +255,10 @@ class BatchCompiler:
                 env.options[name] = options
                 if formula is not None:
                     s = self._formula(env, formula, both(app, ~np.isnan(s)))
+                if unscored:
+                    s = np.full(m, NAN)
+            elif unscored:  # the answer is read and checked; the item has no score
+                s = np.full(m, NAN)
             elif it.kind == "scale":
                 s = dec.score
                 if formula is not None:
@@ -282,6 +288,10 @@ class BatchCompiler:
                 if dec.answered is not None:
                     env.warn[name] = dec.answered & ~app
             env.items[name] = s
+            if critical_when is not None:  # read where the item scored 0 only
+                zero = s == 0.0
+                holds = truthy(critical_when(env, zero))
+                env.critical[name] = zero & holds
             if adds:
                 _add_weighted(env, name, s, adds)
 
@@ -606,7 +616,7 @@ def _thresholds(
 
 def _lookup_only(it: ItemModel) -> bool:
     """A scale item without a formula or condition: its scores are the lookup itself."""
-    return it.kind == "scale" and it.score is None and not conditional(it)
+    return it.kind == "scale" and it.score is None and not conditional(it) and not it.unscored
 
 
 def conditional(it: ItemModel) -> bool:

@@ -63,6 +63,9 @@ class Env:
         #: the previous visit's values of the chunk's rows, by `history.key` (float
         #: arrays, NaN for N/A, or label columns; `history.HAS` 1.0 or 0.0); empty: none
         self.previous: Mapping[Any, Any] = {}
+        #: rows where a critical item with `critical if` failed the visit (its 0 where
+        #: the condition held); the other critical items fail where they score 0
+        self.critical: dict[str, np.ndarray] = {}
         self._zero: dict[tuple[str, str], np.ndarray] = {}
         self._valid: dict[tuple[str, str], np.ndarray] = {}
         self._weighted: dict[tuple[str, str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -76,6 +79,11 @@ class Env:
                 self.suspect |= True if active is None else active
             return
         self.suspect |= mask if active is None else (mask & active)
+
+    def critical_failed(self, name: str) -> np.ndarray:
+        """Rows where critical item `name` failed the visit."""
+        failed = self.critical.get(name)
+        return failed if failed is not None else self.items[name] == 0.0
 
     def zero_filled(self, kind: str, name: str) -> tuple[np.ndarray, np.ndarray]:
         """An item's or section's value with N/A as 0, and 1.0/0.0 for not-N/A."""

@@ -82,8 +82,13 @@ class Checker(Binding, Order, Ranges):
             if node.score is not None and item.kind != "text":  # text: E0104 already
                 score = self._bind_num(node.score, _Context("score", item=item, owner=name))
                 self._range_warning(node.score, score, item)
+            critical_when = None
+            if node.critical_if is not None and item.scored:  # else E0104 already
+                critical_when = self._bind_condition(node.critical_if, _Context("when", owner=name))
             self.items[name] = attrs.evolve(
                 item,
+                critical_when=critical_when,
+                critical_when_text=self._text(node.critical_if),
                 when=when,
                 section_when=section_when.get(decl.section) if decl.section else None,
                 score=score,

@@ -309,6 +309,21 @@ class Declarations:
                     help=message("E0511.no_points.help"),
                 )
         self._unscored_options(node, kind, low is not None)
+        if node.unscored:
+            for option, present, span in (
+                ("critical", node.critical, node.name_span),
+                ("bonus", node.bonus, node.name_span),
+                ("weight", node.weight is not None, _span(node.weight, node.name_span)),
+                ("score =", node.score is not None, _span(node.score, node.name_span)),
+            ):
+                if present:
+                    self.d.error(
+                        "E0104",
+                        message("E0104.unscored_option.message", item=node.name, option=option),
+                        span,
+                        label=message("E0104.unscored_option.label"),
+                        help=message("E0104.unscored_option.help", option=option),
+                    )
         if node.value is not None and node.presence is not None:
             self.d.error(
                 "E0104",
@@ -347,6 +362,7 @@ class Declarations:
             critical=node.critical,
             bonus=node.bonus,
             section=decl.section,
+            unscored=node.unscored,
             when=None,
             section_when=None,
             # A placeholder until formulas are bound: whether the item is scored must be
@@ -365,7 +381,11 @@ class Declarations:
                 label=message("E0104.text_score.label"),
                 help=message("E0104.text_score.help"),
             )
-        if kind in ("scale", "multi") or (kind == "number" and (ranged or node.score is not None)):
+        if (
+            node.unscored
+            or kind in ("scale", "multi")
+            or (kind == "number" and (ranged or node.score is not None))
+        ):
             return
         for option, present, span in (
             ("critical", node.critical, node.name_span),
@@ -572,6 +592,10 @@ class Declarations:
         line = src.count("\n", 0, start) + 1
         column = start - (src.rfind("\n", 0, start) + 1) + 1
         return n.Span(span.file, line, column, line, column + len(tag), start, start + len(tag))
+
+
+def _span(node: n.Number | n.Expr | None, default: n.Span) -> n.Span:
+    return node.span if node is not None else default
 
 
 #: Stands for an item's score formula until formulas are bound (`_item_shape`).

@@ -28,10 +28,21 @@ class Order(Declarations):
             key = ("item", item.name)
             exprs = [
                 e
-                for e in (item.computed, item.when, item.section_when, item.score)
+                for e in (
+                    item.computed,
+                    item.when,
+                    item.section_when,
+                    item.score,
+                    item.critical_when,
+                )
                 if e is not None
             ]
-            deps[key] = [d for e in exprs for d in _deps(e) if d != key or e is not item.score]
+            # a score formula and a critical condition are read after the item's answer:
+            # they may read the item itself (a score formula only by `value`)
+            after = (item.score, item.critical_when)
+            deps[key] = [
+                d for e in exprs for d in _deps(e) if d != key or not any(e is a for a in after)
+            ]
             spans[key] = item.span
             # its own answer (`selected(x, L)` in x's formula) is no cycle; its score is
             if item.score is not None and key in _deps(item.score, answer_of=item.name):

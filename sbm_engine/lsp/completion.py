@@ -185,8 +185,10 @@ def complete(view: View, offset: int) -> tuple[list[Candidate], str]:
         return words(_item_labels(view, selected.group(1)) or [], "label"), word
     if re.search(r"\btagged\s+$", head) or re.search(r"\btags(\s+\w+)*\s+$", line):
         return words(_tags(view), "tag"), word
-    if re.search(r"\bin\s+$", head):
+    if re.search(r"\bin\s+$", head) or re.search(r"^\s*section\b.*\b(after|before)\s+$", line):
         return names("section"), word
+    if re.search(r"\b(after|before)\s+$", line):
+        return names("item"), word
     if re.search(r"\b(target|bands)\s+$", line):
         return names("coefficient"), word
     if re.search(r"\bdrop\s+$", line):
@@ -231,7 +233,7 @@ def complete(view: View, offset: int) -> tuple[list[Candidate], str]:
             out += words(SELECTIONS, "keyword")
         return out, word
     if re.search(r"\bitem\s+\w+\s+\"", line) or re.match(
-        r"\s+(weight|tags|required|optional|critical|bonus)\b", line
+        r"\s+(in|after|before|weight|tags|required|optional|critical|bonus|unscored)\b", line
     ):
         return words(ITEM_OPTIONS, "keyword"), word
     return [], word

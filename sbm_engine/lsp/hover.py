@@ -122,13 +122,16 @@ def _declaration(view: View, decl: Occurrence) -> list[str]:
                 w
                 for w, on in (
                     (node.presence, node.presence is not None),
-                    ("critical", node.critical),
+                    ("critical", node.critical and node.critical_if is None),
                     ("bonus", node.bonus),
+                    ("unscored", node.unscored),
                 )
                 if on and w
             ]
             if flags:
                 lines.append(_row("options", ", ".join(flags)))
+            if node.critical_if is not None:
+                lines.append(_row("critical_if", _code(_source(view, node, node.critical_if))))
             if node.when is not None:
                 lines.append(_row("when", _code(_source(view, node, node.when))))
             if node.score is not None:

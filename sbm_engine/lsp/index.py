@@ -197,6 +197,9 @@ class _Walker:
                         self.at_start(label.value, "label", "declaration", label.span, member)
             case n.Section():
                 self.at_start(member.name, "section", "declaration", member.name_span, member)
+                for anchor in (member.after, member.before):
+                    if anchor is not None:
+                        self.at_start(anchor.name, "section", "reference", anchor.span, member)
                 if member.when is not None:
                     self.expr(member.when)
                 for item in member.items:
@@ -224,6 +227,9 @@ class _Walker:
                         self.expr(band.when)
             case n.Drop():
                 self.at_end(member.name, "name", "reference", member.span, member)
+            case n.Repeat():  # the block's declarations as written (names before expansion)
+                for inner in member.members:
+                    self.member(inner)
             case n.Example():
                 visits = [*((v.visit, v.answers) for v in member.earlier)]
                 for visit, answers in [*visits, (member.visit, member.answers)]:
@@ -246,8 +252,16 @@ class _Walker:
         # `tags a b c`: the words after the keyword, up to the next option.
         for word, start in self._tags(item):
             self.add(word, "tag", "reference", start, item)
+        if item.section_in is not None:
+            place = item.section_in
+            self.at_start(place.name, "section", "reference", place.span, item)
+        for anchor in (item.after, item.before):
+            if anchor is not None:
+                self.at_start(anchor.name, "item", "reference", anchor.span, item)
         if item.value is not None:
             self.expr(item.value)
+        if item.critical_if is not None:
+            self.expr(item.critical_if)
         if item.when is not None:
             self.expr(item.when)
         if item.score is not None:

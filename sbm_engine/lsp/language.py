@@ -35,15 +35,30 @@ MULTI_SELECT = "any"
 
 #: Keywords that start a declaration inside a standard (the parser's, but `standard`
 #: itself and `expect`, which only an example holds; and the soft keyword `const`).
+#: Soft keywords that are options of an item or a section, not declarations.
+PLACEMENT_WORDS = ("after", "before")
 DECLARATION_WORDS = tuple(
     sorted(
         (DECLARATION_KEYWORDS - {"standard", "expect"})
-        | (SOFT_KEYWORDS - {*SCALE_KINDS, *FIELD_TYPES, MULTI_SELECT})
+        | (SOFT_KEYWORDS - {*SCALE_KINDS, *FIELD_TYPES, MULTI_SELECT, *PLACEMENT_WORDS, "unscored"})
     )
 )
 #: What may follow `field NAME ["title"]`: its type, `required` and `one of`.
 FIELD_WORDS = ("text", "number", *FIELD_TYPES, "required", "one")
-ITEM_OPTIONS = ("weight", "tags", "required", "optional", "critical", "bonus", "when", "score")
+ITEM_OPTIONS = (
+    "in",
+    "after",
+    "before",
+    "weight",
+    "tags",
+    "required",
+    "optional",
+    "critical",
+    "bonus",
+    "unscored",
+    "when",
+    "score",
+)
 EXPRESSION_WORDS = ("if", "then", "else", "and", "or", "not")
 
 _NAME = re.compile(r"^(?!\d)\w+$")
@@ -120,6 +135,7 @@ def hover_label(key: str) -> str:
         "section": lambda: message("lsp.hover.section"),
         "options": lambda: message("lsp.hover.options"),
         "when": lambda: message("lsp.hover.when"),
+        "critical_if": lambda: message("lsp.hover_critical.critical_if"),
         "formula": lambda: message("lsp.hover.formula"),
         "items": lambda: message("lsp.hover.items"),
         "target": lambda: message("lsp.hover.target"),

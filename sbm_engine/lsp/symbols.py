@@ -53,9 +53,11 @@ def outline(module: n.Module) -> list[Symbol]:
     for std in module.standards:
         members = []
         for m in std.members:
-            sym = _member(m)
-            if sym is not None:
-                members.append(sym)
+            # a `repeat` block's items and sections are shown as written, in its place
+            for inner in m.members if isinstance(m, n.Repeat) else (m,):
+                sym = _member(inner)
+                if sym is not None:
+                    members.append(sym)
         out.append(_named("standard", std.name, std.title, std.span, std.name_span, tuple(members)))
     return out
 

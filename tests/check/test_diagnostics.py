@@ -884,6 +884,70 @@ def test_a_pinned_version_chooses_the_base_or_is_reported_missing(tmp_path: Path
     )
 
 
+@covers("E0610")
+def test_sections_placed_after_each_other_are_a_circle(tmp_path: Path) -> None:
+    text = (
+        "standard demo.c {\n"
+        '    section a "A" after b { item x "X" answer { yes = 1, no = 0 } }\n'
+        '    section b "B" after a { item y "Y" answer { yes = 1, no = 0 } }\n'
+        "}\n"
+    )
+    d = one(check(write(tmp_path, "c.sbm", text)), "E0610")
+    assert (d.span.line, d.span.column) == (2, 25)
+    assert d.message == "`a`, `b` are placed relative to each other in a circle"
+    assert d.notes == ("a after b -> b after a",)
+
+
+@covers("E0611")
+def test_an_import_of_another_version_than_pinned_names_the_version_found(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "scales.sbm", 'standard s {\n    version "2026.1"\n}\n')
+    write(tmp_path, "bare.sbm", "standard b {\n}\n")
+    text = 'standard demo.p {{\n    import "{}" version "{}"\n}}\n'
+    assert check(write(tmp_path, "p.sbm", text.format("scales.sbm", "2026.1"))).ok
+    d = one(check(write(tmp_path, "p.sbm", text.format("scales.sbm", "2026.2"))), "E0611")
+    assert (d.span.line, d.span.column) == (2, 5)
+    assert d.message == 'imported file "scales.sbm" declares version "2026.1", not "2026.2"'
+    d = one(check(write(tmp_path, "p.sbm", text.format("bare.sbm", "1"))), "E0611")
+    assert d.message == 'imported file "bare.sbm" declares no version, not "1"'
+
+
+@covers("E0612")
+def test_a_name_a_repeat_block_makes_that_is_taken_and_a_key_twice(tmp_path: Path) -> None:
+    text = (
+        "standard demo.r {\n"
+        '    item rate_loan "R" answer { yes = 1, no = 0 }\n'
+        '    repeat p in { deposit "D", loan "L", deposit "again" } {\n'
+        '        item rate "Rate {p}" answer { yes = 1, no = 0 }\n'
+        "    }\n"
+        "}\n"
+    )
+    report = check(write(tmp_path, "r.sbm", text))
+    assert codes(report) == ["E0612", "E0612"]
+    twice, taken = sorted(report.diagnostics, key=lambda d: d.span.line)
+    assert (twice.span.line, twice.span.column) == (3, 42)
+    assert twice.message == "key `deposit` is listed twice"
+    assert (taken.span.line, taken.span.column) == (4, 14)
+    assert taken.message == "`repeat` makes `rate_loan` (key `loan`), a name declared already"
+    assert taken.notes == ("declared at r.sbm:2:10",)
+
+
+@covers("E0613")
+def test_an_unknown_placeholder_in_a_repeat_block(tmp_path: Path) -> None:
+    text = (
+        "standard demo.r {\n"
+        '    repeat product in { a "A" } {\n'
+        '        item rate "Rate {prodcut}" answer { yes = 1, no = 0 }\n'
+        "    }\n"
+        "}\n"
+    )
+    d = one(check(write(tmp_path, "r.sbm", text)), "E0613")
+    assert (d.span.line, d.span.column) == (3, 14)
+    assert d.message == "unknown placeholder `{prodcut}`: the block's placeholder is `{product}`"
+    assert d.help == "did you mean `product`?"
+
+
 @covers("E0606")
 def test_import_of_a_folder_is_refused_with_the_reason(root: Path) -> None:
     (root / "shared").mkdir()

@@ -13,6 +13,7 @@ from reports import codes, one
 import sbm_engine
 from sbm_engine.api import check
 from sbm_engine.formatter import format_source
+from sbm_engine.interpret import Interpreter
 from sbm_engine.testing import assert_batch_agrees
 
 SOURCE = """standard t.multi {
@@ -438,3 +439,31 @@ def test_jsonl_arrays_of_labels_on_both_engines(tmp_path: Path, engine: str) -> 
     assert rows["4"]["coefficients"]["demerits"] == 2.6
     (rejected,) = map(json.loads, rejects.read_text("utf-8").splitlines())
     assert rejected["visit_id"] == "3" and "chosen twice" in rejected["errors"][0]["message"]
+
+
+def test_an_unscored_multi_select_is_read_and_checked_but_has_no_score() -> None:
+    """Every path (per visit, batch, the reference interpreter the examples use) leaves
+    an `unscored` multi-select without a score and still reads its options."""
+    std = sbm_engine.loads(
+        "standard t.u {\n"
+        "    scale channels { web = 1, phone = 1, office = 0 }\n"
+        '    item used "Каналы" answer any of channels unscored\n'
+        '    item q "Q" answer { yes = 1, no = 0 }\n'
+        "    coefficient online = if selected(used, web) then 1 else 0\n"
+        '    example "web and phone" {\n'
+        '        answers { used = "web; phone", q = yes }\n'
+        "        expect online == 1 and selected_count(used) == 2\n"
+        "        expect weighted_mean(items) == 1\n    }\n}\n"
+    )
+    assert all(o.passed for o in std.run_examples())
+    records = [
+        {"visit_id": "a", "answers": {"used": ["web", "office"], "q": "no"}},
+        {"visit_id": "b", "answers": {"used": "[]", "q": "yes"}},
+        {"visit_id": "c", "answers": {"used": ["fax"], "q": "yes"}},
+    ]
+    a, b, c = assert_batch_agrees(std, records)
+    for record in records[:2]:
+        assert Interpreter(std.model, std.functions).visit(record)[0].items["used"] is None
+    assert a.items["used"] is None and a.coefficients["online"] == 1
+    assert b.items["used"] is None and b.coefficients["online"] == 0
+    assert not c.ok

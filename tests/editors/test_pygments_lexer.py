@@ -266,6 +266,7 @@ def test_the_soft_keywords_are_the_parsers() -> None:
         *lexer._SOFT_DECLARATIONS,
         *lexer._FIELD_TYPES,
         *lexer._MULTI_SELECT,
+        *lexer._SOFT_OPTIONS,
     } == SOFT_KEYWORDS
     assert not SOFT_KEYWORDS & KEYWORDS
 
@@ -286,6 +287,8 @@ standard s {
     scale any { a = 1 }
     item m "M" answer any of any tags any
     item n "N" answer any weight 2
+    section after "S" before x { item unscored "Q" answer points in s after y unscored tags after }
+    repeat p in { a "A" } { item r "Q {p}" answer points tags repeat }
 }
 """
 
@@ -323,6 +326,16 @@ standard s {
         (14, "any", 1, Name),  # the scale called `any`
         (14, "any", 2, Name),  # a tag
         (15, "any", 0, Name),  # `answer any`: the scale
+        (16, "after", 0, Name.Label),
+        (16, "before", 0, Keyword),
+        (16, "unscored", 0, Name.Variable),
+        (16, "after", 1, Keyword),
+        (16, "y", 0, Name),
+        (16, "unscored", 1, Keyword),
+        (16, "after", 2, Name),  # a tag
+        (17, "repeat", 0, Keyword.Declaration),
+        (17, "p", 0, Name.Variable),
+        (17, "repeat", 1, Name),  # a tag
     ],
 )
 def test_soft_keywords_by_context(line: int, text: str, nth: int, kind: Any) -> None:

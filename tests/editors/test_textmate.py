@@ -383,12 +383,16 @@ def test_the_soft_keywords_are_keywords_only_in_their_place() -> None:
     }
     assert soft == {
         "const": {"storage.type.sbm"},
+        "repeat": {"storage.type.sbm"},
         "points": {"keyword.other.sbm"},
         "penalty": {"keyword.other.sbm"},
         "date": {"support.type.sbm"},
         "datetime": {"support.type.sbm"},
         "duration": {"support.type.sbm"},
         "any": {"keyword.other.sbm"},
+        "after": {"keyword.other.sbm"},
+        "before": {"keyword.other.sbm"},
+        "unscored": {"keyword.other.sbm"},
     }
     assert set(soft) == SOFT_KEYWORDS
 
@@ -409,6 +413,8 @@ standard s {
     scale any { a = 1 }
     item m "M" answer any of any tags any
     item n "N" answer any weight 2
+    section after "S" before x { item unscored "Q" answer points in s after y unscored tags after }
+    repeat p in { a "A" } { item r "Q {p}" answer points tags repeat }
 }
 """
 
@@ -447,3 +453,10 @@ def test_soft_keywords_by_context(tokenize: Tokenize, tmp_path: Path) -> None:
     assert _find(tokens, 14, "any", 1) == name  # the scale called `any`
     assert _find(tokens, 14, "any", 2) == name  # a tag
     assert _find(tokens, 15, "any") == name  # `answer any`: the scale
+    assert _find(tokens, 16, "before") == ("keyword.other.sbm",)
+    assert _find(tokens, 16, "after", 1) == ("keyword.other.sbm",)
+    assert _find(tokens, 16, "y") == name
+    assert _find(tokens, 16, "unscored", 1) == ("keyword.other.sbm",)
+    assert _find(tokens, 16, "after", 2) == name  # a tag
+    assert _find(tokens, 17, "repeat") == ("storage.type.sbm",)
+    assert _find(tokens, 17, "repeat", 1) == name  # a tag

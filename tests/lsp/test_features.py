@@ -428,3 +428,26 @@ def test_formatting_an_unformatted_nothing_and_a_broken_file(
     shown = demo.wait_for(lambda m: m.get("method") == "window/showMessage", since=mark)
     assert shown["params"]["message"].startswith("not formatted: the file does not parse (2:7: ")
     demo.close(uri)
+
+
+def test_hover_shows_critical_if_and_unscored_also_inside_a_repeated_block(
+    server: LspClient, tmp_path: Path
+) -> None:
+    text = (
+        "standard t.hover {\n"
+        '    repeat p in { a "A", b "B" } {\n'
+        '        item gloves "Gloves {p}" answer { yes = 1, no = 0 }\n'
+        '            critical if visit.scenario == "x"\n'
+        "    }\n"
+        '    item e "Expected" answer number 1..7 unscored\n'
+        "}\n"
+    )
+    path = tmp_path / "hover.sbm"
+    path.write_text(text, encoding="utf-8")
+    uri = path.as_uri()
+    mark = server.open(uri, text)
+    assert server.diagnostics(uri, 1, since=mark) == []
+    value = hover(server, uri, text, 'gloves "')["contents"]["value"]
+    assert '- critical if: `visit.scenario == "x"`' in value
+    assert "critical," not in value and "options: critical" not in value
+    assert "- options: unscored" in hover(server, uri, text, 'e "')["contents"]["value"]

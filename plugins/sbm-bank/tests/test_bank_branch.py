@@ -113,16 +113,20 @@ def test_shape(branch):
     scored = [i for i in m.items if i.scored]
     assert len(scored) >= 30
     assert_spec_coefficients(branch, "queue_time")
+    # the queue comes first (`before greeting`); the base's premises keep their place
+    # and gain the bank's own item (`in premises`)
     assert [s.name for s in m.sections] == [
+        "waiting",
         "greeting",
         "needs",
         "presentation",
         "objections",
         "closing",
         "premises",
-        "waiting",
         "security",
     ]
+    premises = next(s for s in m.sections if s.name == "premises")
+    assert premises.items == ("clean", "navigation", "comfort", "info_stand", "self_service")
     tags = Counter(t for i in m.items for t in i.tags)
     assert {"compliance", "professionalism", "client_orientation", "premises", "queue"} <= set(tags)
     critical = {i.name for i in m.items if i.critical}

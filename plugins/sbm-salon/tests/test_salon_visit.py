@@ -114,6 +114,10 @@ def test_shape(salon):
     critical = {i.name for i in m.items if i.critical}
     assert critical == {"allergy_test", "hands", "sterile_tools", "clean_tools", "disposables"}
     assert {i.section for i in m.items if i.critical} <= {"hygiene", "consultation"}
+    # built on the library's stages: its closing keeps its place, the salon's stages
+    # come before it and the salon's atmosphere after it
+    assert m.item("farewell").section == "closing"
+    assert next(s for s in m.sections if s.name == "closing").items[-1] == "farewell"
     assert m.fields["channel"].values == ("телефон", "онлайн")
     assert m.targets["hygiene_score"] == 1
 
