@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from .batch.compiler import BatchCompiler
     from .batch.env import Active, Expr
     from .batch.env import Env as BatchEnv
-    from .check.binding import Binding, _Context
+    from .checking.binding import Binding, _Context
     from .compiler import PythonCompiler
     from .interpret import Env, Interpreter
     from .model import StandardModel

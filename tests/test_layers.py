@@ -38,7 +38,7 @@ CORE = (
     "sbm_engine.placement",
     "sbm_engine.expand",
     "sbm_engine.checker",
-    "sbm_engine.check",
+    "sbm_engine.checking",
     "sbm_engine.ir",
     "sbm_engine.builtins",
     "sbm_engine.codegen",
