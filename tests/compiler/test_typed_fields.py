@@ -139,16 +139,51 @@ def test_a_date_with_a_time_or_not_iso_is_malformed(value: Any) -> None:
         ("1:30", 90.0),
         ("0:01:30", 1.5),
         (dt.timedelta(minutes=2, seconds=6), 2.1),
+        (dt.timedelta(days=1, hours=6), 1800.0),
+        (-dt.timedelta(minutes=10), -10.0),
+        (-10, -10.0),
+        ("-0:10", -10.0),
+        ("-0:00:30", -0.5),
+        ("-PT10M", -10.0),
+        ("-P1DT1H", -1500.0),
     ],
 )
 def test_a_duration_is_minutes(value: Any, minutes: float) -> None:
     assert read_value(FieldModel("w", None, None, type="duration"), value) == minutes
 
 
-@pytest.mark.parametrize("value", ["PT", "P", "1:75", "90 min", "T1H"])
+@pytest.mark.parametrize("value", ["PT", "P", "-P", "1:75", "90 min", "T1H", "PT-10M", "--0:10", "- 0:10"])
 def test_a_malformed_duration(value: str) -> None:
     with pytest.raises(FieldValueError):
         read_value(FieldModel("w", None, None, type="duration"), value)
+
+
+def test_a_timedelta_as_the_readers_write_it_reads_back_exactly() -> None:
+    from sbm_engine.io.records import iso_duration, jsonable
+
+    field = FieldModel("w", None, None, type="duration")
+    for delta in (
+        dt.timedelta(days=1, hours=6),
+        -dt.timedelta(minutes=10),
+        dt.timedelta(minutes=1, seconds=30, microseconds=500_000),
+        dt.timedelta(0),
+        dt.timedelta(hours=-30, microseconds=3),
+    ):
+        assert jsonable(delta) == iso_duration(delta)
+        assert read_value(field, jsonable(delta)) == read_value(field, delta)
+    assert iso_duration(dt.timedelta(days=1, hours=6)) == "P1DT6H"
+    assert iso_duration(-dt.timedelta(minutes=10)) == "-PT10M"
+
+
+@pytest.mark.parametrize("value", ["2026-03-14", " 2026-03-14 ", dt.date(2026, 3, 14)])
+def test_a_date_alone_in_a_datetime_field_is_its_midnight(value: Any) -> None:
+    field = FieldModel("s", None, None, type="datetime")
+    assert read_value(field, value) == read_value(field, "2026-03-14T00:00:00")
+
+
+def test_a_date_alone_that_is_no_date_is_malformed_in_a_datetime_field() -> None:
+    with pytest.raises(FieldValueError):
+        read_value(FieldModel("s", None, None, type="datetime"), "2026-02-30")
 
 
 def test_datetimes_outside_the_years_are_malformed() -> None:
