@@ -158,6 +158,14 @@ def test_a_malformed_duration(value: str) -> None:
         read_value(FieldModel("w", None, None, type="duration"), value)
 
 
+def test_the_calendar_of_a_datetime_with_an_offset_is_utc(std: sbm_engine.CompiledStandard) -> None:
+    """As documented: the value is kept in UTC, so its year, weekday and hour are UTC's."""
+    out = _scored(std, submitted="2027-01-01T01:00:00+03:00", started="2027-01-01T01:00:00+03:00")
+    assert out.coefficients["year"] == 2026  # 2026-12-31T22:00Z
+    assert out.coefficients["weekday_sent"] == 4  # a Thursday
+    assert out.coefficients["hour"] == 22
+
+
 def test_a_timedelta_as_the_readers_write_it_reads_back_exactly() -> None:
     from sbm_engine.io.records import iso_duration, jsonable
 
