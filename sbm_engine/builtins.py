@@ -1391,7 +1391,8 @@ def _date_entries() -> list[Builtin]:
             ft.weekday,
             ft.weekday_batch,
             (1.0, 7.0),
-            "the day of the week of a date or datetime: 1 Monday … 7 Sunday (in UTC for a value with an offset)",
+            "the day of the week of a date or datetime: 1 Monday … 7 Sunday"
+            " (in UTC for a value with an offset)",
         ),
         part(
             "month",

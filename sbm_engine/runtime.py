@@ -223,8 +223,8 @@ def multi_answer(
     The answer is a list of labels (JSON, a Parquet list column; a set or a tuple from
     the API) or a text of labels separated by `;` (a table's cell); `[]` (or the text
     "[]", "[ ]") is answered with nothing chosen. A text with an empty label (";",
-    "no_soap;", "a;;b") is garbled: `not_in_scale`, naming the item. Labels match as a single answer's do (aliases, any case, numbers
-    as text). P is summed in the options' order and rounded to their places, so every
+    "no_soap;", "a;;b") is garbled: `not_in_scale`, naming the item. Labels match as
+    a single answer's do (aliases, any case, numbers as text). P is summed in the options' order and rounded to their places, so every
     backend (and `sbm explain`) gets the same float."""
     if _missing_or_na(info, answer, errs):
         return None

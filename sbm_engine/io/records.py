@@ -126,7 +126,9 @@ def iso_duration(value: dt.timedelta) -> str:
     clock = "".join(f"{n}{unit}" for n, unit in ((hour, "H"), (minute, "M")) if n)
     if second or fraction:
         clock += f"{second}.{fraction:06d}".rstrip("0").rstrip(".") + "S"
-    text = ("P" + (f"{days}D" if days else "") + ("T" + clock if clock else "")) if micros else "PT0S"
+    text = (
+        ("P" + (f"{days}D" if days else "") + ("T" + clock if clock else "")) if micros else "PT0S"
+    )
     return ("-" if value < dt.timedelta(0) else "") + text
 
 

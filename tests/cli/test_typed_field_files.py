@@ -27,7 +27,12 @@ standard t.typed {
 
 ROWS = [
     # a date and time at midnight, read as a date by the spreadsheet reader
-    ("1", dt.datetime(2026, 3, 14, 0, 0), dt.datetime(2026, 3, 14, 0, 0), dt.timedelta(days=1, hours=6)),
+    (
+        "1",
+        dt.datetime(2026, 3, 14, 0, 0),
+        dt.datetime(2026, 3, 14, 0, 0),
+        dt.timedelta(days=1, hours=6),
+    ),
     ("2", dt.datetime(2026, 3, 14, 0, 30), dt.datetime(2026, 3, 15), -dt.timedelta(minutes=10)),
 ]
 EXPECTED = [
@@ -40,13 +45,17 @@ def _score(tmp_path: Path, wave: Path, engine: str) -> list[dict]:
     std = tmp_path / "s.sbm"
     std.write_text(STANDARD, encoding="utf-8")
     out = tmp_path / f"out-{engine}.jsonl"
-    result = CliRunner().invoke(cli, ["score", str(std), str(wave), "-o", str(out), "--engine", engine])
+    result = CliRunner().invoke(
+        cli, ["score", str(std), str(wave), "-o", str(out), "--engine", engine]
+    )
     assert result.exit_code == 0, result.output
     return [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.mark.parametrize("engine", ["python", "batch"])
-def test_xlsx_midnight_datetimes_and_long_or_negative_durations(tmp_path: Path, engine: str) -> None:
+def test_xlsx_midnight_datetimes_and_long_or_negative_durations(
+    tmp_path: Path, engine: str
+) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active

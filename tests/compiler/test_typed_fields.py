@@ -152,7 +152,9 @@ def test_a_duration_is_minutes(value: Any, minutes: float) -> None:
     assert read_value(FieldModel("w", None, None, type="duration"), value) == minutes
 
 
-@pytest.mark.parametrize("value", ["PT", "P", "-P", "1:75", "90 min", "T1H", "PT-10M", "--0:10", "- 0:10"])
+@pytest.mark.parametrize(
+    "value", ["PT", "P", "-P", "1:75", "90 min", "T1H", "PT-10M", "--0:10", "- 0:10"]
+)
 def test_a_malformed_duration(value: str) -> None:
     with pytest.raises(FieldValueError):
         read_value(FieldModel("w", None, None, type="duration"), value)
@@ -454,3 +456,83 @@ def test_if_coalesce_and_is_na_take_dates_as_any_value() -> None:
         {"c": 30.0, "n": 1.0, "i": 0.0},
         {"c": 30.0, "n": 0.0, "i": 30.0},
     ]
+
+
+SCHEMA_SOURCE = """standard t.s {
+    field n number
+    field d date
+    field t datetime
+    field w duration
+    field r required
+    field rn number required
+    item soap "Soap" answer any of { no_soap = 1, no_towel = 1, "1" = 2 }
+    item single "One" answer { "1" = 1, "2" = 0 }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("visit", "answers", "accepted"),
+    [
+        ({}, {"soap": "[ ]"}, True),
+        ({}, {"soap": ";"}, False),
+        ({}, {"soap": "no_soap;"}, False),
+        ({}, {"soap": [1]}, True),  # a whole number for the quoted label "1"
+        ({}, {"single": 1}, True),
+        ({"r": "n/a"}, {}, False),  # N/A in a required field
+        ({"rn": " NA "}, {}, False),
+        ({"n": "n/a"}, {}, True),
+        ({"n": "abc"}, {}, False),
+        ({"n": "4,5"}, {}, True),
+        ({"d": "14.03.2026"}, {}, False),
+        ({"d": ""}, {}, True),
+        ({"t": "2026-03-14"}, {}, True),
+        ({"t": "10:05"}, {}, False),
+        ({"w": "-0:10"}, {}, True),
+        ({"w": "-PT10M"}, {}, True),
+        ({"w": "PT-10M"}, {}, False),
+        ({"w": "P1DT"}, {}, False),
+        ({"w": "abc"}, {}, False),
+    ],
+)
+def test_the_schema_accepts_what_the_engine_accepts(
+    visit: dict[str, Any], answers: dict[str, Any], accepted: bool
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from sbm_engine.export import json_schema
+
+    std = sbm_engine.loads(SCHEMA_SOURCE)
+    record = {
+        "visit_id": "1",
+        "r": "x",
+        "rn": 1,
+        "answers": {"soap": "[]", "single": "1", **answers},
+        **visit,
+    }
+    (out,) = assert_batch_agrees(std, [record])
+    assert out.ok is accepted, out.errors
+    assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record) is accepted
+
+
+@pytest.mark.parametrize(
+    ("visit", "answers"),
+    [({"d": "2026-02-30"}, {}), ({}, {"soap": ["no_soap", "NO_SOAP"]})],
+)
+def test_what_the_schema_cannot_say_is_left_to_the_engine(
+    visit: dict[str, Any], answers: dict[str, Any]
+) -> None:
+    """The documented exceptions (`export.json_schema`, README): the schema passes them."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from sbm_engine.export import json_schema
+
+    std = sbm_engine.loads(SCHEMA_SOURCE)
+    record = {
+        "visit_id": "1",
+        "r": "x",
+        "rn": 1,
+        "answers": {"soap": "[]", "single": "1", **answers},
+        **visit,
+    }
+    (out,) = assert_batch_agrees(std, [record])
+    assert not out.ok
+    assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record)
