@@ -224,8 +224,9 @@ def multi_answer(
     the API) or a text of labels separated by `;` (a table's cell); `[]` (or the text
     "[]", "[ ]") is answered with nothing chosen. A text with an empty label (";",
     "no_soap;", "a;;b") is garbled: `not_in_scale`, naming the item. Labels match as
-    a single answer's do (aliases, any case, numbers as text). P is summed in the options' order and rounded to their places, so every
-    backend (and `sbm explain`) gets the same float."""
+    a single answer's do (aliases, any case, numbers as text). P is summed in the
+    options' order and rounded to their places, so every backend (and `sbm explain`)
+    gets the same float."""
     if _missing_or_na(info, answer, errs):
         return None
     parts: list[Any]
