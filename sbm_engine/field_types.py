@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .diagnostics import did_you_mean
 from .messages import message
 from .runtime import VisitError, number_of
-from .timestamps import TimestampError, blank, read_timestamp
+from .timestamps import TimestampError, blank, field_value, read_timestamp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,7 +69,6 @@ _ISO_DURATION = re.compile(
     r"(-?)P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?",
     re.IGNORECASE,
 )
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK_DURATION = re.compile(r"(-?)(\d+):([0-5]\d)(?::([0-5]\d(?:\.\d+)?))?")
 
 
@@ -162,16 +161,8 @@ def _midnight(moment: dt.datetime) -> dt.date:
 
 
 def _datetime(value: Any) -> float:
-    if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
-        value = value.strip()  # a date alone: its midnight (a spreadsheet's date-time at 0:00)
-        try:
-            value = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(0))
-        except ValueError:
-            raise FieldValueError(message("field_type.datetime")) from None
-    elif type(value) is dt.date:
-        value = dt.datetime.combine(value, dt.time(0))
     try:
-        parsed = read_timestamp(value)
+        parsed = read_timestamp(field_value(value))  # a date alone is its midnight
     except TimestampError:
         raise FieldValueError(message("field_type.datetime")) from None
     if parsed is None:  # pragma: no cover - blank values are N/A before this
@@ -198,7 +189,7 @@ def date_literal(text: str) -> float | None:
 def datetime_literal(text: str) -> float | None:
     """A date and time written in a formula, None if it is none (a date alone too: a
     formula says the time of day)."""
-    if _DATE_ONLY.fullmatch(text.strip()):
+    if field_value(text) != text:
         return None
     try:
         return None if blank(text) else _datetime(text)

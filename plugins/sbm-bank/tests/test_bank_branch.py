@@ -216,7 +216,8 @@ def test_without_timestamps_the_stopwatch_counts(branch):
     ("field", "value", "code"),
     [
         ("ticket_issued", "14.03.2026 10:00", "bad_field"),
-        ("ticket_issued", "2026-03-14", "bad_field"),
+        ("ticket_issued", "2026-03-14T25:00", "bad_field"),
+        ("called", "2026-03-14", "timestamp_order"),  # a date alone is its midnight
         ("called", "2026-03-14T09:59:00", "timestamp_order"),
         ("called", "2026-03-15T10:04:00", "implausible_wait"),
         ("called", "2026-03-14T10:04:00+03:00", "bad_timestamp"),
