@@ -253,6 +253,13 @@ def test_an_unknown_scenario_rejects_the_visit(branch, scenario, code):
     assert code in [e.code for e in rejected(branch, record)]
 
 
+def test_a_misspelt_scenario_gets_a_did_you_mean(branch):
+    record = flawless()
+    record["scenario"] = "вклаd"
+    (error,) = [e for e in rejected(branch, record) if e.item == "scenario"]
+    assert error.code == "bad_field" and "did you mean `вклад`?" in error.message
+
+
 def test_the_scenario_is_read_as_declared(branch):
     record = flawless()
     record["scenario"] = " Вклад "
