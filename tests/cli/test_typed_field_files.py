@@ -86,3 +86,22 @@ def test_parquet_timestamps_and_durations_of_a_day_or_negative(tmp_path: Path, e
     pq.write_table(table, wave)
     rows = _score(tmp_path, wave, engine)
     assert [r["coefficients"] for r in rows] == EXPECTED
+
+
+@pytest.mark.parametrize("engine", ["python", "batch"])
+def test_jsonl_numbers_and_empty_texts_in_typed_fields(tmp_path: Path, engine: str) -> None:
+    records = [
+        {"visit_id": "1", "wait": -10, "day": "", "answers": {"a": "yes"}},
+        {"visit_id": "2", "wait": "", "ticket": "", "answers": {"a": "no"}},
+        {"visit_id": "3", "wait": 2.5, "ticket": "2026-03-14", "answers": {"a": "no"}},
+        {"visit_id": "4", "wait": "-PT1H", "day": "2026-03-14", "answers": {"a": "no"}},
+    ]
+    wave = tmp_path / "wave.jsonl"
+    wave.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    rows = _score(tmp_path, wave, engine)
+    assert [r["coefficients"] for r in rows] == [
+        {"th": None, "tm": None, "dm": None, "w": -10.0},
+        {"th": None, "tm": None, "dm": None, "w": None},
+        {"th": 0.0, "tm": 60.0, "dm": None, "w": 2.5},
+        {"th": None, "tm": None, "dm": 6.0, "w": -60.0},
+    ]
