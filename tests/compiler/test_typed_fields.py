@@ -536,3 +536,20 @@ def test_what_the_schema_cannot_say_is_left_to_the_engine(
     (out,) = assert_batch_agrees(std, [record])
     assert not out.ok
     assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "token"),
+    [
+        ('field f date "title"', '"title"'),
+        ("field f required date", "date"),
+        ("field f one of { a } required", "required"),
+    ],
+)
+def test_field_options_out_of_order_get_the_order_as_a_hint(
+    tmp_path: Path, declaration: str, token: str
+) -> None:
+    report = _report(tmp_path, f"    {declaration}\n")
+    d = one(report, "E0001")
+    assert f"unexpected `{token}`" in d.message
+    assert d.help is not None and "[TYPE] [required] [one of" in d.help
