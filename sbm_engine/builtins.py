@@ -1391,16 +1391,23 @@ def _date_entries() -> list[Builtin]:
             ft.weekday,
             ft.weekday_batch,
             (1.0, 7.0),
-            "the day of the week of a date or datetime: 1 Monday … 7 Sunday",
+            "the day of the week of a date or datetime: 1 Monday … 7 Sunday"
+            " (in UTC for a value with an offset)",
         ),
         part(
             "month",
             ft.month,
             ft.month_batch,
             (1.0, 12.0),
-            "the month of a date or datetime, 1 … 12",
+            "the month of a date or datetime, 1 … 12 (in UTC for a value with an offset)",
         ),
-        part("year", ft.year, ft.year_batch, None, "the year of a date or datetime"),
+        part(
+            "year",
+            ft.year,
+            ft.year_batch,
+            None,
+            "the year of a date or datetime (in UTC for a value with an offset)",
+        ),
         _moment_entry(
             "hour",
             ("datetime",),

@@ -8,10 +8,18 @@ one visit record in the JSONL input shape.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from .model import BUILTIN_FIELDS, BandsModel, FieldModel, ItemModel, StandardModel
+from .model import (
+    BUILTIN_FIELDS,
+    BandsModel,
+    FieldModel,
+    ItemModel,
+    ScaleEntryModel,
+    StandardModel,
+)
 from .runtime import NA_TOKENS
 
 
@@ -139,10 +147,15 @@ def json_schema(m: StandardModel) -> dict[str, Any]:
 
     It accepts what the engine accepts, as the engine reads it: labels and aliases
     in any case with spaces around them, numbers also as text with a decimal point
-    or comma, the N/A tokens and null where N/A is allowed, nothing blank where an
-    answer is needed. What a schema cannot say is left to the engine: the range of
-    a number given as text, whether a conditional item applies (its answer is then
-    not checked here), formulas that fail, and a pack's own checks.
+    or comma, the N/A tokens and null where N/A is allowed, nothing blank (or N/A)
+    where a value is needed, typed fields by the shape of their text. What a schema
+    cannot say is left to the engine, which rejects what the schema lets through:
+    the range of a number given as text, the calendar of a date (`2026-02-30`) and
+    the time of a datetime (a date's shape is checked, a year first), a label chosen
+    twice in different cases (`uniqueItems` compares exactly), a whole number
+    written with a fraction (`1.0`) for a quoted label `"1"`, whether a conditional
+    item applies (its answer is then not checked here), formulas that fail, and a
+    pack's own checks.
     """
     props: dict[str, Any] = {}
     required: list[str] = []
@@ -185,28 +198,62 @@ def json_schema(m: StandardModel) -> dict[str, Any]:
     }
 
 
-#: What a typed field holds, as its schema describes it (the engine checks the value).
-_FIELD_TYPES: dict[str, tuple[list[str], str]] = {
-    "number": (["string", "number"], "a number"),
-    "duration": (["string", "number"], "a duration: minutes, ISO 8601 (PT1H30M) or H:MM[:SS]"),
-    "date": (["string"], "an ISO 8601 date (2026-03-14)"),
-    "datetime": (["string"], "an ISO 8601 date and time, with or without a UTC offset"),
+#: A number as text, as the engine reads one: a point or a single comma for decimals.
+NUMBER_TEXT = r"^\s*[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+
+#: A duration as text: minutes, ISO 8601 (at least one part; a T before the time
+#: parts) or H:MM[:SS], each with a leading minus for a negative one.
+_DURATION_TEXT = (
+    r"^\s*(?:[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|-?[Pp](?!\s*$)(?:[0-9]+(?:\.[0-9]+)?[Dd])?"
+    r"(?:[Tt](?=[0-9])(?:[0-9]+(?:\.[0-9]+)?[Hh])?(?:[0-9]+(?:\.[0-9]+)?[Mm])?"
+    r"(?:[0-9]+(?:\.[0-9]+)?[Ss])?)?"
+    r"|-?[0-9]+:[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)\s*$"
+)
+
+#: A date or a date and time as text, by its shape only: a year of four digits first,
+#: then the month (or an ISO week). The calendar (2026-02-30) and the time are left
+#: to the engine.
+_DATE_TEXT = r"^\s*[0-9]{4}-?[0-9W]"
+
+#: What a typed field holds, as its schema describes it: the JSON types, the pattern
+#: of a text (beside the N/A tokens and blanks), a description.
+_FIELD_TYPES: dict[str, tuple[list[str], str, str]] = {
+    "number": (["string", "number"], NUMBER_TEXT, "a number"),
+    "duration": (
+        ["string", "number"],
+        _DURATION_TEXT,
+        "a duration: minutes, ISO 8601 (PT1H30M) or H:MM[:SS]",
+    ),
+    "date": (["string"], _DATE_TEXT, "an ISO 8601 date (2026-03-14)"),
+    "datetime": (
+        ["string"],
+        _DATE_TEXT,
+        "an ISO 8601 date and time, with or without a UTC offset",
+    ),
 }
 
 
 def _field_schema(f: FieldModel) -> dict[str, Any]:
-    """A declared field's value: one of its values, or of its type (a value present but
-    not of the type is left to the engine), or anything one value can be. A required
-    field may not be null or blank."""
-    blank = [] if f.required else [{"type": "null"}]
+    """A declared field's value: one of its values, or of its type (a text by the
+    type's pattern), or anything one value can be. A required field may not be null,
+    blank or an N/A token; an optional one may."""
+    na = {"type": "string", "pattern": text_pattern(sorted(NA_TOKENS))}
+    empty = {"type": "string", "pattern": r"^\s*$"}
+    blank = [] if f.required else [{"type": "null"}, na, empty]
     if f.values:
         return {"anyOf": [*blank, {"type": "string", "pattern": text_pattern(f.values)}]}
-    types, description = _FIELD_TYPES.get(f.type, (["string", "number"], ""))
-    schema: dict[str, Any] = {"type": types if f.required else [*types, "null"]}
-    if description:
-        schema["description"] = description
+    if f.type in _FIELD_TYPES:
+        types, pattern, description = _FIELD_TYPES[f.type]
+        forms: list[dict[str, Any]] = [{"type": "string", "pattern": pattern}]
+        if "number" in types:
+            forms.append({"type": "number"})
+        return {"anyOf": [*forms, *blank], "description": description}
+    schema: dict[str, Any] = {
+        "type": ["string", "number"] if f.required else ["string", "number", "null"]
+    }
     if f.required:
-        schema["not"] = {"type": "string", "pattern": r"^\s*$"}
+        schema["not"] = {"anyOf": [empty, na]}
     return schema
 
 
@@ -218,10 +265,12 @@ def _answer_schema(it: ItemModel) -> dict[str, Any]:
     elif it.kind == "scale" and it.scale is not None:
         labels = [x for e in it.scale.entries for x in (e.label, *e.aliases)]
         forms.append({"type": "string", "pattern": text_pattern(labels)})
-        numbers = sorted({e.numeric for e in it.scale.entries if e.numeric is not None})
+        numeric = sorted({e.numeric for e in it.scale.entries if e.numeric is not None})
+        numbers = _label_numbers(it.scale.entries)
         if numbers:
-            forms.append({"enum": [int(x) if x.is_integer() else x for x in numbers]})
-            forms.append({"type": "string", "pattern": _numbers_pattern(numbers)})
+            forms.append({"enum": numbers})
+        if numeric:
+            forms.append({"type": "string", "pattern": _numbers_pattern(numeric)})
     elif it.kind == "number":
         number: dict[str, Any] = {"type": "number"}
         if it.low is not None and it.high is not None:
@@ -236,6 +285,20 @@ def _answer_schema(it: ItemModel) -> dict[str, Any]:
     return {"anyOf": forms}
 
 
+def _label_numbers(entries: Iterable[ScaleEntryModel]) -> list[float | int]:
+    """The JSON numbers an answer may give for a label: a number label's value, and
+    the whole number a quoted label or an alias spells (`"1"` is answered by 1)."""
+    found: set[float] = set()
+    for e in entries:
+        if e.numeric is not None:
+            found.add(e.numeric)
+        for text in (e.label, *e.aliases):
+            spelt = text.strip()
+            if re.fullmatch(r"-?[0-9]+", spelt) and str(int(spelt)) == spelt:
+                found.add(float(spelt))
+    return [int(x) if x.is_integer() else x for x in sorted(found)]
+
+
 def _multi_schema(it: ItemModel) -> list[dict[str, Any]]:
     """A multi-select's answer: an array of distinct labels (the options listed in
     `enum`, any case and the aliases by pattern, numeric labels as numbers too), or a
@@ -247,18 +310,14 @@ def _multi_schema(it: ItemModel) -> list[dict[str, Any]]:
         {"enum": [e.label for e in it.scale.entries]},
         {"type": "string", "pattern": text_pattern(labels)},
     ]
-    numbers = sorted({e.numeric for e in it.scale.entries if e.numeric is not None})
+    numbers = _label_numbers(it.scale.entries)
     if numbers:
-        label_forms.append({"enum": [int(x) if x.is_integer() else x for x in numbers]})
+        label_forms.append({"enum": numbers})
     text = rf"^\s*(?:\[\s*\]|{one}(?:\s*;\s*{one})*)\s*$"
     return [
         {"type": "array", "items": {"anyOf": label_forms}, "uniqueItems": True},
         {"type": "string", "pattern": text},
     ]
-
-
-#: A number as text, as the engine reads one: a point or a single comma for decimals.
-NUMBER_TEXT = r"^\s*[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
 
 
 def text_pattern(values: Iterable[str]) -> str:

@@ -6,11 +6,15 @@ gives, a float (N/A as None per visit, NaN in the batch):
 
 * **number**: the number, read as item answers read numbers (`runtime.number_of`);
 * **duration**: minutes: a number of minutes, ISO 8601 ``PT1H30M`` (``P1DT2H`` too), or
-  ``H:MM`` / ``H:MM:SS``;
+  ``H:MM`` / ``H:MM:SS``, each negative with a leading minus (``-10``, ``-PT10M``,
+  ``-0:10``), or a ``timedelta`` (the readers give a Parquet duration or a spreadsheet
+  duration as ISO text, `io.records.iso_duration`);
 * **date**: days since 1970-01-01: ISO ``YYYY-MM-DD`` text, a ``date`` value, or a date
   and time at midnight without a UTC offset (how spreadsheets and Parquet store dates);
 * **datetime**: read by `timestamps` (an offset converted to UTC, a value without one
-  taken as written), kept as 2 × the microseconds since 1970-01-01T00:00, plus 1 when
+  taken as written); a date alone (``2026-03-14``, a ``date`` value) is its midnight,
+  since a spreadsheet stores a date and time at 0:00 as a date, which the readers give
+  as date text; kept as 2 × the microseconds since 1970-01-01T00:00, plus 1 when
   the value had a UTC offset. For years `DATETIME_YEARS` these are integers below
   2**53, exact in a float: the difference of two is exact, minutes are one division of
   it (`minutes_between`, as `timestamps.minutes_between` computes them), and a pair of
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .diagnostics import did_you_mean
 from .messages import message
 from .runtime import VisitError, number_of
-from .timestamps import TimestampError, blank, read_timestamp
+from .timestamps import TimestampError, blank, field_value, read_timestamp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,10 +66,10 @@ _LOWEST = dt.datetime(DATETIME_YEARS[0], 1, 1)
 _HIGHEST = dt.datetime(DATETIME_YEARS[1] + 1, 1, 1)
 
 _ISO_DURATION = re.compile(
-    r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?",
+    r"(-?)P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?",
     re.IGNORECASE,
 )
-_CLOCK_DURATION = re.compile(r"(\d+):([0-5]\d)(?::([0-5]\d(?:\.\d+)?))?")
+_CLOCK_DURATION = re.compile(r"(-?)(\d+):([0-5]\d)(?::([0-5]\d(?:\.\d+)?))?")
 
 
 class FieldValueError(ValueError):
@@ -109,14 +113,16 @@ def _duration(value: Any) -> float:
     if isinstance(value, str):
         text = value.strip()
         iso = _ISO_DURATION.fullmatch(text)
-        if iso and any(iso.groups()) and not text.upper().endswith("T"):
-            days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups())
-            return (days * 86_400 + hours * 3_600 + minutes * 60 + seconds) / 60
+        if iso and any(iso.groups()[1:]) and not text.upper().endswith("T"):
+            sign = -1 if iso.group(1) else 1
+            days, hours, minutes, seconds = (float(g) if g else 0.0 for g in iso.groups()[1:])
+            return sign * (days * 86_400 + hours * 3_600 + minutes * 60 + seconds) / 60
         clock = _CLOCK_DURATION.fullmatch(text)
         if clock:
-            hours, minutes = int(clock.group(1)), int(clock.group(2))
-            seconds = float(clock.group(3) or 0)
-            return (hours * 3_600 + minutes * 60 + seconds) / 60
+            sign = -1 if clock.group(1) else 1
+            hours, minutes = int(clock.group(2)), int(clock.group(3))
+            seconds = float(clock.group(4) or 0)
+            return sign * (hours * 3_600 + minutes * 60 + seconds) / 60
     raise FieldValueError(message("field_type.duration"))
 
 
@@ -156,7 +162,7 @@ def _midnight(moment: dt.datetime) -> dt.date:
 
 def _datetime(value: Any) -> float:
     try:
-        parsed = read_timestamp(value)
+        parsed = read_timestamp(field_value(value))  # a date alone is its midnight
     except TimestampError:
         raise FieldValueError(message("field_type.datetime")) from None
     if parsed is None:  # pragma: no cover - blank values are N/A before this
@@ -181,7 +187,10 @@ def date_literal(text: str) -> float | None:
 
 
 def datetime_literal(text: str) -> float | None:
-    """A date and time written in a formula, None if it is none."""
+    """A date and time written in a formula, None if it is none (a date alone too: a
+    formula says the time of day)."""
+    if field_value(text) != text:
+        return None
     try:
         return None if blank(text) else _datetime(text)
     except FieldValueError:

@@ -1035,6 +1035,10 @@ def _syntax_diagnostic(
         help_text = message("E0001.hint.no_equals")
     elif "STRING" in expected and tok.type == "NAME" and len(expected) <= 2:
         help_text = message("E0001.hint.title")
+    elif _in_field_declaration(source, line, column) and (
+        tok.type == "STRING" or text in _FIELD_OPTION_WORDS
+    ):
+        help_text = message("E0001.field_hint.field_order")
     else:
         help_text = message("syntax.expected", what=_expected_text(parser, expected))
     return Diagnostic(
@@ -1044,6 +1048,22 @@ def _syntax_diagnostic(
         label=message("E0001.unexpected.label"),
         help=help_text,
     )
+
+
+#: The words of a `field` declaration after its name (`field NAME ["title"] [TYPE]
+#: [required] [one of { … }]`).
+_FIELD_OPTION_WORDS = frozenset(
+    {"text", "number", "date", "datetime", "duration", "required", "one"}
+)
+
+
+def _in_field_declaration(source: str, line: int, column: int) -> bool:
+    """Whether the text before `column` of `line` is a `field` declaration's start."""
+    lines = source.splitlines()
+    if not 0 < line <= len(lines):
+        return False
+    words = lines[line - 1][: column - 1].split()
+    return len(words) >= 2 and words[0] == "field"
 
 
 def _end_of_file(parser: Lark, file: str, err: UnexpectedInput, source: str) -> Diagnostic:

@@ -9,7 +9,9 @@ generated module sees, like Jinja2's `runtime.exported`.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -207,6 +209,10 @@ def scale_index(info: ItemInfo, answer: Any, errs: list[VisitError]) -> int | No
     return None
 
 
+#: The text of a multi-select answered with nothing chosen: ``[]``, spaces inside allowed.
+_EMPTY_LIST = re.compile(r"\[\s*\]")
+
+
 def multi_answer(
     info: ItemInfo, answer: Any, errs: list[VisitError]
 ) -> tuple[tuple[bool, ...], float] | None:
@@ -214,19 +220,26 @@ def multi_answer(
     scale's order) and the points P they add up to; None for N/A or an invalid answer
     (recorded in `errs`).
 
-    The answer is a list of labels (JSON, a Parquet list column) or a text of labels
-    separated by `;` (a table's cell); `[]` (or the text "[]") is answered with
-    nothing chosen. Labels match as a single answer's do (aliases, any case, numbers
-    as text). P is summed in the options' order and rounded to their places, so every
-    backend (and `sbm explain`) gets the same float."""
+    The answer is a list of labels (JSON, a Parquet list column; a set or a tuple from
+    the API) or a text of labels separated by `;` (a table's cell); `[]` (or the text
+    "[]", "[ ]") is answered with nothing chosen. A text with an empty label (";",
+    "no_soap;", "a;;b") is garbled: `not_in_scale`, naming the item. Labels match as
+    a single answer's do (aliases, any case, numbers as text). P is summed in the
+    options' order and rounded to their places, so every backend (and `sbm explain`)
+    gets the same float."""
     if _missing_or_na(info, answer, errs):
         return None
     parts: list[Any]
     if isinstance(answer, str):
         text = answer.strip()
-        parts = [] if text == "[]" else [p.strip() for p in text.split(";") if p.strip()]
+        parts = [] if _EMPTY_LIST.fullmatch(text) else [p.strip() for p in text.split(";")]
+        if "" in parts:  # a separator with no label on one side: the cell is garbled
+            errs.append(_not_in_scale(info, answer))
+            return None
     elif isinstance(answer, list | tuple):
         parts = list(answer)
+    elif isinstance(answer, set | frozenset):  # from the API: a set of labels
+        parts = sorted(answer, key=lambda part: (type(part).__name__, str(part)))
     else:  # one label (a number, say), or what is no label
         parts = [answer]
     flags = [False] * len(info.labels)
@@ -237,19 +250,7 @@ def multi_answer(
                 errs.append(_not_finite_error(info, part))
                 return None
             hint = did_you_mean(part, info.labels) if isinstance(part, str) else None
-            errs.append(
-                VisitError(
-                    info.name,
-                    "not_in_scale",
-                    message(
-                        "visit.not_in_scale",
-                        answer=_show(part),
-                        item=info.name,
-                        labels=", ".join(info.labels),
-                    )
-                    + (message("visit.did_you_mean", name=hint) if hint else ""),
-                )
-            )
+            errs.append(_not_in_scale(info, part, hint))
             return None
         if flags[index]:
             errs.append(
@@ -267,6 +268,20 @@ def multi_answer(
             total += points
     rounded = None if info.exact_scale is None else exact(total, info.exact_scale)
     return tuple(flags), total if rounded is None else rounded
+
+
+def _not_in_scale(info: ItemInfo, part: Any, hint: str | None = None) -> VisitError:
+    return VisitError(
+        info.name,
+        "not_in_scale",
+        message(
+            "visit.not_in_scale",
+            answer=_show(part),
+            item=info.name,
+            labels=", ".join(info.labels),
+        )
+        + (message("visit.did_you_mean", name=hint) if hint else ""),
+    )
 
 
 def _option_index(info: ItemInfo, part: Any) -> int | None:
@@ -374,11 +389,20 @@ def answered(answer: Any) -> bool:
 
 
 def _show(value: Any) -> str:
+    """A value as a user writes it in JSON: texts quoted, null, true and false, lists
+    and objects as JSON (a set as a list)."""
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, float):
         return _num(value)
-    return repr(value) if not isinstance(value, bool) else str(value).lower()
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, set | frozenset):
+        value = sorted(value, key=lambda part: (type(part).__name__, str(part)))
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _num(x: float) -> str:

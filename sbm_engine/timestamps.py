@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 __all__ = [
     "TimestampError",
     "TimestampPair",
+    "datetime_pair_validator",
     "datetime_pairs",
     "field_calls",
+    "field_value",
     "minutes_between",
     "minutes_between_batch",
     "parse_timestamp",
@@ -254,6 +256,53 @@ def timestamp_validator(
     return validate_timestamps
 
 
+def field_value(value: Any) -> Any:
+    """A `datetime` field's value as these rules read it: a date alone (ISO text
+    ``2026-03-14``, a ``date``) is its midnight, ``2026-03-14T00:00:00``, as a
+    spreadsheet stores a date and time at 0:00 as a date; anything else as it is."""
+    if isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+        return value.strip() + "T00:00:00"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat() + "T00:00:00"
+    return value
+
+
+def _readable(value: Any) -> bool:
+    try:
+        return _parse(value) is not None
+    except TimestampError:
+        return False
+
+
+def datetime_pair_validator(
+    pairs: Iterable[tuple[str, str]],
+    durations: Iterable[tuple[str, str]],
+    check: Callable[[TimestampPair, Mapping[str, Any]], Iterable[VisitError]],
+) -> Validator:
+    """A visit validator for the pairs of `datetime` fields a standard measures between
+    (`datetime_pairs`), for a pack's `sbm_visit_validators`: one value with a UTC
+    offset and one without is a ``bad_timestamp`` error for every pair, and
+    `check(pair, record)` (the pack's order or maximum) runs for the `durations` among
+    them. Values are read as the engine reads the fields (`field_value`); one the
+    engine cannot read is the engine's to reject (`bad_field`): the validator leaves
+    it out."""
+    pairs = tuple(pairs)
+    measured = frozenset(durations)
+    keys = tuple(dict.fromkeys(k for pair in pairs for k in pair))
+
+    def duration_check(pair: TimestampPair, record: Mapping[str, Any]) -> list[VisitError]:
+        return list(check(pair, record)) if (pair.first, pair.second) in measured else []
+
+    inner = timestamp_validator((), pairs=pairs, check=duration_check)
+
+    def validate_datetime_pairs(record: Mapping[str, Any]) -> list[VisitError]:
+        values = {k: field_value(record.get(k)) for k in keys}
+        readable = {k: v for k, v in values.items() if _readable(v)}
+        return list(inner(readable)) if len(readable) > 1 else []
+
+    return validate_datetime_pairs
+
+
 # -- finding the fields a standard passes to a pack's functions ------------------------------
 
 
@@ -286,8 +335,10 @@ def datetime_pairs(
     between: `minutes_between(visit.A, visit.B)`, `visit.B - visit.A` and `visit.B >
     visit.A` (which the checker makes that call too), each pair once in order of first
     use; and the durations among them: pairs whose minutes are used as they are, not
-    only compared (`visit.B > visit.A`) or bounded by `max` or `min` (a delay,
-    `max(visit.B - visit.A, 0)`), where an end before the start is no error."""
+    only compared with 0 (`visit.B > visit.A`, `visit.B - visit.A >= 0`: which came
+    first) or bounded by `max` or `min` (a delay, `max(visit.B - visit.A, 0)`), where
+    an end before the start is no error. Minutes compared with another threshold
+    (`visit.B - visit.A <= 5`) are a duration."""
     from .model import expressions
 
     pairs: dict[tuple[str, str], None] = {}
@@ -302,7 +353,11 @@ def datetime_pairs(
             start, end = node.args
             if start.op == "field" and end.op == "field":
                 pairs.setdefault((start.data, end.data))
-                compared = parent is not None and parent.op == "cmp"
+                compared = (
+                    parent is not None
+                    and parent.op == "cmp"
+                    and any(a.op == "const" and a.data == 0 for a in parent.args)
+                )
                 clamped = parent is not None and parent.data in (("max", None), ("min", None))
                 if not (compared or clamped):
                     durations.add((start.data, end.data))

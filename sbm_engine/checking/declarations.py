@@ -153,9 +153,12 @@ class Declarations:
                 label=message("E0504.empty_scale.label"),
             )
         elif kind != "score" and not most > 0:
+            item, inline, _ = name.partition(":")  # `answer any of { … }` of an item
             self.d.error(
                 "E0504",
-                message("E0504.no_points.message", scale=name),
+                message("E0504.no_points_inline.message", item=item)
+                if inline
+                else message("E0504.no_points.message", scale=name),
                 span,
                 label=message("E0504.no_points.label"),
                 help=message("E0504.no_points.help"),

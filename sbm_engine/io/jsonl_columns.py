@@ -559,12 +559,15 @@ def read_jsonl_chunks(
     items: Collection[str] | None = None,
     encoding: str | None = None,
     chunk_rows: int = JSONL_CHUNK_ROWS,
+    typed_fields: Collection[str] = (),
 ) -> Iterator[TableChunk]:
     """The visits of a JSONL file as `TableChunk`s of `chunk_rows` lines, scoring as the
     record path's (`readers.read_jsonl`) records do, with its sources (``PATH:LINE``)
     and, for lines that are not visits, its unreadable records and messages.
 
-    Table columns: the visit fields (built-in and `visit_fields`) as text, each answer
+    Table columns: the visit fields (built-in and `visit_fields`) as text (those of
+    `typed_fields`, declared with a type, may hold numbers and empty texts too, which
+    the engine reads as the record path does), each answer
     as ``answers.ITEM``, typed as read (a column mixing numbers and text is a
     dictionary over a union). Other top-level keys take no part in scoring and are
     left out; `TableChunk.raw_record` gives a row's object as read, for the rejects.
@@ -594,7 +597,8 @@ def read_jsonl_chunks(
         raise Unsupported(f"{path}: lines in {codec.name} are read by the record path")
     fields = frozenset(VISIT_FIELDS) | frozenset(visit_fields)
     known = None if items is None else frozenset(items)
-    return _jsonl_chunks(path, name, codec.name == "utf-8", fields, known, chunk_rows)
+    typed = frozenset(typed_fields) & fields
+    return _jsonl_chunks(path, name, codec.name == "utf-8", fields, known, chunk_rows, typed)
 
 
 def _jsonl_chunks(
@@ -604,6 +608,7 @@ def _jsonl_chunks(
     fields: frozenset[str],
     known: frozenset[str] | None,
     chunk_rows: int,
+    typed: frozenset[str] = frozenset(),
 ) -> Iterator[TableChunk]:
     prefix = f"{path}:"
     try:
@@ -629,7 +634,7 @@ def _jsonl_chunks(
             chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
             if chunk is None:
                 plain = False  # the file is not plain: its next blocks are unlikely to be
-                chunk = _exact_chunk(lines, first, encoding, fields, known, prefix)
+                chunk = _exact_chunk(lines, first, encoding, fields, known, prefix, typed)
             table, numbers, unreadable = chunk
             yield TableChunk(
                 table,
@@ -790,11 +795,12 @@ def _exact_chunk(
     fields: frozenset[str],
     known: frozenset[str] | None,
     prefix: str,
+    typed: frozenset[str] = frozenset(),
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
     """A block read line by line as `readers.read_jsonl` reads it: each line parsed by
     orjson where that gives what Python's `json` gives (`_quick`), else by `json`."""
     with _no_gc():  # a chunk is millions of new objects and no cycle: spare the collector
-        return _parsed_chunk(lines, first, encoding, fields, known, prefix)
+        return _parsed_chunk(lines, first, encoding, fields, known, prefix, typed)
 
 
 @contextlib.contextmanager
@@ -815,9 +821,10 @@ def _parsed_chunk(
     fields: frozenset[str],
     known: frozenset[str] | None,
     prefix: str,
+    typed: frozenset[str] = frozenset(),
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
     quick = _quick_loader(lines, encoding)
-    gather = _Gather(fields, known, any(b"null" in line for line in lines))
+    gather = _Gather(fields, known, any(b"null" in line for line in lines), typed)
     numbers: list[int] = []
     unreadable: list[tuple[int, Any]] = []
     for start in range(0, len(lines), _HOT_LINES):
@@ -967,8 +974,15 @@ class _Gather:
     over memory). `nulls`: some line may hold a JSON null, so an absent answer and a
     null one must be told apart."""
 
-    def __init__(self, fields: frozenset[str], known: frozenset[str] | None, nulls: bool) -> None:
+    def __init__(
+        self,
+        fields: frozenset[str],
+        known: frozenset[str] | None,
+        nulls: bool,
+        typed: frozenset[str] = frozenset(),
+    ) -> None:
         self.field_names = fields
+        self.typed = typed
         self.known = known
         self.nulls = nulls
         self.n = 0
@@ -1028,6 +1042,11 @@ class _Gather:
     def columns(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, values in self.fields.items():
+            if name in self.typed:  # numbers and "" (N/A) read by `field_types`
+                wrong = set(map(type, values)) - {str, int, float, type(None)}
+                if not wrong:
+                    out[name] = arrow_values(values)
+                    continue
             wrong = set(map(type, values)) - {str, type(None)}
             if wrong or ("" in values and name != "visit_id"):
                 shown = next(v for v in values if v is not None and (type(v) is not str or v == ""))

@@ -102,7 +102,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
-        return str(value)
+        return iso_duration(value)
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, bytes | bytearray):
@@ -112,6 +112,24 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     return value
+
+
+def iso_duration(value: dt.timedelta) -> str:
+    """A duration as ISO 8601 text, exact to the microsecond, negative with a leading
+    minus: ``P1DT6H``, ``-PT10M``, ``PT1M30.5S``, ``PT0S``; a `duration` field reads it
+    back (`field_types`)."""
+    micros = abs(value) // dt.timedelta(microseconds=1)
+    seconds, fraction = divmod(micros, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    clock = "".join(f"{n}{unit}" for n, unit in ((hour, "H"), (minute, "M")) if n)
+    if second or fraction:
+        clock += f"{second}.{fraction:06d}".rstrip("0").rstrip(".") + "S"
+    text = (
+        ("P" + (f"{days}D" if days else "") + ("T" + clock if clock else "")) if micros else "PT0S"
+    )
+    return ("-" if value < dt.timedelta(0) else "") + text
 
 
 def field_text(value: Any) -> str:

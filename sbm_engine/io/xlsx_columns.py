@@ -469,8 +469,6 @@ def _excel_value(value: Any) -> Any:
         return value.isoformat()
     if kind is dt.date or kind is dt.time:
         return value.isoformat()
-    if kind is dt.timedelta:
-        return str(value)
     return jsonable(value)
 
 

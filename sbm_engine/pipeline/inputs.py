@@ -98,6 +98,9 @@ class InputFile:
     #: sheet to read (None: the first)
     items: frozenset[str] = frozenset()
     sheet: str | None = None
+    #: JSONL: the declared fields of a type (number, duration, date, datetime), whose
+    #: column may hold numbers and empty texts (N/A), as the engine reads them
+    typed_fields: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -199,6 +202,7 @@ def _open_table_chunks(
         visit_fields=frozenset(std.model.visit_fields),
         items=frozenset(std.item_names),
         sheet=options.get("sheet"),
+        typed_fields=frozenset(f.key for f in std.model.fields.values() if f.type != "text"),
     )
     if kind == "jsonl":
         table_chunks(f, 1)  # an unknown encoding, UTF-16/32: raised before any read
@@ -219,6 +223,7 @@ def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
                 items=f.items,
                 encoding=f.encoding,
                 chunk_rows=rows,
+                typed_fields=f.typed_fields,
             )
         else:
             rows = min(chunk_rows, XLSX_CHUNK)

@@ -105,12 +105,21 @@ def test_max_points_leaves_out_items_not_answered() -> None:
         "wifi;tv",
         "  WIFI ;  tv  ",
         ["Wifi", "TV"],
-        "tv; wifi;",  # a trailing separator adds nothing
+        ("tv", "wifi"),  # from the API: a tuple or a set, as a list
+        {"tv", "wifi"},
+        frozenset({"tv", "WIFI"}),
     ],
 )
 def test_a_set_is_a_list_or_a_text_with_semicolons_in_any_case(answer: Any) -> None:
     out = _one({"found": "[]", "feats_of": answer})
     assert out.items["feats_of"] == 0.75
+
+
+@pytest.mark.parametrize("answer", ["[]", "[ ]", " [  ] ", []])
+def test_only_an_empty_list_is_nothing_chosen(answer: Any) -> None:
+    out = _one({"found": answer, "feats_of": answer})
+    assert out.ok, out.errors
+    assert out.items["feats_of"] == 0.0 and out.coefficients["how_many"] == 0
 
 
 def test_numeric_labels_match_numbers_and_texts() -> None:
@@ -128,7 +137,15 @@ def test_numeric_labels_match_numbers_and_texts() -> None:
         (["wifi", "WiFi"], "label `wifi` is chosen twice in the answer to `feats_of`"),
         (["bar", "minibar"], "label `bar` is chosen twice"),
         ([["wifi"]], "is not on the scale of `feats_of`"),
-        ({"wifi": True}, "is not on the scale of `feats_of`"),
+        ({"wifi": True}, 'answer {"wifi": true} is not on the scale of `feats_of`'),
+        ([None], "answer null is not on the scale of `feats_of`"),
+        ({"zzz"}, 'answer "zzz" is not on the scale of `feats_of`'),
+        # a text with an empty label is garbled, not "nothing chosen"
+        (";", 'answer ";" is not on the scale of `feats_of`'),
+        (" ; ; ", 'answer " ; ; " is not on the scale of `feats_of`'),
+        ("tv; wifi;", 'answer "tv; wifi;" is not on the scale of `feats_of`'),
+        ("tv;;wifi", 'answer "tv;;wifi" is not on the scale of `feats_of`'),
+        (";tv", 'answer ";tv" is not on the scale of `feats_of`'),
     ],
 )
 def test_an_unknown_label_or_one_chosen_twice_rejects_the_visit(answer: Any, message: str) -> None:
@@ -317,6 +334,7 @@ def test_options_worth_nothing_are_an_error(tmp_path: Path) -> None:
     assert codes(plain) == ["E0511"]
     inline = _check(tmp_path, 'standard t.t {\n    item m "M" answer any of { a = 0 }\n}\n')
     assert codes(inline) == ["E0504"]
+    assert one(inline, "E0504").message == "no option of item `m` is worth any points"
 
 
 def test_a_multi_select_in_a_formula_reads_as_its_score() -> None:

@@ -139,16 +139,61 @@ def test_a_date_with_a_time_or_not_iso_is_malformed(value: Any) -> None:
         ("1:30", 90.0),
         ("0:01:30", 1.5),
         (dt.timedelta(minutes=2, seconds=6), 2.1),
+        (dt.timedelta(days=1, hours=6), 1800.0),
+        (-dt.timedelta(minutes=10), -10.0),
+        (-10, -10.0),
+        ("-0:10", -10.0),
+        ("-0:00:30", -0.5),
+        ("-PT10M", -10.0),
+        ("-P1DT1H", -1500.0),
     ],
 )
 def test_a_duration_is_minutes(value: Any, minutes: float) -> None:
     assert read_value(FieldModel("w", None, None, type="duration"), value) == minutes
 
 
-@pytest.mark.parametrize("value", ["PT", "P", "1:75", "90 min", "T1H"])
+@pytest.mark.parametrize(
+    "value", ["PT", "P", "-P", "1:75", "90 min", "T1H", "PT-10M", "--0:10", "- 0:10"]
+)
 def test_a_malformed_duration(value: str) -> None:
     with pytest.raises(FieldValueError):
         read_value(FieldModel("w", None, None, type="duration"), value)
+
+
+def test_the_calendar_of_a_datetime_with_an_offset_is_utc(std: sbm_engine.CompiledStandard) -> None:
+    """As documented: the value is kept in UTC, so its year, weekday and hour are UTC's."""
+    out = _scored(std, submitted="2027-01-01T01:00:00+03:00", started="2027-01-01T01:00:00+03:00")
+    assert out.coefficients["year"] == 2026  # 2026-12-31T22:00Z
+    assert out.coefficients["weekday_sent"] == 4  # a Thursday
+    assert out.coefficients["hour"] == 22
+
+
+def test_a_timedelta_as_the_readers_write_it_reads_back_exactly() -> None:
+    from sbm_engine.io.records import iso_duration, jsonable
+
+    field = FieldModel("w", None, None, type="duration")
+    for delta in (
+        dt.timedelta(days=1, hours=6),
+        -dt.timedelta(minutes=10),
+        dt.timedelta(minutes=1, seconds=30, microseconds=500_000),
+        dt.timedelta(0),
+        dt.timedelta(hours=-30, microseconds=3),
+    ):
+        assert jsonable(delta) == iso_duration(delta)
+        assert read_value(field, jsonable(delta)) == read_value(field, delta)
+    assert iso_duration(dt.timedelta(days=1, hours=6)) == "P1DT6H"
+    assert iso_duration(-dt.timedelta(minutes=10)) == "-PT10M"
+
+
+@pytest.mark.parametrize("value", ["2026-03-14", " 2026-03-14 ", dt.date(2026, 3, 14)])
+def test_a_date_alone_in_a_datetime_field_is_its_midnight(value: Any) -> None:
+    field = FieldModel("s", None, None, type="datetime")
+    assert read_value(field, value) == read_value(field, "2026-03-14T00:00:00")
+
+
+def test_a_date_alone_that_is_no_date_is_malformed_in_a_datetime_field() -> None:
+    with pytest.raises(FieldValueError):
+        read_value(FieldModel("s", None, None, type="datetime"), "2026-02-30")
 
 
 def test_datetimes_outside_the_years_are_malformed() -> None:
@@ -411,3 +456,100 @@ def test_if_coalesce_and_is_na_take_dates_as_any_value() -> None:
         {"c": 30.0, "n": 1.0, "i": 0.0},
         {"c": 30.0, "n": 0.0, "i": 30.0},
     ]
+
+
+SCHEMA_SOURCE = """standard t.s {
+    field n number
+    field d date
+    field t datetime
+    field w duration
+    field r required
+    field rn number required
+    item soap "Soap" answer any of { no_soap = 1, no_towel = 1, "1" = 2 }
+    item single "One" answer { "1" = 1, "2" = 0 }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("visit", "answers", "accepted"),
+    [
+        ({}, {"soap": "[ ]"}, True),
+        ({}, {"soap": ";"}, False),
+        ({}, {"soap": "no_soap;"}, False),
+        ({}, {"soap": [1]}, True),  # a whole number for the quoted label "1"
+        ({}, {"single": 1}, True),
+        ({"r": "n/a"}, {}, False),  # N/A in a required field
+        ({"rn": " NA "}, {}, False),
+        ({"n": "n/a"}, {}, True),
+        ({"n": "abc"}, {}, False),
+        ({"n": "4,5"}, {}, True),
+        ({"d": "14.03.2026"}, {}, False),
+        ({"d": ""}, {}, True),
+        ({"t": "2026-03-14"}, {}, True),
+        ({"t": "10:05"}, {}, False),
+        ({"w": "-0:10"}, {}, True),
+        ({"w": "-PT10M"}, {}, True),
+        ({"w": "PT-10M"}, {}, False),
+        ({"w": "P1DT"}, {}, False),
+        ({"w": "abc"}, {}, False),
+    ],
+)
+def test_the_schema_accepts_what_the_engine_accepts(
+    visit: dict[str, Any], answers: dict[str, Any], accepted: bool
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from sbm_engine.export import json_schema
+
+    std = sbm_engine.loads(SCHEMA_SOURCE)
+    record = {
+        "visit_id": "1",
+        "r": "x",
+        "rn": 1,
+        "answers": {"soap": "[]", "single": "1", **answers},
+        **visit,
+    }
+    (out,) = assert_batch_agrees(std, [record])
+    assert out.ok is accepted, out.errors
+    assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record) is accepted
+
+
+@pytest.mark.parametrize(
+    ("visit", "answers"),
+    [({"d": "2026-02-30"}, {}), ({}, {"soap": ["no_soap", "NO_SOAP"]})],
+)
+def test_what_the_schema_cannot_say_is_left_to_the_engine(
+    visit: dict[str, Any], answers: dict[str, Any]
+) -> None:
+    """The documented exceptions (`export.json_schema`, README): the schema passes them."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from sbm_engine.export import json_schema
+
+    std = sbm_engine.loads(SCHEMA_SOURCE)
+    record = {
+        "visit_id": "1",
+        "r": "x",
+        "rn": 1,
+        "answers": {"soap": "[]", "single": "1", **answers},
+        **visit,
+    }
+    (out,) = assert_batch_agrees(std, [record])
+    assert not out.ok
+    assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "token"),
+    [
+        ('field f date "title"', '"title"'),
+        ("field f required date", "date"),
+        ("field f one of { a } required", "required"),
+    ],
+)
+def test_field_options_out_of_order_get_the_order_as_a_hint(
+    tmp_path: Path, declaration: str, token: str
+) -> None:
+    report = _report(tmp_path, f"    {declaration}\n")
+    d = one(report, "E0001")
+    assert f"unexpected `{token}`" in d.message
+    assert d.help is not None and "[TYPE] [required] [one of" in d.help

@@ -53,6 +53,7 @@ def test_hover_on_the_date_functions(dates: tuple[LspClient, str]) -> None:
     server, uri = dates
     weekday = hover(server, uri, "weekday(")
     assert weekday.startswith("```sbm\nweekday(DATE)\n```\n") and "Monday" in weekday
+    assert "in UTC for a datetime with a UTC offset" in weekday
     minutes = hover(server, uri, "minutes_between(")
     assert "minutes_between(A, B)" in minutes and "UTC offset" in minutes
 

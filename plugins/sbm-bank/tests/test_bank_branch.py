@@ -216,7 +216,8 @@ def test_without_timestamps_the_stopwatch_counts(branch):
     ("field", "value", "code"),
     [
         ("ticket_issued", "14.03.2026 10:00", "bad_field"),
-        ("ticket_issued", "2026-03-14", "bad_field"),
+        ("ticket_issued", "2026-03-14T25:00", "bad_field"),
+        ("called", "2026-03-14", "timestamp_order"),  # a date alone is its midnight
         ("called", "2026-03-14T09:59:00", "timestamp_order"),
         ("called", "2026-03-15T10:04:00", "implausible_wait"),
         ("called", "2026-03-14T10:04:00+03:00", "bad_timestamp"),
@@ -250,6 +251,13 @@ def test_an_unknown_scenario_rejects_the_visit(branch, scenario, code):
     record = flawless()
     record["scenario"] = scenario
     assert code in [e.code for e in rejected(branch, record)]
+
+
+def test_a_misspelt_scenario_gets_a_did_you_mean(branch):
+    record = flawless()
+    record["scenario"] = "вклаd"
+    (error,) = [e for e in rejected(branch, record) if e.item == "scenario"]
+    assert error.code == "bad_field" and "did you mean `вклад`?" in error.message
 
 
 def test_the_scenario_is_read_as_declared(branch):

@@ -223,3 +223,54 @@ def test_the_scenario_is_one_of_the_standards(branch):
     record["scenario"] = "  "
     (err,) = rejected(branch, record)
     assert (err.item, err.code) == ("scenario", "missing_field")
+
+
+THRESHOLD = """
+standard acme.queue "Очередь" {
+    industry "bank"
+    field ticket_issued datetime
+    field called datetime
+    field left datetime
+    item ok "Да?" answer { yes = 1, no = 0 }
+    coefficient fast = if visit.called - visit.ticket_issued <= 5 then 1 else 0
+    coefficient stayed = if visit.left > visit.called then 1 else 0
+}
+"""
+
+
+def test_minutes_compared_with_a_threshold_are_a_duration_with_its_order(sbm_standard):
+    from sbm_engine.testing import assert_batch_agrees
+    from sbm_engine.timestamps import datetime_pairs
+
+    std = sbm_standard(text=THRESHOLD)
+    pairs, durations = datetime_pairs(std.model)
+    assert set(pairs) == {("ticket_issued", "called"), ("called", "left")}
+    assert durations == {("ticket_issued", "called")}  # `left > called` only says which came first
+
+    def visit(vid, **times):
+        return {"visit_id": vid, "answers": {"ok": "yes"}, **times}
+
+    out = assert_batch_agrees(
+        std,
+        [
+            visit("before", ticket_issued="2026-03-14T10:05:00", called="2026-03-14T10:00:00"),
+            visit("ok", ticket_issued="2026-03-14T10:00:00", called="2026-03-14T10:03:00"),
+            # only compared: an order either way is no error, mixed offsets are
+            visit(
+                "left early",
+                ticket_issued="2026-03-14T10:00:00",
+                called="2026-03-14T10:03:00",
+                left="2026-03-14T10:01:00",
+            ),
+            visit(
+                "mixed",
+                ticket_issued="2026-03-14T10:00:00",
+                called="2026-03-14T10:03:00",
+                left="2026-03-14T10:30:00+03:00",
+            ),
+        ],
+    )
+    assert [(e.item, e.code) for e in out[0].errors] == [("called", "timestamp_order")]
+    assert out[1].ok and out[1].coefficients["fast"] == 1
+    assert out[2].ok and out[2].coefficients["stayed"] == 0
+    assert [(e.item, e.code) for e in out[3].errors] == [("left", "bad_timestamp")]

@@ -239,8 +239,12 @@ def test_unreadable_timestamp_rejects_the_visit(stay):
     assert "'14.03.2026 14:06'" in err.message and "ISO 8601 date and time" in err.message
 
 
-def test_a_date_without_time_is_rejected(stay):
-    (err,) = rejected(stay, visit(room_ready_at="2026-03-14"))
+def test_a_date_without_time_is_its_midnight(stay):
+    """As a spreadsheet gives a date and time at 0:00: the room was ready before check-in."""
+    r = stay.score(visit(room_ready_at="2026-03-14"))
+    assert r.ok, r
+    assert r.coefficients["room_delay_minutes"] == 0
+    (err,) = rejected(stay, visit(room_ready_at="2026-02-30"))
     assert (err.item, err.code) == ("room_ready_at", "bad_field")
 
 

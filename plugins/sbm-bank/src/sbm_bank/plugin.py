@@ -34,6 +34,8 @@ def sbm_visit_validators(
     standard: StandardModel,
 ) -> Iterable[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
     """Reject visits with unreadable or inconsistent queue timestamps (any standard that
-    uses `queue_minutes`) and, for the pack's own standards (`bank.…`), visits whose
-    scenario matches none of the scenarios the standard's conditions name."""
+    uses `queue_minutes`) and, for a bank standard (`industry "bank"`), visits whose
+    `datetime` fields measured between mix a UTC offset with none, or whose wait is
+    negative or implausible (`queueing.validators_for`). The scenario is the
+    standard's to check: `bank.branch` declares it `required one of { … }`."""
     return validators_for(standard)

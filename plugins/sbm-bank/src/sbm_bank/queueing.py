@@ -164,44 +164,22 @@ def _check_wait(pair: TimestampPair, record: Mapping[str, Any]) -> list[VisitErr
     return []
 
 
-def _readable(value: Any) -> bool:
-    try:
-        return timestamps.read_timestamp(value) is not None
-    except TimestampError:
-        return False
-
-
-def datetime_validator(
-    pairs: Iterable[tuple[str, str]],
-) -> Callable[[Mapping[str, Any]], Iterable[VisitError]]:
-    """The queue rules (`_check_wait`) and the offset rule for pairs of `datetime`
-    fields. A value the engine cannot read is its to reject (`bad_field`): here it is
-    left out."""
-    pairs = tuple(pairs)
-    keys = tuple(dict.fromkeys(k for pair in pairs for k in pair))
-    check = timestamps.timestamp_validator((), pairs=pairs, check=_check_wait)
-
-    def validate_queue_timestamps(record: Mapping[str, Any]) -> Iterable[VisitError]:
-        readable = {k: record.get(k) for k in keys if _readable(record.get(k))}
-        return check(readable) if len(readable) > 1 else []
-
-    return validate_queue_timestamps
-
-
 def validators_for(
     model: StandardModel,
 ) -> list[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
     """The pack's checks for `model`: the queue rules for any standard (this pack's or
     another) that passes visit fields to `queue_minutes`, and, for a bank standard
     (`industry "bank"`: `bank.branch` and the standards that extend it), for the
-    durations it measures between `datetime` fields (the wait). The scenario is the
+    pairs of `datetime` fields it measures between: the offset rule for every pair,
+    the queue rules for the durations among them (the wait)
+    (`timestamps.datetime_pair_validator`, as the hotel pack checks its pairs). The scenario is the
     standard's to check: `bank.branch` declares `field scenario required one of { … }`.
     """
     out: list[Callable[[Mapping[str, Any]], Iterable[VisitError]]] = []
     pairs = timestamp_pairs(model)
     if pairs:
         out.append(timestamps.timestamp_validator(pairs=pairs, check=_check_wait))
-    _all, durations = timestamps.datetime_pairs(model) if model.industry == "bank" else ((), ())
-    if durations:
-        out.append(datetime_validator(sorted(durations)))
+    measured, durations = timestamps.datetime_pairs(model) if model.industry == "bank" else ((), ())
+    if measured:
+        out.append(timestamps.datetime_pair_validator(measured, durations, _check_wait))
     return out

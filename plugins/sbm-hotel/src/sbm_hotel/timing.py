@@ -162,30 +162,6 @@ def timestamp_uses(model: StandardModel) -> tuple[tuple[str, ...], tuple[tuple[s
     return tuple(keys), calls
 
 
-def _readable(value: Any) -> bool:
-    try:
-        return timestamps.read_timestamp(value) is not None
-    except TimestampError:
-        return False
-
-
-def pair_validator(
-    pairs: Iterable[tuple[str, str]], durations: Iterable[tuple[str, str]]
-) -> Callable[[Mapping[str, Any]], Iterable[VisitError]]:
-    """The offset rule for pairs of `datetime` fields, and the order rule for the
-    `durations` among them. A value the engine cannot read is its to reject
-    (`bad_field`): here it is left out."""
-    pairs = tuple(pairs)
-    keys = tuple(dict.fromkeys(k for pair in pairs for k in pair))
-    check = timestamps.timestamp_validator((), pairs=pairs, check=make_order_check(set(durations)))
-
-    def validate_datetime_pairs(record: Mapping[str, Any]) -> Iterable[VisitError]:
-        readable = {k: record.get(k) for k in keys if _readable(record.get(k))}
-        return check(readable) if len(readable) > 1 else []
-
-    return validate_datetime_pairs
-
-
 def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else repr(str(value))
 
@@ -234,5 +210,7 @@ def validators_for(
         validators.append(make_validator(keys, calls))
     pairs, durations = timestamps.datetime_pairs(model) if model.industry == "hotel" else ((), ())
     if pairs:
-        validators.append(pair_validator(pairs, durations))
+        validators.append(
+            timestamps.datetime_pair_validator(pairs, durations, make_order_check(set(durations)))
+        )
     return validators

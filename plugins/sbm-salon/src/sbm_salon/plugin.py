@@ -34,7 +34,6 @@ def sbm_visit_validators(
     standard: StandardModel,
 ) -> Iterable[Callable[[Mapping[str, Any]], Iterable[VisitError]]]:
     """Reject visits with unreadable or inconsistent appointment times (any standard
-    that uses `appointment_delay`) and, for the pack's own standards (`salon.…`),
-    visits missing the scenario or booking channel the items depend on, or with a
-    scenario the standard does not know."""
+    that uses `appointment_delay`). The scenario and the booking channel are the
+    standard's to check: `salon.visit` declares both `required one of { … }`."""
     return validators_for(standard)
