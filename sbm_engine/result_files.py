@@ -223,6 +223,19 @@ class Refusals:
         return "\n".join([head, *lines])
 
 
+    def history_message(self, standard: str | None, read: int) -> str:
+        """`message` for `sbm score --history`: no earlier result is used when some
+        cannot be, and the head says how many of how many."""
+        from .messages import message
+
+        lines = self.message(standard).split("\n")[1:]
+        of = message("results.nothing_done_of", standard=standard) if standard else ""
+        head = message(
+            "results.history.refused", count=self.count, total=self.count + read, of=of
+        )
+        return "\n".join([head, *lines])
+
+
 def _done(done: str) -> str:
     """What was not done ("rolled up"), in the reader's language."""
     from .messages import message
@@ -358,7 +371,9 @@ class CheckedResults:
 
     Raises `ResultsError` on results of a second standard or version (at once: the
     rest is not worth reading), and at the end when any record was not a scored
-    visit of the standard or when there were none at all.
+    visit of the standard or when there were none at all. Read as history
+    (`done="history"`, `sbm score --history`), files without any result are no
+    previous visits, not an error.
     """
 
     def __init__(
@@ -382,8 +397,9 @@ class CheckedResults:
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
         refusals = Refusals()
         checker: Rollup | None = None
+        history = self.done == "history"
         for source, record, error in read_results(self.paths):
-            problem = error or shape_problem(record)
+            problem = error or shape_problem(record, history=history)
             if problem:
                 refusals.add(source, problem)
                 continue
@@ -401,8 +417,10 @@ class CheckedResults:
         if refusals.count:
             std = self.standard
             of = None if std is None else f"`{std.id}` {show_version(std.version)}"
+            if history:
+                raise ResultsError(refusals.history_message(of, self.count))
             raise ResultsError(refusals.message(of, self.done))
-        if not self.count:
+        if not self.count and not history:
             from .messages import message
 
             raise ResultsError(message("results.no_visits", paths=", ".join(map(str, self.paths))))

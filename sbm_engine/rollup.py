@@ -167,8 +167,9 @@ def describe(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def shape_problem(record: Any) -> str | None:
-    """Why `record` is not a scored visit of any standard, or None if it may be one.
+def shape_problem(record: Any, *, history: bool = False) -> str | None:
+    """Why `record` is not a scored visit of any standard, or None if it may be one;
+    `history` for an earlier result of `sbm score --history` (the hints differ).
 
     Why guess what it is instead: the usual mistakes are passing the rejects file or
     the raw visits, and saying so is the fastest way to the fix.
@@ -176,8 +177,12 @@ def shape_problem(record: Any) -> str | None:
     if not isinstance(record, Mapping):
         return message("refusal.not_an_object", value=describe(record))
     if "coefficients" not in record and {"errors", "record"} <= record.keys():
+        if history:
+            return message("refusal.history.rejects_line")
         return message("refusal.rejects_line")
     if "coefficients" not in record and "answers" in record:
+        if history:
+            return message("refusal.history.unscored")
         return message("refusal.unscored")
     missing = [f"`{f}`" for f in RESULT_FIELDS if f not in record]
     if missing:

@@ -364,7 +364,8 @@ def _score_on_dask(
 
 def read_history(std: Any, given: str, paths: tuple[str, ...]) -> Any:
     """`--history`: the earlier results, checked to be of the standard and version
-    scored (exit 2 otherwise); None without any. Given for a standard that uses no
+    scored (exit 2 otherwise, as for a file that cannot be read); None without any.
+    A file without any result holds no previous visit. Given for a standard that uses no
     history, they are not read (a note says so)."""
     if not paths:
         return None
@@ -372,13 +373,14 @@ def read_history(std: Any, given: str, paths: tuple[str, ...]) -> Any:
         click.echo(message("history.not_used", standard=std.id), err=True)
         return None
     from ..history import History
+    from ..io import InputError
     from ..result_files import CheckedResults, ResultsError
 
     history = History()
     try:
         for _source, record in CheckedResults(list(paths), std, given=given, done="history"):
             history.add(record)
-    except ResultsError as err:
+    except (ResultsError, InputError) as err:
         fail(str(err))
     return history
 
