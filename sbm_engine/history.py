@@ -133,10 +133,14 @@ def order_key(record: Mapping[str, Any]) -> tuple[str, tuple[str, str]] | None:
 
 class History:
     """Earlier results, by point: where a visit's previous one may come from besides
-    the visits scored with it (`sbm score --history`). Add results with `add`."""
+    the visits scored with it (`sbm score --history`). Add results with `add`.
+
+    An earlier result of a visit being scored again (the same visit_id: a corrected
+    visit submitted anew) is not history: `score_in_order` leaves it out, so a visit
+    is never its own previous visit."""
 
     def __init__(self) -> None:
-        self._points: dict[str, list[tuple[tuple[str, str], Any]]] = {}
+        self._points: dict[str, list[tuple[tuple[str, str], Any, str | None]]] = {}
         self._sorted = True
 
     def add(self, result: Any) -> None:
@@ -146,14 +150,18 @@ class History:
         where = order_key(record)
         if where is None:
             return
-        self._points.setdefault(where[0], []).append((where[1], result))
+        vid = visit_key(record.get("visit_id"))
+        self._points.setdefault(where[0], []).append((where[1], result, vid))
         self._sorted = False
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._points.values())
 
-    def before(self, point: str, place: tuple[str, str]) -> tuple[tuple[str, str], Any] | None:
-        """The newest result of `point` that comes before `place`, with its place."""
+    def before(
+        self, point: str, place: tuple[str, str], skip: frozenset[str] | set[str] = frozenset()
+    ) -> tuple[tuple[str, str], Any] | None:
+        """The newest result of `point` that comes before `place`, with its place;
+        results whose visit_id is in `skip` are passed over."""
         if not self._sorted:
             for entries in self._points.values():
                 entries.sort(key=_place)
@@ -162,10 +170,15 @@ class History:
         if not entries:
             return None
         i = bisect.bisect_left(entries, place, key=_place)
-        return entries[i - 1] if i else None
+        while i:
+            i -= 1
+            where, result, vid = entries[i]
+            if vid is None or vid not in skip:
+                return where, result
+        return None
 
 
-def _place(entry: tuple[tuple[str, str], Any]) -> tuple[str, str]:
+def _place(entry: tuple[tuple[str, str], Any, str | None]) -> tuple[str, str]:
     return entry[0]
 
 
@@ -186,7 +199,9 @@ def score_in_order(
     the newest earlier result of `history`) as its previous visit.
 
     A visit_id seen earlier in `records` is rejected as a duplicate (first its own
-    errors found with no previous visit) and is nobody's previous. Visits are scored
+    errors found with no previous visit) and is nobody's previous. An earlier result
+    of `history` with the visit_id of one of `records` is left out: that visit is
+    scored anew. Visits are scored
     in generations (`score_group` once per generation: every point's first visit, then
     every point's second, …), so a batch backend scores a generation as one batch."""
     n = len(records)
@@ -221,7 +236,9 @@ def score_in_order(
                 continue
             place, i = seq[g]
             group.append(i)
-            previous.append(_previous_of(point, place, last.get(point), outcomes, history, reader))
+            previous.append(
+                _previous_of(point, place, last.get(point), outcomes, history, reader, seen)
+            )
         if not group:
             continue
         for i, outcome in zip(group, score_group(group, previous), strict=True):
@@ -244,10 +261,12 @@ def _previous_of(
     outcomes: list[VisitOutcome | None],
     history: History | None,
     reader: Reader,
+    scored: set[str],
 ) -> Previous | None:
     """The previous visit's values: the newest accepted visit scored before it, or an
-    earlier result that is newer still (a visit scored with it wins a tie)."""
-    earlier = history.before(point, place) if history is not None else None
+    earlier result that is newer still (a visit scored with it wins a tie) and not of
+    a visit scored now (`scored`, visit_ids)."""
+    earlier = history.before(point, place, scored) if history is not None else None
     if newest is not None and (earlier is None or earlier[0] <= newest[0]):
         return reader.of(outcomes[newest[1]])
     return reader.of(earlier[1]) if earlier is not None else None

@@ -180,3 +180,45 @@ def test_an_empty_history_file_means_no_previous_visits(tmp_path, std):
     code, output = _score(str(std), str(wave), "--history", str(empty), "-o", str(out))
     assert code == 0, output
     assert _lines(out)[0]["coefficients"] == {"again": 0.0, "visits_before": 0.0}
+
+
+def _inspection(vid: str, date: str, cited: list[str]) -> dict:
+    answers = {"imminent_hazard": "none", **dict.fromkeys(cited, "out")}
+    return {
+        "visit_id": vid,
+        "point": "P1",
+        "date": date,
+        "inspection": "routine",
+        "answers": answers,
+    }
+
+
+@pytest.mark.parametrize("engine", ["python", "batch"])
+def test_a_visit_scored_again_is_not_its_own_previous_visit(tmp_path, engine):
+    first = _write(
+        tmp_path / "first.jsonl",
+        [
+            _inspection("a1", "2026-01-12", ["major_18"]),
+            _inspection("a2", "2026-07-20", []),
+        ],
+    )
+    earlier = tmp_path / "earlier.jsonl"
+    assert _score("inspections.snhd", str(first), "-o", str(earlier))[0] == 0
+    # a2 submitted again, corrected: another date, major_18 cited
+    wave = _write(tmp_path / "wave.jsonl", [_inspection("a2", "2026-08-03", ["major_18"])])
+    out = tmp_path / "out.jsonl"
+    code, output = _score(
+        "inspections.snhd",
+        str(wave),
+        "--history",
+        str(earlier),
+        "-o",
+        str(out),
+        "--engine",
+        engine,
+    )
+    assert code == 0, output
+    (row,) = _lines(out)
+    # its previous visit is a1 (major_18 cited again), not its own old result
+    assert row["coefficients"]["repeats"] == 1
+    assert row["labels"]["grade"] == "B" and row["labels"]["previous_grade"] == "A"
