@@ -29,7 +29,7 @@ from typing import Any
 from .io.records import field_text
 from .ir import HAS_PREVIOUS, Call, PreviousOf, previous_key
 from .model import StandardModel, expressions
-from .results import Row, ScoredVisit, VisitOutcome, duplicate, visit_key
+from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome, duplicate, visit_key
 from .runtime import label_text, number_of
 
 #: The functions that read a previous visit.
@@ -85,10 +85,13 @@ class Reader:
 
     def of(self, result: Any) -> Previous | None:
         """The `Previous` of a scored visit (a `ScoredVisit` or its dict form,
-        `to_dict()`, as `result_files` reads it back); None for None. A `Previous` is
-        given back as it is."""
+        `to_dict()`, as `result_files` reads it back); None for None and for a
+        rejected visit (`RejectedVisit` or its dict form: nobody's previous). A
+        `Previous` is given back as it is."""
         if result is None or isinstance(result, Previous):
             return result
+        if rejected(result):
+            return None
         out = Previous({HAS: True})
         if isinstance(result, ScoredVisit):  # the values as scored: no conversion
             for part, (names, keys) in self.parts.items():
@@ -109,6 +112,19 @@ class Reader:
                 else:
                     out[k] = _number(given.get(name))
         return out
+
+
+def rejected(result: Any) -> bool:
+    """`result` is a rejected visit, a `RejectedVisit` or its dict form (`errors` and
+    `record`, no `coefficients`)."""
+    if isinstance(result, RejectedVisit):
+        return True
+    return (
+        isinstance(result, Mapping)
+        and "coefficients" not in result
+        and "errors" in result
+        and "record" in result
+    )
 
 
 def _plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,8 +160,10 @@ class History:
         self._sorted = True
 
     def add(self, result: Any) -> None:
-        """One scored visit (a `ScoredVisit` or its dict form); one without a point is
-        nobody's previous and is left out."""
+        """One scored visit (a `ScoredVisit` or its dict form); a rejected visit or
+        one without a point is nobody's previous and is left out."""
+        if rejected(result):
+            return
         record = result._asdict() if isinstance(result, ScoredVisit) else result
         where = order_key(record)
         if where is None:
