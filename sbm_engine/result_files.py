@@ -11,7 +11,7 @@ message names the first problems with file and line) instead of being skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,17 +86,26 @@ def read_results(paths: Sequence[str | Path]) -> Iterator[tuple[str, Any, str | 
             if rec.record is None:
                 yield rec.source, None, rec.error
             else:
-                yield rec.source, _tabular_result(rec.record) if tabular else rec.record, None
+                result = _tabular_result(rec.record, rec.raw) if tabular else rec.record
+                yield rec.source, result, None
 
 
-def _tabular_result(row: dict[str, Any]) -> dict[str, Any]:
+def _tabular_result(row: dict[str, Any], raw: Any = None) -> dict[str, Any]:
     """A tabular row as a result record, or as read when it has no result column at
-    all (then it reads as the unscored visit it probably is)."""
+    all (then it reads as the unscored visit it probably is). A label is text: a
+    CSV cell the reader took for a number ("007", "1.50") is given back as written,
+    from `raw`, the row as read."""
     record = unflatten(row)
     if not any(key in record for key in ("standard", "version", *_NESTED)):
         return row
     # an empty cell is an absent key, so a visit whose coefficients are all N/A has none
     record.setdefault("coefficients", {})
+    labels = record.get("labels")
+    if isinstance(labels, dict) and isinstance(raw, Mapping):
+        for name, value in labels.items():
+            text = raw.get(f"labels.{name}")
+            if isinstance(text, str) and not isinstance(value, str):
+                labels[name] = text
     return record
 
 

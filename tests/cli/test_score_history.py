@@ -222,3 +222,47 @@ def test_a_visit_scored_again_is_not_its_own_previous_visit(tmp_path, engine):
     # its previous visit is a1 (major_18 cited again), not its own old result
     assert row["coefficients"]["repeats"] == 1
     assert row["labels"]["grade"] == "B" and row["labels"]["previous_grade"] == "A"
+
+
+LABELS = """
+standard demo.labels {
+    version "1"
+    scale yn { yes = 1, no = 0 }
+    item hands "Hands" answer yn
+    coefficient code = if hands == 1 then "007" else "1.50"
+    coefficient code_was = previous(code)
+    coefficient same = if previous(code) == "007" then 1 else 0
+}
+"""
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".xlsx", ".parquet"])
+def test_a_label_s_previous_value_reads_as_text_from_any_results_format(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    if suffix == ".xlsx":
+        pytest.importorskip("openpyxl")
+    std = tmp_path / "labels.sbm"
+    std.write_text(LABELS, encoding="utf-8")
+    first = _write(
+        tmp_path / "first.jsonl",
+        [
+            {"visit_id": "1", "point": "P", "date": "2026-01-01", "answers": {"hands": "yes"}},
+            {"visit_id": "3", "point": "Q", "date": "2026-01-01", "answers": {"hands": "no"}},
+        ],
+    )
+    earlier = tmp_path / f"earlier{suffix}"
+    assert _score(str(std), str(first), "-o", str(earlier))[0] == 0
+    wave = _write(
+        tmp_path / "wave.jsonl",
+        [
+            {"visit_id": "2", "point": "P", "date": "2026-02-01", "answers": {"hands": "no"}},
+            {"visit_id": "4", "point": "Q", "date": "2026-02-01", "answers": {"hands": "no"}},
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    code, output = _score(str(std), str(wave), "--history", str(earlier), "-o", str(out))
+    assert code == 0, output
+    p, q = _lines(out)
+    assert p["labels"]["code_was"] == "007" and p["coefficients"]["same"] == 1
+    assert q["labels"]["code_was"] == "1.50" and q["coefficients"]["same"] == 0
