@@ -240,32 +240,32 @@ def score_in_order(
             alone.append(i)
         else:
             points.setdefault(where[0], []).append((where[1], i))
-    sequences = [(point, sorted(entries)) for point, entries in points.items()]
+    # the points with a visit left to score: a generation costs its own visits, not
+    # one step per point (one point of many visits among many short ones)
+    active = [(point, sorted(entries)) for point, entries in points.items()]
     last: dict[str, tuple[tuple[str, str], int]] = {}  # the newest accepted visit of a point
-    depth = max((len(s) for _, s in sequences), default=0)
-    for g in range(max(depth, 1)):
+    g = 0
+    while active or g == 0:
         group: list[int] = []
         previous: list[Previous | None] = []
         if g == 0:
             group += [*alone, *dups]
             previous += [None] * (len(alone) + len(dups))
-        for point, seq in sequences:
-            if g >= len(seq):
-                continue
+        for point, seq in active:
             place, i = seq[g]
             group.append(i)
             previous.append(
                 _previous_of(point, place, last.get(point), outcomes, history, reader, seen)
             )
-        if not group:
-            continue
-        for i, outcome in zip(group, score_group(group, previous), strict=True):
-            outcomes[i] = outcome
-        for point, seq in sequences:
-            if g < len(seq):
-                place, i = seq[g]
-                if outcomes[i] is not None and outcomes[i].ok:  # type: ignore[union-attr]
-                    last[point] = (place, i)
+        if group:
+            for i, outcome in zip(group, score_group(group, previous), strict=True):
+                outcomes[i] = outcome
+        for point, seq in active:
+            place, i = seq[g]
+            if outcomes[i] is not None and outcomes[i].ok:  # type: ignore[union-attr]
+                last[point] = (place, i)
+        g += 1
+        active = [entry for entry in active if len(entry[1]) > g]
     for i in dups:
         rec = records[i]
         outcomes[i] = duplicate(rec.get("visit_id"), sources[i], rec, outcomes[i])
