@@ -231,7 +231,6 @@ class Refusals:
         head = message("results.nothing_done", done=_done(done), count=self.count, of=of)
         return "\n".join([head, *lines])
 
-
     def history_message(self, standard: str | None, read: int) -> str:
         """`message` for `sbm score --history`: no earlier result is used when some
         cannot be, and the head says how many of how many."""
@@ -239,9 +238,7 @@ class Refusals:
 
         lines = self.message(standard).split("\n")[1:]
         of = message("results.nothing_done_of", standard=standard) if standard else ""
-        head = message(
-            "results.history.refused", count=self.count, total=self.count + read, of=of
-        )
+        head = message("results.history.refused", count=self.count, total=self.count + read, of=of)
         return "\n".join([head, *lines])
 
 
