@@ -17,7 +17,7 @@ visit in memory: a standard that uses history is scored whole before anything is
 written.
 
 What the generated code reads is a `Previous` mapping merged into the visit record
-under tuple keys (`key`), which no record key (always a text) can equal.
+under tuple keys (`ir.previous_key`), which no record key (always a text) can equal.
 """
 
 from __future__ import annotations
@@ -35,14 +35,10 @@ from .runtime import label_text, number_of
 #: The functions that read a previous visit.
 FUNCTIONS = ("previous", "has_previous", "repeated")
 
-#: Where a previous value sits in the visit mapping the generated code reads.
-key = previous_key
-#: `has_previous()`: True when the visit has a previous one.
-HAS = HAS_PREVIOUS
-
 
 class Previous(dict[tuple[str, str, str], Any]):
-    """The values a standard reads of one previous visit, under `key`s, and `HAS`."""
+    """The values a standard reads of one previous visit, under `ir.previous_key`s,
+    and `ir.HAS_PREVIOUS` (True)."""
 
 
 def reads(model: StandardModel) -> frozenset[tuple[str, str]] | None:
@@ -81,7 +77,7 @@ class Reader:
             ("labels", [n for k, n in self.wanted if k == "coef" and n in self.labels]),
         ):
             kind = {"items": "item", "sections": "section"}.get(part, "coef")
-            self.parts[part] = (tuple(chosen), tuple(key(kind, n) for n in chosen))
+            self.parts[part] = (tuple(chosen), tuple(previous_key(kind, n) for n in chosen))
 
     def of(self, result: Any) -> Previous | None:
         """The `Previous` of a scored visit (a `ScoredVisit` or its dict form,
@@ -92,7 +88,7 @@ class Reader:
             return result
         if rejected(result):
             return None
-        out = Previous({HAS: True})
+        out = Previous({HAS_PREVIOUS: True})
         if isinstance(result, ScoredVisit):  # the values as scored: no conversion
             for part, (names, keys) in self.parts.items():
                 if names:
