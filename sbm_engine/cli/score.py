@@ -164,14 +164,16 @@ def examples_pass(std: Any, allowed: bool) -> None:
     show_default=True,
     help="Worker processes for the batch engine (output identical to --jobs 1). One job "
     "already keeps two cores busy (reading and writing run in threads beside the "
-    "scoring), so more pay only on machines with more cores.",
+    "scoring), so more pay only on machines with more cores. A standard that uses "
+    "history is scored whole in one process: it ignores --jobs.",
 )
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
     default=65536,
     show_default=True,
-    help="Rows per chunk of the batch engine (output identical for any size).",
+    help="Rows per chunk of the batch engine (output identical for any size); a "
+    "standard that uses history is scored whole and ignores it.",
 )
 @click.option(
     "--allow-failing-examples",
