@@ -17,7 +17,7 @@ visit in memory: a standard that uses history is scored whole before anything is
 written.
 
 What the generated code reads is a `Previous` mapping merged into the visit record
-under tuple keys (`key`), which no record key (always a text) can equal.
+under tuple keys (`ir.previous_key`), which no record key (always a text) can equal.
 """
 
 from __future__ import annotations
@@ -29,20 +29,16 @@ from typing import Any
 from .io.records import field_text
 from .ir import HAS_PREVIOUS, Call, PreviousOf, previous_key
 from .model import StandardModel, expressions
-from .results import Row, ScoredVisit, VisitOutcome, duplicate, visit_key
+from .results import RejectedVisit, Row, ScoredVisit, VisitOutcome, duplicate, visit_key
 from .runtime import label_text, number_of
 
 #: The functions that read a previous visit.
 FUNCTIONS = ("previous", "has_previous", "repeated")
 
-#: Where a previous value sits in the visit mapping the generated code reads.
-key = previous_key
-#: `has_previous()`: True when the visit has a previous one.
-HAS = HAS_PREVIOUS
-
 
 class Previous(dict[tuple[str, str, str], Any]):
-    """The values a standard reads of one previous visit, under `key`s, and `HAS`."""
+    """The values a standard reads of one previous visit, under `ir.previous_key`s,
+    and `ir.HAS_PREVIOUS` (True)."""
 
 
 def reads(model: StandardModel) -> frozenset[tuple[str, str]] | None:
@@ -81,15 +77,18 @@ class Reader:
             ("labels", [n for k, n in self.wanted if k == "coef" and n in self.labels]),
         ):
             kind = {"items": "item", "sections": "section"}.get(part, "coef")
-            self.parts[part] = (tuple(chosen), tuple(key(kind, n) for n in chosen))
+            self.parts[part] = (tuple(chosen), tuple(previous_key(kind, n) for n in chosen))
 
     def of(self, result: Any) -> Previous | None:
         """The `Previous` of a scored visit (a `ScoredVisit` or its dict form,
-        `to_dict()`, as `result_files` reads it back); None for None. A `Previous` is
-        given back as it is."""
+        `to_dict()`, as `result_files` reads it back); None for None and for a
+        rejected visit (`RejectedVisit` or its dict form: nobody's previous). A
+        `Previous` is given back as it is."""
         if result is None or isinstance(result, Previous):
             return result
-        out = Previous({HAS: True})
+        if rejected(result):
+            return None
+        out = Previous({HAS_PREVIOUS: True})
         if isinstance(result, ScoredVisit):  # the values as scored: no conversion
             for part, (names, keys) in self.parts.items():
                 if names:
@@ -109,6 +108,19 @@ class Reader:
                 else:
                     out[k] = _number(given.get(name))
         return out
+
+
+def rejected(result: Any) -> bool:
+    """`result` is a rejected visit, a `RejectedVisit` or its dict form (`errors` and
+    `record`, no `coefficients`)."""
+    if isinstance(result, RejectedVisit):
+        return True
+    return (
+        isinstance(result, Mapping)
+        and "coefficients" not in result
+        and "errors" in result
+        and "record" in result
+    )
 
 
 def _plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,27 +145,37 @@ def order_key(record: Mapping[str, Any]) -> tuple[str, tuple[str, str]] | None:
 
 class History:
     """Earlier results, by point: where a visit's previous one may come from besides
-    the visits scored with it (`sbm score --history`). Add results with `add`."""
+    the visits scored with it (`sbm score --history`). Add results with `add`.
+
+    An earlier result of a visit being scored again (the same visit_id: a corrected
+    visit submitted anew) is not history: `score_in_order` leaves it out, so a visit
+    is never its own previous visit."""
 
     def __init__(self) -> None:
-        self._points: dict[str, list[tuple[tuple[str, str], Any]]] = {}
+        self._points: dict[str, list[tuple[tuple[str, str], Any, str | None]]] = {}
         self._sorted = True
 
     def add(self, result: Any) -> None:
-        """One scored visit (a `ScoredVisit` or its dict form); one without a point is
-        nobody's previous and is left out."""
+        """One scored visit (a `ScoredVisit` or its dict form); a rejected visit or
+        one without a point is nobody's previous and is left out."""
+        if rejected(result):
+            return
         record = result._asdict() if isinstance(result, ScoredVisit) else result
         where = order_key(record)
         if where is None:
             return
-        self._points.setdefault(where[0], []).append((where[1], result))
+        vid = visit_key(record.get("visit_id"))
+        self._points.setdefault(where[0], []).append((where[1], result, vid))
         self._sorted = False
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._points.values())
 
-    def before(self, point: str, place: tuple[str, str]) -> tuple[tuple[str, str], Any] | None:
-        """The newest result of `point` that comes before `place`, with its place."""
+    def before(
+        self, point: str, place: tuple[str, str], skip: frozenset[str] | set[str] = frozenset()
+    ) -> tuple[tuple[str, str], Any] | None:
+        """The newest result of `point` that comes before `place`, with its place;
+        results whose visit_id is in `skip` are passed over."""
         if not self._sorted:
             for entries in self._points.values():
                 entries.sort(key=_place)
@@ -162,10 +184,15 @@ class History:
         if not entries:
             return None
         i = bisect.bisect_left(entries, place, key=_place)
-        return entries[i - 1] if i else None
+        while i:
+            i -= 1
+            where, result, vid = entries[i]
+            if vid is None or vid not in skip:
+                return where, result
+        return None
 
 
-def _place(entry: tuple[tuple[str, str], Any]) -> tuple[str, str]:
+def _place(entry: tuple[tuple[str, str], Any, str | None]) -> tuple[str, str]:
     return entry[0]
 
 
@@ -186,7 +213,9 @@ def score_in_order(
     the newest earlier result of `history`) as its previous visit.
 
     A visit_id seen earlier in `records` is rejected as a duplicate (first its own
-    errors found with no previous visit) and is nobody's previous. Visits are scored
+    errors found with no previous visit) and is nobody's previous. An earlier result
+    of `history` with the visit_id of one of `records` is left out: that visit is
+    scored anew. Visits are scored
     in generations (`score_group` once per generation: every point's first visit, then
     every point's second, …), so a batch backend scores a generation as one batch."""
     n = len(records)
@@ -207,30 +236,32 @@ def score_in_order(
             alone.append(i)
         else:
             points.setdefault(where[0], []).append((where[1], i))
-    sequences = [(point, sorted(entries)) for point, entries in points.items()]
+    # the points with a visit left to score: a generation costs its own visits, not
+    # one step per point (one point of many visits among many short ones)
+    active = [(point, sorted(entries)) for point, entries in points.items()]
     last: dict[str, tuple[tuple[str, str], int]] = {}  # the newest accepted visit of a point
-    depth = max((len(s) for _, s in sequences), default=0)
-    for g in range(max(depth, 1)):
+    g = 0
+    while active or g == 0:
         group: list[int] = []
         previous: list[Previous | None] = []
         if g == 0:
             group += [*alone, *dups]
             previous += [None] * (len(alone) + len(dups))
-        for point, seq in sequences:
-            if g >= len(seq):
-                continue
+        for point, seq in active:
             place, i = seq[g]
             group.append(i)
-            previous.append(_previous_of(point, place, last.get(point), outcomes, history, reader))
-        if not group:
-            continue
-        for i, outcome in zip(group, score_group(group, previous), strict=True):
-            outcomes[i] = outcome
-        for point, seq in sequences:
-            if g < len(seq):
-                place, i = seq[g]
-                if outcomes[i] is not None and outcomes[i].ok:  # type: ignore[union-attr]
-                    last[point] = (place, i)
+            previous.append(
+                _previous_of(point, place, last.get(point), outcomes, history, reader, seen)
+            )
+        if group:
+            for i, outcome in zip(group, score_group(group, previous), strict=True):
+                outcomes[i] = outcome
+        for point, seq in active:
+            place, i = seq[g]
+            if outcomes[i] is not None and outcomes[i].ok:  # type: ignore[union-attr]
+                last[point] = (place, i)
+        g += 1
+        active = [entry for entry in active if len(entry[1]) > g]
     for i in dups:
         rec = records[i]
         outcomes[i] = duplicate(rec.get("visit_id"), sources[i], rec, outcomes[i])
@@ -244,10 +275,12 @@ def _previous_of(
     outcomes: list[VisitOutcome | None],
     history: History | None,
     reader: Reader,
+    scored: set[str],
 ) -> Previous | None:
     """The previous visit's values: the newest accepted visit scored before it, or an
-    earlier result that is newer still (a visit scored with it wins a tie)."""
-    earlier = history.before(point, place) if history is not None else None
+    earlier result that is newer still (a visit scored with it wins a tie) and not of
+    a visit scored now (`scored`, visit_ids)."""
+    earlier = history.before(point, place, scored) if history is not None else None
     if newest is not None and (earlier is None or earlier[0] <= newest[0]):
         return reader.of(outcomes[newest[1]])
     return reader.of(earlier[1]) if earlier is not None else None

@@ -11,7 +11,7 @@ message names the first problems with file and line) instead of being skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,17 +86,26 @@ def read_results(paths: Sequence[str | Path]) -> Iterator[tuple[str, Any, str | 
             if rec.record is None:
                 yield rec.source, None, rec.error
             else:
-                yield rec.source, _tabular_result(rec.record) if tabular else rec.record, None
+                result = _tabular_result(rec.record, rec.raw) if tabular else rec.record
+                yield rec.source, result, None
 
 
-def _tabular_result(row: dict[str, Any]) -> dict[str, Any]:
+def _tabular_result(row: dict[str, Any], raw: Any = None) -> dict[str, Any]:
     """A tabular row as a result record, or as read when it has no result column at
-    all (then it reads as the unscored visit it probably is)."""
+    all (then it reads as the unscored visit it probably is). A label is text: a
+    CSV cell the reader took for a number ("007", "1.50") is given back as written,
+    from `raw`, the row as read."""
     record = unflatten(row)
     if not any(key in record for key in ("standard", "version", *_NESTED)):
         return row
     # an empty cell is an absent key, so a visit whose coefficients are all N/A has none
     record.setdefault("coefficients", {})
+    labels = record.get("labels")
+    if isinstance(labels, dict) and isinstance(raw, Mapping):
+        for name, value in labels.items():
+            text = raw.get(f"labels.{name}")
+            if isinstance(text, str) and not isinstance(value, str):
+                labels[name] = text
     return record
 
 
@@ -220,6 +229,16 @@ class Refusals:
             lines.append(message("results.more_records", count=more))
         of = message("results.nothing_done_of", standard=standard) if standard else ""
         head = message("results.nothing_done", done=_done(done), count=self.count, of=of)
+        return "\n".join([head, *lines])
+
+    def history_message(self, standard: str | None, read: int) -> str:
+        """`message` for `sbm score --history`: no earlier result is used when some
+        cannot be, and the head says how many of how many."""
+        from .messages import message
+
+        lines = self.message(standard).split("\n")[1:]
+        of = message("results.nothing_done_of", standard=standard) if standard else ""
+        head = message("results.history.refused", count=self.count, total=self.count + read, of=of)
         return "\n".join([head, *lines])
 
 
@@ -358,7 +377,9 @@ class CheckedResults:
 
     Raises `ResultsError` on results of a second standard or version (at once: the
     rest is not worth reading), and at the end when any record was not a scored
-    visit of the standard or when there were none at all.
+    visit of the standard or when there were none at all. Read as history
+    (`done="history"`, `sbm score --history`), files without any result are no
+    previous visits, not an error.
     """
 
     def __init__(
@@ -382,8 +403,9 @@ class CheckedResults:
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
         refusals = Refusals()
         checker: Rollup | None = None
+        history = self.done == "history"
         for source, record, error in read_results(self.paths):
-            problem = error or shape_problem(record)
+            problem = error or shape_problem(record, history=history)
             if problem:
                 refusals.add(source, problem)
                 continue
@@ -401,8 +423,10 @@ class CheckedResults:
         if refusals.count:
             std = self.standard
             of = None if std is None else f"`{std.id}` {show_version(std.version)}"
+            if history:
+                raise ResultsError(refusals.history_message(of, self.count))
             raise ResultsError(refusals.message(of, self.done))
-        if not self.count:
+        if not self.count and not history:
             from .messages import message
 
             raise ResultsError(message("results.no_visits", paths=", ".join(map(str, self.paths))))

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from .interpret import Env, Interpreter
+from .ir import Arith
 from .messages import message
 from .model import Bound, StandardModel
 
@@ -167,8 +168,9 @@ def describe(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def shape_problem(record: Any) -> str | None:
-    """Why `record` is not a scored visit of any standard, or None if it may be one.
+def shape_problem(record: Any, *, history: bool = False) -> str | None:
+    """Why `record` is not a scored visit of any standard, or None if it may be one;
+    `history` for an earlier result of `sbm score --history` (the hints differ).
 
     Why guess what it is instead: the usual mistakes are passing the rejects file or
     the raw visits, and saying so is the fastest way to the fix.
@@ -176,8 +178,12 @@ def shape_problem(record: Any) -> str | None:
     if not isinstance(record, Mapping):
         return message("refusal.not_an_object", value=describe(record))
     if "coefficients" not in record and {"errors", "record"} <= record.keys():
+        if history:
+            return message("refusal.history.rejects_line")
         return message("refusal.rejects_line")
     if "coefficients" not in record and "answers" in record:
+        if history:
+            return message("refusal.history.unscored")
         return message("refusal.unscored")
     missing = [f"`{f}`" for f in RESULT_FIELDS if f not in record]
     if missing:
@@ -522,12 +528,48 @@ class _RollupEval(Interpreter):
         return {name: self.rollup(name) for name in self.by_name}
 
     def rollup(self, name: str, stack: tuple[str, ...] = ()) -> float | str | None:
-        self._exact(name, stack)
+        if name not in self.values:
+            plain = self._plain(self.by_name[name].expr)
+            if plain is _NOT_PLAIN:
+                self._exact(name, stack)
+            else:
+                self.values[name] = finite(plain)
         return self.values[name]
+
+    def _plain(self, b: Bound) -> Any:
+        """The value of a formula that is one aggregate (`avg(x)`, `share(c)`, …) or a
+        whole number times a share (`100 * share(c)`), without fractions: one division
+        of two integers, which Python rounds correctly, as `float` of the fraction
+        would; `_NOT_PLAIN` for any other formula (`_exact` computes it)."""
+        op = b.op
+        if op == "visits":
+            return float(self.group.visits)
+        if op == "mode_of":
+            return self.eval(b, Env({}))
+        if op == "agg":
+            kind, key = b.data
+            if kind == "mode":
+                return self.eval(b, Env({}))
+            if kind in QUANTILE_KINDS:
+                p = self.params.get(key)
+                return percentile(self.group.samples[key], 50.0 if p is None else p)
+            stat = self.group.terms[key]
+            if kind == "share":
+                return stat.hits / stat.n if stat.n else None
+            if kind == "total":
+                return stat.total.value()
+            return stat.total.mean(stat.n)
+        if isinstance(b, Arith) and b.operator == "*":
+            for whole, share in ((b.left, b.right), (b.right, b.left)):
+                factor = _whole(whole)
+                if factor is not None and share.op == "agg" and share.data[0] == "share":
+                    stat = self.group.terms[share.data[1]]
+                    return factor * stat.hits / stat.n if stat.n else None
+        return _NOT_PLAIN
 
     def _exact(self, name: str, stack: tuple[str, ...] = ()) -> Any:
         """A rollup's exact value (a `Fraction`, a label or None), computed once."""
-        if name not in self.values:
+        if name not in self.exact:
             if name in stack:
                 return None
             self._stack = (*stack, name)
@@ -576,6 +618,23 @@ class _RollupEval(Interpreter):
         if b.op == "rollup_ref":
             return self._exact(b.data, getattr(self, "_stack", ()))
         return super().eval(b, env)
+
+
+#: `_RollupEval._plain` of a formula that needs fractions.
+_NOT_PLAIN = object()
+
+
+def _whole(b: Bound) -> int | None:
+    """A number written in a formula that is a whole number a float holds exactly
+    (`100`), as an int; None for anything else."""
+    if b.op != "const":
+        return None
+    v = b.data
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if isinstance(v, float) and not (math.isfinite(v) and v.is_integer()):
+        return None
+    return int(v) if abs(v) <= 2**53 else None
 
 
 def _fraction(x: Any) -> Any:

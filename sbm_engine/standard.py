@@ -146,7 +146,8 @@ class CompiledStandard:
         """Score one visit record (the JSONL input shape); never raises for bad data.
 
         `previous`: the result of the same point's previous visit (a `ScoredVisit` or
-        its dict form), for a standard that uses history; None when there is none.
+        its dict form), for a standard that uses history; None when there is none (a
+        rejected visit, or its dict form, is read as none: it is nobody's previous).
         A rejection lists its errors in the order of `error_rank`; a scored visit its
         warnings (and failed critical items) in the order the items are declared."""
         if not isinstance(record, Mapping):
@@ -201,7 +202,9 @@ class CompiledStandard:
             visit = {**visit, **values}
         warns: list[VisitWarning] = []
         if previous is not None and self.history_reader is not None:
-            visit = {**visit, **self.history_reader.of(previous)}  # type: ignore[dict-item]
+            read = self.history_reader.of(previous)  # None for a rejected visit
+            if read is not None:
+                visit = {**visit, **read}  # type: ignore[dict-item]
         try:
             items, sections, coefs, bands, gaps, labels, critical, terms = self._evaluate(
                 answers, visit, errs, warns

@@ -60,8 +60,8 @@ class Env:
         self.sums: np.ndarray | None = None
         #: whole-column arrays that take item scores in place (`BatchCompiler.run`)
         self.out: Mapping[str, np.ndarray] | None = None
-        #: the previous visit's values of the chunk's rows, by `history.key` (float
-        #: arrays, NaN for N/A, or label columns; `history.HAS` 1.0 or 0.0); empty: none
+        #: the previous visit's values of the chunk's rows, by `ir.previous_key` (float
+        #: arrays, NaN for N/A, or label columns; `ir.HAS_PREVIOUS` 1.0 or 0.0); empty: none
         self.previous: Mapping[Any, Any] = {}
         #: rows where a critical item with `critical if` failed the visit (its 0 where
         #: the condition held); the other critical items fail where they score 0

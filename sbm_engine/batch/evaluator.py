@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..history import HAS, History, Previous, score_in_order
-from ..history import key as previous_key
+from ..history import History, Previous, score_in_order
+from ..ir import HAS_PREVIOUS, previous_key
 from ..results import Row, ScoredVisit, ScoringSession, VisitOutcome, field_errors
 from ..runtime import MISSING, VisitWarning, not_applicable
 from .columns import ConstSource, ListSource, Source, as_source
@@ -317,7 +317,7 @@ class BatchEvaluator:
         reader = self.standard.history_reader
         assert reader is not None
         cols: dict[Any, Any] = {
-            HAS: np.array([0.0 if p is None else 1.0 for p in previous], dtype=float)
+            HAS_PREVIOUS: np.array([0.0 if p is None else 1.0 for p in previous], dtype=float)
         }
         for kind, name in reader.wanted:
             k = previous_key(kind, name)

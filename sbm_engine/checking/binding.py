@@ -708,8 +708,54 @@ class Binding(Declarations):
             expects.append((bound, self._text(e) or ""))
         visit, answers = self._example_visit(node.name, node.visit, node.answers)
         earlier = tuple(self._example_visit(node.name, v.visit, v.answers) for v in node.earlier)
+        if node.earlier:
+            self._example_chain(node)
         return ExampleModel(
             node.name, visit, answers, tuple(expects), span=node.span, earlier=earlier
+        )
+
+    def _example_chain(self, node: n.Example) -> None:
+        """E0804 for an example of several visits that scoring would not chain in the
+        order written: the visits must be of one point (not an empty one) and their
+        dates, if given, in order (each visit's previous one is the one written
+        before it, as `score_in_order` would find it)."""
+        # the last visit's place: its first answer (the example's own span holds all)
+        last = node.answers[0].span if node.answers else node.span
+        blocks = [*((v.visit, v.span) for v in node.earlier), (node.visit, last)]
+        first_point: Any = None
+        last_date = ""
+        for k, (assignments, span) in enumerate(blocks):
+            given = {a.name: a for a in assignments}
+            point, date = given.get("point"), given.get("date")
+            if point is not None:
+                text = point.value.value  # as written: the text scoring compares
+                if not text.strip():
+                    self._chain_error(point.span, message("E0804.visits.point_empty"))
+                    return
+            else:
+                text = None  # the example's own point
+            if k == 0:
+                first_point = text
+            elif text != first_point:
+                where = point.span if point is not None else span
+                self._chain_error(where, message("E0804.visits.point_differs", visit=k + 1))
+                return
+            when = "" if date is None else date.value.value
+            if when < last_date:
+                where = date.span if date is not None else span
+                self._chain_error(
+                    where, message("E0804.visits.date_before", visit=k + 1, date=last_date)
+                )
+                return
+            last_date = when
+
+    def _chain_error(self, span: n.Span, text: str) -> None:
+        self.d.error(
+            "E0804",
+            text,
+            span,
+            label=message("E0804.visits.label"),
+            help=message("E0804.visits.help"),
         )
 
     def _example_visit(

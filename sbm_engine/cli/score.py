@@ -164,14 +164,16 @@ def examples_pass(std: Any, allowed: bool) -> None:
     show_default=True,
     help="Worker processes for the batch engine (output identical to --jobs 1). One job "
     "already keeps two cores busy (reading and writing run in threads beside the "
-    "scoring), so more pay only on machines with more cores.",
+    "scoring), so more pay only on machines with more cores. A standard that uses "
+    "history is scored whole in one process: it ignores --jobs.",
 )
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
     default=65536,
     show_default=True,
-    help="Rows per chunk of the batch engine (output identical for any size).",
+    help="Rows per chunk of the batch engine (output identical for any size); a "
+    "standard that uses history is scored whole and ignores it.",
 )
 @click.option(
     "--allow-failing-examples",
@@ -364,7 +366,8 @@ def _score_on_dask(
 
 def read_history(std: Any, given: str, paths: tuple[str, ...]) -> Any:
     """`--history`: the earlier results, checked to be of the standard and version
-    scored (exit 2 otherwise); None without any. Given for a standard that uses no
+    scored (exit 2 otherwise, as for a file that cannot be read); None without any.
+    A file without any result holds no previous visit. Given for a standard that uses no
     history, they are not read (a note says so)."""
     if not paths:
         return None
@@ -372,13 +375,14 @@ def read_history(std: Any, given: str, paths: tuple[str, ...]) -> Any:
         click.echo(message("history.not_used", standard=std.id), err=True)
         return None
     from ..history import History
+    from ..io import InputError
     from ..result_files import CheckedResults, ResultsError
 
     history = History()
     try:
         for _source, record in CheckedResults(list(paths), std, given=given, done="history"):
             history.add(record)
-    except ResultsError as err:
+    except (ResultsError, InputError) as err:
         fail(str(err))
     return history
 

@@ -301,6 +301,10 @@ def create_app(settings: Settings) -> FastAPI:
                     body, in_fmt, params, std.model.visit_fields, Path(tmp)
                 )
                 chosen = None
+                # a standard that uses history reads the visit's previous one among
+                # the visits of the body, as /v1/score and `sbm explain` do
+                wave: list[Any] = []
+                target = -1
                 for count, rec in enumerate(records, start=1):
                     if count > settings.max_visits:
                         raise too_many_visits(settings.max_visits)
@@ -309,6 +313,8 @@ def create_app(settings: Settings) -> FastAPI:
                         if visit is None:
                             raise _unreadable(in_fmt, rec.source, rec.error)
                         continue
+                    if std.uses_history:
+                        wave.append(rec.record)
                     if visit is None:
                         if chosen is not None:
                             raise ApiError(
@@ -316,14 +322,20 @@ def create_app(settings: Settings) -> FastAPI:
                                 "many_visits",
                                 "the body holds several visits; name one with ?visit=ID",
                             )
-                        chosen = rec
-                    elif str(rec.record.get("visit_id")) == visit:
-                        chosen = rec
-                        break
+                        chosen, target = rec, len(wave) - 1
+                    elif chosen is None and str(rec.record.get("visit_id")) == visit:
+                        chosen, target = rec, len(wave) - 1
+                        if not std.uses_history:  # else read on: its previous visit
+                            break
             if chosen is None or chosen.record is None:
                 what = f"no visit {visit!r}" if visit is not None else "no visit"
                 raise ApiError(422, "no_visit", f"the body holds {what}")
-            exp = explain_visit(std, chosen.record)
+            previous = None
+            if std.uses_history:
+                from sbm_engine.history import previous_visits
+
+                previous = previous_visits(std, wave)[target]
+            exp = explain_visit(std, chosen.record, previous)
             exp["source"] = chosen.source
             return formats.json_bytes(exp)
 

@@ -241,6 +241,40 @@ def test_score_takes_the_previous_result_or_its_dict(std):
         std.score(visit, previous=42)
 
 
+def test_a_rejected_visit_is_read_as_no_previous_visit(std):
+    rejected = std.score(_visit("v1", "P1", "2026-01-01", "maybe", "no", "yes"))
+    assert not rejected.ok
+    visit = _visit("v2", "P1", "2026-02-01", "no", "yes", "yes")
+    alone = std.score(visit)
+    assert alone.coefficients["visits_before"] == 0  # has_previous() is false
+    assert std.score(visit, previous=rejected) == alone
+    assert std.score(visit, previous=rejected.to_dict()) == alone
+    history = History()
+    history.add(rejected)
+    history.add(rejected.to_dict())
+    assert len(history) == 0
+    (out,) = _both(std, [visit], history)
+    assert out == alone
+
+
+def test_an_earlier_result_of_a_visit_scored_again_is_left_out(std):
+    earlier = std.score_many(
+        [
+            _visit("v1", "P1", "2026-01-01", "no", "no", "no"),
+            _visit("v2", "P1", "2026-02-01", "yes", "yes", "yes"),
+        ]
+    )
+    history = History()
+    for result in earlier:
+        history.add(result.to_dict())
+    # v2 corrected and moved later: its previous visit is v1, not its own old result
+    (again,) = _both(std, [_visit("v2", "P1", "2026-03-01", "no", "yes", "yes")], history)
+    assert again.coefficients["visits_before"] == 1 and again.coefficients["was"] == 0.0
+    # a new visit still reads the newest earlier result
+    (new,) = _both(std, [_visit("v3", "P1", "2026-03-01", "no", "yes", "yes")], history)
+    assert new.coefficients["visits_before"] == 2 and new.coefficients["was"] == 1.0
+
+
 def test_a_standard_without_history_ignores_previous():
     plain = sbm_engine.loads(
         'standard demo.plain { item a "A" answer { yes = 1, no = 0 } }', "plain.sbm"

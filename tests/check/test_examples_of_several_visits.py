@@ -1,6 +1,8 @@
 """Examples of several visits: one point's visits in the order written, each the next
 one's previous; `expect` reads the last visit, a rollup's name the rollup over all
-of them; blocks out of order are E0804; an example of one visit reads as before."""
+of them; blocks out of order, or visits that scoring would not chain in the order
+written (dates out of order, another or an empty point), are E0804; an example of
+one visit has no such rule."""
 
 from __future__ import annotations
 
@@ -35,9 +37,11 @@ def test_visits_are_scored_in_order_and_expect_reads_the_last():
     (outcome,) = _run(
         """
     example "three" {
-        visit { date = "2026-05-01" }
+        visit { date = "2026-01-05" }
         answers { hands = no, fridge = yes }
+        visit { date = "2026-03-01" }
         answers { hands = no, fridge = no }
+        visit { date = "2026-03-01" }
         answers { hands = yes, fridge = no }
         expect seq == 2 and again == 1
         expect answer(hands) == yes
@@ -50,7 +54,6 @@ def test_visits_are_scored_in_order_and_expect_reads_the_last():
     ids = [r.visit_id for r in outcome.results]
     assert ids == ["example: three #1", "example: three #2", "example: three #3"]
     assert {r.point for r in outcome.results} == {"example: three"}
-    # the written order, not the dates: the first visit's date is the latest
     assert [r.coefficients["seq"] for r in outcome.results] == [0, 1, 2]
 
 
@@ -127,3 +130,58 @@ def test_an_example_of_one_visit_keeps_its_meaning():
     assert ex.earlier == ()
     assert [a.name for a in ex.visit] == ["scenario", "region"]
     assert [a.name for a in ex.answers] == ["hands", "fridge"]
+
+
+@pytest.mark.parametrize(
+    ("blocks", "where", "says"),
+    [
+        # a July visit, then a January one: scoring would read July after January
+        (
+            f'visit {{ date = "2026-07-01" }}\n {ANSWERS}\n'
+            f' visit {{ date = "2026-01-01" }}\n {ANSWERS}',
+            'date = "2026-01-01"',
+            "dated before",
+        ),
+        # a dated visit, then an undated one (scoring puts it first)
+        (
+            f'visit {{ date = "2026-07-01" }}\n {ANSWERS}\n {ANSWERS}',
+            "hands = no",
+            "dated before",
+        ),
+        # points A then B: two points, neither visit the other's previous
+        (
+            f'visit {{ point = "A" }}\n {ANSWERS}\n visit {{ point = "B" }}\n {ANSWERS}',
+            'point = "B"',
+            "another point",
+        ),
+        # a point given to the second visit only
+        (f'{ANSWERS}\n visit {{ point = "A" }}\n {ANSWERS}', 'point = "A"', "another point"),
+        # an empty point: no previous visit at all
+        (f'visit {{ point = "" }}\n {ANSWERS}\n {ANSWERS}', 'point = ""', "empty `point`"),
+    ],
+)
+def test_visits_scoring_would_not_chain_as_written_are_e0804(tmp_path, blocks, where, says):
+    path = tmp_path / "bad.sbm"
+    text = HEAD + f'    example "bad" {{\n {blocks}\n expect seq == 1\n }}\n}}\n'
+    path.write_text(text, encoding="utf-8")
+    report = check(path)
+    (d,) = [d for d in report.diagnostics if d.severity == "error"]
+    assert d.code == "E0804" and says in d.message
+    assert d.help and "same `point`" in d.help
+    line = text.splitlines()[d.span.line - 1]
+    assert line[d.span.column - 1 :].startswith(where), (line, d.span)
+
+
+def test_one_point_and_dates_in_order_chain_as_written():
+    (outcome,) = _run(
+        """
+    example "same point, same date" {
+        visit { point = "P1", date = "2026-02-01" }
+        answers { hands = no, fridge = no }
+        visit { point = "P1", date = "2026-02-01" }
+        answers { hands = no, fridge = no }
+        expect seq == 1 and again == 2
+    }"""
+    )
+    assert outcome.passed, outcome.messages
+    assert {r.point for r in outcome.results} == {"P1"}
