@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +30,13 @@ from sbm_engine.interpret import Interpreter
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 from strategies import standards, visits
-from test_batch import assert_all_same, assert_same
+from test_batch import _load, assert_all_same, assert_same
 
 SETTINGS = settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def _load(text: str) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return sbm_engine.loads(text, "gen.sbm")
 
 
 @SETTINGS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,15 @@ def scratch(tmp_path: Path) -> Iterator[Path]:
     """A folder for documents of one test, with a copy of the conformance standard."""
     shutil.copy(CONFORMANCE, tmp_path / "demo_branch.sbm")
     yield tmp_path
+
+
+@contextmanager
+def opened(server: LspClient, path: Path, text: str) -> Iterator[str]:
+    """`text` written to `path` and opened in the server, which must find nothing wrong
+    in it; closed at the end. Gives the document's URI."""
+    path.write_text(text, encoding="utf-8")
+    uri = path.as_uri()
+    mark = server.open(uri, text)
+    assert server.diagnostics(uri, 1, since=mark) == []
+    yield uri
+    server.close(uri)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.lsp.client import LspClient, position_of, span
+from tests.lsp.conftest import opened
 
 TEXT = """\
 standard demo.repeat "Повторы" {
@@ -30,13 +31,8 @@ standard demo.repeat "Повторы" {
 
 @pytest.fixture
 def repeat(server: LspClient, tmp_path: Path) -> Iterator[tuple[LspClient, str]]:
-    path = tmp_path / "repeat.sbm"
-    path.write_text(TEXT, encoding="utf-8")
-    uri = path.as_uri()
-    mark = server.open(uri, TEXT)
-    assert server.diagnostics(uri, 1, since=mark) == []
-    yield server, uri
-    server.close(uri)
+    with opened(server, tmp_path / "repeat.sbm", TEXT) as uri:
+        yield server, uri
 
 
 def test_hover_on_the_history_functions(repeat: tuple[LspClient, str]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.lsp.client import LspClient, position_of, span
+from tests.lsp.conftest import opened
 
 TEXT = """\
 standard demo.fines "Штрафы" {
@@ -34,13 +35,8 @@ standard demo.fines "Штрафы" {
 
 @pytest.fixture
 def fines(server: LspClient, tmp_path: Path) -> Iterator[tuple[LspClient, str]]:
-    path = tmp_path / "fines.sbm"
-    path.write_text(TEXT, encoding="utf-8")
-    uri = path.as_uri()
-    mark = server.open(uri, TEXT)
-    assert server.diagnostics(uri, 1, since=mark) == []
-    yield server, uri
-    server.close(uri)
+    with opened(server, tmp_path / "fines.sbm", TEXT) as uri:
+        yield server, uri
 
 
 def hover(client: LspClient, uri: str, needle: str, nth: int = 0) -> str:

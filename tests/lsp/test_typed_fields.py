@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.lsp.client import LspClient, position_of
+from tests.lsp.conftest import opened
 
 TEXT = """\
 standard demo.dates "Даты" {
@@ -23,13 +24,8 @@ standard demo.dates "Даты" {
 
 @pytest.fixture
 def dates(server: LspClient, tmp_path: Path) -> Iterator[tuple[LspClient, str]]:
-    path = tmp_path / "dates.sbm"
-    path.write_text(TEXT, encoding="utf-8")
-    uri = path.as_uri()
-    mark = server.open(uri, TEXT)
-    assert server.diagnostics(uri, 1, since=mark) == []
-    yield server, uri
-    server.close(uri)
+    with opened(server, tmp_path / "dates.sbm", TEXT) as uri:
+        yield server, uri
 
 
 def hover(client: LspClient, uri: str, needle: str) -> str:
