@@ -26,7 +26,6 @@ from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, did_you_mean
 from .expand import declared, expand
 from .messages import message
-from .parser import parse
 from .placement import place
 from .resources import library_root
 from .sources import MAX_STANDARD_BYTES, NotUtf8, SourceError, read_source, size_text
@@ -151,6 +150,8 @@ class Loader:
             except NotUtf8 as err:
                 raise _encoding_error(err, display) from None
             self.sources[display] = text
+            from .parser import parse  # lark: not needed for a standard from the cache
+
             self._modules[key] = parse(text, display)
         return self._modules[key]
 

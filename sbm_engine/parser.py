@@ -21,40 +21,9 @@ from lark.parsers.lalr_analysis import Shift
 
 from . import nodes as n
 from .diagnostics import CompileError, Diagnostic, Diagnostics, declaration_kind, did_you_mean
+from .keywords import KEYWORDS, SOFT_KEYWORDS
 from .messages import message
 from .resources import grammar_text
-
-
-def grammar_keywords(grammar: str) -> frozenset[str]:
-    """The words the grammar writes as literals (`"item"`, `"when"`): its keywords.
-
-    Read from the grammar's text, comments left out, so a keyword added to the
-    grammar is reserved without a second list to keep in step (a test holds this
-    to the keywords of the parser lark builds)."""
-    code = re.sub(r"//[^\n]*", "", grammar)
-    return frozenset(re.findall(r'"([^\W\d]\w*)"', code))
-
-
-#: Keywords that stand only where no name can (after `scale NAME`, at the start of a
-#: declaration), so they stay free as names: files written before them keep their meaning.
-SOFT_KEYWORDS = frozenset(
-    {
-        "points",
-        "penalty",
-        "const",
-        "date",
-        "datetime",
-        "duration",
-        "any",
-        "repeat",
-        "after",
-        "before",
-        "unscored",
-    }
-)
-
-#: Words the language reserves: they cannot name a declaration.
-KEYWORDS = grammar_keywords(grammar_text()) - SOFT_KEYWORDS
 
 #: Keywords that open a declaration or statement: out of place, they get E0004.
 DECLARATION_KEYWORDS = frozenset(

@@ -509,8 +509,7 @@ def _check_spec(plugin: str, spec: Any) -> FunctionSpec:
     # A pack function may not take the name of a built-in function, a keyword or a
     # value of the language (`value`, `na`, …).
     from .builtins import BUILTINS
-    from .checker import RESERVED
-    from .parser import KEYWORDS
+    from .keywords import KEYWORDS, RESERVED
 
     def what() -> str:  # made only for an error: a good spec reads no catalogue
         return message("plugin.what.function", plugin=repr(plugin), function=spec.name)

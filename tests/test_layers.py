@@ -23,6 +23,7 @@ FRONT_ENDS = ("sbm_engine.cli", "sbm_engine.serve", "sbm_engine.lsp")
 #: into reading data, the batch backend, the analytics or the front ends.
 CORE = (
     "sbm_engine.nodes",
+    "sbm_engine.keywords",
     "sbm_engine.parser",
     "sbm_engine.diagnostics",
     "sbm_engine.sources",

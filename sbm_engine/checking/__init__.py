@@ -22,10 +22,10 @@ from ..diagnostics import CompileError, Diagnostics
 from ..exact import make_exact
 from ..functions import FunctionRegistry
 from ..ir import Bound
+from ..keywords import RESERVED
 from ..loader import Flat
 from ..model import CoefficientModel, SectionModel, StandardModel
 from .binding import Binding, _Context
-from .declarations import RESERVED
 from .order import Order
 from .ranges import Ranges
 

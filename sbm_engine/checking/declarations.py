@@ -19,6 +19,7 @@ from ..builtins import BUILTINS, BuiltinTable
 from ..diagnostics import Diagnostics, declaration_kind, did_you_mean, mixed_scripts
 from ..functions import FunctionRegistry, default_registry
 from ..ir import Bound, Const
+from ..keywords import RESERVED
 from ..loader import Decl, Flat
 from ..messages import message
 from ..model import (
@@ -33,9 +34,6 @@ from ..model import (
     SectionModel,
 )
 from ..runtime import label_key, number_of
-
-#: Names with a meaning of their own in formulas; they cannot be declared.
-RESERVED = frozenset({"value", "critical_failed", "visits", "na"})
 
 
 class Declarations:

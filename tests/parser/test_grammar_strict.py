@@ -11,12 +11,12 @@ import pytest
 from lark import Lark
 
 from sbm_engine.diagnostics import CompileError
+from sbm_engine.keywords import grammar_keywords
 from sbm_engine.parser import (
     DECLARATION_KEYWORDS,
     KEYWORDS,
     SOFT_KEYWORDS,
     _parser,
-    grammar_keywords,
     parse,
 )
 from sbm_engine.resources import grammar_text
