@@ -471,6 +471,17 @@ SCHEMA_SOURCE = """standard t.s {
 """
 
 
+def _schema_record(visit: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """A visit of `SCHEMA_SOURCE`, valid but for `visit` and `answers`."""
+    return {
+        "visit_id": "1",
+        "r": "x",
+        "rn": 1,
+        "answers": {"soap": "[]", "single": "1", **answers},
+        **visit,
+    }
+
+
 @pytest.mark.parametrize(
     ("visit", "answers", "accepted"),
     [
@@ -502,13 +513,7 @@ def test_the_schema_accepts_what_the_engine_accepts(
     from sbm_engine.export import json_schema
 
     std = sbm_engine.loads(SCHEMA_SOURCE)
-    record = {
-        "visit_id": "1",
-        "r": "x",
-        "rn": 1,
-        "answers": {"soap": "[]", "single": "1", **answers},
-        **visit,
-    }
+    record = _schema_record(visit, answers)
     (out,) = assert_batch_agrees(std, [record])
     assert out.ok is accepted, out.errors
     assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record) is accepted
@@ -526,13 +531,7 @@ def test_what_the_schema_cannot_say_is_left_to_the_engine(
     from sbm_engine.export import json_schema
 
     std = sbm_engine.loads(SCHEMA_SOURCE)
-    record = {
-        "visit_id": "1",
-        "r": "x",
-        "rn": 1,
-        "answers": {"soap": "[]", "single": "1", **answers},
-        **visit,
-    }
+    record = _schema_record(visit, answers)
     (out,) = assert_batch_agrees(std, [record])
     assert not out.ok
     assert jsonschema.Draft202012Validator(json_schema(std.model)).is_valid(record)
