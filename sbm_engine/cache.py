@@ -4,8 +4,9 @@
 empty `SBM_CACHE_DIR` turns caching off. The folder is made private to the user, and
 one that is not the user's own or that others may write in is not used: what is kept
 here is loaded as code (the parser's tables, which lark reads with pickle; the chart
-library a report inlines into a page; compiled standards, `stored` and `store`), so no
-one else may plant a file in it. Deleting the folder is always safe.
+library a report inlines into a page; compiled standards and the parsed message
+catalogues, `stored` and `store`), so no one else may plant a file in it. Deleting
+the folder is always safe.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ new`, `sbm diff` and `sbm explain` print) is looked up here by a stable id:
 
 The catalogue is `_data/messages/en.toml` and `ru.toml`, read on first use (never by
 `sbm --help`, never on the scoring path: messages are made only when something is
-reported). Its tables nest, and an id is the dotted path to a string.
+reported) and kept, parsed, in the user's cache folder. Its tables nest, and an id is
+the dotted path to a string.
 
 The language is the one set by `set_language` (the `--lang` option), else `SBM_LANG`,
 else the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`): Russian for `ru…`, English otherwise.
@@ -89,13 +90,32 @@ def language() -> str:
 
 
 def catalogue(lang: str) -> dict[str, str]:
-    """Every message of `lang`, by id (read once)."""
+    """Every message of `lang`, by id (read once per process)."""
     if lang not in _catalogues:
-        import tomllib  # on first use only
-
-        with open(_CATALOGUE_DIR / f"{lang}.toml", "rb") as f:
-            _catalogues[lang] = _flatten(tomllib.load(f))
+        _catalogues[lang] = _read_catalogue(lang)
     return _catalogues[lang]
+
+
+def _read_catalogue(lang: str) -> dict[str, str]:
+    """The catalogue's TOML, parsed; or what an earlier run parsed from the very same
+    bytes, kept in the user's cache folder (`sbm_engine.cache`): parsing TOML in pure
+    Python takes longer than the rest of a small `sbm score`'s own work, and the first
+    visit rejected (or the run's summary) needs the catalogue."""
+    import hashlib
+
+    from . import cache as disk
+
+    data = (_CATALOGUE_DIR / f"{lang}.toml").read_bytes()
+    name = f"messages-{lang}-{hashlib.sha256(data).hexdigest()[:32]}"
+    kept = disk.stored(name)
+    if isinstance(kept, dict) and all(type(v) is str for v in kept.values()):
+        return kept
+    import tomllib  # only when the cache cannot help
+
+    table = _flatten(tomllib.loads(data.decode("utf-8")))
+    disk.store(name, table)
+    disk.prune(f"messages-{lang}-", 4)  # a few engine versions side by side
+    return table
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:

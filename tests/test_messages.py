@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -382,13 +383,54 @@ def test_a_clean_standard_and_its_scoring_make_no_message() -> None:
         "        break\n"
         "    clean += 1\n"
         "    assert not messages._catalogues\n"
-        "print(clean, 'tomllib' in sys.modules, sorted(messages._catalogues))"
+        "print(clean, sorted(messages._catalogues))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     clean, *last = out.splitlines()[-1].split(" ", 1)
-    assert int(clean) > 0 and last == ["True ['en']"]
+    assert int(clean) > 0 and last == ["['en']"]
+
+
+def _catalogue_in_new_process(cache: Path) -> list[str]:
+    code = (
+        "import sys; from sbm_engine import messages\n"
+        "table = messages.catalogue('ru')\n"
+        "print(len(table), 'tomllib' in sys.modules)"
+    )
+    env = {**os.environ, "SBM_CACHE_DIR": str(cache)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    return out.split()
+
+
+def test_the_parsed_catalogue_is_kept_in_the_cache(tmp_path: Path) -> None:
+    """The first run parses the TOML and keeps the table; the next reads the table
+    (no TOML parser imported) and gets the very same messages."""
+    cache = tmp_path / "cache"
+    first = _catalogue_in_new_process(cache)
+    assert first == [str(len(RU)), "True"]
+    kept = list(cache.glob("messages-ru-*"))
+    assert len(kept) == 1
+    assert _catalogue_in_new_process(cache) == [str(len(RU)), "False"]
+    kept[0].write_bytes(b"not a pickle")  # a damaged file is parsed anew and rewritten
+    assert _catalogue_in_new_process(cache) == [str(len(RU)), "True"]
+    assert _catalogue_in_new_process(cache) == [str(len(RU)), "False"]
+
+
+def test_the_kept_catalogue_is_the_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    monkeypatch.setenv("SBM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(messages, "_catalogues", {})
+    parsed = messages.catalogue("en")
+    monkeypatch.setattr(messages, "_catalogues", {})
+    assert messages.catalogue("en") == parsed  # read back from the cache
+    with open(messages._CATALOGUE_DIR / "en.toml", "rb") as f:
+        assert parsed == messages._flatten(tomllib.load(f))
 
 
 # ---- end to end: the run and analytics commands in Russian -------------------------------------

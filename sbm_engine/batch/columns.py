@@ -437,6 +437,19 @@ class ItemDecoder:
         return hit
 
     def _resolve(self, raw: Any) -> Resolved:
+        if raw is MISSING:
+            return self.missing()
+        return self.read(raw)
+
+    def missing(self) -> Resolved:
+        """What `read(MISSING)` gives, made without the runtime's error message: every
+        chunk's distinct answers hold MISSING whether or not a row lacks the answer,
+        and only the error's flag is kept here, so a clean wave reads no catalogue."""
+        return (NAN, -1, None, self.info.presence != "optional", False, False)
+
+    def read(self, raw: Any) -> Resolved:
+        """(score, scale index, value, error, answered, odd) of one raw answer, read by
+        the runtime's functions, as the per-visit code reads it."""
         if isinstance(raw, Unhashable):
             raw = raw.value
         errs: list[VisitError] = []
@@ -551,6 +564,8 @@ class ItemDecoder:
         except TypeError:
             key = None
         hit = None if key is None else self.multi_cache.get(key)
+        if hit is None and raw is MISSING:  # as `missing`: no message made
+            hit = (None, self.info.presence != "optional", False)
         if hit is None:
             errs: list[VisitError] = []
             read = multi_answer(self.info, raw, errs)
