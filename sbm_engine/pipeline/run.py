@@ -16,9 +16,8 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
@@ -34,6 +33,9 @@ from .overlap import prefetch
 from .rejects import RejectSpool
 from .scoring import Rejects, as_read, score_chunk
 from .workers import Job, Workers, keep_freed_memory, score_in_worker, to_ipc
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 _INPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".tsv", ".jsonl", ".ndjson", ".xlsx"})
 _OUTPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".jsonl", ".ndjson", ".xlsx"})

@@ -6,15 +6,12 @@ the scoring of many chunks wants (`keep_freed_memory`).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import multiprocessing
 import os
 import platform
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -22,6 +19,9 @@ from ..io.pandas_guard import pandas_left_alone
 from ..messages import language as current_language
 from ..messages import set_language
 from .scoring import Rejects, score_chunk
+
+if TYPE_CHECKING:  # the pool's modules are imported by `Workers.start`: one job needs none
+    from concurrent.futures import ProcessPoolExecutor
 
 
 @attrs.frozen
@@ -109,6 +109,8 @@ def keep_freed_memory() -> None:
     macOS, Windows) nothing is changed."""
     if platform.libc_ver()[0] != "glibc":
         return
+    import ctypes
+
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # pragma: no cover - glibc always has it
@@ -128,6 +130,9 @@ class Workers:
 
     @classmethod
     def start(cls, job: Job, jobs: int) -> Workers:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         lifeline = context.Pipe(duplex=False)
