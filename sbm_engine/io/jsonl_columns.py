@@ -451,23 +451,19 @@ def arrow_values(values: Sequence[Any]) -> Any:
 
 
 def _arrow_values(values: Sequence[Any]) -> Any:
-    import pyarrow as pa
-
     kinds = set(map(type, values))
     kinds.discard(type(None))
     if not kinds <= set(_KIND_ORDER):
         raise Unsupported(message_unsupported(kinds))
-    if int in kinds:
-        for v in values:
-            if type(v) is int and not -(2**63) <= v < 2**63:
-                raise Unsupported(f"an integer with {len(str(abs(v)))} digits")
     if list in kinds:
         for v in values:
             if type(v) is list and not all(type(x) is str for x in v):
                 raise Unsupported("a list of values other than texts in one column")
     if len(kinds) <= 1:
+        if int in kinds:
+            _check_ints(values)
         kind = kinds.pop() if kinds else str
-        return pa.array(values, type=_ARROW_KINDS[kind]())
+        return _pa_array(values, kind)
     index: dict[Any, int] = {}
     if list in kinds:  # a list is keyed by its texts, and kept as it is
         keys = [
@@ -488,13 +484,41 @@ def _arrow_values(values: Sequence[Any]) -> Any:
     else:
         codes = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int32)
         distinct = list(index)
-    valid = np.ones(len(values), dtype=bool)
+    return _coded_values(distinct, codes, kinds)
+
+
+def _check_ints(values: Sequence[Any]) -> None:
+    for v in values:
+        if type(v) is int and not -(2**63) <= v < 2**63:
+            raise Unsupported(f"an integer with {len(str(abs(v)))} digits")
+
+
+def _pa_array(values: Sequence[Any], kind: type) -> Any:
+    import pyarrow as pa
+
+    return pa.array(values, type=_ARROW_KINDS[kind]())
+
+
+def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> Any:
+    """The column whose row i holds `distinct[codes[i]]` (None: empty), as `arrow_values`
+    gives it: one type when the values have one (`kinds`, without None), else a
+    dictionary over a dense union. `distinct` holds values `arrow_values` tells apart."""
+    import pyarrow as pa
+
+    if int in kinds:
+        _check_ints(distinct)
+    valid = np.ones(len(codes), dtype=bool)
     if None in distinct:
         null = distinct.index(None)
         valid = codes != null
+        codes = codes.copy()
         codes[codes > null] -= 1
         codes[~valid] = 0
-        del distinct[null]
+        distinct = distinct[:null] + distinct[null + 1 :]
+    indices = pa.array(codes, mask=~valid)
+    if len(kinds) <= 1:
+        kind = kinds.pop() if kinds else str
+        return _pa_array(distinct, kind).take(indices)
     present = [k for k in _KIND_ORDER if k in kinds]
     tag = {k: i for i, k in enumerate(present)}
     children: dict[type, list[Any]] = {k: [] for k in present}
@@ -508,7 +532,7 @@ def _arrow_values(values: Sequence[Any]) -> Any:
         pa.array(offsets, type=pa.int32()),
         [pa.array(children[k], type=_ARROW_KINDS[k]()) for k in present],
     )
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~valid), dictionary)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def message_unsupported(kinds: set[type]) -> str:
@@ -631,6 +655,8 @@ def _jsonl_chunks(
             if first == 1 and lines[0].startswith(_BOM):
                 lines[0] = lines[0][len(_BOM) :]
                 starts[0] += len(_BOM)
+            if plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
+                plain = False  # Arrow's reader would refuse the block, or read it otherwise
             chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
             if chunk is None:
                 plain = False  # the file is not plain: its next blocks are unlikely to be
@@ -644,6 +670,31 @@ def _jsonl_chunks(
                 LineRecords(path, encoding, starts[numbers - first]),
             )
             first += len(lines)
+
+
+#: Lines of a file's first block looked at to tell whether Arrow's reader may read it.
+_SNIFF_LINES: Final = 256
+
+
+def _mixed_answers(lines: list[bytes]) -> bool:
+    """Whether some answer key on `lines` has values of two JSON types (``4`` and
+    ``"na"``, ``10`` and ``1.5``) or a null: a block holding them is not plain
+    (`_plain_chunk`), and Arrow's reader would parse it only to be refused."""
+    try:
+        import orjson
+    except ImportError:
+        return False
+    kinds: dict[str, set[type]] = {}
+    for line in lines:
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        answers = record.get("answers") if type(record) is dict else None
+        if type(answers) is dict:
+            for key, value in answers.items():
+                kinds.setdefault(key, set()).add(type(value))
+    return any(len(k) > 1 or type(None) in k for k in kinds.values())
 
 
 class LineRecords(NamedTuple):
@@ -823,8 +874,10 @@ def _parsed_chunk(
     prefix: str,
     typed: frozenset[str] = frozenset(),
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
-    quick = _quick_loader(lines, encoding)
-    gather = _Gather(fields, known, any(b"null" in line for line in lines), typed)
+    block = b"".join(lines)
+    quick = _quick_loader(block, encoding)
+    gather = _Gather(fields, known, b"null" in block, typed)
+    del block
     numbers: list[int] = []
     unreadable: list[tuple[int, Any]] = []
     for start in range(0, len(lines), _HOT_LINES):
@@ -878,23 +931,24 @@ _LONG_DIGITS: Final = re.compile(rb"[0-9]{20}")
 _DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
 
 
-def _quick_loader(lines: list[bytes], encoding: str) -> Callable[[bytes], Any] | None:
-    """A parser of one line that gives what `json.loads` gives, or None to say "ask
-    `json`": orjson, when installed, for UTF-8 lines. orjson refuses what the record
-    path refuses or reads otherwise (NaN, lone surrogates, numbers beyond a float, bytes
-    that are not UTF-8); it takes the last of duplicate keys silently, so a line whose
-    keys (``":`` in its text) outnumber the parsed ones goes to `json`, as does a line
-    with 20 digits in a row (orjson reads integers beyond 64 bits as floats)."""
+def _quick_loader(block: bytes, encoding: str) -> Callable[[bytes], Any] | None:
+    """A parser of one line of `block` (lines joined) that gives what `json.loads`
+    gives, or None to say "ask `json`": orjson, when installed, for UTF-8 lines.
+
+    orjson refuses what the record path refuses or reads otherwise (NaN, lone
+    surrogates, numbers beyond a float, bytes that are not UTF-8). It takes the last of
+    duplicate keys silently, where `json` refuses the line, so the keys a line spells
+    are counted (`_spelt_keys`) and a line whose count is not the parsed one goes to
+    `json`; so does a line with 20 digits in a row (orjson reads integers beyond 64 bits
+    as floats)."""
     if codecs.lookup(encoding).name != "utf-8":
         return None
     try:
         import orjson
     except ImportError:
         return None
-    block = b"".join(lines)
     long_digits = b"0" * 20 in block.translate(_DIGITS_TO_ZERO)
-    spaced = b'" :' in block
-    del block
+    spaced = any(space + b":" in block for space in _SPACES)
     loads = orjson.loads
 
     def quick(line: bytes) -> Any:
@@ -906,7 +960,7 @@ def _quick_loader(lines: list[bytes], encoding: str) -> Callable[[bytes], Any] |
             return None
         if type(value) is not dict:
             return None
-        keys = line.count(b'":') + (line.count(b'" :') if spaced else 0)
+        keys = _spelt_keys(line) if spaced else line.count(b'":')
         if keys != _key_count(value):
             return None
         return value
@@ -914,27 +968,31 @@ def _quick_loader(lines: list[bytes], encoding: str) -> Callable[[bytes], Any] |
     return quick
 
 
+#: JSON's white space within a line.
+_SPACES: Final = (b" ", b"\t", b"\r")
+
+
+def _spelt_keys(line: bytes) -> int | None:
+    """The keys `line` spells, at least (a key's closing quote then its colon, ``":``
+    or ``" :``; also such text inside a string), or None when a key may be spelt with
+    other white space before its colon (white space before a colon, other than ``" :``)."""
+    spaced = line.count(b'" :')
+    if line.count(b" :") + line.count(b"\t:") + line.count(b"\r:") != spaced:
+        return None
+    return line.count(b'":') + spaced
+
+
 def _key_count(value: dict[str, Any]) -> int:
-    """The keys of an object and of the objects within it."""
+    """The keys of an object and of the objects it holds (not of those within them: a
+    line holding such deeper keys spells more than this count, and is read by `json`).
+
+    The spelt count is at least the keys the line has, which are at least the parsed
+    keys (fewer by the duplicates) and at least this count: equal counts mean no
+    duplicate."""
     count = len(value)
-    kinds = set(map(type, value.values()))
-    if dict in kinds or list in kinds:
-        for v in value.values():
-            kind = type(v)
-            if kind is dict:
-                count += _key_count(v)
-            elif kind is list:
-                count += _list_keys(v)
-    return count
-
-
-def _list_keys(values: list[Any]) -> int:
-    count = 0
-    for v in values:
+    for v in value.values():
         if type(v) is dict:
-            count += _key_count(v)
-        elif type(v) is list:
-            count += _list_keys(v)
+            count += len(v)
     return count
 
 
@@ -968,11 +1026,11 @@ _HOT_LINES: Final = 2048
 class _Gather:
     """Columns gathered from parsed records a few thousand at a time (`_HOT_LINES`).
 
-    Answer values are replaced by one shared object per distinct (type, value) of their
-    column as they come, so that a column of "yes" and "no" holds two objects, not
-    one per row, and turning it into Arrow later reads two (not every row's, from all
-    over memory). `nulls`: some line may hold a JSON null, so an absent answer and a
-    null one must be told apart."""
+    Visit fields (a few columns) are kept as their values. Each answer column is kept
+    coded (`_Coded`): its distinct values and, per row, the code of its value, so that
+    the parsed objects are read once, while in the CPU's cache, and a chunk holds
+    codes rather than millions of objects. `nulls`: some line may hold a JSON null,
+    so an absent answer and a null one must be told apart."""
 
     def __init__(
         self,
@@ -987,57 +1045,42 @@ class _Gather:
         self.nulls = nulls
         self.n = 0
         self.fields: dict[str, list[Any]] = {}
-        self.answers: dict[str, list[Any]] = {}
-        self.shared: dict[str, dict[Any, Any]] = {}
+        self.answers: dict[str, _Coded] = {}
 
     def add(self, records: list[dict[str, Any]]) -> None:
-        names: dict[str, None] = {}
-        keys: dict[str, None] = {}
-        answers: list[dict[str, Any]] = []
-        for record in records:
-            names.update(dict.fromkeys(record))
-            a = record.get("answers")
-            if a is None:
-                a = {}
-            elif type(a) is not dict:
-                raise Unsupported("an `answers` value that is not an object")
-            answers.append(a)
-            keys.update(dict.fromkeys(a))
-        for name in names:
+        answers = [r.get("answers") for r in records]
+        if set(map(type, answers)) != {dict}:
+            answers = [_answers_object(a) for a in answers]
+        for name in dict.fromkeys(itertools.chain.from_iterable(records)):
             if name in self.field_names:
-                self._column(self.fields, name).extend([r.get(name) for r in records])
+                column = self.fields.get(name)
+                if column is None:
+                    column = self.fields[name] = [None] * self.n
+                column.extend([r.get(name) for r in records])
+        keys = list(dict.fromkeys(itertools.chain.from_iterable(answers)))
         for key in keys:
             if not key or key.strip() != key:
                 raise Unsupported(f"an answer key with spaces around it: {key!r}")
         # Row by row, then transposed: each record's dict is read once.
-        order = list(keys)
         if self.nulls:
             absent = itertools.repeat(_MISSING)
-            rows = [list(map(a.get, order, absent)) for a in answers]
+            rows = [tuple(map(a.get, keys, absent)) for a in answers]
         else:
-            rows = [list(map(a.get, order)) for a in answers]
-        for key, cells in zip(order, zip(*rows, strict=True), strict=True) if rows else ():
-            values = list(cells)
-            if self.nulls or "" in values:
-                values = [_answer(v, key, self.known) for v in values]
-            if 0.0 not in values:  # shared by (type, value), where 0.0 and -0.0 are alike
-                shared = self.shared.setdefault(key, {})
-                try:
-                    typed = zip(map(type, values), values, strict=True)
-                    values = list(map(shared.setdefault, typed, values))
-                except TypeError:  # an object or a list: lists of texts are kept
-                    values = [shared.setdefault(_list_key(v), v) for v in values]
-            self._column(self.answers, key).extend(values)
+            rows = [tuple(map(a.get, keys)) for a in answers]
+        for key, cells in zip(keys, zip(*rows, strict=True), strict=True) if rows else ():
+            values: Sequence[Any] = cells
+            if self.nulls or "" in cells:
+                values = [_answer(v, key, self.known) for v in cells]
+            coded = self.answers.get(key)
+            if coded is None:
+                coded = self.answers[key] = _Coded(self.n)
+            coded.add(values)
         self.n += len(records)
-        for gathered in itertools.chain(self.fields.values(), self.answers.values()):
+        for gathered in self.fields.values():
             if len(gathered) < self.n:
                 gathered.extend([None] * (self.n - len(gathered)))
-
-    def _column(self, columns: dict[str, list[Any]], name: str) -> list[Any]:
-        column = columns.get(name)
-        if column is None:
-            column = columns[name] = [None] * self.n
-        return column
+        for coded in self.answers.values():
+            coded.pad(self.n)
 
     def columns(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -1052,24 +1095,112 @@ class _Gather:
                 shown = next(v for v in values if v is not None and (type(v) is not str or v == ""))
                 raise Unsupported(f"visit field {name!r} holds {shown!r}, not a text")
             out[name] = arrow_values(values)
-        for key, values in self.answers.items():
-            out["answers." + key] = arrow_values(values)
+        for key, coded in self.answers.items():
+            out["answers." + key] = coded.array()
         return out
 
 
-def _list_key(value: Any) -> Any:
-    """The key a value is shared by: (type, value), a list of texts by its texts (a
-    multi-select's answer); Unsupported for another unhashable value."""
+def _answers_object(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise Unsupported("an `answers` value that is not an object")
+    return value
+
+
+_NUMBER_KINDS: Final = frozenset({int, float, bool})
+
+
+class _Coded:
+    """A column of answers as `arrow_values` reads it, gathered a block of rows at a
+    time: its distinct values (None among them) in order of first appearance, and
+    each row's code (an index into them).
+
+    Values are told apart as `arrow_values` tells them apart: by value while the
+    column holds at most one kind of number and not both 0.0 and -0.0 (1 and "1" are
+    never equal), else by `_value_key` (1, 1.0 and True, 0.0 and -0.0 kept apart; a
+    list of texts by its texts)."""
+
+    __slots__ = ("by_value", "codes", "distinct", "index", "kinds", "n", "zeros")
+
+    def __init__(self, n: int) -> None:
+        self.kinds: set[type] = set()
+        self.by_value = True
+        self.index: dict[Any, int] = {}  # by value: its keys are the distinct values
+        self.distinct: list[Any] = []  # by key: the distinct values
+        self.codes: list[np.ndarray] = []
+        self.zeros: set[float] = set()  # the signs of the float zeros, by value
+        self.n = 0
+        self.pad(n)
+
+    def pad(self, n: int) -> None:
+        """Absent answers (None) up to row `n`."""
+        if self.n < n:
+            self.add((None,) * (n - self.n))
+
+    def add(self, values: Sequence[Any]) -> None:
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if not kinds <= self.kinds or list in kinds:
+            self._admit(kinds, values)
+        if self.by_value and float in kinds and 0.0 in values:
+            # by value, 0.0 and -0.0 are one: kept so while the column has one of them
+            self.zeros.update(math.copysign(1.0, v) for v in values if v == 0)
+            if len(self.zeros) > 1:
+                self._by_key()
+        if self.by_value:
+            index = self.index
+            for v in dict.fromkeys(values):  # the new values, in order
+                index.setdefault(v, len(index))
+            codes = map(index.__getitem__, values)
+        else:
+            codes = iter(self._key_codes(values))
+        self.codes.append(np.fromiter(codes, dtype=np.int32, count=len(values)))
+        self.n += len(values)
+
+    def _admit(self, kinds: set[type], values: Sequence[Any]) -> None:
+        if not kinds <= set(_KIND_ORDER):
+            raise Unsupported(message_unsupported(kinds))
+        if list in kinds:
+            for v in values:
+                if type(v) is list and not all(type(x) is str for x in v):
+                    raise Unsupported("a list of values other than texts in one column")
+        self.kinds |= kinds
+        if self.by_value and (list in self.kinds or len(self.kinds & _NUMBER_KINDS) > 1):
+            self._by_key()
+
+    def _by_key(self) -> None:
+        self.distinct = list(self.index)
+        self.index = {_value_key(v): i for i, v in enumerate(self.distinct)}
+        self.by_value = False
+
+    def _key_codes(self, values: Sequence[Any]) -> list[int]:
+        index, distinct = self.index, self.distinct
+        codes = []
+        for v in values:
+            key = _value_key(v)
+            code = index.get(key)
+            if code is None:
+                code = index[key] = len(distinct)
+                distinct.append(v)
+            codes.append(code)
+        return codes
+
+    def array(self) -> Any:
+        """The column as `arrow_values` gives it for the same values."""
+        distinct = list(self.index) if self.by_value else self.distinct
+        codes = np.concatenate(self.codes) if self.codes else np.zeros(0, dtype=np.int32)
+        try:
+            return _coded_values(distinct, codes, set(self.kinds))
+        except UnicodeEncodeError as exc:
+            raise Unsupported("text with a lone surrogate") from exc
+
+
+def _value_key(value: Any) -> Any:
+    """What `arrow_values` tells values apart by."""
     if type(value) is list:
-        if not all(type(x) is str for x in value):
-            raise Unsupported("a list of values other than texts in one column")
-        return (list, tuple(value))
-    try:
-        key = (type(value), value)
-        hash(key)
-    except TypeError:
-        raise Unsupported(message_unsupported({type(value)})) from None
-    return key
+        return (list, tuple(value), None)
+    return (value.__class__, value, str(value) if value == 0 else None)
 
 
 def _answer(value: Any, key: str, known: frozenset[str] | None) -> Any:
