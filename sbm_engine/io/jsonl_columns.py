@@ -42,7 +42,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
@@ -874,10 +874,31 @@ def _parsed_chunk(
     prefix: str,
     typed: frozenset[str] = frozenset(),
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
-    block = b"".join(lines)
-    quick = _quick_loader(block, encoding)
-    gather = _Gather(fields, known, b"null" in block, typed)
-    del block
+    try:
+        return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=False)
+    except _LongNumber:
+        return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=True)
+
+
+class _LongNumber(Exception):
+    """A float at least 2**63 in size among the values gathered: perhaps an integer
+    beyond 64 bits, which orjson reads as a float."""
+
+
+def _gathered(
+    lines: list[bytes],
+    first: int,
+    encoding: str,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+    typed: frozenset[str],
+    guard: bool,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
+    """The block's table; `guard`: lines with 20 digits in a row are parsed by `json`,
+    else such a line may raise `_LongNumber`."""
+    quick = _quick_loader(lines, encoding, guard)
+    gather = _Gather(fields, known, typed, guard)
     numbers: list[int] = []
     unreadable: list[tuple[int, Any]] = []
     for start in range(0, len(lines), _HOT_LINES):
@@ -931,24 +952,25 @@ _LONG_DIGITS: Final = re.compile(rb"[0-9]{20}")
 _DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
 
 
-def _quick_loader(block: bytes, encoding: str) -> Callable[[bytes], Any] | None:
-    """A parser of one line of `block` (lines joined) that gives what `json.loads`
-    gives, or None to say "ask `json`": orjson, when installed, for UTF-8 lines.
+def _quick_loader(
+    lines: list[bytes], encoding: str, guard: bool = True
+) -> Callable[[bytes], Any] | None:
+    """A parser of one line that gives what `json.loads` gives, or None to say "ask
+    `json`": orjson, when installed, for UTF-8 lines.
 
     orjson refuses what the record path refuses or reads otherwise (NaN, lone
     surrogates, numbers beyond a float, bytes that are not UTF-8). It takes the last of
-    duplicate keys silently, where `json` refuses the line, so the keys a line spells
-    are counted (`_spelt_keys`) and a line whose count is not the parsed one goes to
-    `json`; so does a line with 20 digits in a row (orjson reads integers beyond 64 bits
-    as floats)."""
+    duplicate keys silently, where `json` refuses the line: a line whose keys, as
+    counted in its text, are more than the parsed ones (`_key_count`) goes to `json`.
+    It reads an integer beyond 64 bits as a float: with `guard`, a line with 20 digits
+    in a row goes to `json` (else the caller looks for such floats, `_LongNumber`)."""
     if codecs.lookup(encoding).name != "utf-8":
         return None
     try:
         import orjson
     except ImportError:
         return None
-    long_digits = b"0" * 20 in block.translate(_DIGITS_TO_ZERO)
-    spaced = any(space + b":" in block for space in _SPACES)
+    long_digits = guard and b"0" * 20 in b"".join(lines).translate(_DIGITS_TO_ZERO)
     loads = orjson.loads
 
     def quick(line: bytes) -> Any:
@@ -960,22 +982,19 @@ def _quick_loader(block: bytes, encoding: str) -> Callable[[bytes], Any] | None:
             return None
         if type(value) is not dict:
             return None
-        keys = _spelt_keys(line) if spaced else line.count(b'":')
-        if keys != _key_count(value):
+        keys = _key_count(value)
+        if line.count(b":") != keys and _spelt_keys(line) != keys:
             return None
         return value
 
     return quick
 
 
-#: JSON's white space within a line.
-_SPACES: Final = (b" ", b"\t", b"\r")
-
-
 def _spelt_keys(line: bytes) -> int | None:
-    """The keys `line` spells, at least (a key's closing quote then its colon, ``":``
-    or ``" :``; also such text inside a string), or None when a key may be spelt with
-    other white space before its colon (white space before a colon, other than ``" :``)."""
+    """The keys `line` spells, at least, counted more closely than by its colons (every
+    key has one; so may a text): a key's closing quote then its colon, ``":`` or ``" :``
+    (also such text inside a string). None when a key may be spelt with other white
+    space before its colon (white space before a colon, other than in ``" :``)."""
     spaced = line.count(b'" :')
     if line.count(b" :") + line.count(b"\t:") + line.count(b"\r:") != spaced:
         return None
@@ -984,11 +1003,11 @@ def _spelt_keys(line: bytes) -> int | None:
 
 def _key_count(value: dict[str, Any]) -> int:
     """The keys of an object and of the objects it holds (not of those within them: a
-    line holding such deeper keys spells more than this count, and is read by `json`).
+    line holding such deeper keys counts more than this, and is read by `json`).
 
-    The spelt count is at least the keys the line has, which are at least the parsed
-    keys (fewer by the duplicates) and at least this count: equal counts mean no
-    duplicate."""
+    A count from the text is at least the keys the line has, which are at least the
+    parsed keys (fewer by the duplicates) and at least this count: equal counts mean
+    no duplicate."""
     count = len(value)
     for v in value.values():
         if type(v) is dict:
@@ -1029,20 +1048,21 @@ class _Gather:
     Visit fields (a few columns) are kept as their values. Each answer column is kept
     coded (`_Coded`): its distinct values and, per row, the code of its value, so that
     the parsed objects are read once, while in the CPU's cache, and a chunk holds
-    codes rather than millions of objects. `nulls`: some line may hold a JSON null,
-    so an absent answer and a null one must be told apart."""
+    codes rather than millions of objects. `guard`: the lines were parsed with
+    integers beyond 64 bits read as such (else a float that may be one raises
+    `_LongNumber`)."""
 
     def __init__(
         self,
         fields: frozenset[str],
         known: frozenset[str] | None,
-        nulls: bool,
         typed: frozenset[str] = frozenset(),
+        guard: bool = True,
     ) -> None:
         self.field_names = fields
         self.typed = typed
         self.known = known
-        self.nulls = nulls
+        self.guard = guard
         self.n = 0
         self.fields: dict[str, list[Any]] = {}
         self.answers: dict[str, _Coded] = {}
@@ -1061,20 +1081,15 @@ class _Gather:
         for key in keys:
             if not key or key.strip() != key:
                 raise Unsupported(f"an answer key with spaces around it: {key!r}")
-        # Row by row, then transposed: each record's dict is read once.
-        if self.nulls:
-            absent = itertools.repeat(_MISSING)
-            rows = [tuple(map(a.get, keys, absent)) for a in answers]
-        else:
-            rows = [tuple(map(a.get, keys)) for a in answers]
+        # Row by row, then transposed: each record's dict is read once. An absent
+        # answer is `_MISSING`, a null one None: told apart when the column is made.
+        absent = itertools.repeat(_MISSING)
+        rows = [tuple(map(a.get, keys, absent)) for a in answers]
         for key, cells in zip(keys, zip(*rows, strict=True), strict=True) if rows else ():
-            values: Sequence[Any] = cells
-            if self.nulls or "" in cells:
-                values = [_answer(v, key, self.known) for v in cells]
             coded = self.answers.get(key)
             if coded is None:
                 coded = self.answers[key] = _Coded(self.n)
-            coded.add(values)
+            coded.add(cells)
         self.n += len(records)
         for gathered in self.fields.values():
             if len(gathered) < self.n:
@@ -1085,19 +1100,26 @@ class _Gather:
     def columns(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, values in self.fields.items():
-            if name in self.typed:  # numbers and "" (N/A) read by `field_types`
-                wrong = set(map(type, values)) - {str, int, float, type(None)}
-                if not wrong:
-                    out[name] = arrow_values(values)
-                    continue
-            wrong = set(map(type, values)) - {str, type(None)}
+            kinds = set(map(type, values))
+            if float in kinds and not self.guard and _long(values):
+                raise _LongNumber
+            # a typed field may hold numbers and "" (N/A), read by `field_types`
+            if name in self.typed and kinds <= {str, int, float, type(None)}:
+                out[name] = arrow_values(values)
+                continue
+            wrong = kinds - {str, type(None)}
             if wrong or ("" in values and name != "visit_id"):
                 shown = next(v for v in values if v is not None and (type(v) is not str or v == ""))
                 raise Unsupported(f"visit field {name!r} holds {shown!r}, not a text")
             out[name] = arrow_values(values)
         for key, coded in self.answers.items():
-            out["answers." + key] = coded.array()
+            out["answers." + key] = coded.array(key, self.known, self.guard)
         return out
+
+
+def _long(values: Iterable[Any]) -> bool:
+    """Whether a float among `values` is at least 2**63 in size (`_LongNumber`)."""
+    return any(type(v) is float and not -(2.0**63) < v < 2.0**63 for v in values)
 
 
 def _answers_object(value: Any) -> dict[str, Any]:
@@ -1113,8 +1135,9 @@ _NUMBER_KINDS: Final = frozenset({int, float, bool})
 
 class _Coded:
     """A column of answers as `arrow_values` reads it, gathered a block of rows at a
-    time: its distinct values (None among them) in order of first appearance, and
-    each row's code (an index into them).
+    time: its distinct values in order of first appearance, and each row's code (an
+    index into them). Values are as parsed, `_MISSING` for an absent answer: what a
+    table holds for each (`_answer`) is settled once, for the distinct values.
 
     Values are told apart as `arrow_values` tells them apart: by value while the
     column holds at most one kind of number and not both 0.0 and -0.0 (1 and "1" are
@@ -1124,7 +1147,7 @@ class _Coded:
     __slots__ = ("by_value", "codes", "distinct", "index", "kinds", "n", "zeros")
 
     def __init__(self, n: int) -> None:
-        self.kinds: set[type] = set()
+        self.kinds: set[type] = set()  # of the values but None and _MISSING
         self.by_value = True
         self.index: dict[Any, int] = {}  # by value: its keys are the distinct values
         self.distinct: list[Any] = []  # by key: the distinct values
@@ -1134,13 +1157,13 @@ class _Coded:
         self.pad(n)
 
     def pad(self, n: int) -> None:
-        """Absent answers (None) up to row `n`."""
+        """Absent answers up to row `n`."""
         if self.n < n:
-            self.add((None,) * (n - self.n))
+            self.add((_MISSING,) * (n - self.n))
 
     def add(self, values: Sequence[Any]) -> None:
         kinds = set(map(type, values))
-        kinds.discard(type(None))
+        kinds.difference_update((type(None), object))  # null, absent (`_MISSING`)
         if not kinds <= self.kinds or list in kinds:
             self._admit(kinds, values)
         if self.by_value and float in kinds and 0.0 in values:
@@ -1148,15 +1171,19 @@ class _Coded:
             self.zeros.update(math.copysign(1.0, v) for v in values if v == 0)
             if len(self.zeros) > 1:
                 self._by_key()
-        if self.by_value:
-            index = self.index
-            for v in dict.fromkeys(values):  # the new values, in order
-                index.setdefault(v, len(index))
-            codes = map(index.__getitem__, values)
+        n = len(values)
+        if not self.by_value:
+            codes = np.array(self._key_codes(values), dtype=np.int32)
         else:
-            codes = iter(self._key_codes(values))
-        self.codes.append(np.fromiter(codes, dtype=np.int32, count=len(values)))
-        self.n += len(values)
+            index = self.index
+            try:  # no new value: one pass
+                codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=n)
+            except KeyError:
+                for v in dict.fromkeys(values):  # the new values, in order
+                    index.setdefault(v, len(index))
+                codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=n)
+        self.codes.append(codes)
+        self.n += n
 
     def _admit(self, kinds: set[type], values: Sequence[Any]) -> None:
         if not kinds <= set(_KIND_ORDER):
@@ -1186,12 +1213,33 @@ class _Coded:
             codes.append(code)
         return codes
 
-    def array(self) -> Any:
-        """The column as `arrow_values` gives it for the same values."""
+    def _has(self, value: Any) -> bool:
+        return (value if self.by_value else _value_key(value)) in self.index
+
+    def array(self, key: str, known: frozenset[str] | None, guard: bool) -> Any:
+        """The column as `arrow_values` gives it for the answers to `key` (`_answer`:
+        an absent answer or an empty one for a `known` key is empty, a null one
+        `NULL_ANSWER`). `guard`: as `_Gather`'s."""
         distinct = list(self.index) if self.by_value else self.distinct
+        if float in self.kinds and not guard and _long(distinct):
+            raise _LongNumber
         codes = np.concatenate(self.codes) if self.codes else np.zeros(0, dtype=np.int32)
+        values = [_answer(v, key, known) for v in distinct]
+        if (self._has(_MISSING) and self._has("")) or (
+            self._has(None) and self._has(NULL_ANSWER)
+        ):  # two distinct values read alike: one code for them
+            index: dict[Any, int] = {}
+            merged: list[Any] = []
+            remap = np.empty(len(values), dtype=np.int32)
+            for i, v in enumerate(values):
+                remap[i] = index.setdefault(_value_key(v), len(merged))
+                if remap[i] == len(merged):
+                    merged.append(v)
+            values, codes = merged, remap[codes]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
         try:
-            return _coded_values(distinct, codes, set(self.kinds))
+            return _coded_values(values, codes, kinds)
         except UnicodeEncodeError as exc:
             raise Unsupported("text with a lone surrogate") from exc
 
