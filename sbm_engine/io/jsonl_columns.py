@@ -722,7 +722,8 @@ def _plain_chunk(
     prefix: str,
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
     """A block parsed by Arrow, or None when Arrow might read it otherwise than Python's
-    `json` does: a null anywhere (Arrow reads it as an absent key), a byte-order mark,
+    `json` does: a null anywhere (Arrow reads it as an absent key), NaN or Infinity
+    anywhere (Arrow reads them as numbers, the record path refuses them), a byte-order mark,
     bytes that are not UTF-8 (Arrow does not check), and any value whose type Arrow
     would change (`_plain_columns`). Arrow refuses duplicate keys, lone surrogates,
     numbers beyond a double and anything that is not one object per line; those
@@ -731,8 +732,8 @@ def _plain_chunk(
     import pyarrow.json as pj
 
     block = b"".join(lines)
-    if b"null" in block or _BOM in block:
-        return None
+    if b"null" in block or _BOM in block or b"NaN" in block or b"Infinity" in block:
+        return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
     try:
@@ -895,7 +896,7 @@ def _gathered(
     typed: frozenset[str],
     guard: bool,
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
-    """The block's table; `guard`: lines with 20 digits in a row are parsed by `json`,
+    """The block's table; `guard`: lines with 19 digits in a row are parsed by `json`,
     else such a line may raise `_LongNumber`."""
     quick = _quick_loader(lines, encoding, guard)
     gather = _Gather(fields, known, typed, guard)
@@ -945,9 +946,10 @@ def _line_record(
     return parsed
 
 
-#: 20 digits in a row: possibly an integer beyond 64 bits, which orjson reads as a float.
-_LONG_DIGITS: Final = re.compile(rb"[0-9]{20}")
-#: Bytes with every digit made ``0``: a block without 20 zeros in a row after it has no
+#: 19 digits in a row: possibly an integer beyond 64 bits (from -9223372036854775809 down,
+#: from 18446744073709551616 up), which orjson reads as a float.
+_LONG_DIGITS: Final = re.compile(rb"[0-9]{19}")
+#: Bytes with every digit made ``0``: a block without 19 zeros in a row after it has no
 #: long number (one pass, where the regex on every line costs ten times more).
 _DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
 
@@ -962,7 +964,7 @@ def _quick_loader(
     surrogates, numbers beyond a float, bytes that are not UTF-8). It takes the last of
     duplicate keys silently, where `json` refuses the line: a line whose keys, as
     counted in its text, are more than the parsed ones (`_key_count`) goes to `json`.
-    It reads an integer beyond 64 bits as a float: with `guard`, a line with 20 digits
+    It reads an integer beyond 64 bits as a float: with `guard`, a line with 19 digits
     in a row goes to `json` (else the caller looks for such floats, `_LongNumber`)."""
     if codecs.lookup(encoding).name != "utf-8":
         return None
@@ -970,7 +972,7 @@ def _quick_loader(
         import orjson
     except ImportError:
         return None
-    long_digits = guard and b"0" * 20 in b"".join(lines).translate(_DIGITS_TO_ZERO)
+    long_digits = guard and b"0" * 19 in b"".join(lines).translate(_DIGITS_TO_ZERO)
     loads = orjson.loads
 
     def quick(line: bytes) -> Any:
@@ -1068,7 +1070,7 @@ class _Gather:
         self.answers: dict[str, _Coded] = {}
 
     def add(self, records: list[dict[str, Any]]) -> None:
-        answers = [r.get("answers") for r in records]
+        answers: list[Any] = [r.get("answers") for r in records]
         if set(map(type, answers)) != {dict}:
             answers = [_answers_object(a) for a in answers]
         for name in dict.fromkeys(itertools.chain.from_iterable(records)):
