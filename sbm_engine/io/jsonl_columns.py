@@ -601,8 +601,9 @@ def read_jsonl_chunks(
     standard does not know (the record path rejects it).
 
     A block of lines is parsed by Arrow's JSON reader when it is plain (UTF-8, no
-    null, no duplicate key, types Arrow keeps exactly), else line by line with
-    Python's `json`, as the record path parses it.
+    null, no duplicate key, types Arrow keeps exactly), else line by line as the
+    record path parses it (by orjson where that reads a line as Python's `json` does,
+    else by `json`), its answers gathered as codes of distinct values (`_Gather`).
 
     Raises InputError for an unknown encoding and while iterating for a file that
     cannot be read; Unsupported (at once for UTF-16 and UTF-32, whose lines Python
