@@ -1042,11 +1042,11 @@ def _loads(text: str) -> dict[str, Any] | None:
 #: Lines parsed before their values are gathered into columns: while the objects a
 #: parser just made are in the CPU's cache, reading them costs a fraction of what it
 #: costs once a whole chunk's are made.
-_HOT_LINES: Final = 2048
+_HOT_LINES: Final = 1024
 
 
 class _Gather:
-    """Columns gathered from parsed records a few thousand at a time (`_HOT_LINES`).
+    """Columns gathered from parsed records a thousand or so at a time (`_HOT_LINES`).
 
     Visit fields (a few columns) are kept as their values. Each answer column is kept
     coded (`_Coded`): its distinct values and, per row, the code of its value, so that
