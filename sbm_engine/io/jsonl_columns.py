@@ -1165,6 +1165,17 @@ class _Coded:
             self.add((_MISSING,) * (n - self.n))
 
     def add(self, values: Sequence[Any]) -> None:
+        n = len(values)
+        if self.by_value and not self.kinds & _NUMBER_KINDS:
+            # Texts (or nothing) so far: a value equal to a known one is of its type.
+            try:
+                codes = np.fromiter(map(self.index.__getitem__, values), dtype=np.int32, count=n)
+            except (KeyError, TypeError):  # a new value (or one that cannot be a key)
+                pass
+            else:
+                self.codes.append(codes)
+                self.n += n
+                return
         kinds = set(map(type, values))
         kinds.difference_update((type(None), object))  # null, absent (`_MISSING`)
         if not kinds <= self.kinds or list in kinds:
@@ -1174,7 +1185,6 @@ class _Coded:
             self.zeros.update(math.copysign(1.0, v) for v in values if v == 0)
             if len(self.zeros) > 1:
                 self._by_key()
-        n = len(values)
         if not self.by_value:
             codes = np.array(self._key_codes(values), dtype=np.int32)
         else:
