@@ -42,7 +42,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
@@ -451,23 +451,19 @@ def arrow_values(values: Sequence[Any]) -> Any:
 
 
 def _arrow_values(values: Sequence[Any]) -> Any:
-    import pyarrow as pa
-
     kinds = set(map(type, values))
     kinds.discard(type(None))
     if not kinds <= set(_KIND_ORDER):
         raise Unsupported(message_unsupported(kinds))
-    if int in kinds:
-        for v in values:
-            if type(v) is int and not -(2**63) <= v < 2**63:
-                raise Unsupported(f"an integer with {len(str(abs(v)))} digits")
     if list in kinds:
         for v in values:
             if type(v) is list and not all(type(x) is str for x in v):
                 raise Unsupported("a list of values other than texts in one column")
     if len(kinds) <= 1:
+        if int in kinds:
+            _check_ints(values)
         kind = kinds.pop() if kinds else str
-        return pa.array(values, type=_ARROW_KINDS[kind]())
+        return _pa_array(values, kind)
     index: dict[Any, int] = {}
     if list in kinds:  # a list is keyed by its texts, and kept as it is
         keys = [
@@ -488,13 +484,41 @@ def _arrow_values(values: Sequence[Any]) -> Any:
     else:
         codes = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int32)
         distinct = list(index)
-    valid = np.ones(len(values), dtype=bool)
+    return _coded_values(distinct, codes, kinds)
+
+
+def _check_ints(values: Sequence[Any]) -> None:
+    for v in values:
+        if type(v) is int and not -(2**63) <= v < 2**63:
+            raise Unsupported(f"an integer with {len(str(abs(v)))} digits")
+
+
+def _pa_array(values: Sequence[Any], kind: type) -> Any:
+    import pyarrow as pa
+
+    return pa.array(values, type=_ARROW_KINDS[kind]())
+
+
+def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> Any:
+    """The column whose row i holds `distinct[codes[i]]` (None: empty), as `arrow_values`
+    gives it: one type when the values have one (`kinds`, without None), else a
+    dictionary over a dense union. `distinct` holds values `arrow_values` tells apart."""
+    import pyarrow as pa
+
+    if int in kinds:
+        _check_ints(distinct)
+    valid = np.ones(len(codes), dtype=bool)
     if None in distinct:
         null = distinct.index(None)
         valid = codes != null
+        codes = codes.copy()
         codes[codes > null] -= 1
         codes[~valid] = 0
-        del distinct[null]
+        distinct = distinct[:null] + distinct[null + 1 :]
+    indices = pa.array(codes, mask=~valid)
+    if len(kinds) <= 1:
+        kind = kinds.pop() if kinds else str
+        return _pa_array(distinct, kind).take(indices)
     present = [k for k in _KIND_ORDER if k in kinds]
     tag = {k: i for i, k in enumerate(present)}
     children: dict[type, list[Any]] = {k: [] for k in present}
@@ -508,7 +532,7 @@ def _arrow_values(values: Sequence[Any]) -> Any:
         pa.array(offsets, type=pa.int32()),
         [pa.array(children[k], type=_ARROW_KINDS[k]()) for k in present],
     )
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=~valid), dictionary)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def message_unsupported(kinds: set[type]) -> str:
@@ -577,8 +601,9 @@ def read_jsonl_chunks(
     standard does not know (the record path rejects it).
 
     A block of lines is parsed by Arrow's JSON reader when it is plain (UTF-8, no
-    null, no duplicate key, types Arrow keeps exactly), else line by line with
-    Python's `json`, as the record path parses it.
+    null, no duplicate key, types Arrow keeps exactly), else line by line as the
+    record path parses it (by orjson where that reads a line as Python's `json` does,
+    else by `json`), its answers gathered as codes of distinct values (`_Gather`).
 
     Raises InputError for an unknown encoding and while iterating for a file that
     cannot be read; Unsupported (at once for UTF-16 and UTF-32, whose lines Python
@@ -631,6 +656,8 @@ def _jsonl_chunks(
             if first == 1 and lines[0].startswith(_BOM):
                 lines[0] = lines[0][len(_BOM) :]
                 starts[0] += len(_BOM)
+            if plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
+                plain = False  # Arrow's reader would refuse the block, or read it otherwise
             chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
             if chunk is None:
                 plain = False  # the file is not plain: its next blocks are unlikely to be
@@ -644,6 +671,31 @@ def _jsonl_chunks(
                 LineRecords(path, encoding, starts[numbers - first]),
             )
             first += len(lines)
+
+
+#: Lines of a file's first block looked at to tell whether Arrow's reader may read it.
+_SNIFF_LINES: Final = 256
+
+
+def _mixed_answers(lines: list[bytes]) -> bool:
+    """Whether some answer key on `lines` has values of two JSON types (``4`` and
+    ``"na"``, ``10`` and ``1.5``) or a null: a block holding them is not plain
+    (`_plain_chunk`), and Arrow's reader would parse it only to be refused."""
+    try:
+        import orjson
+    except ImportError:
+        return False
+    kinds: dict[str, set[type]] = {}
+    for line in lines:
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        answers = record.get("answers") if type(record) is dict else None
+        if type(answers) is dict:
+            for key, value in answers.items():
+                kinds.setdefault(key, set()).add(type(value))
+    return any(len(k) > 1 or type(None) in k for k in kinds.values())
 
 
 class LineRecords(NamedTuple):
@@ -671,7 +723,8 @@ def _plain_chunk(
     prefix: str,
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
     """A block parsed by Arrow, or None when Arrow might read it otherwise than Python's
-    `json` does: a null anywhere (Arrow reads it as an absent key), a byte-order mark,
+    `json` does: a null anywhere (Arrow reads it as an absent key), NaN or Infinity
+    anywhere (Arrow reads them as numbers, the record path refuses them), a byte-order mark,
     bytes that are not UTF-8 (Arrow does not check), and any value whose type Arrow
     would change (`_plain_columns`). Arrow refuses duplicate keys, lone surrogates,
     numbers beyond a double and anything that is not one object per line; those
@@ -680,8 +733,8 @@ def _plain_chunk(
     import pyarrow.json as pj
 
     block = b"".join(lines)
-    if b"null" in block or _BOM in block:
-        return None
+    if b"null" in block or _BOM in block or b"NaN" in block or b"Infinity" in block:
+        return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
     try:
@@ -823,8 +876,31 @@ def _parsed_chunk(
     prefix: str,
     typed: frozenset[str] = frozenset(),
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
-    quick = _quick_loader(lines, encoding)
-    gather = _Gather(fields, known, any(b"null" in line for line in lines), typed)
+    try:
+        return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=False)
+    except _LongNumber:
+        return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=True)
+
+
+class _LongNumber(Exception):
+    """A float at least 2**63 in size among the values gathered: perhaps an integer
+    beyond 64 bits, which orjson reads as a float."""
+
+
+def _gathered(
+    lines: list[bytes],
+    first: int,
+    encoding: str,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+    typed: frozenset[str],
+    guard: bool,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
+    """The block's table; `guard`: lines with 19 digits in a row are parsed by `json`,
+    else such a line may raise `_LongNumber`."""
+    quick = _quick_loader(lines, encoding, guard)
+    gather = _Gather(fields, known, typed, guard)
     numbers: list[int] = []
     unreadable: list[tuple[int, Any]] = []
     for start in range(0, len(lines), _HOT_LINES):
@@ -871,30 +947,33 @@ def _line_record(
     return parsed
 
 
-#: 20 digits in a row: possibly an integer beyond 64 bits, which orjson reads as a float.
-_LONG_DIGITS: Final = re.compile(rb"[0-9]{20}")
-#: Bytes with every digit made ``0``: a block without 20 zeros in a row after it has no
+#: 19 digits in a row: possibly an integer beyond 64 bits (from -9223372036854775809 down,
+#: from 18446744073709551616 up), which orjson reads as a float.
+_LONG_DIGITS: Final = re.compile(rb"[0-9]{19}")
+#: Bytes with every digit made ``0``: a block without 19 zeros in a row after it has no
 #: long number (one pass, where the regex on every line costs ten times more).
 _DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
 
 
-def _quick_loader(lines: list[bytes], encoding: str) -> Callable[[bytes], Any] | None:
+def _quick_loader(
+    lines: list[bytes], encoding: str, guard: bool = True
+) -> Callable[[bytes], Any] | None:
     """A parser of one line that gives what `json.loads` gives, or None to say "ask
-    `json`": orjson, when installed, for UTF-8 lines. orjson refuses what the record
-    path refuses or reads otherwise (NaN, lone surrogates, numbers beyond a float, bytes
-    that are not UTF-8); it takes the last of duplicate keys silently, so a line whose
-    keys (``":`` in its text) outnumber the parsed ones goes to `json`, as does a line
-    with 20 digits in a row (orjson reads integers beyond 64 bits as floats)."""
+    `json`": orjson, when installed, for UTF-8 lines.
+
+    orjson refuses what the record path refuses or reads otherwise (NaN, lone
+    surrogates, numbers beyond a float, bytes that are not UTF-8). It takes the last of
+    duplicate keys silently, where `json` refuses the line: a line whose keys, as
+    counted in its text, are more than the parsed ones (`_key_count`) goes to `json`.
+    It reads an integer beyond 64 bits as a float: with `guard`, a line with 19 digits
+    in a row goes to `json` (else the caller looks for such floats, `_LongNumber`)."""
     if codecs.lookup(encoding).name != "utf-8":
         return None
     try:
         import orjson
     except ImportError:
         return None
-    block = b"".join(lines)
-    long_digits = b"0" * 20 in block.translate(_DIGITS_TO_ZERO)
-    spaced = b'" :' in block
-    del block
+    long_digits = guard and b"0" * 19 in b"".join(lines).translate(_DIGITS_TO_ZERO)
     loads = orjson.loads
 
     def quick(line: bytes) -> Any:
@@ -906,35 +985,36 @@ def _quick_loader(lines: list[bytes], encoding: str) -> Callable[[bytes], Any] |
             return None
         if type(value) is not dict:
             return None
-        keys = line.count(b'":') + (line.count(b'" :') if spaced else 0)
-        if keys != _key_count(value):
+        keys = _key_count(value)
+        if line.count(b":") != keys and _spelt_keys(line) != keys:
             return None
         return value
 
     return quick
 
 
+def _spelt_keys(line: bytes) -> int | None:
+    """The keys `line` spells, at least, counted more closely than by its colons (every
+    key has one; so may a text): a key's closing quote then its colon, ``":`` or ``" :``
+    (also such text inside a string). None when a key may be spelt with other white
+    space before its colon (white space before a colon, other than in ``" :``)."""
+    spaced = line.count(b'" :')
+    if line.count(b" :") + line.count(b"\t:") + line.count(b"\r:") != spaced:
+        return None
+    return line.count(b'":') + spaced
+
+
 def _key_count(value: dict[str, Any]) -> int:
-    """The keys of an object and of the objects within it."""
+    """The keys of an object and of the objects it holds (not of those within them: a
+    line holding such deeper keys counts more than this, and is read by `json`).
+
+    A count from the text is at least the keys the line has, which are at least the
+    parsed keys (fewer by the duplicates) and at least this count: equal counts mean
+    no duplicate."""
     count = len(value)
-    kinds = set(map(type, value.values()))
-    if dict in kinds or list in kinds:
-        for v in value.values():
-            kind = type(v)
-            if kind is dict:
-                count += _key_count(v)
-            elif kind is list:
-                count += _list_keys(v)
-    return count
-
-
-def _list_keys(values: list[Any]) -> int:
-    count = 0
-    for v in values:
+    for v in value.values():
         if type(v) is dict:
-            count += _key_count(v)
-        elif type(v) is list:
-            count += _list_keys(v)
+            count += len(v)
     return count
 
 
@@ -962,114 +1042,226 @@ def _loads(text: str) -> dict[str, Any] | None:
 #: Lines parsed before their values are gathered into columns: while the objects a
 #: parser just made are in the CPU's cache, reading them costs a fraction of what it
 #: costs once a whole chunk's are made.
-_HOT_LINES: Final = 2048
+_HOT_LINES: Final = 1024
 
 
 class _Gather:
-    """Columns gathered from parsed records a few thousand at a time (`_HOT_LINES`).
+    """Columns gathered from parsed records a thousand or so at a time (`_HOT_LINES`).
 
-    Answer values are replaced by one shared object per distinct (type, value) of their
-    column as they come, so that a column of "yes" and "no" holds two objects, not
-    one per row, and turning it into Arrow later reads two (not every row's, from all
-    over memory). `nulls`: some line may hold a JSON null, so an absent answer and a
-    null one must be told apart."""
+    Visit fields (a few columns) are kept as their values. Each answer column is kept
+    coded (`_Coded`): its distinct values and, per row, the code of its value, so that
+    the parsed objects are read once, while in the CPU's cache, and a chunk holds
+    codes rather than millions of objects. `guard`: the lines were parsed with
+    integers beyond 64 bits read as such (else a float that may be one raises
+    `_LongNumber`)."""
 
     def __init__(
         self,
         fields: frozenset[str],
         known: frozenset[str] | None,
-        nulls: bool,
         typed: frozenset[str] = frozenset(),
+        guard: bool = True,
     ) -> None:
         self.field_names = fields
         self.typed = typed
         self.known = known
-        self.nulls = nulls
+        self.guard = guard
         self.n = 0
         self.fields: dict[str, list[Any]] = {}
-        self.answers: dict[str, list[Any]] = {}
-        self.shared: dict[str, dict[Any, Any]] = {}
+        self.answers: dict[str, _Coded] = {}
 
     def add(self, records: list[dict[str, Any]]) -> None:
-        names: dict[str, None] = {}
-        keys: dict[str, None] = {}
-        answers: list[dict[str, Any]] = []
-        for record in records:
-            names.update(dict.fromkeys(record))
-            a = record.get("answers")
-            if a is None:
-                a = {}
-            elif type(a) is not dict:
-                raise Unsupported("an `answers` value that is not an object")
-            answers.append(a)
-            keys.update(dict.fromkeys(a))
-        for name in names:
+        answers: list[Any] = [r.get("answers") for r in records]
+        if set(map(type, answers)) != {dict}:
+            answers = [_answers_object(a) for a in answers]
+        for name in dict.fromkeys(itertools.chain.from_iterable(records)):
             if name in self.field_names:
-                self._column(self.fields, name).extend([r.get(name) for r in records])
+                column = self.fields.get(name)
+                if column is None:
+                    column = self.fields[name] = [None] * self.n
+                column.extend([r.get(name) for r in records])
+        keys = list(dict.fromkeys(itertools.chain.from_iterable(answers)))
         for key in keys:
             if not key or key.strip() != key:
                 raise Unsupported(f"an answer key with spaces around it: {key!r}")
-        # Row by row, then transposed: each record's dict is read once.
-        order = list(keys)
-        if self.nulls:
-            absent = itertools.repeat(_MISSING)
-            rows = [list(map(a.get, order, absent)) for a in answers]
-        else:
-            rows = [list(map(a.get, order)) for a in answers]
-        for key, cells in zip(order, zip(*rows, strict=True), strict=True) if rows else ():
-            values = list(cells)
-            if self.nulls or "" in values:
-                values = [_answer(v, key, self.known) for v in values]
-            if 0.0 not in values:  # shared by (type, value), where 0.0 and -0.0 are alike
-                shared = self.shared.setdefault(key, {})
-                try:
-                    typed = zip(map(type, values), values, strict=True)
-                    values = list(map(shared.setdefault, typed, values))
-                except TypeError:  # an object or a list: lists of texts are kept
-                    values = [shared.setdefault(_list_key(v), v) for v in values]
-            self._column(self.answers, key).extend(values)
+        # Row by row, then transposed: each record's dict is read once. An absent
+        # answer is `_MISSING`, a null one None: told apart when the column is made.
+        absent = itertools.repeat(_MISSING)
+        rows = [tuple(map(a.get, keys, absent)) for a in answers]
+        for key, cells in zip(keys, zip(*rows, strict=True), strict=True) if rows else ():
+            coded = self.answers.get(key)
+            if coded is None:
+                coded = self.answers[key] = _Coded(self.n)
+            coded.add(cells)
         self.n += len(records)
-        for gathered in itertools.chain(self.fields.values(), self.answers.values()):
+        for gathered in self.fields.values():
             if len(gathered) < self.n:
                 gathered.extend([None] * (self.n - len(gathered)))
-
-    def _column(self, columns: dict[str, list[Any]], name: str) -> list[Any]:
-        column = columns.get(name)
-        if column is None:
-            column = columns[name] = [None] * self.n
-        return column
+        for coded in self.answers.values():
+            coded.pad(self.n)
 
     def columns(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, values in self.fields.items():
-            if name in self.typed:  # numbers and "" (N/A) read by `field_types`
-                wrong = set(map(type, values)) - {str, int, float, type(None)}
-                if not wrong:
-                    out[name] = arrow_values(values)
-                    continue
-            wrong = set(map(type, values)) - {str, type(None)}
+            kinds = set(map(type, values))
+            if float in kinds and not self.guard and _long(values):
+                raise _LongNumber
+            # a typed field may hold numbers and "" (N/A), read by `field_types`
+            if name in self.typed and kinds <= {str, int, float, type(None)}:
+                out[name] = arrow_values(values)
+                continue
+            wrong = kinds - {str, type(None)}
             if wrong or ("" in values and name != "visit_id"):
                 shown = next(v for v in values if v is not None and (type(v) is not str or v == ""))
                 raise Unsupported(f"visit field {name!r} holds {shown!r}, not a text")
             out[name] = arrow_values(values)
-        for key, values in self.answers.items():
-            out["answers." + key] = arrow_values(values)
+        for key, coded in self.answers.items():
+            out["answers." + key] = coded.array(key, self.known, self.guard)
         return out
 
 
-def _list_key(value: Any) -> Any:
-    """The key a value is shared by: (type, value), a list of texts by its texts (a
-    multi-select's answer); Unsupported for another unhashable value."""
+def _long(values: Iterable[Any]) -> bool:
+    """Whether a float among `values` is at least 2**63 in size (`_LongNumber`)."""
+    return any(type(v) is float and not -(2.0**63) < v < 2.0**63 for v in values)
+
+
+def _answers_object(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise Unsupported("an `answers` value that is not an object")
+    return value
+
+
+_NUMBER_KINDS: Final = frozenset({int, float, bool})
+
+
+class _Coded:
+    """A column of answers as `arrow_values` reads it, gathered a block of rows at a
+    time: its distinct values in order of first appearance, and each row's code (an
+    index into them). Values are as parsed, `_MISSING` for an absent answer: what a
+    table holds for each (`_answer`) is settled once, for the distinct values.
+
+    Values are told apart as `arrow_values` tells them apart: by value while the
+    column holds at most one kind of number and not both 0.0 and -0.0 (1 and "1" are
+    never equal), else by `_value_key` (1, 1.0 and True, 0.0 and -0.0 kept apart; a
+    list of texts by its texts)."""
+
+    __slots__ = ("by_value", "codes", "distinct", "index", "kinds", "n", "zeros")
+
+    def __init__(self, n: int) -> None:
+        self.kinds: set[type] = set()  # of the values but None and _MISSING
+        self.by_value = True
+        self.index: dict[Any, int] = {}  # by value: its keys are the distinct values
+        self.distinct: list[Any] = []  # by key: the distinct values
+        self.codes: list[np.ndarray] = []
+        self.zeros: set[float] = set()  # the signs of the float zeros, by value
+        self.n = 0
+        self.pad(n)
+
+    def pad(self, n: int) -> None:
+        """Absent answers up to row `n`."""
+        if self.n < n:
+            self.add((_MISSING,) * (n - self.n))
+
+    def add(self, values: Sequence[Any]) -> None:
+        n = len(values)
+        if self.by_value and not self.kinds & _NUMBER_KINDS:
+            # Texts (or nothing) so far: a value equal to a known one is of its type.
+            try:
+                codes = np.fromiter(map(self.index.__getitem__, values), dtype=np.int32, count=n)
+            except (KeyError, TypeError):  # a new value (or one that cannot be a key)
+                pass
+            else:
+                self.codes.append(codes)
+                self.n += n
+                return
+        kinds = set(map(type, values))
+        kinds.difference_update((type(None), object))  # null, absent (`_MISSING`)
+        if not kinds <= self.kinds or list in kinds:
+            self._admit(kinds, values)
+        if self.by_value and float in kinds and 0.0 in values:
+            # by value, 0.0 and -0.0 are one: kept so while the column has one of them
+            self.zeros.update(math.copysign(1.0, v) for v in values if v == 0)
+            if len(self.zeros) > 1:
+                self._by_key()
+        if not self.by_value:
+            codes = np.array(self._key_codes(values), dtype=np.int32)
+        else:
+            index = self.index
+            try:  # no new value: one pass
+                codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=n)
+            except KeyError:
+                for v in dict.fromkeys(values):  # the new values, in order
+                    index.setdefault(v, len(index))
+                codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=n)
+        self.codes.append(codes)
+        self.n += n
+
+    def _admit(self, kinds: set[type], values: Sequence[Any]) -> None:
+        if not kinds <= set(_KIND_ORDER):
+            raise Unsupported(message_unsupported(kinds))
+        if list in kinds:
+            for v in values:
+                if type(v) is list and not all(type(x) is str for x in v):
+                    raise Unsupported("a list of values other than texts in one column")
+        self.kinds |= kinds
+        if self.by_value and (list in self.kinds or len(self.kinds & _NUMBER_KINDS) > 1):
+            self._by_key()
+
+    def _by_key(self) -> None:
+        self.distinct = list(self.index)
+        self.index = {_value_key(v): i for i, v in enumerate(self.distinct)}
+        self.by_value = False
+
+    def _key_codes(self, values: Sequence[Any]) -> list[int]:
+        index, distinct = self.index, self.distinct
+        codes = []
+        for v in values:
+            key = _value_key(v)
+            code = index.get(key)
+            if code is None:
+                code = index[key] = len(distinct)
+                distinct.append(v)
+            codes.append(code)
+        return codes
+
+    def _has(self, value: Any) -> bool:
+        return (value if self.by_value else _value_key(value)) in self.index
+
+    def array(self, key: str, known: frozenset[str] | None, guard: bool) -> Any:
+        """The column as `arrow_values` gives it for the answers to `key` (`_answer`:
+        an absent answer or an empty one for a `known` key is empty, a null one
+        `NULL_ANSWER`). `guard`: as `_Gather`'s."""
+        distinct = list(self.index) if self.by_value else self.distinct
+        if float in self.kinds and not guard and _long(distinct):
+            raise _LongNumber
+        codes = np.concatenate(self.codes) if self.codes else np.zeros(0, dtype=np.int32)
+        values = [_answer(v, key, known) for v in distinct]
+        if (self._has(_MISSING) and self._has("")) or (
+            self._has(None) and self._has(NULL_ANSWER)
+        ):  # two distinct values read alike: one code for them
+            index: dict[Any, int] = {}
+            merged: list[Any] = []
+            remap = np.empty(len(values), dtype=np.int32)
+            for i, v in enumerate(values):
+                remap[i] = index.setdefault(_value_key(v), len(merged))
+                if remap[i] == len(merged):
+                    merged.append(v)
+            values, codes = merged, remap[codes]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        try:
+            return _coded_values(values, codes, kinds)
+        except UnicodeEncodeError as exc:
+            raise Unsupported("text with a lone surrogate") from exc
+
+
+def _value_key(value: Any) -> Any:
+    """What `arrow_values` tells values apart by."""
     if type(value) is list:
-        if not all(type(x) is str for x in value):
-            raise Unsupported("a list of values other than texts in one column")
-        return (list, tuple(value))
-    try:
-        key = (type(value), value)
-        hash(key)
-    except TypeError:
-        raise Unsupported(message_unsupported({type(value)})) from None
-    return key
+        return (list, tuple(value), None)
+    return (value.__class__, value, str(value) if value == 0 else None)
 
 
 def _answer(value: Any, key: str, known: frozenset[str] | None) -> Any:
