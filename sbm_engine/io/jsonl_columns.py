@@ -54,10 +54,13 @@ from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
 from sbm_engine.io.text_columns import (
     LiteralPiece,
     Piece,
+    around,
     assemble,
     coded_piece,
     distinct_piece,
+    float_pieces,
     float_texts,
+    rows_holding,
 )
 from sbm_engine.messages import message
 
@@ -76,7 +79,8 @@ __all__ = [
 JSONL_WRITE_ROWS: Final = 16384
 
 _LIST_KEYS: Final = frozenset({"critical", "warnings"})
-_NEEDS_ESCAPE: Final = r'[\x00-\x1f"\\]'
+#: Text `json.dumps` escapes: control characters, the quote, the backslash.
+_NEEDS_ESCAPE: Final = bytes(range(0x20)) + b'"\\'
 
 
 def _key(name: str) -> str:
@@ -154,7 +158,7 @@ class JsonlEncoder:
             if kind == "list":
                 pieces.append(self._list_piece(prefix, column))
             else:
-                pieces.append(_value_piece(prefix, column))
+                pieces.extend(_value_pieces(prefix, column))
         pieces.append(LiteralPiece(literal.encode("utf-8")))
         return assemble(pieces, n)
 
@@ -181,9 +185,9 @@ class JsonlEncoder:
         return spelt
 
 
-def _value_piece(prefix: bytes, column: Any) -> Piece:
+def _value_pieces(prefix: bytes, column: Any) -> list[Piece]:
     """A value column: spelt once per distinct value when values repeat (scores, bands,
-    points), else column-wise by Arrow (`value_texts`: ids, coefficients)."""
+    points), else column-wise by Arrow (`_varying_pieces`: ids, coefficients)."""
     import pyarrow as pa
 
     t = column.type
@@ -197,7 +201,26 @@ def _value_piece(prefix: bytes, column: Any) -> Piece:
         or pa.types.is_large_string(t)
     ):
         raise TypeError(f"no JSON spelling for a column of type {t}")
-    return distinct_piece(prefix, column, _json_value, "null", value_texts)
+    return distinct_piece(prefix, column, _json_value, "null", _varying_pieces)
+
+
+def _varying_pieces(prefix: bytes, column: Any) -> list[Piece]:
+    """A column of many distinct values spelt column-wise, as `value_texts` spells it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_floating(t):
+        _check_finite(column)
+        return float_pieces(prefix, column, b"null")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        texts = column.cast(pa.string()) if t != pa.string() else column
+        return around(prefix, _escaped(texts), b'"', b'"', b"null")
+    if pa.types.is_integer(t):
+        texts = pc.cast(column, pa.string())
+    else:
+        texts = pc.if_else(column, "true", "false")
+    return around(prefix, texts, b"", b"", b"null")
 
 
 def _json_value(value: Any) -> str:
@@ -237,20 +260,33 @@ def value_texts(column: Any) -> Any:
 
 
 def _string_texts(column: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise('"', _escaped(column), '"', "")
+
+
+def _escaped(column: Any) -> Any:
+    """Texts as `json.dumps` spells them between the quotes."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    quoted = pc.binary_join_element_wise('"', column, '"', "")
-    escape = pc.match_substring_regex(column, _NEEDS_ESCAPE)
-    if not pc.any(escape).as_py():
-        return quoted
-    mask = escape.fill_null(False)
-    spelt = [json.dumps(s, ensure_ascii=False) for s in column.filter(mask).to_pylist()]
-    return pc.replace_with_mask(quoted, mask, pa.array(spelt, type=pa.string()))
+    escape = rows_holding(column, _NEEDS_ESCAPE)
+    if not escape.any():
+        return column
+    mask = pa.array(escape)
+    spelt = [json.dumps(s, ensure_ascii=False)[1:-1] for s in column.filter(mask).to_pylist()]
+    return pc.replace_with_mask(column, mask, pa.array(spelt, type=pa.string()))
 
 
 def _float_texts(column: Any) -> Any:
     """`text_columns.float_texts`, after an OutputError for a value that is not finite."""
+    _check_finite(column)
+    return float_texts(column)
+
+
+def _check_finite(column: Any) -> None:
+    """OutputError, as the record writer raises it, for the first value of a float
+    column that is not finite."""
     values = column.to_numpy(zero_copy_only=False)  # a null reads as NaN
     valid = column.is_valid().to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
@@ -258,7 +294,6 @@ def _float_texts(column: Any) -> Any:
     if not finite[valid].all():
         bad = float(values[np.flatnonzero(valid & ~finite)[0]])
         raise OutputError(f"cannot write a record as JSON: {_json_refusal(bad)}")
-    return float_texts(column)
 
 
 def _json_refusal(value: float) -> str:

@@ -45,11 +45,15 @@ __all__ = [
     "LiteralPiece",
     "Piece",
     "VaryingPiece",
+    "around",
     "assemble",
     "coded_piece",
     "csv_quote",
     "distinct_piece",
+    "float_digits",
+    "float_pieces",
     "float_texts",
+    "rows_holding",
 ]
 
 #: Rows made into lines at a time: bounds the byte matrix held at once.
@@ -61,8 +65,6 @@ _WORD: Final = 8
 #: A column whose distinct values are at most one in this many rows (or 64 at most) is
 #: spelt once per distinct value; others column-wise by Arrow.
 FEW: Final = 8
-
-_PLAIN_INT: Final = r"^-?[0-9]+$"
 
 
 def _padded(width: int) -> int:
@@ -178,6 +180,8 @@ def _joined(pieces: list[Piece]) -> list[Piece]:
             out[-1] = CodedPiece(last.codes, [s + piece.data for s in last.spelt])
         elif isinstance(piece, CodedPiece) and isinstance(last, LiteralPiece):
             out[-1] = CodedPiece(piece.codes, [last.data + s for s in piece.spelt])
+        elif isinstance(piece, VaryingPiece) and isinstance(last, LiteralPiece):
+            out[-1] = VaryingPiece(last.data + piece.prefix, piece.texts)
         elif (
             isinstance(piece, CodedPiece)
             and isinstance(last, CodedPiece)
@@ -205,33 +209,95 @@ def distinct_piece(
     column: Any,
     spell: Callable[[Any], str],
     null: str,
-    varying: Callable[[Any], Any],
-) -> Piece:
+    varying: Callable[[bytes, Any], list[Piece]],
+) -> list[Piece]:
     """A column after `prefix` on each line: spelt once per distinct value by `spell`
     (a null as `null`) when values repeat (scores, bands, points), else column-wise
-    by `varying` (an Arrow string array without nulls: ids, coefficients)."""
+    by `varying` (ids, coefficients), given `prefix` and the column (never dictionary
+    encoded)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     t = column.type
     if pa.types.is_null(t):
-        return LiteralPiece(prefix + null.encode("utf-8"))
+        return [LiteralPiece(prefix + null.encode("utf-8"))]
     encoded = column if pa.types.is_dictionary(t) else pc.dictionary_encode(column)
     distinct = len(encoded.dictionary)
     if distinct * FEW <= len(column) or distinct <= 64:
         spelt = [spell(v) for v in encoded.dictionary.to_pylist()]
         spelt.append(null)
-        return coded_piece(prefix, spelt, encoded.indices, distinct)
-    return VaryingPiece(prefix, varying(column))
+        return [coded_piece(prefix, spelt, encoded.indices, distinct)]
+    if pa.types.is_dictionary(t):
+        column = column.dictionary.take(column.indices)
+    return varying(prefix, column)
+
+
+def around(prefix: bytes, texts: Any, before: bytes, after: bytes, null: bytes) -> list[Piece]:
+    """Each text of `texts` (an Arrow string array) between `before` and `after`, a
+    null as `null`, after `prefix`: the texts are not copied to join them."""
+    import pyarrow.compute as pc
+
+    if not texts.null_count:
+        return [LiteralPiece(prefix + before), VaryingPiece(b"", texts), LiteralPiece(after)]
+    codes = texts.is_null().to_numpy(zero_copy_only=False).astype(np.intp)
+    return [
+        CodedPiece(codes, [prefix + before, prefix + null]),
+        VaryingPiece(b"", pc.fill_null(texts, "")),
+        CodedPiece(codes, [after, b""]),
+    ]
+
+
+def float_pieces(prefix: bytes, column: Any, null: bytes) -> list[Piece]:
+    """A float column spelt as Python's repr spells each value (`float_texts`), a null
+    as `null`, after `prefix`."""
+    digits, whole = float_digits(column)
+    suffix = CodedPiece(whole.astype(np.intp), [b"", b".0"])
+    return [*around(prefix, digits, b"", b"", null), suffix]
+
+
+def rows_holding(texts: Any, chars: bytes, first: bytes = b"") -> np.ndarray:
+    """Which texts of an Arrow string array hold one of the ASCII `chars`, or start
+    with one of `first` (a numpy bool array; False for a null). Read from the data
+    buffer at once: UTF-8 spells every other character with bytes of 128 and up."""
+    offsets = _offsets(texts).astype(np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    found = np.zeros(len(texts), dtype=bool)
+    if stop == start:
+        return found
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[start:stop]
+    wanted = np.zeros(256, dtype=bool)
+    wanted[list(chars)] = True
+    at = np.flatnonzero(wanted[data])
+    if at.size:
+        found[np.searchsorted(offsets, at + start, side="right") - 1] = True
+    if first:
+        wanted[:] = False
+        wanted[list(first)] = True
+        lead = data[np.minimum(offsets[:-1] - start, stop - start - 1)]
+        found |= wanted[lead] & (offsets[1:] > offsets[:-1])
+    if texts.null_count:
+        found &= texts.is_valid().to_numpy(zero_copy_only=False)
+    return found
 
 
 def float_texts(column: Any) -> Any:
     """A float column spelt as Python's repr spells each value, column-wise: an Arrow
-    string array, null where the column is null.
+    string array, null where the column is null (see `float_digits`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits, whole = float_digits(column)
+    return pc.if_else(pa.array(whole), pc.binary_join_element_wise(digits, ".0", ""), digits)
+
+
+def float_digits(column: Any) -> tuple[Any, np.ndarray]:
+    """A float column spelt column-wise: (texts, whole), where a value's repr is its
+    text, followed by ``.0`` where `whole` (a numpy bool array) is true; texts are
+    null where the column is.
 
     Arrow casts a float to the same shortest digits as repr but spells some of them
     otherwise (``1`` for ``1.0``, ``0.00001`` for ``1e-05``, exponents from 1e15):
-    plain integers get ``.0``, and the values Python writes in exponent form, or Arrow
+    whole numbers get ``.0``, and the values Python writes in exponent form, or Arrow
     does, and those that are not finite, are spelt by Python one by one (they are rare
     in scores)."""
     import pyarrow as pa
@@ -243,23 +309,22 @@ def float_texts(column: Any) -> Any:
     valid = column.is_valid().to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         odd = valid & (~np.isfinite(values) | ((values != 0) & (np.abs(values) < 1e-4)))
+        whole = valid & (np.floor(values) == values)
     texts = pc.cast(column, pa.string())
-    odd |= pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False)
-    plain = pc.match_substring_regex(texts, _PLAIN_INT)
-    texts = pc.if_else(plain, pc.binary_join_element_wise(texts, ".0", ""), texts)
+    odd |= rows_holding(texts, b"e")
     if odd.any():
         spelt = [repr(float(v)) for v in values[odd].tolist()]
         texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
-    return texts
+        whole &= ~odd
+    return texts, whole
 
 
 # -- CSV ---------------------------------------------------------------------------------------
 
 #: Text `csv_quote` quotes: the delimiter, the quote, a line break.
 _QUOTED: Final = ',"\r\n'
-#: Text cells spelt by Python (`_csv_text`) rather than as they are: a formula start, or
-#: a character that makes `csv.writer` quote.
-_CSV_ODD: Final = "^[" + "".join(sorted(FORMULA_START, key="-".__eq__)) + "]|[" + _QUOTED + "]"
+#: The first characters of text a spreadsheet would run (`writers.FORMULA_START`).
+_FORMULA: Final = "".join(sorted(FORMULA_START)).encode("ascii")
 
 
 def csv_quote(text: str) -> str:
@@ -304,7 +369,7 @@ class CsvEncoder:
         pieces: list[Piece] = []
         prefix = b""
         for column in columns:
-            pieces.append(distinct_piece(prefix, column, _csv_text, "", _csv_varying))
+            pieces.extend(distinct_piece(prefix, column, _csv_text, "", _csv_varying))
             prefix = b","
         pieces.append(LiteralPiece(b"\r\n"))
         return assemble(pieces, table.num_rows)
@@ -329,25 +394,25 @@ def _csv_kind(column: Any) -> bool:
     )
 
 
-def _csv_varying(column: Any) -> Any:
+def _csv_varying(prefix: bytes, column: Any) -> list[Piece]:
     """A column of many distinct values as CSV cells, column-wise."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     t = column.type
     if pa.types.is_floating(t):
-        texts = float_texts(column)
-    elif pa.types.is_integer(t):
+        return float_pieces(prefix, column, b"")
+    if pa.types.is_integer(t):
         texts = pc.cast(column, pa.string())
     elif pa.types.is_boolean(t):
         texts = pc.if_else(column, "true", "false")
     else:
         texts = column.cast(pa.string()) if t != pa.string() else column
-        odd = pc.match_substring_regex(texts, _CSV_ODD).fill_null(False)
-        if pc.any(odd).as_py():
+        odd = rows_holding(texts, _QUOTED.encode("ascii"), first=_FORMULA)
+        if odd.any():
             spelt = [_csv_text(s) for s in texts.filter(odd).to_pylist()]
-            texts = pc.replace_with_mask(texts, odd, pa.array(spelt, type=pa.string()))
-    return pc.fill_null(texts, "")
+            texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
+    return around(prefix, texts, b"", b"", b"")
 
 
 def _csv_rows(table: Any) -> bytes:
