@@ -10,15 +10,19 @@ byte matrix, one row per line:
 
 * `LiteralPiece`: the same bytes on every row (keys, braces, separators);
 * `CodedPiece`: a column of few distinct values, each spelt once by the writer's own
-  rule for one value; a row's bytes are the row of the spelt table its code picks;
+  rule for one value (`distinct_piece`); a row's bytes are the spelling its code picks;
 * `VaryingPiece`: a column of many distinct values, spelt column-wise by Arrow (an
-  Arrow string array), its bytes scattered into the slab.
+  Arrow string array), its bytes scattered into the slab. What goes around each
+  text (JSON's quotes, the ``.0`` of a whole float, a null's spelling) is a coded
+  piece beside it (`around`, `float_pieces`), so no text is joined row by row.
 
-Every slab is padded to its widest value, and to a multiple of 8 bytes so that it is
-moved as 64-bit words, with NUL bytes; the NULs are then deleted in one pass
-(`bytearray.translate`). Spelt text never holds a raw NUL (JSON escapes it, XML
-cannot carry it, and the CSV writer sends text holding one to the record path), so
-exactly the padding goes.
+Before filling, adjacent pieces are joined where that is cheap (a literal into the
+piece beside it, two coded pieces of few values into one coded by their pairs), so
+there are fewer slabs. Every slab is padded to its widest value, and to a multiple
+of 8 bytes so that it is moved as 64-bit words, with NUL bytes; the NULs are then
+deleted in one pass (`bytearray.translate`). Spelt text never holds a raw NUL (JSON
+escapes it, XML cannot carry it, and the CSV writer sends text holding one to the
+record path), so exactly the padding goes.
 
 CSV (`CsvEncoder`) is spelt as `io.writers.CsvWriter` spells a record with
 ``spreadsheet_safe``: each cell is `writers._csv_cell` of its value (floats as
