@@ -11,13 +11,13 @@ Writing (`JsonlEncoder`): every column becomes the JSON fragments of its values
 (spelt once per distinct value where values repeat, else column-wise by Arrow), and
 the lines are assembled from the fragments and fixed literal texts (the keys,
 braces and separators, taken from the standard's `result_template`) as slabs of a
-byte matrix (`assemble`). Spelling, as `json.dumps` gives it:
+byte matrix (`text_columns.assemble`). Spelling, as `json.dumps` gives it:
 
 * floats: Python's shortest repr (``1.0``, ``-0.0``, ``1e-05``, ``1e+16``). Arrow
   casts a float to the same shortest digits but spells some of them otherwise
   (``1`` for ``1.0``, ``0.00001`` for ``1e-05``, exponents from 1e15): plain
   integers get ``.0``, and the values Python writes in exponent form, or Arrow does,
-  are spelt by Python one by one (they are rare in scores);
+  are spelt by Python one by one (they are rare in scores: `text_columns.float_texts`);
 * a null is ``null``; a float that is not finite cannot be written, as on the
   record path (`OutputError`, with `json.dumps`'s own reason);
 * text is quoted; text holding a quote, a backslash or a control character is
@@ -51,6 +51,17 @@ import numpy as np
 from sbm_engine.io.errors import InputError, OutputError
 from sbm_engine.io.readers import parse_json_line
 from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
+from sbm_engine.io.text_columns import (
+    LiteralPiece,
+    Piece,
+    around,
+    assemble,
+    coded_piece,
+    distinct_piece,
+    float_pieces,
+    float_texts,
+    rows_holding,
+)
 from sbm_engine.messages import message
 
 __all__ = [
@@ -68,8 +79,8 @@ __all__ = [
 JSONL_WRITE_ROWS: Final = 16384
 
 _LIST_KEYS: Final = frozenset({"critical", "warnings"})
-_NEEDS_ESCAPE: Final = r'[\x00-\x1f"\\]'
-_PLAIN_INT: Final = r"^-?[0-9]+$"
+#: Text `json.dumps` escapes: control characters, the quote, the backslash.
+_NEEDS_ESCAPE: Final = bytes(range(0x20)) + b'"\\'
 
 
 def _key(name: str) -> str:
@@ -147,7 +158,7 @@ class JsonlEncoder:
             if kind == "list":
                 pieces.append(self._list_piece(prefix, column))
             else:
-                pieces.append(_value_piece(prefix, column))
+                pieces.extend(_value_pieces(prefix, column))
         pieces.append(LiteralPiece(literal.encode("utf-8")))
         return assemble(pieces, n)
 
@@ -174,136 +185,42 @@ class JsonlEncoder:
         return spelt
 
 
-# -- pieces of a line: fixed-width slabs of a byte matrix --------------------------------------
-#
-# The lines of a slice are assembled in an n x W byte matrix, one slab of columns per
-# piece, each piece padded to its widest value with NUL bytes; the NULs are then
-# deleted in one pass (`bytearray.translate`). JSON text never holds a raw NUL
-# (`json.dumps` escapes control characters), so exactly the padding goes. Slab copies
-# and one delete pass cost a fraction of joining the texts row by row (Arrow's
-# `binary_join_element_wise`). `xlsx_columns` builds sheet rows the same way.
-
-
-class LiteralPiece(NamedTuple):
-    """The same bytes on every line."""
-
-    data: bytes
-
-    @property
-    def width(self) -> int:
-        return len(self.data)
-
-    def fill(self, matrix: np.ndarray, at: int) -> None:
-        if self.data:
-            matrix[:, at : at + len(self.data)] = np.frombuffer(self.data, dtype=np.uint8)
-
-
-class CodedPiece(NamedTuple):
-    """A column of few distinct values: each row's bytes are a row of `table`."""
-
-    codes: np.ndarray
-    table: np.ndarray
-
-    @property
-    def width(self) -> int:
-        return int(self.table.shape[1])
-
-    def fill(self, matrix: np.ndarray, at: int) -> None:
-        # `take` into the slab itself: no temporary (codes are always in range)
-        np.take(self.table, self.codes, axis=0, out=matrix[:, at : at + self.width], mode="clip")
-
-
-class VaryingPiece(NamedTuple):
-    """A column of many distinct values: an Arrow string array (no nulls), its bytes
-    scattered into the matrix; `prefix` goes before each."""
-
-    prefix: bytes
-    texts: Any
-
-    @property
-    def width(self) -> int:
-        lengths = _offsets(self.texts)
-        return len(self.prefix) + int(np.diff(lengths).max(initial=0))
-
-    def fill(self, matrix: np.ndarray, at: int) -> None:
-        if self.prefix:
-            matrix[:, at : at + len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
-            at += len(self.prefix)
-        offsets = _offsets(self.texts).astype(np.int64)
-        lengths = np.diff(offsets)
-        first, last = int(offsets[0]), int(offsets[-1])
-        if last == first:
-            return
-        n, stride = matrix.shape
-        rows = np.arange(n, dtype=np.int64) * stride + at - offsets[:-1]
-        target = np.repeat(rows, lengths) + np.arange(first, last, dtype=np.int64)
-        data = np.frombuffer(self.texts.buffers()[2], dtype=np.uint8)
-        matrix.reshape(-1)[target] = data[first:last]
-
-
-Piece = LiteralPiece | CodedPiece | VaryingPiece
-
-
-def _offsets(texts: Any) -> np.ndarray:
-    n = len(texts)
-    raw = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=texts.offset + n + 1)
-    return raw[texts.offset :]
-
-
-def assemble(pieces: list[Piece], n: int) -> bytearray:
-    """The bytes of `n` lines, each the pieces' bytes in order (see above)."""
-    widths = [piece.width for piece in pieces]
-    buffer = bytearray(n * sum(widths))  # zeroed: the padding
-    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(n, sum(widths))
-    at = 0
-    for piece, width in zip(pieces, widths, strict=True):
-        piece.fill(matrix, at)
-        at += width
-    del matrix  # releases the export of `buffer`
-    return buffer.translate(None, b"\0")
-
-
-def coded_piece(prefix: bytes, spelt: Sequence[str], indices: Any, null: int) -> CodedPiece:
-    """A coded piece: `spelt[indices[i]]` after `prefix` on row i (`null` for a null index)."""
-    encoded = [prefix + text.encode("utf-8") for text in spelt]
-    table = np.zeros((len(encoded), max(map(len, encoded))), dtype=np.uint8)
-    for k, data in enumerate(encoded):
-        table[k, : len(data)] = np.frombuffer(data, dtype=np.uint8)
-    codes = indices.fill_null(null).to_numpy(zero_copy_only=False).astype(np.intp)
-    return CodedPiece(codes, table)
-
-
-#: A column whose distinct values are at most one in this many rows (or 64 at most) is
-#: spelt once per distinct value; others column-wise by Arrow.
-_FEW: Final = 8
-
-
-def _value_piece(prefix: bytes, column: Any) -> Piece:
+def _value_pieces(prefix: bytes, column: Any) -> list[Piece]:
     """A value column: spelt once per distinct value when values repeat (scores, bands,
-    points), else column-wise by Arrow (`value_texts`: ids, coefficients)."""
+    points), else column-wise by Arrow (`_varying_pieces`: ids, coefficients)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     t = column.type
-    if pa.types.is_null(t):
-        return LiteralPiece(prefix + b"null")
-    encoded = column if pa.types.is_dictionary(t) else None
-    if encoded is None and not (
-        pa.types.is_floating(t)
+    if not (
+        pa.types.is_dictionary(t)
+        or pa.types.is_null(t)
+        or pa.types.is_floating(t)
         or pa.types.is_integer(t)
         or pa.types.is_boolean(t)
         or pa.types.is_string(t)
         or pa.types.is_large_string(t)
     ):
         raise TypeError(f"no JSON spelling for a column of type {t}")
-    if encoded is None:
-        encoded = pc.dictionary_encode(column)
-    distinct = len(encoded.dictionary)
-    if distinct * _FEW <= len(column) or distinct <= 64:
-        spelt = [_json_value(v) for v in encoded.dictionary.to_pylist()]
-        spelt.append("null")
-        return coded_piece(prefix, spelt, encoded.indices, distinct)
-    return VaryingPiece(prefix, value_texts(column))
+    return distinct_piece(prefix, column, _json_value, "null", _varying_pieces)
+
+
+def _varying_pieces(prefix: bytes, column: Any) -> list[Piece]:
+    """A column of many distinct values spelt column-wise, as `value_texts` spells it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_floating(t):
+        _check_finite(column)
+        return float_pieces(prefix, column, b"null")
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        texts = column.cast(pa.string()) if t != pa.string() else column
+        return around(prefix, _escaped(texts), b'"', b'"', b"null")
+    if pa.types.is_integer(t):
+        texts = pc.cast(column, pa.string())
+    else:
+        texts = pc.if_else(column, "true", "false")
+    return around(prefix, texts, b"", b"", b"null")
 
 
 def _json_value(value: Any) -> str:
@@ -343,38 +260,40 @@ def value_texts(column: Any) -> Any:
 
 
 def _string_texts(column: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise('"', _escaped(column), '"', "")
+
+
+def _escaped(column: Any) -> Any:
+    """Texts as `json.dumps` spells them between the quotes."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    quoted = pc.binary_join_element_wise('"', column, '"', "")
-    escape = pc.match_substring_regex(column, _NEEDS_ESCAPE)
-    if not pc.any(escape).as_py():
-        return quoted
-    mask = escape.fill_null(False)
-    spelt = [json.dumps(s, ensure_ascii=False) for s in column.filter(mask).to_pylist()]
-    return pc.replace_with_mask(quoted, mask, pa.array(spelt, type=pa.string()))
+    escape = rows_holding(column, _NEEDS_ESCAPE)
+    if not escape.any():
+        return column
+    mask = pa.array(escape)
+    spelt = [json.dumps(s, ensure_ascii=False)[1:-1] for s in column.filter(mask).to_pylist()]
+    return pc.replace_with_mask(column, mask, pa.array(spelt, type=pa.string()))
 
 
 def _float_texts(column: Any) -> Any:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """`text_columns.float_texts`, after an OutputError for a value that is not finite."""
+    _check_finite(column)
+    return float_texts(column)
 
+
+def _check_finite(column: Any) -> None:
+    """OutputError, as the record writer raises it, for the first value of a float
+    column that is not finite."""
     values = column.to_numpy(zero_copy_only=False)  # a null reads as NaN
     valid = column.is_valid().to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(values)
-        if not finite[valid].all():
-            bad = float(values[np.flatnonzero(valid & ~finite)[0]])
-            raise OutputError(f"cannot write a record as JSON: {_json_refusal(bad)}")
-        tiny = valid & (values != 0) & (np.abs(values) < 1e-4)
-    texts = pc.cast(column, pa.string())
-    odd = pc.match_substring(texts, "e").fill_null(False).to_numpy(zero_copy_only=False) | tiny
-    plain = pc.match_substring_regex(texts, _PLAIN_INT)
-    texts = pc.if_else(plain, pc.binary_join_element_wise(texts, ".0", ""), texts)
-    if odd.any():
-        spelt = [repr(float(v)) for v in values[odd].tolist()]
-        texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
-    return texts
+    if not finite[valid].all():
+        bad = float(values[np.flatnonzero(valid & ~finite)[0]])
+        raise OutputError(f"cannot write a record as JSON: {_json_refusal(bad)}")
 
 
 def _json_refusal(value: float) -> str:
@@ -384,15 +303,6 @@ def _json_refusal(value: float) -> str:
     except ValueError as exc:
         return str(exc)
     return repr(value) if not math.isfinite(value) else ""  # pragma: no cover - finite
-
-
-def _text_bytes(lines: Any) -> bytes:
-    """The concatenated texts of a string array without nulls, from its data buffer."""
-    offsets_buf, data = lines.buffers()[1], lines.buffers()[2]
-    n = len(lines)
-    offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=lines.offset + n + 1)
-    start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + n])
-    return data[start:stop].to_pybytes()
 
 
 # -- reading: chunks of visits as Arrow tables -------------------------------------------------

@@ -103,7 +103,7 @@ def _csv_cell(value: Any) -> str:
     """A flat value as a CSV cell: `_cell_text`, with text that a spreadsheet would run
     as a formula (``=cmd|' /C calc'!A0``, ``@SUM(...)``) prefixed with ``'`` as OWASP
     recommends, so it opens as text. Only text cells: numbers such as -0.5 stay numbers.
-    The streaming path's `pipeline.outputs.csv_table` does the same, column-wise."""
+    The streaming path's `io.text_columns.CsvEncoder` does the same, column-wise."""
     if type(value) is str:
         return "'" + value if value and value[0] in FORMULA_START else value
     return _cell_text(value)

@@ -6,7 +6,7 @@ calls per visit; xlsxwriter also writes numbers to 16 significant digits, and a
 score such as 0.43500000000000005 needs 17 to read back as the same float. A
 worksheet of plain values is simple XML, so here every column becomes one array
 of cell elements (`<c><v>0.5</v></c>`, spelt once per distinct value where values
-repeat) and the rows are assembled from them with `jsonl_columns.assemble`, as the
+repeat) and the rows are assembled from them with `text_columns.assemble`, as the
 JSONL lines are. The other parts of the package are fixed texts.
 
 What a cell holds is what `writers.XlsxWriter` writes for the same visits, so that
@@ -44,17 +44,13 @@ from sbm_engine.io._deps import require
 from sbm_engine.io.errors import InputError, OutputError
 from sbm_engine.io.jsonl_columns import (
     JSONL_WRITE_ROWS,
-    LiteralPiece,
-    Piece,
     TableChunk,
     Unsupported,
-    VaryingPiece,
     arrow_values,
-    assemble,
-    coded_piece,
     value_texts,
 )
 from sbm_engine.io.records import SourceRecord, TableLayout, field_value, jsonable
+from sbm_engine.io.text_columns import LiteralPiece, Piece, VaryingPiece, assemble, coded_piece
 from sbm_engine.io.writers import XLSX_MAX_ROWS, _sheet_title
 
 __all__ = ["XLSX_CHUNK_ROWS", "XlsxTableWriter", "number_text", "read_xlsx_chunks"]

@@ -1,9 +1,8 @@
 """Scored tables written as `sbm score` writes them, whatever the chunking.
 
 Parquet: `io.writers.result_parquet_writer`, row groups of exactly ROW_GROUP rows.
-CSV: text built column-wise with Arrow compute, spelt as the record path's CSV
-writer spells a cell (`io.writers.csv_cell`). JSONL: `io.jsonl_columns.JsonlEncoder`,
-lines built column-wise, the record writer's bytes. XLSX:
+CSV: `io.text_columns.CsvEncoder`, JSONL: `io.jsonl_columns.JsonlEncoder`: lines
+built column-wise (`io.text_columns.assemble`), the record writers' bytes. XLSX:
 `io.xlsx_columns.XlsxTableWriter`, a sheet streamed row by row that reads back as
 the record writer's. Every format is written column-wise, no dict per visit (an
 extension a plugin writes goes to the record path: `run.why_not`). The
@@ -198,17 +197,18 @@ class TableOutput:
             self._arrow.write_row_group(table)
         elif self.kind == "csv":
             if self._arrow is None:
-                self._arrow = _Closed()
-                self._stream.write(csv_text([[_quote(n) for n in table.column_names]]))
-            if table.num_rows:
-                self._stream.write(csv_table(table))
+                from ..io.text_columns import CsvEncoder, csv_quote  # numpy: the streaming path's
+
+                self._arrow = _Closed(CsvEncoder())
+                header = ",".join(csv_quote(n) for n in table.column_names) + "\r\n"
+                self._stream.write(header.encode("utf-8"))
+            self._arrow.inner.write(self._stream, table)
         elif self.kind in ("jsonl", "ndjson"):
             if self._arrow is None:
                 from ..io.jsonl_columns import JsonlEncoder  # numpy: the streaming path's own
 
                 self._arrow = _Closed(JsonlEncoder(self.template))
-            if table.num_rows:
-                self._stream.write(self._arrow.inner.encode(table))
+            self._arrow.inner.write(self._stream, table)
         elif self.kind == "xlsx":
             if self._arrow is None:
                 from ..io.xlsx_columns import XlsxTableWriter
@@ -240,73 +240,6 @@ class _Closed:
 
     def close(self) -> None:
         pass
-
-
-def _quote(text: str) -> str:
-    """A cell as `csv.writer` (QUOTE_MINIMAL, CRLF lines) writes it."""
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def csv_text(rows: list[list[str]]) -> bytes:
-    return "".join(",".join(r) + "\r\n" for r in rows).encode("utf-8")
-
-
-def csv_table(table: Any) -> bytes:
-    """Rows as the record path's CSV writer spells them (`writers._csv_cell`: floats as
-    Python's repr, booleans true/false, None empty, text that starts like a formula
-    behind a '; quoted only when needed), built column-wise with Arrow compute instead
-    of `csv.writer` row by row."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    columns = [
-        _cell_texts(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c, pa, pc)
-        for c in table.columns
-    ]
-    lines = pc.binary_join_element_wise(*columns, ",") if len(columns) > 1 else columns[0]
-    return ("\r\n".join(lines.to_pylist()) + "\r\n").encode("utf-8")
-
-
-def _cell_texts(column: Any, pa: Any, pc: Any) -> Any:
-    import numpy as np
-
-    t = column.type
-    if pa.types.is_floating(t):
-        values = column.to_numpy(zero_copy_only=False)
-        text = pc.cast(column, pa.string())
-        # Arrow writes 1.0 as "1"; Python's repr "1.0". Add ".0" to plain integers, and
-        # let Python spell the rare values where the two may choose different notations.
-        plain = pc.match_substring_regex(text, r"^-?[0-9]+$")
-        text = pc.if_else(plain, pc.binary_join_element_wise(text, ".0", ""), text)
-        with np.errstate(invalid="ignore"):
-            odd = (
-                ~np.isfinite(values)
-                | (np.abs(values) >= 1e15)
-                | ((values != 0) & (np.abs(values) < 1e-4))
-            )
-        odd &= ~np.isnan(values) | ~column.is_null().to_numpy(zero_copy_only=False)
-        if odd.any():
-            listed = text.to_pylist()
-            for i in np.flatnonzero(odd).tolist():
-                listed[i] = repr(float(values[i]))
-            text = pa.array(listed, type=pa.string())
-    elif pa.types.is_boolean(t):
-        text = pc.if_else(column, "true", "false")
-    else:
-        text = pc.cast(column, pa.string())
-        # text a spreadsheet would run as a formula gets a leading ' (`writers._csv_cell`)
-        formula = pc.match_substring_regex(text, "^[=+\\-@\t\r]")
-        if pc.any(formula).as_py():
-            text = pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
-        needs = pc.match_substring_regex(text, '[,"\r\n]')
-        if pc.any(needs).as_py():
-            quoted = pc.binary_join_element_wise(
-                '"', pc.replace_substring(text, '"', '""'), '"', ""
-            )
-            text = pc.if_else(needs, quoted, text)
-    return pc.fill_null(text, "")
 
 
 class _ArrowFile(Writer):

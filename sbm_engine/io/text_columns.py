@@ -1,0 +1,428 @@
+"""Lines of text from Arrow columns: the line builder of the JSONL, CSV and XLSX writers.
+
+Why: the batch path gives scored visits as Arrow tables, and the text formats want one
+line per visit, spelt exactly as the record path's writers spell each value. Joining
+cells row by row in Python, or per column with Arrow's string kernels, costs more
+than the scoring; building the lines as slabs of a byte matrix does not.
+
+A line is a list of pieces (`Piece`), each filling a slab of columns of an ``n x W``
+byte matrix, one row per line:
+
+* `LiteralPiece`: the same bytes on every row (keys, braces, separators);
+* `CodedPiece`: a column of few distinct values, each spelt once by the writer's own
+  rule for one value (`distinct_piece`); a row's bytes are the spelling its code picks;
+* `VaryingPiece`: a column of many distinct values, spelt column-wise by Arrow (an
+  Arrow string array), its bytes scattered into the slab. What goes around each
+  text (JSON's quotes, the ``.0`` of a whole float, a null's spelling) is a coded
+  piece beside it (`around`, `float_pieces`), so no text is joined row by row.
+
+Before filling, adjacent pieces are joined where that is cheap (a literal into the
+piece beside it, two coded pieces of few values into one coded by their pairs), so
+there are fewer slabs. Every slab is padded to its widest value, and to a multiple
+of 8 bytes so that it is moved as 64-bit words, with NUL bytes; the NULs are then
+deleted in one pass (`bytearray.translate`). Spelt text never holds a raw NUL (JSON
+escapes it, XML cannot carry it, and the CSV writer sends text holding one to the
+record path), so exactly the padding goes.
+
+CSV (`CsvEncoder`) is spelt as `io.writers.CsvWriter` spells a record with
+``spreadsheet_safe``: each cell is `writers._csv_cell` of its value (floats as
+Python's repr, booleans ``true``/``false``, null empty, text that starts like a
+formula behind a ``'``), quoted as `csv.writer` quotes (`csv_quote`), lines ending
+in CRLF.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from typing import IO, Any, Final, NamedTuple
+
+import numpy as np
+
+from sbm_engine.io.writers import FORMULA_START, _csv_cell
+
+__all__ = [
+    "TEXT_WRITE_ROWS",
+    "CodedPiece",
+    "CsvEncoder",
+    "LiteralPiece",
+    "Piece",
+    "VaryingPiece",
+    "around",
+    "assemble",
+    "coded_piece",
+    "csv_quote",
+    "distinct_piece",
+    "float_digits",
+    "float_pieces",
+    "float_texts",
+    "rows_holding",
+]
+
+#: Rows made into lines at a time: bounds the byte matrix held at once.
+TEXT_WRITE_ROWS: Final = 16384
+
+#: Bytes a slab is padded to a multiple of: slabs are moved as 64-bit words.
+_WORD: Final = 8
+
+#: A column whose distinct values are at most one in this many rows (or 64 at most) is
+#: spelt once per distinct value; others column-wise by Arrow.
+FEW: Final = 8
+
+
+def _padded(width: int) -> int:
+    return -(-width // _WORD) * _WORD
+
+
+class LiteralPiece(NamedTuple):
+    """The same bytes on every line."""
+
+    data: bytes
+
+    @property
+    def width(self) -> int:
+        return _padded(len(self.data))
+
+    def fill(self, words: np.ndarray, at: int) -> None:
+        if self.data:
+            row = self.data.ljust(self.width, b"\0")
+            words[:, at : at + len(row) // _WORD] = np.frombuffer(row, dtype=np.uint64)
+
+
+class CodedPiece(NamedTuple):
+    """A column of few distinct values: row i's bytes are ``spelt[codes[i]]``."""
+
+    codes: np.ndarray
+    spelt: Sequence[bytes]
+
+    @property
+    def width(self) -> int:
+        return _padded(max(map(len, self.spelt)))
+
+    def fill(self, words: np.ndarray, at: int) -> None:
+        width = self.width
+        if not width:
+            return
+        table = np.array(self.spelt, dtype=f"S{width}").view(np.uint64)
+        table = table.reshape(len(self.spelt), width // _WORD)
+        if table.shape[1] == 1:
+            words[:, at] = table[:, 0].take(self.codes, mode="clip")
+        else:
+            span = table.shape[1]
+            words[:, at : at + span] = table.take(self.codes, axis=0, mode="clip")
+
+
+class VaryingPiece(NamedTuple):
+    """A column of many distinct values: an Arrow string array (no nulls), its bytes
+    scattered into the matrix; `prefix` goes before each."""
+
+    prefix: bytes
+    texts: Any
+
+    @property
+    def width(self) -> int:
+        lengths = _offsets(self.texts)
+        return _padded(len(self.prefix) + int(np.diff(lengths).max(initial=0)))
+
+    def fill(self, words: np.ndarray, at: int) -> None:
+        matrix = words.view(np.uint8)
+        at *= _WORD
+        if self.prefix:
+            matrix[:, at : at + len(self.prefix)] = np.frombuffer(self.prefix, dtype=np.uint8)
+            at += len(self.prefix)
+        offsets = _offsets(self.texts).astype(np.int64)
+        lengths = np.diff(offsets)
+        first, last = int(offsets[0]), int(offsets[-1])
+        if last == first:
+            return
+        n, stride = matrix.shape
+        rows = np.arange(n, dtype=np.int64) * stride + at - offsets[:-1]
+        target = np.repeat(rows, lengths) + np.arange(first, last, dtype=np.int64)
+        data = np.frombuffer(self.texts.buffers()[2], dtype=np.uint8)
+        matrix.reshape(-1)[target] = data[first:last]
+
+
+Piece = LiteralPiece | CodedPiece | VaryingPiece
+
+
+def _offsets(texts: Any) -> np.ndarray:
+    n = len(texts)
+    raw = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=texts.offset + n + 1)
+    return raw[texts.offset :]
+
+
+def assemble(pieces: list[Piece], n: int) -> bytearray:
+    """The bytes of `n` lines, each the pieces' bytes in order (see the module docstring)."""
+    pieces = _joined(pieces)
+    widths = [piece.width for piece in pieces]
+    total = sum(widths)
+    buffer = bytearray(n * total)  # zeroed: the padding
+    words = np.frombuffer(buffer, dtype=np.uint64).reshape(n, total // _WORD)
+    at = 0
+    for piece, width in zip(pieces, widths, strict=True):
+        piece.fill(words, at)
+        at += width // _WORD
+    del words  # releases the export of `buffer`
+    return buffer.translate(None, b"\0")
+
+
+#: Distinct values a coded piece may have when adjacent pieces are joined into it.
+_JOINED: Final = 256
+
+
+def _joined(pieces: list[Piece]) -> list[Piece]:
+    """The same lines in fewer pieces: a literal joined to the coded piece beside it,
+    and adjacent coded pieces of few values into one coded by their pairs (so fewer
+    slabs to fill, and less padding)."""
+    out: list[Piece] = []
+    for piece in pieces:
+        last = out[-1] if out else None
+        if isinstance(piece, LiteralPiece) and isinstance(last, LiteralPiece):
+            out[-1] = LiteralPiece(last.data + piece.data)
+        elif isinstance(piece, LiteralPiece) and isinstance(last, CodedPiece):
+            out[-1] = CodedPiece(last.codes, [s + piece.data for s in last.spelt])
+        elif isinstance(piece, CodedPiece) and isinstance(last, LiteralPiece):
+            out[-1] = CodedPiece(piece.codes, [last.data + s for s in piece.spelt])
+        elif isinstance(piece, VaryingPiece) and isinstance(last, LiteralPiece):
+            out[-1] = VaryingPiece(last.data + piece.prefix, piece.texts)
+        elif (
+            isinstance(piece, CodedPiece)
+            and isinstance(last, CodedPiece)
+            and len(last.spelt) * len(piece.spelt) <= _JOINED
+        ):
+            k = len(piece.spelt)
+            codes = last.codes * k + piece.codes
+            out[-1] = CodedPiece(codes, [a + b for a in last.spelt for b in piece.spelt])
+        else:
+            out.append(piece)
+    return out
+
+
+def coded_piece(prefix: bytes, spelt: Sequence[str], indices: Any, null: int) -> CodedPiece:
+    """A coded piece: `spelt[indices[i]]` after `prefix` on row i (`null` for a null
+    index); `indices` an Arrow integer array."""
+    if indices.null_count:
+        indices = indices.fill_null(null)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    return CodedPiece(codes, [prefix + text.encode("utf-8") for text in spelt])
+
+
+def distinct_piece(
+    prefix: bytes,
+    column: Any,
+    spell: Callable[[Any], str],
+    null: str,
+    varying: Callable[[bytes, Any], list[Piece]],
+) -> list[Piece]:
+    """A column after `prefix` on each line: spelt once per distinct value by `spell`
+    (a null as `null`) when values repeat (scores, bands, points), else column-wise
+    by `varying` (ids, coefficients), given `prefix` and the column (never dictionary
+    encoded)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_null(t):
+        return [LiteralPiece(prefix + null.encode("utf-8"))]
+    encoded = column if pa.types.is_dictionary(t) else pc.dictionary_encode(column)
+    distinct = len(encoded.dictionary)
+    if distinct * FEW <= len(column) or distinct <= 64:
+        spelt = [spell(v) for v in encoded.dictionary.to_pylist()]
+        spelt.append(null)
+        return [coded_piece(prefix, spelt, encoded.indices, distinct)]
+    if pa.types.is_dictionary(t):
+        column = column.dictionary.take(column.indices)
+    return varying(prefix, column)
+
+
+def around(prefix: bytes, texts: Any, before: bytes, after: bytes, null: bytes) -> list[Piece]:
+    """Each text of `texts` (an Arrow string array) between `before` and `after`, a
+    null as `null`, after `prefix`: the texts are not copied to join them."""
+    import pyarrow.compute as pc
+
+    if not texts.null_count:
+        return [LiteralPiece(prefix + before), VaryingPiece(b"", texts), LiteralPiece(after)]
+    codes = texts.is_null().to_numpy(zero_copy_only=False).astype(np.intp)
+    return [
+        CodedPiece(codes, [prefix + before, prefix + null]),
+        VaryingPiece(b"", pc.fill_null(texts, "")),
+        CodedPiece(codes, [after, b""]),
+    ]
+
+
+def float_pieces(prefix: bytes, column: Any, null: bytes) -> list[Piece]:
+    """A float column spelt as Python's repr spells each value (`float_texts`), a null
+    as `null`, after `prefix`."""
+    digits, whole = float_digits(column)
+    suffix = CodedPiece(whole.astype(np.intp), [b"", b".0"])
+    return [*around(prefix, digits, b"", b"", null), suffix]
+
+
+def rows_holding(texts: Any, chars: bytes, first: bytes = b"") -> np.ndarray:
+    """Which texts of an Arrow string array hold one of the ASCII `chars`, or start
+    with one of `first` (a numpy bool array; False for a null). Read from the data
+    buffer at once: UTF-8 spells every other character with bytes of 128 and up."""
+    offsets = _offsets(texts).astype(np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    found = np.zeros(len(texts), dtype=bool)
+    if stop == start:
+        return found
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[start:stop]
+    wanted = np.zeros(256, dtype=bool)
+    wanted[list(chars)] = True
+    at = np.flatnonzero(wanted[data])
+    if at.size:
+        found[np.searchsorted(offsets, at + start, side="right") - 1] = True
+    if first:
+        wanted[:] = False
+        wanted[list(first)] = True
+        lead = data[np.minimum(offsets[:-1] - start, stop - start - 1)]
+        found |= wanted[lead] & (offsets[1:] > offsets[:-1])
+    if texts.null_count:
+        found &= texts.is_valid().to_numpy(zero_copy_only=False)
+    return found
+
+
+def float_texts(column: Any) -> Any:
+    """A float column spelt as Python's repr spells each value, column-wise: an Arrow
+    string array, null where the column is null (see `float_digits`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits, whole = float_digits(column)
+    return pc.if_else(pa.array(whole), pc.binary_join_element_wise(digits, ".0", ""), digits)
+
+
+def float_digits(column: Any) -> tuple[Any, np.ndarray]:
+    """A float column spelt column-wise: (texts, whole), where a value's repr is its
+    text, followed by ``.0`` where `whole` (a numpy bool array) is true; texts are
+    null where the column is.
+
+    Arrow casts a float to the same shortest digits as repr but spells some of them
+    otherwise (``1`` for ``1.0``, ``0.00001`` for ``1e-05``, exponents from 1e15):
+    whole numbers get ``.0``, and the values Python writes in exponent form, or Arrow
+    does, and those that are not finite, are spelt by Python one by one (they are rare
+    in scores)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column.type != pa.float64():
+        column = column.cast(pa.float64())
+    values = column.to_numpy(zero_copy_only=False)  # a null reads as NaN
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        odd = valid & (~np.isfinite(values) | ((values != 0) & (np.abs(values) < 1e-4)))
+        whole = valid & (np.floor(values) == values)
+    texts = pc.cast(column, pa.string())
+    odd |= rows_holding(texts, b"e")
+    if odd.any():
+        spelt = [repr(float(v)) for v in values[odd].tolist()]
+        texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
+        whole &= ~odd
+    return texts, whole
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+#: Text `csv_quote` quotes: the delimiter, the quote, a line break.
+_QUOTED: Final = ',"\r\n'
+#: The first characters of text a spreadsheet would run (`writers.FORMULA_START`).
+_FORMULA: Final = "".join(sorted(FORMULA_START)).encode("ascii")
+
+
+def csv_quote(text: str) -> str:
+    """A cell as `csv.writer` (QUOTE_MINIMAL, CRLF lines) writes it in a row of more
+    than one cell."""
+    if any(c in text for c in _QUOTED):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_text(value: Any) -> str:
+    return csv_quote(_csv_cell(value))
+
+
+class CsvEncoder:
+    """Scored tables to the lines `writers.CsvWriter` (``spreadsheet_safe``) writes for
+    the same rows, without the header: a cell per column, in the table's order."""
+
+    def encode(self, table: Any) -> bytes:
+        """The CSV lines of every row of `table` (a pyarrow Table), in order."""
+        out = io.BytesIO()
+        self.write(out, table)
+        return out.getvalue()
+
+    def write(self, stream: IO[bytes], table: Any) -> int:
+        """Write the lines of `table` to `stream` a slice at a time; returns the bytes
+        written. Raises OSError from the stream."""
+        if not table.num_columns:  # empty lines (a table of no columns slices oddly)
+            stream.write(b"\r\n" * table.num_rows)
+            return 2 * table.num_rows
+        written = 0
+        for start in range(0, table.num_rows, TEXT_WRITE_ROWS):
+            data = self._encode_rows(table.slice(start, TEXT_WRITE_ROWS))
+            stream.write(data)
+            written += len(data)
+        return written
+
+    def _encode_rows(self, table: Any) -> bytes | bytearray:
+        columns = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in table.columns]
+        if table.num_columns < 2 or not all(map(_csv_kind, columns)):
+            return _csv_rows(table)  # the record writer's own rows
+        pieces: list[Piece] = []
+        prefix = b""
+        for column in columns:
+            pieces.extend(distinct_piece(prefix, column, _csv_text, "", _csv_varying))
+            prefix = b","
+        pieces.append(LiteralPiece(b"\r\n"))
+        return assemble(pieces, table.num_rows)
+
+
+def _csv_kind(column: Any) -> bool:
+    """Whether the lines can be built column-wise for `column`: a type of scored tables,
+    and no text holding a NUL (the line builder's padding)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_dictionary(t):
+        column, t = column.dictionary, t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return not pc.any(pc.match_substring(column, "\0")).as_py()
+    return (
+        pa.types.is_floating(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_null(t)
+    )
+
+
+def _csv_varying(prefix: bytes, column: Any) -> list[Piece]:
+    """A column of many distinct values as CSV cells, column-wise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_floating(t):
+        return float_pieces(prefix, column, b"")
+    if pa.types.is_integer(t):
+        texts = pc.cast(column, pa.string())
+    elif pa.types.is_boolean(t):
+        texts = pc.if_else(column, "true", "false")
+    else:
+        texts = column.cast(pa.string()) if t != pa.string() else column
+        odd = rows_holding(texts, _QUOTED.encode("ascii"), first=_FORMULA)
+        if odd.any():
+            spelt = [_csv_text(s) for s in texts.filter(odd).to_pylist()]
+            texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
+    return around(prefix, texts, b"", b"", b"")
+
+
+def _csv_rows(table: Any) -> bytes:
+    """The rows as `writers.CsvWriter` writes them, row by row with `csv.writer`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in zip(*(column.to_pylist() for column in table.columns), strict=True):
+        writer.writerow([_csv_cell(value) for value in row])
+    return out.getvalue().encode("utf-8")
