@@ -61,6 +61,7 @@ from sbm_engine.io.text_columns import (
     float_pieces,
     float_texts,
     rows_holding,
+    write_in_slices,
 )
 from sbm_engine.messages import message
 
@@ -129,12 +130,7 @@ class JsonlEncoder:
     def write(self, stream: IO[bytes], table: Any) -> int:
         """Write the lines of `table` to `stream` a slice at a time; returns the bytes
         written. Raises as `encode` does, and OSError from the stream."""
-        written = 0
-        for start in range(0, table.num_rows, JSONL_WRITE_ROWS):
-            data = self._encode_rows(table.slice(start, JSONL_WRITE_ROWS))
-            stream.write(data)
-            written += len(data)
-        return written
+        return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._encode_rows)
 
     def _encode_rows(self, table: Any) -> bytes | bytearray:
         n = table.num_rows
@@ -360,15 +356,20 @@ def arrow_values(values: Sequence[Any]) -> Any:
         raise Unsupported("text with a lone surrogate") from exc
 
 
-def _arrow_values(values: Sequence[Any]) -> Any:
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
+def _check_kinds(kinds: set[type], values: Sequence[Any]) -> None:
+    """Values of kinds a table column can carry (lists only of texts), else Unsupported."""
     if not kinds <= set(_KIND_ORDER):
         raise Unsupported(message_unsupported(kinds))
     if list in kinds:
         for v in values:
             if type(v) is list and not all(type(x) is str for x in v):
                 raise Unsupported("a list of values other than texts in one column")
+
+
+def _arrow_values(values: Sequence[Any]) -> Any:
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    _check_kinds(kinds, values)
     if len(kinds) <= 1:
         if int in kinds:
             _check_ints(values)
@@ -763,7 +764,10 @@ def _exact_chunk(
     """A block read line by line as `readers.read_jsonl` reads it: each line parsed by
     orjson where that gives what Python's `json` gives (`_quick`), else by `json`."""
     with _no_gc():  # a chunk is millions of new objects and no cycle: spare the collector
-        return _parsed_chunk(lines, first, encoding, fields, known, prefix, typed)
+        try:
+            return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=False)
+        except _LongNumber:
+            return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=True)
 
 
 @contextlib.contextmanager
@@ -775,21 +779,6 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _parsed_chunk(
-    lines: list[bytes],
-    first: int,
-    encoding: str,
-    fields: frozenset[str],
-    known: frozenset[str] | None,
-    prefix: str,
-    typed: frozenset[str] = frozenset(),
-) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
-    try:
-        return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=False)
-    except _LongNumber:
-        return _gathered(lines, first, encoding, fields, known, prefix, typed, guard=True)
 
 
 class _LongNumber(Exception):
@@ -1109,12 +1098,7 @@ class _Coded:
         self.n += n
 
     def _admit(self, kinds: set[type], values: Sequence[Any]) -> None:
-        if not kinds <= set(_KIND_ORDER):
-            raise Unsupported(message_unsupported(kinds))
-        if list in kinds:
-            for v in values:
-                if type(v) is list and not all(type(x) is str for x in v):
-                    raise Unsupported("a list of values other than texts in one column")
+        _check_kinds(kinds, values)
         self.kinds |= kinds
         if self.by_value and (list in self.kinds or len(self.kinds & _NUMBER_KINDS) > 1):
             self._by_key()

@@ -58,6 +58,7 @@ __all__ = [
     "float_pieces",
     "float_texts",
     "rows_holding",
+    "write_in_slices",
 ]
 
 #: Rows made into lines at a time: bounds the byte matrix held at once.
@@ -150,6 +151,19 @@ def _offsets(texts: Any) -> np.ndarray:
     n = len(texts)
     raw = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=texts.offset + n + 1)
     return raw[texts.offset :]
+
+
+def write_in_slices(
+    stream: IO[bytes], table: Any, rows: int, encode: Callable[[Any], bytes | bytearray]
+) -> int:
+    """Write `encode` of `table`'s slices of `rows` rows to `stream`, in order (bounding
+    the text built at once); returns the bytes written."""
+    written = 0
+    for start in range(0, table.num_rows, rows):
+        data = encode(table.slice(start, rows))
+        stream.write(data)
+        written += len(data)
+    return written
 
 
 def assemble(pieces: list[Piece], n: int) -> bytearray:
@@ -359,12 +373,7 @@ class CsvEncoder:
         if not table.num_columns:  # empty lines (a table of no columns slices oddly)
             stream.write(b"\r\n" * table.num_rows)
             return 2 * table.num_rows
-        written = 0
-        for start in range(0, table.num_rows, TEXT_WRITE_ROWS):
-            data = self._encode_rows(table.slice(start, TEXT_WRITE_ROWS))
-            stream.write(data)
-            written += len(data)
-        return written
+        return write_in_slices(stream, table, TEXT_WRITE_ROWS, self._encode_rows)
 
     def _encode_rows(self, table: Any) -> bytes | bytearray:
         columns = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in table.columns]

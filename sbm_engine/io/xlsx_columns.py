@@ -454,8 +454,11 @@ def _excel_value(value: Any) -> Any:
     if kind is str:
         return value or None
     if kind is float:
-        if value.is_integer() and abs(value) < _WHOLE:
-            return int(value)
+        if value.is_integer():
+            if abs(value) < _WHOLE:
+                return int(value)
+            if abs(value) < 10 * _WHOLE:
+                raise Unsupported(f"a whole number of 16 digits ({value!r})")
         return value
     if kind is bool or kind is int:
         return value
@@ -479,5 +482,8 @@ def _header_cell(value: Any) -> Any:
 
 
 #: Whole numbers below this are written by Excel without a decimal point or exponent
-#: (Excel keeps 15 digits), which openpyxl reads as an int; larger ones as floats.
+#: (Excel keeps 15 digits), which openpyxl reads as an int. One of 16 digits may be
+#: either: Excel writes ``1E+15`` (a float to openpyxl), openpyxl itself
+#: ``1000000000000000`` (an int, from ``%.16g``), and calamine gives a float for both,
+#: so such a cell goes to the record path; larger ones have an exponent either way.
 _WHOLE: Final = 1e15

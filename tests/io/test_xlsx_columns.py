@@ -334,7 +334,14 @@ def test_reader_generated_cells_as_record_path(tmp_path: Path, rows: list[list[A
         sheet.append([v.strip() if isinstance(v, str) and v.strip() == "" else v for v in row])
     path = tmp_path / "gen.xlsx"
     book.save(path)
-    assert columnar_records(path, chunk_rows=5) == record_path_records(path)
+    try:
+        got = columnar_records(path, chunk_rows=5)
+    except jsonl_columns.Unsupported:
+        # openpyxl writes a float of 16 whole digits as a whole number (`%.16g`), which it
+        # reads back as an int; calamine gives a float: such a sheet goes to the record path
+        assert any(type(v) is float and 1e15 <= abs(v) < 1e16 for row in rows for v in row)
+        return
+    assert got == record_path_records(path)
 
 
 @pytest.mark.parametrize("pack", sorted(PACKS))
@@ -405,3 +412,21 @@ def test_reader_sheet_starting_elsewhere(tmp_path: Path) -> None:
     got = columnar_records(path)
     assert got == record_path_records(path)
     assert [what[0] for _, what in got] == ["unreadable"] * 3
+
+
+def test_a_whole_number_of_16_digits_goes_to_the_record_path(tmp_path: Path) -> None:
+    """openpyxl writes 1e15 as ``1000000000000000`` and reads it back as an int, Excel
+    writes ``1E+15`` (a float): calamine's float cannot tell them apart."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["visit_id", "point", "a", "answers.b"])
+    sheet.append(["v1", "p", None, 1e15])
+    sheet.append(["v2", "p", None, 1e16])
+    path = tmp_path / "big.xlsx"
+    book.save(path)
+    with pytest.raises(jsonl_columns.Unsupported, match="16 digits"):
+        columnar_records(path, chunk_rows=5)
+    assert [r[1]["answers"]["b"] for r in record_path_records(path)] == [
+        ("int", 10**15),
+        ("float", 1e16),
+    ]
