@@ -24,8 +24,11 @@ from .overlap import Behind
 
 #: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
 ROW_GROUP: Final = 65536
-#: Rows per write of CSV output (only a buffering size; the bytes do not depend on it).
-TEXT_WRITE: Final = 65536
+#: Rows per write of CSV output (only a buffering size; the bytes do not depend on it):
+#: each part is copied whole and waits in the writer's queue, so a part of the CSV
+#: encoder's own slice (`text_columns.TEXT_WRITE_ROWS`) holds a quarter of what a
+#: Parquet row group's worth would.
+TEXT_WRITE: Final = 16384
 #: Rows per write of JSONL output: its lines are long (every item, section and
 #: coefficient by name), so a smaller part keeps the text built at once small.
 JSONL_WRITE: Final = 8192
