@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sbm_engine.cli import cli
+from tests.inspections import snhd_inspection
 
 STANDARD = """
 standard demo.inspections {
@@ -182,30 +183,19 @@ def test_an_empty_history_file_means_no_previous_visits(tmp_path, std):
     assert _lines(out)[0]["coefficients"] == {"again": 0.0, "visits_before": 0.0}
 
 
-def _inspection(vid: str, date: str, cited: list[str]) -> dict:
-    answers = {"imminent_hazard": "none", **dict.fromkeys(cited, "out")}
-    return {
-        "visit_id": vid,
-        "point": "P1",
-        "date": date,
-        "inspection": "routine",
-        "answers": answers,
-    }
-
-
 @pytest.mark.parametrize("engine", ["python", "batch"])
 def test_a_visit_scored_again_is_not_its_own_previous_visit(tmp_path, engine):
     first = _write(
         tmp_path / "first.jsonl",
         [
-            _inspection("a1", "2026-01-12", ["major_18"]),
-            _inspection("a2", "2026-07-20", []),
+            snhd_inspection("a1", "2026-01-12", ["major_18"]),
+            snhd_inspection("a2", "2026-07-20", []),
         ],
     )
     earlier = tmp_path / "earlier.jsonl"
     assert _score("inspections.snhd", str(first), "-o", str(earlier))[0] == 0
     # a2 submitted again, corrected: another date, major_18 cited
-    wave = _write(tmp_path / "wave.jsonl", [_inspection("a2", "2026-08-03", ["major_18"])])
+    wave = _write(tmp_path / "wave.jsonl", [snhd_inspection("a2", "2026-08-03", ["major_18"])])
     out = tmp_path / "out.jsonl"
     code, output = _score(
         "inspections.snhd",

@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import json
 
+from tests.inspections import snhd_inspection
 from tests.serve.conftest import Service
-
-
-def _visit(vid: str, date: str, cited: list[str]) -> dict:
-    answers = {"imminent_hazard": "none", **dict.fromkeys(cited, "out")}
-    return {
-        "visit_id": vid,
-        "point": "P1",
-        "date": date,
-        "inspection": "routine",
-        "answers": answers,
-    }
 
 
 def test_the_visits_of_a_request_are_scored_together(service: Service) -> None:
     body = "\n".join(
         json.dumps(v)
         for v in (
-            _visit("second", "2026-07-20", ["major_18"]),
-            _visit("first", "2026-01-12", ["major_18"]),
+            snhd_inspection("second", "2026-07-20", ["major_18"]),
+            snhd_inspection("first", "2026-01-12", ["major_18"]),
         )
     )
     r = service.post("/v1/score/inspections.snhd", body, "application/x-ndjson")
@@ -47,8 +37,8 @@ def test_score_explain_and_sbm_explain_read_the_same_previous_visit(
     from sbm_engine.cli import cli
 
     visits = (
-        _visit("second", "2026-07-20", ["major_18"]),
-        _visit("first", "2026-01-12", ["major_18"]),
+        snhd_inspection("second", "2026-07-20", ["major_18"]),
+        snhd_inspection("first", "2026-01-12", ["major_18"]),
     )
     body = "\n".join(json.dumps(v) for v in visits)
     scored = service.post("/v1/score/inspections.snhd", body, "application/x-ndjson")
