@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from . import nodes as n
 from .codegen import Py, ident, integer, join, py, tuple_display
 from .diagnostics import did_you_mean
 from .exact import places_of
@@ -62,6 +61,7 @@ from .model import RollupTerm, ScaleModel, SelectedItem
 from .runtime import label_key, number_of
 
 if TYPE_CHECKING:
+    from . import nodes as n
     from .batch.compiler import BatchCompiler
     from .batch.env import Active, Expr
     from .batch.env import Env as BatchEnv
@@ -69,6 +69,19 @@ if TYPE_CHECKING:
     from .compiler import PythonCompiler
     from .interpret import Env, Interpreter
     from .model import StandardModel
+else:
+
+    class _Tree:
+        """The syntax tree's module, imported when a binding rule first looks at a
+        node: only checking a standard binds, and scoring with a cached standard
+        loads this table without the tree's classes."""
+
+        def __getattr__(self, name: str) -> Any:
+            from . import nodes
+
+            return getattr(nodes, name)
+
+    n = _Tree()
 
 #: No upper bound on a function's arguments (`mean`, `min`, `max`, `sum`, `coalesce`).
 MANY = sys.maxsize
@@ -82,7 +95,7 @@ EMPTY: Interval = (math.inf, -math.inf)
 #: elsewhere, and nothing more is checked), or anywhere (`any`: the type rule decides).
 Context = Literal["visit", "rollup", "any"]
 
-BindRule = Callable[["Binding", n.Call, "_Context"], Bound]
+BindRule = Callable[["Binding", "n.Call", "_Context"], Bound]
 RangeRule = Callable[[Call, Callable[[Bound], "Interval | None"], "RangeScope | None"], Any]
 Emit = Callable[["PythonCompiler", Call, Py], Py]
 Kernel = Callable[["BatchCompiler", Call, "list[Expr]"], "Expr"]

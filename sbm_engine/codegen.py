@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from types import CodeType
 from typing import Any, NamedTuple
 
-from .nodes import NOWHERE, Span
+from .spans import NOWHERE, Span
 
 
 class Py(str):

@@ -58,7 +58,6 @@ from .ir import (
     ValueRef,
 )
 from .model import ItemModel, SelectedItem, StandardModel, expressions
-from .nodes import NOWHERE, Span
 from .runtime import (
     EXPORTED,
     NA_FAST,
@@ -68,6 +67,7 @@ from .runtime import (
     not_applicable,
     number_of,
 )
+from .spans import NOWHERE, Span
 
 APPROX = 1e-9
 #: Bands of a coefficient compiled to one inline expression; more call `band_of`.

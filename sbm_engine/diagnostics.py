@@ -16,7 +16,7 @@ from typing import Any, Literal
 import attrs
 
 from .messages import message, ordinal
-from .nodes import NOWHERE, Span
+from .spans import NOWHERE, Span
 
 Severity = Literal["error", "warning"]
 

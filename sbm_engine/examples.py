@@ -18,7 +18,7 @@ from .diagnostics import Diagnostic
 from .interpret import Env, Interpreter
 from .messages import message
 from .model import Bound, ExampleModel
-from .nodes import Span
+from .spans import Span
 
 if TYPE_CHECKING:
     from .standard import CompiledStandard

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
-from .nodes import NOWHERE, Span
+from .spans import NOWHERE, Span
 
 Type = Literal["num", "bool", "str", "label", "sel", "labellit", "any", "date", "datetime"]
 

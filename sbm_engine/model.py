@@ -16,8 +16,8 @@ import attrs
 
 from .ir import Bound
 from .ir import Type as Type  # the type of a value, where readers of the model look for it
-from .nodes import NOWHERE, Span
 from .runtime import label_key
+from .spans import NOWHERE, Span
 
 if TYPE_CHECKING:
     from .builtins import BuiltinTable

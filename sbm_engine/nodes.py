@@ -12,24 +12,9 @@ from typing import Literal, TypeAlias
 
 import attrs
 
-
-@attrs.frozen(order=True)
-class Span:
-    """Where a node was read: 1-based line and column, end exclusive, and offsets."""
-
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    start: int = 0
-    end: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-NOWHERE = Span("<built-in>", 0, 0, 0, 0)
+# Re-exported: the tree's users name spans through it (`n.Span`).
+from .spans import NOWHERE as NOWHERE
+from .spans import Span as Span
 
 
 def _span() -> Span:

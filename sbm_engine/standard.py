@@ -29,7 +29,6 @@ from .history import Reader as HistoryReader
 from .history import reads as history_reads
 from .messages import message
 from .model import StandardModel
-from .nodes import Span
 from .results import (
     RejectedVisit,
     Row,
@@ -42,6 +41,7 @@ from .results import (
     visit_key,
 )
 from .runtime import VisitError, VisitWarning
+from .spans import Span
 
 if TYPE_CHECKING:
     from .pipeline import Counts, ScoredBatch

@@ -270,7 +270,7 @@ _STARTUP = """\
 import atexit, sys
 from sbm_engine.cli import main
 
-heavy = ("lark", "tomllib", "multiprocessing", "concurrent.futures.process")
+heavy = ("lark", "sbm_engine.nodes", "tomllib", "multiprocessing", "concurrent.futures.process")
 atexit.register(lambda: print("IMPORTED", sorted(m for m in heavy if m in sys.modules)))
 sys.exit(main(sys.argv[1:]))
 """
@@ -278,8 +278,9 @@ sys.exit(main(sys.argv[1:]))
 
 def test_a_cached_one_job_score_imports_only_what_scoring_needs(tmp_path: Path) -> None:
     """What each `sbm score` of a small wave pays before scoring: with the standard and
-    the message catalogue in the cache, no parser (lark), no TOML parser and no worker
-    pool's modules are imported, even when some visits are rejected."""
+    the message catalogue in the cache, no parser (lark), no syntax tree's classes, no
+    TOML parser and no worker pool's modules are imported, even when some visits are
+    rejected."""
     pytest.importorskip("pyarrow")
     env = {**os.environ, "SBM_CACHE_DIR": str(tmp_path / "cache")}
     args = ["score", str(DEMO / "demo_branch.sbm"), str(DEMO / "demo_visits.jsonl")]
@@ -294,5 +295,5 @@ def test_a_cached_one_job_score_imports_only_what_scoring_needs(tmp_path: Path) 
         )
         assert done.returncode == 1, done.stderr  # the demo wave has rejected visits
         runs.append(done.stdout.rsplit("IMPORTED ", 1)[1].strip())
-    assert runs[0] == "['lark', 'tomllib']"  # compiled and the catalogue parsed once
+    assert runs[0] == "['lark', 'sbm_engine.nodes', 'tomllib']"  # compiled, catalogue parsed
     assert runs[1] == "[]"

@@ -37,7 +37,7 @@ import attrs
 from ..diagnostics import Diagnostic, render_all
 from ..messages import message
 from ..model import StandardModel
-from ..nodes import Span
+from ..spans import Span
 
 #: The codes of a levers file's diagnostics (docs/plan.md explains each).
 CODES: dict[str, str] = {

@@ -9,6 +9,7 @@ check failed; 2 nothing could be done (bad standard, unreadable input, bad usage
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -83,7 +84,9 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attr, _ = COMMANDS[name]
-        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)  # type: ignore[no-any-return]
+        command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        _collector_on()  # the command's own work may make garbage cycles
+        return command  # type: ignore[no-any-return]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
@@ -121,10 +124,37 @@ def cli(lang: str | None) -> None:
     set_language(lang)  # None: as SBM_LANG or the locale say
 
 
+_collector_paused = False
+
+
+def _pause_collector() -> None:
+    """Pause the cyclic garbage collector while the process starts.
+
+    Why: start-up (importing the command, the engine, numpy and pyarrow) allocates
+    tens of thousands of objects that live as long as the process and frees almost
+    none of them through cycles, yet every collection those allocations trigger walks
+    the whole growing heap: a tenth of a small wave's run. The collector comes back,
+    with the start-up objects frozen out of its walks, once the command is imported.
+    """
+    global _collector_paused
+    if gc.isenabled():
+        gc.disable()
+        _collector_paused = True
+
+
+def _collector_on() -> None:
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
+        gc.freeze()
+        gc.enable()
+
+
 def main(argv: list[str] | None = None) -> Any:
     from . import common
 
     common.owns_process = True
+    _pause_collector()
     try:
         return cli.main(args=argv, prog_name="sbm")
     except Exception as exc:  # a broken pack is "nothing could be done": exit 2, no traceback
@@ -136,3 +166,5 @@ def main(argv: list[str] | None = None) -> Any:
             click.echo(error_line(str(exc)), err=True)
             sys.exit(2)
         raise
+    finally:
+        _collector_on()  # `sbm --help`, a usage error: no command was imported

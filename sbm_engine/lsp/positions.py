@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from ..nodes import Span
+from ..spans import Span
 
 _LSP_BREAK = re.compile(r"\r\n|\r|\n")
 
