@@ -45,6 +45,8 @@ def starts_solid(arr: Any) -> np.ndarray:
     """Rows whose first byte is printable ASCII other than a space (0x21-0x7E): such a
     text is not blank whatever else it holds, the case of nearly every id. Nulls and
     other rows are False (they need a closer look)."""
+    from .. import arrow_compute as pc
+
     starts, lengths, data = text_layout(arr)
     out = np.zeros(len(starts), dtype=bool)
     some = np.flatnonzero(lengths > 0)
@@ -52,7 +54,7 @@ def starts_solid(arr: Any) -> np.ndarray:
         first = data[starts[some]]
         out[some] = (first >= 0x21) & (first <= 0x7E)
     if arr.null_count:
-        out &= arr.is_valid().to_numpy(zero_copy_only=False)
+        out &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
     return out
 
 
@@ -73,7 +75,8 @@ def dictionary_encode(arr: Any) -> Any:
     cell. The numpy dictionaries are sorted by
     bytes rather than in order of appearance; callers only look values up in it."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     encoded = None
     if len(arr):
@@ -84,7 +87,7 @@ def dictionary_encode(arr: Any) -> Any:
         encoded = pc.dictionary_encode(arr)
     if not pa.types.is_string(encoded.dictionary.type):
         encoded = pa.DictionaryArray.from_arrays(
-            encoded.indices, encoded.dictionary.cast(pa.string()), safe=False
+            encoded.indices, pc.cast(encoded.dictionary, pa.string()), safe=False
         )
     return encoded
 

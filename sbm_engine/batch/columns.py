@@ -143,6 +143,8 @@ class ArrowSource(Source):
     def __init__(self, array: Any) -> None:
         import pyarrow as pa
 
+        from .. import arrow_compute as pc
+
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         self.array = array
@@ -154,9 +156,9 @@ class ArrowSource(Source):
         self.nested_type = pa.types.is_nested(value_type)  # struct, list, map or union
         if pa.types.is_dictionary(t):
             self.kind = "dictionary"
-            if self.text and len(array.dictionary) != len(array.dictionary.unique()):
+            if self.text and len(array.dictionary) != len(pc.unique(array.dictionary)):
                 # Arrow allows repeated dictionary values; codes here name distinct ones.
-                self.array = array = array.cast(value_type).dictionary_encode()
+                self.array = array = pc.dictionary_encode(pc.cast(array, value_type))
         elif pa.types.is_integer(t):
             self.kind = "int"
         elif pa.types.is_floating(t):
@@ -190,7 +192,12 @@ class ArrowSource(Source):
                 return small
         if self.kind == "other" and not _encodable(part.type):
             return encode_objects(tabular_cell(v) for v in part.to_pylist())
-        enc = part if self.kind == "dictionary" else part.dictionary_encode()
+        if self.kind == "dictionary":
+            enc = part
+        else:
+            from .. import arrow_compute as pc
+
+            enc = pc.dictionary_encode(part)
         if self.text:  # texts are their own JSON value; only "" is an empty cell
             distinct: list[Any] = enc.dictionary.to_pylist()
             if "" in distinct:  # at most once: dictionary values are distinct
@@ -245,16 +252,18 @@ class ArrowSource(Source):
     def text_codes(self) -> tuple[np.ndarray, Any]:
         """For a text column: codes into its distinct texts (an Arrow array), -1 where
         the cell is empty (null or ""). No text becomes a Python string."""
-        import pyarrow.compute as pc
+        from .. import arrow_compute as pc
 
         enc = self.array if self.kind == "dictionary" else pc.dictionary_encode(self.array)
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
         empty = pc.index(enc.dictionary, "").as_py()
         if empty >= 0:
             codes[codes == empty] = -1
         return codes, enc.dictionary
 
     def blank(self, start: int, stop: int) -> np.ndarray:
+        from .. import arrow_compute as pc
+
         if not self.text:
             return super().blank(start, stop)
         part = self.array.slice(start, stop - start)
@@ -262,7 +271,7 @@ class ArrowSource(Source):
             return _blank_texts(part)
         # Check each distinct text once, then spread (nulls are blank).
         bad = np.append(_blank_texts(part.dictionary), True)
-        codes = part.indices.fill_null(len(bad) - 1).to_numpy(zero_copy_only=False)
+        codes = pc.fill_null(part.indices, len(bad) - 1).to_numpy(zero_copy_only=False)
         return bad[codes]
 
 
@@ -298,16 +307,16 @@ def _blank_texts(texts: Any) -> np.ndarray:
     buffer); of the rest, one with a character Python does not count as whitespace
     is not blank (a regex); only nulls, "", "  " and odd spaces are checked one by
     one."""
-    import pyarrow.compute as pc
+    from .. import arrow_compute as pc
 
     out = np.zeros(len(texts), dtype=bool)
     rest = np.flatnonzero(~starts_solid(texts))  # usually none: ids start with a letter
     if rest.size:
-        texts = texts.take(rest)
-        solid = pc.match_substring_regex(texts, _NOT_SPACE).fill_null(False)
+        texts = pc.take(texts, rest)
+        solid = pc.fill_null(pc.match_substring_regex(texts, _NOT_SPACE), False)
         unsure = np.flatnonzero(~solid.to_numpy(zero_copy_only=False))
         if unsure.size:
-            values = texts.take(unsure).to_pylist()
+            values = pc.take(texts, unsure).to_pylist()
             out[rest[unsure]] = [v is None or not v.strip() for v in values]
     return out
 

@@ -80,7 +80,8 @@ class _Layout:
 
     def __init__(self, ev: BatchEvaluator, table: Any) -> None:
         import pyarrow as pa
-        import pyarrow.compute as pc
+
+        from .. import arrow_compute as pc
 
         names = table.column_names
         layout = TableLayout(names, ev.model.visit_fields)
@@ -163,6 +164,8 @@ def score_table_visits(
     them themselves (the streaming pipeline) rather than read them as a table."""
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
+
     ev = standard if isinstance(standard, BatchEvaluator) else evaluator_for(standard)
     if ev.standard.history_reader is not None:
         raise ValueError(
@@ -184,7 +187,7 @@ def score_table_visits(
     redo = np.flatnonzero(suspect | dup).tolist()
     per_visit: dict[int, tuple[dict[str, Any], Any]] = {}
     if redo:
-        rows = table.take(pa.array(redo, type=pa.int64())).to_pylist()
+        rows = pc.take(table, pa.array(redo, type=pa.int64())).to_pylist()
         for i, row in zip(redo, rows, strict=True):
             record = layout.record(row)
             outcome = ev.standard.score(record, _source(source, i)) if suspect[i] else None
@@ -235,11 +238,13 @@ class _Text:
     def arrow(self, keep: np.ndarray | slice) -> Any:
         import pyarrow as pa
 
+        from .. import arrow_compute as pc
+
         codes = self.codes[keep]
         indices = pa.array(codes.astype(np.int32), mask=codes < 0)
         values = self._values
         dictionary = pa.array(values, type=pa.string()) if isinstance(values, list) else values
-        return pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
+        return pc.cast(pa.DictionaryArray.from_arrays(indices, dictionary), pa.string())
 
 
 def _texts(layout: _Layout, key: str, n: int) -> _Text:
@@ -358,12 +363,13 @@ def _field_texts(column: Any, keep: np.ndarray | None) -> Any:
     `_Text.arrow` give when no row is patched (an empty text is null), without
     encoding the column and decoding it again."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     if keep is not None:
-        column = column.filter(pa.array(keep))
+        column = pc.filter(column, pa.array(keep))
     if not pa.types.is_string(column.type):  # a dictionary, or large_string
-        column = column.cast(pa.string())
+        column = pc.cast(column, pa.string())
     empty = pc.equal(column, "")
     if pc.any(empty).as_py():
         column = pc.if_else(empty, pa.scalar(None, pa.string()), column)

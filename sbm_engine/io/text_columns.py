@@ -216,8 +216,10 @@ def _joined(pieces: list[Piece]) -> list[Piece]:
 def coded_piece(prefix: bytes, spelt: Sequence[str], indices: Any, null: int) -> CodedPiece:
     """A coded piece: `spelt[indices[i]]` after `prefix` on row i (`null` for a null
     index); `indices` an Arrow integer array."""
+    from .. import arrow_compute as pc
+
     if indices.null_count:
-        indices = indices.fill_null(null)
+        indices = pc.fill_null(indices, null)
     codes = indices.to_numpy(zero_copy_only=False).astype(np.intp)
     return CodedPiece(codes, [prefix + text.encode("utf-8") for text in spelt])
 
@@ -234,7 +236,8 @@ def distinct_piece(
     by `varying` (ids, coefficients), given `prefix` and the column (never dictionary
     encoded)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_null(t):
@@ -246,18 +249,18 @@ def distinct_piece(
         spelt.append(null)
         return [coded_piece(prefix, spelt, encoded.indices, distinct)]
     if pa.types.is_dictionary(t):
-        column = column.dictionary.take(column.indices)
+        column = pc.take(column.dictionary, column.indices)
     return varying(prefix, column)
 
 
 def around(prefix: bytes, texts: Any, before: bytes, after: bytes, null: bytes) -> list[Piece]:
     """Each text of `texts` (an Arrow string array) between `before` and `after`, a
     null as `null`, after `prefix`: the texts are not copied to join them."""
-    import pyarrow.compute as pc
+    from .. import arrow_compute as pc
 
     if not texts.null_count:
         return [LiteralPiece(prefix + before), VaryingPiece(b"", texts), LiteralPiece(after)]
-    codes = texts.is_null().to_numpy(zero_copy_only=False).astype(np.intp)
+    codes = pc.is_null(texts).to_numpy(zero_copy_only=False).astype(np.intp)
     return [
         CodedPiece(codes, [prefix + before, prefix + null]),
         VaryingPiece(b"", pc.fill_null(texts, "")),
@@ -277,6 +280,8 @@ def rows_holding(texts: Any, chars: bytes, first: bytes = b"") -> np.ndarray:
     """Which texts of an Arrow string array hold one of the ASCII `chars`, or start
     with one of `first` (a numpy bool array; False for a null). Read from the data
     buffer at once: UTF-8 spells every other character with bytes of 128 and up."""
+    from .. import arrow_compute as pc
+
     offsets = _offsets(texts).astype(np.int64)
     start, stop = int(offsets[0]), int(offsets[-1])
     found = np.zeros(len(texts), dtype=bool)
@@ -294,7 +299,7 @@ def rows_holding(texts: Any, chars: bytes, first: bytes = b"") -> np.ndarray:
         lead = data[np.minimum(offsets[:-1] - start, stop - start - 1)]
         found |= wanted[lead] & (offsets[1:] > offsets[:-1])
     if texts.null_count:
-        found &= texts.is_valid().to_numpy(zero_copy_only=False)
+        found &= pc.is_valid(texts).to_numpy(zero_copy_only=False)
     return found
 
 
@@ -302,7 +307,8 @@ def float_texts(column: Any) -> Any:
     """A float column spelt as Python's repr spells each value, column-wise: an Arrow
     string array, null where the column is null (see `float_digits`)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     digits, whole = float_digits(column)
     return pc.if_else(pa.array(whole), pc.binary_join_element_wise(digits, ".0", ""), digits)
@@ -319,12 +325,13 @@ def float_digits(column: Any) -> tuple[Any, np.ndarray]:
     does, and those that are not finite, are spelt by Python one by one (they are rare
     in scores)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     if column.type != pa.float64():
-        column = column.cast(pa.float64())
+        column = pc.cast(column, pa.float64())
     values = column.to_numpy(zero_copy_only=False)  # a null reads as NaN
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         odd = valid & (~np.isfinite(values) | ((values != 0) & (np.abs(values) < 1e-4)))
         whole = valid & (np.floor(values) == values)
@@ -392,7 +399,8 @@ def _csv_kind(column: Any) -> bool:
     """Whether the lines can be built column-wise for `column`: a type of scored tables,
     and no text holding a NUL (the line builder's padding)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_dictionary(t):
@@ -410,7 +418,8 @@ def _csv_kind(column: Any) -> bool:
 def _csv_varying(prefix: bytes, column: Any) -> list[Piece]:
     """A column of many distinct values as CSV cells, column-wise."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_floating(t):
@@ -420,10 +429,10 @@ def _csv_varying(prefix: bytes, column: Any) -> list[Piece]:
     elif pa.types.is_boolean(t):
         texts = pc.if_else(column, "true", "false")
     else:
-        texts = column.cast(pa.string()) if t != pa.string() else column
+        texts = pc.cast(column, pa.string()) if t != pa.string() else column
         odd = rows_holding(texts, _QUOTED.encode("ascii"), first=_FORMULA)
         if odd.any():
-            spelt = [_csv_text(s) for s in texts.filter(odd).to_pylist()]
+            spelt = [_csv_text(s) for s in pc.filter(texts, odd).to_pylist()]
             texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
     return around(prefix, texts, b"", b"", b"")
 

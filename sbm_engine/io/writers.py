@@ -663,7 +663,7 @@ def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
 
 
 def _repeats(column: Any) -> bool:
-    import pyarrow.compute as pc
+    from .. import arrow_compute as pc
 
     sample = column.slice(0, DICTIONARY_SAMPLE)
     distinct = pc.count_distinct(sample, mode="all").as_py()

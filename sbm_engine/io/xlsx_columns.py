@@ -207,8 +207,10 @@ class XlsxTableWriter:
     def _rows(self, table: Any, first: int) -> bytearray:
         import pyarrow as pa
 
+        from .. import arrow_compute as pc
+
         n = table.num_rows
-        numbers = pa.array(np.arange(first, first + n, dtype=np.int64)).cast(pa.string())
+        numbers = pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.string())
         pieces: list[Piece] = [VaryingPiece(b'<row r="', numbers)]
         prefix = b'">'
         for column in table.columns:
@@ -223,7 +225,8 @@ def _cells(prefix: bytes, column: Any) -> Piece:
     """A column as cell elements: spelt per distinct value when values repeat (scores,
     bands, points), else value by value (ids, coefficients)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_null(t):
@@ -249,7 +252,8 @@ def _varying_cells(column: Any) -> Any:
     the same float, as the 16-digit text does (a repr of 17 is what `number_text`
     falls back to)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_floating(t):

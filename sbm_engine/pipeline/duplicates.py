@@ -73,13 +73,14 @@ def hash_texts(texts: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
     from ..batch.arrow_text import text_layout
 
     arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.string())
+        arr = pc.cast(arr, pa.string())
     n = len(arr)
     h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
     starts, lengths, data = text_layout(arr)
@@ -139,14 +140,15 @@ def move_duplicates(
     earlier with the duplicate error first) and the scored rows moved to the rejects."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     ids = scored.column("visit_id").combine_chunks()
     keys = [visit_key(r.visit_id) for _, r in chunk_rejects]
     reject_ids = [k for k in keys if k is not None]
     hashes = hash_texts(ids)
     reject_hashes = hash_texts(reject_ids)
-    candidates = set(ids.filter(pa.array(seen.hits(hashes))).to_pylist())
+    candidates = set(pc.filter(ids, pa.array(seen.hits(hashes))).to_pylist())
     candidates |= {v for v, hit in zip(reject_ids, seen.hits(reject_hashes), strict=True) if hit}
     earlier = earlier_of(candidates) if candidates else set()
     moved: Rejects = []
@@ -164,7 +166,7 @@ def move_duplicates(
             for row, record in zip(rows.tolist(), records, strict=True):
                 source = None if read is None else read.source(row)
                 moved.append((row, duplicate(record.get("visit_id"), source, record, None)))
-            scored = scored.filter(pa.array(keep))
+            scored = pc.filter(scored, pa.array(keep))
     seen.add(np.concatenate([hashes, reject_hashes]))
     return scored, chunk_rejects, moved
 
@@ -181,12 +183,14 @@ def _records(std: Any, f: InputFile, chunk: Chunk, rows: Any) -> list[dict[str, 
     line's: the object on the line as written)."""
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
+
     if chunk.read is not None and f.kind == "jsonl":
         return [chunk.read.record(row) for row in rows.tolist()]
     table = chunk.table
     convert = number_parser(f.decimal) if f.kind == "csv" else jsonable
     layout = TableLayout(table.column_names, std.model.visit_fields, convert)
-    picked = table.take(pa.array(rows, type=pa.int64()))
+    picked = pc.take(table, pa.array(rows, type=pa.int64()))
     columns = [c.to_pylist() for c in picked.columns]
     out = []
     for cells in zip(*columns, strict=True):

@@ -427,7 +427,8 @@ def _exact_batches(f: InputFile) -> Iterator[Any]:
     Why batches this small: a row is a list of Python strings (50 bytes each, and a
     wave has hundreds of columns), so a whole chunk of them would take a gigabyte."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     null = pa.scalar(None, pa.string())
 
@@ -526,7 +527,8 @@ def _chunk(f: InputFile, table: Any) -> Chunk:
 def _check_cell_lengths(f: InputFile, names: list[str], columns: list[Any]) -> None:
     """`Inexact` when a cell is longer than `csv.reader` reads (`csv_rows.cell_limit`)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     limit = cell_limit()
     for name, column in zip(names, columns, strict=True):

@@ -62,7 +62,8 @@ def _csv_cells(std: Any, table: Any, decimal: str) -> tuple[Any, Any]:
     (each distinct text converted once), visit fields as text; all-empty rows dropped."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     fields = field_names(std)
     convert = number_parser(decimal)
@@ -73,7 +74,7 @@ def _csv_cells(std: Any, table: Any, decimal: str) -> tuple[Any, Any]:
     for name, column in zip(table.column_names, table.columns, strict=True):
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if maybe_empty and column.null_count < n:
-            empty &= column.is_null().to_numpy(zero_copy_only=False)
+            empty &= pc.is_null(column).to_numpy(zero_copy_only=False)
             maybe_empty = bool(empty.any())
         if name.strip() in fields:
             columns.append(column)
@@ -83,7 +84,7 @@ def _csv_cells(std: Any, table: Any, decimal: str) -> tuple[Any, Any]:
     out = pa.table(columns, names=table.column_names)
     if maybe_empty:
         rows = np.flatnonzero(~empty)
-        out = out.take(pa.array(rows, type=pa.int64()))
+        out = pc.take(out, pa.array(rows, type=pa.int64()))
     return out, rows
 
 

@@ -1,0 +1,122 @@
+"""`sbm_engine.arrow_compute` gives what `pyarrow.compute` gives, and scoring a wave
+does not import `pyarrow.compute` (its import is a tenth of a small wave's run)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pc = pytest.importorskip("pyarrow.compute")
+
+from sbm_engine import arrow_compute as ac  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "tests" / "conformance"
+
+texts = pa.array(["a", "", "b", None, "a", "ab c"])
+numbers = pa.array([1.5, None, 2.0, 1.5, -0.0, 1e20])
+ints = pa.array([3, None, 1, 3], type=pa.int32())
+mask = pa.array([True, False, None, True, True, False])
+
+CASES: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+    ("dictionary_encode", (texts,), {}),
+    ("dictionary_encode", (numbers,), {}),
+    ("unique", (texts,), {}),
+    ("is_null", (numbers,), {}),
+    ("is_valid", (texts,), {}),
+    ("take", (texts, pa.array([5, 0, 3])), {}),
+    ("take", (pa.table({"t": texts}), pa.array([1, 1])), {}),
+    ("filter", (texts, mask), {}),
+    ("filter", (pa.table({"t": texts}), mask), {}),
+    ("count_distinct", (texts,), {}),
+    ("count_distinct", (texts,), {"mode": "all"}),
+    ("if_else", (pc.equal(texts, ""), None, texts), {}),
+    ("equal", (texts, ""), {}),
+    ("invert", (mask,), {}),
+    ("any", (mask,), {}),
+    ("all", (mask,), {}),
+    ("max", (pc.binary_length(texts),), {}),
+    ("max", (pa.array([], pa.int32()),), {}),
+    ("binary_length", (texts,), {}),
+    ("utf8_length", (pa.array(["ж", "ab", None]),), {}),
+    ("replace_with_mask", (texts, mask, pa.array(["x", "y", "z"])), {}),
+    ("binary_join_element_wise", ("<", texts, ">", ""), {}),
+    ("cast", (numbers, pa.string()), {}),
+    ("cast", (ints, pa.float64()), {}),
+    ("cast", (texts.dictionary_encode(), pa.string()), {}),
+    ("fill_null", (texts, "z"), {}),
+    ("fill_null", (ints, -1), {}),
+    ("fill_null", (mask, False), {}),
+    ("index", (texts, "b"), {}),
+    ("index", (texts, "zz"), {}),
+    ("struct_field", (pa.StructArray.from_arrays([texts, numbers], ["t", "n"]), "n"), {}),
+    ("is_in", (texts,), {"value_set": pa.array(["a", "b"])}),
+    ("match_substring", (texts, "b"), {}),
+    ("match_substring_regex", (texts, r"\S"), {}),
+    ("replace_substring", (texts, "a", "&amp;"), {}),
+    ("replace_substring_regex", (texts, r"^a", "A"), {}),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "kwargs"), CASES)
+def test_the_same_as_pyarrow_compute(name: str, args: tuple[Any, ...], kwargs: Any) -> None:
+    expected = getattr(pc, name)(*args, **kwargs)
+    got = getattr(ac, name)(*args, **kwargs)
+    assert type(got) is type(expected)
+    assert got.equals(expected)
+
+
+def test_a_lossy_cast_raises_as_pyarrow_compute_does() -> None:
+    with pytest.raises(pa.ArrowInvalid):
+        pc.cast(pa.array([1.5]), pa.int64())
+    with pytest.raises(pa.ArrowInvalid):
+        ac.cast(pa.array([1.5]), pa.int64())
+
+
+_IMPORTS = """\
+import atexit, sys
+from sbm_engine.cli import main
+
+atexit.register(lambda: print("COMPUTE", "pyarrow.compute" in sys.modules))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(("source", "target"), [("parquet", "parquet"), ("csv", "csv")])
+def test_scoring_does_not_import_pyarrow_compute(tmp_path: Path, source: str, target: str) -> None:
+    """A Parquet or CSV wave scored into Parquet or CSV, with a rejected visit and a
+    duplicate id (the paths that take and filter rows)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rows = [
+        {"visit_id": "v1", "answers.greeted": "да", "answers.wait": 3, "answers.secrecy": "yes"},
+        {"visit_id": "v2", "answers.greeted": "no", "answers.wait": 12, "answers.secrecy": "no"},
+        {"visit_id": "v2", "answers.greeted": "yes", "answers.wait": 1, "answers.secrecy": "yes"},
+        {"visit_id": "v3", "answers.greeted": "maybe", "answers.wait": 1, "answers.secrecy": "yes"},
+    ]
+    table = pa.Table.from_pylist(rows)
+    wave = tmp_path / f"wave.{source}"
+    if source == "parquet":
+        pq.write_table(table, wave)
+    else:
+        pacsv.write_csv(table, wave)
+    env = {**os.environ, "SBM_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / f"out.{target}"
+    args = ["score", str(DEMO / "demo_branch.sbm"), str(wave), "-o", str(out)]
+    for _ in range(2):  # the second run reads the standard from the cache
+        done = subprocess.run(
+            [sys.executable, "-c", _IMPORTS, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        assert done.returncode == 1, done.stderr  # a duplicate and a bad answer: rejected
+        assert done.stdout.rsplit("COMPUTE ", 1)[1].strip() == "False"
