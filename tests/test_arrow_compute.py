@@ -88,10 +88,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize(("source", "target"), [("parquet", "parquet"), ("csv", "csv")])
+@pytest.mark.parametrize(
+    ("source", "target"), [("parquet", "parquet"), ("csv", "csv"), ("parquet", "jsonl")]
+)
 def test_scoring_does_not_import_pyarrow_compute(tmp_path: Path, source: str, target: str) -> None:
-    """A Parquet or CSV wave scored into Parquet or CSV, with a rejected visit and a
-    duplicate id (the paths that take and filter rows)."""
+    """A Parquet or CSV wave scored into Parquet, CSV or JSONL, with a rejected visit
+    and a duplicate id (the paths that take and filter rows)."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 

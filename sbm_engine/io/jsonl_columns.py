@@ -161,7 +161,8 @@ class JsonlEncoder:
     def _list_piece(self, prefix: bytes, column: Any) -> Piece:
         """`critical` or `warnings` (compact JSON lists) as the line spells them."""
         import pyarrow as pa
-        import pyarrow.compute as pc
+
+        from .. import arrow_compute as pc
 
         if not pa.types.is_dictionary(column.type):
             column = pc.dictionary_encode(column)
@@ -203,14 +204,15 @@ def _value_pieces(prefix: bytes, column: Any) -> list[Piece]:
 def _varying_pieces(prefix: bytes, column: Any) -> list[Piece]:
     """A column of many distinct values spelt column-wise, as `value_texts` spells it."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_floating(t):
         _check_finite(column)
         return float_pieces(prefix, column, b"null")
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        texts = column.cast(pa.string()) if t != pa.string() else column
+        texts = pc.cast(column, pa.string()) if t != pa.string() else column
         return around(prefix, _escaped(texts), b'"', b'"', b"null")
     if pa.types.is_integer(t):
         texts = pc.cast(column, pa.string())
@@ -234,29 +236,30 @@ def value_texts(column: Any) -> Any:
     null): an Arrow string array without nulls. Raises OutputError for a float
     that is not finite, TypeError for a type other than text, number, bool or null."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     t = column.type
     if pa.types.is_dictionary(t):
         spelt = pa.concat_arrays([value_texts(column.dictionary), pa.array(["null"])])
-        return spelt.take(column.indices.fill_null(len(column.dictionary)))
+        return pc.take(spelt, pc.fill_null(column.indices, len(column.dictionary)))
     if pa.types.is_null(t):
         return pa.repeat(pa.scalar("null", pa.string()), len(column))
     if pa.types.is_floating(t):
-        texts = _float_texts(column.cast(pa.float64()) if t != pa.float64() else column)
+        texts = _float_texts(pc.cast(column, pa.float64()) if t != pa.float64() else column)
     elif pa.types.is_integer(t):
         texts = pc.cast(column, pa.string())
     elif pa.types.is_boolean(t):
         texts = pc.if_else(column, "true", "false")
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        texts = _string_texts(column.cast(pa.string()) if t != pa.string() else column)
+        texts = _string_texts(pc.cast(column, pa.string()) if t != pa.string() else column)
     else:
         raise TypeError(f"no JSON spelling for a column of type {t}")
     return pc.fill_null(texts, "null")
 
 
 def _string_texts(column: Any) -> Any:
-    import pyarrow.compute as pc
+    from .. import arrow_compute as pc
 
     return pc.binary_join_element_wise('"', _escaped(column), '"', "")
 
@@ -264,13 +267,14 @@ def _string_texts(column: Any) -> Any:
 def _escaped(column: Any) -> Any:
     """Texts as `json.dumps` spells them between the quotes."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     escape = rows_holding(column, _NEEDS_ESCAPE)
     if not escape.any():
         return column
     mask = pa.array(escape)
-    spelt = [json.dumps(s, ensure_ascii=False)[1:-1] for s in column.filter(mask).to_pylist()]
+    spelt = [json.dumps(s, ensure_ascii=False)[1:-1] for s in pc.filter(column, mask).to_pylist()]
     return pc.replace_with_mask(column, mask, pa.array(spelt, type=pa.string()))
 
 
@@ -283,8 +287,10 @@ def _float_texts(column: Any) -> Any:
 def _check_finite(column: Any) -> None:
     """OutputError, as the record writer raises it, for the first value of a float
     column that is not finite."""
+    from .. import arrow_compute as pc
+
     values = column.to_numpy(zero_copy_only=False)  # a null reads as NaN
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(values)
     if not finite[valid].all():
