@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -74,6 +75,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Commands that do no linear algebra on a wave's worth of data: their process starts
+#: OpenBLAS (numpy's BLAS) with one thread. Starting its thread pool, with a buffer for
+#: each thread, costs about as much as importing the rest of numpy, and none of these
+#: commands would use it (nor would the worker processes of `--jobs`, which inherit it).
+#: Set only when `sbm` starts the process (`main`), never over the user's own
+#: OPENBLAS_NUM_THREADS.
+ONE_BLAS_THREAD: frozenset[str] = frozenset(
+    {"check", "test", "fmt", "score", "rollup", "explain", "export", "new", "diff"}
+    | {"plugins", "control", "lsp"}
+)
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
@@ -84,6 +97,8 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attr, _ = COMMANDS[name]
+        if _starting and name in ONE_BLAS_THREAD:
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
         _collector_on()  # the command's own work may make garbage cycles
         return command  # type: ignore[no-any-return]
@@ -125,6 +140,8 @@ def cli(lang: str | None) -> None:
 
 
 _collector_paused = False
+#: `main` is starting the process and no command has been imported yet.
+_starting = False
 
 
 def _pause_collector() -> None:
@@ -143,7 +160,8 @@ def _pause_collector() -> None:
 
 
 def _collector_on() -> None:
-    global _collector_paused
+    global _collector_paused, _starting
+    _starting = False
     if _collector_paused:
         _collector_paused = False
         gc.freeze()
@@ -151,9 +169,11 @@ def _collector_on() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    global _starting
     from . import common
 
     common.owns_process = True
+    _starting = True
     _pause_collector()
     try:
         return cli.main(args=argv, prog_name="sbm")
