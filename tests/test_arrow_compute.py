@@ -1,5 +1,6 @@
 """`sbm_engine.arrow_compute` gives what `pyarrow.compute` gives, and scoring a wave
-does not import `pyarrow.compute` (its import is a tenth of a small wave's run)."""
+does not import `pyarrow.compute` (its import is a tenth of a small wave's run), nor
+`pyarrow.parquet` when no Parquet file is read or written."""
 
 from __future__ import annotations
 
@@ -83,13 +84,15 @@ _IMPORTS = """\
 import atexit, sys
 from sbm_engine.cli import main
 
-atexit.register(lambda: print("COMPUTE", "pyarrow.compute" in sys.modules))
+heavy = ("pyarrow.compute", "pyarrow.parquet")
+atexit.register(lambda: print("IMPORTED", [m for m in heavy if m in sys.modules]))
 sys.exit(main(sys.argv[1:]))
 """
 
 
 @pytest.mark.parametrize(
-    ("source", "target"), [("parquet", "parquet"), ("csv", "csv"), ("parquet", "jsonl")]
+    ("source", "target"),
+    [("parquet", "parquet"), ("csv", "csv"), ("parquet", "jsonl"), ("csv", "jsonl")],
 )
 def test_scoring_does_not_import_pyarrow_compute(tmp_path: Path, source: str, target: str) -> None:
     """A Parquet or CSV wave scored into Parquet, CSV or JSONL, with a rejected visit
@@ -121,4 +124,25 @@ def test_scoring_does_not_import_pyarrow_compute(tmp_path: Path, source: str, ta
             cwd=ROOT,
         )
         assert done.returncode == 1, done.stderr  # a duplicate and a bad answer: rejected
-        assert done.stdout.rsplit("COMPUTE ", 1)[1].strip() == "False"
+        parquet = "parquet" in (source, target)
+        imported = done.stdout.rsplit("IMPORTED ", 1)[1].strip()
+        assert imported == ("['pyarrow.parquet']" if parquet else "[]")
+
+
+def test_the_streaming_path_needs_pyarrow_built_with_parquet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`arrow_available` looks for pyarrow's Parquet module without importing it."""
+    import importlib.util
+
+    from sbm_engine.pipeline import arrow_available, why_not
+
+    real = importlib.util.find_spec
+    assert arrow_available()
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pyarrow._parquet" else real(name, *a),
+    )
+    assert not arrow_available()
+    assert "pyarrow and numpy are needed" in (why_not(["wave.csv"], None, None) or "")

@@ -45,15 +45,17 @@ _OUTPUT_SUFFIXES: Final = frozenset({".parquet", ".csv", ".jsonl", ".ndjson", ".
 
 
 def arrow_available() -> bool:
-    """pyarrow (with parquet and csv) and numpy importable."""
+    """numpy and pyarrow importable, pyarrow built with Parquet and CSV. Its Parquet and
+    CSV modules are looked for, not imported: a run that reads and writes neither
+    format does not pay for their import (Parquet's loads pyarrow's file systems)."""
+    from importlib.util import find_spec
+
     try:
         import numpy  # noqa: F401
-        import pyarrow
-        import pyarrow.csv
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow  # noqa: F401
     except ImportError:
         return False
-    return True
+    return all(find_spec(f"pyarrow.{name}") is not None for name in ("_parquet", "_csv"))
 
 
 def why_not(inputs: Sequence[str | Path], output: Path | None, sheet: str | None) -> str | None:
