@@ -100,7 +100,7 @@ class LazyGroup(click.Group):
         if _starting and name in ONE_BLAS_THREAD:
             os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
-        _collector_on()  # the command's own work may make garbage cycles
+        _started()  # the command's own work may make garbage cycles
         return command  # type: ignore[no-any-return]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -159,7 +159,9 @@ def _pause_collector() -> None:
         _collector_paused = True
 
 
-def _collector_on() -> None:
+def _started() -> None:
+    """Start-up is over: the collector on again (if `main` paused it), its start-up
+    objects frozen out of its walks."""
     global _collector_paused, _starting
     _starting = False
     if _collector_paused:
@@ -187,4 +189,4 @@ def main(argv: list[str] | None = None) -> Any:
             sys.exit(2)
         raise
     finally:
-        _collector_on()  # `sbm --help`, a usage error: no command was imported
+        _started()  # `sbm --help`, a usage error: no command was imported
