@@ -31,12 +31,6 @@ from pyarrow._compute import (  # the compiled module behind pyarrow.compute
 )
 
 
-def call(name: str, *args: Any, options: Any = None) -> Any:
-    """Arrow's compute function `name` on `args` (arrays, scalars or Python values),
-    with its default options unless `options` are given."""
-    return call_function(name, list(args), options)
-
-
 def _plain(name: str) -> Callable[..., Any]:
     """A function of arrays with Arrow's default options, as `pyarrow.compute` names it."""
 
