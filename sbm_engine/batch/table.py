@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..io.dictionary_codes import valid_rows
 from ..io.records import TableLayout, field_text, field_value, is_empty, jsonable
 from ..results import RejectedVisit, ScoredVisit, duplicate, json_safe
 from ..runtime import MISSING
+from .arrow_text import hash_texts, text_layout
 from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, BatchResult, evaluator_for
 from .values import Cat, Unhashable
@@ -181,8 +183,7 @@ def score_table_visits(
             record = layout.record(row)
             if any(True for validate in ev.validators for _ in validate(record)):
                 suspect[i] = True
-    ids = _texts(layout, "visit_id", n)
-    dup = _duplicates(ids)
+    dup = _repeated_ids(layout, n)
     # Rows scored per visit: the suspect ones, and duplicates (whose errors come first).
     redo = np.flatnonzero(suspect | dup).tolist()
     per_visit: dict[int, tuple[dict[str, Any], Any]] = {}
@@ -264,6 +265,53 @@ def _texts(layout: _Layout, key: str, n: int) -> _Text:
         lut[j] = -1 if v is MISSING else index.setdefault(v, len(index))
     lut[-1] = -1
     return _Text(lut[codes], list(index))
+
+
+def _repeated_ids(layout: _Layout, n: int) -> np.ndarray:
+    """Rows whose visit_id appeared on an earlier row (as field texts; no id never
+    repeats one)."""
+    src = layout.fields.get("visit_id")
+    if isinstance(src, _FieldTextSource) and src.inner.text and src.inner.kind != "dictionary":
+        return _repeated_texts(src.inner.array)
+    return _duplicates(_texts(layout, "visit_id", n))
+
+
+def _repeated_texts(texts: Any) -> np.ndarray:
+    """`_duplicates` of a plain Arrow text column (null and "" are no id), by hashing
+    its bytes: dictionary encoding a chunk of distinct ids costs several times more.
+    Rows whose hash repeats are compared as texts, so a collision changes nothing."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+
+    n = len(texts)
+    dup = np.zeros(n, dtype=bool)
+    _, lengths, _ = text_layout(texts)
+    given = lengths > 0
+    valid = valid_rows(texts)
+    if valid is not None:
+        given &= valid
+    rows = np.flatnonzero(given)
+    if rows.size < 2:
+        return dup
+    hashes = hash_texts(texts)[rows]
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return dup
+    grouped = np.zeros(rows.size, dtype=bool)
+    grouped[1:] |= same
+    grouped[:-1] |= same
+    candidates = np.sort(rows[order[grouped]])
+    seen: set[str] = set()
+    values = pc.take(texts, pa.array(candidates, type=pa.int64())).to_pylist()
+    for row, text in zip(candidates.tolist(), values, strict=True):
+        if text in seen:
+            dup[row] = True
+        else:
+            seen.add(text)
+    return dup
 
 
 def _duplicates(ids: _Text) -> np.ndarray:

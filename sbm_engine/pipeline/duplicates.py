@@ -58,45 +58,11 @@ class SeenIds:
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
 
-_FNV_OFFSET: Final = 0xCBF29CE484222325
-_FNV_PRIME: Final = 0x100000001B3
-
-
 def hash_texts(texts: Any) -> Any:
-    """64-bit FNV-1a hashes of texts (an Arrow text array or a list of str), as int64.
+    """`batch.arrow_text.hash_texts` (imported when called: it needs numpy)."""
+    from ..batch.arrow_text import hash_texts as hashed
 
-    Vectorized over the rows, so a chunk of ids is hashed without making a Python
-    string of each: the rows are ordered by length once, and pass j updates only the
-    rows longer than j, so the work is the bytes hashed (one 10 kB id costs 10,000
-    tiny passes, not 10,000 passes over the chunk). Equal texts always hash alike
-    whichever form they came in (a list is converted to Arrow first)."""
-    import numpy as np
-    import pyarrow as pa
-
-    from .. import arrow_compute as pc
-    from ..batch.arrow_text import text_layout
-
-    arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.string())
-    n = len(arr)
-    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
-    starts, lengths, data = text_layout(arr)
-    if n == 0 or data.size == 0:
-        return h.view(np.int64)
-    order = np.argsort(-lengths, kind="stable")  # longest first
-    ascending = lengths[order][::-1]
-    first = starts[order]
-    ho = h[order]
-    prime = np.uint64(_FNV_PRIME)
-    with np.errstate(over="ignore"):
-        for j in range(int(ascending[-1])):
-            k = n - int(np.searchsorted(ascending, j, side="right"))  # rows longer than j
-            ho[:k] = (ho[:k] ^ data[first[:k] + j]) * prime
-    h[order] = ho
-    return h.view(np.int64)
+    return hashed(texts)
 
 
 def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) -> set[str]:
