@@ -153,18 +153,18 @@ class ResultParquetWriter:
             encoding = _PLAIN
         else:
             width = _bit_width(len(dictionary))
-            body = (
-                levels
-                + bytes([width])
-                + _bit_packed(codes if valid is None else codes[valid], width)
-            )
+            given = codes if valid is None else codes[valid]
+            body = levels + bytes([width]) + _bit_packed(given, width)
             raw = dictionary.tobytes()
             parts += [_page_header(_DICTIONARY_PAGE, len(raw), len(dictionary)), raw]
             encoding = _RLE_DICTIONARY
+            # The statistics need only the distinct values the rows hold (the dictionary
+            # may keep values of earlier row groups): no copy of the values is made.
+            picked = dictionary[_held(given, len(dictionary))]
         data_offset = start + sum(len(p) for p in parts)
         parts += [_page_header(_DATA_PAGE, len(body), n, encoding), body]
         size = sum(len(p) for p in parts)
-        stats = statistics(values if valid is None else values[valid], n - present)
+        stats = statistics(picked, n - present)
         chunk = _column_chunk(
             name, n, present, start, data_offset, size, dictionary is not None, stats
         )
@@ -183,6 +183,16 @@ class ResultParquetWriter:
             return values, None
         self._dictionaries[name] = found[1]
         return found
+
+
+def _held(codes: np.ndarray, size: int) -> np.ndarray:
+    """Which of `size` dictionary entries the codes name (a bool per entry): one bit
+    per entry OR-ed over the rows, several times faster than `np.bincount`."""
+    if size > 64:
+        return np.bincount(codes, minlength=size).astype(bool)
+    width = np.uint16 if size <= 16 else np.uint64
+    bits = int(np.bitwise_or.reduce(np.left_shift(width(1), codes, dtype=width)))
+    return np.array([bits >> k & 1 for k in range(size)], dtype=bool)
 
 
 def _levels(valid: np.ndarray | None, n: int) -> bytes:

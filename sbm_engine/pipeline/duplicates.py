@@ -42,20 +42,34 @@ class SeenIds:
 
         hit = np.zeros(hashes.size, dtype=bool)
         for run in self.runs:
-            pos = np.searchsorted(run, hashes)
-            pos[pos == run.size] = run.size - 1
-            hit |= run[pos] == hashes
+            hit |= _found(run, hashes)
         return hit
 
-    def add(self, hashes: Any) -> None:
+    def any_of(self, ordered: Any) -> bool:
+        """Whether any of these sorted hashes was added before: sorted, they are told
+        apart in one pass (numpy's binary search starts from the last key's place),
+        where `hits` searches the rows in their order."""
+        return any(bool(_found(run, ordered).any()) for run in self.runs if ordered.size)
+
+    def add(self, hashes: Any, ordered: bool = False) -> None:
+        """Remember these hashes (`ordered`: they are sorted already)."""
         import numpy as np
 
         if not hashes.size:
             return
-        self.runs.append(np.sort(hashes))
+        self.runs.append(hashes if ordered else np.sort(hashes))
         while len(self.runs) > 1 and self.runs[-2].size <= 2 * self.runs[-1].size:
             last = self.runs.pop()
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
+
+
+def _found(run: Any, hashes: Any) -> Any:
+    """Which of `hashes` are in the sorted `run` (not empty)."""
+    import numpy as np
+
+    pos = np.searchsorted(run, hashes)
+    np.minimum(pos, run.size - 1, out=pos)
+    return run[pos] == hashes
 
 
 def hash_texts(texts: Any) -> Any:
@@ -114,8 +128,12 @@ def move_duplicates(
     reject_ids = [k for k in keys if k is not None]
     hashes = hash_texts(ids)
     reject_hashes = hash_texts(reject_ids)
-    candidates = set(pc.filter(ids, pa.array(seen.hits(hashes))).to_pylist())
-    candidates |= {v for v, hit in zip(reject_ids, seen.hits(reject_hashes), strict=True) if hit}
+    ordered = np.sort(np.concatenate([hashes, reject_hashes]))
+    candidates: set[str] = set()
+    if seen.any_of(ordered):  # rarely: look for the rows
+        candidates = set(pc.filter(ids, pa.array(seen.hits(hashes))).to_pylist())
+        hits = seen.hits(reject_hashes)
+        candidates |= {v for v, hit in zip(reject_ids, hits, strict=True) if hit}
     earlier = earlier_of(candidates) if candidates else set()
     moved: Rejects = []
     if earlier:
@@ -133,7 +151,7 @@ def move_duplicates(
                 source = None if read is None else read.source(row)
                 moved.append((row, duplicate(record.get("visit_id"), source, record, None)))
             scored = pc.filter(scored, pa.array(keep))
-    seen.add(np.concatenate([hashes, reject_hashes]))
+    seen.add(ordered, ordered=True)
     return scored, chunk_rejects, moved
 
 

@@ -776,6 +776,22 @@ def test_repeated_ids_by_hash_are_the_repeated_texts(ids, collide, monkeypatch_m
     assert got.tolist() == want.tolist()
 
 
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), names=st.sampled_from([1, 3, 8, 9, 64, 65, 70]))
+def test_json_masks_list_the_names_set(data, names):
+    """Each row's JSON list names the masks set on it, in the masks' order, for up to
+    64 names (packed in one integer) and beyond."""
+    from sbm_engine.batch.table import _json_masks
+
+    n = data.draw(st.integers(0, 12))
+    keys = [f"k{j}" for j in range(names)]
+    rows = data.draw(st.lists(st.sets(st.sampled_from(keys)), min_size=n, max_size=n))
+    masks = {k: np.array([k in r for r in rows], dtype=bool) for k in keys}
+    text = _json_masks(masks, n, lambda k: k.upper())
+    got = [None if c < 0 else text._values[c] for c in text.codes.tolist()]
+    assert got == [json.dumps([k.upper() for k in keys if k in r]).replace(", ", ",") for r in rows]
+
+
 def test_score_rows_explains_suspect_rows(bare_demo):
     ev = BatchEvaluator(bare_demo)
     answers = {
