@@ -23,7 +23,6 @@ never on how the caller split the rows into tables.
 
 from __future__ import annotations
 
-import io
 import struct
 from typing import IO, Any, Final
 
@@ -124,7 +123,7 @@ class ResultParquetWriter:
             _shift_chunk(chunk, self._pos - len(MAGIC))
             chunks[chunk[3][3].items[0].decode("utf-8")] = chunk
             size += chunk[3][6]
-        self._write(memoryview(data)[len(MAGIC) : body_end])
+        self._write(data[len(MAGIC) : body_end])
         return chunks, size
 
     def close(self) -> None:
@@ -331,20 +330,23 @@ def _shift_chunk(chunk: Struct, shift: int) -> None:
         chunk.set(2, I64, chunk[2] + shift)
 
 
-def _parquet_bytes(table: Any, schema: Any, options: dict[str, Any]) -> bytes:
+def _parquet_bytes(table: Any, schema: Any, options: dict[str, Any]) -> memoryview:
+    """The table as a Parquet file in memory, pyarrow's own buffer (a `BytesIO` would
+    copy the row group as it grows and again when read out)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    buffer = io.BytesIO()
+    buffer = pa.BufferOutputStream()
     with pq.ParquetWriter(buffer, schema, **options) as writer:
         if table.num_rows:
             writer.write_table(table, row_group_size=table.num_rows)
-    return buffer.getvalue()
+    return memoryview(buffer.getvalue())
 
 
-def _footer(data: bytes) -> tuple[Struct, int]:
+def _footer(data: bytes | memoryview) -> tuple[Struct, int]:
     """A Parquet file's FileMetaData, and where it starts (where the column chunks end)."""
     start = len(data) - 8 - struct.unpack("<I", data[-8:-4])[0]
-    meta, _ = decode(data, start)
+    meta, _ = decode(data[start:])
     return meta, start
 
 

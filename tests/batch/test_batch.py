@@ -792,6 +792,24 @@ def test_json_masks_list_the_names_set(data, names):
     assert got == [json.dumps([k.upper() for k in keys if k in r]).replace(", ", ",") for r in rows]
 
 
+@given(
+    st.lists(st.sampled_from([0.0, -0.0, 0.25, 1.0, 1e308, float("nan")]), max_size=20),
+    st.sampled_from([1.0, 2.0, -3.0, 0.1, 0.0]),
+    st.booleans(),
+)
+def test_weighted_rows_are_w_times_the_scores_and_w(scores, w, bonus):
+    """w·score + i·w per row, +0.0 (both parts) where the score is N/A, no i·w for a
+    bonus item: the very products, bit for bit, that the per-visit sums add."""
+    from sbm_engine.batch.sums import weighted_rows
+
+    with np.errstate(over="ignore"):  # the scoring runs so: an overflow marks the row
+        out = weighted_rows(np.array(scores, dtype=float), w, bonus)
+    for s, c in zip(scores, out.tolist(), strict=True):
+        want = (0.0, 0.0) if math.isnan(s) else (s * w, 0.0 if bonus else w)
+        assert np.float64(c.real).tobytes() == np.float64(want[0]).tobytes()
+        assert np.float64(c.imag).tobytes() == np.float64(want[1]).tobytes()
+
+
 def test_score_rows_explains_suspect_rows(bare_demo):
     ev = BatchEvaluator(bare_demo)
     answers = {
