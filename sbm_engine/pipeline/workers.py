@@ -105,8 +105,9 @@ def keep_freed_memory() -> None:
     Why: each chunk allocates and frees the same few hundred numpy arrays of 64 KiB
     to 4 MiB. By default glibc maps the larger ones afresh and gives heap tops back
     to the system, so the kernel zeroes new pages for every chunk. Kept, the pages
-    are reused, and peak memory does not move (benchmarks/CLI.md). Elsewhere (musl,
-    macOS, Windows) nothing is changed."""
+    are reused, and peak memory does not move (benchmarks/CLI.md). Arrow's buffers
+    (the chunks read, the columns of the scored tables) are then taken from the same
+    malloc (`arrow_from_malloc`). Elsewhere (musl, macOS, Windows) nothing is changed."""
     if platform.libc_ver()[0] != "glibc":
         return
     import ctypes
@@ -119,6 +120,22 @@ def keep_freed_memory() -> None:
     mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest allowed threshold
     mallopt(m_trim_threshold, 1 << 30)
     mallopt(m_top_pad, 64 << 20)
+    arrow_from_malloc()
+
+
+def arrow_from_malloc() -> None:
+    """Make malloc Arrow's default memory pool, unless ARROW_DEFAULT_MEMORY_POOL names
+    one. Why: Arrow's own allocator (mimalloc in the wheels) hands freed pages back
+    to the system a moment later, so every chunk's buffers, in the reading threads
+    and here, were faulted in and zeroed afresh; malloc set up as
+    `keep_freed_memory` does reuses them, which also lowers the peak."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        import pyarrow as pa
+    except ImportError:  # the record path: nothing of Arrow's to allocate
+        return
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 @attrs.define
