@@ -430,7 +430,7 @@ def _float_array(values: np.ndarray) -> Any:
     import pyarrow as pa
 
     values = np.ascontiguousarray(values, dtype=np.float64)
-    valid = np.packbits(~np.isnan(values), bitorder="little")
+    valid = np.packbits(values == values, bitorder="little")  # NaN alone differs from itself
     return pa.Array.from_buffers(
         pa.float64(), len(values), [pa.py_buffer(valid), pa.py_buffer(values)]
     )
@@ -440,31 +440,34 @@ def _json_masks(masks: dict[str, np.ndarray], n: int, entry: Any) -> _Text:
     """Per row, the JSON list of the names whose mask is set (in the masks' order).
 
     Each row's flags are packed into one integer, so the distinct combinations are
-    found by sorting integers (up to 64 names; rows of bytes beyond)."""
+    found by sorting integers (up to 64 names; rows of bytes beyond, which numpy
+    sorts several times slower)."""
     names = list(masks)
     codes = np.zeros(n, dtype=np.intp)
     values = ["[]"]
     if not names:
         return _Text(codes, values)
-    stacked = np.stack([masks[k] for k in names], axis=1)
-    packed = np.packbits(stacked, axis=1, bitorder="little")
-    if packed.shape[1] <= 8:
-        wide = np.zeros((n, 8), dtype=np.uint8)
-        wide[:, : packed.shape[1]] = packed
-        keys = wide.view("<u8").reshape(n)
+    if len(names) <= 64:
+        keys = np.zeros(n, dtype=np.uint64)
+        for j, k in enumerate(names):
+            keys |= masks[k].astype(np.uint64) << np.uint64(j)
         rows = np.flatnonzero(keys)
         if rows.size == 0:
             return _Text(codes, values)
-        uniq, inverse = np.unique(keys[rows], return_inverse=True)
+        keys = keys[rows]
+        uniq = np.unique(keys)
+        inverse = np.searchsorted(uniq, keys)  # `return_inverse` sorts them again
         for key in uniq.tolist():
             values.append(_json([entry(k) for j, k in enumerate(names) if key >> j & 1]))
     else:
+        stacked = np.stack([masks[k] for k in names], axis=1)
         rows = np.flatnonzero(stacked.any(axis=1))
         if rows.size == 0:
             return _Text(codes, values)
-        uniq, inverse = np.unique(packed[rows], axis=0, return_inverse=True)
+        packed = np.packbits(stacked[rows], axis=1)
+        uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
         for bits in uniq:
-            flags = np.unpackbits(bits, bitorder="little")[: len(names)].tolist()
+            flags = np.unpackbits(bits)[: len(names)].tolist()
             values.append(_json([entry(k) for k, f in zip(names, flags, strict=True) if f]))
     codes[rows] = inverse.reshape(-1) + 1
     return _Text(codes, values)
