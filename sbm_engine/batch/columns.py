@@ -93,6 +93,11 @@ class Source:
         per-visit path or None); None when the column is not numeric."""
         return None
 
+    def complete(self, start: int, stop: int) -> bool:
+        """True when no row of [start, stop) is missing (an empty cell), so no code of
+        `encoded` names MISSING; False when some may be. Asked after `encoded`."""
+        return False
+
     def blank(self, start: int, stop: int) -> np.ndarray:
         """Rows without a usable value: missing, None or a whitespace-only text
         (what `CompiledStandard.score` calls a missing visit_id)."""
@@ -148,7 +153,7 @@ class ArrowSource(Source):
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
         self.array = array
-        self._block: tuple[int, np.ndarray, list[Any]] | None = None
+        self._block: tuple[int, np.ndarray, list[Any], bool] | None = None
         self._ranges: dict[tuple[int, int], list[Any]] = {}
         t = array.type
         value_type = t.value_type if pa.types.is_dictionary(t) else t
@@ -177,21 +182,36 @@ class ArrowSource(Source):
         block = start // BLOCK
         if stop <= start or (stop - 1) // BLOCK != block:
             return self._encode(start, stop)
-        kept = self._block
-        if kept is None or kept[0] != block:
-            first = block * BLOCK
-            kept = self._block = (block, *self._encode(first, min(len(self), first + BLOCK)))
+        kept = self._kept(block)
         offset = block * BLOCK
         return kept[1][start - offset : stop - offset], kept[2]
 
+    def _kept(self, block: int) -> tuple[int, np.ndarray, list[Any], bool]:
+        kept = self._block
+        if kept is None or kept[0] != block:
+            first = block * BLOCK
+            kept = self._block = (block, *self._coded(first, min(len(self), first + BLOCK)))
+        return kept
+
+    def complete(self, start: int, stop: int) -> bool:
+        block = start // BLOCK
+        if stop <= start or (stop - 1) // BLOCK != block:
+            return False
+        return self._kept(block)[3]
+
     def _encode(self, start: int, stop: int) -> tuple[np.ndarray, list[Any]]:
+        codes, distinct, _ = self._coded(start, stop)
+        return codes, distinct
+
+    def _coded(self, start: int, stop: int) -> tuple[np.ndarray, list[Any], bool]:
+        """Codes, distinct values, and whether no row is missing (`complete`)."""
         part = self.array.slice(start, stop - start)
         if self.kind == "int":
             small = self._small_ints(part)
             if small is not None:
                 return small
         if self.kind == "other" and not _encodable(part.type):
-            return encode_objects(tabular_cell(v) for v in part.to_pylist())
+            return (*encode_objects(tabular_cell(v) for v in part.to_pylist()), False)
         if self.kind == "dictionary":
             enc = part
         else:
@@ -204,15 +224,18 @@ class ArrowSource(Source):
                 distinct[distinct.index("")] = MISSING
         else:
             distinct = [tabular_cell(v) for v in enc.dictionary.to_pylist()]
+        # Only the appended entry and "" (a text) can be MISSING: a dictionary of
+        # other values holds no null, and `tabular_cell` of a non-null is a value.
+        complete = enc.indices.null_count == 0 and MISSING not in distinct
         distinct.append(MISSING)  # nulls
         indices = enc.indices
         codes = _ints(indices).astype(np.intp)
         valid = valid_rows(indices)
         if valid is not None:  # null slots hold arbitrary values: overwritten here
             codes[~valid] = len(distinct) - 1
-        return codes, distinct
+        return codes, distinct, complete
 
-    def _small_ints(self, part: Any) -> tuple[np.ndarray, list[Any]] | None:
+    def _small_ints(self, part: Any) -> tuple[np.ndarray, list[Any], bool] | None:
         """Integers of a small range coded by offset, straight from the Arrow buffers:
         ten times faster than Arrow's hash-based dictionary encoding on answer codes
         (Arrow's own min_max, fill_null and is_null each cost more than this whole
@@ -239,7 +262,7 @@ class ArrowSource(Source):
         valid = valid_rows(part)
         if valid is not None:
             small *= valid
-        return small.astype(np.intp, copy=False), distinct
+        return small.astype(np.intp, copy=False), distinct, valid is None
 
     def nested(self, start: int, stop: int) -> np.ndarray | None:
         return super().nested(start, stop) if self.nested_type else None
@@ -512,7 +535,7 @@ class ItemDecoder:
         codes, distinct = source.encoded(start, stop)
         if self.kind == "multi":
             return self._multi(codes, distinct)
-        return self._distinct(codes, distinct, out)
+        return self._distinct(codes, distinct, out, source.complete(start, stop))
 
     def _multi(self, codes: np.ndarray, distinct: list[Any]) -> Decoded:
         """A multi-select's answers: each distinct answer read once by the runtime's
@@ -584,12 +607,20 @@ class ItemDecoder:
         return hit
 
     def _distinct(
-        self, codes: np.ndarray, distinct: list[Any], out: np.ndarray | None = None
+        self,
+        codes: np.ndarray,
+        distinct: list[Any],
+        out: np.ndarray | None = None,
+        complete: bool = False,
     ) -> Decoded:
+        """`complete`: no code names MISSING (`Source.complete`), so a missing
+        answer's error, the usual one, need not be looked up row by row."""
         memo = self._memo  # one read: another thread may replace it meanwhile
         if memo is None or memo[0] is not distinct:
             memo = self._memo = (distinct, self._tables(distinct), {})
-        score_t, error_t, said_t, odd_t, value_t, cat_values = memo[1]
+        score_t, error_t, said_t, odd_t, value_t, cat_values, given_error = memo[1]
+        if complete and not given_error:
+            error_t = None
         value: Any = None
         if value_t is not None:
             value = _take(value_t, codes)
@@ -613,6 +644,7 @@ class ItemDecoder:
         read 8,192 rows at a time) is resolved once and then only indexed."""
         rows = [self.resolve(v) for v in distinct]
         error = _table([r[3] for r in rows])
+        given_error = any(r[3] for r, v in zip(rows, distinct, strict=True) if v is not MISSING)
         said = _table([r[4] for r in rows]) if self.needs_answered else None
         odd = _table([r[5] for r in rows])
         score: Any = None
@@ -630,7 +662,7 @@ class ItemDecoder:
             value = np.array([r[2] for r in rows], dtype=float)
         elif self.needs_value:
             value, cat_values = _text_table(rows)
-        return score, error, said, odd, value, cat_values
+        return score, error, said, odd, value, cat_values, given_error
 
     def _numbers(self, x: np.ndarray, missing: np.ndarray, odd: np.ndarray | None) -> Decoded:
         info = self.info

@@ -411,8 +411,7 @@ class _Output:
         self.n = n
 
         def block(names: Sequence[str], dtype: Any = float) -> dict[str, np.ndarray]:
-            mat = np.empty((n, len(names)), dtype=dtype, order="F")
-            return {k: mat[:, j] for j, k in enumerate(names)}
+            return {k: np.empty(n, dtype=dtype) for k in names}
 
         self.items = block(ev.item_names)
         self.sections = block(ev.section_names)

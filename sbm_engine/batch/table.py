@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from ..io.dictionary_codes import valid_rows
 from ..io.records import TableLayout, field_text, field_value, is_empty, jsonable
 from ..results import RejectedVisit, ScoredVisit, duplicate, json_safe
 from ..runtime import MISSING
+from .arrow_text import hash_texts, text_layout
 from .columns import ArrowSource, Source
 from .evaluator import BatchEvaluator, BatchResult, evaluator_for
 from .values import Cat, Unhashable
@@ -181,8 +183,7 @@ def score_table_visits(
             record = layout.record(row)
             if any(True for validate in ev.validators for _ in validate(record)):
                 suspect[i] = True
-    ids = _texts(layout, "visit_id", n)
-    dup = _duplicates(ids)
+    dup = _repeated_ids(layout, n)
     # Rows scored per visit: the suspect ones, and duplicates (whose errors come first).
     redo = np.flatnonzero(suspect | dup).tolist()
     per_visit: dict[int, tuple[dict[str, Any], Any]] = {}
@@ -264,6 +265,53 @@ def _texts(layout: _Layout, key: str, n: int) -> _Text:
         lut[j] = -1 if v is MISSING else index.setdefault(v, len(index))
     lut[-1] = -1
     return _Text(lut[codes], list(index))
+
+
+def _repeated_ids(layout: _Layout, n: int) -> np.ndarray:
+    """Rows whose visit_id appeared on an earlier row (as field texts; no id never
+    repeats one)."""
+    src = layout.fields.get("visit_id")
+    if isinstance(src, _FieldTextSource) and src.inner.text and src.inner.kind != "dictionary":
+        return _repeated_texts(src.inner.array)
+    return _duplicates(_texts(layout, "visit_id", n))
+
+
+def _repeated_texts(texts: Any) -> np.ndarray:
+    """`_duplicates` of a plain Arrow text column (null and "" are no id), by hashing
+    its bytes: dictionary encoding a chunk of distinct ids costs several times more.
+    Rows whose hash repeats are compared as texts, so a collision changes nothing."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+
+    n = len(texts)
+    dup = np.zeros(n, dtype=bool)
+    _, lengths, _ = text_layout(texts)
+    given = lengths > 0
+    valid = valid_rows(texts)
+    if valid is not None:
+        given &= valid
+    rows = np.flatnonzero(given)
+    if rows.size < 2:
+        return dup
+    hashes = hash_texts(texts)[rows]
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return dup
+    grouped = np.zeros(rows.size, dtype=bool)
+    grouped[1:] |= same
+    grouped[:-1] |= same
+    candidates = np.sort(rows[order[grouped]])
+    seen: set[str] = set()
+    values = pc.take(texts, pa.array(candidates, type=pa.int64())).to_pylist()
+    for row, text in zip(candidates.tolist(), values, strict=True):
+        if text in seen:
+            dup[row] = True
+        else:
+            seen.add(text)
+    return dup
 
 
 def _duplicates(ids: _Text) -> np.ndarray:
@@ -382,28 +430,45 @@ def _float_array(values: np.ndarray) -> Any:
     import pyarrow as pa
 
     values = np.ascontiguousarray(values, dtype=np.float64)
-    valid = np.packbits(~np.isnan(values), bitorder="little")
+    valid = np.packbits(values == values, bitorder="little")  # NaN alone differs from itself
     return pa.Array.from_buffers(
         pa.float64(), len(values), [pa.py_buffer(valid), pa.py_buffer(values)]
     )
 
 
 def _json_masks(masks: dict[str, np.ndarray], n: int, entry: Any) -> _Text:
-    """Per row, the JSON list of the names whose mask is set (in the masks' order)."""
+    """Per row, the JSON list of the names whose mask is set (in the masks' order).
+
+    Each row's flags are packed into one integer, so the distinct combinations are
+    found by sorting integers (up to 64 names; rows of bytes beyond, which numpy
+    sorts several times slower)."""
     names = list(masks)
     codes = np.zeros(n, dtype=np.intp)
     values = ["[]"]
     if not names:
         return _Text(codes, values)
-    stacked = np.stack([masks[k] for k in names], axis=1)
-    rows = np.flatnonzero(stacked.any(axis=1))
-    if rows.size == 0:
-        return _Text(codes, values)
-    packed = np.packbits(stacked[rows], axis=1)
-    uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
-    for bits in uniq:
-        flags = np.unpackbits(bits)[: len(names)].tolist()
-        values.append(_json([entry(k) for k, f in zip(names, flags, strict=True) if f]))
+    if len(names) <= 64:
+        keys = np.zeros(n, dtype=np.uint64)
+        for j, k in enumerate(names):
+            keys |= masks[k].astype(np.uint64) << np.uint64(j)
+        rows = np.flatnonzero(keys)
+        if rows.size == 0:
+            return _Text(codes, values)
+        keys = keys[rows]
+        uniq = np.unique(keys)
+        inverse = np.searchsorted(uniq, keys)  # `return_inverse` sorts them again
+        for key in uniq.tolist():
+            values.append(_json([entry(k) for j, k in enumerate(names) if key >> j & 1]))
+    else:
+        stacked = np.stack([masks[k] for k in names], axis=1)
+        rows = np.flatnonzero(stacked.any(axis=1))
+        if rows.size == 0:
+            return _Text(codes, values)
+        packed = np.packbits(stacked[rows], axis=1)
+        uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
+        for bits in uniq:
+            flags = np.unpackbits(bits)[: len(names)].tolist()
+            values.append(_json([entry(k) for k, f in zip(names, flags, strict=True) if f]))
     codes[rows] = inverse.reshape(-1) + 1
     return _Text(codes, values)
 

@@ -42,61 +42,41 @@ class SeenIds:
 
         hit = np.zeros(hashes.size, dtype=bool)
         for run in self.runs:
-            pos = np.searchsorted(run, hashes)
-            pos[pos == run.size] = run.size - 1
-            hit |= run[pos] == hashes
+            hit |= _found(run, hashes)
         return hit
 
-    def add(self, hashes: Any) -> None:
+    def any_of(self, ordered: Any) -> bool:
+        """Whether any of these sorted hashes was added before: sorted, they are told
+        apart in one pass (numpy's binary search starts from the last key's place),
+        where `hits` searches the rows in their order."""
+        return any(bool(_found(run, ordered).any()) for run in self.runs if ordered.size)
+
+    def add(self, hashes: Any, ordered: bool = False) -> None:
+        """Remember these hashes (`ordered`: they are sorted already)."""
         import numpy as np
 
         if not hashes.size:
             return
-        self.runs.append(np.sort(hashes))
+        self.runs.append(hashes if ordered else np.sort(hashes))
         while len(self.runs) > 1 and self.runs[-2].size <= 2 * self.runs[-1].size:
             last = self.runs.pop()
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
 
-_FNV_OFFSET: Final = 0xCBF29CE484222325
-_FNV_PRIME: Final = 0x100000001B3
+def _found(run: Any, hashes: Any) -> Any:
+    """Which of `hashes` are in the sorted `run` (not empty)."""
+    import numpy as np
+
+    pos = np.searchsorted(run, hashes)
+    np.minimum(pos, run.size - 1, out=pos)
+    return run[pos] == hashes
 
 
 def hash_texts(texts: Any) -> Any:
-    """64-bit FNV-1a hashes of texts (an Arrow text array or a list of str), as int64.
+    """`batch.arrow_text.hash_texts` (imported when called: it needs numpy)."""
+    from ..batch.arrow_text import hash_texts as hashed
 
-    Vectorized over the rows, so a chunk of ids is hashed without making a Python
-    string of each: the rows are ordered by length once, and pass j updates only the
-    rows longer than j, so the work is the bytes hashed (one 10 kB id costs 10,000
-    tiny passes, not 10,000 passes over the chunk). Equal texts always hash alike
-    whichever form they came in (a list is converted to Arrow first)."""
-    import numpy as np
-    import pyarrow as pa
-
-    from .. import arrow_compute as pc
-    from ..batch.arrow_text import text_layout
-
-    arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pc.cast(arr, pa.string())
-    n = len(arr)
-    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
-    starts, lengths, data = text_layout(arr)
-    if n == 0 or data.size == 0:
-        return h.view(np.int64)
-    order = np.argsort(-lengths, kind="stable")  # longest first
-    ascending = lengths[order][::-1]
-    first = starts[order]
-    ho = h[order]
-    prime = np.uint64(_FNV_PRIME)
-    with np.errstate(over="ignore"):
-        for j in range(int(ascending[-1])):
-            k = n - int(np.searchsorted(ascending, j, side="right"))  # rows longer than j
-            ho[:k] = (ho[:k] ^ data[first[:k] + j]) * prime
-    h[order] = ho
-    return h.view(np.int64)
+    return hashed(texts)
 
 
 def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) -> set[str]:
@@ -148,8 +128,12 @@ def move_duplicates(
     reject_ids = [k for k in keys if k is not None]
     hashes = hash_texts(ids)
     reject_hashes = hash_texts(reject_ids)
-    candidates = set(pc.filter(ids, pa.array(seen.hits(hashes))).to_pylist())
-    candidates |= {v for v, hit in zip(reject_ids, seen.hits(reject_hashes), strict=True) if hit}
+    ordered = np.sort(np.concatenate([hashes, reject_hashes]))
+    candidates: set[str] = set()
+    if seen.any_of(ordered):  # rarely: look for the rows
+        candidates = set(pc.filter(ids, pa.array(seen.hits(hashes))).to_pylist())
+        hits = seen.hits(reject_hashes)
+        candidates |= {v for v, hit in zip(reject_ids, hits, strict=True) if hit}
     earlier = earlier_of(candidates) if candidates else set()
     moved: Rejects = []
     if earlier:
@@ -167,7 +151,7 @@ def move_duplicates(
                 source = None if read is None else read.source(row)
                 moved.append((row, duplicate(record.get("visit_id"), source, record, None)))
             scored = pc.filter(scored, pa.array(keep))
-    seen.add(np.concatenate([hashes, reject_hashes]))
+    seen.add(ordered, ordered=True)
     return scored, chunk_rejects, moved
 
 

@@ -32,7 +32,14 @@ from .outputs import TableOutput, bool_columns, result_columns
 from .overlap import prefetch
 from .rejects import RejectSpool
 from .scoring import Rejects, as_read, score_chunk
-from .workers import Job, Workers, keep_freed_memory, score_in_worker, to_ipc
+from .workers import (
+    Job,
+    Workers,
+    arrow_from_malloc,
+    keep_freed_memory,
+    score_in_worker,
+    to_ipc,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -152,11 +159,16 @@ def run(
     did not fit the header, are added when the spool is copied into the rejects file."""
     if getattr(std, "uses_history", False):  # `batches.score_whole` scores it
         raise Unsupported(message("history.not_streamed", standard=std.id))
-    keep_freed_memory()
+    kept = keep_freed_memory()
     progress: Tally = tally if tally is not None else Counts()
     files = open_inputs(std, inputs, setup.options)
+    parquet = kept and all(f.kind == "parquet" for f in files)
     exact: set[int] = set()
-    with pool_for(setup) as pool, quiet_skip_row():
+    with (
+        arrow_from_malloc() if parquet else contextlib.nullcontext(),
+        pool_for(setup) as pool,
+        quiet_skip_row(),
+    ):
         while True:
             try:
                 return _run_once(

@@ -10,7 +10,7 @@ import os
 import platform
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -98,7 +98,7 @@ def to_ipc(table: Any) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def keep_freed_memory() -> None:
+def keep_freed_memory() -> bool:
     """Ask glibc's malloc to serve blocks up to 32 MiB from its heap and to keep what
     is freed, for the rest of this process (a streaming run asks it as it starts).
 
@@ -106,19 +106,46 @@ def keep_freed_memory() -> None:
     to 4 MiB. By default glibc maps the larger ones afresh and gives heap tops back
     to the system, so the kernel zeroes new pages for every chunk. Kept, the pages
     are reused, and peak memory does not move (benchmarks/CLI.md). Elsewhere (musl,
-    macOS, Windows) nothing is changed."""
+    macOS, Windows) nothing is changed: it returns False, True when set up."""
     if platform.libc_ver()[0] != "glibc":
-        return
+        return False
     import ctypes
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # pragma: no cover - glibc always has it
-        return
+        return False
     m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
     mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest allowed threshold
     mallopt(m_trim_threshold, 1 << 30)
     mallopt(m_top_pad, 64 << 20)
+    return True
+
+
+@contextlib.contextmanager
+def arrow_from_malloc() -> Iterator[None]:
+    """Within the block, malloc is Arrow's default memory pool, unless
+    ARROW_DEFAULT_MEMORY_POOL names one: for a run that reads Parquet only, once
+    `keep_freed_memory` has set malloc up. Why: Arrow's own allocator (mimalloc in the
+    wheels) hands freed pages back to the system a moment later, so every chunk's
+    buffers, in the reading threads and here, were faulted in and zeroed afresh;
+    malloc so set up reuses them, which also lowers the peak. Not for CSV: its
+    reader's buffers of many sizes would fragment malloc's heap, which is kept, and
+    the peak would grow instead."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # the record path: nothing of Arrow's to allocate
+        yield
+        return
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        yield
+        return
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)
 
 
 @attrs.define

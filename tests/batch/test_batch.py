@@ -698,6 +698,118 @@ def test_null_slots_of_dictionary_indices_are_never_read_as_codes():
         assert [distinct[c] for c in codes] == want
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    kind=st.sampled_from(["text", "dictionary", "int8", "int64"]),
+)
+def test_a_complete_block_has_no_missing_cell(data, kind):
+    """`ArrowSource.complete` lets a decoder skip the rows' missing-answer errors:
+    it may say False when unsure (it looks at the whole block of the rows), but True
+    only when no code of the rows is MISSING (a null, or "" in a text column); of a
+    whole block of these kinds it is never unsure."""
+    from sbm_engine.batch.columns import BLOCK, ArrowSource
+
+    if kind in ("text", "dictionary"):
+        cells = st.one_of(st.none(), st.sampled_from(["", "yes", "no", "na"]))
+        values = data.draw(st.lists(cells, min_size=1, max_size=30))
+        arr = pa.array(values, type=pa.string())
+        if kind == "dictionary":
+            arr = arr.dictionary_encode()
+    else:
+        values = data.draw(st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=1))
+        arr = pa.array(values, type=getattr(pa, kind)())
+    start = data.draw(st.integers(0, len(values) - 1))
+    stop = data.draw(st.integers(start + 1, len(values)))
+    src = ArrowSource(arr)
+    codes, distinct = src.encoded(start, stop)
+    missing = any(distinct[c] is MISSING for c in codes)
+    assert stop <= BLOCK
+    assert not (src.complete(start, stop) and missing)
+    whole = any(distinct[c] is MISSING for c in src.encoded(0, len(values))[0])
+    assert src.complete(0, len(values)) == (not whole)
+
+
+def test_a_missing_required_answer_is_suspect_in_a_later_block(bare_demo):
+    """An item whose answers are all given in one block skips the missing-answer
+    lookup there, and a later block of the same column with an empty cell still
+    marks that row (the lookup tables are shared by the blocks)."""
+    from sbm_engine.batch.columns import BLOCK
+
+    ev = BatchEvaluator(bare_demo, chunk_size=BLOCK)
+    n = BLOCK + 3
+    answers = {
+        "greeted": pa.array(["yes"] * (n - 1) + [""]).dictionary_encode(),
+        "smile": ["yes"] * n,
+        "wait": [2] * n,
+        "questions": [5] * n,
+        "card": ["yes"] * n,
+        "secrecy": ["yes"] * n,
+        "clean": [5] * n,
+    }
+    visit = {"visit_id": [f"v{i}" for i in range(n)], "scenario": ["deposit"] * n}
+    res = ev.evaluate_columns(answers, visit)
+    assert np.flatnonzero(res.suspect).tolist() == [n - 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(
+        st.one_of(st.none(), st.sampled_from(["", " ", "a", "b", "é", "ab"])), max_size=40
+    ),
+    collide=st.booleans(),
+)
+def test_repeated_ids_by_hash_are_the_repeated_texts(ids, collide, monkeypatch_module):
+    """A chunk's repeated visit_ids found by hashing the text column's bytes are
+    those found by encoding it, colliding hashes included (every hash alike)."""
+    from sbm_engine.batch import table
+
+    arr = pa.array(ids, type=pa.string())
+    src = table._FieldTextSource(table.ArrowSource(arr))
+    want = table._duplicates(table._Text(*src.inner.text_codes()))
+    if collide:
+        monkeypatch_module.setattr(table, "hash_texts", lambda t: np.zeros(len(t), np.int64))
+    try:
+        got = table._repeated_texts(arr)
+    finally:
+        monkeypatch_module.undo()
+    assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), names=st.sampled_from([1, 3, 8, 9, 64, 65, 70]))
+def test_json_masks_list_the_names_set(data, names):
+    """Each row's JSON list names the masks set on it, in the masks' order, for up to
+    64 names (packed in one integer) and beyond."""
+    from sbm_engine.batch.table import _json_masks
+
+    n = data.draw(st.integers(0, 12))
+    keys = [f"k{j}" for j in range(names)]
+    rows = data.draw(st.lists(st.sets(st.sampled_from(keys)), min_size=n, max_size=n))
+    masks = {k: np.array([k in r for r in rows], dtype=bool) for k in keys}
+    text = _json_masks(masks, n, lambda k: k.upper())
+    got = [None if c < 0 else text._values[c] for c in text.codes.tolist()]
+    assert got == [json.dumps([k.upper() for k in keys if k in r]).replace(", ", ",") for r in rows]
+
+
+@given(
+    st.lists(st.sampled_from([0.0, -0.0, 0.25, 1.0, 1e308, float("nan")]), max_size=20),
+    st.sampled_from([1.0, 2.0, -3.0, 0.1, 0.0]),
+    st.booleans(),
+)
+def test_weighted_rows_are_w_times_the_scores_and_w(scores, w, bonus):
+    """w·score + i·w per row, +0.0 (both parts) where the score is N/A, no i·w for a
+    bonus item: the very products, bit for bit, that the per-visit sums add."""
+    from sbm_engine.batch.sums import weighted_rows
+
+    with np.errstate(over="ignore"):  # the scoring runs so: an overflow marks the row
+        out = weighted_rows(np.array(scores, dtype=float), w, bonus)
+    for s, c in zip(scores, out.tolist(), strict=True):
+        want = (0.0, 0.0) if math.isnan(s) else (s * w, 0.0 if bonus else w)
+        assert np.float64(c.real).tobytes() == np.float64(want[0]).tobytes()
+        assert np.float64(c.imag).tobytes() == np.float64(want[1]).tobytes()
+
+
 def test_score_rows_explains_suspect_rows(bare_demo):
     ev = BatchEvaluator(bare_demo)
     answers = {
@@ -750,3 +862,12 @@ def test_visit_ids_duplicate_blank_and_empty_as_the_reader_sees_them(demo, dicti
         ids = pa.array(wanted, pa.string())
     assert ids.to_pylist() == wanted
     assert_table_matches(demo, _with_visit_ids(table, ids))
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """A monkeypatch a hypothesis test may use (the function-scoped one is reset
+    only once for all its examples)."""
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()

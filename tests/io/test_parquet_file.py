@@ -188,6 +188,16 @@ def test_a_score_first_seen_late_or_in_a_later_row_group():
     _same(table, pq.read_table(io.BytesIO(_write(table, [1500, 2500]))))
 
 
+def test_statistics_are_of_the_row_group_not_of_its_dictionary():
+    """A row group's dictionary keeps the scores of the groups before it; its
+    minimum and maximum are those of its own rows."""
+    values = np.array([0.0, 1.0, 0.5, 0.5, 0.75, 0.5])
+    data = _write(_table(6, x=values), [3])
+    stats = [_chunk(data, "items.x", g).statistics for g in range(2)]
+    assert [(s.min, s.max) for s in stats] == [(0.0, 1.0), (0.5, 0.75)]
+    assert "RLE_DICTIONARY" in _chunk(data, "items.x", 1).encodings
+
+
 def test_dictionary_grows_no_larger_than_the_limit():
     """Scores change from one row group to the next: each group's dictionary holds its
     own scores, with the earlier ones only while they fit."""

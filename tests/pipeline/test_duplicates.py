@@ -44,6 +44,21 @@ def test_seen_ids_find_earlier_hashes():
     assert all(np.all(np.diff(run) >= 0) for run in seen.runs)
 
 
+@given(
+    st.lists(st.lists(st.integers(-50, 50), max_size=30), max_size=6),
+    st.lists(st.integers(-60, 60), max_size=40),
+)
+def test_seen_ids_hit_exactly_the_hashes_added(added, probe):
+    """Whatever the runs and the order of the probed hashes: a hit is a hash added before."""
+    seen = SeenIds()
+    for part in added:
+        seen.add(np.array(part, dtype=np.int64))
+    known = {h for part in added for h in part}
+    got = seen.hits(np.array(probe, dtype=np.int64)).tolist()
+    assert got == [h in known for h in probe]
+    assert seen.any_of(np.sort(np.array(probe, dtype=np.int64))) == any(got)
+
+
 def _fnv1a(text: str) -> int:
     h = 0xCBF29CE484222325
     for byte in text.encode("utf-8"):
