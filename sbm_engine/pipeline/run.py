@@ -31,7 +31,7 @@ from .inputs import CHUNK_ROWS, Chunk, InputFile, iter_chunks, open_input, quiet
 from .outputs import TableOutput, bool_columns, result_columns
 from .overlap import prefetch
 from .rejects import RejectSpool
-from .scoring import Rejects, as_read, score_chunk
+from .scoring import SCORE_BLOCK, Rejects, as_read, score_chunk
 from .workers import (
     Job,
     Workers,
@@ -220,6 +220,7 @@ def _run_once(
     together: Together,
 ) -> Counts:
     """One pass of `run` over the files."""
+    load_ahead(std, [f.kind for f in files], out_path.suffix.lower().lstrip("."), pool is None)
     counts = Counts()
     outputs = (
         open_writer(rejects_path),
@@ -252,6 +253,7 @@ def stream(
     source yet; a JSONL or XLSX chunk's with their sources), the visits whose id
     appeared in an earlier chunk among them (`seen` holds the ids of the chunks
     before). A JSONL or XLSX chunk's unreadable lines are `chunk.unreadable`."""
+    load_ahead(std, [f.kind for f in files[first:last]], scores=pool is None)
     chunks = prefetch(c for f in files[first:last] for c in iter_chunks(f, setup.chunk_rows))
     for chunk, (scored, rejects) in _scored_chunks(std, files, chunks, pool, setup.jobs):
         if chunk.read is not None and rejects:  # JSONL, XLSX: rejects as the record path's
@@ -264,6 +266,36 @@ def stream(
             std, files[chunk.file], chunk, scored, rejects, seen, earlier
         )
         yield chunk, scored.drop_columns(["__row"]), [*rejects, *moved]
+
+
+def load_ahead(
+    std: Any, inputs: Sequence[str], output: str | None = None, scores: bool = True
+) -> None:
+    """Import what the reading and writing threads of a run will use for these input
+    kinds and this output format, and compile the standard's batch evaluator when
+    this process `scores` (not its workers), in this thread, before those threads
+    start.
+
+    Why: CPython 3.11 cannot compile in two threads at once (its AST validator keeps
+    one recursion count for the whole interpreter: "SystemError: AST constructor
+    recursion depth mismatch"), and a module imported from its source, without a
+    bytecode cache or rewritten by pytest, is compiled as it is imported, as the
+    evaluator's generated code is when it is made.
+    """
+    from .. import arrow_compute  # noqa: F401
+    from ..batch import evaluator_for
+
+    kinds = {*inputs, output}
+    if kinds & {"jsonl", "ndjson"}:
+        from ..io import jsonl_columns  # noqa: F401
+    if "xlsx" in kinds:
+        from ..io import xlsx_columns  # noqa: F401
+    if "csv" in kinds:
+        from ..io import text_columns  # noqa: F401
+    if "parquet" in kinds:
+        from ..io import parquet_file  # noqa: F401
+    if scores:
+        evaluator_for(std, SCORE_BLOCK)
 
 
 def _scored_chunks(
