@@ -780,6 +780,8 @@ _LITERAL_END: Final = _byte_set(b",}] \t\r\n")
 #: escape ``\\u0000`` is not quoted for, so that no text of the file starts with it.
 _MARK: Final = b'"\\u0000'
 _MARKED: Final = "\x00"
+#: The bytes put around a value: the mark before it, a quote after it.
+_INSERTED: Final = np.frombuffer(_MARK + b'"', dtype=np.uint8)
 #: Brackets opened on a line at most for Arrow's reader, which recurses (and crashes the
 #: process, where Python's `json` refuses the line) on values nested deep enough.
 _MAX_OPEN: Final = 64
@@ -824,24 +826,26 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     while going.size:
         going = going[~_LITERAL_END[data[ends[going]]]]
         ends[going] += 1
-    # Each value gains len(_MARK) + 1 bytes: those before value i are at 8 * i.
-    shift = np.arange(len(starts)) * (len(_MARK) + 1)
-    out = np.empty(len(data) + len(shift) * (len(_MARK) + 1), dtype=np.uint8)
-    added = np.zeros(len(out), dtype=bool)
-    for k, byte in enumerate(_MARK):
-        out[starts + shift + k] = byte
-        added[starts + shift + k] = True
-    out[ends + shift + len(_MARK)] = ord('"')
-    added[ends + shift + len(_MARK)] = True
-    out[~added] = data
+    # Each value gains the bytes of _INSERTED: value i is moved on by i times as many.
+    m, width = len(starts), len(_INSERTED)
+    grid = np.empty((m, width), dtype=np.int64)
+    grid[:, :-1] = (starts + np.arange(0, m * width, width))[:, None] + np.arange(width - 1)
+    grid[:, -1] = ends + np.arange(width - 1, m * width, width)
+    at = grid.ravel()
+    out = np.empty(len(data) + len(at), dtype=np.uint8)
+    out[at] = np.tile(_INSERTED, m)
+    kept = np.ones(len(out), dtype=bool)
+    kept[at] = False
+    out[kept] = data
     return out
 
 
 def _object_rows(lines: list[bytes]) -> list[int] | None:
-    """The lines that are not blank, None when one of them does not start with ``{`` and
-    end with ``}`` (blank as Python strips it, JSON's white space around). Such lines,
-    each parsed by Arrow into one row, are each one object: a line starting with
-    ``{`` cannot continue a value the line before left open at its ``}``."""
+    """The lines that are not blank (JSON's white space only, which Python's `str.strip`
+    takes too), None when one does not start with ``{`` and end with ``}`` around such
+    white space. Such lines, each parsed by Arrow into one row, are each one object: a
+    line starting with ``{`` cannot continue a value the line before left open at its
+    ``}``."""
     rows = []
     for i, line in enumerate(lines):
         if line[:1] == b"{" and line[-2:] == b"}\n":
@@ -936,6 +940,7 @@ def _quoted_columns(
     import pyarrow.compute as pc
 
     columns: dict[str, Any] = {}
+    read: dict[str, Any] = {}
     for name, column in zip(parsed.column_names, parsed.columns, strict=True):
         column = column.combine_chunks()
         t = column.type
@@ -954,27 +959,30 @@ def _quoted_columns(
                 if child.null_count == len(child):  # a known item on no line
                     continue
                 item = t.field(k).name
-                answers = _quoted_answers(item, child, known)
+                answers = _quoted_answers(item, child, known, read)
                 if answers is None:
                     return None
                 columns["answers." + item] = answers
         elif pa.types.is_string(t):  # left out of the table, but read as JSON
             marked = column.filter(pc.fill_null(pc.starts_with(column, _MARKED), False))
-            _json_values(pc.unique(marked).to_pylist())
+            _json_values(pc.unique(marked).to_pylist(), read)
         elif not pa.types.is_timestamp(t):  # Arrow's reading of some texts
             return None
     return columns
 
 
-def _quoted_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
+def _quoted_answers(
+    item: str, child: Any, known: frozenset[str] | None, read: dict[str, Any]
+) -> Any:
     """The answers to `item` as `_Coded.array` gives them, from their quoted texts: the
-    distinct texts read (`_json_values`), then told apart as `_Coded` tells them."""
+    distinct texts read (`_json_values`, `read` the texts read so far), then told apart
+    as `_Coded` tells them."""
     import pyarrow as pa
 
     if not item or item.strip() != item or not pa.types.is_string(child.type):
         return None
     encoded = child.dictionary_encode()
-    values = _json_values(encoded.dictionary.to_pylist())
+    values = _json_values(encoded.dictionary.to_pylist(), read)
     values = [_answer(v, item, known) for v in values]
     values.append(None)  # an absent answer: the code of a null index
     index: dict[Any, int] = {}
@@ -993,14 +1001,23 @@ def _quoted_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
         raise Unsupported("text with a lone surrogate") from exc
 
 
-def _json_values(texts: list[str]) -> list[Any]:
+def _json_values(texts: list[str], read: dict[str, Any] | None = None) -> list[Any]:
     """Texts of a quoted block as the values their lines hold: a text marked by the
     quoting (`_MARK`) is a JSON number or literal, read by `json` as the record path
-    reads it (ValueError when it is none: the line is not JSON)."""
-    return [
-        json.loads(text[1:], parse_constant=_no_constant) if text[:1] == _MARKED else text
-        for text in texts
-    ]
+    reads it (ValueError when it is none: the line is not JSON). `read`: the marked
+    texts read so far (the same few numbers recur under many keys)."""
+    if read is None:
+        read = {}
+    values = []
+    for text in texts:
+        if text[:1] == _MARKED:
+            value = read.get(text, _MISSING)
+            if value is _MISSING:
+                value = read[text] = _LITERALS.decode(text[1:])
+            values.append(value)
+        else:
+            values.append(text)
+    return values
 
 
 def _exact_chunk(
@@ -1177,6 +1194,10 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(name)
+
+
+#: What `json.loads(text, parse_constant=...)` is, made once (it makes one a call).
+_LITERALS: Final = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _loads(text: str) -> dict[str, Any] | None:
