@@ -656,7 +656,7 @@ def _plain_chunk(
     block = b"".join(lines)
     if b"null" in block or _BOM in block or b"NaN" in block or b"Infinity" in block:
         return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
-    if _nested_too_deep(np.frombuffer(block, dtype=np.uint8), [len(x) for x in lines]):
+    if _nested_too_deep(lines, block):
         return None
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
@@ -787,15 +787,14 @@ _INSERTED: Final = np.frombuffer(_MARK + b'"', dtype=np.uint8)
 _MAX_OPEN: Final = 64
 
 
-def _nested_too_deep(data: np.ndarray, lengths: Sequence[int]) -> bool:
-    """Whether a line of the block `data` (lines of `lengths` bytes) opens more than
-    `_MAX_OPEN` objects or arrays (counted with brackets inside texts: at worst, a
-    line read by Python that Arrow could have read)."""
-    opens = np.flatnonzero((data == ord("{")) | (data == ord("[")))
-    if len(opens) <= _MAX_OPEN:
-        return False
-    bounds = np.searchsorted(opens, np.cumsum(lengths))
-    return bool(np.diff(bounds, prepend=0).max() > _MAX_OPEN)
+def _nested_too_deep(lines: list[bytes], block: bytes) -> bool:
+    """Whether a line of `lines` (joined: `block`) opens more than `_MAX_OPEN` objects or
+    arrays (counted with brackets inside texts: at worst, a line read by Python that
+    Arrow could have read)."""
+    opened = map(bytes.count, lines, itertools.repeat(b"{"))
+    if b"[" in block:
+        opened = map(int.__add__, opened, map(bytes.count, lines, itertools.repeat(b"[")))
+    return max(opened, default=0) > _MAX_OPEN
 
 
 def _quoted_values(data: np.ndarray) -> np.ndarray:
@@ -896,10 +895,9 @@ def _quoted_chunk(
             block.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    data = np.frombuffer(block, dtype=np.uint8)
-    if _nested_too_deep(data, [len(x) for x in lines]):
+    if _nested_too_deep(lines, block):
         return None
-    quoted = _quoted_values(data)
+    quoted = _quoted_values(np.frombuffer(block, dtype=np.uint8))
     schema = [(name, pa.string()) for name in sorted(fields)]
     if known:
         schema.append(("answers", pa.struct([(k, pa.string()) for k in sorted(known)])))
