@@ -839,22 +839,28 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     return out
 
 
-def _object_rows(lines: list[bytes]) -> list[int] | None:
+def _object_rows(lines: list[bytes], data: np.ndarray) -> list[int] | None:
     """The lines that are not blank (JSON's white space only, which Python's `str.strip`
     takes too), None when one does not start with ``{`` and end with ``}`` around such
-    white space. Such lines, each parsed by Arrow into one row, are each one object: a
-    line starting with ``{`` cannot continue a value the line before left open at its
-    ``}``."""
+    white space (`data`: the lines joined, where most are looked at at once). Such
+    lines, each parsed by Arrow into one row, are each one object: a line starting
+    with ``{`` cannot continue a value the line before left open at its ``}``."""
+    if not lines:
+        return []
+    ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
+    begins = np.concatenate(([0], ends[:-1]))
+    plain = (data[begins] == ord("{")) & (data[ends - 1] == ord("\n"))
+    plain &= data[np.maximum(ends - 2, 0)] == ord("}")
+    if plain.all():
+        return list(range(len(lines)))
     rows = []
-    for i, line in enumerate(lines):
-        if line[:1] == b"{" and line[-2:] == b"}\n":
-            rows.append(i)
-            continue
-        text = line.strip(b" \t\r\n")
-        if not text:
-            continue
-        if text[:1] != b"{" or text[-1:] != b"}":
-            return None
+    for i in range(len(lines)):
+        if not plain[i]:
+            text = lines[i].strip(b" \t\r\n")
+            if not text:
+                continue
+            if text[:1] != b"{" or text[-1:] != b"}":
+                return None
         rows.append(i)
     return rows
 
@@ -882,10 +888,11 @@ def _quoted_chunk(
 
     if "answers" in fields:
         return None
-    rows = _object_rows(lines)
+    block = b"".join(lines)
+    data = np.frombuffer(block, dtype=np.uint8)
+    rows = _object_rows(lines, data)
     if rows is None:
         return None
-    block = b"".join(lines)
     if _BOM in block or b"NaN" in block or b"Infinity" in block or b"\\u0000" in block:
         return None
     if b"\\ud" in block or b"\\uD" in block:
@@ -897,7 +904,7 @@ def _quoted_chunk(
             return None
     if _nested_too_deep(lines, block):
         return None
-    quoted = _quoted_values(np.frombuffer(block, dtype=np.uint8))
+    quoted = _quoted_values(data)
     schema = [(name, pa.string()) for name in sorted(fields)]
     if known:
         schema.append(("answers", pa.struct([(k, pa.string()) for k in sorted(known)])))
@@ -980,7 +987,10 @@ def _quoted_answers(
     if not item or item.strip() != item or not pa.types.is_string(child.type):
         return None
     encoded = child.dictionary_encode()
-    values = _json_values(encoded.dictionary.to_pylist(), read)
+    texts = encoded.dictionary.to_pylist()
+    if "" not in texts and not any(text[:1] == _MARKED for text in texts):
+        return child  # texts only, none empty: `_coded_values` gives them as they are
+    values = _json_values(texts, read)
     values = [_answer(v, item, known) for v in values]
     values.append(None)  # an absent answer: the code of a null index
     index: dict[Any, int] = {}
