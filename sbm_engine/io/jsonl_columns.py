@@ -905,6 +905,7 @@ def _quoted_chunk(
     if _nested_too_deep(lines, block):
         return None
     quoted = _quoted_values(data)
+    del block, data  # a block is tens of megabytes: one copy at a time
     schema = [(name, pa.string()) for name in sorted(fields)]
     if known:
         schema.append(("answers", pa.struct([(k, pa.string()) for k in sorted(known)])))
@@ -922,6 +923,7 @@ def _quoted_chunk(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
+    del quoted
     if parsed.num_rows != len(rows):
         return None
     try:
