@@ -559,6 +559,7 @@ def _jsonl_chunks(
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with stream:
         plain = utf8  # try Arrow's parser until a block needs Python's
+        quoted = utf8  # and Arrow's parser on the block with its numbers quoted
         first = 1  # the number of the chunk's first line
         offset = 0
         while True:
@@ -578,6 +579,9 @@ def _jsonl_chunks(
             chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
             if chunk is None:
                 plain = False  # the file is not plain: its next blocks are unlikely to be
+                chunk = _quoted_chunk(lines, first, fields, known, typed) if quoted else None
+            if chunk is None:
+                quoted = False  # a line Python reads otherwise, or not at all: so may later ones
                 chunk = _exact_chunk(lines, first, encoding, fields, known, prefix, typed)
             table, numbers, unreadable = chunk
             yield TableChunk(
@@ -652,6 +656,8 @@ def _plain_chunk(
     block = b"".join(lines)
     if b"null" in block or _BOM in block or b"NaN" in block or b"Infinity" in block:
         return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
+    if _nested_too_deep(lines, block):
+        return None
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
     try:
@@ -756,6 +762,272 @@ def _int_literal(items: list[str], block: bytes) -> bool:
     keys = b"|".join(re.escape(item.encode()) for item in items)
     pattern = b'"(?:' + keys + b')"' + _SPACE + b":" + _SPACE + rb"-?[0-9]+" + _SPACE + rb"[,}\]]"
     return re.search(pattern, block) is not None
+
+
+def _byte_set(chars: bytes) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[list(chars)] = True
+    return table
+
+
+#: White space between a colon and its value (a line holds no LF).
+_GAP: Final = _byte_set(b" \t\r")
+#: The first byte of a number, ``true``, ``false`` or ``null``.
+_LITERAL_START: Final = _byte_set(b"-0123456789tfn")
+#: A byte that ends a number or literal (or, on a line Python refuses, whatever it is).
+_LITERAL_END: Final = _byte_set(b",}] \t\r\n")
+#: Put before a quoted value: a quote, then U+0000 escaped, which a block holding the
+#: escape ``\\u0000`` is not quoted for, so that no text of the file starts with it.
+_MARK: Final = b'"\\u0000'
+_MARKED: Final = "\x00"
+#: The bytes put around a value: the mark before it, a quote after it.
+_INSERTED: Final = np.frombuffer(_MARK + b'"', dtype=np.uint8)
+#: Brackets opened on a line at most for Arrow's reader, which recurses (and crashes the
+#: process, where Python's `json` refuses the line) on values nested deep enough.
+_MAX_OPEN: Final = 64
+
+
+def _nested_too_deep(lines: list[bytes], block: bytes) -> bool:
+    """Whether a line of `lines` (joined: `block`) opens more than `_MAX_OPEN` objects or
+    arrays (counted with brackets inside texts: at worst, a line read by Python that
+    Arrow could have read)."""
+    opened = map(bytes.count, lines, itertools.repeat(b"{"))
+    if b"[" in block:
+        opened = map(int.__add__, opened, map(bytes.count, lines, itertools.repeat(b"[")))
+    return max(opened, default=0) > _MAX_OPEN
+
+
+def _quoted_values(data: np.ndarray) -> np.ndarray:
+    """The block with every number, ``true``, ``false`` and ``null`` that follows a colon
+    put in quotes after `_MARK`: each answer is then text to Arrow's reader, whatever
+    its JSON type, and the text tells the value (U+0000 then its JSON spelling) from a
+    text. Numbers in arrays are left as they are (Arrow types them; such a block is
+    not read so, `_quoted_columns`). Only a colon after a quote (a key's) is looked
+    at: a colon inside a text (``"10:45"``) mostly is not. One that is (``"a\\": 4"``)
+    is quoted after too: the quote put there ends the text, and the escape after it,
+    outside a text, makes the line one no JSON reader reads (the block then goes
+    line by line). The caller checked that every line starts with ``{`` and ends with
+    ``}``, which bounds every scan below."""
+    colons = np.flatnonzero(data == ord(":"))
+    before = colons - 1
+    gap = _GAP[data[before]]
+    while gap.any():
+        before[gap] -= 1
+        gap = _GAP[data[before]]
+    starts = colons[data[before] == ord('"')] + 1
+    gap = _GAP[data[starts]]
+    while gap.any():
+        starts[gap] += 1
+        gap = _GAP[data[starts]]
+    starts = starts[_LITERAL_START[data[starts]]]
+    ends = starts + 1
+    going = np.arange(len(starts))
+    while going.size:
+        going = going[~_LITERAL_END[data[ends[going]]]]
+        ends[going] += 1
+    # Each value gains the bytes of _INSERTED: value i is moved on by i times as many.
+    m, width = len(starts), len(_INSERTED)
+    grid = np.empty((m, width), dtype=np.int64)
+    grid[:, :-1] = (starts + np.arange(0, m * width, width))[:, None] + np.arange(width - 1)
+    grid[:, -1] = ends + np.arange(width - 1, m * width, width)
+    at = grid.ravel()
+    out = np.empty(len(data) + len(at), dtype=np.uint8)
+    out[at] = np.tile(_INSERTED, m)
+    kept = np.ones(len(out), dtype=bool)
+    kept[at] = False
+    out[kept] = data
+    return out
+
+
+def _object_rows(lines: list[bytes], data: np.ndarray) -> list[int] | None:
+    """The lines that are not blank (JSON's white space only, which Python's `str.strip`
+    takes too), None when one does not start with ``{`` and end with ``}`` around such
+    white space (`data`: the lines joined, where most are looked at at once). Such
+    lines, each parsed by Arrow into one row, are each one object: a line starting
+    with ``{`` cannot continue a value the line before left open at its ``}``."""
+    if not lines:
+        return []
+    ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
+    begins = np.concatenate(([0], ends[:-1]))
+    plain = (data[begins] == ord("{")) & (data[ends - 1] == ord("\n"))
+    plain &= data[np.maximum(ends - 2, 0)] == ord("}")
+    if plain.all():
+        return list(range(len(lines)))
+    rows = []
+    for i in range(len(lines)):
+        if not plain[i]:
+            text = lines[i].strip(b" \t\r\n")
+            if not text:
+                continue
+            if text[:1] != b"{" or text[-1:] != b"}":
+                return None
+        rows.append(i)
+    return rows
+
+
+def _quoted_chunk(
+    lines: list[bytes],
+    first: int,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    typed: frozenset[str],
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
+    """A block parsed by Arrow's reader with its values quoted (`_quoted_values`), so that
+    a key holding ``4`` and ``"na"`` is one column of texts, whose distinct values are
+    read back as Python's `json` reads them (`_quoted_columns`). Arrow's reader parses
+    with the GIL released, on threads, where `_exact_chunk` holds it throughout.
+
+    None (the block is read line by line) for anything Arrow might read otherwise
+    than Python's `json`: NaN or Infinity, a byte-order mark, the escape the quoting
+    uses, bytes that are not UTF-8, a line that is not an object, values nested deep
+    (`_MAX_OPEN`), and whatever `_quoted_columns` does not take. Arrow refuses
+    duplicate keys, lone surrogates, control characters in texts, bad escapes,
+    trailing commas and anything that is not JSON."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    if "answers" in fields:
+        return None
+    block = b"".join(lines)
+    data = np.frombuffer(block, dtype=np.uint8)
+    rows = _object_rows(lines, data)
+    if rows is None:
+        return None
+    if _BOM in block or b"NaN" in block or b"Infinity" in block or b"\\u0000" in block:
+        return None
+    if b"\\ud" in block or b"\\uD" in block:
+        return None  # Arrow refuses a lone surrogate, Python reads it: let Python say
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if _nested_too_deep(lines, block):
+        return None
+    quoted = _quoted_values(data)
+    del block, data  # a block is tens of megabytes: one copy at a time
+    schema = [(name, pa.string()) for name in sorted(fields)]
+    if known:
+        schema.append(("answers", pa.struct([(k, pa.string()) for k in sorted(known)])))
+    try:
+        # blocks of a megabyte (whole lines, a value quoted in at most 5 bytes of the
+        # line's) are parsed in parallel; an answer key the standard does not know is
+        # typed by Arrow, as text when every value is
+        size = max(1 << 20, 5 * max(map(len, lines)) + 1)
+        parsed = pj.read_json(
+            pa.BufferReader(pa.py_buffer(quoted)),
+            read_options=pj.ReadOptions(block_size=size),
+            parse_options=pj.ParseOptions(
+                explicit_schema=pa.schema(schema), unexpected_field_behavior="infer"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    del quoted
+    if parsed.num_rows != len(rows):
+        return None
+    try:
+        columns = _quoted_columns(parsed, fields, known, typed)
+    except (Unsupported, ValueError):  # the line by line reading says it in its words
+        return None
+    if columns is None:
+        return None
+    return _table(columns, len(rows)), np.array(rows, dtype=np.int64) + first, []
+
+
+def _quoted_columns(
+    parsed: Any, fields: frozenset[str], known: frozenset[str] | None, typed: frozenset[str]
+) -> dict[str, Any] | None:
+    """The columns `_Gather` makes of the same lines, from a quoted block's table; None
+    where `_Gather` would see what this does not read: a visit field that is not text
+    (or an empty one, as `_Gather.columns` refuses it), an answer that is not a text,
+    number, boolean or null. Raises Unsupported and ValueError (a value that is not
+    JSON) where the lines are not read so."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns: dict[str, Any] = {}
+    read: dict[str, Any] = {}
+    for name, column in zip(parsed.column_names, parsed.columns, strict=True):
+        column = column.combine_chunks()
+        t = column.type
+        if name in fields:
+            if column.null_count == len(column):  # declared, on no line
+                continue
+            if not pa.types.is_string(t) or pc.any(pc.starts_with(column, _MARKED)).as_py():
+                return None
+            if name != "visit_id" and name not in typed and pc.any(pc.equal(column, "")).as_py():
+                return None
+            columns[name] = column
+        elif name == "answers":
+            if not pa.types.is_struct(t):
+                return None
+            for k, child in enumerate(column.flatten()):
+                if child.null_count == len(child):  # a known item on no line
+                    continue
+                item = t.field(k).name
+                answers = _quoted_answers(item, child, known, read)
+                if answers is None:
+                    return None
+                columns["answers." + item] = answers
+        elif pa.types.is_string(t):  # left out of the table, but read as JSON
+            marked = column.filter(pc.fill_null(pc.starts_with(column, _MARKED), False))
+            _json_values(pc.unique(marked).to_pylist(), read)
+        elif not pa.types.is_timestamp(t):  # Arrow's reading of some texts
+            return None
+    return columns
+
+
+def _quoted_answers(
+    item: str, child: Any, known: frozenset[str] | None, read: dict[str, Any]
+) -> Any:
+    """The answers to `item` as `_Coded.array` gives them, from their quoted texts: the
+    distinct texts read (`_json_values`, `read` the texts read so far), then told apart
+    as `_Coded` tells them."""
+    import pyarrow as pa
+
+    if not item or item.strip() != item or not pa.types.is_string(child.type):
+        return None
+    encoded = child.dictionary_encode()
+    texts = encoded.dictionary.to_pylist()
+    if "" not in texts and not any(text[:1] == _MARKED for text in texts):
+        return child  # texts only, none empty: `_coded_values` gives them as they are
+    values = _json_values(texts, read)
+    values = [_answer(v, item, known) for v in values]
+    values.append(None)  # an absent answer: the code of a null index
+    index: dict[Any, int] = {}
+    distinct: list[Any] = []
+    remap = np.empty(len(values), dtype=np.int32)
+    for i, v in enumerate(values):
+        remap[i] = code = index.setdefault(_value_key(v), len(distinct))
+        if code == len(distinct):
+            distinct.append(v)
+    codes = remap[encoded.indices.fill_null(len(values) - 1).to_numpy()]
+    kinds = set(map(type, distinct))
+    kinds.discard(type(None))
+    try:
+        return _coded_values(distinct, codes, kinds)
+    except UnicodeEncodeError as exc:  # pragma: no cover - Arrow refuses lone surrogates
+        raise Unsupported("text with a lone surrogate") from exc
+
+
+def _json_values(texts: list[str], read: dict[str, Any] | None = None) -> list[Any]:
+    """Texts of a quoted block as the values their lines hold: a text marked by the
+    quoting (`_MARK`) is a JSON number or literal, read by `json` as the record path
+    reads it (ValueError when it is none: the line is not JSON). `read`: the marked
+    texts read so far (the same few numbers recur under many keys)."""
+    if read is None:
+        read = {}
+    values = []
+    for text in texts:
+        if text[:1] == _MARKED:
+            value = read.get(text, _MISSING)
+            if value is _MISSING:
+                value = read[text] = _LITERALS.decode(text[1:])
+            values.append(value)
+        else:
+            values.append(text)
+    return values
 
 
 def _exact_chunk(
@@ -932,6 +1204,10 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(name)
+
+
+#: What `json.loads(text, parse_constant=...)` is, made once (it makes one a call).
+_LITERALS: Final = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _loads(text: str) -> dict[str, Any] | None:

@@ -534,8 +534,8 @@ def test_reader_generated_waves_score_as_record_path(
 def test_reader_whole_numbers_beside_floats_read_as_python_reads_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`10` beside `1.5` is an int for Python, a float for Arrow: such a block is read
-    line by line."""
+    """`10` beside `1.5` is an int for Python, a float for Arrow's typed reading: such a
+    block is read with its values quoted (texts, read back as Python reads them)."""
     std = sbm_engine.load(CONFORMANCE / "demo_branch.sbm")
     path = tmp_path / "mixed.jsonl"
     path.write_text(
@@ -544,13 +544,13 @@ def test_reader_whole_numbers_beside_floats_read_as_python_reads_them(
         encoding="utf-8",
     )
     calls = []
-    exact = jsonl_columns._exact_chunk
+    quoted = jsonl_columns._quoted_chunk
 
     def counted(*args: Any) -> Any:
         calls.append(args[1])
-        return exact(*args)
+        return quoted(*args)
 
-    monkeypatch.setattr(jsonl_columns, "_exact_chunk", counted)
+    monkeypatch.setattr(jsonl_columns, "_quoted_chunk", counted)
     score_both_ways(std, path)
     assert calls == [1]
     (chunk,) = read_jsonl_chunks(path, visit_fields=std.model.visit_fields)

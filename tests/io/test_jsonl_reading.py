@@ -366,3 +366,183 @@ def test_mixed_first_block_is_not_tried_by_arrow(
         ),
     )
     check_file(path, 3)
+
+
+# -- blocks read by Arrow with their values quoted (`_quoted_chunk`) --------------------------
+
+#: Values a quoted block reads back as `json` reads them: every scalar type under one
+#: key, texts holding a colon then a number or literal, escapes, and numbers spelt
+#: in every way JSON allows (and beyond 64 bits or a double, read line by line).
+QUOTED_VALUES = st.one_of(
+    st.sampled_from(['"yes"', '"no"', '"na"', '""', '"да"', '"4"', '"\\u00e9"', '"{}"']),
+    st.sampled_from(['"a: 5"', '"b:true"', '"c: \\"x\\": -1"', '"d:\\t null"', '"e:[1]"']),
+    st.sampled_from(["null", "true", "false", "0", "-0", "4", "10", "0.0", "-0.0", "1.5"]),
+    st.sampled_from(["1E2", "1e-7", "2.50", "-3", "1e+2", "0.1e1", "-0e0", "1e400"]),
+    st.sampled_from(["9223372036854775807", "-9223372036854775808", "9223372036854775808"]),
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(json.dumps),
+    st.text(max_size=4).map(lambda t: json.dumps(t, ensure_ascii=False)),
+)
+#: What follows a colon before its value.
+GAPS = st.sampled_from(["", " ", " ", "  ", "\t", "\r", " \r "])
+#: A line of a wave that Python's `json` refuses, or reads otherwise than Arrow might.
+BAD_LINES = st.sampled_from(
+    [
+        '{"visit_id": "b", "answers": {"wait": 01}}',
+        '{"visit_id": "b", "answers": {"wait": 1.}}',
+        '{"visit_id": "b", "answers": {"wait": -}}',
+        '{"visit_id": "b", "answers": {"wait": tru}}',
+        '{"visit_id": "b", "answers": {"wait": 1.5.5}}',
+        '{"visit_id": "b", "answers": {"wait": NaN}}',
+        '{"visit_id": "b", "answers": {"wait": -Infinity}}',
+        '{"visit_id": "b", "answers": {"wait": +1}}',
+        '{"visit_id": "b", "answers": {"wait": 4 5}}',
+        '{"visit_id": "b", "answers": {"wait": true1}}',
+        '{"visit_id": "b", "answers": {"wait": 4}} {"visit_id": "c"}',
+        '{"visit_id": "b", "answers": {"wait": 4}}\r{"visit_id": "c"}',
+        '{"visit_id": "b", "answers": {"wait": 4, "wait": 5}}',
+        '{"visit_id": "b", "answers": {"wait": 4, "w\\u0061it": 5}}',
+        '{"visit_id": "b", "answers": {"wait": "\\u0000"}}',
+        '{"visit_id": "b", "answers": {"wait": "\\ud800"}}',
+        '{"visit_id": "b", "answers": {"wait": "a\tb"}}',
+        '{"visit_id": "b", "answers": {"wait": 4},}',
+        '{"visit_id": "b", "answers": {"wait": [1, 2]}}',
+        '{"visit_id": "b", "answers": {"wait": {"x": 1}}}',
+        '{"visit_id": "b", "answers": null}',
+        '{"visit_id": "b", "extra": ' + "[" * 70 + "]" * 70 + "}",
+        '{"visit_id": 4}',
+        '{"visit_id": "b", "point": ""}',
+        '{"visit_id": "b", "answers": {"other": ""}}',
+        '{"visit_id": "b", "answers": {" wait": 1}}',
+        '{"visit_id": "b", "answers": {"wait": 12345678901234567890123}}',
+        '{"visit_id": "b", "answers": {"wait": 1' + "0" * 5000 + "}}",
+        '{"visit_id": "b"',
+        '["visit_id"]',
+        '\ufeff{"visit_id": "b"}',
+        "\x0c",
+    ]
+)
+
+
+@st.composite
+def quoted_lines(draw: Any) -> str:
+    """Visits as a quoted block reads them (now and then a line it must leave to Python)."""
+    if draw(st.integers(0, 40)) == 0:
+        return draw(BAD_LINES)
+    if draw(st.integers(0, 20)) == 0:
+        return draw(st.sampled_from(["", "  ", "\t", "\r"]))
+
+    def pair(key: str, value: str) -> str:
+        spelt = json.dumps(key, ensure_ascii=draw(st.booleans()))
+        return spelt + draw(st.sampled_from(["", "", " ", "\t"])) + ":" + draw(GAPS) + value
+
+    keys = draw(st.lists(st.sampled_from([*KNOWN, "other", "другой"]), unique=True, max_size=5))
+    parts = [pair("visit_id", draw(st.sampled_from(['"v1"', '"v2"', '"v: 3"', '"\\u0076"'])))]
+    if draw(st.booleans()):
+        parts.append(pair("shop", draw(st.sampled_from(['"S1"', '""', '"S: 2"', '"Точка"']))))
+    if draw(st.booleans()):
+        extra = ["3", "true", "null", '"x"', '"2026-11-02"', '"x: 1"', "1e400", "{}", "[1]"]
+        parts.append(pair(draw(st.sampled_from(["extra", "note"])), draw(st.sampled_from(extra))))
+    if draw(st.integers(0, 5)):
+        answers = "{" + ", ".join(pair(k, draw(QUOTED_VALUES)) for k in keys) + "}"
+        parts.insert(draw(st.integers(0, len(parts))), pair("answers", answers))
+    return draw(st.sampled_from(["", " "])) + "{" + ", ".join(parts) + "}" + draw(GAPS)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.lists(quoted_lines(), min_size=1, max_size=16),
+    chunk_rows=st.sampled_from([2, 5, 100]),
+    bom=st.booleans(),
+    end=st.sampled_from(["\n", "\r\n"]),
+)
+def test_generated_quoted_blocks_read_as_record_path(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: list[str],
+    chunk_rows: int,
+    bom: bool,
+    end: str,
+) -> None:
+    """Blocks that Arrow's typed reading refuses (mixed types, nulls) are read with their
+    values quoted, or else line by line: either way, as the record path reads them."""
+    monkeypatch.setattr(jsonl_columns, "_plain_chunk", lambda *args: None)
+    path = tmp_path / "quoted.jsonl"
+    text = end.join(body) + end
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8", "surrogatepass"))
+    check_file(path, chunk_rows)
+
+
+def _no_line_by_line(*args: Any) -> Any:
+    raise AssertionError("read line by line")
+
+
+def test_quoted_block_reads_what_arrow_alone_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numbers, texts, booleans and nulls under one key, colons in texts, white space
+    of every kind around colons, escaped keys, CRLF, blank lines: one quoted block, as
+    the record path reads it (no line read by Python)."""
+    path = write(
+        tmp_path,
+        '{"visit_id": "a", "note": "at 10: 45", "answers": {"wait": 4, "greeted": "yes: 1"}}',
+        '{"visit_id":"b","answers":{"wait":"na","gr\\u0065eted":null,"card":-0.0}}\r',
+        "   ",
+        '{"visit_id": "c", "extra": 1e400, "answers": {"wait" :\t1.5e1, "card": 0, "x": true}}',
+        '{"visit_id": "d", "when": "2026-11-02", "answers": {"wait": \r 7, "smile": ""}}',
+        '{"visit_id": "e"}',
+        "{}",
+    )
+    monkeypatch.setattr(jsonl_columns, "_exact_chunk", _no_line_by_line)
+    check_file(path, 100)
+    (chunk,) = read_jsonl_chunks(path, visit_fields=FIELDS, items=KNOWN, typed_fields=TYPED)
+    assert chunk.numbers.tolist() == [1, 2, 4, 5, 6, 7]
+    wait = chunk.table.column("answers.wait").to_pylist()
+    assert [repr(v) for v in wait] == ["4", "'na'", "15.0", "7", "None", "None"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"visit_id": "b", "answers": {"wait": 01}}',
+        '{"visit_id": "b", "answers": {"wait": -}}',
+        '{"visit_id": "b", "answers": {"wait": NaN}}',
+        '{"visit_id": "b", "answers": {"wait": 4, "w\\u0061it": 5}}',
+        '{"visit_id": "b", "answers": {"wait": "\\u00004"}}',
+        '{"visit_id": "b", "note": "x: 4"} {"visit_id": "c"}',
+        '{"visit_id": "b", "extra": ' + "[" * 70 + "]" * 70 + "}",
+    ],
+)
+def test_quoted_block_leaves_to_python_what_it_may_read_otherwise(
+    tmp_path: Path, line: str
+) -> None:
+    """A line Python refuses, or one Arrow might read otherwise (an escape that spells
+    the quoting's mark, values nested deep): the block is read line by line."""
+    path = write(tmp_path, '{"visit_id": "a", "answers": {"wait": 4, "greeted": "na"}}', line)
+    lines = [x + b"\n" for x in path.read_bytes().splitlines()]
+    assert jsonl_columns._quoted_chunk(lines, 1, FIELDS, frozenset(KNOWN), TYPED) is None
+    check_file(path, 10)
+
+
+def test_values_nested_deep_are_not_given_to_arrow(tmp_path: Path) -> None:
+    """Arrow's reader recurses into nested values until the process crashes; Python's
+    `json` refuses such a line (nested too deeply): it is unreadable, the rest is read."""
+    import subprocess
+
+    path = write(
+        tmp_path,
+        *(f'{{"visit_id": "v{i}", "answers": {{"wait": 4}}}}' for i in range(3)),
+        '{"visit_id": "x", "extra": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    )
+    script = (
+        "import sys; from sbm_engine.io.jsonl_columns import read_jsonl_chunks as r; "
+        "c = list(r(sys.argv[1], items=['wait'])); "
+        "print(sum(x.table.num_rows for x in c), [n for x in c for n, _ in x.unreadable])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "[4]"]
