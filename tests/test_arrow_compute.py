@@ -4,9 +4,6 @@ does not import `pyarrow.compute` (its import is a tenth of a small wave's run),
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +13,8 @@ pa = pytest.importorskip("pyarrow")
 pc = pytest.importorskip("pyarrow.compute")
 
 from sbm_engine import arrow_compute as ac  # noqa: E402
+from tests.sbm_child import ROOT, run_sbm, write_wave  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tests" / "conformance"
 
 texts = pa.array(["a", "", "b", None, "a", "ab c"])
@@ -97,32 +94,17 @@ sys.exit(main(sys.argv[1:]))
 def test_scoring_does_not_import_pyarrow_compute(tmp_path: Path, source: str, target: str) -> None:
     """A Parquet or CSV wave scored into Parquet, CSV or JSONL, with a rejected visit
     and a duplicate id (the paths that take and filter rows)."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     rows = [
         {"visit_id": "v1", "answers.greeted": "да", "answers.wait": 3, "answers.secrecy": "yes"},
         {"visit_id": "v2", "answers.greeted": "no", "answers.wait": 12, "answers.secrecy": "no"},
         {"visit_id": "v2", "answers.greeted": "yes", "answers.wait": 1, "answers.secrecy": "yes"},
         {"visit_id": "v3", "answers.greeted": "maybe", "answers.wait": 1, "answers.secrecy": "yes"},
     ]
-    table = pa.Table.from_pylist(rows)
-    wave = tmp_path / f"wave.{source}"
-    if source == "parquet":
-        pq.write_table(table, wave)
-    else:
-        pacsv.write_csv(table, wave)
-    env = {**os.environ, "SBM_CACHE_DIR": str(tmp_path / "cache")}
+    wave = write_wave(rows, tmp_path / f"wave.{source}")
     out = tmp_path / f"out.{target}"
     args = ["score", str(DEMO / "demo_branch.sbm"), str(wave), "-o", str(out)]
     for _ in range(2):  # the second run reads the standard from the cache
-        done = subprocess.run(
-            [sys.executable, "-c", _IMPORTS, *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
+        done = run_sbm(_IMPORTS, args, tmp_path)
         assert done.returncode == 1, done.stderr  # a duplicate and a bad answer: rejected
         parquet = "parquet" in (source, target)
         imported = done.stdout.rsplit("IMPORTED ", 1)[1].strip()

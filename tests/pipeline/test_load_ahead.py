@@ -9,17 +9,15 @@ the main thread imports or compiles its own (it broke the Dask tests now and the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.sbm_child import ROOT, run_sbm, write_wave
+
 pytest.importorskip("pyarrow")
 pytest.importorskip("numpy")
 
-ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "tests" / "conformance"
 
 _RECORD = """\
@@ -50,38 +48,17 @@ sys.exit(main(sys.argv[1:]))
 def test_no_engine_module_is_imported_by_another_thread(
     tmp_path: Path, source: str, target: str
 ) -> None:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     if target == "xlsx":
         pytest.importorskip("python_calamine")
     wave = DEMO / "demo_visits.jsonl"
     if source != "jsonl":
-        flat = pa.Table.from_pylist(
-            [{"visit_id": f"v{i}", "answers.greeted": "yes", "answers.wait": i} for i in range(9)]
-        )
-        wave = tmp_path / f"wave.{source}"
-        if source == "csv":
-            pacsv.write_csv(flat, wave)
-        else:
-            pq.write_table(flat, wave)
-    env = {**os.environ, "SBM_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _RECORD,
-            "score",
-            str(DEMO / "demo_branch.sbm"),
-            str(wave),
-            "-o",
-            str(tmp_path / f"out.{target}"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
+        rows = [
+            {"visit_id": f"v{i}", "answers.greeted": "yes", "answers.wait": i} for i in range(9)
+        ]
+        wave = write_wave(rows, tmp_path / f"wave.{source}")
+    out = tmp_path / f"out.{target}"
+    done = run_sbm(
+        _RECORD, ["score", str(DEMO / "demo_branch.sbm"), str(wave), "-o", str(out)], tmp_path
     )
     assert done.returncode in (0, 1), done.stderr
     assert done.stdout.rsplit("AWAY ", 1)[1].strip() == "[]"
