@@ -2,7 +2,7 @@
 
 Why: importing `pyarrow.compute` builds a Python wrapper, with its signature and
 docstring, for each of the ~300 functions Arrow has, which costs a small wave's
-`sbm score` about a tenth of its run. The functions themselves are reached by name
+`sbm score` a good part of its run. The functions themselves are reached by name
 through `call_function` of the compiled module `pyarrow._compute`, which loads in a
 fraction of that; the few with logic in their wrapper (a cast's safety, a fill
 value's type) do the same here. pyarrow's array methods that compute (`.cast()`,

@@ -1,5 +1,5 @@
 """`sbm_engine.arrow_compute` gives what `pyarrow.compute` gives, and scoring a wave
-does not import `pyarrow.compute` (its import is a tenth of a small wave's run), nor
+does not import `pyarrow.compute` (a good part of a small wave's run), nor
 `pyarrow.parquet` when no Parquet file is read or written."""
 
 from __future__ import annotations

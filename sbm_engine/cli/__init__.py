@@ -150,7 +150,7 @@ def _pause_collector() -> None:
     Why: start-up (importing the command, the engine, numpy and pyarrow) allocates
     tens of thousands of objects that live as long as the process and frees almost
     none of them through cycles, yet every collection those allocations trigger walks
-    the whole growing heap: a tenth of a small wave's run. The collector comes back,
+    the whole growing heap, a good part of a small wave's run. The collector comes back,
     with the start-up objects frozen out of its walks, once the command is imported.
     """
     global _collector_paused
