@@ -72,13 +72,6 @@ def _found(run: Any, hashes: Any) -> Any:
     return run[pos] == hashes
 
 
-def hash_texts(texts: Any) -> Any:
-    """`batch.arrow_text.hash_texts` (imported when called: it needs numpy)."""
-    from ..batch.arrow_text import hash_texts as hashed
-
-    return hashed(texts)
-
-
 def earlier_ids(files: Sequence[InputFile], chunk: Chunk, candidates: set[str]) -> set[str]:
     """Which candidate ids occur in the rows before `chunk` (the visit_id columns are
     read again; only when a hash hit, so rarely)."""
@@ -122,6 +115,7 @@ def move_duplicates(
     import pyarrow as pa
 
     from .. import arrow_compute as pc
+    from ..batch.arrow_text import hash_texts
 
     ids = scored.column("visit_id").combine_chunks()
     keys = [visit_key(r.visit_id) for _, r in chunk_rejects]

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 pa = pytest.importorskip("pyarrow")
 np = pytest.importorskip("numpy")
 
-from sbm_engine.pipeline.duplicates import SeenIds, hash_texts  # noqa: E402
+from sbm_engine.batch.arrow_text import hash_texts  # noqa: E402
+from sbm_engine.pipeline.duplicates import SeenIds  # noqa: E402
 
 
 @given(st.lists(st.text(max_size=40), max_size=30), st.integers(0, 5))
