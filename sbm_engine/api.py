@@ -277,11 +277,11 @@ def _plugin_fingerprint() -> tuple[Any, ...] | None:
     plugin is part of the engine's fingerprint)."""
     try:
         from . import builtin_plugin
-        from .plugins import get_plugin_manager
+        from .plugins import get_plugin_manager, plugin_distributions
     except ImportError:  # the plugin layer is optional for the core
         return ()
     pm = get_plugin_manager()
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    dists = plugin_distributions(pm)
     found: list[tuple[Any, ...]] = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda pair: pair[0]):
         if plugin is builtin_plugin:
@@ -295,7 +295,7 @@ def _plugin_fingerprint() -> tuple[Any, ...] | None:
         if file is None:
             return None
         info = os.stat(file)
-        found.append((name, dist.project_name, dist.version, file, info.st_size, info.st_mtime_ns))
+        found.append((name, *dist, file, info.st_size, info.st_mtime_ns))
     return tuple(found)
 
 

@@ -33,7 +33,6 @@ running notebook).
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
 import itertools
 import os
@@ -43,7 +42,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import attrs
 import pluggy
@@ -56,6 +55,8 @@ from .messages import message
 from .sources import SourceError, read_source
 
 if TYPE_CHECKING:
+    import importlib.metadata
+
     from .io.records import SourceRecord
     from .model import StandardModel
     from .runtime import VisitError
@@ -151,10 +152,12 @@ def disabled_plugins(environ: Mapping[str, str] | None = None, *, expand: bool =
     names = [name.strip() for name in env.get("SBM_DISABLE_PLUGINS", "").split(",")]
     out: list[str] = []
     for name in names:
-        if name == "*":
-            expanded = [ep.name for ep, _ in _entry_points()] if expand else []
-        else:
+        if name != "*":
             expanded = [name]
+        elif expand:
+            expanded = [d.name for d in _declared()]
+        else:
+            expanded = []
         out.extend(n for n in expanded if n and n not in out)
     return out
 
@@ -186,7 +189,7 @@ def make_plugin_manager(
     that does not exist.
     """
     env = os.environ if environ is None else environ
-    pm = pluggy.PluginManager(PROJECT)
+    pm = _Manager(PROJECT)
     pm.add_hookspecs(hookspecs)
     blocked = disabled_plugins(env, expand=entrypoints)
     if not entrypoints:  # isolated: only the plugins being registered can be blocked
@@ -224,11 +227,138 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> Non
 
 def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
     """The `sbm` entry points of installed distributions, in the order pluggy loads them."""
+    import importlib.metadata
+
     found = []
     for dist in importlib.metadata.distributions():
         for ep in dist.entry_points:
             if ep.group == ENTRY_POINT_GROUP:
                 found.append((ep, dist))
+    return found
+
+
+class _Declared(NamedTuple):
+    """An `sbm` entry point as installed: what loading and naming its plugin take."""
+
+    name: str
+    value: str  # `module:attribute`
+    distribution: str
+    version: str
+
+
+def _declared() -> list[_Declared]:
+    """The `sbm` entry points of installed distributions, in the order pluggy would
+    load them, kept in the cache folder under a key that changes with any install.
+
+    Why: finding them means importing `importlib.metadata` and reading every installed
+    distribution's metadata, a good part of the start-up of `sbm`, for an answer that
+    changes only when something is installed or removed. The key (`_installations`)
+    names every distribution on `sys.path` with its folder's and its entry points
+    file's identity, size and time of change."""
+    from . import cache
+
+    key = _installations()
+    name = None if key is None else f"entry-points-{cache.digest(key)}"
+    if name is not None:
+        kept = cache.stored(name)
+        if isinstance(kept, list) and all(
+            isinstance(d, tuple) and len(d) == 4 and all(type(v) is str for v in d) for d in kept
+        ):
+            cache.used(name)
+            return [_Declared(*d) for d in kept]
+    found = [
+        _Declared(ep.name, ep.value, _dist_name(dist), str(dist.version))
+        for ep, dist in _entry_points()
+    ]
+    if name is not None:
+        cache.store(name, [tuple(d) for d in found])
+        cache.prune("entry-points-", _KEPT_SCANS)
+    return found
+
+
+#: Entry-point scans kept in the cache folder (one per environment and install state).
+_KEPT_SCANS = 16
+
+
+def _installations() -> tuple[Any, ...] | None:
+    """What `importlib.metadata` reads the installed distributions from, as a key: for
+    each `sys.path` entry, its metadata folders (`*.dist-info`, `*.egg-info`) with the
+    device, inode, size and time of change of each and of its `entry_points.txt`.
+    Installing, upgrading or removing a distribution adds, replaces or removes such a
+    folder; editing its entry points changes the file. None (no caching) when
+    distributions may come from elsewhere: a zip or egg file on `sys.path`, or an
+    import hook that provides distributions."""
+    import importlib.machinery
+
+    for finder in sys.meta_path:
+        if hasattr(finder, "find_distributions") and finder is not importlib.machinery.PathFinder:
+            return None
+    key: list[Any] = [sys.version]
+    for entry in sys.path:
+        folder = entry or os.curdir
+        try:
+            if not os.path.isdir(folder):
+                if os.path.exists(folder):
+                    return None
+                key.append((entry, None))
+                continue
+            found = []
+            with os.scandir(folder) as items:
+                for item in items:
+                    if item.name.endswith((".dist-info", ".egg-info")):
+                        points = os.path.join(item.path, "entry_points.txt")
+                        found.append((item.name, _identity(item.path), _identity(points)))
+            key.append((entry, os.path.abspath(folder), sorted(found)))
+        except OSError:
+            return None
+    return tuple(key)
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+#: An entry point's value, as `importlib.metadata.EntryPoint` reads it.
+_ENTRY_VALUE = re.compile(
+    r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$"
+)
+
+
+def _load_value(value: str) -> object:
+    """The object an entry point's value names (`EntryPoint.load`)."""
+    import functools
+    import importlib
+
+    match = _ENTRY_VALUE.match(value)
+    if match is None:
+        raise ValueError(f"not an entry point value: {value!r}")
+    module = importlib.import_module(match.group("module"))
+    names = (match.group("attr") or "").split(".")
+    return functools.reduce(getattr, filter(None, names), module)
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, which also knows the distribution of each pack loaded from an
+    installed distribution (pluggy's `list_plugin_distinfo` knows those it loads
+    itself)."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.distributions: dict[str, tuple[str, str]] = {}
+
+
+def plugin_distributions(pm: pluggy.PluginManager) -> dict[int, tuple[str, str]]:
+    """`(distribution, version)` of each plugin that came from an installed
+    distribution, by the plugin's `id`."""
+    found = {id(p): (str(d.project_name), str(d.version)) for p, d in pm.list_plugin_distinfo()}
+    for name, dist in getattr(pm, "distributions", {}).items():
+        plugin = pm.get_plugin(name)
+        if plugin is not None:
+            found[id(plugin)] = dist
     return found
 
 
@@ -240,48 +370,45 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _load_entrypoints(pm: pluggy.PluginManager) -> None:
-    """`pm.load_setuptools_entrypoints("sbm")`, with conflicts and failures named.
+def _load_entrypoints(pm: _Manager) -> None:
+    """What `pm.load_setuptools_entrypoints("sbm")` does, from the cached scan, with
+    conflicts and failures named.
 
     pluggy silently skips a second distribution declaring a name already taken,
     and reports an import error without saying which pack it came from; both
     deserve a clear message here.
     """
+    declared = _declared()
     owners: dict[str, str] = {}
-    for ep, dist in _entry_points():
-        dname = _dist_name(dist)
-        other = owners.setdefault(ep.name, dname)
-        if _canonical(other) != _canonical(dname):
+    for d in declared:
+        other = owners.setdefault(d.name, d.distribution)
+        if _canonical(other) != _canonical(d.distribution):
             raise PluginError(
-                message("plugin.two_distributions", plugin=repr(ep.name), first=other, second=dname)
+                message(
+                    "plugin.two_distributions",
+                    plugin=repr(d.name),
+                    first=other,
+                    second=d.distribution,
+                )
             )
-    try:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    except Exception as exc:
-        # pluggy loads in distribution order and stops at the first failure: the
-        # first entry point neither registered nor blocked is the one that failed.
-        culprit = next(
-            (
-                (ep, dist)
-                for ep, dist in _entry_points()
-                if not pm.has_plugin(ep.name) and not pm.is_blocked(ep.name)
-            ),
-            None,
-        )
-        if culprit is None:
-            raise PluginError(message("plugin.loading_failed", error=exc)) from exc
-        ep, dist = culprit
-        raise PluginError(
-            message(
-                "plugin.load_failed",
-                plugin=repr(ep.name),
-                value=ep.value,
-                distribution=_dist_name(dist),
-                version=dist.version,
-                error=f"{type(exc).__name__}: {exc}",
-                name=ep.name,
-            )
-        ) from exc
+    for d in declared:
+        if pm.get_plugin(d.name) is not None or pm.is_blocked(d.name):
+            continue  # as pluggy: a name registered or blocked is not loaded
+        try:
+            pm.register(_load_value(d.value), name=d.name)
+        except Exception as exc:
+            raise PluginError(
+                message(
+                    "plugin.load_failed",
+                    plugin=repr(d.name),
+                    value=d.value,
+                    distribution=d.distribution,
+                    version=d.version,
+                    error=f"{type(exc).__name__}: {exc}",
+                    name=d.name,
+                )
+            ) from exc
+        pm.distributions[d.name] = (d.distribution, d.version)
 
 
 def _check_pending(pm: pluggy.PluginManager) -> None:
@@ -785,6 +912,8 @@ def writers() -> dict[str, type]:
 
 
 def _engine_version() -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(ENGINE_DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
@@ -795,9 +924,9 @@ def _engine_version() -> str:
 
 def _describe(state: _Active) -> list[dict[str, Any]]:
     pm = state.pm
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    dists = plugin_distributions(pm)
     blocked = any(plugin is None for _, plugin in pm.list_name_plugin())
-    declared = {ep.name: dist for ep, dist in _entry_points()} if blocked else {}
+    declared = {d.name: (d.distribution, d.version) for d in _declared()} if blocked else {}
     standards = state.derived("standards", _standards_table)
     functions = state.derived("functions", _function_table)
     reader_table = state.derived("readers", _readers_table)
@@ -817,14 +946,12 @@ def _describe(state: _Active) -> list[dict[str, Any]]:
             "writers": [],
         }
         if plugin is None:  # blocked by SBM_DISABLE_PLUGINS
-            dist = declared.get(name)
-            if dist is not None:
-                row["distribution"], row["version"] = _dist_name(dist), dist.version
+            if name in declared:
+                row["distribution"], row["version"] = declared[name]
             rows.append(row)
             continue
-        facade = dists.get(id(plugin))
-        if facade is not None:
-            row["distribution"], row["version"] = _dist_name(facade), facade.version
+        if id(plugin) in dists:
+            row["distribution"], row["version"] = dists[id(plugin)]
         elif name == BUILTIN_NAME:
             row["distribution"], row["version"] = ENGINE_DISTRIBUTION, _engine_version()
         row["module"] = getattr(plugin, "__name__", None) or type(plugin).__qualname__

@@ -56,3 +56,23 @@ def test_csv_round_trip_keeps_visit_ids_in_order(visits: list[dict]) -> None:
     got = _round_trip("csv", visits)
     assert all(r.error is None for r in got)
     assert [r.record["visit_id"] for r in got if r.record] == [v["visit_id"] for v in visits]
+
+
+@given(
+    data=st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\r\n", b'"', b","]), max_size=40).map(
+        b"".join
+    ),
+    block=st.integers(1, 9),
+)
+def test_line_terminators_count_as_csv_reader_does(data: bytes, block: int) -> None:
+    """LF, CRLF and a lone CR each end one line, wherever the blocks are cut (a CRLF
+    split between two blocks, blocks without a CR)."""
+    import re
+
+    from sbm_engine.io.csv_rows import line_terminators
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.csv"
+        path.write_bytes(data)
+        expected = (len(re.findall(rb"\r\n|\r|\n", data)), data[-1:] in (b"\n", b"\r"))
+        assert line_terminators(path, block) == expected

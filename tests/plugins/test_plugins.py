@@ -857,6 +857,43 @@ def test_two_distributions_with_one_plugin_name_is_an_error(site: Callable[..., 
         plugins.make_plugin_manager(environ=_others_disabled("twin"))
 
 
+def test_the_packs_found_are_kept_until_an_install_changes(
+    site: Callable[..., None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan of installed distributions is kept in the cache folder; installing,
+    editing and removing a distribution are each seen by the next manager."""
+    monkeypatch.setenv("SBM_CACHE_DIR", str(tmp_path / "cache"))
+    names = lambda: {d.name for d in plugins._declared()}  # noqa: E731
+    before = names()
+    assert list((tmp_path / "cache").glob("entry-points-*"))  # kept
+    assert names() == before
+    site("sbm-fakepack", "1.2.3", "fakepack", "sbm_fakepack_plugin", PACK_CODE)
+    assert names() == before | {"fakepack"}
+    info = tmp_path / "sbm_fakepack-1.2.3.dist-info"
+    (info / "entry_points.txt").write_text("[sbm]\nrenamed = sbm_fakepack_plugin\n")
+    assert names() == before | {"renamed"}
+    pm = plugins.make_plugin_manager(environ=_others_disabled("renamed"))
+    with plugins.using_manager(pm):
+        rows = {r["name"]: r for r in plugins.describe_plugins()}
+    assert (rows["renamed"]["distribution"], rows["renamed"]["version"]) == (
+        "sbm-fakepack",
+        "1.2.3",
+    )
+    for item in info.iterdir():
+        item.unlink()
+    info.rmdir()
+    assert names() == before
+
+
+def test_a_zip_on_the_path_is_scanned_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Distributions inside a zip file on `sys.path` change without a folder to watch."""
+    (tmp_path / "bundle.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    monkeypatch.syspath_prepend(str(tmp_path / "bundle.zip"))
+    assert plugins._installations() is None
+
+
 # ---- describe and the table ------------------------------------------------------------------
 
 
