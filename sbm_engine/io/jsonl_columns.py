@@ -554,7 +554,9 @@ def _jsonl_chunks(
 ) -> Iterator[TableChunk]:
     prefix = f"{path}:"
     try:
-        stream = open(path, "rb")  # noqa: SIM115 - closed below, read lazily
+        # A large buffer: each refill is a system call, which lets the scoring thread take
+        # the GIL, and this one waits for it back before it reads the next line.
+        stream = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - closed below
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with stream:
@@ -592,6 +594,17 @@ def _jsonl_chunks(
                 LineRecords(path, encoding, starts[numbers - first]),
             )
             first += len(lines)
+
+
+#: Bytes read from a JSONL file at a time.
+_READ_BUFFER: Final = 1 << 20
+
+
+def _holds(block: bytes, *texts: bytes) -> bool:
+    """Whether `block` holds one of `texts`, which start with the same byte: that byte
+    is looked for first (at memory speed, most blocks hold none), and only then each
+    text (a search a few times slower); these scans hold the GIL."""
+    return texts[0][:1] in block and any(text in block for text in texts)
 
 
 #: Lines of a file's first block looked at to tell whether Arrow's reader may read it.
@@ -654,7 +667,12 @@ def _plain_chunk(
     import pyarrow.json as pj
 
     block = b"".join(lines)
-    if b"null" in block or _BOM in block or b"NaN" in block or b"Infinity" in block:
+    if (
+        b"null" in block
+        or _holds(block, _BOM)
+        or _holds(block, b"NaN")
+        or _holds(block, b"Infinity")
+    ):
         return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
     if _nested_too_deep(lines, block):
         return None
@@ -893,9 +911,9 @@ def _quoted_chunk(
     rows = _object_rows(lines, data)
     if rows is None:
         return None
-    if _BOM in block or b"NaN" in block or b"Infinity" in block or b"\\u0000" in block:
+    if _holds(block, _BOM) or _holds(block, b"NaN") or _holds(block, b"Infinity"):
         return None
-    if b"\\ud" in block or b"\\uD" in block:
+    if _holds(block, b"\\u0000", b"\\ud", b"\\uD"):
         return None  # Arrow refuses a lone surrogate, Python reads it: let Python say
     if not block.isascii():
         try:

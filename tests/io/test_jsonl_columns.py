@@ -556,3 +556,21 @@ def test_reader_whole_numbers_beside_floats_read_as_python_reads_them(
     (chunk,) = read_jsonl_chunks(path, visit_fields=std.model.visit_fields)
     assert chunk.table.column("answers.questions").to_pylist() == [10, 1.5]
     assert [type(v) for v in chunk.table.column("answers.questions").to_pylist()] == [int, float]
+
+
+@pytest.mark.parametrize(
+    ("block", "texts", "held"),
+    [
+        (b'{"a": NaN}', (b"NaN",), True),
+        (b'{"a": "N"}', (b"NaN",), False),
+        (b'{"a": "x"}', (b"NaN",), False),
+        (b'{"a": "\\ud800"}', (b"\\u0000", b"\\ud", b"\\uD"), True),
+        (b'{"a": "\\n"}', (b"\\u0000", b"\\ud", b"\\uD"), False),
+    ],
+)
+def test_a_block_holds_a_text_when_it_does(
+    block: bytes, texts: tuple[bytes, ...], held: bool
+) -> None:
+    from sbm_engine.io.jsonl_columns import _holds
+
+    assert _holds(block, *texts) is held
