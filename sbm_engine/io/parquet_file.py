@@ -334,12 +334,14 @@ def _parquet_bytes(table: Any, schema: Any, options: dict[str, Any]) -> memoryvi
     """The table as a Parquet file in memory, pyarrow's own buffer (a `BytesIO` would
     copy the row group as it grows and again when read out)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from sbm_engine.io.arrow_parquet import parquet_writer
 
     buffer = pa.BufferOutputStream()
-    with pq.ParquetWriter(buffer, schema, **options) as writer:
-        if table.num_rows:
-            writer.write_table(table, row_group_size=table.num_rows)
+    writer = parquet_writer(buffer, schema, **options)
+    if table.num_rows:
+        writer.write_table(table, row_group_size=table.num_rows)
+    writer.close()
     return memoryview(buffer.getvalue())
 
 

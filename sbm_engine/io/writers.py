@@ -685,7 +685,7 @@ class ParquetWriter(_TableWriter):
 
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> None:
         super().__init__(path, columns)
-        require("pyarrow.parquet", "arrow", OutputError, f"writing {self.path.name}")
+        require("pyarrow._parquet", "arrow", OutputError, f"writing {self.path.name}")
         import pyarrow
 
         self._pa = pyarrow
@@ -774,9 +774,10 @@ class _ArrowRowGroups:
     per table, the same options; `stream` is left open, as that writer leaves it."""
 
     def __init__(self, stream: IO[bytes], schema: Any, options: dict[str, Any]) -> None:
-        import pyarrow.parquet as pq
+        from sbm_engine.io.arrow_parquet import parquet_writer
 
-        self._writer = pq.ParquetWriter(stream, schema, **options)
+        self.schema = schema
+        self._writer = parquet_writer(stream, schema, **options)
 
     def write_row_group(self, table: Any) -> None:
         if table.num_rows:

@@ -142,10 +142,11 @@ def open_input(index: int, path: Path, std: Any, options: dict[str, Any]) -> Inp
         return _open_table_chunks(index, path, kind, std, options)
     if path.suffix.lower() == ".parquet":
         import pyarrow as pa
-        import pyarrow.parquet as pq
+
+        from ..io.arrow_parquet import ParquetFile
 
         try:
-            schema = pq.ParquetFile(path).schema_arrow
+            schema = ParquetFile(path).schema_arrow
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
         allow_pandas_for(schema)  # before any of its cells is read
@@ -484,11 +485,12 @@ def _parquet_batches(path: Path, chunk_rows: int, ids: str | None = None) -> Ite
     grows with the rows read. A file of huge row groups is read with `iter_batches` instead, so
     memory stays bounded by the chunk size."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    schema = pq.ParquetFile(path).schema_arrow
+    from ..io.arrow_parquet import ParquetFile
+
+    schema = ParquetFile(path).schema_arrow
     strings = [f.name for f in schema if pa.types.is_string(f.type) and f.name != ids]
-    pf = pq.ParquetFile(path, read_dictionary=strings)
+    pf = ParquetFile(path, read_dictionary=strings)
     meta = pf.metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     if max(sizes, default=0) > 4 * chunk_rows:
@@ -548,9 +550,9 @@ def id_batches(f: InputFile, column: str) -> Iterator[list[Any]]:
         for column_ids in list(f.ids):  # a JSONL or XLSX file's: appended as it is read
             yield column_ids.to_pylist()
     elif f.kind == "parquet":
-        import pyarrow.parquet as pq
+        from ..io.arrow_parquet import ParquetFile
 
-        for batch in pq.ParquetFile(f.path).iter_batches(batch_size=CHUNK_ROWS, columns=[column]):
+        for batch in ParquetFile(f.path).iter_batches(batch_size=CHUNK_ROWS, columns=[column]):
             yield batch.column(0).to_pylist()
     elif f.exact:
         at = f.header.index(column)

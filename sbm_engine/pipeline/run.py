@@ -293,7 +293,7 @@ def load_ahead(
     if "csv" in kinds:
         from ..io import text_columns  # noqa: F401
     if "parquet" in kinds:
-        from ..io import parquet_file  # noqa: F401
+        from ..io import arrow_parquet, parquet_file  # noqa: F401
     if scores:
         evaluator_for(std, SCORE_BLOCK)
 
