@@ -324,9 +324,21 @@ def test_hooks():
     assert all(s.batch is not None and s.doc and not s.plugin for s in specs.values())
     assert specs["inspection_level"].params == ("num",) * 5
     assert specs["requires_closure"].returns == "bool"
-    # TODO(king-county): readers appear once sbm_restaurant.king_county exposes READERS
-    readers = plugin.sbm_readers()
-    assert isinstance(readers, dict)
+    assert set(plugin.sbm_readers()) == {".kc"}  # read in test_king_county
+
+
+def test_the_readers_hook_leaves_the_reader_unimported():
+    """The engine asks for every pack's readers when it starts to score: the King
+    County module is imported only when a manifest is read."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from sbm_restaurant import plugin; plugin.sbm_readers(); "
+        "print('sbm_restaurant.king_county' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_pyproject_declares_the_entry_point():

@@ -359,7 +359,7 @@ def read_king_county(
 #:     violations = "kc_violations.csv"
 #:
 #: Paths are relative to the manifest. `sbm score restaurant.king_county wave.kc -o out.jsonl`
-MANIFEST_EXTENSION = ".kc"
+#: (the extension is the pack's, `plugin.MANIFEST_EXTENSION`).
 
 
 def read_manifest(path: Path, visit_fields: object = (), **options: object) -> Iterator[object]:
@@ -386,7 +386,3 @@ def read_manifest(path: Path, visit_fields: object = (), **options: object) -> I
             raise InputError(f"{path}: table {table} not found")
     for source, record in read_king_county(tables["inspections"], tables["violations"]):
         yield SourceRecord(source, record, record)
-
-
-#: What the pack's `sbm_readers` hook offers.
-READERS = {MANIFEST_EXTENSION: read_manifest}

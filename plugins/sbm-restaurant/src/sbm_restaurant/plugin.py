@@ -31,10 +31,21 @@ def sbm_functions() -> Iterable[FunctionSpec]:
     return function_specs()
 
 
+#: A King County manifest's extension (see `sbm_restaurant.king_county`).
+MANIFEST_EXTENSION = ".kc"
+
+
 @hookimpl
 def sbm_readers() -> Mapping[str, Any]:
     """Input readers this pack adds, by file extension: `.kc`, a manifest naming King
-    County's inspections and violations tables (see `sbm_restaurant.king_county`)."""
-    from .king_county import READERS
+    County's inspections and violations tables. The engine asks every pack for its
+    readers whenever it starts to score; the module that reads them is imported only
+    when a manifest is read."""
+    return {MANIFEST_EXTENSION: read_manifest}
 
-    return READERS
+
+def read_manifest(path: Path, visit_fields: object = (), **options: object) -> Any:
+    """`king_county.read_manifest`, imported when called."""
+    from .king_county import read_manifest as read
+
+    return read(path, visit_fields, **options)
