@@ -48,6 +48,7 @@ from typing import IO, Any, Final, NamedTuple
 
 import numpy as np
 
+from sbm_engine.io import dictionary_codes
 from sbm_engine.io.errors import InputError, OutputError
 from sbm_engine.io.readers import parse_json_line
 from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
@@ -996,6 +997,19 @@ def _quoted_columns(
     return columns
 
 
+def _first_seen(codes: np.ndarray, count: int) -> list[int]:
+    """The codes `0 .. count - 1` in the order they first appear in `codes` (each
+    appears; `count` stands for a null): the order of a dictionary Arrow's
+    `dictionary_encode` would have made, which the record path's columns keep.
+    Most columns show every value in their first rows."""
+    for head in (codes[: dictionary_codes.SEED_ROWS], codes):
+        seen, first = np.unique(head, return_index=True)
+        if np.count_nonzero(seen < count) == count:
+            break
+    ordered = seen[np.argsort(first)]
+    return ordered[ordered < count].tolist()  # type: ignore[no-any-return]
+
+
 def _quoted_answers(
     item: str, child: Any, known: frozenset[str] | None, read: dict[str, Any]
 ) -> Any:
@@ -1004,23 +1018,26 @@ def _quoted_answers(
     as `_Coded` tells them."""
     import pyarrow as pa
 
+    from ..batch.arrow_text import dictionary_encode
+
     if not item or item.strip() != item or not pa.types.is_string(child.type):
         return None
-    encoded = child.dictionary_encode()
+    encoded = dictionary_encode(child)
     texts = encoded.dictionary.to_pylist()
     if "" not in texts and not any(text[:1] == _MARKED for text in texts):
         return child  # texts only, none empty: `_coded_values` gives them as they are
     values = _json_values(texts, read)
     values = [_answer(v, item, known) for v in values]
     values.append(None)  # an absent answer: the code of a null index
+    raw = encoded.indices.fill_null(len(values) - 1).to_numpy()
     index: dict[Any, int] = {}
     distinct: list[Any] = []
     remap = np.empty(len(values), dtype=np.int32)
-    for i, v in enumerate(values):
-        remap[i] = code = index.setdefault(_value_key(v), len(distinct))
+    for i in [*_first_seen(raw, len(texts)), len(values) - 1]:
+        remap[i] = code = index.setdefault(_value_key(values[i]), len(distinct))
         if code == len(distinct):
-            distinct.append(v)
-    codes = remap[encoded.indices.fill_null(len(values) - 1).to_numpy()]
+            distinct.append(values[i])
+    codes = remap[raw]
     kinds = set(map(type, distinct))
     kinds.discard(type(None))
     try:

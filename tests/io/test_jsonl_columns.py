@@ -574,3 +574,15 @@ def test_a_block_holds_a_text_when_it_does(
     from sbm_engine.io.jsonl_columns import _holds
 
     assert _holds(block, *texts) is held
+
+
+def test_dictionary_entries_in_the_order_they_first_appear() -> None:
+    """`_first_seen`: a value first met past the first rows keeps its place; a null's
+    code (the count) is left out."""
+    import numpy as np
+
+    from sbm_engine.io.jsonl_columns import _first_seen
+
+    codes = np.array([3, 3, 1, 4] * 600 + [0] + [2] * 10, dtype=np.int32)  # 4: a null
+    assert _first_seen(codes, 4) == [3, 1, 0, 2]
+    assert _first_seen(np.array([1, 0, 1], dtype=np.int32), 2) == [1, 0]
