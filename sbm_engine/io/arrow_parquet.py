@@ -42,7 +42,12 @@ class ParquetFile:
         return self._reader.read_row_group(i)
 
     def iter_batches(self, batch_size: int, columns: list[str] | None = None) -> Iterator[Any]:
-        indices = None if columns is None else [self._reader.column_name_idx(c) for c in columns]
+        """The record batches of the whole file, or of the top-level `columns` (each
+        with all its leaves: a struct is stored as one Parquet column a field)."""
+        indices = None
+        if columns is not None:
+            paths = self._reader.column_paths
+            indices = [i for c in columns for i, path in enumerate(paths) if path[0] == c]
         groups = range(self._reader.num_row_groups)
         return self._reader.iter_batches(batch_size, groups, column_indices=indices)
 

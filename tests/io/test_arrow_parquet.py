@@ -22,6 +22,14 @@ TABLE = pa.table(
         "count": pa.array([1, 2, 3, None, 5], pa.int64()),
     }
 )
+#: With a struct column: one Parquet column a field, all read for the struct's name.
+NESTED = TABLE.append_column(
+    "nested",
+    pa.array(
+        [{"a": 1, "b": "x"}, None, {"a": 2, "b": None}, {"a": None, "b": "y"}, None],
+        pa.struct([("a", pa.int64()), ("b", pa.string())]),
+    ),
+)
 
 OPTIONS: list[dict[str, Any]] = [
     {},
@@ -46,14 +54,14 @@ def test_the_writer_writes_pyarrows_bytes(options: dict[str, Any]) -> None:
 
 def test_the_reader_reads_what_pyarrow_reads(tmp_path: Path) -> None:
     path = tmp_path / "wave.parquet"
-    pq.write_table(TABLE, path, row_group_size=2)
+    pq.write_table(NESTED, path, row_group_size=2)
     ours = ParquetFile(path, read_dictionary=["point"])
     theirs = pq.ParquetFile(path, read_dictionary=["point"])
     assert ours.schema_arrow == theirs.schema_arrow
     assert ours.metadata.num_row_groups == theirs.metadata.num_row_groups == 3
     for i in range(3):
         assert ours.read_row_group(i).equals(theirs.read_row_group(i))
-    for columns in (None, ["visit_id"], ["items.a", "point"]):
+    for columns in (None, ["visit_id"], ["items.a", "point"], ["nested"], ["nested", "count"]):
         got = list(ours.iter_batches(batch_size=2, columns=columns))
         want = list(theirs.iter_batches(batch_size=2, columns=columns))
         assert [b.to_pydict() for b in got] == [b.to_pydict() for b in want]
