@@ -1,0 +1,735 @@
+"""The visits of an XLSX worksheet read from its XML, block by block, column-wise.
+
+Why our own reader: calamine loads the whole sheet into its own cells before the first
+row comes out, and each cell then crosses into Python as an object; at a hundred
+columns a visit that is most of the time and memory of `sbm score`. A worksheet of
+data is regular XML (``<row><c r="B2" s="1" t="s"><v>3</v></c>…</row>``), so here the
+sheet part is decompressed a block of rows at a time, and every cell of a block is
+found and decoded by numpy over the block's bytes: the positions of ``<``, what tag
+follows each, the column letters, row digits, style and type of every ``<c``, and the
+bytes of its ``<v>`` or inline ``<t>`` value, gathered into one Arrow string array.
+Columns are then made from those arrays; only the distinct values of a column that is
+not plain text are looked at in Python (``4``, ``na``, ``1.5``), to type them exactly
+as `xlsx_columns` types calamine's values.
+
+What a chunk holds is what `xlsx_columns`' calamine reader gives for the same sheet:
+same chunks, rows, values, types, sources and unreadable rows. Whatever this reader
+does not decode itself falls back to that reader, which then reads the file from the
+start and drops the chunks already given (its chunks are cut at the same rows):
+
+* a workbook it cannot make out (no worksheet part, another sheet type first, a
+  missing sheet, a bad header: calamine's messages), a sheet whose first row holds
+  no value, a part not in UTF-8, an XML namespace prefix;
+* rich text (``<r>`` runs) and phonetic runs, character references and entities beyond
+  the five of XML, ``_xHHHH_`` escapes, carriage returns, comments and CDATA;
+* a number styled with a date, time or any format not known to be a plain number
+  (calamine turns dates into date-times), ISO date cells (``t="d"``);
+* cells without an ``r`` reference, out of order, with attributes other than ``r``,
+  ``s`` and ``t``, a shared string that is not plain text, anything else unexpected.
+
+An error cell (``t="e"``) anywhere raises `Unsupported`, as the calamine reader does
+(here when the block holding it is read), so a run uses the record path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+from typing import Any, Final
+from xml.etree import ElementTree
+
+import numpy as np
+
+from sbm_engine.io.jsonl_columns import TableChunk, Unsupported, _coded_values, _pa_array
+from sbm_engine.io.records import SourceRecord, TableLayout, field_value
+
+__all__ = ["BLOCK_BYTES", "Fallback", "stream_chunks"]
+
+#: Decompressed bytes read at a time; a block is these cut back to the last ``</row>``.
+#: Its arrays (a position per tag, a few numbers per cell) are some times its size.
+BLOCK_BYTES: Final = 16 << 20
+
+_MAIN_NS: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_NS: Final = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+#: Cell kinds after decoding; empty cells are dropped.
+_TEXT: Final = 1
+_NUMBER: Final = 2
+_BOOL: Final = 3
+_TAGS: Final = ("", "s", "n", "b")
+
+#: Built-in number formats that calamine reads as plain numbers (General, 0, 0.00,
+#: #,##0, percentages, scientific, fractions, accounting, text).
+_PLAIN_BUILTIN: Final = frozenset([*range(0, 14), *range(37, 45), 48, 49])
+#: A custom format made only of these reads as a number (no letters of a date).
+_PLAIN_CUSTOM: Final = re.compile(r'[0#?.,%E+\- ;@]*|General', re.ASCII)
+_NUMBER_TEXT: Final = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
+_ESCAPE: Final = re.compile(rb"_x[0-9A-Fa-f]{4}_")
+_ENTITIES: Final = ((b"&lt;", "&lt;", "<"), (b"&gt;", "&gt;", ">"), (b"&quot;", "&quot;", '"'),
+                    (b"&apos;", "&apos;", "'"), (b"&amp;", "&amp;", "&"))
+_PRESERVE: Final = b'<t xml:space="preserve">'
+_INLINE: Final = b'inlineStr"'
+_ERROR_CELL: Final = b't="e"'
+
+
+class Fallback(Exception):
+    """This reader does not decode the workbook exactly; the calamine reader does."""
+
+
+class _ErrorCell(Exception):
+    """Some worksheet holds an error cell: `Unsupported`, as for the calamine reader."""
+
+
+def stream_chunks(
+    path: Path,
+    visit_fields: Collection[str],
+    sheet: str | None,
+    chunk_rows: int,
+    fallback: Callable[[], Iterator[TableChunk]] | None,
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[TableChunk]:
+    """The sheet's `TableChunk`s as `xlsx_columns.read_xlsx_chunks` documents them.
+
+    `fallback` gives the calamine reader's chunks of the same file; where this reader
+    cannot decode the workbook it continues with those, after the chunks it gave.
+    None raises `Fallback` instead (for tests)."""
+    given = 0
+    try:
+        for chunk in _chunks(path, visit_fields, sheet, chunk_rows, block_bytes):
+            yield chunk
+            given += 1
+    except (Fallback, zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        if fallback is None:
+            raise exc if isinstance(exc, Fallback) else Fallback(str(exc)) from exc
+        for number, chunk in enumerate(fallback()):
+            if number >= given:
+                yield chunk
+
+
+# -- the workbook ------------------------------------------------------------------------
+
+
+class _Book:
+    """What the sheet's cells are read with: its part, shared strings and styles."""
+
+    def __init__(self, zf: zipfile.ZipFile, sheet: str | None) -> None:
+        names = set(zf.namelist())
+        workbook = _xml(zf, "xl/workbook.xml")
+        rels = _rels(zf, "xl/_rels/workbook.xml.rels")
+        sheets = workbook.findall(f"{{{_MAIN_NS}}}sheets/{{{_MAIN_NS}}}sheet")
+        chosen = None
+        for element in sheets:
+            if sheet is None or element.get("name") == sheet:
+                chosen = element
+                break
+        if chosen is None:
+            raise Fallback("no such sheet")
+        kind, target = rels.get(chosen.get(f"{{{_REL_NS}}}id", ""), ("", ""))
+        if not kind.endswith("/worksheet"):
+            raise Fallback("not a worksheet")
+        self.title = str(chosen.get("name"))
+        self.part = _target(target)
+        if self.part not in names:
+            raise Fallback("no sheet part")
+        others = [n for n in names if n.startswith("xl/worksheets/") and n != self.part]
+        if any(_holds_error(zf, name) for name in others):
+            raise _ErrorCell
+        by_kind = {k.rsplit("/", 1)[-1]: _target(t) for k, t in rels.values()}
+        styles = by_kind.get("styles")
+        self.plain_styles = _plain_styles(zf, styles) if styles in names else np.ones(1, bool)
+        self.has_styles = styles in names
+        shared = by_kind.get("sharedStrings")
+        if shared in names:
+            self.shared, self.shared_bad = _shared_strings(zf.read(str(shared)))
+        else:
+            self.shared, self.shared_bad = None, np.zeros(0, bool)
+
+
+def _xml(zf: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    try:
+        return ElementTree.fromstring(zf.read(name))
+    except (KeyError, ElementTree.ParseError) as exc:
+        raise Fallback(f"{name}: {exc}") from exc
+
+
+def _rels(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[str, str]]:
+    root = _xml(zf, name)
+    return {
+        str(r.get("Id")): (str(r.get("Type", "")), str(r.get("Target", "")))
+        for r in root.findall(f"{{{_PKG_NS}}}Relationship")
+        if r.get("TargetMode") != "External"
+    }
+
+
+def _target(target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join("xl", target))
+
+
+def _holds_error(zf: zipfile.ZipFile, name: str) -> bool:
+    """Whether the part holds the bytes of an error cell's type (a text that merely
+    looks like one also counts, as with the calamine reader)."""
+    with zf.open(name) as part:
+        tail = b""
+        while block := part.read(1 << 22):
+            if _ERROR_CELL in tail + block:
+                return True
+            tail = block[-len(_ERROR_CELL) :]
+    return False
+
+
+def _plain_styles(zf: zipfile.ZipFile, name: str | None) -> np.ndarray:
+    """For each cell style (``s``), whether a number in it reads as a number."""
+    root = _xml(zf, str(name))
+    custom = {
+        int(f.get("numFmtId", "-1")): f.get("formatCode", "")
+        for f in root.findall(f"{{{_MAIN_NS}}}numFmts/{{{_MAIN_NS}}}numFmt")
+    }
+    plain = []
+    for xf in root.findall(f"{{{_MAIN_NS}}}cellXfs/{{{_MAIN_NS}}}xf"):
+        number = int(xf.get("numFmtId", "0"))
+        if number in custom:
+            plain.append(_PLAIN_CUSTOM.fullmatch(str(custom[number])) is not None)
+        else:
+            plain.append(number in _PLAIN_BUILTIN)
+    return np.array(plain or [True], dtype=bool)
+
+
+def _shared_strings(data: bytes) -> tuple[Any, np.ndarray]:
+    """The shared strings as an Arrow array, and which of them this reader cannot
+    decode (a cell taking one of those falls back)."""
+    import pyarrow as pa
+
+    start = data.find(b"<si")
+    if start < 0:
+        return pa.array([], pa.string()), np.zeros(0, bool)
+    pieces = data[start:].split(b"<si>")
+    if pieces[0] or data.count(b"<si") != len(pieces) - 1:
+        raise Fallback("shared strings of a form not read here")
+    texts: list[str] = []
+    bad = np.zeros(len(pieces) - 1, dtype=bool)
+    for i, piece in enumerate(pieces[1:]):
+        end = piece.find(b"</si>")
+        body = piece[:end]
+        if body == b"<t/>":
+            texts.append("")
+            continue
+        if body.startswith(b"<t>"):
+            inner = body[3:]
+        elif body.startswith(_PRESERVE):
+            inner = body[len(_PRESERVE) :]
+        else:
+            inner = b"<"
+        if not inner.endswith(b"</t>") or b"<" in inner[:-4] or not _plain_text(inner):
+            bad[i] = True
+            texts.append("")
+            continue
+        try:
+            texts.append(_unescape(inner[:-4].decode("utf-8")))
+        except UnicodeDecodeError:
+            bad[i] = True
+            texts.append("")
+    return pa.array(texts, pa.string()), bad
+
+
+def _plain_text(data: bytes) -> bool:
+    """No escape this reader leaves undecoded (``_x000D_``, ``&#10;``, ``\\r``)."""
+    if b"\r" in data or (b"_x" in data and _ESCAPE.search(data)):
+        return False
+    return data.count(b"&") == sum(data.count(e) for e, _, _ in _ENTITIES)
+
+
+def _unescape(text: str) -> str:
+    if "&" in text:
+        for _, entity, char in _ENTITIES:
+            text = text.replace(entity, char)
+    return text
+
+
+# -- blocks of rows ----------------------------------------------------------------------
+
+
+def _row_blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
+    """The sheet's ``sheetData`` content, cut after a ``</row>`` every `block_bytes`."""
+    buf = b""
+    started = False
+    while True:
+        data = stream.read(block_bytes)
+        buf = buf + data if buf else data
+        if not started:
+            at = buf.find(b"<sheetData>")
+            if at < 0:
+                if not data or len(buf) > block_bytes * 4:
+                    raise Fallback("no sheetData")
+                continue
+            _check_prolog(buf[:at])
+            buf = buf[at + len(b"<sheetData>") :]
+            started = True
+        if not data:
+            end = buf.find(b"</sheetData>")
+            if end < 0:
+                raise Fallback("no end of sheetData")
+            if _ERROR_CELL in buf[end:]:
+                raise _ErrorCell
+            if buf[:end].strip():
+                yield buf[:end]
+            return
+        cut = buf.rfind(b"</row>")
+        if cut >= 0:
+            yield buf[: cut + 6]
+            buf = buf[cut + 6 :]
+
+
+def _check_prolog(prolog: bytes) -> None:
+    if _ERROR_CELL in prolog:
+        raise _ErrorCell
+    head = prolog[:200].lower()
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if head.startswith(b"<?xml"):
+        declaration = head[: head.find(b"?>")]
+        found = re.search(rb"encoding=[\"']([^\"']*)", declaration)
+        if found and found.group(1) not in (b"utf-8", b"utf8"):
+            raise Fallback("not UTF-8")
+    if b"<worksheet" not in prolog or b"<!" in prolog:
+        raise Fallback("a prefixed or unusual worksheet")
+
+
+# -- cells of a block ----------------------------------------------------------------------
+
+
+class _Cells:
+    """The cells with a value of some rows: sheet row (1-based), column (0-based), kind,
+    and value text (Arrow strings), in sheet order."""
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, kinds: np.ndarray, values: Any):
+        self.rows, self.cols, self.kinds, self.values = rows, cols, kinds, values
+
+    def take(self, index: np.ndarray) -> _Cells:
+        import pyarrow as pa
+
+        from .. import arrow_compute as pc
+
+        return _Cells(
+            self.rows[index], self.cols[index], self.kinds[index], pc.take(self.values, pa.array(index))
+        )
+
+    def slice(self, start: int, stop: int) -> _Cells:
+        return _Cells(
+            self.rows[start:stop],
+            self.cols[start:stop],
+            self.kinds[start:stop],
+            self.values.slice(start, stop - start),
+        )
+
+    @staticmethod
+    def concat(parts: list[_Cells]) -> _Cells:
+        import pyarrow as pa
+
+        if len(parts) == 1:
+            return parts[0]
+        return _Cells(
+            np.concatenate([p.rows for p in parts]),
+            np.concatenate([p.cols for p in parts]),
+            np.concatenate([p.kinds for p in parts]),
+            pa.concat_arrays([p.values for p in parts]),
+        )
+
+
+def _digits(a: np.ndarray, at: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """The decimal numbers starting at `at` (at most `most` digits, at least one), and
+    the position after each; Fallback where there is no digit."""
+    value = np.zeros(len(at), dtype=np.int64)
+    length = np.zeros(len(at), dtype=np.int64)
+    going = np.ones(len(at), dtype=bool)
+    for k in range(most + 1):
+        ch = a[at + k]
+        digit = going & (ch >= 48) & (ch <= 57)
+        value[digit] = value[digit] * 10 + (ch[digit] - 48)
+        length += digit
+        going &= digit
+        if not going.any():
+            break
+    if going.any() or not length.all():
+        raise Fallback("a number too long or missing in a cell's attributes")
+    return value, at + length
+
+
+def _is(a: np.ndarray, at: np.ndarray, text: bytes) -> np.ndarray:
+    ok = np.ones(len(at), dtype=bool)
+    for k, byte in enumerate(text):
+        ok &= a[at + k] == byte
+    return ok
+
+
+def _block_cells(block: bytes, book: _Book) -> _Cells:
+    """Every cell of a block of whole rows that holds a value, decoded."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+
+    if _ERROR_CELL in block:
+        raise _ErrorCell
+    if not _plain_text(block):
+        raise Fallback("an escape or a character reference")
+    a = np.frombuffer(block + b"\0" * 64, dtype=np.uint8)
+    lt = np.flatnonzero(a[: len(block)] == 60)
+    if len(lt) == 0:
+        raise Fallback("no tags")
+    c1, c2, c3 = a[lt + 1], a[lt + 2], a[lt + 3]
+    cell = (c1 == ord("c")) & (c2 == 32)
+    vtag = (c1 == ord("v")) & (c2 == ord(">"))
+    ttag = (c1 == ord("t")) & ((c2 == ord(">")) | (c2 == 32) | (c2 == ord("/")))
+    known = cell | vtag | ttag
+    known |= (c1 == ord("i")) & (c2 == ord("s")) & (c3 == ord(">"))
+    known |= (c1 == ord("f")) & ((c2 == ord(">")) | (c2 == 32) | (c2 == ord("/")))
+    known |= (c1 == ord("r")) & (c2 == ord("o")) & (c3 == ord("w"))
+    closing = c1 == ord("/")
+    known |= closing & np.isin(c2, np.frombuffer(b"cvitf", np.uint8)) & (c3 == ord(">"))
+    known |= closing & (c2 == ord("i")) & (c3 == ord("s"))
+    known |= closing & (c2 == ord("r")) & (c3 == ord("o"))
+    if not known.all():
+        raise Fallback("an element this reader does not know (rich text, a comment…)")
+    nxt = np.append(lt[1:], len(block))  # the next tag's position, for each tag
+
+    at = np.flatnonzero(cell)
+    starts, ends = lt[at], nxt[at]
+    n = len(starts)
+    if not (_is(a, starts + 3, b'r="').all() and (a[ends - 1] == ord(">")).all()):
+        raise Fallback("a cell without a reference first")
+    # column letters, then row digits, of r="AB12"
+    col = np.zeros(n, dtype=np.int64)
+    p = starts + 6
+    going = np.ones(n, dtype=bool)
+    for _ in range(3):
+        ch = a[p]
+        letter = going & (ch >= 65) & (ch <= 90)
+        col[letter] = col[letter] * 26 + (ch[letter] - 64)
+        p = p + letter
+        going &= letter
+    if (col == 0).any() or (a[p] < 48).any() or (a[p] > 57).any():
+        raise Fallback("a reference that is not a cell's")
+    row, p = _digits(a, p, 7)
+    if not (a[p] == ord('"')).all():
+        raise Fallback("a reference that is not a cell's")
+    p = p + 1
+    style = np.zeros(n, dtype=np.int64)
+    kind = np.zeros(n, dtype=np.int8)  # 0 number, 1 shared, 2 str, 3 inline, 4 bool
+    for _ in range(3):
+        more = np.flatnonzero(a[p] == 32)
+        if len(more) == 0:
+            break
+        q = p[more]
+        s_attr = _is(a, q, b' s="')
+        t_attr = _is(a, q, b' t="')
+        if not (s_attr | t_attr).all():
+            raise Fallback("a cell attribute other than r, s and t")
+        if s_attr.any():
+            si = more[s_attr]
+            style[si], after = _digits(a, q[s_attr] + 4, 6)
+            if not (a[after] == ord('"')).all():
+                raise Fallback("an unexpected style attribute")
+            p[si] = after + 1
+        if t_attr.any():
+            ti = more[t_attr]
+            tq = q[t_attr] + 4
+            length = np.zeros(len(ti), dtype=np.int64)
+            code = np.full(len(ti), -1, dtype=np.int8)
+            for text, number in ((b'n"', 0), (b's"', 1), (b'str"', 2), (_INLINE, 3), (b'b"', 4)):
+                hit = (code < 0) & _is(a, tq, text)
+                code[hit] = number
+                length[hit] = len(text)
+            if (code < 0).any():
+                raise Fallback("a cell type this reader does not read (t=\"d\"…)")
+            kind[ti] = code
+            p[ti] = tq + length
+    closed = a[p] == ord("/")
+    if not (((a[p] == ord(">")) & (p == ends - 1)) | (closed & (p == ends - 2))).all():
+        raise Fallback("a cell attribute this reader does not read")
+    row_col = row * 16384 + (col - 1)
+    if (np.diff(row_col) <= 0).any() or (col > 16384).any():
+        raise Fallback("cells out of order")
+
+    # values: each <v> or <t> belongs to the last cell started before it
+    vstart = lt[vtag] + 3
+    vend = nxt[vtag]
+    tpos = lt[ttag]
+    tc2 = a[tpos + 2]
+    tstart = tpos + 3
+    wide = tc2 == 32
+    if wide.any():
+        if not _is(a, tpos[wide], _PRESERVE).all():
+            raise Fallback("a text element with attributes")
+        tstart[wide] = tpos[wide] + len(_PRESERVE)
+    tend = nxt[ttag].copy()
+    empty_t = tc2 == ord("/")
+    if empty_t.any():
+        if not (a[tpos[empty_t] + 3] == ord(">")).all():
+            raise Fallback("a text element with attributes")
+        tend[empty_t] = tstart[empty_t]
+    vowner = np.searchsorted(starts, vstart, side="right") - 1
+    towner = np.searchsorted(starts, tstart, side="right") - 1
+    if (vowner < 0).any() or (towner < 0).any():
+        raise Fallback("a value outside a cell")
+    if (np.diff(vowner) <= 0).any() or (np.diff(towner) <= 0).any():
+        raise Fallback("a cell with more than one value")
+    has_v = np.zeros(n, dtype=bool)
+    has_v[vowner] = True
+    has_t = np.zeros(n, dtype=bool)
+    has_t[towner] = True
+    inline = kind == 3
+    if (has_t != inline).any() or (has_v & inline).any():
+        raise Fallback("a text element outside an inline string")
+    if (~has_v & (kind != 0) & ~inline).any():
+        raise Fallback("a typed cell without a value")
+    vstart_cell = np.zeros(n, dtype=np.int64)
+    vend_cell = np.zeros(n, dtype=np.int64)
+    vstart_cell[vowner], vend_cell[vowner] = vstart, vend
+    vstart_cell[towner], vend_cell[towner] = tstart, tend
+    has = has_v | has_t
+    number = has_v & (kind == 0)
+    if number.any():
+        used = style[number]
+        if (used >= len(book.plain_styles)).any() or (
+            not book.has_styles and (used != 0).any()
+        ):
+            raise Fallback("a style this reader does not know")
+        if not book.plain_styles[used].all():
+            raise Fallback("a number styled as a date or in a format not known to be plain")
+    if ((vend_cell == vstart_cell) & has_v & (kind != 2)).any():
+        raise Fallback("an empty value")
+
+    cells = np.flatnonzero(has)
+    vs, ve = vstart_cell[cells], vend_cell[cells]
+    lengths = ve - vs
+    offsets = np.zeros(len(cells) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    if total >= 1 << 31:
+        raise Fallback("a block too large")
+    gather = np.repeat(vs - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)
+    data = a[gather]
+    values = pa.StringArray.from_buffers(
+        len(cells), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data.tobytes())
+    )
+    try:
+        values.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise Fallback("text that is not UTF-8") from exc
+    if b"&" in block:
+        for _, entity, char in _ENTITIES:
+            values = pc.replace_substring(values, entity, char)
+    ckind = kind[cells]
+    shared = ckind == 1
+    if shared.any():
+        if book.shared is None:
+            raise Fallback("a shared string without the shared strings part")
+        index, after = _digits(a, vs[shared], 10)
+        if (after != ve[shared]).any() or (index >= len(book.shared)).any():
+            raise Fallback("a shared string index this reader does not read")
+        if book.shared_bad[index].any():
+            raise Fallback("a shared string this reader does not decode")
+        full = np.zeros(len(cells), dtype=np.int64)
+        full[shared] = index
+        taken = pc.take(book.shared, pa.array(full))
+        values = pc.if_else(pa.array(shared), taken, values)
+    kinds = np.choose(ckind, np.array([_NUMBER, _TEXT, _TEXT, _TEXT, _BOOL], dtype=np.int8))
+    filled = np.asarray(pc.binary_length(values)) > 0
+    keep = np.flatnonzero(filled)
+    out = _Cells(row[cells], col[cells] - 1, kinds, values)
+    return out if len(keep) == len(cells) else out.take(keep)
+
+
+# -- chunks ------------------------------------------------------------------------------
+
+
+def _chunks(
+    path: Path, visit_fields: Collection[str], sheet: str | None, chunk_rows: int, block_bytes: int
+) -> Iterator[TableChunk]:
+    try:
+        yield from _sheet_chunks(path, visit_fields, sheet, chunk_rows, block_bytes)
+    except _ErrorCell:
+        raise Unsupported(
+            f"{path}: an error cell (#DIV/0!, #N/A…), which calamine reads as empty"
+        ) from None
+
+
+def _sheet_chunks(
+    path: Path, visit_fields: Collection[str], sheet: str | None, chunk_rows: int, block_bytes: int
+) -> Iterator[TableChunk]:
+    with zipfile.ZipFile(path) as zf:
+        book = _Book(zf, sheet)
+        prefix = f"{path}:{book.title}:"
+        layout: TableLayout | None = None
+        pending: list[_Cells] = []
+        held = 0
+        last = 0
+        with zf.open(book.part) as stream:
+            for block in _row_blocks(stream, block_bytes):
+                cells = _block_cells(block, book)
+                if len(cells.rows):
+                    if cells.rows[0] <= last:
+                        raise Fallback("rows out of order")
+                    last = int(cells.rows[-1])
+                if layout is None:
+                    if len(cells.rows) == 0:
+                        continue
+                    layout, cells = _header(cells, visit_fields)
+                if len(cells.rows):
+                    pending.append(cells)
+                    held += _count_rows(cells.rows)
+                while held >= chunk_rows:
+                    whole = _Cells.concat(pending)
+                    stop = _row_end(whole.rows, chunk_rows)
+                    yield _chunk(layout, whole.slice(0, stop), prefix)
+                    rest = whole.slice(stop, len(whole.rows))
+                    pending = [rest] if len(rest.rows) else []
+                    held -= chunk_rows
+        if pending and layout is not None:
+            yield _chunk(layout, _Cells.concat(pending), prefix)
+
+
+def _count_rows(rows: np.ndarray) -> int:
+    return int(np.count_nonzero(rows[1:] != rows[:-1])) + 1 if len(rows) else 0
+
+
+def _row_end(rows: np.ndarray, count: int) -> int:
+    """The index of the first cell after the first `count` rows."""
+    firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return int(firsts[count]) if count < len(firsts) else len(rows)
+
+
+def _py_value(kind: int, text: str) -> Any:
+    """A cell as calamine gives it (float, bool or str)."""
+    if kind == _TEXT:
+        return text
+    if kind == _NUMBER:
+        if _NUMBER_TEXT.fullmatch(text) is None:
+            raise Fallback(f"a number this reader does not parse: {text!r}")
+        return float(text)
+    if text == "1":
+        return True
+    if text == "0":
+        return False
+    raise Fallback(f"a boolean this reader does not parse: {text!r}")
+
+
+def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, _Cells]:
+    from sbm_engine.io.xlsx_columns import _header_cell
+
+    if cells.rows[0] != 1:
+        raise Fallback("a sheet whose first row is empty")
+    stop = _row_end(cells.rows, 1)
+    cols = cells.cols[:stop].tolist()
+    values = cells.values.slice(0, stop).to_pylist()
+    header: list[Any] = [""] * (max(cols) + 1)
+    for c, k, v in zip(cols, cells.kinds[:stop].tolist(), values, strict=True):
+        header[c] = _py_value(k, v)
+    try:
+        layout = TableLayout([_header_cell(v) for v in header], visit_fields)
+    except ValueError as exc:  # the calamine reader says what is wrong with it
+        raise Fallback(str(exc)) from exc
+    return layout, cells.slice(stop, len(cells.rows))
+
+
+def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
+    import pyarrow as pa
+
+    from sbm_engine.io.xlsx_columns import _excel_value
+
+    rows = cells.rows
+    new_row = np.r_[True, rows[1:] != rows[:-1]]
+    ri = np.cumsum(new_row) - 1
+    numbers = rows[new_row]
+    named = [c for c in layout.columns if c.kind != "unnamed"]
+    place = np.full(max(len(layout.columns), int(cells.cols.max()) + 1), -1, dtype=np.int64)
+    for j, c in enumerate(named):
+        place[c.index] = j
+    pos = place[cells.cols]
+    unreadable: list[tuple[int, Any]] = []
+    spare = pos < 0
+    if spare.any():
+        bad = np.unique(ri[spare])
+        firsts = np.flatnonzero(new_row)
+        ends = np.append(firsts[1:], len(rows))
+        for i in bad.tolist():
+            lo, hi = int(firsts[i]), int(ends[i])
+            row: list[Any] = [None] * (int(cells.cols[hi - 1]) + 1)
+            texts = cells.values.slice(lo, hi - lo).to_pylist()
+            for c, k, v in zip(cells.cols[lo:hi].tolist(), cells.kinds[lo:hi].tolist(), texts,
+                               strict=True):
+                row[c] = _excel_value(_py_value(k, v))
+            record, error = layout.to_record(row)
+            number = int(numbers[i])
+            source = f"{prefix}{number}"
+            unreadable.append((number, SourceRecord(source, record, layout.raw(row), error)))
+        keep_rows = np.ones(len(numbers), dtype=bool)
+        keep_rows[bad] = False
+        keep = np.flatnonzero(keep_rows[ri])
+        cells = cells.take(keep)
+        pos = pos[keep]
+        numbers = numbers[keep_rows]
+        rows = cells.rows
+        ri = np.cumsum(np.r_[True, rows[1:] != rows[:-1]]) - 1 if len(rows) else rows
+    n = len(numbers)
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(len(named) + 1))
+    arrays = []
+    for j, column in enumerate(named):
+        mine = order[bounds[j] : bounds[j + 1]]
+        arrays.append(_column(cells, mine, ri[mine], n, column.kind == "field"))
+    if named:
+        table = pa.table(arrays, names=[c.name for c in named])
+    else:
+        table = pa.table({"_": pa.nulls(n)}).drop_columns(["_"])
+    return TableChunk(table, numbers.astype(np.int64), unreadable, prefix)
+
+
+def _column(cells: _Cells, mine: np.ndarray, at: np.ndarray, n: int, field: bool) -> Any:
+    """One column from its cells (`mine`, at table rows `at`): text as Arrow has it,
+    other kinds typed from their distinct values as `xlsx_columns._column` types them."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+    from .xlsx_columns import _excel_value
+
+    index = np.full(n, -1, dtype=np.int64)
+    index[at] = mine
+    where = pa.array(index, mask=index < 0)
+    texts = pc.take(cells.values, where)
+    kinds = cells.kinds[mine]
+    if (kinds == _TEXT).all():
+        return texts
+    kind_of = np.zeros(n, dtype=np.int64)
+    kind_of[at] = kinds
+    tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kind_of, mask=index < 0))
+    coded = pc.dictionary_encode(pc.binary_join_element_wise(tags, texts, ""))
+    values = [
+        _excel_value(_py_value(_TAGS.index(t[0]), t[1:])) for t in coded.dictionary.to_pylist()
+    ]
+    if field:
+        values = [None if v is None else field_value(v) for v in values]
+    kinds_present = set(map(type, values))
+    classy = float in kinds_present or len(kinds_present - {str}) > 1
+    keyed: dict[Any, int] = {}
+    distinct: list[Any] = []
+    remap = np.empty(len(values) + 1, dtype=np.int32)
+    for i, v in enumerate(values):
+        key = (v.__class__, v, str(v) if v == 0 else None) if classy else v
+        code = keyed.setdefault(key, len(keyed))
+        if code == len(distinct):
+            distinct.append(v)
+        remap[i] = code
+    remap[len(values)] = len(distinct)
+    raw = np.asarray(pc.fill_null(coded.indices, len(values)), dtype=np.int64)
+    codes = remap[raw]
+    if len(kinds_present) <= 1:
+        kind = kinds_present.pop() if kinds_present else str
+        return pc.take(_pa_array(distinct, kind), pa.array(codes, mask=codes == len(distinct)))
+    return _coded_values([*distinct, None], codes, kinds_present)
