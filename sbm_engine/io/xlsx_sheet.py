@@ -148,6 +148,16 @@ class _Book:
             self.shared, self.shared_bad = _shared_strings(zf.read(str(shared)))
         else:
             self.shared, self.shared_bad = None, np.zeros(0, bool)
+        self.shared_lengths = (
+            np.zeros(0, np.int64) if self.shared is None else np.diff(_offsets(self.shared))
+        )
+
+
+def _offsets(texts: Any) -> np.ndarray:
+    """The value offsets of an Arrow string array (no nulls)."""
+    return np.frombuffer(texts.buffers()[1], dtype=np.int32)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
 
 
 def _xml(zf: zipfile.ZipFile, name: str) -> ElementTree.Element:
@@ -242,7 +252,8 @@ def _plain_text(data: bytes) -> bool:
     """No escape this reader leaves undecoded (``_x000D_``, ``&#10;``, ``\\r``)."""
     if b"\r" in data or (b"_x" in data and _ESCAPE.search(data)):
         return False
-    return data.count(b"&") == sum(data.count(e) for e, _, _ in _ENTITIES)
+    amps = data.count(b"&")
+    return not amps or amps == sum(data.count(e) for e, _, _ in _ENTITIES)
 
 
 def _unescape(text: str) -> str:
@@ -255,8 +266,13 @@ def _unescape(text: str) -> str:
 # -- blocks of rows ----------------------------------------------------------------------
 
 
-def _row_blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
-    """The sheet's ``sheetData`` content, cut after a ``</row>`` every `block_bytes`."""
+#: Bytes after a block's end that its arrays may read (a word at the last positions).
+_PAD: Final = 64
+
+
+def _row_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """The sheet's ``sheetData`` content, cut after a ``</row>`` every `block_bytes`:
+    each block with its size, followed by `_PAD` more bytes of the sheet or zeros."""
     buf = b""
     started = False
     while True:
@@ -278,11 +294,11 @@ def _row_blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
             if _ERROR_CELL in buf[end:]:
                 raise _ErrorCell
             if buf[:end].strip():
-                yield buf[:end]
+                yield buf[:end] + b"\0" * _PAD, end
             return
-        cut = buf.rfind(b"</row>")
+        cut = buf.rfind(b"</row>", 0, len(buf) - _PAD)
         if cut >= 0:
-            yield buf[: cut + 6]
+            yield buf[: cut + 6 + _PAD], cut + 6
             buf = buf[cut + 6 :]
 
 
@@ -368,113 +384,165 @@ def _is(a: np.ndarray, at: np.ndarray, text: bytes) -> np.ndarray:
     return ok
 
 
-def _block_cells(block: bytes, book: _Book) -> _Cells:
-    """Every cell of a block of whole rows that holds a value, decoded."""
+def _le(text: bytes) -> int:
+    """Bytes as the little-endian integer a view of them gives."""
+    return int.from_bytes(text, "little")
+
+
+#: Tag classes, by the two bytes after a ``<``.
+_CELL_TAG: Final = 1
+_V_TAG: Final = 2
+_T_TAG: Final = 3
+_ROW_TAG: Final = 4
+_F_TAG: Final = 5
+_OTHER_TAG: Final = 6
+_TAG_CLASSES: list[np.ndarray] = []
+#: ``(1 << 8k) - 1``: the first k bytes of a little-endian view.
+_MASKS: Final = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_LETTER: Final = np.zeros(256, dtype=bool)
+_LETTER[65:91] = True
+
+
+def _tag_classes() -> np.ndarray:
+    """The class of each tag this reader knows inside ``sheetData`` (0: unknown), by
+    the two bytes after its ``<``: the opening tags tell the elements apart (``<r>``
+    and ``<rPh`` of rich text are unknown), a closing tag only ends one of them."""
+    if not _TAG_CLASSES:
+        table = np.zeros(1 << 16, dtype=np.uint8)
+        known = {"c ": _CELL_TAG, "v>": _V_TAG, "ro": _ROW_TAG}
+        known |= {t: _T_TAG for t in ("t>", "t ", "t/")}
+        known |= {t: _F_TAG for t in ("f>", "f ", "f/")}
+        known |= {t: _OTHER_TAG for t in ("is", "/c", "/v", "/t", "/f", "/i", "/r")}
+        for text, tag in known.items():
+            table[_le(text.encode())] = tag
+        _TAG_CLASSES.append(table)
+    return _TAG_CLASSES[0]
+
+
+def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
+    """Every cell of a block of whole rows (its first `size` bytes) that holds a value,
+    decoded."""
     import pyarrow as pa
 
     from .. import arrow_compute as pc
 
-    if _ERROR_CELL in block:
-        raise _ErrorCell
-    if not _plain_text(block):
-        raise Fallback("an escape or a character reference")
-    a = np.frombuffer(block + b"\0" * 64, dtype=np.uint8)
-    lt = np.flatnonzero(a[: len(block)] == 60)
-    if len(lt) == 0:
-        raise Fallback("no tags")
-    c1, c2, c3 = a[lt + 1], a[lt + 2], a[lt + 3]
-    cell = (c1 == ord("c")) & (c2 == 32)
-    vtag = (c1 == ord("v")) & (c2 == ord(">"))
-    ttag = (c1 == ord("t")) & ((c2 == ord(">")) | (c2 == 32) | (c2 == ord("/")))
-    known = cell | vtag | ttag
-    known |= (c1 == ord("i")) & (c2 == ord("s")) & (c3 == ord(">"))
-    known |= (c1 == ord("f")) & ((c2 == ord(">")) | (c2 == 32) | (c2 == ord("/")))
-    known |= (c1 == ord("r")) & (c2 == ord("o")) & (c3 == ord("w"))
-    closing = c1 == ord("/")
-    known |= closing & np.isin(c2, np.frombuffer(b"cvitf", np.uint8)) & (c3 == ord(">"))
-    known |= closing & (c2 == ord("i")) & (c3 == ord("s"))
-    known |= closing & (c2 == ord("r")) & (c3 == ord("o"))
-    if not known.all():
+    a = np.frombuffer(block, dtype=np.uint8)
+    # the bytes at every position read as 2, 4 or 8 byte integers, for comparing words
+    u16 = np.ndarray((size + _PAD - 8,), "<u2", a, 0, (1,))
+    u32 = np.ndarray((size + _PAD - 8,), "<u4", a, 0, (1,))
+    u64 = np.ndarray((size + _PAD - 8,), "<u8", a, 0, (1,))
+    lt = np.flatnonzero(a[:size] == 60)
+    tag = _tag_classes()[u16[lt + 1]]
+    if not tag.all():
         raise Fallback("an element this reader does not know (rich text, a comment…)")
-    nxt = np.append(lt[1:], len(block))  # the next tag's position, for each tag
+    if (tag == _F_TAG).any() and _ERROR_CELL in block[:size]:
+        raise _ErrorCell  # in a formula's text, which the calamine reader counts too
+    nxt = np.append(lt[1:], size)  # where the text after each tag ends
 
-    at = np.flatnonzero(cell)
+    # rows: <row r="12" ...>, the cells' references end in the same digits
+    is_row = tag == _ROW_TAG
+    rpos = lt[is_row]
+    if not (u32[rpos + 4] == _le(b' r="')).all():
+        raise Fallback("a row without a reference first")
+    rownum, rafter = _digits(a, rpos + 8, 7)
+    if not (a[rafter] == ord('"')).all() or not (rownum > 0).all():
+        raise Fallback("a row reference that is not a row number")
+    rlen = rafter + 1 - (rpos + 8)
+    rkey = u64[rpos + 8] & _MASKS[rlen]
+
+    is_cell = tag == _CELL_TAG
+    at = np.flatnonzero(is_cell)
     starts, ends = lt[at], nxt[at]
     n = len(starts)
-    if not (_is(a, starts + 3, b'r="').all() and (a[ends - 1] == ord(">")).all()):
+    owner = np.cumsum(is_row, dtype=np.int32)[at] - 1
+    if (owner < 0).any() or not (u32[starts + 2] == _le(b' r="')).all():
         raise Fallback("a cell without a reference first")
-    # column letters, then row digits, of r="AB12"
-    col = np.zeros(n, dtype=np.int64)
+    if not (a[ends - 1] == ord(">")).all():
+        raise Fallback("text between a cell's tags")
     p = starts + 6
-    going = np.ones(n, dtype=bool)
-    for _ in range(3):
-        ch = a[p]
-        letter = going & (ch >= 65) & (ch <= 90)
-        col[letter] = col[letter] * 26 + (ch[letter] - 64)
-        p = p + letter
-        going &= letter
-    if (col == 0).any() or (a[p] < 48).any() or (a[p] > 57).any():
+    b0, b1, b2 = a[p], a[p + 1], a[p + 2]
+    two = _LETTER[b1]
+    three = two & _LETTER[b2]
+    if not _LETTER[b0].all() or (three & _LETTER[a[p + 3]]).any():
         raise Fallback("a reference that is not a cell's")
-    row, p = _digits(a, p, 7)
-    if not (a[p] == ord('"')).all():
-        raise Fallback("a reference that is not a cell's")
-    p = p + 1
+    col = b0.astype(np.int64) - 65
+    col = np.where(two, (col + 1) * 26 + b1 - 65, col)
+    col = np.where(three, (col + 1) * 26 + b2 - 65, col)
+    p = p + 1 + two + three
+    length = rlen[owner]
+    if not ((u64[p] & _MASKS[length]) == rkey[owner]).all():
+        raise Fallback("a cell whose reference is not in its row")
+    p = p + length
+    row = rownum[owner]
+
     style = np.zeros(n, dtype=np.int64)
     kind = np.zeros(n, dtype=np.int8)  # 0 number, 1 shared, 2 str, 3 inline, 4 bool
     for _ in range(3):
-        more = np.flatnonzero(a[p] == 32)
+        word = u32[p]
+        more = np.flatnonzero((word & 0xFF) == 32)
         if len(more) == 0:
             break
+        word = word[more]
         q = p[more]
-        s_attr = _is(a, q, b' s="')
-        t_attr = _is(a, q, b' t="')
+        s_attr = word == _le(b' s="')
+        t_attr = word == _le(b' t="')
         if not (s_attr | t_attr).all():
             raise Fallback("a cell attribute other than r, s and t")
         if s_attr.any():
             si = more[s_attr]
             style[si], after = _digits(a, q[s_attr] + 4, 6)
             if not (a[after] == ord('"')).all():
-                raise Fallback("an unexpected style attribute")
+                raise Fallback("a style that is not a number")
             p[si] = after + 1
         if t_attr.any():
             ti = more[t_attr]
             tq = q[t_attr] + 4
-            length = np.zeros(len(ti), dtype=np.int64)
+            two_bytes = u16[tq]
             code = np.full(len(ti), -1, dtype=np.int8)
-            for text, number in ((b'n"', 0), (b's"', 1), (b'str"', 2), (_INLINE, 3), (b'b"', 4)):
-                hit = (code < 0) & _is(a, tq, text)
-                code[hit] = number
-                length[hit] = len(text)
+            size_of = np.zeros(len(ti), dtype=np.int64)
+            for text, number in ((b'n"', 0), (b's"', 1), (b'b"', 4)):
+                hit = two_bytes == _le(text)
+                code[hit], size_of[hit] = number, 2
+            hit = u32[tq] == _le(b'str"')
+            code[hit], size_of[hit] = 2, 4
+            hit = (u64[tq] == _le(_INLINE[:8])) & (u16[tq + 8] == _le(_INLINE[8:]))
+            code[hit], size_of[hit] = 3, len(_INLINE)
+            if (two_bytes[code < 0] == _le(b'e"')).any():
+                raise _ErrorCell
             if (code < 0).any():
-                raise Fallback("a cell type this reader does not read (t=\"d\"…)")
+                raise Fallback('a cell type this reader does not read (t="d"…)')
             kind[ti] = code
-            p[ti] = tq + length
-    closed = a[p] == ord("/")
-    if not (((a[p] == ord(">")) & (p == ends - 1)) | (closed & (p == ends - 2))).all():
+            p[ti] = tq + size_of
+    closes = (a[p] == ord(">")) & (p == ends - 1)
+    closes |= (u16[p] == _le(b"/>")) & (p == ends - 2)
+    if not closes.all():
         raise Fallback("a cell attribute this reader does not read")
-    row_col = row * 16384 + (col - 1)
-    if (np.diff(row_col) <= 0).any() or (col > 16384).any():
+    row_col = row * 16384 + col
+    if (np.diff(row_col) <= 0).any() or (col >= 16384).any():
         raise Fallback("cells out of order")
 
     # values: each <v> or <t> belongs to the last cell started before it
-    vstart = lt[vtag] + 3
-    vend = nxt[vtag]
-    tpos = lt[ttag]
-    tc2 = a[tpos + 2]
+    cell_of = np.cumsum(is_cell, dtype=np.int32) - 1
+    is_v = tag == _V_TAG
+    is_t = tag == _T_TAG
+    vowner = cell_of[is_v]
+    towner = cell_of[is_t]
+    vstart = lt[is_v] + 3
+    vend = nxt[is_v]
+    tpos = lt[is_t]
+    tend = nxt[is_t].copy()
     tstart = tpos + 3
+    tc2 = a[tpos + 2]
     wide = tc2 == 32
     if wide.any():
         if not _is(a, tpos[wide], _PRESERVE).all():
             raise Fallback("a text element with attributes")
         tstart[wide] = tpos[wide] + len(_PRESERVE)
-    tend = nxt[ttag].copy()
     empty_t = tc2 == ord("/")
     if empty_t.any():
         if not (a[tpos[empty_t] + 3] == ord(">")).all():
             raise Fallback("a text element with attributes")
         tend[empty_t] = tstart[empty_t]
-    vowner = np.searchsorted(starts, vstart, side="right") - 1
-    towner = np.searchsorted(starts, tstart, side="right") - 1
     if (vowner < 0).any() or (towner < 0).any():
         raise Fallback("a value outside a cell")
     if (np.diff(vowner) <= 0).any() or (np.diff(towner) <= 0).any():
@@ -492,20 +560,17 @@ def _block_cells(block: bytes, book: _Book) -> _Cells:
     vend_cell = np.zeros(n, dtype=np.int64)
     vstart_cell[vowner], vend_cell[vowner] = vstart, vend
     vstart_cell[towner], vend_cell[towner] = tstart, tend
-    has = has_v | has_t
     number = has_v & (kind == 0)
     if number.any():
         used = style[number]
-        if (used >= len(book.plain_styles)).any() or (
-            not book.has_styles and (used != 0).any()
-        ):
+        if (used >= len(book.plain_styles)).any() or (not book.has_styles and used.any()):
             raise Fallback("a style this reader does not know")
         if not book.plain_styles[used].all():
             raise Fallback("a number styled as a date or in a format not known to be plain")
     if ((vend_cell == vstart_cell) & has_v & (kind != 2)).any():
         raise Fallback("an empty value")
 
-    cells = np.flatnonzero(has)
+    cells = np.flatnonzero(has_v | has_t)
     vs, ve = vstart_cell[cells], vend_cell[cells]
     lengths = ve - vs
     offsets = np.zeros(len(cells) + 1, dtype=np.int64)
@@ -515,14 +580,19 @@ def _block_cells(block: bytes, book: _Book) -> _Cells:
         raise Fallback("a block too large")
     gather = np.repeat(vs - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)
     data = a[gather]
+    texts = data.tobytes()
+    if _ERROR_CELL in texts:
+        raise _ErrorCell  # a text that merely looks like one, as the calamine reader has it
+    if not _plain_text(texts):
+        raise Fallback("an escape or a character reference")
     values = pa.StringArray.from_buffers(
-        len(cells), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data.tobytes())
+        len(cells), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
     )
     try:
         values.validate(full=True)
     except pa.ArrowInvalid as exc:
         raise Fallback("text that is not UTF-8") from exc
-    if b"&" in block:
+    if b"&" in texts:
         for _, entity, char in _ENTITIES:
             values = pc.replace_substring(values, entity, char)
     ckind = kind[cells]
@@ -539,11 +609,16 @@ def _block_cells(block: bytes, book: _Book) -> _Cells:
         full[shared] = index
         taken = pc.take(book.shared, pa.array(full))
         values = pc.if_else(pa.array(shared), taken, values)
-    kinds = np.choose(ckind, np.array([_NUMBER, _TEXT, _TEXT, _TEXT, _BOOL], dtype=np.int8))
-    filled = np.asarray(pc.binary_length(values)) > 0
-    keep = np.flatnonzero(filled)
-    out = _Cells(row[cells], col[cells] - 1, kinds, values)
-    return out if len(keep) == len(cells) else out.take(keep)
+    kinds = _KIND_OF[ckind]
+    filled = lengths > 0
+    if shared.any():
+        filled[shared] = book.shared_lengths[index] > 0
+    out = _Cells(row[cells], col[cells], kinds, values)
+    return out if filled.all() else out.take(np.flatnonzero(filled))
+
+
+#: A cell's kind by its type (number, shared string, formula text, inline string, bool).
+_KIND_OF: Final = np.array([_NUMBER, _TEXT, _TEXT, _TEXT, _BOOL], dtype=np.int8)
 
 
 # -- chunks ------------------------------------------------------------------------------
@@ -571,8 +646,8 @@ def _sheet_chunks(
         held = 0
         last = 0
         with zf.open(book.part) as stream:
-            for block in _row_blocks(stream, block_bytes):
-                cells = _block_cells(block, book)
+            for block, size in _row_blocks(stream, block_bytes):
+                cells = _block_cells(block, size, book)
                 if len(cells.rows):
                     if cells.rows[0] <= last:
                         raise Fallback("rows out of order")
@@ -678,12 +753,15 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
         rows = cells.rows
         ri = np.cumsum(np.r_[True, rows[1:] != rows[:-1]]) - 1 if len(rows) else rows
     n = len(numbers)
-    order = np.argsort(pos, kind="stable")
-    bounds = np.searchsorted(pos[order], np.arange(len(named) + 1))
-    arrays = []
-    for j, column in enumerate(named):
-        mine = order[bounds[j] : bounds[j + 1]]
-        arrays.append(_column(cells, mine, ri[mine], n, column.kind == "field"))
+    # each column's cells by table row (-1: empty), and their kinds (0: empty)
+    grid = np.full((len(named), n), -1, dtype=np.int32)
+    grid[pos, ri] = np.arange(len(rows), dtype=np.int32)
+    kind_grid = np.zeros((len(named), n), dtype=np.int8)
+    kind_grid[pos, ri] = cells.kinds
+    arrays = [
+        _column(cells.values, grid[j], kind_grid[j], column.kind == "field")
+        for j, column in enumerate(named)
+    ]
     if named:
         table = pa.table(arrays, names=[c.name for c in named])
     else:
@@ -691,24 +769,20 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
     return TableChunk(table, numbers.astype(np.int64), unreadable, prefix)
 
 
-def _column(cells: _Cells, mine: np.ndarray, at: np.ndarray, n: int, field: bool) -> Any:
-    """One column from its cells (`mine`, at table rows `at`): text as Arrow has it,
-    other kinds typed from their distinct values as `xlsx_columns._column` types them."""
+def _column(values: Any, index: np.ndarray, kinds: np.ndarray, field: bool) -> Any:
+    """One column from the cells' `values` at `index` (-1: empty), of `kinds`: text as
+    Arrow has it, other kinds typed from their distinct values as
+    `xlsx_columns._column` types them."""
     import pyarrow as pa
 
     from .. import arrow_compute as pc
     from .xlsx_columns import _excel_value
 
-    index = np.full(n, -1, dtype=np.int64)
-    index[at] = mine
-    where = pa.array(index, mask=index < 0)
-    texts = pc.take(cells.values, where)
-    kinds = cells.kinds[mine]
-    if (kinds == _TEXT).all():
+    empty = index < 0
+    texts = pc.take(values, pa.array(index, mask=empty))
+    if not (kinds > _TEXT).any():
         return texts
-    kind_of = np.zeros(n, dtype=np.int64)
-    kind_of[at] = kinds
-    tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kind_of, mask=index < 0))
+    tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kinds, mask=empty))
     coded = pc.dictionary_encode(pc.binary_join_element_wise(tags, texts, ""))
     values = [
         _excel_value(_py_value(_TAGS.index(t[0]), t[1:])) for t in coded.dictionary.to_pylist()
