@@ -266,6 +266,8 @@ def _unescape(text: str) -> str:
 # -- blocks of rows ----------------------------------------------------------------------
 
 
+#: The most bytes before ``<sheetData>`` looked through (column widths, views, …).
+_PROLOG_MOST: Final = 16 << 20
 #: Bytes after a block's end that its arrays may read (a word at the last positions).
 _PAD: Final = 64
 
@@ -281,7 +283,7 @@ def _row_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[bytes, int]]:
         if not started:
             at = buf.find(b"<sheetData>")
             if at < 0:
-                if not data or len(buf) > block_bytes * 4:
+                if not data or len(buf) > _PROLOG_MOST:
                     raise Fallback("no sheetData")
                 continue
             _check_prolog(buf[:at])
@@ -296,7 +298,7 @@ def _row_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[bytes, int]]:
             if buf[:end].strip():
                 yield buf[:end] + b"\0" * _PAD, end
             return
-        cut = buf.rfind(b"</row>", 0, len(buf) - _PAD)
+        cut = buf.rfind(b"</row>", 0, len(buf) - _PAD) if len(buf) > _PAD else -1
         if cut >= 0:
             yield buf[: cut + 6 + _PAD], cut + 6
             buf = buf[cut + 6 :]
@@ -484,6 +486,9 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
             break
         word = word[more]
         q = p[more]
+        last = ((word >> 8) & 0xFF == ord(">")) | ((word >> 8) & 0xFFFF == _le(b"/>"))
+        p[more[last]] += 1  # a space before the tag's end
+        more, word, q = more[~last], word[~last], q[~last]
         s_attr = word == _le(b' s="')
         t_attr = word == _le(b' t="')
         if not (s_attr | t_attr).all():
@@ -513,8 +518,8 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
                 raise Fallback('a cell type this reader does not read (t="d"…)')
             kind[ti] = code
             p[ti] = tq + size_of
-    closes = (a[p] == ord(">")) & (p == ends - 1)
-    closes |= (u16[p] == _le(b"/>")) & (p == ends - 2)
+    closed = (u16[p] == _le(b"/>")) & (p == ends - 2)
+    closes = closed | ((a[p] == ord(">")) & (p == ends - 1))
     if not closes.all():
         raise Fallback("a cell attribute this reader does not read")
     row_col = row * 16384 + col
@@ -552,7 +557,7 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
     has_t = np.zeros(n, dtype=bool)
     has_t[towner] = True
     inline = kind == 3
-    if (has_t != inline).any() or (has_v & inline).any():
+    if (has_t & ~inline).any() or (inline & ~has_t & ~closed).any() or (has_v & inline).any():
         raise Fallback("a text element outside an inline string")
     if (~has_v & (kind != 0) & ~inline).any():
         raise Fallback("a typed cell without a value")
@@ -716,6 +721,8 @@ def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, 
 def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
+
     from sbm_engine.io.xlsx_columns import _excel_value
 
     rows = cells.rows
@@ -758,8 +765,10 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
     grid[pos, ri] = np.arange(len(rows), dtype=np.int32)
     kind_grid = np.zeros((len(named), n), dtype=np.int8)
     kind_grid[pos, ri] = cells.kinds
+    flat = grid.ravel()
+    texts = pc.take(cells.values, pa.array(flat, mask=flat < 0))  # one take, column by column
     arrays = [
-        _column(cells.values, grid[j], kind_grid[j], column.kind == "field")
+        _column(texts.slice(j * n, n), kind_grid[j], column.kind == "field")
         for j, column in enumerate(named)
     ]
     if named:
@@ -769,8 +778,8 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
     return TableChunk(table, numbers.astype(np.int64), unreadable, prefix)
 
 
-def _column(values: Any, index: np.ndarray, kinds: np.ndarray, field: bool) -> Any:
-    """One column from the cells' `values` at `index` (-1: empty), of `kinds`: text as
+def _column(texts: Any, kinds: np.ndarray, field: bool) -> Any:
+    """One column from its cells' `texts` (null: empty) of `kinds` (0: empty): text as
     Arrow has it, other kinds typed from their distinct values as
     `xlsx_columns._column` types them."""
     import pyarrow as pa
@@ -778,11 +787,9 @@ def _column(values: Any, index: np.ndarray, kinds: np.ndarray, field: bool) -> A
     from .. import arrow_compute as pc
     from .xlsx_columns import _excel_value
 
-    empty = index < 0
-    texts = pc.take(values, pa.array(index, mask=empty))
     if not (kinds > _TEXT).any():
         return texts
-    tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kinds, mask=empty))
+    tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kinds, mask=kinds == 0))
     coded = pc.dictionary_encode(pc.binary_join_element_wise(tags, texts, ""))
     values = [
         _excel_value(_py_value(_TAGS.index(t[0]), t[1:])) for t in coded.dictionary.to_pylist()
