@@ -67,11 +67,16 @@ _TAGS: Final = ("", "s", "n", "b")
 #: #,##0, percentages, scientific, fractions, accounting, text).
 _PLAIN_BUILTIN: Final = frozenset([*range(0, 14), *range(37, 45), 48, 49])
 #: A custom format made only of these reads as a number (no letters of a date).
-_PLAIN_CUSTOM: Final = re.compile(r'[0#?.,%E+\- ;@]*|General', re.ASCII)
+_PLAIN_CUSTOM: Final = re.compile(r"[0#?.,%E+\- ;@]*|General", re.ASCII)
 _NUMBER_TEXT: Final = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 _ESCAPE: Final = re.compile(rb"_x[0-9A-Fa-f]{4}_")
-_ENTITIES: Final = ((b"&lt;", "&lt;", "<"), (b"&gt;", "&gt;", ">"), (b"&quot;", "&quot;", '"'),
-                    (b"&apos;", "&apos;", "'"), (b"&amp;", "&amp;", "&"))
+_ENTITIES: Final = (
+    (b"&lt;", "&lt;", "<"),
+    (b"&gt;", "&gt;", ">"),
+    (b"&quot;", "&quot;", '"'),
+    (b"&apos;", "&apos;", "'"),
+    (b"&amp;", "&amp;", "&"),
+)
 _PRESERVE: Final = b'<t xml:space="preserve">'
 _INLINE: Final = b'inlineStr"'
 _ERROR_CELL: Final = b't="e"'
@@ -335,7 +340,10 @@ class _Cells:
         from .. import arrow_compute as pc
 
         return _Cells(
-            self.rows[index], self.cols[index], self.kinds[index], pc.take(self.values, pa.array(index))
+            self.rows[index],
+            self.cols[index],
+            self.kinds[index],
+            pc.take(self.values, pa.array(index)),
         )
 
     def slice(self, start: int, stop: int) -> _Cells:
@@ -721,9 +729,9 @@ def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, 
 def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
     import pyarrow as pa
 
-    from .. import arrow_compute as pc
-
     from sbm_engine.io.xlsx_columns import _excel_value
+
+    from .. import arrow_compute as pc
 
     rows = cells.rows
     new_row = np.r_[True, rows[1:] != rows[:-1]]
@@ -744,8 +752,9 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
             lo, hi = int(firsts[i]), int(ends[i])
             row: list[Any] = [None] * (int(cells.cols[hi - 1]) + 1)
             texts = cells.values.slice(lo, hi - lo).to_pylist()
-            for c, k, v in zip(cells.cols[lo:hi].tolist(), cells.kinds[lo:hi].tolist(), texts,
-                               strict=True):
+            for c, k, v in zip(
+                cells.cols[lo:hi].tolist(), cells.kinds[lo:hi].tolist(), texts, strict=True
+            ):
                 row[c] = _excel_value(_py_value(k, v))
             record, error = layout.to_record(row)
             number = int(numbers[i])

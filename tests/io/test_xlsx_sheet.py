@@ -262,7 +262,9 @@ def test_dates_fall_back(tmp_path: Path) -> None:
     sheet = book.add_worksheet()
     sheet.write_row(0, 0, ["visit_id", "date", "at"])
     sheet.write_string(1, 0, "v1")
-    sheet.write_datetime(1, 1, dt.datetime(2026, 11, 2), book.add_format({"num_format": "yy-mm-dd"}))
+    sheet.write_datetime(
+        1, 1, dt.datetime(2026, 11, 2), book.add_format({"num_format": "yy-mm-dd"})
+    )
     sheet.write_datetime(1, 2, dt.datetime(2026, 11, 2, 3, 4), book.add_format({"num_format": 22}))
     book.close()
     assert_falls_back(path)
@@ -430,15 +432,20 @@ def test_error_cells_are_unsupported(tmp_path: Path) -> None:
     assert strict(path) == calamine(path)
     assert strict(path)[0] == "Unsupported"
     rows = "".join(f'<row r="{r}"><c r="B{r}"><v>{r}</v></c></row>' for r in range(3, 100))
-    path = hand_made(tmp_path, '<c r="A2"><v>1</v></c>', rows=rows + '<row r="100">'
-                     '<c r="B100" t="e"><v>#N/A</v></c></row>')
+    path = hand_made(
+        tmp_path,
+        '<c r="A2"><v>1</v></c>',
+        rows=rows + '<row r="100"><c r="B100" t="e"><v>#N/A</v></c></row>',
+    )
     with pytest.raises(Unsupported, match="error cell"):
         list(stream_chunks(path, FIELDS, None, 10, None, block_bytes=300))
     assert calamine(path, 10)[0] == "Unsupported"
 
 
 def test_a_whole_number_of_16_digits_is_unsupported(tmp_path: Path) -> None:
-    path = hand_made(tmp_path, '<c r="A2" t="inlineStr"><is><t>v</t></is></c><c r="B2"><v>1E+15</v></c>')
+    path = hand_made(
+        tmp_path, '<c r="A2" t="inlineStr"><is><t>v</t></is></c><c r="B2"><v>1E+15</v></c>'
+    )
     assert strict(path) == calamine(path)
     assert strict(path)[0] == "Unsupported"
 
