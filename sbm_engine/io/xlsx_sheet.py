@@ -51,7 +51,7 @@ __all__ = ["BLOCK_BYTES", "Fallback", "stream_chunks"]
 
 #: Decompressed bytes read at a time; a block is these cut back to the last ``</row>``.
 #: Its arrays (a position per tag, a few numbers per cell) are some times its size.
-BLOCK_BYTES: Final = 16 << 20
+BLOCK_BYTES: Final = 8 << 20
 
 _MAIN_NS: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -108,7 +108,8 @@ def stream_chunks(
         for chunk in _chunks(path, visit_fields, sheet, chunk_rows, block_bytes):
             yield chunk
             given += 1
-    except (Fallback, zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+    except (Fallback, zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        # ValueError: a part this reader cannot make out (a style id that is no number, …)
         if fallback is None:
             raise exc if isinstance(exc, Fallback) else Fallback(str(exc)) from exc
         for number, chunk in enumerate(fallback()):
