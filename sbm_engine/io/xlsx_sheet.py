@@ -595,7 +595,7 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
     gather = np.repeat(vs - offsets[:-1], lengths) + np.arange(total, dtype=np.int64)
     data = a[gather]
     texts = data.tobytes()
-    if _ERROR_CELL in texts:
+    if _ERROR_CELL in texts and _ERROR_CELL in block[:size]:
         raise _ErrorCell  # a text that merely looks like one, as the calamine reader has it
     if not _plain_text(texts):
         raise Fallback("an escape or a character reference")

@@ -442,6 +442,21 @@ def test_error_cells_are_unsupported(tmp_path: Path) -> None:
     assert calamine(path, 10)[0] == "Unsupported"
 
 
+def test_texts_that_look_like_an_error_cell(tmp_path: Path) -> None:
+    """The calamine reader takes the bytes ``t="e"`` anywhere in a sheet for an error
+    cell; two texts that only spell them together are no such bytes."""
+    path = hand_made(tmp_path, '<c r="A2" t="inlineStr"><is><t>t="e"</t></is></c>')
+    assert strict(path) == calamine(path)
+    assert strict(path)[0] == "Unsupported"
+    path = hand_made(
+        tmp_path,
+        '<c r="A2" t="inlineStr"><is><t>a t=</t></is></c>'
+        '<c r="B2" t="inlineStr"><is><t>"e"</t></is></c>',
+    )
+    assert strict(path) == calamine(path)
+    assert strict(path)[0][1] == {"visit_id": ["a t="], "note": ['"e"']}
+
+
 def test_a_whole_number_of_16_digits_is_unsupported(tmp_path: Path) -> None:
     path = hand_made(
         tmp_path, '<c r="A2" t="inlineStr"><is><t>v</t></is></c><c r="B2"><v>1E+15</v></c>'
