@@ -288,8 +288,9 @@ def _info(name: str) -> zipfile.ZipInfo:
 
 # -- reading -------------------------------------------------------------------------------------
 
-#: Rows per chunk of a sheet read with `read_xlsx_chunks`. calamine holds the whole
-#: sheet's cells (some 40 bytes each) while it is read; a chunk adds its rows as Python
+#: Rows per chunk of a sheet read with `read_xlsx_chunks`. `xlsx_sheet` holds a block
+#: of the sheet's XML and a chunk's cells as arrays; where it falls back, calamine holds
+#: the whole sheet's cells (some 40 bytes each) and a chunk adds its rows as Python
 #: values.
 XLSX_CHUNK_ROWS: Final = 16384
 
