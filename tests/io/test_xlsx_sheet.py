@@ -9,6 +9,7 @@ such case check, along with the reading of the same sheet in blocks of any size.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -192,11 +193,15 @@ def test_generated_workbooks_read_as_calamine_reads_them(
     got = strict(path, chunk_rows, block_bytes, sheet=sheet)
     if isinstance(got, tuple) and got[0] == "Fallback":
         # the cases of these workbooks left to calamine: the header row empty, a formula
-        # whose cached value is an empty text (xlsxwriter writes it as an empty number)
+        # whose cached value is an empty text (xlsxwriter writes it as an empty number),
+        # a text spelt like an ``_xHHHH_`` escape (which writers escape in turn)
         rows = sheets[1 if sheet else 0]
-        assert all(_value(v) in (None, "") for v in rows[0]) or ("formula", "") in [
-            v for row in rows for v in row
-        ]
+        cells = [v for row in rows for v in row]
+        assert (
+            all(_value(v) in (None, "") for v in rows[0])
+            or ("formula", "") in cells
+            or any(re.search("_x[0-9A-Fa-f]{4}_", str(_value(v))) for v in cells)
+        )
         assert streamed(path, chunk_rows, block_bytes, sheet=sheet) == expected
         return
     assert got == expected
