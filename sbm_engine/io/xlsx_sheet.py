@@ -22,8 +22,10 @@ start and drops the chunks already given (its chunks are cut at the same rows):
   no value, a part not in UTF-8, an XML namespace prefix;
 * rich text (``<r>`` runs) and phonetic runs, character references and entities beyond
   the five of XML, ``_xHHHH_`` escapes, carriage returns, comments and CDATA;
-* a number styled with a date, time or any format not known to be a plain number
-  (calamine turns dates into date-times), ISO date cells (``t="d"``);
+* a number styled as a date that is not a whole day from 1900-03-01 on (a date-time,
+  a time; a whole day is read as its ISO date, as calamine's date), a duration, a
+  date in the header or in a workbook counting from 1904, a number in a format not
+  known to be a number or a date, ISO date cells (``t="d"``);
 * cells without an ``r`` reference, out of order, with attributes other than ``r``,
   ``s`` and ``t``, a shared string that is not plain text, anything else unexpected.
 
@@ -61,13 +63,31 @@ _PKG_NS: Final = "http://schemas.openxmlformats.org/package/2006/relationships"
 _TEXT: Final = 1
 _NUMBER: Final = 2
 _BOOL: Final = 3
-_TAGS: Final = ("", "s", "n", "b")
+#: A whole-day date, as its ISO text: text in a column, not in the header.
+_DATE: Final = 4
+_TAGS: Final = ("", "s", "n", "b", "s")
 
+#: How a number in a cell style reads: unknown here (falls back), a number, or a date
+#: (calamine gives a date for a whole number of days, a date-time or a duration else).
+_UNKNOWN_STYLE: Final = 0
+_NUMBER_STYLE: Final = 1
+_DATE_STYLE: Final = 2
 #: Built-in number formats that calamine reads as plain numbers (General, 0, 0.00,
 #: #,##0, percentages, scientific, fractions, accounting, text).
 _PLAIN_BUILTIN: Final = frozenset([*range(0, 14), *range(37, 45), 48, 49])
+#: Built-in date and time formats (not durations) that calamine reads as dates.
+_DATE_BUILTIN: Final = frozenset([*range(14, 23), 45, 47])
 #: A custom format made only of these reads as a number (no letters of a date).
 _PLAIN_CUSTOM: Final = re.compile(r"[0#?.,%E+\- ;@]*|General", re.ASCII)
+#: A custom format of days, months, years, hours, minutes and seconds (after a locale
+#: tag such as ``[$-419]``), no elapsed time (``[h]``): a date to calamine.
+_DATE_CUSTOM: Final = re.compile(
+    r"(?:\[\$-[0-9A-Fa-f]+\])?[dmyhsDMYHS.,:/\\ -]*[dmyDMY][dmyhsDMYHS.,:/\\ -]*", re.ASCII
+)
+#: Whole numbers of days read as dates here: from 1900-03-01 (before it, Excel counts
+#: a 29 February 1900) to 9999-12-31.
+_FIRST_DAY: Final = 61
+_LAST_DAY: Final = 2958465
 _NUMBER_TEXT: Final = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 _ESCAPE: Final = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 _ENTITIES: Final = (
@@ -147,8 +167,14 @@ class _Book:
             raise _ErrorCell
         by_kind = {k.rsplit("/", 1)[-1]: _target(t) for k, t in rels.values()}
         styles = by_kind.get("styles")
-        self.plain_styles = _plain_styles(zf, styles) if styles in names else np.ones(1, bool)
         self.has_styles = styles in names
+        self.styles = (
+            _style_kinds(zf, styles) if self.has_styles else np.ones(1, np.uint8) * _NUMBER_STYLE
+        )
+        properties = workbook.find(f"{{{_MAIN_NS}}}workbookPr")
+        date1904 = properties is not None and properties.get("date1904") in ("1", "true")
+        if date1904:  # dates from 1904: not read here
+            self.styles = np.where(self.styles == _DATE_STYLE, _UNKNOWN_STYLE, self.styles)
         shared = by_kind.get("sharedStrings")
         if shared in names:
             self.shared, self.shared_bad = _shared_strings(zf.read(str(shared)))
@@ -200,21 +226,29 @@ def _holds_error(zf: zipfile.ZipFile, name: str) -> bool:
     return False
 
 
-def _plain_styles(zf: zipfile.ZipFile, name: str | None) -> np.ndarray:
-    """For each cell style (``s``), whether a number in it reads as a number."""
+def _style_kinds(zf: zipfile.ZipFile, name: str | None) -> np.ndarray:
+    """For each cell style (``s``), how a number in it reads (`_NUMBER_STYLE`, …)."""
     root = _xml(zf, str(name))
     custom = {
         int(f.get("numFmtId", "-1")): f.get("formatCode", "")
         for f in root.findall(f"{{{_MAIN_NS}}}numFmts/{{{_MAIN_NS}}}numFmt")
     }
-    plain = []
+    kinds = []
     for xf in root.findall(f"{{{_MAIN_NS}}}cellXfs/{{{_MAIN_NS}}}xf"):
         number = int(xf.get("numFmtId", "0"))
+        kind = _UNKNOWN_STYLE
         if number in custom:
-            plain.append(_PLAIN_CUSTOM.fullmatch(str(custom[number])) is not None)
-        else:
-            plain.append(number in _PLAIN_BUILTIN)
-    return np.array(plain or [True], dtype=bool)
+            code = str(custom[number])
+            if _PLAIN_CUSTOM.fullmatch(code):
+                kind = _NUMBER_STYLE
+            elif _DATE_CUSTOM.fullmatch(code):
+                kind = _DATE_STYLE
+        elif number in _PLAIN_BUILTIN:
+            kind = _NUMBER_STYLE
+        elif number in _DATE_BUILTIN:
+            kind = _DATE_STYLE
+        kinds.append(kind)
+    return np.array(kinds or [_NUMBER_STYLE], dtype=np.uint8)
 
 
 def _shared_strings(data: bytes) -> tuple[Any, np.ndarray]:
@@ -575,12 +609,15 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
     vstart_cell[vowner], vend_cell[vowner] = vstart, vend
     vstart_cell[towner], vend_cell[towner] = tstart, tend
     number = has_v & (kind == 0)
+    dated = np.zeros(n, dtype=bool)
     if number.any():
         used = style[number]
-        if (used >= len(book.plain_styles)).any() or (not book.has_styles and used.any()):
+        if (used >= len(book.styles)).any() or (not book.has_styles and used.any()):
             raise Fallback("a style this reader does not know")
-        if not book.plain_styles[used].all():
-            raise Fallback("a number styled as a date or in a format not known to be plain")
+        how = book.styles[used]
+        if (how == _UNKNOWN_STYLE).any():
+            raise Fallback("a number in a format not known to be a number or a date")
+        dated[number] = how == _DATE_STYLE
     if ((vend_cell == vstart_cell) & has_v & (kind != 2)).any():
         raise Fallback("an empty value")
 
@@ -624,11 +661,31 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
         taken = pc.take(book.shared, pa.array(full))
         values = pc.if_else(pa.array(shared), taken, values)
     kinds = _KIND_OF[ckind]
+    if dated.any():
+        values = _dates(a, vs, ve, dated[cells], values)
+        kinds[dated[cells]] = _DATE
     filled = lengths > 0
     if shared.any():
         filled[shared] = book.shared_lengths[index] > 0
     out = _Cells(row[cells], col[cells], kinds, values)
     return out if filled.all() else out.take(np.flatnonzero(filled))
+
+
+def _dates(a: np.ndarray, vs: np.ndarray, ve: np.ndarray, dated: np.ndarray, values: Any) -> Any:
+    """`values` with the numbers of date cells (`dated`, their bytes from `vs` to `ve`)
+    as ISO dates, as the calamine reader has them; Fallback for a part of a day or a
+    day this reader does not count."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+
+    days, after = _digits(a, vs[dated], 7)
+    if (after != ve[dated]).any() or (days < _FIRST_DAY).any() or (days > _LAST_DAY).any():
+        raise Fallback("a date with a time, or before March 1900")
+    iso = (np.datetime64("1899-12-30", "D") + days.astype("timedelta64[D]")).astype(str)
+    texts = np.full(len(dated), "", dtype=iso.dtype)
+    texts[dated] = iso
+    return pc.if_else(pa.array(dated), pa.array(texts, pa.string()), values)
 
 
 #: A cell's kind by its type (number, shared string, formula text, inline string, bool).
@@ -695,8 +752,8 @@ def _row_end(rows: np.ndarray, count: int) -> int:
 
 
 def _py_value(kind: int, text: str) -> Any:
-    """A cell as calamine gives it (float, bool or str)."""
-    if kind == _TEXT:
+    """A cell as the calamine reader has it (float, bool or str; a date as its ISO text)."""
+    if kind in (_TEXT, _DATE):
         return text
     if kind == _NUMBER:
         if _NUMBER_TEXT.fullmatch(text) is None:
@@ -715,6 +772,8 @@ def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, 
     if cells.rows[0] != 1:
         raise Fallback("a sheet whose first row is empty")
     stop = _row_end(cells.rows, 1)
+    if (cells.kinds[:stop] == _DATE).any():  # a date names its column as a date-time
+        raise Fallback("a date in the header")
     cols = cells.cols[:stop].tolist()
     values = cells.values.slice(0, stop).to_pylist()
     header: list[Any] = [""] * (max(cols) + 1)
@@ -797,7 +856,7 @@ def _column(texts: Any, kinds: np.ndarray, field: bool) -> Any:
     from .. import arrow_compute as pc
     from .xlsx_columns import _excel_value
 
-    if not (kinds > _TEXT).any():
+    if not ((kinds == _NUMBER) | (kinds == _BOOL)).any():
         return texts
     tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kinds, mask=kinds == 0))
     coded = pc.dictionary_encode(pc.binary_join_element_wise(tags, texts, ""))

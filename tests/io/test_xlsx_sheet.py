@@ -9,6 +9,7 @@ such case check, along with the reading of the same sheet in blocks of any size.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from collections.abc import Callable
@@ -109,10 +110,16 @@ PLAIN = st.one_of(
     ),
     st.booleans(),
 )
+#: Dates from 1900-03-01 (earlier ones are counted with Excel's 29 February 1900).
+DATES = st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2200, 1, 1))
+DATE_TIMES = st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2200, 1, 1))
+#: Date formats of the cells written as dates (xlsxwriter; openpyxl picks its own).
+DATE_FORMATS = ["yyyy-mm-dd", "dd.mm.yyyy", 14, 22, "d-mmm-yy", "dd/mm/yyyy hh:mm:ss"]
 #: ("formula", cached value) cells; xlsxwriter writes the cached value after the formula.
 CELL = st.one_of(
     PLAIN,
     PLAIN.filter(lambda v: v is not None).map(lambda v: ("formula", v)),
+    st.tuples(st.sampled_from(range(len(DATE_FORMATS))), st.one_of(DATES, DATE_TIMES)),
 )
 HEADERS = st.lists(
     st.sampled_from(["visit_id", "point", "greeted", "answers.smile", "wait", "", "3", "date"]),
@@ -126,13 +133,22 @@ def _value(cell: Any) -> Any:
     return cell[1] if isinstance(cell, tuple) else cell
 
 
+def _with_time(cell: Any) -> bool:
+    """A date cell that is not a whole day (calamine gives a date-time: left to it)."""
+    value = _value(cell)
+    return isinstance(value, dt.datetime) and value.time() != dt.time(0)
+
+
 def write_xlsxwriter(path: Path, sheets: list[list[list[Any]]], inline: bool) -> None:
     book = xlsxwriter.Workbook(str(path), {"constant_memory": inline})
+    formats = [book.add_format({"num_format": f}) for f in DATE_FORMATS]
     for number, rows in enumerate(sheets):
         sheet = book.add_worksheet(f"s{number}")
         for r, row in enumerate(rows):
             for c, cell in enumerate(row):
-                if isinstance(cell, tuple):
+                if isinstance(cell, tuple) and isinstance(cell[0], int):
+                    sheet.write_datetime(r, c, cell[1], formats[cell[0]])
+                elif isinstance(cell, tuple):
                     value = cell[1]
                     sheet.write_formula(r, c, "=1+1", None, value)
                 elif isinstance(cell, str):
@@ -151,7 +167,9 @@ def write_openpyxl(path: Path, sheets: list[list[list[Any]]]) -> None:
         sheet = book.create_sheet(f"s{number}")
         for r, row in enumerate(rows, start=1):
             for c, cell in enumerate(row, start=1):
-                if cell is not None and not isinstance(cell, tuple):
+                if isinstance(cell, tuple) and isinstance(cell[0], int):
+                    sheet.cell(r, c, cell[1])
+                elif cell is not None and not isinstance(cell, tuple):
                     sheet.cell(r, c, cell)
     book.save(path)
 
@@ -201,6 +219,7 @@ def test_generated_workbooks_read_as_calamine_reads_them(
             all(_value(v) in (None, "") for v in rows[0])
             or ("formula", "") in cells
             or any(re.search("_x[0-9A-Fa-f]{4}_", str(_value(v))) for v in cells)
+            or any(_with_time(v) for v in cells)
         )
         assert streamed(path, chunk_rows, block_bytes, sheet=sheet) == expected
         return
@@ -215,7 +234,12 @@ RECORD_TEXT = TEXT.filter(lambda v: v == "" or v.strip() != "")
 @given(
     rows=st.lists(
         st.lists(
-            st.one_of(st.none(), RECORD_TEXT, st.integers(-(10**15) + 1, 10**15 - 1)),
+            st.one_of(
+                st.none(),
+                RECORD_TEXT,
+                st.integers(-(10**15) + 1, 10**15 - 1),
+                st.tuples(st.sampled_from(range(len(DATE_FORMATS))), DATES),
+            ),
             min_size=4,
             max_size=4,
         ),
@@ -259,18 +283,38 @@ def assert_falls_back(path: Path, **options: Any) -> None:
     assert streamed(path, **options) == calamine(path, **options)
 
 
-def test_dates_fall_back(tmp_path: Path) -> None:
-    import datetime as dt
+def test_whole_days_are_read_other_dates_fall_back(tmp_path: Path) -> None:
+    def one(value: Any, num_format: Any, name: str = "dates.xlsx", header: Any = "date") -> Path:
+        path = tmp_path / name
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["visit_id"])
+        sheet.write(0, 1, header, book.add_format({"num_format": num_format}))
+        sheet.write_string(1, 0, "v1")
+        sheet.write(1, 1, value, book.add_format({"num_format": num_format}))
+        book.close()
+        return path
 
-    path = tmp_path / "dates.xlsx"
-    book = xlsxwriter.Workbook(str(path))
+    for num_format in (14, 15, 17, 22, 45, "yyyy-mm-dd", "[$-419]dd.mm.yyyy", "hh:mm"):
+        path = one(dt.datetime(2026, 11, 2), num_format)
+        got = strict(path)
+        assert got == calamine(path)
+        assert got[0][1]["date"] == ["2026-11-02"]
+    assert_falls_back(one(dt.datetime(2026, 11, 2, 3, 4), 22))  # a date-time
+    assert_falls_back(one(dt.time(3, 4), 20))  # a time
+    assert_falls_back(one(dt.timedelta(days=3), "[h]:mm"))  # a duration
+    assert_falls_back(one(dt.datetime(1900, 2, 1), 14))  # before March 1900
+    assert_falls_back(one(46000, 14, header=dt.datetime(2026, 1, 1)))  # a date in the header
+    assert_falls_back(one(46000, '0.0 "d"'))  # a format not known to be a number
+
+
+def test_dates_of_1904_fall_back(tmp_path: Path) -> None:
+    path = tmp_path / "1904.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"date_1904": True})
     sheet = book.add_worksheet()
-    sheet.write_row(0, 0, ["visit_id", "date", "at"])
+    sheet.write_row(0, 0, ["visit_id", "date"])
     sheet.write_string(1, 0, "v1")
-    sheet.write_datetime(
-        1, 1, dt.datetime(2026, 11, 2), book.add_format({"num_format": "yy-mm-dd"})
-    )
-    sheet.write_datetime(1, 2, dt.datetime(2026, 11, 2, 3, 4), book.add_format({"num_format": 22}))
+    sheet.write_datetime(1, 1, dt.datetime(2026, 11, 2), book.add_format({"num_format": 14}))
     book.close()
     assert_falls_back(path)
 
