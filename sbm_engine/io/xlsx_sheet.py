@@ -271,7 +271,7 @@ def _shared_strings(data: bytes) -> tuple[Any, np.ndarray]:
             texts.append("")
             continue
         if body.startswith(b"<t>"):
-            inner = body[3:]
+            inner = body[3:-4].strip(_XML_SPACE) + body[-4:]
         elif body.startswith(_PRESERVE):
             inner = body[len(_PRESERVE) :]
         else:
@@ -422,6 +422,23 @@ def _digits(a: np.ndarray, at: np.ndarray, most: int) -> tuple[np.ndarray, np.nd
     return value, at + length
 
 
+def _trim(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, which: np.ndarray) -> None:
+    """Move the `starts` and `ends` of the texts `which` past XML white space at either
+    end, in place (most texts have none: one look at each end)."""
+    for step, edge in ((1, 0), (-1, -1)):
+        at = which
+        while len(at):
+            starts_at, ends_at = starts[at], ends[at]
+            some = starts_at < ends_at
+            space = np.zeros(len(at), dtype=bool)
+            space[some] = _SPACE[a[(starts_at if step == 1 else ends_at)[some] + edge]]
+            at = at[space]
+            if step == 1:
+                starts[at] += 1
+            else:
+                ends[at] -= 1
+
+
 def _is(a: np.ndarray, at: np.ndarray, text: bytes) -> np.ndarray:
     ok = np.ones(len(at), dtype=bool)
     for k, byte in enumerate(text):
@@ -446,6 +463,11 @@ _TAG_CLASSES: list[np.ndarray] = []
 _MASKS: Final = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 _LETTER: Final = np.zeros(256, dtype=bool)
 _LETTER[65:91] = True
+#: XML's white space, which calamine trims off both ends of a text element's text
+#: unless it has ``xml:space="preserve"`` (not off a ``<v>``'s).
+_XML_SPACE: Final = b" \t\n\r"
+_SPACE: Final = np.zeros(256, dtype=bool)
+_SPACE[list(_XML_SPACE)] = True
 
 
 def _tag_classes() -> np.ndarray:
@@ -591,6 +613,7 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
         if not (a[tpos[empty_t] + 3] == ord(">")).all():
             raise Fallback("a text element with attributes")
         tend[empty_t] = tstart[empty_t]
+    _trim(a, tstart, tend, np.flatnonzero(tc2 == ord(">")))
     if (vowner < 0).any() or (towner < 0).any():
         raise Fallback("a value outside a cell")
     if (np.diff(vowner) <= 0).any() or (np.diff(towner) <= 0).any():

@@ -416,6 +416,39 @@ def test_hand_made_sheet_is_read(tmp_path: Path) -> None:
     assert got[0][1] == {"visit_id": [" v1 ", "false"], "note": ["a & b", 2.5]}
 
 
+def test_white_space_as_calamine_trims_it(tmp_path: Path) -> None:
+    """A text element's text loses the XML white space at its ends unless it is marked
+    ``xml:space="preserve"``; a formula's text (``<v>``) keeps it."""
+    path = hand_made(
+        tmp_path,
+        '<c r="A2" t="inlineStr"><is><t> a\n</t></is></c>'
+        '<c r="B2" t="inlineStr"><is><t xml:space="preserve"> b </t></is></c>',
+        rows='<row r="3"><c r="A3" t="inlineStr"><is><t>\t </t></is></c></row>'
+        '<row r="4"><c r="A4" t="str"><v> c </v></c><c r="B4" t="inlineStr"><is><t> </t></is>'
+        "</c></row>",
+    )
+    got = strict(path)
+    assert got == calamine(path)
+    assert got[0][1] == {"visit_id": ["a", " c "], "note": [" b ", None]}
+    plain = tmp_path / "shared.xlsx"
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet()
+    for r, text in enumerate(["visit_id", " a ", " ", "b"]):
+        sheet.write_string(r, 0, text)
+    book.close()
+    path = tmp_path / "trimmed.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/sharedStrings.xml":  # as other writers have it, not preserved
+                data = data.replace(b' xml:space="preserve"> a <', b"> a\n<")
+                data = data.replace(b' xml:space="preserve"> <', b">\t<")
+            target.writestr(name, data)
+    got = strict(path)
+    assert got == calamine(path)
+    assert got[0][1] == {"visit_id": ["a", "b"]}
+
+
 @pytest.mark.parametrize(
     "cells",
     [
