@@ -499,7 +499,8 @@ def _block_cells(block: bytes, size: int, book: _Book) -> _Cells:
     u32 = np.ndarray((size + _PAD - 8,), "<u4", a, 0, (1,))
     u64 = np.ndarray((size + _PAD - 8,), "<u8", a, 0, (1,))
     lt = np.flatnonzero(a[:size] == 60)
-    tag = _tag_classes()[u16[lt + 1]]
+    after_lt = np.ndarray((size + _PAD - 8,), "<u2", a, 1, (1,))  # the two bytes after each
+    tag = _tag_classes()[after_lt[lt]]
     if not tag.all():
         raise Fallback("an element this reader does not know (rich text, a comment…)")
     if (tag == _F_TAG).any() and _ERROR_CELL in block[:size]:
