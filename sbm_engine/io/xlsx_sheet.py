@@ -811,6 +811,9 @@ def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, 
 
 
 def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
+    """The chunk of the rows of `cells`, as `xlsx_columns._chunk` makes it of calamine's
+    rows: a row with a value under no header is unreadable (built in Python, as there),
+    the others are the table, a column per named header cell."""
     import pyarrow as pa
 
     from sbm_engine.io.xlsx_columns import _excel_value
