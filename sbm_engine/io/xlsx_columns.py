@@ -288,8 +288,9 @@ def _info(name: str) -> zipfile.ZipInfo:
 
 # -- reading -------------------------------------------------------------------------------------
 
-#: Rows per chunk of a sheet read with `read_xlsx_chunks`. calamine holds the whole
-#: sheet's cells (some 40 bytes each) while it is read; a chunk adds its rows as Python
+#: Rows per chunk of a sheet read with `read_xlsx_chunks`. `xlsx_sheet` holds a block
+#: of the sheet's XML and a chunk's cells as arrays; where it falls back, calamine holds
+#: the whole sheet's cells (some 40 bytes each) and a chunk adds its rows as Python
 #: values.
 XLSX_CHUNK_ROWS: Final = 16384
 
@@ -302,7 +303,8 @@ def read_xlsx_chunks(
     chunk_rows: int = XLSX_CHUNK_ROWS,
 ) -> Iterator[TableChunk]:
     """The visits of a workbook's first worksheet (or `sheet`) as `TableChunk`s, read
-    with calamine; the same visits, values and sources as `readers.read_xlsx` gives.
+    from the sheet's XML by `xlsx_sheet` (with calamine where that cannot decode the
+    workbook exactly); the same visits, values and sources as `readers.read_xlsx` gives.
 
     The header is row 1; each later row that is not empty is a visit, its source
     ``PATH:SHEET:ROW``. Cells read as openpyxl reads them there: a formula as its
@@ -319,6 +321,28 @@ def read_xlsx_chunks(
     InputError for a workbook that cannot be read, a missing sheet and a bad header
     (the record path's messages), and `jsonl_columns.Unsupported` for cells a table
     cannot carry exactly (an integer beyond 64 bits, an error cell)."""
+    from .xlsx_sheet import stream_chunks
+
+    path = Path(path)
+    calamine = require("python_calamine", "excel", InputError, f"reading {path.name}")
+    return stream_chunks(
+        path,
+        visit_fields,
+        sheet,
+        chunk_rows,
+        lambda: _workbook_chunks(calamine, path, visit_fields, sheet, chunk_rows),
+    )
+
+
+def calamine_chunks(
+    path: str | Path,
+    *,
+    visit_fields: Collection[str] = (),
+    sheet: str | None = None,
+    chunk_rows: int = XLSX_CHUNK_ROWS,
+) -> Iterator[TableChunk]:
+    """`read_xlsx_chunks` with calamine alone: what `xlsx_sheet`, which reads the sheet's
+    XML itself, falls back to, and is checked against."""
     calamine = require("python_calamine", "excel", InputError, f"reading {Path(path).name}")
     return _workbook_chunks(calamine, Path(path), visit_fields, sheet, chunk_rows)
 

@@ -123,9 +123,10 @@ class InputFile:
         return None
 
 
-#: Rows per chunk of an XLSX input at most. calamine holds the whole sheet while it is
-#: read, and a chunk adds its rows as Python values on top: smaller chunks than the
-#: reader's default hold less and read no slower.
+#: Rows per chunk of an XLSX input at most. A chunk's cells are held as arrays while
+#: its table is built (as Python values where the reader falls back to calamine, which
+#: holds the whole sheet besides): smaller chunks than the reader's default hold less
+#: and read no slower.
 XLSX_CHUNK: Final = 4096
 #: Lines per chunk of a JSONL input at most: a chunk's lines and their parsed objects
 #: (a hundred answers a line) are held while it is read, so smaller chunks than the
