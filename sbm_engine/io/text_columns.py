@@ -40,12 +40,14 @@ from typing import IO, Any, Final, NamedTuple
 
 import numpy as np
 
+from sbm_engine.io.dictionary_codes import few_codes, valid_rows
 from sbm_engine.io.writers import FORMULA_START, _csv_cell
 
 __all__ = [
     "TEXT_WRITE_ROWS",
     "CodedPiece",
     "CsvEncoder",
+    "Kept",
     "LiteralPiece",
     "Piece",
     "VaryingPiece",
@@ -101,12 +103,17 @@ class CodedPiece(NamedTuple):
     def width(self) -> int:
         return _padded(max(map(len, self.spelt)))
 
-    def fill(self, words: np.ndarray, at: int) -> None:
+    def table(self) -> np.ndarray:
+        """The spellings as rows of 64-bit words, padded with NULs to `width`."""
         width = self.width
-        if not width:
-            return
         table = np.array(self.spelt, dtype=f"S{width}").view(np.uint64)
-        table = table.reshape(len(self.spelt), width // _WORD)
+        return table.reshape(len(self.spelt), width // _WORD)
+
+    def fill(self, words: np.ndarray, at: int, table: np.ndarray | None = None) -> None:
+        if not self.width:
+            return
+        if table is None:
+            table = self.table()
         if table.shape[1] == 1:
             words[:, at] = table[:, 0].take(self.codes, mode="clip")
         else:
@@ -166,18 +173,25 @@ def write_in_slices(
     return written
 
 
-def assemble(pieces: list[Piece], n: int) -> bytearray:
-    """The bytes of `n` lines, each the pieces' bytes in order (see the module docstring)."""
-    pieces = _joined(pieces)
+def assemble(pieces: list[Piece], n: int, kept: Kept | None = None) -> bytearray:
+    """The bytes of `n` lines, each the pieces' bytes in order (see the module docstring).
+    `kept`: the encoder's `Kept`, whose joins and tables of spellings are reused."""
+    memo = kept.memo if kept is not None else _Memo()
+    pieces = _joined(pieces, memo)
     widths = [piece.width for piece in pieces]
     total = sum(widths)
     buffer = bytearray(n * total)  # zeroed: the padding
     words = np.frombuffer(buffer, dtype=np.uint64).reshape(n, total // _WORD)
     at = 0
     for piece, width in zip(pieces, widths, strict=True):
-        piece.fill(words, at)
+        if isinstance(piece, CodedPiece):
+            if width:
+                piece.fill(words, at, memo.table(piece))
+        else:
+            piece.fill(words, at)
         at += width // _WORD
     del words  # releases the export of `buffer`
+    memo.age()
     return buffer.translate(None, b"\0")
 
 
@@ -185,7 +199,7 @@ def assemble(pieces: list[Piece], n: int) -> bytearray:
 _JOINED: Final = 256
 
 
-def _joined(pieces: list[Piece]) -> list[Piece]:
+def _joined(pieces: list[Piece], memo: _Memo) -> list[Piece]:
     """The same lines in fewer pieces: a literal joined to the coded piece beside it,
     and adjacent coded pieces of few values into one coded by their pairs (so fewer
     slabs to fill, and less padding)."""
@@ -195,9 +209,9 @@ def _joined(pieces: list[Piece]) -> list[Piece]:
         if isinstance(piece, LiteralPiece) and isinstance(last, LiteralPiece):
             out[-1] = LiteralPiece(last.data + piece.data)
         elif isinstance(piece, LiteralPiece) and isinstance(last, CodedPiece):
-            out[-1] = CodedPiece(last.codes, [s + piece.data for s in last.spelt])
+            out[-1] = CodedPiece(last.codes, memo.joined(last.spelt, [piece.data]))
         elif isinstance(piece, CodedPiece) and isinstance(last, LiteralPiece):
-            out[-1] = CodedPiece(piece.codes, [last.data + s for s in piece.spelt])
+            out[-1] = CodedPiece(piece.codes, memo.joined([last.data], piece.spelt))
         elif isinstance(piece, VaryingPiece) and isinstance(last, LiteralPiece):
             out[-1] = VaryingPiece(last.data + piece.prefix, piece.texts)
         elif (
@@ -205,23 +219,153 @@ def _joined(pieces: list[Piece]) -> list[Piece]:
             and isinstance(last, CodedPiece)
             and len(last.spelt) * len(piece.spelt) <= _JOINED
         ):
-            k = len(piece.spelt)
-            codes = last.codes * k + piece.codes
-            out[-1] = CodedPiece(codes, [a + b for a in last.spelt for b in piece.spelt])
+            codes = _pair_codes(last.codes, piece.codes, len(piece.spelt))
+            out[-1] = CodedPiece(codes, memo.joined(last.spelt, piece.spelt))
         else:
             out.append(piece)
     return out
 
 
+def _pair_codes(first: np.ndarray, second: np.ndarray, k: int) -> np.ndarray:
+    """The codes of the pairs (`first`, `second`), `second` of `k` values; byte codes
+    stay bytes (the pairs are at most `_JOINED`)."""
+    if first.dtype == np.uint8 and second.dtype == np.uint8 and k < 256:
+        codes = first * np.uint8(k)
+        codes += second
+        return codes
+    return first.astype(np.intp) * k + second
+
+
+class _Memo:
+    """Joined spellings and their word tables, by the identity of the lists they come
+    from, kept while the parts of a file use them: a column keeps its spellings from
+    part to part (`Kept`), so the joins and tables of one part are those of the next.
+
+    An entry holds the lists it was made from, so an identity is not reused while it
+    is kept; entries no part used since the last `age` go at the next one."""
+
+    def __init__(self) -> None:
+        self._now: dict[Any, tuple[Any, ...]] = {}
+        self._before: dict[Any, tuple[Any, ...]] = {}
+
+    def _get(self, key: Any) -> tuple[Any, ...] | None:
+        hit = self._now.get(key)
+        if hit is None:
+            hit = self._before.pop(key, None)
+            if hit is not None:
+                self._now[key] = hit
+        return hit
+
+    def joined(self, first: Sequence[bytes], second: Sequence[bytes]) -> list[bytes]:
+        """Every spelling of `first` followed by every one of `second`, `first` major."""
+        key = ("join", id(first), id(second))
+        hit = self._get(key)
+        if hit is not None and hit[0] is first and hit[1] is second:
+            return hit[2]  # type: ignore[no-any-return]
+        spelt = [a + b for a in first for b in second]
+        self._now[key] = (first, second, spelt)
+        return spelt
+
+    def table(self, piece: CodedPiece) -> np.ndarray:
+        key = ("table", id(piece.spelt))
+        hit = self._get(key)
+        if hit is not None and hit[0] is piece.spelt:
+            return hit[1]  # type: ignore[no-any-return]
+        table = piece.table()
+        self._now[key] = (piece.spelt, table)
+        return table
+
+    def age(self) -> None:
+        """End of a part: drop what neither this part nor the one before used."""
+        self._before = self._now
+        self._now = {}
+
+
+#: Distinct values a float column may take and still be coded by matching its bits
+#: (`dictionary_codes.few_codes`: a pass over the column a value).
+FEW_BITS: Final = 32
+#: Spellings of floats a column keeps for later parts, at most.
+_WORDS_KEPT: Final = 1 << 16
+
+
+class Kept:
+    """What an encoder keeps from one part of a file to the next, by column: the float
+    values a column took and their spellings, and the joined spellings (`_Memo`).
+
+    Why: a result column takes the same values in every part (an item's scores, a
+    section's fractions). Hashing each part's column to find them, and spelling them
+    again in Python, cost more than building the lines."""
+
+    def __init__(self) -> None:
+        self.memo = _Memo()
+        self._known: dict[Any, np.ndarray] = {}
+        self._spelt: dict[Any, tuple[np.ndarray, bytes, list[bytes]]] = {}
+        self._words: dict[Any, dict[int, bytes]] = {}
+
+    def float_piece(
+        self, key: Any, prefix: bytes, column: Any, spell: Callable[[Any], str], null: str
+    ) -> CodedPiece | None:
+        """A float64 column of few distinct values as a coded piece, its codes found by
+        matching the bits of each value against the values the column `key` took
+        before (so -0.0 and 0.0 stay apart, as repr keeps them); None if the part
+        holds more than FEW_BITS values."""
+        n = len(column)
+        if n == 0 or column.buffers()[1] is None:
+            return None
+        keys = np.frombuffer(
+            column.buffers()[1], dtype=np.uint64, count=n, offset=column.offset * 8
+        )
+        valid = valid_rows(column)
+        found = few_codes(keys, valid, FEW_BITS, np.uint8, self._known.get(key))
+        if found is None:
+            return None
+        codes, dictionary = found
+        self._known[key] = dictionary
+        held = self._spelt.get(key)
+        if held is None or held[0] is not dictionary or held[1] != prefix:
+            words = self._float_words(key, dictionary.view(np.float64), spell)
+            spelt = [prefix + w for w in words]
+            spelt.append(prefix + null.encode("utf-8"))
+            held = self._spelt[key] = (dictionary, prefix, spelt)
+        if valid is not None:
+            codes = np.where(valid, codes, np.uint8(len(dictionary)))
+        return CodedPiece(codes, held[2])
+
+    def float_words(self, key: Any, values: Any, spell: Callable[[Any], str]) -> list[bytes]:
+        """`spell` of each value of `values` (an Arrow float array, no nulls), UTF-8,
+        each distinct value spelt once for the column `key`."""
+        floats = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+        return self._float_words(key, floats, spell)
+
+    def _float_words(
+        self, key: Any, floats: np.ndarray, spell: Callable[[Any], str]
+    ) -> list[bytes]:
+        cache = self._words.get(key)
+        if cache is None or len(cache) > _WORDS_KEPT:
+            cache = self._words[key] = {}
+        bits = floats.view(np.uint64).tolist()
+        words = list(map(cache.get, bits))
+        if None in words:
+            values = floats.tolist()
+            for i, word in enumerate(words):
+                if word is None:
+                    words[i] = cache[bits[i]] = spell(values[i]).encode("utf-8")
+        return words  # type: ignore[return-value]
+
+
 def coded_piece(prefix: bytes, spelt: Sequence[str], indices: Any, null: int) -> CodedPiece:
     """A coded piece: `spelt[indices[i]]` after `prefix` on row i (`null` for a null
     index); `indices` an Arrow integer array."""
+    return CodedPiece(_codes(indices, null), [prefix + text.encode("utf-8") for text in spelt])
+
+
+def _codes(indices: Any, null: int) -> np.ndarray:
+    """An Arrow integer array as codes, `null` where it is null."""
     from .. import arrow_compute as pc
 
     if indices.null_count:
         indices = pc.fill_null(indices, null)
-    codes = indices.to_numpy(zero_copy_only=False).astype(np.intp)
-    return CodedPiece(codes, [prefix + text.encode("utf-8") for text in spelt])
+    return indices.to_numpy(zero_copy_only=False).astype(np.intp)  # type: ignore[no-any-return]
 
 
 def distinct_piece(
@@ -230,11 +374,14 @@ def distinct_piece(
     spell: Callable[[Any], str],
     null: str,
     varying: Callable[[bytes, Any], list[Piece]],
+    kept: Kept | None = None,
+    key: Any = None,
 ) -> list[Piece]:
     """A column after `prefix` on each line: spelt once per distinct value by `spell`
     (a null as `null`) when values repeat (scores, bands, points), else column-wise
     by `varying` (ids, coefficients), given `prefix` and the column (never dictionary
-    encoded)."""
+    encoded). `kept`: what the encoder keeps between parts (`Kept`) for the column
+    `key`, so a float column's values are found without hashing and spelt once."""
     import pyarrow as pa
 
     from .. import arrow_compute as pc
@@ -242,9 +389,18 @@ def distinct_piece(
     t = column.type
     if pa.types.is_null(t):
         return [LiteralPiece(prefix + null.encode("utf-8"))]
+    if kept is not None and pa.types.is_float64(t):
+        piece = kept.float_piece(key, prefix, column, spell, null)
+        if piece is not None:
+            return [piece]
     encoded = column if pa.types.is_dictionary(t) else pc.dictionary_encode(column)
     distinct = len(encoded.dictionary)
     if distinct * FEW <= len(column) or distinct <= 64:
+        if kept is not None and pa.types.is_float64(encoded.dictionary.type):
+            words = kept.float_words(key, encoded.dictionary, spell)
+            coded = [prefix + w for w in words]
+            coded.append(prefix + null.encode("utf-8"))
+            return [CodedPiece(_codes(encoded.indices, distinct), coded)]
         spelt = [spell(v) for v in encoded.dictionary.to_pylist()]
         spelt.append(null)
         return [coded_piece(prefix, spelt, encoded.indices, distinct)]
@@ -366,7 +522,12 @@ def _csv_text(value: Any) -> str:
 
 class CsvEncoder:
     """Scored tables to the lines `writers.CsvWriter` (``spreadsheet_safe``) writes for
-    the same rows, without the header: a cell per column, in the table's order."""
+    the same rows, without the header: a cell per column, in the table's order.
+    Tables given to one encoder are parts of one file: it keeps what it learnt of
+    each column (`Kept`) for the next."""
+
+    def __init__(self) -> None:
+        self._kept = Kept()
 
     def encode(self, table: Any) -> bytes:
         """The CSV lines of every row of `table` (a pyarrow Table), in order."""
@@ -388,11 +549,12 @@ class CsvEncoder:
             return _csv_rows(table)  # the record writer's own rows
         pieces: list[Piece] = []
         prefix = b""
-        for column in columns:
-            pieces.extend(distinct_piece(prefix, column, _csv_text, "", _csv_varying))
+        kept = self._kept
+        for i, column in enumerate(columns):
+            pieces.extend(distinct_piece(prefix, column, _csv_text, "", _csv_varying, kept, i))
             prefix = b","
         pieces.append(LiteralPiece(b"\r\n"))
-        return assemble(pieces, table.num_rows)
+        return assemble(pieces, table.num_rows, kept)
 
 
 def _csv_kind(column: Any) -> bool:
