@@ -134,7 +134,7 @@ class JsonlEncoder:
         written. Raises as `encode` does, and OSError from the stream."""
         return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._encode_rows)
 
-    def _encode_rows(self, table: Any) -> bytes | bytearray:
+    def _encode_rows(self, table: Any) -> bytes | memoryview:
         n = table.num_rows
         if n == 0:
             return b""

@@ -20,9 +20,14 @@ Before filling, adjacent pieces are joined where that is cheap (a literal into t
 piece beside it, two coded pieces of few values into one coded by their pairs), so
 there are fewer slabs. Every slab is padded to its widest value, and to a multiple
 of 8 bytes so that it is moved as 64-bit words, with NUL bytes; the NULs are then
-deleted in one pass (`bytearray.translate`). Spelt text never holds a raw NUL (JSON
-escapes it, XML cannot carry it, and the CSV writer sends text holding one to the
-record path), so exactly the padding goes.
+deleted in one pass (Arrow's filter, `_without_nul`). Spelt text never holds a raw
+NUL (JSON escapes it, XML cannot carry it, and the CSV writer sends text holding one
+to the record path), so exactly the padding goes.
+
+The parts of one file are given to one encoder, which keeps what repeats from part
+to part (`Kept`): each float column's values, found by their bits rather than by
+hashing, and their spellings; the joined spellings and their word tables; the
+memory of the byte matrix.
 
 CSV (`CsvEncoder`) is spelt as `io.writers.CsvWriter` spells a record with
 ``spreadsheet_safe``: each cell is `writers._csv_cell` of its value (floats as
@@ -134,6 +139,8 @@ class VaryingPiece(NamedTuple):
         return _padded(len(self.prefix) + int(np.diff(lengths).max(initial=0)))
 
     def fill(self, words: np.ndarray, at: int) -> None:
+        width = self.width
+        words[:, at : at + width // _WORD] = 0  # the matrix may hold an earlier part
         matrix = words.view(np.uint8)
         at *= _WORD
         if self.prefix:
@@ -145,10 +152,33 @@ class VaryingPiece(NamedTuple):
         if last == first:
             return
         n, stride = matrix.shape
+        span = width - len(self.prefix)
+        if _fill_padded(matrix[:, at : at + span], self.texts, span):
+            return
         rows = np.arange(n, dtype=np.int64) * stride + at - offsets[:-1]
         target = np.repeat(rows, lengths) + np.arange(first, last, dtype=np.int64)
         data = np.frombuffer(self.texts.buffers()[2], dtype=np.uint8)
         matrix.reshape(-1)[target] = data[first:last]
+
+
+def _fill_padded(slab: np.ndarray, texts: Any, span: int) -> bool:
+    """Copy each text, NUL-padded to `span` bytes, into its row of `slab` when every
+    text is ASCII (Arrow pads by characters, so then every row is `span` bytes and
+    the padded texts are one `n x span` block); False, leaving `slab` as it was, if
+    not. Arrow pads without the GIL; the bytes are then moved as one block."""
+    from .. import arrow_compute as pc
+
+    if not span:
+        return False
+    padded = pc.utf8_rpad(texts, width=span, padding="\0")
+    offsets = _offsets(padded)
+    first, last = int(offsets[0]), int(offsets[-1])
+    n = len(padded)
+    if last - first != n * span:
+        return False
+    data = np.frombuffer(padded.buffers()[2], dtype=np.uint8)[first:last]
+    slab[...] = data.reshape(n, span)
+    return True
 
 
 Piece = LiteralPiece | CodedPiece | VaryingPiece
@@ -161,7 +191,7 @@ def _offsets(texts: Any) -> np.ndarray:
 
 
 def write_in_slices(
-    stream: IO[bytes], table: Any, rows: int, encode: Callable[[Any], bytes | bytearray]
+    stream: IO[bytes], table: Any, rows: int, encode: Callable[[Any], bytes | memoryview]
 ) -> int:
     """Write `encode` of `table`'s slices of `rows` rows to `stream`, in order (bounding
     the text built at once); returns the bytes written."""
@@ -173,15 +203,16 @@ def write_in_slices(
     return written
 
 
-def assemble(pieces: list[Piece], n: int, kept: Kept | None = None) -> bytearray:
+def assemble(pieces: list[Piece], n: int, kept: Kept | None = None) -> memoryview:
     """The bytes of `n` lines, each the pieces' bytes in order (see the module docstring).
-    `kept`: the encoder's `Kept`, whose joins and tables of spellings are reused."""
+    `kept`: the encoder's `Kept`, whose joins, tables of spellings and byte matrix are
+    reused."""
     memo = kept.memo if kept is not None else _Memo()
     pieces = _joined(pieces, memo)
     widths = [piece.width for piece in pieces]
     total = sum(widths)
-    buffer = bytearray(n * total)  # zeroed: the padding
-    words = np.frombuffer(buffer, dtype=np.uint64).reshape(n, total // _WORD)
+    flat = kept.matrix(n * total) if kept is not None else np.zeros(n * total, dtype=np.uint8)
+    words = flat.view(np.uint64).reshape(n, total // _WORD)
     at = 0
     for piece, width in zip(pieces, widths, strict=True):
         if isinstance(piece, CodedPiece):
@@ -190,9 +221,21 @@ def assemble(pieces: list[Piece], n: int, kept: Kept | None = None) -> bytearray
         else:
             piece.fill(words, at)
         at += width // _WORD
-    del words  # releases the export of `buffer`
     memo.age()
-    return buffer.translate(None, b"\0")
+    return _without_nul(flat)
+
+
+def _without_nul(flat: np.ndarray) -> memoryview:
+    """The bytes of `flat` (a uint8 array) but its NULs, by Arrow's filter: it runs
+    without the GIL, which the reading and scoring threads need, and as fast as
+    `bytes.translate`, which holds it."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+
+    data = pa.Array.from_buffers(pa.uint8(), len(flat), [None, pa.py_buffer(flat)])
+    kept = pc.filter(data, pc.not_equal(data, pa.scalar(0, pa.uint8())))
+    return memoryview(kept.buffers()[1])[: len(kept)]
 
 
 #: Distinct values a coded piece may have when adjacent pieces are joined into it.
@@ -298,9 +341,17 @@ class Kept:
 
     def __init__(self) -> None:
         self.memo = _Memo()
+        self._matrix = np.zeros(0, dtype=np.uint8)
         self._known: dict[Any, np.ndarray] = {}
         self._spelt: dict[Any, tuple[np.ndarray, bytes, list[bytes]]] = {}
         self._words: dict[Any, dict[int, bytes]] = {}
+
+    def matrix(self, size: int) -> np.ndarray:
+        """`size` bytes for the byte matrix of a part, not zeroed: the same memory for
+        every part of a file (it is rewritten whole: each slab fills its padding)."""
+        if len(self._matrix) < size:
+            self._matrix = np.empty(size + (size >> 3), dtype=np.uint8)
+        return self._matrix[:size]
 
     def float_piece(
         self, key: Any, prefix: bytes, column: Any, spell: Callable[[Any], str], null: str
@@ -543,7 +594,7 @@ class CsvEncoder:
             return 2 * table.num_rows
         return write_in_slices(stream, table, TEXT_WRITE_ROWS, self._encode_rows)
 
-    def _encode_rows(self, table: Any) -> bytes | bytearray:
+    def _encode_rows(self, table: Any) -> bytes | memoryview:
         columns = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in table.columns]
         if table.num_columns < 2 or not all(map(_csv_kind, columns)):
             return _csv_rows(table)  # the record writer's own rows
