@@ -50,7 +50,6 @@ take = _plain("take")  # bounds checked
 filter = _plain("filter")  # a null in the mask drops the row
 if_else = _plain("if_else")
 equal = _plain("equal")
-not_equal = _plain("not_equal")
 invert = _plain("invert")
 any = _plain("any")  # nulls skipped
 all = _plain("all")  # nulls skipped

@@ -228,13 +228,17 @@ def assemble(pieces: list[Piece], n: int, kept: Kept | None = None) -> memoryvie
 def _without_nul(flat: np.ndarray) -> memoryview:
     """The bytes of `flat` (a uint8 array) but its NULs, by Arrow's filter: it runs
     without the GIL, which the reading and scoring threads need, and as fast as
-    `bytes.translate`, which holds it."""
+    `bytes.translate`, which holds it. The mask is numpy's (Arrow's comparison
+    writes its bits one by one)."""
     import pyarrow as pa
 
     from .. import arrow_compute as pc
 
-    data = pa.Array.from_buffers(pa.uint8(), len(flat), [None, pa.py_buffer(flat)])
-    kept = pc.filter(data, pc.not_equal(data, pa.scalar(0, pa.uint8())))
+    n = len(flat)
+    bits = np.packbits(flat != 0, bitorder="little")
+    mask = pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+    data = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(flat)])
+    kept = pc.filter(data, mask)
     return memoryview(kept.buffers()[1])[: len(kept)]
 
 
@@ -444,6 +448,8 @@ def distinct_piece(
         piece = kept.float_piece(key, prefix, column, spell, null)
         if piece is not None:
             return [piece]
+    if not pa.types.is_dictionary(t) and _mostly_distinct(column):
+        return varying(prefix, column)
     encoded = column if pa.types.is_dictionary(t) else pc.dictionary_encode(column)
     distinct = len(encoded.dictionary)
     if distinct * FEW <= len(column) or distinct <= 64:
@@ -458,6 +464,33 @@ def distinct_piece(
     if pa.types.is_dictionary(t):
         column = pc.take(column.dictionary, column.indices)
     return varying(prefix, column)
+
+
+#: Rows whose distinct values tell a column of ids or coefficients (`_mostly_distinct`).
+_SAMPLE: Final = 1024
+
+
+def _mostly_distinct(column: Any) -> bool:
+    """Whether the first rows of `column` are mostly distinct values, more than 64 and
+    more than half of them (ids, coefficients): it is then spelt column-wise at
+    once, without hashing every row to find that it has too many values to spell
+    each once (`distinct_piece` would find more than one in FEW rows distinct)."""
+    import pyarrow as pa
+
+    from .. import arrow_compute as pc
+
+    sample = column.slice(0, _SAMPLE)
+    if len(sample) <= 128:
+        return False
+    if pa.types.is_float64(column.type) and sample.buffers()[1] is not None:
+        keys = np.frombuffer(
+            sample.buffers()[1], dtype=np.uint64, count=len(sample), offset=sample.offset * 8
+        )
+        valid = valid_rows(sample)
+        distinct = len(np.unique(keys if valid is None else keys[valid]))
+    else:
+        distinct = pc.count_distinct(sample).as_py()
+    return bool(distinct > 64 and 2 * distinct > len(sample))
 
 
 def around(prefix: bytes, texts: Any, before: bytes, after: bytes, null: bytes) -> list[Piece]:
@@ -495,19 +528,41 @@ def rows_holding(texts: Any, chars: bytes, first: bytes = b"") -> np.ndarray:
     if stop == start:
         return found
     data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[start:stop]
-    wanted = np.zeros(256, dtype=bool)
-    wanted[list(chars)] = True
-    at = np.flatnonzero(wanted[data])
+    at = np.flatnonzero(_among(data, chars))
     if at.size:
         found[np.searchsorted(offsets, at + start, side="right") - 1] = True
     if first:
-        wanted[:] = False
-        wanted[list(first)] = True
         lead = data[np.minimum(offsets[:-1] - start, stop - start - 1)]
-        found |= wanted[lead] & (offsets[1:] > offsets[:-1])
+        found |= _among(lead, first) & (offsets[1:] > offsets[:-1])
     if texts.null_count:
         found &= pc.is_valid(texts).to_numpy(zero_copy_only=False)
     return found
+
+
+def _among(data: np.ndarray, chars: bytes) -> np.ndarray:
+    """Which bytes of `data` (a uint8 array) are among `chars`: compared a run of
+    consecutive byte values at a time (a few vector passes), not looked up in a table
+    (a gather a byte)."""
+    values = sorted(set(chars))
+    runs: list[tuple[int, int]] = []
+    for v in values:
+        if runs and runs[-1][1] == v - 1:
+            runs[-1] = (runs[-1][0], v)
+        else:
+            runs.append((v, v))
+    if len(runs) > 6:
+        wanted = np.zeros(256, dtype=bool)
+        wanted[values] = True
+        return wanted[data]  # type: ignore[no-any-return]
+    out = np.zeros(len(data), dtype=bool)
+    for lo, hi in runs:
+        if lo == hi:
+            out |= data == lo
+        elif lo == 0:
+            out |= data <= hi
+        else:
+            out |= (data >= lo) & (data <= hi)
+    return out
 
 
 def float_texts(column: Any) -> Any:
