@@ -471,10 +471,12 @@ _SAMPLE: Final = 1024
 
 
 def _mostly_distinct(column: Any) -> bool:
-    """Whether the first rows of `column` are mostly distinct values, more than 64 and
-    more than half of them (ids, coefficients): it is then spelt column-wise at
-    once, without hashing every row to find that it has too many values to spell
-    each once (`distinct_piece` would find more than one in FEW rows distinct)."""
+    """Whether the first rows of `column` are nearly all distinct values, more than 64
+    and more than 9 in 10 of them (ids, coefficients): it is then spelt column-wise
+    at once, without hashing every row to find that it has too many values to spell
+    each once (`distinct_piece` would find more than one in FEW rows distinct). A
+    column of fewer distinct values is hashed: spelling each value once, or finding
+    its spelling kept from earlier parts, costs less than spelling every row."""
     import pyarrow as pa
 
     from .. import arrow_compute as pc
@@ -490,7 +492,7 @@ def _mostly_distinct(column: Any) -> bool:
         distinct = len(np.unique(keys if valid is None else keys[valid]))
     else:
         distinct = pc.count_distinct(sample).as_py()
-    return bool(distinct > 64 and 2 * distinct > len(sample))
+    return bool(distinct > 64 and 10 * distinct > 9 * len(sample))
 
 
 def around(prefix: bytes, texts: Any, before: bytes, after: bytes, null: bytes) -> list[Piece]:
@@ -673,7 +675,9 @@ def _csv_kind(column: Any) -> bool:
     t = column.type
     if pa.types.is_dictionary(t):
         column, t = column.dictionary, t.value_type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
+    if pa.types.is_string(t):
+        return not _holds_nul(column)
+    if pa.types.is_large_string(t):
         return not pc.any(pc.match_substring(column, "\0")).as_py()
     return (
         pa.types.is_floating(t)
@@ -681,6 +685,18 @@ def _csv_kind(column: Any) -> bool:
         or pa.types.is_boolean(t)
         or pa.types.is_null(t)
     )
+
+
+def _holds_nul(texts: Any) -> bool:
+    """Whether some text of an Arrow string array holds a NUL, from its data buffer."""
+    if not len(texts):
+        return False
+    offsets = _offsets(texts)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    if stop == start:
+        return False
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[start:stop]
+    return bool((data == 0).any())
 
 
 def _csv_varying(prefix: bytes, column: Any) -> list[Piece]:

@@ -406,3 +406,13 @@ def test_a_write_failing_behind_the_encoder_is_an_output_error(
         streamed(tmp_path, table, suffix, [100] * 9)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no file, no temporary one
     assert not [t for t in threading.enumerate() if t.name.startswith("sbm-")]
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.one_of(awkward_texts(True), st.none()), max_size=30), skip=st.integers(0, 5)
+)
+def test_a_nul_is_found_in_any_text_of_a_slice(values: list[str | None], skip: int) -> None:
+    texts = pa.array(values, pa.string()).slice(skip)
+    expected = any(v is not None and "\0" in v for v in values[skip:])
+    assert text_columns._holds_nul(texts) == expected
