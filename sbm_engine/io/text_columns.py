@@ -348,7 +348,8 @@ class Kept:
         self._matrix = np.zeros(0, dtype=np.uint8)
         self._known: dict[Any, np.ndarray] = {}
         self._spelt: dict[Any, tuple[np.ndarray, bytes, list[bytes]]] = {}
-        self._words: dict[Any, dict[int, bytes]] = {}
+        self._words: dict[Any, dict[Any, bytes]] = {}
+        self._last: dict[Any, list[bytes]] = {}
 
     def matrix(self, size: int) -> np.ndarray:
         """`size` bytes for the byte matrix of a part, not zeroed: the same memory for
@@ -386,18 +387,48 @@ class Kept:
             codes = np.where(valid, codes, np.uint8(len(dictionary)))
         return CodedPiece(codes, held[2])
 
-    def float_words(self, key: Any, values: Any, spell: Callable[[Any], str]) -> list[bytes]:
-        """`spell` of each value of `values` (an Arrow float array, no nulls), UTF-8,
-        each distinct value spelt once for the column `key`."""
-        floats = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-        return self._float_words(key, floats, spell)
+    def words(self, key: Any, values: Any, spell: Callable[[Any], str]) -> list[bytes] | None:
+        """`spell` of each value of `values` (an Arrow float64 or string array, no
+        nulls), UTF-8, each distinct value spelt once for the column `key`; None for
+        values of another type."""
+        import pyarrow as pa
+
+        if pa.types.is_float64(values.type):
+            floats = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+            return self._float_words(key, floats, spell)
+        if not pa.types.is_string(values.type):
+            return None
+        cache = self._cache(key)
+        texts = values.to_pylist()
+        words = list(map(cache.get, texts))
+        if None in words:
+            for i, word in enumerate(words):
+                if word is None:
+                    words[i] = cache[texts[i]] = spell(texts[i]).encode("utf-8")
+        return words  # type: ignore[return-value]
+
+    def spelt(self, key: Any, prefix: bytes, words: list[bytes], null: str) -> list[bytes]:
+        """The spellings of a coded piece of the column `key`: `words` and `null`, after
+        `prefix`; the list of the part before when it is the same, so that its joins
+        and tables are found again (`_Memo`)."""
+        spelt = [prefix + w for w in words]
+        spelt.append(prefix + null.encode("utf-8"))
+        last = self._last.get(key)
+        if last == spelt:
+            return last
+        self._last[key] = spelt
+        return spelt
+
+    def _cache(self, key: Any) -> dict[Any, bytes]:
+        cache = self._words.get(key)
+        if cache is None or len(cache) > _WORDS_KEPT:
+            cache = self._words[key] = {}
+        return cache
 
     def _float_words(
         self, key: Any, floats: np.ndarray, spell: Callable[[Any], str]
     ) -> list[bytes]:
-        cache = self._words.get(key)
-        if cache is None or len(cache) > _WORDS_KEPT:
-            cache = self._words[key] = {}
+        cache = self._cache(key)
         bits = floats.view(np.uint64).tolist()
         words = list(map(cache.get, bits))
         if None in words:
@@ -453,10 +484,9 @@ def distinct_piece(
     encoded = column if pa.types.is_dictionary(t) else pc.dictionary_encode(column)
     distinct = len(encoded.dictionary)
     if distinct * FEW <= len(column) or distinct <= 64:
-        if kept is not None and pa.types.is_float64(encoded.dictionary.type):
-            words = kept.float_words(key, encoded.dictionary, spell)
-            coded = [prefix + w for w in words]
-            coded.append(prefix + null.encode("utf-8"))
+        words = kept.words(key, encoded.dictionary, spell) if kept is not None else None
+        if kept is not None and words is not None:
+            coded = kept.spelt(key, prefix, words, null)
             return [CodedPiece(_codes(encoded.indices, distinct), coded)]
         spelt = [spell(v) for v in encoded.dictionary.to_pylist()]
         spelt.append(null)
