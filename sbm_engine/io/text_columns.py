@@ -225,21 +225,32 @@ def assemble(pieces: list[Piece], n: int, kept: Kept | None = None) -> memoryvie
     return _without_nul(flat)
 
 
+#: Bytes whose NUL mask is found at a time (`_without_nul`): a block stays in cache.
+#: A multiple of 8, so that each block's bits start a byte.
+_MASK_BLOCK: Final = 1 << 18
+
+
 def _without_nul(flat: np.ndarray) -> memoryview:
     """The bytes of `flat` (a uint8 array) but its NULs, by Arrow's filter: it runs
     without the GIL, which the reading and scoring threads need, and as fast as
     `bytes.translate`, which holds it. The mask is numpy's (Arrow's comparison
-    writes its bits one by one)."""
+    writes its bits one by one), a block at a time."""
     import pyarrow as pa
 
     from .. import arrow_compute as pc
 
     n = len(flat)
-    bits = np.packbits(flat != 0, bitorder="little")
-    mask = pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+    bits = np.empty(-(-n // 8), dtype=np.uint8)
+    kept = np.empty(min(n, _MASK_BLOCK), dtype=bool)
+    for start in range(0, n, _MASK_BLOCK):
+        block = flat[start : start + _MASK_BLOCK]
+        mask = kept[: len(block)]
+        np.not_equal(block, 0, out=mask)
+        bits[start // 8 : (start + len(block) + 7) // 8] = np.packbits(mask, bitorder="little")
+    mask_array = pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
     data = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(flat)])
-    kept = pc.filter(data, mask)
-    return memoryview(kept.buffers()[1])[: len(kept)]
+    out = pc.filter(data, mask_array)
+    return memoryview(out.buffers()[1])[: len(out)]
 
 
 #: Distinct values a coded piece may have when adjacent pieces are joined into it.

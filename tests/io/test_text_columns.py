@@ -333,12 +333,15 @@ def test_bytes_among_chars_as_a_table_finds_them(data: bytes, chars: bytes) -> N
 
 
 @SETTINGS
-@given(data=st.binary(max_size=2000))
-def test_without_nul_deletes_exactly_the_nuls(data: bytes) -> None:
+@given(data=st.binary(max_size=2000), block=st.sampled_from([8, 24, 1 << 18]))
+def test_without_nul_deletes_exactly_the_nuls(data: bytes, block: int) -> None:
+    """Whatever the blocks the mask is found in (a multiple of 8 bytes)."""
     import numpy as np
 
     flat = np.frombuffer(data, dtype=np.uint8).copy()
-    assert bytes(text_columns._without_nul(flat)) == data.replace(b"\0", b"")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_columns, "_MASK_BLOCK", block)
+        assert bytes(text_columns._without_nul(flat)) == data.replace(b"\0", b"")
 
 
 @SETTINGS
