@@ -358,6 +358,7 @@ class Kept:
         self.memo = _Memo()
         self._matrix = np.zeros(0, dtype=np.uint8)
         self._known: dict[Any, np.ndarray] = {}
+        self._slots: dict[Any, _Slots | None] = {}
         self._spelt: dict[Any, tuple[np.ndarray, bytes, list[bytes]]] = {}
         self._words: dict[Any, dict[Any, bytes]] = {}
         self._last: dict[Any, list[bytes]] = {}
@@ -383,11 +384,18 @@ class Kept:
             column.buffers()[1], dtype=np.uint64, count=n, offset=column.offset * 8
         )
         valid = valid_rows(column)
-        found = few_codes(keys, valid, FEW_BITS, np.uint8, self._known.get(key))
-        if found is None:
-            return None
-        codes, dictionary = found
-        self._known[key] = dictionary
+        slots = self._slots.get(key)
+        codes = slots.codes(keys, valid) if slots is not None else None
+        if codes is not None:
+            dictionary = slots.dictionary  # type: ignore[union-attr]
+        else:
+            found = few_codes(keys, valid, FEW_BITS, np.uint8, self._known.get(key))
+            if found is None:
+                return None
+            codes, dictionary = found
+            if self._known.get(key) is not dictionary:
+                self._slots[key] = _Slots.of(dictionary)
+            self._known[key] = dictionary
         held = self._spelt.get(key)
         if held is None or held[0] is not dictionary or held[1] != prefix:
             words = self._float_words(key, dictionary.view(np.float64), spell)
@@ -448,6 +456,56 @@ class Kept:
                 if word is None:
                     words[i] = cache[bits[i]] = spell(values[i]).encode("utf-8")
         return words  # type: ignore[return-value]
+
+
+#: Bits of the slot a float's bits hash to (`_Slots`).
+_SLOT_BITS: Final = 12
+#: Odd 64-bit multipliers `_Slots` tries, in turn, until the values' slots differ.
+_MULTIPLIERS: Final = tuple((0x9E3779B97F4A7C15 * (2 * k + 1)) % (1 << 64) for k in range(16))
+
+
+class _Slots(NamedTuple):
+    """A float column's known values (their bits, sorted) in a table of 2**_SLOT_BITS
+    slots, each value in a slot of its own (multiplicative hashing): a row is coded
+    with one multiplication and two lookups, however many values there are, where
+    `dictionary_codes.few_codes` compares it with each value in turn.
+
+    A slot no value has holds the first value's bits: a row with those bits hashes to
+    that value's own slot, so an empty slot never matches a row."""
+
+    dictionary: np.ndarray
+    multiplier: np.uint64
+    keys: np.ndarray
+    indices: np.ndarray
+
+    @classmethod
+    def of(cls, dictionary: np.ndarray) -> _Slots | None:
+        """The table of `dictionary` (at most 255 values), None if no multiplier
+        puts its values in slots of their own."""
+        if not len(dictionary):
+            return None
+        shift = np.uint64(64 - _SLOT_BITS)
+        for m in _MULTIPLIERS:
+            multiplier = np.uint64(m)
+            slots = ((dictionary * multiplier) >> shift).astype(np.intp)
+            if len(np.unique(slots)) == len(slots):
+                keys = np.full(1 << _SLOT_BITS, dictionary[0], dtype=np.uint64)
+                keys[slots] = dictionary
+                indices = np.zeros(1 << _SLOT_BITS, dtype=np.uint8)
+                indices[slots] = np.arange(len(dictionary), dtype=np.uint8)
+                return cls(dictionary, multiplier, keys, indices)
+        return None
+
+    def codes(self, keys: np.ndarray, valid: np.ndarray | None) -> np.ndarray | None:
+        """Each row's index in the dictionary (meaningless for a null row), or None if
+        a non-null row holds a value it has not."""
+        slot = ((keys * self.multiplier) >> np.uint64(64 - _SLOT_BITS)).view(np.int64)
+        known = self.keys.take(slot) == keys
+        if valid is not None:
+            known |= ~valid
+        if not known.all():
+            return None
+        return self.indices.take(slot)  # type: ignore[no-any-return]
 
 
 def coded_piece(prefix: bytes, spelt: Sequence[str], indices: Any, null: int) -> CodedPiece:

@@ -419,3 +419,34 @@ def test_a_nul_is_found_in_any_text_of_a_slice(values: list[str | None], skip: i
     texts = pa.array(values, pa.string()).slice(skip)
     expected = any(v is not None and "\0" in v for v in values[skip:])
     assert text_columns._holds_nul(texts) == expected
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.floats(allow_nan=False), min_size=1, max_size=32, unique=True),
+    rows=st.lists(st.integers(0, 40), max_size=200),
+    nulls=st.lists(st.booleans(), min_size=200, max_size=200),
+)
+def test_slots_code_the_known_values_and_refuse_others(
+    values: list[float], rows: list[int], nulls: list[bool]
+) -> None:
+    """A row of a known value gets its index in the sorted bits; a null row may hold
+    anything; a non-null row of another value makes the table refuse the column."""
+    import numpy as np
+
+    dictionary = np.unique(np.array(values, dtype=np.float64).view(np.uint64))
+    slots = text_columns._Slots.of(dictionary)
+    if slots is None:  # no multiplier separated them: `few_codes` does the work
+        return
+    other = np.array([0.123456789, -1e300, 7.5], dtype=np.float64).view(np.uint64)
+    pool = np.concatenate([dictionary, np.setdiff1d(other, dictionary)])
+    keys = pool[[r % len(pool) for r in rows]]
+    valid = np.array(nulls[: len(keys)], dtype=bool)
+    codes = slots.codes(keys, valid)
+    foreign = ~np.isin(keys, dictionary) & valid
+    if foreign.any():
+        assert codes is None
+    else:
+        assert codes is not None
+        expected = np.searchsorted(dictionary, keys)
+        assert np.array_equal(codes[valid], expected[valid])
