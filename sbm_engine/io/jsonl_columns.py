@@ -53,10 +53,10 @@ from sbm_engine.io.readers import parse_json_line
 from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
 from sbm_engine.io.text_columns import (
     Kept,
+    Lines,
     LiteralPiece,
     Piece,
     around,
-    assemble,
     coded_piece,
     distinct_piece,
     float_pieces,
@@ -132,9 +132,13 @@ class JsonlEncoder:
     def write(self, stream: IO[bytes], table: Any) -> int:
         """Write the lines of `table` to `stream` a slice at a time; returns the bytes
         written. Raises as `encode` does, and OSError from the stream."""
-        return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._encode_rows)
+        return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._lines)
 
     def _encode_rows(self, table: Any) -> bytes | memoryview:
+        lines = self._lines(table)
+        return lines.assembled() if isinstance(lines, Lines) else lines
+
+    def _lines(self, table: Any) -> bytes | Lines:
         n = table.num_rows
         if n == 0:
             return b""
@@ -158,7 +162,7 @@ class JsonlEncoder:
             else:
                 pieces.extend(_value_pieces(prefix, column, self._kept, name))
         pieces.append(LiteralPiece(literal.encode("utf-8")))
-        return assemble(pieces, n, self._kept)
+        return Lines(pieces, n, self._kept)
 
     def _list_piece(self, prefix: bytes, column: Any) -> Piece:
         """`critical` or `warnings` (compact JSON lists) as the line spells them."""

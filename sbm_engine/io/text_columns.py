@@ -53,6 +53,7 @@ __all__ = [
     "CodedPiece",
     "CsvEncoder",
     "Kept",
+    "Lines",
     "LiteralPiece",
     "Piece",
     "VaryingPiece",
@@ -190,14 +191,41 @@ def _offsets(texts: Any) -> np.ndarray:
     return raw[texts.offset :]
 
 
+class Lines(NamedTuple):
+    """The lines of a slice of rows, not assembled yet: `assembled()` gives their bytes.
+
+    Why: building a slice's pieces takes the GIL (Python, and numpy a column at a
+    time), filling the byte matrix and deleting its padding mostly does not. A
+    stream that `assembles` them itself (the table output's) does that in a thread
+    of its own, while the next slice's pieces are built."""
+
+    pieces: list[Piece]
+    n: int
+    kept: Kept | None
+
+    def assembled(self) -> memoryview:
+        return assemble(self.pieces, self.n, self.kept)
+
+
 def write_in_slices(
-    stream: IO[bytes], table: Any, rows: int, encode: Callable[[Any], bytes | memoryview]
+    stream: IO[bytes],
+    table: Any,
+    rows: int,
+    encode: Callable[[Any], bytes | memoryview | Lines],
 ) -> int:
     """Write `encode` of `table`'s slices of `rows` rows to `stream`, in order (bounding
-    the text built at once); returns the bytes written."""
+    the text built at once); returns the bytes written. `Lines` go to a stream whose
+    `assembles` is true as they are (its `write` says how many bytes it took then,
+    which may be none yet), to any other assembled."""
     written = 0
+    hands_on = getattr(stream, "assembles", False)
     for start in range(0, table.num_rows, rows):
         data = encode(table.slice(start, rows))
+        if isinstance(data, Lines):
+            if hands_on:
+                written += stream.write(data)  # type: ignore[call-overload]
+                continue
+            data = data.assembled()
         stream.write(data)
         written += len(data)
     return written
@@ -748,9 +776,13 @@ class CsvEncoder:
         if not table.num_columns:  # empty lines (a table of no columns slices oddly)
             stream.write(b"\r\n" * table.num_rows)
             return 2 * table.num_rows
-        return write_in_slices(stream, table, TEXT_WRITE_ROWS, self._encode_rows)
+        return write_in_slices(stream, table, TEXT_WRITE_ROWS, self._lines)
 
     def _encode_rows(self, table: Any) -> bytes | memoryview:
+        lines = self._lines(table)
+        return lines.assembled() if isinstance(lines, Lines) else lines
+
+    def _lines(self, table: Any) -> bytes | Lines:
         columns = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in table.columns]
         if table.num_columns < 2 or not all(map(_csv_kind, columns)):
             return _csv_rows(table)  # the record writer's own rows
@@ -761,7 +793,7 @@ class CsvEncoder:
             pieces.extend(distinct_piece(prefix, column, _csv_text, "", _csv_varying, kept, i))
             prefix = b","
         pieces.append(LiteralPiece(b"\r\n"))
-        return assemble(pieces, table.num_rows, kept)
+        return Lines(pieces, table.num_rows, kept)
 
 
 def _csv_kind(column: Any) -> bool:

@@ -7,8 +7,8 @@ built column-wise (`io.text_columns.assemble`), the record writers' bytes. XLSX:
 the record writer's. Every format is written column-wise, no dict per visit (an
 extension a plugin writes goes to the record path: `run.why_not`). The
 encoding runs in a background thread (`overlap.Behind`), in order, while the caller
-scores the next chunk; CSV and JSONL text is handed to the file by one more
-(`_WriteBehind`), so copying a part into the file overlaps building the next. A
+scores the next chunk; CSV and JSONL lines are assembled and handed to the file
+by two more (`_WriteBehind`), so that work overlaps building the next part. A
 run that scores nothing still writes a whole file: the header, or an empty Parquet
 file with the standard's columns.
 """
@@ -237,20 +237,25 @@ class TableOutput:
 
 
 class _WriteBehind:
-    """The temporary file of CSV or JSONL output, written in a thread of its own
-    ("sbm-flush"), in order; holds the encoder (`inner`).
+    """The temporary file of CSV or JSONL output, written by two threads of its own, in
+    order: one assembles each part's lines ("sbm-assemble", `text_columns.Lines`),
+    one writes them ("sbm-flush"); holds the encoder (`inner`).
 
-    Why: the kernel copies every byte written into the page cache, which for JSONL
-    takes about as long as building the text. In its own thread, without the GIL,
-    the copy of one part overlaps building the next. The encoder hands over each
-    part's bytes and never touches them again. An OSError of a write is raised by
-    a later `write` or by `close`."""
+    Why: the encoder's thread builds a part's pieces, which takes the GIL; filling
+    the byte matrix and deleting its padding mostly does not, and the kernel copies
+    every byte written into the page cache, which for JSONL takes about as long as
+    building the text. In threads of their own these overlap the next part's pieces.
+    The encoder hands over each part and never touches it again. An error of either
+    thread (an OSError of a write) is raised by a later `write` or by `close`."""
+
+    assembles = True
 
     def __init__(self, stream: IO[bytes], inner: Any) -> None:
         self.inner = inner
-        self._behind: Behind[bytes | memoryview] = Behind(
+        self._flush: Behind[bytes | memoryview] = Behind(
             self._write_to(stream), depth=1, name="sbm-flush"
         )
+        self._assemble: Behind[Any] = Behind(self._assembled, depth=1, name="sbm-assemble")
 
     @staticmethod
     def _write_to(stream: IO[bytes]) -> Callable[[bytes | memoryview], None]:
@@ -259,17 +264,31 @@ class _WriteBehind:
 
         return write
 
-    def write(self, data: bytes | memoryview) -> int:
-        if data:
-            self._behind.submit(data)
-        return len(data)
+    def _assembled(self, part: Any) -> None:
+        from ..io.text_columns import Lines
+
+        data = part.assembled() if isinstance(part, Lines) else part
+        if len(data):
+            self._flush.submit(data)
+
+    def write(self, data: Any) -> int:
+        """Take `data` (bytes, or `text_columns.Lines`) to write after what came
+        before; returns the bytes taken that are known now (none for `Lines`)."""
+        self._assemble.submit(data)
+        return 0 if not isinstance(data, bytes | bytearray | memoryview) else len(data)
 
     def close(self) -> None:
-        """Wait for every write; raise the first write's OSError."""
-        self._behind.finish()
+        """Wait for every write; raise the first error of either thread."""
+        try:
+            self._assemble.finish()
+        except BaseException:
+            self._flush.abandon()
+            raise
+        self._flush.finish()
 
     def discard(self) -> None:
-        self._behind.abandon()
+        self._assemble.abandon()
+        self._flush.abandon()
 
 
 class _ArrowFile(Writer):
