@@ -24,6 +24,7 @@ from pyarrow._compute import (  # the compiled module behind pyarrow.compute
     CountOptions,
     IndexOptions,
     MatchSubstringOptions,
+    PadOptions,
     ReplaceSubstringOptions,
     SetLookupOptions,
     StructFieldOptions,
@@ -100,6 +101,11 @@ def match_substring(values: Any, pattern: str) -> Any:
 
 def match_substring_regex(values: Any, pattern: str) -> Any:
     return call_function("match_substring_regex", [values], MatchSubstringOptions(pattern))
+
+
+def utf8_rpad(values: Any, width: int, padding: str) -> Any:
+    """Each text padded to `width` characters with `padding` (one character) after it."""
+    return call_function("utf8_rpad", [values], PadOptions(width, padding))
 
 
 def replace_substring(values: Any, pattern: str, replacement: str) -> Any:

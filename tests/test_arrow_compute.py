@@ -57,6 +57,7 @@ CASES: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("is_in", (texts,), {"value_set": pa.array(["a", "b"])}),
     ("match_substring", (texts, "b"), {}),
     ("match_substring_regex", (texts, r"\S"), {}),
+    ("utf8_rpad", (pa.array(["ж", "ab", None, ""]), 3, "\0"), {}),
     ("replace_substring", (texts, "a", "&amp;"), {}),
     ("replace_substring_regex", (texts, r"^a", "A"), {}),
 ]

@@ -53,10 +53,11 @@ from sbm_engine.io.errors import InputError, OutputError
 from sbm_engine.io.readers import parse_json_line
 from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
 from sbm_engine.io.text_columns import (
+    Kept,
+    Lines,
     LiteralPiece,
     Piece,
     around,
-    assemble,
     coded_piece,
     distinct_piece,
     float_pieces,
@@ -116,6 +117,7 @@ class JsonlEncoder:
         parts.append("}\n")
         self._parts = parts
         self._lists: dict[str, str] = {}  # compact JSON text -> the line's spelling
+        self._kept = Kept()  # the tables given are parts of one file
 
     def encode(self, table: Any) -> bytes:
         """The JSONL bytes of every row of `table` (a pyarrow Table), in order.
@@ -131,9 +133,13 @@ class JsonlEncoder:
     def write(self, stream: IO[bytes], table: Any) -> int:
         """Write the lines of `table` to `stream` a slice at a time; returns the bytes
         written. Raises as `encode` does, and OSError from the stream."""
-        return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._encode_rows)
+        return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._lines)
 
-    def _encode_rows(self, table: Any) -> bytes | bytearray:
+    def _encode_rows(self, table: Any) -> bytes | memoryview:
+        lines = self._lines(table)
+        return lines.assembled() if isinstance(lines, Lines) else lines
+
+    def _lines(self, table: Any) -> bytes | Lines:
         n = table.num_rows
         if n == 0:
             return b""
@@ -155,9 +161,9 @@ class JsonlEncoder:
             if kind == "list":
                 pieces.append(self._list_piece(prefix, column))
             else:
-                pieces.extend(_value_pieces(prefix, column))
+                pieces.extend(_value_pieces(prefix, column, self._kept, name))
         pieces.append(LiteralPiece(literal.encode("utf-8")))
-        return assemble(pieces, n)
+        return Lines(pieces, n, self._kept)
 
     def _list_piece(self, prefix: bytes, column: Any) -> Piece:
         """`critical` or `warnings` (compact JSON lists) as the line spells them."""
@@ -183,9 +189,12 @@ class JsonlEncoder:
         return spelt
 
 
-def _value_pieces(prefix: bytes, column: Any) -> list[Piece]:
+def _value_pieces(
+    prefix: bytes, column: Any, kept: Kept | None = None, key: Any = None
+) -> list[Piece]:
     """A value column: spelt once per distinct value when values repeat (scores, bands,
-    points), else column-wise by Arrow (`_varying_pieces`: ids, coefficients)."""
+    points), else column-wise by Arrow (`_varying_pieces`: ids, coefficients); `kept`
+    and `key` as `distinct_piece` takes them."""
     import pyarrow as pa
 
     t = column.type
@@ -199,7 +208,7 @@ def _value_pieces(prefix: bytes, column: Any) -> list[Piece]:
         or pa.types.is_large_string(t)
     ):
         raise TypeError(f"no JSON spelling for a column of type {t}")
-    return distinct_piece(prefix, column, _json_value, "null", _varying_pieces)
+    return distinct_piece(prefix, column, _json_value, "null", _varying_pieces, kept, key)
 
 
 def _varying_pieces(prefix: bytes, column: Any) -> list[Piece]:

@@ -204,7 +204,7 @@ class XlsxTableWriter:
             except Exception:  # the file is dropped anyway
                 continue
 
-    def _rows(self, table: Any, first: int) -> bytearray:
+    def _rows(self, table: Any, first: int) -> memoryview:
         import pyarrow as pa
 
         from .. import arrow_compute as pc

@@ -7,14 +7,16 @@ built column-wise (`io.text_columns.assemble`), the record writers' bytes. XLSX:
 the record writer's. Every format is written column-wise, no dict per visit (an
 extension a plugin writes goes to the record path: `run.why_not`). The
 encoding runs in a background thread (`overlap.Behind`), in order, while the caller
-scores the next chunk. A run that scores nothing still writes a whole file: the
-header, or an empty Parquet file with the standard's columns.
+scores the next chunk; CSV and JSONL lines are assembled and handed to the file
+by two more (`_WriteBehind`), so that work overlaps building the next part. A
+run that scores nothing still writes a whole file: the header, or an empty Parquet
+file with the standard's columns.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -202,16 +204,16 @@ class TableOutput:
             if self._arrow is None:
                 from ..io.text_columns import CsvEncoder, csv_quote  # numpy: the streaming path's
 
-                self._arrow = _Closed(CsvEncoder())
+                self._arrow = _WriteBehind(self._stream, CsvEncoder())
                 header = ",".join(csv_quote(n) for n in table.column_names) + "\r\n"
-                self._stream.write(header.encode("utf-8"))
-            self._arrow.inner.write(self._stream, table)
+                self._arrow.write(header.encode("utf-8"))
+            self._arrow.inner.write(self._arrow, table)
         elif self.kind in ("jsonl", "ndjson"):
             if self._arrow is None:
                 from ..io.jsonl_columns import JsonlEncoder  # numpy: the streaming path's own
 
-                self._arrow = _Closed(JsonlEncoder(self.template))
-            self._arrow.inner.write(self._stream, table)
+                self._arrow = _WriteBehind(self._stream, JsonlEncoder(self.template))
+            self._arrow.inner.write(self._arrow, table)
         elif self.kind == "xlsx":
             if self._arrow is None:
                 from ..io.xlsx_columns import XlsxTableWriter
@@ -234,15 +236,59 @@ class TableOutput:
         return pa.table({c: pa.array([], kind(c)) for c in self.columns})
 
 
-class _Closed:
-    """Nothing to close (CSV and JSONL text goes straight to the temporary file); holds
-    the encoder, if any."""
+class _WriteBehind:
+    """The temporary file of CSV or JSONL output, written by two threads of its own, in
+    order: one assembles each part's lines ("sbm-assemble", `text_columns.Lines`),
+    one writes them ("sbm-flush"); holds the encoder (`inner`).
 
-    def __init__(self, inner: Any = None) -> None:
+    Why: the encoder's thread builds a part's pieces, which takes the GIL; filling
+    the byte matrix and deleting its padding mostly does not, and the kernel copies
+    every byte written into the page cache, which for JSONL takes about as long as
+    building the text. In threads of their own these overlap the next part's pieces.
+    The encoder hands over each part and never touches it again. An error of either
+    thread (an OSError of a write) is raised by a later `write` or by `close`."""
+
+    assembles = True
+
+    def __init__(self, stream: IO[bytes], inner: Any) -> None:
         self.inner = inner
+        self._flush: Behind[bytes | memoryview] = Behind(
+            self._write_to(stream), depth=1, name="sbm-flush"
+        )
+        self._assemble: Behind[Any] = Behind(self._assembled, depth=1, name="sbm-assemble")
+
+    @staticmethod
+    def _write_to(stream: IO[bytes]) -> Callable[[bytes | memoryview], None]:
+        def write(data: bytes | memoryview) -> None:
+            stream.write(data)
+
+        return write
+
+    def _assembled(self, part: Any) -> None:
+        from ..io.text_columns import Lines
+
+        data = part.assembled() if isinstance(part, Lines) else part
+        if len(data):
+            self._flush.submit(data)
+
+    def write(self, data: Any) -> int:
+        """Take `data` (bytes, or `text_columns.Lines`) to write after what came
+        before; returns the bytes taken that are known now (none for `Lines`)."""
+        self._assemble.submit(data)
+        return 0 if not isinstance(data, bytes | bytearray | memoryview) else len(data)
 
     def close(self) -> None:
-        pass
+        """Wait for every write; raise the first error of either thread."""
+        try:
+            self._assemble.finish()
+        except BaseException:
+            self._flush.abandon()
+            raise
+        self._flush.finish()
+
+    def discard(self) -> None:
+        self._assemble.abandon()
+        self._flush.abandon()
 
 
 class _ArrowFile(Writer):

@@ -82,12 +82,14 @@ class Behind(Generic[T]):
     `submit` raise it at once). Use as a context manager: leaving with an exception
     abandons the items still waiting."""
 
-    def __init__(self, consume: Callable[[T], None], depth: int = 2) -> None:
+    def __init__(
+        self, consume: Callable[[T], None], depth: int = 2, name: str = "sbm-write"
+    ) -> None:
         self._consume = consume
         self._box: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sbm-write", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:

@@ -233,3 +233,220 @@ def test_joined_coded_pieces_keep_every_combination() -> None:
         for i, code in enumerate(codes):
             expected[i] += b"," + spelt[k if code is None else code].encode()
     assert bytes(assemble(pieces, n)) == b"".join(expected)
+
+
+# -- what an encoder keeps from part to part (`text_columns.Kept`) ------------------------------
+
+#: Values a float column of an output takes: a few scores, zeros of both signs, values
+#: repr and Arrow spell differently, and runs of many values (more than `FEW_BITS`).
+PART_FLOATS = [0.0, -0.0, 0.25, 0.5, 1.0, 1e-05, 1e16, 5e-324, 1 / 3, None]
+
+
+@st.composite
+def parts_of_a_file(draw: Any) -> list[Any]:
+    """Tables of one schema, the parts of one output, whose columns change their values
+    from part to part: new values, more than `FEW_BITS` of them in a part and few in
+    the next, values that hardly repeat (ids, coefficients), all null, and repeats of
+    the values of earlier parts."""
+    kinds = draw(st.lists(st.sampled_from(["float", "text"]), min_size=1, max_size=4))
+    texts = st.one_of(st.sampled_from(AWKWARD_TEXTS), awkward_texts(False))
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        n = draw(st.integers(0, 300))
+        columns = {}
+        for i, kind in enumerate(kinds):
+            spread = draw(st.sampled_from(["few", "many", "distinct", "nulls"]))
+            few = st.sampled_from(PART_FLOATS) if kind == "float" else texts
+            values: list[Any]
+            if spread == "few" or (kind == "text" and spread == "many"):
+                values = draw(st.lists(few, min_size=n, max_size=n))
+            elif spread == "many":
+                values = [draw(few) if r % 3 else r / 7 for r in range(n)]
+            elif spread == "distinct":
+                values = [r / 7 + 0.5 if kind == "float" else f"v{r}" for r in range(n)]
+            else:
+                values = [None] * n
+            columns[f"c{i}"] = pa.array(values, pa.float64() if kind == "float" else pa.string())
+        parts.append(pa.table(columns))
+    return parts
+
+
+@SETTINGS
+@given(parts=parts_of_a_file())
+def test_one_encoder_over_the_parts_of_a_file_writes_the_record_writers_lines(
+    tmp_path: Path, parts: list[Any]
+) -> None:
+    """The values and spellings a column kept from earlier parts never change a later
+    part's lines: each part is the record writer's lines, CSV and JSONL."""
+    csv_encoder = CsvEncoder()
+    jsonl_encoder = JsonlEncoder(dict.fromkeys(parts[0].column_names))
+    for part in parts:
+        assert csv_encoder.encode(part) == csv_lines(tmp_path, part)
+        assert jsonl_encoder.encode(part) == record_bytes(tmp_path / "reference.jsonl", part)
+
+
+def test_a_float_column_is_coded_by_its_bits_and_spelt_once() -> None:
+    """A column of few values is coded against the values it took before (no new
+    dictionary, no new spellings while they cover a part), -0.0 apart from 0.0."""
+    kept = text_columns.Kept()
+    spelt: list[float] = []
+
+    def spell(value: float) -> str:
+        spelt.append(value)
+        return repr(value)
+
+    first = pa.array([0.5, -0.0, None, 0.0, 0.5], pa.float64())
+    piece = kept.float_piece("c", b",", first, spell, "")
+    assert piece is not None
+    assert [piece.spelt[c] for c in piece.codes] == [b",0.5", b",-0.0", b",", b",0.0", b",0.5"]
+    assert sorted(map(repr, spelt)) == ["-0.0", "0.0", "0.5"]
+    again = kept.float_piece("c", b",", pa.array([0.0, 0.5, None], pa.float64()), spell, "")
+    assert again is not None and again.spelt is piece.spelt
+    assert len(spelt) == 3
+    many = pa.array([i / 7 for i in range(text_columns.FEW_BITS + 1)], pa.float64())
+    assert kept.float_piece("c", b",", many, spell, "") is None
+
+
+def test_joined_spellings_are_reused_while_parts_use_them() -> None:
+    """`_Memo` gives the same joined list for the same lists, and forgets what a whole
+    part did not use."""
+    memo = text_columns._Memo()
+    a, b = [b"x", b"y"], [b"1", b"2"]
+    joined = memo.joined(a, b)
+    assert joined == [b"x1", b"x2", b"y1", b"y2"]
+    memo.age()
+    assert memo.joined(a, b) is joined  # used in the part before
+    memo.age()
+    memo.age()  # a part that did not use it
+    assert memo.joined(a, b) is not joined
+    assert memo.joined([b"x", b"y"], b) == joined  # equal lists, other identities
+
+
+@SETTINGS
+@given(data=st.binary(max_size=300), chars=st.binary(min_size=1, max_size=12))
+def test_bytes_among_chars_as_a_table_finds_them(data: bytes, chars: bytes) -> None:
+    import numpy as np
+
+    array = np.frombuffer(data, dtype=np.uint8)
+    expected = np.array([byte in chars for byte in data], dtype=bool)
+    assert np.array_equal(text_columns._among(array, chars), expected)
+
+
+@SETTINGS
+@given(data=st.binary(max_size=2000), block=st.sampled_from([8, 24, 1 << 18]))
+def test_without_nul_deletes_exactly_the_nuls(data: bytes, block: int) -> None:
+    """Whatever the blocks the mask is found in (a multiple of 8 bytes)."""
+    import numpy as np
+
+    flat = np.frombuffer(data, dtype=np.uint8).copy()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_columns, "_MASK_BLOCK", block)
+        assert bytes(text_columns._without_nul(flat)) == data.replace(b"\0", b"")
+
+
+@SETTINGS
+@given(
+    values=st.lists(
+        st.one_of(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0"))),
+        min_size=1,
+        max_size=40,
+    ),
+    prefix=st.sampled_from([b"", b",", b'"k": "']),
+    reused=st.booleans(),
+)
+def test_varying_texts_are_copied_whole_ascii_or_not(
+    values: list[str], prefix: bytes, reused: bool
+) -> None:
+    """A varying piece's texts as they are (ASCII ones padded by Arrow as one block,
+    others byte by byte), in a matrix that may hold an earlier part's bytes."""
+    kept = text_columns.Kept() if reused else None
+    if kept is not None:
+        n = len(values)
+        garbage = [text_columns.LiteralPiece(b"\xff" * 64)]
+        text_columns.assemble(garbage, n, kept)  # the matrix now holds other bytes
+    texts = pa.array(values, pa.string())
+    pieces = [text_columns.VaryingPiece(prefix, texts), text_columns.LiteralPiece(b"\n")]
+    got = bytes(text_columns.assemble(pieces, len(values), kept))
+    assert got == b"".join(prefix + v.encode("utf-8") + b"\n" for v in values)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+@pytest.mark.parametrize("room", [0, 10, 5000])
+def test_a_write_failing_behind_the_encoder_is_an_output_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, room: int
+) -> None:
+    """Text is written to the file by a thread of its own ("sbm-flush"): a failed write
+    there ends the output with the record writers' `OutputError`, the file is not
+    made, and no thread is left behind."""
+    import errno
+    import os
+    import threading
+
+    class Full:
+        def __init__(self, stream: Any) -> None:
+            self.stream, self.left = stream, room
+
+        def write(self, data: Any) -> int:
+            size = memoryview(data).nbytes
+            if size > self.left:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.left -= size
+            return int(self.stream.write(data))
+
+        def flush(self) -> None:
+            self.stream.flush()
+
+    def begin(self: Any, stream: Any) -> None:
+        self.stream = Full(stream)
+
+    monkeypatch.setattr(outputs._ArrowFile, "_begin", begin)
+    monkeypatch.setattr(outputs, "TEXT_WRITE", 64)
+    monkeypatch.setattr(outputs, "JSONL_WRITE", 64)
+    table = pa.table(
+        {"visit_id": [f"v{i}" for i in range(1000)], "x": [i / 3 for i in range(1000)]}
+    )
+    with pytest.raises(OutputError, match="No space left on device"):
+        streamed(tmp_path, table, suffix, [100] * 9)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no file, no temporary one
+    assert not [t for t in threading.enumerate() if t.name.startswith("sbm-")]
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.one_of(awkward_texts(True), st.none()), max_size=30), skip=st.integers(0, 5)
+)
+def test_a_nul_is_found_in_any_text_of_a_slice(values: list[str | None], skip: int) -> None:
+    texts = pa.array(values, pa.string()).slice(skip)
+    expected = any(v is not None and "\0" in v for v in values[skip:])
+    assert text_columns._holds_nul(texts) == expected
+
+
+@SETTINGS
+@given(
+    values=st.lists(st.floats(allow_nan=False), min_size=1, max_size=32, unique=True),
+    rows=st.lists(st.integers(0, 40), max_size=200),
+    nulls=st.lists(st.booleans(), min_size=200, max_size=200),
+)
+def test_slots_code_the_known_values_and_refuse_others(
+    values: list[float], rows: list[int], nulls: list[bool]
+) -> None:
+    """A row of a known value gets its index in the sorted bits; a null row may hold
+    anything; a non-null row of another value makes the table refuse the column."""
+    import numpy as np
+
+    dictionary = np.unique(np.array(values, dtype=np.float64).view(np.uint64))
+    slots = text_columns._Slots.of(dictionary)
+    if slots is None:  # no multiplier separated them: `few_codes` does the work
+        return
+    other = np.array([0.123456789, -1e300, 7.5], dtype=np.float64).view(np.uint64)
+    pool = np.concatenate([dictionary, np.setdiff1d(other, dictionary)])
+    keys = pool[[r % len(pool) for r in rows]]
+    valid = np.array(nulls[: len(keys)], dtype=bool)
+    codes = slots.codes(keys, valid)
+    foreign = ~np.isin(keys, dictionary) & valid
+    if foreign.any():
+        assert codes is None
+    else:
+        assert codes is not None
+        expected = np.searchsorted(dictionary, keys)
+        assert np.array_equal(codes[valid], expected[valid])
