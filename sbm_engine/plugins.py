@@ -287,11 +287,11 @@ def _installations() -> tuple[Any, ...] | None:
     Installing, upgrading or removing a distribution adds, replaces or removes such a
     folder; editing its entry points changes the file. None (no caching) when
     distributions may come from elsewhere: a zip or egg file on `sys.path`, or an
-    import hook that provides distributions."""
-    import importlib.machinery
-
+    import hook that provides distributions (other than the finders of `sys.path`'s
+    folders: the standard library's and that of the `importlib_metadata` backport,
+    which some packages import)."""
     for finder in sys.meta_path:
-        if hasattr(finder, "find_distributions") and finder is not importlib.machinery.PathFinder:
+        if hasattr(finder, "find_distributions") and not _path_finder(finder):
             return None
     key: list[Any] = [sys.version]
     for entry in sys.path:
@@ -312,6 +312,19 @@ def _installations() -> tuple[Any, ...] | None:
         except OSError:
             return None
     return tuple(key)
+
+
+def _path_finder(finder: object) -> bool:
+    """Whether `finder` finds distributions in `sys.path`'s folders, as
+    `importlib.metadata` does."""
+    import importlib.machinery
+
+    kind = finder if isinstance(finder, type) else type(finder)
+    if kind is importlib.machinery.PathFinder:
+        return True
+    return kind.__name__ == "MetadataPathFinder" and kind.__module__.startswith(
+        "importlib_metadata"
+    )
 
 
 def _identity(path: str) -> tuple[int, ...] | None:

@@ -30,7 +30,6 @@ tables only, as `writers.XlsxWriter` promises for its own.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import re
 import zipfile
@@ -49,9 +48,11 @@ from sbm_engine.io.jsonl_columns import (
     arrow_values,
     value_texts,
 )
-from sbm_engine.io.records import SourceRecord, TableLayout, field_value, jsonable
+from sbm_engine.io.records import SourceRecord, TableLayout, field_value
 from sbm_engine.io.text_columns import LiteralPiece, Piece, VaryingPiece, assemble, coded_piece
 from sbm_engine.io.writers import XLSX_MAX_ROWS, _sheet_title
+from sbm_engine.io.xlsx_cells import excel_value as _excel_value
+from sbm_engine.io.xlsx_cells import header_cell as _header_cell
 
 __all__ = ["XLSX_CHUNK_ROWS", "XlsxTableWriter", "number_text", "read_xlsx_chunks"]
 
@@ -473,45 +474,3 @@ def _column(raw: Sequence[Any], field: bool) -> Any:
         if field:
             values = [None if v is None else field_value(v) for v in values]
     return arrow_values(values)
-
-
-def _excel_value(value: Any) -> Any:
-    """A cell as calamine gives it, as the record path's reader has it (`_excel_cell` on
-    openpyxl's value): None for an empty cell."""
-    kind = type(value)
-    if kind is str:
-        return value or None
-    if kind is float:
-        if value.is_integer():
-            if abs(value) < _WHOLE:
-                return int(value)
-            if abs(value) < 10 * _WHOLE:
-                raise Unsupported(f"a whole number of 16 digits ({value!r})")
-        return value
-    if kind is bool or kind is int:
-        return value
-    if kind is dt.datetime:
-        if value.time() == dt.time(0) and value.tzinfo is None:
-            return value.date().isoformat()
-        return value.isoformat()
-    if kind is dt.date or kind is dt.time:
-        return value.isoformat()
-    return jsonable(value)
-
-
-def _header_cell(value: Any) -> Any:
-    """A header cell as openpyxl gives it (a date as a date-time at midnight): the
-    layout names the column `str(value).strip()`."""
-    if type(value) is dt.date:
-        return dt.datetime.combine(value, dt.time(0))
-    if type(value) is float and value.is_integer() and abs(value) < _WHOLE:
-        return int(value)
-    return None if value == "" else value
-
-
-#: Whole numbers below this are written by Excel without a decimal point or exponent
-#: (Excel keeps 15 digits), which openpyxl reads as an int. One of 16 digits may be
-#: either: Excel writes ``1E+15`` (a float to openpyxl), openpyxl itself
-#: ``1000000000000000`` (an int, from ``%.16g``), and calamine gives a float for both,
-#: so such a cell goes to the record path; larger ones have an exponent either way.
-_WHOLE: Final = 1e15

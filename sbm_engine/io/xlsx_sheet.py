@@ -48,6 +48,7 @@ import numpy as np
 
 from sbm_engine.io.jsonl_columns import TableChunk, Unsupported, _coded_values, _pa_array
 from sbm_engine.io.records import SourceRecord, TableLayout, field_value
+from sbm_engine.io.xlsx_cells import excel_value, header_cell
 
 __all__ = ["BLOCK_BYTES", "Fallback", "stream_chunks"]
 
@@ -791,7 +792,6 @@ def _py_value(kind: int, text: str) -> Any:
 
 
 def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, _Cells]:
-    from sbm_engine.io.xlsx_columns import _header_cell
 
     if cells.rows[0] != 1:
         raise Fallback("a sheet whose first row is empty")
@@ -804,7 +804,7 @@ def _header(cells: _Cells, visit_fields: Collection[str]) -> tuple[TableLayout, 
     for c, k, v in zip(cols, cells.kinds[:stop].tolist(), values, strict=True):
         header[c] = _py_value(k, v)
     try:
-        layout = TableLayout([_header_cell(v) for v in header], visit_fields)
+        layout = TableLayout([header_cell(v) for v in header], visit_fields)
     except ValueError as exc:  # the calamine reader says what is wrong with it
         raise Fallback(str(exc)) from exc
     return layout, cells.slice(stop, len(cells.rows))
@@ -815,8 +815,6 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
     rows: a row with a value under no header is unreadable (built in Python, as there),
     the others are the table, a column per named header cell."""
     import pyarrow as pa
-
-    from sbm_engine.io.xlsx_columns import _excel_value
 
     from .. import arrow_compute as pc
 
@@ -842,7 +840,7 @@ def _chunk(layout: TableLayout, cells: _Cells, prefix: str) -> TableChunk:
             for c, k, v in zip(
                 cells.cols[lo:hi].tolist(), cells.kinds[lo:hi].tolist(), texts, strict=True
             ):
-                row[c] = _excel_value(_py_value(k, v))
+                row[c] = excel_value(_py_value(k, v))
             record, error = layout.to_record(row)
             number = int(numbers[i])
             source = f"{prefix}{number}"
@@ -881,14 +879,13 @@ def _column(texts: Any, kinds: np.ndarray, field: bool) -> Any:
     import pyarrow as pa
 
     from .. import arrow_compute as pc
-    from .xlsx_columns import _excel_value
 
     if not ((kinds == _NUMBER) | (kinds == _BOOL)).any():
         return texts
     tags = pc.take(pa.array(_TAGS, pa.string()), pa.array(kinds, mask=kinds == 0))
     coded = pc.dictionary_encode(pc.binary_join_element_wise(tags, texts, ""))
     values = [
-        _excel_value(_py_value(_TAGS.index(t[0]), t[1:])) for t in coded.dictionary.to_pylist()
+        excel_value(_py_value(_TAGS.index(t[0]), t[1:])) for t in coded.dictionary.to_pylist()
     ]
     if field:
         values = [None if v is None else field_value(v) for v in values]

@@ -289,7 +289,7 @@ def load_ahead(
     if kinds & {"jsonl", "ndjson"}:
         from ..io import jsonl_columns  # noqa: F401
     if "xlsx" in kinds:
-        from ..io import xlsx_columns  # noqa: F401
+        from ..io import xlsx_columns, xlsx_sheet  # noqa: F401
     if "csv" in kinds:
         from ..io import text_columns  # noqa: F401
     if "parquet" in kinds:

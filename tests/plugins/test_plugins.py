@@ -885,6 +885,26 @@ def test_the_packs_found_are_kept_until_an_install_changes(
     assert names() == before
 
 
+def test_distributions_found_elsewhere_are_scanned_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An import hook that finds distributions of its own turns the cache off; the
+    `importlib_metadata` backport's finder, which reads `sys.path` too, does not."""
+
+    class MetadataPathFinder:
+        def find_distributions(self, context: object = None) -> list[object]:
+            return []
+
+    class Bundled(MetadataPathFinder):
+        pass
+
+    MetadataPathFinder.__module__ = "importlib_metadata"
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, MetadataPathFinder()])
+    assert plugins._installations() is not None
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Bundled()])
+    assert plugins._installations() is None
+
+
 def test_a_zip_on_the_path_is_scanned_every_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
