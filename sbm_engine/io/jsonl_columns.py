@@ -124,20 +124,14 @@ class JsonlEncoder:
 
         Raises OutputError for a float that is not finite (JSON cannot carry it)
         and TypeError for a column of a type scored tables do not have."""
-        chunks = [
-            self._encode_rows(table.slice(start, JSONL_WRITE_ROWS))
-            for start in range(0, table.num_rows, JSONL_WRITE_ROWS)
-        ]
-        return b"".join(chunks)
+        out = io.BytesIO()
+        self.write(out, table)
+        return out.getvalue()
 
     def write(self, stream: IO[bytes], table: Any) -> int:
         """Write the lines of `table` to `stream` a slice at a time; returns the bytes
         written. Raises as `encode` does, and OSError from the stream."""
         return write_in_slices(stream, table, JSONL_WRITE_ROWS, self._lines)
-
-    def _encode_rows(self, table: Any) -> bytes | memoryview:
-        lines = self._lines(table)
-        return lines.assembled() if isinstance(lines, Lines) else lines
 
     def _lines(self, table: Any) -> bytes | Lines:
         n = table.num_rows

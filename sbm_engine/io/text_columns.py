@@ -778,10 +778,6 @@ class CsvEncoder:
             return 2 * table.num_rows
         return write_in_slices(stream, table, TEXT_WRITE_ROWS, self._lines)
 
-    def _encode_rows(self, table: Any) -> bytes | memoryview:
-        lines = self._lines(table)
-        return lines.assembled() if isinstance(lines, Lines) else lines
-
     def _lines(self, table: Any) -> bytes | Lines:
         columns = [c.combine_chunks() if c.num_chunks != 1 else c.chunk(0) for c in table.columns]
         if table.num_columns < 2 or not all(map(_csv_kind, columns)):

@@ -51,15 +51,16 @@ from sbm_engine.io.jsonl_columns import (
 from sbm_engine.io.records import SourceRecord, TableLayout, field_value
 from sbm_engine.io.text_columns import LiteralPiece, Piece, VaryingPiece, assemble, coded_piece
 from sbm_engine.io.writers import XLSX_MAX_ROWS, _sheet_title
+from sbm_engine.io.xlsx_cells import MAIN_NS as _MAIN
+from sbm_engine.io.xlsx_cells import PKG_NS as _PKG_REL
+from sbm_engine.io.xlsx_cells import REL_NS as _REL
 from sbm_engine.io.xlsx_cells import excel_value as _excel_value
 from sbm_engine.io.xlsx_cells import header_cell as _header_cell
+from sbm_engine.io.xlsx_cells import part_holds_error
 
 __all__ = ["XLSX_CHUNK_ROWS", "XlsxTableWriter", "number_text", "read_xlsx_chunks"]
 
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
-_MAIN: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL: Final = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD: Final = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _OFFICE: Final = "application/vnd.openxmlformats-officedocument"
 
@@ -348,27 +349,14 @@ def calamine_chunks(
     return _workbook_chunks(calamine, Path(path), visit_fields, sheet, chunk_rows)
 
 
-#: How an error cell is marked in a sheet's XML (``<c r="B3" t="e"><v>#DIV/0!</v></c>``).
-_ERROR_CELL: Final = b't="e"'
-
-
 def _has_error_cells(path: Path) -> bool:
-    """Whether some worksheet of the workbook holds an error cell (a text that merely
-    looks like one also counts: the record path then reads the workbook)."""
+    """Whether some worksheet of the workbook holds an error cell (`part_holds_error`)."""
     try:
         with zipfile.ZipFile(path) as book:
-            for entry in book.infolist():
-                if not entry.filename.startswith("xl/worksheets/"):
-                    continue
-                with book.open(entry) as part:
-                    tail = b""
-                    while block := part.read(1 << 20):
-                        if _ERROR_CELL in tail + block[: len(_ERROR_CELL)] or _ERROR_CELL in block:
-                            return True
-                        tail = block[-len(_ERROR_CELL) :]
+            names = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
+            return any(part_holds_error(book, name) for name in names)
     except (OSError, zipfile.BadZipFile):
         return False  # calamine says what is wrong with it
-    return False
 
 
 def _workbook_chunks(

@@ -48,7 +48,12 @@ import numpy as np
 
 from sbm_engine.io.jsonl_columns import TableChunk, Unsupported, _coded_values, _pa_array
 from sbm_engine.io.records import SourceRecord, TableLayout, field_value
-from sbm_engine.io.xlsx_cells import excel_value, header_cell
+from sbm_engine.io.text_columns import _offsets
+from sbm_engine.io.xlsx_cells import ERROR_CELL as _ERROR_CELL
+from sbm_engine.io.xlsx_cells import MAIN_NS as _MAIN_NS
+from sbm_engine.io.xlsx_cells import PKG_NS as _PKG_NS
+from sbm_engine.io.xlsx_cells import REL_NS as _REL_NS
+from sbm_engine.io.xlsx_cells import excel_value, header_cell, part_holds_error
 
 __all__ = ["BLOCK_BYTES", "Fallback", "stream_chunks"]
 
@@ -56,9 +61,6 @@ __all__ = ["BLOCK_BYTES", "Fallback", "stream_chunks"]
 #: Its arrays (a position per tag, a few numbers per cell) are some times its size.
 BLOCK_BYTES: Final = 8 << 20
 
-_MAIN_NS: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_NS: Final = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 #: Cell kinds after decoding; empty cells are dropped.
 _TEXT: Final = 1
@@ -100,7 +102,6 @@ _ENTITIES: Final = (
 )
 _PRESERVE: Final = b'<t xml:space="preserve">'
 _INLINE: Final = b'inlineStr"'
-_ERROR_CELL: Final = b't="e"'
 
 
 class Fallback(Exception):
@@ -164,7 +165,7 @@ class _Book:
         if self.part not in names:
             raise Fallback("no sheet part")
         others = [n for n in names if n.startswith("xl/worksheets/") and n != self.part]
-        if any(_holds_error(zf, name) for name in others):
+        if any(part_holds_error(zf, name) for name in others):
             raise _ErrorCell
         by_kind = {k.rsplit("/", 1)[-1]: _target(t) for k, t in rels.values()}
         styles = by_kind.get("styles")
@@ -184,13 +185,6 @@ class _Book:
         self.shared_lengths = (
             np.zeros(0, np.int64) if self.shared is None else np.diff(_offsets(self.shared))
         )
-
-
-def _offsets(texts: Any) -> np.ndarray:
-    """The value offsets of an Arrow string array (no nulls)."""
-    return np.frombuffer(texts.buffers()[1], dtype=np.int32)[
-        texts.offset : texts.offset + len(texts) + 1
-    ]
 
 
 def _xml(zf: zipfile.ZipFile, name: str) -> ElementTree.Element:
@@ -213,18 +207,6 @@ def _target(target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
     return posixpath.normpath(posixpath.join("xl", target))
-
-
-def _holds_error(zf: zipfile.ZipFile, name: str) -> bool:
-    """Whether the part holds the bytes of an error cell's type (a text that merely
-    looks like one also counts, as with the calamine reader)."""
-    with zf.open(name) as part:
-        tail = b""
-        while block := part.read(1 << 22):
-            if _ERROR_CELL in tail + block:
-                return True
-            tail = block[-len(_ERROR_CELL) :]
-    return False
 
 
 def _style_kinds(zf: zipfile.ZipFile, name: str | None) -> np.ndarray:
