@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -576,6 +575,8 @@ class XlsxWriter(_TableWriter):
         """`Workbook.save`, with a zip archive of our own that is closed even when the
         save fails (a full disk): openpyxl leaves its archive open then, and collecting
         it later prints a `ZipFile.__del__` traceback about the closed scratch file."""
+        import zipfile  # here: a run without XLSX output does not need it
+
         from openpyxl.writer.excel import ExcelWriter
 
         self._book.properties.modified = _FIXED_TIME
@@ -607,6 +608,8 @@ _CORE_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified
 
 def _rezip_fixed(source: IO[bytes], target: IO[bytes]) -> None:
     """Copy a zip entry by entry with fixed timestamps (and a fixed modified date)."""
+    import zipfile
+
     stamp = _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with (
         zipfile.ZipFile(source) as old,
