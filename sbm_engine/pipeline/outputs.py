@@ -38,7 +38,7 @@ TEXT_WRITE: Final = 16384
 JSONL_WRITE: Final = 8192
 
 #: Bytes of CSV or JSONL output written between two early syncs (`_EarlySync`).
-SYNC_EVERY: Final = 32 << 20
+SYNC_EVERY: Final = 128 << 20
 
 #: Result columns that always hold text (or nothing), whatever the first rows hold.
 _TEXT_RESULTS: Final = frozenset(
