@@ -16,8 +16,6 @@ file with the standard's columns.
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, Any, Final
@@ -36,9 +34,6 @@ TEXT_WRITE: Final = 16384
 #: Rows per write of JSONL output: its lines are long (every item, section and
 #: coefficient by name), so a smaller part keeps the text built at once small.
 JSONL_WRITE: Final = 8192
-
-#: Bytes of CSV or JSONL output written between two early syncs (`_EarlySync`).
-SYNC_EVERY: Final = 128 << 20
 
 #: Result columns that always hold text (or nothing), whatever the first rows hold.
 _TEXT_RESULTS: Final = frozenset(
@@ -241,56 +236,10 @@ class TableOutput:
         return pa.table({c: pa.array([], kind(c)) for c in self.columns})
 
 
-class _EarlySync:
-    """Syncs a large output's temporary file to disk while the run goes on: after every
-    `SYNC_EVERY` bytes written, an `fdatasync` in a thread of its own ("sbm-sync").
-
-    Why: the file is synced before it is renamed (`io.writers.Writer.prepare`), and
-    the kernel keeps gigabytes of a fresh file in memory until then, so that one
-    sync would wait for all of them at the end of the run. Synced as it grows, the
-    disk writes overlap the scoring and the last sync finds little left. A sync
-    still running when the next is due is not waited for: that one is left out.
-    The first error of a sync is raised by `close` (the kernel reports a failed
-    write to one sync only, so the last one might not see it)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._since = 0
-        self._thread: threading.Thread | None = None
-        self._error: OSError | None = None
-
-    def wrote(self, count: int) -> None:
-        """Count `count` bytes written (by the one thread that writes the stream)."""
-        self._since += count
-        if self._since < SYNC_EVERY or (self._thread is not None and self._thread.is_alive()):
-            return
-        self._since = 0
-        self._stream.flush()
-        self._thread = threading.Thread(
-            target=self._sync, args=(self._stream.fileno(),), name="sbm-sync", daemon=True
-        )
-        self._thread.start()
-
-    def _sync(self, descriptor: int) -> None:
-        try:
-            getattr(os, "fdatasync", os.fsync)(descriptor)  # macOS has no fdatasync
-        except OSError as exc:
-            if self._error is None:
-                self._error = exc
-
-    def close(self) -> None:
-        """Wait for the running sync (before the file is closed); raise a sync's error."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
 class _WriteBehind:
     """The temporary file of CSV or JSONL output, written by two threads of its own, in
     order: one assembles each part's lines ("sbm-assemble", `text_columns.Lines`),
-    one writes them ("sbm-flush", synced as it grows: `_EarlySync`); holds the
-    encoder (`inner`).
+    one writes them ("sbm-flush"); holds the encoder (`inner`).
 
     Why: the encoder's thread builds a part's pieces, which takes the GIL; filling
     the byte matrix and deleting its padding mostly does not, and the kernel copies
@@ -303,17 +252,15 @@ class _WriteBehind:
 
     def __init__(self, stream: IO[bytes], inner: Any) -> None:
         self.inner = inner
-        self._sync = _EarlySync(stream)
         self._flush: Behind[bytes | memoryview] = Behind(
-            self._write_to(stream, self._sync), depth=1, name="sbm-flush"
+            self._write_to(stream), depth=1, name="sbm-flush"
         )
         self._assemble: Behind[Any] = Behind(self._assembled, depth=1, name="sbm-assemble")
 
     @staticmethod
-    def _write_to(stream: IO[bytes], sync: _EarlySync) -> Callable[[bytes | memoryview], None]:
+    def _write_to(stream: IO[bytes]) -> Callable[[bytes | memoryview], None]:
         def write(data: bytes | memoryview) -> None:
             stream.write(data)
-            sync.wrote(len(data))
 
         return write
 
@@ -336,19 +283,12 @@ class _WriteBehind:
             self._assemble.finish()
         except BaseException:
             self._flush.abandon()
-            with contextlib.suppress(OSError):  # the first error is the one to raise
-                self._sync.close()
             raise
-        try:
-            self._flush.finish()
-        finally:
-            self._sync.close()
+        self._flush.finish()
 
     def discard(self) -> None:
         self._assemble.abandon()
         self._flush.abandon()
-        with contextlib.suppress(OSError):  # the file is dropped anyway
-            self._sync.close()
 
 
 class _ArrowFile(Writer):

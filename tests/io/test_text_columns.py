@@ -411,57 +411,6 @@ def test_a_write_failing_behind_the_encoder_is_an_output_error(
     assert not [t for t in threading.enumerate() if t.name.startswith("sbm-")]
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
-def test_a_growing_output_is_synced_as_it_is_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
-) -> None:
-    """Every `SYNC_EVERY` bytes the flushing thread has the file synced by another
-    ("sbm-sync"); the bytes are those written without it."""
-    import os
-
-    table = pa.table(
-        {"visit_id": [f"v{i}" for i in range(3000)], "x": [i / 7 for i in range(3000)]}
-    )
-    monkeypatch.setattr(outputs, "TEXT_WRITE", 100)
-    monkeypatch.setattr(outputs, "JSONL_WRITE", 100)
-    plain = streamed(tmp_path, table, suffix, [500] * 6)
-    synced: list[int] = []
-    real = getattr(os, "fdatasync", os.fsync)
-
-    def fdatasync(descriptor: int) -> None:
-        synced.append(os.fstat(descriptor).st_size)  # what was flushed before the sync
-        real(descriptor)
-
-    monkeypatch.setattr(os, "fdatasync", fdatasync, raising=False)
-    monkeypatch.setattr(outputs, "SYNC_EVERY", 1000)
-    assert streamed(tmp_path, table, suffix, [500] * 6) == plain
-    assert synced and 0 < min(synced) < len(plain) and max(synced) <= len(plain)
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
-def test_a_failed_early_sync_is_an_output_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
-) -> None:
-    """The kernel reports a failed write to one sync only: an early sync's error ends
-    the output as an `OutputError`, the file is not made, no thread is left behind."""
-    import errno
-    import os
-    import threading
-
-    def fdatasync(descriptor: int) -> None:
-        raise OSError(errno.EIO, os.strerror(errno.EIO))
-
-    monkeypatch.setattr(os, "fdatasync", fdatasync, raising=False)
-    monkeypatch.setattr(outputs, "SYNC_EVERY", 1000)
-    monkeypatch.setattr(outputs, "TEXT_WRITE", 100)
-    monkeypatch.setattr(outputs, "JSONL_WRITE", 100)
-    table = pa.table({"visit_id": [f"v{i}" for i in range(3000)], "x": [1.5] * 3000})
-    with pytest.raises(OutputError, match=os.strerror(errno.EIO)):
-        streamed(tmp_path, table, suffix, [500] * 6)
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
-    assert not [t for t in threading.enumerate() if t.name.startswith("sbm-")]
-
-
 @SETTINGS
 @given(
     values=st.lists(st.one_of(awkward_texts(True), st.none()), max_size=30), skip=st.integers(0, 5)
