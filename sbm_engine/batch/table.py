@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ..io.dictionary_codes import valid_rows
+from ..io.numpy_arrow import arrow_array, distinct
 from ..io.records import TableLayout, field_text, field_value, is_empty, jsonable
 from ..results import RejectedVisit, ScoredVisit, duplicate, json_safe
 from ..runtime import MISSING
@@ -242,7 +243,7 @@ class _Text:
         from .. import arrow_compute as pc
 
         codes = self.codes[keep]
-        indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+        indices = arrow_array(codes.astype(np.int32), codes >= 0)
         values = self._values
         dictionary = pa.array(values, type=pa.string()) if isinstance(values, list) else values
         return pc.cast(pa.DictionaryArray.from_arrays(indices, dictionary), pa.string())
@@ -280,7 +281,6 @@ def _repeated_texts(texts: Any) -> np.ndarray:
     """`_duplicates` of a plain Arrow text column (null and "" are no id), by hashing
     its bytes: dictionary encoding a chunk of distinct ids costs several times more.
     Rows whose hash repeats are compared as texts, so a collision changes nothing."""
-    import pyarrow as pa
 
     from .. import arrow_compute as pc
 
@@ -305,7 +305,7 @@ def _repeated_texts(texts: Any) -> np.ndarray:
     grouped[:-1] |= same
     candidates = np.sort(rows[order[grouped]])
     seen: set[str] = set()
-    values = pc.take(texts, pa.array(candidates, type=pa.int64())).to_pylist()
+    values = pc.take(texts, arrow_array(candidates.astype(np.int64))).to_pylist()
     for row, text in zip(candidates.tolist(), values, strict=True):
         if text in seen:
             dup[row] = True
@@ -400,7 +400,7 @@ def _scored_table(
                 v = o.rollup_inputs.get(key)
                 vals[i] = np.nan if v is None else float(v)
             vals = vals[rows]
-            cols[name] = pa.array(vals == 1.0, mask=np.isnan(vals), type=pa.bool_())
+            cols[name] = arrow_array(vals == 1.0, ~np.isnan(vals))
         else:
             cols[name] = floats(res.rollup_inputs[key], lambda o, k=key: o.rollup_inputs.get(k))
     return pa.table(cols)
@@ -415,7 +415,7 @@ def _field_texts(column: Any, keep: np.ndarray | None) -> Any:
     from .. import arrow_compute as pc
 
     if keep is not None:
-        column = pc.filter(column, pa.array(keep))
+        column = pc.filter(column, arrow_array(keep))
     if not pa.types.is_string(column.type):  # a dictionary, or large_string
         column = pc.cast(column, pa.string())
     empty = pc.equal(column, "")
@@ -455,7 +455,7 @@ def _json_masks(masks: dict[str, np.ndarray], n: int, entry: Any) -> _Text:
         if rows.size == 0:
             return _Text(codes, values)
         keys = keys[rows]
-        uniq = np.unique(keys)
+        uniq = distinct(keys)
         inverse = np.searchsorted(uniq, keys)  # `return_inverse` sorts them again
         for key in uniq.tolist():
             values.append(_json([entry(k) for j, k in enumerate(names) if key >> j & 1]))

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from .numpy_arrow import distinct
+
 #: Rows whose distinct keys seed the dictionary (every row is then checked).
 SEED_ROWS: Final = 1024
 
@@ -33,7 +35,7 @@ def seed(keys: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
     """The sorted distinct keys of the first non-null rows: what `few_codes` starts
     from, and a cheap way to see that a column holds too many values."""
     first = keys[:SEED_ROWS]
-    return np.unique(first if valid is None else first[valid[:SEED_ROWS]])
+    return distinct(first if valid is None else first[valid[:SEED_ROWS]])
 
 
 def few_codes(
@@ -64,13 +66,13 @@ def few_codes(
     if missed is None:
         return codes, dictionary
     # Values the first rows did not hold.
-    full = np.union1d(dictionary, np.unique(keys[missed]))
+    full = distinct(np.concatenate([dictionary, keys[missed]]))
     if len(full) <= limit:
         dictionary = full
     elif len(dictionary) == len(base):  # nothing came from `known`: too many values
         return None
     else:  # without the earlier values it may fit
-        dictionary = np.unique(keys if valid is None else keys[valid])
+        dictionary = distinct(keys if valid is None else keys[valid])
         if len(dictionary) > limit:
             return None
     codes, missed = _match(keys, valid, dictionary, dtype)
@@ -82,7 +84,7 @@ def _union(new: np.ndarray, old: np.ndarray | None, limit: int) -> np.ndarray:
     """`new` and `old` together if they fit in `limit`, else `new` alone."""
     if old is None or len(old) == 0:
         return new
-    both = np.union1d(new, old)
+    both = distinct(np.concatenate([new, old]))
     return both if len(both) <= limit else new
 
 

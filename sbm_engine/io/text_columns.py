@@ -46,6 +46,7 @@ from typing import IO, Any, Final, NamedTuple
 import numpy as np
 
 from sbm_engine.io.dictionary_codes import few_codes, valid_rows
+from sbm_engine.io.numpy_arrow import arrow_array, distinct
 from sbm_engine.io.writers import FORMULA_START, _csv_cell
 
 __all__ = [
@@ -516,7 +517,7 @@ class _Slots(NamedTuple):
         for m in _MULTIPLIERS:
             multiplier = np.uint64(m)
             slots = ((dictionary * multiplier) >> shift).astype(np.intp)
-            if len(np.unique(slots)) == len(slots):
+            if len(distinct(slots)) == len(slots):
                 keys = np.full(1 << _SLOT_BITS, dictionary[0], dtype=np.uint64)
                 keys[slots] = dictionary
                 indices = np.zeros(1 << _SLOT_BITS, dtype=np.uint8)
@@ -616,10 +617,10 @@ def _mostly_distinct(column: Any) -> bool:
             sample.buffers()[1], dtype=np.uint64, count=len(sample), offset=sample.offset * 8
         )
         valid = valid_rows(sample)
-        distinct = len(np.unique(keys if valid is None else keys[valid]))
+        count = len(distinct(keys if valid is None else keys[valid]))
     else:
-        distinct = pc.count_distinct(sample).as_py()
-    return bool(distinct > 64 and 10 * distinct > 9 * len(sample))
+        count = pc.count_distinct(sample).as_py()
+    return bool(count > 64 and 10 * count > 9 * len(sample))
 
 
 def around(prefix: bytes, texts: Any, before: bytes, after: bytes, null: bytes) -> list[Piece]:
@@ -730,7 +731,7 @@ def float_digits(column: Any) -> tuple[Any, np.ndarray]:
     odd |= rows_holding(texts, b"e")
     if odd.any():
         spelt = [repr(float(v)) for v in values[odd].tolist()]
-        texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
+        texts = pc.replace_with_mask(texts, arrow_array(odd), pa.array(spelt, type=pa.string()))
         whole &= ~odd
     return texts, whole
 
@@ -844,7 +845,7 @@ def _csv_varying(prefix: bytes, column: Any) -> list[Piece]:
         odd = rows_holding(texts, _QUOTED.encode("ascii"), first=_FORMULA)
         if odd.any():
             spelt = [_csv_text(s) for s in pc.filter(texts, odd).to_pylist()]
-            texts = pc.replace_with_mask(texts, pa.array(odd), pa.array(spelt, type=pa.string()))
+            texts = pc.replace_with_mask(texts, arrow_array(odd), pa.array(spelt, type=pa.string()))
     return around(prefix, texts, b"", b"", b"")
 
 

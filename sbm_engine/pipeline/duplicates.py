@@ -116,6 +116,7 @@ def move_duplicates(
 
     from .. import arrow_compute as pc
     from ..batch.arrow_text import hash_texts
+    from ..io.numpy_arrow import arrow_array
 
     ids = scored.column("visit_id").combine_chunks()
     keys = [visit_key(r.visit_id) for _, r in chunk_rejects]
@@ -125,7 +126,7 @@ def move_duplicates(
     ordered = np.sort(np.concatenate([hashes, reject_hashes]))
     candidates: set[str] = set()
     if seen.any_of(ordered):  # rarely: look for the rows
-        candidates = set(pc.filter(ids, pa.array(seen.hits(hashes))).to_pylist())
+        candidates = set(pc.filter(ids, arrow_array(seen.hits(hashes))).to_pylist())
         hits = seen.hits(reject_hashes)
         candidates |= {v for v, hit in zip(reject_ids, hits, strict=True) if hit}
     earlier = earlier_of(candidates) if candidates else set()
@@ -144,7 +145,7 @@ def move_duplicates(
             for row, record in zip(rows.tolist(), records, strict=True):
                 source = None if read is None else read.source(row)
                 moved.append((row, duplicate(record.get("visit_id"), source, record, None)))
-            scored = pc.filter(scored, pa.array(keep))
+            scored = pc.filter(scored, arrow_array(keep))
     seen.add(ordered, ordered=True)
     return scored, chunk_rejects, moved
 
@@ -159,16 +160,17 @@ def _again(r: RejectedVisit) -> RejectedVisit:
 def _records(std: Any, f: InputFile, chunk: Chunk, rows: Any) -> list[dict[str, Any]]:
     """The records of some rows, made exactly as the record path makes them (a JSONL
     line's: the object on the line as written)."""
-    import pyarrow as pa
+    import numpy as np
 
     from .. import arrow_compute as pc
+    from ..io.numpy_arrow import arrow_array
 
     if chunk.read is not None and f.kind == "jsonl":
         return [chunk.read.record(row) for row in rows.tolist()]
     table = chunk.table
     convert = number_parser(f.decimal) if f.kind == "csv" else jsonable
     layout = TableLayout(table.column_names, std.model.visit_fields, convert)
-    picked = pc.take(table, pa.array(rows, type=pa.int64()))
+    picked = pc.take(table, arrow_array(rows.astype(np.int64)))
     columns = [c.to_pylist() for c in picked.columns]
     out = []
     for cells in zip(*columns, strict=True):

@@ -36,11 +36,11 @@ def score_chunk(std: Any, table: Any, decimal: str | None) -> tuple[Any, Rejects
     for CSV, whose all-text cells are converted here as the record path converts them
     and whose all-empty rows are skipped as the record path skips them."""
     import numpy as np
-    import pyarrow as pa
 
     # numpy and pyarrow are optional dependencies: imported when a chunk is scored
     from ..batch import evaluator_for
     from ..batch.table import score_table_visits
+    from ..io.numpy_arrow import arrow_array
 
     allow_pandas_for(table.schema)  # nanosecond times convert as they always did
     rows = np.arange(table.num_rows, dtype=np.int64)
@@ -53,7 +53,7 @@ def score_chunk(std: Any, table: Any, decimal: str | None) -> tuple[Any, Rejects
         chunk_rows = np.fromiter(rejected, dtype=np.int64, count=len(rejected))
         bad[chunk_rows] = True
         rejects = list(zip(rows[chunk_rows].tolist(), rejected.values(), strict=True))
-    scored = scored.append_column("__row", pa.array(rows[~bad], type=pa.int64()))
+    scored = scored.append_column("__row", arrow_array(rows[~bad]))
     return scored, rejects
 
 
