@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ClassVar, Final, Protocol, Self
@@ -634,7 +634,7 @@ DICTIONARY_SAMPLE: Final = 4096
 DICTIONARY_MAX: Final = 64
 
 
-def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
+def parquet_options(schema: Any, first: Any = None, skip: Collection[str] = ()) -> dict[str, Any]:
     """How result files are written to Parquet (both scoring paths use this).
 
     Numbers and booleans are dictionary encoded and left uncompressed: an item's
@@ -650,7 +650,8 @@ def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
     Arrow would build one as big as a row group, four times slower to write than
     plain values and larger.
     The sample is the first rows of the output, so the choice does not depend on
-    chunking."""
+    chunking. `skip`: columns whose choice is not needed (`io.parquet_file` encodes
+    them with dictionaries of its own); they get none here."""
     import pyarrow as pa
 
     texts = [f.name for f in schema if pa.types.is_string(f.type)]
@@ -660,7 +661,7 @@ def parquet_options(schema: Any, first: Any = None) -> dict[str, Any]:
     }
     if first is not None:
         options["use_dictionary"] = [
-            name for name in first.column_names if _repeats(first.column(name))
+            name for name in first.column_names if name not in skip and _repeats(first.column(name))
         ]
     return options
 
@@ -728,9 +729,7 @@ class ParquetWriter(_TableWriter):
         ]
         table = self._pa.Table.from_arrays(arrays, schema=schema)
         if self._writer is None:
-            self._writer = result_parquet_writer(
-                self._stream, schema, parquet_options(schema, table)
-            )
+            self._writer = result_parquet_writer(self._stream, schema, table)
         self._writer.write_row_group(table)
         self._rows = []
 
@@ -758,17 +757,19 @@ class ParquetWriter(_TableWriter):
             writer.close()
 
 
-def result_parquet_writer(stream: IO[bytes], schema: Any, options: dict[str, Any]) -> Any:
-    """A writer of result row groups (`write_row_group`, `close`): our own item-column
+def result_parquet_writer(stream: IO[bytes], schema: Any, first: Any) -> Any:
+    """A writer of result row groups (`write_row_group`, `close`) with the options
+    `parquet_options` gives for `first`, the first table written: our own item-column
     encoder (`parquet_file.ResultParquetWriter`) when numpy is there, else pyarrow's
     writer. numpy belongs to the `fast` extra, not to `arrow`: Parquet output must work
     without it, only slower, in other (equally valid) bytes."""
     try:
-        from sbm_engine.io.parquet_file import ResultParquetWriter
+        from sbm_engine.io.parquet_file import ResultParquetWriter, own_columns
     except ModuleNotFoundError as exc:
         if exc.name != "numpy":
             raise
-        return _ArrowRowGroups(stream, schema, options)
+        return _ArrowRowGroups(stream, schema, parquet_options(schema, first))
+    options = parquet_options(schema, first, skip=set(own_columns(schema)))
     return ResultParquetWriter(stream, schema, options)
 
 

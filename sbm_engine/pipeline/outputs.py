@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from ..formats import open_writer
-from ..io.writers import Writer, flatten, parquet_options, result_parquet_writer
+from ..io.writers import Writer, flatten, result_parquet_writer
 from .overlap import Behind
 
 #: Rows per Parquet row group of the output, fixed so the bytes do not depend on chunking.
@@ -196,9 +196,7 @@ class TableOutput:
         table = table.combine_chunks()
         if self.kind == "parquet":
             if self._arrow is None:
-                self._arrow = result_parquet_writer(
-                    self._stream, table.schema, parquet_options(table.schema, table)
-                )
+                self._arrow = result_parquet_writer(self._stream, table.schema, table)
             self._arrow.write_row_group(table)
         elif self.kind == "csv":
             if self._arrow is None:

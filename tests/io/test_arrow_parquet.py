@@ -74,8 +74,8 @@ def test_parquet_output_without_numpy_holds_more_than_one_chunk(
     """pyarrow's writer (when numpy is missing) writes every chunk of the record path,
     not only the first: the second one asked it for the schema it had."""
 
-    def arrow_only(stream: Any, schema: Any, options: dict[str, Any]) -> Any:
-        return writers._ArrowRowGroups(stream, schema, options)
+    def arrow_only(stream: Any, schema: Any, first: Any) -> Any:
+        return writers._ArrowRowGroups(stream, schema, writers.parquet_options(schema, first))
 
     monkeypatch.setattr(writers, "result_parquet_writer", arrow_only)
     monkeypatch.setattr(writers, "PARQUET_CHUNK_ROWS", 2)
