@@ -1,10 +1,11 @@
 """numpy arrays as Arrow arrays, and their distinct values, without `numpy.ma`.
 
 Why: `pyarrow.array` of a numpy array looks for a masked array, and `np.unique`
-for a masked input, and either check imports `numpy.ma` the first time, about a
-dozen milliseconds of every `sbm score` of a small wave (its whole run is a few
-hundred). The scoring and writing paths build their arrays and distinct values here
-instead; tests/test_arrow_compute.py checks a run imports no `numpy.ma`.
+for a masked input, and either check imports `numpy.ma` the first time: longer than
+most of the package's own modules take, in every `sbm score`, which for a wave of a
+few thousand visits is mostly start-up. The scoring and writing paths build their
+arrays and distinct values here instead; tests/test_arrow_compute.py checks that a
+run imports no `numpy.ma`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 def arrow_array(values: np.ndarray, valid: np.ndarray | None = None) -> Any:
     """A 1-D numpy array of numbers or booleans as the Arrow array `pyarrow.array`
-    gives, null where `valid` (bool, one a value) is false; shares the buffer of a
+    gives, null where `valid` (one bool per value) is false; shares the buffer of a
     contiguous array of numbers."""
     import pyarrow as pa
 
