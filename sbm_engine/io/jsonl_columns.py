@@ -1025,10 +1025,10 @@ def _quoted_answers(
 
     if not item or item.strip() != item or not pa.types.is_string(child.type):
         return None
+    if _texts_as_read(child):
+        return child  # texts only, none empty: `_coded_values` gives them as they are
     encoded = dictionary_encode(child)
     texts = encoded.dictionary.to_pylist()
-    if "" not in texts and not any(text[:1] == _MARKED for text in texts):
-        return child  # texts only, none empty: `_coded_values` gives them as they are
     values = _json_values(texts, read)
     values = [_answer(v, item, known) for v in values]
     values.append(None)  # an absent answer: the code of a null index
@@ -1047,6 +1047,19 @@ def _quoted_answers(
         return _coded_values(distinct, codes, kinds)
     except UnicodeEncodeError as exc:  # pragma: no cover - Arrow refuses lone surrogates
         raise Unsupported("text with a lone surrogate") from exc
+
+
+def _texts_as_read(column: Any) -> bool:
+    """Whether a quoted block's text column holds texts only, none empty: no value is
+    ``""`` or starts with U+0000, which only the quoting's mark (`_MARK`) puts first
+    in a text. Read from the array's buffers: most answer columns are such texts."""
+    from ..batch.arrow_text import text_layout
+
+    starts, lengths, data = text_layout(column)
+    valid = dictionary_codes.valid_rows(column)
+    if valid is not None:
+        starts, lengths = starts[valid], lengths[valid]
+    return bool(lengths.all()) and not (data.take(starts) == 0).any()
 
 
 def _json_values(texts: list[str], read: dict[str, Any] | None = None) -> list[Any]:
