@@ -426,6 +426,8 @@ def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> A
     dictionary over a dense union. `distinct` holds values `arrow_values` tells apart."""
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
+
     if int in kinds:
         _check_ints(distinct)
     valid = np.ones(len(codes), dtype=bool)
@@ -439,7 +441,7 @@ def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> A
     indices = pa.array(codes, mask=~valid)
     if len(kinds) <= 1:
         kind = kinds.pop() if kinds else str
-        return _pa_array(distinct, kind).take(indices)
+        return pc.take(_pa_array(distinct, kind), indices)
     present = [k for k in _KIND_ORDER if k in kinds]
     tag = {k: i for i, k in enumerate(present)}
     children: dict[type, list[Any]] = {k: [] for k in present}
@@ -705,7 +707,8 @@ def _plain_columns(
     parsed: Any, fields: frozenset[str], known: frozenset[str] | None, block: bytes
 ) -> dict[str, Any] | None:
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     columns: dict[str, Any] = {}
     whole: list[str] = []  # float columns with whole numbers: written 10 or 10.0?
@@ -731,7 +734,7 @@ def _plain_columns(
                 if plain is not child or not pa.types.is_float64(child.type):
                     columns["answers." + item] = plain
                     continue
-                values = child.drop_null().to_numpy(zero_copy_only=False)
+                values = pc.filter(child, pc.is_valid(child)).to_numpy(zero_copy_only=False)
                 if (np.trunc(values) == values).any():
                     whole.append(item)
                 columns["answers." + item] = child
@@ -746,7 +749,8 @@ def _plain_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
     with whole numbers is checked by the caller: Arrow reads ``10`` beside ``1.5`` as
     10.0, where Python reads an int (`_int_literal`)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     if not item or item.strip() != item:
         return None
@@ -761,7 +765,7 @@ def _plain_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
         return child
     if pa.types.is_float64(t):
         values = child.to_numpy(zero_copy_only=False)
-        present = values[child.is_valid().to_numpy(zero_copy_only=False)]
+        present = values[pc.is_valid(child).to_numpy(zero_copy_only=False)]
         if not np.isfinite(present).all():
             return None
         return child
@@ -831,16 +835,10 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     line by line). The caller checked that every line starts with ``{`` and ends with
     ``}``, which bounds every scan below."""
     colons = np.flatnonzero(data == ord(":"))
-    before = colons - 1
-    gap = _GAP[data[before]]
-    while gap.any():
-        before[gap] -= 1
-        gap = _GAP[data[before]]
+    before = _past_gaps(data, colons - 1, -1)
     starts = colons[data[before] == ord('"')] + 1
-    gap = _GAP[data[starts]]
-    while gap.any():
-        starts[gap] += 1
-        gap = _GAP[data[starts]]
+    starts += data[starts] == ord(" ")  # the usual single space after a key's colon
+    starts = _past_gaps(data, starts, 1)
     starts = starts[_LITERAL_START[data[starts]]]
     ends = starts + 1
     going = np.arange(len(starts))
@@ -859,6 +857,17 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     kept[at] = False
     out[kept] = data
     return out
+
+
+def _past_gaps(data: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
+    """`at` (changed in place), each position moved by `step` over white space (`_GAP`)
+    to the first byte that is not; only the positions on white space are looked at
+    again."""
+    gap = np.flatnonzero(_GAP[data[at]])
+    while gap.size:
+        at[gap] += step
+        gap = gap[_GAP[data[at[gap]]]]
+    return at
 
 
 def _object_rows(lines: list[bytes], data: np.ndarray) -> list[int] | None:
@@ -966,7 +975,8 @@ def _quoted_columns(
     number, boolean or null. Raises Unsupported and ValueError (a value that is not
     JSON) where the lines are not read so."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     columns: dict[str, Any] = {}
     read: dict[str, Any] = {}
@@ -993,7 +1003,7 @@ def _quoted_columns(
                     return None
                 columns["answers." + item] = answers
         elif pa.types.is_string(t):  # left out of the table, but read as JSON
-            marked = column.filter(pc.fill_null(pc.starts_with(column, _MARKED), False))
+            marked = pc.filter(column, pc.fill_null(pc.starts_with(column, _MARKED), False))
             _json_values(pc.unique(marked).to_pylist(), read)
         elif not pa.types.is_timestamp(t):  # Arrow's reading of some texts
             return None
@@ -1021,6 +1031,7 @@ def _quoted_answers(
     as `_Coded` tells them."""
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
     from ..batch.arrow_text import dictionary_encode
 
     if not item or item.strip() != item or not pa.types.is_string(child.type):
@@ -1032,7 +1043,7 @@ def _quoted_answers(
     values = _json_values(texts, read)
     values = [_answer(v, item, known) for v in values]
     values.append(None)  # an absent answer: the code of a null index
-    raw = encoded.indices.fill_null(len(values) - 1).to_numpy()
+    raw = pc.fill_null(encoded.indices, len(values) - 1).to_numpy()
     index: dict[Any, int] = {}
     distinct: list[Any] = []
     remap = np.empty(len(values), dtype=np.int32)
