@@ -42,7 +42,15 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
@@ -507,6 +515,7 @@ def read_jsonl_chunks(
     encoding: str | None = None,
     chunk_rows: int = JSONL_CHUNK_ROWS,
     typed_fields: Collection[str] = (),
+    ahead: Ahead | None = None,
 ) -> Iterator[TableChunk]:
     """The visits of a JSONL file as `TableChunk`s of `chunk_rows` lines, scoring as the
     record path's (`readers.read_jsonl`) records do, with its sources (``PATH:LINE``)
@@ -527,6 +536,9 @@ def read_jsonl_chunks(
     null, no duplicate key, types Arrow keeps exactly), else line by line as the
     record path parses it (by orjson where that reads a line as Python's `json` does,
     else by `json`), its answers gathered as codes of distinct values (`_Gather`).
+    `ahead`: what runs the reading of the lines and the quoting of a block
+    (`_line_blocks`) ahead of Arrow's parsing, in another thread (the pipeline's
+    `prefetch`), so that the two overlap; by default they take turns.
 
     Raises InputError for an unknown encoding and while iterating for a file that
     cannot be read; Unsupported (at once for UTF-16 and UTF-32, whose lines Python
@@ -546,7 +558,35 @@ def read_jsonl_chunks(
     fields = frozenset(VISIT_FIELDS) | frozenset(visit_fields)
     known = None if items is None else frozenset(items)
     typed = frozenset(typed_fields) & fields
-    return _jsonl_chunks(path, name, codec.name == "utf-8", fields, known, chunk_rows, typed)
+    utf8 = codec.name == "utf-8"
+    return _jsonl_chunks(path, name, utf8, fields, known, chunk_rows, typed, ahead)
+
+
+#: Runs an iterator ahead of its consumer (`read_jsonl_chunks`' `ahead`).
+Ahead = Callable[[Iterator[Any]], Iterator[Any]]
+
+
+class _Paths:
+    """Which readings a file's next blocks try, in order: Arrow's parser on the block as
+    it is (`plain`), then on the block with its values quoted (`quoted`), else line by
+    line. Each is given up for good at the first block it does not take (so may later
+    ones be). Set by the parsing stage, read by the reading stage, which runs ahead:
+    a block it prepared for a reading given up meanwhile is read the other way."""
+
+    def __init__(self, utf8: bool) -> None:
+        self.plain = utf8
+        self.quoted = utf8
+
+
+class _Lines(NamedTuple):
+    """A block of lines read (`_line_blocks`): its lines, the number of its first line,
+    each line's byte offset in the file, and the block quoted for Arrow's reader when
+    that was tried and taken (`_quotable`), else None."""
+
+    lines: list[bytes]
+    first: int
+    starts: np.ndarray
+    ready: _Quoted | None
 
 
 def _jsonl_chunks(
@@ -557,6 +597,7 @@ def _jsonl_chunks(
     known: frozenset[str] | None,
     chunk_rows: int,
     typed: frozenset[str] = frozenset(),
+    ahead: Ahead | None = None,
 ) -> Iterator[TableChunk]:
     prefix = f"{path}:"
     try:
@@ -565,41 +606,78 @@ def _jsonl_chunks(
         stream = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - closed below
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    paths = _Paths(utf8)
+    blocks = _line_blocks(stream, path, chunk_rows, fields, paths)
+    read = ahead(blocks) if ahead is not None else blocks
     with stream:
-        plain = utf8  # try Arrow's parser until a block needs Python's
-        quoted = utf8  # and Arrow's parser on the block with its numbers quoted
-        first = 1  # the number of the chunk's first line
-        offset = 0
-        while True:
-            try:
-                lines = list(itertools.islice(stream, chunk_rows))
-            except OSError as exc:
-                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-            if not lines:
-                return
-            starts = offset + np.concatenate(([0], np.cumsum([len(x) for x in lines])[:-1]))
-            offset += sum(len(x) for x in lines)
-            if first == 1 and lines[0].startswith(_BOM):
-                lines[0] = lines[0][len(_BOM) :]
-                starts[0] += len(_BOM)
-            if plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
-                plain = False  # Arrow's reader would refuse the block, or read it otherwise
-            chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
-            if chunk is None:
-                plain = False  # the file is not plain: its next blocks are unlikely to be
-                chunk = _quoted_chunk(lines, first, fields, known, typed) if quoted else None
-            if chunk is None:
-                quoted = False  # a line Python reads otherwise, or not at all: so may later ones
-                chunk = _exact_chunk(lines, first, encoding, fields, known, prefix, typed)
-            table, numbers, unreadable = chunk
-            yield TableChunk(
-                table,
-                numbers,
-                unreadable,
-                prefix,
-                LineRecords(path, encoding, starts[numbers - first]),
-            )
-            first += len(lines)
+        try:
+            for lines, first, starts, ready in read:
+                chunk = _parsed(lines, first, ready, encoding, fields, known, prefix, typed, paths)
+                del ready  # the quoted block, tens of megabytes: one at a time here
+                table, numbers, unreadable = chunk
+                yield TableChunk(
+                    table,
+                    numbers,
+                    unreadable,
+                    prefix,
+                    LineRecords(path, encoding, starts[numbers - first]),
+                )
+        finally:  # the reading stage stops (its thread, if any, ends) before the file closes
+            if isinstance(read, Generator):
+                read.close()
+
+
+def _parsed(
+    lines: list[bytes],
+    first: int,
+    ready: _Quoted | None,
+    encoding: str,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+    typed: frozenset[str],
+    paths: _Paths,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
+    """A block's table, by the first reading of `paths` that takes it (`ready`: the block
+    quoted, when the reading stage did it)."""
+    chunk = _plain_chunk(lines, first, fields, known, prefix) if paths.plain else None
+    if chunk is None:
+        paths.plain = False  # the file is not plain: its next blocks are unlikely to be
+        if paths.quoted:
+            ready = ready or _quotable(lines, fields)
+            chunk = _quoted_chunk(ready, first, fields, known, typed) if ready else None
+    if chunk is None:
+        paths.quoted = False  # a line Python reads otherwise, or not at all: so may later ones
+        chunk = _exact_chunk(lines, first, encoding, fields, known, prefix, typed)
+    return chunk
+
+
+def _line_blocks(
+    stream: IO[bytes], path: Path, chunk_rows: int, fields: frozenset[str], paths: _Paths
+) -> Iterator[_Lines]:
+    """The file's blocks of `chunk_rows` lines (the first without its byte-order mark),
+    each quoted for Arrow's reader while `paths` says that reading is the one to try."""
+    first = 1  # the number of the block's first line
+    offset = 0
+    while True:
+        try:
+            lines = list(itertools.islice(stream, chunk_rows))
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if not lines:
+            return
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        ends = offset + np.cumsum(lengths)
+        starts = ends - lengths
+        offset = int(ends[-1])
+        if first == 1 and lines[0].startswith(_BOM):
+            lines[0] = lines[0][len(_BOM) :]
+            starts[0] += len(_BOM)
+        if paths.plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
+            paths.plain = False  # Arrow's reader would refuse the block, or read it otherwise
+        ready = _quotable(lines, fields) if paths.quoted and not paths.plain else None
+        yield _Lines(lines, first, starts, ready)
+        first += len(lines)
 
 
 #: Bytes read from a JSONL file at a time.
@@ -896,27 +974,21 @@ def _object_rows(lines: list[bytes], data: np.ndarray) -> list[int] | None:
     return rows
 
 
-def _quoted_chunk(
-    lines: list[bytes],
-    first: int,
-    fields: frozenset[str],
-    known: frozenset[str] | None,
-    typed: frozenset[str],
-) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
-    """A block parsed by Arrow's reader with its values quoted (`_quoted_values`), so that
-    a key holding ``4`` and ``"na"`` is one column of texts, whose distinct values are
-    read back as Python's `json` reads them (`_quoted_columns`). Arrow's reader parses
-    with the GIL released, on threads, where `_exact_chunk` holds it throughout.
+class _Quoted(NamedTuple):
+    """A block ready for Arrow's reader (`_quotable`): its bytes with every value quoted
+    (`_quoted_values`), its lines that are not blank (`_object_rows`) and the length
+    of its longest line."""
 
-    None (the block is read line by line) for anything Arrow might read otherwise
-    than Python's `json`: NaN or Infinity, a byte-order mark, the escape the quoting
-    uses, bytes that are not UTF-8, a line that is not an object, values nested deep
-    (`_MAX_OPEN`), and whatever `_quoted_columns` does not take. Arrow refuses
-    duplicate keys, lone surrogates, control characters in texts, bad escapes,
-    trailing commas and anything that is not JSON."""
-    import pyarrow as pa
-    import pyarrow.json as pj
+    data: np.ndarray
+    rows: list[int]
+    longest: int
 
+
+def _quotable(lines: list[bytes], fields: frozenset[str]) -> _Quoted | None:
+    """The block quoted for Arrow's reader (`_quoted_chunk`), or None (the block is read
+    line by line) for anything Arrow might read otherwise than Python's `json`: NaN
+    or Infinity, a byte-order mark, the escape the quoting uses, bytes that are not
+    UTF-8, a line that is not an object, values nested deep (`_MAX_OPEN`)."""
     if "answers" in fields:
         return None
     block = b"".join(lines)
@@ -935,8 +1007,27 @@ def _quoted_chunk(
             return None
     if _nested_too_deep(lines, block):
         return None
-    quoted = _quoted_values(data)
-    del block, data  # a block is tens of megabytes: one copy at a time
+    return _Quoted(_quoted_values(data), rows, max(map(len, lines)))
+
+
+def _quoted_chunk(
+    ready: _Quoted,
+    first: int,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    typed: frozenset[str],
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
+    """A block parsed by Arrow's reader with its values quoted (`_quotable`), so that
+    a key holding ``4`` and ``"na"`` is one column of texts, whose distinct values are
+    read back as Python's `json` reads them (`_quoted_columns`). Arrow's reader parses
+    with the GIL released, on threads, where `_exact_chunk` holds it throughout.
+
+    None (the block is read line by line) for whatever `_quoted_columns` does not
+    take. Arrow refuses duplicate keys, lone surrogates, control characters in texts,
+    bad escapes, trailing commas and anything that is not JSON."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
     schema = [(name, pa.string()) for name in sorted(fields)]
     if known:
         schema.append(("answers", pa.struct([(k, pa.string()) for k in sorted(known)])))
@@ -944,9 +1035,9 @@ def _quoted_chunk(
         # blocks of a megabyte (whole lines, a value quoted in at most 5 bytes of the
         # line's) are parsed in parallel; an answer key the standard does not know is
         # typed by Arrow, as text when every value is
-        size = max(1 << 20, 5 * max(map(len, lines)) + 1)
+        size = max(1 << 20, 5 * ready.longest + 1)
         parsed = pj.read_json(
-            pa.BufferReader(pa.py_buffer(quoted)),
+            pa.BufferReader(pa.py_buffer(ready.data)),
             read_options=pj.ReadOptions(block_size=size),
             parse_options=pj.ParseOptions(
                 explicit_schema=pa.schema(schema), unexpected_field_behavior="infer"
@@ -954,7 +1045,7 @@ def _quoted_chunk(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    del quoted
+    rows = ready.rows
     if parsed.num_rows != len(rows):
         return None
     try:
