@@ -578,15 +578,93 @@ class _Paths:
         self.quoted = utf8
 
 
-class _Lines(NamedTuple):
-    """A block of lines read (`_line_blocks`): its lines, the number of its first line,
-    each line's byte offset in the file, and the block quoted for Arrow's reader when
-    that was tried and taken (`_quotable`), else None."""
+class _Block(NamedTuple):
+    """Lines of a file joined (`data`; the first line without its byte-order mark), and
+    where each ends in it."""
 
-    lines: list[bytes]
-    first: int
-    starts: np.ndarray
-    ready: _Quoted | None
+    data: bytes
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, lines: list[bytes]) -> _Block:
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        return cls(b"".join(lines), np.cumsum(lengths))
+
+    def lines(self) -> list[bytes]:
+        """The lines, as iterating over the file gives them."""
+        data = self.data
+        return [data[b:e] for b, e in zip(self.begins().tolist(), self.ends.tolist(), strict=True)]
+
+    def begins(self) -> np.ndarray:
+        begins = np.zeros_like(self.ends)
+        begins[1:] = self.ends[:-1]
+        return begins
+
+    def longest(self) -> int:
+        return int(np.diff(self.ends, prepend=0).max(initial=0))
+
+    def rows(self, objects: bool) -> list[int] | None:
+        """The lines that are not blank (JSON's white space only, which Python's
+        `str.strip` takes too); with `objects`, None when one does not start with ``{``
+        and end with ``}`` around such white space. Such lines, each parsed by Arrow
+        into one row, are each one object: a line starting with ``{`` cannot continue
+        a value the line before left open at its ``}``. Most lines are looked at at
+        once: those that are ``{`` to ``}`` then a line feed."""
+        n = len(self.ends)
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        if not data.size:
+            return []  # one line, a byte-order mark alone
+        ends, begins = self.ends, self.begins()
+        plain = (data[begins] == ord("{")) & (data[ends - 1] == ord("\n"))
+        plain &= data[np.maximum(ends - 2, 0)] == ord("}")
+        if plain.all():
+            return list(range(n))
+        rows = []
+        for i in range(n):
+            if not plain[i]:
+                text = self.data[int(begins[i]) : int(ends[i])].strip(b" \t\r\n")
+                if not text:
+                    continue
+                if objects and (text[:1] != b"{" or text[-1:] != b"}"):
+                    return None
+            rows.append(i)
+        return rows
+
+    def nested_too_deep(self) -> bool:
+        """Whether a line opens more than `_MAX_OPEN` objects or arrays (counted with
+        brackets inside texts: at worst, a line read by Python that Arrow could have
+        read)."""
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        opening = data == ord("{")
+        if b"[" in self.data:
+            opening |= data == ord("[")
+        at = np.flatnonzero(opening)
+        per_line = np.bincount(np.searchsorted(self.ends, at, side="right"))
+        return int(per_line.max(initial=0)) > _MAX_OPEN
+
+
+class _Lines:
+    """A block of lines read (`_line_blocks`): the number of its first line, each line's
+    byte offset in the file, and, handed over once (`take`), the lines joined and the
+    block quoted for Arrow's reader when that was tried and taken (`_quotable`)."""
+
+    __slots__ = ("_block", "_ready", "first", "starts")
+
+    def __init__(
+        self, block: _Block, first: int, starts: np.ndarray, ready: _Quoted | None
+    ) -> None:
+        self.first = first
+        self.starts = starts
+        self._block: _Block | None = block
+        self._ready = ready
+
+    def take(self) -> tuple[_Block, _Quoted | None]:
+        """The block and its quoted bytes, forgotten here, so that they are freed once
+        parsed (tens of megabytes), whoever still holds this."""
+        block, ready = self._block, self._ready
+        assert block is not None, "a block is taken once"
+        self._block = self._ready = None
+        return block, ready
 
 
 def _jsonl_chunks(
@@ -611,9 +689,11 @@ def _jsonl_chunks(
     read = ahead(blocks) if ahead is not None else blocks
     with stream:
         try:
-            for lines, first, starts, ready in read:
-                chunk = _parsed(lines, first, ready, encoding, fields, known, prefix, typed, paths)
-                del ready  # the quoted block, tens of megabytes: one at a time here
+            for lines in read:
+                first, starts = lines.first, lines.starts
+                block, ready = lines.take()
+                chunk = _parsed(block, first, ready, encoding, fields, known, prefix, typed, paths)
+                del block, ready
                 table, numbers, unreadable = chunk
                 yield TableChunk(
                     table,
@@ -628,7 +708,7 @@ def _jsonl_chunks(
 
 
 def _parsed(
-    lines: list[bytes],
+    block: _Block,
     first: int,
     ready: _Quoted | None,
     encoding: str,
@@ -640,15 +720,15 @@ def _parsed(
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
     """A block's table, by the first reading of `paths` that takes it (`ready`: the block
     quoted, when the reading stage did it)."""
-    chunk = _plain_chunk(lines, first, fields, known, prefix) if paths.plain else None
+    chunk = _plain_chunk(block, first, fields, known, prefix) if paths.plain else None
     if chunk is None:
         paths.plain = False  # the file is not plain: its next blocks are unlikely to be
         if paths.quoted:
-            ready = ready or _quotable(lines, fields)
+            ready = ready or _quotable(block, fields)
             chunk = _quoted_chunk(ready, first, fields, known, typed) if ready else None
     if chunk is None:
         paths.quoted = False  # a line Python reads otherwise, or not at all: so may later ones
-        chunk = _exact_chunk(lines, first, encoding, fields, known, prefix, typed)
+        chunk = _exact_chunk(block.lines(), first, encoding, fields, known, prefix, typed)
     return chunk
 
 
@@ -667,17 +747,18 @@ def _line_blocks(
         if not lines:
             return
         lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-        ends = offset + np.cumsum(lengths)
-        starts = ends - lengths
-        offset = int(ends[-1])
+        starts = offset + np.cumsum(lengths) - lengths  # in the file
+        offset += int(lengths.sum())
         if first == 1 and lines[0].startswith(_BOM):
             lines[0] = lines[0][len(_BOM) :]
             starts[0] += len(_BOM)
         if paths.plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
             paths.plain = False  # Arrow's reader would refuse the block, or read it otherwise
-        ready = _quotable(lines, fields) if paths.quoted and not paths.plain else None
-        yield _Lines(lines, first, starts, ready)
-        first += len(lines)
+        block = _Block.of(lines)
+        del lines  # held once, joined, while the block is quoted
+        ready = _quotable(block, fields) if paths.quoted and not paths.plain else None
+        yield _Lines(block, first, starts, ready)
+        first += len(starts)
 
 
 #: Bytes read from a JSONL file at a time.
@@ -734,7 +815,7 @@ class LineRecords(NamedTuple):
 
 
 def _plain_chunk(
-    lines: list[bytes],
+    lines: _Block,
     first: int,
     fields: frozenset[str],
     known: frozenset[str] | None,
@@ -750,7 +831,7 @@ def _plain_chunk(
     import pyarrow as pa
     import pyarrow.json as pj
 
-    block = b"".join(lines)
+    block = lines.data
     if (
         b"null" in block
         or _holds(block, _BOM)
@@ -758,20 +839,20 @@ def _plain_chunk(
         or _holds(block, b"Infinity")
     ):
         return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
-    if _nested_too_deep(lines, block):
+    if lines.nested_too_deep():
         return None
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
     try:
         block.decode("utf-8")
         # blocks of a megabyte (whole lines) are parsed in parallel; types agree across them
-        options = pj.ReadOptions(block_size=max(1 << 20, max(map(len, lines)) + 1))
+        options = pj.ReadOptions(block_size=max(1 << 20, lines.longest() + 1))
         parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
         parsed = pj.read_json(io.BytesIO(block), read_options=options, parse_options=parse)
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
-    rows = [i for i, line in enumerate(lines) if line.strip(b" \t\r\n")]
-    if len(rows) != parsed.num_rows:
+    rows = lines.rows(objects=False)
+    if rows is None or len(rows) != parsed.num_rows:
         return None
     columns = _plain_columns(parsed, fields, known, block)
     if columns is None:
@@ -891,16 +972,6 @@ _INSERTED: Final = np.frombuffer(_MARK + b'"', dtype=np.uint8)
 _MAX_OPEN: Final = 64
 
 
-def _nested_too_deep(lines: list[bytes], block: bytes) -> bool:
-    """Whether a line of `lines` (joined: `block`) opens more than `_MAX_OPEN` objects or
-    arrays (counted with brackets inside texts: at worst, a line read by Python that
-    Arrow could have read)."""
-    opened = map(bytes.count, lines, itertools.repeat(b"{"))
-    if b"[" in block:
-        opened = map(int.__add__, opened, map(bytes.count, lines, itertools.repeat(b"[")))
-    return max(opened, default=0) > _MAX_OPEN
-
-
 def _quoted_values(data: np.ndarray) -> np.ndarray:
     """The block with every number, ``true``, ``false`` and ``null`` that follows a colon
     put in quotes after `_MARK`: each answer is then text to Arrow's reader, whatever
@@ -923,18 +994,36 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     while going.size:
         going = going[~_LITERAL_END[data[ends[going]]]]
         ends[going] += 1
+    out = np.empty(len(data) + len(starts) * len(_INSERTED), dtype=np.uint8)
+    # A part of the values at a time, each with the bytes up to the next part's first
+    # value: the positions and the mask of a part are a fraction of the block's size.
+    m = len(starts)
+    cuts = np.unique(np.linspace(0, m, _QUOTE_PARTS + 1).astype(np.int64)).tolist() if m else [0, 0]
+    for lo, hi in itertools.pairwise(cuts):
+        begin = int(starts[lo]) if lo else 0
+        end = int(starts[hi]) if hi < len(starts) else len(data)
+        into = out[begin + lo * len(_INSERTED) : end + hi * len(_INSERTED)]
+        _insert_around(data[begin:end], starts[lo:hi] - begin, ends[lo:hi] - begin, into)
+    return out
+
+
+#: Parts of a block's values quoted at a time (`_quoted_values`).
+_QUOTE_PARTS: Final = 4
+
+
+def _insert_around(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
+    """`out` filled with `data`, `_MARK` put before each byte `starts[i]` and a quote
+    before each `ends[i]` (values in order, none within another)."""
     # Each value gains the bytes of _INSERTED: value i is moved on by i times as many.
     m, width = len(starts), len(_INSERTED)
     grid = np.empty((m, width), dtype=np.int64)
     grid[:, :-1] = (starts + np.arange(0, m * width, width))[:, None] + np.arange(width - 1)
     grid[:, -1] = ends + np.arange(width - 1, m * width, width)
     at = grid.ravel()
-    out = np.empty(len(data) + len(at), dtype=np.uint8)
     out[at] = np.tile(_INSERTED, m)
     kept = np.ones(len(out), dtype=bool)
     kept[at] = False
     out[kept] = data
-    return out
 
 
 def _past_gaps(data: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
@@ -948,35 +1037,9 @@ def _past_gaps(data: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
     return at
 
 
-def _object_rows(lines: list[bytes], data: np.ndarray) -> list[int] | None:
-    """The lines that are not blank (JSON's white space only, which Python's `str.strip`
-    takes too), None when one does not start with ``{`` and end with ``}`` around such
-    white space (`data`: the lines joined, where most are looked at at once). Such
-    lines, each parsed by Arrow into one row, are each one object: a line starting
-    with ``{`` cannot continue a value the line before left open at its ``}``."""
-    if not lines:
-        return []
-    ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
-    begins = np.concatenate(([0], ends[:-1]))
-    plain = (data[begins] == ord("{")) & (data[ends - 1] == ord("\n"))
-    plain &= data[np.maximum(ends - 2, 0)] == ord("}")
-    if plain.all():
-        return list(range(len(lines)))
-    rows = []
-    for i in range(len(lines)):
-        if not plain[i]:
-            text = lines[i].strip(b" \t\r\n")
-            if not text:
-                continue
-            if text[:1] != b"{" or text[-1:] != b"}":
-                return None
-        rows.append(i)
-    return rows
-
-
 class _Quoted(NamedTuple):
     """A block ready for Arrow's reader (`_quotable`): its bytes with every value quoted
-    (`_quoted_values`), its lines that are not blank (`_object_rows`) and the length
+    (`_quoted_values`), its lines that are not blank (`_Block.rows`) and the length
     of its longest line."""
 
     data: np.ndarray
@@ -984,16 +1047,15 @@ class _Quoted(NamedTuple):
     longest: int
 
 
-def _quotable(lines: list[bytes], fields: frozenset[str]) -> _Quoted | None:
+def _quotable(lines: _Block, fields: frozenset[str]) -> _Quoted | None:
     """The block quoted for Arrow's reader (`_quoted_chunk`), or None (the block is read
     line by line) for anything Arrow might read otherwise than Python's `json`: NaN
     or Infinity, a byte-order mark, the escape the quoting uses, bytes that are not
     UTF-8, a line that is not an object, values nested deep (`_MAX_OPEN`)."""
     if "answers" in fields:
         return None
-    block = b"".join(lines)
-    data = np.frombuffer(block, dtype=np.uint8)
-    rows = _object_rows(lines, data)
+    block = lines.data
+    rows = lines.rows(objects=True)
     if rows is None:
         return None
     if _holds(block, _BOM) or _holds(block, b"NaN") or _holds(block, b"Infinity"):
@@ -1005,9 +1067,9 @@ def _quotable(lines: list[bytes], fields: frozenset[str]) -> _Quoted | None:
             block.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if _nested_too_deep(lines, block):
+    if lines.nested_too_deep():
         return None
-    return _Quoted(_quoted_values(data), rows, max(map(len, lines)))
+    return _Quoted(_quoted_values(np.frombuffer(block, dtype=np.uint8)), rows, lines.longest())
 
 
 def _quoted_chunk(

@@ -239,11 +239,12 @@ def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
 
 
 def _read_ahead(blocks: Iterator[Any]) -> Iterator[Any]:
-    """A JSONL file's lines read and quoted in a thread of their own, a block ahead of
-    Arrow's parsing (`jsonl_columns.read_jsonl_chunks`' `ahead`)."""
+    """A JSONL file's lines read and quoted in a thread of their own while Arrow parses
+    the block before (`jsonl_columns.read_jsonl_chunks`' `ahead`): two blocks at most
+    in hand, a block's lines and its quoted bytes being tens of megabytes."""
     from .overlap import prefetch
 
-    return prefetch(blocks, depth=1)
+    return prefetch(blocks, depth=0, name="sbm-read-lines")
 
 
 def _unsupported_raised(chunks: Iterator[Any]) -> Iterator[Any]:
