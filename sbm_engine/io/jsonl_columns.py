@@ -569,9 +569,10 @@ Ahead = Callable[[Iterator[Any]], Iterator[Any]]
 class _Paths:
     """Which readings a file's next blocks try, in order: Arrow's parser on the block as
     it is (`plain`), then on the block with its values quoted (`quoted`), else line by
-    line. Each is given up for good at the first block it does not take (so may later
-    ones be). Set by the parsing stage, read by the reading stage, which runs ahead:
-    a block it prepared for a reading given up meanwhile is read the other way."""
+    line. Each is given up for good at the first block it does not take (later blocks
+    are unlikely to be taken either). Set by the parsing stage, read by the reading
+    stage, which runs ahead: a block it prepared for a reading given up meanwhile is
+    read the other way."""
 
     def __init__(self, utf8: bool) -> None:
         self.plain = utf8
@@ -815,7 +816,7 @@ class LineRecords(NamedTuple):
 
 
 def _plain_chunk(
-    lines: _Block,
+    block: _Block,
     first: int,
     fields: frozenset[str],
     known: frozenset[str] | None,
@@ -831,30 +832,25 @@ def _plain_chunk(
     import pyarrow as pa
     import pyarrow.json as pj
 
-    block = lines.data
-    if (
-        b"null" in block
-        or _holds(block, _BOM)
-        or _holds(block, b"NaN")
-        or _holds(block, b"Infinity")
-    ):
+    data = block.data
+    if b"null" in data or _holds(data, _BOM) or _holds(data, b"NaN") or _holds(data, b"Infinity"):
         return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
-    if lines.nested_too_deep():
+    if block.nested_too_deep():
         return None
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
     try:
-        block.decode("utf-8")
+        data.decode("utf-8")
         # blocks of a megabyte (whole lines) are parsed in parallel; types agree across them
-        options = pj.ReadOptions(block_size=max(1 << 20, lines.longest() + 1))
+        options = pj.ReadOptions(block_size=max(1 << 20, block.longest() + 1))
         parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-        parsed = pj.read_json(io.BytesIO(block), read_options=options, parse_options=parse)
+        parsed = pj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
-    rows = lines.rows(objects=False)
+    rows = block.rows(objects=False)
     if rows is None or len(rows) != parsed.num_rows:
         return None
-    columns = _plain_columns(parsed, fields, known, block)
+    columns = _plain_columns(parsed, fields, known, data)
     if columns is None:
         return None
     numbers = np.array(rows, dtype=np.int64) + first
@@ -1047,29 +1043,29 @@ class _Quoted(NamedTuple):
     longest: int
 
 
-def _quotable(lines: _Block, fields: frozenset[str]) -> _Quoted | None:
+def _quotable(block: _Block, fields: frozenset[str]) -> _Quoted | None:
     """The block quoted for Arrow's reader (`_quoted_chunk`), or None (the block is read
     line by line) for anything Arrow might read otherwise than Python's `json`: NaN
     or Infinity, a byte-order mark, the escape the quoting uses, bytes that are not
     UTF-8, a line that is not an object, values nested deep (`_MAX_OPEN`)."""
     if "answers" in fields:
         return None
-    block = lines.data
-    rows = lines.rows(objects=True)
+    data = block.data
+    rows = block.rows(objects=True)
     if rows is None:
         return None
-    if _holds(block, _BOM) or _holds(block, b"NaN") or _holds(block, b"Infinity"):
+    if _holds(data, _BOM) or _holds(data, b"NaN") or _holds(data, b"Infinity"):
         return None
-    if _holds(block, b"\\u0000", b"\\ud", b"\\uD"):
+    if _holds(data, b"\\u0000", b"\\ud", b"\\uD"):
         return None  # Arrow refuses a lone surrogate, Python reads it: let Python say
-    if not block.isascii():
+    if not data.isascii():
         try:
-            block.decode("utf-8")
+            data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if lines.nested_too_deep():
+    if block.nested_too_deep():
         return None
-    return _Quoted(_quoted_values(np.frombuffer(block, dtype=np.uint8)), rows, lines.longest())
+    return _Quoted(_quoted_values(np.frombuffer(data, dtype=np.uint8)), rows, block.longest())
 
 
 def _quoted_chunk(
