@@ -83,7 +83,8 @@ def index(data: Any, value: Any) -> Any:
     return call_function("index", [data], IndexOptions(value=value))
 
 
-def struct_field(values: Any, name: str) -> Any:
+def struct_field(values: Any, name: str | list[int]) -> Any:
+    """A struct's child by name (or by a path of indices), with the struct's nulls."""
     return call_function("struct_field", [values], StructFieldOptions(name))
 
 
@@ -97,6 +98,10 @@ def is_in(values: Any, value_set: Any) -> Any:
 
 def match_substring(values: Any, pattern: str) -> Any:
     return call_function("match_substring", [values], MatchSubstringOptions(pattern))
+
+
+def starts_with(values: Any, pattern: str) -> Any:
+    return call_function("starts_with", [values], MatchSubstringOptions(pattern))
 
 
 def match_substring_regex(values: Any, pattern: str) -> Any:

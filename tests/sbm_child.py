@@ -6,6 +6,7 @@ the process exits); each run has its own compile cache under `tmp_path`.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,9 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_wave(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Flat visit rows as a Parquet or CSV file, by `path`'s suffix."""
+    """Flat visit rows as a Parquet, CSV or JSONL file, by `path`'s suffix (in JSONL, a
+    row's ``answers.ITEM`` keys make its `answers` object)."""
     import pyarrow as pa
 
+    if path.suffix == ".jsonl":
+        with path.open("w", encoding="utf-8") as f:
+            for row in rows:
+                visit: dict[str, Any] = {}
+                for key, value in row.items():
+                    if key.startswith("answers."):
+                        visit.setdefault("answers", {})[key.removeprefix("answers.")] = value
+                    else:
+                        visit[key] = value
+                f.write(json.dumps(visit, ensure_ascii=False) + "\n")
+        return path
     table = pa.Table.from_pylist(rows)
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq

@@ -57,6 +57,7 @@ CASES: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("is_in", (texts,), {"value_set": pa.array(["a", "b"])}),
     ("match_substring", (texts, "b"), {}),
     ("match_substring_regex", (texts, r"\S"), {}),
+    ("starts_with", (texts, "a"), {}),
     ("utf8_rpad", (pa.array(["ж", "ab", None, ""]), 3, "\0"), {}),
     ("replace_substring", (texts, "a", "&amp;"), {}),
     ("replace_substring_regex", (texts, r"^a", "A"), {}),
@@ -90,10 +91,16 @@ sys.exit(main(sys.argv[1:]))
 
 @pytest.mark.parametrize(
     ("source", "target"),
-    [("parquet", "parquet"), ("csv", "csv"), ("parquet", "jsonl"), ("csv", "jsonl")],
+    [
+        ("parquet", "parquet"),
+        ("csv", "csv"),
+        ("parquet", "jsonl"),
+        ("csv", "jsonl"),
+        ("jsonl", "parquet"),
+    ],
 )
 def test_scoring_does_not_import_pyarrow_compute(tmp_path: Path, source: str, target: str) -> None:
-    """A Parquet or CSV wave scored into Parquet, CSV or JSONL, with a rejected visit
+    """A Parquet, CSV or JSONL wave scored into Parquet, CSV or JSONL, with a rejected visit
     and a duplicate id (the paths that take and filter rows). Nor `pyarrow.parquet`
     (`io.arrow_parquet` reads and writes), nor `numpy.ma` (`io.numpy_arrow`), nor
     `zipfile` (XLSX only), nor, once the installed packs were found

@@ -42,7 +42,15 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
@@ -426,6 +434,8 @@ def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> A
     dictionary over a dense union. `distinct` holds values `arrow_values` tells apart."""
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
+
     if int in kinds:
         _check_ints(distinct)
     valid = np.ones(len(codes), dtype=bool)
@@ -439,7 +449,7 @@ def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> A
     indices = pa.array(codes, mask=~valid)
     if len(kinds) <= 1:
         kind = kinds.pop() if kinds else str
-        return _pa_array(distinct, kind).take(indices)
+        return pc.take(_pa_array(distinct, kind), indices)
     present = [k for k in _KIND_ORDER if k in kinds]
     tag = {k: i for i, k in enumerate(present)}
     children: dict[type, list[Any]] = {k: [] for k in present}
@@ -505,6 +515,7 @@ def read_jsonl_chunks(
     encoding: str | None = None,
     chunk_rows: int = JSONL_CHUNK_ROWS,
     typed_fields: Collection[str] = (),
+    ahead: Ahead | None = None,
 ) -> Iterator[TableChunk]:
     """The visits of a JSONL file as `TableChunk`s of `chunk_rows` lines, scoring as the
     record path's (`readers.read_jsonl`) records do, with its sources (``PATH:LINE``)
@@ -525,6 +536,9 @@ def read_jsonl_chunks(
     null, no duplicate key, types Arrow keeps exactly), else line by line as the
     record path parses it (by orjson where that reads a line as Python's `json` does,
     else by `json`), its answers gathered as codes of distinct values (`_Gather`).
+    `ahead`: what runs the reading of the lines and the quoting of a block
+    (`_line_blocks`) ahead of Arrow's parsing, in another thread (the pipeline's
+    `prefetch`), so that the two overlap; by default they take turns.
 
     Raises InputError for an unknown encoding and while iterating for a file that
     cannot be read; Unsupported (at once for UTF-16 and UTF-32, whose lines Python
@@ -544,7 +558,114 @@ def read_jsonl_chunks(
     fields = frozenset(VISIT_FIELDS) | frozenset(visit_fields)
     known = None if items is None else frozenset(items)
     typed = frozenset(typed_fields) & fields
-    return _jsonl_chunks(path, name, codec.name == "utf-8", fields, known, chunk_rows, typed)
+    utf8 = codec.name == "utf-8"
+    return _jsonl_chunks(path, name, utf8, fields, known, chunk_rows, typed, ahead)
+
+
+#: Runs an iterator ahead of its consumer (`read_jsonl_chunks`' `ahead`).
+Ahead = Callable[[Iterator[Any]], Iterator[Any]]
+
+
+class _Paths:
+    """Which readings a file's next blocks try, in order: Arrow's parser on the block as
+    it is (`plain`), then on the block with its values quoted (`quoted`), else line by
+    line. Each is given up for good at the first block it does not take (later blocks
+    are unlikely to be taken either). Set by the parsing stage, read by the reading
+    stage, which runs ahead: a block it prepared for a reading given up meanwhile is
+    read the other way."""
+
+    def __init__(self, utf8: bool) -> None:
+        self.plain = utf8
+        self.quoted = utf8
+
+
+class _Block(NamedTuple):
+    """Lines of a file joined (`data`; the first line without its byte-order mark), and
+    where each ends in it."""
+
+    data: bytes
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, lines: list[bytes]) -> _Block:
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        return cls(b"".join(lines), np.cumsum(lengths))
+
+    def lines(self) -> list[bytes]:
+        """The lines, as iterating over the file gives them."""
+        data = self.data
+        return [data[b:e] for b, e in zip(self.begins().tolist(), self.ends.tolist(), strict=True)]
+
+    def begins(self) -> np.ndarray:
+        begins = np.zeros_like(self.ends)
+        begins[1:] = self.ends[:-1]
+        return begins
+
+    def longest(self) -> int:
+        return int(np.diff(self.ends, prepend=0).max(initial=0))
+
+    def rows(self, objects: bool) -> list[int] | None:
+        """The lines that are not blank (JSON's white space only, which Python's
+        `str.strip` takes too); with `objects`, None when one does not start with ``{``
+        and end with ``}`` around such white space. Such lines, each parsed by Arrow
+        into one row, are each one object: a line starting with ``{`` cannot continue
+        a value the line before left open at its ``}``. Most lines are looked at at
+        once: those that are ``{`` to ``}`` then a line feed."""
+        n = len(self.ends)
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        if not data.size:
+            return []  # one line, a byte-order mark alone
+        ends, begins = self.ends, self.begins()
+        plain = (data[begins] == ord("{")) & (data[ends - 1] == ord("\n"))
+        plain &= data[np.maximum(ends - 2, 0)] == ord("}")
+        if plain.all():
+            return list(range(n))
+        rows = []
+        for i in range(n):
+            if not plain[i]:
+                text = self.data[int(begins[i]) : int(ends[i])].strip(b" \t\r\n")
+                if not text:
+                    continue
+                if objects and (text[:1] != b"{" or text[-1:] != b"}"):
+                    return None
+            rows.append(i)
+        return rows
+
+    def nested_too_deep(self) -> bool:
+        """Whether a line opens more than `_MAX_OPEN` objects or arrays (counted with
+        brackets inside texts: at worst, a line read by Python that Arrow could have
+        read)."""
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        opening = data == ord("{")
+        if b"[" in self.data:
+            opening |= data == ord("[")
+        at = np.flatnonzero(opening)
+        per_line = np.bincount(np.searchsorted(self.ends, at, side="right"))
+        return int(per_line.max(initial=0)) > _MAX_OPEN
+
+
+class _Lines:
+    """A block of lines read (`_line_blocks`): the number of its first line, each line's
+    byte offset in the file, and, handed over once (`take`), the lines joined and the
+    block quoted for Arrow's reader when that was tried and taken (`_quotable`)."""
+
+    __slots__ = ("_block", "_ready", "first", "starts")
+
+    def __init__(
+        self, block: _Block, first: int, starts: np.ndarray, ready: _Quoted | None
+    ) -> None:
+        self.first = first
+        self.starts = starts
+        self._block: _Block | None = block
+        self._ready = ready
+
+    def take(self) -> tuple[_Block, _Quoted | None]:
+        """The block and its quoted bytes, forgotten here, so that they are freed once
+        parsed (tens of megabytes), whoever still holds this."""
+        block, ready = self._block, self._ready
+        assert block is not None, "a block is taken once"
+        self._block = self._ready = None
+        return block, ready
 
 
 def _jsonl_chunks(
@@ -555,6 +676,7 @@ def _jsonl_chunks(
     known: frozenset[str] | None,
     chunk_rows: int,
     typed: frozenset[str] = frozenset(),
+    ahead: Ahead | None = None,
 ) -> Iterator[TableChunk]:
     prefix = f"{path}:"
     try:
@@ -563,41 +685,81 @@ def _jsonl_chunks(
         stream = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115 - closed below
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    paths = _Paths(utf8)
+    blocks = _line_blocks(stream, path, chunk_rows, fields, paths)
+    read = ahead(blocks) if ahead is not None else blocks
     with stream:
-        plain = utf8  # try Arrow's parser until a block needs Python's
-        quoted = utf8  # and Arrow's parser on the block with its numbers quoted
-        first = 1  # the number of the chunk's first line
-        offset = 0
-        while True:
-            try:
-                lines = list(itertools.islice(stream, chunk_rows))
-            except OSError as exc:
-                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-            if not lines:
-                return
-            starts = offset + np.concatenate(([0], np.cumsum([len(x) for x in lines])[:-1]))
-            offset += sum(len(x) for x in lines)
-            if first == 1 and lines[0].startswith(_BOM):
-                lines[0] = lines[0][len(_BOM) :]
-                starts[0] += len(_BOM)
-            if plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
-                plain = False  # Arrow's reader would refuse the block, or read it otherwise
-            chunk = _plain_chunk(lines, first, fields, known, prefix) if plain else None
-            if chunk is None:
-                plain = False  # the file is not plain: its next blocks are unlikely to be
-                chunk = _quoted_chunk(lines, first, fields, known, typed) if quoted else None
-            if chunk is None:
-                quoted = False  # a line Python reads otherwise, or not at all: so may later ones
-                chunk = _exact_chunk(lines, first, encoding, fields, known, prefix, typed)
-            table, numbers, unreadable = chunk
-            yield TableChunk(
-                table,
-                numbers,
-                unreadable,
-                prefix,
-                LineRecords(path, encoding, starts[numbers - first]),
-            )
-            first += len(lines)
+        try:
+            for lines in read:
+                first, starts = lines.first, lines.starts
+                block, ready = lines.take()
+                chunk = _parsed(block, first, ready, encoding, fields, known, prefix, typed, paths)
+                del block, ready
+                table, numbers, unreadable = chunk
+                yield TableChunk(
+                    table,
+                    numbers,
+                    unreadable,
+                    prefix,
+                    LineRecords(path, encoding, starts[numbers - first]),
+                )
+        finally:  # the reading stage stops (its thread, if any, ends) before the file closes
+            if isinstance(read, Generator):
+                read.close()
+
+
+def _parsed(
+    block: _Block,
+    first: int,
+    ready: _Quoted | None,
+    encoding: str,
+    fields: frozenset[str],
+    known: frozenset[str] | None,
+    prefix: str,
+    typed: frozenset[str],
+    paths: _Paths,
+) -> tuple[Any, np.ndarray, list[tuple[int, Any]]]:
+    """A block's table, by the first reading of `paths` that takes it (`ready`: the block
+    quoted, when the reading stage did it)."""
+    chunk = _plain_chunk(block, first, fields, known, prefix) if paths.plain else None
+    if chunk is None:
+        paths.plain = False  # the file is not plain: its next blocks are unlikely to be
+        if paths.quoted:
+            ready = ready or _quotable(block, fields)
+            chunk = _quoted_chunk(ready, first, fields, known, typed) if ready else None
+    if chunk is None:
+        paths.quoted = False  # a line Python reads otherwise, or not at all: so may later ones
+        chunk = _exact_chunk(block.lines(), first, encoding, fields, known, prefix, typed)
+    return chunk
+
+
+def _line_blocks(
+    stream: IO[bytes], path: Path, chunk_rows: int, fields: frozenset[str], paths: _Paths
+) -> Iterator[_Lines]:
+    """The file's blocks of `chunk_rows` lines (the first without its byte-order mark),
+    each quoted for Arrow's reader while `paths` says that reading is the one to try."""
+    first = 1  # the number of the block's first line
+    offset = 0
+    while True:
+        try:
+            lines = list(itertools.islice(stream, chunk_rows))
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if not lines:
+            return
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        starts = offset + np.cumsum(lengths) - lengths  # in the file
+        offset += int(lengths.sum())
+        if first == 1 and lines[0].startswith(_BOM):
+            lines[0] = lines[0][len(_BOM) :]
+            starts[0] += len(_BOM)
+        if paths.plain and first == 1 and _mixed_answers(lines[:_SNIFF_LINES]):
+            paths.plain = False  # Arrow's reader would refuse the block, or read it otherwise
+        block = _Block.of(lines)
+        del lines  # held once, joined, while the block is quoted
+        ready = _quotable(block, fields) if paths.quoted and not paths.plain else None
+        yield _Lines(block, first, starts, ready)
+        first += len(starts)
 
 
 #: Bytes read from a JSONL file at a time.
@@ -654,7 +816,7 @@ class LineRecords(NamedTuple):
 
 
 def _plain_chunk(
-    lines: list[bytes],
+    block: _Block,
     first: int,
     fields: frozenset[str],
     known: frozenset[str] | None,
@@ -670,30 +832,25 @@ def _plain_chunk(
     import pyarrow as pa
     import pyarrow.json as pj
 
-    block = b"".join(lines)
-    if (
-        b"null" in block
-        or _holds(block, _BOM)
-        or _holds(block, b"NaN")
-        or _holds(block, b"Infinity")
-    ):
+    data = block.data
+    if b"null" in data or _holds(data, _BOM) or _holds(data, b"NaN") or _holds(data, b"Infinity"):
         return None  # Arrow reads NaN and Infinity (the record path refuses such a line)
-    if _nested_too_deep(lines, block):
+    if block.nested_too_deep():
         return None
     # Visit fields are text: declared so, else Arrow reads "2026-11-02" as a timestamp.
     schema = pa.schema([(name, pa.string()) for name in sorted(fields)])
     try:
-        block.decode("utf-8")
+        data.decode("utf-8")
         # blocks of a megabyte (whole lines) are parsed in parallel; types agree across them
-        options = pj.ReadOptions(block_size=max(1 << 20, max(map(len, lines)) + 1))
+        options = pj.ReadOptions(block_size=max(1 << 20, block.longest() + 1))
         parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-        parsed = pj.read_json(io.BytesIO(block), read_options=options, parse_options=parse)
+        parsed = pj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
     except (UnicodeDecodeError, pa.ArrowInvalid):
         return None
-    rows = [i for i, line in enumerate(lines) if line.strip(b" \t\r\n")]
-    if len(rows) != parsed.num_rows:
+    rows = block.rows(objects=False)
+    if rows is None or len(rows) != parsed.num_rows:
         return None
-    columns = _plain_columns(parsed, fields, known, block)
+    columns = _plain_columns(parsed, fields, known, data)
     if columns is None:
         return None
     numbers = np.array(rows, dtype=np.int64) + first
@@ -705,7 +862,8 @@ def _plain_columns(
     parsed: Any, fields: frozenset[str], known: frozenset[str] | None, block: bytes
 ) -> dict[str, Any] | None:
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     columns: dict[str, Any] = {}
     whole: list[str] = []  # float columns with whole numbers: written 10 or 10.0?
@@ -731,7 +889,7 @@ def _plain_columns(
                 if plain is not child or not pa.types.is_float64(child.type):
                     columns["answers." + item] = plain
                     continue
-                values = child.drop_null().to_numpy(zero_copy_only=False)
+                values = pc.filter(child, pc.is_valid(child)).to_numpy(zero_copy_only=False)
                 if (np.trunc(values) == values).any():
                     whole.append(item)
                 columns["answers." + item] = child
@@ -746,7 +904,8 @@ def _plain_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
     with whole numbers is checked by the caller: Arrow reads ``10`` beside ``1.5`` as
     10.0, where Python reads an int (`_int_literal`)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     if not item or item.strip() != item:
         return None
@@ -761,7 +920,7 @@ def _plain_answers(item: str, child: Any, known: frozenset[str] | None) -> Any:
         return child
     if pa.types.is_float64(t):
         values = child.to_numpy(zero_copy_only=False)
-        present = values[child.is_valid().to_numpy(zero_copy_only=False)]
+        present = values[pc.is_valid(child).to_numpy(zero_copy_only=False)]
         if not np.isfinite(present).all():
             return None
         return child
@@ -809,16 +968,6 @@ _INSERTED: Final = np.frombuffer(_MARK + b'"', dtype=np.uint8)
 _MAX_OPEN: Final = 64
 
 
-def _nested_too_deep(lines: list[bytes], block: bytes) -> bool:
-    """Whether a line of `lines` (joined: `block`) opens more than `_MAX_OPEN` objects or
-    arrays (counted with brackets inside texts: at worst, a line read by Python that
-    Arrow could have read)."""
-    opened = map(bytes.count, lines, itertools.repeat(b"{"))
-    if b"[" in block:
-        opened = map(int.__add__, opened, map(bytes.count, lines, itertools.repeat(b"[")))
-    return max(opened, default=0) > _MAX_OPEN
-
-
 def _quoted_values(data: np.ndarray) -> np.ndarray:
     """The block with every number, ``true``, ``false`` and ``null`` that follows a colon
     put in quotes after `_MARK`: each answer is then text to Arrow's reader, whatever
@@ -831,103 +980,112 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     line by line). The caller checked that every line starts with ``{`` and ends with
     ``}``, which bounds every scan below."""
     colons = np.flatnonzero(data == ord(":"))
-    before = colons - 1
-    gap = _GAP[data[before]]
-    while gap.any():
-        before[gap] -= 1
-        gap = _GAP[data[before]]
+    before = _past_gaps(data, colons - 1, -1)
     starts = colons[data[before] == ord('"')] + 1
-    gap = _GAP[data[starts]]
-    while gap.any():
-        starts[gap] += 1
-        gap = _GAP[data[starts]]
+    starts += data[starts] == ord(" ")  # the usual single space after a key's colon
+    starts = _past_gaps(data, starts, 1)
     starts = starts[_LITERAL_START[data[starts]]]
     ends = starts + 1
     going = np.arange(len(starts))
     while going.size:
         going = going[~_LITERAL_END[data[ends[going]]]]
         ends[going] += 1
+    out = np.empty(len(data) + len(starts) * len(_INSERTED), dtype=np.uint8)
+    # A part of the values at a time, each with the bytes up to the next part's first
+    # value: the positions and the mask of a part are a fraction of the block's size.
+    m = len(starts)
+    cuts = np.unique(np.linspace(0, m, _QUOTE_PARTS + 1).astype(np.int64)).tolist() if m else [0, 0]
+    for lo, hi in itertools.pairwise(cuts):
+        begin = int(starts[lo]) if lo else 0
+        end = int(starts[hi]) if hi < len(starts) else len(data)
+        into = out[begin + lo * len(_INSERTED) : end + hi * len(_INSERTED)]
+        _insert_around(data[begin:end], starts[lo:hi] - begin, ends[lo:hi] - begin, into)
+    return out
+
+
+#: Parts of a block's values quoted at a time (`_quoted_values`).
+_QUOTE_PARTS: Final = 4
+
+
+def _insert_around(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
+    """`out` filled with `data`, `_MARK` put before each byte `starts[i]` and a quote
+    before each `ends[i]` (values in order, none within another)."""
     # Each value gains the bytes of _INSERTED: value i is moved on by i times as many.
     m, width = len(starts), len(_INSERTED)
     grid = np.empty((m, width), dtype=np.int64)
     grid[:, :-1] = (starts + np.arange(0, m * width, width))[:, None] + np.arange(width - 1)
     grid[:, -1] = ends + np.arange(width - 1, m * width, width)
     at = grid.ravel()
-    out = np.empty(len(data) + len(at), dtype=np.uint8)
     out[at] = np.tile(_INSERTED, m)
     kept = np.ones(len(out), dtype=bool)
     kept[at] = False
     out[kept] = data
-    return out
 
 
-def _object_rows(lines: list[bytes], data: np.ndarray) -> list[int] | None:
-    """The lines that are not blank (JSON's white space only, which Python's `str.strip`
-    takes too), None when one does not start with ``{`` and end with ``}`` around such
-    white space (`data`: the lines joined, where most are looked at at once). Such
-    lines, each parsed by Arrow into one row, are each one object: a line starting
-    with ``{`` cannot continue a value the line before left open at its ``}``."""
-    if not lines:
-        return []
-    ends = np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
-    begins = np.concatenate(([0], ends[:-1]))
-    plain = (data[begins] == ord("{")) & (data[ends - 1] == ord("\n"))
-    plain &= data[np.maximum(ends - 2, 0)] == ord("}")
-    if plain.all():
-        return list(range(len(lines)))
-    rows = []
-    for i in range(len(lines)):
-        if not plain[i]:
-            text = lines[i].strip(b" \t\r\n")
-            if not text:
-                continue
-            if text[:1] != b"{" or text[-1:] != b"}":
-                return None
-        rows.append(i)
-    return rows
+def _past_gaps(data: np.ndarray, at: np.ndarray, step: int) -> np.ndarray:
+    """`at` (changed in place), each position moved by `step` over white space (`_GAP`)
+    to the first byte that is not; only the positions on white space are looked at
+    again."""
+    gap = np.flatnonzero(_GAP[data[at]])
+    while gap.size:
+        at[gap] += step
+        gap = gap[_GAP[data[at[gap]]]]
+    return at
+
+
+class _Quoted(NamedTuple):
+    """A block ready for Arrow's reader (`_quotable`): its bytes with every value quoted
+    (`_quoted_values`), its lines that are not blank (`_Block.rows`) and the length
+    of its longest line."""
+
+    data: np.ndarray
+    rows: list[int]
+    longest: int
+
+
+def _quotable(block: _Block, fields: frozenset[str]) -> _Quoted | None:
+    """The block quoted for Arrow's reader (`_quoted_chunk`), or None (the block is read
+    line by line) for anything Arrow might read otherwise than Python's `json`: NaN
+    or Infinity, a byte-order mark, the escape the quoting uses, bytes that are not
+    UTF-8, a line that is not an object, values nested deep (`_MAX_OPEN`)."""
+    if "answers" in fields:
+        return None
+    data = block.data
+    rows = block.rows(objects=True)
+    if rows is None:
+        return None
+    if _holds(data, _BOM) or _holds(data, b"NaN") or _holds(data, b"Infinity"):
+        return None
+    if _holds(data, b"\\u0000", b"\\ud", b"\\uD"):
+        return None  # Arrow refuses a lone surrogate, Python reads it: let Python say
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if block.nested_too_deep():
+        return None
+    return _Quoted(_quoted_values(np.frombuffer(data, dtype=np.uint8)), rows, block.longest())
 
 
 def _quoted_chunk(
-    lines: list[bytes],
+    ready: _Quoted,
     first: int,
     fields: frozenset[str],
     known: frozenset[str] | None,
     typed: frozenset[str],
 ) -> tuple[Any, np.ndarray, list[tuple[int, Any]]] | None:
-    """A block parsed by Arrow's reader with its values quoted (`_quoted_values`), so that
+    """A block parsed by Arrow's reader with its values quoted (`_quotable`), so that
     a key holding ``4`` and ``"na"`` is one column of texts, whose distinct values are
     read back as Python's `json` reads them (`_quoted_columns`). Arrow's reader parses
     with the GIL released, on threads, where `_exact_chunk` holds it throughout.
 
-    None (the block is read line by line) for anything Arrow might read otherwise
-    than Python's `json`: NaN or Infinity, a byte-order mark, the escape the quoting
-    uses, bytes that are not UTF-8, a line that is not an object, values nested deep
-    (`_MAX_OPEN`), and whatever `_quoted_columns` does not take. Arrow refuses
-    duplicate keys, lone surrogates, control characters in texts, bad escapes,
-    trailing commas and anything that is not JSON."""
+    None (the block is read line by line) for whatever `_quoted_columns` does not
+    take. Arrow refuses duplicate keys, lone surrogates, control characters in texts,
+    bad escapes, trailing commas and anything that is not JSON."""
     import pyarrow as pa
     import pyarrow.json as pj
 
-    if "answers" in fields:
-        return None
-    block = b"".join(lines)
-    data = np.frombuffer(block, dtype=np.uint8)
-    rows = _object_rows(lines, data)
-    if rows is None:
-        return None
-    if _holds(block, _BOM) or _holds(block, b"NaN") or _holds(block, b"Infinity"):
-        return None
-    if _holds(block, b"\\u0000", b"\\ud", b"\\uD"):
-        return None  # Arrow refuses a lone surrogate, Python reads it: let Python say
-    if not block.isascii():
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if _nested_too_deep(lines, block):
-        return None
-    quoted = _quoted_values(data)
-    del block, data  # a block is tens of megabytes: one copy at a time
     schema = [(name, pa.string()) for name in sorted(fields)]
     if known:
         schema.append(("answers", pa.struct([(k, pa.string()) for k in sorted(known)])))
@@ -935,9 +1093,9 @@ def _quoted_chunk(
         # blocks of a megabyte (whole lines, a value quoted in at most 5 bytes of the
         # line's) are parsed in parallel; an answer key the standard does not know is
         # typed by Arrow, as text when every value is
-        size = max(1 << 20, 5 * max(map(len, lines)) + 1)
+        size = max(1 << 20, 5 * ready.longest + 1)
         parsed = pj.read_json(
-            pa.BufferReader(pa.py_buffer(quoted)),
+            pa.BufferReader(pa.py_buffer(ready.data)),
             read_options=pj.ReadOptions(block_size=size),
             parse_options=pj.ParseOptions(
                 explicit_schema=pa.schema(schema), unexpected_field_behavior="infer"
@@ -945,7 +1103,7 @@ def _quoted_chunk(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    del quoted
+    rows = ready.rows
     if parsed.num_rows != len(rows):
         return None
     try:
@@ -966,7 +1124,8 @@ def _quoted_columns(
     number, boolean or null. Raises Unsupported and ValueError (a value that is not
     JSON) where the lines are not read so."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from .. import arrow_compute as pc
 
     columns: dict[str, Any] = {}
     read: dict[str, Any] = {}
@@ -993,7 +1152,7 @@ def _quoted_columns(
                     return None
                 columns["answers." + item] = answers
         elif pa.types.is_string(t):  # left out of the table, but read as JSON
-            marked = column.filter(pc.fill_null(pc.starts_with(column, _MARKED), False))
+            marked = pc.filter(column, pc.fill_null(pc.starts_with(column, _MARKED), False))
             _json_values(pc.unique(marked).to_pylist(), read)
         elif not pa.types.is_timestamp(t):  # Arrow's reading of some texts
             return None
@@ -1021,18 +1180,19 @@ def _quoted_answers(
     as `_Coded` tells them."""
     import pyarrow as pa
 
+    from .. import arrow_compute as pc
     from ..batch.arrow_text import dictionary_encode
 
     if not item or item.strip() != item or not pa.types.is_string(child.type):
         return None
+    if _texts_as_read(child):
+        return child  # texts only, none empty: `_coded_values` gives them as they are
     encoded = dictionary_encode(child)
     texts = encoded.dictionary.to_pylist()
-    if "" not in texts and not any(text[:1] == _MARKED for text in texts):
-        return child  # texts only, none empty: `_coded_values` gives them as they are
     values = _json_values(texts, read)
     values = [_answer(v, item, known) for v in values]
     values.append(None)  # an absent answer: the code of a null index
-    raw = encoded.indices.fill_null(len(values) - 1).to_numpy()
+    raw = pc.fill_null(encoded.indices, len(values) - 1).to_numpy()
     index: dict[Any, int] = {}
     distinct: list[Any] = []
     remap = np.empty(len(values), dtype=np.int32)
@@ -1047,6 +1207,19 @@ def _quoted_answers(
         return _coded_values(distinct, codes, kinds)
     except UnicodeEncodeError as exc:  # pragma: no cover - Arrow refuses lone surrogates
         raise Unsupported("text with a lone surrogate") from exc
+
+
+def _texts_as_read(column: Any) -> bool:
+    """Whether a quoted block's text column holds texts only, none empty: no value is
+    ``""`` or starts with U+0000, which only the quoting's mark (`_MARK`) puts first
+    in a text. Read from the array's buffers: most answer columns are such texts."""
+    from ..batch.arrow_text import text_layout
+
+    starts, lengths, data = text_layout(column)
+    valid = dictionary_codes.valid_rows(column)
+    if valid is not None:
+        starts, lengths = starts[valid], lengths[valid]
+    return bool(lengths.all()) and not (data.take(starts) == 0).any()
 
 
 def _json_values(texts: list[str], read: dict[str, Any] | None = None) -> list[Any]:

@@ -226,6 +226,7 @@ def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
                 encoding=f.encoding,
                 chunk_rows=rows,
                 typed_fields=f.typed_fields,
+                ahead=_read_ahead,
             )
         else:
             rows = min(chunk_rows, XLSX_CHUNK)
@@ -235,6 +236,15 @@ def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
     except jsonl_columns.Unsupported as exc:
         raise Unsupported(str(exc)) from exc
     return _unsupported_raised(chunks)
+
+
+def _read_ahead(blocks: Iterator[Any]) -> Iterator[Any]:
+    """A JSONL file's lines read and quoted in a thread of their own while Arrow parses
+    the block before (`jsonl_columns.read_jsonl_chunks`' `ahead`): two blocks at most
+    in hand, a block's lines and its quoted bytes being tens of megabytes."""
+    from .overlap import prefetch
+
+    return prefetch(blocks, depth=0, name="sbm-read-lines")
 
 
 def _unsupported_raised(chunks: Iterator[Any]) -> Iterator[Any]:

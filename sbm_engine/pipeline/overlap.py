@@ -31,14 +31,29 @@ class _Failed:
         self.error = error
 
 
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """`items`, produced in a background thread up to `depth` ahead of the consumer.
+def prefetch(items: Iterable[T], depth: int = 2, name: str = "sbm-read") -> Iterator[T]:
+    """`items`, produced in a background thread (named `name`) up to `depth` ahead of
+    the consumer. With `depth` 0, the next item is produced while the consumer works
+    on the one it took last, and only then: one item in hand on each side.
 
     Closing the returned generator (or dropping it) stops the producer at its next
     item; the producer's exception is raised where the consumer would have read
     the item that failed."""
     box: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
+    taken = threading.Event()  # depth 0: the consumer took the item put last
+
+    def handed(value: Any) -> bool:
+        """`value` put, and with depth 0 taken too; False once the run is abandoned."""
+        if not put(value):
+            return False
+        if depth > 0:
+            return True
+        while not stop.is_set():
+            if taken.wait(_POLL):
+                taken.clear()
+                return True
+        return False
 
     def put(value: Any) -> bool:
         while not stop.is_set():
@@ -52,18 +67,19 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     def produce() -> None:
         try:
             for item in items:
-                if not put(item):
+                if not handed(item):
                     return
         except BaseException as exc:
             put(_Failed(exc))
             return
         put(_END)
 
-    thread = threading.Thread(target=produce, name="sbm-read", daemon=True)
+    thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
         while True:
             value = box.get()
+            taken.set()
             if value is _END:
                 return
             if isinstance(value, _Failed):

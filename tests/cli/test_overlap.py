@@ -16,7 +16,7 @@ def _threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith("sbm-")}
 
 
-@given(st.lists(st.integers()), st.integers(1, 4))
+@given(st.lists(st.integers()), st.integers(0, 4))
 def test_prefetch_keeps_order(items, depth):
     assert list(prefetch(iter(items), depth)) == items
     assert not _threads()
@@ -51,6 +51,37 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops():
     it.close()
     assert not _threads()
     assert len(produced) <= 5  # read ahead by at most the depth (plus the one in hand)
+
+
+def test_prefetch_at_depth_0_produces_the_next_item_once_the_last_is_taken():
+    """Depth 0: while the consumer works on an item, the producer makes the next one
+    and waits for it to be taken; the consumer's stop ends it even then."""
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    it = prefetch(endless(), depth=0, name="sbm-test")
+    assert next(it) == 0
+    time.sleep(0.3)  # the consumer at work: the producer has made item 1, no more
+    assert produced == [0, 1]
+    assert next(it) == 1
+    time.sleep(0.3)
+    assert produced == [0, 1, 2]
+    it.close()
+    assert not _threads()
+    with pytest.raises(OSError, match="disk gone"):
+        list(prefetch(iter_failing(), depth=0))
+    assert not _threads()
+
+
+def iter_failing():
+    yield 1
+    raise OSError("disk gone")
 
 
 @given(st.lists(st.integers()), st.integers(1, 4))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 pa = pytest.importorskip("pyarrow")
@@ -87,8 +87,11 @@ def expected_chunk(records: list[Any], known: frozenset[str]) -> Any:
     return pa.table({"_": pa.nulls(len(records))}).drop_columns(["_"])
 
 
-def check_file(path: Path, chunk_rows: int, typed: frozenset[str] = TYPED) -> None:
-    """`read_jsonl_chunks(path)` against the record path, chunk by chunk."""
+def check_file(
+    path: Path, chunk_rows: int, typed: frozenset[str] = TYPED, ahead: bool = False
+) -> None:
+    """`read_jsonl_chunks(path)` against the record path, chunk by chunk; `ahead`: its
+    lines read and quoted in a thread of their own, as the pipeline reads them."""
     known = frozenset(KNOWN)
     everything = list(read_jsonl(path, ReadOptions(visit_fields=FIELDS)))
     expected: list[tuple[Any, list[int], list[Any]]] = []
@@ -107,7 +110,12 @@ def check_file(path: Path, chunk_rows: int, typed: frozenset[str] = TYPED) -> No
         bad = [r for r in inside if r.record is None]
         expected.append((table, numbers, bad))
     chunks = read_jsonl_chunks(
-        path, visit_fields=FIELDS, items=known, chunk_rows=chunk_rows, typed_fields=typed
+        path,
+        visit_fields=FIELDS,
+        items=known,
+        chunk_rows=chunk_rows,
+        typed_fields=typed,
+        ahead=_in_a_thread if ahead else None,
     )
     if unsupported:
         with pytest.raises(Unsupported):
@@ -130,6 +138,12 @@ def check_file(path: Path, chunk_rows: int, typed: frozenset[str] = TYPED) -> No
         for i in range(chunk.table.num_rows):
             record = next(r.record for r in everything if r.source == chunk.source(i))
             assert chunk.record(i) == record
+
+
+def _in_a_thread(blocks: Any) -> Any:
+    from sbm_engine.pipeline.overlap import prefetch
+
+    return prefetch(blocks, depth=0, name="test-read-lines")
 
 
 def _same_values(got: Any, want: Any) -> bool:
@@ -208,6 +222,7 @@ def lines(draw: Any) -> bytes:
     chunk_rows=st.integers(1, 8),
     hot=st.integers(1, 4),
     end=st.sampled_from([b"\n", b""]),
+    ahead=st.booleans(),
 )
 def test_generated_files_read_as_record_path(
     tmp_path: Path,
@@ -217,12 +232,13 @@ def test_generated_files_read_as_record_path(
     chunk_rows: int,
     hot: int,
     end: bytes,
+    ahead: bool,
 ) -> None:
     path = tmp_path / "gen.jsonl"
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + b"\n".join(body) + end)
     with monkeypatch.context() as m:
         m.setattr(jsonl_columns, "_HOT_LINES", hot)
-        check_file(path, chunk_rows)
+        check_file(path, chunk_rows, ahead=ahead)
 
 
 @st.composite
@@ -254,15 +270,92 @@ def wave_lines(draw: Any) -> bytes:
     body=st.lists(wave_lines(), min_size=1, max_size=16),
     chunk_rows=st.sampled_from([3, 7, 100]),
     hot=st.sampled_from([1, 2, 5, 2048]),
+    parts=st.integers(1, 6),
+    ahead=st.booleans(),
 )
 def test_generated_waves_read_as_record_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: list[bytes], chunk_rows: int, hot: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: list[bytes],
+    chunk_rows: int,
+    hot: int,
+    parts: int,
+    ahead: bool,
 ) -> None:
     path = tmp_path / "wave.jsonl"
     path.write_bytes(b"\n".join(body) + b"\n")
     with monkeypatch.context() as m:
         m.setattr(jsonl_columns, "_HOT_LINES", hot)
-        check_file(path, chunk_rows)
+        m.setattr(jsonl_columns, "_QUOTE_PARTS", parts)
+        check_file(path, chunk_rows, ahead=ahead)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(
+        st.one_of(wave_lines(), st.sampled_from([b"", b" \t", b"[1]", b"{", b"\xef\xbb\xbf{}"])),
+        min_size=1,
+        max_size=12,
+    ),
+    end=st.sampled_from([b"\n", b"\r\n", b""]),
+)
+def test_a_block_of_lines_as_the_lines_say(body: list[bytes], end: bytes) -> None:
+    """`_Block`: its lines, its lines that are not blank (and whether all are objects)
+    and its deepest line, as the lines one by one give them."""
+    lines = [line + b"\n" for line in (b"\n".join(body) + end).split(b"\n")]
+    if lines[-1] == b"\n":
+        lines.pop()
+    else:
+        lines[-1] = lines[-1][:-1]
+    assume(lines)  # a file's block holds a line at least
+    block = jsonl_columns._Block.of(lines)
+    assert block.lines() == lines
+    assert block.longest() == max(map(len, lines))
+    filled = [i for i, line in enumerate(lines) if line.strip(b" \t\r\n")]
+    assert block.rows(objects=False) == filled
+    objects = all(
+        lines[i].strip(b" \t\r\n")[:1] == b"{" and lines[i].strip(b" \t\r\n")[-1:] == b"}"
+        for i in filled
+    )
+    assert block.rows(objects=True) == (filled if objects else None)
+    deepest = max(line.count(b"{") + line.count(b"[") for line in lines)
+    assert block.nested_too_deep() is (deepest > jsonl_columns._MAX_OPEN)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.lists(wave_lines(), min_size=1, max_size=30), parts=st.integers(1, 9))
+def test_values_are_quoted_alike_whatever_the_parts(body: list[bytes], parts: int) -> None:
+    """`_quoted_values` quotes a block a part of its values at a time: any number of
+    parts gives the bytes of one, in which each value is put between `_MARK` and a
+    quote (read back: the same objects, their literals as marked texts)."""
+    import numpy as np
+
+    data = np.frombuffer(b"\n".join(body) + b"\n", dtype=np.uint8)
+    whole = jsonl_columns._QUOTE_PARTS
+    try:
+        jsonl_columns._QUOTE_PARTS = 1
+        once = jsonl_columns._quoted_values(data).tobytes()
+        jsonl_columns._QUOTE_PARTS = parts
+        assert jsonl_columns._quoted_values(data).tobytes() == once
+    finally:
+        jsonl_columns._QUOTE_PARTS = whole
+
+    def marked(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: marked(v) for k, v in value.items()}
+        if isinstance(value, str | list):
+            return value
+        return "\x00" + json.dumps(value)
+
+    for line, quoted in zip(body, once.splitlines(), strict=True):
+        assert json.loads(quoted) == marked(json.loads(line))
+
+
+def test_a_block_nested_deep_is_told_by_its_deepest_line() -> None:
+    deep = b'{"a": ' + b"[" * 64 + b"]" * 64 + b"}\n"
+    block = jsonl_columns._Block.of([b"{}\n", deep, b"{}"])
+    assert block.nested_too_deep()
+    assert not jsonl_columns._Block.of([b"{}\n", deep.replace(b"[", b"", 1)]).nested_too_deep()
 
 
 # -- the cases one by one ------------------------------------------------------------------------
@@ -522,7 +615,10 @@ def test_quoted_block_leaves_to_python_what_it_may_read_otherwise(
     the quoting's mark, values nested deep): the block is read line by line."""
     path = write(tmp_path, '{"visit_id": "a", "answers": {"wait": 4, "greeted": "na"}}', line)
     lines = [x + b"\n" for x in path.read_bytes().splitlines()]
-    assert jsonl_columns._quoted_chunk(lines, 1, FIELDS, frozenset(KNOWN), TYPED) is None
+    ready = jsonl_columns._quotable(jsonl_columns._Block.of(lines), FIELDS)
+    assert ready is None or (
+        jsonl_columns._quoted_chunk(ready, 1, FIELDS, frozenset(KNOWN), TYPED) is None
+    )
     check_file(path, 10)
 
 
