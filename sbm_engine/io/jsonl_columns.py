@@ -56,7 +56,7 @@ from typing import IO, Any, Final, NamedTuple
 
 import numpy as np
 
-from sbm_engine.io import dictionary_codes
+from sbm_engine.io import dictionary_codes, numpy_arrow
 from sbm_engine.io.errors import InputError, OutputError
 from sbm_engine.io.readers import parse_json_line
 from sbm_engine.io.records import VISIT_FIELDS, SourceRecord
@@ -446,7 +446,7 @@ def _coded_values(distinct: list[Any], codes: np.ndarray, kinds: set[type]) -> A
         codes[codes > null] -= 1
         codes[~valid] = 0
         distinct = distinct[:null] + distinct[null + 1 :]
-    indices = pa.array(codes, mask=~valid)
+    indices = numpy_arrow.arrow_array(codes, valid)
     if len(kinds) <= 1:
         kind = kinds.pop() if kinds else str
         return pc.take(_pa_array(distinct, kind), indices)
@@ -994,7 +994,9 @@ def _quoted_values(data: np.ndarray) -> np.ndarray:
     # A part of the values at a time, each with the bytes up to the next part's first
     # value: the positions and the mask of a part are a fraction of the block's size.
     m = len(starts)
-    cuts = np.unique(np.linspace(0, m, _QUOTE_PARTS + 1).astype(np.int64)).tolist() if m else [0, 0]
+    cuts = [0, 0]
+    if m:
+        cuts = numpy_arrow.distinct(np.linspace(0, m, _QUOTE_PARTS + 1).astype(np.int64)).tolist()
     for lo, hi in itertools.pairwise(cuts):
         begin = int(starts[lo]) if lo else 0
         end = int(starts[hi]) if hi < len(starts) else len(data)

@@ -214,7 +214,7 @@ def _open_table_chunks(
 def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
     """The `TableChunk`s of a JSONL or XLSX file (`jsonl_columns.Unsupported` raised as
     the pipeline's `Unsupported`, at once or while iterating)."""
-    from ..io import jsonl_columns, xlsx_columns
+    from ..io import jsonl_columns
 
     try:
         if f.kind == "jsonl":
@@ -229,6 +229,8 @@ def table_chunks(f: InputFile, chunk_rows: int) -> Iterator[Any]:
                 ahead=_read_ahead,
             )
         else:
+            from ..io import xlsx_columns  # zipfile, which a JSONL run does not need
+
             rows = min(chunk_rows, XLSX_CHUNK)
             chunks = xlsx_columns.read_xlsx_chunks(
                 f.path, visit_fields=f.visit_fields, sheet=f.sheet, chunk_rows=rows
