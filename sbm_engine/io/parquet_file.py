@@ -13,9 +13,10 @@ Every other column (texts with their statistics and compression, coefficients)
 is still pyarrow's: each row group is first written by pyarrow, without the item
 columns, to memory; its column chunks are copied into the file as they are and
 only the offsets in their metadata are moved (`thrift_compact` keeps every other
-footer field as pyarrow wrote it). The footer's schema, Arrow schema and column
-orders come from pyarrow too, so readers see exactly the types pyarrow would
-have written.
+footer field as pyarrow wrote it); a row group's item columns come first in the
+file, then pyarrow's. The footer's schema,
+Arrow schema and column orders come from pyarrow too, so readers see exactly the
+types pyarrow would have written.
 
 Bytes depend only on the rows of each row group and the row groups before it,
 never on how the caller split the rows into tables.
@@ -24,6 +25,7 @@ never on how the caller split the rows into tables.
 from __future__ import annotations
 
 import struct
+import threading
 from typing import IO, Any, Final
 
 import numpy as np
@@ -86,19 +88,32 @@ class ResultParquetWriter:
         self.stream.write(data)
         self._pos += len(data)
 
-    def write_row_group(self, table: Any) -> None:
-        """One row group of `table`'s rows (none if it has no rows)."""
+    def write_row_group(self, table: Any, last: bool = False) -> None:
+        """One row group of `table`'s rows (none if it has no rows).
+
+        `last`: no row group follows, so nothing else of the run is left to use the
+        second core: pyarrow then writes its columns (without the GIL) in a thread of
+        its own while the item columns are encoded here, which shortens the run's
+        tail, the whole write of a wave of one row group. Not before: the scoring
+        and reading threads need that core, and the run took longer."""
         n = table.num_rows
         if n == 0:
             return
         start = self._pos
-        chunks, size = self._pyarrow_chunks(table) if self.rest else ({}, 0)
+        rest: _Aside | None = None
+        if self.rest:
+            args = (table.select(self.rest), self._rest_schema, self._options)
+            rest = _Aside(_parquet_bytes, *args) if last else _Aside.now(_parquet_bytes, *args)
+        chunks: dict[str, Struct | Raw] = {}
+        size = 0
         for name in self.own:
             parts, chunk = self._item_chunk(name, table.column(name).combine_chunks())
             for part in parts:
                 self._write(part)
             size += sum(len(p) for p in parts)  # uncompressed: as written
             chunks[name] = chunk
+        if rest is not None:
+            size += self._pyarrow_chunks(rest.result(), chunks)
         ordered = [chunks[f.name] for f in self.schema]
         group = (
             Struct()
@@ -111,20 +126,19 @@ class ResultParquetWriter:
         self._row_groups.append(Raw(encode(group)))  # now, not in `close`: ~5 ms each
         self._rows += n
 
-    def _pyarrow_chunks(self, table: Any) -> tuple[dict[str, Struct | Raw], int]:
-        """Write the row group's other columns as pyarrow does: their ColumnChunks, by
-        column name, and their total uncompressed size."""
-        data = _parquet_bytes(table.select(self.rest), self._rest_schema, self._options)
+    def _pyarrow_chunks(self, data: memoryview, chunks: dict[str, Struct | Raw]) -> int:
+        """Write the row group's other columns, `data` (pyarrow's file of them): their
+        ColumnChunks go into `chunks` by column name; returns their total uncompressed
+        size."""
         meta, body_end = _footer(data)
         (group,) = meta[4].items
-        chunks: dict[str, Struct | Raw] = {}
         size = 0
         for chunk in group[1].items:
             _shift_chunk(chunk, self._pos - len(MAGIC))
             chunks[chunk[3][3].items[0].decode("utf-8")] = chunk
             size += chunk[3][6]
         self._write(data[len(MAGIC) : body_end])
-        return chunks, size
+        return size
 
     def close(self) -> None:
         """Write the footer (the file is a valid Parquet file only after this)."""
@@ -182,6 +196,39 @@ class ResultParquetWriter:
             return values, None
         self._dictionaries[name] = found[1]
         return found
+
+
+class _Aside:
+    """A call run in a thread of its own at once (or, made by `now`, in the caller's);
+    `result()` waits for it and gives what it returned or raises what it raised."""
+
+    def __init__(self, fn: Any, *args: Any, thread: bool = True) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # raised again, in the caller's thread
+                self._error = exc
+
+        if thread:
+            self._thread = threading.Thread(target=run, name="sbm-parquet-columns", daemon=True)
+            self._thread.start()
+        else:
+            run()
+
+    @classmethod
+    def now(cls, fn: Any, *args: Any) -> _Aside:
+        return cls(fn, *args, thread=False)
+
+    def result(self) -> Any:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _held(codes: np.ndarray, size: int) -> np.ndarray:

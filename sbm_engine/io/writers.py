@@ -783,7 +783,7 @@ class _ArrowRowGroups:
         self.schema = schema
         self._writer = parquet_writer(stream, schema, **options)
 
-    def write_row_group(self, table: Any) -> None:
+    def write_row_group(self, table: Any, last: bool = False) -> None:
         if table.num_rows:
             self._writer.write_table(table, row_group_size=table.num_rows)
 

@@ -171,18 +171,19 @@ class TableOutput:
         offset = 0
         while table.num_rows - offset >= size or (final and offset < table.num_rows):
             part = table.slice(offset, size)
-            self._behind.submit(part)
             offset += part.num_rows
+            self._behind.submit((part, final and offset == table.num_rows))
         if final and table.num_rows == 0:
-            self._behind.submit(table)
+            self._behind.submit((table, True))
         rest = table.slice(offset)
         self._pending = [rest] if rest.num_rows else []
         self._held = rest.num_rows
 
-    def _emit(self, table: Any) -> None:
-        """Encode one part (in the writer thread); a full disk is an `OutputError`."""
+    def _emit(self, part: tuple[Any, bool]) -> None:
+        """Encode one part, (table, whether it is the run's last), in the writer
+        thread; a full disk is an `OutputError`."""
         try:
-            self._encode(table)
+            self._encode(*part)
         except OSError as exc:
             raise self._file.error(exc) from exc
 
@@ -192,12 +193,12 @@ class TableOutput:
         assert isinstance(self._file, _ArrowFile)
         return self._file.stream
 
-    def _encode(self, table: Any) -> None:
+    def _encode(self, table: Any, last: bool) -> None:
         table = table.combine_chunks()
         if self.kind == "parquet":
             if self._arrow is None:
                 self._arrow = result_parquet_writer(self._stream, table.schema, table)
-            self._arrow.write_row_group(table)
+            self._arrow.write_row_group(table, last=last)
         elif self.kind == "csv":
             if self._arrow is None:
                 from ..io.text_columns import CsvEncoder, csv_quote  # numpy: the streaming path's

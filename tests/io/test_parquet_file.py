@@ -30,13 +30,15 @@ from sbm_engine.io.writers import parquet_options
 SPECIAL = [0.0, -0.0, 1.0, 0.5, 1 / 3, -2.5, float("inf"), 1e300, float("nan")]
 
 
-def _write(table: pa.Table, cuts: list[int]) -> bytes:
-    """`table` written with row groups ending at `cuts`."""
+def _write(table: pa.Table, cuts: list[int], last: bool = True) -> bytes:
+    """`table` written with row groups ending at `cuts`; the last one flagged `last`
+    (pyarrow's columns then written in a thread of their own) when asked."""
     out = io.BytesIO()
     writer = ResultParquetWriter(out, table.schema, parquet_options(table.schema, table))
     start = 0
-    for stop in [*cuts, table.num_rows]:
-        writer.write_row_group(table.slice(start, stop - start))
+    stops = [*cuts, table.num_rows]
+    for i, stop in enumerate(stops):
+        writer.write_row_group(table.slice(start, stop - start), last=last and i == len(stops) - 1)
         start = stop
     writer.close()
     return out.getvalue()
@@ -451,3 +453,39 @@ def _temporary(data: bytes) -> Iterator[str]:
         path = Path(folder) / "results.parquet"
         path.write_bytes(data)
         yield str(path)
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_an_error_writing_pyarrows_columns_is_raised_by_write_row_group(monkeypatch, last):
+    """pyarrow writes the visit columns of the last row group in a thread of its own:
+    what it raises there must reach the caller (the run then drops its temporary
+    file), not vanish with the thread."""
+    from sbm_engine.io import parquet_file
+
+    table = _table(a=np.tile([0.0, 1.0], 500))
+    writer = ResultParquetWriter(io.BytesIO(), table.schema, parquet_options(table.schema, table))
+
+    def fails(*args: object) -> bytes:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(parquet_file, "_parquet_bytes", fails)
+    with pytest.raises(OSError, match="no space left"):
+        writer.write_row_group(table, last=last)
+
+
+def test_item_columns_come_first_in_each_row_group_then_pyarrows():
+    """Where the column chunks lie: every row group's item chunks, then the chunks
+    pyarrow wrote, whether in a thread of their own (the last row group) or not: the
+    same bytes."""
+    table = _table(a=np.tile([0.0, 1.0], 500), b=np.tile([0.5, np.nan], 500))
+    data = _write(table, [400])
+    assert data == _write(table, [400], last=False)
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        chunks = [group.column(i) for i in range(group.num_columns)]
+        starts = {c.path_in_schema: c.dictionary_page_offset or c.data_page_offset for c in chunks}
+        items = [s for name, s in starts.items() if name.startswith("items.")]
+        others = [s for name, s in starts.items() if not name.startswith("items.")]
+        assert max(items) < min(others)
+    _same(pq.read_table(io.BytesIO(data)), table)
