@@ -25,11 +25,11 @@ never on how the caller split the rows into tables.
 from __future__ import annotations
 
 import struct
-import threading
 from typing import IO, Any, Final
 
 import numpy as np
 
+from .aside import Aside
 from .dictionary_codes import few_codes, valid_rows
 from .thrift_compact import (
     I64,
@@ -100,10 +100,13 @@ class ResultParquetWriter:
         if n == 0:
             return
         start = self._pos
-        rest: _Aside | None = None
+        rest: Aside[memoryview] | None = None
         if self.rest:
             args = (table.select(self.rest), self._rest_schema, self._options)
-            rest = _Aside(_parquet_bytes, *args) if last else _Aside.now(_parquet_bytes, *args)
+            if last:
+                rest = Aside(_parquet_bytes, *args, name="sbm-parquet-columns")
+            else:
+                rest = Aside.now(_parquet_bytes, *args)
         chunks: dict[str, Struct | Raw] = {}
         size = 0
         for name in self.own:
@@ -196,39 +199,6 @@ class ResultParquetWriter:
             return values, None
         self._dictionaries[name] = found[1]
         return found
-
-
-class _Aside:
-    """A call run in a thread of its own at once (or, made by `now`, in the caller's);
-    `result()` waits for it and gives what it returned or raises what it raised."""
-
-    def __init__(self, fn: Any, *args: Any, thread: bool = True) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-
-        def run() -> None:
-            try:
-                self._value = fn(*args)
-            except BaseException as exc:  # raised again, in the caller's thread
-                self._error = exc
-
-        if thread:
-            self._thread = threading.Thread(target=run, name="sbm-parquet-columns", daemon=True)
-            self._thread.start()
-        else:
-            run()
-
-    @classmethod
-    def now(cls, fn: Any, *args: Any) -> _Aside:
-        return cls(fn, *args, thread=False)
-
-    def result(self) -> Any:
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _held(codes: np.ndarray, size: int) -> np.ndarray:
