@@ -14,9 +14,8 @@ is still pyarrow's: each row group is first written by pyarrow, without the item
 columns, to memory; its column chunks are copied into the file as they are and
 only the offsets in their metadata are moved (`thrift_compact` keeps every other
 footer field as pyarrow wrote it); a row group's item columns come first in the
-file, then pyarrow's. The footer's schema,
-Arrow schema and column orders come from pyarrow too, so readers see exactly the
-types pyarrow would have written.
+file, then pyarrow's. The footer's schema, Arrow schema and column orders come
+from pyarrow too, so readers see exactly the types pyarrow would have written.
 
 Bytes depend only on the rows of each row group and the row groups before it,
 never on how the caller split the rows into tables.
