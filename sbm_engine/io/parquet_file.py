@@ -94,7 +94,8 @@ class ResultParquetWriter:
         second core: pyarrow then writes its columns (without the GIL) in a thread of
         its own while the item columns are encoded here, which shortens the run's
         tail, the whole write of a wave of one row group. Not before: the scoring
-        and reading threads need that core, and the run took longer."""
+        and reading threads need that core, and a run is longer when that thread
+        competes with them (`benchmarks/CLI.md`)."""
         n = table.num_rows
         if n == 0:
             return

@@ -784,6 +784,7 @@ class _ArrowRowGroups:
         self._writer = parquet_writer(stream, schema, **options)
 
     def write_row_group(self, table: Any, last: bool = False) -> None:
+        """One row group (`last` as `ResultParquetWriter` takes it: nothing differs here)."""
         if table.num_rows:
             self._writer.write_table(table, row_group_size=table.num_rows)
 

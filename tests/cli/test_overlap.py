@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,15 @@ from sbm_engine.pipeline.overlap import Behind, prefetch
 
 def _threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith("sbm-")}
+
+
+def _counting(produced: list[int]) -> Iterator[int]:
+    """0, 1, 2, … without end, each noted in `produced` as it is made."""
+    i = 0
+    while True:
+        produced.append(i)
+        yield i
+        i += 1
 
 
 @given(st.lists(st.integers()), st.integers(0, 4))
@@ -37,16 +47,8 @@ def test_prefetch_raises_where_the_item_failed():
 
 
 def test_prefetch_stops_its_thread_when_the_consumer_stops():
-    produced = []
-
-    def endless():
-        i = 0
-        while True:
-            produced.append(i)
-            yield i
-            i += 1
-
-    it = prefetch(endless(), depth=2)
+    produced: list[int] = []
+    it = prefetch(_counting(produced), depth=2)
     assert next(it) == 0
     it.close()
     assert not _threads()
@@ -56,16 +58,8 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops():
 def test_prefetch_at_depth_0_produces_the_next_item_once_the_last_is_taken():
     """Depth 0: while the consumer works on an item, the producer makes the next one
     and waits for it to be taken; the consumer's stop ends it even then."""
-    produced = []
-
-    def endless():
-        i = 0
-        while True:
-            produced.append(i)
-            yield i
-            i += 1
-
-    it = prefetch(endless(), depth=0, name="sbm-test")
+    produced: list[int] = []
+    it = prefetch(_counting(produced), depth=0, name="sbm-test")
     assert next(it) == 0
     time.sleep(0.3)  # the consumer at work: the producer has made item 1, no more
     assert produced == [0, 1]
